@@ -1,0 +1,243 @@
+"""The vendor API client: auth, envelopes, paging, retries with backoff, typed errors."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from srm_tui.api import errors
+
+USER_AGENT = "srm-tui"
+
+
+@dataclass
+class Page:
+    """One page of an enumeration: items, where to go on from, and what is left."""
+
+    items: list[Any]
+    next_since: int
+    has_more: bool
+    total: int | None
+    raw_body: bytes = b""
+
+
+@dataclass
+class RetryPolicy:
+    attempts: int = 6
+    base_delay: float = 0.2
+    max_delay: float = 5.0
+    max_retry_after: float = 60.0
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value)
+        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+
+
+def _message(body: Any, fallback: str) -> str:
+    """The vendor's error text from whichever envelope it used."""
+    if isinstance(body, dict):
+        if body.get("message"):
+            return str(body["message"])
+        errs = body.get("errors")
+        if isinstance(errs, list) and errs:
+            return "; ".join(str(e) for e in errs)
+    return fallback
+
+
+def unwrap(body: Any) -> Any:
+    """The payload inside the vendor's envelopes.
+
+    Customers: ``{success, message, data}``; PATCH subscription: ``{success, subscription}``;
+    MediaStore: ``{responseData, errors}``; newer resources: the bare resource.
+    """
+    if isinstance(body, dict):
+        if "success" in body and ("data" in body or "subscription" in body or "payment" in body):
+            if body.get("success") is False:
+                raise errors.ApiError(_message(body, "the API reported a failure"), body=body)
+            for key in ("data", "subscription", "payment"):
+                if key in body:
+                    return body[key]
+        if "responseData" in body and "errors" in body:
+            if body["errors"]:
+                raise errors.ApiError(_message(body, "the API reported errors"), body=body)
+            return body["responseData"]
+    return body
+
+
+class ApiClient:
+    """A thin, typed face over the vendor's Core API 3.1 (and the sandbox's extensions)."""
+
+    def __init__(self, base_url: str, api_key: str | None, *, timeout: float = 10.0,
+                 retry: RetryPolicy | None = None,
+                 sleep: Callable[[float], None] = time.sleep,
+                 transport: httpx.BaseTransport | None = None):
+        self.base_url = base_url.rstrip("/")
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        if api_key:
+            headers["X-Publisher-Token"] = api_key
+        self._http = httpx.Client(
+            base_url=self.base_url, headers=headers, transport=transport,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+        )
+        self.retries = 0  # how many retries this client made (for summaries)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # core request ----------------------------------------------------------------------
+
+    def request(self, method: str, path: str, *, params: Any = None, json_body: Any = None,
+                headers: dict[str, str] | None = None,
+                idempotency_key: str | None = None) -> httpx.Response:
+        """Send a request, retrying transient failures; returns a 2xx response with JSON.
+
+        Writes always carry an ``Idempotency-Key`` so a retry after a lost answer is applied
+        once. Raises a typed ``ApiError`` for everything else.
+        """
+        headers = dict(headers or {})
+        if method.upper() not in ("GET", "HEAD"):
+            headers.setdefault("Idempotency-Key", idempotency_key or uuid.uuid4().hex)
+        last: errors.ApiError | None = None
+        for attempt in range(self.retry.attempts):
+            if attempt:
+                self.retries += 1
+            delay: float | None = None
+            try:
+                response = self._http.request(method, path, params=params, json=json_body,
+                                              headers=headers)
+                body_bytes = response.content
+            except httpx.TimeoutException as exc:
+                last = errors.Unreachable(f"the API did not answer in time ({type(exc).__name__})")
+            except (httpx.ConnectError, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                last = errors.Unreachable(f"cannot reach the API at {self.base_url}: {_short(exc)}")
+            else:
+                if response.status_code < 300:
+                    if response.status_code == 204 or not body_bytes:
+                        return response
+                    try:
+                        response._srm_json = json.loads(body_bytes)  # type: ignore[attr-defined]
+                        return response
+                    except ValueError:
+                        last = errors.MalformedResponse(
+                            f"{method} {path}: the body is not valid JSON "
+                            f"({len(body_bytes)} bytes, {response.headers.get('content-type')})",
+                            status=response.status_code, body=body_bytes[:2000],
+                        )
+                else:
+                    try:
+                        body: Any = json.loads(body_bytes) if body_bytes else None
+                    except ValueError:
+                        body = body_bytes[:500].decode("utf-8", "replace")
+                    cls = errors.for_status(response.status_code)
+                    last = cls(_message(body, f"HTTP {response.status_code}"),
+                               status=response.status_code, body=body)
+                    if response.status_code not in (429, 500, 502, 503, 504):
+                        raise last
+                    delay = _retry_after(response)
+            if attempt + 1 < self.retry.attempts:
+                if delay is None:
+                    delay = min(self.retry.max_delay, self.retry.base_delay * 2 ** attempt)
+                    delay *= 0.5 + random.random() / 2
+                self._sleep(min(delay, self.retry.max_retry_after))
+        assert last is not None
+        raise last
+
+    def get_json(self, path: str, params: Any = None) -> tuple[Any, httpx.Response]:
+        response = self.request("GET", path, params=params)
+        return getattr(response, "_srm_json", None), response
+
+    def send(self, method: str, path: str, body: Any = None, *,
+             idempotency_key: str | None = None,
+             headers: dict[str, str] | None = None) -> tuple[Any, httpx.Response]:
+        response = self.request(method, path, json_body=body, headers=headers,
+                                idempotency_key=idempotency_key)
+        return getattr(response, "_srm_json", None), response
+
+    # paging ----------------------------------------------------------------------------
+
+    def paginate(self, path: str, params: dict[str, Any] | None = None,
+                 limit: int = 100) -> Iterator[Any]:
+        """Every item of an offset/limit list, using ``X-Total-Count`` to know the end."""
+        offset = 0
+        while True:
+            query = dict(params or {}, offset=offset, limit=limit)
+            body, response = self.get_json(path, query)
+            items = unwrap(body)
+            if not isinstance(items, list):
+                raise errors.MalformedResponse(f"GET {path}: expected a list of items")
+            yield from items
+            offset += len(items)
+            total = response.headers.get("X-Total-Count")
+            if not items or (total is not None and offset >= int(total)) or (
+                    total is None and len(items) < limit):
+                return
+
+    def changes(self, entity: str, since: int, limit: int = 1000,
+                customer_id: int | None = None) -> Page:
+        """One page of the sandbox's enumeration extension (records changed after ``since``)."""
+        params: dict[str, Any] = {"since": since, "limit": limit}
+        if customer_id is not None:
+            params["customerId"] = customer_id
+        response = self.request("GET", f"/x-srm/{entity}", params=params)
+        body = getattr(response, "_srm_json", None)
+        if not isinstance(body, dict) or not isinstance(body.get("items"), list):
+            raise errors.MalformedResponse(f"GET /x-srm/{entity}: expected {{items, nextSince}}",
+                                           body=response.content[:2000])
+        try:
+            next_since = int(body.get("nextSince", since))
+        except (TypeError, ValueError) as exc:
+            raise errors.MalformedResponse(f"GET /x-srm/{entity}: bad nextSince") from exc
+        total = response.headers.get("X-Total-Count")
+        return Page(items=body["items"], next_since=next_since,
+                    has_more=bool(body.get("hasMore")),
+                    total=int(total) if total and total.isdigit() else None,
+                    raw_body=response.content)
+
+    # single records (vendor routes) ------------------------------------------------------
+
+    def customer(self, customer_id: int) -> dict[str, Any]:
+        body, _ = self.get_json(f"/customers/{customer_id}")
+        return unwrap(body)
+
+    def customers_by(self, *, email: str | None = None,
+                     external_id: str | None = None) -> list[dict[str, Any]]:
+        params = {"email": email} if email else {"externalId": external_id}
+        return list(self.paginate("/customers", params, limit=10))
+
+    def subscriptions(self, **filters: Any) -> list[dict[str, Any]]:
+        return list(self.paginate("/subscriptions", filters))
+
+    def passes(self, **filters: Any) -> list[dict[str, Any]]:
+        return list(self.paginate("/passes", filters))
+
+    def offer(self, offer_id: str) -> tuple[dict[str, Any], str | None]:
+        body, response = self.get_json(f"/offers/{offer_id}")
+        return unwrap(body), response.headers.get("ETag")
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0][:200]

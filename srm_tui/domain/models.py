@@ -1,0 +1,305 @@
+"""Pydantic models of the vendor's records, in the API's own shape.
+
+Each model accepts the API's field names, keeps unknown extra fields (the vendor adds fields
+without notice) and dumps back to the same shape with ``to_api()``. Values are validated
+strictly enough that malformed data is caught at the edge and quarantined, while the
+vendor's documented quirks (customer dates as strings, ids as strings from MediaStore) pass.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+TRANSACTION_ID = re.compile(r"^T[1-9]\d{8}$")
+OFFER_ID = re.compile(r"^[SPEAR][1-9]\d{8}(_[A-Z0-9]{2})?$")
+CUSTOMER_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+class ApiModel(BaseModel):
+    """Base for API records: unknown fields kept, API names in and out."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=False)
+
+    def to_api(self) -> dict[str, Any]:
+        """The record in the API's shape, extra fields included."""
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
+def parse_customer_date(value: str | int | None) -> int | None:
+    """The vendor's customer dates ("2021-04-28 13:03:26", UTC) as unix seconds."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValueError("a date, not a boolean")
+    if isinstance(value, int):
+        return value
+    return int(
+        datetime.strptime(value, CUSTOMER_DATE_FORMAT).replace(tzinfo=timezone.utc).timestamp()
+    )
+
+
+def format_customer_date(ts: int | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, timezone.utc).strftime(CUSTOMER_DATE_FORMAT)
+
+
+class Capture(ApiModel):
+    """Capture answers: the only place the vendor keeps address, birth date and company."""
+
+    address: str | None = None
+    city: str | None = None
+    state: str | None = None
+    postCode: str | None = None
+    birthDate: str | None = None
+    companyName: str | None = None
+
+    @field_validator("birthDate")
+    @classmethod
+    def _birth_date(cls, v: str | None) -> str | None:
+        if v:
+            datetime.strptime(v, "%Y-%m-%d")
+        return v
+
+
+class Customer(ApiModel):
+    id: int = Field(ge=1)
+    email: str | None = None
+    firstName: str | None = None
+    lastName: str | None = None
+    country: str | None = None
+    currency: str | None = None
+    locale: str | None = None
+    regDate: str | None = None
+    lastLoginDate: str | None = None
+    lastUserIp: str | None = None
+    externalId: str | None = None
+    externalData: dict[str, Any] | None = None
+    capture: Capture | None = None
+
+    @field_validator("regDate", "lastLoginDate")
+    @classmethod
+    def _dates(cls, v: str | None) -> str | None:
+        parse_customer_date(v)
+        return v
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[A-Z]{2}", v):
+            raise ValueError("country must be an ISO 3166 alpha-2 code")
+        return v
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[A-Z]{3}", v):
+            raise ValueError("currency must be an ISO 4217 code")
+        return v
+
+    @property
+    def registered_at(self) -> int | None:
+        return parse_customer_date(self.regDate)
+
+    @property
+    def last_login_at(self) -> int | None:
+        return parse_customer_date(self.lastLoginDate)
+
+
+class RenewalCycle(ApiModel):
+    completed: int = 0
+    unit: str | None = None
+    amount: int | None = None
+
+
+SubscriptionStatus = Literal["active", "stopped", "terminated", "paused"]
+Period = Literal["day", "week", "month", "3months", "6months", "year", "season"]
+
+
+class Subscription(ApiModel):
+    subscriptionId: int = Field(ge=1)
+    customerId: int = Field(ge=1)
+    offerId: str
+    status: SubscriptionStatus
+    dateFrom: int | None = None
+    dateTo: int | None = None
+    inTrial: bool = False
+    createdAt: int
+    period: Period
+    nextPaymentPrice: float | None = None
+    nextPaymentCurrency: str | None = None
+    paymentGateway: str | None = None
+    paymentMethod: str | None = None
+    couponCode: str | None = None
+    renewalCycle: RenewalCycle | None = None
+    externalProperties: dict[str, Any] | None = None
+
+
+class Pass(ApiModel):
+    passId: int = Field(ge=1)
+    customerId: int = Field(ge=1)
+    offerId: str
+    status: Literal["active", "stopped", "terminated"]
+    createdAt: int
+    expiresAt: int | None = None
+
+    @property
+    def offer_type(self) -> str:
+        return self.offerId[:1]
+
+
+class Transaction(ApiModel):
+    transactionId: str
+    customerId: int = Field(ge=1)
+    transactionDate: int
+    offerId: str
+    subscriptionId: int | None = None
+    passId: int | None = None
+    amount: float
+    currency: str
+    status: Literal["captured", "rejected", "refunded"]
+    paymentGateway: str | None = None
+    paymentMethod: str | None = None
+    externalPaymentId: str | None = None
+    rejectedReason: str | None = None
+    refundedAmount: float | None = 0
+
+    @field_validator("transactionId")
+    @classmethod
+    def _tid(cls, v: str) -> str:
+        if not TRANSACTION_ID.match(v):
+            raise ValueError("transactionId must be T followed by 9 digits")
+        return v
+
+
+class PaymentDetails(ApiModel):
+    id: int = Field(ge=1)
+    customerId: int = Field(ge=1)
+    paymentGateway: str
+    paymentMethod: str | None = None
+    active: bool = True
+    bound: bool = False
+    subscriptionIds: list[int] = Field(default_factory=list)
+    paymentMethodSpecificParams: dict[str, Any] | None = None
+
+
+class Email(ApiModel):
+    id: int = Field(ge=1)
+    customerId: int = Field(ge=1)
+    type: str
+    subject: str | None = None
+    to: str | None = None
+    status: Literal["sent", "generated"]
+    createdAt: int
+    transactionId: str | None = None
+    body: str | None = None
+
+
+class NoteRevision(ApiModel):
+    text: str
+    editedAt: int
+    editor: str | None = None
+
+
+class Note(ApiModel):
+    id: int = Field(ge=1)
+    customerId: int = Field(ge=1)
+    author: str
+    text: str
+    createdAt: int
+    updatedAt: int | None = None
+    deletedAt: int | None = None
+    revisions: list[NoteRevision] = Field(default_factory=list)
+
+
+class Change(ApiModel):
+    field: str
+    # "from" is a Python keyword: keep the API name through the alias.
+    from_: Any = Field(default=None, alias="from")
+    to: Any = None
+
+
+class HistoryEntry(ApiModel):
+    id: int = Field(ge=1)
+    customerId: int = Field(ge=1)
+    date: int
+    editor: str | None = None
+    changes: list[Change] = Field(default_factory=list)
+
+
+class Price(ApiModel):
+    amount: float
+    currency: str | None = None
+    taxIncluded: bool | None = None
+    rules: list[dict[str, Any]] | None = None
+
+
+class Localization(ApiModel):
+    id: str | None = None
+    countryCode: str
+    title: str | None = None
+    description: str | None = None
+    active: bool = True
+    price: Price | None = None
+
+
+OfferType = Literal["subscription", "pass", "live", "vod", "rental", "single"]
+
+
+class Offer(ApiModel):
+    id: str
+    type: str
+    active: bool = True
+    title: str
+    description: str | None = None
+    tags: list[str] | None = None
+    price: Price | None = None
+    version: int | None = None
+    seasonGroupId: str | None = None
+    localizations: list[Localization] = Field(default_factory=list)
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not OFFER_ID.match(v):
+            raise ValueError("offer id must look like S123456789")
+        return v
+
+
+class Season(ApiModel):
+    id: int
+    startDate: int
+    endDate: int
+
+
+class SeasonGroup(ApiModel):
+    id: str
+    name: str
+    seasons: list[Season] = Field(default_factory=list)
+
+
+class Campaign(ApiModel):
+    id: int
+    name: str
+    status: str | None = None
+    couponCodes: list[str] = Field(default_factory=list)
+
+
+# Entity name (as the sync and export call it) -> model and primary-key field.
+ENTITIES: dict[str, tuple[type[ApiModel], str]] = {
+    "customers": (Customer, "id"),
+    "subscriptions": (Subscription, "subscriptionId"),
+    "passes": (Pass, "passId"),
+    "transactions": (Transaction, "transactionId"),
+    "payment_details": (PaymentDetails, "id"),
+    "emails": (Email, "id"),
+    "notes": (Note, "id"),
+    "history": (HistoryEntry, "id"),
+    "offers": (Offer, "id"),
+    "season_groups": (SeasonGroup, "id"),
+    "campaigns": (Campaign, "id"),
+}

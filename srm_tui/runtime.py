@@ -1,0 +1,103 @@
+"""Wiring shared by the CLI and the console: the cache, the API client, the demo."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from srm_tui.api.client import ApiClient
+from srm_tui.config import DEFAULT_SANDBOX_KEY, ConfigError, Settings, data_dir
+from srm_tui.storage.cache import Cache
+from srm_tui.sync.engine import SyncEngine
+
+DEMO_CUSTOMERS = 5000
+DEMO_SEED = 1
+
+
+def demo_db_path() -> Path:
+    return data_dir() / "demo.db"
+
+
+def demo_state_path() -> Path:
+    return data_dir() / "demo-sandbox.json"
+
+
+def cache_path(settings: Settings) -> Path:
+    if settings.db:
+        return Path(settings.db).expanduser()
+    if settings.is_demo:
+        return demo_db_path()
+    return data_dir() / "cache.db"
+
+
+def open_cache(settings: Settings) -> Cache:
+    return Cache(cache_path(settings))
+
+
+def make_client(settings: Settings) -> ApiClient:
+    if not settings.api_url:
+        raise ConfigError("no API URL: give --api-url or set SRM_API_URL")
+    return ApiClient(settings.api_url, settings.key(), timeout=settings.timeout)
+
+
+@dataclass
+class DemoSandbox:
+    """The built-in sandbox running in this process, on a loopback port."""
+
+    url: str
+    running: Any = field(repr=False)
+
+    def stop(self) -> None:
+        self.running.stop()
+
+
+def demo_as_of() -> datetime:
+    """The demo's data is generated as of today's midnight UTC, so it looks current."""
+    today = datetime.now(timezone.utc).date()
+    return datetime(today.year, today.month, today.day, tzinfo=timezone.utc)
+
+
+def start_demo_sandbox(state_path: Path | None = None) -> DemoSandbox:
+    """Start the sandbox in-process; its writes persist beside the demo cache."""
+    from srm_tui.sandbox.runner import start_in_thread
+    from srm_tui.sandbox.server import create_app
+    from srm_tui.sandbox.state import SandboxState
+
+    state_path = state_path or demo_state_path()
+    state_path.parent.mkdir(parents=True, exist_ok=True)
+    if state_path.exists():
+        state = SandboxState.load(state_path)
+    else:
+        state = SandboxState.generate(DEMO_CUSTOMERS, DEMO_SEED, demo_as_of())
+        state.path = state_path
+        state.save(state_path)
+    running = start_in_thread(create_app(state, api_key=DEFAULT_SANDBOX_KEY))
+    return DemoSandbox(url=running.url, running=running)
+
+
+def demo_settings(settings: Settings, sandbox: DemoSandbox) -> Settings:
+    """The settings with the demo's sandbox as the API."""
+    return settings.model_copy(update={
+        "api_url": sandbox.url,
+        "api_key": settings.api_key or _secret(DEFAULT_SANDBOX_KEY),
+        "db": cache_path(settings),
+    })
+
+
+def _secret(value: str) -> Any:
+    from pydantic import SecretStr
+
+    return SecretStr(value)
+
+
+def sync_now(settings: Settings, cache: Cache, *, full: bool = False, progress=None):
+    with make_client(settings) as client:
+        engine = SyncEngine(cache, client, page_size=settings.page_size, progress=progress)
+        return engine.run(full=full)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2, default=str)

@@ -1,0 +1,83 @@
+"""Read queries for the console and the CLI: every value bound as a parameter."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+# Sortable list columns -> SQL expression (each backed by an index ending in id).
+SORT_COLUMNS = {
+    "email": "email_lc",
+    "id": "id",
+    "registered_at": "registered_at",
+    "last_login_at": "last_login_at",
+    "transactions": "transactions",
+    "last_payment_method": "last_payment_method",
+}
+
+SUMMARY_COLUMNS = ("id", "email", "first_name", "last_name", "country", "currency",
+                   "registered_at", "last_login_at", "transactions", "last_payment_method")
+
+
+def customer_count(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT count(*) FROM customers").fetchone()[0]
+
+
+def customer_window(conn: sqlite3.Connection, *, sort: str = "id", descending: bool = False,
+                    offset: int = 0, limit: int = 100, total: int | None = None
+                    ) -> list[sqlite3.Row]:
+    """Rows [offset, offset + limit) of the customer list in the given order.
+
+    Near the end it reads the index backwards, so jumping to the last page of a million
+    customers costs what the first page does.
+    """
+    if sort not in SORT_COLUMNS:
+        raise ValueError(f"cannot sort by {sort!r}")
+    expr = SORT_COLUMNS[sort]
+    cols = ", ".join(SUMMARY_COLUMNS)
+    total = customer_count(conn) if total is None else total
+    limit = max(0, min(limit, total - offset))
+    if limit == 0:
+        return []
+    from_end = total - (offset + limit)
+    if from_end < offset:
+        direction = "ASC" if descending else "DESC"
+        rows = conn.execute(
+            f"SELECT {cols} FROM customers ORDER BY {expr} {direction}, id {direction} "
+            "LIMIT ? OFFSET ?", (limit, from_end)).fetchall()
+        return rows[::-1]
+    direction = "DESC" if descending else "ASC"
+    return conn.execute(
+        f"SELECT {cols} FROM customers ORDER BY {expr} {direction}, id {direction} "
+        "LIMIT ? OFFSET ?", (limit, offset)).fetchall()
+
+
+def summary(row: sqlite3.Row | dict[str, Any]) -> dict[str, Any]:
+    """A customer summary (search results, list rows, CSV) with ISO 8601 UTC instants."""
+    from datetime import datetime, timezone
+
+    def iso(ts: int | None) -> str | None:
+        if ts is None:
+            return None
+        return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    out = {k: row[k] for k in SUMMARY_COLUMNS}
+    out["registered_at"] = iso(out["registered_at"])
+    out["last_login_at"] = iso(out["last_login_at"])
+    return out
+
+
+def customer_record(conn: sqlite3.Connection, customer_id: int) -> dict[str, Any] | None:
+    """The whole cached account in the API's shapes (``srm customer show``)."""
+    import json
+
+    from srm_tui.storage.records import raw_records
+
+    row = conn.execute("SELECT raw FROM customers WHERE id = ?", (customer_id,)).fetchone()
+    if row is None:
+        return None
+    out: dict[str, Any] = {"customer": json.loads(row[0])}
+    for entity in ("subscriptions", "passes", "transactions", "payment_details", "emails",
+                   "notes", "history"):
+        out[entity] = raw_records(conn, entity, customer_id)
+    return out

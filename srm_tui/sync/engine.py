@@ -1,0 +1,354 @@
+"""The sync engine: full and incremental pulls, on-demand fetches, webhook deliveries.
+
+Every page is written in one transaction together with the checkpoint that follows it, so a
+sync killed at any instant resumes where the last committed page ended, and upserts by
+primary key make a replayed page harmless: every record lands exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from srm_tui.api import errors
+from srm_tui.api.client import ApiClient, Page, unwrap
+from srm_tui.domain import models as m
+from srm_tui.storage import records
+from srm_tui.storage.cache import Cache
+
+# Parents before children, so a child's customer is usually cached before it arrives.
+ORDER = ("customers", "offers", "season_groups", "campaigns", "subscriptions", "passes",
+         "transactions", "payment_details", "emails", "notes", "history")
+# Entities whose writes change the customer list's derived columns.
+STATS_ENTITIES = ("customers", "transactions")
+
+
+@dataclass
+class Progress:
+    entity: str
+    done: int  # records written so far in this run, all entities
+    total: int | None  # records to write in this run, when the API says
+    rate: float  # records per second
+
+
+@dataclass
+class SyncSummary:
+    mode: str
+    counts: dict[str, int] = field(default_factory=dict)
+    quarantined: int = 0
+    resolved: int = 0
+    retries: int = 0
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def as_json(self) -> dict[str, Any]:
+        return {**self.counts, "quarantined": self.quarantined, "resolved": self.resolved,
+                "retries": self.retries, "seconds": round(self.seconds, 3),
+                "ok": self.ok, "errors": self.errors, "mode": self.mode}
+
+
+def validate(entity: str, items: Iterable[Any]) -> tuple[list[m.ApiModel], list[tuple[str | None, str, Any]]]:
+    """Split raw API items into valid models and (key, reason, payload) rejects."""
+    model, _ = m.ENTITIES[entity]
+    good: list[m.ApiModel] = []
+    bad: list[tuple[str | None, str, Any]] = []
+    for item in items:
+        try:
+            if not isinstance(item, dict):
+                raise TypeError(f"expected an object, got {type(item).__name__}")
+            good.append(model.model_validate(item))
+        except (ValidationError, TypeError, ValueError) as exc:
+            bad.append((records.record_key(entity, item), _reason(exc), item))
+    return good, bad
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        parts = []
+        for err in exc.errors()[:5]:
+            loc = ".".join(str(p) for p in err["loc"]) or "(record)"
+            parts.append(f"{loc}: {err['msg']}")
+        return "; ".join(parts)
+    return str(exc)
+
+
+class SyncEngine:
+    """Brings the cache up to date from the API."""
+
+    def __init__(self, cache: Cache, client: ApiClient, *, page_size: int = 1000,
+                 progress: Callable[[Progress], None] | None = None,
+                 clock: Callable[[], float] = time.time):
+        self.cache = cache
+        self.client = client
+        self.page_size = page_size
+        self.progress = progress
+        self.clock = clock
+
+    # full / incremental ----------------------------------------------------------------
+
+    def run(self, full: bool = False) -> SyncSummary:
+        """Pull every entity from its checkpoint (from the start with ``full``)."""
+        started = time.monotonic()
+        now = int(self.clock())
+        summary = SyncSummary(mode="full" if full else "incremental")
+        conn = self.cache.conn()
+        if full:
+            with self.cache.transaction() as tx:
+                for entity in ORDER:
+                    tx.execute(
+                        "INSERT INTO sync_checkpoints (entity, since, full_since, updated_at) "
+                        "VALUES (?, 0, ?, ?) ON CONFLICT(entity) DO UPDATE SET since = 0, "
+                        "full_since = excluded.full_since, updated_at = excluded.updated_at",
+                        (entity, now, now))
+        summary.resolved += self._retry_quarantine(now)
+        checkpoints = {r["entity"]: (r["since"], r["full_since"])
+                       for r in conn.execute("SELECT * FROM sync_checkpoints")}
+        totals = self._totals({e: checkpoints.get(e, (0, None))[0] for e in ORDER})
+        self._done = 0
+        self._total = sum(totals.values()) if None not in totals.values() else None
+        self._t0 = time.monotonic()
+        retries_before = self.client.retries
+        for entity in ORDER:
+            since, full_since = checkpoints.get(entity, (0, None))
+            summary.counts[entity] = 0
+            self._pull(entity, since, summary)
+            if full_since is not None and not summary.errors:
+                self._prune(entity, full_since)
+        summary.retries = self.client.retries - retries_before
+        summary.seconds = time.monotonic() - started
+        with self.cache.transaction() as tx:
+            tx.execute(
+                "INSERT INTO sync_runs (mode, started_at, finished_at, ok, counts, message) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (summary.mode, now, int(self.clock()), int(summary.ok),
+                 json.dumps(summary.as_json()), "; ".join(summary.errors) or None))
+            if summary.ok:
+                tx.execute("INSERT INTO meta (key, value) VALUES ('last_sync_at', ?) "
+                           "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                           (str(int(self.clock())),))
+        return summary
+
+    def _totals(self, since: dict[str, int]) -> dict[str, int | None]:
+        """How many records each entity has to send (one cheap request each)."""
+        totals: dict[str, int | None] = {}
+        for entity, start in since.items():
+            try:
+                totals[entity] = self.client.changes(entity, start, limit=1).total
+            except errors.MalformedResponse:
+                totals[entity] = None
+        return totals
+
+    def _pull(self, entity: str, since: int, summary: SyncSummary) -> None:
+        """Fetch pages ahead in a thread while this one validates and writes them."""
+        pages: queue.Queue[Page | BaseException | None] = queue.Queue(maxsize=2)
+        stop = threading.Event()
+
+        def fetch() -> None:
+            cursor = since
+            try:
+                while not stop.is_set():
+                    page = self.client.changes(entity, cursor, self.page_size)
+                    pages.put(page)
+                    if not page.has_more or page.next_since <= cursor:
+                        break
+                    cursor = page.next_since
+                pages.put(None)
+            except BaseException as exc:  # handed to the writer, which decides
+                pages.put(exc)
+
+        fetcher = threading.Thread(target=fetch, name=f"sync-fetch-{entity}", daemon=True)
+        fetcher.start()
+        cursor = since
+        try:
+            while True:
+                page = pages.get()
+                if page is None:
+                    break
+                if isinstance(page, errors.MalformedResponse):
+                    self._quarantine_page(entity, cursor, page)
+                    summary.errors.append(f"{entity}: {page.message} (kept in quarantine; "
+                                          "the next srm sync tries again)")
+                    summary.quarantined += 1
+                    break
+                if isinstance(page, BaseException):
+                    raise page
+                written, bad = self._write_page(entity, cursor, page)
+                summary.counts[entity] += written
+                summary.quarantined += bad
+                cursor = page.next_since
+                self._done += written + bad
+                if self.progress:
+                    elapsed = max(time.monotonic() - self._t0, 1e-6)
+                    self.progress(Progress(entity, self._done, self._total,
+                                           self._done / elapsed))
+        finally:
+            stop.set()
+            while fetcher.is_alive():
+                try:
+                    pages.get(timeout=0.05)
+                except queue.Empty:
+                    pass
+            fetcher.join()
+
+    def _write_page(self, entity: str, since: int, page: Page) -> tuple[int, int]:
+        now = int(self.clock())
+        good, bad = validate(entity, page.items)
+        with self.cache.transaction() as tx:
+            touched = records.upsert(tx, entity, good, now)
+            if entity in STATS_ENTITIES and touched:
+                records.refresh_customer_stats(tx, touched)
+            for key, reason, payload in bad:
+                tx.execute(
+                    "INSERT INTO quarantine (entity, record_key, source, reason, payload, "
+                    "received_at) VALUES (?, ?, 'record', ?, ?, ?)",
+                    (entity, key, reason, json.dumps(payload, ensure_ascii=False), now))
+            self._resolve(tx, entity, good, now)
+            tx.execute(
+                "UPDATE quarantine SET resolved_at = ? WHERE resolved_at IS NULL AND "
+                "source = 'page' AND entity = ?", (now, entity))
+            tx.execute(
+                "INSERT INTO sync_checkpoints (entity, since, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(entity) DO UPDATE SET since = excluded.since, "
+                "updated_at = excluded.updated_at", (entity, page.next_since, now))
+        return len(good), len(bad)
+
+    def _resolve(self, tx: Any, entity: str, good: list[m.ApiModel], now: int) -> None:
+        """A valid copy of a quarantined record settles its quarantine entry."""
+        if not good or not tx.execute(
+                "SELECT 1 FROM quarantine WHERE resolved_at IS NULL AND entity = ? LIMIT 1",
+                (entity,)).fetchone():
+            return
+        _, key_field = m.ENTITIES[entity]
+        keys = [(now, entity, str(getattr(r, key_field))) for r in good]
+        tx.executemany("UPDATE quarantine SET resolved_at = ? WHERE resolved_at IS NULL AND "
+                       "entity = ? AND record_key = ?", keys)
+
+    def _quarantine_page(self, entity: str, since: int, exc: errors.ApiError) -> None:
+        payload = exc.body if isinstance(exc.body, (bytes, str)) else b""
+        if isinstance(payload, bytes):
+            payload = payload.decode("utf-8", "replace")
+        with self.cache.transaction() as tx:
+            tx.execute(
+                "INSERT INTO quarantine (entity, record_key, source, reason, payload, "
+                "received_at) VALUES (?, ?, 'page', ?, ?, ?)",
+                (entity, f"since={since}", exc.message, payload, int(self.clock())))
+
+    def _retry_quarantine(self, now: int) -> int:
+        """Read quarantined records again (a newer srm may read what an older one could not)."""
+        conn = self.cache.conn()
+        rows = conn.execute("SELECT id, entity, payload FROM quarantine WHERE resolved_at IS "
+                            "NULL AND source = 'record'").fetchall()
+        resolved = 0
+        for row in rows:
+            good, _ = validate(row["entity"], [json.loads(row["payload"])])
+            if good:
+                with self.cache.transaction() as tx:
+                    touched = records.upsert(tx, row["entity"], good, now)
+                    if row["entity"] in STATS_ENTITIES:
+                        records.refresh_customer_stats(tx, touched)
+                    tx.execute("UPDATE quarantine SET resolved_at = ? WHERE id = ?",
+                               (now, row["id"]))
+                resolved += 1
+        return resolved
+
+    def _prune(self, entity: str, full_since: int) -> None:
+        """After a full pull, drop what the API no longer has (not written since it began)."""
+        with self.cache.transaction() as tx:
+            if entity == "offers":
+                tx.execute("DELETE FROM localizations WHERE offer_id IN (SELECT id FROM offers "
+                           "WHERE synced_at < ?)", (full_since,))
+            tx.execute(f"DELETE FROM {entity} WHERE synced_at < ?", (full_since,))
+            tx.execute("UPDATE sync_checkpoints SET full_since = NULL WHERE entity = ?",
+                       (entity,))
+
+    # on demand -------------------------------------------------------------------------
+
+    def fetch_customer(self, *, customer_id: int | None = None, email: str | None = None,
+                       external_id: str | None = None,
+                       transaction_id: str | None = None) -> int | None:
+        """Bring one customer and everything of theirs into the cache; their id, or None.
+
+        This is the path the real vendor API supports (it cannot list all customers).
+        """
+        if customer_id is None:
+            customer_id = self._find_customer_id(email, external_id, transaction_id)
+            if customer_id is None:
+                return None
+        try:
+            customer = self.client.customer(customer_id)
+        except errors.NotFound:
+            return None
+        bundle: dict[str, list[Any]] = {"customers": [customer]}
+        bundle["subscriptions"] = self.client.subscriptions(customerId=customer_id)
+        bundle["passes"] = self.client.passes(customerId=customer_id)
+        for entity in ("transactions", "payment_details", "emails", "notes", "history"):
+            items: list[Any] = []
+            since = 0
+            while True:
+                page = self.client.changes(entity, since, 1000, customer_id=customer_id)
+                items.extend(page.items)
+                if not page.has_more or page.next_since <= since:
+                    break
+                since = page.next_since
+            bundle[entity] = items
+        self.store_bundle(bundle)
+        return customer_id
+
+    def store_bundle(self, bundle: dict[str, list[Any]]) -> dict[str, int]:
+        """Validate and write one customer's records in a single transaction."""
+        now = int(self.clock())
+        written: dict[str, int] = {}
+        with self.cache.transaction() as tx:
+            touched: list[int] = []
+            for entity in ORDER:
+                if entity not in bundle:
+                    continue
+                good, bad = validate(entity, bundle[entity])
+                touched += records.upsert(tx, entity, good, now)
+                for key, reason, payload in bad:
+                    tx.execute(
+                        "INSERT INTO quarantine (entity, record_key, source, reason, payload, "
+                        "received_at) VALUES (?, ?, 'record', ?, ?, ?)",
+                        (entity, key, reason, json.dumps(payload, ensure_ascii=False), now))
+                self._resolve(tx, entity, good, now)
+                written[entity] = len(good)
+            records.refresh_customer_stats(tx, touched)
+        return written
+
+    def _find_customer_id(self, email: str | None, external_id: str | None,
+                          transaction_id: str | None) -> int | None:
+        if email or external_id:
+            found = self.client.customers_by(email=email, external_id=external_id)
+            return int(found[0]["id"]) if found else None
+        if transaction_id:
+            for lookup in (self.client.subscriptions, self.client.passes):
+                found = lookup(transactionId=transaction_id)
+                if found:
+                    return int(found[0]["customerId"])
+        return None
+
+    # webhooks --------------------------------------------------------------------------
+
+    def apply_webhook(self, topic: str, data: dict[str, Any]) -> str:
+        """Bring the records a delivery names into the cache; says what it did."""
+        if topic.startswith("offer"):
+            offer_id = str(data.get("offerId", "")).split("_")[0]
+            offer, _ = self.client.offer(offer_id)
+            self.store_bundle({"offers": [unwrap(offer)]})
+            return f"offer {offer_id} refreshed"
+        customer_id = data.get("customerId")
+        if customer_id is None:
+            return "ignored: no customerId"
+        fetched = self.fetch_customer(customer_id=int(customer_id))
+        return f"customer {customer_id} refreshed" if fetched else f"customer {customer_id} not found"

@@ -1,0 +1,182 @@
+"""The customer list: a virtual table that pages rows from SQLite.
+
+It never holds more than a window of rows (what the screen shows plus a margin): the
+scroll range is the row count, and each repaint reads only the rows it draws.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from srm_tui.domain.text import visible
+
+
+def _date(ts: int | None) -> str:
+    if ts is None:
+        return "—"
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d")
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    title: str
+    width: int
+    render: Callable[[Any], str]
+    align: str = "left"
+
+
+COLUMNS = {
+    "email": Column("email", "Email", 34, lambda v: visible(v)),
+    "id": Column("id", "Customer ID", 11, str, "right"),
+    "registered_at": Column("registered_at", "Registered", 10, _date),
+    "last_login_at": Column("last_login_at", "Last login", 10, _date),
+    "transactions": Column("transactions", "Txns", 5, str, "right"),
+    "last_payment_method": Column("last_payment_method", "Last method", 11,
+                                  lambda v: visible(v) or "—"),
+    "first_name": Column("first_name", "First name", 14, lambda v: visible(v)),
+    "last_name": Column("last_name", "Last name", 14, lambda v: visible(v)),
+    "country": Column("country", "Ctry", 4, lambda v: visible(v)),
+    "currency": Column("currency", "Cur", 3, lambda v: visible(v)),
+}
+DEFAULT_COLUMNS = ("email", "id", "registered_at", "last_login_at", "transactions",
+                   "last_payment_method")
+
+
+def _cell(column: Column, row: Any, width: int) -> str:
+    text = column.render(row[column.key])
+    if len(text) > width:
+        text = text[: max(width - 1, 0)] + "…"
+    return text.rjust(width) if column.align == "right" else text.ljust(width)
+
+
+RowSource = Callable[[int, int], list[Any]]  # (offset, limit) -> rows
+
+
+class CustomerTable(ScrollView, can_focus=True):
+    """Rows come from ``source(offset, limit)``; ``count`` says how many there are."""
+
+    BINDINGS = [
+        Binding("j,down", "cursor(1)", "Down", show=False, id="list.down"),
+        Binding("k,up", "cursor(-1)", "Up", show=False, id="list.up"),
+        Binding("g,home", "first", "First", show=False, id="list.first"),
+        Binding("G,end", "last", "Last", show=False, id="list.last"),
+        Binding("pagedown,ctrl+f", "page(1)", "Page down", show=False, id="list.page_down"),
+        Binding("pageup,ctrl+b", "page(-1)", "Page up", show=False, id="list.page_up"),
+        Binding("enter", "open", "Open", id="list.open"),
+    ]
+    COMPONENT_CLASSES = {"customer-table--cursor"}
+    DEFAULT_CSS = """
+    CustomerTable { height: 1fr; }
+    CustomerTable > .customer-table--cursor { background: $accent; color: $text; text-style: bold; }
+    """
+    MARGIN = 20
+
+    cursor = reactive(0)
+
+    class Opened(Message):
+        def __init__(self, customer_id: int) -> None:
+            super().__init__()
+            self.customer_id = customer_id
+
+    def __init__(self, source: RowSource, count: int, columns=DEFAULT_COLUMNS, **kw: Any):
+        super().__init__(**kw)
+        self._source = source
+        self.columns = [COLUMNS[c] for c in columns]
+        self._window: dict[int, Any] = {}
+        self.count = count
+        self.virtual_size = Size(self.row_width, count)
+
+    @property
+    def row_width(self) -> int:
+        return sum(c.width + 1 for c in self.columns)
+
+    @property
+    def held_rows(self) -> int:
+        """How many rows the widget holds right now (for tests and the benchmark)."""
+        return len(self._window)
+
+    def header_text(self) -> str:
+        return " ".join(c.title.ljust(c.width) if c.align == "left" else c.title.rjust(c.width)
+                        for c in self.columns)
+
+    def reload(self, source: RowSource, count: int) -> None:
+        """Point at a new row source (sort changed, search typed, sync finished)."""
+        self._source = source
+        self._window.clear()
+        self.count = count
+        self.virtual_size = Size(self.row_width, count)
+        self.cursor = min(self.cursor, max(count - 1, 0))
+        self.refresh()
+
+    def _row(self, index: int) -> Any | None:
+        if index < 0 or index >= self.count:
+            return None
+        if index not in self._window:
+            height = max(self.size.height, 1)
+            start = max(0, index - self.MARGIN)
+            rows = self._source(start, height + 2 * self.MARGIN)
+            self._window = {start + i: r for i, r in enumerate(rows)}
+        return self._window.get(index)
+
+    def selected(self) -> Any | None:
+        return self._row(self.cursor) if self.count else None
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        index = scroll_y + y
+        row = self._row(index)
+        width = self.size.width
+        if row is None:
+            return Strip.blank(width)
+        text = " ".join(_cell(c, row, c.width) for c in self.columns)
+        style = (self.get_component_rich_style("customer-table--cursor")
+                 if index == self.cursor and self.has_focus else
+                 Style(reverse=True) if index == self.cursor else Style())
+        strip = Strip([Segment(text.ljust(self.row_width), style)], self.row_width)
+        return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width)
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self.scroll_to_region(Region(0, new, 1, 1), animate=False, immediate=True)
+        self.refresh()
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    def action_cursor(self, delta: int) -> None:
+        if self.count:
+            self.cursor = max(0, min(self.count - 1, self.cursor + delta))
+
+    def action_page(self, direction: int) -> None:
+        self.action_cursor(direction * max(self.size.height - 1, 1))
+
+    def action_first(self) -> None:
+        self.cursor = 0
+
+    def action_last(self) -> None:
+        self.cursor = max(self.count - 1, 0)
+
+    def action_open(self) -> None:
+        row = self.selected()
+        if row is not None:
+            self.post_message(self.Opened(int(row["id"])))
+
+    def on_click(self, event: Any) -> None:
+        offset = event.get_content_offset(self)
+        if offset is not None:
+            self.cursor = max(0, min(self.count - 1, self.scroll_offset.y + offset.y))
