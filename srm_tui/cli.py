@@ -306,6 +306,75 @@ def fetch(ctx: click.Context, what: str, as_json: bool, **flags: Any) -> None:
     click.echo(json.dumps({"customer_id": found}) if as_json else f"fetched customer {found}")
 
 
+# search and customers ------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("query")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10000))
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--stats", is_flag=True, help='print {"elapsed_ms", "rows"} on stderr')
+@_common
+@click.pass_context
+@handled
+def search(ctx: click.Context, query: str, limit: int, as_json: bool, stats: bool,
+           **flags: Any) -> None:
+    """Search the cache: terms ANDed, fields like email: name: txn: card: narrow them."""
+    from srm_tui.domain.text import visible
+    from srm_tui.storage.queries import summary
+    from srm_tui.storage.search import SearchError
+    from srm_tui.storage.search import search as run_search
+
+    settings = _settings(ctx, **flags)
+    cache = runtime.open_cache(settings)
+    try:
+        result = run_search(cache.conn(), query, limit=limit)
+    except SearchError as exc:
+        raise UsageProblem(f"query: {exc}") from exc
+    rows = [summary(r) for r in result.rows]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False))
+    else:
+        for r in rows:
+            name = " ".join(visible(p, 30) for p in (r["first_name"], r["last_name"]) if p)
+            click.echo(f"{r['id']:>10}  {visible(r['email'], 40):40}  {name}")
+        if not rows:
+            click.echo("no customer matches", err=True)
+    if stats:
+        click.echo(json.dumps({"elapsed_ms": round(result.elapsed_ms, 3), "rows": len(rows)}),
+                   err=True)
+
+
+@main.group()
+def customer() -> None:
+    """Read and act on one customer."""
+
+
+@customer.command("show")
+@click.argument("customer_id")
+@click.option("--json", "as_json", is_flag=True)
+@_common
+@click.pass_context
+@handled
+def customer_show(ctx: click.Context, customer_id: str, as_json: bool, **flags: Any) -> None:
+    """The whole cached record of a customer."""
+    from srm_tui.storage.queries import customer_record
+
+    if not customer_id.isdigit():
+        raise UsageProblem(f"ID: a customer id is digits, not {customer_id!r}")
+    settings = _settings(ctx, **flags)
+    cache = runtime.open_cache(settings)
+    record = customer_record(cache.conn(), int(customer_id))
+    if record is None:
+        click.echo(f"srm: customer {customer_id} is not in the cache (try: srm fetch {customer_id})",
+                   err=True)
+        sys.exit(EXIT_FAILURE)
+    if as_json:
+        click.echo(json.dumps(record, ensure_ascii=False))
+    else:
+        click.echo(runtime.dumps(record))
+
+
 # webhooks ------------------------------------------------------------------------------
 
 

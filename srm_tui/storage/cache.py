@@ -100,8 +100,8 @@ class Cache:
     # schema ----------------------------------------------------------------------------
 
     def _migrate(self) -> None:
-        conn = self.conn()
         try:
+            conn = self.conn()
             version = conn.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
             raise CacheError(f"{self.path} is not an srm cache: {exc}") from exc

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from srm_tui.domain import models as m
+from srm_tui.domain.fold import fold
 
 
 def _dumps(value: Any) -> str | None:
@@ -153,7 +154,11 @@ def upsert(conn: sqlite3.Connection, entity: str, records: Iterable[m.ApiModel],
             touched.append(row[0])
         elif customer_id is not None:
             touched.append(customer_id)
+    if entity == "customers":
+        unindex_customers(conn, [r[0] for r in rows])
     conn.executemany(_UPSERT[entity], rows)
+    if entity == "customers":
+        index_customers(conn, [r[0] for r in rows])
     if entity == "offers":
         _write_localizations(conn, records)  # type: ignore[arg-type]
     elif entity == "campaigns":
@@ -164,6 +169,34 @@ def upsert(conn: sqlite3.Connection, entity: str, records: Iterable[m.ApiModel],
                 [(code, c.id) for code in c.couponCodes],  # type: ignore[attr-defined]
             )
     return touched
+
+
+_FTS_SOURCE = ("SELECT id, email, first_name, last_name, company, address, city, state, "
+               "post_code FROM customers WHERE id IN ({})")
+
+
+def _fts_rows(conn: sqlite3.Connection, ids: Sequence[int]) -> list[tuple]:
+    out = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        for r in conn.execute(_FTS_SOURCE.format(",".join("?" * len(chunk))), chunk):
+            out.append((r[0], fold(r[1]), fold(" ".join(p for p in (r[2], r[3]) if p)),
+                        fold(r[4]), fold(r[5]), fold(r[6]), fold(r[7]), fold(r[8])))
+    return out
+
+
+def unindex_customers(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
+    """Take customers out of the search index (before their row changes or goes)."""
+    conn.executemany(
+        "INSERT INTO customers_fts (customers_fts, rowid, email, name, company, address, city,"
+        " state, post_code) VALUES ('delete', ?, ?, ?, ?, ?, ?, ?, ?)", _fts_rows(conn, ids))
+
+
+def index_customers(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
+    """Put customers' current text into the search index, folded as queries are."""
+    conn.executemany(
+        "INSERT INTO customers_fts (rowid, email, name, company, address, city, state, "
+        "post_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", _fts_rows(conn, ids))
 
 
 def _write_localizations(conn: sqlite3.Connection, offers: Iterable[m.Offer]) -> None:
@@ -184,6 +217,9 @@ def _write_localizations(conn: sqlite3.Connection, offers: Iterable[m.Offer]) ->
 
 def delete(conn: sqlite3.Connection, entity: str, keys: Iterable[Any]) -> None:
     key, _, _ = _COLUMNS[entity]
+    keys = list(keys)
+    if entity == "customers":
+        unindex_customers(conn, keys)
     conn.executemany(f"DELETE FROM {entity} WHERE {key} = ?", [(k,) for k in keys])
 
 

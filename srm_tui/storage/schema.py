@@ -33,36 +33,12 @@ CREATE INDEX customers_currency ON customers (currency);
 CREATE INDEX customers_post_code ON customers (post_code);
 CREATE INDEX customers_birth_date ON customers (birth_date);
 
--- Search: FTS5 over the customer's own columns (external content, kept by triggers).
+-- Search: a contentless FTS5 index of folded text (written by storage.records, which folds
+-- accents and letters such as Ł or ø the same way as queries, so "lukasz" finds "Łukasz").
 CREATE VIRTUAL TABLE customers_fts USING fts5 (
-    email, first_name, last_name, company, address, city, state, post_code,
-    content='customers', content_rowid='id',
-    tokenize="unicode61 remove_diacritics 2", prefix='2 3'
+    email, name, company, address, city, state, post_code,
+    content='', tokenize="unicode61 remove_diacritics 2", prefix='2 3'
 );
-CREATE TRIGGER customers_fts_insert AFTER INSERT ON customers BEGIN
-    INSERT INTO customers_fts (rowid, email, first_name, last_name, company, address, city,
-                               state, post_code)
-    VALUES (new.id, new.email, new.first_name, new.last_name, new.company, new.address,
-            new.city, new.state, new.post_code);
-END;
-CREATE TRIGGER customers_fts_delete AFTER DELETE ON customers BEGIN
-    INSERT INTO customers_fts (customers_fts, rowid, email, first_name, last_name, company,
-                               address, city, state, post_code)
-    VALUES ('delete', old.id, old.email, old.first_name, old.last_name, old.company,
-            old.address, old.city, old.state, old.post_code);
-END;
-CREATE TRIGGER customers_fts_update
-AFTER UPDATE OF email, first_name, last_name, company, address, city, state, post_code
-ON customers BEGIN
-    INSERT INTO customers_fts (customers_fts, rowid, email, first_name, last_name, company,
-                               address, city, state, post_code)
-    VALUES ('delete', old.id, old.email, old.first_name, old.last_name, old.company,
-            old.address, old.city, old.state, old.post_code);
-    INSERT INTO customers_fts (rowid, email, first_name, last_name, company, address, city,
-                               state, post_code)
-    VALUES (new.id, new.email, new.first_name, new.last_name, new.company, new.address,
-            new.city, new.state, new.post_code);
-END;
 
 CREATE TABLE subscriptions (
     id INTEGER PRIMARY KEY,

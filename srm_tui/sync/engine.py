@@ -265,6 +265,10 @@ class SyncEngine:
     def _prune(self, entity: str, full_since: int) -> None:
         """After a full pull, drop what the API no longer has (not written since it began)."""
         with self.cache.transaction() as tx:
+            if entity == "customers":
+                stale = [r[0] for r in tx.execute(
+                    "SELECT id FROM customers WHERE synced_at < ?", (full_since,))]
+                records.delete(tx, "customers", stale)
             if entity == "offers":
                 tx.execute("DELETE FROM localizations WHERE offer_id IN (SELECT id FROM offers "
                            "WHERE synced_at < ?)", (full_since,))

@@ -1,0 +1,3 @@
+from srm_tui.cli import main
+
+main()

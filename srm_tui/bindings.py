@@ -1,0 +1,76 @@
+"""Every key binding of the console, each with an id.
+
+One registry feeds the screens' BINDINGS, the footer, the `?` help, the command palette and
+the user's keymap (``keymap`` in config.toml maps a binding id to keys).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+
+@dataclass(frozen=True)
+class Spec:
+    id: str
+    keys: str
+    action: str
+    description: str
+    show: bool = True
+    priority: bool = False
+    palette: bool = True  # offered in the command palette
+
+
+REGISTRY: dict[str, list[Spec]] = {
+    "app": [
+        Spec("app.help", "question_mark,f1", "app.help", "Help"),
+        Spec("app.palette", "ctrl+p,colon", "app.command_palette", "Commands", show=False),
+        Spec("app.customers", "f2", "app.switch_mode('customers')", "Customers", show=False),
+        Spec("app.sync", "f5", "app.switch_mode('sync')", "Sync & outbox", show=False),
+        Spec("app.sync_now", "ctrl+r", "app.sync_now", "Sync now", show=False),
+        Spec("app.quit", "ctrl+q", "app.quit", "Quit", priority=True),
+    ],
+    "list": [
+        Spec("list.down", "j,down", "cursor(1)", "Down", show=False, palette=False),
+        Spec("list.up", "k,up", "cursor(-1)", "Up", show=False, palette=False),
+        Spec("list.first", "g,home", "first", "First row", show=False, palette=False),
+        Spec("list.last", "G,end", "last", "Last row", show=False, palette=False),
+        Spec("list.page_down", "pagedown,ctrl+f", "page(1)", "Page down", show=False,
+             palette=False),
+        Spec("list.page_up", "pageup,ctrl+b", "page(-1)", "Page up", show=False, palette=False),
+        Spec("list.open", "enter", "open", "Open", palette=False),
+        Spec("list.copy_id", "y", "copy('id')", "Copy id", show=False, palette=False),
+        Spec("list.copy_email", "Y", "copy('email')", "Copy email", show=False, palette=False),
+    ],
+    "customers": [
+        Spec("customers.search", "slash", "focus_search", "Search"),
+        Spec("customers.sort", "s", "cycle_sort", "Sort"),
+        Spec("customers.reverse", "S", "reverse_sort", "Reverse", show=False),
+        Spec("customers.columns", "c", "manage_columns", "Columns"),
+        Spec("customers.fetch", "f", "fetch_missing", "Fetch from API", show=False),
+        Spec("customers.clear", "escape", "clear_search", "Clear search", show=False),
+    ],
+    "customer": [
+        Spec("customer.back", "escape,q", "app.pop_screen", "Back"),
+    ],
+}
+
+
+def bindings(scope: str) -> list[Binding]:
+    """Textual bindings for a scope, ids kept so the user's keymap can move them."""
+    return [Binding(s.keys, s.action, s.description, show=s.show, priority=s.priority, id=s.id)
+            for s in REGISTRY[scope]]
+
+
+def spec(binding_id: str) -> Spec:
+    for specs in REGISTRY.values():
+        for s in specs:
+            if s.id == binding_id:
+                return s
+    raise KeyError(binding_id)
+
+
+def display_keys(keys: str) -> str:
+    names = {"question_mark": "?", "slash": "/", "colon": ":", "escape": "esc"}
+    return ", ".join(names.get(k, k) for k in keys.split(","))

@@ -1,0 +1,30 @@
+"""Shared fixtures: a real sandbox over loopback HTTP and fresh caches."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+
+import pytest
+
+AS_OF = datetime(2026, 11, 1, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_dirs(tmp_path, monkeypatch):
+    """Keep every test away from the user's real config and data directories."""
+    monkeypatch.setenv("SRM_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("SRM_DATA_DIR", str(tmp_path / "data"))
+    for var in ("SRM_API_URL", "SRM_API_KEY", "SRM_DB", "SRM_ROLE", "SRM_NOW", "SRM_AGENT",
+                "SRM_WEBHOOK_SECRET"):
+        monkeypatch.delenv(var, raising=False)
+    os.umask(0o022)
+
+
+@pytest.fixture
+def cache(tmp_path):
+    from srm_tui.storage.cache import Cache
+
+    c = Cache(tmp_path / "cache.db")
+    yield c
+    c.close()

@@ -1,0 +1,115 @@
+"""The cache: migrations, file mode, upserts, derived columns, search index, paging."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+
+import pytest
+
+from srm_tui.domain import models as m
+from srm_tui.storage import queries, records
+from srm_tui.storage.cache import Cache, CacheError
+from srm_tui.storage.schema import SCHEMA_VERSION
+
+
+def _customer(i: int, **kw) -> m.Customer:
+    return m.Customer.model_validate({
+        "id": 100000000 + i, "email": f"user{i}@example.com", "firstName": f"Zoë{i}",
+        "lastName": "Müller", "regDate": f"2024-01-{1 + i % 28:02d} 10:00:00", **kw})
+
+
+def _txn(i: int, customer: int, date: int, method: str) -> m.Transaction:
+    return m.Transaction.model_validate({
+        "transactionId": f"T{100000000 + i}", "customerId": customer, "transactionDate": date,
+        "offerId": "S123456789_PL", "amount": 5.0, "currency": "EUR", "status": "captured",
+        "paymentMethod": method})
+
+
+def test_new_cache_is_private_wal_and_versioned(tmp_path):
+    path = tmp_path / "sub" / "c.db"
+    cache = Cache(path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert cache.schema_version == SCHEMA_VERSION
+    assert cache.conn().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    with cache.transaction() as tx:
+        records.upsert(tx, "customers", [_customer(1)], 0)
+    assert stat.S_IMODE(os.stat(str(path) + "-wal").st_mode) == 0o600
+    cache.close()
+    # Reopening runs no migration twice and keeps the data.
+    again = Cache(path)
+    assert queries.customer_count(again.conn()) == 1
+
+
+def test_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "c.db"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(CacheError, match="newer srm"):
+        Cache(path)
+
+
+def test_not_a_database_is_refused(tmp_path):
+    path = tmp_path / "c.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(CacheError, match="not an srm cache"):
+        Cache(path)
+
+
+def test_transaction_rolls_back_whole(cache):
+    with pytest.raises(RuntimeError):
+        with cache.transaction() as tx:
+            records.upsert(tx, "customers", [_customer(1)], 0)
+            raise RuntimeError("boom")
+    assert queries.customer_count(cache.conn()) == 0
+
+
+def test_upsert_is_idempotent_and_updates_search(cache):
+    with cache.transaction() as tx:
+        records.upsert(tx, "customers", [_customer(1), _customer(2)], 0)
+        records.upsert(tx, "customers", [_customer(1, firstName="Łukasz")], 0)
+    conn = cache.conn()
+    assert queries.customer_count(conn) == 2
+    hits = conn.execute("SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?",
+                        ("lukasz*",)).fetchall()
+    assert [h[0] for h in hits] == [100000001]
+    # The old name is gone from the index, accents fold both ways.
+    assert not conn.execute("SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?",
+                            ("zoe1",)).fetchall()
+    assert conn.execute("SELECT count(*) FROM customers_fts WHERE customers_fts MATCH ?",
+                        ("muller",)).fetchone()[0] == 2
+
+
+def test_derived_list_columns(cache):
+    with cache.transaction() as tx:
+        records.upsert(tx, "customers", [_customer(1)], 0)
+        touched = records.upsert(tx, "transactions", [
+            _txn(1, 100000001, 10, "card"), _txn(2, 100000001, 30, "paypal"),
+            _txn(3, 100000001, 20, "ideal")], 0)
+        records.refresh_customer_stats(tx, touched)
+    row = cache.conn().execute(
+        "SELECT transactions, last_payment_method FROM customers").fetchone()
+    assert tuple(row) == (3, "paypal")
+
+
+def test_window_reads_from_either_end(cache):
+    with cache.transaction() as tx:
+        records.upsert(tx, "customers", [_customer(i) for i in range(50)], 0)
+    conn = cache.conn()
+    first = queries.customer_window(conn, sort="id", offset=0, limit=5)
+    last = queries.customer_window(conn, sort="id", offset=45, limit=10)
+    assert [r["id"] for r in first] == [100000000 + i for i in range(5)]
+    assert [r["id"] for r in last] == [100000000 + i for i in range(45, 50)]
+    desc = queries.customer_window(conn, sort="email", descending=True, offset=48, limit=2)
+    assert len(desc) == 2
+    with pytest.raises(ValueError):
+        queries.customer_window(conn, sort="raw; DROP TABLE customers")
+
+
+def test_raw_round_trip_keeps_api_shape(cache):
+    raw = {"id": 100000009, "email": "x@y.zz", "capture": {"city": "Kraków"}, "extra": 1}
+    with cache.transaction() as tx:
+        records.upsert(tx, "customers", [m.Customer.model_validate(raw)], 0)
+    assert records.raw_records(cache.conn(), "customers") == [raw]
