@@ -1,19 +1,28 @@
-"""The srm App: the screens, the status line, and sync in the background."""
+"""The srm App: modes, the binding registry, the status line, sync in the background."""
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
 from textual import work
 from textual.app import App
-from textual.binding import Binding
 from textual.reactive import reactive
 
 from srm_tui import runtime
+from srm_tui.bindings import bindings
+from srm_tui.commands import SrmCommands
 from srm_tui.config import Settings
 from srm_tui.storage.cache import Cache
-from srm_tui.sync.engine import Progress
+from srm_tui.sync.engine import Progress, SyncEngine
+
+
+def _screen(module: str, name: str):
+    """Screens are imported when their mode first opens, keeping start-up light."""
+    import importlib
+
+    return getattr(importlib.import_module(f"srm_tui.screens.{module}"), name)()
 
 
 def _ago(ts: int | None, now: float) -> str:
@@ -24,36 +33,55 @@ def _ago(ts: int | None, now: float) -> str:
         return "synced just now"
     if minutes < 120:
         return f"synced {minutes} min ago"
-    return f"synced {minutes // 60} h ago"
+    if minutes < 48 * 60:
+        return f"synced {minutes // 60} h ago"
+    return f"synced {minutes // 1440} days ago"
 
 
 class SrmApp(App):
     """Keyboard-first console over the local cache."""
 
     TITLE = "srm"
-    ENABLE_COMMAND_PALETTE = False
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True)]
+    BINDINGS = bindings("app")
+    COMMANDS = {SrmCommands}
+    COMMAND_PALETTE_BINDING = "ctrl+p"
+    MODES = {
+        "customers": lambda: _screen("customers", "CustomersScreen"),
+        "sync": lambda: _screen("sync", "SyncScreen"),
+    }
 
     status_text = reactive("")
 
-    def __init__(self, settings: Settings, cache: Cache, **kw: Any) -> None:
+    def __init__(self, settings: Settings, cache: Cache, *, sync_on_start: bool = True,
+                 **kw: Any) -> None:
         super().__init__(**kw)
         self.settings = settings
         self.cache = cache
         self.demo = settings.is_demo
+        self.sync_on_start = sync_on_start
         self.demo_sandbox: runtime.DemoSandbox | None = None
+        self._demo_lock = threading.Lock()
         self.online: bool | None = None
         self.sync_state = ""
         self.animation_level = "none"
+        if settings.keymap:
+            self.set_keymap(settings.keymap)
 
-    def on_mount(self) -> None:
+    def get_default_screen(self):  # pragma: no cover - the modes hold every screen
         from srm_tui.screens.customers import CustomersScreen
 
-        self.push_screen(CustomersScreen())
+        return CustomersScreen()
+
+    def on_mount(self) -> None:
+        if self.settings.theme in self.available_themes:
+            self.theme = self.settings.theme
+        self.switch_mode("customers")
         self.refresh_status()
         self.set_interval(30, self.refresh_status)
-        if self.demo or self.settings.api_url:
+        if self.sync_on_start and (self.demo or self.settings.api_url):
             self.background_sync()
+
+    # status ------------------------------------------------------------------------------
 
     def refresh_status(self) -> None:
         parts = []
@@ -70,24 +98,90 @@ class SrmApp(App):
         else:
             last = self.cache.get_meta("last_sync_at")
             parts.append(_ago(int(last) if last else None, time.time()))
-        parts.append(f"agent {self.settings.agent} ({self.settings.role})")
+        pending = self.cache.conn().execute(
+            "SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()[0]
+        if pending:
+            parts.append(f"{pending} action{'s' if pending != 1 else ''} pending")
+        parts.append(f"{self.settings.agent} ({self.settings.role})")
         self.status_text = " · ".join(parts)
+
+    # the API -------------------------------------------------------------------------------
+
+    def api_settings(self) -> Settings | None:
+        """Settings that reach an API (the demo's in-process sandbox included), or None."""
+        if self.demo:
+            with self._demo_lock:
+                if self.demo_sandbox is None:
+                    self.demo_sandbox = runtime.start_demo_sandbox()
+            return runtime.demo_settings(self.settings, self.demo_sandbox)
+        return self.settings if self.settings.api_url else None
+
+    def fetch_customer(self, **what: Any) -> int | None:
+        """On-demand fetch of one customer (call from a worker thread)."""
+        settings = self.api_settings()
+        if settings is None:
+            raise RuntimeError("no API configured: the cache is read offline")
+        with runtime.make_client(settings) as client:
+            return SyncEngine(self.cache, client).fetch_customer(**what)
+
+    def open_customer(self, customer_id: int) -> None:
+        from srm_tui.screens.customer import CustomerScreen
+
+        if self.current_mode != "customers":
+            self.switch_mode("customers")
+        self.push_screen(CustomerScreen(customer_id))
+
+    @work(thread=True, group="fetch")
+    def fetch_and_open(self, kind: str, value: Any) -> None:
+        try:
+            found = self.fetch_customer(**{kind: value})
+        except Exception as exc:
+            self.call_from_thread(self.notify, f"Could not fetch {value}: "
+                                  f"{getattr(exc, 'message', exc)}", severity="error")
+            return
+        if found:
+            self.call_from_thread(self.open_customer, found)
+        else:
+            self.call_from_thread(self.notify, f"The API has no customer for {value}.",
+                                  severity="warning")
+
+    # sync ----------------------------------------------------------------------------------
+
+    def action_sync_now(self) -> None:
+        if not (self.demo or self.settings.api_url):
+            self.notify("No API configured: this cache is read offline.", severity="warning")
+            return
+        self.background_sync()
+
+    def action_help(self) -> None:
+        from srm_tui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen())
 
     def _progress(self, p: Progress) -> None:
         total = f"/{p.total:,}" if p.total else ""
-        self.sync_state = f"syncing {p.entity} {p.done:,}{total} ({p.rate:,.0f}/s)"
+        self.sync_state = f"syncing {p.done:,}{total} records ({p.rate:,.0f}/s)"
         self.call_from_thread(self.refresh_status)
+        if p.entity != self._synced_entity:
+            # Customers arrive first: show them while the rest of their records follow.
+            if self._synced_entity == "customers":
+                self.call_from_thread(self._reload_screen)
+            self._synced_entity = p.entity
+
+    def _reload_screen(self) -> None:
+        reload = getattr(self.screen, "action_reload", None)
+        if reload:
+            reload()
 
     @work(thread=True, exclusive=True, group="sync")
     def background_sync(self) -> None:
-        """Sync in a worker thread; only messages and call_from_thread reach the UI."""
-        settings = self.settings
+        """Sync in a worker thread; only call_from_thread reaches the UI."""
+        self._synced_entity = ""
         try:
-            if self.demo:
-                self.sync_state = "starting the demo sandbox…"
-                self.call_from_thread(self.refresh_status)
-                self.demo_sandbox = runtime.start_demo_sandbox()
-                settings = runtime.demo_settings(settings, self.demo_sandbox)
+            self.sync_state = "connecting…"
+            self.call_from_thread(self.refresh_status)
+            settings = self.api_settings()
+            assert settings is not None
             self.sync_state = "syncing…"
             self.call_from_thread(self.refresh_status)
             summary = runtime.sync_now(settings, self.cache, progress=self._progress)
@@ -100,9 +194,7 @@ class SrmApp(App):
 
     def _after_sync(self) -> None:
         self.refresh_status()
-        screen = self.screen
-        if hasattr(screen, "action_reload"):
-            screen.action_reload()
+        self._reload_screen()
 
     def on_unmount(self) -> None:
         if self.demo_sandbox:

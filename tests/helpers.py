@@ -59,9 +59,10 @@ def run_srm(*args: str, env: dict[str, str] | None = None, input: str | None = N
 
 
 def srm_env(sandbox: SandboxProcess | None, db: Path, **extra: str) -> dict[str, str]:
-    env = {"SRM_DB": str(db), **extra}
+    env = {"SRM_DB": str(db)}
     if sandbox is not None:
         env.update(SRM_API_URL=sandbox.url, SRM_API_KEY="sandbox-key")
+    env.update(extra)
     return env
 
 

@@ -12,7 +12,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 TRANSACTION_ID = re.compile(r"^T[1-9]\d{8}$")
 OFFER_ID = re.compile(r"^[SPEAR][1-9]\d{8}(_[A-Z0-9]{2})?$")
@@ -23,9 +23,20 @@ class ApiModel(BaseModel):
     """Base for API records: unknown fields kept, API names in and out."""
 
     model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=False)
+    # The payload exactly as the API sent it, when the model was read from one.
+    _source: dict[str, Any] | None = PrivateAttr(default=None)
+
+    @classmethod
+    def from_api(cls, payload: dict[str, Any]):
+        """Validate an API payload, remembering it as sent (kept whole in the cache)."""
+        model = cls.model_validate(payload)
+        model._source = payload
+        return model
 
     def to_api(self) -> dict[str, Any]:
         """The record in the API's shape, extra fields included."""
+        if self._source is not None:
+            return self._source
         return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
 

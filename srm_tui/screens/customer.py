@@ -8,11 +8,11 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from srm_tui.bindings import bindings
 from srm_tui.domain.text import visible
 from srm_tui.storage import queries
 from srm_tui.widgets.status_line import StatusLine
@@ -39,7 +39,7 @@ def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
 class CustomerScreen(Screen):
     """Customers › one customer."""
 
-    BINDINGS = [Binding("escape,q", "app.pop_screen", "Back", id="customer.back")]
+    BINDINGS = bindings("customer")
     DEFAULT_CSS = """
     CustomerScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
     CustomerScreen VerticalScroll { padding: 0 1; }

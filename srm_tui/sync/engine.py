@@ -67,7 +67,7 @@ def validate(entity: str, items: Iterable[Any]) -> tuple[list[m.ApiModel], list[
         try:
             if not isinstance(item, dict):
                 raise TypeError(f"expected an object, got {type(item).__name__}")
-            good.append(model.model_validate(item))
+            good.append(model.from_api(item))
         except (ValidationError, TypeError, ValueError) as exc:
             bad.append((records.record_key(entity, item), _reason(exc), item))
     return good, bad
@@ -122,6 +122,8 @@ class SyncEngine:
         for entity in ORDER:
             since, full_since = checkpoints.get(entity, (0, None))
             summary.counts[entity] = 0
+            if summary.errors:
+                continue  # an unreadable page stops the run; the next run resumes here
             self._pull(entity, since, summary)
             if full_since is not None and not summary.errors:
                 self._prune(entity, full_since)
@@ -141,12 +143,12 @@ class SyncEngine:
 
     def _totals(self, since: dict[str, int]) -> dict[str, int | None]:
         """How many records each entity has to send (one cheap request each)."""
-        totals: dict[str, int | None] = {}
+        totals: dict[str, int | None] = {entity: None for entity in since}
         for entity, start in since.items():
             try:
                 totals[entity] = self.client.changes(entity, start, limit=1).total
             except errors.MalformedResponse:
-                totals[entity] = None
+                break  # the pull itself will meet it, say so and keep the page
         return totals
 
     def _pull(self, entity: str, since: int, summary: SyncSummary) -> None:

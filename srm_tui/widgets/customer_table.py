@@ -13,13 +13,13 @@ from typing import Any
 
 from rich.segment import Segment
 from rich.style import Style
-from textual.binding import Binding
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from srm_tui.bindings import bindings
 from srm_tui.domain.text import visible
 
 
@@ -68,15 +68,7 @@ RowSource = Callable[[int, int], list[Any]]  # (offset, limit) -> rows
 class CustomerTable(ScrollView, can_focus=True):
     """Rows come from ``source(offset, limit)``; ``count`` says how many there are."""
 
-    BINDINGS = [
-        Binding("j,down", "cursor(1)", "Down", show=False, id="list.down"),
-        Binding("k,up", "cursor(-1)", "Up", show=False, id="list.up"),
-        Binding("g,home", "first", "First", show=False, id="list.first"),
-        Binding("G,end", "last", "Last", show=False, id="list.last"),
-        Binding("pagedown,ctrl+f", "page(1)", "Page down", show=False, id="list.page_down"),
-        Binding("pageup,ctrl+b", "page(-1)", "Page up", show=False, id="list.page_up"),
-        Binding("enter", "open", "Open", id="list.open"),
-    ]
+    BINDINGS = bindings("list")
     COMPONENT_CLASSES = {"customer-table--cursor"}
     DEFAULT_CSS = """
     CustomerTable { height: 1fr; }
@@ -100,8 +92,29 @@ class CustomerTable(ScrollView, can_focus=True):
         self.virtual_size = Size(self.row_width, count)
 
     @property
+    def column_keys(self) -> tuple[str, ...]:
+        return tuple(c.key for c in self.columns)
+
+    def set_columns(self, keys: list[str] | tuple[str, ...]) -> None:
+        self.columns = [COLUMNS[c] for c in keys if c in COLUMNS]
+        self.virtual_size = Size(self.row_width, self.count)
+        self.refresh()
+
+    FLEX = ("email", "first_name", "last_name")  # these take what width is left over
+    MAX_FLEX = 48
+
+    def _widths(self) -> list[int]:
+        widths = [c.width for c in self.columns]
+        spare = self.size.width - sum(w + 1 for w in widths)
+        flex = [i for i, c in enumerate(self.columns) if c.key in self.FLEX]
+        for i in flex:
+            grow = max(0, min(spare // len(flex), self.MAX_FLEX - widths[i]))
+            widths[i] += grow
+        return widths
+
+    @property
     def row_width(self) -> int:
-        return sum(c.width + 1 for c in self.columns)
+        return sum(w + 1 for w in self._widths())
 
     @property
     def held_rows(self) -> int:
@@ -109,8 +122,8 @@ class CustomerTable(ScrollView, can_focus=True):
         return len(self._window)
 
     def header_text(self) -> str:
-        return " ".join(c.title.ljust(c.width) if c.align == "left" else c.title.rjust(c.width)
-                        for c in self.columns)
+        return " ".join(c.title.ljust(w) if c.align == "left" else c.title.rjust(w)
+                        for c, w in zip(self.columns, self._widths()))
 
     def reload(self, source: RowSource, count: int) -> None:
         """Point at a new row source (sort changed, search typed, sync finished)."""
@@ -141,7 +154,7 @@ class CustomerTable(ScrollView, can_focus=True):
         width = self.size.width
         if row is None:
             return Strip.blank(width)
-        text = " ".join(_cell(c, row, c.width) for c in self.columns)
+        text = " ".join(_cell(c, row, w) for c, w in zip(self.columns, self._widths()))
         style = (self.get_component_rich_style("customer-table--cursor")
                  if index == self.cursor and self.has_focus else
                  Style(reverse=True) if index == self.cursor else Style())
@@ -151,6 +164,10 @@ class CustomerTable(ScrollView, can_focus=True):
     def watch_cursor(self, old: int, new: int) -> None:
         self.scroll_to_region(Region(0, new, 1, 1), animate=False, immediate=True)
         self.refresh()
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.row_width, self.count)
+        self.screen.call_after_refresh(getattr(self.screen, "_update_headings", lambda: None))
 
     def on_focus(self) -> None:
         self.refresh()
@@ -175,6 +192,15 @@ class CustomerTable(ScrollView, can_focus=True):
         row = self.selected()
         if row is not None:
             self.post_message(self.Opened(int(row["id"])))
+
+    def action_copy(self, field: str) -> None:
+        """Copy the highlighted customer's id or email (OSC 52: works over SSH)."""
+        row = self.selected()
+        if row is None or row[field] in (None, ""):
+            self.notify(f"Nothing to copy: no {field}.", severity="warning")
+            return
+        self.app.copy_to_clipboard(str(row[field]))
+        self.notify(f"Copied {field} {visible(row[field], 60)}")
 
     def on_click(self, event: Any) -> None:
         offset = event.get_content_offset(self)

@@ -1,0 +1,66 @@
+"""Manage columns: choose which list columns show, and in what order."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Footer, SelectionList, Static
+from textual.widgets.selection_list import Selection
+
+from srm_tui.widgets.customer_table import COLUMNS
+
+
+class ColumnsScreen(ModalScreen[list[str] | None]):
+    """Space toggles a column, shift+up/down (or K/J) moves it, enter keeps, esc cancels."""
+
+    BINDINGS = [
+        Binding("enter", "keep", "Keep", id="columns.keep"),
+        Binding("escape", "dismiss(None)", "Cancel", id="columns.cancel"),
+        Binding("shift+up,K", "move(-1)", "Move up", id="columns.up"),
+        Binding("shift+down,J", "move(1)", "Move down", id="columns.down"),
+    ]
+    DEFAULT_CSS = """
+    ColumnsScreen { align: center middle; }
+    ColumnsScreen > Vertical { width: 50; height: auto; max-height: 90%;
+                               border: round $accent; background: $surface; padding: 0 1; }
+    ColumnsScreen SelectionList { height: auto; max-height: 16; }
+    """
+
+    def __init__(self, shown: list[str]) -> None:
+        super().__init__()
+        self.order = shown + [k for k in COLUMNS if k not in shown]
+        self.shown = set(shown)
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static("Manage columns — space: show/hide · shift+↑/↓: move · enter: keep",
+                         markup=False)
+            yield SelectionList[str](*self._selections(), id="cols")
+        yield Footer()
+
+    def _selections(self) -> list[Selection]:
+        return [Selection(COLUMNS[k].title, k, k in self.shown) for k in self.order]
+
+    def action_move(self, delta: int) -> None:
+        lst = self.query_one(SelectionList)
+        index = lst.highlighted
+        if index is None:
+            return
+        target = index + delta
+        if not 0 <= target < len(self.order):
+            return
+        self.shown = set(lst.selected)
+        self.order[index], self.order[target] = self.order[target], self.order[index]
+        lst.clear_options()
+        lst.add_options(self._selections())
+        lst.highlighted = target
+
+    def action_keep(self) -> None:
+        selected = set(self.query_one(SelectionList).selected)
+        columns = [k for k in self.order if k in selected]
+        if not columns:
+            self.notify("Keep at least one column.", severity="warning")
+            return
+        self.dismiss(columns)

@@ -1,0 +1,91 @@
+"""Sync & outbox: recent sync runs, what is quarantined and why, what waits for the API."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from srm_tui.domain.text import visible
+from srm_tui.widgets.status_line import StatusLine
+
+SHOWN = 100  # rows per table: the newest; the heading gives the full count
+
+
+def _when(ts: int | None) -> str:
+    if ts is None:
+        return "—"
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+class SyncScreen(Screen):
+    """Sync › runs, quarantine and outbox."""
+
+    DEFAULT_CSS = """
+    SyncScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
+    SyncScreen VerticalScroll { padding: 0 1; }
+    SyncScreen .heading { text-style: bold; margin-top: 1; }
+    SyncScreen DataTable { height: auto; max-height: 12; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static("Sync › runs · quarantine · outbox (ctrl+r syncs now)", id="crumbs",
+                     markup=False)
+        with VerticalScroll():
+            yield Static("", id="runs-heading", classes="heading", markup=False)
+            yield DataTable(id="runs", cursor_type="row")
+            yield Static("", id="quarantine-heading", classes="heading", markup=False)
+            yield DataTable(id="quarantine", cursor_type="row")
+            yield Static("", id="outbox-heading", classes="heading", markup=False)
+            yield DataTable(id="outbox", cursor_type="row")
+        yield StatusLine()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.action_reload()
+
+    def on_screen_resume(self) -> None:
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        conn = self.app.cache.conn()
+        runs = self.query_one("#runs", DataTable)
+        runs.clear(columns=True)
+        runs.add_columns("Started", "Mode", "Result", "Records", "Quarantined", "Seconds")
+        count = conn.execute("SELECT count(*) FROM sync_runs").fetchone()[0]
+        self.query_one("#runs-heading", Static).update(f"Sync runs ({count})")
+        for r in conn.execute("SELECT * FROM sync_runs ORDER BY id DESC LIMIT ?", (SHOWN,)):
+            counts = json.loads(r["counts"] or "{}")
+            records = sum(v for k, v in counts.items() if isinstance(v, int)
+                          and k not in ("quarantined", "resolved", "retries"))
+            runs.add_row(_when(r["started_at"]), r["mode"],
+                         "ok" if r["ok"] else Text(f"failed: {visible(r['message'], 60)}"),
+                         f"{records:,}", str(counts.get("quarantined", 0)),
+                         str(counts.get("seconds", "")))
+        quarantine = self.query_one("#quarantine", DataTable)
+        quarantine.clear(columns=True)
+        quarantine.add_columns("Received", "Entity", "Key", "Reason")
+        open_count = conn.execute(
+            "SELECT count(*) FROM quarantine WHERE resolved_at IS NULL").fetchone()[0]
+        self.query_one("#quarantine-heading", Static).update(
+            f"Quarantined records ({open_count} open) — kept with their reason; each sync "
+            "reads them again")
+        for r in conn.execute("SELECT * FROM quarantine WHERE resolved_at IS NULL "
+                              "ORDER BY id DESC LIMIT ?", (SHOWN,)):
+            quarantine.add_row(_when(r["received_at"]), r["entity"],
+                               Text(visible(r["record_key"], 20)), Text(visible(r["reason"], 90)))
+        outbox = self.query_one("#outbox", DataTable)
+        outbox.clear(columns=True)
+        outbox.add_columns("Queued", "Action", "Target", "Status", "Attempts", "Last error")
+        pending = conn.execute(
+            "SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()[0]
+        self.query_one("#outbox-heading", Static).update(
+            f"Outbox ({pending} pending) — actions wait here until the API has them")
+        for r in conn.execute("SELECT * FROM outbox ORDER BY id DESC LIMIT ?", (SHOWN,)):
+            outbox.add_row(_when(r["created_at"]), r["action"], Text(visible(r["target"], 24)),
+                           r["status"], str(r["attempts"]), Text(visible(r["last_error"], 60)))
