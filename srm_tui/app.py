@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
 from textual import work
@@ -97,7 +96,7 @@ class SrmApp(App):
             parts.append(self.sync_state)
         else:
             last = self.cache.get_meta("last_sync_at")
-            parts.append(_ago(int(last) if last else None, time.time()))
+            parts.append(_ago(int(last) if last else None, self.settings.now_ts()))
         pending = self.cache.conn().execute(
             "SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()[0]
         if pending:

@@ -94,6 +94,18 @@ def test_incremental_sync_sees_writes(sandbox, tmp_path):
     assert cache_matches_export(db, sandbox.export()) == []
     found = json.loads(run_srm("search", "renamed", "--json", env=env).stdout)
     assert [c["id"] for c in found] == [customer["id"]]
+    # A removed record (a season group) leaves the cache at the next sync.
+    headers = {"X-Publisher-Token": "sandbox-key"}
+    group = httpx.post(f"{sandbox.url}/offers/season-groups", json={"name": "Short-lived"},
+                       headers=headers)
+    assert group.status_code in (200, 201), group.text
+    run_srm("sync", env=env)
+    assert cache_matches_export(db, sandbox.export()) == []
+    gone = httpx.delete(f"{sandbox.url}/offers/season-groups/{group.json()['id']}",
+                        headers=headers)
+    assert gone.status_code in (200, 204), gone.text
+    assert run_srm("sync", env=env).returncode == 0
+    assert cache_matches_export(db, sandbox.export()) == []
 
 
 def test_fetch_one_customer_on_demand(sandbox, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich import box
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -17,7 +18,8 @@ SCOPES = {"app": "Everywhere", "list": "Lists", "customers": "Customers",
 
 
 def help_table(keymap: dict[str, str]) -> Table:
-    table = Table(show_header=True, header_style="bold", expand=True, show_edge=False)
+    table = Table(show_header=True, header_style="bold", expand=True, box=box.SIMPLE_HEAD,
+                  pad_edge=False)
     table.add_column("Where", no_wrap=True)
     table.add_column("Keys", no_wrap=True)
     table.add_column("Does")

@@ -58,12 +58,19 @@ class SyncSummary:
                 "ok": self.ok, "errors": self.errors, "mode": self.mode}
 
 
+def is_tombstone(item: Any) -> bool:
+    """The enumeration's mark of a removed record: ``{"id": …, "deleted": true}``."""
+    return isinstance(item, dict) and item.get("deleted") is True and len(item) <= 3
+
+
 def validate(entity: str, items: Iterable[Any]) -> tuple[list[m.ApiModel], list[tuple[str | None, str, Any]]]:
     """Split raw API items into valid models and (key, reason, payload) rejects."""
     model, _ = m.ENTITIES[entity]
     good: list[m.ApiModel] = []
     bad: list[tuple[str | None, str, Any]] = []
     for item in items:
+        if is_tombstone(item):
+            continue
         try:
             if not isinstance(item, dict):
                 raise TypeError(f"expected an object, got {type(item).__name__}")
@@ -206,7 +213,10 @@ class SyncEngine:
     def _write_page(self, entity: str, since: int, page: Page) -> tuple[int, int]:
         now = int(self.clock())
         good, bad = validate(entity, page.items)
+        gone = [records.record_key(entity, i) for i in page.items if is_tombstone(i)]
         with self.cache.transaction() as tx:
+            if gone:
+                records.delete(tx, entity, [k for k in gone if k is not None])
             touched = records.upsert(tx, entity, good, now)
             if entity in STATS_ENTITIES and touched:
                 records.refresh_customer_stats(tx, touched)
@@ -223,7 +233,7 @@ class SyncEngine:
                 "INSERT INTO sync_checkpoints (entity, since, updated_at) VALUES (?, ?, ?) "
                 "ON CONFLICT(entity) DO UPDATE SET since = excluded.since, "
                 "updated_at = excluded.updated_at", (entity, page.next_since, now))
-        return len(good), len(bad)
+        return len(good) + len(gone), len(bad)
 
     def _resolve(self, tx: Any, entity: str, good: list[m.ApiModel], now: int) -> None:
         """A valid copy of a quarantined record settles its quarantine entry."""

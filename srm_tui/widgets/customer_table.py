@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Region, Size
@@ -39,27 +40,39 @@ class Column:
 
 
 COLUMNS = {
-    "email": Column("email", "Email", 34, lambda v: visible(v)),
-    "id": Column("id", "Customer ID", 11, str, "right"),
+    "email": Column("email", "Email", 20, lambda v: visible(v)),
+    "name": Column("name", "Name", 10, lambda v: visible(v)),
+    "id": Column("id", "Customer", 9, str, "right"),
     "registered_at": Column("registered_at", "Registered", 10, _date),
     "last_login_at": Column("last_login_at", "Last login", 10, _date),
-    "transactions": Column("transactions", "Txns", 5, str, "right"),
-    "last_payment_method": Column("last_payment_method", "Last method", 11,
+    "transactions": Column("transactions", "Txns", 4, str, "right"),
+    "last_payment_method": Column("last_payment_method", "Method", 10,
                                   lambda v: visible(v) or "—"),
     "first_name": Column("first_name", "First name", 14, lambda v: visible(v)),
     "last_name": Column("last_name", "Last name", 14, lambda v: visible(v)),
     "country": Column("country", "Ctry", 4, lambda v: visible(v)),
     "currency": Column("currency", "Cur", 3, lambda v: visible(v)),
 }
-DEFAULT_COLUMNS = ("email", "id", "registered_at", "last_login_at", "transactions",
+DEFAULT_COLUMNS = ("email", "name", "id", "registered_at", "last_login_at", "transactions",
                    "last_payment_method")
 
 
+def _value(row: Any, key: str) -> Any:
+    if key == "name":
+        return " ".join(p for p in (row["first_name"], row["last_name"]) if p)
+    return row[key]
+
+
+def _fit(text: str, width: int, align: str = "left") -> str:
+    """Text cut or padded to exactly ``width`` terminal cells (wide CJK characters count 2)."""
+    if cell_len(text) > width:
+        text = set_cell_size(text, max(width - 1, 0)) + "…"
+    pad = " " * (width - cell_len(text))
+    return pad + text if align == "right" else text + pad
+
+
 def _cell(column: Column, row: Any, width: int) -> str:
-    text = column.render(row[column.key])
-    if len(text) > width:
-        text = text[: max(width - 1, 0)] + "…"
-    return text.rjust(width) if column.align == "right" else text.ljust(width)
+    return _fit(column.render(_value(row, column.key)), width, column.align)
 
 
 RowSource = Callable[[int, int], list[Any]]  # (offset, limit) -> rows
@@ -71,7 +84,7 @@ class CustomerTable(ScrollView, can_focus=True):
     BINDINGS = bindings("list")
     COMPONENT_CLASSES = {"customer-table--cursor"}
     DEFAULT_CSS = """
-    CustomerTable { height: 1fr; }
+    CustomerTable { height: 1fr; scrollbar-size-vertical: 1; overflow-x: hidden; }
     CustomerTable > .customer-table--cursor { background: $accent; color: $text; text-style: bold; }
     """
     MARGIN = 20
@@ -100,16 +113,29 @@ class CustomerTable(ScrollView, can_focus=True):
         self.virtual_size = Size(self.row_width, self.count)
         self.refresh()
 
-    FLEX = ("email", "first_name", "last_name")  # these take what width is left over
+    FLEX = ("email", "name", "first_name", "last_name")  # these take what width is left over
     MAX_FLEX = 48
 
+    MIN_FLEX = 8
+
     def _widths(self) -> list[int]:
+        """Column widths for the current size: flexible columns grow, or give way first."""
         widths = [c.width for c in self.columns]
-        spare = self.size.width - sum(w + 1 for w in widths)
+        spare = self.scrollable_content_region.width - sum(w + 1 for w in widths) + 1
         flex = [i for i, c in enumerate(self.columns) if c.key in self.FLEX]
-        for i in flex:
-            grow = max(0, min(spare // len(flex), self.MAX_FLEX - widths[i]))
-            widths[i] += grow
+        if not flex:
+            return widths
+        if spare >= 0:
+            for i in flex:
+                widths[i] += max(0, min(spare // len(flex), self.MAX_FLEX - widths[i]))
+        else:
+            while spare < 0:
+                shrinkable = [i for i in flex if widths[i] > self.MIN_FLEX]
+                if not shrinkable:
+                    break
+                widest = max(shrinkable, key=lambda i: widths[i])
+                widths[widest] -= 1
+                spare += 1
         return widths
 
     @property
@@ -122,8 +148,7 @@ class CustomerTable(ScrollView, can_focus=True):
         return len(self._window)
 
     def header_text(self) -> str:
-        return " ".join(c.title.ljust(w) if c.align == "left" else c.title.rjust(w)
-                        for c, w in zip(self.columns, self._widths()))
+        return " ".join(_fit(c.title, w, c.align) for c, w in zip(self.columns, self._widths()))
 
     def reload(self, source: RowSource, count: int) -> None:
         """Point at a new row source (sort changed, search typed, sync finished)."""
@@ -151,14 +176,14 @@ class CustomerTable(ScrollView, can_focus=True):
         scroll_x, scroll_y = self.scroll_offset
         index = scroll_y + y
         row = self._row(index)
-        width = self.size.width
+        width = self.scrollable_content_region.width
         if row is None:
             return Strip.blank(width)
         text = " ".join(_cell(c, row, w) for c, w in zip(self.columns, self._widths()))
         style = (self.get_component_rich_style("customer-table--cursor")
                  if index == self.cursor and self.has_focus else
                  Style(reverse=True) if index == self.cursor else Style())
-        strip = Strip([Segment(text.ljust(self.row_width), style)], self.row_width)
+        strip = Strip([Segment(text + " ", style)], cell_len(text) + 1)
         return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width)
 
     def watch_cursor(self, old: int, new: int) -> None:
