@@ -87,3 +87,109 @@ async def test_hostile_names_render_as_literal_text(seeded):
         await pilot.press("escape")
         listed = screen_text(app)
         assert "hostile@example.com" in listed
+
+
+async def test_search_as_you_type_open_and_come_back(seeded):
+    db, cache = seeded
+    target = cache.conn().execute(
+        "SELECT id, email, last_name FROM customers WHERE last_name GLOB '[A-Z]*' "
+        "LIMIT 1 OFFSET 7").fetchone()
+    app = _app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        table = screen.query_one(CustomerTable)
+        await pilot.press("slash", *target["email"][:-4])
+        await pilot.pause(0.4)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert screen.results is not None and screen.results[0]["id"] == target["id"]
+        assert "search" in screen_text(app) and target["email"][:20] in screen_text(app)
+        await pilot.press("enter")  # leaves the box for the results
+        assert table.has_focus
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen.customer_id == target["id"]
+        await pilot.press("escape")
+        assert app.screen is screen and screen.query_text
+        await pilot.press("escape")  # clears the search: the whole list is back
+        await pilot.pause()
+        assert screen.results is None and table.count == 401
+
+
+async def test_search_miss_offers_fetch_and_bad_query_says_why(seeded):
+    db, _ = seeded
+    app = _app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("slash", *"nobody@nowhere.example")
+        await pilot.pause(0.4)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "press f to fetch" in screen_text(app).lower()
+        search_box = app.screen.query_one("#search")
+        search_box.value = ""
+        await pilot.press(*"txn:T12")
+        await pilot.pause(0.4)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "txn: a transaction id is T and 9 digits" in screen_text(app)
+
+
+async def test_palette_jumps_to_a_customer_by_id(seeded):
+    db, cache = seeded
+    target = cache.conn().execute("SELECT id FROM customers LIMIT 1 OFFSET 33").fetchone()[0]
+    app = _app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("colon")
+        await pilot.pause()
+        await pilot.press(*str(target))
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert type(app.screen).__name__ == "CustomerScreen"
+        assert app.screen.customer_id == target
+
+
+async def test_help_lists_bindings_with_the_users_keymap(seeded):
+    db, _ = seeded
+    settings = load_settings(db=str(db), keymap={"customers.search": "f3"})
+    app = SrmApp(settings, Cache(db), sync_on_start=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f3")
+        assert app.screen.query_one("#search").has_focus
+        await pilot.press("escape", "question_mark")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "customers.search" in text and "f3" in text and "app.quit" in text
+
+
+async def test_manage_columns_choose_reorder_and_remember(seeded):
+    db, cache = seeded
+    app = _app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("c")
+        await pilot.pause()
+        # The first row is Email: move it below Name, hide Name, show Country (row 9).
+        await pilot.press("shift+down")
+        await pilot.press("up", "space")  # Name now first: hide it
+        for _ in range(9):
+            await pilot.press("down")
+        await pilot.press("space", "enter")
+        await pilot.pause()
+        table = app.screen.query_one(CustomerTable)
+        assert table.column_keys[0] == "email" and "name" not in table.column_keys
+        assert "country" in table.column_keys
+        assert "Ctry" in screen_text(app)
+    again = _app(db)
+    async with again.run_test(size=(120, 40)):
+        assert again.screen.query_one(CustomerTable).column_keys == table.column_keys
+
+
+async def test_copy_id_uses_the_clipboard(seeded):
+    db, _ = seeded
+    app = _app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("j", "y")
+        table = app.screen.query_one(CustomerTable)
+        assert app.clipboard == str(table.selected()["id"])
+        await pilot.press("Y")
+        assert app.clipboard == table.selected()["email"]

@@ -16,7 +16,7 @@ class ColumnsScreen(ModalScreen[list[str] | None]):
     """Space toggles a column, shift+up/down (or K/J) moves it, enter keeps, esc cancels."""
 
     BINDINGS = [
-        Binding("enter", "keep", "Keep", id="columns.keep"),
+        Binding("enter", "keep", "Keep", id="columns.keep", priority=True),
         Binding("escape", "dismiss(None)", "Cancel", id="columns.cancel"),
         Binding("shift+up,K", "move(-1)", "Move up", id="columns.up"),
         Binding("shift+down,J", "move(1)", "Move down", id="columns.down"),

@@ -153,6 +153,9 @@ class CustomersScreen(Screen):
         search_box = self.query_one("#search", Input)
         if search_box.value:
             search_box.value = ""
+            if self._debounce:
+                self._debounce.stop()
+            self._run_search("")
         self.query_one(CustomerTable).focus()
 
     @on(Input.Changed, "#search")

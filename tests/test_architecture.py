@@ -1,0 +1,32 @@
+"""The headless core imports no Textual, so the CLI and tests run every service without a UI."""
+
+from __future__ import annotations
+
+import pkgutil
+import subprocess
+import sys
+
+import srm_tui
+
+CORE = ("domain", "storage", "api", "sync", "segments", "actions", "sandbox")
+
+
+def _core_modules() -> list[str]:
+    names = []
+    for package in CORE:
+        names.append(f"srm_tui.{package}")
+        path = [f"{srm_tui.__path__[0]}/{package}"]
+        names += [f"srm_tui.{package}.{m.name}" for m in pkgutil.iter_modules(path)]
+    return names
+
+
+def test_core_imports_no_textual():
+    modules = _core_modules() + ["srm_tui.config", "srm_tui.runtime", "srm_tui.cli"]
+    code = ("import importlib, sys\n"
+            f"for name in {modules!r}:\n"
+            "    importlib.import_module(name)\n"
+            "leaked = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
+            "print(','.join(leaked))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "", f"Textual imported by the core: {result.stdout}"
