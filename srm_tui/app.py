@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import App
@@ -14,7 +14,9 @@ from srm_tui.bindings import bindings
 from srm_tui.commands import SrmCommands
 from srm_tui.config import Settings
 from srm_tui.storage.cache import Cache
-from srm_tui.sync.engine import Progress, SyncEngine
+
+if TYPE_CHECKING:
+    from srm_tui.sync.engine import Progress
 
 
 def _screen(module: str, name: str):
@@ -120,6 +122,8 @@ class SrmApp(App):
         settings = self.api_settings()
         if settings is None:
             raise RuntimeError("no API configured: the cache is read offline")
+        from srm_tui.sync.engine import SyncEngine
+
         with runtime.make_client(settings) as client:
             return SyncEngine(self.cache, client).fetch_customer(**what)
 

@@ -1,32 +1,69 @@
-"""Settings: command-line flag > environment (SRM_*) > config.toml > default."""
+"""Settings: command-line flag > environment (SRM_*) > config.toml > default.
+
+A small typed tree with a validator per field, kept free of heavy imports: the console's
+start-up time includes reading its settings, and it should open nearly as fast as a bare
+Textual app.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import stat
 import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
-
-import platformdirs
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from typing import Any
 
 APP_NAME = "srm"
+ENV_PREFIX = "SRM_"
 DEFAULT_SANDBOX_KEY = "sandbox-key"
+ROLES = ("owner", "admin", "agent", "viewer")
 
 
 class ConfigError(Exception):
-    """The configuration cannot be used; the message says how to fix it."""
+    """The configuration cannot be used; the message says which setting and how to fix it."""
+
+
+class Secret:
+    """A value that never shows itself in reprs, logs or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str):
+        self._value = value
+
+    def get_secret_value(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def _user_dir(kind: str) -> Path:
+    import platformdirs  # only when no SRM_*_DIR override is given
+
+    return Path(getattr(platformdirs, f"user_{kind}_dir")(APP_NAME))
 
 
 def config_dir() -> Path:
-    return Path(os.environ.get("SRM_CONFIG_DIR") or platformdirs.user_config_dir(APP_NAME))
+    override = os.environ.get("SRM_CONFIG_DIR")
+    return Path(override) if override else _user_dir("config")
 
 
 def data_dir() -> Path:
-    return Path(os.environ.get("SRM_DATA_DIR") or platformdirs.user_data_dir(APP_NAME))
+    override = os.environ.get("SRM_DATA_DIR")
+    return Path(override) if override else _user_dir("data")
 
 
 def config_file() -> Path:
@@ -48,14 +85,6 @@ def read_config_file(path: Path | None = None) -> dict[str, Any]:
     return values
 
 
-class TomlSource(PydanticBaseSettingsSource):
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return None, field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return read_config_file()
-
-
 def parse_instant(value: str) -> datetime:
     """An ISO 8601 instant (a date alone is midnight UTC); naive means UTC."""
     text = value.strip().replace("Z", "+00:00")
@@ -65,40 +94,106 @@ def parse_instant(value: str) -> datetime:
     return parsed.astimezone(timezone.utc)
 
 
-class Settings(BaseSettings):
-    """Everything srm can be told. Flags are passed as init values and win."""
+# Field validators: raw value (flag, env text or TOML value) -> typed value, or ValueError.
 
-    model_config = SettingsConfigDict(env_prefix="SRM_", extra="ignore")
+def _text(v: Any) -> str | None:
+    if v is None or v == "":
+        return None
+    if not isinstance(v, str):
+        raise ValueError("must be text")
+    return v
 
-    api_url: str | None = Field(None, description="API base including the version")
-    api_key: SecretStr | None = Field(None, description="publisher token (X-Publisher-Token)")
-    db: Path | None = Field(None, description="SQLite cache path")
-    agent: str = Field(default_factory=lambda: os.environ.get("USER") or "agent",
-                       description="the agent's name, for notes and the audit log")
-    role: Literal["owner", "admin", "agent", "viewer"] = "agent"
-    now: datetime | None = Field(None, description="fixed 'now' for rules and relative dates")
-    timeout: float = Field(10.0, description="seconds to wait for one API answer")
-    page_size: int = Field(1000, ge=1, le=1000, description="records per sync page")
-    webhook_secret: SecretStr | None = Field(None, description="HMAC key for webhook deliveries")
-    theme: str = "textual-dark"
-    keymap: dict[str, str] = Field(default_factory=dict,
-                                   description="binding id -> keys, e.g. {'search': 'ctrl+f'}")
 
-    @field_validator("now", mode="before")
-    @classmethod
-    def _now(cls, v: Any) -> Any:
-        if isinstance(v, str) and v.strip():
-            return parse_instant(v)
-        return v or None
+def _secret(v: Any) -> Secret | None:
+    if isinstance(v, Secret):
+        return v
+    text = _text(v)
+    return Secret(text) if text else None
 
-    @classmethod
-    def settings_customise_sources(cls, settings_cls: type[BaseSettings],
-                                   init_settings: PydanticBaseSettingsSource,
-                                   env_settings: PydanticBaseSettingsSource,
-                                   dotenv_settings: PydanticBaseSettingsSource,
-                                   file_secret_settings: PydanticBaseSettingsSource,
-                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, TomlSource(settings_cls))
+
+def _path(v: Any) -> Path | None:
+    text = _text(str(v) if isinstance(v, Path) else v)
+    return Path(text).expanduser() if text else None
+
+
+def _role(v: Any) -> str:
+    if v not in ROLES:
+        raise ValueError(f"must be one of {', '.join(ROLES)}")
+    return v
+
+
+def _instant(v: Any) -> datetime | None:
+    if v is None or v == "":
+        return None
+    if isinstance(v, datetime):
+        return v if v.tzinfo else v.replace(tzinfo=timezone.utc)
+    try:
+        return parse_instant(str(v))
+    except ValueError:
+        raise ValueError(f"not an ISO 8601 instant: {v!r}") from None
+
+
+def _number(kind: type, low: float, high: float) -> Callable[[Any], Any]:
+    def check(v: Any) -> Any:
+        try:
+            value = kind(v)
+        except (TypeError, ValueError):
+            raise ValueError(f"must be a number, not {v!r}") from None
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return value
+
+    return check
+
+
+def _keymap(v: Any) -> dict[str, str]:
+    if isinstance(v, str):
+        import json
+
+        try:
+            v = json.loads(v)
+        except ValueError:
+            raise ValueError("must be a JSON object of binding id -> keys") from None
+    if not isinstance(v, dict) or not all(isinstance(k, str) and isinstance(x, str)
+                                          for k, x in v.items()):
+        raise ValueError("must map binding ids to key strings")
+    return dict(v)
+
+
+def _nonempty(v: Any) -> str:
+    text = _text(v)
+    if not text:
+        raise ValueError("must not be empty")
+    return text
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything srm can be told. Each field's metadata holds its validator."""
+
+    api_url: str | None = field(default=None, metadata={"check": _text})
+    """API base including the version, e.g. https://api.sandbox.cleeng.com/3.1"""
+    api_key: Secret | None = field(default=None, metadata={"check": _secret})
+    """The publisher token, sent as X-Publisher-Token; never written anywhere."""
+    db: Path | None = field(default=None, metadata={"check": _path})
+    """The SQLite cache file."""
+    agent: str = field(default_factory=lambda: os.environ.get("USER") or "agent",
+                       metadata={"check": _nonempty})
+    """The agent's name, shown as author of notes and in the audit log."""
+    role: str = field(default="agent", metadata={"check": _role})
+    """owner, admin, agent or viewer (read only)."""
+    now: datetime | None = field(default=None, metadata={"check": _instant})
+    """A fixed 'now' for lifecycle states and relative dates."""
+    timeout: float = field(default=10.0, metadata={"check": _number(float, 0.1, 600)})
+    """Seconds to wait for one API answer."""
+    page_size: int = field(default=1000, metadata={"check": _number(int, 1, 1000)})
+    """Records per sync page."""
+    webhook_secret: Secret | None = field(default=None, metadata={"check": _secret})
+    """HMAC-SHA256 key that webhook deliveries are signed with."""
+    theme: str = field(default="textual-dark", metadata={"check": _nonempty})
+    """The console's colour theme."""
+    keymap: dict[str, str] = field(default_factory=dict, metadata={"check": _keymap})
+    """Binding id -> keys, e.g. {"customers.search": "f3"}."""
 
     @property
     def is_demo(self) -> bool:
@@ -110,8 +205,33 @@ class Settings(BaseSettings):
     def key(self) -> str | None:
         return self.api_key.get_secret_value() if self.api_key else None
 
+    def model_copy(self, update: dict[str, Any]) -> Settings:
+        """A copy with some fields replaced (validated like any other source)."""
+        return dataclasses.replace(self, **_validated(update))
+
+
+FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+
+
+def _validated(values: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for name, value in values.items():
+        try:
+            out[name] = FIELDS[name].metadata["check"](value)
+        except ValueError as exc:
+            raise ConfigError(f"{name}: {exc}") from None
+    return out
+
 
 def load_settings(**flags: Any) -> Settings:
-    """Settings with the given flags on top (None means 'not given')."""
-    given = {k: v for k, v in flags.items() if v is not None}
-    return Settings(**given)
+    """Settings from flags (None means 'not given'), then SRM_* variables, then the file."""
+    merged: dict[str, Any] = {}
+    file_values = read_config_file()
+    for name in FIELDS:
+        if flags.get(name) is not None:
+            merged[name] = flags[name]
+        elif os.environ.get(ENV_PREFIX + name.upper()) not in (None, ""):
+            merged[name] = os.environ[ENV_PREFIX + name.upper()]
+        elif name in file_values:
+            merged[name] = file_values[name]
+    return Settings(**_validated(merged))

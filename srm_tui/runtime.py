@@ -8,10 +8,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from srm_tui.api.client import ApiClient
+from typing import TYPE_CHECKING
+
 from srm_tui.config import DEFAULT_SANDBOX_KEY, ConfigError, Settings, data_dir
 from srm_tui.storage.cache import Cache
-from srm_tui.sync.engine import SyncEngine
+
+if TYPE_CHECKING:
+    from srm_tui.api.client import ApiClient
 
 DEMO_CUSTOMERS = 5000
 DEMO_SEED = 1
@@ -38,6 +41,8 @@ def open_cache(settings: Settings) -> Cache:
 
 
 def make_client(settings: Settings) -> ApiClient:
+    from srm_tui.api.client import ApiClient  # httpx is imported only when the API is used
+
     if not settings.api_url:
         raise ConfigError("no API URL: give --api-url or set SRM_API_URL")
     return ApiClient(settings.api_url, settings.key(), timeout=settings.timeout)
@@ -88,12 +93,14 @@ def demo_settings(settings: Settings, sandbox: DemoSandbox) -> Settings:
 
 
 def _secret(value: str) -> Any:
-    from pydantic import SecretStr
+    from srm_tui.config import Secret
 
-    return SecretStr(value)
+    return Secret(value)
 
 
 def sync_now(settings: Settings, cache: Cache, *, full: bool = False, progress=None):
+    from srm_tui.sync.engine import SyncEngine
+
     with make_client(settings) as client:
         engine = SyncEngine(cache, client, page_size=settings.page_size, progress=progress)
         return engine.run(full=full)

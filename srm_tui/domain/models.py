@@ -14,8 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
-TRANSACTION_ID = re.compile(r"^T[1-9]\d{8}$")
-OFFER_ID = re.compile(r"^[SPEAR][1-9]\d{8}(_[A-Z0-9]{2})?$")
+from srm_tui.domain.ids import OFFER_ID, TRANSACTION_ID  # noqa: E402  (re-exported)
 CUSTOMER_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 

@@ -9,8 +9,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import sqlite_utils
-
 from srm_tui.storage.schema import MIGRATIONS, SCHEMA_VERSION
 
 
@@ -60,8 +58,10 @@ class Cache:
                 self._connections.append(conn)
         return conn
 
-    def db(self) -> sqlite_utils.Database:
-        """A sqlite-utils view of this thread's connection."""
+    def db(self):
+        """A sqlite-utils view of this thread's connection (imported on first use)."""
+        import sqlite_utils
+
         return sqlite_utils.Database(self.conn())
 
     @contextmanager

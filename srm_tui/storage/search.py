@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from srm_tui.domain.fold import fold
-from srm_tui.domain.models import TRANSACTION_ID
+from srm_tui.domain.ids import TRANSACTION_ID
 from srm_tui.storage.queries import SUMMARY_COLUMNS
 
 FIELDS = ("email", "name", "id", "ext", "txn", "order", "country", "currency", "city",

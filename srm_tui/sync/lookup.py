@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from srm_tui.domain.models import TRANSACTION_ID
+from srm_tui.domain.ids import TRANSACTION_ID
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 CUSTOMER_ID = re.compile(r"^\d{6,10}$")
