@@ -50,19 +50,7 @@ def _settings(ctx: click.Context, **local: Any) -> Settings:
     flags.pop("debug", None)
     if "now_" in flags:
         flags["now"] = flags.pop("now_")
-    try:
-        return load_settings(**flags)
-    except ValueError as exc:  # pydantic's ValidationError is a ValueError
-        raise UsageProblem(_first_error(exc)) from exc
-
-
-def _first_error(exc: Exception) -> str:
-    errs = getattr(exc, "errors", None)
-    if callable(errs):
-        first = errs()[0]
-        loc = ".".join(str(p) for p in first["loc"])
-        return f"{loc}: {first['msg']}"
-    return str(exc)
+    return load_settings(**flags)
 
 
 def _debug(ctx: click.Context, local: dict[str, Any]) -> bool:
