@@ -1,106 +1,380 @@
-"""One customer's account, read from the cache."""
+"""Customers › one customer: summary, payments, transactions, emails, notes and history."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from typing import Any
 
+from rich import box
 from rich.table import Table
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
 from srm_tui.bindings import bindings
+from srm_tui.domain import account as acc
 from srm_tui.domain.text import visible
 from srm_tui.storage import queries
 from srm_tui.widgets.status_line import StatusLine
 
+TABS = ("summary", "payments", "transactions", "emails", "notes", "history")
 
-def _when(ts: Any) -> str:
+
+def when(ts: Any, with_time: bool = True) -> str:
     if ts in (None, ""):
         return "—"
     if isinstance(ts, str):
         return ts
-    return datetime.fromtimestamp(int(ts), timezone.utc).strftime("%Y-%m-%d %H:%M")
+    fmt = "%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d"
+    return datetime.fromtimestamp(int(ts), timezone.utc).strftime(fmt)
 
 
-def _table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
-    table = Table(title=f"{title} ({len(rows)})", title_justify="left", expand=True,
-                  show_edge=False, pad_edge=False)
-    for col in columns:
-        table.add_column(col, overflow="fold")
-    for row in rows:
-        table.add_row(*[Text(visible(v, 60)) for v in row])
-    return table
+def plain(value: Any, limit: int | None = 60) -> Text:
+    """Customer data as literal text: markup stays text, control bytes show escaped."""
+    return Text(visible("—" if value in (None, "") else value, limit))
+
+
+def _grid(rows: list[tuple[str, Any]]) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    for label, value in rows:
+        grid.add_row(label, value if isinstance(value, Text) else plain(value, None))
+    return grid
 
 
 class CustomerScreen(Screen):
-    """Customers › one customer."""
+    """Customers › <email> · <id> — the whole account."""
 
-    BINDINGS = bindings("customer")
+    BINDINGS = bindings("customer") + [
+        Binding(str(i + 1), f"tab('{name}')", name.capitalize(), show=False,
+                id=f"customer.tab_{name}") for i, name in enumerate(TABS)
+    ] + [
+        Binding("right_square_bracket", "next_tab(1)", "Next tab", show=False,
+                id="customer.next_tab"),
+        Binding("left_square_bracket", "next_tab(-1)", "Previous tab", show=False,
+                id="customer.prev_tab"),
+        Binding("f", "filter_history", "Filter", id="customer.filter_history"),
+        Binding("u", "copy_offer_url", "Copy offer URL", show=False, id="customer.copy_url"),
+    ]
     DEFAULT_CSS = """
     CustomerScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
-    CustomerScreen VerticalScroll { padding: 0 1; }
+    CustomerScreen TabbedContent { height: 1fr; }
+    CustomerScreen TabPane { padding: 0 1; }
+    CustomerScreen DataTable { height: 1fr; }
+    CustomerScreen .detail { height: auto; max-height: 12; border-top: solid $panel; }
+    CustomerScreen #missing { padding: 1 2; }
     """
 
     def __init__(self, customer_id: int) -> None:
         super().__init__()
         self.customer_id = customer_id
+        self.account: acc.Account | None = None
+        self.history_filter: str | None = None
+
+    # building ----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield Static("", id="crumbs", markup=False)
-        with VerticalScroll():
-            yield Static(id="profile")
-            yield Static(id="records")
+        with TabbedContent(id="tabs"):
+            with TabPane("1 Summary", id="summary"):
+                yield VerticalScroll(Static(id="summary-body"))
+            with TabPane("2 Payments", id="payments"):
+                with VerticalScroll():
+                    yield Static(id="payments-body")
+            with TabPane("3 Transactions", id="transactions"):
+                with Vertical():
+                    yield DataTable(id="transactions-table", cursor_type="row", zebra_stripes=True)
+                    yield Static(id="transaction-detail", classes="detail")
+            with TabPane("4 Emails", id="emails"):
+                with Vertical():
+                    yield DataTable(id="emails-table", cursor_type="row", zebra_stripes=True)
+                    yield Static(id="email-preview", classes="detail")
+            with TabPane("5 Notes", id="notes"):
+                with Vertical():
+                    yield DataTable(id="notes-table", cursor_type="row", zebra_stripes=True)
+                    yield Static(id="note-detail", classes="detail")
+            with TabPane("6 History", id="history"):
+                with Vertical():
+                    yield Static("", id="history-filter", markup=False)
+                    yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
         yield StatusLine()
         yield Footer()
 
     def on_mount(self) -> None:
-        record = queries.customer_record(self.app.cache.conn(), self.customer_id)
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        conn = self.app.cache.conn()
+        record = queries.customer_record(conn, self.customer_id)
+        crumbs = self.query_one("#crumbs", Static)
         if record is None:
-            self.query_one("#crumbs", Static).update(
-                f"Customers › {self.customer_id} (not in the cache)")
+            crumbs.update(f"Customers › {self.customer_id} — not in the cache (press esc; "
+                          "search for it to fetch it from the API)")
             return
-        c = record["customer"]
-        name = " ".join(visible(p) for p in (c.get("firstName"), c.get("lastName")) if p)
-        self.query_one("#crumbs", Static).update(
-            f"Customers › {visible(c.get('email')) or '(anonymized)'} · {c['id']}")
-        profile = Table.grid(padding=(0, 2))
-        profile.add_column(style="bold")
-        profile.add_column()
+        self.account = acc.build(record, self.app.settings.now_ts())
+        c = self.account.customer
+        who = visible(c.get("email"), 60) if c.get("email") else "(anonymized)"
+        crumbs.update(f"Customers › {who} · {c['id']} · {self.account.status}")
+        self._summary(conn)
+        self._payments()
+        self._transactions()
+        self._emails()
+        self._notes()
+        self._history(conn)
+
+    def _offer_titles(self) -> dict[str, str]:
+        rows = self.app.cache.conn().execute("SELECT id, title FROM offers").fetchall()
+        titles = {r["id"]: r["title"] for r in rows}
+        for loc in self.app.cache.conn().execute("SELECT id, title FROM localizations"):
+            titles[loc["id"]] = loc["title"] or titles.get(loc["id"].split("_")[0], "")
+        return titles
+
+    def _summary(self, conn) -> None:
+        a = self.account
+        assert a is not None
+        c = a.customer
         capture = c.get("capture") or {}
-        for label, value in [
-            ("Name", name or "—"), ("Email", c.get("email")), ("Customer ID", c["id"]),
-            ("External ID", c.get("externalId")), ("Country", c.get("country")),
-            ("Locale", c.get("locale")), ("Currency", c.get("currency")),
-            ("Registered", c.get("regDate")), ("Last login", c.get("lastLoginDate")),
-            ("Company", capture.get("companyName")), ("City", capture.get("city")),
-        ]:
-            profile.add_row(label, Text(visible(value if value is not None else "—")))
-        self.query_one("#profile", Static).update(profile)
-        parts = [
-            _table("Subscriptions", ["ID", "Offer", "Status", "Until", "Price", "Gateway"],
-                   [[s["subscriptionId"], s["offerId"], s["status"], _when(s.get("dateTo")),
-                     f"{s.get('nextPaymentPrice')} {s.get('nextPaymentCurrency') or ''}",
-                     s.get("paymentGateway")] for s in record["subscriptions"]]),
-            _table("Passes", ["ID", "Offer", "Status", "Expires"],
-                   [[p["passId"], p["offerId"], p["status"], _when(p.get("expiresAt"))]
-                    for p in record["passes"]]),
-            _table("Transactions", ["Date", "ID", "Offer", "Amount", "Status", "Method"],
-                   [[_when(t["transactionDate"]), t["transactionId"], t["offerId"],
-                     f"{t['amount']} {t['currency']}", t["status"], t.get("paymentMethod")]
-                    for t in sorted(record["transactions"],
-                                    key=lambda t: t["transactionDate"], reverse=True)]),
-            _table("Emails", ["Date", "Type", "Status"],
-                   [[_when(e["createdAt"]), e["type"],
-                     "Sent" if e["status"] == "sent" else "Generated (Not Sent)"]
-                    for e in record["emails"]]),
-            _table("Notes", ["Date", "Author", "Text"],
-                   [[_when(n["createdAt"]), n["author"], n["text"]]
-                    for n in record["notes"] if not n.get("deletedAt")]),
+        synced = conn.execute("SELECT synced_at FROM customers WHERE id = ?",
+                              (self.customer_id,)).fetchone()
+        custom = c.get("externalData") or {}
+        active = "yes" if a.has_active_subscription else "no"
+        rows = [
+            ("Name", plain(a.name or ("(anonymized)" if a.anonymized else "—"), None)),
+            ("Email (login)", c.get("email")),
+            ("Customer ID", c["id"]),
+            ("External ID", c.get("externalId")),
+            ("Status", Text(f"{a.status} · active subscription: {active}")),
+            ("Country", c.get("country")),
+            ("Language (locale)", c.get("locale")),
+            ("Currency", c.get("currency")),
+            ("Lifetime revenue", Text(acc.money(a.lifetime_revenue))),
+            ("MRR", Text(acc.money(a.mrr))),
+            ("Transactions", Text(str(a.lifetime_transactions))),
+            ("Registered", c.get("regDate")),
+            ("Last login", c.get("lastLoginDate")),
+            ("Company", capture.get("companyName")),
+            ("Address", ", ".join(str(p) for p in (capture.get("address"), capture.get("postCode"),
+                                                   capture.get("city"), capture.get("state"))
+                                  if p) or None),
+            ("Birth date", capture.get("birthDate")),
+            ("Custom data", json.dumps(custom, ensure_ascii=False) if custom else None),
+            ("Last synced", Text(when(synced["synced_at"]) if synced else "—")),
         ]
+        self.query_one("#summary-body", Static).update(_grid(rows))
+
+    def _payments(self) -> None:
+        a = self.account
+        assert a is not None
+        titles = self._offer_titles()
+        parts: list[Any] = []
+        details = Table(title="Payment details on file", title_justify="left", expand=True,
+                        box=box.SIMPLE_HEAD)
+        for col in ("ID", "Gateway", "Method", "Card", "Expires", "Status"):
+            details.add_column(col)
+        for pd in a.records.get("payment_details", []):
+            params = pd.get("paymentMethodSpecificParams") or {}
+            gateway = pd.get("paymentGateway")
+            store = acc.IN_APP.get(gateway)
+            card = " ".join(p for p in (params.get("variant"),
+                                        f"•••• {params['lastCardFourDigits']}"
+                                        if params.get("lastCardFourDigits") else None) if p)
+            state = "active" if pd.get("active") else "inactive"
+            if store:
+                state += f" · managed by {store}"
+            details.add_row(str(pd["id"]), plain(gateway), plain(pd.get("paymentMethod")),
+                            plain(card or "—"), plain(params.get("cardExpirationDate")),
+                            Text(state))
+        parts.append(details)
+        nxt = a.next_payment
+        if nxt:
+            title = titles.get(nxt.offer_id, "")
+            parts.append(Text.assemble(("\nNext scheduled payment: ", "bold"),
+                                       f"{when(nxt.date, False)} · {nxt.amount} {nxt.currency} · "
+                                       f"{nxt.offer_id} {visible(title, 40)} "
+                                       f"(subscription {nxt.subscription_id})"))
+        else:
+            parts.append(Text("\nNo scheduled payment.", style="bold"))
+        subs = Table(title="\nSubscriptions", title_justify="left", expand=True,
+                     box=box.SIMPLE_HEAD)
+        for col in ("ID", "Offer", "State", "Until", "Price", "Channel", "Renewals"):
+            subs.add_column(col)
+        for s in a.records.get("subscriptions", []):
+            state = a.subscription_states[s["subscriptionId"]]
+            subs.add_row(str(s["subscriptionId"]),
+                         plain(f"{s['offerId']} {titles.get(s['offerId'], '')}", 40),
+                         Text(state), when(s.get("dateTo"), False),
+                         plain(f"{s.get('nextPaymentPrice')} {s.get('nextPaymentCurrency') or ''}"),
+                         plain(acc.IN_APP.get(s.get("paymentGateway"), s.get("paymentGateway"))),
+                         str((s.get("renewalCycle") or {}).get("completed", 0)))
+        parts.append(subs)
+        passes = Table(title="\nPasses and one-time access", title_justify="left", expand=True,
+                       box=box.SIMPLE_HEAD)
+        for col in ("ID", "Offer", "Status", "Expires"):
+            passes.add_column(col)
+        for p in a.records.get("passes", []):
+            passes.add_row(str(p["passId"]), plain(f"{p['offerId']} {titles.get(p['offerId'], '')}", 40),
+                           Text(p["status"]), when(p.get("expiresAt"), False)
+                           if p.get("expiresAt") else "no end")
+        parts.append(passes)
         from rich.console import Group
 
-        self.query_one("#records", Static).update(Group(*parts))
+        self.query_one("#payments-body", Static).update(Group(*parts))
+
+    def _table(self, selector: str, columns: tuple[str, ...]) -> DataTable:
+        table = self.query_one(selector, DataTable)
+        table.clear(columns=True)
+        table.add_columns(*columns)
+        return table
+
+    def _transactions(self) -> None:
+        a = self.account
+        assert a is not None
+        table = self._table("#transactions-table", ("Date", "Transaction", "Offer", "Amount",
+                                                    "Status", "Method", "Order ID", "Refunded"))
+        for t in sorted(a.records.get("transactions", []), key=lambda t: t["transactionDate"],
+                        reverse=True):
+            table.add_row(when(t["transactionDate"]), t["transactionId"], plain(t["offerId"]),
+                          f"{t['amount']} {t['currency']}", Text(t["status"]),
+                          plain(t.get("paymentMethod")), plain(t.get("externalPaymentId"), 20),
+                          str(t.get("refundedAmount") or ""), key=t["transactionId"])
+        self._show_transaction()
+
+    def _emails(self) -> None:
+        a = self.account
+        assert a is not None
+        table = self._table("#emails-table", ("Date", "Email", "Status", "To"))
+        for e in sorted(a.records.get("emails", []), key=lambda e: e["createdAt"], reverse=True):
+            status = "Sent" if e["status"] == "sent" else "Generated (Not Sent)"
+            table.add_row(when(e["createdAt"]), acc.EMAIL_TYPES.get(e["type"], e["type"]),
+                          status, plain(e.get("to"), 40), key=str(e["id"]))
+        self._show_email()
+
+    def _notes(self) -> None:
+        a = self.account
+        assert a is not None
+        table = self._table("#notes-table", ("Date", "Author", "Note", "Edited"))
+        for n in sorted(a.records.get("notes", []), key=lambda n: n["createdAt"], reverse=True):
+            if n.get("deletedAt"):
+                continue
+            edited = when(n.get("updatedAt")) if n.get("revisions") else ""
+            table.add_row(when(n["createdAt"]), plain(n["author"], 20), plain(n["text"], 70),
+                          edited, key=str(n["id"]))
+        self._show_note()
+
+    def _history(self, conn) -> None:
+        audit = [dict(r) for r in conn.execute(
+            "SELECT id, at, agent, action, target, outcome FROM audit WHERE customer_id = ? "
+            "ORDER BY at DESC LIMIT 500", (self.customer_id,))]
+        assert self.account is not None
+        events = acc.timeline(self.account.records, audit)
+        shown = [e for e in events if self.history_filter in (None, e.kind)]
+        kinds = "all" if self.history_filter is None else self.history_filter
+        self.query_one("#history-filter", Static).update(
+            f"Showing {kinds} ({len(shown)} of {len(events)}) — f cycles: all, "
+            + ", ".join(acc.TIMELINE_KINDS))
+        table = self._table("#history-table", ("When", "Kind", "What"))
+        for e in shown:
+            table.add_row(when(e.at), e.kind, plain(e.text, 110))
+
+    # details -----------------------------------------------------------------------------
+
+    def _selected(self, selector: str) -> str | None:
+        table = self.query_one(selector, DataTable)
+        if not table.row_count:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    def _find(self, entity: str, key_field: str, key: str | None) -> dict[str, Any] | None:
+        if key is None or self.account is None:
+            return None
+        return next((r for r in self.account.records.get(entity, [])
+                     if str(r[key_field]) == key), None)
+
+    def _show_transaction(self) -> None:
+        t = self._find("transactions", "transactionId", self._selected("#transactions-table"))
+        detail = self.query_one("#transaction-detail", Static)
+        if t is None:
+            detail.update("No transactions.")
+            return
+        offer = self.app.cache.conn().execute(
+            "SELECT title, raw FROM offers WHERE id = ?", (t["offerId"].split("_")[0],)).fetchone()
+        url = json.loads(offer["raw"]).get("url") if offer else None
+        rows = [("Transaction", t["transactionId"]), ("Offer", f"{t['offerId']} "
+                                                      f"{offer['title'] if offer else ''}"),
+                ("Offer URL", url or "—  (u copies it when there is one)"),
+                ("Gateway / method", f"{t.get('paymentGateway')} / {t.get('paymentMethod')}"),
+                ("Access", f"subscription {t['subscriptionId']}" if t.get("subscriptionId")
+                 else f"pass {t['passId']}" if t.get("passId") else "—")]
+        if t.get("rejectedReason"):
+            rows.append(("Rejected because", t["rejectedReason"]))
+        if t.get("refundedAmount"):
+            rows.append(("Refunded", f"{t['refundedAmount']} {t['currency']} "
+                                     f"({t.get('refundedReason') or 'no reason given'})"))
+        if t.get("isGift"):
+            rows.append(("Gift", "yes (not refundable)"))
+        detail.update(_grid(rows))
+
+    def _show_email(self) -> None:
+        e = self._find("emails", "id", self._selected("#emails-table"))
+        preview = self.query_one("#email-preview", Static)
+        if e is None:
+            preview.update("No emails.")
+            return
+        preview.update(_grid([("Subject", e.get("subject")), ("To", e.get("to")),
+                              ("Preview", plain(e.get("body"), 600))]))
+
+    def _show_note(self) -> None:
+        n = self._find("notes", "id", self._selected("#notes-table"))
+        detail = self.query_one("#note-detail", Static)
+        if n is None:
+            detail.update("No notes.")
+            return
+        rows = [("Author", n["author"]), ("Written", Text(when(n["createdAt"]))),
+                ("Text", plain(n["text"], None))]
+        for rev in n.get("revisions", []):
+            rows.append((f"Earlier ({when(rev['editedAt'])})", plain(rev["text"], None)))
+        detail.update(_grid(rows))
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        {"transactions-table": self._show_transaction, "emails-table": self._show_email,
+         "notes-table": self._show_note}.get(event.data_table.id or "", lambda: None)()
+
+    # keys --------------------------------------------------------------------------------
+
+    def action_tab(self, name: str) -> None:
+        self.query_one(TabbedContent).active = name
+        pane = self.query_one(f"#{name}", TabPane)
+        focusable = pane.query("DataTable, VerticalScroll")
+        if focusable:
+            focusable.first().focus()
+
+    def action_next_tab(self, step: int) -> None:
+        current = self.query_one(TabbedContent).active
+        index = TABS.index(current) if current in TABS else 0
+        self.action_tab(TABS[(index + step) % len(TABS)])
+
+    def action_filter_history(self) -> None:
+        kinds = (None, *acc.TIMELINE_KINDS)
+        self.history_filter = kinds[(kinds.index(self.history_filter) + 1) % len(kinds)]
+        self.action_tab("history")
+        self._history(self.app.cache.conn())
+
+    def action_copy_offer_url(self) -> None:
+        t = self._find("transactions", "transactionId", self._selected("#transactions-table"))
+        if t is None:
+            return
+        offer = self.app.cache.conn().execute(
+            "SELECT raw FROM offers WHERE id = ?", (t["offerId"].split("_")[0],)).fetchone()
+        url = json.loads(offer["raw"]).get("url") if offer else None
+        if not url:
+            self.notify("This offer has no URL.", severity="warning")
+            return
+        self.app.copy_to_clipboard(url)
+        self.notify(f"Copied {visible(url, 80)}")

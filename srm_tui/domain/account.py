@@ -1,0 +1,166 @@
+"""One customer's account as an agent reads it: derived figures and one timeline.
+
+Pure functions over the records in the API's shapes (``srm customer show``), using the
+lifecycle rules of CONTRACT section 5.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from srm_tui.domain import lifecycle as lc
+from srm_tui.domain.models import parse_customer_date
+
+IN_APP = {"apple": "Apple App Store", "android": "Google Play", "roku": "Roku",
+          "amazon": "Amazon Appstore"}
+EMAIL_TYPES = {
+    "welcome": "Welcome", "access_purchased": "Access purchased", "invoice": "Invoice",
+    "renewal_reminder": "Renewal reminder", "subscription_renewed": "Subscription renewed",
+    "access_expired": "Access expired", "payment_failed": "Failed payment",
+    "password_reset": "Password reset", "card_expiring": "Card expiring",
+    "refund_confirmation": "Refund confirmation", "gift": "Gift",
+    "subscription_switched": "Subscription switched", "subscription_stopped": "Subscription stopped",
+}
+TIMELINE_KINDS = ("subscription", "pass", "payment", "switch", "email", "note", "change", "agent")
+
+
+@dataclass
+class NextPayment:
+    date: int
+    amount: float | None
+    currency: str | None
+    offer_id: str
+    subscription_id: int
+
+
+@dataclass
+class Event:
+    at: int
+    kind: str
+    text: str
+    ref: str = ""
+
+
+@dataclass
+class Account:
+    customer: dict[str, Any]
+    status: str
+    has_active_subscription: bool
+    mrr: dict[str, float]  # per currency
+    lifetime_revenue: dict[str, float]  # per currency
+    lifetime_transactions: int
+    subscription_states: dict[int, str] = field(default_factory=dict)
+    next_payment: NextPayment | None = None
+    records: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        c = self.customer
+        return " ".join(p for p in (c.get("firstName"), c.get("lastName")) if p)
+
+    @property
+    def anonymized(self) -> bool:
+        c = self.customer
+        return c.get("email") is None and c.get("firstName") is None and c.get("lastName") is None
+
+
+def _add(totals: dict[str, float], currency: str | None, amount: float) -> None:
+    if amount:
+        key = currency or "?"
+        totals[key] = round(totals.get(key, 0.0) + amount, 2)
+
+
+def build(record: dict[str, Any], now: int) -> Account:
+    """The account view of ``queries.customer_record`` output at instant ``now``."""
+    subs = record.get("subscriptions", [])
+    passes = record.get("passes", [])
+    txns = record.get("transactions", [])
+    states = {s["subscriptionId"]: lc.subscription_state(s["status"], bool(s.get("inTrial")),
+                                                          s.get("dateTo"), now) for s in subs}
+    status = lc.customer_status(states.values(),
+                                [(p["status"], p.get("expiresAt")) for p in passes], now)
+    mrr: dict[str, float] = {}
+    for s in subs:
+        if states[s["subscriptionId"]] in ("active", "grace"):
+            _add(mrr, s.get("nextPaymentCurrency"),
+                 lc.subscription_mrr(s.get("nextPaymentPrice"), s.get("period")))
+    revenue: dict[str, float] = {}
+    for t in txns:
+        _add(revenue, t.get("currency"),
+             lc.transaction_revenue(t["status"], t["amount"], t.get("refundedAmount")))
+    renewing = [s for s in subs if states[s["subscriptionId"]] in ("trial", "active")
+                and s.get("dateTo")]
+    next_payment = None
+    if renewing:
+        s = min(renewing, key=lambda s: s["dateTo"])
+        next_payment = NextPayment(s["dateTo"], s.get("nextPaymentPrice"),
+                                   s.get("nextPaymentCurrency"), s["offerId"], s["subscriptionId"])
+    return Account(
+        customer=record["customer"], status=status,
+        has_active_subscription=any(st in ("trial", "active", "grace", "cancelled")
+                                    for st in states.values()),
+        mrr=mrr, lifetime_revenue=revenue,
+        lifetime_transactions=sum(1 for t in txns if t["status"] in ("captured", "refunded")),
+        subscription_states=states, next_payment=next_payment, records=record,
+    )
+
+
+def money(totals: dict[str, float]) -> str:
+    if not totals:
+        return "0"
+    return ", ".join(f"{amount:,.2f} {currency}" for currency, amount in sorted(totals.items()))
+
+
+def timeline(record: dict[str, Any], audit: list[dict[str, Any]] | None = None) -> list[Event]:
+    """Subscriptions, passes, payments, switches, emails, notes, changes and agent actions,
+    newest first."""
+    events: list[Event] = []
+    for s in record.get("subscriptions", []):
+        events.append(Event(s["createdAt"], "subscription",
+                            f"Subscription {s['subscriptionId']} to {s['offerId']} started "
+                            f"({s.get('period')}, {s.get('paymentGateway')})",
+                            str(s["subscriptionId"])))
+        if s.get("cancellationReason") and s.get("status") in ("stopped", "terminated"):
+            events.append(Event(s.get("dateTo") or s["createdAt"], "subscription",
+                                f"Subscription {s['subscriptionId']} {s['status']}: "
+                                f"{s['cancellationReason']}", str(s["subscriptionId"])))
+        for key in ("replacedBy", "originatedFrom"):
+            link = s.get(key)
+            if isinstance(link, dict) and link.get("date"):
+                events.append(Event(link["date"], "switch",
+                                    f"Subscription {s['subscriptionId']} "
+                                    f"{'switched to' if key == 'replacedBy' else 'switched from'} "
+                                    f"{link.get('subscriptionId')} ({link.get('reason') or 'switch'})",
+                                    str(s["subscriptionId"])))
+    for p in record.get("passes", []):
+        events.append(Event(p["createdAt"], "pass", f"Pass {p['passId']} for {p['offerId']} "
+                            f"({p['status']})", str(p["passId"])))
+    for t in record.get("transactions", []):
+        text = f"{t['status'].capitalize()} {t['amount']} {t['currency']} for {t['offerId']}"
+        if t["status"] == "rejected" and t.get("rejectedReason"):
+            text += f": {t['rejectedReason']}"
+        if t.get("refundedAmount"):
+            text += f" (refunded {t['refundedAmount']})"
+        kind = "switch" if t.get("paymentOperation") == "offer-switch" else "payment"
+        events.append(Event(t["transactionDate"], kind, text, t["transactionId"]))
+    for e in record.get("emails", []):
+        label = EMAIL_TYPES.get(e["type"], e["type"])
+        state = "sent" if e["status"] == "sent" else "generated, not sent"
+        events.append(Event(e["createdAt"], "email", f"Email '{label}' {state}", str(e["id"])))
+    for n in record.get("notes", []):
+        verb = "deleted" if n.get("deletedAt") else "added"
+        events.append(Event(n["createdAt"], "note", f"Note by {n['author']} {verb}: "
+                            f"{n['text'][:80]}", str(n["id"])))
+    for h in record.get("history", []):
+        fields = ", ".join(c.get("field", "?") for c in h.get("changes", []))
+        events.append(Event(h["date"], "change", f"{h.get('editor') or 'system'} changed "
+                            f"{fields}", str(h["id"])))
+    for a in audit or []:
+        events.append(Event(a["at"], "agent", f"{a['agent']} {a['action']} "
+                            f"{a.get('target') or ''}: {a['outcome']}".strip(), str(a["id"])))
+    reg = parse_customer_date(record["customer"].get("regDate"))
+    if reg:
+        events.append(Event(reg, "change", "Registered", ""))
+    events.sort(key=lambda e: e.at, reverse=True)
+    return events
