@@ -48,6 +48,7 @@ class SrmApp(App):
     COMMAND_PALETTE_BINDING = "ctrl+p"
     MODES = {
         "customers": lambda: _screen("customers", "CustomersScreen"),
+        "offers": lambda: _screen("offers", "OffersScreen"),
         "sync": lambda: _screen("sync", "SyncScreen"),
     }
 

@@ -27,6 +27,7 @@ REGISTRY: dict[str, list[Spec]] = {
         Spec("app.help", "question_mark,f1", "app.help", "Help"),
         Spec("app.palette", "ctrl+p,colon", "app.command_palette", "Commands", show=False),
         Spec("app.customers", "f2", "app.switch_mode('customers')", "Customers", show=False),
+        Spec("app.offers", "f4", "app.switch_mode('offers')", "Offers", show=False),
         Spec("app.sync", "f5", "app.switch_mode('sync')", "Sync & outbox", show=False),
         Spec("app.sync_now", "ctrl+r", "app.sync_now", "Sync now", show=False),
         Spec("app.quit", "ctrl+q", "app.quit", "Quit", priority=True),

@@ -151,15 +151,15 @@ async def test_palette_jumps_to_a_customer_by_id(seeded):
 
 async def test_help_lists_bindings_with_the_users_keymap(seeded):
     db, _ = seeded
-    settings = load_settings(db=str(db), keymap={"customers.search": "f3"})
+    settings = load_settings(db=str(db), keymap={"customers.search": "f9"})
     app = SrmApp(settings, Cache(db), sync_on_start=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("f3")
+        await pilot.press("f9")
         assert app.screen.query_one("#search").has_focus
         await pilot.press("escape", "question_mark")
         await pilot.pause()
         text = screen_text(app)
-        assert "customers.search" in text and "f3" in text and "app.quit" in text
+        assert "customers.search" in text and "f9" in text and "app.quit" in text
 
 
 async def test_manage_columns_choose_reorder_and_remember(seeded):
@@ -193,3 +193,29 @@ async def test_copy_id_uses_the_clipboard(seeded):
         assert app.clipboard == str(table.selected()["id"])
         await pilot.press("Y")
         assert app.clipboard == table.selected()["email"]
+
+
+async def test_offers_catalogue_filters_and_opens(seeded):
+    db, cache = seeded
+    app = _app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f4")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        text = screen_text(app)
+        total = cache.conn().execute("SELECT count(*) FROM offers").fetchone()[0]
+        assert f"Offers › catalogue · {total} of {total}" in text
+        assert "rental" in text and "live event" in text and "one-time purchase" in text
+        await pilot.press("slash", *"type:pass state:active")
+        await pilot.pause()
+        table = app.screen.query_one("DataTable")
+        expected = [r[0] for r in cache.conn().execute(
+            "SELECT id FROM offers WHERE id LIKE 'P%' AND active = 1 ORDER BY id")]
+        assert [table.get_row_at(i)[0] for i in range(table.row_count)] == expected
+        await pilot.press("enter", "enter")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "OfferScreen"
+        assert "Localizations" in screen_text(app)
+        await pilot.press("escape", "f2")
+        assert type(app.screen).__name__ == "CustomersScreen"

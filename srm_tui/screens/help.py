@@ -43,5 +43,5 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield Static("Keys — remap any binding by id in config.toml, e.g. "
-                         "[keymap] \"customers.search\" = \"f3\"", markup=False)
+                         "[keymap] \"customers.search\" = \"f9\"", markup=False)
             yield Static(help_table(dict(self.app._keymap)))

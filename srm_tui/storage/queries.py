@@ -81,3 +81,28 @@ def customer_record(conn: sqlite3.Connection, customer_id: int) -> dict[str, Any
                    "notes", "history"):
         out[entity] = raw_records(conn, entity, customer_id)
     return out
+
+
+def offers(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Cached offers in the API's 3.1 shape, each with its localizations."""
+    import json
+
+    return [json.loads(r[0]) for r in conn.execute("SELECT raw FROM offers ORDER BY id")]
+
+
+def offer_holders(conn: sqlite3.Connection, now: int) -> dict[str, int]:
+    """Customers with current access per main offer id (subscriptions in trial, active,
+    grace or cancelled, and active passes)."""
+    counts: dict[str, int] = {}
+    for row in conn.execute(
+        """
+        SELECT offer, count(DISTINCT customer_id) FROM (
+            SELECT substr(offer_id, 1, 10) AS offer, customer_id FROM subscriptions
+            WHERE status = 'active' OR (status = 'stopped' AND date_to >= :now)
+            UNION ALL
+            SELECT substr(offer_id, 1, 10), customer_id FROM passes
+            WHERE status = 'active' AND (expires_at IS NULL OR expires_at >= :now))
+        GROUP BY offer
+        """, {"now": now}):
+        counts[row[0]] = row[1]
+    return counts

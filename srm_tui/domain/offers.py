@@ -1,0 +1,51 @@
+"""Reading the offer catalogue: kinds, periods and prices as an agent names them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+KINDS = {"S": "subscription", "P": "pass", "E": "live event", "A": "one-time purchase",
+         "R": "rental"}
+PERIODS = {"day": "daily", "week": "weekly", "month": "monthly", "year": "yearly",
+           "season": "per season"}
+
+
+def kind(offer_id: str) -> str:
+    """The offer's kind from its id letter (S, P, E, A, R)."""
+    return KINDS.get(offer_id[:1], "unknown")
+
+
+def period(offer: dict[str, Any]) -> str:
+    """Billing period, pass duration, event time or rental window, in words."""
+    cycle = offer.get("billingCycle")
+    if cycle:
+        unit, amount = cycle.get("periodUnit"), cycle.get("amount") or 1
+        if unit == "month" and amount in (3, 6):
+            return f"every {amount} months"
+        return PERIODS.get(unit, unit or "—") if amount == 1 else f"every {amount} {unit}s"
+    ent = offer.get("entitlement")
+    if ent:
+        if ent.get("expirationPolicy") == "fixed-date" and ent.get("expiresAt"):
+            return "until " + _date(ent["expiresAt"])
+        dur = ent.get("duration") or {}
+        if dur.get("periodUnit") == "hour":
+            return f"{dur.get('amount')} h rental window"
+        if dur:
+            return f"{dur.get('amount')} {dur.get('periodUnit')}s"
+    event = offer.get("event")
+    if event and event.get("startsAt"):
+        return f"{_date(event['startsAt'], True)} ({event.get('timezone') or 'UTC'})"
+    return "lifetime" if offer.get("id", "")[:1] == "A" else "—"
+
+
+def price(p: dict[str, Any] | None) -> str:
+    if not p:
+        return "—"
+    tax = " incl. tax" if p.get("taxIncluded") else ""
+    return f"{p.get('amount')} {p.get('currency') or ''}{tax}".strip()
+
+
+def _date(ts: int, with_time: bool = False) -> str:
+    fmt = "%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d"
+    return datetime.fromtimestamp(ts, timezone.utc).strftime(fmt)
