@@ -54,6 +54,31 @@ REGISTRY: dict[str, list[Spec]] = {
     ],
     "customer": [
         Spec("customer.back", "escape,q", "app.pop_screen", "Back"),
+        Spec("customer.tab_summary", "1", "tab('summary')", "Summary", show=False),
+        Spec("customer.tab_payments", "2", "tab('payments')", "Payments", show=False),
+        Spec("customer.tab_transactions", "3", "tab('transactions')", "Transactions",
+             show=False),
+        Spec("customer.tab_emails", "4", "tab('emails')", "Emails", show=False),
+        Spec("customer.tab_notes", "5", "tab('notes')", "Notes", show=False),
+        Spec("customer.tab_history", "6", "tab('history')", "History", show=False),
+        Spec("customer.next_tab", "right_square_bracket", "next_tab(1)", "Next tab", show=False),
+        Spec("customer.prev_tab", "left_square_bracket", "next_tab(-1)", "Previous tab",
+             show=False),
+        Spec("customer.filter_history", "f", "filter_history", "Filter history"),
+        Spec("customer.copy_url", "u", "copy_offer_url", "Copy offer URL", show=False),
+    ],
+    "offers": [
+        Spec("offers.filter", "slash", "focus_filter", "Filter"),
+        Spec("offers.clear", "escape", "clear_filter", "Clear filter", show=False),
+    ],
+    "offer": [
+        Spec("offer.back", "escape,q", "app.pop_screen", "Back"),
+    ],
+    "columns": [
+        Spec("columns.keep", "enter", "keep", "Keep", priority=True),
+        Spec("columns.cancel", "escape", "dismiss(None)", "Cancel"),
+        Spec("columns.up", "shift+up,K", "move(-1)", "Move up"),
+        Spec("columns.down", "shift+down,J", "move(1)", "Move down"),
     ],
 }
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from srm_tui.bindings import bindings
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, SelectionList, Static
@@ -15,12 +15,7 @@ from srm_tui.widgets.customer_table import COLUMNS
 class ColumnsScreen(ModalScreen[list[str] | None]):
     """Space toggles a column, shift+up/down (or K/J) moves it, enter keeps, esc cancels."""
 
-    BINDINGS = [
-        Binding("enter", "keep", "Keep", id="columns.keep", priority=True),
-        Binding("escape", "dismiss(None)", "Cancel", id="columns.cancel"),
-        Binding("shift+up,K", "move(-1)", "Move up", id="columns.up"),
-        Binding("shift+down,J", "move(1)", "Move down", id="columns.down"),
-    ]
+    BINDINGS = bindings("columns")
     DEFAULT_CSS = """
     ColumnsScreen { align: center middle; }
     ColumnsScreen > Vertical { width: 50; height: auto; max-height: 90%;

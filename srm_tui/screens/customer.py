@@ -11,7 +11,6 @@ from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
@@ -51,17 +50,7 @@ def _grid(rows: list[tuple[str, Any]]) -> Table:
 class CustomerScreen(Screen):
     """Customers › <email> · <id> — the whole account."""
 
-    BINDINGS = bindings("customer") + [
-        Binding(str(i + 1), f"tab('{name}')", name.capitalize(), show=False,
-                id=f"customer.tab_{name}") for i, name in enumerate(TABS)
-    ] + [
-        Binding("right_square_bracket", "next_tab(1)", "Next tab", show=False,
-                id="customer.next_tab"),
-        Binding("left_square_bracket", "next_tab(-1)", "Previous tab", show=False,
-                id="customer.prev_tab"),
-        Binding("f", "filter_history", "Filter", id="customer.filter_history"),
-        Binding("u", "copy_offer_url", "Copy offer URL", show=False, id="customer.copy_url"),
-    ]
+    BINDINGS = bindings("customer")
     DEFAULT_CSS = """
     CustomerScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
     CustomerScreen TabbedContent { height: 1fr; }

@@ -14,7 +14,8 @@ from textual.widgets import Static
 from srm_tui.bindings import REGISTRY, display_keys
 
 SCOPES = {"app": "Everywhere", "list": "Lists", "customers": "Customers",
-          "customer": "A customer"}
+          "customer": "A customer", "offers": "Offers", "offer": "An offer",
+          "columns": "Manage columns"}
 
 
 def help_table(keymap: dict[str, str]) -> Table:

@@ -8,11 +8,11 @@ from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
+from srm_tui.bindings import bindings
 from srm_tui.domain import offers as od
 from srm_tui.domain.fold import fold
 from srm_tui.domain.text import visible
@@ -50,10 +50,7 @@ def matches(offer: dict[str, Any], query: str) -> bool:
 class OffersScreen(Screen):
     """Offers › catalogue."""
 
-    BINDINGS = [
-        Binding("slash", "focus_filter", "Filter", id="offers.filter"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="offers.clear"),
-    ]
+    BINDINGS = bindings("offers")
     DEFAULT_CSS = """
     OffersScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
     OffersScreen #filter { margin: 0 1; height: 1; border: none; padding: 0 1;
@@ -141,7 +138,7 @@ class OffersScreen(Screen):
 class OfferScreen(Screen):
     """Offers › one offer: its fields, its country versions and who holds it."""
 
-    BINDINGS = [Binding("escape,q", "app.pop_screen", "Back", id="offer.back")]
+    BINDINGS = bindings("offer")
     DEFAULT_CSS = """
     OfferScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
     OfferScreen VerticalScroll { padding: 0 1; }
