@@ -135,6 +135,13 @@ class SrmApp(App):
             self.switch_mode("customers")
         self.push_screen(CustomerScreen(customer_id))
 
+    def open_token(self, token: str) -> None:
+        from srm_tui.screens.token import TokenScreen
+
+        if self.current_mode != "customers":
+            self.switch_mode("customers")
+        self.push_screen(TokenScreen(token))
+
     @work(thread=True, group="fetch")
     def fetch_and_open(self, kind: str, value: Any) -> None:
         try:

@@ -67,6 +67,10 @@ REGISTRY: dict[str, list[Spec]] = {
         Spec("customer.filter_history", "f", "filter_history", "Filter history"),
         Spec("customer.copy_url", "u", "copy_offer_url", "Copy offer URL", show=False),
     ],
+    "token": [
+        Spec("token.open", "enter,o", "open_customer", "Open customer"),
+        Spec("token.back", "escape,q", "app.pop_screen", "Back"),
+    ],
     "offers": [
         Spec("offers.filter", "slash", "focus_filter", "Filter"),
         Spec("offers.clear", "escape", "clear_filter", "Clear filter", show=False),

@@ -8,6 +8,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from srm_tui.bindings import REGISTRY, display_keys
 from srm_tui.domain.text import visible
+from srm_tui.domain.token import looks_like_jwt
 from srm_tui.storage.search import SearchError, search
 from srm_tui.sync.lookup import classify
 
@@ -35,6 +36,10 @@ class SrmCommands(Provider):
                           partial(self._run, spec.action), help=spec.id)
         text = query.strip()
         if not text:
+            return
+        if looks_like_jwt(text):
+            label = "Look up this customer token (decode, verify, open the customer)"
+            yield Hit(1.0, label, partial(self.app.open_token, text), text=label)
             return
         kind, value = classify(text)
         if kind == "external_id" and " " in text:

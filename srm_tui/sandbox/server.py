@@ -161,6 +161,9 @@ class _Api:
         return answer.status, dict(answer.headers), dumps(answer.payload)
 
 
+from srm_tui.sandbox.tokens import DEFAULT_TTL, TokenIssuer  # noqa: E402
+
+
 def create_app(state: SandboxState, *, api_key: str = "sandbox-key", faults: float = 0.0,
                seed: int = 1, stall_seconds: float = 5.0, rate_limit: float | None = None,
                webhook_secret: str | None = None) -> Starlette:
@@ -183,8 +186,30 @@ def create_app(state: SandboxState, *, api_key: str = "sandbox-key", faults: flo
     async def health(request: Request) -> Response:
         return json_response(200, {"ok": True})
 
+    issuer = TokenIssuer()
+
+    async def jwks(request: Request) -> Response:
+        return json_response(200, await run_in_threadpool(issuer.jwks))
+
+    async def issue_token(request: Request) -> Response:
+        """Admin extension: the JWT a customer's login would give (for support tickets)."""
+        try:
+            body = json.loads(await request.body() or b"{}")
+            customer_id = int(body["customerId"])
+            ttl = int(body.get("ttl", DEFAULT_TTL))
+        except (ValueError, KeyError, TypeError):
+            return json_response(400, {"message": "customerId (and optional ttl) required"})
+        customer = state.get("customers", customer_id)
+        if customer is None:
+            return json_response(404, {"message": "Customer not found"})
+        token = await run_in_threadpool(issuer.issue, customer_id, customer.get("email"),
+                                        ttl=ttl)
+        return json_response(201, {"jwt": token, "customerId": customer_id})
+
     routes += [Route("/sandbox/export", export, methods=["GET"]),
-               Route("/sandbox/health", health, methods=["GET"])]
+               Route("/sandbox/health", health, methods=["GET"]),
+               Route("/sandbox/tokens", issue_token, methods=["POST"]),
+               Route("/.well-known/jwks.json", jwks, methods=["GET"])]
 
     async def not_found(request: Request, exc) -> Response:
         return json_response(404, {"message": "Not found"})

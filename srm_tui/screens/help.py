@@ -15,7 +15,7 @@ from srm_tui.bindings import REGISTRY, display_keys
 
 SCOPES = {"app": "Everywhere", "list": "Lists", "customers": "Customers",
           "customer": "A customer", "offers": "Offers", "offer": "An offer",
-          "columns": "Manage columns"}
+          "columns": "Manage columns", "token": "A pasted token"}
 
 
 def help_table(keymap: dict[str, str]) -> Table:
