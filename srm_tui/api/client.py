@@ -234,7 +234,17 @@ class ApiClient:
         return list(self.paginate("/passes", filters))
 
     def offer(self, offer_id: str) -> tuple[dict[str, Any], str | None]:
+        """An offer and its ETag (the version a later update must be based on)."""
         body, response = self.get_json(f"/offers/{offer_id}")
+        return unwrap(body), response.headers.get("ETag")
+
+    def update_offer(self, offer_id: str, changes: dict[str, Any], etag: str | None, *,
+                     idempotency_key: str | None = None) -> tuple[dict[str, Any], str | None]:
+        """PATCH an offer based on the version ``etag`` names; a newer version on the
+        server raises PreconditionFailed (412) instead of overwriting it."""
+        headers = {"If-Match": etag} if etag else {}
+        body, response = self.send("PATCH", f"/offers/{offer_id}", changes, headers=headers,
+                                   idempotency_key=idempotency_key)
         return unwrap(body), response.headers.get("ETag")
 
 
