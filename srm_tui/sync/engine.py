@@ -90,6 +90,15 @@ def _reason(exc: Exception) -> str:
     return str(exc)
 
 
+def _quarantine(tx: Any, entity: str, bad: list[tuple[str | None, str, Any]], now: int) -> None:
+    """Keep records that failed validation, whole, with the reason."""
+    tx.executemany(
+        "INSERT INTO quarantine (entity, record_key, source, reason, payload, received_at) "
+        "VALUES (?, ?, 'record', ?, ?, ?)",
+        [(entity, key, reason, json.dumps(payload, ensure_ascii=False), now)
+         for key, reason, payload in bad])
+
+
 class SyncEngine:
     """Brings the cache up to date from the API."""
 
@@ -220,11 +229,7 @@ class SyncEngine:
             touched = records.upsert(tx, entity, good, now)
             if entity in STATS_ENTITIES and touched:
                 records.refresh_customer_stats(tx, touched)
-            for key, reason, payload in bad:
-                tx.execute(
-                    "INSERT INTO quarantine (entity, record_key, source, reason, payload, "
-                    "received_at) VALUES (?, ?, 'record', ?, ?, ?)",
-                    (entity, key, reason, json.dumps(payload, ensure_ascii=False), now))
+            _quarantine(tx, entity, bad, now)
             self._resolve(tx, entity, good, now)
             tx.execute(
                 "UPDATE quarantine SET resolved_at = ? WHERE resolved_at IS NULL AND "
@@ -332,11 +337,7 @@ class SyncEngine:
                     continue
                 good, bad = validate(entity, bundle[entity])
                 touched += records.upsert(tx, entity, good, now)
-                for key, reason, payload in bad:
-                    tx.execute(
-                        "INSERT INTO quarantine (entity, record_key, source, reason, payload, "
-                        "received_at) VALUES (?, ?, 'record', ?, ?, ?)",
-                        (entity, key, reason, json.dumps(payload, ensure_ascii=False), now))
+                _quarantine(tx, entity, bad, now)
                 self._resolve(tx, entity, good, now)
                 written[entity] = len(good)
             records.refresh_customer_stats(tx, touched)
