@@ -5,13 +5,14 @@ Exit status: 0 success; 2 bad usage or input; 3 the API is unreachable; 1 anythi
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
@@ -19,6 +20,7 @@ import click
 from srm_tui import runtime
 from srm_tui.api import errors as api_errors
 from srm_tui.config import ConfigError, Settings, load_settings, parse_instant
+from srm_tui.domain.text import visible
 from srm_tui.storage.cache import CacheError
 
 EXIT_FAILURE, EXIT_USAGE, EXIT_UNREACHABLE = 1, 2, 3
@@ -361,6 +363,402 @@ def customer_show(ctx: click.Context, customer_id: str, as_json: bool, **flags: 
         click.echo(json.dumps(record, ensure_ascii=False))
     else:
         click.echo(runtime.dumps(record))
+
+
+# customer actions ----------------------------------------------------------------------
+
+
+def _action_options(f: Callable) -> Callable:
+    """--dry-run, --yes and --json, which every customer action takes."""
+    options = [
+        click.option("--dry-run", is_flag=True,
+                     help="print what would change and which rule blocks it; change nothing"),
+        click.option("--yes", is_flag=True,
+                     help="confirm an irreversible action (needed when stdin is not a terminal)"),
+        click.option("--json", "as_json", is_flag=True, help="print the result as JSON"),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+@contextlib.contextmanager
+def _action_errors(names: dict[str, str] | None = None,
+                   as_json: bool = False) -> Iterator[None]:
+    """Invalid input: exit 2 naming the field; a refusal: exit 1 naming the rule."""
+    from srm_tui.actions import ActionInvalid, ActionRefused, ConfirmationRequired
+
+    try:
+        yield
+    except ActionInvalid as exc:
+        raise UsageProblem(f"{(names or {}).get(exc.field, exc.field)}: {exc.message}") from None
+    except ConfirmationRequired as exc:
+        raise UsageProblem(f"--yes: {exc}") from None
+    except ActionRefused as exc:
+        if as_json:
+            click.echo(json.dumps({"status": "refused", "rule": exc.rule,
+                                   "message": exc.message}, ensure_ascii=False))
+        click.echo(f"srm: refused by rule {exc.rule}: {visible(exc.message, 500)}", err=True)
+        sys.exit(EXIT_FAILURE)
+
+
+@contextlib.contextmanager
+def _action_service(ctx: click.Context, flags: dict[str, Any], *,
+                    online: bool = True) -> Iterator[Any]:
+    """The action service over the configured cache (the demo's sandbox when unconfigured)."""
+    from srm_tui.actions import ActionService
+
+    settings = _settings(ctx, **flags)
+    demo = None
+    if settings.is_demo and online:
+        demo = runtime.start_demo_sandbox()
+        settings = runtime.demo_settings(settings, demo)
+    service = ActionService(runtime.open_cache(settings), settings)
+    try:
+        yield service
+    finally:
+        service.close()
+        service.cache.close()
+        if demo:
+            demo.stop()
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, (dict, list)):
+        value = json.dumps(value, ensure_ascii=False)
+    return visible(value, 200)
+
+
+def _preview_text(preview: Any) -> str:
+    head = f"{preview.title}: {preview.target}"
+    if preview.customer_id is not None and not preview.target.startswith("customer "):
+        head += f" (customer {preview.customer_id})"
+    lines = [head]
+    lines += [f"  {visible(c.what, 80)}: {_shown(c.before)} -> {_shown(c.after)}"
+              for c in preview.changes]
+    lines += [f"  warning: {visible(w, 300)}" for w in preview.warnings]
+    if preview.irreversible:
+        lines.append("  irreversible: it cannot be undone")
+    lines.append(f"  request: {preview.request.method} {preview.request.path}")
+    if preview.allowed:
+        lines.append("allowed")
+    else:
+        lines.append(f"blocked by rule {preview.blocked.rule}: "
+                     f"{visible(preview.blocked.message, 500)}")
+    return "\n".join(lines)
+
+
+def _stdin_text(text: str) -> str:
+    """TEXT `-` reads stdin (its final line break dropped)."""
+    if text != "-":
+        return text
+    return click.get_text_stream("stdin").read().rstrip("\r\n")
+
+
+def _run_action(ctx: click.Context, name: str, args: dict[str, Any], flags: dict[str, Any], *,
+                dry_run: bool, yes: bool, as_json: bool, names: dict[str, str]) -> None:
+    with _action_errors(names, as_json), \
+            _action_service(ctx, flags, online=not dry_run) as service:
+        preview = service.preview(name, **args)
+        if dry_run:
+            click.echo(json.dumps(preview.to_json(), ensure_ascii=False, default=str)
+                       if as_json else _preview_text(preview))
+            sys.exit(0 if preview.allowed else EXIT_FAILURE)
+        if preview.allowed and preview.irreversible and not yes:
+            if not sys.stdin.isatty():
+                raise UsageProblem(f"--yes: {name} is irreversible and stdin is not a terminal;"
+                                   " confirm it with --yes")
+            click.echo(_preview_text(preview), err=True)
+            if not click.confirm(f"{preview.title} cannot be undone. Go ahead?", err=True):
+                click.echo("srm: not confirmed; nothing changed", err=True)
+                sys.exit(EXIT_FAILURE)
+            yes = True
+        outcome = service.run(name, confirm=yes, **args)
+    if as_json:
+        click.echo(json.dumps(outcome.to_json(), ensure_ascii=False))
+    else:
+        click.echo(visible(outcome.message, 500))
+
+
+def _names(target: str, **options: str) -> dict[str, str]:
+    """Input field -> how the command line calls it, for error messages."""
+    return {"customer_id": target, "access_id": target, "subscription_id": target,
+            "transaction_id": target, "payment_details_id": target, "email_id": target,
+            "note_id": target, "fields": "options", **options}
+
+
+@customer.command("edit")
+@click.argument("customer_id")
+@click.option("--first-name", default=None)
+@click.option("--last-name", default=None)
+@click.option("--email", default=None, help="also changes the customer's login ID")
+@click.option("--company", default=None, help="company name ('' clears it)")
+@_action_options
+@_common
+@click.pass_context
+@handled
+def customer_edit(ctx: click.Context, customer_id: str, first_name: str | None,
+                  last_name: str | None, email: str | None, company: str | None,
+                  dry_run: bool, yes: bool, as_json: bool, **flags: Any) -> None:
+    """Edit first name, last name, email or company name."""
+    _run_action(ctx, "edit", {"customer_id": customer_id, "first_name": first_name,
+                              "last_name": last_name, "email": email, "company": company},
+                flags, dry_run=dry_run, yes=yes, as_json=as_json,
+                names=_names("ID", first_name="--first-name", last_name="--last-name",
+                             email="--email", company="--company",
+                             fields="--first-name/--last-name/--email/--company"))
+
+
+@customer.command("anonymize")
+@click.argument("customer_id")
+@_action_options
+@_common
+@click.pass_context
+@handled
+def customer_anonymize(ctx: click.Context, customer_id: str, dry_run: bool, yes: bool,
+                       as_json: bool, **flags: Any) -> None:
+    """Remove every personal value of a customer for good (irreversible)."""
+    _run_action(ctx, "anonymize", {"customer_id": customer_id}, flags, dry_run=dry_run,
+                yes=yes, as_json=as_json, names=_names("ID"))
+
+
+@customer.command("extend")
+@click.argument("access_id")
+@click.option("--until", required=True, help="the new end, ISO 8601 (never earlier)")
+@_action_options
+@_common
+@click.pass_context
+@handled
+def customer_extend(ctx: click.Context, access_id: str, until: str, dry_run: bool, yes: bool,
+                    as_json: bool, **flags: Any) -> None:
+    """Extend a subscription or a pass until a later date."""
+    _run_action(ctx, "extend", {"access_id": access_id, "until": until}, flags,
+                dry_run=dry_run, yes=yes, as_json=as_json,
+                names=_names("ACCESS_ID", until="--until"))
+
+
+@customer.command("cancel")
+@click.argument("subscription_id")
+@click.option("--reason", required=True)
+@_action_options
+@_common
+@click.pass_context
+@handled
+def customer_cancel(ctx: click.Context, subscription_id: str, reason: str, dry_run: bool,
+                    yes: bool, as_json: bool, **flags: Any) -> None:
+    """Cancel a subscription: no renewal, access continues to the end of the period."""
+    _run_action(ctx, "cancel", {"subscription_id": subscription_id, "reason": reason}, flags,
+                dry_run=dry_run, yes=yes, as_json=as_json,
+                names=_names("SUBSCRIPTION_ID", reason="--reason"))
+
+
+@customer.command("refund")
+@click.argument("transaction_id")
+@click.option("--amount", default=None, help="partial amount (default: all that is left)")
+@click.option("--reason", required=True)
+@click.option("--keep-access/--revoke-access", "keep_access", default=None,
+              help="whether the customer keeps what it bought (default: keep)")
+@_action_options
+@_common
+@click.pass_context
+@handled
+def customer_refund(ctx: click.Context, transaction_id: str, amount: str | None, reason: str,
+                    keep_access: bool | None, dry_run: bool, yes: bool, as_json: bool,
+                    **flags: Any) -> None:
+    """Refund a card or PayPal transaction, in full or in part (irreversible)."""
+    _run_action(ctx, "refund", {"transaction_id": transaction_id, "amount": amount,
+                                "reason": reason, "keep_access": keep_access}, flags,
+                dry_run=dry_run, yes=yes, as_json=as_json,
+                names=_names("TRANSACTION_ID", amount="--amount", reason="--reason",
+                             keep_access="--keep-access"))
+
+
+@customer.command("cancel-transaction")
+@click.argument("transaction_id")
+@click.option("--refund", is_flag=True, default=False, help="also refund what is left")
+@_action_options
+@_common
+@click.pass_context
+@handled
+def customer_cancel_transaction(ctx: click.Context, transaction_id: str, refund: bool,
+                                dry_run: bool, yes: bool, as_json: bool, **flags: Any) -> None:
+    """End the access a transaction bought, optionally refunding it (irreversible)."""
+    _run_action(ctx, "cancel-transaction", {"transaction_id": transaction_id, "refund": refund},
+                flags, dry_run=dry_run, yes=yes, as_json=as_json,
+                names=_names("TRANSACTION_ID", refund="--refund"))
+
+
+@customer.command("delete-payment-details")
+@click.argument("payment_details_id")
+@_action_options
+@_common
+@click.pass_context
+@handled
+def customer_delete_payment_details(ctx: click.Context, payment_details_id: str, dry_run: bool,
+                                    yes: bool, as_json: bool, **flags: Any) -> None:
+    """Delete payment details on file; renewals paid with them fail (irreversible)."""
+    _run_action(ctx, "delete-payment-details", {"payment_details_id": payment_details_id},
+                flags, dry_run=dry_run, yes=yes, as_json=as_json, names=_names("ID"))
+
+
+@customer.command("resend")
+@click.argument("email_id")
+@click.option("--to", default=None, help="another address (default: the one on file)")
+@_action_options
+@_common
+@click.pass_context
+@handled
+def customer_resend(ctx: click.Context, email_id: str, to: str | None, dry_run: bool,
+                    yes: bool, as_json: bool, **flags: Any) -> None:
+    """Send an email again."""
+    _run_action(ctx, "resend", {"email_id": email_id, "to": to}, flags, dry_run=dry_run,
+                yes=yes, as_json=as_json, names=_names("EMAIL_ID", to="--to"))
+
+
+@customer.group("note")
+def customer_note() -> None:
+    """Internal notes on a customer (1 to 2,500 characters)."""
+
+
+@customer_note.command("add")
+@click.argument("customer_id")
+@click.argument("text")
+@_action_options
+@_common
+@click.pass_context
+@handled
+def note_add(ctx: click.Context, customer_id: str, text: str, dry_run: bool, yes: bool,
+             as_json: bool, **flags: Any) -> None:
+    """Add a note (TEXT `-` reads stdin)."""
+    _run_action(ctx, "note-add", {"customer_id": customer_id, "text": _stdin_text(text)},
+                flags, dry_run=dry_run, yes=yes, as_json=as_json,
+                names=_names("CUSTOMER_ID", text="TEXT"))
+
+
+@customer_note.command("edit")
+@click.argument("note_id")
+@click.argument("text")
+@_action_options
+@_common
+@click.pass_context
+@handled
+def note_edit(ctx: click.Context, note_id: str, text: str, dry_run: bool, yes: bool,
+              as_json: bool, **flags: Any) -> None:
+    """Replace a note's text; the old text stays in its history (TEXT `-` reads stdin)."""
+    _run_action(ctx, "note-edit", {"note_id": note_id, "text": _stdin_text(text)}, flags,
+                dry_run=dry_run, yes=yes, as_json=as_json,
+                names=_names("NOTE_ID", text="TEXT"))
+
+
+@customer_note.command("delete")
+@click.argument("note_id")
+@_action_options
+@_common
+@click.pass_context
+@handled
+def note_delete(ctx: click.Context, note_id: str, dry_run: bool, yes: bool, as_json: bool,
+                **flags: Any) -> None:
+    """Delete a note (only its author or an owner)."""
+    _run_action(ctx, "note-delete", {"note_id": note_id}, flags, dry_run=dry_run, yes=yes,
+                as_json=as_json, names=_names("NOTE_ID"))
+
+
+# outbox --------------------------------------------------------------------------------
+
+
+@main.group("outbox")
+def outbox_group() -> None:
+    """Actions waiting for the API."""
+
+
+def _push_report(summary: Any, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(summary.as_json(), ensure_ascii=False))
+    else:
+        click.echo(f"sent {len(summary.sent)}, conflicts {len(summary.conflicts)}, "
+                   f"failed {len(summary.failed)}, still pending {summary.remaining}")
+        for message in summary.messages:
+            click.echo(f"  {visible(message, 300)}")
+    if summary.stopped:
+        click.echo(f"srm: push {visible(summary.stopped, 300)}", err=True)
+        sys.exit(EXIT_UNREACHABLE if summary.unreachable else EXIT_FAILURE)
+    if summary.conflicts or summary.failed:
+        click.echo("srm: some actions were not applied; see srm outbox list, then "
+                   "srm outbox resolve ID --retry|--discard", err=True)
+        sys.exit(EXIT_FAILURE)
+
+
+@outbox_group.command("list")
+@click.option("--all", "show_all", is_flag=True, help="also sent, refused and discarded entries")
+@click.option("--json", "as_json", is_flag=True)
+@_common
+@click.pass_context
+@handled
+def outbox_list(ctx: click.Context, show_all: bool, as_json: bool, **flags: Any) -> None:
+    """Pending actions, conflicts (with both versions) and failures, oldest first."""
+    from srm_tui.actions.outbox import OPEN
+
+    with _action_errors(), _action_service(ctx, flags, online=False) as service:
+        items = service.outbox_items(None if show_all else OPEN)
+    if as_json:
+        click.echo(json.dumps([i.to_json() for i in items], ensure_ascii=False))
+        return
+    if not items:
+        click.echo("the outbox is empty", err=True)
+    for item in items:
+        data = item.to_json()
+        click.echo(f"#{item.id:<5} {item.status:9} {data['created_at']}  {item.agent or '-'}  "
+                   f"{item.title}: {item.target}")
+        for change in item.changes:
+            click.echo(f"        {visible(change.what, 60)}: {_shown(change.before)} -> "
+                       f"{_shown(change.after)}")
+        for version in data["versions"]:
+            click.echo(f"        {version['record']} {version['field']}: base "
+                       f"{_shown(version['base'])}, queued {_shown(version['queued'])}, "
+                       f"API now {_shown(version['server'])}")
+        if item.last_error and item.status != "sent":
+            click.echo(f"        {visible(item.last_error, 300)}")
+
+
+@outbox_group.command("push")
+@click.option("--json", "as_json", is_flag=True)
+@_common
+@click.pass_context
+@handled
+def outbox_push(ctx: click.Context, as_json: bool, **flags: Any) -> None:
+    """Send the pending actions now, oldest first, each exactly once."""
+    with _action_errors(as_json=as_json), _action_service(ctx, flags) as service:
+        summary = service.push()
+    _push_report(summary, as_json)
+
+
+@outbox_group.command("resolve")
+@click.argument("outbox_id", type=int)
+@click.option("--retry", is_flag=True, help="send it again as it is (over the API's version)")
+@click.option("--discard", is_flag=True, help="drop it (recorded in the audit log)")
+@click.option("--json", "as_json", is_flag=True)
+@_common
+@click.pass_context
+@handled
+def outbox_resolve(ctx: click.Context, outbox_id: int, retry: bool, discard: bool,
+                   as_json: bool, **flags: Any) -> None:
+    """Settle a conflict or a failure: --retry sends it again, --discard drops it."""
+    if retry == discard:
+        raise UsageProblem("--retry/--discard: give exactly one")
+    with _action_errors({"id": "ID"}, as_json), _action_service(ctx, flags) as service:
+        item = service.resolve(outbox_id, retry=retry)
+        summary = service.push() if retry and service.online else None
+        if summary is not None:
+            item = next(i for i in service.outbox_items(None) if i.id == outbox_id)
+    if summary is not None:
+        _push_report(summary, as_json)
+        return
+    if as_json:
+        click.echo(json.dumps(item.to_json(), ensure_ascii=False))
+    else:
+        click.echo(f"#{item.id} {item.title} ({item.target}): {item.status}")
 
 
 # webhooks ------------------------------------------------------------------------------

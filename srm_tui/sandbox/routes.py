@@ -121,6 +121,10 @@ def register_customer(call: Call) -> Answer:
 
 def edit_customer(call: Call) -> Answer:
     editor = call.request.headers.get("x-srm-editor") or "system"
+    try:  # header bytes arrive as latin-1; agents' names are sent as UTF-8
+        editor = editor.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        pass
     customer = call.state.edit_customer(_customer_id(call), call.object_body(), editor)
     return Answer(200, {"success": True, "message": "", "data": customer})
 

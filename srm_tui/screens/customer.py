@@ -57,6 +57,11 @@ class CustomerScreen(Screen):
     CustomerScreen TabPane { padding: 0 1; }
     CustomerScreen DataTable { height: 1fr; }
     CustomerScreen .detail { height: auto; max-height: 12; border-top: solid $panel; }
+    CustomerScreen .heading { text-style: bold; height: 1; }
+    CustomerScreen DataTable.short { height: auto; max-height: 6; }
+    CustomerScreen #next-payment { height: auto; margin-bottom: 1; }
+    CustomerScreen #pending { height: auto; padding: 0 1; color: $warning; }
+    CustomerScreen #pending:disabled { display: none; }
     CustomerScreen #missing { padding: 1 2; }
     """
 
@@ -70,12 +75,17 @@ class CustomerScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="crumbs", markup=False)
+        yield Static("", id="pending", markup=False)
         with TabbedContent(id="tabs"):
             with TabPane("1 Summary", id="summary"):
                 yield VerticalScroll(Static(id="summary-body"))
             with TabPane("2 Payments", id="payments"):
-                with VerticalScroll():
-                    yield Static(id="payments-body")
+                with Vertical():
+                    yield Static("Payment details on file", classes="heading", markup=False)
+                    yield DataTable(id="pd-table", cursor_type="row", classes="short")
+                    yield Static(id="next-payment")
+                    yield Static("Subscriptions and passes", classes="heading", markup=False)
+                    yield DataTable(id="access-table", cursor_type="row", zebra_stripes=True)
             with TabPane("3 Transactions", id="transactions"):
                 with Vertical():
                     yield DataTable(id="transactions-table", cursor_type="row", zebra_stripes=True)
@@ -110,12 +120,25 @@ class CustomerScreen(Screen):
         c = self.account.customer
         who = visible(c.get("email"), 60) if c.get("email") else "(anonymized)"
         crumbs.update(f"Customers › {who} · {c['id']} · {self.account.status}")
+        self._pending()
         self._summary(conn)
         self._payments()
         self._transactions()
         self._emails()
         self._notes()
         self._history(conn)
+
+    def _pending(self) -> None:
+        """Actions of this customer still waiting for the API (or for the agent's decision)."""
+        rows = self.app.cache.conn().execute(
+            "SELECT id, action, target, status, last_error FROM outbox WHERE customer_id = ? "
+            "AND status IN ('pending', 'conflict', 'failed') ORDER BY id", (self.customer_id,)
+        ).fetchall()
+        banner = self.query_one("#pending", Static)
+        banner.disabled = not rows
+        banner.update("\n".join(
+            f"⏳ {r['status']}: {r['action']} {visible(r['target'], 30)} (outbox #{r['id']})"
+            + (f" — {visible(r['last_error'], 80)}" if r["last_error"] else "") for r in rows))
 
     def _offer_titles(self) -> dict[str, str]:
         rows = self.app.cache.conn().execute("SELECT id, title FROM offers").fetchall()
@@ -161,11 +184,8 @@ class CustomerScreen(Screen):
         a = self.account
         assert a is not None
         titles = self._offer_titles()
-        parts: list[Any] = []
-        details = Table(title="Payment details on file", title_justify="left", expand=True,
-                        box=box.SIMPLE_HEAD)
-        for col in ("ID", "Gateway", "Method", "Card", "Expires", "Status"):
-            details.add_column(col)
+        table = self._table("#pd-table", ("ID", "Gateway", "Method", "Card", "Expires",
+                                          "Status"))
         for pd in a.records.get("payment_details", []):
             params = pd.get("paymentMethodSpecificParams") or {}
             gateway = pd.get("paymentGateway")
@@ -176,44 +196,33 @@ class CustomerScreen(Screen):
             state = "active" if pd.get("active") else "inactive"
             if store:
                 state += f" · managed by {store}"
-            details.add_row(str(pd["id"]), plain(gateway), plain(pd.get("paymentMethod")),
-                            plain(card or "—"), plain(params.get("cardExpirationDate")),
-                            Text(state))
-        parts.append(details)
+            table.add_row(str(pd["id"]), plain(gateway), plain(pd.get("paymentMethod")),
+                          plain(card or "—"), plain(params.get("cardExpirationDate")),
+                          Text(state), key=str(pd["id"]))
         nxt = a.next_payment
-        if nxt:
-            title = titles.get(nxt.offer_id, "")
-            parts.append(Text.assemble(("\nNext scheduled payment: ", "bold"),
-                                       f"{when(nxt.date, False)} · {nxt.amount} {nxt.currency} · "
-                                       f"{nxt.offer_id} {visible(title, 40)} "
-                                       f"(subscription {nxt.subscription_id})"))
-        else:
-            parts.append(Text("\nNo scheduled payment.", style="bold"))
-        subs = Table(title="\nSubscriptions", title_justify="left", expand=True,
-                     box=box.SIMPLE_HEAD)
-        for col in ("ID", "Offer", "State", "Until", "Price", "Channel", "Renewals"):
-            subs.add_column(col)
+        self.query_one("#next-payment", Static).update(
+            Text.assemble(("Next scheduled payment: ", "bold"),
+                          f"{when(nxt.date, False)} · {nxt.amount} {nxt.currency} · "
+                          f"{nxt.offer_id} {visible(titles.get(nxt.offer_id, ''), 40)} "
+                          f"(subscription {nxt.subscription_id})")
+            if nxt else Text("No scheduled payment.", style="bold"))
+        access = self._table("#access-table", ("ID", "Kind", "Offer", "State", "Until", "Price",
+                                               "Channel", "Renewals"))
         for s in a.records.get("subscriptions", []):
             state = a.subscription_states[s["subscriptionId"]]
-            subs.add_row(str(s["subscriptionId"]),
-                         plain(f"{s['offerId']} {titles.get(s['offerId'], '')}", 40),
-                         Text(state), when(s.get("dateTo"), False),
-                         plain(f"{s.get('nextPaymentPrice')} {s.get('nextPaymentCurrency') or ''}"),
-                         plain(acc.IN_APP.get(s.get("paymentGateway"), s.get("paymentGateway"))),
-                         str((s.get("renewalCycle") or {}).get("completed", 0)))
-        parts.append(subs)
-        passes = Table(title="\nPasses and one-time access", title_justify="left", expand=True,
-                       box=box.SIMPLE_HEAD)
-        for col in ("ID", "Offer", "Status", "Expires"):
-            passes.add_column(col)
+            gateway = s.get("paymentGateway")
+            access.add_row(str(s["subscriptionId"]), "subscription",
+                           plain(f"{s['offerId']} {titles.get(s['offerId'], '')}", 40),
+                           Text(state), when(s.get("dateTo"), False),
+                           plain(f"{s.get('nextPaymentPrice')} {s.get('nextPaymentCurrency') or ''}"),
+                           plain(acc.IN_APP.get(gateway, gateway)),
+                           str((s.get("renewalCycle") or {}).get("completed", 0)),
+                           key=f"S{s['subscriptionId']}")
         for p in a.records.get("passes", []):
-            passes.add_row(str(p["passId"]), plain(f"{p['offerId']} {titles.get(p['offerId'], '')}", 40),
+            access.add_row(str(p["passId"]), "pass",
+                           plain(f"{p['offerId']} {titles.get(p['offerId'], '')}", 40),
                            Text(p["status"]), when(p.get("expiresAt"), False)
-                           if p.get("expiresAt") else "no end")
-        parts.append(passes)
-        from rich.console import Group
-
-        self.query_one("#payments-body", Static).update(Group(*parts))
+                           if p.get("expiresAt") else "no end", "", "", "", key=f"P{p['passId']}")
 
     def _table(self, selector: str, columns: tuple[str, ...]) -> DataTable:
         table = self.query_one(selector, DataTable)
@@ -367,3 +376,96 @@ class CustomerScreen(Screen):
             return
         self.app.copy_to_clipboard(url)
         self.notify(f"Copied {visible(url, 80)}")
+
+    # actions -----------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The viewer role sees no action at all."""
+        if action == "act" and self.app.settings.role == "viewer":
+            return False
+        return True
+
+    def _row(self, selector: str) -> str | None:
+        return self._selected(selector)
+
+    def _target(self, action: str) -> tuple[dict[str, Any], dict[str, Any]] | str:
+        """(fixed args, defaults) for an action on the highlighted row, or why not."""
+        a = self.account
+        if a is None:
+            return "This customer is not in the cache."
+        c = a.customer
+        tab = self.query_one(TabbedContent).active
+        if action in ("edit", "anonymize", "note-add"):
+            defaults = {}
+            if action == "edit":
+                defaults = {"first_name": c.get("firstName"), "last_name": c.get("lastName"),
+                            "email": c.get("email"),
+                            "company": (c.get("capture") or {}).get("companyName")}
+            return {"customer_id": self.customer_id}, defaults
+        if action in ("refund", "cancel-transaction"):
+            key = self._row("#transactions-table") if tab == "transactions" else None
+            if key is None:
+                return "Highlight a transaction on the Transactions tab (3) first."
+            return {"transaction_id": key}, {}
+        if action == "extend":
+            access_id = None
+            if tab == "transactions":
+                t = self._find("transactions", "transactionId", self._row("#transactions-table"))
+                if t:
+                    access_id = t.get("subscriptionId") or t.get("passId")
+            elif tab == "payments":
+                key = self._row("#access-table")
+                access_id = int(key[1:]) if key else None
+            if access_id is None:
+                return ("Highlight a subscription or pass (Payments, 2) or a transaction "
+                        "(Transactions, 3) first.")
+            current = next((r.get("dateTo") or r.get("expiresAt")
+                            for r in a.records["subscriptions"] + a.records["passes"]
+                            if access_id in (r.get("subscriptionId"), r.get("passId"))), None)
+            start = max(current or 0, self.app.settings.now_ts())
+            until = datetime.fromtimestamp(start + 30 * 86400, timezone.utc)
+            return {"access_id": access_id}, {"until": until.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        if action == "cancel":
+            key = self._row("#access-table") if tab == "payments" else None
+            if key is None or not key.startswith("S"):
+                return "Highlight a subscription on the Payments tab (2) first."
+            return {"subscription_id": int(key[1:])}, {}
+        if action == "delete-payment-details":
+            key = self._row("#pd-table") if tab == "payments" else None
+            if key is None:
+                return "Highlight payment details on the Payments tab (2) first."
+            return {"payment_details_id": int(key)}, {}
+        if action == "resend":
+            key = self._row("#emails-table") if tab == "emails" else None
+            if key is None:
+                return "Highlight an email on the Emails tab (4) first."
+            return {"email_id": int(key)}, {}
+        if action in ("note-edit", "note-delete"):
+            key = self._row("#notes-table") if tab == "notes" else None
+            if key is None:
+                return "Highlight a note on the Notes tab (5) first."
+            defaults = {}
+            if action == "note-edit":
+                note = self._find("notes", "id", key)
+                defaults = {"text": note["text"] if note else ""}
+            return {"note_id": int(key)}, defaults
+        return f"Unknown action {action}."
+
+    def action_act(self, action: str) -> None:
+        from srm_tui.screens.action import ActionScreen
+
+        target = self._target(action)
+        if isinstance(target, str):
+            self.notify(target, severity="warning")
+            return
+        fixed, defaults = target
+
+        def finished(outcome) -> None:
+            if outcome is None:
+                return
+            severity = "information" if outcome.status == "applied" else "warning"
+            self.notify(outcome.message, severity=severity, timeout=8)
+            self.action_reload()
+            self.app.refresh_status()
+
+        self.app.push_screen(ActionScreen(action, fixed, defaults=defaults), finished)

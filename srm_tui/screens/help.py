@@ -15,7 +15,8 @@ from srm_tui.bindings import REGISTRY, display_keys
 
 SCOPES = {"app": "Everywhere", "list": "Lists", "customers": "Customers",
           "customer": "A customer", "offers": "Offers", "offer": "An offer",
-          "columns": "Manage columns", "token": "A pasted token"}
+          "columns": "Manage columns", "token": "A pasted token",
+          "action": "An action dialog"}
 
 
 def help_table(keymap: dict[str, str]) -> Table:

@@ -243,5 +243,10 @@ CREATE TABLE webhook_events (
 );
 """
 
-MIGRATIONS: list[str] = [V1]
+# The audit log also says why: the rule that refused, the API's answer, the outbox entry.
+V2 = """
+ALTER TABLE audit ADD COLUMN detail TEXT;
+"""
+
+MIGRATIONS: list[str] = [V1, V2]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,404 @@
+"""The action service: preview, run (write-through or queued), push the outbox, resolve.
+
+The console and the CLI both call this. A run is planned from the cache (rules hold offline
+and in a dry run), written to the outbox, then, when the API is configured, sent at once
+under its idempotency key. The API's answer decides: applied (the customer is refreshed from
+the API so the cache follows it), refused (reported like a local rule), or, when the API
+cannot be reached, left queued for ``push``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from srm_tui.actions import audit, outbox
+from srm_tui.actions.outbox import CONFLICT, FAILED, PENDING, REFUSED, SENT, OutboxItem
+from srm_tui.actions.registry import REGISTRY, spec as get_spec
+from srm_tui.actions.rules import (ActionError, ActionInvalid, ActionRefused, ActionSpec,
+                                   ConfirmationRequired, Context, Preview, Refusal, Rule,
+                                   dotted, same, unknown_args)
+from srm_tui.api import errors as api_errors
+from srm_tui.api.client import ApiClient, RetryPolicy
+from srm_tui.config import Settings
+from srm_tui.storage import privacy
+from srm_tui.storage.cache import Cache
+from srm_tui.sync.engine import SyncEngine
+
+ROLE_VIEWER = Rule("role.viewer", "the viewer role is read only: it can run no action")
+# An action is interactive: a few quick retries, then the outbox takes over.
+ACTION_RETRY = RetryPolicy(attempts=3, base_delay=0.2, max_delay=1.0, max_retry_after=5.0)
+
+__all__ = ["ActionService", "Outcome", "PushSummary", "ActionError", "ActionInvalid",
+           "ActionRefused", "ConfirmationRequired"]
+
+
+@dataclass
+class Outcome:
+    status: str  # "applied" | "queued"
+    message: str
+    outbox_id: int | None = None
+    preview: Preview | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": self.status, "message": self.message, "outbox_id": self.outbox_id,
+                "action": self.preview.action if self.preview else None,
+                "target": self.preview.target if self.preview else None,
+                "customer_id": self.preview.customer_id if self.preview else None}
+
+
+@dataclass
+class PushSummary:
+    sent: list[int] = field(default_factory=list)
+    conflicts: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    remaining: int = 0
+    stopped: str | None = None  # why the push stopped early (the API did not answer)
+    unreachable: bool = False
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.stopped is None and not self.conflicts and not self.failed
+
+    def as_json(self) -> dict[str, Any]:
+        return {"sent": self.sent, "conflicts": self.conflicts, "failed": self.failed,
+                "remaining": self.remaining, "stopped": self.stopped, "ok": self.ok,
+                "messages": self.messages}
+
+
+class ActionService:
+    """Support actions over one cache, for one agent (``settings.agent``, ``settings.role``)."""
+
+    def __init__(self, cache: Cache, settings: Settings, *, client: ApiClient | None = None,
+                 after_send: Callable[[OutboxItem], None] | None = None):
+        self.cache = cache
+        self.settings = settings
+        self._client = client
+        self._own_client = client is None
+        self._lock = threading.Lock()
+        # Called after the API accepted an outbox entry and before its status is written
+        # (tests stop the process there to prove a re-sent key applies once).
+        self._after_send = after_send
+
+    # registry ------------------------------------------------------------------------------
+
+    @staticmethod
+    def specs() -> list[ActionSpec]:
+        return list(REGISTRY.values())
+
+    @staticmethod
+    def spec(name: str) -> ActionSpec:
+        return get_spec(name)
+
+    @property
+    def online(self) -> bool:
+        return bool(self.settings.api_url)
+
+    def client(self) -> ApiClient:
+        with self._lock:
+            if self._client is None:
+                if not self.settings.api_url:
+                    raise api_errors.Unreachable("no API URL is configured (--api-url or "
+                                                 "SRM_API_URL)")
+                self._client = ApiClient(self.settings.api_url, self.settings.key(),
+                                         timeout=self.settings.timeout, retry=ACTION_RETRY)
+            return self._client
+
+    def close(self) -> None:
+        if self._client is not None and self._own_client:
+            self._client.close()
+            self._client = None
+
+    # preview and run -------------------------------------------------------------------------
+
+    def _context(self) -> Context:
+        return Context(self.cache.conn(), self.settings.now_ts(), self.settings.agent,
+                       self.settings.role)
+
+    def preview(self, name: str, **args: Any) -> Preview:
+        """What the action would change and which rule blocks it; raises ActionInvalid."""
+        spec = get_spec(name)
+        args = {k: v for k, v in args.items() if v is not None}
+        unknown_args(spec, args)
+        preview = spec.plan(self._context(), args)
+        preview.args = args
+        preview.destructive = preview.destructive or spec.destructive
+        preview.irreversible = spec.irreversible
+        if self.settings.role == "viewer":
+            preview.blocked = Refusal(ROLE_VIEWER.id, ROLE_VIEWER.text)
+        return preview
+
+    def run(self, name: str, confirm: bool = False, **args: Any) -> Outcome:
+        """Run an action: applied through the API, or queued in the outbox.
+
+        Raises ActionInvalid (input), ActionRefused (a rule, local or the API's),
+        ConfirmationRequired (an irreversible action without ``confirm``).
+        """
+        spec = get_spec(name)
+        preview = self.preview(name, **args)
+        if preview.blocked:
+            self._audit_preview(preview, "refused",
+                                f"{preview.blocked.rule}: {preview.blocked.message}")
+            raise ActionRefused(preview.blocked.rule, preview.blocked.message)
+        if spec.irreversible and not confirm:
+            raise ConfirmationRequired(name)
+        with self.cache.transaction() as tx:
+            item_id = outbox.enqueue(tx, key=uuid.uuid4().hex, preview=preview,
+                                     agent=self.settings.agent, role=self.settings.role,
+                                     now=self.settings.now_ts())
+        if not self.online:
+            self._audit_preview(preview, "queued", f"outbox #{item_id}: no API configured")
+            return Outcome("queued", f"offline: queued as outbox #{item_id}; "
+                                     "srm outbox push sends it", item_id, preview)
+        conn = self.cache.conn()
+        item = outbox.get(conn, item_id)
+        assert item is not None
+        earlier = [i for i in outbox.items(conn, customer_id=preview.customer_id,
+                                           statuses=(PENDING,)) if i.id < item_id]
+        if earlier:  # the customer's queued actions go first, in order
+            summary = self._push(earlier + [item])
+            item = outbox.get(conn, item_id)
+            assert item is not None
+            if item.status == SENT:
+                return Outcome("applied", f"{preview.title}: done (after {len(earlier)} "
+                                          "queued action(s) of this customer)", None, preview)
+            if item.status == PENDING:
+                self._audit_item(item, "queued", f"outbox #{item_id}: {summary.stopped}")
+                return Outcome("queued", f"queued as outbox #{item_id} behind this customer's "
+                                         f"earlier actions; push {summary.stopped}",
+                               item_id, preview)
+            raise ActionRefused("outbox.conflict", f"{item.last_error} (outbox #{item_id}; "
+                                                   "srm outbox resolve decides)")
+        return self._direct(spec, preview, item)
+
+    def _direct(self, spec: ActionSpec, preview: Preview, item: OutboxItem) -> Outcome:
+        values = self._personal(item)
+        try:
+            response = self._send(item)
+        except api_errors.ApiError as exc:
+            if api_errors.is_transient(exc):
+                with self.cache.transaction() as tx:
+                    outbox.attempted(tx, item.id, exc.message)
+                self._audit_item(item, "queued", f"outbox #{item.id}: {exc.message}")
+                return Outcome("queued", f"the API did not answer ({exc.message}); queued as "
+                                         f"outbox #{item.id}; srm outbox push sends it",
+                               item.id, preview)
+            refusal = self._refusal(spec, exc)
+            status = FAILED if isinstance(exc, api_errors.AuthError) else REFUSED
+            with self.cache.transaction() as tx:
+                outbox.settle(tx, item.id, status, now=self.settings.now_ts(),
+                              error=exc.message, response={"status": exc.status})
+            self._audit_item(item, "failed" if status == FAILED else "refused",
+                             f"HTTP {exc.status}: {exc.message}")
+            if isinstance(exc, api_errors.AuthError):
+                raise
+            self._refresh(item.customer_id)  # the cache follows the API's view
+            raise refusal from None
+        refreshed = self._applied(item, response, values, "applied")
+        note = "" if refreshed else " (the cache catches up at the next sync)"
+        return Outcome("applied", f"{preview.title}: done{note}", None, preview)
+
+    # the outbox ----------------------------------------------------------------------------
+
+    def pending(self, customer_id: int | None = None) -> list[OutboxItem]:
+        """Actions not yet settled (pending, conflict, failed), oldest first."""
+        return outbox.items(self.cache.conn(), customer_id=customer_id)
+
+    def outbox_items(self, statuses: tuple[str, ...] | None = outbox.OPEN) -> list[OutboxItem]:
+        """The outbox (every status with ``None``), oldest first."""
+        return outbox.items(self.cache.conn(), statuses=statuses)
+
+    def audit_log(self, customer_id: int | None = None,
+                  limit: int = 1000) -> list[audit.AuditEntry]:
+        """Audit entries, newest first."""
+        return audit.entries(self.cache.conn(), customer_id, limit)
+
+    def push(self) -> PushSummary:
+        """Send every pending action, oldest first, each under its stored key."""
+        self._require_role()
+        if not self.online:
+            raise api_errors.Unreachable("no API URL is configured (--api-url or SRM_API_URL)")
+        return self._push(outbox.items(self.cache.conn(), statuses=(PENDING,)))
+
+    def resolve(self, outbox_id: int, *, retry: bool) -> OutboxItem:
+        """Settle an entry: ``retry`` sends it again as it is (at the next push), else discard."""
+        self._require_role()
+        item = outbox.get(self.cache.conn(), outbox_id)
+        if item is None:
+            raise ActionInvalid("id", f"no outbox entry {outbox_id}")
+        allowed = (CONFLICT, FAILED) if retry else (PENDING, CONFLICT, FAILED)
+        if item.status not in allowed:
+            raise ActionInvalid("id", f"outbox entry {outbox_id} is {item.status}; only "
+                                      f"{' or '.join(allowed)} entries can be "
+                                      f"{'retried' if retry else 'discarded'}")
+        with self.cache.transaction() as tx:
+            if retry:
+                outbox.requeue(tx, outbox_id, uuid.uuid4().hex)
+            else:
+                outbox.settle(tx, outbox_id, outbox.DISCARDED, now=self.settings.now_ts(),
+                              error=item.last_error)
+        detail = (f"outbox #{outbox_id} retried after: {item.last_error}" if retry
+                  else f"outbox #{outbox_id} discarded by {self.settings.agent}")
+        self._audit_item(item, "queued" if retry else "discarded", detail,
+                         agent=self.settings.agent, role=self.settings.role)
+        found = outbox.get(self.cache.conn(), outbox_id)
+        assert found is not None
+        return found
+
+    def _push(self, items: list[OutboxItem]) -> PushSummary:
+        summary = PushSummary()
+        fresh: set[int | None] = set()
+        for item in items:
+            if item.role == "viewer":  # never queued by run(); refused here all the same
+                self._settle(item, FAILED, ROLE_VIEWER.text, None)
+                self._audit_item(item, "refused", ROLE_VIEWER.id)
+                summary.failed.append(item.id)
+                continue
+            try:
+                if item.watches and item.customer_id not in fresh:
+                    self._fetch(item.customer_id)
+                    fresh.add(item.customer_id)
+                server = self._changed_since(item)
+                if server is not None:
+                    message = "the record changed at the API since the action was queued"
+                    self._settle(item, CONFLICT, message, server)
+                    versions = "; ".join(
+                        f"{v['record']} {v['field']}: base {v['base']!r}, queued "
+                        f"{v['queued']!r}, API {v['server']!r}"
+                        for v in dataclasses.replace(item, server=server).versions())
+                    self._audit_item(item, "conflict", f"outbox #{item.id}: {message} "
+                                                       f"({versions})")
+                    summary.conflicts.append(item.id)
+                    summary.messages.append(f"#{item.id} {item.title} ({item.target}): "
+                                            f"conflict: {message}")
+                    continue
+                values = self._personal(item)
+                response = self._send(item)
+            except api_errors.ApiError as exc:
+                if api_errors.is_transient(exc) or isinstance(exc, api_errors.AuthError):
+                    with self.cache.transaction() as tx:
+                        outbox.attempted(tx, item.id, exc.message)
+                    summary.stopped = (f"stopped at #{item.id}: {exc.message}; "
+                                       "it stays pending")
+                    summary.unreachable = isinstance(exc, api_errors.Unreachable)
+                    break
+                self._refresh(item.customer_id)
+                fresh.add(item.customer_id)
+                status = FAILED if isinstance(exc, api_errors.BadRequest) else CONFLICT
+                self._settle(item, status, f"HTTP {exc.status}: {exc.message}",
+                             self._server_values(item))
+                self._audit_item(item, "failed" if status == FAILED else "conflict",
+                                 f"outbox #{item.id}: HTTP {exc.status}: {exc.message}")
+                (summary.failed if status == FAILED else summary.conflicts).append(item.id)
+                summary.messages.append(f"#{item.id} {item.title} ({item.target}): "
+                                        f"{status}: {exc.message}")
+                continue
+            if self._after_send is not None:
+                self._after_send(item)
+            if self._applied(item, response, values, "sent"):
+                fresh.add(item.customer_id)
+            summary.sent.append(item.id)
+        summary.remaining = len(outbox.items(self.cache.conn(), statuses=(PENDING,)))
+        return summary
+
+    # sending and following the API -----------------------------------------------------------
+
+    def _send(self, item: OutboxItem) -> Any:
+        agent = item.agent or self.settings.agent
+        headers = {"X-Srm-Editor": agent.encode("utf-8")}  # raw UTF-8: names are not ASCII
+        response = self.client().request(
+            item.request.method, item.request.path, params=item.request.params,
+            json_body=item.request.body, headers=headers,  # type: ignore[arg-type]
+            idempotency_key=item.key)
+        return response.status_code
+
+    def _applied(self, item: OutboxItem, status: Any, values: set[str], outcome: str) -> bool:
+        with self.cache.transaction() as tx:
+            outbox.settle(tx, item.id, SENT, now=self.settings.now_ts(),
+                          response={"status": status})
+        self._audit_item(item, outcome, f"outbox #{item.id}")
+        refreshed = self._refresh(item.customer_id)
+        if item.action == "anonymize" and item.customer_id is not None:
+            privacy.forget_customer(self.cache, item.customer_id, values)
+        return refreshed
+
+    def _personal(self, item: OutboxItem) -> set[str]:
+        if item.action != "anonymize" or item.customer_id is None:
+            return set()
+        return privacy.personal_values(self.cache.conn(), item.customer_id)
+
+    def _fetch(self, customer_id: int | None) -> None:
+        if customer_id is not None:
+            SyncEngine(self.cache, self.client()).fetch_customer(customer_id=customer_id)
+
+    def _refresh(self, customer_id: int | None) -> bool:
+        """Bring the customer's records from the API; False when that failed (it is kept)."""
+        try:
+            self._fetch(customer_id)
+        except api_errors.ApiError:
+            return False
+        return True
+
+    def _changed_since(self, item: OutboxItem) -> list[dict[str, Any]] | None:
+        """The API's current values when any differs from both base and queued value."""
+        current = self._server_values(item)
+        for watch, now in zip(item.watches, current):
+            if now is None:
+                return current
+            for name, before in watch.before.items():
+                if not (same(now.get(name), before) or same(now.get(name), watch.after.get(name))):
+                    return current
+        return None
+
+    def _server_values(self, item: OutboxItem) -> list[dict[str, Any] | None]:
+        ctx = self._context()
+        out: list[dict[str, Any] | None] = []
+        for watch in item.watches:
+            record = ctx.record(watch.entity, watch.key)
+            out.append(None if record is None else
+                       {name: dotted(record, name) for name in watch.before})
+        return out
+
+    def _settle(self, item: OutboxItem, status: str, error: str,
+                server: list[dict[str, Any] | None] | None) -> None:
+        with self.cache.transaction() as tx:
+            outbox.settle(tx, item.id, status, now=self.settings.now_ts(), error=error,
+                          response={"server": server} if server is not None else None)
+
+    @staticmethod
+    def _refusal(spec: ActionSpec, exc: api_errors.ApiError) -> ActionError:
+        if isinstance(exc, api_errors.BadRequest):
+            return ActionInvalid("request", f"the API refused the input: {exc.message}")
+        if isinstance(exc, api_errors.NotFound):
+            return ActionRefused(f"{spec.name}.not-found", f"the API has no such record "
+                                                           f"({exc.message})")
+        rule = spec.rule_for(exc.message)
+        return ActionRefused(rule.id if rule else f"api.{exc.status}", exc.message)
+
+    def _require_role(self) -> None:
+        if self.settings.role == "viewer":
+            raise ActionRefused(ROLE_VIEWER.id, ROLE_VIEWER.text)
+
+    # audit -----------------------------------------------------------------------------------
+
+    def _audit_preview(self, preview: Preview, outcome: str, detail: str) -> None:
+        before, after = audit.sides(preview.changes)
+        with self.cache.transaction() as tx:
+            audit.record(tx, at=self.settings.now_ts(), agent=self.settings.agent,
+                         role=self.settings.role, action=preview.action,
+                         target=preview.target, customer_id=preview.customer_id,
+                         before=before, after=after, outcome=outcome, detail=detail)
+
+    def _audit_item(self, item: OutboxItem, outcome: str, detail: str, *,
+                    agent: str | None = None, role: str | None = None) -> None:
+        before, after = audit.sides(item.changes)
+        with self.cache.transaction() as tx:
+            audit.record(tx, at=self.settings.now_ts(), agent=agent or item.agent,
+                         role=role or item.role, action=item.action, target=item.target,
+                         customer_id=item.customer_id, before=before, after=after,
+                         outcome=outcome, detail=detail)

@@ -1,0 +1,262 @@
+"""One support action as a dialog: a form built from the action's field specs, a live preview
+of exactly what will change (and which rule blocks it), a confirm step for destructive
+actions, and the outcome: applied through the API, or queued in the outbox."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import tempfile
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.timer import Timer
+from textual.widgets import Checkbox, Footer, Input, Label, Static, TextArea
+
+from srm_tui.actions.rules import (ActionError, ActionInvalid, ActionRefused,
+                                   ConfirmationRequired, FieldSpec, Preview)
+from srm_tui.actions.service import ActionService, Outcome
+from srm_tui.bindings import bindings
+from srm_tui.domain.text import visible
+
+PREVIEW_DELAY = 0.2
+
+
+def _shown(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    return visible(value, 80)
+
+
+class ActionScreen(ModalScreen[Outcome | None]):
+    """Run one action on one record; dismisses with the Outcome (None when cancelled)."""
+
+    BINDINGS = bindings("action")
+    DEFAULT_CSS = """
+    ActionScreen { align: center middle; }
+    ActionScreen > Vertical { width: 90%; max-width: 100; height: auto; max-height: 95%;
+                              border: round $accent; background: $surface; padding: 0 1; }
+    ActionScreen #title { text-style: bold; height: 1; }
+    ActionScreen VerticalScroll { height: auto; max-height: 70vh; }
+    ActionScreen .label { margin-top: 1; }
+    ActionScreen .error { color: $error; height: auto; }
+    ActionScreen .help { color: $text-muted; height: auto; }
+    ActionScreen Input { height: 1; border: none; padding: 0 1; background: $boost; }
+    ActionScreen Input:focus { background: $accent 30%; }
+    ActionScreen TextArea { height: 8; }
+    ActionScreen #preview { margin-top: 1; height: auto; }
+    ActionScreen #verdict { margin-top: 1; height: auto; text-style: bold; }
+    """
+
+    def __init__(self, action: str, fixed: dict[str, Any], *,
+                 defaults: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.action = action
+        self.fixed = fixed
+        self.defaults = defaults or {}
+        self.spec = ActionService.spec(action)
+        self.preview: Preview | None = None
+        self.armed = False  # a destructive action waits for its confirm key
+        self.running = False
+        self._timer: Timer | None = None
+
+    @property
+    def inputs(self) -> list[FieldSpec]:
+        return [f for f in self.spec.fields if f.name not in self.fixed]
+
+    def compose(self) -> ComposeResult:
+        target = ", ".join(f"{visible(v, 40)}" for v in self.fixed.values())
+        with Vertical():
+            yield Static(f"{self.spec.title} · {target}", id="title", markup=False)
+            with VerticalScroll():
+                for f in self.inputs:
+                    yield from self._field(f)
+                yield Static(id="preview")
+                yield Static(id="verdict")
+            yield Footer()
+
+    def _field(self, f: FieldSpec) -> ComposeResult:
+        label = f.label + (" *" if f.required else "")
+        default = self.defaults.get(f.name, f.default)
+        if f.type == "bool":
+            yield Checkbox(label, value=bool(default), id=f"f-{f.name}")
+        else:
+            yield Label(label, classes="label")
+            if f.type == "longtext":
+                area = TextArea(str(default or ""), id=f"f-{f.name}", soft_wrap=True,
+                                show_line_numbers=False)
+                yield area
+                yield Static("", id=f"count-{f.name}", classes="help", markup=False)
+            else:
+                yield Input(value="" if default is None else str(default), id=f"f-{f.name}",
+                            placeholder=f.help or f.label)
+        if f.help and f.type not in ("text", "email", "instant", "money", "id"):
+            yield Static(f.help, classes="help", markup=False)
+        yield Static("", id=f"err-{f.name}", classes="error", markup=False)
+
+    def on_mount(self) -> None:
+        first = self.query("Input, TextArea, Checkbox")
+        if first:
+            first.first().focus()
+        self._refresh_preview()
+
+    # values ----------------------------------------------------------------------------------
+
+    def values(self) -> dict[str, Any]:
+        out = dict(self.fixed)
+        for f in self.inputs:
+            widget = self.query_one(f"#f-{f.name}")
+            if isinstance(widget, Checkbox):
+                out[f.name] = widget.value
+            elif isinstance(widget, TextArea):
+                out[f.name] = widget.text
+            else:
+                text = widget.value.strip()
+                out[f.name] = text or None
+        return out
+
+    @on(Input.Changed)
+    @on(TextArea.Changed)
+    @on(Checkbox.Changed)
+    def _changed(self, event: Any) -> None:
+        self.armed = False
+        if self._timer:
+            self._timer.stop()
+        self._timer = self.set_timer(PREVIEW_DELAY, self._refresh_preview)
+
+    def _count(self) -> None:
+        for f in self.inputs:
+            if f.type == "longtext":
+                text = self.query_one(f"#f-{f.name}", TextArea).text
+                limit = f" / {f.max_length:,}" if f.max_length else ""
+                over = " — too long" if f.max_length and len(text) > f.max_length else ""
+                self.query_one(f"#count-{f.name}", Static).update(
+                    f"{len(text):,}{limit} characters{over}  (ctrl+e: edit in $EDITOR)")
+
+    def _refresh_preview(self) -> None:
+        """Validate in place and show what would change: cheap, from the cache alone."""
+        self._count()
+        for f in self.inputs:
+            self.query_one(f"#err-{f.name}", Static).update("")
+        verdict = self.query_one("#verdict", Static)
+        try:
+            self.preview = ActionService(self.app.cache, self.app.settings).preview(
+                self.action, **self.values())
+        except ActionInvalid as exc:
+            self.preview = None
+            target = self.query(f"#err-{exc.field}")
+            if target:
+                target.first().update(f"⚠ {exc.message}")
+            verdict.update(Text(f"⚠ {exc}", style="bold"))
+            self.query_one("#preview", Static).update("")
+            return
+        self._show_preview(self.preview)
+
+    def _show_preview(self, p: Preview) -> None:
+        table = Table(title="What will change", title_justify="left", expand=True,
+                      show_edge=False)
+        table.add_column("What")
+        table.add_column("Before")
+        table.add_column("After")
+        for change in p.changes:
+            table.add_row(Text(visible(change.what, 40)), Text(_shown(change.before)),
+                          Text(_shown(change.after)))
+        self.query_one("#preview", Static).update(table)
+        lines = [f"⚠ {w}" for w in p.warnings]
+        if p.blocked:
+            lines.append(f"✘ Blocked by rule {p.blocked.rule}: {p.blocked.message}")
+        elif p.irreversible:
+            lines.append("This cannot be undone. ctrl+s, then y to confirm.")
+        elif p.destructive:
+            lines.append("ctrl+s, then y to confirm.")
+        else:
+            lines.append("✔ Allowed — ctrl+s runs it.")
+        self.query_one("#verdict", Static).update(Text("\n".join(lines)))
+
+    # running ---------------------------------------------------------------------------------
+
+    def action_submit(self) -> None:
+        if self.running:
+            return
+        if self._timer:
+            self._timer.stop()
+        self._refresh_preview()
+        p = self.preview
+        if p is None or p.blocked:
+            self.notify("Fix what the dialog says first.", severity="warning")
+            return
+        if (p.destructive or p.irreversible) and not self.armed:
+            self.armed = True
+            self.set_focus(None)  # y must confirm, not type into a field
+            self.query_one("#verdict", Static).update(Text(
+                f"Really {self.spec.title.lower()}? Press y to confirm, esc to cancel.",
+                style="bold"))
+            return
+        self._run()
+
+    def action_confirm(self) -> None:
+        if self.armed:
+            self._run()
+
+    def _run(self) -> None:
+        self.running = True
+        self.query_one("#verdict", Static).update(Text("Running…", style="bold"))
+        self._worker(self.values())
+
+    @work(thread=True, exclusive=True, group="action")
+    def _worker(self, values: dict[str, Any]) -> None:
+        try:
+            settings = self.app.api_settings() or self.app.settings
+        except Exception:  # the API is out of reach: the action waits in the outbox
+            settings = self.app.settings.model_copy({"api_url": None})
+        service = ActionService(self.app.cache, settings)
+        try:
+            result: Any = service.run(self.action, confirm=True, **values)
+        except (ActionError, Exception) as exc:  # shown in the dialog; nothing is lost
+            result = exc
+        finally:
+            service.close()
+        self.app.call_from_thread(self._done, result)
+
+    def _done(self, result: Any) -> None:
+        self.running = False
+        self.armed = False
+        if isinstance(result, Outcome):
+            self.dismiss(result)
+            return
+        verdict = self.query_one("#verdict", Static)
+        if isinstance(result, ActionRefused):
+            verdict.update(Text(f"✘ Refused by rule {result.rule}: {result.message}"))
+        elif isinstance(result, (ActionInvalid, ConfirmationRequired)):
+            verdict.update(Text(f"⚠ {result}"))
+        else:
+            verdict.update(Text(f"✘ {getattr(result, 'message', result)}"))
+
+    # $EDITOR for long text -------------------------------------------------------------------
+
+    def action_editor(self) -> None:
+        area = next((w for w in self.query(TextArea)), None)
+        if area is None:
+            return
+        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+        with tempfile.NamedTemporaryFile("w+", suffix=".txt", delete=False,
+                                         encoding="utf-8") as handle:
+            handle.write(area.text)
+            path = handle.name
+        try:
+            os.chmod(path, 0o600)
+            with self.app.suspend():
+                subprocess.run([*shlex.split(editor), path], check=False)
+            with open(path, encoding="utf-8") as edited:
+                area.text = edited.read().rstrip("\n")
+        except Exception as exc:  # no terminal to suspend, editor missing: say so
+            self.notify(f"Could not run {editor}: {exc}", severity="error")
+        finally:
+            os.unlink(path)
+        area.focus()
