@@ -80,6 +80,7 @@ class SrmApp(App):
         self.switch_mode("customers")
         self.refresh_status()
         self.set_interval(30, self.refresh_status)
+        self.set_interval(60, self.retry_when_back)
         if self.sync_on_start and (self.demo or self.settings.api_url):
             self.background_sync()
 
@@ -193,6 +194,7 @@ class SrmApp(App):
             self.call_from_thread(self.refresh_status)
             settings = self.api_settings()
             assert settings is not None
+            self._push_outbox(settings)
             self.sync_state = "syncing…"
             self.call_from_thread(self.refresh_status)
             summary = runtime.sync_now(settings, self.cache, progress=self._progress)
@@ -202,6 +204,37 @@ class SrmApp(App):
             self.online = False
             self.sync_state = f"sync failed: {getattr(exc, 'message', exc)}"
         self.call_from_thread(self._after_sync)
+
+    def _push_outbox(self, settings: Settings) -> None:
+        """Send what waited in the outbox before pulling, so the pull sees it applied."""
+        if self.settings.role == "viewer" or not self.cache.conn().execute(
+                "SELECT 1 FROM outbox WHERE status = 'pending' LIMIT 1").fetchone():
+            return
+        from srm_tui.actions.service import ActionService
+
+        self.sync_state = "sending queued actions…"
+        self.call_from_thread(self.refresh_status)
+        service = ActionService(self.cache, settings)
+        try:
+            summary = service.push()
+        finally:
+            service.close()
+        if summary.sent:
+            self.call_from_thread(self.notify, f"{len(summary.sent)} queued action(s) sent.")
+        if summary.conflicts:
+            self.call_from_thread(
+                self.notify, f"{len(summary.conflicts)} queued action(s) conflict with changes "
+                "made meanwhile: see Sync & outbox (F5).", severity="warning", timeout=10)
+        if summary.stopped:
+            raise RuntimeError(f"outbox: {summary.stopped}")
+
+    def retry_when_back(self) -> None:
+        """While actions wait and the API was out of reach, try again now and then."""
+        if self.online is False and (self.demo or self.settings.api_url):
+            pending = self.cache.conn().execute(
+                "SELECT 1 FROM outbox WHERE status = 'pending' LIMIT 1").fetchone()
+            if pending:
+                self.background_sync()
 
     def _after_sync(self) -> None:
         self.refresh_status()

@@ -464,6 +464,8 @@ class CustomerScreen(Screen):
             if outcome is None:
                 return
             severity = "information" if outcome.status == "applied" else "warning"
+            if self.app.demo or self.app.settings.api_url:
+                self.app.online = outcome.status == "applied"
             self.notify(outcome.message, severity=severity, timeout=8)
             self.action_reload()
             self.app.refresh_status()
