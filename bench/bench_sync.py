@@ -34,7 +34,7 @@ def raw_insert(export: dict, path: Path) -> float:
         _, cols, mapper = records._COLUMNS[entity]
         rows = []
         for item in export[entity]:
-            rec = model.model_construct(**item)
+            rec = model.model_validate(item)  # parsing is not timed: only the insert is
             rows.append(mapper(rec, json.dumps(item), 0))
         prepared[entity] = (cols, rows)
     cache.close()
@@ -68,6 +68,7 @@ def main() -> None:
             if result.returncode:
                 raise SystemExit(result.stderr)
             summary = json.loads(result.stdout)
+            print(f"srm sync: {wall:.1f} s wall, summary {result.stdout.strip()}", flush=True)
             export = sandbox.export()
             raw = raw_insert(export, Path(tmp) / "raw.db")
     finally:
