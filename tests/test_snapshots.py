@@ -51,3 +51,15 @@ def test_search_results(snap_compare, snapshot_db, size):
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_help(snap_compare, snapshot_db, size):
     assert snap_compare(_app(snapshot_db), terminal_size=size, press=["question_mark"])
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("tab", ["1", "2", "3"])
+def test_customer_screen(snap_compare, snapshot_db, size, tab):
+    async def open_customer(pilot):
+        await pilot.press("j", "j", "enter")
+        await pilot.pause()
+        await pilot.press(tab)
+        await pilot.pause()
+
+    assert snap_compare(_app(snapshot_db), terminal_size=size, run_before=open_customer)

@@ -379,11 +379,32 @@ class CustomerScreen(Screen):
 
     # actions -----------------------------------------------------------------------------
 
+    # Which tab each key acts on: the footer shows only what applies where the agent is.
+    ACTION_TABS = {
+        "edit": ("summary",), "anonymize": ("summary",), "note-add": ("summary", "notes"),
+        "extend": ("payments", "transactions"), "cancel": ("payments",),
+        "delete-payment-details": ("payments",), "refund": ("transactions",),
+        "cancel-transaction": ("transactions",), "resend": ("emails",),
+        "note-edit": ("notes",), "note-delete": ("notes",),
+        "filter_history": ("history",), "copy_offer_url": ("transactions",),
+    }
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """The viewer role sees no action at all."""
+        """The viewer role sees no action at all; others see the current tab's actions."""
         if action == "act" and self.app.settings.role == "viewer":
             return False
-        return True
+        name = parameters[0] if action == "act" and parameters else action
+        tabs = self.ACTION_TABS.get(str(name))
+        if tabs is None:
+            return True
+        try:
+            return self.query_one(TabbedContent).active in tabs
+        except Exception:  # not mounted yet
+            return False
+
+    @on(TabbedContent.TabActivated)
+    def _tab_changed(self) -> None:
+        self.refresh_bindings()
 
     def _row(self, selector: str) -> str | None:
         return self._selected(selector)
