@@ -789,6 +789,152 @@ def webhooks_serve(ctx: click.Context, host: str, port: int, **flags: Any) -> No
         f"listening on {url.removesuffix('/3.1')}/", flush=True))
 
 
+# segments ------------------------------------------------------------------------------
+
+
+@main.group("segment")
+def segment_group() -> None:
+    """Segments: saved condition trees over the cached customers."""
+
+
+def _segment_file(path: str):
+    """The checked segment of a file; any fault is bad input (exit 2) naming its path."""
+    from srm_tui.segments import SegmentError, load
+
+    try:
+        return load(path)
+    except SegmentError as exc:
+        raise UsageProblem(f"{path}: {exc.faults[0]}") from None
+
+
+def _segment_cache(ctx: click.Context, flags: dict[str, Any]):
+    """Settings and the cache, with the segment facts settled (a bar when it takes a while)."""
+    from srm_tui.segments import ensure_facts
+
+    settings = _settings(ctx, **flags)
+    cache = runtime.open_cache(settings)
+    bar = _ProgressBar("segment facts") if sys.stderr.isatty() else None
+    done = ensure_facts(cache.conn(), progress=(lambda d, t: bar.update("customers", d, t))
+                        if bar else None)
+    if bar and done:
+        bar.close()
+    return settings, cache
+
+
+@segment_group.command("check")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+@_common
+@handled
+def segment_check(file: str, as_json: bool, **flags: Any) -> None:
+    """Validate a segment file; prints its tree in text form."""
+    from srm_tui.segments import format_tree
+    from srm_tui.segments.model import conditions
+
+    segment = _segment_file(file)
+    text = format_tree(segment.where)
+    if as_json:
+        click.echo(json.dumps({"valid": True, "name": segment.name,
+                               "selector": segment.selector,
+                               "conditions": len(conditions(segment.where)), "text": text},
+                              ensure_ascii=False))
+    else:
+        click.echo(f"{file}: valid ({len(conditions(segment.where))} conditions, selector "
+                   f"{segment.selector})")
+        click.echo(visible(text))
+
+
+@segment_group.command("count")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+@_common
+@click.pass_context
+@handled
+def segment_count(ctx: click.Context, file: str, as_json: bool, **flags: Any) -> None:
+    """How many cached customers are in the segment now."""
+    from srm_tui.segments import SegmentRunner
+
+    segment = _segment_file(file)
+    settings, cache = _segment_cache(ctx, flags)
+    with SegmentRunner(cache.path, processes=1) as runner:
+        result = runner.count(segment, settings.now_ts())
+    if as_json:
+        click.echo(json.dumps({"customers": result.customers}))
+    else:
+        click.echo(f"{result.customers} customers")
+
+
+@segment_group.command("members")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+@_common
+@click.pass_context
+@handled
+def segment_members(ctx: click.Context, file: str, as_json: bool, **flags: Any) -> None:
+    """The ids of the segment's customers, ascending."""
+    from srm_tui.segments import iter_members
+
+    segment = _segment_file(file)
+    settings, cache = _segment_cache(ctx, flags)
+    ids = iter_members(cache.conn(), segment, settings.now_ts())
+    if as_json:
+        click.echo(json.dumps({"customers": list(ids)}))
+    else:
+        for customer_id in ids:
+            click.echo(customer_id)
+
+
+@segment_group.command("explain")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("customer_id")
+@click.option("--json", "as_json", is_flag=True)
+@_common
+@click.pass_context
+@handled
+def segment_explain(ctx: click.Context, file: str, customer_id: str, as_json: bool,
+                    **flags: Any) -> None:
+    """Each condition with its value for one customer, and pass or fail."""
+    from srm_tui.segments import explain
+
+    if not customer_id.isdigit():
+        raise UsageProblem(f"CUSTOMER_ID: a customer id is digits, not {customer_id!r}")
+    segment = _segment_file(file)
+    settings, cache = _segment_cache(ctx, flags)
+    try:
+        result = explain(cache.conn(), segment, int(customer_id), settings.now_ts())
+    except LookupError:
+        click.echo(f"srm: customer {customer_id} is not in the cache (try: srm fetch "
+                   f"{customer_id})", err=True)
+        sys.exit(EXIT_FAILURE)
+    if as_json:
+        click.echo(json.dumps(result.as_json(), ensure_ascii=False))
+    else:
+        click.echo(result.text())
+
+
+@segment_group.command("export")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", required=True, type=click.Choice(["csv", "json"]))
+@click.option("--out", "out", required=True, help="file to write ('-': standard output)")
+@_common
+@click.pass_context
+@handled
+def segment_export(ctx: click.Context, file: str, fmt: str, out: str, **flags: Any) -> None:
+    """Write the segment's customers with the list columns, as CSV or JSON."""
+    from srm_tui.segments import export
+
+    segment = _segment_file(file)
+    settings, cache = _segment_cache(ctx, flags)
+    try:
+        n = export(cache.conn(), segment, settings.now_ts(), fmt, out)
+    except OSError as exc:
+        if out == "-":
+            raise
+        raise UsageProblem(f"--out: cannot write {out}: {exc.strerror or exc}") from None
+    if out != "-":
+        click.echo(f"wrote {n} customers to {out}", err=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     main()

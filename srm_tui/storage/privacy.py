@@ -163,16 +163,9 @@ def _anonymize_rows(tx: sqlite3.Connection, customer_id: int) -> None:
 def _drop_derived(tx: sqlite3.Connection, customer_id: int) -> None:
     """Copies derived from the customer's records (segment facts hold casefolded names and
     emails) go; they are computed again from the anonymized rows before a segment runs."""
-    tables = {r[0] for r in tx.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN "
-        "('segment_customer_facts', 'segment_sub_facts', 'segment_facts_dirty')")}
-    if "segment_customer_facts" in tables:
-        tx.execute("DELETE FROM segment_customer_facts WHERE id = ?", (customer_id,))
-    if "segment_sub_facts" in tables:
-        tx.execute("DELETE FROM segment_sub_facts WHERE customer_id = ?", (customer_id,))
-    if "segment_facts_dirty" in tables:
-        tx.execute("INSERT OR IGNORE INTO segment_facts_dirty (customer_id) VALUES (?)",
-                   (customer_id,))
+    from srm_tui.segments.facts import forget_customers
+
+    forget_customers(tx, [customer_id])
 
 
 def _scrub_table(tx: sqlite3.Connection, scrub: Scrubber, table: str, columns: tuple[str, ...],

@@ -248,5 +248,106 @@ V2 = """
 ALTER TABLE audit ADD COLUMN detail TEXT;
 """
 
-MIGRATIONS: list[str] = [V1, V2]
+# Segments: per-customer and per-subscription facts (srm_tui.segments.facts fills them), and
+# triggers that note every customer whose records change so the facts are settled before a
+# segment runs, whatever wrote the change.
+V3 = """
+CREATE TABLE segment_customer_facts (
+    id INTEGER PRIMARY KEY, country TEXT, n_act INTEGER NOT NULL, stop_to_max INTEGER,
+    apass_exp_max INTEGER, n_paused INTEGER NOT NULL, n_subs INTEGER NOT NULL,
+    n_passes INTEGER NOT NULL, s_status TEXT, s_expires_at INTEGER, s_in_trial INTEGER,
+    last_login_at INTEGER, registered_at INTEGER, currency TEXT, mrr_act INTEGER NOT NULL,
+    trial_n INTEGER NOT NULL, trial_to_min INTEGER, trial_to_max INTEGER,
+    mrr_trial INTEGER NOT NULL, s_channel TEXT, s_period TEXT, s_price INTEGER,
+    s_mrr INTEGER, s_currency TEXT, s_started_at INTEGER, s_renewals INTEGER,
+    s_revenue INTEGER, s_offer_key TEXT, n_term INTEGER NOT NULL,
+    n_stopped INTEGER NOT NULL, stop_to_min INTEGER, ppass_exp_max INTEGER,
+    revenue INTEGER NOT NULL, n_txn INTEGER NOT NULL, latest_sub INTEGER,
+    top_rev_sub INTEGER, lp_id INTEGER, lp_offer TEXT, lp_end INTEGER
+);
+CREATE TABLE segment_customer_text (
+    id INTEGER PRIMARY KEY, email_cf TEXT, first_cf TEXT, last_cf TEXT, locale_cf TEXT,
+    ext_id_cf TEXT, reject_cf TEXT, lpm_cf TEXT, s_offer_cf TEXT, s_coupon_cf TEXT,
+    s_pm_cf TEXT, external_data TEXT, s_props TEXT
+);
+CREATE TABLE segment_sub_facts (
+    customer_id INTEGER NOT NULL, id INTEGER NOT NULL, status TEXT, in_trial INTEGER,
+    started_at INTEGER, expires_at INTEGER, period TEXT, price INTEGER, currency TEXT,
+    channel TEXT, renewals INTEGER, mrr INTEGER NOT NULL, revenue INTEGER NOT NULL,
+    offer_key TEXT, offer_cf TEXT, coupon_cf TEXT, pm_cf TEXT, props TEXT,
+    PRIMARY KEY (customer_id, id)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX segment_sub_facts_id ON segment_sub_facts (id);
+CREATE TABLE segment_facts_dirty (customer_id INTEGER PRIMARY KEY);
+
+CREATE TRIGGER segment_dirty_customers_insert AFTER INSERT ON customers BEGIN
+    INSERT INTO segment_facts_dirty (customer_id) SELECT NEW.id
+        WHERE NOT EXISTS (SELECT 1 FROM segment_facts_dirty WHERE customer_id = NEW.id);
+END;
+CREATE TRIGGER segment_dirty_customers_update AFTER UPDATE ON customers BEGIN
+    INSERT INTO segment_facts_dirty (customer_id) SELECT NEW.id
+        WHERE NOT EXISTS (SELECT 1 FROM segment_facts_dirty WHERE customer_id = NEW.id);
+    INSERT INTO segment_facts_dirty (customer_id) SELECT OLD.id
+        WHERE NOT EXISTS (SELECT 1 FROM segment_facts_dirty WHERE customer_id = OLD.id);
+END;
+CREATE TRIGGER segment_dirty_customers_delete AFTER DELETE ON customers BEGIN
+    INSERT INTO segment_facts_dirty (customer_id) SELECT OLD.id
+        WHERE NOT EXISTS (SELECT 1 FROM segment_facts_dirty WHERE customer_id = OLD.id);
+END;
+-- Casefolded names and emails leave with the row they came from (anonymization, pruning)
+-- in the same transaction; the next refresh writes them again from what the row holds.
+CREATE TRIGGER segment_text_customers_update AFTER UPDATE ON customers BEGIN
+    DELETE FROM segment_customer_text WHERE id = OLD.id;
+END;
+CREATE TRIGGER segment_text_customers_delete AFTER DELETE ON customers BEGIN
+    DELETE FROM segment_customer_text WHERE id = OLD.id;
+END;
+
+CREATE TRIGGER segment_dirty_subscriptions_insert AFTER INSERT ON subscriptions BEGIN
+    INSERT INTO segment_facts_dirty (customer_id) SELECT NEW.customer_id
+        WHERE NOT EXISTS (SELECT 1 FROM segment_facts_dirty WHERE customer_id = NEW.customer_id);
+END;
+CREATE TRIGGER segment_dirty_subscriptions_update AFTER UPDATE ON subscriptions BEGIN
+    INSERT INTO segment_facts_dirty (customer_id) SELECT NEW.customer_id
+        WHERE NOT EXISTS (SELECT 1 FROM segment_facts_dirty WHERE customer_id = NEW.customer_id);
+    INSERT INTO segment_facts_dirty (customer_id) SELECT OLD.customer_id
+        WHERE NOT EXISTS (SELECT 1 FROM segment_facts_dirty WHERE customer_id = OLD.customer_id);
+END;
+CREATE TRIGGER segment_dirty_subscriptions_delete AFTER DELETE ON subscriptions BEGIN
+    INSERT INTO segment_facts_dirty (customer_id) SELECT OLD.customer_id
+        WHERE NOT EXISTS (SELECT 1 FROM segment_facts_dirty WHERE customer_id = OLD.customer_id);
+END;
+
+CREATE TRIGGER segment_dirty_passes_insert AFTER INSERT ON passes BEGIN
+    INSERT INTO segment_facts_dirty (customer_id) SELECT NEW.customer_id
+        WHERE NOT EXISTS (SELECT 1 FROM segment_facts_dirty WHERE customer_id = NEW.customer_id);
+END;
+CREATE TRIGGER segment_dirty_passes_update AFTER UPDATE ON passes BEGIN
+    INSERT INTO segment_facts_dirty (customer_id) SELECT NEW.customer_id
+        WHERE NOT EXISTS (SELECT 1 FROM segment_facts_dirty WHERE customer_id = NEW.customer_id);
+    INSERT INTO segment_facts_dirty (customer_id) SELECT OLD.customer_id
+        WHERE NOT EXISTS (SELECT 1 FROM segment_facts_dirty WHERE customer_id = OLD.customer_id);
+END;
+CREATE TRIGGER segment_dirty_passes_delete AFTER DELETE ON passes BEGIN
+    INSERT INTO segment_facts_dirty (customer_id) SELECT OLD.customer_id
+        WHERE NOT EXISTS (SELECT 1 FROM segment_facts_dirty WHERE customer_id = OLD.customer_id);
+END;
+
+CREATE TRIGGER segment_dirty_transactions_insert AFTER INSERT ON transactions BEGIN
+    INSERT INTO segment_facts_dirty (customer_id) SELECT NEW.customer_id
+        WHERE NOT EXISTS (SELECT 1 FROM segment_facts_dirty WHERE customer_id = NEW.customer_id);
+END;
+CREATE TRIGGER segment_dirty_transactions_update AFTER UPDATE ON transactions BEGIN
+    INSERT INTO segment_facts_dirty (customer_id) SELECT NEW.customer_id
+        WHERE NOT EXISTS (SELECT 1 FROM segment_facts_dirty WHERE customer_id = NEW.customer_id);
+    INSERT INTO segment_facts_dirty (customer_id) SELECT OLD.customer_id
+        WHERE NOT EXISTS (SELECT 1 FROM segment_facts_dirty WHERE customer_id = OLD.customer_id);
+END;
+CREATE TRIGGER segment_dirty_transactions_delete AFTER DELETE ON transactions BEGIN
+    INSERT INTO segment_facts_dirty (customer_id) SELECT OLD.customer_id
+        WHERE NOT EXISTS (SELECT 1 FROM segment_facts_dirty WHERE customer_id = OLD.customer_id);
+END;
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3]
 SCHEMA_VERSION = len(MIGRATIONS)

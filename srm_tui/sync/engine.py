@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from srm_tui.api import errors
 from srm_tui.api.client import ApiClient, Page, unwrap
 from srm_tui.domain import models as m
+from srm_tui.segments.facts import refresh_facts
 from srm_tui.storage import records
 from srm_tui.storage.cache import Cache
 
@@ -349,6 +350,7 @@ class SyncEngine:
                 self._resolve(tx, entity, good, now)
                 written[entity] = len(good)
             records.refresh_customer_stats(tx, touched)
+            refresh_facts(tx, touched)  # one customer: settle its segment facts now
         return written
 
     def _find_customer_id(self, email: str | None, external_id: str | None,

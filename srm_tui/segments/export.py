@@ -1,0 +1,77 @@
+"""Writing a segment's members as rows of the customer list (CSV or JSON).
+
+The columns are the list's: ``id, email, first_name, last_name, country, currency,
+registered_at, last_login_at, transactions, last_payment_method`` (instants as ISO 8601 UTC).
+Rows stream from one query straight to the file, so a million members never sit in memory;
+the file appears complete or not at all (written beside it, then renamed), with mode 0600
+because it holds personal data.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sqlite3
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from srm_tui.segments import facts as F
+from srm_tui.segments.compile import compile_segment
+from srm_tui.segments.model import Segment
+from srm_tui.storage.queries import SUMMARY_COLUMNS, summary
+
+FORMATS = ("csv", "json")
+
+
+def member_rows(conn: sqlite3.Connection, segment: Segment, now: int) -> Iterator[dict[str, Any]]:
+    """The members' summaries, ascending by id."""
+    F.prepare(conn)
+    F.ensure_facts(conn)
+    compiled = compile_segment(segment, now)
+    cols = ", ".join(f"c.{c}" for c in SUMMARY_COLUMNS)
+    cursor = conn.execute(f"SELECT {cols} FROM customers c WHERE c.id IN "
+                          f"({compiled.ids_sql()}) ORDER BY c.id", compiled.params)
+    names = [d[0] for d in cursor.description]
+    for row in cursor:
+        yield summary(dict(zip(names, row)))
+
+
+def write_rows(rows: Iterator[dict[str, Any]], fmt: str, out: TextIO) -> int:
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be csv or json, not {fmt!r}")
+    n = 0
+    if fmt == "csv":
+        writer = csv.DictWriter(out, fieldnames=list(SUMMARY_COLUMNS), lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(row)
+            n += 1
+        return n
+    out.write("[")
+    for row in rows:
+        out.write(("\n" if n == 0 else ",\n") + json.dumps(row, ensure_ascii=False))
+        n += 1
+    out.write("\n]\n" if n else "]\n")
+    return n
+
+
+def export(conn: sqlite3.Connection, segment: Segment, now: int, fmt: str,
+           path: str | os.PathLike[str]) -> int:
+    """Write the members to ``path`` (``-``: standard output); returns how many rows."""
+    rows = member_rows(conn, segment, now)
+    if str(path) == "-":
+        return write_rows(rows, fmt, sys.stdout)
+    target = Path(path)
+    partial = target.with_name(f".{target.name}.partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with open(fd, "w", encoding="utf-8", newline="") as out:
+            n = write_rows(rows, fmt, out)
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return n

@@ -1,0 +1,232 @@
+"""Checking a segment document: every fault with the path that locates it.
+
+Paths read like the JSON they point into: ``where.all[1].any[0].op``, ``selector``,
+``where.all[0].value[1]``. The checks are the contract's: unknown attribute, operator not
+valid for the attribute's type, wrong value type (``between`` needs ``[a, b]``, ``in`` a
+list, the day operators a non-negative number of days, dates ISO 8601), unknown selector.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime, timezone
+from typing import Any
+
+from srm_tui.segments.catalog import (DAYS_VALUE, LIST_VALUE, NO_VALUE, SELECTORS, Attribute,
+                                      lookup)
+from srm_tui.segments.model import Fault, Node, conditions
+
+TOP_KEYS = ("version", "name", "tags", "selector", "where", "description")
+CONDITION_KEYS = ("attr", "op", "value")
+
+
+def validate_document(raw: dict[str, Any]) -> list[Fault]:
+    """Faults of a whole (current-version) segment document; empty when it is valid."""
+    faults: list[Fault] = []
+    for key in raw:
+        if key not in TOP_KEYS:
+            faults.append(Fault(key, f"unknown key (a segment has {', '.join(TOP_KEYS)})"))
+    if "name" in raw and raw["name"] is not None and not isinstance(raw["name"], str):
+        faults.append(Fault("name", "must be text"))
+    if "description" in raw and raw["description"] is not None \
+            and not isinstance(raw["description"], str):
+        faults.append(Fault("description", "must be text"))
+    tags = raw.get("tags")
+    if tags is not None:
+        if not isinstance(tags, list):
+            faults.append(Fault("tags", "must be a list of text"))
+        else:
+            faults += [Fault(f"tags[{i}]", "must be text")
+                       for i, t in enumerate(tags) if not isinstance(t, str)]
+    selector = raw.get("selector")
+    if selector is not None and selector not in SELECTORS:
+        faults.append(Fault("selector", f"unknown selector {_show(selector)} (one of "
+                                        f"{', '.join(SELECTORS)})"))
+    if "where" not in raw:
+        faults.append(Fault("where", "missing: the condition tree, e.g. {\"all\": [...]}"))
+    else:
+        faults += validate_node(raw["where"], "where")
+    return faults
+
+
+def validate_node(raw: Any, path: str) -> list[Fault]:
+    """Faults of one node of the tree in its JSON form."""
+    if not isinstance(raw, dict):
+        return [Fault(path, 'expected {"all": [...]}, {"any": [...]}, {"not": {...}} or a '
+                            'condition {"attr": ..., "op": ..., "value": ...}')]
+    for key in ("all", "any"):
+        if key in raw:
+            faults = [Fault(f"{path}.{k}", f"unknown key beside {key!r}") for k in raw if k != key]
+            items = raw[key]
+            if not isinstance(items, list):
+                return faults + [Fault(f"{path}.{key}", "must be a list of nodes")]
+            for i, item in enumerate(items):
+                faults += validate_node(item, f"{path}.{key}[{i}]")
+            return faults
+    if "not" in raw:
+        faults = [Fault(f"{path}.{k}", "unknown key beside 'not'") for k in raw if k != "not"]
+        return faults + validate_node(raw["not"], f"{path}.not")
+    if "attr" not in raw and "op" not in raw:
+        return [Fault(path, 'expected "all", "any", "not" or a condition with "attr" and "op"')]
+    faults = [Fault(f"{path}.{k}", "unknown key in a condition (attr, op, value)")
+              for k in raw if k not in CONDITION_KEYS]
+    return faults + validate_condition(raw.get("attr"), raw.get("op"), raw.get("value"), path,
+                                       has_value="value" in raw)
+
+
+def validate_condition(attr: Any, op: Any, value: Any, path: str,
+                       has_value: bool = True) -> list[Fault]:
+    """Faults of one condition: the attribute, the operator for its type, the value."""
+    if not isinstance(attr, str) or not attr:
+        return [Fault(f"{path}.attr", "missing: an attribute name such as customer.country")]
+    attribute = lookup(attr)
+    if attribute is None:
+        return [Fault(f"{path}.attr", f"unknown attribute {_show(attr)}{_hint(attr)}")]
+    if not isinstance(op, str) or not op:
+        return [Fault(f"{path}.op", f"missing: one of {', '.join(attribute.operators)}")]
+    if op not in attribute.operators:
+        return [Fault(f"{path}.op", f"{_show(op)} is not an operator for {attribute.type} "
+                                    f"attribute {attr} (use {', '.join(attribute.operators)})")]
+    return value_faults(attribute, op, value if has_value else None, f"{path}.value")
+
+
+def validate_tree(node: Node) -> list[Fault]:
+    """Faults of a tree already in memory (the builder edits these directly)."""
+    faults: list[Fault] = []
+    for path, cond in conditions(node):
+        faults += validate_condition(cond.attr, cond.op, _thaw(cond.value), path)
+    return faults
+
+
+def _thaw(value: Any) -> Any:
+    return [_thaw(v) for v in value] if isinstance(value, tuple) else value
+
+
+# values --------------------------------------------------------------------------------
+
+
+def value_faults(attribute: Attribute, op: str, value: Any, path: str) -> list[Fault]:
+    if op in NO_VALUE:
+        return [] if value is None else [Fault(path, f"{op} takes no value")]
+    if value is None:
+        return [Fault(path, f"missing: {_expected(attribute, op)}")]
+    if op in LIST_VALUE:
+        if not isinstance(value, list):
+            return [Fault(path, f"{op} needs a list, e.g. {_example(attribute, list_=True)}")]
+        faults: list[Fault] = []
+        for i, item in enumerate(value):
+            faults += _scalar_faults(attribute, op, item, f"{path}[{i}]")
+        return faults
+    if op == "between":
+        if not isinstance(value, list) or len(value) != 2:
+            return [Fault(path, f"between needs [a, b], e.g. {_example(attribute, pair=True)}")]
+        return (_scalar_faults(attribute, op, value[0], f"{path}[0]")
+                + _scalar_faults(attribute, op, value[1], f"{path}[1]"))
+    if op in DAYS_VALUE:
+        if not _is_number(value) or value < 0:
+            return [Fault(path, f"{op} needs a non-negative number of days, not "
+                                f"{_show(value)}")]
+        return []
+    return _scalar_faults(attribute, op, value, path)
+
+
+def _scalar_faults(attribute: Attribute, op: str, value: Any, path: str) -> list[Fault]:
+    kind = attribute.type
+    if kind == "text":
+        return [] if isinstance(value, str) else [Fault(path, f"must be text, not {_show(value)}")]
+    if kind == "number":
+        return [] if _is_number(value) else [Fault(path, f"must be a number, not {_show(value)}")]
+    if kind == "bool":
+        return [] if isinstance(value, bool) else [
+            Fault(path, f"must be true or false, not {_show(value)}")]
+    if kind == "enum":
+        if not isinstance(value, str):
+            return [Fault(path, f"must be text, not {_show(value)}")]
+        if attribute.values is not None and value not in attribute.values:
+            return [Fault(path, f"{_show(value)} is not a value of {attribute.name} "
+                                f"({', '.join(attribute.values)})")]
+        if attribute.pattern is not None and not re.match(attribute.pattern, value):
+            return [Fault(path, f"{_show(value)} is not an ISO code in capitals "
+                                f"({attribute.description})")]
+        return []
+    # date
+    if not isinstance(value, str):
+        return [Fault(path, f"must be an ISO 8601 date or instant, not {_show(value)}")]
+    try:
+        parse_date(value)
+    except ValueError:
+        return [Fault(path, f"not an ISO 8601 date or instant: {_show(value)} "
+                            "(e.g. 2026-01-31 or 2026-01-31T12:00:00Z)")]
+    return []
+
+
+def parse_date(value: str) -> int | float:
+    """Unix seconds of an ISO 8601 instant; a date alone is 00:00:00Z, no offset means UTC."""
+    text = value.strip()
+    if not text or not text[0].isdigit():
+        raise ValueError(value)
+    parsed = datetime.fromisoformat(text.replace("z", "Z"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    seconds = parsed.timestamp()
+    return int(seconds) if seconds == int(seconds) else seconds
+
+
+def _is_number(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def _expected(attribute: Attribute, op: str) -> str:
+    if op in LIST_VALUE:
+        return f"a list, e.g. {_example(attribute, list_=True)}"
+    if op == "between":
+        return f"[a, b], e.g. {_example(attribute, pair=True)}"
+    if op in DAYS_VALUE:
+        return "a number of days"
+    return f"a value, e.g. {_example(attribute)}"
+
+
+def _example(attribute: Attribute, list_: bool = False, pair: bool = False) -> str:
+    one = {"text": '"abc"', "number": "20", "bool": "true", "date": '"2026-01-31"',
+           "enum": f'"{attribute.values[0]}"' if attribute.values else '"PL"'}[attribute.type]
+    two = {"number": "50", "date": '"2026-02-28"'}.get(attribute.type, one)
+    if pair:
+        return f"[{one}, {two}]"
+    if list_:
+        return f"[{one}, {two}]" if attribute.type != "enum" or not attribute.values else \
+            "[" + ", ".join(f'"{v}"' for v in attribute.values[:2]) + "]"
+    return one
+
+
+def _show(value: Any) -> str:
+    import json
+
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _hint(name: str) -> str:
+    import difflib
+
+    from srm_tui.segments.catalog import BY_NAME
+
+    close = difflib.get_close_matches(name, list(BY_NAME), n=1)
+    if close:
+        return f" (did you mean {close[0]}?)"
+    if name.startswith(("customer.custom.", "subscription.custom.")):
+        return " (KEY must not be empty or hold quotes, backslashes or control characters)"
+    return ""
+
+
+def validate_segment(segment) -> list[Fault]:
+    """Faults of a segment held in memory (what the builder screen edits)."""
+    faults: list[Fault] = []
+    if segment.selector not in SELECTORS:
+        faults.append(Fault("selector", f"unknown selector {_show(segment.selector)} (one of "
+                                        f"{', '.join(SELECTORS)})"))
+    return faults + validate_tree(segment.where)
