@@ -14,18 +14,16 @@ import argparse
 import json
 import random
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from seeded import ensure_db  # noqa: E402
 from srm_tui.storage import queries  # noqa: E402
 from srm_tui.storage.cache import Cache  # noqa: E402
 from srm_tui.storage.search import search  # noqa: E402
-
-DATA = Path(__file__).parent / ".data"
 
 
 def timed(fn, repeat: int = 21) -> float:
@@ -35,17 +33,6 @@ def timed(fn, repeat: int = 21) -> float:
         fn()
         samples.append((time.perf_counter() - t) * 1000)
     return statistics.median(samples)
-
-
-def ensure_db(customers: int) -> Path:
-    DATA.mkdir(exist_ok=True)
-    db = DATA / f"{customers}.db"
-    if not db.exists():
-        print(f"seeding {customers:,} customers into {db} (once) …", flush=True)
-        subprocess.run([sys.executable, "-m", "srm_tui", "sandbox", "seed-db", "--customers",
-                        str(customers), "--as-of", "2026-11-01T00:00:00Z", "--db", str(db)],
-                       check=True)
-    return db
 
 
 def main() -> None:

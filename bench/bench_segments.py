@@ -19,13 +19,13 @@ import os
 import random
 import sqlite3
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from seeded import AS_OF, ensure_db  # noqa: E402
 from srm_tui.config import parse_instant  # noqa: E402
 from srm_tui.segments import facts  # noqa: E402
 from srm_tui.segments import (SegmentRunner, explain, format_tree, from_dict,  # noqa: E402
@@ -33,9 +33,7 @@ from srm_tui.segments import (SegmentRunner, explain, format_tree, from_dict,  #
 from srm_tui.segments.model import conditions  # noqa: E402
 from srm_tui.storage.cache import Cache  # noqa: E402
 
-DATA = Path(__file__).parent / ".data"
 RESULTS = Path(__file__).parent / "results" / "segments.json"
-AS_OF = "2026-11-01T00:00:00Z"
 
 
 def c(attr, op, value=None):
@@ -123,16 +121,6 @@ def timed(fn, repeat: int) -> tuple[float, object]:
         result = fn()
         samples.append((time.perf_counter() - t) * 1000)
     return statistics.median(samples), result
-
-
-def ensure_db(customers: int) -> Path:
-    DATA.mkdir(exist_ok=True)
-    db = DATA / f"{customers}.db"
-    if not db.exists():
-        print(f"seeding {customers:,} customers into {db} (once) …", flush=True)
-        subprocess.run([sys.executable, "-m", "srm_tui", "sandbox", "seed-db", "--customers",
-                        str(customers), "--as-of", AS_OF, "--db", str(db)], check=True)
-    return db
 
 
 def main() -> None:
