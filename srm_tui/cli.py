@@ -479,7 +479,8 @@ def _run_action(ctx: click.Context, name: str, args: dict[str, Any], flags: dict
     if as_json:
         click.echo(json.dumps(outcome.to_json(), ensure_ascii=False))
     else:
-        click.echo(visible(outcome.message, 500))
+        # Long enough for the export files an anonymization names.
+        click.echo(visible(outcome.message, 4000))
 
 
 def _names(target: str, **options: str) -> dict[str, str]:
@@ -680,7 +681,7 @@ def _push_report(summary: Any, as_json: bool) -> None:
         click.echo(f"sent {len(summary.sent)}, conflicts {len(summary.conflicts)}, "
                    f"failed {len(summary.failed)}, still pending {summary.remaining}")
         for message in summary.messages:
-            click.echo(f"  {visible(message, 300)}")
+            click.echo(f"  {visible(message, 4000)}")
     if summary.stopped:
         click.echo(f"srm: push {visible(summary.stopped, 300)}", err=True)
         sys.exit(EXIT_UNREACHABLE if summary.unreachable else EXIT_FAILURE)

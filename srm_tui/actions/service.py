@@ -43,12 +43,21 @@ class Outcome:
     message: str
     outbox_id: int | None = None
     preview: Preview | None = None
+    # Export files srm wrote earlier that still hold an anonymized customer's data.
+    exports: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"status": self.status, "message": self.message, "outbox_id": self.outbox_id,
                 "action": self.preview.action if self.preview else None,
                 "target": self.preview.target if self.preview else None,
-                "customer_id": self.preview.customer_id if self.preview else None}
+                "customer_id": self.preview.customer_id if self.preview else None,
+                "exports_holding_data": self.exports}
+
+
+def exports_message(paths: list[str]) -> str:
+    """What the agent is told about export files that still hold an anonymized customer."""
+    return (f"{len(paths)} export file(s) written earlier still hold this customer's data "
+            f"(delete or re-export them): {', '.join(paths)}")
 
 
 @dataclass
@@ -84,6 +93,7 @@ class ActionService:
         # Called after the API accepted an outbox entry and before its status is written
         # (tests stop the process there to prove a re-sent key applies once).
         self._after_send = after_send
+        self._holding: dict[int, list[str]] = {}  # outbox id -> exports holding its data
 
     # registry ------------------------------------------------------------------------------
 
@@ -165,8 +175,11 @@ class ActionService:
             item = outbox.get(conn, item_id)
             assert item is not None
             if item.status == SENT:
+                held = self._holding.pop(item_id, [])
+                note = f"; {exports_message(held)}" if held else ""
                 return Outcome("applied", f"{preview.title}: done (after {len(earlier)} "
-                                          "queued action(s) of this customer)", None, preview)
+                                          f"queued action(s) of this customer){note}", None,
+                               preview, held)
             if item.status == PENDING:
                 self._audit_item(item, "queued", f"outbox #{item_id}: {summary.stopped}")
                 return Outcome("queued", f"queued as outbox #{item_id} behind this customer's "
@@ -201,7 +214,10 @@ class ActionService:
             raise refusal from None
         refreshed = self._applied(item, response, values, "applied")
         note = "" if refreshed else " (the cache catches up at the next sync)"
-        return Outcome("applied", f"{preview.title}: done{note}", None, preview)
+        held = self._holding.pop(item.id, [])
+        if held:
+            note += "; " + exports_message(held)
+        return Outcome("applied", f"{preview.title}: done{note}", None, preview, held)
 
     # the outbox ----------------------------------------------------------------------------
 
@@ -303,6 +319,10 @@ class ActionService:
             if self._applied(item, response, values, "sent"):
                 fresh.add(item.customer_id)
             summary.sent.append(item.id)
+            held = self._holding.get(item.id)
+            if held:
+                summary.messages.append(f"#{item.id} {item.title} ({item.target}): "
+                                        + exports_message(held))
         summary.remaining = len(outbox.items(self.cache.conn(), statuses=(PENDING,)))
         return summary
 
@@ -324,7 +344,9 @@ class ActionService:
         self._audit_item(item, outcome, f"outbox #{item.id}")
         refreshed = self._refresh(item.customer_id)
         if item.action == "anonymize" and item.customer_id is not None:
-            privacy.forget_customer(self.cache, item.customer_id, values)
+            held = privacy.forget_customer(self.cache, item.customer_id, values)
+            if held:
+                self._holding[item.id] = held
         return refreshed
 
     def _personal(self, item: OutboxItem) -> set[str]:

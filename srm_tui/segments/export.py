@@ -21,6 +21,7 @@ from typing import Any, TextIO
 from srm_tui.segments import facts as F
 from srm_tui.segments.compile import compile_segment
 from srm_tui.segments.model import Segment
+from srm_tui.storage.exports import record_export
 from srm_tui.storage.queries import SUMMARY_COLUMNS, summary
 
 FORMATS = ("csv", "json")
@@ -74,4 +75,6 @@ def export(conn: sqlite3.Connection, segment: Segment, now: int, fmt: str,
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+    # Recorded, so anonymizing a customer can name the files that still hold their data.
+    record_export(conn, target, f"segment-{fmt}", segment=segment.name)
     return n

@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
-from srm_tui.storage import records
+from srm_tui.storage import exports, records
 from srm_tui.storage.cache import Cache
 
 MARKER = "[anonymized]"
@@ -220,15 +220,17 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def forget_customer(cache: Cache, customer_id: int, values: Iterable[str] = ()) -> None:
+def forget_customer(cache: Cache, customer_id: int, values: Iterable[str] = ()) -> list[str]:
     """Remove every personal value of an anonymized customer from the cache file.
 
     ``values`` are the personal values collected before the API anonymized the customer
     (a refresh from the API has replaced the customer's own records by then); the ones the
-    cache still holds are added.
+    cache still holds are added. Returns the export files srm wrote earlier that still hold
+    any of the values (srm does not touch the agent's files; the agent is told of them).
     """
     conn = cache.conn()
-    scrub = Scrubber(set(values) | personal_values(conn, customer_id))
+    everything = set(values) | personal_values(conn, customer_id)
+    scrub = Scrubber(everything)
     with cache.transaction() as tx:
         _anonymize_rows(tx, customer_id)
         _drop_derived(tx, customer_id)
@@ -245,3 +247,4 @@ def forget_customer(cache: Cache, customer_id: int, values: Iterable[str] = ()) 
         # Merge every segment of the search index, so the deleted terms are really gone.
         tx.execute("INSERT INTO customers_fts (customers_fts) VALUES ('optimize')")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return exports.files_holding(conn, everything)

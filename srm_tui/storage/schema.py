@@ -349,5 +349,17 @@ CREATE TRIGGER segment_dirty_transactions_delete AFTER DELETE ON transactions BE
 END;
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3]
+# Files srm wrote with personal data in them (segment exports), so that anonymizing a
+# customer can tell the agent which of them still hold the customer's values.
+V4 = """
+CREATE TABLE exports (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    segment TEXT,
+    created_at INTEGER NOT NULL
+);
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4]
 SCHEMA_VERSION = len(MIGRATIONS)
