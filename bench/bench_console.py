@@ -36,7 +36,7 @@ Bare().run(headless=True, size=(120, 40))
 SRM = """
 import sys
 sys.path.insert(0, {root!r})
-import srm_tui.cli  # what the `srm` command imports before it opens the console
+import srm_tui.entry, srm_tui.exits, srm_tui.launch  # what plain `srm` imports before it opens the console
 from srm_tui.app import SrmApp
 from srm_tui.config import load_settings
 from srm_tui.storage.cache import Cache
@@ -91,8 +91,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     srm_code = SRM.format(root=str(ROOT), db=args.db)
-    bare = [run(BARE)[0] for _ in range(args.repeat)]
-    srm = [run(srm_code)[0] for _ in range(args.repeat)]
+    bare, srm = [], []
+    for _ in range(args.repeat):  # interleaved, so a busy moment of the machine hits both
+        bare.append(run(BARE)[0])
+        srm.append(run(srm_code)[0])
     actions = subprocess.run([sys.executable, "-c", ACTIONS.format(root=str(ROOT), db=args.db)],
                              check=True, capture_output=True, text=True)
     report = {

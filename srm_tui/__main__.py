@@ -1,3 +1,3 @@
-from srm_tui.cli import main
+from srm_tui.entry import main
 
 main()

@@ -46,6 +46,7 @@ class SrmApp(App):
     BINDINGS = bindings("app")
     COMMANDS = {SrmCommands}
     COMMAND_PALETTE_BINDING = "ctrl+p"
+    DEFAULT_MODE = "customers"  # start in the list itself: no throwaway first screen
     MODES = {
         "customers": lambda: _screen("customers", "CustomersScreen"),
         "offers": lambda: _screen("offers", "OffersScreen"),
@@ -69,15 +70,9 @@ class SrmApp(App):
         if settings.keymap:
             self.set_keymap(settings.keymap)
 
-    def get_default_screen(self):  # pragma: no cover - the modes hold every screen
-        from srm_tui.screens.customers import CustomersScreen
-
-        return CustomersScreen()
-
     def on_mount(self) -> None:
         if self.settings.theme in self.available_themes:
             self.theme = self.settings.theme
-        self.switch_mode("customers")
         self.refresh_status()
         self.set_interval(30, self.refresh_status)
         self.set_interval(60, self.retry_when_back)

@@ -18,16 +18,15 @@ from typing import Any
 import click
 
 from srm_tui import runtime
-from srm_tui.api import errors as api_errors
-from srm_tui.config import ConfigError, Settings, load_settings, parse_instant
+from srm_tui.config import Settings, load_settings, parse_instant
 from srm_tui.domain.text import visible
-from srm_tui.storage.cache import CacheError
-
-EXIT_FAILURE, EXIT_USAGE, EXIT_UNREACHABLE = 1, 2, 3
-
-
-class UsageProblem(Exception):
-    """Bad input: exit 2 with one line naming the field at fault."""
+from srm_tui.exits import (  # one mapping of failures for every path
+    EXIT_FAILURE,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    UsageProblem,
+    report,
+)
 
 
 def _common(f: Callable) -> Callable:
@@ -70,32 +69,10 @@ def handled(f: Callable) -> Callable:
             return f(*args, **kwargs)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
-        except (UsageProblem, ConfigError) as exc:
-            _fail(EXIT_USAGE, str(exc), ctx, kwargs)
-        except api_errors.Unreachable as exc:
-            _fail(EXIT_UNREACHABLE, f"API unreachable: {exc.message}", ctx, kwargs)
-        except api_errors.AuthError as exc:
-            _fail(EXIT_FAILURE, f"the API refused the key (HTTP {exc.status}: {exc.message}); "
-                                "check SRM_API_KEY", ctx, kwargs)
-        except api_errors.ApiError as exc:
-            _fail(EXIT_FAILURE, f"API error: {exc.message}", ctx, kwargs)
-        except CacheError as exc:
-            _fail(EXIT_FAILURE, str(exc), ctx, kwargs)
-        except KeyboardInterrupt:
-            _fail(130, "interrupted", ctx, kwargs)
-        except Exception as exc:  # the last resort: a message, a traceback only with --debug
-            _fail(EXIT_FAILURE, f"{type(exc).__name__}: {exc}", ctx, kwargs)
+        except (Exception, KeyboardInterrupt) as exc:  # one line; a traceback only with --debug
+            sys.exit(report(exc, _debug(ctx, kwargs)))
 
     return wrapper
-
-
-def _fail(code: int, message: str, ctx: click.Context, local: dict[str, Any]) -> None:
-    if _debug(ctx, local):
-        import traceback
-
-        traceback.print_exc()
-    click.echo(f"srm: {message}", err=True)
-    sys.exit(code)
 
 
 @click.group(invoke_without_command=True)

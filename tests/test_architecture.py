@@ -21,7 +21,8 @@ def _core_modules() -> list[str]:
 
 
 def test_core_imports_no_textual():
-    modules = _core_modules() + ["srm_tui.config", "srm_tui.runtime", "srm_tui.cli"]
+    modules = _core_modules() + ["srm_tui.config", "srm_tui.runtime", "srm_tui.cli",
+                                "srm_tui.exits", "srm_tui.entry", "srm_tui.launch"]
     code = ("import importlib, sys\n"
             f"for name in {modules!r}:\n"
             "    importlib.import_module(name)\n"

@@ -160,6 +160,18 @@ async def test_help_lists_bindings_with_the_users_keymap(seeded):
         await pilot.pause()
         text = screen_text(app)
         assert "customers.search" in text and "f9" in text and "app.quit" in text
+        # Each row says what the keys do, beside the id that remaps them.
+        row = next(line for line in text.splitlines() if "app.quit" in line)
+        assert "ctrl+q" in row and "Quit" in row
+        # `/` filters: only matching keys stay, under their place's heading.
+        await pilot.press("slash", *"refund")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "customer.refund" in text and "app.quit" not in text
+        assert "A customer" in text
+        await pilot.press("escape")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "CustomersScreen"
 
 
 async def test_manage_columns_choose_reorder_and_remember(seeded):

@@ -113,3 +113,31 @@ def test_raw_round_trip_keeps_api_shape(cache):
     with cache.transaction() as tx:
         records.upsert(tx, "customers", [m.Customer.model_validate(raw)], 0)
     assert records.raw_records(cache.conn(), "customers") == [raw]
+
+
+def test_customer_count_is_kept_without_scanning(cache, tmp_path):
+    """The list's "N cached" comes from a trigger-kept counter; it must equal count(*)."""
+    conn = cache.conn()
+    assert queries.customer_count(conn) == 0
+    with cache.transaction() as tx:
+        records.upsert(tx, "customers", [_customer(i) for i in range(5)], 0)
+        records.upsert(tx, "customers", [_customer(i, lastName="Nowak") for i in range(3)], 0)
+    assert queries.customer_count(conn) == 5
+    with cache.transaction() as tx:
+        records.delete(tx, "customers", [100000001, 100000003])
+    with pytest.raises(RuntimeError):
+        with cache.transaction() as tx:
+            records.upsert(tx, "customers", [_customer(9)], 0)
+            raise RuntimeError("rolled back")
+    real = conn.execute("SELECT count(*) FROM customers").fetchone()[0]
+    assert queries.customer_count(conn) == real == 3
+    # A cache made before the counter existed gets it filled by the migration.
+    old = sqlite3.connect(tmp_path / "old.db")
+    from srm_tui.storage.schema import MIGRATIONS
+    for version, script in enumerate(MIGRATIONS[:4], start=1):
+        old.executescript(script)
+        old.execute(f"PRAGMA user_version = {version}")
+    old.execute("INSERT INTO customers (id, email, raw, synced_at) VALUES (1, 'a@b.c', '{}', 0)")
+    old.commit()
+    old.close()
+    assert queries.customer_count(Cache(tmp_path / "old.db").conn()) == 1

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
@@ -143,3 +145,25 @@ def test_config_file_with_key_readable_by_others_is_refused(tmp_path):
     assert result.returncode == 2
     line = _one_line_no_traceback(result.stderr)
     assert "chmod 600" in line and "secret-123" not in result.stderr
+
+
+def test_plain_srm_reports_config_faults_like_every_command(tmp_path):
+    """Plain `srm` skips the command parser for speed, yet fails the same way: one line, exit 2."""
+    cfg = tmp_path / "config"
+    cfg.mkdir()
+    (cfg / "config.toml").write_text('api_key = "secret-123"\napi_url = "http://127.0.0.1:1/3.1"\n')
+    (cfg / "config.toml").chmod(0o644)
+    result = run_srm(env={"SRM_CONFIG_DIR": str(cfg), "SRM_DB": str(tmp_path / "c.db")})
+    assert result.returncode == 2
+    line = _one_line_no_traceback(result.stderr)
+    assert "chmod 600" in line and "secret-123" not in result.stderr
+    (cfg / "config.toml").write_text('role = "superuser"\n')
+    result = run_srm(env={"SRM_CONFIG_DIR": str(cfg), "SRM_DB": str(tmp_path / "c.db")})
+    assert result.returncode == 2 and "role" in _one_line_no_traceback(result.stderr)
+
+
+def test_plain_srm_does_not_load_the_command_parser():
+    code = ("import sys, srm_tui.entry, srm_tui.launch, srm_tui.exits, srm_tui.app\n"
+            "print('click' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr

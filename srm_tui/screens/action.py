@@ -17,8 +17,9 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.timer import Timer
-from textual.widgets import Checkbox, Footer, Input, Label, Static, TextArea
+from textual.widgets import Checkbox, Input, Label, Static, TextArea
 
+from srm_tui.widgets.footer import Footer
 from srm_tui.actions.rules import (ActionError, ActionInvalid, ActionRefused,
                                    ConfirmationRequired, FieldSpec, Preview)
 from srm_tui.actions.service import ActionService, Outcome

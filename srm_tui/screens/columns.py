@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from srm_tui.widgets.footer import Footer
 from srm_tui.bindings import bindings
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, SelectionList, Static
+from textual.widgets import SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from srm_tui.widgets.customer_table import COLUMNS

@@ -9,12 +9,13 @@ from typing import Any
 from rich import box
 from rich.table import Table
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
+from srm_tui.widgets.footer import Footer
 from srm_tui.bindings import bindings
 from srm_tui.domain import account as acc
 from srm_tui.domain.text import visible

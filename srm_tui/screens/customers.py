@@ -10,9 +10,10 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
+from srm_tui.widgets.footer import Footer
 from srm_tui.bindings import bindings
 from srm_tui.storage import queries
 from srm_tui.storage.search import SearchError, search

@@ -1,15 +1,18 @@
-"""`?` help: every binding from the registry, with the keys in force (the user's keymap too)."""
+"""`?` help: every binding from the registry, with the keys in force (the user's keymap too).
+
+One table (keys, what they do, the binding id to remap them), a heading row per place, and a
+filter: `/` then type "refund" or "ctrl" to find a key without scrolling.
+"""
 
 from __future__ import annotations
 
-from rich import box
-from rich.table import Table
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import DataTable, Input, Static
 
 from srm_tui.bindings import REGISTRY, display_keys
 
@@ -19,31 +22,77 @@ SCOPES = {"app": "Everywhere", "list": "Lists", "customers": "Customers",
           "action": "An action dialog"}
 
 
-def help_table(keymap: dict[str, str]) -> Table:
-    table = Table(show_header=True, header_style="bold", expand=True, box=box.SIMPLE_HEAD,
-                  pad_edge=False)
-    table.add_column("Where", no_wrap=True)
-    table.add_column("Keys", no_wrap=True)
-    table.add_column("Does")
-    table.add_column("Binding id", style="dim", no_wrap=True)
+def help_rows(keymap: dict[str, str], needle: str = "") -> list[tuple[Text, Text, Text]]:
+    """(keys, does, binding id) rows with a heading row per scope, filtered by ``needle``."""
+    needle = needle.strip().casefold()
+    rows: list[tuple[Text, Text, Text]] = []
     for scope, specs in REGISTRY.items():
-        for i, spec in enumerate(specs):
-            keys = keymap.get(spec.id, spec.keys)
-            table.add_row(SCOPES.get(scope, scope) if i == 0 else "",
-                          Text(display_keys(keys)), Text(spec.description), spec.id)
-    return table
+        where = SCOPES.get(scope, scope)
+        matching = []
+        for spec in specs:
+            keys = display_keys(keymap.get(spec.id, spec.keys))
+            if needle and not any(needle in s.casefold()
+                                  for s in (keys, spec.description, spec.id, where)):
+                continue
+            matching.append((Text(keys), Text(spec.description), Text(spec.id, style="dim")))
+        if matching:
+            rows.append((Text(f"── {where} ──", style="bold"), Text(""), Text("")))
+            rows.extend(matching)
+    return rows
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="help.close")]
+    BINDINGS = [
+        Binding("escape,q,question_mark", "dismiss", "Close", id="help.close"),
+        Binding("slash", "filter", "Filter", id="help.filter"),
+        Binding("j", "cursor(1)", "Down", show=False),
+        Binding("k", "cursor(-1)", "Up", show=False),
+    ]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 90%; max-width: 100; height: 90%;
-                                  border: round $accent; background: $surface; padding: 0 1; }
+    HelpScreen > Vertical { width: 96%; max-width: 110; height: 92%;
+                            border: round $accent; background: $surface; padding: 0 1; }
+    HelpScreen #help-intro { height: auto; color: $text-muted; }
+    HelpScreen #help-filter { display: none; }
+    HelpScreen #help-filter.-shown { display: block; }
+    HelpScreen DataTable { height: 1fr; }
     """
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll():
-            yield Static("Keys — remap any binding by id in config.toml, e.g. "
-                         "[keymap] \"customers.search\" = \"f9\"", markup=False)
-            yield Static(help_table(dict(self.app._keymap)))
+        with Vertical():
+            yield Static("Keys — / filters · remap any binding by id in config.toml: "
+                         "[keymap] \"customers.search\" = \"f9\"", id="help-intro", markup=False)
+            yield Input(placeholder="filter: a key, a word, a binding id", id="help-filter")
+            yield DataTable(cursor_type="row", zebra_stripes=False, id="help-table")
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("Keys", "Does", "Binding id")
+        self._fill("")
+        table.focus()
+
+    def _fill(self, needle: str) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        rows = help_rows(dict(self.app._keymap), needle)
+        for row in rows:
+            table.add_row(*row)
+        if not rows:
+            table.add_row(Text(f"no key matches {needle!r}"), Text(""), Text(""))
+
+    def action_filter(self) -> None:
+        box = self.query_one("#help-filter", Input)
+        box.add_class("-shown")
+        box.focus()
+
+    def action_cursor(self, step: int) -> None:
+        table = self.query_one(DataTable)
+        table.move_cursor(row=table.cursor_row + step)
+
+    @on(Input.Changed, "#help-filter")
+    def _filter(self, event: Input.Changed) -> None:
+        self._fill(event.value)
+
+    @on(Input.Submitted, "#help-filter")
+    def _to_table(self) -> None:
+        self.query_one(DataTable).focus()

@@ -10,8 +10,9 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
+from srm_tui.widgets.footer import Footer
 from srm_tui.bindings import bindings
 from srm_tui.domain import offers as od
 from srm_tui.domain.fold import fold

@@ -6,11 +6,15 @@ import json
 from datetime import datetime, timezone
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
+from srm_tui.widgets.footer import Footer
+from srm_tui.actions import outbox as ob
+from srm_tui.bindings import bindings
 from srm_tui.domain.text import visible
 from srm_tui.widgets.status_line import StatusLine
 

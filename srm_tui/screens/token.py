@@ -12,8 +12,9 @@ from textual import work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
+from srm_tui.widgets.footer import Footer
 from srm_tui.bindings import bindings
 from srm_tui.domain.text import visible
 from srm_tui.domain.token import TokenError, TokenInfo, inspect
