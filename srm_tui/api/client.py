@@ -247,6 +247,29 @@ class ApiClient:
                                    idempotency_key=idempotency_key)
         return unwrap(body), response.headers.get("ETag")
 
+    def offer_write(self, method: str, path: str, body: Any = None, etag: str | None = None, *,
+                    idempotency_key: str | None = None) -> tuple[Any, str | None]:
+        """Any write of the Offer API (offers, localizations, activation, season groups).
+
+        ``etag`` is sent as ``If-Match``; the answer is the record (None for 204 "nothing
+        changed") and the new ETag.
+        """
+        headers = {"If-Match": etag} if etag else {}
+        answer, response = self.send(method, path, body, headers=headers,
+                                     idempotency_key=idempotency_key)
+        return (None if answer is None else unwrap(answer)), response.headers.get("ETag")
+
+    def season_groups(self) -> list[dict[str, Any]]:
+        body, _ = self.get_json("/offers/season-groups")
+        return unwrap(body)
+
+    def campaigns(self, coupon_code: str) -> list[dict[str, Any]]:
+        """The campaigns holding a coupon code (the OpenAPI item shape)."""
+        body, _ = self.get_json("/campaigns", {"couponCode": coupon_code})
+        if isinstance(body, dict) and isinstance(body.get("data"), list):
+            return body["data"]
+        raise errors.MalformedResponse("GET /campaigns: expected {data: [...]}", body=body)
+
 
 def _short(exc: Exception) -> str:
     text = str(exc) or type(exc).__name__

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from srm_tui.domain.fold import fold
+
 KINDS = {"S": "subscription", "P": "pass", "E": "live event", "A": "one-time purchase",
          "R": "rental"}
 PERIODS = {"day": "daily", "week": "weekly", "month": "monthly", "year": "yearly",
@@ -37,6 +39,38 @@ def period(offer: dict[str, Any]) -> str:
     if event and event.get("startsAt"):
         return f"{_date(event['startsAt'], True)} ({event.get('timezone') or 'UTC'})"
     return "lifetime" if offer.get("id", "")[:1] == "A" else "—"
+
+
+FILTER_HELP = "filter: text, type:pass, state:inactive, tag:sport"
+TYPES = {"subscription": "S", "pass": "P", "event": "E", "live": "E", "one-time": "A",
+         "purchase": "A", "vod": "A", "rental": "R"}
+
+
+def matches(offer: dict[str, Any], query: str) -> bool:
+    """Every term must hold: type:, state:, tag: or text in id, title or tags."""
+    for term in query.split():
+        name, sep, value = term.partition(":")
+        value = fold(value)
+        if sep and name == "type":
+            letter = next((v for k, v in TYPES.items() if k.startswith(value)), None)
+            if value.upper() in ("S", "P", "E", "A", "R"):
+                letter = value.upper()
+            if letter is None or offer["id"][:1] != letter:
+                return False
+        elif sep and name == "state":
+            if value not in ("active", "inactive") or offer.get("active") != (value == "active"):
+                return False
+        elif sep and name == "tag":
+            if not any(fold(t).startswith(value) for t in offer.get("tags") or []):
+                return False
+        else:
+            haystack = fold(" ".join([offer["id"], offer.get("title") or "",
+                                      *(offer.get("tags") or []),
+                                      *(loc.get("id") or "" for loc in
+                                        offer.get("localizations") or [])]))
+            if fold(term) not in haystack:
+                return False
+    return True
 
 
 def price(p: dict[str, Any] | None) -> str:

@@ -32,6 +32,10 @@ LOCALIZATION_PATCH_FIELDS = frozenset({"title", "description", "price", "geoRest
 LOCALIZATION_CREATE_FIELDS = LOCALIZATION_PATCH_FIELDS | {"countryCode"}
 APP_STORE_KEYS = frozenset({"apple", "amazon", "android", "roku", "samsung", "vizio"})
 PERIOD_UNITS = ("day", "week", "month", "year", "season")
+# Billing cycles a subscriber may pause: weekly, monthly and 3-month ones.
+PAUSABLE_CYCLES = (("week", 1), ("month", 1), ("month", 3))
+MIN_TRIAL_DAYS = 4
+CYCLE_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365, "season": 365}
 LETTER_BY_TYPE = {"subscription": "S", "pass": "P", "live": "E"}
 
 
@@ -99,6 +103,17 @@ def _free_trial(value, field: str = "freeTrial") -> dict | None:
         raise BadRequest(f"{field}.type must be day or period")
     return {"type": value["type"],
             "duration": validate.integer(value.get("duration"), f"{field}.duration", minimum=0)}
+
+
+def _check_trial(offer: dict, trial: dict | None) -> None:
+    """The vendor's minimum: a free trial lasts at least 4 days (periods count their length)."""
+    if not trial:
+        return
+    cycle = offer.get("billingCycle") or {}
+    days = trial["duration"] if trial["type"] == "day" else (
+        trial["duration"] * CYCLE_DAYS.get(cycle.get("periodUnit"), 30) * (cycle.get("amount") or 1))
+    if days < MIN_TRIAL_DAYS:
+        raise Unprocessable(f"Free trial must last at least {MIN_TRIAL_DAYS} days")
 
 
 def _string_map(value, field: str, keys: frozenset[str] | None = None) -> dict | None:
@@ -201,13 +216,14 @@ class OfferOps:
             elif name == "imageUrl":
                 offer[name] = validate.text(value, name, 255, min_len=0, nullable=True)
             elif name == "price":
-                offer[name] = dict(offer[name], **_price(value, name, with_currency=False))
+                offer[name] = self._offer_price(offer, value)
             elif name == "geoRestriction":
                 offer[name] = _geo(value)
             elif name == "freeTrial":
                 if letter != "S":
                     raise Unprocessable("Only subscriptions have a free trial")
                 offer[name] = _free_trial(value)
+                _check_trial(offer, offer[name])
             elif name == "entitlement":
                 offer[name] = self._entitlement(offer, value)
             elif name == "event":
@@ -224,6 +240,29 @@ class OfferOps:
                 offer[name] = value
             elif name == "giftable":
                 offer[name] = validate.boolean(value, name)
+
+    def _offer_price(self, offer: dict, value) -> dict:
+        """An offer's price: amount and rules; the currency (an extension) only until the
+        offer's first sale, and the main localization follows it."""
+        validate.mapping(value, "price")
+        new_currency = value.get("currency") if isinstance(value, dict) else None
+        rest = {k: v for k, v in value.items() if k != "currency"}
+        price = dict(offer["price"], **_price(rest, "price", with_currency=False))
+        if new_currency is not None and new_currency != offer["price"].get("currency"):
+            validate.pattern(new_currency, "price.currency", validate.CURRENCY_RE)
+            if self._sold(offer["id"]):
+                raise Unprocessable("Default currency cannot be changed after the first sale")
+            price["currency"] = new_currency
+            for loc in offer.get("localizations") or []:
+                if loc["id"] == offer.get("longId"):
+                    loc["price"] = dict(loc["price"], currency=new_currency)
+        return price
+
+    def _sold(self, offer_id: str) -> bool:
+        prefix = offer_id + "_"
+        return any(entry[1]["offerId"].startswith(prefix)
+                   and entry[1]["status"] in ("captured", "refunded")
+                   for entry in self.records["transactions"].values())
 
     @staticmethod
     def _entitlement(offer: dict, value) -> dict:
@@ -322,6 +361,10 @@ class OfferOps:
                 pause = validate.mapping(body["pause"], "pause")
                 offer["pause"] = {"maxBillingCycles": validate.integer(
                     pause.get("maxBillingCycles"), "pause.maxBillingCycles", minimum=1)}
+                cycle = offer["billingCycle"]
+                if (cycle["periodUnit"], cycle["amount"]) not in PAUSABLE_CYCLES:
+                    raise Unprocessable("Pausing is offered only for weekly, monthly and "
+                                        "3-month billing periods")
         elif letter == "E" and "event" not in body:
             raise BadRequest("A live offer needs an event")
         fields = {k: v for k, v in body.items() if k in OFFER_PATCH_FIELDS and k != "price"}
@@ -329,6 +372,7 @@ class OfferOps:
         if offer["billingCycle"] and offer["billingCycle"]["periodUnit"] == "season" \
                 and not offer["seasonGroupId"]:
             raise BadRequest("A seasonal subscription needs a seasonGroupId")
+        _check_trial(offer, offer["freeTrial"])
         main = {"title": title, "description": offer["description"], "countryCode": country,
                 "price": {k: v for k, v in price.items()}}
         extra = body.get("localizations") or []
@@ -347,13 +391,17 @@ class OfferOps:
         validate.only(body, LOCALIZATION_CREATE_FIELDS)
         country = validate.pattern(body.get("countryCode"), "countryCode", validate.COUNTRY_RE)
         price = _price(body.get("price"), "price", with_currency=True)
+        trial = _free_trial(body.get("freeTrial"))
+        if trial and offer["id"][0] != "S":
+            raise Unprocessable("Only subscriptions have a free trial")
+        _check_trial(offer, trial)
         return {"id": f"{offer['id']}_{country}", "countryCode": country,
                 "title": validate.text(body.get("title"), "title", 255),
                 "description": validate.text(body.get("description", offer["description"]),
                                              "description", 255, min_len=0),
                 "active": offer["active"], "price": price,
                 "geoRestriction": _geo(body.get("geoRestriction")),
-                "freeTrial": _free_trial(body.get("freeTrial"))}
+                "freeTrial": trial}
 
     @atomic
     def add_localization(self, offer_id: str, body: dict, if_match: str | None) -> dict:
@@ -395,7 +443,10 @@ class OfferOps:
             elif name == "geoRestriction":
                 loc[name] = _geo(value)
             elif name == "freeTrial":
+                if offer["id"][0] != "S" and value is not None:
+                    raise Unprocessable("Only subscriptions have a free trial")
                 loc[name] = _free_trial(value)
+                _check_trial(offer, loc[name])
         if new == offer:
             return None
         return self._save_offer(offer, new)

@@ -110,3 +110,36 @@ def offer_holders(conn: sqlite3.Connection, now: int) -> dict[str, int]:
         """, {"now": now}):
         counts[row[0]] = row[1]
     return counts
+
+
+_HOLDERS = """
+    SELECT customer_id FROM subscriptions
+    WHERE offer_id >= :lo AND offer_id < :hi
+      AND (status = 'active' OR (status = 'stopped' AND date_to >= :now))
+    UNION
+    SELECT customer_id FROM passes
+    WHERE offer_id >= :lo AND offer_id < :hi AND status = 'active'
+      AND (expires_at IS NULL OR expires_at >= :now)
+"""
+
+
+def _offer_range(offer_id: str, now: int) -> dict[str, Any]:
+    # Every long id of the offer sorts between "S123456789_" and "S123456789`" ('`' follows '_').
+    return {"lo": f"{offer_id}_", "hi": f"{offer_id}`", "now": now}
+
+
+def offer_holder_ids(conn: sqlite3.Connection, offer_id: str, now: int) -> list[int]:
+    """Customers with current access to one offer (any of its country versions), by id."""
+    return [r[0] for r in conn.execute(f"SELECT customer_id FROM ({_HOLDERS}) ORDER BY 1",
+                                       _offer_range(offer_id, now))]
+
+
+def customer_rows(conn: sqlite3.Connection, ids: list[int]) -> list[sqlite3.Row]:
+    """Customer list rows for the given ids, in that order."""
+    if not ids:
+        return []
+    cols = ", ".join(SUMMARY_COLUMNS)
+    marks = ",".join("?" * len(ids))
+    rows = {r["id"]: r for r in conn.execute(
+        f"SELECT {cols} FROM customers WHERE id IN ({marks})", ids)}
+    return [rows[i] for i in ids if i in rows]
