@@ -80,6 +80,7 @@ REGISTRY: dict[str, list[Spec]] = {
         Spec("customer.note_add", "n", "act('note-add')", "Add note"),
         Spec("customer.note_edit", "E", "act('note-edit')", "Edit note"),
         Spec("customer.note_delete", "d", "act('note-delete')", "Delete note"),
+        Spec("customer.coupon_apply", "C", "act('coupon-apply')", "Apply coupon"),
     ],
     "action": [
         Spec("action.submit", "ctrl+s", "submit", "Run", priority=True),
@@ -94,9 +95,75 @@ REGISTRY: dict[str, list[Spec]] = {
     "offers": [
         Spec("offers.filter", "slash", "focus_filter", "Filter"),
         Spec("offers.clear", "escape", "clear_filter", "Clear filter", show=False),
+        Spec("offers.new", "n", "new_offer", "New offer"),
+        Spec("offers.season_groups", "S", "season_groups", "Season groups"),
+        Spec("offers.coupons", "C", "coupons", "Coupons"),
+        Spec("offers.drafts", "D", "drafts", "Drafts"),
     ],
     "offer": [
         Spec("offer.back", "escape,q", "app.pop_screen", "Back"),
+        Spec("offer.edit", "e", "edit", "Edit offer"),
+        Spec("offer.toggle", "a", "toggle_offer", "Activate/deactivate"),
+        Spec("offer.new_localization", "l", "new_localization", "New localization"),
+        Spec("offer.toggle_localization", "t", "toggle_localization",
+             "Activate/deactivate localization"),
+        Spec("offer.holders", "h", "holders", "Holders"),
+        Spec("offer.drafts", "D", "drafts", "Drafts / merge"),
+    ],
+    "offer_editor": [
+        Spec("offer_editor.save", "ctrl+s", "save", "Save", priority=True),
+        Spec("offer_editor.draft", "ctrl+o", "save(True)", "Keep as draft", priority=True),
+        Spec("offer_editor.cancel", "escape", "cancel", "Cancel"),
+    ],
+    "offer_merge": [
+        Spec("offer_merge.mine", "m", "take('mine')", "Take mine"),
+        Spec("offer_merge.theirs", "t", "take('theirs')", "Take theirs"),
+        Spec("offer_merge.all_mine", "M", "take_all('mine')", "All mine", show=False),
+        Spec("offer_merge.all_theirs", "T", "take_all('theirs')", "All theirs", show=False),
+        Spec("offer_merge.apply", "ctrl+s", "apply", "Apply", priority=True),
+        Spec("offer_merge.discard", "x", "discard", "Discard draft"),
+        Spec("offer_merge.confirm", "y", "confirm", "Confirm", show=False),
+        Spec("offer_merge.back", "escape,q", "back", "Back (keep both)"),
+    ],
+    "offer_drafts": [
+        Spec("offer_drafts.push", "p", "push", "Push drafts"),
+        Spec("offer_drafts.discard", "x", "discard", "Discard draft"),
+        Spec("offer_drafts.back", "escape,q", "app.pop_screen", "Back"),
+    ],
+    "season_groups": [
+        Spec("season_groups.new", "n", "new", "New group"),
+        Spec("season_groups.rename", "r", "rename", "Rename"),
+        Spec("season_groups.delete", "d", "delete", "Delete"),
+        Spec("season_groups.back", "escape,q", "app.pop_screen", "Back"),
+    ],
+    "season_group": [
+        Spec("season_group.add", "a", "add", "Add season"),
+        Spec("season_group.edit", "e", "edit", "Edit season"),
+        Spec("season_group.remove", "x", "remove", "Remove season"),
+        Spec("season_group.back", "escape,q", "app.pop_screen", "Back"),
+    ],
+    "coupon": [
+        Spec("coupon.back", "escape", "back", "Back"),
+    ],
+    "offer_holders": [
+        Spec("offer_holders.segment", "w", "write_segment", "Write segment file"),
+        Spec("offer_holders.back", "escape,q", "app.pop_screen", "Back"),
+    ],
+    "offer_dialog": [
+        Spec("offer_dialog.submit", "ctrl+s", "submit", "Go", priority=True),
+        Spec("offer_dialog.cancel", "escape", "dismiss(False)", "Cancel"),
+    ],
+    "offer_confirm": [
+        Spec("offer_confirm.yes", "y", "dismiss(True)", "Yes"),
+        Spec("offer_confirm.no", "n,escape", "dismiss(False)", "No"),
+    ],
+    "offer_type": [
+        Spec("offer_type.subscription", "1", "choose(1)", "Subscription", palette=False),
+        Spec("offer_type.pass", "2", "choose(2)", "Pass", palette=False),
+        Spec("offer_type.live", "3", "choose(3)", "Live event", palette=False),
+        Spec("offer_type.one_time", "4", "choose(4)", "One-time purchase", palette=False),
+        Spec("offer_type.rental", "5", "choose(5)", "Rental", palette=False),
+        Spec("offer_type.cancel", "escape", "dismiss(None)", "Cancel"),
     ],
     "columns": [
         Spec("columns.keep", "enter", "keep", "Keep", priority=True),

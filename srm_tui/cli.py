@@ -916,3 +916,4 @@ def segment_export(ctx: click.Context, file: str, fmt: str, out: str, **flags: A
 if __name__ == "__main__":  # pragma: no cover
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     main()
+from srm_tui import cli_offers  # noqa: E402,F401

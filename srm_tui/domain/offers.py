@@ -83,3 +83,23 @@ def price(p: dict[str, Any] | None) -> str:
 def _date(ts: int, with_time: bool = False) -> str:
     fmt = "%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d"
     return datetime.fromtimestamp(ts, timezone.utc).strftime(fmt)
+
+
+# Subscription states with access now: the holders the catalogue counts.
+HOLDING_STATES = ["trial", "active", "grace", "cancelled"]
+
+
+def holders_segment(offer: dict[str, Any]) -> dict[str, Any] | None:
+    """A segment file (CONTRACT section 4) whose members are the offer's holders.
+
+    Only subscription offers have one: the segment attributes name a customer's
+    subscriptions by offer, but not their passes.
+    """
+    if offer["id"][:1] != "S":
+        return None
+    return {"version": 1, "name": f"Holders of {offer['id']} ({offer.get('title') or ''})",
+            "tags": ["offer-holders"], "selector": "any",
+            "where": {"all": [
+                {"attr": "subscription.offer_id", "op": "starts_with",
+                 "value": f"{offer['id']}_"},
+                {"attr": "subscription.state", "op": "in", "value": HOLDING_STATES}]}}

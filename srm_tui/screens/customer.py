@@ -384,6 +384,7 @@ class CustomerScreen(Screen):
     ACTION_TABS = {
         "edit": ("summary",), "anonymize": ("summary",), "note-add": ("summary", "notes"),
         "extend": ("payments", "transactions"), "cancel": ("payments",),
+        "coupon-apply": ("payments",),
         "delete-payment-details": ("payments",), "refund": ("transactions",),
         "cancel-transaction": ("transactions",), "resend": ("emails",),
         "note-edit": ("notes",), "note-delete": ("notes",),
@@ -447,7 +448,7 @@ class CustomerScreen(Screen):
             start = max(current or 0, self.app.settings.now_ts())
             until = datetime.fromtimestamp(start + 30 * 86400, timezone.utc)
             return {"access_id": access_id}, {"until": until.strftime("%Y-%m-%dT%H:%M:%SZ")}
-        if action == "cancel":
+        if action in ("cancel", "coupon-apply"):
             key = self._row("#access-table") if tab == "payments" else None
             if key is None or not key.startswith("S"):
                 return "Highlight a subscription on the Payments tab (2) first."

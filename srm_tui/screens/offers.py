@@ -1,7 +1,9 @@
-"""Offers › catalogue: every offer, filtered by type, state, tag and text; one offer in detail."""
+"""Offers › catalogue: every offer, filtered by type, state, tag and text; one offer in detail
+with its country versions in one grid, its holders a key away, and the editor behind e."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rich.table import Table
@@ -12,40 +14,23 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
-from srm_tui.widgets.footer import Footer
 from srm_tui.bindings import bindings
 from srm_tui.domain import offers as od
-from srm_tui.domain.fold import fold
+from srm_tui.domain.offers import FILTER_HELP, matches
 from srm_tui.domain.text import visible
 from srm_tui.storage import queries
+from srm_tui.widgets.footer import Footer
 from srm_tui.widgets.status_line import StatusLine
 
-FILTER_HELP = "filter: text, type:pass, state:inactive, tag:sport"
-TYPES = {"subscription": "S", "pass": "P", "event": "E", "live": "E", "one-time": "A",
-         "purchase": "A", "vod": "A", "rental": "R"}
+__all__ = ["OffersScreen", "OfferScreen", "matches"]
 
 
-def matches(offer: dict[str, Any], query: str) -> bool:
-    """Every term must hold: type:, state:, tag: or text in id, title or tags."""
-    for term in query.split():
-        name, sep, value = term.partition(":")
-        value = fold(value)
-        if sep and name == "type":
-            letter = next((v for k, v in TYPES.items() if k.startswith(value)), None)
-            if letter is None or offer["id"][:1] != letter:
-                return False
-        elif sep and name == "state":
-            if value not in ("active", "inactive") or offer.get("active") != (value == "active"):
-                return False
-        elif sep and name == "tag":
-            if not any(fold(t).startswith(value) for t in offer.get("tags") or []):
-                return False
-        else:
-            haystack = fold(" ".join([offer["id"], offer.get("title") or "",
-                                      *(offer.get("tags") or [])]))
-            if fold(term) not in haystack:
-                return False
-    return True
+def _state(active: Any, drafts: list[str] | None) -> str:
+    """Active state in words, with the offer's drafts (never by colour alone)."""
+    text = "active" if active else "inactive"
+    if drafts:
+        text += " ✎conflict" if "conflict" in drafts else " ✎draft"
+    return text
 
 
 class OffersScreen(Screen):
@@ -56,6 +41,7 @@ class OffersScreen(Screen):
     OffersScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
     OffersScreen #filter { margin: 0 1; height: 1; border: none; padding: 0 1;
                            background: $boost; }
+    OffersScreen #filter:focus { background: $accent 30%; }
     OffersScreen DataTable { height: 1fr; margin: 0 1; }
     """
 
@@ -63,6 +49,7 @@ class OffersScreen(Screen):
         super().__init__()
         self.all: list[dict[str, Any]] = []
         self.holders: dict[str, int] = {}
+        self.drafts: dict[str, list[str]] = {}
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -76,8 +63,15 @@ class OffersScreen(Screen):
         self.action_reload()
         self.query_one(DataTable).focus()
 
+    def on_screen_resume(self) -> None:
+        self.action_reload()
+
     def action_reload(self) -> None:
-        self.all = queries.offers(self.app.cache.conn())
+        from srm_tui.offers import drafts
+
+        conn = self.app.cache.conn()
+        self.all = queries.offers(conn)
+        self.drafts = drafts.by_offer(conn)
         self._fill()
         self._count_holders()
 
@@ -96,23 +90,24 @@ class OffersScreen(Screen):
         table = self.query_one(DataTable)
         cursor = table.cursor_row
         table.clear(columns=True)
-        table.add_columns("ID", "Type", "Title", "Price", "Period / duration", "State", "Tags",
-                          "Locs", "Holders")
+        table.add_columns("ID", "Type", "State", "Title", "Price", "Period / duration",
+                          "Locs", "Holders", "Tags")
         for o in shown:
             table.add_row(
-                o["id"], od.kind(o["id"]), Text(visible(o.get("title"), 40)),
-                Text(od.price(o.get("price"))), Text(od.period(o)),
-                "active" if o.get("active") else "inactive",
-                Text(visible(", ".join(o.get("tags") or []), 24)),
-                str(len(o.get("localizations") or [])),
+                o["id"], od.kind(o["id"]), _state(o.get("active"), self.drafts.get(o["id"])),
+                Text(visible(o.get("title"), 30)), Text(od.price(o.get("price"))),
+                Text(visible(od.period(o), 26)), str(len(o.get("localizations") or [])),
                 f"{self.holders[o['id']]:,}" if o["id"] in self.holders else
                 ("0" if self.holders else "…"),
+                Text(visible(", ".join(o.get("tags") or []), 24)),
                 key=o["id"])
         if shown:
             table.move_cursor(row=min(cursor, len(shown) - 1))
+        waiting = sum(len(v) for v in self.drafts.values())
         self.query_one("#crumbs", Static).update(
             f"Offers › catalogue · {len(shown)} of {len(self.all)}"
-            + (f" matching {query!r}" if query else ""))
+            + (f" matching {query!r}" if query else "")
+            + (f" · {waiting} draft(s)" if waiting else ""))
 
     @on(Input.Changed, "#filter")
     def _filtered(self) -> None:
@@ -132,67 +127,271 @@ class OffersScreen(Screen):
 
     @on(DataTable.RowSelected)
     def _open(self, event: DataTable.RowSelected) -> None:
-        offer = next(o for o in self.all if o["id"] == event.row_key.value)
-        self.app.push_screen(OfferScreen(offer, self.holders.get(offer["id"])))
+        self.app.push_screen(OfferScreen(str(event.row_key.value)))
+
+    def action_new_offer(self) -> None:
+        from srm_tui.screens.offer_dialog import OfferTypeDialog
+        from srm_tui.screens.offer_editor import OfferEditorScreen
+
+        def chosen(letter: str | None) -> None:
+            if letter:
+                self.app.push_screen(OfferEditorScreen(letter))
+
+        self.app.push_screen(OfferTypeDialog(), chosen)
+
+    def action_season_groups(self) -> None:
+        from srm_tui.screens.season_groups import SeasonGroupsScreen
+
+        self.app.push_screen(SeasonGroupsScreen())
+
+    def action_coupons(self) -> None:
+        from srm_tui.screens.coupon import CouponScreen
+
+        self.app.push_screen(CouponScreen())
+
+    def action_drafts(self) -> None:
+        from srm_tui.screens.offer_drafts import DraftsScreen
+
+        self.app.push_screen(DraftsScreen())
 
 
 class OfferScreen(Screen):
-    """Offers › one offer: its fields, its country versions and who holds it."""
+    """Offers › one offer: its fields, its country versions in a grid, who holds it."""
 
     BINDINGS = bindings("offer")
     DEFAULT_CSS = """
     OfferScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
     OfferScreen VerticalScroll { padding: 0 1; }
+    OfferScreen #loc-title { margin-top: 1; text-style: bold; }
     OfferScreen DataTable { height: auto; max-height: 20; }
     """
 
-    def __init__(self, offer: dict[str, Any], holders: int | None) -> None:
+    def __init__(self, offer_id: str, holders: int | None = None) -> None:
         super().__init__()
-        self.offer = offer
+        self.offer_id = offer_id
         self.holders = holders
+        self.offer: dict[str, Any] = {"id": offer_id, "localizations": []}
+        self.waiting: list[Any] = []
 
     def compose(self) -> ComposeResult:
-        o = self.offer
-        yield Static(f"Offers › {o['id']} · {visible(o.get('title'), 60)}", id="crumbs",
-                     markup=False)
+        yield Static("", id="crumbs", markup=False)
         with VerticalScroll():
-            yield Static(self._details())
-            yield Static(Text("\nLocalizations (country versions)", style="bold"))
+            yield Static("", id="details")
+            yield Static("Localizations (country versions)", id="loc-title", markup=False)
             yield DataTable(id="localizations", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="drafts", markup=False)
         yield StatusLine()
         yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("Country", "ID", "Title", "Price", "Currency", "State")
+        self.action_reload()
+        table.focus()
+
+    def on_screen_resume(self) -> None:
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        from srm_tui.offers import drafts
+
+        conn = self.app.cache.conn()
+        row = conn.execute("SELECT raw FROM offers WHERE id = ?", (self.offer_id,)).fetchone()
+        if row is None:
+            self.query_one("#crumbs", Static).update(f"Offers › {self.offer_id} (not cached)")
+            return
+        self.offer = json.loads(row[0])
+        self.waiting = drafts.items(conn, self.offer_id)
+        self.holders = len(queries.offer_holder_ids(conn, self.offer_id,
+                                                    self.app.settings.now_ts()))
+        o = self.offer
+        self.query_one("#crumbs", Static).update(
+            f"Offers › {o['id']} · {visible(o.get('title'), 60)}")
+        self.query_one("#details", Static).update(self._details())
+        self._grid()
+        lines = []
+        for d in self.waiting:
+            state = "CONFLICT: open D to merge" if d.status == "conflict" else "waiting for push"
+            lines.append(f"✎ draft #{d.id} {d.label} ({', '.join(d.changes)}) — {state}")
+        self.query_one("#drafts", Static).update(Text("\n".join(lines)))
+
+    def _grid(self) -> None:
+        table = self.query_one(DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        pending = {d.country for d in self.waiting if d.country}
+        locs = self.offer.get("localizations") or []
+        for loc in locs:
+            price = loc.get("price") or {}
+            state = "active" if loc.get("active") else "inactive"
+            if loc.get("countryCode") in pending:
+                state += " ✎"
+            table.add_row(loc.get("countryCode"), loc.get("id") or "",
+                          Text(visible(loc.get("title"), 40)),
+                          Text(f"{price.get('amount')}"), price.get("currency") or "", state,
+                          key=loc.get("countryCode"))
+        if locs:
+            table.move_cursor(row=min(cursor, len(locs) - 1))
+        self.query_one("#loc-title", Static).update(
+            f"Localizations (country versions) · {len(locs)}")
 
     def _details(self) -> Table:
         o = self.offer
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column()
+        ent = o.get("entitlement") or {}
         rows = [
             ("Type", od.kind(o["id"])), ("Title", o.get("title")),
             ("Description", o.get("description")), ("Price", od.price(o.get("price"))),
+            ("Time-based prices", _rules((o.get("price") or {}).get("rules"))),
             ("Period / duration", od.period(o)),
             ("Free trial", _trial(o.get("freeTrial"))),
+            ("Pause", f"up to {o['pause']['maxBillingCycles']} cycles" if o.get("pause")
+             else None),
             ("State", "active" if o.get("active") else "inactive"),
             ("Tags", ", ".join(o.get("tags") or []) or None), ("URL", o.get("url")),
-            ("Season group", o.get("seasonGroupId")),
+            ("Image", o.get("imageUrl")),
+            ("Geo restriction", _geo(o.get("geoRestriction"))),
+            ("Season group", self._group_name(o.get("seasonGroupId"))),
+            ("App store ids", _pairs(o.get("appStoreProductIds"))),
+            ("External properties", _pairs(o.get("externalProperties"))),
             ("Giftable", "yes" if o.get("giftable") else "no"),
-            ("Holders now", f"{self.holders:,}" if self.holders is not None else "…"),
+            ("Holders now", f"{self.holders:,} (h lists them)" if self.holders is not None
+             else "…"),
             ("Version", o.get("version")),
         ]
+        if ent.get("expirationPolicy") == "fixed-date":
+            rows.insert(5, ("Entitlement", "fixed end date"))
         for label, value in rows:
-            grid.add_row(label, Text(visible("—" if value in (None, "") else value)))
+            grid.add_row(label, Text(visible("—" if value in (None, "") else value, 100)))
         return grid
 
-    def on_mount(self) -> None:
+    def _group_name(self, group_id: str | None) -> str | None:
+        if not group_id:
+            return None
+        row = self.app.cache.conn().execute("SELECT name FROM season_groups WHERE id = ?",
+                                            (group_id,)).fetchone()
+        return f"{row[0]} ({group_id})" if row else group_id
+
+    def _loc(self) -> dict[str, Any] | None:
         table = self.query_one(DataTable)
-        table.add_columns("Country", "ID", "Title", "Price", "State")
-        for loc in self.offer.get("localizations") or []:
-            table.add_row(loc.get("countryCode"), loc.get("id") or "",
-                          Text(visible(loc.get("title"), 40)), Text(od.price(loc.get("price"))),
-                          "active" if loc.get("active") else "inactive")
+        if not table.row_count:
+            return None
+        cc = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return next((x for x in self.offer.get("localizations") or []
+                     if x.get("countryCode") == cc), None)
+
+    # keys --------------------------------------------------------------------------------
+
+    def _current(self) -> dict[str, Any]:
+        from srm_tui.offers.service import OfferService
+
+        return OfferService(self.app.cache, self.app.settings).current(self.offer_id)
+
+    def action_edit(self) -> None:
+        from srm_tui.offers import forms
+        from srm_tui.offers.service import OfferService
+        from srm_tui.screens.offer_editor import OfferEditorScreen
+
+        service = OfferService(self.app.cache, self.app.settings)
+        current = service.current(self.offer_id)
+        values = forms.offer_values(current, service.groups())
+        self.app.push_screen(OfferEditorScreen(self.offer_id[0], current, values))
+
+    def action_new_localization(self) -> None:
+        from srm_tui.screens.offer_editor import LocalizationEditorScreen
+
+        self.app.push_screen(LocalizationEditorScreen(self._current()))
+
+    @on(DataTable.RowSelected)
+    def _edit_localization(self) -> None:
+        from srm_tui.screens.offer_editor import LocalizationEditorScreen
+
+        loc = self._loc()
+        if loc is None:
+            return
+        current = self._current()
+        loc = next((x for x in current.get("localizations") or []
+                    if x.get("countryCode") == loc.get("countryCode")), loc)
+        self.app.push_screen(LocalizationEditorScreen(current, loc))
+
+    def action_toggle_offer(self) -> None:
+        current = self._current()
+        self._activate(not current.get("active"), None)
+
+    def action_toggle_localization(self) -> None:
+        loc = self._loc()
+        if loc is None:
+            return
+        current = self._current()
+        now = next((x for x in current.get("localizations") or []
+                    if x.get("countryCode") == loc.get("countryCode")), loc)
+        self._activate(not now.get("active"), loc.get("countryCode"))
+
+    @work(thread=True, exclusive=True, group="offer-activate")
+    def _activate(self, active: bool, country: str | None) -> None:
+        from srm_tui.offers.service import OfferService
+
+        try:
+            try:
+                settings = self.app.api_settings() or self.app.settings
+            except Exception:  # out of reach: the change waits as a draft
+                settings = self.app.settings.model_copy({"api_url": None})
+            service = OfferService(self.app.cache, settings)
+            try:
+                result: Any = service.set_active(self.offer_id, active, country)
+            finally:
+                service.close()
+        except Exception as exc:  # said on screen; nothing changed
+            result = exc
+        self.app.call_from_thread(self._activated, result)
+
+    def _activated(self, result: Any) -> None:
+        if isinstance(result, Exception):
+            rule = getattr(result, "rule", None)
+            message = getattr(result, "message", None) or str(result)
+            self.notify(f"✘ {'Refused by rule ' + rule + ': ' if rule else ''}"
+                        f"{visible(message, 200)}", severity="error", timeout=10)
+        elif result.status == "conflict":
+            from srm_tui.screens.offer_merge import MergeScreen
+
+            self.notify(visible(result.message, 200), severity="warning", timeout=10)
+            self.app.push_screen(MergeScreen(result.draft_id))
+        else:
+            self.notify(visible(result.message, 200),
+                        severity="information" if result.status != "draft" else "warning")
+        self.action_reload()
+
+    def action_holders(self) -> None:
+        from srm_tui.screens.offer_holders import HoldersScreen
+
+        self.app.push_screen(HoldersScreen(self.offer))
+
+    def action_drafts(self) -> None:
+        from srm_tui.screens.offer_drafts import DraftsScreen
+        from srm_tui.screens.offer_merge import MergeScreen
+
+        conflict = next((d for d in self.waiting if d.status == "conflict"), None)
+        self.app.push_screen(MergeScreen(conflict.id) if conflict else DraftsScreen())
 
 
 def _trial(trial: dict[str, Any] | None) -> str | None:
     if not trial:
         return None
     return f"{trial.get('duration')} {trial.get('type')}(s)"
+
+
+def _rules(rules: list[dict[str, Any]] | None) -> str | None:
+    if not rules:
+        return None
+    return "; ".join(f"{r['name']}: {od._date(r['from'])}..{od._date(r['to'])} = {r['amount']}"
+                     for r in rules)
+
+
+def _geo(geo: dict[str, Any] | None) -> str | None:
+    return f"{geo['type']}: {', '.join(geo.get('countries') or [])}" if geo else None
+
+
+def _pairs(mapping: dict[str, Any] | None) -> str | None:
+    return "; ".join(f"{k}={v}" for k, v in mapping.items()) if mapping else None

@@ -1,0 +1,119 @@
+"""Offers › coupons: look up a coupon code's campaign (discount, uses per coupon, status, and
+which offer types, offers and tags it is for). Applying one is a customer action (C on a
+subscription of the customer's Payments tab)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Input, Static
+
+from srm_tui.bindings import bindings
+from srm_tui.widgets.footer import Footer
+from srm_tui.domain.text import visible
+from srm_tui.widgets.status_line import StatusLine
+
+
+def _any(values: list[Any] | None) -> str:
+    return ", ".join(str(v) for v in values) if values else "any"
+
+
+def campaign_table(campaigns: list[dict[str, Any]]) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    for c in campaigns:
+        k = c.get("constraints") or {}
+        discount = c.get("discount")
+        percent = discount.get("value") if isinstance(discount, dict) else discount
+        rows = [("Campaign", c.get("name")), ("Discount", f"{percent:g} % off"),
+                ("Uses per coupon", str(c.get("usagePerCoupon"))),
+                ("Status", c.get("status")), ("Offer types", _any(k.get("offerTypes"))),
+                ("Offers", _any(k.get("offers"))), ("Tags", _any(k.get("tags"))),
+                ("Payment type", k.get("paymentType") or "any")]
+        if c.get("couponCodes"):
+            rows.append(("Codes", ", ".join(c["couponCodes"])))
+        for label, value in rows:
+            grid.add_row(label, Text(visible(value, 80)))
+        grid.add_row("", "")
+    return grid
+
+
+class CouponScreen(Screen[Any]):
+    """Type a code, enter: the campaigns the cache knows, and what the API answers."""
+
+    BINDINGS = bindings("coupon")
+    DEFAULT_CSS = """
+    CouponScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
+    CouponScreen #code { margin: 0 1; height: 1; border: none; padding: 0 1;
+                         background: $boost; }
+    CouponScreen #code:focus { background: $accent 30%; }
+    CouponScreen VerticalScroll { padding: 0 1; }
+    CouponScreen #verdict { height: auto; text-style: bold; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static("Offers › coupons", id="crumbs", markup=False)
+        yield Input(placeholder="coupon code, then enter (e.g. BLACKFRIDAY20)", id="code")
+        with VerticalScroll():
+            yield Static("", id="verdict", markup=False)
+            yield Static("", id="found")
+        yield StatusLine()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#code", Input).focus()
+
+    @on(Input.Submitted, "#code")
+    def _lookup(self, event: Input.Submitted) -> None:
+        self.query_one("#verdict", Static).update("Looking up…")
+        self._worker(event.value.strip())
+
+    @work(thread=True, exclusive=True, group="coupon")
+    def _worker(self, code: str) -> None:
+        from srm_tui.offers.service import OfferService
+
+        try:
+            try:
+                settings = self.app.api_settings() or self.app.settings
+            except Exception:  # the API is out of reach: the cache answers alone
+                settings = self.app.settings.model_copy({"api_url": None})
+            service = OfferService(self.app.cache, settings)
+            try:
+                result: Any = service.lookup_coupon(code)
+            finally:
+                service.close()
+        except Exception as exc:  # shown on the screen
+            result = exc
+        self.app.call_from_thread(self._found, code, result)
+
+    def _found(self, code: str, result: Any) -> None:
+        verdict = self.query_one("#verdict", Static)
+        found = self.query_one("#found", Static)
+        if isinstance(result, Exception):
+            verdict.update(Text(f"✘ {visible(str(result), 200)}"))
+            found.update("")
+            return
+        campaigns = result.cached or result.api or []
+        source = "the cache" if result.cached else "the API"
+        if not campaigns:
+            verdict.update(Text(f"✘ No campaign holds {visible(code, 40)!r}."))
+            found.update("")
+            return
+        line = f"{len(campaigns)} campaign(s) hold {visible(code, 40)!r} (from {source})"
+        if result.api is not None and result.cached:
+            states = ", ".join(str(c.get("status")) for c in result.api) or "none"
+            line += f"; the API says: {states}"
+        elif result.api_error:
+            line += f"; the API did not answer: {visible(result.api_error, 80)}"
+        verdict.update(Text(line))
+        found.update(campaign_table(campaigns))
+
+    def action_back(self) -> None:
+        self.dismiss(None)

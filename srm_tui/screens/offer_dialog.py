@@ -1,0 +1,136 @@
+"""Small dialogs of the offer screens: a few typed fields sent by a callable, a yes/no
+question, and the choice of an offer type. Work runs in a thread; a refusal stays in the
+dialog with the values the agent typed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Static
+
+from srm_tui.bindings import bindings
+from srm_tui.widgets.footer import Footer
+from srm_tui.offers.forms import KIND_NAMES
+
+DIALOG_CSS = """
+{name} {{ align: center middle; }}
+{name} > Vertical {{ width: 90%; max-width: 90; height: auto; max-height: 95%;
+                    border: round $accent; background: $surface; padding: 0 1; }}
+{name} #title {{ text-style: bold; height: auto; }}
+{name} .row {{ height: 1; margin-top: 1; }}
+{name} .row Label {{ width: 18; }}
+{name} Input {{ width: 1fr; height: 1; border: none; padding: 0 1; background: $boost; }}
+{name} Input:focus {{ background: $accent 30%; }}
+{name} .help {{ color: $text-muted; height: auto; padding-left: 18; }}
+{name} #verdict {{ margin-top: 1; height: auto; text-style: bold; }}
+"""
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    value: str = ""
+    help: str = ""
+
+
+class FieldsDialog(ModalScreen[bool]):
+    """Typed fields, then ``submit(values)`` in a thread: None means done, else why not."""
+
+    BINDINGS = bindings("offer_dialog")
+    DEFAULT_CSS = DIALOG_CSS.format(name="FieldsDialog")
+
+    def __init__(self, title: str, fields: list[Field],
+                 submit: Callable[[dict[str, str]], str | None]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.fields = fields
+        self.submit = submit
+        self.running = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.title_text, id="title", markup=False)
+            for f in self.fields:
+                with Horizontal(classes="row"):
+                    yield Label(f.label)
+                    yield Input(f.value, id=f"f-{f.name}", placeholder=f.help)
+                if f.help:
+                    yield Static(f.help, classes="help", markup=False)
+            yield Static("ctrl+s or enter in the last field: go · esc: cancel", id="verdict",
+                         markup=False)
+            yield Footer()
+
+    def values(self) -> dict[str, str]:
+        return {f.name: self.query_one(f"#f-{f.name}", Input).value.strip() for f in self.fields}
+
+    @on(Input.Submitted)
+    def _entered(self, event: Input.Submitted) -> None:
+        if event.input.id == f"f-{self.fields[-1].name}":
+            self.action_submit()
+        else:
+            self.focus_next()
+
+    def action_submit(self) -> None:
+        if self.running:
+            return
+        self.running = True
+        self.query_one("#verdict", Static).update(Text("Working…"))
+        self._run(self.values())
+
+    @work(thread=True, exclusive=True, group="offer-dialog")
+    def _run(self, values: dict[str, str]) -> None:
+        try:
+            problem = self.submit(values)
+        except Exception as exc:  # shown in the dialog; the values stay
+            problem = getattr(exc, "message", None) or str(exc)
+        self.app.call_from_thread(self._done, problem)
+
+    def _done(self, problem: str | None) -> None:
+        self.running = False
+        if problem is None:
+            self.dismiss(True)
+            return
+        self.query_one("#verdict", Static).update(Text(f"✘ {problem}"))
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    """A yes/no question: y goes ahead, esc or n does not."""
+
+    BINDINGS = bindings("offer_confirm")
+    DEFAULT_CSS = DIALOG_CSS.format(name="ConfirmDialog")
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.question, id="title", markup=False)
+            yield Static("y: yes · n or esc: no", id="verdict", markup=False)
+            yield Footer()
+
+
+class OfferTypeDialog(ModalScreen[str | None]):
+    """Which kind of offer to create: 1-5, or the kind's first letter."""
+
+    BINDINGS = bindings("offer_type")
+    DEFAULT_CSS = DIALOG_CSS.format(name="OfferTypeDialog")
+    CHOICES = ("S", "P", "E", "A", "R")
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static("New offer: which kind?", id="title", markup=False)
+            lines = [f"{n}  {KIND_NAMES[letter]}" for n, letter in enumerate(self.CHOICES, 1)]
+            yield Static("\n".join(lines), markup=False)
+            yield Static("1-5 chooses · esc: cancel", id="verdict", markup=False)
+            yield Footer()
+
+    def action_choose(self, n: int) -> None:
+        self.dismiss(self.CHOICES[n - 1])

@@ -1,0 +1,258 @@
+"""Offers › edit: one form for every offer type (and one for a localization), checked as the
+agent types, field by field and against the vendor's rules, before anything is sent.
+
+ctrl+s sends (with If-Match: the version the form started from) or, offline, keeps a draft;
+ctrl+o keeps a draft on purpose. A 412 opens the merge view with both versions kept.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Grid, VerticalScroll
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Checkbox, Input, Label, Static
+
+from srm_tui.bindings import bindings
+from srm_tui.widgets.footer import Footer
+from srm_tui.domain.text import visible
+from srm_tui.offers import forms
+from srm_tui.offers.forms import FieldDef
+from srm_tui.offers.rules import OfferInvalid, OfferRefused
+from srm_tui.widgets.status_line import StatusLine
+
+CHECK_DELAY = 0.2
+
+
+class OfferFormScreen(Screen[Any]):
+    """The form machinery shared by the offer and the localization editor."""
+
+    BINDINGS = bindings("offer_editor")
+    DEFAULT_CSS = """
+    OfferFormScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
+    OfferFormScreen VerticalScroll { padding: 0 1; height: 1fr; }
+    OfferFormScreen Grid { grid-size: 2; grid-columns: 28 1fr; grid-rows: 1; height: auto; }
+    OfferFormScreen Grid Label { width: 100%; }
+    OfferFormScreen Grid Input { width: 1fr; height: 1; border: none; padding: 0 1;
+                                 background: $boost; }
+    OfferFormScreen Grid Input:focus { background: $accent 30%; }
+    OfferFormScreen Grid Input:disabled { background: $panel; color: $text-muted; }
+    OfferFormScreen Grid Checkbox { height: 1; border: none; padding: 0; }
+    OfferFormScreen #hint { height: auto; padding: 0 1; color: $text-muted; }
+    OfferFormScreen #verdict { height: auto; max-height: 8; padding: 0 1; text-style: bold; }
+    """
+
+    def __init__(self, crumbs: str, fields: list[FieldDef], values: dict[str, Any],
+                 creating: bool) -> None:
+        super().__init__()
+        self.crumbs = crumbs
+        self.fields = fields
+        self.by_name = {f.name: f for f in fields}
+        self.initial = values
+        self.creating = creating
+        self.problems: list[Any] = []
+        self.running = False
+        self._timer: Timer | None = None
+
+    def _label(self, f: FieldDef, problem: Any = None) -> Text:
+        locked = f.create_only and not self.creating
+        text = f.label + (" *" if f.required and not locked else "")
+        return Text(("✘ " if problem else "  ") + text,
+                    style="bold" if problem else "")
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.crumbs, id="crumbs", markup=False)
+        with VerticalScroll():
+            with Grid():
+                for f in self.fields:
+                    locked = f.create_only and not self.creating
+                    value = self.initial.get(f.name)
+                    yield Label(self._label(f), id=f"l-{f.name}")
+                    if f.kind == "bool":
+                        yield Checkbox("", value=bool(value), id=f"f-{f.name}",
+                                       disabled=locked)
+                    else:
+                        yield Input("" if value is None else str(value), id=f"f-{f.name}",
+                                    placeholder=f.help, disabled=locked)
+        yield Static("", id="hint", markup=False)
+        yield Static("", id="verdict", markup=False)
+        yield StatusLine()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        first = [w for w in self.query("Input, Checkbox") if not w.disabled]
+        if first:
+            first[0].focus()
+        self._check()
+
+    def on_descendant_focus(self) -> None:
+        self._hint()
+
+    def _hint(self) -> None:
+        """The focused field's help, and what is wrong with it."""
+        focused = self.app.focused
+        name = (focused.id or "")[2:] if focused is not None else ""
+        f = self.by_name.get(name)
+        if f is None:
+            return
+        mine = next((p for p in self.problems if p.field == name), None)
+        locked = f.create_only and not self.creating
+        parts = [f"{f.label}: {f.help}" if f.help else f.label]
+        if locked:
+            parts.append("fixed once created")
+        if mine:
+            parts.append(f"✘ {mine.message}")
+        self.query_one("#hint", Static).update(Text(" · ".join(parts)))
+
+    def values(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in self.fields:
+            widget = self.query_one(f"#f-{f.name}")
+            out[f.name] = widget.value
+        return out
+
+    @on(Input.Changed)
+    @on(Checkbox.Changed)
+    def _changed(self) -> None:
+        if self._timer:
+            self._timer.stop()
+        self._timer = self.set_timer(CHECK_DELAY, self._check)
+
+    def _service(self, online: bool = False):
+        from srm_tui.offers.service import OfferService
+
+        settings = self.app.settings
+        if online:
+            try:
+                settings = self.app.api_settings() or settings
+            except Exception:  # out of reach: the edit waits as a draft
+                settings = settings.model_copy({"api_url": None})
+        return OfferService(self.app.cache, settings)
+
+    def build(self, service: Any) -> forms.Built:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def save(self, service: Any, draft: bool) -> Any:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _check(self) -> None:
+        """Every field's problem under it, and the first rule that blocks in the verdict."""
+        try:
+            built = self.build(self._service())
+            problems = built.problems
+            empty = not self.creating and not built.body
+        except OfferInvalid as exc:
+            problems, empty = exc.problems, False
+        self.problems = problems
+        for f in self.fields:
+            mine = next((p for p in problems if p.field == f.name), None)
+            self.query_one(f"#l-{f.name}", Label).update(self._label(f, mine))
+        self._hint()
+        verdict = self.query_one("#verdict", Static)
+        if problems:
+            lines = [f"✘ {len(problems)} problem(s):"]
+            for p in problems[:6]:
+                label = self.by_name[p.field].label if p.field in self.by_name else p.field
+                lines.append(f"  {label}: {visible(p.message, 110)}"
+                             + (f" — rule {p.rule}" if p.rule else ""))
+            verdict.update(Text("\n".join(lines)))
+        elif empty:
+            verdict.update(Text("Nothing changed yet."))
+        else:
+            where = "sends it" if self.app.demo or self.app.settings.api_url else \
+                "keeps a draft (offline)"
+            verdict.update(Text(f"✔ Ready — ctrl+s {where}; ctrl+o keeps a draft."))
+
+    def action_save(self, draft: bool = False) -> None:
+        if self.running:
+            return
+        if self._timer:
+            self._timer.stop()
+        self._check()
+        if self.problems:
+            self.notify("Fix what the form says first.", severity="warning")
+            return
+        self.running = True
+        self.query_one("#verdict", Static).update(Text("Saving…"))
+        self._worker(draft)
+
+    @work(thread=True, exclusive=True, group="offer-save")
+    def _worker(self, draft: bool) -> None:
+        service = self._service(online=not draft)
+        try:
+            result: Any = self.save(service, draft)
+        except Exception as exc:  # shown in the form; the values stay
+            result = exc
+        finally:
+            service.close()
+        self.app.call_from_thread(self._saved, result)
+
+    def _saved(self, result: Any) -> None:
+        self.running = False
+        verdict = self.query_one("#verdict", Static)
+        if isinstance(result, OfferRefused):
+            verdict.update(Text(f"✘ Refused by rule {result.rule}: {visible(result.message, 200)}"))
+            return
+        if isinstance(result, OfferInvalid):
+            self._check()
+            verdict.update(Text(f"✘ {visible(str(result), 200)}"))
+            return
+        if isinstance(result, Exception):
+            verdict.update(Text(f"✘ {visible(getattr(result, 'message', result), 200)}"))
+            return
+        if result.status == "conflict":
+            from srm_tui.screens.offer_merge import MergeScreen
+
+            self.notify(result.message, severity="warning", timeout=10)
+            self.app.switch_screen(MergeScreen(result.draft_id))
+            return
+        severity = "information" if result.status in ("applied", "unchanged") else "warning"
+        self.notify(visible(result.message, 200), severity=severity, timeout=8)
+        self.dismiss(result)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class OfferEditorScreen(OfferFormScreen):
+    """Offers › new or edit: every field of the offer's type."""
+
+    def __init__(self, letter: str, offer: dict[str, Any] | None = None,
+                 values: dict[str, Any] | None = None) -> None:
+        self.letter = letter
+        self.offer_id = offer["id"] if offer else None
+        kind = forms.KIND_NAMES[letter]
+        crumbs = (f"Offers › {offer['id']} · {visible(offer.get('title'), 50)} › edit" if offer
+                  else f"Offers › new {kind}")
+        start = values or {"country": "US", "currency": "USD", "tax_included": False}
+        super().__init__(crumbs, forms.offer_fields(letter), start, offer is None)
+
+    def build(self, service: Any) -> forms.Built:
+        return service.check_offer(self.letter, self.values(), self.offer_id)
+
+    def save(self, service: Any, draft: bool) -> Any:
+        return service.save_offer(self.letter, self.values(), self.offer_id, draft=draft)
+
+
+class LocalizationEditorScreen(OfferFormScreen):
+    """Offers › one offer › a country version: new or edit."""
+
+    def __init__(self, offer: dict[str, Any], loc: dict[str, Any] | None = None) -> None:
+        self.offer_id = offer["id"]
+        self.country = loc.get("countryCode") if loc else None
+        crumbs = (f"Offers › {offer['id']} › localization "
+                  + (self.country or "new"))
+        start = forms.localization_values(loc) if loc else {
+            "title": offer.get("title") or "", "description": offer.get("description") or ""}
+        super().__init__(crumbs, forms.localization_fields(offer["id"][0]), start, loc is None)
+
+    def build(self, service: Any) -> forms.Built:
+        return service.check_localization(self.offer_id, self.values(), self.country)
+
+    def save(self, service: Any, draft: bool) -> Any:
+        return service.save_localization(self.offer_id, self.values(), self.country,
+                                         draft=draft)

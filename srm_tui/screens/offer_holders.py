@@ -1,0 +1,91 @@
+"""Offers › one offer › holders: the customers with access to it now, as a customer list.
+
+The rows page from SQLite like the main list; enter opens a customer. For a subscription
+offer, w writes the same set as a segment file (subscription.offer_id + state), so
+`srm segment members` and the segment tools work on it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Static
+
+from srm_tui.bindings import bindings
+from srm_tui.widgets.footer import Footer
+from srm_tui.domain import offers as od
+from srm_tui.domain.text import visible
+from srm_tui.storage import queries
+from srm_tui.widgets.customer_table import DEFAULT_COLUMNS, CustomerTable
+from srm_tui.widgets.status_line import StatusLine
+
+
+class HoldersScreen(Screen[Any]):
+    """Who holds one offer now."""
+
+    BINDINGS = bindings("offer_holders")
+    DEFAULT_CSS = """
+    HoldersScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
+    HoldersScreen #columns { height: 1; padding: 0 1; text-style: bold; }
+    HoldersScreen CustomerTable { padding: 0 1; }
+    HoldersScreen #hint { height: auto; padding: 0 1; }
+    """
+
+    def __init__(self, offer: dict[str, Any]) -> None:
+        super().__init__()
+        self.offer = offer
+        self.ids: list[int] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"Offers › {self.offer['id']} › holders · counting…", id="crumbs",
+                     markup=False)
+        yield Static("", id="columns", markup=False)
+        yield CustomerTable(self._source, 0, columns=DEFAULT_COLUMNS, id="holders")
+        hint = ("w writes a segment file of these customers" if self.offer["id"][0] == "S"
+                else "pass holders have no per-offer segment attribute: this list is the set")
+        yield Static(hint, id="hint", markup=False)
+        yield StatusLine()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(CustomerTable)
+        self.query_one("#columns", Static).update(table.header_text())
+        table.focus()
+        self._load()
+
+    def _source(self, offset: int, limit: int) -> list[Any]:
+        return queries.customer_rows(self.app.cache.conn(), self.ids[offset:offset + limit])
+
+    @work(thread=True, exclusive=True, group="holders")
+    def _load(self) -> None:
+        ids = queries.offer_holder_ids(self.app.cache.conn(), self.offer["id"],
+                                       self.app.settings.now_ts())
+        self.app.call_from_thread(self._loaded, ids)
+
+    def _loaded(self, ids: list[int]) -> None:
+        self.ids = ids
+        self.query_one(CustomerTable).reload(self._source, len(ids))
+        self.query_one("#crumbs", Static).update(
+            f"Offers › {self.offer['id']} · {visible(self.offer.get('title'), 40)} › "
+            f"holders · {len(ids):,}")
+
+    def on_customer_table_opened(self, message: CustomerTable.Opened) -> None:
+        self.app.open_customer(message.customer_id)
+
+    def action_write_segment(self) -> None:
+        from srm_tui.config import data_dir
+
+        doc = od.holders_segment(self.offer)
+        if doc is None:
+            self.notify("Only subscription offers have a holders segment.", severity="warning")
+            return
+        folder = data_dir() / "segments"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"holders-{self.offer['id']}.json"
+        path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        self.app.copy_to_clipboard(str(path))
+        self.notify(f"Wrote {path} (path copied): srm segment members {path}", timeout=10)

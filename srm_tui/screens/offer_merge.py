@@ -1,0 +1,186 @@
+"""Offers › drafts › merge: after a 412, the server's version beside the draft, field by field.
+
+Each row shows a field as it was when the draft was made, as the server has it now (theirs)
+and as the draft has it (mine). The agent takes mine or theirs per field, then applies (mine
+is pushed again, based on the server's version), or discards the draft. Until then both
+versions are kept: the draft in the cache, the server's in the offer.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import DataTable, Static
+
+from srm_tui.bindings import bindings
+from srm_tui.widgets.footer import Footer
+from srm_tui.domain.text import visible
+from srm_tui.widgets.status_line import StatusLine
+
+
+def shown(value: Any, width: int = 60) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        return visible(value, width)
+    return visible(json.dumps(value, ensure_ascii=False), width)
+
+
+class MergeScreen(Screen[Any]):
+    """Merge one conflicting draft."""
+
+    BINDINGS = bindings("offer_merge")
+    DEFAULT_CSS = """
+    MergeScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
+    MergeScreen #about { height: auto; padding: 0 1; }
+    MergeScreen DataTable { height: auto; max-height: 1fr; margin: 1 1 0 1; }
+    MergeScreen #verdict { height: auto; padding: 0 1; margin-top: 1; text-style: bold; }
+    """
+
+    def __init__(self, draft_id: int) -> None:
+        super().__init__()
+        self.draft_id = draft_id
+        self.rows: list[tuple[str, Any, Any, Any]] = []
+        self.choices: dict[str, str] = {}
+        self.armed = False
+        self.running = False
+
+    def _service(self, online: bool = False):
+        from srm_tui.offers.service import OfferService
+
+        settings = self.app.settings
+        if online:
+            try:
+                settings = self.app.api_settings() or settings
+            except Exception:  # out of reach: the merged draft waits
+                settings = settings.model_copy({"api_url": None})
+        return OfferService(self.app.cache, settings)
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="crumbs", markup=False)
+        yield Static("", id="about", markup=False)
+        yield DataTable(id="merge", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="verdict", markup=False)
+        yield StatusLine()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        from srm_tui.offers import drafts
+
+        service = self._service()
+        item = drafts.get(self.app.cache.conn(), self.draft_id)
+        if item is None:
+            self.query_one("#crumbs", Static).update(f"Offers › drafts › #{self.draft_id}")
+            self.query_one("#verdict", Static).update("This draft is gone (pushed or discarded).")
+            return
+        self.item = item
+        self.rows = service.merge_rows(self.draft_id) if item.status == "conflict" else []
+        self.choices = {name: "mine" for name, *_ in self.rows}
+        self.query_one("#crumbs", Static).update(
+            f"Offers › drafts › #{item.id} {item.label} · merge")
+        self.query_one("#about", Static).update(Text(
+            f"The offer changed on the server after this draft was made (draft based on "
+            f"version {item.base_version}, the server has version {item.server_version}). "
+            "Both are kept until you choose: m mine, t theirs per field (M, T: all), "
+            "ctrl+s applies, x discards the draft, esc leaves both as they are."
+            if item.status == "conflict" else
+            f"Draft #{item.id} has no conflict: it waits for push."))
+        table = self.query_one(DataTable)
+        table.add_columns("Field", "When drafted", "Server (theirs)", "Draft (mine)", "Take")
+        self._fill()
+        table.focus()
+
+    def _fill(self) -> None:
+        table = self.query_one(DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        for name, base, theirs, mine in self.rows:
+            changed = " (changed on server)" if theirs != base else ""
+            table.add_row(name, Text(shown(base, 30)), Text(shown(theirs, 30) + changed),
+                          Text(shown(mine, 30)), f"[{self.choices[name]}]", key=name)
+        if self.rows:
+            table.move_cursor(row=min(cursor, len(self.rows) - 1))
+        mine = sum(1 for c in self.choices.values() if c == "mine")
+        self.query_one("#verdict", Static).update(Text(
+            f"{mine} field(s) from the draft, {len(self.choices) - mine} from the server."))
+
+    def _current(self) -> str | None:
+        table = self.query_one(DataTable)
+        if not self.rows:
+            return None
+        return self.rows[table.cursor_row][0]
+
+    def action_take(self, side: str) -> None:
+        name = self._current()
+        if name is None or self.running:
+            return
+        self.armed = False
+        self.choices[name] = side
+        self._fill()
+
+    def action_take_all(self, side: str) -> None:
+        if self.running:
+            return
+        self.armed = False
+        self.choices = {name: side for name in self.choices}
+        self._fill()
+
+    def action_apply(self) -> None:
+        if not self.rows or self.running:
+            return
+        self.running = True
+        self.query_one("#verdict", Static).update(Text("Applying…"))
+        self._apply(dict(self.choices))
+
+    @work(thread=True, exclusive=True, group="offer-merge")
+    def _apply(self, choices: dict[str, str]) -> None:
+        service = self._service(online=True)
+        try:
+            result: Any = service.resolve(self.draft_id, choices)
+        except Exception as exc:  # shown here; the draft stays
+            result = exc
+        finally:
+            service.close()
+        self.app.call_from_thread(self._done, result)
+
+    def action_discard(self) -> None:
+        if not hasattr(self, "item") or self.running:
+            return
+        self.armed = True
+        self.query_one("#verdict", Static).update(Text(
+            f"Discard draft #{self.draft_id}? The server's version stays. y: discard, "
+            "esc: keep it"))
+
+    def action_confirm(self) -> None:
+        if not self.armed:
+            return
+        self.armed = False
+        service = self._service()
+        result = service.discard(self.draft_id)
+        self._done(result)
+
+    def action_back(self) -> None:
+        if self.armed:
+            self.armed = False
+            self._fill()
+            return
+        self.dismiss(None)
+
+    def _done(self, result: Any) -> None:
+        self.running = False
+        if isinstance(result, Exception):
+            self.query_one("#verdict", Static).update(
+                Text(f"✘ {visible(getattr(result, 'message', result), 200)}"))
+            return
+        self.notify(visible(result.message, 200),
+                    severity="warning" if result.status == "conflict" else "information",
+                    timeout=8)
+        if result.status == "conflict":  # the server moved again: merge once more
+            self.app.switch_screen(MergeScreen(self.draft_id))
+            return
+        self.dismiss(result)
