@@ -49,6 +49,7 @@ class SrmApp(App):
     DEFAULT_MODE = "customers"  # start in the list itself: no throwaway first screen
     MODES = {
         "customers": lambda: _screen("customers", "CustomersScreen"),
+        "segments": lambda: _screen("segments", "SegmentsScreen"),
         "offers": lambda: _screen("offers", "OffersScreen"),
         "sync": lambda: _screen("sync", "SyncScreen"),
     }
@@ -130,6 +131,22 @@ class SrmApp(App):
         if self.current_mode != "customers":
             self.switch_mode("customers")
         self.push_screen(CustomerScreen(customer_id))
+
+    def segment_runner(self):
+        """The segment runner of this cache: one per console, so counts share its memo and
+        (on a large cache) its worker processes."""
+        if getattr(self, "_segment_runner", None) is None:
+            from srm_tui.segments.engine import SegmentRunner
+
+            self._segment_runner = SegmentRunner(self.cache.path)
+        return self._segment_runner
+
+    def action_segment_membership(self) -> None:
+        """Add the open customer to static segments, or take them out (the customer screen's
+        `m`; from the palette too)."""
+        from srm_tui.screens.segment_dialogs import open_membership
+
+        open_membership(self)
 
     def open_token(self, token: str) -> None:
         from srm_tui.screens.token import TokenScreen
@@ -236,5 +253,7 @@ class SrmApp(App):
         self._reload_screen()
 
     def on_unmount(self) -> None:
+        if getattr(self, "_segment_runner", None) is not None:
+            self._segment_runner.close()
         if self.demo_sandbox:
             self.demo_sandbox.stop()

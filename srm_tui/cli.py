@@ -917,3 +917,4 @@ if __name__ == "__main__":  # pragma: no cover
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     main()
 from srm_tui import cli_offers  # noqa: E402,F401
+from srm_tui import cli_segments  # noqa: E402,F401

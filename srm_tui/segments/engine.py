@@ -28,7 +28,7 @@ from pathlib import Path
 
 from srm_tui.segments import facts as F
 from srm_tui.segments import worker
-from srm_tui.segments.compile import compile_segment
+from srm_tui.segments.compile import Compiled, compile_segment
 from srm_tui.segments.model import Segment
 
 PARALLEL_MIN_CUSTOMERS = 100_000  # below this, one process answers quicker than several
@@ -223,6 +223,58 @@ class SegmentRunner:
             while len(self._memo) > self._memo_size:
                 self._memo.popitem(last=False)
         return CountResult(total, _ms(started), refreshed, False, parts)
+
+    def call(self, fn):
+        """Run ``fn(connection)`` on the runner's own thread and connection (saving a
+        segment, listing its versions) and return what it returns."""
+        return self._in_thread(lambda: fn(self._conn()))
+
+    def count_population(self, compiled: Compiled) -> CountResult:
+        """The size of a population given as SQL (a static segment's members), timed."""
+        started = time.perf_counter()
+        self.refresh()
+        total = self._in_thread(lambda: self._conn().execute(
+            compiled.count_sql(), compiled.params).fetchone()[0])
+        return CountResult(total, _ms(started))
+
+    def rows(self, compiled: Compiled, *, offset: int, limit: int) -> list[dict]:
+        """Rows ``offset`` .. ``offset + limit`` of a population, ascending by id, with the
+        customer list's columns (the member list pages through these)."""
+        from srm_tui.storage.queries import SUMMARY_COLUMNS
+
+        cols = ", ".join(f"c.{c}" for c in SUMMARY_COLUMNS)
+        sql = (f"SELECT {cols} FROM customers c WHERE c.id IN (SELECT f.id FROM "
+               f"{compiled.from_sql} WHERE ({compiled.filter}) ORDER BY f.id "
+               "LIMIT :limit OFFSET :offset) ORDER BY c.id")
+        params = {**compiled.params, "limit": limit, "offset": offset}
+
+        def run() -> list[dict]:
+            cursor = self._conn().execute(sql, params)
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, r)) for r in cursor]
+
+        self.refresh()
+        return self._in_thread(run)
+
+    def overview(self, compiled: Compiled, now: int):
+        """MRR, lifetime value, churn and composition of a population (segments.overview),
+        the pass spread over the worker processes on a large cache."""
+        from srm_tui.segments import overview as O
+
+        self.refresh()
+        ranges = self._in_thread(self._split)
+        pool = self._pool() if len(ranges) > 1 else None
+
+        def parts(p):
+            futures = [pool.submit(worker.aggregate, self.path, p.sql,
+                                   {**p.params, "lo": lo, "hi": hi}) for lo, hi in ranges]
+            rows: list[tuple] = []
+            for f in futures:
+                rows += f.result()
+            return rows, len(ranges)
+
+        return self._in_thread(lambda: O.compute(self._conn(), compiled, now,
+                                                 parts if pool is not None else None))
 
     def members(self, segment: Segment, now: int, *, after: int | None = None,
                 limit: int = 200) -> list[int]:

@@ -40,3 +40,25 @@ def scalar(path: str, sql: str, params: dict[str, Any]) -> Any:
 def ready(path: str) -> bool:
     connection(path)
     return True
+
+
+_writable: dict[str, sqlite3.Connection] = {}
+
+
+def aggregate(path: str, sql: str, params: dict[str, Any]) -> list[tuple]:
+    """One overview pass over an id range (see segments.overview): it adds into a temporary
+    table, so it runs on a connection of its own that may write temporary tables (the cache
+    file itself is opened read-only)."""
+    from srm_tui.segments.overview import aggregate as run
+
+    conn = _writable.get(path)
+    if conn is None:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10,
+                               isolation_level=None)
+        conn.execute("PRAGMA busy_timeout=10000")
+        conn.execute("PRAGMA mmap_size=17179869184")
+        conn.execute("PRAGMA cache_size=-65536")
+        conn.execute("PRAGMA temp_store=MEMORY")
+        conn.create_function("casefold", 1, _casefold, deterministic=True)
+        _writable[path] = conn
+    return run(conn, sql, params)

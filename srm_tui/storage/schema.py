@@ -375,5 +375,93 @@ CREATE TRIGGER row_counts_customers_delete AFTER DELETE ON customers BEGIN
 END;
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5]
+# Saved segments (srm_tui.segments.store): each save a version, with the members it gained
+# and lost; static segments' members; scheduled exports of a segment.
+V6 = """
+CREATE TABLE segments (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    name_key TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    format INTEGER NOT NULL,
+    definition TEXT NOT NULL,
+    tags TEXT NOT NULL DEFAULT '[]',
+    version INTEGER NOT NULL,
+    members INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    updated_by TEXT,
+    last_count INTEGER,
+    last_run_at INTEGER,
+    last_run_ms REAL
+);
+CREATE TABLE segment_versions (
+    segment_id INTEGER NOT NULL REFERENCES segments (id) ON DELETE CASCADE,
+    version INTEGER NOT NULL,
+    format INTEGER NOT NULL,
+    definition TEXT NOT NULL,
+    saved_at INTEGER NOT NULL,
+    saved_by TEXT,
+    members INTEGER NOT NULL,
+    gained INTEGER NOT NULL,
+    lost INTEGER NOT NULL,
+    PRIMARY KEY (segment_id, version)
+);
+CREATE TABLE segment_members (
+    segment_id INTEGER NOT NULL REFERENCES segments (id) ON DELETE CASCADE,
+    customer_id INTEGER NOT NULL,
+    PRIMARY KEY (segment_id, customer_id)
+) WITHOUT ROWID;
+CREATE INDEX segment_members_customer ON segment_members (customer_id);
+CREATE TABLE segment_member_changes (
+    segment_id INTEGER NOT NULL REFERENCES segments (id) ON DELETE CASCADE,
+    version INTEGER NOT NULL,
+    customer_id INTEGER NOT NULL,
+    change INTEGER NOT NULL,
+    PRIMARY KEY (segment_id, version, customer_id)
+) WITHOUT ROWID;
+CREATE TABLE segment_schedules (
+    id INTEGER PRIMARY KEY,
+    segment_id INTEGER NOT NULL REFERENCES segments (id),
+    format TEXT NOT NULL,
+    columns TEXT NOT NULL,
+    directory TEXT NOT NULL,
+    at_times TEXT,
+    every_seconds INTEGER,
+    tz TEXT NOT NULL DEFAULT 'UTC',
+    created_at INTEGER NOT NULL,
+    created_by TEXT,
+    last_slot INTEGER,
+    last_run_at INTEGER,
+    last_file TEXT,
+    last_rows INTEGER,
+    last_error TEXT
+);
+CREATE INDEX segment_schedules_segment ON segment_schedules (segment_id);
+"""
+
+# Offer edits kept as drafts until they are pushed: the version each was based on (sent as
+# If-Match), the values it started from, and after a 412 the server's values beside it.
+V7 = """
+CREATE TABLE offer_drafts (
+    id INTEGER PRIMARY KEY,
+    offer_id TEXT,
+    target TEXT NOT NULL,
+    op TEXT NOT NULL,
+    changes TEXT NOT NULL,
+    base_version INTEGER,
+    base TEXT,
+    status TEXT NOT NULL DEFAULT 'draft',
+    server TEXT,
+    server_version INTEGER,
+    last_error TEXT,
+    agent TEXT,
+    idempotency_key TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX offer_drafts_offer ON offer_drafts (offer_id, status);
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,392 @@
+"""Small dialogs of the segment screens: confirm a save (with its diff), yes/no, one value,
+export now or on a schedule, and a customer's static segments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Input, SelectionList, Static
+from textual.widgets.selection_list import Selection
+
+from srm_tui.bindings import bindings
+from srm_tui.domain.text import visible
+from srm_tui.segments import schedules as S
+from srm_tui.segments import store
+from srm_tui.segments.model import Segment
+from srm_tui.widgets.choice import ChoiceField
+from srm_tui.widgets.footer import Footer
+
+_CSS = """
+{cls} {{ align: center middle; }}
+{cls} > Vertical {{ width: 94%; max-width: 96; height: auto; max-height: 94%;
+                    border: round $accent; background: $surface; padding: 0 1; }}
+{cls} .title {{ text-style: bold; height: auto; }}
+{cls} .label {{ height: 1; margin-top: 1; text-style: bold; }}
+{cls} .help {{ height: auto; color: $text-muted; }}
+{cls} .error {{ height: auto; color: $error; }}
+{cls} .warning {{ height: auto; color: $warning; }}
+{cls} Input {{ height: 1; border: none; padding: 0 1; background: $boost; }}
+{cls} Input:focus {{ border: none; background: $accent 30%; }}
+{cls} VerticalScroll {{ height: auto; max-height: 16; }}
+"""
+
+
+def diff_text(lines: list[tuple[str, str]], changed_only: bool = False) -> Text:
+    """Definition lines with + / - marks (and colour for who has it)."""
+    out = Text()
+    for mark, line in lines:
+        if changed_only and mark == " ":
+            continue
+        style = {"+": "green", "-": "red"}.get(mark, "dim")
+        out.append(f"{mark} {visible(line, 200)}\n", style=style)
+    return out
+
+
+class SaveScreen(ModalScreen[bool]):
+    """What a save changes: the definition's lines and the members gained and lost."""
+
+    BINDINGS = bindings("segment_confirm")
+    DEFAULT_CSS = _CSS.format(cls="SaveScreen")
+
+    def __init__(self, segment: Segment, change: store.Change,
+                 schedules: list[dict[str, Any]], base_version: int | None) -> None:
+        super().__init__()
+        self.segment = segment
+        self.change = change
+        self.schedules = schedules
+        self.base_version = base_version
+
+    def compose(self) -> ComposeResult:
+        c = self.change
+        against = f"version {self.base_version}" if self.base_version else "nothing (new)"
+        with Vertical():
+            yield Static(Text(f"Save {visible(self.segment.name, 60)} as version {c.version}?"),
+                         classes="title")
+            yield Static(f"Definition, against {against}:", classes="label", markup=False)
+            with VerticalScroll():
+                yield Static(diff_text(c.lines) if c.definition_changed
+                             else Text("(no change to the definition)"), id="diff")
+            gained = "" if self.base_version is None else \
+                f" (+{c.gained:,} gained, −{c.lost:,} lost since version {self.base_version})"
+            yield Static(f"Members now: {c.members:,}{gained}", id="members", markup=False,
+                         classes="label")
+            for s in self.schedules:
+                yield Static(f"⚠ Schedule {s['id']} ({s['format']}) exports this segment: its "
+                             "next file will hold this version's members.", classes="warning",
+                             markup=False)
+            yield Static("y saves · n or esc goes back", classes="help", markup=False)
+            yield Footer()
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    BINDINGS = bindings("segment_confirm")
+    DEFAULT_CSS = _CSS.format(cls="ConfirmScreen")
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text(self.message), classes="title")
+            yield Static("y yes · n or esc no", classes="help", markup=False)
+            yield Footer()
+
+
+class PromptScreen(ModalScreen[str | None]):
+    """One value; ``check`` returns what is wrong with it (shown inline) or None."""
+
+    BINDINGS = bindings("segment_dialog")
+    DEFAULT_CSS = _CSS.format(cls="PromptScreen")
+
+    def __init__(self, title: str, placeholder: str = "",
+                 check: Callable[[str], str | None] | None = None, value: str = "") -> None:
+        super().__init__()
+        self.title_text = title
+        self.placeholder = placeholder
+        self.check = check
+        self.value = value
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text(self.title_text), classes="title")
+            yield Input(value=self.value, placeholder=self.placeholder, id="value")
+            yield Static("", id="error", classes="error", markup=False)
+            yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def action_submit(self) -> None:
+        value = self.query_one(Input).value.strip()
+        problem = self.check(value) if self.check else None
+        if problem:
+            self.query_one("#error", Static).update(Text(f"⚠ {problem}"))
+            return
+        self.dismiss(value)
+
+
+# exporting -----------------------------------------------------------------------------------
+
+
+def default_directory() -> str:
+    from srm_tui.config import data_dir
+
+    return str(data_dir() / "exports")
+
+
+class ExportScreen(ModalScreen[None]):
+    """Export the segment now, or add a schedule that exports it at times or intervals."""
+
+    BINDINGS = bindings("segment_dialog")
+    DEFAULT_CSS = _CSS.format(cls="ExportScreen") + """
+    ExportScreen #row { height: 1; margin-top: 1; }
+    """
+
+    def __init__(self, segment: Segment, *, saved: store.Saved | None = None) -> None:
+        super().__init__()
+        self.segment = segment
+        self.saved = saved
+
+    def compose(self) -> ComposeResult:
+        name = self.saved.name if self.saved else (self.segment.name or "this segment")
+        what = "as saved" if self.saved else "as it stands (not saved)"
+        with Vertical():
+            yield Static(Text(f"Export {visible(name, 60)} {what}"), classes="title")
+            yield Static("Format", classes="label", markup=False)
+            yield ChoiceField(S.FORMATS, "csv", id="format")
+            yield Static("Columns", classes="label", markup=False)
+            yield Input(value=", ".join(S.DEFAULT_COLUMNS), id="columns")
+            yield Static("the list's columns, and any attribute: customer.status, customer.mrr,"
+                         " subscription.state …", classes="help", markup=False)
+            yield Static("Directory", classes="label", markup=False)
+            yield Input(value=default_directory(), id="directory")
+            yield Static("When", classes="label", markup=False)
+            yield Input(placeholder="empty: once, now · 06:00, 18:00 · every 6h", id="when")
+            yield Input(value="UTC", placeholder="time zone of the times, e.g. Europe/Warsaw",
+                        id="tz")
+            yield Static("", id="error", classes="error", markup=False)
+            yield Static("ctrl+s exports (or adds the schedule) · esc cancels", classes="help",
+                         markup=False)
+            yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#columns", Input).focus()
+
+    def _error(self, message: str) -> None:
+        self.query_one("#error", Static).update(Text(f"⚠ {message}"))
+
+    @on(Input.Changed, "#columns")
+    def _columns_typed(self, event: Input.Changed) -> None:
+        faults = S.check_columns(self._columns())
+        self.query_one("#error", Static).update(Text(f"⚠ {faults[0]}") if faults else "")
+
+    def _columns(self) -> list[str]:
+        return [c.strip() for c in self.query_one("#columns", Input).value.split(",")
+                if c.strip()]
+
+    @on(Input.Submitted)
+    def action_submit(self) -> None:
+        fmt = self.query_one("#format", ChoiceField).value
+        columns = self._columns()
+        faults = S.check_columns(columns)
+        if faults:
+            self._error(str(faults[0]))
+            return
+        directory = self.query_one("#directory", Input).value.strip()
+        if not directory:
+            self._error("directory: required")
+            return
+        try:
+            Path(directory).expanduser().mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            self._error(f"directory: cannot create {directory}: {exc.strerror or exc}")
+            return
+        when = self.query_one("#when", Input).value.strip()
+        if when:
+            self._schedule(fmt, columns, directory, when)
+        else:
+            self.query_one("#error", Static).update("exporting…")
+            self._export(fmt, columns, directory)
+
+    def _schedule(self, fmt: str, columns: list[str], directory: str, when: str) -> None:
+        if self.app.settings.role == "viewer":
+            self._error("when: the viewer role is read only: no schedules")
+            return
+        if self.saved is None:
+            self._error("when: a schedule exports a saved segment: save it first (ctrl+s)")
+            return
+        at = every = None
+        if when.lower().startswith("every"):
+            every = when[5:].strip()
+        else:
+            at = when
+        settings = self.app.settings
+        try:
+            schedule = S.add(self.app.cache.conn(), self.saved.id, fmt=fmt, columns=columns,
+                             directory=directory, at=at, every=every,
+                             tz=self.query_one("#tz", Input).value.strip() or "UTC",
+                             now=settings.now_ts(), agent=settings.agent)
+        except store.SegmentError as exc:
+            first = exc.faults[0]
+            field = {"at": "when", "every": "when", "dir": "directory"}.get(first.path,
+                                                                             first.path)
+            self._error(f"{field}: {first.message}")
+            return
+        self.app.notify(f"Schedule {schedule.id}: {schedule.segment_name} as {fmt} "
+                        f"{schedule.when()} into {schedule.directory} (srm schedules run "
+                        "runs it; put that in cron)", timeout=10)
+        self.dismiss(None)
+
+    @work(thread=True, exclusive=True, group="segment-export", exit_on_error=False)
+    def _export(self, fmt: str, columns: list[str], directory: str) -> None:
+        now = self.app.settings.now_ts()
+        name = self.saved.name if self.saved else (self.segment.name or "segment")
+        path = S.export_path(directory, name, now, fmt)
+        runner = self.app.segment_runner()
+        try:
+            if self.saved is not None:
+                saved = self.saved
+                outcome: Any = runner.call(lambda conn: S.export_saved(
+                    conn, saved, now=now, fmt=fmt, columns=columns, path=path))
+            else:
+                outcome = runner.call(lambda conn: S.export_definition(
+                    conn, self.segment, now=now, fmt=fmt, columns=columns, path=path))
+        except Exception as exc:
+            outcome = exc
+        self.app.call_from_thread(self._exported, outcome)
+
+    def _exported(self, outcome: Any) -> None:
+        if isinstance(outcome, Exception):
+            self._error(f"not exported: {getattr(outcome, 'strerror', None) or outcome}")
+            return
+        self.app.notify(f"Wrote {outcome.rows:,} customers to {outcome.path} (what it is: "
+                        f"{Path(outcome.sidecar).name})", timeout=10)
+        self.dismiss(None)
+
+
+# a customer's static segments ----------------------------------------------------------------
+
+
+class MembershipScreen(ModalScreen[None]):
+    """Tick the static segments this customer belongs in; n makes a new one."""
+
+    BINDINGS = bindings("segment_dialog")
+    DEFAULT_CSS = _CSS.format(cls="MembershipScreen") + """
+    MembershipScreen SelectionList { height: auto; max-height: 14; }
+    """
+
+    def __init__(self, customer_id: int) -> None:
+        super().__init__()
+        self.customer_id = customer_id
+        self.before: dict[int, bool] = {}  # static segment id -> the customer is in it
+        self.want: dict[int, bool] = {}
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(f"Static segments of customer {self.customer_id} — space ticks, "
+                         "ctrl+s keeps", classes="title", markup=False)
+            yield SelectionList[int](id="segments")
+            yield Static("New static segment (name, enter adds it ticked):", classes="label",
+                         markup=False)
+            yield Input(placeholder="e.g. VIP callbacks", id="new")
+            yield Static("", id="error", classes="error", markup=False)
+            yield Footer()
+
+    def on_mount(self) -> None:
+        for saved, inside in store.static_memberships(self.app.cache.conn(), self.customer_id):
+            self.before[saved.id] = inside
+            self.want[saved.id] = inside
+        self._fill()
+        box = self.query_one(SelectionList)
+        (box if box.option_count else self.query_one("#new", Input)).focus()
+
+    def _fill(self) -> None:
+        box = self.query_one(SelectionList)
+        box.clear_options()
+        for saved in store.list_saved(self.app.cache.conn()):
+            if not saved.static:
+                continue
+            tags = f"  [{', '.join(saved.tags)}]" if saved.tags else ""
+            box.add_option(Selection(Text(f"{visible(saved.name, 50)}{visible(tags, 30)} · "
+                                          f"{saved.members:,} members"), saved.id,
+                                     self.want.get(saved.id, False)))
+
+    @on(SelectionList.SelectedChanged)
+    def _toggled(self, event: SelectionList.SelectedChanged) -> None:
+        chosen = set(event.selection_list.selected)
+        for sid in self.want:
+            self.want[sid] = sid in chosen
+
+    @on(Input.Submitted, "#new")
+    def _new(self, event: Input.Submitted) -> None:
+        name = event.value.strip()
+        if self.app.settings.role == "viewer":
+            self._error("the viewer role is read only")
+            return
+        settings = self.app.settings
+        problem = store.check_header(self.app.cache.conn(), Segment(name=name))
+        if problem:
+            self._error(str(problem[0]))
+            return
+        saved = store.create_static(self.app.cache.conn(), name, now=settings.now_ts(),
+                                    agent=settings.agent)
+        event.input.value = ""
+        self.query_one("#error", Static).update("")
+        self.before[saved.id] = False
+        self.want[saved.id] = True
+        self._fill()
+        self.query_one(SelectionList).focus()
+
+    def _error(self, message: str) -> None:
+        self.query_one("#error", Static).update(Text(f"⚠ {message}"))
+
+    def action_submit(self) -> None:
+        if self.app.settings.role == "viewer":
+            self._error("the viewer role is read only")
+            return
+        settings = self.app.settings
+        added, removed = [], []
+        for sid, inside in self.before.items():
+            want = self.want.get(sid, inside)
+            if want == inside:
+                continue
+            try:
+                store.change_members(self.app.cache.conn(), sid,
+                                     add=[self.customer_id] if want else [],
+                                     remove=[] if want else [self.customer_id],
+                                     now=settings.now_ts(), agent=settings.agent)
+            except store.SegmentError as exc:
+                self._error(str(exc.faults[0]))
+                return
+            name = store.get_saved(self.app.cache.conn(), sid).name
+            (added if want else removed).append(name)
+        parts = []
+        if added:
+            parts.append("added to " + ", ".join(added))
+        if removed:
+            parts.append("removed from " + ", ".join(removed))
+        self.app.notify(f"Customer {self.customer_id} " + ("; ".join(parts) if parts
+                                                            else "unchanged") + ".")
+        self.dismiss(None)
+
+
+def open_membership(app: Any) -> None:
+    """The customer screen's `m`: the open customer's static segments."""
+    customer_id = getattr(app.screen, "customer_id", None)
+    if customer_id is None:
+        app.notify("Open a customer first: static segments are chosen from a customer's "
+                   "screen (m), or on the segment itself (F3).", severity="warning")
+        return
+    if app.cache.conn().execute("SELECT 1 FROM customers WHERE id = ?",
+                                (customer_id,)).fetchone() is None:
+        app.notify("This customer is not in the cache.", severity="warning")
+        return
+    app.push_screen(MembershipScreen(int(customer_id)))

@@ -1,0 +1,194 @@
+"""Segments › a static segment: customers chosen by hand (a adds by id or email, x takes
+the highlighted one out; a customer's screen adds with m). Each change is a version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Input, Static
+
+from srm_tui.bindings import bindings
+from srm_tui.domain.text import visible
+from srm_tui.screens.segment_builder import MEMBER_COLUMNS, freshness, parse_tags
+from srm_tui.segments import store
+from srm_tui.segments.model import Segment
+from srm_tui.storage.search import SearchError, search
+from srm_tui.widgets.customer_table import CustomerTable
+from srm_tui.widgets.footer import Footer
+from srm_tui.widgets.member_list import MemberPages
+from srm_tui.widgets.status_line import StatusLine
+
+
+class StaticSegmentScreen(Screen):
+    BINDINGS = bindings("segment_builder") + bindings("static_segment")
+    DEFAULT_CSS = """
+    StaticSegmentScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
+    StaticSegmentScreen #header { height: 1; margin: 0 1; }
+    StaticSegmentScreen #header Static { width: auto; padding: 0 1 0 0; }
+    StaticSegmentScreen #header Input { height: 1; border: none; padding: 0 1; width: 1fr;
+                                        background: $boost; margin-right: 1; }
+    StaticSegmentScreen #header Input:focus { background: $accent 30%; }
+    StaticSegmentScreen .error { height: auto; padding: 0 1; color: $error; }
+    StaticSegmentScreen #warning { height: auto; padding: 0 1; color: $warning; }
+    StaticSegmentScreen #member-head { height: 1; padding: 0 1; text-style: bold; }
+    StaticSegmentScreen CustomerTable { padding: 0 1; }
+    StaticSegmentScreen #hint { height: 1; padding: 0 1; color: $text-muted; }
+    """
+
+    def __init__(self, saved: store.Saved) -> None:
+        super().__init__()
+        self.saved = saved
+        self.pages: MemberPages | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="crumbs", markup=False)
+        yield Static("", id="warning", markup=False)
+        with Horizontal(id="header"):
+            yield Static("Name", markup=False)
+            yield Input(value=self.saved.name, id="name")
+            yield Static("Tags", markup=False)
+            yield Input(value=", ".join(self.saved.tags), id="tags")
+        yield Static("", id="header-error", classes="error", markup=False)
+        yield Static("", id="member-head", markup=False)
+        yield CustomerTable(lambda o, n: [], 0, columns=MEMBER_COLUMNS, id="members")
+        yield Static("a adds a customer (id or email) · x takes the highlighted one out · "
+                     "enter opens it", id="hint", markup=False)
+        yield StatusLine()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(CustomerTable)
+        self.pages = MemberPages(self, table)
+        schedules = store.schedules_using(self.app.cache.conn(), self.saved.id)
+        self.query_one("#warning", Static).update(
+            f"⚠ Used by schedule {', '.join(str(s['id']) for s in schedules)}: changes here "
+            "are what its next export holds." if schedules else "")
+        self._reload()
+        table.focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return action != "focus_text"
+
+    def _reload(self) -> None:
+        conn = self.app.cache.conn()
+        self.saved = store.get_saved(conn, self.saved.id)
+        population = store.population(self.saved, self.app.settings.now_ts())
+        count = conn.execute(population.count_sql(), population.params).fetchone()[0]
+        self.query_one("#crumbs", Static).update(Text(
+            f"Segments › {visible(self.saved.name, 60)} · static · v{self.saved.version} · "
+            f"{count:,} customers · {freshness(self.app)}"))
+        self.pages.reset(population, count)  # type: ignore[union-attr]
+        self.query_one("#member-head", Static).update(
+            self.query_one(CustomerTable).header_text())
+
+    def on_customer_table_opened(self, message: CustomerTable.Opened) -> None:
+        self.app.open_customer(message.customer_id)
+
+    def _read_only(self) -> bool:
+        if self.app.settings.role == "viewer":
+            self.notify("The viewer role is read only.", severity="warning")
+            return True
+        return False
+
+    def action_add_member(self) -> None:
+        from srm_tui.screens.segment_dialogs import PromptScreen
+
+        if self._read_only():
+            return
+        conn = self.app.cache.conn()
+        found: dict[str, int] = {}
+
+        def check(text: str) -> str | None:
+            if not text:
+                return "type a customer id or a whole email"
+            try:
+                rows = search(conn, text, limit=2).rows
+            except SearchError as exc:
+                return str(exc)
+            exact = [r for r in rows if str(r["id"]) == text
+                     or (r["email"] or "").casefold() == text.casefold()]
+            if not exact:
+                return f"no cached customer has the id or email {text!r}"
+            found[text] = int(exact[0]["id"])
+            return None
+
+        def chosen(text: str | None) -> None:
+            if text:
+                self._change(add=[found[text]])
+
+        self.app.push_screen(PromptScreen("Add a customer (id or whole email)", "", check),
+                             chosen)
+
+    def action_remove_member(self) -> None:
+        if self._read_only():
+            return
+        row = self.query_one(CustomerTable).selected()
+        if row is not None:
+            self._change(remove=[int(row["id"])])
+
+    def _change(self, **what: Any) -> None:
+        settings = self.app.settings
+        try:
+            change = store.change_members(self.app.cache.conn(), self.saved.id,
+                                          now=settings.now_ts(), agent=settings.agent, **what)
+        except store.SegmentError as exc:
+            self.notify(str(exc.faults[0]), severity="warning")
+            return
+        if change is None:
+            self.notify("No change: already so.")
+            return
+        self.notify(f"v{change.version}: +{change.gained} −{change.lost}, "
+                    f"{change.members:,} customers")
+        self._reload()
+
+    def action_save(self) -> None:
+        if self._read_only():
+            return
+        segment = Segment(name=self.query_one("#name", Input).value.strip(),
+                          tags=parse_tags(self.query_one("#tags", Input).value))
+        conn = self.app.cache.conn()
+        faults = store.check_header(conn, segment, self.saved.id)
+        if faults:
+            self.query_one("#header-error", Static).update(Text(f"⚠ {faults[0]}"))
+            return
+        self.query_one("#header-error", Static).update("")
+        change = store.save(conn, segment, now=self.app.settings.now_ts(),
+                            agent=self.app.settings.agent, segment_id=self.saved.id,
+                            kind="static", expect_version=self.saved.version)
+        self.notify(f"Saved {segment.name} v{change.version}")
+        self._reload()
+
+    @on(Input.Submitted)
+    def _entered(self) -> None:
+        self.action_save()
+
+    def action_overview(self) -> None:
+        from srm_tui.screens.segment_builder import SegmentBuilderScreen
+        from srm_tui.screens.segment_overview import OverviewScreen
+        from srm_tui.segments.model import All
+
+        population = store.population(self.saved, self.app.settings.now_ts())
+
+        def chosen(node) -> None:
+            if node is not None:
+                self.app.push_screen(SegmentBuilderScreen(segment=Segment(where=All((node,)))))
+
+        self.app.push_screen(OverviewScreen(self.saved.name, population), chosen)
+
+    def action_export(self) -> None:
+        from srm_tui.screens.segment_dialogs import ExportScreen
+
+        self.app.push_screen(ExportScreen(self.saved.segment or Segment(), saved=self.saved))
+
+    def action_history(self) -> None:
+        from srm_tui.screens.segment_history import HistoryScreen
+
+        self.app.push_screen(HistoryScreen(self.saved.id))
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

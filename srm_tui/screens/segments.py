@@ -1,0 +1,324 @@
+"""Segments (F3): the saved segments with tags, member counts and last run, and the cache's
+MRR, lifetime value and churn; new, open, overview, versions, export and schedules from here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import DataTable, Input, Static
+
+from srm_tui.bindings import bindings
+from srm_tui.domain.text import visible
+from srm_tui.segments import store
+from srm_tui.segments.model import All, Node, Segment
+from srm_tui.widgets.footer import Footer
+from srm_tui.widgets.status_line import StatusLine
+
+
+def _when(ts: int | None) -> str:
+    if ts is None:
+        return "never"
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
+class SegmentsScreen(Screen):
+    BINDINGS = bindings("segments")
+    DEFAULT_CSS = """
+    SegmentsScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
+    SegmentsScreen #cache { height: auto; padding: 0 1; color: $text-muted; }
+    SegmentsScreen #filter { margin: 0 1; height: 1; border: none; padding: 0 1;
+                             background: $boost; display: none; }
+    SegmentsScreen #filter.-shown { display: block; }
+    SegmentsScreen #filter:focus { background: $accent 30%; }
+    SegmentsScreen DataTable { height: 1fr; margin: 0 1; }
+    SegmentsScreen #detail { height: auto; max-height: 4; padding: 0 1;
+                             border-top: solid $panel; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.items: list[store.Saved] = []
+        self.needle = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="crumbs", markup=False)
+        yield Static("cache: counting…", id="cache", markup=False)
+        yield Input(placeholder="filter by name or tag", id="filter")
+        yield DataTable(id="list", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="detail", markup=False)
+        yield StatusLine()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("Name", "Kind", "Tags", "Members", "Last run", "Ver", "Sched")
+        self.action_reload()
+        table.focus()
+        self._cache_metrics()
+
+    def on_screen_resume(self) -> None:
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        self.items = store.list_saved(self.app.cache.conn())
+        self._fill()
+
+    def _shown(self) -> list[store.Saved]:
+        needle = self.needle.casefold()
+        if not needle:
+            return self.items
+        return [s for s in self.items if needle in s.name.casefold()
+                or any(needle in t.casefold() for t in s.tags)]
+
+    def _fill(self) -> None:
+        table = self.query_one(DataTable)
+        keep = table.cursor_row
+        table.clear()
+        shown = self._shown()
+        for s in shown:
+            count = f"{s.last_count:,}" if s.last_count is not None else "?"
+            kind = s.kind if not s.problem else "unreadable"
+            table.add_row(Text(visible(s.name, 48)), kind, Text(visible(", ".join(s.tags), 30)),
+                          Text(count, justify="right"), _when(s.last_run_at), f"v{s.version}",
+                          str(s.schedules or ""), key=str(s.id))
+        if shown:
+            table.move_cursor(row=min(keep, len(shown) - 1))
+        tags = sorted({t for s in self.items for t in s.tags}, key=str.casefold)
+        filtered = f" · showing {len(shown)} matching {self.needle!r}" if self.needle else ""
+        self.query_one("#crumbs", Static).update(Text(
+            f"Segments › {len(self.items)} saved"
+            + (f" · tags: {', '.join(tags[:8])}" if tags else "") + filtered))
+        self._detail()
+
+    def _selected(self) -> store.Saved | None:
+        shown = self._shown()
+        table = self.query_one(DataTable)
+        if not shown:
+            return None
+        return shown[min(table.cursor_row, len(shown) - 1)]
+
+    @on(DataTable.RowHighlighted)
+    def _detail(self) -> None:
+        from srm_tui.segments.textform import format_tree
+
+        s = self._selected()
+        detail = self.query_one("#detail", Static)
+        if s is None:
+            detail.update("No saved segment yet: n builds one, N makes a static list, "
+                          "O shows the whole cache.")
+            return
+        if s.problem:
+            detail.update(Text(f"⚠ {s.problem}"))
+        elif s.static:
+            detail.update(Text(f"static: {s.members:,} customers chosen by hand"))
+        else:
+            detail.update(Text(visible(format_tree(s.segment.where), 400)))  # type: ignore
+
+    # the cache ---------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="segments-cache", exit_on_error=False)
+    def _cache_metrics(self) -> None:
+        from srm_tui.segments.compile import compile_segment
+
+        now = self.app.settings.now_ts()
+        try:
+            result: Any = self.app.segment_runner().overview(compile_segment(Segment(), now),
+                                                             now)
+        except Exception as exc:
+            result = exc
+        self.app.call_from_thread(self._cache_shown, result)
+
+    def _cache_shown(self, result: Any) -> None:
+        from srm_tui.screens.segment_builder import freshness
+        from srm_tui.screens.segment_overview import money
+
+        box = self.query_one("#cache", Static)
+        if isinstance(result, Exception):
+            box.update(Text(f"cache: ⚠ {result}"))
+            return
+        rate = "—" if result.churn_rate is None else f"{result.churn_rate:.1%}"
+        box.update(Text(f"cache: {result.customers:,} customers · MRR {money(result.mrr, 2)} · "
+                        f"CLV {money(result.clv, 2)} · churn (30 d) {rate} · "
+                        f"{freshness(self.app)}"))
+
+    # keys --------------------------------------------------------------------------------------
+
+    def action_cursor(self, step: int) -> None:
+        table = self.query_one(DataTable)
+        table.move_cursor(row=table.cursor_row + step)
+
+    def action_focus_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.add_class("-shown")
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.remove_class("-shown")
+        self.needle = ""
+        self._fill()
+        self.query_one(DataTable).focus()
+
+    @on(Input.Changed, "#filter")
+    def _filtered(self, event: Input.Changed) -> None:
+        self.needle = event.value.strip()
+        self._fill()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        self.query_one(DataTable).focus()
+
+    @on(DataTable.RowSelected)
+    def _selected_row(self) -> None:
+        self.action_open()
+
+    def _builder(self, saved: store.Saved | None = None, **kw: Any) -> None:
+        from srm_tui.screens.segment_builder import SegmentBuilderScreen
+
+        self.app.push_screen(SegmentBuilderScreen(saved, **kw))
+
+    def action_new(self) -> None:
+        self._builder()
+
+    def action_new_static(self) -> None:
+        from srm_tui.screens.segment_dialogs import PromptScreen
+
+        if self.app.settings.role == "viewer":
+            self.notify("The viewer role is read only.", severity="warning")
+            return
+        conn = self.app.cache.conn()
+
+        def check(name: str) -> str | None:
+            faults = store.check_header(conn, Segment(name=name))
+            return str(faults[0]) if faults else None
+
+        def made(name: str | None) -> None:
+            if not name:
+                return
+            settings = self.app.settings
+            saved = store.create_static(conn, name, now=settings.now_ts(), agent=settings.agent)
+            self.action_reload()
+            self._open(saved)
+
+        self.app.push_screen(PromptScreen("New static segment: its name", "e.g. VIP callbacks",
+                                          check), made)
+
+    def action_open(self) -> None:
+        s = self._selected()
+        if s is not None:
+            self._open(s)
+
+    def _open(self, s: store.Saved) -> None:
+        if s.problem and s.segment is None:
+            self.notify(f"Cannot open {s.name}: {s.problem}", severity="warning")
+            return
+        if s.static:
+            from srm_tui.screens.segment_static import StaticSegmentScreen
+
+            self.app.push_screen(StaticSegmentScreen(s))
+        else:
+            self._builder(s)
+
+    def action_overview(self) -> None:
+        from srm_tui.screens.segment_overview import OverviewScreen
+
+        s = self._selected()
+        if s is None or s.segment is None:
+            self.notify("Highlight a segment first (O shows the whole cache).",
+                        severity="warning")
+            return
+        population = store.population(s, self.app.settings.now_ts())
+
+        def chosen(node: Node | None) -> None:
+            if node is None:
+                return
+            if s.static:
+                self.notify("A static segment has no conditions to narrow: the bar's "
+                            "customers open as a new segment.")
+                self._builder(None, segment=Segment(where=All((node,))))
+            else:
+                self._builder(s, slice_node=node)
+
+        self.app.push_screen(OverviewScreen(s.name, population), chosen)
+
+    def action_cache_overview(self) -> None:
+        from srm_tui.screens.segment_overview import OverviewScreen
+
+        def chosen(node: Node | None) -> None:
+            if node is not None:
+                self._builder(None, segment=Segment(where=All((node,))))
+
+        self.app.push_screen(OverviewScreen("the cache"), chosen)
+
+    def action_history(self) -> None:
+        from srm_tui.screens.segment_history import HistoryScreen
+
+        s = self._selected()
+        if s is None:
+            return
+
+        def restore(segment: Segment | None) -> None:
+            if segment is not None and not s.static:
+                self._builder(s, segment=segment)
+
+        self.app.push_screen(HistoryScreen(s.id), restore)
+
+    def action_export(self) -> None:
+        from srm_tui.screens.segment_dialogs import ExportScreen
+
+        s = self._selected()
+        if s is None or s.segment is None:
+            return
+        self.app.push_screen(ExportScreen(s.segment, saved=s))
+
+    def action_recount(self) -> None:
+        self.notify("Counting every saved segment…")
+        self._recount_all([s for s in self.items if s.segment is not None])
+
+    @work(thread=True, exclusive=True, group="segments-recount", exit_on_error=False)
+    def _recount_all(self, items: list[store.Saved]) -> None:
+        runner = self.app.segment_runner()
+        now = self.app.settings.now_ts()
+        for s in items:
+            try:
+                if s.static:
+                    result = runner.count_population(store.population(s, now))
+                else:
+                    result = runner.count(s.segment, now)  # type: ignore[arg-type]
+            except Exception as exc:
+                self.app.call_from_thread(self.notify, f"{s.name}: {exc}", severity="error")
+                continue
+            runner.call(lambda conn, s=s, r=result: store.record_run(
+                conn, s.id, r.customers, r.elapsed_ms, now))
+        self.app.call_from_thread(self.action_reload)
+
+    def action_delete(self) -> None:
+        from srm_tui.screens.segment_dialogs import ConfirmScreen
+
+        s = self._selected()
+        if s is None:
+            return
+        if self.app.settings.role == "viewer":
+            self.notify("The viewer role is read only.", severity="warning")
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                store.delete(self.app.cache.conn(), s.id)
+            except store.SegmentInUse as exc:
+                self.notify(f"Not deleted: {exc}", severity="warning", timeout=8)
+                return
+            self.notify(f"Deleted {s.name}.")
+            self.action_reload()
+
+        self.app.push_screen(ConfirmScreen(f"Delete {s.name} and its {s.version} version(s)? "
+                                           "Exports already written stay."), confirmed)

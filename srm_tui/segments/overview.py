@@ -1,0 +1,370 @@
+"""The overview of the cache or of a segment: MRR, customer lifetime value, churn rate, and
+the composition by status, channel, country and region, plan period and value bands.
+
+Everything comes from ONE pass over the customer facts. Each customer gets a packed integer
+code (its status, channel, period, stability, loyalty and value band, country and currency)
+and the pass adds it into a small temporary table keyed by that code (``INSERT ... ON
+CONFLICT DO UPDATE``): measured on a million customers, that is several times quicker than
+``GROUP BY``, which sorts every row. The few hundred codes are then read back and summed
+into each panel here. The same pass, over an id range, is what each worker process runs on
+a large cache (``worker.aggregate``), and the parts add up.
+
+The bands follow the vendor's description of its journey overview (loyalty to the
+platform, monetary value, short-term stability as a paying customer):
+
+- loyalty: lifetime transactions (captured or refunded): none, 1, 2-5, 6-11, 12 or more;
+- value: lifetime revenue, in each customer's own currency: none, under 50, 50-200,
+  200-1,000, 1,000 or more;
+- stability: the state of the subscription the selector picks (for ``any``: the latest):
+  renewing, trial, payment failing (grace), cancelling, paused, lapsed, no subscription.
+
+Every bar carries the condition that selects it, so choosing a bar can narrow a segment to it.
+Churn rate: of the subscriptions running 30 days before now, the share churned by now.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from srm_tui.segments import facts as F
+from srm_tui.segments.catalog import PERIODS
+from srm_tui.segments.compile import (CUSTOMER_STATUS, JOIN_SQL, MODES, SF, SUB_STATE,
+                                      VALUE_SQL, Compiled, _Columns)
+from srm_tui.segments.model import All, Condition, Node
+
+DAY = 86400
+CHURN_DAYS = 30
+TOP_COUNTRIES = 8
+AGG_TABLE = "temp.segment_overview"
+
+_STATUS = ("active", "paused", "churned", "prospect")
+_CHANNELS = ("web", "apple", "android", "roku", "amazon")
+_STABILITY = (("none", "no subscription"), ("active", "renewing"), ("trial", "trial"),
+              ("grace", "payment failing"), ("cancelled", "cancelling"), ("paused", "paused"),
+              ("churned", "lapsed"))
+_LOYALTY = ((0, 0, "no payments"), (1, 1, "1 payment"), (2, 5, "2–5 payments"),
+            (6, 11, "6–11 payments"), (12, None, "12+ payments"))
+_VALUE = ((None, 0, "none"), (0, 50, "under 50"), (50, 200, "50–200"), (200, 1000, "200–1,000"),
+          (1000, None, "1,000+"))
+
+# Regions, as the vendor's analytics groups countries (ISO 3166 alpha-2).
+REGIONS: dict[str, tuple[str, ...]] = {
+    "Europe": ("AD", "AL", "AT", "BA", "BE", "BG", "BY", "CH", "CY", "CZ", "DE", "DK", "EE",
+               "ES", "FI", "FO", "FR", "GB", "GI", "GR", "HR", "HU", "IE", "IS", "IT", "LI",
+               "LT", "LU", "LV", "MC", "MD", "ME", "MK", "MT", "NL", "NO", "PL", "PT", "RO",
+               "RS", "SE", "SI", "SK", "SM", "UA", "VA", "XK"),
+    "North America": ("US", "CA", "BM", "GL", "PM"),
+    "Latin America": ("MX", "BR", "AR", "CL", "CO", "PE", "VE", "EC", "BO", "PY", "UY", "CR",
+                      "PA", "GT", "HN", "SV", "NI", "DO", "CU", "PR", "JM", "TT", "BS", "BB",
+                      "HT", "BZ", "GY", "SR"),
+    "Asia Pacific": ("JP", "CN", "KR", "IN", "ID", "TH", "VN", "PH", "MY", "SG", "HK", "TW",
+                     "AU", "NZ", "PK", "BD", "LK", "NP", "KH", "LA", "MM", "MN", "FJ", "PG",
+                     "KZ", "UZ", "KG", "TJ", "TM", "AF", "BN", "MO", "MV", "BT"),
+    "Middle East & Africa": ("AE", "SA", "IL", "TR", "EG", "ZA", "NG", "KE", "MA", "DZ", "TN",
+                             "QA", "KW", "BH", "OM", "JO", "LB", "IQ", "IR", "SY", "YE", "PS",
+                             "GH", "ET", "TZ", "UG", "SN", "CI", "CM", "AO", "ZW", "ZM", "MZ",
+                             "RW", "LY", "SD", "BW", "NA", "MU", "AM", "AZ", "GE"),
+}
+REGION_OF = {code: region for region, codes in REGIONS.items() for code in codes}
+
+
+@dataclass(frozen=True)
+class Bar:
+    key: str
+    label: str
+    count: int
+    node: Node  # the condition that selects this bar's customers
+
+
+@dataclass(frozen=True)
+class Panel:
+    key: str
+    title: str
+    bars: tuple[Bar, ...]
+    total: int
+    note: str = ""
+
+
+@dataclass
+class Overview:
+    customers: int
+    mrr: dict[str, float]  # currency -> monthly recurring revenue (major units)
+    revenue: dict[str, float]  # currency -> lifetime revenue
+    paying: dict[str, int]  # currency -> customers with at least one payment
+    subscribers: int  # customers with MRR above zero
+    churn_base: int  # subscriptions running CHURN_DAYS ago
+    churned: int  # of those, churned by now
+    panels: list[Panel] = field(default_factory=list)
+    elapsed_ms: float = 0.0
+    parts: int = 1
+
+    @property
+    def churn_rate(self) -> float | None:
+        return self.churned / self.churn_base if self.churn_base else None
+
+    @property
+    def clv(self) -> dict[str, float]:
+        """Customer lifetime value: lifetime revenue per paying customer, by currency."""
+        return {cur: self.revenue[cur] / n for cur, n in self.paying.items() if n}
+
+    @property
+    def total_mrr_currencies(self) -> list[str]:
+        return sorted((c for c, v in self.mrr.items() if v), key=lambda c: -self.mrr[c])
+
+    def panel(self, key: str) -> Panel:
+        return next(p for p in self.panels if p.key == key)
+
+
+# the pass ------------------------------------------------------------------------------------
+
+
+def _sub_columns(selector: str) -> _Columns:
+    # "any" describes no one subscription: the overview shows each customer's latest.
+    return _Columns("latest" if selector == "any" else MODES[selector])
+
+
+def _case(expr: str, values: tuple[str, ...]) -> str:
+    whens = " ".join(f"WHEN '{v}' THEN {i + 1}" for i, v in enumerate(values))
+    return f"CASE {expr} {whens} ELSE 0 END"
+
+
+def _bands(expr: str, edges: list[int]) -> str:
+    """0 for expr <= first edge... : the index of the first edge expr is below (or equal)."""
+    whens = " ".join(f"WHEN {expr} {op} {edge} THEN {i}" for i, (op, edge) in enumerate(edges))
+    return f"CASE {whens} ELSE {len(edges)} END"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The SQL of one overview pass, and how to read its codes back."""
+
+    sql: str
+    params: dict[str, Any]
+    countries: tuple[str, ...]
+    currencies: tuple[str, ...]
+    sizes: tuple[int, ...]
+    selector: str
+
+
+DIMS = ("status", "channel", "period", "stability", "loyalty", "value", "country", "currency")
+
+
+def plan(compiled: Compiled, now: int, countries: tuple[str, ...],
+         currencies: tuple[str, ...], id_range: bool = False) -> Plan:
+    """The aggregate pass over the population ``compiled`` describes (``id_range``: only
+    customers with ids between :lo and :hi)."""
+    cols = _sub_columns(compiled.selector)
+    sub = lambda template: template.format_map(cols)  # noqa: E731
+    status = (f"CASE ({CUSTOMER_STATUS}) " + " ".join(f"WHEN '{v}' THEN {i}" for i, v in
+                                                       enumerate(_STATUS)) + " ELSE 3 END")
+    state = sub(SUB_STATE)
+    stability = ("CASE " + " ".join(f"WHEN ({state}) = '{key}' THEN {i}"
+                                    for i, (key, _) in enumerate(_STABILITY) if key != "none")
+                 + " ELSE 0 END")
+    loyalty = _bands("f.n_txn", [("<=", 0), ("<=", 1), ("<=", 5), ("<=", 11)])
+    value = _bands("f.revenue", [("<=", 0), ("<", 50 * F.MICRO), ("<", 200 * F.MICRO),
+                                 ("<", 1000 * F.MICRO)])
+    parts = [status, _case(sub("{channel}"), _CHANNELS), _case(sub("{period}"), PERIODS),
+             stability, loyalty, value,
+             "coalesce((instr(:countries, '.' || f.country || '.') + 2) / 3, 0)",
+             "coalesce((instr(:currencies, '.' || f.currency || '.') + 3) / 4, 0)"]
+    sizes = (len(_STATUS), len(_CHANNELS) + 1, len(PERIODS) + 1, len(_STABILITY),
+             len(_LOYALTY), len(_VALUE), len(countries) + 1, len(currencies) + 1)
+    code, mult = [], 1
+    for part, size in zip(parts, sizes):
+        code.append(f"({part}) * {mult}" if mult > 1 else f"({part})")
+        mult *= size
+    start = f"(:now - {CHURN_DAYS * DAY})"
+
+    def running(p: str) -> str:
+        return (f"({p}started_at <= {start} AND ({p}expires_at IS NULL OR {p}expires_at >= "
+                f"{start} OR {p}status IN ('active', 'paused')))")
+
+    def ended(p: str) -> str:
+        return f"({p}status = 'terminated' OR ({p}status = 'stopped' AND {p}expires_at < :now))"
+
+    def per_customer(test: str, x_test: str) -> str:
+        return (f"CASE WHEN f.n_subs = 0 THEN 0 WHEN f.n_subs = 1 THEN coalesce({test}, 0) "
+                f"ELSE (SELECT count(*) FROM {SF} x WHERE x.customer_id = f.id AND {x_test}) "
+                "END")
+
+    base = per_customer(running("f.s_"), running("x."))
+    gone = per_customer(f"{running('f.s_')} AND {ended('f.s_')}",
+                        f"{running('x.')} AND {ended('x.')}")
+    from_sql = compiled.from_sql
+    if compiled.selector in JOIN_SQL and JOIN_SQL[compiled.selector] not in from_sql:
+        from_sql += " " + JOIN_SQL[compiled.selector]
+    extra = " AND f.id BETWEEN :lo AND :hi" if id_range else ""
+    mrr = VALUE_SQL["customer.mrr"]
+    sql = (f"INSERT INTO {AGG_TABLE} (code, n, mrr, revenue, paying, subscribers, base, gone) "
+           f"SELECT {' + '.join(code)}, 1, {mrr}, f.revenue, f.n_txn > 0, ({mrr}) > 0, "
+           f"{base}, {gone} FROM {from_sql} WHERE ({compiled.filter}){extra} "
+           "ON CONFLICT (code) DO UPDATE SET n = n + 1, mrr = mrr + excluded.mrr, "
+           "revenue = revenue + excluded.revenue, paying = paying + excluded.paying, "
+           "subscribers = subscribers + excluded.subscribers, base = base + excluded.base, "
+           "gone = gone + excluded.gone")
+    params = {**compiled.params, "countries": "".join("." + c for c in countries) + ".",
+              "currencies": "".join("." + c for c in currencies) + "."}
+    return Plan(sql, params, countries, currencies, sizes, compiled.selector)
+
+
+CREATE_AGG = (f"CREATE TEMP TABLE IF NOT EXISTS segment_overview (code INTEGER PRIMARY KEY, "
+              "n INTEGER, mrr INTEGER, revenue INTEGER, paying INTEGER, subscribers INTEGER, "
+              "base INTEGER, gone INTEGER)")
+
+
+def aggregate(conn, sql: str, params: dict[str, Any]) -> list[tuple]:
+    """Run one pass on a connection (temporary tables allowed); the code rows it made."""
+    conn.execute(CREATE_AGG)
+    conn.execute(f"DELETE FROM {AGG_TABLE}")
+    conn.execute(sql, params)
+    rows = conn.execute(f"SELECT code, n, mrr, revenue, paying, subscribers, base, gone "
+                        f"FROM {AGG_TABLE}").fetchall()
+    conn.execute(f"DELETE FROM {AGG_TABLE}")
+    return [tuple(r) for r in rows]
+
+
+def codes_of(conn) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The countries and currencies in the cache (read from the customers' indexes)."""
+    countries = tuple(r[0] for r in conn.execute(
+        "SELECT DISTINCT country FROM customers WHERE country IS NOT NULL ORDER BY country")
+        if isinstance(r[0], str) and len(r[0]) == 2)
+    currencies = tuple(r[0] for r in conn.execute(
+        "SELECT DISTINCT currency FROM customers WHERE currency IS NOT NULL ORDER BY currency")
+        if isinstance(r[0], str) and len(r[0]) == 3)
+    return countries, currencies
+
+
+# reading the codes back ---------------------------------------------------------------------
+
+
+def summarize(p: Plan, rows: list[tuple]) -> Overview:
+    """The overview from the code rows of one pass (or of several parts, concatenated)."""
+    per: dict[str, dict[int, int]] = {d: defaultdict(int) for d in DIMS}
+    mrr: dict[str, float] = defaultdict(float)
+    revenue: dict[str, float] = defaultdict(float)
+    paying: dict[str, int] = defaultdict(int)
+    total = subscribers = base = gone = 0
+    for code, n, m, rev, pay, subs, b, g in rows:
+        total += n
+        subscribers += subs or 0
+        base += b or 0
+        gone += g or 0
+        index = {}
+        for dim, size in zip(DIMS, p.sizes):
+            index[dim] = code % size
+            code //= size
+            per[dim][index[dim]] += n
+        cur = p.currencies[index["currency"] - 1] if index["currency"] else "—"
+        mrr[cur] += (m or 0) / F.MICRO
+        revenue[cur] += (rev or 0) / F.MICRO
+        paying[cur] += pay or 0
+    panels = _panels(p, per, total)
+    return Overview(total, dict(mrr), dict(revenue), dict(paying), subscribers, base, gone,
+                    panels)
+
+
+def _bar(key: str, label: str, count: int, node: Node) -> Bar:
+    return Bar(key, label, count, node)
+
+
+def _panels(p: Plan, per: dict[str, dict[int, int]], total: int) -> list[Panel]:
+    sub_note = " (latest subscription)" if p.selector == "any" else ""
+    status = Panel("status", "Status", tuple(
+        _bar(v, v, per["status"].get(i, 0), Condition("customer.status", "eq", v))
+        for i, v in enumerate(_STATUS)), total)
+    channel = Panel("channel", "Channel" + sub_note, tuple(
+        [_bar(v, v, per["channel"].get(i + 1, 0), Condition("subscription.channel", "eq", v))
+         for i, v in enumerate(_CHANNELS)]
+        + [_bar("none", "no subscription", per["channel"].get(0, 0),
+                Condition("subscription.channel", "is_not_set"))]), total)
+    period = Panel("period", "Plan period" + sub_note, tuple(
+        [_bar(v, v, per["period"].get(i + 1, 0), Condition("subscription.period", "eq", v))
+         for i, v in enumerate(PERIODS)]
+        + [_bar("none", "no subscription", per["period"].get(0, 0),
+                Condition("subscription.period", "is_not_set"))]), total)
+    stability = Panel("stability", "Stability" + sub_note, tuple(
+        _bar(key, label, per["stability"].get(i, 0),
+             Condition("subscription.state", "is_not_set") if key == "none"
+             else Condition("subscription.state", "eq", key))
+        for i, (key, label) in enumerate(_STABILITY)), total)
+    loyalty = Panel("loyalty", "Loyalty (lifetime payments)", tuple(
+        _bar(label, label, per["loyalty"].get(i, 0), _range_node(
+            "customer.lifetime_transactions", lo, hi, inclusive_hi=True))
+        for i, (lo, hi, label) in enumerate(_LOYALTY)), total)
+    value = Panel("value", "Value (lifetime revenue)", tuple(
+        _bar(label, label, per["value"].get(i, 0), _value_node(lo, hi))
+        for i, (lo, hi, label) in enumerate(_VALUE)), total, "in each customer's currency")
+    by_country = {(p.countries[i - 1] if i else None): n for i, n in per["country"].items()}
+    ranked = sorted(((c, n) for c, n in by_country.items() if c is not None and n),
+                    key=lambda x: (-x[1], x[0]))
+    top = ranked[:TOP_COUNTRIES]
+    shown = [c for c, _ in top]
+    rest = total - sum(n for _, n in top)
+    country_bars = [_bar(c, c, n, Condition("customer.country", "eq", c)) for c, n in top]
+    if rest:
+        country_bars.append(_bar("other", "other", rest,
+                                 Condition("customer.country", "not_in", tuple(shown))
+                                 if shown else Condition("customer.country", "is_set")))
+    country = Panel("country", "Country", tuple(country_bars), total)
+    regions: dict[str, int] = defaultdict(int)
+    unknown = 0
+    for c, n in by_country.items():
+        if c is None:
+            unknown += n
+        else:
+            regions[REGION_OF.get(c, "Other")] += n
+    region_bars = [_bar(r, r, regions.get(r, 0), Condition("customer.country", "in", codes))
+                   for r, codes in REGIONS.items()]
+    known = tuple(code for codes in REGIONS.values() for code in codes)
+    other = regions.get("Other", 0) + unknown
+    if other:
+        region_bars.append(_bar("Other", "other or unknown", other,
+                                Condition("customer.country", "not_in", known)))
+    region = Panel("region", "Region", tuple(region_bars), total)
+    return [status, stability, channel, period, country, region, loyalty, value]
+
+
+def _range_node(attr: str, lo: int | None, hi: int | None, inclusive_hi: bool) -> Node:
+    if lo is not None and hi is not None and lo == hi:
+        return Condition(attr, "eq", lo)
+    if lo is not None and hi is not None:
+        return Condition(attr, "between", (lo, hi))
+    if lo is not None:
+        return Condition(attr, "gte", lo)
+    return Condition(attr, "lte" if inclusive_hi else "lt", hi)
+
+
+def _value_node(lo: int | None, hi: int | None) -> Node:
+    attr = "customer.lifetime_revenue"
+    if lo is None:
+        return Condition(attr, "lte", hi)
+    if hi is None:
+        return Condition(attr, "gte", lo)
+    low = Condition(attr, "gt", lo) if lo == 0 else Condition(attr, "gte", lo)
+    return All((low, Condition(attr, "lt", hi)))
+
+
+def compute(conn, compiled: Compiled, now: int,
+            run_parts: Callable[[Plan], list[tuple]] | None = None) -> Overview:
+    """The overview of a population on one connection (``run_parts``: a runner's way to
+    spread the pass over worker processes)."""
+    import time
+
+    started = time.perf_counter()
+    F.prepare(conn)
+    F.ensure_facts(conn)
+    countries, currencies = codes_of(conn)
+    if run_parts is not None:
+        p = plan(compiled, now, countries, currencies, id_range=True)
+        rows, parts = run_parts(p)
+    else:
+        p = plan(compiled, now, countries, currencies)
+        rows, parts = aggregate(conn, p.sql, p.params), 1
+    result = summarize(p, rows)
+    result.elapsed_ms = (time.perf_counter() - started) * 1000
+    result.parts = parts
+    return result

@@ -1,0 +1,103 @@
+"""A segment's members in the customer list's table, paged from SQLite in the background.
+
+The table asks for rows as it draws; rows not loaded yet show blank for a moment while a
+worker reads their page (100 rows, by offset in id order) on the segment runner's thread.
+Pages of an older definition are dropped when they arrive (``generation``), and only a few
+pages are kept, so a million members never sit in memory.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+from textual.widget import Widget
+
+from srm_tui.segments.compile import Compiled
+from srm_tui.widgets.customer_table import CustomerTable
+
+PAGE = 100
+KEEP_PAGES = 12
+
+
+class MemberPages:
+    """Feeds a CustomerTable with the rows of one population."""
+
+    def __init__(self, owner: Widget, table: CustomerTable) -> None:
+        self.owner = owner
+        self.table = table
+        self.generation = 0
+        self.compiled: Compiled | None = None
+        self.count = 0
+        self._pages: OrderedDict[int, list[dict[str, Any]]] = OrderedDict()
+        self._pending: set[int] = set()
+
+    def reset(self, compiled: Compiled | None, count: int) -> None:
+        """Show another population (or none): the cursor goes back to the top."""
+        self.generation += 1
+        self.compiled = compiled
+        self.count = count if compiled is not None else 0
+        self._pages.clear()
+        self._pending.clear()
+        self.table.cursor = 0
+        self.table.reload(self.source, self.count)
+
+    def source(self, offset: int, limit: int) -> list[Any]:
+        if self.compiled is None:
+            return []
+        out: list[Any] = []
+        last = min(offset + limit, self.count)
+        index = offset
+        while index < last:
+            page, at = divmod(index, PAGE)
+            rows = self._pages.get(page)
+            if rows is None:
+                self._load(page)
+                break
+            self._pages.move_to_end(page)
+            chunk = rows[at:at + (last - index)]
+            if not chunk:
+                break
+            out += chunk
+            index += len(chunk)
+        # Load the page after the window too, so scrolling on rarely meets a blank row.
+        following = last // PAGE
+        if last < self.count and following not in self._pages:
+            self._load(following)
+        return out
+
+    def _load(self, page: int) -> None:
+        if page in self._pending or self.compiled is None:
+            return
+        self._pending.add(page)
+        generation, compiled = self.generation, self.compiled
+        runner = self.owner.app.segment_runner()
+
+        def load() -> None:
+            try:
+                rows = runner.rows(compiled, offset=page * PAGE, limit=PAGE)
+            except Exception as exc:  # shown, never fatal
+                self.owner.app.call_from_thread(self.owner.notify, f"Could not read members: "
+                                                f"{exc}", severity="error")
+                rows = None
+            self.owner.app.call_from_thread(self._loaded, generation, page, rows)
+
+        self.owner.run_worker(load, thread=True, group="member-pages", exit_on_error=False)
+
+    def _loaded(self, generation: int, page: int, rows: list[dict[str, Any]] | None) -> None:
+        if generation != self.generation:
+            return
+        self._pending.discard(page)
+        if rows is None:
+            return
+        self._pages[page] = rows
+        while len(self._pages) > KEEP_PAGES:
+            self._pages.popitem(last=False)
+        self.table.reload(self.source, self.count)
+        loaded = getattr(self.owner, "members_loaded", None)
+        if loaded is not None:
+            loaded(page)
+
+    @property
+    def held_rows(self) -> int:
+        return sum(len(r) for r in self._pages.values())
