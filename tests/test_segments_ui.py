@@ -299,7 +299,7 @@ async def test_static_segment_from_the_customer_screen(db):
         await settle(pilot)
         await pilot.press("enter")  # the only segment: the static one
         await settle(pilot)
-        assert "static" in screen_text(app) and "1 customers" in screen_text(app)
+        assert "static" in screen_text(app) and "1 customer ·" in screen_text(app)
         await pilot.press("x")
         await settle(pilot)
         assert store.get_saved(conn, saved.id).members == 0

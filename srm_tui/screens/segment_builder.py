@@ -43,7 +43,22 @@ NARROW = 110
 SELECTOR_HELP = {"latest": "the latest subscription", "longest": "the longest subscription",
                  "highest_revenue": "the highest-revenue subscription",
                  "any": "any of the subscriptions"}
-MEMBER_COLUMNS = ("id", "email", "name", "country", "last_login_at", "transactions")
+
+
+def list_columns(app: Any) -> tuple[str, ...]:
+    """The customer list's columns as the agent chose them (Customers › c), for members."""
+    from srm_tui.screens.customers import COLUMNS_META
+    from srm_tui.widgets.customer_table import COLUMNS, DEFAULT_COLUMNS
+
+    saved = app.cache.get_meta(COLUMNS_META)
+    if saved:
+        try:
+            chosen = tuple(c for c in json.loads(saved) if c in COLUMNS)
+        except ValueError:
+            chosen = ()
+        if chosen:
+            return chosen
+    return DEFAULT_COLUMNS
 
 
 def freshness(app: Any) -> str:
@@ -80,8 +95,8 @@ class SegmentBuilderScreen(Screen):
     SegmentBuilderScreen .error { height: auto; padding: 0 1; color: $error; }
     SegmentBuilderScreen .error.-empty { display: none; }
     SegmentBuilderScreen #main { height: 1fr; layout: horizontal; }
-    SegmentBuilderScreen #left { width: 1fr; height: 1fr; }
-    SegmentBuilderScreen #right { width: 1fr; height: 1fr; }
+    SegmentBuilderScreen #left { width: 2fr; height: 1fr; }
+    SegmentBuilderScreen #right { width: 3fr; height: 1fr; }
     SegmentBuilderScreen.-narrow #main { layout: vertical; }
     SegmentBuilderScreen.-narrow #left { width: 100%; height: 1fr; min-height: 5; }
     SegmentBuilderScreen.-narrow #right { width: 100%; height: 1fr; }
@@ -142,7 +157,8 @@ class SegmentBuilderScreen(Screen):
                 yield ConditionTree(id="tree")
             with Vertical(id="right"):
                 yield Static("", id="member-head", markup=False)
-                yield CustomerTable(lambda o, n: [], 0, columns=MEMBER_COLUMNS, id="members")
+                yield CustomerTable(lambda o, n: [], 0, columns=list_columns(self.app),
+                                    id="members")
                 with VerticalScroll(id="explain-box"):
                     yield Static("Highlight a member to see why it is in.", id="explain",
                                  markup=False)

@@ -14,7 +14,7 @@ from textual.widgets import Input, Static
 
 from srm_tui.bindings import bindings
 from srm_tui.domain.text import visible
-from srm_tui.screens.segment_builder import MEMBER_COLUMNS, freshness, parse_tags
+from srm_tui.screens.segment_builder import freshness, list_columns, parse_tags
 from srm_tui.segments import store
 from srm_tui.segments.model import Segment
 from srm_tui.storage.search import SearchError, search
@@ -55,7 +55,7 @@ class StaticSegmentScreen(Screen):
             yield Input(value=", ".join(self.saved.tags), id="tags")
         yield Static("", id="header-error", classes="error", markup=False)
         yield Static("", id="member-head", markup=False)
-        yield CustomerTable(lambda o, n: [], 0, columns=MEMBER_COLUMNS, id="members")
+        yield CustomerTable(lambda o, n: [], 0, columns=list_columns(self.app), id="members")
         yield Static("a adds a customer (id or email) · x takes the highlighted one out · "
                      "enter opens it", id="hint", markup=False)
         yield StatusLine()
@@ -81,7 +81,7 @@ class StaticSegmentScreen(Screen):
         count = conn.execute(population.count_sql(), population.params).fetchone()[0]
         self.query_one("#crumbs", Static).update(Text(
             f"Segments › {visible(self.saved.name, 60)} · static · v{self.saved.version} · "
-            f"{count:,} customers · {freshness(self.app)}"))
+            f"{count:,} customer{'' if count == 1 else 's'} · {freshness(self.app)}"))
         self.pages.reset(population, count)  # type: ignore[union-attr]
         self.query_one("#member-head", Static).update(
             self.query_one(CustomerTable).header_text())
