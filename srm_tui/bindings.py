@@ -183,10 +183,10 @@ REGISTRY: dict[str, list[Spec]] = {
     "offer": [
         Spec("offer.back", "escape,q", "app.pop_screen", "Back"),
         Spec("offer.edit", "e", "edit", "Edit offer"),
-        Spec("offer.toggle", "a", "toggle_offer", "Activate/deactivate"),
+        Spec("offer.toggle", "a", "toggle_offer", "Offer on/off"),
         Spec("offer.new_localization", "l", "new_localization", "New localization"),
         Spec("offer.toggle_localization", "t", "toggle_localization",
-             "Activate/deactivate localization"),
+             "Country on/off"),
         Spec("offer.holders", "h", "holders", "Holders"),
         Spec("offer.drafts", "D", "drafts", "Drafts / merge"),
     ],

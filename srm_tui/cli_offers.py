@@ -202,6 +202,9 @@ def offers_check(ctx: click.Context, file: str, offer_id: str | None, as_json: b
     body = _json_file(file)
     with _service(ctx, flags, online=False) as service:
         try:
+            wrong = forms.shape_problems(body)
+            if wrong:
+                raise OfferInvalid(wrong)
             if offer_id is None:
                 letter = _letter_of(body)
                 values = forms.offer_values({"id": letter, **body}, service.groups())

@@ -127,3 +127,53 @@ def test_segment_overview(snap_compare, segment_db, size):
         await pilot.pause()
 
     assert snap_compare(_app(segment_db), terminal_size=size, run_before=open_overview)
+
+
+# -- offers (catalogue, editor, localization grid) ------------------------------------------
+
+
+async def _first_subscription(pilot):
+    await pilot.press("f4")
+    await pilot.app.workers.wait_for_complete()
+    await pilot.press("slash", *"type:sub state:active tag:premium", "enter")
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_offers_catalogue(snap_compare, snapshot_db, size):
+    """Offers › catalogue: type, state, title, price, period, localizations, holders."""
+    async def catalogue(pilot):
+        await pilot.press("f4")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+    assert snap_compare(_app(snapshot_db), terminal_size=size, run_before=catalogue)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_offer_editor(snap_compare, snapshot_db, size):
+    """Offers › a subscription › edit: its fields, a typo in the trial caught by the rules."""
+    async def edit(pilot):
+        await _first_subscription(pilot)
+        await pilot.press("enter")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.press("e")
+        await pilot.pause()
+        for _ in range(4):  # past title, description, price and currency: the trial
+            await pilot.press("tab")
+        await pilot.press("end", "ctrl+u", *"2 days")
+        await pilot.pause(0.4)
+
+    assert snap_compare(_app(snapshot_db), terminal_size=size, run_before=edit)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_offer_localizations(snap_compare, snapshot_db, size):
+    """Offers › one offer: every country version in one grid (country, title, price, state)."""
+    async def grid(pilot):
+        await _first_subscription(pilot)
+        await pilot.press("enter")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+    assert snap_compare(_app(snapshot_db), terminal_size=size, run_before=grid)

@@ -52,7 +52,7 @@ OFFER_FIELDS: tuple[FieldDef, ...] = (
              help="day, week, month, 3months, 6months, year or season"),
     FieldDef("trial", "Free trial", letters="S",
              help="e.g. 7 days or 1 period (at least 4 days); empty: none"),
-    FieldDef("pause", "Pause up to (billing cycles)", letters="S", create_only=True,
+    FieldDef("pause", "Pause (max cycles)", letters="S", create_only=True,
              help="weekly, monthly and 3-month periods only; empty: no pausing"),
     FieldDef("season_group", "Season group", letters="S",
              help="name or id of the group (seasonal subscriptions only)"),
@@ -507,36 +507,73 @@ def build_localization(offer: dict[str, Any], values: dict[str, Any],
 
 
 def _num(value: Any) -> str:
-    """A number as typed (9.99, 5, 1200), never in exponent form."""
+    """A number as typed (9.99, 5, 1200), never in exponent form; anything else as text,
+    so the form's check names it."""
     if value is None:
         return ""
-    text = format(Decimal(str(value)).normalize(), "f")
-    return text
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    return format(Decimal(str(value)).normalize(), "f")
+
+
+def _tolerant(render):
+    """Render a value for the form; a value of the wrong shape becomes its JSON text (the
+    field's check then says what is wrong with it, instead of srm failing)."""
+    def wrapper(value: Any) -> str:
+        try:
+            return render(value)
+        except (AttributeError, KeyError, TypeError, ValueError, ArithmeticError):
+            import json
+
+            return json.dumps(value, ensure_ascii=False)
+    return wrapper
 
 
 def _day(ts: int | None) -> str:
     return "" if ts is None else datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d")
 
 
+@_tolerant
 def _pairs(mapping: dict[str, Any] | None) -> str:
     return "; ".join(f"{k}={v}" for k, v in (mapping or {}).items())
 
 
+@_tolerant
 def _rules_text(rules: list[dict[str, Any]] | None) -> str:
     return "; ".join(f"{x['name']}: {_day(x['from'])}..{_day(x['to'])} = {_num(x['amount'])}"
                      for x in rules or [])
 
 
+@_tolerant
 def _geo_text(geo: dict[str, Any] | None) -> str:
     return f"{geo['type']}: {', '.join(geo.get('countries') or [])}" if geo else ""
 
 
+@_tolerant
 def _trial_text(trial: dict[str, Any] | None) -> str:
     if not trial:
         return ""
     unit = "day" if trial.get("type") == "day" else "period"
     n = trial.get("duration")
     return f"{n} {unit}{'s' if n != 1 else ''}"
+
+
+OBJECT_FIELDS = ("price", "entitlement", "event", "billingCycle", "freeTrial", "geoRestriction",
+                 "pause", "appStoreProductIds", "externalProperties")
+
+
+def shape_problems(body: dict[str, Any]) -> list[r.Problem]:
+    """What is of the wrong JSON type in an API-shaped body (a file the CLI reads)."""
+    out = [r.Problem(name, "must be an object") for name in OBJECT_FIELDS
+           if body.get(name) is not None and not isinstance(body[name], dict)]
+    tags = body.get("tags")
+    if tags is not None and not (isinstance(tags, list)
+                                 and all(isinstance(t, str) for t in tags)):
+        out.append(r.Problem("tags", "must be an array of strings"))
+    for name in ("title", "description", "url", "imageUrl", "countryCode", "seasonGroupId"):
+        if body.get(name) is not None and not isinstance(body[name], str):
+            out.append(r.Problem(name, "must be a string"))
+    return out
 
 
 def offer_values(offer: dict[str, Any], groups: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -548,7 +585,7 @@ def offer_values(offer: dict[str, Any], groups: dict[str, dict[str, Any]]) -> di
         "price": _num(price.get("amount")),
         "currency": price.get("currency") or "", "tax_included": bool(price.get("taxIncluded")),
         "country": main, "early_bird": _rules_text(price.get("rules")),
-        "tags": ", ".join(offer.get("tags") or []), "geo": _geo_text(offer.get("geoRestriction")),
+        "tags": _tolerant(", ".join)(offer.get("tags") or []), "geo": _geo_text(offer.get("geoRestriction")),
         "url": offer.get("url") or "", "image_url": offer.get("imageUrl") or "",
         "external": _pairs(offer.get("externalProperties")),
         "app_store": _pairs(offer.get("appStoreProductIds")),

@@ -189,7 +189,14 @@ class OfferService:
         """Create or update from an API-shaped JSON body (the CLI's files), checked the same
         way: the body is turned into the editor's values, so every rule applies."""
         self._viewer()
+        wrong = forms.shape_problems(body)
+        if wrong:
+            raise OfferInvalid(wrong)
         if offer_id is None:
+            unknown = set(body) - set(forms_patch_fields()) - {
+                "type", "offerType", "countryCode", "billingCycle", "pause"}
+            if unknown:
+                raise OfferInvalid([Problem(sorted(unknown)[0], "not a field a new offer takes")])
             letter = _letter_of(body)
             values = forms.offer_values({"id": letter, **body}, self.groups())
             values["country"] = body.get("countryCode") or "US"

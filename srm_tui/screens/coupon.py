@@ -53,7 +53,7 @@ class CouponScreen(Screen[Any]):
     CouponScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
     CouponScreen #code { margin: 0 1; height: 1; border: none; padding: 0 1;
                          background: $boost; }
-    CouponScreen #code:focus { background: $accent 30%; }
+    CouponScreen #code:focus { background: $accent 30%; border: none; }
     CouponScreen VerticalScroll { padding: 0 1; }
     CouponScreen #verdict { height: auto; text-style: bold; }
     """

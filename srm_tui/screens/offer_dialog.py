@@ -26,7 +26,7 @@ DIALOG_CSS = """
 {name} .row {{ height: 1; margin-top: 1; }}
 {name} .row Label {{ width: 18; }}
 {name} Input {{ width: 1fr; height: 1; border: none; padding: 0 1; background: $boost; }}
-{name} Input:focus {{ background: $accent 30%; }}
+{name} Input:focus {{ background: $accent 30%; border: none; }}
 {name} .help {{ color: $text-muted; height: auto; padding-left: 18; }}
 {name} #verdict {{ margin-top: 1; height: auto; text-style: bold; }}
 """

@@ -39,9 +39,9 @@ class OfferFormScreen(Screen[Any]):
     OfferFormScreen Grid Label { width: 100%; }
     OfferFormScreen Grid Input { width: 1fr; height: 1; border: none; padding: 0 1;
                                  background: $boost; }
-    OfferFormScreen Grid Input:focus { background: $accent 30%; }
+    OfferFormScreen Grid Input:focus { background: $accent 30%; border: none; }
     OfferFormScreen Grid Input:disabled { background: $panel; color: $text-muted; }
-    OfferFormScreen Grid Checkbox { height: 1; border: none; padding: 0; }
+    OfferFormScreen Grid Checkbox { height: 1; width: auto; border: none; padding: 0 1; }
     OfferFormScreen #hint { height: auto; padding: 0 1; color: $text-muted; }
     OfferFormScreen #verdict { height: auto; max-height: 8; padding: 0 1; text-style: bold; }
     """
@@ -73,7 +73,7 @@ class OfferFormScreen(Screen[Any]):
                     value = self.initial.get(f.name)
                     yield Label(self._label(f), id=f"l-{f.name}")
                     if f.kind == "bool":
-                        yield Checkbox("", value=bool(value), id=f"f-{f.name}",
+                        yield Checkbox("yes", value=bool(value), id=f"f-{f.name}",
                                        disabled=locked)
                     else:
                         yield Input("" if value is None else str(value), id=f"f-{f.name}",

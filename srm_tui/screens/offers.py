@@ -18,6 +18,7 @@ from srm_tui.bindings import bindings
 from srm_tui.domain import offers as od
 from srm_tui.domain.offers import FILTER_HELP, matches
 from srm_tui.domain.text import visible
+from srm_tui.offers.forms import _num
 from srm_tui.storage import queries
 from srm_tui.widgets.footer import Footer
 from srm_tui.widgets.status_line import StatusLine
@@ -41,7 +42,7 @@ class OffersScreen(Screen):
     OffersScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
     OffersScreen #filter { margin: 0 1; height: 1; border: none; padding: 0 1;
                            background: $boost; }
-    OffersScreen #filter:focus { background: $accent 30%; }
+    OffersScreen #filter:focus { background: $accent 30%; border: none; }
     OffersScreen DataTable { height: 1fr; margin: 0 1; }
     """
 
@@ -90,15 +91,16 @@ class OffersScreen(Screen):
         table = self.query_one(DataTable)
         cursor = table.cursor_row
         table.clear(columns=True)
-        table.add_columns("ID", "Type", "State", "Title", "Price", "Period / duration",
-                          "Locs", "Holders", "Tags")
+        table.add_columns("ID", "Type", "State", "Title", "Locs", "Holders", "Price",
+                          "Period / duration", "Tags")
         for o in shown:
             table.add_row(
                 o["id"], od.kind(o["id"]), _state(o.get("active"), self.drafts.get(o["id"])),
-                Text(visible(o.get("title"), 30)), Text(od.price(o.get("price"))),
-                Text(visible(od.period(o), 26)), str(len(o.get("localizations") or [])),
-                f"{self.holders[o['id']]:,}" if o["id"] in self.holders else
-                ("0" if self.holders else "…"),
+                Text(visible(o.get("title"), 28)),
+                Text(str(len(o.get("localizations") or [])), justify="right"),
+                Text(f"{self.holders[o['id']]:,}" if o["id"] in self.holders else
+                     ("0" if self.holders else "…"), justify="right"),
+                Text(od.price(o.get("price"))), Text(visible(od.period(o), 26)),
                 Text(visible(", ".join(o.get("tags") or []), 24)),
                 key=o["id"])
         if shown:
@@ -162,8 +164,9 @@ class OfferScreen(Screen):
     DEFAULT_CSS = """
     OfferScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
     OfferScreen VerticalScroll { padding: 0 1; }
-    OfferScreen #loc-title { margin-top: 1; text-style: bold; }
-    OfferScreen DataTable { height: auto; max-height: 20; }
+    OfferScreen #loc-title, OfferScreen #details-title { margin-top: 1; text-style: bold; }
+    OfferScreen DataTable { height: auto; max-height: 14; }
+    OfferScreen #drafts { height: auto; }
     """
 
     def __init__(self, offer_id: str, holders: int | None = None) -> None:
@@ -176,10 +179,12 @@ class OfferScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static("", id="crumbs", markup=False)
         with VerticalScroll():
-            yield Static("", id="details")
+            yield Static("", id="summary", markup=False)
             yield Static("Localizations (country versions)", id="loc-title", markup=False)
             yield DataTable(id="localizations", cursor_type="row", zebra_stripes=True)
             yield Static("", id="drafts", markup=False)
+            yield Static("Offer", id="details-title", markup=False)
+            yield Static("", id="details")
         yield StatusLine()
         yield Footer()
 
@@ -207,13 +212,19 @@ class OfferScreen(Screen):
         o = self.offer
         self.query_one("#crumbs", Static).update(
             f"Offers › {o['id']} · {visible(o.get('title'), 60)}")
+        self.query_one("#summary", Static).update(Text(
+            f"{od.kind(o['id'])} · {od.price(o.get('price'))} · {od.period(o)} · "
+            f"{'active' if o.get('active') else 'inactive'} · "
+            f"{self.holders:,} holder(s) · version {o.get('version')}"))
         self.query_one("#details", Static).update(self._details())
         self._grid()
         lines = []
         for d in self.waiting:
             state = "CONFLICT: open D to merge" if d.status == "conflict" else "waiting for push"
             lines.append(f"✎ draft #{d.id} {d.label} ({', '.join(d.changes)}) — {state}")
-        self.query_one("#drafts", Static).update(Text("\n".join(lines)))
+        box = self.query_one("#drafts", Static)
+        box.update(Text("\n".join(lines)))
+        box.display = bool(lines)
 
     def _grid(self) -> None:
         table = self.query_one(DataTable)
@@ -228,7 +239,8 @@ class OfferScreen(Screen):
                 state += " ✎"
             table.add_row(loc.get("countryCode"), loc.get("id") or "",
                           Text(visible(loc.get("title"), 40)),
-                          Text(f"{price.get('amount')}"), price.get("currency") or "", state,
+                          Text(_num(price.get("amount")), justify="right"),
+                          price.get("currency") or "", state,
                           key=loc.get("countryCode"))
         if locs:
             table.move_cursor(row=min(cursor, len(locs) - 1))
