@@ -463,5 +463,5 @@ CREATE TABLE offer_drafts (
 CREATE INDEX offer_drafts_offer ON offer_drafts (offer_id, status);
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6]
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7]
 SCHEMA_VERSION = len(MIGRATIONS)
