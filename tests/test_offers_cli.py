@@ -140,3 +140,17 @@ def test_coupon_lookup_and_apply_from_the_command_line(served):
     after = next(s for s in sandbox.export()["subscriptions"]
                  if s["subscriptionId"] == sub["subscriptionId"])
     assert after["couponCode"] == "STUDENT30"
+
+
+def test_offer_core_imports_no_textual():
+    """The offer service, rules, drafts and CLI run headless (the screens alone use Textual)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, srm_tui.offers.service, srm_tui.offers.rules, srm_tui.offers.forms, "
+            "srm_tui.offers.drafts, srm_tui.offers.codes, srm_tui.cli_offers, "
+            "srm_tui.actions.coupon\n"
+            "print(','.join(m for m in sys.modules if m.split('.')[0] == 'textual'))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""
