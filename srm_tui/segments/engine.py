@@ -261,7 +261,16 @@ class SegmentRunner:
         the pass spread over the worker processes on a large cache."""
         from srm_tui.segments import overview as O
 
+        from dataclasses import replace
+
+        started = time.perf_counter()
         self.refresh()
+        key = ("overview", compiled.from_sql, compiled.filter,
+               tuple(sorted(compiled.params.items())), now)
+        with self._lock:
+            if key in self._memo:  # cleared with the counts when the facts change
+                self._memo.move_to_end(key)
+                return replace(self._memo[key], elapsed_ms=_ms(started))
         ranges = self._in_thread(self._split)
         pool = self._pool() if len(ranges) > 1 else None
 
@@ -273,8 +282,13 @@ class SegmentRunner:
                 rows += f.result()
             return rows, len(ranges)
 
-        return self._in_thread(lambda: O.compute(self._conn(), compiled, now,
-                                                 parts if pool is not None else None))
+        result = self._in_thread(lambda: O.compute(self._conn(), compiled, now,
+                                                   parts if pool is not None else None))
+        with self._lock:
+            self._memo[key] = result
+            while len(self._memo) > self._memo_size:
+                self._memo.popitem(last=False)
+        return result
 
     def members(self, segment: Segment, now: int, *, after: int | None = None,
                 limit: int = 200) -> list[int]:

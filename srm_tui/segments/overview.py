@@ -38,7 +38,7 @@ from srm_tui.segments.model import All, Condition, Node
 DAY = 86400
 CHURN_DAYS = 30
 TOP_COUNTRIES = 8
-AGG_TABLE = "temp.segment_overview"
+AGG_TABLE = "temp.segment_overview_v2"
 
 _STATUS = ("active", "paused", "churned", "prospect")
 _CHANNELS = ("web", "apple", "android", "roku", "amazon")
@@ -186,34 +186,32 @@ def plan(compiled: Compiled, now: int, countries: tuple[str, ...],
     def ended(p: str) -> str:
         return f"({p}status = 'terminated' OR ({p}status = 'stopped' AND {p}expires_at < :now))"
 
-    def per_customer(test: str, x_test: str) -> str:
-        return (f"CASE WHEN f.n_subs = 0 THEN 0 WHEN f.n_subs = 1 THEN coalesce({test}, 0) "
-                f"ELSE (SELECT count(*) FROM {SF} x WHERE x.customer_id = f.id AND {x_test}) "
-                "END")
+    # Both churn counts of a customer packed in one integer (running + churned << 32), so a
+    # customer with several subscriptions reads them once, not twice.
+    def packed(p: str) -> str:
+        return f"(coalesce({running(p)}, 0) + (coalesce({running(p)} AND {ended(p)}, 0) << 32))"
 
-    base = per_customer(running("f.s_"), running("x."))
-    gone = per_customer(f"{running('f.s_')} AND {ended('f.s_')}",
-                        f"{running('x.')} AND {ended('x.')}")
+    churn = (f"CASE WHEN f.n_subs = 0 THEN 0 WHEN f.n_subs = 1 THEN {packed('f.s_')} "
+             f"ELSE (SELECT sum({packed('x.')}) FROM {SF} x WHERE x.customer_id = f.id) END")
     from_sql = compiled.from_sql
     if compiled.selector in JOIN_SQL and JOIN_SQL[compiled.selector] not in from_sql:
         from_sql += " " + JOIN_SQL[compiled.selector]
     extra = " AND f.id BETWEEN :lo AND :hi" if id_range else ""
     mrr = VALUE_SQL["customer.mrr"]
-    sql = (f"INSERT INTO {AGG_TABLE} (code, n, mrr, revenue, paying, subscribers, base, gone) "
+    sql = (f"INSERT INTO {AGG_TABLE} (code, n, mrr, revenue, paying, subscribers, churn) "
            f"SELECT {' + '.join(code)}, 1, {mrr}, f.revenue, f.n_txn > 0, ({mrr}) > 0, "
-           f"{base}, {gone} FROM {from_sql} WHERE ({compiled.filter}){extra} "
+           f"{churn} FROM {from_sql} WHERE ({compiled.filter}){extra} "
            "ON CONFLICT (code) DO UPDATE SET n = n + 1, mrr = mrr + excluded.mrr, "
            "revenue = revenue + excluded.revenue, paying = paying + excluded.paying, "
-           "subscribers = subscribers + excluded.subscribers, base = base + excluded.base, "
-           "gone = gone + excluded.gone")
+           "subscribers = subscribers + excluded.subscribers, churn = churn + excluded.churn")
     params = {**compiled.params, "countries": "".join("." + c for c in countries) + ".",
               "currencies": "".join("." + c for c in currencies) + "."}
     return Plan(sql, params, countries, currencies, sizes, compiled.selector)
 
 
-CREATE_AGG = (f"CREATE TEMP TABLE IF NOT EXISTS segment_overview (code INTEGER PRIMARY KEY, "
+CREATE_AGG = ("CREATE TEMP TABLE IF NOT EXISTS segment_overview_v2 (code INTEGER PRIMARY KEY, "
               "n INTEGER, mrr INTEGER, revenue INTEGER, paying INTEGER, subscribers INTEGER, "
-              "base INTEGER, gone INTEGER)")
+              "churn INTEGER)")
 
 
 def aggregate(conn, sql: str, params: dict[str, Any]) -> list[tuple]:
@@ -221,8 +219,8 @@ def aggregate(conn, sql: str, params: dict[str, Any]) -> list[tuple]:
     conn.execute(CREATE_AGG)
     conn.execute(f"DELETE FROM {AGG_TABLE}")
     conn.execute(sql, params)
-    rows = conn.execute(f"SELECT code, n, mrr, revenue, paying, subscribers, base, gone "
-                        f"FROM {AGG_TABLE}").fetchall()
+    rows = conn.execute(f"SELECT code, n, mrr, revenue, paying, subscribers, "
+                        f"churn & 4294967295, churn >> 32 FROM {AGG_TABLE}").fetchall()
     conn.execute(f"DELETE FROM {AGG_TABLE}")
     return [tuple(r) for r in rows]
 
