@@ -145,3 +145,28 @@ def test_schedule_commands(cache, tmp_path):
     assert listed[0]["last_file"] == report[0]["file"]
     assert run_srm("schedules", "remove", str(schedule_id), env=env).returncode == 0
     assert run_srm("schedules", "remove", str(schedule_id), env=env).returncode == 2
+
+
+def test_segment_commands_save_list_history_overview(cache, tmp_path):
+    env = {"SRM_DB": str(cache.path), "SRM_NOW": "2026-11-01T00:00:00Z"}
+    file = tmp_path / "seg.json"
+    file.write_text(json.dumps({"version": 1, "name": "Grace DE", "where": {"all": [
+        {"attr": "subscription.state", "op": "eq", "value": "grace"},
+        {"attr": "customer.country", "op": "eq", "value": "DE"}]}}))
+    saved = run_srm("segment", "save", str(file), "--json", env=env)
+    assert saved.returncode == 0, saved.stderr
+    first = json.loads(saved.stdout)
+    assert first["version"] == 1 and "+   customer.country = DE" in first["definition"]
+    file.write_text(json.dumps({"version": 1, "name": "Grace DE", "where": {"all": [
+        {"attr": "subscription.state", "op": "eq", "value": "grace"},
+        {"attr": "customer.country", "op": "gt", "value": "DE"}]}}))
+    bad = run_srm("segment", "save", str(file), env=env)
+    assert bad.returncode == 2 and "where.all[1].op" in bad.stderr
+    listed = json.loads(run_srm("segment", "list", "--json", env=env).stdout)
+    assert [(s["name"], s["version"]) for s in listed] == [("Dunning list", 1), ("Grace DE", 1)]
+    history = json.loads(run_srm("segment", "history", "grace de", "--json", env=env).stdout)
+    assert history[0]["members"] == first["members"] == history[0]["gained"]
+    overview = json.loads(run_srm("segment", "overview", "--saved", "Grace DE", "--json",
+                                  env=env).stdout)
+    assert overview["customers"] == first["members"]
+    assert overview["composition"]["country"] == {"DE": first["members"]}
