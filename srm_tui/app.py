@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import TYPE_CHECKING, Any
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.reactive import reactive
 
@@ -24,6 +25,10 @@ def _screen(module: str, name: str):
     import importlib
 
     return getattr(importlib.import_module(f"srm_tui.screens.{module}"), name)()
+
+
+# Terminal control bytes (C0 but tab and newline, DEL, C1): never typed into a field.
+_PASTE_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def _ago(ts: int | None, now: float) -> str:
@@ -251,6 +256,16 @@ class SrmApp(App):
     def _after_sync(self) -> None:
         self.refresh_status()
         self._reload_screen()
+
+    async def on_event(self, event: events.Event) -> None:
+        # Pasted text is untrusted (a ticket, an email): a field would echo its escape
+        # sequences to the terminal and send them to the API, so its control bytes go here.
+        if isinstance(event, events.Paste) and not event.is_forwarded:
+            text = event.text.replace("\r\n", "\n").replace("\r", "\n")
+            clean = _PASTE_CONTROL.sub("", text)
+            if clean != event.text:
+                event = events.Paste(clean)
+        await super().on_event(event)
 
     def on_unmount(self) -> None:
         if getattr(self, "_segment_runner", None) is not None:

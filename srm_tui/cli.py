@@ -125,18 +125,30 @@ def _as_of(value: str | None, field: str = "--as-of"):
               help="keep the state in this file across restarts")
 @click.option("--stall-seconds", default=5.0, type=float, show_default=True)
 @click.option("--rate-limit", default=None, type=float, help="requests per second before 429")
+@click.option("--hostile", is_flag=True,
+              help="faults also include slow answers, dropped connections, wrong content "
+                   "types, huge bodies, repeated ids, bad dates and money as strings")
+@click.option("--slow-seconds", default=2.0, type=float, show_default=True)
+@click.option("--fault-kinds", default=None,
+              help="only these fault kinds, comma-separated (e.g. dates,money,dupes)")
 @click.option("--debug", is_flag=True)
 @handled
 def sandbox_serve(host: str, port: int, customers: int, seed: int, as_of: str | None,
                   api_key: str, faults: float, state_file: str | None, stall_seconds: float,
-                  rate_limit: float | None, debug: bool) -> None:
+                  rate_limit: float | None, hostile: bool, slow_seconds: float,
+                  fault_kinds: str | None, debug: bool) -> None:
     """Run the sandbox API over HTTP until SIGINT/SIGTERM."""
     from pathlib import Path
 
     from srm_tui.sandbox.runner import serve
-    from srm_tui.sandbox.server import create_app
+    from srm_tui.sandbox.server import check_fault_kinds, create_app
     from srm_tui.sandbox.state import SandboxState
 
+    kinds = tuple(k.strip() for k in fault_kinds.split(",") if k.strip()) if fault_kinds else None
+    try:
+        check_fault_kinds(kinds)
+    except ValueError as exc:
+        raise UsageProblem(f"--fault-kinds: {exc}") from None
     as_of_dt = _as_of(as_of)
     if state_file and Path(state_file).exists():
         state = SandboxState.load(Path(state_file))
@@ -146,7 +158,8 @@ def sandbox_serve(host: str, port: int, customers: int, seed: int, as_of: str | 
             state.save(Path(state_file))
     secret = os.environ.get("SRM_WEBHOOK_SECRET")
     app = create_app(state, api_key=api_key, faults=faults, seed=seed,
-                     stall_seconds=stall_seconds, rate_limit=rate_limit, webhook_secret=secret)
+                     stall_seconds=stall_seconds, rate_limit=rate_limit, webhook_secret=secret,
+                     hostile=hostile, slow_seconds=slow_seconds, fault_kinds=kinds)
 
     def ready(url: str) -> None:
         print(f"listening on {url}", flush=True)

@@ -275,12 +275,13 @@ def given(value: Any) -> bool:
 def parse_id(value: Any, field: str, what: str = "id") -> int:
     if isinstance(value, bool):
         raise ActionInvalid(field, f"a {what} is a number")
-    if isinstance(value, int) and value > 0:
+    if isinstance(value, int) and 0 < value < 2 ** 63:
         return value
     text = str(value).strip() if value is not None else ""
     if not text:
         raise ActionInvalid(field, "required")
-    if not text.isdigit() or int(text) <= 0:
+    # ASCII digits only ("²".isdigit() holds, int() refuses it), and no wider than SQLite's.
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 2 ** 63:
         raise ActionInvalid(field, f"a {what} is a positive number, not {text[:40]!r}")
     return int(text)
 
@@ -343,6 +344,8 @@ def parse_money(value: Any, field: str, currency: str) -> float:
         raise ActionInvalid(field, f"not an amount: {str(value)[:40]!r}") from None
     if not amount.is_finite() or amount <= 0:
         raise ActionInvalid(field, "must be greater than 0")
+    if amount >= 10 ** 12:  # beyond any payment (and beyond what rounding can check)
+        raise ActionInvalid(field, f"{str(value)[:40]!r} is too large an amount")
     places = 0 if currency in ZERO_DECIMAL_CURRENCIES else 2
     if amount != round(amount, places):
         raise ActionInvalid(field, f"{currency} amounts have at most {places} decimals")

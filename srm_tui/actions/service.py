@@ -269,6 +269,20 @@ class ActionService:
     def _push(self, items: list[OutboxItem]) -> PushSummary:
         summary = PushSummary()
         fresh: set[int | None] = set()
+        # Customers whose actions were sent: each is brought from the API once, at the end
+        # (or before a later action of theirs is checked), not once per action.
+        stale: dict[int | None, None] = {}
+        try:
+            self._push_items(items, summary, fresh, stale)
+        finally:
+            for customer_id in stale:
+                self._refresh(customer_id)
+        summary.remaining = self.cache.conn().execute(
+            "SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()[0]
+        return summary
+
+    def _push_items(self, items: list[OutboxItem], summary: PushSummary,
+                    fresh: set[int | None], stale: dict[int | None, None]) -> None:
         for item in items:
             if item.role == "viewer":  # never queued by run(); refused here all the same
                 self._settle(item, FAILED, ROLE_VIEWER.text, None)
@@ -279,6 +293,7 @@ class ActionService:
                 if item.watches and item.customer_id not in fresh:
                     self._fetch(item.customer_id)
                     fresh.add(item.customer_id)
+                    stale.pop(item.customer_id, None)
                 server = self._changed_since(item)
                 if server is not None:
                     message = "the record changed at the API since the action was queued"
@@ -305,6 +320,7 @@ class ActionService:
                     break
                 self._refresh(item.customer_id)
                 fresh.add(item.customer_id)
+                stale.pop(item.customer_id, None)
                 status = FAILED if isinstance(exc, api_errors.BadRequest) else CONFLICT
                 self._settle(item, status, f"HTTP {exc.status}: {exc.message}",
                              self._server_values(item))
@@ -316,15 +332,18 @@ class ActionService:
                 continue
             if self._after_send is not None:
                 self._after_send(item)
-            if self._applied(item, response, values, "sent"):
+            # An anonymization is followed at once (the values must leave the cache now).
+            now = item.action == "anonymize"
+            if self._applied(item, response, values, "sent", refresh=now) and now:
                 fresh.add(item.customer_id)
+            else:
+                fresh.discard(item.customer_id)
+                stale[item.customer_id] = None
             summary.sent.append(item.id)
             held = self._holding.get(item.id)
             if held:
                 summary.messages.append(f"#{item.id} {item.title} ({item.target}): "
                                         + exports_message(held))
-        summary.remaining = len(outbox.items(self.cache.conn(), statuses=(PENDING,)))
-        return summary
 
     # sending and following the API -----------------------------------------------------------
 
@@ -337,11 +356,15 @@ class ActionService:
             idempotency_key=item.key)
         return response.status_code
 
-    def _applied(self, item: OutboxItem, status: Any, values: set[str], outcome: str) -> bool:
-        with self.cache.transaction() as tx:
-            outbox.settle(tx, item.id, SENT, now=self.settings.now_ts(),
-                          response={"status": status})
-        self._audit_item(item, outcome, f"outbox #{item.id}")
+    def _applied(self, item: OutboxItem, status: Any, values: set[str], outcome: str, *,
+                 refresh: bool = True) -> bool:
+        with self.cache.transaction():  # the status and its audit entry: both or neither
+            with self.cache.transaction() as tx:
+                outbox.settle(tx, item.id, SENT, now=self.settings.now_ts(),
+                              response={"status": status})
+            self._audit_item(item, outcome, f"outbox #{item.id}")
+        if not refresh:
+            return False
         refreshed = self._refresh(item.customer_id)
         if item.action == "anonymize" and item.customer_id is not None:
             held = privacy.forget_customer(self.cache, item.customer_id, values)

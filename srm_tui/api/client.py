@@ -16,6 +16,12 @@ import httpx
 from srm_tui.api import errors
 
 USER_AGENT = "srm-tui"
+# A page of 1,000 records is a few MB; anything far bigger is not an answer to read whole.
+MAX_BODY_BYTES = 32 << 20
+
+
+class _TooLarge(Exception):
+    pass
 
 
 @dataclass
@@ -85,9 +91,11 @@ class ApiClient:
     def __init__(self, base_url: str, api_key: str | None, *, timeout: float = 10.0,
                  retry: RetryPolicy | None = None,
                  sleep: Callable[[float], None] = time.sleep,
-                 transport: httpx.BaseTransport | None = None):
+                 transport: httpx.BaseTransport | None = None,
+                 max_body: int = MAX_BODY_BYTES):
         self.base_url = base_url.rstrip("/")
         self.retry = retry or RetryPolicy()
+        self.max_body = max_body
         self._sleep = sleep
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         if api_key:
@@ -126,13 +134,24 @@ class ApiClient:
                 self.retries += 1
             delay: float | None = None
             try:
-                response = self._http.request(method, path, params=params, json=json_body,
-                                              headers=headers)
-                body_bytes = response.content
+                response, body_bytes = self._exchange(method, path, params, json_body, headers)
             except httpx.TimeoutException as exc:
                 last = errors.Unreachable(f"the API did not answer in time ({type(exc).__name__})")
-            except (httpx.ConnectError, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            except httpx.ConnectError as exc:
                 last = errors.Unreachable(f"cannot reach the API at {self.base_url}: {_short(exc)}")
+            except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                last = errors.Unreachable(f"{method} {path}: the connection broke off in the "
+                                          f"middle of the answer ({_short(exc)})")
+            except _TooLarge:
+                last = errors.MalformedResponse(
+                    f"{method} {path}: the answer is larger than {self.max_body >> 20} MB; "
+                    "not read")
+            except httpx.DecodingError as exc:
+                last = errors.MalformedResponse(f"{method} {path}: the body cannot be decoded "
+                                                f"({_short(exc)})")
+            except (httpx.UnsupportedProtocol, httpx.LocalProtocolError,
+                    httpx.InvalidURL) as exc:  # nothing a retry would change
+                raise errors.ApiError(f"cannot send {method} {path}: {_short(exc)}") from None
             else:
                 if response.status_code < 300:
                     if response.status_code == 204 or not body_bytes:
@@ -140,7 +159,7 @@ class ApiClient:
                     try:
                         response._srm_json = json.loads(body_bytes)  # type: ignore[attr-defined]
                         return response
-                    except ValueError:
+                    except (ValueError, RecursionError):
                         last = errors.MalformedResponse(
                             f"{method} {path}: the body is not valid JSON "
                             f"({len(body_bytes)} bytes, {response.headers.get('content-type')})",
@@ -149,7 +168,7 @@ class ApiClient:
                 else:
                     try:
                         body: Any = json.loads(body_bytes) if body_bytes else None
-                    except ValueError:
+                    except (ValueError, RecursionError):
                         body = body_bytes[:500].decode("utf-8", "replace")
                     cls = errors.for_status(response.status_code)
                     last = cls(_message(body, f"HTTP {response.status_code}"),
@@ -164,6 +183,29 @@ class ApiClient:
                 self._sleep(min(delay, self.retry.max_retry_after))
         assert last is not None
         raise last
+
+    def _exchange(self, method: str, path: str, params: Any, json_body: Any,
+                  headers: dict[str, str]) -> tuple[httpx.Response, bytes]:
+        """One request; the body is read only up to ``max_body`` bytes (a huge or endless
+        answer is cut off instead of filling memory)."""
+        request = self._http.build_request(method, path, params=params, json=json_body,
+                                           headers=headers)
+        response = self._http.send(request, stream=True)
+        try:
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > self.max_body:
+                raise _TooLarge()
+            chunks, size = [], 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > self.max_body:
+                    raise _TooLarge()
+                chunks.append(chunk)
+        finally:
+            response.close()
+        body = b"".join(chunks)
+        response._content = body  # what Response.read() keeps; .content works as usual
+        return response, body
 
     def get_json(self, path: str, params: Any = None) -> tuple[Any, httpx.Response]:
         response = self.request("GET", path, params=params)

@@ -24,6 +24,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .errors import BadRequest, Refusal
+from .hostile import (HOSTILE_KINDS, HTML_PAGE, READ_ONLY, DroppedResponse, HugeResponse,
+                      Stats, mangle, quiet_server_log)
 from .routes import CUSTOMER, ROUTES, SUBSCRIPTION_LIST, SUBSCRIPTION_PATCH, Answer, Call
 from .state import SandboxState
 from .webhooks import WebhookDispatcher
@@ -56,12 +58,20 @@ def error_body(style: str, message: str) -> dict:
 
 
 class FaultInjector:
-    """Decides, deterministically per seed, which calls fail and how."""
+    """Decides, deterministically per seed, which calls fail and how.
 
-    def __init__(self, rate: float, seed: int):
+    ``hostile`` adds the kinds of hostile.py to the draw; ``kinds`` limits the draw to those
+    (docs/sandbox-api.md).
+    """
+
+    def __init__(self, rate: float, seed: int, hostile: bool = False,
+                 kinds: tuple[str, ...] | None = None):
         self.rate = rate
         self.rng = random.Random(seed)
         self.lock = threading.Lock()
+        self.hostile = hostile or bool(kinds)
+        self.kinds = kinds
+        self.mangle_rng = random.Random(seed + 1)  # which records a spoiled answer spoils
 
     def draw(self, can_truncate: bool) -> str | None:
         if self.rate <= 0:
@@ -69,7 +79,14 @@ class FaultInjector:
         with self.lock:
             if self.rng.random() >= self.rate:
                 return None
-            kinds = FAULT_KINDS if can_truncate else FAULT_KINDS[:-1]
+            if self.hostile:
+                kinds = self.kinds or FAULT_KINDS + HOSTILE_KINDS
+                if not can_truncate:
+                    kinds = tuple(k for k in kinds if k not in READ_ONLY)
+                    if not kinds:
+                        return None
+            else:
+                kinds = FAULT_KINDS if can_truncate else FAULT_KINDS[:-1]
             return kinds[int(self.rng.random() * len(kinds))]
 
 
@@ -98,12 +115,16 @@ class _Api:
     """Wraps route handlers with the cross-cutting rules of the sandbox API."""
 
     def __init__(self, state: SandboxState, api_key: str, faults: FaultInjector,
-                 limiter: RateLimiter | None, stall_seconds: float):
+                 limiter: RateLimiter | None, stall_seconds: float, *,
+                 slow_seconds: float = 2.0, huge_bytes: int = 48 << 20):
         self.state = state
         self.api_key = api_key
         self.faults = faults
         self.limiter = limiter
         self.stall_seconds = stall_seconds
+        self.slow_seconds = slow_seconds
+        self.huge_bytes = huge_bytes
+        self.stats = Stats()
 
     def endpoint(self, handler, style: str):
         async def call(request: Request) -> Response:
@@ -111,13 +132,20 @@ class _Api:
         return call
 
     async def serve(self, request: Request, handler, style: str) -> Response:
+        self.stats.call()
         if self.limiter is not None:
             wait = self.limiter.acquire()
             if wait is not None:
+                self.stats.limited(wait)
                 return json_response(429, {"message": "Too Many Requests"},
                                      {"Retry-After": str(wait)})
+            self.stats.admit()
         write = request.method in WRITE_METHODS
         fault = self.faults.draw(can_truncate=not write)
+        if fault is not None:
+            self.stats.fault(fault)
+        if fault == "slow":  # late, then answered as usual
+            await asyncio.sleep(self.slow_seconds)
         if fault == "stall":
             await asyncio.sleep(self.stall_seconds)
             return json_response(503, {"message": "Service Unavailable"}, {"Retry-After": "1"})
@@ -126,6 +154,8 @@ class _Api:
         if fault in ("503", "429"):
             message = "Service Unavailable" if fault == "503" else "Too Many Requests"
             return json_response(int(fault), {"message": message}, {"Retry-After": "1"})
+        if fault == "html":  # a proxy's error page, with status 200; nothing applied
+            return Response(HTML_PAGE, status_code=200, media_type="text/html")
         if request.headers.get("x-publisher-token") != self.api_key:
             return json_response(401, error_body(style, "Invalid publisher token"))
 
@@ -135,17 +165,35 @@ class _Api:
         if key:
             stored = self.state.replay(key)
             if stored is not None:
+                self.stats.applied(replay=True)
                 status, headers, body = stored
-                return Response(body, status_code=status, headers=headers,
-                                media_type="application/json" if body else None)
+                return self._answer(status, headers, body, fault)
         status, headers, body = self.run(request, handler, style, raw)
+        if write:
+            self.stats.applied(replay=False)
         if key:
             self.state.remember(key, status, headers, body)
         if fault == "truncate":
             body = body[: len(body) // 2]
             status = 200
-        return Response(body, status_code=status, headers=headers,
-                        media_type="application/json" if body else None)
+        return self._answer(status, headers, body, fault)
+
+    def _answer(self, status: int, headers: dict, body: bytes, fault: str | None) -> Response:
+        """The answer, as the drawn fault spoils it (a write is applied before this)."""
+        self.stats.answered(status)
+        ok = 200 <= status < 300 and bool(body)
+        if fault in ("dupes", "dates", "money") and ok:
+            with self.faults.lock:
+                body = mangle(fault, body, self.faults.mangle_rng)
+            headers = {k: v for k, v in headers.items() if k.lower() != "content-length"}
+        if fault == "huge" and ok:
+            return HugeResponse(body, status, headers, self.huge_bytes)
+        if fault == "drop" and body:
+            return DroppedResponse(body, status, headers)
+        media = "application/json" if body else None
+        if fault == "ctype" and body:
+            media = "text/plain; charset=iso-8859-1"
+        return Response(body, status_code=status, headers=headers, media_type=media)
 
     def run(self, request: Request, handler, style: str, raw: bytes) -> tuple[int, dict, bytes]:
         try:
@@ -164,12 +212,25 @@ class _Api:
 from srm_tui.sandbox.tokens import DEFAULT_TTL, TokenIssuer  # noqa: E402
 
 
+def check_fault_kinds(kinds: tuple[str, ...] | None) -> None:
+    unknown = set(kinds or ()) - set(FAULT_KINDS + HOSTILE_KINDS)
+    if unknown:
+        raise ValueError(f"unknown fault kinds: {', '.join(sorted(unknown))} (known: "
+                         f"{', '.join(FAULT_KINDS + HOSTILE_KINDS)})")
+
+
 def create_app(state: SandboxState, *, api_key: str = "sandbox-key", faults: float = 0.0,
                seed: int = 1, stall_seconds: float = 5.0, rate_limit: float | None = None,
-               webhook_secret: str | None = None) -> Starlette:
+               webhook_secret: str | None = None, hostile: bool = False,
+               slow_seconds: float = 2.0, huge_bytes: int = 48 << 20,
+               fault_kinds: tuple[str, ...] | None = None) -> Starlette:
     """The sandbox API over `state` (see docs/sandbox-api.md)."""
-    api = _Api(state, api_key, FaultInjector(faults, seed),
-               RateLimiter(rate_limit) if rate_limit else None, stall_seconds)
+    check_fault_kinds(fault_kinds)
+    api = _Api(state, api_key, FaultInjector(faults, seed, hostile, fault_kinds),
+               RateLimiter(rate_limit) if rate_limit else None, stall_seconds,
+               slow_seconds=slow_seconds, huge_bytes=huge_bytes)
+    if hostile:
+        quiet_server_log()
     dispatcher = WebhookDispatcher(state.webhook_urls, secret=webhook_secret)
     state.listener = dispatcher
 
@@ -206,7 +267,23 @@ def create_app(state: SandboxState, *, api_key: str = "sandbox-key", faults: flo
                                         ttl=ttl)
         return json_response(201, {"jwt": token, "customerId": customer_id})
 
-    routes += [Route("/sandbox/export", export, methods=["GET"]),
+    async def stats(request: Request) -> Response:
+        return json_response(200, api.stats.as_json())
+
+    async def set_faults(request: Request) -> Response:
+        """Admin extension: change the fault rate while serving (``{"rate": 0.3}``)."""
+        try:
+            rate = float(json.loads(await request.body() or b"{}")["rate"])
+        except (ValueError, KeyError, TypeError):
+            return json_response(400, {"message": "rate (0..1) required"})
+        if not 0 <= rate <= 1:
+            return json_response(400, {"message": "rate must be between 0 and 1"})
+        api.faults.rate = rate
+        return json_response(200, {"rate": rate, "hostile": api.faults.hostile})
+
+    routes += [Route("/sandbox/stats", stats, methods=["GET"]),
+               Route("/sandbox/faults", set_faults, methods=["PUT"]),
+               Route("/sandbox/export", export, methods=["GET"]),
                Route("/sandbox/health", health, methods=["GET"]),
                Route("/sandbox/tokens", issue_token, methods=["POST"]),
                Route("/.well-known/jwks.json", jwks, methods=["GET"])]

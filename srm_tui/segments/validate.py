@@ -124,8 +124,8 @@ def value_faults(attribute: Attribute, op: str, value: Any, path: str) -> list[F
         return (_scalar_faults(attribute, op, value[0], f"{path}[0]")
                 + _scalar_faults(attribute, op, value[1], f"{path}[1]"))
     if op in DAYS_VALUE:
-        if not _is_number(value) or value < 0:
-            return [Fault(path, f"{op} needs a non-negative number of days, not "
+        if not _is_number(value) or not 0 <= value <= MAX_DAYS:
+            return [Fault(path, f"{op} needs a number of days from 0 to {MAX_DAYS:,}, not "
                                 f"{_show(value)}")]
         return []
     return _scalar_faults(attribute, op, value, path)
@@ -136,7 +136,13 @@ def _scalar_faults(attribute: Attribute, op: str, value: Any, path: str) -> list
     if kind == "text":
         return [] if isinstance(value, str) else [Fault(path, f"must be text, not {_show(value)}")]
     if kind == "number":
-        return [] if _is_number(value) else [Fault(path, f"must be a number, not {_show(value)}")]
+        if not _is_number(value):
+            return [Fault(path, f"must be a number, not {_show(value)}")]
+        # Values become SQLite integers (money in micro-units): keep them inside 64 bits.
+        limit = MAX_MONEY if attribute.money else MAX_NUMBER
+        if abs(value) > limit:
+            return [Fault(path, f"{_show(value)} is out of range (at most {limit:,} either way)")]
+        return []
     if kind == "bool":
         return [] if isinstance(value, bool) else [
             Fault(path, f"must be true or false, not {_show(value)}")]
@@ -159,6 +165,11 @@ def _scalar_faults(attribute: Attribute, op: str, value: Any, path: str) -> list
         return [Fault(path, f"not an ISO 8601 date or instant: {_show(value)} "
                             "(e.g. 2026-01-31 or 2026-01-31T12:00:00Z)")]
     return []
+
+
+MAX_MONEY = 10 ** 12
+MAX_NUMBER = 10 ** 18
+MAX_DAYS = 1_000_000
 
 
 def parse_date(value: str) -> int | float:

@@ -22,7 +22,18 @@ from srm_tui.storage.queries import SUMMARY_COLUMNS
 FIELDS = ("email", "name", "id", "ext", "txn", "order", "country", "currency", "city",
           "state", "zip", "birthdate", "card")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+# Each term adds a few conditions to one SQL expression; SQLite refuses a tree deeper than
+# 1,000. No real query has this many terms.
+MAX_TERMS = 40
+MAX_QUERY = 1000  # characters; a pasted page of text is not a query (and shlex is slow on it)
+MAX_ID = 2**63 - 1
+
+
+def _digits(value: str) -> bool:
+    """ASCII digits only (``str.isdigit`` also takes "²" and "١٢٣", which ``int`` refuses or
+    no id ever holds)."""
+    return value.isascii() and value.isdigit()
 
 
 class SearchError(ValueError):
@@ -44,6 +55,8 @@ class SearchResult:
 
 def parse(query: str) -> list[Term]:
     """Split a query into terms; ``field:value`` narrows, quotes keep spaces."""
+    if len(query) > MAX_QUERY:
+        raise SearchError(f"the query is {len(query):,} characters long; at most {MAX_QUERY:,}")
     try:
         parts = shlex.split(query, posix=True)
     except ValueError:
@@ -59,6 +72,8 @@ def parse(query: str) -> list[Term]:
             raise SearchError(f"unknown field {name}: (fields: {', '.join(FIELDS)})")
         elif part.strip():
             terms.append(Term(None, part.strip()))
+    if len(terms) > MAX_TERMS:
+        raise SearchError(f"too many terms ({len(terms)}); at most {MAX_TERMS}")
     return terms
 
 
@@ -82,7 +97,7 @@ def _identifier_conditions(value: str) -> list[tuple[str, list[Any]]]:
     conds: list[tuple[str, list[Any]]] = []
     if EMAIL.match(value):
         conds.append(("c.email_lc = ?", [value.casefold()]))
-    if value.isdigit() and len(value) <= 12:
+    if _digits(value) and len(value) <= 12:
         conds.append(("c.id = ?", [int(value)]))
     if TRANSACTION_ID.match(value.upper()):
         conds.append((_TXN, [value.upper()]))
@@ -116,8 +131,10 @@ def _term_condition(term: Term) -> tuple[str, list[Any], list[tuple[str, list[An
             raise SearchError(f"{term.field}: nothing to search for in {v!r}")
         options = [(_FTS, [phrase])]
     elif term.field == "id":
-        if not v.isdigit():
+        if not _digits(v):
             raise SearchError(f"id: a customer id is digits, not {v!r}")
+        if int(v) > MAX_ID:
+            raise SearchError(f"id: {v[:30]}… is longer than any customer id")
         exact = options = [("c.id = ?", [int(v)])]
     elif term.field == "ext":
         exact = options = [("c.external_id = ?", [v])]
@@ -134,7 +151,7 @@ def _term_condition(term: Term) -> tuple[str, list[Any], list[tuple[str, list[An
             raise SearchError(f"birthdate: use YYYY-MM-DD, not {v!r}")
         options = [("c.birth_date = ?", [v])]
     elif term.field == "card":
-        if not re.fullmatch(r"\d{4}", v):
+        if not re.fullmatch(r"[0-9]{4}", v):
             raise SearchError(f"card: the last four digits, not {v!r}")
         options = [(_CARD, [v])]
     else:  # pragma: no cover - parse() only lets FIELDS through

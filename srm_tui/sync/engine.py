@@ -8,6 +8,7 @@ primary key make a replayed page harmless: every record lands exactly once.
 from __future__ import annotations
 
 import json
+import math
 import queue
 import threading
 import time
@@ -15,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from srm_tui.api import errors
 from srm_tui.api.client import ApiClient, Page, unwrap
@@ -67,9 +68,14 @@ def is_tombstone(item: Any) -> bool:
 
 
 def validate(entity: str, items: Iterable[Any]) -> tuple[list[m.ApiModel], list[tuple[str | None, str, Any]]]:
-    """Split raw API items into valid models and (key, reason, payload) rejects."""
-    model, _ = m.ENTITIES[entity]
-    good: list[m.ApiModel] = []
+    """Split raw API items into valid models and (key, reason, payload) rejects.
+
+    A record listed twice (a page that repeats an id) is kept once, as its last copy; a
+    value the API sent as a string where a number or flag belongs (money as "9.99") is kept
+    in its type, and a number that is not finite is refused.
+    """
+    model, key_field = m.ENTITIES[entity]
+    good: dict[Any, m.ApiModel] = {}
     bad: list[tuple[str | None, str, Any]] = []
     for item in items:
         if is_tombstone(item):
@@ -77,10 +83,41 @@ def validate(entity: str, items: Iterable[Any]) -> tuple[list[m.ApiModel], list[
         try:
             if not isinstance(item, dict):
                 raise TypeError(f"expected an object, got {type(item).__name__}")
-            good.append(model.from_api(item))
-        except (ValidationError, TypeError, ValueError) as exc:
+            record = model.from_api(item)
+            record._source = _canonical(record, item)
+        except (ValidationError, TypeError, ValueError, RecursionError) as exc:
             bad.append((records.record_key(entity, item), _reason(exc), item))
-    return good, bad
+            continue
+        key = getattr(record, key_field)
+        good.pop(key, None)  # the last copy wins, in its own place
+        good[key] = record
+    return list(good.values()), bad
+
+
+def _canonical(model: BaseModel, source: Any) -> Any:
+    """``source`` with each value the model read from another JSON type written back in the
+    model's type (the cache keeps the API's documented shape); extra fields stay as sent."""
+    if not isinstance(source, dict):
+        return source
+    out = dict(source)
+    for name, info in type(model).model_fields.items():
+        key = info.alias or name
+        if key in source:
+            out[key] = _canonical_value(getattr(model, name), source[key], key)
+    return out
+
+
+def _canonical_value(value: Any, raw: Any, key: str) -> Any:
+    if isinstance(value, BaseModel):
+        return _canonical(value, raw)
+    if isinstance(value, list) and isinstance(raw, list) and len(value) == len(raw):
+        return [_canonical_value(v, r, key) for v, r in zip(value, raw)]
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{key}: not a finite number ({raw!r})")
+    if isinstance(value, (bool, int, float)) and (
+            isinstance(raw, str) or (isinstance(raw, float) and not isinstance(value, float))):
+        return value
+    return raw
 
 
 def _reason(exc: Exception) -> str:
@@ -94,12 +131,29 @@ def _reason(exc: Exception) -> str:
 
 
 def _quarantine(tx: Any, entity: str, bad: list[tuple[str | None, str, Any]], now: int) -> None:
-    """Keep records that failed validation, whole, with the reason."""
-    tx.executemany(
-        "INSERT INTO quarantine (entity, record_key, source, reason, payload, received_at) "
-        "VALUES (?, ?, 'record', ?, ?, ?)",
-        [(entity, key, reason, json.dumps(payload, ensure_ascii=False), now)
-         for key, reason, payload in bad])
+    """Keep records that failed validation, whole, with the reason (one open entry per
+    record: a record that arrives bad again replaces its earlier copy)."""
+    for key, reason, payload in bad:
+        text = json.dumps(payload, ensure_ascii=False, default=str)
+        if key is not None and tx.execute(
+                "UPDATE quarantine SET reason = ?, payload = ?, received_at = ? WHERE "
+                "resolved_at IS NULL AND source = 'record' AND entity = ? AND record_key = ?",
+                (reason, text, now, entity, key)).rowcount:
+            continue
+        tx.execute(
+            "INSERT INTO quarantine (entity, record_key, source, reason, payload, received_at) "
+            "VALUES (?, ?, 'record', ?, ?, ?)", (entity, key, reason, text, now))
+
+
+def _owner(entity: str, key: str | None, payload: Any) -> int | None:
+    """The customer a quarantined record belongs to, when it says."""
+    value = key if entity == "customers" else (
+        payload.get("customerId") if isinstance(payload, dict) else None)
+    try:
+        owner = int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return owner if owner > 0 else None
 
 
 class SyncEngine:
@@ -271,13 +325,20 @@ class SyncEngine:
                 (entity, f"since={since}", exc.message, payload, int(self.clock())))
 
     def _retry_quarantine(self, now: int) -> int:
-        """Read quarantined records again (a newer srm may read what an older one could not)."""
+        """Read quarantined records again (a newer srm may read what an older one could
+        not), then ask the API again for the customers whose records are still unreadable:
+        a bad answer is often passing, and the enumeration will not send them again."""
         conn = self.cache.conn()
-        rows = conn.execute("SELECT id, entity, payload FROM quarantine WHERE resolved_at IS "
-                            "NULL AND source = 'record'").fetchall()
+        rows = conn.execute("SELECT id, entity, record_key, payload FROM quarantine WHERE "
+                            "resolved_at IS NULL AND source = 'record'").fetchall()
         resolved = 0
+        owners: set[int] = set()
         for row in rows:
-            good, _ = validate(row["entity"], [json.loads(row["payload"])])
+            try:
+                payload = json.loads(row["payload"])
+            except ValueError:
+                payload = None
+            good, _ = validate(row["entity"], [payload])
             if good:
                 with self.cache.transaction() as tx:
                     touched = records.upsert(tx, row["entity"], good, now)
@@ -286,7 +347,20 @@ class SyncEngine:
                     tx.execute("UPDATE quarantine SET resolved_at = ? WHERE id = ?",
                                (now, row["id"]))
                 resolved += 1
-        return resolved
+                continue
+            owner = _owner(row["entity"], row["record_key"], payload)
+            if owner is not None:
+                owners.add(owner)
+        if not owners:
+            return resolved
+        still = "SELECT count(*) FROM quarantine WHERE resolved_at IS NULL AND source = 'record'"
+        before = conn.execute(still).fetchone()[0]
+        for customer_id in sorted(owners):
+            try:
+                self.fetch_customer(customer_id=customer_id)
+            except errors.ApiError:
+                continue  # still out of reach: the next run asks again
+        return resolved + max(0, before - conn.execute(still).fetchone()[0])
 
     def _prune(self, entity: str, full_since: int) -> None:
         """After a full pull, drop what the API no longer has (not written since it began)."""
