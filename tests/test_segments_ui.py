@@ -230,7 +230,7 @@ async def test_a_stale_count_is_never_shown(db):
         shown = builder.count_result
         from srm_tui.segments.engine import CountResult
 
-        builder._counted(builder.seq, Segment(where=All((PL_DE,))), CountResult(12345, 1.0))
+        builder._counted(Segment(where=All((PL_DE,))), CountResult(12345, 1.0))
         assert builder.count_result is shown and "12,345" not in screen_text(app)
 
 

@@ -128,7 +128,6 @@ class SegmentBuilderScreen(Screen):
         self._counting = False
         self.count_result: Any = None
         self.count_ms: float | None = None
-        self.counted_seq = -1
         self._counted_key: Any = None
         self.remembered = False
         self._text_timer: Timer | None = None
@@ -408,28 +407,29 @@ class SegmentBuilderScreen(Screen):
             return
         if self._counting:
             return  # the running count's answer starts the next one
-        self._count(self.seq, Segment(where=self.where, selector=self.selector))
+        self._count(Segment(where=self.where, selector=self.selector))
 
-    def _count(self, seq: int, segment: Segment) -> None:
+    def _count(self, segment: Segment) -> None:
         self._counting = True
-        self.query_one("#count", Static).update(Text("counting…  " + freshness(self.app)))
-        self._count_worker(seq, segment)
+        before = f"was {self.count_result.customers:,} · " if self.count_result else ""
+        self.query_one("#count", Static).update(Text(f"counting… {before}{freshness(self.app)}"))
+        self._count_worker(segment)
 
     @work(thread=True, group="segment-count", exit_on_error=False)
-    def _count_worker(self, seq: int, segment: Segment) -> None:
+    def _count_worker(self, segment: Segment) -> None:
         try:
             outcome: Any = self.app.segment_runner().count(segment, self.app.settings.now_ts())
         except Exception as exc:  # said on the count line; the screen stays usable
             outcome = exc
-        self.app.call_from_thread(self._counted, seq, segment, outcome)
+        self.app.call_from_thread(self._counted, segment, outcome)
 
-    def _counted(self, seq: int, segment: Segment, outcome: Any) -> None:
+    def _counted(self, segment: Segment, outcome: Any) -> None:
         self._counting = False
         current = Segment(where=self.where, selector=self.selector)
         if (segment.where, segment.selector) != (current.where, current.selector):
             # The tree changed meanwhile: drop this answer, count the newest tree.
             if not validate_segment(current):
-                self._count(self.seq, current)
+                self._count(current)
             return
         if isinstance(outcome, Exception):
             self.query_one("#count", Static).update(Text(f"⚠ count failed: {outcome}"))
@@ -440,7 +440,6 @@ class SegmentBuilderScreen(Screen):
         self.remembered = outcome.cached and key != self._counted_key
         self._counted_key = key
         self.count_result = outcome
-        self.counted_seq = seq
         self._show_count()
         now = self.app.settings.now_ts()
         self.pages.reset(compile_segment(segment, now), outcome.customers)  # type: ignore

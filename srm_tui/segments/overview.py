@@ -110,10 +110,6 @@ class Overview:
         """Customer lifetime value: lifetime revenue per paying customer, by currency."""
         return {cur: self.revenue[cur] / n for cur, n in self.paying.items() if n}
 
-    @property
-    def total_mrr_currencies(self) -> list[str]:
-        return sorted((c for c, v in self.mrr.items() if v), key=lambda c: -self.mrr[c])
-
     def panel(self, key: str) -> Panel:
         return next(p for p in self.panels if p.key == key)
 
@@ -265,36 +261,32 @@ def summarize(p: Plan, rows: list[tuple]) -> Overview:
                     panels)
 
 
-def _bar(key: str, label: str, count: int, node: Node) -> Bar:
-    return Bar(key, label, count, node)
-
-
 def _panels(p: Plan, per: dict[str, dict[int, int]], total: int) -> list[Panel]:
     sub_note = " (latest subscription)" if p.selector == "any" else ""
     status = Panel("status", "Status", tuple(
-        _bar(v, v, per["status"].get(i, 0), Condition("customer.status", "eq", v))
+        Bar(v, v, per["status"].get(i, 0), Condition("customer.status", "eq", v))
         for i, v in enumerate(_STATUS)), total)
     channel = Panel("channel", "Channel" + sub_note, tuple(
-        [_bar(v, v, per["channel"].get(i + 1, 0), Condition("subscription.channel", "eq", v))
+        [Bar(v, v, per["channel"].get(i + 1, 0), Condition("subscription.channel", "eq", v))
          for i, v in enumerate(_CHANNELS)]
-        + [_bar("none", "no subscription", per["channel"].get(0, 0),
+        + [Bar("none", "no subscription", per["channel"].get(0, 0),
                 Condition("subscription.channel", "is_not_set"))]), total)
     period = Panel("period", "Plan period" + sub_note, tuple(
-        [_bar(v, v, per["period"].get(i + 1, 0), Condition("subscription.period", "eq", v))
+        [Bar(v, v, per["period"].get(i + 1, 0), Condition("subscription.period", "eq", v))
          for i, v in enumerate(PERIODS)]
-        + [_bar("none", "no subscription", per["period"].get(0, 0),
+        + [Bar("none", "no subscription", per["period"].get(0, 0),
                 Condition("subscription.period", "is_not_set"))]), total)
     stability = Panel("stability", "Stability" + sub_note, tuple(
-        _bar(key, label, per["stability"].get(i, 0),
+        Bar(key, label, per["stability"].get(i, 0),
              Condition("subscription.state", "is_not_set") if key == "none"
              else Condition("subscription.state", "eq", key))
         for i, (key, label) in enumerate(_STABILITY)), total)
     loyalty = Panel("loyalty", "Loyalty (lifetime payments)", tuple(
-        _bar(label, label, per["loyalty"].get(i, 0), _range_node(
+        Bar(label, label, per["loyalty"].get(i, 0), _range_node(
             "customer.lifetime_transactions", lo, hi, inclusive_hi=True))
         for i, (lo, hi, label) in enumerate(_LOYALTY)), total)
     value = Panel("value", "Value (lifetime revenue)", tuple(
-        _bar(label, label, per["value"].get(i, 0), _value_node(lo, hi))
+        Bar(label, label, per["value"].get(i, 0), _value_node(lo, hi))
         for i, (lo, hi, label) in enumerate(_VALUE)), total, "in each customer's currency")
     by_country = {(p.countries[i - 1] if i else None): n for i, n in per["country"].items()}
     ranked = sorted(((c, n) for c, n in by_country.items() if c is not None and n),
@@ -302,9 +294,9 @@ def _panels(p: Plan, per: dict[str, dict[int, int]], total: int) -> list[Panel]:
     top = ranked[:TOP_COUNTRIES]
     shown = [c for c, _ in top]
     rest = total - sum(n for _, n in top)
-    country_bars = [_bar(c, c, n, Condition("customer.country", "eq", c)) for c, n in top]
+    country_bars = [Bar(c, c, n, Condition("customer.country", "eq", c)) for c, n in top]
     if rest:
-        country_bars.append(_bar("other", "other", rest,
+        country_bars.append(Bar("other", "other", rest,
                                  Condition("customer.country", "not_in", tuple(shown))
                                  if shown else Condition("customer.country", "is_set")))
     country = Panel("country", "Country", tuple(country_bars), total)
@@ -315,12 +307,12 @@ def _panels(p: Plan, per: dict[str, dict[int, int]], total: int) -> list[Panel]:
             unknown += n
         else:
             regions[REGION_OF.get(c, "Other")] += n
-    region_bars = [_bar(r, r, regions.get(r, 0), Condition("customer.country", "in", codes))
+    region_bars = [Bar(r, r, regions.get(r, 0), Condition("customer.country", "in", codes))
                    for r, codes in REGIONS.items()]
     known = tuple(code for codes in REGIONS.values() for code in codes)
     other = regions.get("Other", 0) + unknown
     if other:
-        region_bars.append(_bar("Other", "other or unknown", other,
+        region_bars.append(Bar("Other", "other or unknown", other,
                                 Condition("customer.country", "not_in", known)))
     region = Panel("region", "Region", tuple(region_bars), total)
     return [status, stability, channel, period, country, region, loyalty, value]

@@ -97,7 +97,3 @@ class MemberPages:
         loaded = getattr(self.owner, "members_loaded", None)
         if loaded is not None:
             loaded(page)
-
-    @property
-    def held_rows(self) -> int:
-        return sum(len(r) for r in self._pages.values())
