@@ -46,7 +46,9 @@ REGISTRY: dict[str, list[Spec]] = {
         Spec("list.copy_email", "Y", "copy('email')", "Copy email", show=False, palette=False),
     ],
     "customers": [
-        Spec("customers.search", "slash", "focus_search", "Search"),
+        # priority: handled as it arrives, so the letters typed right after it (or pasted
+        # with it) reach the search box rather than the list (see CustomersScreen.check_action)
+        Spec("customers.search", "slash", "focus_search", "Search", priority=True),
         Spec("customers.sort", "s", "cycle_sort", "Sort"),
         Spec("customers.reverse", "S", "reverse_sort", "Reverse", show=False),
         Spec("customers.columns", "c", "manage_columns", "Columns"),

@@ -231,3 +231,23 @@ async def test_offers_catalogue_filters_and_opens(seeded):
         assert "Localizations" in screen_text(app)
         await pilot.press("escape", "f2")
         assert type(app.screen).__name__ == "CustomersScreen"
+
+
+async def test_every_screen_draws_under_no_color(seeded, monkeypatch):
+    """NO_COLOR turns on Textual's monochrome filter, which reads the style of every segment
+    a widget draws; a segment without one used to crash the list at the first paint."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    db, _ = seeded
+    app = _app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.no_color
+        seen = []
+        for keys in (["j", "enter"], ["2"], ["3"], ["4"], ["5"], ["6"], ["escape"], ["f3"],
+                     ["f4"], ["f5"], ["f2"], ["question_mark"], ["escape"], ["slash", "a"]):
+            await pilot.press(*keys)
+            await pilot.pause()
+            seen.append(type(app.screen).__name__)
+            assert screen_text(app).strip(), keys
+        assert {"CustomerScreen", "CustomersScreen", "SegmentsScreen", "OffersScreen",
+                "SyncScreen", "HelpScreen"} <= set(seen)

@@ -147,8 +147,15 @@ class CustomersScreen(Screen):
 
     # search ------------------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "focus_search" and self.focused is self.query_one("#search", Input):
+            return False  # a "/" typed in the box is text ("2024/01", a URL)
+        return True
+
     def action_focus_search(self) -> None:
-        self.query_one("#search", Input).focus()
+        # Focus now, not after the queue drains (Widget.focus defers): a fast "/anna" or a
+        # paste arrives in one read, and its letters must land in the box, not on the list.
+        self.set_focus(self.query_one("#search", Input))
 
     def action_clear_search(self) -> None:
         search_box = self.query_one("#search", Input)

@@ -177,14 +177,16 @@ class CustomerTable(ScrollView, can_focus=True):
         index = scroll_y + y
         row = self._row(index)
         width = self.scrollable_content_region.width
+        # Every segment carries a real Style: NO_COLOR's monochrome filter reads each one.
+        base = Style()  # empty, not None: the widget's own background still applies
         if row is None:
-            return Strip.blank(width)
+            return Strip.blank(width, base)
         text = " ".join(_cell(c, row, w) for c, w in zip(self.columns, self._widths()))
         style = (self.get_component_rich_style("customer-table--cursor")
                  if index == self.cursor and self.has_focus else
-                 Style(reverse=True) if index == self.cursor else Style())
+                 base + Style(reverse=True) if index == self.cursor else base)
         strip = Strip([Segment(text + " ", style)], cell_len(text) + 1)
-        return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width)
+        return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, base)
 
     def watch_cursor(self, old: int, new: int) -> None:
         self.scroll_to_region(Region(0, new, 1, 1), animate=False, immediate=True)
