@@ -31,6 +31,14 @@ def _faults(exc: Exception, prefix: str = "") -> UsageProblem:
     return UsageProblem(str(exc))
 
 
+def _writable(settings: Any) -> None:
+    """Saved segments and schedules are read only for the viewer role, as in the console."""
+    if settings.role == "viewer":
+        click.echo("srm: refused by rule role.viewer: the viewer role is read only: it "
+                   "saves, deletes and schedules nothing", err=True)
+        sys.exit(1)
+
+
 def _saved(conn, ref: str):
     from srm_tui.segments import store
 
@@ -60,6 +68,7 @@ def segment_save(ctx: click.Context, file: str, as_name: str | None, as_json: bo
     if as_name is not None:
         segment = segment.replace(name=as_name)
     settings, cache = _segment_cache(ctx, flags)
+    _writable(settings)
     conn = cache.conn()
     existing = None
     try:
@@ -156,6 +165,7 @@ def segment_delete(ctx: click.Context, segment: str, **flags: Any) -> None:
     from srm_tui.segments import store
 
     settings = _settings(ctx, **flags)
+    _writable(settings)
     conn = runtime.open_cache(settings).conn()
     saved = _saved(conn, segment)
     try:
@@ -245,6 +255,7 @@ def schedules_add(ctx: click.Context, segment: str, fmt: str, directory: str,
     from srm_tui.segments import schedules as S
 
     settings = _settings(ctx, **flags)
+    _writable(settings)
     conn = runtime.open_cache(settings).conn()
     saved = _saved(conn, segment)
     cols = [c.strip() for c in columns.split(",")] if columns else list(S.DEFAULT_COLUMNS)
@@ -291,6 +302,7 @@ def schedules_remove(ctx: click.Context, schedule_id: int, **flags: Any) -> None
     from srm_tui.segments import schedules as S
 
     settings = _settings(ctx, **flags)
+    _writable(settings)
     try:
         S.remove(runtime.open_cache(settings).conn(), schedule_id)
     except LookupError:

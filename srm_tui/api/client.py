@@ -5,8 +5,10 @@ from __future__ import annotations
 import email.utils
 import json
 import random
+import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -105,6 +107,14 @@ class ApiClient:
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
         )
         self.retries = 0  # how many retries this client made (for summaries)
+        self.limited = 0  # how many 429 answers it met
+        # Pacing learnt from 429s: the vendor publishes no limit, so after a 429 the client
+        # keeps to a little under the rate that was refused, and speeds up slowly after.
+        self._pace = 0.0  # seconds between requests (0: as fast as answers come)
+        self._sent: deque[float] = deque()
+        self._last_send = 0.0
+        self._last_limited = 0.0
+        self._pace_lock = threading.Lock()
 
     def close(self) -> None:
         self._http.close()
@@ -133,6 +143,7 @@ class ApiClient:
             if attempt:
                 self.retries += 1
             delay: float | None = None
+            self._keep_pace()
             try:
                 response, body_bytes = self._exchange(method, path, params, json_body, headers)
             except httpx.TimeoutException as exc:
@@ -153,6 +164,10 @@ class ApiClient:
                     httpx.InvalidURL) as exc:  # nothing a retry would change
                 raise errors.ApiError(f"cannot send {method} {path}: {_short(exc)}") from None
             else:
+                if response.status_code == 429:
+                    self._slow_down()
+                elif self._pace:
+                    self._speed_up()
                 if response.status_code < 300:
                     if response.status_code == 204 or not body_bytes:
                         return response
@@ -183,6 +198,36 @@ class ApiClient:
                 self._sleep(min(delay, self.retry.max_retry_after))
         assert last is not None
         raise last
+
+    # pacing --------------------------------------------------------------------------------
+
+    def _keep_pace(self) -> None:
+        with self._pace_lock:
+            now = time.monotonic()
+            wait = self._last_send + self._pace - now if self._pace else 0.0
+            self._last_send = now + max(wait, 0.0)
+            self._sent.append(self._last_send)
+            while self._sent and self._sent[0] < self._last_send - 1.0:
+                self._sent.popleft()
+        if wait > 0:
+            self._sleep(wait)
+
+    def _slow_down(self) -> None:
+        """A 429 while sending many requests a second: keep to 80 % of that rate. (A 429
+        among a few requests a second says nothing about a rate: it changes no pace.)"""
+        with self._pace_lock:
+            self.limited += 1
+            self._last_limited = time.monotonic()
+            recent = len(self._sent)
+            if recent >= 10:
+                self._pace = max(self._pace, 1.0 / (0.8 * recent))
+
+    def _speed_up(self) -> None:
+        with self._pace_lock:
+            if time.monotonic() - self._last_limited > 5.0:
+                self._pace *= 0.98
+                if self._pace < 0.0005:
+                    self._pace = 0.0
 
     def _exchange(self, method: str, path: str, params: Any, json_body: Any,
                   headers: dict[str, str]) -> tuple[httpx.Response, bytes]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,6 +33,10 @@ class Cache:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
+        # The longest this process waited for another writer (seconds): another srm on the
+        # same file (a sync, a scheduled export) must never hold the console up for long.
+        self.max_lock_wait = 0.0
+        self.max_lock_held = 0.0  # and the longest it held the write lock itself
         if str(self.path) != ":memory:" and not self.path.exists():
             _create_private(self.path)
         self._migrate()
@@ -79,13 +84,20 @@ class Cache:
                 raise
             conn.execute("RELEASE nested")
             return
+        started = time.perf_counter()
         conn.execute("BEGIN IMMEDIATE")
+        waited = time.perf_counter() - started
+        if waited > self.max_lock_wait:
+            self.max_lock_wait = waited
         try:
             yield conn
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+        held = time.perf_counter() - started - waited
+        if held > self.max_lock_held:
+            self.max_lock_held = held
 
     def close(self) -> None:
         with self._lock:

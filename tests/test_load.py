@@ -1,0 +1,176 @@
+"""Load: 10,000 queued actions through a rate-limited API, and two srm processes on one cache.
+
+The sandbox counts what it saw (``GET /sandbox/stats``): calls, 429 answers, the most calls
+it let through in any one second, how soon a call followed a 429, writes applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from srm_tui.actions import ActionService
+from srm_tui.config import load_settings
+from srm_tui.storage.cache import Cache
+from tests.helpers import SandboxProcess, cache_matches_export, run_srm, srm_env
+from tools.console_session import type_keys, until
+
+AS_OF = "2026-11-01T00:00:00Z"
+ACTIONS = int(os.environ.get("SRM_LOAD_ACTIONS", "10000"))
+RATE = 250  # requests per second the sandbox allows (a little under what one push sends)
+
+
+def stats(sandbox: SandboxProcess) -> dict:
+    return httpx.get(f"{sandbox.root}/sandbox/stats", timeout=30).json()
+
+
+@pytest.mark.slow
+def test_ten_thousand_queued_actions_pass_a_rate_limit_exactly_once(tmp_path):
+    sandbox = SandboxProcess("--customers", "100", "--seed", "41", "--as-of", AS_OF,
+                             "--rate-limit", str(RATE))
+    try:
+        db = tmp_path / "c.db"
+        env = srm_env(sandbox, db, SRM_NOW=AS_OF, SRM_AGENT="anna")
+        assert run_srm("sync", env=env).returncode == 0
+        customers = [c["id"] for c in sandbox.export()["customers"]]
+        service = ActionService(Cache(db), load_settings(db=str(db), agent="anna",
+                                                         role="agent", now=AS_OF))
+        edits = {cid: f"Load{i}" for i, cid in enumerate(customers[50:100])}
+        for i in range(ACTIONS - len(edits)):
+            service.run("note-add", customer_id=customers[i % 50], text=f"load note {i}")
+        for cid, name in edits.items():
+            service.run("edit", customer_id=cid, first_name=name)
+        assert len(service.pending()) == ACTIONS
+        service.close()
+        service.cache.close()
+        before = stats(sandbox)
+
+        started = time.monotonic()
+        pushed = run_srm("outbox", "push", "--json", env=env, timeout=900)
+        seconds = time.monotonic() - started
+        assert pushed.returncode == 0, pushed.stderr
+        summary = json.loads(pushed.stdout)
+        assert len(summary["sent"]) == ACTIONS and summary["remaining"] == 0
+
+        seen = stats(sandbox)
+        state = sandbox.export()
+        texts = [n["text"] for n in state["notes"] if n["text"].startswith("load note ")]
+        assert len(texts) == len(set(texts)) == ACTIONS - len(edits)  # each once, none lost
+        names = {c["id"]: c["firstName"] for c in state["customers"]}
+        assert all(names[cid] == name for cid, name in edits.items())
+        assert seen["writes_applied"] - before["writes_applied"] == ACTIONS
+        # The limit was met, and every time the client waited as long as it was told.
+        assert seen["rate_limited"] > 0, seen
+        assert seen["early_after_429"] == 0 and seen["min_gap_after_429"] >= 0.95, seen
+        # The bucket lets RATE a second through plus a burst of RATE: never more.
+        assert seen["max_admitted_per_second"] <= 2 * RATE, seen
+        calls = seen["calls"] - before["calls"]
+        print(f"\n{ACTIONS} actions pushed in {seconds:.1f} s ({ACTIONS / seconds:.0f}/s), "
+              f"{calls} calls, {seen['rate_limited']} answered 429, at most "
+              f"{seen['max_admitted_per_second']} let through in a second")
+        cache = Cache(db)
+        try:
+            statuses = dict(cache.conn().execute(
+                "SELECT status, count(*) FROM outbox GROUP BY status").fetchall())
+        finally:
+            cache.close()
+        assert statuses == {"sent": ACTIONS}
+    finally:
+        sandbox.stop()
+
+
+OTHER = """
+import json, sys, time
+from srm_tui import runtime
+from srm_tui.config import load_settings
+from srm_tui.segments import export, facts, loads
+from srm_tui.storage.cache import Cache
+
+settings = load_settings()
+cache = Cache(settings.db)
+segment = loads(open(sys.argv[2]).read())
+deadline = time.monotonic() + float(sys.argv[1])
+runs = 0
+print("started", flush=True)
+while time.monotonic() < deadline or runs == 0:
+    runtime.sync_now(settings, cache, full=True)  # a sync, pruning included
+    with cache.transaction() as tx:  # a scheduled export settles the segment facts first
+        facts.ensure_facts(tx)
+    export(cache.conn(), segment, settings.now_ts(), "csv", sys.argv[3])
+    runs += 1
+print(json.dumps({"runs": runs, "max_lock_wait": cache.max_lock_wait,
+                  "max_lock_held": cache.max_lock_held}), flush=True)
+"""
+
+
+async def test_console_and_a_second_process_share_a_cache_without_waiting(tmp_path):
+    """The console (search, open, add notes) while another srm process syncs in full and
+    exports a segment again and again on the same file: neither waits a second for the
+    other, and the file stays whole."""
+    from srm_tui.app import SrmApp
+
+    sandbox = SandboxProcess("--customers", "300", "--seed", "43", "--as-of", AS_OF)
+    try:
+        db = tmp_path / "c.db"
+        env = srm_env(sandbox, db, SRM_NOW=AS_OF, SRM_AGENT="ops", SRM_PAGE_SIZE="200")
+        assert run_srm("sync", env=env).returncode == 0
+        segment = tmp_path / "everyone.json"
+        segment.write_text(json.dumps({"version": 1, "name": "everyone",
+                                       "where": {"all": []}}))
+        customers = [c["id"] for c in sandbox.export()["customers"] if c["email"]][:6]
+        other = subprocess.Popen(
+            [sys.executable, "-c", OTHER, "8", str(segment), str(tmp_path / "out.csv")],
+            env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+        assert other.stdout.readline().strip() == "started"
+        settings = load_settings(db=str(db), api_url=sandbox.url, api_key="sandbox-key",
+                                 agent="anna", role="agent", now=AS_OF)
+        cache = Cache(db)
+        app = SrmApp(settings, cache, sync_on_start=False)
+        notes = 0
+        async with app.run_test(size=(120, 40)):
+            assert await until(app, lambda: type(app.screen).__name__ == "CustomersScreen")
+            while other.poll() is None:
+                customer = customers[notes % len(customers)]
+                await type_keys(app, "slash")
+                await until(app, lambda: type(app.focused).__name__ == "Input")
+                await type_keys(app, "ctrl+a", "ctrl+k", *str(customer), "enter")
+                assert await until(app, lambda: bool(getattr(app.screen, "results", None))
+                                   and app.screen.results[0]["id"] == customer)
+                await type_keys(app, "enter")
+                assert await until(app, lambda: type(app.screen).__name__ == "CustomerScreen")
+                await type_keys(app, "n")
+                await until(app, lambda: type(app.focused).__name__ == "TextArea")
+                await type_keys(app, *f"shared{notes}", "ctrl+s")
+                assert await until(app, lambda: type(app.screen).__name__ == "CustomerScreen",
+                                   timeout=20)
+                notes += 1
+                await type_keys(app, "escape")
+                await until(app, lambda: type(app.screen).__name__ == "CustomersScreen")
+                await asyncio.sleep(0.05)
+        out, err = other.communicate(timeout=60)
+        assert other.returncode == 0, err
+        theirs = json.loads(out.strip().splitlines()[-1])
+        ours = {"max_lock_wait": cache.max_lock_wait, "max_lock_held": cache.max_lock_held}
+        cache.close()
+        print(f"\nconsole: {notes} notes, waited at most {ours['max_lock_wait'] * 1000:.0f} ms "
+              f"for the lock (held it at most {ours['max_lock_held'] * 1000:.0f} ms); other "
+              f"process: {theirs['runs']} full syncs + exports, waited at most "
+              f"{theirs['max_lock_wait'] * 1000:.0f} ms (held at most "
+              f"{theirs['max_lock_held'] * 1000:.0f} ms)")
+        assert notes >= 3 and theirs["runs"] >= 2
+        assert ours["max_lock_wait"] < 1.0 and theirs["max_lock_wait"] < 1.0
+        texts = [n["text"] for n in sandbox.export()["notes"]]
+        assert all(texts.count(f"shared{i}") == 1 for i in range(notes))
+        assert run_srm("sync", env=env).returncode == 0
+        assert cache_matches_export(db, sandbox.export()) == []
+    finally:
+        sandbox.stop()
