@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from textual.widgets import Input, TextArea
 
 from srm_tui.actions import ActionService
 from srm_tui.config import load_settings
@@ -141,14 +142,14 @@ async def test_console_and_a_second_process_share_a_cache_without_waiting(tmp_pa
             while other.poll() is None:
                 customer = customers[notes % len(customers)]
                 await type_keys(app, "slash")
-                await until(app, lambda: type(app.focused).__name__ == "Input")
+                await until(app, lambda: isinstance(app.focused, Input))
                 await type_keys(app, "ctrl+a", "ctrl+k", *str(customer), "enter")
                 assert await until(app, lambda: bool(getattr(app.screen, "results", None))
                                    and app.screen.results[0]["id"] == customer)
                 await type_keys(app, "enter")
                 assert await until(app, lambda: type(app.screen).__name__ == "CustomerScreen")
                 await type_keys(app, "n")
-                await until(app, lambda: type(app.focused).__name__ == "TextArea")
+                await until(app, lambda: isinstance(app.focused, TextArea))
                 await type_keys(app, *f"shared{notes}", "ctrl+s")
                 assert await until(app, lambda: type(app.screen).__name__ == "CustomerScreen",
                                    timeout=20)

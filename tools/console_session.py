@@ -52,6 +52,8 @@ def screen_name(app) -> str:
 
 
 async def session(plan: dict[str, Any], log=print) -> dict[str, Any]:
+    from textual.widgets import Input, TextArea
+
     from srm_tui.app import SrmApp
     from srm_tui.config import load_settings
     from srm_tui.storage.cache import Cache
@@ -65,7 +67,7 @@ async def session(plan: dict[str, Any], log=print) -> dict[str, Any]:
         await until(app, lambda: screen_name(app) == "CustomersScreen")
         customer = str(plan["customer_id"])
         await type_keys(app, "slash")
-        await until(app, lambda: type(app.focused).__name__ == "Input")
+        await until(app, lambda: isinstance(app.focused, Input))
         await type_keys(app, *customer, "enter")
 
         def found() -> bool:
@@ -84,7 +86,7 @@ async def session(plan: dict[str, Any], log=print) -> dict[str, Any]:
                 continue
             await type_keys(app, key)
             await until(app, lambda: screen_name(app) == "ActionScreen" and
-                        type(app.focused).__name__ in ("TextArea", "Input"))
+                        isinstance(app.focused, (TextArea, Input)))
             await type_keys(app, *plan[field])
             await type_keys(app, "ctrl+s")
             if not await until(app, lambda: screen_name(app) == "CustomerScreen"):

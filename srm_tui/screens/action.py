@@ -25,6 +25,7 @@ from srm_tui.actions.rules import (ActionError, ActionInvalid, ActionRefused,
 from srm_tui.actions.service import ActionService, Outcome
 from srm_tui.bindings import bindings
 from srm_tui.domain.text import visible
+from srm_tui.widgets.safe_text import SafeInput, SafeTextArea  # prefilled values are data
 
 PREVIEW_DELAY = 0.2
 
@@ -90,13 +91,13 @@ class ActionScreen(ModalScreen[Outcome | None]):
         else:
             yield Label(label, classes="label")
             if f.type == "longtext":
-                area = TextArea(str(default or ""), id=f"f-{f.name}", soft_wrap=True,
-                                show_line_numbers=False)
+                area = SafeTextArea(str(default or ""), id=f"f-{f.name}", soft_wrap=True,
+                                    show_line_numbers=False)
                 yield area
                 yield Static("", id=f"count-{f.name}", classes="help", markup=False)
             else:
-                yield Input(value="" if default is None else str(default), id=f"f-{f.name}",
-                            placeholder=f.help or f.label)
+                yield SafeInput(value="" if default is None else str(default),
+                                id=f"f-{f.name}", placeholder=f.help or f.label)
         if f.help and f.type not in ("text", "email", "instant", "money", "id"):
             yield Static(f.help, classes="help", markup=False)
         yield Static("", id=f"err-{f.name}", classes="error", markup=False)
