@@ -31,6 +31,11 @@ def _screen(module: str, name: str):
 _PASTE_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+def _plain(text: object) -> str:
+    return _PASTE_CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"),
+                              str(text))
+
+
 def _ago(ts: int | None, now: float) -> str:
     if ts is None:
         return "never synced"
@@ -256,6 +261,14 @@ class SrmApp(App):
     def _after_sync(self) -> None:
         self.refresh_status()
         self._reload_screen()
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        # Messages carry the API's words, paths and what the agent typed: always plain text
+        # (markup such as "[@click=app.quit]" or an unbalanced "[/]" stays text), with
+        # control bytes shown escaped. Every screen's notify() comes through here.
+        super().notify(_plain(message), title=_plain(title), severity=severity,
+                       timeout=timeout, markup=False)
 
     async def on_event(self, event: events.Event) -> None:
         # Pasted text is untrusted (a ticket, an email): a field would echo its escape

@@ -180,3 +180,18 @@ def test_pasted_and_typed_hostile_text_never_reaches_the_screen(db, tmp_path, wh
         asyncio.run(run())
 
     check()
+
+
+async def test_notifications_show_the_apis_words_as_plain_text(db):
+    """A message built from the API's text, a path or what the agent typed is never markup:
+    "[@click=app.quit]" is not a button, "[/]" is not an error, ESC is shown escaped."""
+    app = make_app(db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        hostile = "refused: [@click=app.quit]quit[/] [/] \x1b]52;c;aGk=\x07 /tmp/[x]/a.csv"
+        app.screen.notify(hostile, title="[b]API[/b]\x1b[2J", severity="error")
+        await pilot.pause(0.2)
+        shown = list(app._notifications)[-1]
+        assert shown.markup is False
+        assert "[@click=app.quit]quit[/] [/]" in shown.message and "/tmp/[x]/a.csv" in shown.message
+        assert not CONTROL.search(shown.message) and not CONTROL.search(shown.title)
+        assert "\\x1b" in shown.message
