@@ -106,7 +106,7 @@ REGISTRY: dict[str, list[Spec]] = {
         Spec("segments.export", "t", "export", "Export / schedule"),
         Spec("segments.recount", "r", "recount", "Count all now", show=False),
         Spec("segments.delete", "d", "delete", "Delete"),
-        Spec("segments.filter", "slash", "focus_filter", "Filter"),
+        Spec("segments.filter", "slash", "focus_filter", "Filter", priority=True),
         Spec("segments.clear", "escape", "clear_filter", "Clear filter", show=False),
         Spec("segments.down", "j", "cursor(1)", "Down", show=False, palette=False),
         Spec("segments.up", "k", "cursor(-1)", "Up", show=False, palette=False),
@@ -175,7 +175,7 @@ REGISTRY: dict[str, list[Spec]] = {
         Spec("segment_confirm.no", "n,escape", "dismiss(False)", "No"),
     ],
     "offers": [
-        Spec("offers.filter", "slash", "focus_filter", "Filter"),
+        Spec("offers.filter", "slash", "focus_filter", "Filter", priority=True),
         Spec("offers.clear", "escape", "clear_filter", "Clear filter", show=False),
         Spec("offers.new", "n", "new_offer", "New offer"),
         Spec("offers.season_groups", "S", "season_groups", "Season groups"),

@@ -251,3 +251,10 @@ async def test_every_screen_draws_under_no_color(seeded, monkeypatch):
             assert screen_text(app).strip(), keys
         assert {"CustomerScreen", "CustomersScreen", "SegmentsScreen", "OffersScreen",
                 "SyncScreen", "HelpScreen"} <= set(seen)
+
+
+def test_help_names_every_place_in_words():
+    from srm_tui.bindings import REGISTRY
+    from srm_tui.screens.help import SCOPES
+
+    assert [scope for scope in REGISTRY if scope not in SCOPES] == []

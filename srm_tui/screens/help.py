@@ -19,7 +19,24 @@ from srm_tui.bindings import REGISTRY, display_keys
 SCOPES = {"app": "Everywhere", "list": "Lists", "customers": "Customers",
           "customer": "A customer", "offers": "Offers", "offer": "An offer",
           "columns": "Manage columns", "token": "A pasted token",
-          "action": "An action dialog"}
+          "action": "An action dialog", "segments": "Segments",
+          "segment_builder": "Segment builder", "condition_tree": "Segment conditions",
+          "segment_selector": "Segment selector", "condition": "A condition",
+          "static_segment": "A static segment", "bars": "Overview bars",
+          "segment_overview": "Segment overview", "segment_history": "Segment versions",
+          "segment_dialog": "Segment dialogs", "segment_confirm": "Segment confirmations",
+          "offer_editor": "Offer editor", "offer_merge": "Offer merge (412)",
+          "offer_drafts": "Offer drafts", "season_groups": "Season groups",
+          "season_group": "A season group", "coupon": "Coupon lookup",
+          "offer_holders": "Offer holders", "offer_dialog": "Offer dialogs",
+          "offer_confirm": "Offer confirmations", "offer_type": "New offer type",
+          "change_history": "Change history", "sync": "Sync & outbox",
+          "outbox_item": "An outbox entry"}
+
+
+def scope_title(scope: str) -> str:
+    """The heading for a registry scope; a scope added later still reads as words."""
+    return SCOPES.get(scope) or scope.replace("_", " ").capitalize()
 
 
 def help_rows(keymap: dict[str, str], needle: str = "") -> list[tuple[Text, Text, Text]]:
@@ -27,7 +44,7 @@ def help_rows(keymap: dict[str, str], needle: str = "") -> list[tuple[Text, Text
     needle = needle.strip().casefold()
     rows: list[tuple[Text, Text, Text]] = []
     for scope, specs in REGISTRY.items():
-        where = SCOPES.get(scope, scope)
+        where = scope_title(scope)
         matching = []
         for spec in specs:
             keys = display_keys(keymap.get(spec.id, spec.keys))

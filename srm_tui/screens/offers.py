@@ -119,8 +119,14 @@ class OffersScreen(Screen):
     def _submitted(self) -> None:
         self.query_one(DataTable).focus()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "focus_filter" and self.focused is self.query_one("#filter", Input):
+            return False  # "/" typed in the box is text
+        return True
+
     def action_focus_filter(self) -> None:
-        self.query_one("#filter", Input).focus()
+        # At once, not deferred: letters typed right after "/" belong to the box.
+        self.set_focus(self.query_one("#filter", Input))
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", Input)

@@ -153,10 +153,16 @@ class SegmentsScreen(Screen):
         table = self.query_one(DataTable)
         table.move_cursor(row=table.cursor_row + step)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "focus_filter" and self.focused is self.query_one("#filter", Input):
+            return False  # "/" typed in the box is text
+        return True
+
     def action_focus_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.add_class("-shown")
-        box.focus()
+        # At once, not deferred: letters typed right after "/" belong to the box.
+        self.set_focus(box)
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#filter", Input)
