@@ -111,6 +111,10 @@ class SrmApp(App):
             "SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()[0]
         if pending:
             parts.append(f"{pending} action{'s' if pending != 1 else ''} pending")
+        decide = self.cache.conn().execute(
+            "SELECT count(*) FROM outbox WHERE status IN ('conflict', 'failed')").fetchone()[0]
+        if decide:
+            parts.append(f"{decide} conflict{'s' if decide != 1 else ''} (F5)")
         parts.append(f"{self.settings.agent} ({self.settings.role})")
         self.status_text = " · ".join(parts)
 

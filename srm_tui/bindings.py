@@ -85,6 +85,11 @@ REGISTRY: dict[str, list[Spec]] = {
         Spec("customer.note_edit", "E", "act('note-edit')", "Edit note"),
         Spec("customer.note_delete", "d", "act('note-delete')", "Delete note"),
         Spec("customer.coupon_apply", "C", "act('coupon-apply')", "Apply coupon"),
+        Spec("customer.view_offer", "o", "view_offer", "View offer"),
+        Spec("customer.change_history", "h", "change_history", "Change history"),
+        Spec("customer.pending", "p", "pending", "Pending actions"),
+        Spec("customer.down", "j", "cursor(1)", "Down", show=False, palette=False),
+        Spec("customer.up", "k", "cursor(-1)", "Up", show=False, palette=False),
     ],
     "action": [
         Spec("action.submit", "ctrl+s", "submit", "Run", priority=True),
@@ -252,6 +257,23 @@ REGISTRY: dict[str, list[Spec]] = {
         Spec("columns.cancel", "escape", "dismiss(None)", "Cancel"),
         Spec("columns.up", "shift+up,K", "move(-1)", "Move up"),
         Spec("columns.down", "shift+down,J", "move(1)", "Move down"),
+    ],
+    "change_history": [
+        Spec("change_history.back", "escape,q", "app.pop_screen", "Back"),
+    ],
+    "sync": [
+        Spec("sync.outbox", "o", "focus_outbox", "Outbox"),
+        Spec("sync.open", "enter", "open_entry", "Open entry"),
+    ],
+    "outbox_item": [
+        Spec("outbox_item.back", "escape,q", "back", "Back"),
+        Spec("outbox_item.retry", "r", "retry", "Retry as queued"),
+        Spec("outbox_item.edit", "e", "edit", "Edit and re-queue"),
+        Spec("outbox_item.discard", "d", "discard", "Discard"),
+        Spec("outbox_item.confirm", "y", "confirm", "Confirm", show=False),
+        Spec("outbox_item.next", "right_square_bracket,j", "step(1)", "Next entry"),
+        Spec("outbox_item.prev", "left_square_bracket,k", "step(-1)", "Previous entry",
+             show=False),
     ],
 }
 

@@ -1,148 +1,463 @@
-"""Support actions from the customer screen, by keys, against the real sandbox."""
+"""Every support action of the customer screen, by keys, against the real sandbox.
+
+One sandbox (in-process, over loopback HTTP) and one synced cache serve the module; each test
+acts on customers no other test touches (``Picker``). Each rule that refuses an action is
+shown in the dialog before anything runs; what runs is checked at the sandbox.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
+import httpx
 import pytest
+from textual import events
 
 from srm_tui.api.client import ApiClient
-from srm_tui.app import SrmApp
-from srm_tui.config import load_settings
+from srm_tui.domain.lifecycle import (IN_APP_GATEWAYS, pass_is_active,
+                                      subscription_state)
 from srm_tui.sandbox.runner import start_in_thread
 from srm_tui.sandbox.server import create_app
 from srm_tui.sandbox.state import SandboxState
 from srm_tui.storage.cache import Cache
 from srm_tui.sync.engine import SyncEngine
 from tests.helpers import screen_text
+from tests.ui_keys import (Picker, make_app, name, open_customer, preview, run_confirmed,
+                           settle, to_row, type_text)
 
 AS_OF = datetime(2026, 11, 1, tzinfo=timezone.utc)
+NOW = int(AS_OF.timestamp())
+DAY = 86400
+WEB = ("adyen", "paypal")
 
 
-@pytest.fixture
-def online(tmp_path):
-    running = start_in_thread(create_app(SandboxState.generate(60, 9, AS_OF,
+def state(s: dict) -> str:
+    return subscription_state(s["status"], s["inTrial"], s["dateTo"], NOW)
+
+
+def day(ts: int) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d")
+
+
+class World:
+    def __init__(self, running, db):
+        self.running = running
+        self.url = running.url
+        self.db = db
+        self.picker = Picker(self.export())
+
+    def export(self) -> dict[str, Any]:
+        root = self.url.rsplit("/3.1", 1)[0]
+        return httpx.get(f"{root}/sandbox/export", timeout=30).json()
+
+    def record(self, entity: str, key_field: str, key: Any) -> dict[str, Any]:
+        return next(r for r in self.export()[entity] if r[key_field] == key)
+
+    def app(self, **kw: Any):
+        return make_app(self.db, self.url, **kw)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    running = start_in_thread(create_app(SandboxState.generate(200, 5, AS_OF,
                                                                advance_clock=False)))
-    db = tmp_path / "c.db"
+    db = tmp_path_factory.mktemp("actions-ui") / "c.db"
     cache = Cache(db)
     with ApiClient(running.url, "sandbox-key") as client:
         SyncEngine(cache, client).run()
-    yield running, db, cache
+    cache.close()
+    yield World(running, db)
     running.stop()
 
 
-def _app(db, url=None, role="agent"):
-    settings = load_settings(db=str(db), api_url=url, api_key="sandbox-key" if url else None,
-                             agent="anna", role=role, now="2026-11-01T00:00:00Z")
-    return SrmApp(settings, Cache(db), sync_on_start=False)
+def refundable(t: dict) -> bool:
+    return (t["status"] == "captured" and t["paymentGateway"] in WEB and not t["isGift"]
+            and t["amount"] >= 2 and t["refundedAmount"] == 0
+            and t["transactionDate"] >= NOW - 25 * DAY)
 
 
-def _customer_with(cache, sql):
-    return cache.conn().execute(sql).fetchone()[0]
+# -- summary: edit, change history, anonymize ---------------------------------------------
 
 
-async def _open(app, pilot, customer_id):
-    app.open_customer(customer_id)
-    await pilot.pause()
-
-
-async def test_add_note_and_edit_name_online(online):
-    running, db, cache = online
-    customer = _customer_with(cache, "SELECT id FROM customers WHERE email IS NOT NULL LIMIT 1")
-    app = _app(db, running.url)
+async def test_edit_email_says_it_changes_the_login_then_change_history(world):
+    c = world.picker.pick("customers", lambda c: c["email"] and c["firstName"])
+    new = f"x{c['id']}@example.net"
+    app = world.app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await _open(app, pilot, customer)
-        await pilot.press("n")
+        await open_customer(pilot, c["id"])
+        await pilot.press("e")
         await pilot.pause()
-        assert type(app.screen).__name__ == "ActionScreen"
-        await pilot.press(*"Called about billing")
-        await pilot.pause(0.4)
-        assert "20 / 2,500 characters" in screen_text(app)
-        await pilot.press("ctrl+s")
-        await app.workers.wait_for_complete()
-        await pilot.pause(0.3)
-        assert type(app.screen).__name__ == "CustomerScreen"
-        await pilot.press("5")
+        assert name(app) == "ActionScreen"
+        await pilot.press("tab", "tab")  # first name, last name, then email: typed over
+        await type_text(pilot, new)
+        text = await preview(pilot)
+        assert "changing the email also changes the customer's login ID" in text
+        assert c["email"] in text and new in text  # before and after
+        await run_confirmed(pilot)
+        assert name(app) == "CustomerScreen"
+        assert f"Customers › {new}" in screen_text(app)
+        await pilot.press("h")
         await pilot.pause()
-        assert "Called about billing" in screen_text(app)
-        await pilot.press("1", "e")
-        await pilot.pause()
-        first = app.screen.query_one("#f-first_name")
-        first.value = "Renamed"
-        await pilot.pause(0.4)
-        assert "Renamed" in screen_text(app)  # the preview shows before -> after
-        await pilot.press("ctrl+s")
-        await app.workers.wait_for_complete()
-        await pilot.pause(0.3)
-        assert "Renamed" in screen_text(app)
-    row = cache.conn().execute("SELECT first_name FROM customers WHERE id = ?",
-                               (customer,)).fetchone()
-    assert row[0] == "Renamed"
-    audit = cache.conn().execute("SELECT action, outcome, agent FROM audit WHERE customer_id = ?",
-                                 (customer,)).fetchall()
-    assert {(a["action"], a["outcome"], a["agent"]) for a in audit} >= {
-        ("note-add", "applied", "anna"), ("edit", "applied", "anna")}
+        assert name(app) == "ChangeHistoryScreen"
+        line = next(ln for ln in screen_text(app).splitlines() if new in ln)
+        assert "anna" in line and "email" in line and c["email"] in line and "done" in line
+    assert world.record("customers", "id", c["id"])["email"] == new
 
 
-async def test_note_too_long_is_refused_in_place(online):
-    running, db, cache = online
-    customer = _customer_with(cache, "SELECT id FROM customers LIMIT 1 OFFSET 2")
-    before = cache.conn().execute("SELECT count(*) FROM notes WHERE customer_id = ?",
-                                  (customer,)).fetchone()[0]
-    app = _app(db, running.url)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await _open(app, pilot, customer)
-        await pilot.press("n")
-        await pilot.pause()
-        app.screen.query_one("#f-text").text = "x" * 2501
-        await pilot.pause(0.4)
-        assert "too long" in screen_text(app)
-        await pilot.press("ctrl+s")
-        await pilot.pause(0.3)
-        assert type(app.screen).__name__ == "ActionScreen"
-        await pilot.press("escape")
-    after = cache.conn().execute("SELECT count(*) FROM notes WHERE customer_id = ?",
-                                 (customer,)).fetchone()[0]
-    assert after == before
-    assert not cache.conn().execute("SELECT count(*) FROM outbox").fetchone()[0]
-
-
-async def test_anonymize_blocked_rule_is_shown_before_running(online):
-    running, db, cache = online
-    customer = _customer_with(cache, "SELECT customer_id FROM subscriptions WHERE "
-                                     "status = 'active' LIMIT 1")
-    app = _app(db, running.url)
+async def test_anonymize_refused_while_subscribed_then_gone_from_list_and_search(world):
+    p = world.picker
+    live = p.pick("customers", lambda c: c["email"] and any(
+        state(s) == "active" for s in p.of("subscriptions", c["id"])))
+    gone = p.pick("customers", lambda c: c["email"] and c["lastName"]
+                  and p.of("subscriptions", c["id"])
+                  and all(state(s) == "churned" for s in p.of("subscriptions", c["id"]))
+                  and not any(pass_is_active(x["status"], x["expiresAt"], NOW)
+                              for x in p.of("passes", c["id"])))
+    app = world.app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await _open(app, pilot, customer)
+        await open_customer(pilot, live["id"])
         await pilot.press("A")
-        await pilot.pause(0.4)
-        assert "Blocked by rule" in screen_text(app)
+        text = await preview(pilot)
+        assert "Blocked by rule anonymize.active-subscription" in text
+        await pilot.press("ctrl+s")
+        await settle(pilot, 0.1)
+        assert name(app) == "ActionScreen"  # nothing ran
+        await pilot.press("escape")
+
+        await open_customer(pilot, gone["id"])
+        await pilot.press("A")
+        text = await preview(pilot)
+        assert "cannot be undone" in text and gone["email"] in text
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert type(app.screen).__name__ == "ActionScreen"
-
-
-async def test_offline_action_is_queued_and_shown_pending(online):
-    _, db, cache = online
-    customer = _customer_with(cache, "SELECT id FROM customers LIMIT 1 OFFSET 4")
-    app = _app(db, None)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await _open(app, pilot, customer)
-        await pilot.press("n", *"Offline note")
-        await pilot.press("ctrl+s")
-        await app.workers.wait_for_complete()
-        await pilot.pause(0.3)
+        assert "Press y to confirm" in screen_text(app)
+        await pilot.press("y")
+        await settle(pilot)
+        assert name(app) == "CustomerScreen"
         text = screen_text(app)
-        assert "pending: note-add" in text and "1 action pending" in text
+        assert "(anonymized)" in text and gone["email"] not in text
+        await pilot.press("escape")
+        await pilot.press("slash")
+        await type_text(pilot, gone["email"])
+        await pilot.press("enter")
+        await settle(pilot, 0.1)
+        assert app.screen.query_one("CustomerTable").count == 0
+        await pilot.press("slash")
+        await type_text(pilot, str(gone["id"]))
+        await pilot.press("enter")
+        await settle(pilot, 0.1)
+        text = screen_text(app)
+        assert str(gone["id"]) in text
+        for value in (gone["email"], gone["firstName"], gone["lastName"]):
+            assert value not in text
+    after = world.record("customers", "id", gone["id"])
+    assert after["email"] is None and after["lastName"] is None
+    assert world.record("customers", "id", live["id"])["email"] == live["email"]
 
 
-async def test_viewer_sees_no_action(online):
-    _, db, cache = online
-    customer = _customer_with(cache, "SELECT id FROM customers LIMIT 1")
-    app = _app(db, None, role="viewer")
+# -- payments: extend, cancel subscription, delete payment details ------------------------
+
+
+async def test_extend_access_is_never_shorter(world):
+    sub = world.picker.pick("subscriptions", lambda s: state(s) == "active")
+    later = day(sub["dateTo"] + 40 * DAY)
+    app = world.app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await _open(app, pilot, customer)
-        await pilot.press("n", "e", "A")
+        await open_customer(pilot, sub["customerId"])
+        await pilot.press("2")
+        await to_row(pilot, "access-table", f"S{sub['subscriptionId']}")
+        await pilot.press("x")
+        await type_text(pilot, day(sub["dateTo"] - DAY))  # over the suggested date
+        text = await preview(pilot)
+        assert "Blocked by rule extend.never-shorter" in text
+        await pilot.press("ctrl+s")
+        await settle(pilot, 0.1)
+        assert name(app) == "ActionScreen"
+        await pilot.press("ctrl+u")
+        await type_text(pilot, later)
+        assert "✔ Allowed" in await preview(pilot)
+        await run_confirmed(pilot)
+        assert name(app) == "CustomerScreen"
+        row = next(ln for ln in screen_text(app).splitlines() if str(sub["subscriptionId"]) in ln)
+        assert later in row
+    assert day(world.record("subscriptions", "subscriptionId",
+                            sub["subscriptionId"])["dateTo"]) == later
+
+
+async def test_cancel_subscription_needs_a_reason_and_keeps_access_to_the_end(world):
+    p = world.picker
+    sub = p.pick("subscriptions", lambda s: s["status"] == "active" and state(s) == "active"
+                 and s["paymentGateway"] in WEB)
+    store = p.pick("subscriptions", lambda s: s["status"] == "active"
+                   and s["paymentGateway"] in IN_APP_GATEWAYS)
+    app = world.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_customer(pilot, sub["customerId"])
+        await pilot.press("2")
+        await to_row(pilot, "access-table", f"S{sub['subscriptionId']}")
+        await pilot.press("c")
+        await pilot.press("ctrl+s")
+        await settle(pilot, 0.1)
+        text = screen_text(app)
+        assert name(app) == "ActionScreen" and "reason: required" in text
+        await type_text(pilot, "Too dear")
+        text = await preview(pilot)
+        assert f"until {day(sub['dateTo'])}" in text and "(the end of the" in text
+        await run_confirmed(pilot)
+        row = next(ln for ln in screen_text(app).splitlines() if str(sub["subscriptionId"]) in ln)
+        assert "cancelled" in row and day(sub["dateTo"]) in row
+
+        await open_customer(pilot, store["customerId"])
+        await pilot.press("2")
+        await to_row(pilot, "access-table", f"S{store['subscriptionId']}")
+        await pilot.press("c", "x")
+        assert "Blocked by rule cancel.in-app" in await preview(pilot)
+        await pilot.press("escape")
+    after = world.record("subscriptions", "subscriptionId", sub["subscriptionId"])
+    assert after["status"] == "stopped" and after["dateTo"] == sub["dateTo"]
+    assert after["cancellationReason"] == "Too dear"
+    assert world.record("subscriptions", "subscriptionId", store["subscriptionId"]) == store
+
+
+async def test_delete_payment_details_warns_and_store_details_stay_with_the_store(world):
+    p = world.picker
+    pd = p.pick("payment_details", lambda d: d["active"] and d["paymentGateway"] in WEB
+                and not d["bound"] and d["subscriptionIds"]
+                and any(x["paymentGateway"] in IN_APP_GATEWAYS
+                        for x in p.of("payment_details", d["customerId"])))
+    store = next(x for x in p.of("payment_details", pd["customerId"])
+                 if x["paymentGateway"] in IN_APP_GATEWAYS)
+    app = world.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_customer(pilot, pd["customerId"])
+        await pilot.press("2")
+        await to_row(pilot, "pd-table", str(store["id"]))
+        assert "managed by" in next(ln for ln in screen_text(app).splitlines()
+                                    if str(store["id"]) in ln)
+        await pilot.press("D")
+        assert "Blocked by rule delete-payment-details.in-app" in await preview(pilot)
+        await pilot.press("escape")
+        await to_row(pilot, "pd-table", str(pd["id"]))
+        await pilot.press("D")
+        text = await preview(pilot)
+        assert "will fail until the customer adds new payment details" in text
+        await run_confirmed(pilot)
+        row = next(ln for ln in screen_text(app).splitlines() if str(pd["id"]) in ln)
+        assert "inactive" in row
+    assert world.record("payment_details", "id", pd["id"])["active"] is False
+    assert world.record("payment_details", "id", store["id"])["active"] == store["active"]
+
+
+# -- transactions: refund, cancel transaction ---------------------------------------------
+
+
+async def test_refund_partial_asks_about_access_then_the_rest(world):
+    txn = world.picker.pick("transactions", lambda t: refundable(t) and t["subscriptionId"])
+    tid, cur = txn["transactionId"], txn["currency"]
+    app = world.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_customer(pilot, txn["customerId"])
+        await pilot.press("3")
+        await to_row(pilot, "transactions-table", tid)
+        await pilot.press("r", "1", "tab")
+        await type_text(pilot, "Goodwill")
+        text = await preview(pilot)
+        assert f"a partial refund of 1.00 {cur}; the customer keeps the access" in text
+        await pilot.press("tab", "space")  # Keep access: off
+        assert "the customer loses the access" in await preview(pilot)
+        await pilot.press("space")
+        assert "the customer keeps the access" in await preview(pilot)
+        await run_confirmed(pilot)
+        assert name(app) == "CustomerScreen"
+        row = next(ln for ln in screen_text(app).splitlines() if tid in ln)
+        assert "refunded" in row
+        assert world.record("transactions", "transactionId", tid)["refundedAmount"] == 1
+        await pilot.press("r", "tab")  # no amount: all that is left
+        await type_text(pilot, "Rest")
+        left = f"{txn['amount'] - 1:.2f} {cur}"
+        assert left in await preview(pilot)
+        await run_confirmed(pilot)
+    after = world.record("transactions", "transactionId", tid)
+    assert after["status"] == "refunded" and after["refundedAmount"] == txn["amount"]
+    assert world.record("subscriptions", "subscriptionId",
+                        txn["subscriptionId"])["status"] != "terminated"
+
+
+async def test_refund_refused_for_stores_after_30_days_and_for_gifts(world):
+    p = world.picker
+    cases = [
+        ("refund.gateway", p.pick("transactions", lambda t: t["status"] == "captured"
+                                  and t["amount"] > 0 and t["paymentGateway"] in IN_APP_GATEWAYS)),
+        ("refund.30-days", p.pick("transactions", lambda t: t["status"] == "captured"
+                                  and t["amount"] > 0 and t["paymentGateway"] in WEB
+                                  and not t["isGift"] and t["transactionDate"] < NOW - 40 * DAY)),
+        ("refund.gift", p.pick("transactions", lambda t: t["isGift"]
+                               and t["status"] == "captured")),
+    ]
+    app = world.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        for rule, txn in cases:
+            await open_customer(pilot, txn["customerId"])
+            await pilot.press("3")
+            await to_row(pilot, "transactions-table", txn["transactionId"])
+            await pilot.press("r", "tab", "x")
+            assert f"Blocked by rule {rule}" in await preview(pilot), rule
+            await pilot.press("ctrl+s")
+            await settle(pilot, 0.1)
+            assert name(app) == "ActionScreen"
+            await pilot.press("escape")
+    export = world.export()
+    for _, txn in cases:
+        assert next(t for t in export["transactions"]
+                    if t["transactionId"] == txn["transactionId"]) == txn
+
+
+async def test_cancel_transaction_with_the_optional_refund(world):
+    p = world.picker
+    txn = p.pick("transactions", lambda t: refundable(t) and t["subscriptionId"] and any(
+        s["subscriptionId"] == t["subscriptionId"] and s["status"] == "active"
+        for s in p.of("subscriptions", t["customerId"])))
+    tid = txn["transactionId"]
+    app = world.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_customer(pilot, txn["customerId"])
+        await pilot.press("3")
+        await to_row(pilot, "transactions-table", tid)
+        await pilot.press("X")
+        text = await preview(pilot)
+        assert "no money is returned" in text and "ends now" in text
+        await pilot.press("space")  # Refund too
+        text = await preview(pilot)
+        assert "no money is returned" not in text and "refunded" in text
+        await run_confirmed(pilot)
+        assert name(app) == "CustomerScreen"
+    after = world.record("transactions", "transactionId", tid)
+    assert after["status"] == "refunded" and after["refundedAmount"] == txn["amount"]
+    assert world.record("subscriptions", "subscriptionId",
+                        txn["subscriptionId"])["status"] == "terminated"
+
+
+# -- emails: resend -----------------------------------------------------------------------
+
+
+async def test_resend_to_the_address_on_file_or_another(world):
+    p = world.picker
+    email = p.pick("emails", lambda e: e["type"] == "invoice" and any(
+        c["id"] == e["customerId"] and c["email"] for c in p.export["customers"]))
+    on_file = next(c["email"] for c in p.export["customers"] if c["id"] == email["customerId"])
+    other = "ops@example.net"
+    app = world.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_customer(pilot, email["customerId"])
+        await pilot.press("4")
+        await to_row(pilot, "emails-table", str(email["id"]))
+        await pilot.press("R")
+        assert f"to {on_file}" in await preview(pilot)
+        await run_confirmed(pilot)
+        assert name(app) == "CustomerScreen"
+        await to_row(pilot, "emails-table", str(email["id"]))
+        await pilot.press("R")
+        await type_text(pilot, other)
+        text = await preview(pilot)
+        assert f"{other} is not the address on file" in text
+        await run_confirmed(pilot)
+        assert name(app) == "CustomerScreen"
+    copies = [e for e in world.export()["emails"] if e["customerId"] == email["customerId"]
+              and e["subject"] == email["subject"] and e["createdAt"] >= NOW]
+    assert sorted(e["to"] for e in copies) == sorted([on_file, other])
+    assert all(e["status"] == "sent" for e in copies)
+
+
+# -- notes ------------------------------------------------------------------------------
+
+
+async def test_notes_counted_as_typed_edited_with_history_and_only_by_author_or_owner(world):
+    p = world.picker
+    theirs = p.pick("notes", lambda n: n["author"] not in ("anna", "boss")
+                    and n["deletedAt"] is None)
+    cid = theirs["customerId"]
+    app = world.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_customer(pilot, cid)
+        await pilot.press("5", "n")
+        await type_text(pilot, "VIP")
+        assert "3 / 2,500 characters" in await preview(pilot)
+        await pilot.press("!")
+        assert "4 / 2,500 characters" in await preview(pilot)
+        await run_confirmed(pilot)
+        assert name(app) == "CustomerScreen" and "VIP!" in screen_text(app)
+        mine = next(n for n in app.screen.account.records["notes"] if n["text"] == "VIP!")
+        for suffix in (" v2", " v3"):  # two edits: each earlier text kept
+            await to_row(pilot, "notes-table", str(mine["id"]))
+            await pilot.press("E", "end")
+            await type_text(pilot, suffix)
+            assert "the old text stays in the note's history" in await preview(pilot)
+            await run_confirmed(pilot)
+        await to_row(pilot, "notes-table", str(mine["id"]))
+        text = screen_text(app)
+        assert "VIP! v2 v3" in text
+        earlier = text.split("Earlier versions", 1)[1].splitlines()
+        assert "2, newest first" in earlier[0]
+        assert "VIP! v2 — replaced by anna" in earlier[1]
+        assert "VIP! — replaced by anna" in earlier[2]
+
+        await to_row(pilot, "notes-table", str(theirs["id"]))
+        for key in ("E", "d"):  # someone else's note: neither edit nor delete
+            await pilot.press(key)
+            assert "Blocked by rule note.author-or-owner" in await preview(pilot), key
+            await pilot.press("escape")
+        await to_row(pilot, "notes-table", str(mine["id"]))
+        await pilot.press("d")
+        await run_confirmed(pilot)
+        assert "VIP! v2 v3" not in screen_text(app)
+    owner = make_app(world.db, world.url, role="owner", agent="boss")
+    async with owner.run_test(size=(120, 40)) as pilot:
+        await open_customer(pilot, cid)
+        await pilot.press("5")
+        await to_row(pilot, "notes-table", str(theirs["id"]))
+        await pilot.press("E", "end", "+")
+        assert "✔ Allowed" in await preview(pilot)
+        await run_confirmed(pilot)
+    notes = {n["id"]: n for n in world.export()["notes"]}
+    assert [r["text"] for r in notes[mine["id"]]["revisions"]] == ["VIP!", "VIP! v2"]
+    assert notes[mine["id"]]["deletedAt"] is not None
+    assert notes[theirs["id"]]["text"] == theirs["text"] + "+"
+    assert notes[theirs["id"]]["revisions"][-1]["editor"] == "boss"
+
+
+async def test_note_of_2501_characters_refused_2500_kept_whole(world):
+    cid = world.picker.pick("customers", lambda c: c["email"])["id"]
+    text = "Ticket 4711: " + "abcdefghij" * 248 + "xyzxyzx"
+    assert len(text) == 2500
+    app = world.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_customer(pilot, cid)
+        await pilot.press("5", "n")
         await pilot.pause()
-        assert type(app.screen).__name__ == "CustomerScreen"
-        assert "Add note" not in screen_text(app)
+        app.post_message(events.Paste(text + "!"))  # what the terminal sends on a paste
+        shown = await preview(pilot)
+        assert "2,501 / 2,500 characters — too long" in shown
+        assert "at most 2,500 characters (this is 2,501)" in shown
+        await pilot.press("ctrl+s")
+        await settle(pilot, 0.1)
+        assert name(app) == "ActionScreen"
+        assert not app.cache.conn().execute(
+            "SELECT count(*) FROM outbox WHERE customer_id = ?", (cid,)).fetchone()[0]
+        assert not [n for n in world.export()["notes"] if n["customerId"] == cid
+                    and n["text"].startswith("Ticket 4711")]
+        await pilot.press("backspace")
+        assert "2,500 / 2,500 characters" in await preview(pilot)
+        await run_confirmed(pilot)
+        assert name(app) == "CustomerScreen"
+    saved = [n for n in world.export()["notes"] if n["customerId"] == cid
+             and n["text"].startswith("Ticket 4711")]
+    assert [n["text"] for n in saved] == [text]
+    cached = Cache(world.db)
+    try:
+        row = cached.conn().execute("SELECT raw FROM notes WHERE id = ?",
+                                    (saved[0]["id"],)).fetchone()
+        assert text in row[0]
+    finally:
+        cached.close()
+

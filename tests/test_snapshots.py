@@ -65,6 +65,113 @@ def test_customer_screen(snap_compare, snapshot_db, size, tab):
     assert snap_compare(_app(snapshot_db), terminal_size=size, run_before=open_customer)
 
 
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("tab", ["4", "5", "6"])
+def test_customer_screen_more_tabs(snap_compare, snapshot_db, size, tab):
+    """Emails (both statuses, a preview), notes (author, text, earlier versions), history."""
+    async def open_customer(pilot):
+        # A customer with notes edited before, emails of both statuses and payments.
+        await pilot.press("slash", *"649829989", "enter")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press(tab)
+        await pilot.pause()
+
+    assert snap_compare(_app(snapshot_db), terminal_size=size, run_before=open_customer)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_action_dialog(snap_compare, snapshot_db, size):
+    """Cancel subscription: the reason typed, the preview of what changes, the verdict."""
+    async def cancel(pilot):
+        await pilot.press("j", "j", "enter")
+        await pilot.pause()
+        await pilot.press("2", "tab", "c", *"Moving abroad")
+        await pilot.pause(0.4)  # the preview follows the typing after a short delay
+
+    assert snap_compare(_app(snapshot_db), terminal_size=size, run_before=cancel)
+
+
+@pytest.fixture(scope="module")
+def conflict_db(tmp_path_factory):
+    """A cache with one queued edit that met a changed record at the API: both versions."""
+    from srm_tui.actions import ActionService, outbox
+
+    db = tmp_path_factory.mktemp("conflict") / "c.db"
+    cache = Cache(db)
+    seed_cache(cache, 50, 2, AS_OF)
+    customer = cache.conn().execute("SELECT id, first_name FROM customers WHERE email IS NOT "
+                                    "NULL ORDER BY id LIMIT 1").fetchone()
+    settings = load_settings(db=str(db), now="2026-11-01T00:10:00Z", agent="anna")
+    service = ActionService(cache, settings)
+    queued = service.run("edit", customer_id=customer["id"], first_name="Queued")
+    with cache.transaction() as tx:  # what a push records when the API's value moved on
+        outbox.attempted(tx, queued.outbox_id, None)
+        outbox.settle(tx, queued.outbox_id, outbox.CONFLICT, now=settings.now_ts(),
+                      error="the record changed at the API since the action was queued",
+                      response={"server": [{"firstName": "Changed-at-API"}]})
+    cache.close()
+    return db
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_conflict_view(snap_compare, conflict_db, size):
+    """Sync & outbox › the conflicting entry: what the agent wanted, the API's version, the
+    choices."""
+    assert snap_compare(_app(conflict_db), terminal_size=size, press=["f5", "enter"])
+
+
+# -- offers (catalogue, editor, localization grid) ------------------------------------------
+
+
+async def _first_subscription(pilot):
+    await pilot.press("f4")
+    await pilot.app.workers.wait_for_complete()
+    await pilot.press("slash", *"type:sub state:active tag:premium", "enter")
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_offers_catalogue(snap_compare, snapshot_db, size):
+    """Offers › catalogue: type, state, title, price, period, localizations, holders."""
+    async def catalogue(pilot):
+        await pilot.press("f4")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+    assert snap_compare(_app(snapshot_db), terminal_size=size, run_before=catalogue)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_offer_editor(snap_compare, snapshot_db, size):
+    """Offers › a subscription › edit: its fields, a typo in the trial caught by the rules."""
+    async def edit(pilot):
+        await _first_subscription(pilot)
+        await pilot.press("enter")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.press("e")
+        await pilot.pause()
+        for _ in range(4):  # past title, description, price and currency: the trial
+            await pilot.press("tab")
+        await pilot.press("end", "ctrl+u", *"2 days")
+        await pilot.pause(0.4)
+
+    assert snap_compare(_app(snapshot_db), terminal_size=size, run_before=edit)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_offer_localizations(snap_compare, snapshot_db, size):
+    """Offers › one offer: every country version in one grid (country, title, price, state)."""
+    async def grid(pilot):
+        await _first_subscription(pilot)
+        await pilot.press("enter")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+    assert snap_compare(_app(snapshot_db), terminal_size=size, run_before=grid)
+
+
 # -- segments (builder, overview) --------------------------------------------------------------
 
 
@@ -127,53 +234,3 @@ def test_segment_overview(snap_compare, segment_db, size):
         await pilot.pause()
 
     assert snap_compare(_app(segment_db), terminal_size=size, run_before=open_overview)
-
-
-# -- offers (catalogue, editor, localization grid) ------------------------------------------
-
-
-async def _first_subscription(pilot):
-    await pilot.press("f4")
-    await pilot.app.workers.wait_for_complete()
-    await pilot.press("slash", *"type:sub state:active tag:premium", "enter")
-    await pilot.pause()
-
-
-@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_offers_catalogue(snap_compare, snapshot_db, size):
-    """Offers › catalogue: type, state, title, price, period, localizations, holders."""
-    async def catalogue(pilot):
-        await pilot.press("f4")
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-
-    assert snap_compare(_app(snapshot_db), terminal_size=size, run_before=catalogue)
-
-
-@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_offer_editor(snap_compare, snapshot_db, size):
-    """Offers › a subscription › edit: its fields, a typo in the trial caught by the rules."""
-    async def edit(pilot):
-        await _first_subscription(pilot)
-        await pilot.press("enter")
-        await pilot.app.workers.wait_for_complete()
-        await pilot.press("e")
-        await pilot.pause()
-        for _ in range(4):  # past title, description, price and currency: the trial
-            await pilot.press("tab")
-        await pilot.press("end", "ctrl+u", *"2 days")
-        await pilot.pause(0.4)
-
-    assert snap_compare(_app(snapshot_db), terminal_size=size, run_before=edit)
-
-
-@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_offer_localizations(snap_compare, snapshot_db, size):
-    """Offers › one offer: every country version in one grid (country, title, price, state)."""
-    async def grid(pilot):
-        await _first_subscription(pilot)
-        await pilot.press("enter")
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-
-    assert snap_compare(_app(snapshot_db), terminal_size=size, run_before=grid)

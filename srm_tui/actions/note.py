@@ -50,7 +50,9 @@ def _note(ctx: Context, args: dict[str, Any]) -> tuple[dict[str, Any], Checks]:
 def plan_edit(ctx: Context, args: dict[str, Any]) -> Preview:
     text = _text(args)
     note, checks = _note(ctx, args)
-    if text == note["text"]:
+    # A rule that blocks the edit is worth more than "nothing would change": the dialog
+    # opens on the current text, and the agent learns at once whether it may edit at all.
+    if text == note["text"] and checks.blocked is None:
         raise ActionInvalid("text", "is the note's current text: nothing would change")
     return Preview(
         action="note-edit", title="Edit note", target=f"note {note['id']}",

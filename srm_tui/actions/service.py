@@ -241,8 +241,15 @@ class ActionService:
             raise api_errors.Unreachable("no API URL is configured (--api-url or SRM_API_URL)")
         return self._push(outbox.items(self.cache.conn(), statuses=(PENDING,)))
 
-    def resolve(self, outbox_id: int, *, retry: bool) -> OutboxItem:
-        """Settle an entry: ``retry`` sends it again as it is (at the next push), else discard."""
+    def resolve(self, outbox_id: int, *, retry: bool,
+                replaced_by: str | None = None) -> OutboxItem:
+        """Settle an entry: ``retry`` sends it again as it is (at the next push), else discard.
+
+        ``replaced_by`` says what the agent ran instead (an edited copy of the action): the
+        entry is discarded and the audit log names its replacement.
+        """
+        if retry and replaced_by:
+            raise ActionInvalid("id", "an entry is either retried or replaced, not both")
         self._require_role()
         item = outbox.get(self.cache.conn(), outbox_id)
         if item is None:
@@ -259,6 +266,8 @@ class ActionService:
                 outbox.settle(tx, outbox_id, outbox.DISCARDED, now=self.settings.now_ts(),
                               error=item.last_error)
         detail = (f"outbox #{outbox_id} retried after: {item.last_error}" if retry
+                  else f"outbox #{outbox_id} replaced by {replaced_by} "
+                       f"({self.settings.agent})" if replaced_by
                   else f"outbox #{outbox_id} discarded by {self.settings.agent}")
         self._audit_item(item, "queued" if retry else "discarded", detail,
                          agent=self.settings.agent, role=self.settings.role)

@@ -112,9 +112,10 @@ def money(totals: dict[str, float]) -> str:
     return ", ".join(f"{amount:,.2f} {currency}" for currency, amount in sorted(totals.items()))
 
 
-def timeline(record: dict[str, Any], audit: list[dict[str, Any]] | None = None) -> list[Event]:
+def timeline(record: dict[str, Any], audit: list[dict[str, Any]] | None = None,
+             now: int | None = None) -> list[Event]:
     """Subscriptions, passes, payments, switches, emails, notes, changes and agent actions,
-    newest first."""
+    newest first (``now`` tells an end still ahead from one past)."""
     events: list[Event] = []
     for s in record.get("subscriptions", []):
         events.append(Event(s["createdAt"], "subscription",
@@ -122,8 +123,12 @@ def timeline(record: dict[str, Any], audit: list[dict[str, Any]] | None = None) 
                             f"({s.get('period')}, {s.get('paymentGateway')})",
                             str(s["subscriptionId"])))
         if s.get("cancellationReason") and s.get("status") in ("stopped", "terminated"):
-            events.append(Event(s.get("dateTo") or s["createdAt"], "subscription",
-                                f"Subscription {s['subscriptionId']} {s['status']}: "
+            end = s.get("dateTo") or s["createdAt"]
+            # A cancelled subscription still runs to the end of its period: that end is the
+            # event, and it may lie ahead.
+            verb = "ends" if now is not None and end > now else s["status"]
+            events.append(Event(end, "subscription",
+                                f"Subscription {s['subscriptionId']} {verb}: "
                                 f"{s['cancellationReason']}", str(s["subscriptionId"])))
         for key in ("replacedBy", "originatedFrom"):
             link = s.get(key)

@@ -45,12 +45,14 @@ class ActionScreen(ModalScreen[Outcome | None]):
     ActionScreen > Vertical { width: 90%; max-width: 100; height: auto; max-height: 95%;
                               border: round $accent; background: $surface; padding: 0 1; }
     ActionScreen #title { text-style: bold; height: 1; }
-    ActionScreen VerticalScroll { height: auto; max-height: 70vh; }
+    ActionScreen VerticalScroll { height: auto; max-height: 60vh; }
     ActionScreen .label { margin-top: 1; }
     ActionScreen .error { color: $error; height: auto; }
     ActionScreen .help { color: $text-muted; height: auto; }
     ActionScreen Input { height: 1; border: none; padding: 0 1; background: $boost; }
-    ActionScreen Input:focus { background: $accent 30%; }
+    ActionScreen Input:focus { border: none; height: 1; background: $accent 30%; }
+    ActionScreen Checkbox { height: 1; border: none; padding: 0 1; margin-top: 1; }
+    ActionScreen Checkbox:focus { border: none; background: $accent 30%; }
     ActionScreen TextArea { height: 8; }
     ActionScreen #preview { margin-top: 1; height: auto; }
     ActionScreen #verdict { margin-top: 1; height: auto; text-style: bold; }
@@ -68,6 +70,13 @@ class ActionScreen(ModalScreen[Outcome | None]):
         self.running = False
         self._timer: Timer | None = None
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "editor":  # only a long text goes to $EDITOR
+            return any(f.type == "longtext" for f in self.inputs)
+        if action == "confirm":
+            return self.armed
+        return True
+
     @property
     def inputs(self) -> list[FieldSpec]:
         return [f for f in self.spec.fields if f.name not in self.fixed]
@@ -80,7 +89,7 @@ class ActionScreen(ModalScreen[Outcome | None]):
                 for f in self.inputs:
                     yield from self._field(f)
                 yield Static(id="preview")
-                yield Static(id="verdict")
+            yield Static(id="verdict")  # outside the scroll: the rule that blocks is always seen
             yield Footer()
 
     def _field(self, f: FieldSpec) -> ComposeResult:
@@ -145,7 +154,9 @@ class ActionScreen(ModalScreen[Outcome | None]):
         """Validate in place and show what would change: cheap, from the cache alone."""
         self._count()
         for f in self.inputs:
-            self.query_one(f"#err-{f.name}", Static).update("")
+            error = self.query_one(f"#err-{f.name}", Static)
+            error.update("")
+            error.display = False  # an empty message takes no line (80x24 counts them)
         verdict = self.query_one("#verdict", Static)
         try:
             self.preview = ActionService(self.app.cache, self.app.settings).preview(
@@ -155,6 +166,7 @@ class ActionScreen(ModalScreen[Outcome | None]):
             target = self.query(f"#err-{exc.field}")
             if target:
                 target.first().update(f"⚠ {exc.message}")
+                target.first().display = True
             verdict.update(Text(f"⚠ {exc}", style="bold"))
             self.query_one("#preview", Static).update("")
             return

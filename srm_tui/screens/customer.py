@@ -6,7 +6,6 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from rich import box
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
@@ -16,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from srm_tui.widgets.footer import Footer
+from srm_tui.actions import outbox
 from srm_tui.bindings import bindings
 from srm_tui.domain import account as acc
 from srm_tui.domain.text import visible
@@ -71,6 +71,7 @@ class CustomerScreen(Screen):
         self.customer_id = customer_id
         self.account: acc.Account | None = None
         self.history_filter: str | None = None
+        self.open_items: list[int] = []  # outbox entries of this customer not yet settled
 
     # building ----------------------------------------------------------------------------
 
@@ -118,6 +119,7 @@ class CustomerScreen(Screen):
                           "search for it to fetch it from the API)")
             return
         self.account = acc.build(record, self.app.settings.now_ts())
+        cursors = {t.id: t.cursor_row for t in self.query(DataTable)}
         c = self.account.customer
         who = visible(c.get("email"), 60) if c.get("email") else "(anonymized)"
         crumbs.update(f"Customers › {who} · {c['id']} · {self.account.status}")
@@ -128,6 +130,10 @@ class CustomerScreen(Screen):
         self._emails()
         self._notes()
         self._history(conn)
+        for table in self.query(DataTable):  # the agent stays on the row it was on
+            row = cursors.get(table.id, 0)
+            if 0 < row < table.row_count:
+                table.move_cursor(row=row, animate=False)
 
     def _pending(self) -> None:
         """Actions of this customer still waiting for the API (or for the agent's decision)."""
@@ -135,11 +141,21 @@ class CustomerScreen(Screen):
             "SELECT id, action, target, status, last_error FROM outbox WHERE customer_id = ? "
             "AND status IN ('pending', 'conflict', 'failed') ORDER BY id", (self.customer_id,)
         ).fetchall()
+        self.open_items = [r["id"] for r in rows]
         banner = self.query_one("#pending", Static)
         banner.disabled = not rows
-        banner.update("\n".join(
-            f"⏳ {r['status']}: {r['action']} {visible(r['target'], 30)} (outbox #{r['id']})"
-            + (f" — {visible(r['last_error'], 80)}" if r["last_error"] else "") for r in rows))
+        # The state in words (never by colour alone); what needs a decision in capitals.
+        lines = [f"Outbox #{r['id']} "
+                 f"{r['status'] if r['status'] == 'pending' else r['status'].upper()}: "
+                 f"{r['action']} {visible(r['target'], 30)}"
+                 + (f" — {visible(r['last_error'], 80)}" if r["last_error"] else "")
+                 for r in rows]
+        if rows:
+            lines.append("p shows both versions and the choices (retry, edit, discard)"
+                         if any(r["status"] != "pending" for r in rows)
+                         else "p shows what waits; it is sent when the API answers")
+        banner.update("\n".join(lines))
+        self.refresh_bindings()
 
     def _offer_titles(self) -> dict[str, str]:
         rows = self.app.cache.conn().execute("SELECT id, title FROM offers").fetchall()
@@ -215,7 +231,8 @@ class CustomerScreen(Screen):
             access.add_row(str(s["subscriptionId"]), "subscription",
                            plain(f"{s['offerId']} {titles.get(s['offerId'], '')}", 40),
                            Text(state), when(s.get("dateTo"), False),
-                           plain(f"{s.get('nextPaymentPrice')} {s.get('nextPaymentCurrency') or ''}"),
+                           plain(f"{s.get('nextPaymentPrice')} "
+                                 f"{s.get('nextPaymentCurrency') or ''}"),
                            plain(acc.IN_APP.get(gateway, gateway)),
                            str((s.get("renewalCycle") or {}).get("completed", 0)),
                            key=f"S{s['subscriptionId']}")
@@ -248,22 +265,30 @@ class CustomerScreen(Screen):
         a = self.account
         assert a is not None
         table = self._table("#emails-table", ("Date", "Email", "Status", "To"))
+        width = max(16, min(40, self.app.size.width - 68))
         for e in sorted(a.records.get("emails", []), key=lambda e: e["createdAt"], reverse=True):
             status = "Sent" if e["status"] == "sent" else "Generated (Not Sent)"
             table.add_row(when(e["createdAt"]), acc.EMAIL_TYPES.get(e["type"], e["type"]),
-                          status, plain(e.get("to"), 40), key=str(e["id"]))
+                          status, plain(e.get("to"), width), key=str(e["id"]))
         self._show_email()
 
     def _notes(self) -> None:
         a = self.account
         assert a is not None
         table = self._table("#notes-table", ("Date", "Author", "Note", "Edited"))
+        width = max(20, self.app.size.width - 50)  # the note's column fits the terminal
         for n in sorted(a.records.get("notes", []), key=lambda n: n["createdAt"], reverse=True):
             if n.get("deletedAt"):
                 continue
             edited = when(n.get("updatedAt")) if n.get("revisions") else ""
-            table.add_row(when(n["createdAt"]), plain(n["author"], 20), plain(n["text"], 70),
-                          edited, key=str(n["id"]))
+            table.add_row(when(n["createdAt"]), plain(n["author"], 20),
+                          plain(n["text"], width), edited, key=str(n["id"]))
+        # Notes added while the API was out of reach: shown now, marked as waiting.
+        for item in reversed(outbox.items(self.app.cache.conn(), customer_id=self.customer_id)):
+            if item.action == "note-add":
+                table.add_row(when(item.created_at), plain(item.agent, 20),
+                              plain(item.args.get("text"), width),
+                              Text(f"{item.status} (outbox #{item.id})"), key=f"q{item.id}")
         self._show_note()
 
     def _history(self, conn) -> None:
@@ -271,15 +296,16 @@ class CustomerScreen(Screen):
             "SELECT id, at, agent, action, target, outcome FROM audit WHERE customer_id = ? "
             "ORDER BY at DESC LIMIT 500", (self.customer_id,))]
         assert self.account is not None
-        events = acc.timeline(self.account.records, audit)
+        events = acc.timeline(self.account.records, audit, self.app.settings.now_ts())
         shown = [e for e in events if self.history_filter in (None, e.kind)]
         kinds = "all" if self.history_filter is None else self.history_filter
         self.query_one("#history-filter", Static).update(
             f"Showing {kinds} ({len(shown)} of {len(events)}) — f cycles: all, "
             + ", ".join(acc.TIMELINE_KINDS))
         table = self._table("#history-table", ("When", "Kind", "What"))
+        width = max(30, min(110, self.app.size.width - 40))
         for e in shown:
-            table.add_row(when(e.at), e.kind, plain(e.text, 110))
+            table.add_row(when(e.at), e.kind, plain(e.text, width))
 
     # details -----------------------------------------------------------------------------
 
@@ -307,6 +333,8 @@ class CustomerScreen(Screen):
         rows = [("Transaction", t["transactionId"]), ("Offer", f"{t['offerId']} "
                                                       f"{offer['title'] if offer else ''}"),
                 ("Offer URL", url or "—  (u copies it when there is one)"),
+                ("Amount", f"{t['amount']} {t['currency']} · {t['status']}"),
+                ("Order ID", t.get("externalPaymentId") or "—"),
                 ("Gateway / method", f"{t.get('paymentGateway')} / {t.get('paymentMethod')}"),
                 ("Access", f"subscription {t['subscriptionId']}" if t.get("subscriptionId")
                  else f"pass {t['passId']}" if t.get("passId") else "—")]
@@ -329,15 +357,25 @@ class CustomerScreen(Screen):
                               ("Preview", plain(e.get("body"), 600))]))
 
     def _show_note(self) -> None:
-        n = self._find("notes", "id", self._selected("#notes-table"))
+        key = self._selected("#notes-table")
         detail = self.query_one("#note-detail", Static)
+        if key and key.startswith("q"):
+            detail.update(Text(f"Waiting in the outbox (#{key[1:]}): it is added when the API "
+                               "answers; p shows it."))
+            return
+        n = self._find("notes", "id", key)
         if n is None:
             detail.update("No notes.")
             return
         rows = [("Author", n["author"]), ("Written", Text(when(n["createdAt"]))),
                 ("Text", plain(n["text"], None))]
-        for rev in n.get("revisions", []):
-            rows.append((f"Earlier ({when(rev['editedAt'])})", plain(rev["text"], None)))
+        revisions = n.get("revisions") or []
+        if revisions:
+            rows.append(("Earlier versions", Text(f"{len(revisions)}, newest first")))
+        for rev in reversed(revisions):
+            by = f" — replaced by {visible(rev['editor'], 20)}" if rev.get("editor") else ""
+            rows.append((f"  {when(rev['editedAt'])}",
+                         Text.assemble(visible(rev["text"]), (by, "italic"))))
         detail.update(_grid(rows))
 
     @on(DataTable.RowHighlighted)
@@ -378,6 +416,53 @@ class CustomerScreen(Screen):
         self.app.copy_to_clipboard(url)
         self.notify(f"Copied {visible(url, 80)}")
 
+    def action_cursor(self, step: int) -> None:
+        table = self.focused
+        if isinstance(table, DataTable):
+            table.move_cursor(row=max(0, table.cursor_row + step))
+
+    def action_view_offer(self) -> None:
+        t = self._find("transactions", "transactionId", self._selected("#transactions-table"))
+        if t is None:
+            self.notify("Highlight a transaction first.", severity="warning")
+            return
+        self._open_offer(t["offerId"].split("_")[0])
+
+    @work(thread=True, exclusive=True, group="offer")
+    def _open_offer(self, offer_id: str) -> None:
+        """Holders are counted over the whole cache: off the UI thread."""
+        conn = self.app.cache.conn()
+        if conn.execute("SELECT 1 FROM offers WHERE id = ?", (offer_id,)).fetchone() is None:
+            self.app.call_from_thread(self.notify, f"Offer {offer_id} is not in the cache.",
+                                      severity="warning")
+            return
+        holders = queries.offer_holders(conn, self.app.settings.now_ts()).get(offer_id, 0)
+        self.app.call_from_thread(self._push_offer, offer_id, holders)
+
+    def _push_offer(self, offer_id: str, holders: int) -> None:
+        from srm_tui.screens.offers import OfferScreen
+
+        self.app.push_screen(OfferScreen(offer_id, holders))
+
+    def action_change_history(self) -> None:
+        from srm_tui.screens.change_history import ChangeHistoryScreen
+
+        if self.account is not None:
+            self.app.push_screen(ChangeHistoryScreen(self.customer_id))
+
+    def action_pending(self) -> None:
+        from srm_tui.screens.outbox_item import OutboxItemScreen
+
+        if not self.open_items:
+            self.notify("Nothing of this customer waits in the outbox.")
+            return
+
+        def back(changed: bool | None) -> None:
+            if changed:
+                self.action_reload()
+
+        self.app.push_screen(OutboxItemScreen(self.open_items), back)
+
     # actions -----------------------------------------------------------------------------
 
     # Which tab each key acts on: the footer shows only what applies where the agent is.
@@ -389,12 +474,15 @@ class CustomerScreen(Screen):
         "cancel-transaction": ("transactions",), "resend": ("emails",),
         "note-edit": ("notes",), "note-delete": ("notes",),
         "filter_history": ("history",), "copy_offer_url": ("transactions",),
+        "view_offer": ("transactions",), "change_history": ("summary", "history"),
     }
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The viewer role sees no action at all; others see the current tab's actions."""
         if action == "act" and self.app.settings.role == "viewer":
             return False
+        if action == "pending":
+            return bool(self.open_items)
         name = parameters[0] if action == "act" and parameters else action
         tabs = self.ACTION_TABS.get(str(name))
         if tabs is None:
@@ -467,6 +555,9 @@ class CustomerScreen(Screen):
             key = self._row("#notes-table") if tab == "notes" else None
             if key is None:
                 return "Highlight a note on the Notes tab (5) first."
+            if key.startswith("q"):
+                return (f"This note waits in the outbox (#{key[1:]}): p shows it; it can be "
+                        "changed once the API has it.")
             defaults = {}
             if action == "note-edit":
                 note = self._find("notes", "id", key)

@@ -30,11 +30,13 @@ def _when(ts: int | None) -> str:
 class SyncScreen(Screen):
     """Sync › runs, quarantine and outbox."""
 
+    BINDINGS = bindings("sync")
     DEFAULT_CSS = """
     SyncScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
     SyncScreen VerticalScroll { padding: 0 1; }
     SyncScreen .heading { text-style: bold; margin-top: 1; }
     SyncScreen DataTable { height: auto; max-height: 12; }
+    SyncScreen #outbox-detail { height: auto; margin-top: 1; }
     """
 
     def compose(self) -> ComposeResult:
@@ -47,6 +49,7 @@ class SyncScreen(Screen):
             yield DataTable(id="quarantine", cursor_type="row")
             yield Static("", id="outbox-heading", classes="heading", markup=False)
             yield DataTable(id="outbox", cursor_type="row")
+            yield Static(id="outbox-detail")
         yield StatusLine()
         yield Footer()
 
@@ -84,12 +87,60 @@ class SyncScreen(Screen):
             quarantine.add_row(_when(r["received_at"]), r["entity"],
                                Text(visible(r["record_key"], 20)), Text(visible(r["reason"], 90)))
         outbox = self.query_one("#outbox", DataTable)
+        cursor = outbox.cursor_row
         outbox.clear(columns=True)
         outbox.add_columns("Queued", "Action", "Target", "Status", "Attempts", "Last error")
-        pending = conn.execute(
-            "SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()[0]
+        counts = dict(conn.execute("SELECT status, count(*) FROM outbox GROUP BY status"))
+        decide = counts.get(ob.CONFLICT, 0) + counts.get(ob.FAILED, 0)
         self.query_one("#outbox-heading", Static).update(
-            f"Outbox ({pending} pending) — actions wait here until the API has them")
-        for r in conn.execute("SELECT * FROM outbox ORDER BY id DESC LIMIT ?", (SHOWN,)):
+            f"Outbox ({counts.get(ob.PENDING, 0)} pending, {decide} need a decision) — "
+            "actions wait here until the API has them; enter opens one")
+        # What needs the agent first (conflicts, failures), then what waits, then the rest.
+        for r in conn.execute(
+                "SELECT * FROM outbox ORDER BY CASE status WHEN 'conflict' THEN 0 "
+                "WHEN 'failed' THEN 1 WHEN 'pending' THEN 2 ELSE 3 END, id DESC LIMIT ?",
+                (SHOWN,)):
             outbox.add_row(_when(r["created_at"]), r["action"], Text(visible(r["target"], 24)),
-                           r["status"], str(r["attempts"]), Text(visible(r["last_error"], 60)))
+                           r["status"], str(r["attempts"]), Text(visible(r["last_error"], 60)),
+                           key=str(r["id"]))
+        if 0 < cursor < outbox.row_count:
+            outbox.move_cursor(row=cursor, animate=False)
+        self._show_entry()
+        if decide or counts.get(ob.PENDING):
+            outbox.focus()
+
+    def _entry_ids(self) -> list[int]:
+        return [int(key.value or 0) for key in self.query_one("#outbox", DataTable).rows]
+
+    def _show_entry(self) -> None:
+        """Both versions of the highlighted entry, right under the table."""
+        from srm_tui.screens.outbox_item import entry_view
+
+        table = self.query_one("#outbox", DataTable)
+        detail = self.query_one("#outbox-detail", Static)
+        if not table.row_count:
+            detail.update("The outbox is empty.")
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        item = ob.get(self.app.cache.conn(), int(key or 0))
+        detail.update(entry_view(item) if item else "")
+
+    @on(DataTable.RowHighlighted, "#outbox")
+    def _highlighted(self) -> None:
+        self._show_entry()
+
+    @on(DataTable.RowSelected, "#outbox")
+    def _selected(self) -> None:
+        self.action_open_entry()
+
+    def action_focus_outbox(self) -> None:
+        self.query_one("#outbox", DataTable).focus()
+
+    def action_open_entry(self) -> None:
+        from srm_tui.screens.outbox_item import OutboxItemScreen
+
+        table = self.query_one("#outbox", DataTable)
+        if not table.row_count:
+            self.notify("The outbox is empty.")
+            return
+        self.app.push_screen(OutboxItemScreen(self._entry_ids(), table.cursor_row))

@@ -1,0 +1,82 @@
+"""Customers › one customer › change history: every edit of the profile, who made it, when,
+and what changed from what to what — plus edits still waiting in the outbox."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from srm_tui.actions import outbox
+from srm_tui.bindings import bindings
+from srm_tui.domain.text import visible
+from srm_tui.widgets.status_line import StatusLine
+
+
+def _when(ts: int | None) -> str:
+    if ts is None:
+        return "—"
+    return datetime.fromtimestamp(int(ts), timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
+def _value(value: Any) -> Text:
+    return Text(visible("—" if value in (None, "") else value, 40))
+
+
+class ChangeHistoryScreen(Screen):
+    """Change history of one customer, newest first."""
+
+    BINDINGS = bindings("change_history")
+    DEFAULT_CSS = """
+    ChangeHistoryScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
+    ChangeHistoryScreen #summary { height: auto; padding: 0 1; }
+    ChangeHistoryScreen DataTable { height: 1fr; }
+    """
+
+    def __init__(self, customer_id: int) -> None:
+        super().__init__()
+        self.customer_id = customer_id
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"Customers › {self.customer_id} › change history", id="crumbs",
+                     markup=False)
+        yield Static("", id="summary", markup=False)
+        yield DataTable(id="changes", cursor_type="row", zebra_stripes=True)
+        yield StatusLine()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        conn = self.app.cache.conn()
+        table = self.query_one(DataTable)
+        table.add_columns("Date", "Editor", "Field", "From", "To", "State")
+        rows = 0
+        waiting = outbox.items(conn, customer_id=self.customer_id)
+        for item in reversed(waiting):  # not at the API yet: newest first, on top
+            if item.action != "edit":
+                continue
+            for change in item.changes:
+                table.add_row(_when(item.created_at), Text(visible(item.agent or "—", 20)),
+                              Text(change.what), _value(change.before), _value(change.after),
+                              Text(item.status))
+                rows += 1
+        entries = [json.loads(r[0]) for r in conn.execute(
+            "SELECT raw FROM history WHERE customer_id = ?", (self.customer_id,))]
+        entries.sort(key=lambda h: (h.get("date") or 0, h.get("id") or 0), reverse=True)
+        for entry in entries:
+            for change in entry.get("changes") or []:
+                table.add_row(_when(entry.get("date")),
+                              Text(visible(entry.get("editor") or "system", 20)),
+                              Text(visible(change.get("field") or "?", 30)),
+                              _value(change.get("from")), _value(change.get("to")),
+                              Text("done"))
+                rows += 1
+        self.query_one("#summary", Static).update(
+            f"{len(entries)} edit(s), {rows} change(s) — edits made with e (Edit) on the "
+            "summary, by agents and by the system" if rows else
+            "No edits of this customer's profile yet.")
+        table.focus()

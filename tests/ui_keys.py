@@ -1,0 +1,143 @@
+"""Driving the console by keys in pilot tests of the customer screen and the outbox."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from srm_tui.app import SrmApp
+from srm_tui.config import load_settings
+from srm_tui.storage.cache import Cache
+from tests.helpers import screen_text
+
+NOW = "2026-11-01T00:00:00Z"
+
+
+def make_app(db, url: str | None = None, *, role: str = "agent", agent: str = "anna") -> SrmApp:
+    settings = load_settings(db=str(db), api_url=url, api_key="sandbox-key" if url else None,
+                             agent=agent, role=role, now=NOW)
+    return SrmApp(settings, Cache(db), sync_on_start=False)
+
+
+def name(app) -> str:
+    return type(app.screen).__name__
+
+
+async def type_text(pilot, text: str) -> None:
+    """Type ``text`` key by key, as the terminal sends it, waiting once at the end.
+
+    The same Key events ``pilot.press`` sends (in order, through the driver), without its
+    wait for idle after every key: typing a sentence stays quick.
+    """
+    from textual._wait import wait_for_idle
+    from textual.app import _character_to_key
+    from textual.events import Key
+
+    app = pilot.app
+    for char in text:
+        key = char if char.isalnum() else _character_to_key(char)
+        event = Key(key, char)
+        event.set_sender(app)
+        app._driver.send_message(event)
+    await wait_for_idle(0)
+    await pilot.pause()
+
+
+async def settle(pilot, delay: float = 0.3) -> None:
+    """Let workers finish and the screen repaint."""
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause(delay)
+
+
+async def open_customer(pilot, customer_id: int) -> None:
+    """Back to the list, search the id, open the row: what an agent types."""
+    app = pilot.app
+    for _ in range(5):
+        if name(app) == "CustomersScreen":
+            break
+        await pilot.press("escape")
+        await pilot.pause()
+    await pilot.press("slash")
+    await type_text(pilot, str(customer_id))
+    await pilot.press("enter")
+    await settle(pilot, 0.1)
+    await pilot.press("enter")
+    await pilot.pause()
+    assert name(app) == "CustomerScreen", screen_text(app)
+    assert app.screen.customer_id == customer_id
+
+
+async def to_row(pilot, table_id: str, key: str) -> None:
+    """Focus a table with tab and move its cursor onto the row ``key`` with the arrows."""
+    app = pilot.app
+    for _ in range(8):
+        if app.focused is not None and app.focused.id == table_id:
+            break
+        await pilot.press("tab")
+    table = app.screen.query_one(f"#{table_id}")
+    assert app.focused is table, f"could not tab to {table_id}"
+    target = table.get_row_index(key)
+    for _ in range(table.row_count):
+        if table.cursor_row == target:
+            break
+        await pilot.press("down" if table.cursor_row < target else "up")
+    assert table.cursor_row == target
+    await pilot.pause()
+
+
+def dialog_text(app) -> str:
+    """Every Static of the screen on top, unwrapped: what it says, whatever the layout."""
+    import io
+
+    from rich.console import Console
+
+    console = Console(width=400, file=io.StringIO(), color_system=None)
+    with console.capture() as capture:
+        for widget in app.screen.query("Static"):
+            if isinstance(widget.content, str):
+                console.print(widget.content, markup=False)
+            else:
+                console.print(widget.content)
+    return capture.get()
+
+
+async def preview(pilot) -> str:
+    """The dialog's text once the live preview has caught up with the typing: as shown on
+    the screen, then the same unwrapped."""
+    await pilot.pause(0.35)
+    return screen_text(pilot.app) + "\n" + dialog_text(pilot.app)
+
+
+async def run_confirmed(pilot) -> None:
+    """ctrl+s, y (when the dialog asks), then wait for the API's answer."""
+    await pilot.press("ctrl+s")
+    await pilot.pause()
+    if name(pilot.app) == "ActionScreen" and "Press y to confirm" in screen_text(pilot.app):
+        await pilot.press("y")
+    await settle(pilot)
+
+
+class Picker:
+    """Hands out records of customers no earlier pick has used."""
+
+    def __init__(self, export: dict[str, Any]):
+        self.export = export
+        self.used: set[int] = set()
+        self.grouped: dict[str, dict[int, list[dict]]] = {}
+        for entity in ("subscriptions", "passes", "transactions", "payment_details", "emails",
+                       "notes", "history"):
+            grouped: dict[int, list[dict]] = defaultdict(list)
+            for item in export[entity]:
+                grouped[item["customerId"]].append(item)
+            self.grouped[entity] = grouped
+
+    def of(self, entity: str, customer_id: int) -> list[dict]:
+        return self.grouped[entity].get(customer_id, [])
+
+    def pick(self, entity: str, test=lambda item: True) -> dict:
+        for item in self.export[entity]:
+            owner = item["id"] if entity == "customers" else item["customerId"]
+            if owner not in self.used and test(item):
+                self.used.add(owner)
+                return item
+        raise AssertionError(f"no unused {entity} matches")
