@@ -293,5 +293,17 @@ def spec(binding_id: str) -> Spec:
 
 
 def display_keys(keys: str) -> str:
-    names = {"question_mark": "?", "slash": "/", "colon": ":", "escape": "esc"}
-    return ", ".join(names.get(k, k) for k in keys.split(","))
+    """Keys as an agent types them: "]" not "right_square_bracket", "esc" not "escape"."""
+    from textual.keys import key_to_character
+
+    names = {"escape": "esc", "space": "space", "tab": "tab", "enter": "enter",
+             "slash": "/", "question_mark": "?", "colon": ":"}
+
+    def one(key: str) -> str:
+        key = key.strip()
+        if key in names:
+            return names[key]
+        char = key_to_character(key)
+        return char if char and char.isprintable() else key
+
+    return ", ".join(one(k) for k in keys.split(","))
