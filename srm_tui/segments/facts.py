@@ -106,10 +106,13 @@ def _where(column: str, chunk: bool, *more: str) -> str:
     return ("WHERE " + " AND ".join(terms)) if terms else ""
 
 
-def _statements(chunk: bool) -> list[str]:
+def _statements(chunk: bool, sub: str = SUBSCRIPTION_TABLE, cust: str = CUSTOMER_TABLE,
+                text: str = TEXT_TABLE) -> list[str]:
     """The SQL that fills the facts, for the customers in temp.segment_refresh (``chunk``)
-    or for everyone (each big table then read once, front to back)."""
+    or for everyone (each big table then read once, front to back), into the given tables
+    (the cache's own, or the staging copies of a rebuild)."""
     sub_cols = ", ".join(SUB_COLUMNS)
+    staged = sub != SUBSCRIPTION_TABLE
     return [
         # The transactions and passes (wide rows, the costly reads) once, into narrow
         # temporary tables that every fact below reads.
@@ -128,7 +131,7 @@ def _statements(chunk: bool) -> list[str]:
         "(subscription_id)",
         "CREATE INDEX IF NOT EXISTS temp.segment_pass_customer ON segment_pass "
         "(customer_id, offer_type, created_at, id)",
-        f"""INSERT INTO {SUBSCRIPTION_TABLE} (customer_id, id, {sub_cols})
+        f"""INSERT INTO {sub} (customer_id, id, {sub_cols})
         SELECT s.customer_id, s.id, s.status, s.in_trial, s.created_at, s.date_to,
             s.period, {_m('s.price')}, upper(s.currency),
             CASE WHEN s.gateway IN ('apple', 'android', 'roku', 'amazon') THEN s.gateway
@@ -141,8 +144,11 @@ def _statements(chunk: bool) -> list[str]:
             casefold(s.payment_method), {_EMPTY_JSON.format('s.external_properties')}
         FROM subscriptions s {_where('s.customer_id', chunk)}
         ORDER BY s.customer_id, s.id""",
-        _customer_sql(chunk),
-        _text_sql(chunk),
+        *([f"CREATE INDEX {sub}_customer ON {sub.split('.')[-1]} (customer_id, id)"]
+          if staged else []),
+        _customer_sql(chunk, sub, cust),
+        *([f"CREATE INDEX {cust}_id ON {cust.split('.')[-1]} (id)"] if staged else []),
+        _text_sql(chunk, sub, cust, text),
     ]
 
 
@@ -151,7 +157,8 @@ def _insert(table: str, columns: tuple[str, ...], exprs: dict[str, str], rest: s
             + ",\n    ".join(exprs[c] for c in columns) + "\n" + rest)
 
 
-def _customer_sql(chunk: bool) -> str:
+def _customer_sql(chunk: bool, sub: str = SUBSCRIPTION_TABLE,
+                  cust: str = CUSTOMER_TABLE) -> str:
     big = BIG
     exprs = {
         "id": "c.id", "country": "c.country", "currency": "c.currency",
@@ -164,13 +171,13 @@ def _customer_sql(chunk: bool) -> str:
         "n_passes": "coalesce(p.n_passes, 0)", "apass_exp_max": "p.apass",
         "ppass_exp_max": "p.ppass", "revenue": "coalesce(t.revenue, 0)",
         "n_txn": "coalesce(t.n_txn, 0)", "latest_sub": "ls.id",
-        "top_rev_sub": (f"(SELECT x.id FROM {SUBSCRIPTION_TABLE} x WHERE x.customer_id = c.id "
+        "top_rev_sub": (f"(SELECT x.id FROM {sub} x WHERE x.customer_id = c.id "
                         "ORDER BY x.revenue DESC, x.id DESC LIMIT 1)"),
         **{f"s_{col}": f"ls.{col}" for col in SUB_COLUMNS},
         "lp_id": "lp.id", "lp_offer": MAIN_OFFER.format("lp.offer_id"),
         "lp_end": "lp.expires_at",
     }
-    return _insert(CUSTOMER_TABLE, CUSTOMER_COLUMNS, exprs, f"""FROM customers c
+    return _insert(cust, CUSTOMER_COLUMNS, exprs, f"""FROM customers c
 LEFT JOIN (
     SELECT customer_id, count(*) AS n_subs, sum(status = 'active') AS n_act,
         sum(status = 'paused') AS n_paused, sum(status = 'terminated') AS n_term,
@@ -184,7 +191,7 @@ LEFT JOIN (
             AS trial_to_max,
         sum(CASE WHEN status = 'active' THEN mrr ELSE 0 END) AS mrr_act,
         sum(CASE WHEN status = 'active' AND in_trial THEN mrr ELSE 0 END) AS mrr_trial
-    FROM {SUBSCRIPTION_TABLE} {_where('customer_id', chunk)} GROUP BY customer_id
+    FROM {sub} {_where('customer_id', chunk)} GROUP BY customer_id
 ) a ON a.customer_id = c.id
 LEFT JOIN (
     SELECT customer_id, count(*) AS n_passes,
@@ -198,8 +205,8 @@ LEFT JOIN (
         sum(status IN ('captured', 'refunded')) AS n_txn
     FROM temp.segment_tx GROUP BY customer_id
 ) t ON t.customer_id = c.id
-LEFT JOIN {SUBSCRIPTION_TABLE} ls ON ls.customer_id = c.id AND ls.id = (
-    SELECT x.id FROM {SUBSCRIPTION_TABLE} x WHERE x.customer_id = c.id
+LEFT JOIN {sub} ls ON ls.customer_id = c.id AND ls.id = (
+    SELECT x.id FROM {sub} x WHERE x.customer_id = c.id
     ORDER BY x.started_at DESC, x.id DESC LIMIT 1)
 LEFT JOIN temp.segment_pass lp ON lp.customer_id = c.id AND lp.id = (
     SELECT x.id FROM temp.segment_pass x WHERE x.customer_id = c.id
@@ -208,7 +215,8 @@ LEFT JOIN temp.segment_pass lp ON lp.customer_id = c.id AND lp.id = (
 ORDER BY c.id""")
 
 
-def _text_sql(chunk: bool) -> str:
+def _text_sql(chunk: bool, sub: str = SUBSCRIPTION_TABLE, cust: str = CUSTOMER_TABLE,
+              text: str = TEXT_TABLE) -> str:
     exprs = {
         "id": "c.id", "email_cf": "casefold(c.email)", "first_cf": "casefold(c.first_name)",
         "last_cf": "casefold(c.last_name)", "locale_cf": "casefold(c.locale)",
@@ -221,14 +229,18 @@ def _text_sql(chunk: bool) -> str:
         "s_offer_cf": "ls.offer_cf", "s_coupon_cf": "ls.coupon_cf", "s_pm_cf": "ls.pm_cf",
         "external_data": _EMPTY_JSON.format("c.external_data"), "s_props": "ls.props",
     }
-    return _insert(TEXT_TABLE, TEXT_COLUMNS, exprs, f"""FROM customers c
-JOIN {CUSTOMER_TABLE} h ON h.id = c.id
-LEFT JOIN {SUBSCRIPTION_TABLE} ls ON ls.customer_id = c.id AND ls.id = h.latest_sub
+    return _insert(text, TEXT_COLUMNS, exprs, f"""FROM customers c
+JOIN {cust} h ON h.id = c.id
+LEFT JOIN {sub} ls ON ls.customer_id = c.id AND ls.id = h.latest_sub
 {_where('c.id', chunk)}
 ORDER BY c.id""")
 
 
+STAGE = {SUBSCRIPTION_TABLE: "temp.segment_stage_sub", CUSTOMER_TABLE: "temp.segment_stage_customer",
+         TEXT_TABLE: "temp.segment_stage_text"}
 _SQL = {True: _statements(True), False: _statements(False)}
+_STAGED_SQL = _statements(False, STAGE[SUBSCRIPTION_TABLE], STAGE[CUSTOMER_TABLE],
+                          STAGE[TEXT_TABLE])
 
 
 def _temp_tables(conn: sqlite3.Connection) -> None:
@@ -268,6 +280,9 @@ def refresh_facts(conn: sqlite3.Connection, customer_ids: Iterable[int]) -> int:
     ids = sorted({int(i) for i in customer_ids if i is not None})
     if not ids:
         return 0
+    # A rebuild elsewhere will land its older snapshot of these customers over this
+    # refresh: keep them marked, so they are settled again after it.
+    keep_dirty = _lease(conn) is not None
     _temp_tables(conn)
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
@@ -281,7 +296,11 @@ def refresh_facts(conn: sqlite3.Connection, customer_ids: Iterable[int]) -> int:
         conn.execute(f"DELETE FROM {CUSTOMER_TABLE} WHERE id {_IN_REFRESH}")
         conn.execute(f"DELETE FROM {TEXT_TABLE} WHERE id {_IN_REFRESH}")
         _run(conn, chunk=True)
-        conn.execute(f"DELETE FROM {DIRTY_TABLE} WHERE customer_id {_IN_REFRESH}")
+        if keep_dirty:
+            conn.execute(f"INSERT OR IGNORE INTO {DIRTY_TABLE} (customer_id) "
+                         "SELECT customer_id FROM temp.segment_refresh")
+        else:
+            conn.execute(f"DELETE FROM {DIRTY_TABLE} WHERE customer_id {_IN_REFRESH}")
     conn.execute("DELETE FROM temp.segment_refresh")
     return len(ids)
 
@@ -328,35 +347,200 @@ def facts_state(conn: sqlite3.Connection) -> tuple[bool, int]:
     return built is not None, dirty
 
 
+REBUILD_LEASE = "segment_facts_rebuild"  # meta key: "pid host started" while one runs
+COPY_BATCH = 20_000  # customers per write transaction when a rebuild lands
+LEASE_STALE_SECONDS = 3600
+
+
 def ensure_facts(conn: sqlite3.Connection,
                  progress: Callable[[int, int], None] | None = None) -> int:
     """Bring the facts up to date before a segment runs; returns customers recomputed.
 
-    Cheap when nothing changed (two indexed reads). Runs its own write transaction unless
-    the caller is already inside one.
+    Cheap when nothing changed (two indexed reads). Inside the caller's transaction it does
+    the work there; on its own it never holds the write lock for long, so a console, a sync
+    and a scheduled export can share the cache (issue 7): dirty customers are settled
+    ``CHUNK`` at a time, each chunk in its own short transaction, and a full rebuild reads a
+    snapshot into staging tables without any lock, then lands them ``COPY_BATCH`` customers
+    per transaction.
     """
     built, dirty = facts_state(conn)
     if built and not dirty:
         return 0
-    own = not conn.in_transaction
-    if own:
+    if conn.in_transaction:
+        return _settle_in_transaction(conn, progress)
+    done = 0
+    budget: int | None = None  # dirty customers to settle: those there when settling began
+    while True:
+        _wait_for_other_rebuild(conn)
         conn.execute("BEGIN IMMEDIATE")
+        try:
+            built, dirty = facts_state(conn)  # another connection may have settled them
+            if _lease(conn) is not None:  # someone took the lease meanwhile: wait for it
+                conn.execute("COMMIT")
+                continue
+            if not built or dirty > max(CHUNK, FULL_REBUILD_SHARE * _customers(conn)):
+                _take_lease(conn)
+                conn.execute("COMMIT")
+                done += _rebuild_without_blocking(conn, progress)
+                continue  # writes made during the rebuild are dirty again: settle them
+            if budget is None:
+                budget = dirty
+            if not dirty or budget <= 0:
+                # Writes that landed while we settled are for the next run: chasing them
+                # could go on as long as another process keeps writing.
+                conn.execute("COMMIT")
+                return done
+            ids = [r[0] for r in conn.execute(
+                f"SELECT customer_id FROM {DIRTY_TABLE} LIMIT ?", (min(CHUNK, budget),))]
+            budget -= len(ids)
+            done += refresh_facts(conn, ids)
+            conn.execute("COMMIT")
+            if progress:
+                progress(done, done + max(dirty - len(ids), 0))
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+
+def _settle_in_transaction(conn: sqlite3.Connection,
+                           progress: Callable[[int, int], None] | None) -> int:
+    built, dirty = facts_state(conn)
+    if not built or dirty > max(CHUNK, FULL_REBUILD_SHARE * _customers(conn)):
+        return rebuild_facts(conn, progress)
+    if dirty:
+        return refresh_facts(conn, [r[0] for r in conn.execute(
+            f"SELECT customer_id FROM {DIRTY_TABLE}")])
+    return 0
+
+
+def _lease(conn: sqlite3.Connection) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (REBUILD_LEASE,)).fetchone()
+    return row[0] if row else None
+
+
+def _take_lease(conn: sqlite3.Connection) -> None:
+    """In the caller's write transaction: the facts are no longer trusted (built is unset),
+    the dirty list is emptied (the rebuild's snapshot covers it), and this process holds the
+    lease. A crash anywhere after this leaves "not built": the next run rebuilds again."""
+    import os
+    import socket
+    import threading
+    import time
+
+    conn.execute("DELETE FROM meta WHERE key = ?", (BUILT_KEY,))
+    conn.execute(f"DELETE FROM {DIRTY_TABLE}")
+    conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE "
+                 "SET value = excluded.value",
+                 (REBUILD_LEASE, f"{os.getpid()} {threading.get_ident()} "
+                                 f"{socket.gethostname()} {int(time.time())}"))
+
+
+def _lease_alive(value: str) -> bool:
+    import os
+    import socket
+    import threading
+    import time
+
     try:
-        built, dirty = facts_state(conn)  # another connection may have settled them
-        if not built or dirty > max(CHUNK, FULL_REBUILD_SHARE * _customers(conn)):
-            done = rebuild_facts(conn, progress)
-        elif dirty:
-            ids = [r[0] for r in conn.execute(f"SELECT customer_id FROM {DIRTY_TABLE}")]
-            done = refresh_facts(conn, ids)
-        else:
-            done = 0
-    except BaseException:
-        if own:
-            conn.execute("ROLLBACK")
-        raise
-    if own:
-        conn.execute("COMMIT")
-    return done
+        pid, tid, host, started = value.split(" ")
+        pid_n, tid_n, started_n = int(pid), int(tid), int(started)
+    except ValueError:
+        return False
+    if time.time() - started_n > LEASE_STALE_SECONDS:
+        return False
+    if host != socket.gethostname():
+        return True  # cannot tell; trust it until it goes stale
+    if pid_n == os.getpid():  # another thread of ours rebuilds, or this one was interrupted
+        return (tid_n != threading.get_ident()
+                and any(t.ident == tid_n for t in threading.enumerate()))
+    try:
+        os.kill(pid_n, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _wait_for_other_rebuild(conn: sqlite3.Connection) -> None:
+    """Another process is rebuilding: wait for it (reads, no lock), or clear a dead lease."""
+    import time
+
+    while (value := _lease(conn)) is not None:
+        if not _lease_alive(value):
+            conn.execute("BEGIN IMMEDIATE")
+            if _lease(conn) == value:
+                conn.execute("DELETE FROM meta WHERE key = ?", (REBUILD_LEASE,))
+            conn.execute("COMMIT")
+            return
+        time.sleep(0.2)
+
+
+def _rebuild_without_blocking(conn: sqlite3.Connection,
+                              progress: Callable[[int, int], None] | None) -> int:
+    """Recompute every customer's facts from one snapshot, holding the write lock only for
+    short batches. The caller holds the lease (and the facts read as "not built")."""
+    prepare(conn)
+    total = conn.execute("SELECT count(*) FROM customers").fetchone()[0]
+    if progress:
+        progress(0, total)
+    _temp_tables(conn)
+    try:
+        for main, staged in STAGE.items():
+            name = staged.split(".")[-1]
+            conn.execute(f"DROP TABLE IF EXISTS {staged}")
+            conn.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM main.{main} WHERE 0")
+        conn.execute("BEGIN")  # one read snapshot for every statement; no write lock
+        try:
+            _clear_temp(conn, drop_indexes=True)
+            for sql in _STAGED_SQL:
+                conn.execute(sql)
+            _clear_temp(conn)
+        finally:
+            conn.execute("COMMIT")  # temp tables only: the cache itself was only read
+        ids = [r[0] for r in conn.execute(f"SELECT id FROM {STAGE[CUSTOMER_TABLE]} ORDER BY id")]
+        bounds = [-(1 << 63)] + ids[COPY_BATCH::COPY_BATCH] + [(1 << 63) - 1]
+        landed = 0
+        for lo, hi in zip(bounds, bounds[1:]):
+            last = hi == bounds[-1]
+            cmp = "<=" if last else "<"
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                sub, cust, text = (STAGE[SUBSCRIPTION_TABLE], STAGE[CUSTOMER_TABLE],
+                                   STAGE[TEXT_TABLE])
+                rng = f">= ? AND {{0}} {cmp} ?"
+                conn.execute(f"DELETE FROM {SUBSCRIPTION_TABLE} WHERE customer_id "
+                             + rng.format("customer_id"), (lo, hi))
+                # a subscription that moved to a customer in this batch from one in a later one
+                conn.execute(f"DELETE FROM {SUBSCRIPTION_TABLE} WHERE id IN (SELECT id FROM "
+                             f"{sub} WHERE customer_id " + rng.format("customer_id") + ")",
+                             (lo, hi))
+                conn.execute(f"DELETE FROM {CUSTOMER_TABLE} WHERE id " + rng.format("id"),
+                             (lo, hi))
+                conn.execute(f"DELETE FROM {TEXT_TABLE} WHERE id " + rng.format("id"), (lo, hi))
+                conn.execute(f"INSERT INTO {SUBSCRIPTION_TABLE} SELECT * FROM {sub} "
+                             f"WHERE customer_id " + rng.format("customer_id")
+                             + " ORDER BY customer_id, id", (lo, hi))
+                cur = conn.execute(f"INSERT INTO {CUSTOMER_TABLE} SELECT * FROM {cust} "
+                                   f"WHERE id " + rng.format("id") + " ORDER BY id", (lo, hi))
+                landed += max(cur.rowcount, 0)
+                conn.execute(f"INSERT INTO {TEXT_TABLE} SELECT * FROM {text} "
+                             f"WHERE id " + rng.format("id") + " ORDER BY id", (lo, hi))
+                if last:
+                    conn.execute("INSERT INTO meta (key, value) VALUES (?, '1') ON CONFLICT(key) "
+                                 "DO UPDATE SET value = excluded.value", (BUILT_KEY,))
+                    conn.execute("DELETE FROM meta WHERE key = ?", (REBUILD_LEASE,))
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            if progress:
+                progress(landed, total)
+        return landed
+    finally:
+        for staged in STAGE.values():
+            conn.execute(f"DROP TABLE IF EXISTS {staged}")
 
 
 def _customers(conn: sqlite3.Connection) -> int:
