@@ -463,5 +463,24 @@ CREATE TABLE offer_drafts (
 CREATE INDEX offer_drafts_offer ON offer_drafts (offer_id, status);
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7]
+# The vendor round: what srm keeps itself when it talks to the vendor's published API
+# (imports, the API profile, local notes, webhook receipts, rates, ...). One migration for the
+# round; each part adds its tables in its own block below.
+V8 = """
+-- [models] derived fields of vendor records
+
+-- [import] ChurnIQ and id-list imports: files, checkpoints, kept columns
+
+-- [profile] API profile, per-customer fetch state, srm's own notes
+
+-- [webhooks] receipts, refusals, replay window
+
+-- [hardening] safe files, read-only review
+
+-- [search]
+
+-- [money] exchange rates, reporting currency
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8]
 SCHEMA_VERSION = len(MIGRATIONS)
