@@ -572,7 +572,7 @@ def _loc(offer: dict[str, Any], country: str) -> dict[str, Any] | None:
 
 
 def _store(tx: Any, entity: str, items: list[dict[str, Any]], now: int) -> None:
-    from srm_tui.sync.engine import validate
+    from srm_tui.sync.parse import validate
 
     good, bad = validate(entity, items)
     if bad:

@@ -8,7 +8,8 @@ from datetime import datetime
 from srm_tui.sandbox.generator import catalog, iter_customers
 from srm_tui.storage import records
 from srm_tui.storage.cache import Cache
-from srm_tui.sync.engine import ORDER, validate
+from srm_tui.sync.engine import ORDER
+from srm_tui.sync.parse import validate
 
 BATCH = 5000
 
