@@ -121,45 +121,48 @@ _TRANSACTIONS_WAY = ("Transactions come from the ChurnIQ Transactions Report exp
                      "`srm import`, and from transactionCreated webhooks; the dashboard lists "
                      "them under Customer Accounts, the customer, Transactions.")
 
-_VENDOR_TABLE: tuple[tuple[str, bool, str, str | None, bool], ...] = (
-    ("sync", True, "imports and webhooks name the customers; each is refreshed by "
-     "GET /customers/{id}, GET /subscriptions?customerId=, GET /passes?customerId=; offers by "
-     "GET /offers, GET /offers/season-groups, campaigns by GET /campaigns?couponCode=", None,
-     False),
-    ("fetch", True, "GET /customers/{id}, or GET /customers?email= for an email; then its "
-     "subscriptions and passes", None, False),
-    ("edit", True, "PATCH /customers/{id}", None, False),
-    ("anonymize", True, "GET /entitlements?customerId=, terminate the active ones, then "
-     "DELETE /customers/{id} (the documented anonymization flow)", None, False),
-    ("extend", True, "PATCH /subscriptions/{id} or PATCH /passes/{id} with expiresAt", None,
-     False),
-    ("cancel", True, "POST /subscriptions/{id}/cancel", None, False),
-    ("pause", True, "POST /subscriptions/{id}/pause", None, False),
-    ("resume", True, "POST /subscriptions/{id}/resume", None, False),
-    ("terminate", True, "POST /subscriptions/{id}/terminate (with its type) or "
-     "POST /passes/{id}/terminate", None, False),
-    ("activate", True, "POST /subscriptions/{id}/activate", None, False),
-    ("transfer", True, "POST /subscriptions/{id}/transfer or POST /passes/{id}/transfer", None,
-     False),
-    ("coupon", True, "PATCH /subscriptions/{id} with couponCode", None, False),
-    ("refund", False, "the vendor publishes no refund call for publishers", _REFUND_WAY, False),
-    ("cancel_transaction", False, "the vendor publishes no transaction-cancel call",
-     _CANCEL_TX_WAY, False),
-    ("delete_payment_details", False, "the Core API has no payment-details delete call for "
-     "publishers", _PAYMENT_DETAILS_WAY, False),
-    ("resend_email", False, "the vendor publishes no email API", _EMAILS_WAY, False),
-    ("notes", True, "the vendor publishes no notes API; notes are kept in srm's own store",
-     None, True),
-    ("emails", False, "the vendor publishes no call listing the emails it sent", _EMAILS_WAY,
-     False),
-    ("history", True, "srm's own audit merged with what sync and webhooks saw", None, True),
-    ("transactions", False, "the vendor publishes no call listing transactions",
-     _TRANSACTIONS_WAY, False),
-    ("payment_details", False, "the vendor publishes no call listing a customer's payment "
-     "details", _PAYMENT_DETAILS_WAY, False),
-    ("webhooks", True, "GET /webhook_subscriptions, PUT /webhook_subscriptions/{topic}", None,
-     False),
-    ("offers", True, "GET /offers, PATCH /offers/{id}, GET /offers/season-groups", None, False),
+def _on(name: str, reason: str, local: bool = False) -> Feature:
+    return Feature(name, True, reason, None, local)
+
+
+def _off(name: str, reason: str, way: str) -> Feature:
+    return Feature(name, False, reason, way)
+
+
+_VENDOR_TABLE: tuple[Feature, ...] = (
+    _on("sync", "imports and webhooks name the customers; each is refreshed by "
+        "GET /customers/{id}, GET /subscriptions?customerId=, GET /passes?customerId=; offers "
+        "by GET /offers, GET /offers/season-groups, campaigns by GET /campaigns?couponCode="),
+    _on("fetch", "GET /customers/{id}, or GET /customers?email= for an email; then its "
+        "subscriptions and passes"),
+    _on("edit", "PATCH /customers/{id}"),
+    _on("anonymize", "GET /entitlements?customerId=, terminate the active ones, then "
+        "DELETE /customers/{id} (the documented anonymization flow)"),
+    _on("extend", "PATCH /subscriptions/{id} or PATCH /passes/{id} with expiresAt"),
+    _on("cancel", "POST /subscriptions/{id}/cancel"),
+    _on("pause", "POST /subscriptions/{id}/pause"),
+    _on("resume", "POST /subscriptions/{id}/resume"),
+    _on("terminate", "POST /subscriptions/{id}/terminate (with its type) or "
+        "POST /passes/{id}/terminate"),
+    _on("activate", "POST /subscriptions/{id}/activate"),
+    _on("transfer", "POST /subscriptions/{id}/transfer or POST /passes/{id}/transfer"),
+    _on("coupon", "PATCH /subscriptions/{id} with couponCode"),
+    _off("refund", "the vendor publishes no refund call for publishers", _REFUND_WAY),
+    _off("cancel_transaction", "the vendor publishes no transaction-cancel call",
+         _CANCEL_TX_WAY),
+    _off("delete_payment_details", "the Core API has no payment-details delete call for "
+         "publishers", _PAYMENT_DETAILS_WAY),
+    _off("resend_email", "the vendor publishes no email API", _EMAILS_WAY),
+    _on("notes", "the vendor publishes no notes API; notes are kept in srm's own store",
+        local=True),
+    _off("emails", "the vendor publishes no call listing the emails it sent", _EMAILS_WAY),
+    _on("history", "srm's own audit merged with what sync and webhooks saw", local=True),
+    _off("transactions", "the vendor publishes no call listing transactions",
+         _TRANSACTIONS_WAY),
+    _off("payment_details", "the vendor publishes no call listing a customer's payment "
+         "details", _PAYMENT_DETAILS_WAY),
+    _on("webhooks", "GET /webhook_subscriptions, PUT /webhook_subscriptions/{topic}"),
+    _on("offers", "GET /offers, PATCH /offers/{id}, GET /offers/season-groups"),
 )
 
 # The sandbox offers everything: the published calls above plus its /x-srm/ extensions.
@@ -180,9 +183,7 @@ _SANDBOX_REASONS = {
 
 
 def _vendor() -> ApiProfile:
-    rows = {name: Feature(name, avail, reason, way, local)
-            for name, avail, reason, way, local in _VENDOR_TABLE}
-    return ApiProfile(VENDOR, rows)
+    return ApiProfile(VENDOR, {row.name: row for row in _VENDOR_TABLE})
 
 
 def _sandbox() -> ApiProfile:
