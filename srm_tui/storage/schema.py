@@ -472,6 +472,17 @@ V8 = """
 -- [import] ChurnIQ and id-list imports: files, checkpoints, kept columns
 
 -- [profile] API profile, per-customer fetch state, srm's own notes
+-- The vendor cannot list customers: each known one is refreshed through its published calls,
+-- never-fetched first, then oldest-fetched first. A row commits with the customer's records.
+-- status: ok (fetched), gone (the API answered 404: not retried until a full sync).
+CREATE TABLE customer_fetch_state (
+    customer_id INTEGER PRIMARY KEY,
+    status TEXT NOT NULL,
+    fetched_at INTEGER,
+    attempted_at INTEGER NOT NULL,
+    message TEXT
+);
+CREATE INDEX customer_fetch_state_order ON customer_fetch_state (fetched_at, customer_id);
 
 -- [webhooks] receipts, refusals, replay window
 
