@@ -468,8 +468,170 @@ CREATE INDEX offer_drafts_offer ON offer_drafts (offer_id, status);
 # round; each part adds its tables in its own block below.
 V8 = """
 -- [models] derived fields of vendor records
+-- The vendor's records lack what the sandbox adds (CONTRACT section 5): a subscription's
+-- created_at holds its start (createdAt, else dateFrom) and may be unknown; a transaction
+-- from a webhook may lack its date, offer, amount or currency. The three tables are rebuilt
+-- with those columns nullable (SQLite cannot drop NOT NULL in place), with their indexes
+-- and segment triggers. period_derived / created_derived mark values srm derived (the
+-- record had none), recomputed when offers or transactions arrive; offers.billing_period is
+-- the offer's billingCycle in the API's period words; transactions.offer_period the
+-- MediaStore offerPeriod in those words.
+CREATE TABLE subscriptions_v8 (
+    id INTEGER PRIMARY KEY,
+    customer_id INTEGER NOT NULL,
+    offer_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    date_from INTEGER, date_to INTEGER,
+    in_trial INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER,
+    period TEXT,
+    price REAL, currency TEXT,
+    gateway TEXT, payment_method TEXT, coupon_code TEXT,
+    renewals INTEGER NOT NULL DEFAULT 0,
+    external_properties TEXT,
+    raw TEXT NOT NULL,
+    synced_at INTEGER NOT NULL,
+    period_derived INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO subscriptions_v8 (id, customer_id, offer_id, status, date_from, date_to, in_trial,
+    created_at, period, price, currency, gateway, payment_method, coupon_code, renewals,
+    external_properties, raw, synced_at, period_derived)
+SELECT id, customer_id, offer_id, status, date_from, date_to, in_trial, created_at, period,
+    price, currency, gateway, payment_method, coupon_code, renewals, external_properties, raw,
+    synced_at, period IS NULL FROM subscriptions;
+DROP TABLE subscriptions;
+ALTER TABLE subscriptions_v8 RENAME TO subscriptions;
+CREATE INDEX subscriptions_customer ON subscriptions (customer_id);
+CREATE INDEX subscriptions_period_derived ON subscriptions (offer_id) WHERE period_derived = 1;
+
+CREATE TABLE passes_v8 (
+    id INTEGER PRIMARY KEY,
+    customer_id INTEGER NOT NULL,
+    offer_id TEXT NOT NULL,
+    offer_type TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at INTEGER,
+    expires_at INTEGER,
+    raw TEXT NOT NULL,
+    synced_at INTEGER NOT NULL,
+    created_derived INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO passes_v8 (id, customer_id, offer_id, offer_type, status, created_at, expires_at,
+    raw, synced_at)
+SELECT id, customer_id, offer_id, offer_type, status, created_at, expires_at, raw, synced_at
+FROM passes;
+DROP TABLE passes;
+ALTER TABLE passes_v8 RENAME TO passes;
+CREATE INDEX passes_customer ON passes (customer_id);
+
+CREATE TABLE transactions_v8 (
+    id TEXT PRIMARY KEY,
+    customer_id INTEGER NOT NULL,
+    date INTEGER,
+    offer_id TEXT,
+    subscription_id INTEGER, pass_id INTEGER,
+    amount REAL, currency TEXT,
+    status TEXT NOT NULL,
+    gateway TEXT, payment_method TEXT,
+    external_payment_id TEXT, rejected_reason TEXT,
+    refunded_amount REAL NOT NULL DEFAULT 0,
+    raw TEXT NOT NULL,
+    synced_at INTEGER NOT NULL,
+    offer_period TEXT
+) WITHOUT ROWID;
+INSERT INTO transactions_v8 (id, customer_id, date, offer_id, subscription_id, pass_id, amount,
+    currency, status, gateway, payment_method, external_payment_id, rejected_reason,
+    refunded_amount, raw, synced_at)
+SELECT id, customer_id, date, offer_id, subscription_id, pass_id, amount, currency, status,
+    gateway, payment_method, external_payment_id, rejected_reason, refunded_amount, raw,
+    synced_at FROM transactions;
+DROP TABLE transactions;
+ALTER TABLE transactions_v8 RENAME TO transactions;
+CREATE INDEX transactions_customer ON transactions (customer_id, date);
+CREATE INDEX transactions_external ON transactions (external_payment_id);
+
+ALTER TABLE offers ADD COLUMN billing_period TEXT;
+
+CREATE TRIGGER segment_dirty_subscriptions_insert AFTER INSERT ON subscriptions BEGIN
+    INSERT INTO segment_facts_dirty (customer_id) SELECT NEW.customer_id
+        WHERE NOT EXISTS (SELECT 1 FROM segment_facts_dirty WHERE customer_id = NEW.customer_id);
+END;
+CREATE TRIGGER segment_dirty_subscriptions_update AFTER UPDATE ON subscriptions BEGIN
+    INSERT INTO segment_facts_dirty (customer_id) SELECT NEW.customer_id
+        WHERE NOT EXISTS (SELECT 1 FROM segment_facts_dirty WHERE customer_id = NEW.customer_id);
+    INSERT INTO segment_facts_dirty (customer_id) SELECT OLD.customer_id
+        WHERE NOT EXISTS (SELECT 1 FROM segment_facts_dirty WHERE customer_id = OLD.customer_id);
+END;
+CREATE TRIGGER segment_dirty_subscriptions_delete AFTER DELETE ON subscriptions BEGIN
+    INSERT INTO segment_facts_dirty (customer_id) SELECT OLD.customer_id
+        WHERE NOT EXISTS (SELECT 1 FROM segment_facts_dirty WHERE customer_id = OLD.customer_id);
+END;
+
+CREATE TRIGGER segment_dirty_passes_insert AFTER INSERT ON passes BEGIN
+    INSERT INTO segment_facts_dirty (customer_id) SELECT NEW.customer_id
+        WHERE NOT EXISTS (SELECT 1 FROM segment_facts_dirty WHERE customer_id = NEW.customer_id);
+END;
+CREATE TRIGGER segment_dirty_passes_update AFTER UPDATE ON passes BEGIN
+    INSERT INTO segment_facts_dirty (customer_id) SELECT NEW.customer_id
+        WHERE NOT EXISTS (SELECT 1 FROM segment_facts_dirty WHERE customer_id = NEW.customer_id);
+    INSERT INTO segment_facts_dirty (customer_id) SELECT OLD.customer_id
+        WHERE NOT EXISTS (SELECT 1 FROM segment_facts_dirty WHERE customer_id = OLD.customer_id);
+END;
+CREATE TRIGGER segment_dirty_passes_delete AFTER DELETE ON passes BEGIN
+    INSERT INTO segment_facts_dirty (customer_id) SELECT OLD.customer_id
+        WHERE NOT EXISTS (SELECT 1 FROM segment_facts_dirty WHERE customer_id = OLD.customer_id);
+END;
+
+CREATE TRIGGER segment_dirty_transactions_insert AFTER INSERT ON transactions BEGIN
+    INSERT INTO segment_facts_dirty (customer_id) SELECT NEW.customer_id
+        WHERE NOT EXISTS (SELECT 1 FROM segment_facts_dirty WHERE customer_id = NEW.customer_id);
+END;
+CREATE TRIGGER segment_dirty_transactions_update AFTER UPDATE ON transactions BEGIN
+    INSERT INTO segment_facts_dirty (customer_id) SELECT NEW.customer_id
+        WHERE NOT EXISTS (SELECT 1 FROM segment_facts_dirty WHERE customer_id = NEW.customer_id);
+    INSERT INTO segment_facts_dirty (customer_id) SELECT OLD.customer_id
+        WHERE NOT EXISTS (SELECT 1 FROM segment_facts_dirty WHERE customer_id = OLD.customer_id);
+END;
+CREATE TRIGGER segment_dirty_transactions_delete AFTER DELETE ON transactions BEGIN
+    INSERT INTO segment_facts_dirty (customer_id) SELECT OLD.customer_id
+        WHERE NOT EXISTS (SELECT 1 FROM segment_facts_dirty WHERE customer_id = OLD.customer_id);
+END;
 
 -- [import] ChurnIQ and id-list imports: files, checkpoints, kept columns
+-- One row per file imported (identity: sha256 of its content, the format and the zone its
+-- times were read in). byte_offset/line say where the next batch starts; they commit with
+-- each batch's records, so a killed import resumes after its last committed batch. A file
+-- whose status is 'done' is not read again. Unknown columns stay in each record's raw JSON
+-- under "churniq".
+CREATE TABLE import_files (
+    sha256 TEXT NOT NULL,
+    format TEXT NOT NULL,
+    tz TEXT NOT NULL,
+    name TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    byte_offset INTEGER NOT NULL,
+    line INTEGER NOT NULL,
+    rows INTEGER NOT NULL DEFAULT 0,
+    quarantined INTEGER NOT NULL DEFAULT 0,
+    counts TEXT NOT NULL DEFAULT '{}',
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    PRIMARY KEY (sha256, format, tz)
+) WITHOUT ROWID;
+-- Emails from id lists, waiting for the sync to find their customer (GET /customers?email=).
+-- email is casefolded; source is FILE:LINE of its first mention; customer_id and
+-- resolved_at are set once the customer is known (at import when the cache already has it);
+-- error says why a lookup failed.
+CREATE TABLE import_pending_emails (
+    email TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    added_at INTEGER NOT NULL,
+    customer_id INTEGER,
+    resolved_at INTEGER,
+    error TEXT
+) WITHOUT ROWID;
+CREATE INDEX import_pending_emails_open ON import_pending_emails (resolved_at);
 
 -- [profile] API profile, per-customer fetch state, srm's own notes
 -- The vendor cannot list customers: each known one is refreshed through its published calls,
@@ -484,11 +646,60 @@ CREATE TABLE customer_fetch_state (
 );
 CREATE INDEX customer_fetch_state_order ON customer_fetch_state (fetched_at, customer_id);
 
+-- [actions] srm's own notes, changes seen in the vendor's records
+-- A note srm keeps itself (the vendor publishes no notes API): never sent, never pruned.
+ALTER TABLE notes ADD COLUMN local INTEGER NOT NULL DEFAULT 0;
+-- What changed in a subscription or pass between two copies the API sent (sync, webhooks,
+-- fetches): the vendor keeps no change history a publisher can read, so srm writes its own.
+CREATE TABLE observed_changes (
+    id INTEGER PRIMARY KEY,
+    customer_id INTEGER NOT NULL,
+    entity TEXT NOT NULL,
+    record_key TEXT NOT NULL,
+    field TEXT NOT NULL,
+    before TEXT,
+    after TEXT,
+    seen_at INTEGER NOT NULL
+);
+CREATE INDEX observed_changes_customer ON observed_changes (customer_id, seen_at);
+
 -- [webhooks] receipts, refusals, replay window
+-- Where an accepted delivery came from and what applying it did (its data stays in `data`).
+ALTER TABLE webhook_events ADD COLUMN source TEXT;
+ALTER TABLE webhook_events ADD COLUMN body_sha256 TEXT;
+ALTER TABLE webhook_events ADD COLUMN delivery_id TEXT;
+ALTER TABLE webhook_events ADD COLUMN result TEXT;
+-- Deliveries seen within the replay window: 'b:' + sha256(signature, body), 'd:' + the
+-- sender's delivery id. A key found again means a repeat: acknowledged, not applied.
+CREATE TABLE webhook_replay (
+    key TEXT PRIMARY KEY,
+    event_id INTEGER,
+    received_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX webhook_replay_age ON webhook_replay (received_at);
+-- A refused delivery is kept only as a bounded summary, never its body; the newest
+-- thousand are kept, the counters below keep every one.
+CREATE TABLE webhook_refusals (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    size INTEGER,
+    source TEXT,
+    body_sha256 TEXT,
+    detail TEXT
+);
+CREATE TABLE webhook_counters (
+    name TEXT PRIMARY KEY,
+    count INTEGER NOT NULL DEFAULT 0,
+    last_at INTEGER
+) WITHOUT ROWID;
 
 -- [hardening] safe files, read-only review
 
--- [search]
+-- [search] identifiers match without case (CONTRACT section 6): NOCASE indexes serve
+-- `external_id = ? COLLATE NOCASE` and the external order id lookup.
+CREATE INDEX customers_external_id_nocase ON customers (external_id COLLATE NOCASE);
+CREATE INDEX transactions_external_nocase ON transactions (external_payment_id COLLATE NOCASE);
 
 -- [money] exchange rates, reporting currency
 """
