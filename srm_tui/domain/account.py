@@ -88,7 +88,8 @@ def build(record: dict[str, Any], now: int) -> Account:
     revenue: dict[str, float] = {}
     for t in txns:
         _add(revenue, t.get("currency"),
-             lc.transaction_revenue(t["status"], t["amount"], t.get("refundedAmount")))
+             lc.transaction_revenue(t["status"], t.get("amount") or 0.0,
+                                    t.get("refundedAmount")))
     renewing = [s for s in subs if states[s["subscriptionId"]] in ("trial", "active")
                 and s.get("dateTo")]
     next_payment = None
@@ -106,6 +107,12 @@ def build(record: dict[str, Any], now: int) -> Account:
     )
 
 
+def started_at(subscription: dict[str, Any]) -> int | None:
+    """CONTRACT section 5: a subscription's ``createdAt`` when present, else ``dateFrom``."""
+    created = subscription.get("createdAt")
+    return created if created is not None else subscription.get("dateFrom")
+
+
 def money(totals: dict[str, float]) -> str:
     if not totals:
         return "0"
@@ -118,12 +125,15 @@ def timeline(record: dict[str, Any], audit: list[dict[str, Any]] | None = None,
     newest first (``now`` tells an end still ahead from one past)."""
     events: list[Event] = []
     for s in record.get("subscriptions", []):
-        events.append(Event(s["createdAt"], "subscription",
-                            f"Subscription {s['subscriptionId']} to {s['offerId']} started "
-                            f"({s.get('period')}, {s.get('paymentGateway')})",
-                            str(s["subscriptionId"])))
-        if s.get("cancellationReason") and s.get("status") in ("stopped", "terminated"):
-            end = s.get("dateTo") or s["createdAt"]
+        started = started_at(s)
+        if started is not None:
+            events.append(Event(started, "subscription",
+                                f"Subscription {s['subscriptionId']} to {s['offerId']} started "
+                                f"({s.get('period')}, {s.get('paymentGateway')})",
+                                str(s["subscriptionId"])))
+        end = s.get("dateTo") or started
+        if s.get("cancellationReason") and s.get("status") in ("stopped", "terminated") \
+                and end is not None:
             # A cancelled subscription still runs to the end of its period: that end is the
             # event, and it may lie ahead.
             verb = "ends" if now is not None and end > now else s["status"]
@@ -139,10 +149,15 @@ def timeline(record: dict[str, Any], audit: list[dict[str, Any]] | None = None,
                                     f"{link.get('subscriptionId')} ({link.get('reason') or 'switch'})",
                                     str(s["subscriptionId"])))
     for p in record.get("passes", []):
+        if p.get("createdAt") is None:
+            continue  # no date known: neither the record nor a transaction gives one
         events.append(Event(p["createdAt"], "pass", f"Pass {p['passId']} for {p['offerId']} "
                             f"({p['status']})", str(p["passId"])))
     for t in record.get("transactions", []):
-        text = f"{t['status'].capitalize()} {t['amount']} {t['currency']} for {t['offerId']}"
+        if t.get("transactionDate") is None:
+            continue  # a webhook's transaction may come without its date
+        text = (f"{t['status'].capitalize()} {t.get('amount')} {t.get('currency')} "
+                f"for {t.get('offerId')}")
         if t["status"] == "rejected" and t.get("rejectedReason"):
             text += f": {t['rejectedReason']}"
         if t.get("refundedAmount"):

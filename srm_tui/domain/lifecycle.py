@@ -82,7 +82,7 @@ def transaction_revenue(status: str, amount: float, refunded_amount: float | Non
 def revenue(transactions: Iterable[dict[str, Any]]) -> float:
     """Captured amounts plus what is left of refunded ones."""
     return sum(
-        transaction_revenue(t["status"], t["amount"], t.get("refundedAmount"))
+        transaction_revenue(t["status"], t.get("amount") or 0.0, t.get("refundedAmount"))
         for t in transactions
     )
 

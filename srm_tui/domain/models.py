@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+)
 
 from srm_tui.domain.ids import OFFER_ID, TRANSACTION_ID  # noqa: E402  (re-exported)
+
 CUSTOMER_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
@@ -50,6 +58,80 @@ def parse_customer_date(value: str | int | None) -> int | None:
     return int(
         datetime.strptime(value, CUSTOMER_DATE_FORMAT).replace(tzinfo=timezone.utc).timestamp()
     )
+
+
+def parse_instant(value: Any) -> Any:
+    """A vendor date as unix seconds: an integer, digits in a string (webhooks send ids and
+    dates either way) or ISO 8601 (``2019-11-07T19:55:41Z``, ``…+02:00``; no zone = UTC).
+    Anything else is returned as is for the model to refuse."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isdigit():
+            return int(text)
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00")
+                                            if text.endswith("Z") else text)
+        except ValueError:
+            return value
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        return int(parsed.timestamp())
+    return value
+
+
+# A unix-seconds date as the vendor sends it in any of its forms (see parse_instant).
+Instant = Annotated[int, BeforeValidator(parse_instant)]
+
+# The vendor's words for a billing period in its legacy answers (MediaStore transactions say
+# "monthly", JSON-RPC offers "3months", reports "annual") -> the API's words.
+PERIOD_WORDS = {
+    "day": "day", "daily": "day", "days": "day", "1day": "day",
+    "week": "week", "weekly": "week", "weeks": "week", "1week": "week",
+    "month": "month", "monthly": "month", "months": "month", "1month": "month",
+    "3months": "3months", "3-months": "3months", "3 months": "3months",
+    "quarter": "3months", "quarterly": "3months",
+    "6months": "6months", "6-months": "6months", "6 months": "6months",
+    "semiannual": "6months", "semi-annual": "6months", "half-year": "6months",
+    "year": "year", "yearly": "year", "annual": "year", "annually": "year", "years": "year",
+    "12months": "year", "12-months": "year", "1year": "year",
+    "season": "season", "seasonal": "season",
+}
+
+
+def period_word(value: Any) -> Any:
+    """A billing period in the API's words ("month", "3months", ...) from any of the
+    vendor's spellings; unknown words are returned as is (the model then refuses them)."""
+    if isinstance(value, str):
+        return PERIOD_WORDS.get(value.strip().lower(), value)
+    return value
+
+
+# billingCycle {periodUnit, amount} of a 3.1 offer -> the API's period word.
+_CYCLES = {("day", 1): "day", ("week", 1): "week", ("month", 1): "month",
+           ("month", 3): "3months", ("month", 6): "6months", ("month", 12): "year",
+           ("year", 1): "year", ("season", 1): "season", ("week", 52): "year"}
+
+
+def billing_period(offer: dict[str, Any]) -> str | None:
+    """An offer's billing period in the API's words: its 3.1 ``billingCycle``, else the
+    legacy ``period``; None when neither names a period srm knows (passes, rentals)."""
+    cycle = offer.get("billingCycle")
+    if isinstance(cycle, dict):
+        unit = cycle.get("periodUnit")
+        amount = cycle.get("amount") or 1
+        if isinstance(unit, str) and isinstance(amount, int) and not isinstance(amount, bool):
+            if unit == "season":
+                return "season"
+            return _CYCLES.get((unit, amount))
+    word = period_word(offer.get("period"))
+    return word if word in PERIOD_WORDS.values() else None
+
+
+def short_offer_id(offer_id: str | None) -> str | None:
+    """The main offer's id of a per-country offer id (``S123456789_PL`` -> ``S123456789``)."""
+    if not offer_id:
+        return offer_id
+    return offer_id.split("_", 1)[0]
 
 
 def format_customer_date(ts: int | None) -> str | None:
@@ -131,15 +213,18 @@ Period = Literal["day", "week", "month", "3months", "6months", "year", "season"]
 
 
 class Subscription(ApiModel):
+    """A subscription: Core 3.1's ``SubscriptionResource`` (no ``createdAt``, no ``period``),
+    a MediaStore per-customer item, or the sandbox's record that has both."""
+
     subscriptionId: int = Field(ge=1)
     customerId: int = Field(ge=1)
     offerId: str
     status: SubscriptionStatus
-    dateFrom: int | None = None
-    dateTo: int | None = None
+    dateFrom: Instant | None = None
+    dateTo: Instant | None = None
     inTrial: bool = False
-    createdAt: int
-    period: Period
+    createdAt: Instant | None = None
+    period: Annotated[Period | None, BeforeValidator(period_word)] = None
     nextPaymentPrice: float | None = None
     nextPaymentCurrency: str | None = None
     paymentGateway: str | None = None
@@ -148,14 +233,21 @@ class Subscription(ApiModel):
     renewalCycle: RenewalCycle | None = None
     externalProperties: dict[str, Any] | None = None
 
+    @property
+    def started_at(self) -> int | None:
+        """CONTRACT section 5: ``createdAt`` when present, else ``dateFrom``."""
+        return self.createdAt if self.createdAt is not None else self.dateFrom
+
 
 class Pass(ApiModel):
+    """A pass: Core 3.1's ``PassResource`` (no ``createdAt``) or the sandbox's record."""
+
     passId: int = Field(ge=1)
     customerId: int = Field(ge=1)
     offerId: str
     status: Literal["active", "stopped", "terminated"]
-    createdAt: int
-    expiresAt: int | None = None
+    createdAt: Instant | None = None
+    expiresAt: Instant | None = None
 
     @property
     def offer_type(self) -> str:
@@ -163,15 +255,19 @@ class Pass(ApiModel):
 
 
 class Transaction(ApiModel):
+    """A transaction in srm's shape (the sandbox's, which the parse path also makes from
+    MediaStore's legacy vocabulary and from ``transactionCreated`` webhooks). Only the ids
+    are certain in every source: a webhook may carry no date, amount or currency."""
+
     transactionId: str
     customerId: int = Field(ge=1)
-    transactionDate: int
-    offerId: str
+    transactionDate: Instant | None = None
+    offerId: str | None = None
     subscriptionId: int | None = None
     passId: int | None = None
-    amount: float
-    currency: str
-    status: Literal["captured", "rejected", "refunded"]
+    amount: float | None = None
+    currency: str | None = None
+    status: Literal["captured", "rejected", "refunded"] = "captured"
     paymentGateway: str | None = None
     paymentMethod: str | None = None
     externalPaymentId: str | None = None
@@ -278,6 +374,12 @@ class Offer(ApiModel):
         if not OFFER_ID.match(v):
             raise ValueError("offer id must look like S123456789")
         return v
+
+    @property
+    def billing_period(self) -> str | None:
+        """The period its subscriptions bill by, in the API's words (None: not recurring
+        or not said)."""
+        return billing_period(self.to_api())
 
 
 class Season(ApiModel):

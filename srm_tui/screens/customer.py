@@ -39,6 +39,10 @@ def plain(value: Any, limit: int | None = 60) -> Text:
     return Text(visible("—" if value in (None, "") else value, limit))
 
 
+def _or_dash(value: Any) -> Any:
+    return "—" if value is None else value
+
+
 def _grid(rows: list[tuple[str, Any]]) -> Table:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
@@ -253,10 +257,13 @@ class CustomerScreen(Screen):
         assert a is not None
         table = self._table("#transactions-table", ("Date", "Transaction", "Offer", "Amount",
                                                     "Status", "Method", "Order ID", "Refunded"))
-        for t in sorted(a.records.get("transactions", []), key=lambda t: t["transactionDate"],
-                        reverse=True):
-            table.add_row(when(t["transactionDate"]), t["transactionId"], plain(t["offerId"]),
-                          f"{t['amount']} {t['currency']}", Text(t["status"]),
+        # A webhook's transaction may come without date, offer or amount: shown as unknown.
+        for t in sorted(a.records.get("transactions", []),
+                        key=lambda t: t.get("transactionDate") or 0, reverse=True):
+            table.add_row(when(t.get("transactionDate")), t["transactionId"],
+                          plain(t.get("offerId")),
+                          f"{_or_dash(t.get('amount'))} {t.get('currency') or ''}",
+                          Text(t["status"]),
                           plain(t.get("paymentMethod")), plain(t.get("externalPaymentId"), 20),
                           str(t.get("refundedAmount") or ""), key=t["transactionId"])
         self._show_transaction()

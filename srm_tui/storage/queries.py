@@ -83,7 +83,9 @@ def customer_record(conn: sqlite3.Connection, customer_id: int) -> dict[str, Any
     out: dict[str, Any] = {"customer": json.loads(row[0])}
     for entity in ("subscriptions", "passes", "transactions", "payment_details", "emails",
                    "notes", "history"):
-        out[entity] = raw_records(conn, entity, customer_id)
+        # derived: a subscription's period and a pass's createdAt where the vendor's record
+        # has none (CONTRACT section 5), as the account view reads them.
+        out[entity] = raw_records(conn, entity, customer_id, derived=True)
     return out
 
 

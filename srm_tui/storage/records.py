@@ -13,6 +13,7 @@ from typing import Any
 
 from srm_tui.domain import models as m
 from srm_tui.domain.fold import fold
+from srm_tui.storage import observed
 
 
 def _dumps(value: Any) -> str | None:
@@ -34,22 +35,24 @@ def _subscription(s: m.Subscription, raw: str, now: int) -> tuple:
     renewals = s.renewalCycle.completed if s.renewalCycle else 0
     return (
         s.subscriptionId, s.customerId, s.offerId, s.status, s.dateFrom, s.dateTo,
-        int(s.inTrial), s.createdAt, s.period, s.nextPaymentPrice, s.nextPaymentCurrency,
+        int(s.inTrial), s.started_at, s.period, s.nextPaymentPrice, s.nextPaymentCurrency,
         s.paymentGateway, s.paymentMethod, s.couponCode, renewals,
-        _dumps(s.externalProperties), raw, now,
+        _dumps(s.externalProperties), raw, now, int(s.period is None),
     )
 
 
 def _pass(p: m.Pass, raw: str, now: int) -> tuple:
     return (p.passId, p.customerId, p.offerId, p.offer_type, p.status, p.createdAt,
-            p.expiresAt, raw, now)
+            p.expiresAt, raw, now, int(p.createdAt is None))
 
 
 def _transaction(t: m.Transaction, raw: str, now: int) -> tuple:
+    offer_period = m.period_word(getattr(t, "offerPeriod", None))
     return (
         t.transactionId, t.customerId, t.transactionDate, t.offerId, t.subscriptionId,
         t.passId, t.amount, t.currency, t.status, t.paymentGateway, t.paymentMethod,
         t.externalPaymentId, t.rejectedReason, t.refundedAmount or 0.0, raw, now,
+        offer_period if offer_period in m.PERIOD_WORDS.values() else None,
     )
 
 
@@ -77,7 +80,8 @@ def _history(h: m.HistoryEntry, raw: str, now: int) -> tuple:
 def _offer(o: m.Offer, raw: str, now: int) -> tuple:
     price = o.price.amount if o.price else None
     currency = o.price.currency if o.price else None
-    return (o.id, o.type, o.title, int(o.active), price, currency, o.version, raw, now)
+    return (o.id, o.type, o.title, int(o.active), price, currency, o.version, raw, now,
+            o.billing_period)
 
 
 def _season_group(g: m.SeasonGroup, raw: str, now: int) -> tuple:
@@ -97,13 +101,15 @@ _COLUMNS: dict[str, tuple[str, Sequence[str], Callable[..., tuple]]] = {
     "subscriptions": ("id", (
         "id", "customer_id", "offer_id", "status", "date_from", "date_to", "in_trial",
         "created_at", "period", "price", "currency", "gateway", "payment_method",
-        "coupon_code", "renewals", "external_properties", "raw", "synced_at"), _subscription),
+        "coupon_code", "renewals", "external_properties", "raw", "synced_at",
+        "period_derived"), _subscription),
     "passes": ("id", ("id", "customer_id", "offer_id", "offer_type", "status", "created_at",
-                      "expires_at", "raw", "synced_at"), _pass),
+                      "expires_at", "raw", "synced_at", "created_derived"), _pass),
     "transactions": ("id", (
         "id", "customer_id", "date", "offer_id", "subscription_id", "pass_id", "amount",
         "currency", "status", "gateway", "payment_method", "external_payment_id",
-        "rejected_reason", "refunded_amount", "raw", "synced_at"), _transaction),
+        "rejected_reason", "refunded_amount", "raw", "synced_at", "offer_period"),
+        _transaction),
     "payment_details": ("id", ("id", "customer_id", "gateway", "method", "active", "variant",
                                "last4", "expiry", "raw", "synced_at"), _payment_details),
     "emails": ("id", ("id", "customer_id", "type", "status", "created_at", "raw",
@@ -112,7 +118,7 @@ _COLUMNS: dict[str, tuple[str, Sequence[str], Callable[..., tuple]]] = {
                      "raw", "synced_at"), _note),
     "history": ("id", ("id", "customer_id", "date", "editor", "raw", "synced_at"), _history),
     "offers": ("id", ("id", "type", "title", "active", "price", "currency", "version", "raw",
-                      "synced_at"), _offer),
+                      "synced_at", "billing_period"), _offer),
     "season_groups": ("id", ("id", "name", "raw", "synced_at"), _season_group),
     "campaigns": ("id", ("id", "name", "status", "raw", "synced_at"), _campaign),
 }
@@ -154,6 +160,8 @@ def upsert(conn: sqlite3.Connection, entity: str, records: Iterable[m.ApiModel],
             touched.append(row[0])
         elif customer_id is not None:
             touched.append(customer_id)
+    if entity in observed.WATCHED:  # what changed since the cached copy, for the history
+        observed.record_changes(conn, entity, _COLUMNS[entity][1], rows, now)
     if entity == "customers":
         unindex_customers(conn, [r[0] for r in rows])
     conn.executemany(_UPSERT[entity], rows)
@@ -168,7 +176,69 @@ def upsert(conn: sqlite3.Connection, entity: str, records: Iterable[m.ApiModel],
                 "INSERT OR REPLACE INTO campaign_codes (code, campaign_id) VALUES (?, ?)",
                 [(code, c.id) for code in c.couponCodes],  # type: ignore[attr-defined]
             )
+    derive_after_upsert(conn, entity, [r[0] for r in rows], touched)
     return touched
+
+
+# Derived fields (CONTRACT section 5) of records that lack what the vendor does not publish.
+# A subscription without ``period`` (period_derived = 1) takes its offer's billing period,
+# else the period its transactions name (MediaStore's offerPeriod), else none; a pass without
+# ``createdAt`` (created_derived = 1) takes the date of its first transaction. They are
+# recomputed whenever what they come from arrives or changes, and only rows whose value
+# changes are written (an UPDATE marks the customer's segment facts stale).
+_MAIN = "CASE WHEN instr({0}, '_') > 0 THEN substr({0}, 1, instr({0}, '_') - 1) ELSE {0} END"
+_PERIOD_OF = (
+    "coalesce((SELECT o.billing_period FROM offers o WHERE o.id = "
+    + _MAIN.format("subscriptions.offer_id") + "), "
+    "(SELECT t.offer_period FROM transactions t WHERE t.customer_id = subscriptions.customer_id"
+    " AND t.offer_id = subscriptions.offer_id AND t.offer_period IS NOT NULL"
+    " ORDER BY t.date DESC, t.id DESC LIMIT 1))")
+_PASS_CREATED = (
+    "coalesce((SELECT min(t.date) FROM transactions t WHERE t.customer_id = passes.customer_id"
+    " AND t.pass_id = passes.id), "
+    "(SELECT min(t.date) FROM transactions t WHERE t.customer_id = passes.customer_id"
+    " AND t.pass_id IS NULL AND t.subscription_id IS NULL AND t.offer_id = passes.offer_id))")
+
+
+def _chunks(values: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def derive_periods(conn: sqlite3.Connection, *, subscription_ids: Sequence[int] = (),
+                   customer_ids: Sequence[int] = (), offer_ids: Sequence[str] = ()) -> None:
+    """Recompute the derived period of subscriptions that have none of their own: those
+    listed, those of the customers listed, those of the (main) offers listed."""
+    base = (f"UPDATE subscriptions SET period = {_PERIOD_OF} WHERE period_derived = 1 "
+            f"AND period IS NOT {_PERIOD_OF} AND ")
+    for column, values in (("id", subscription_ids), ("customer_id", customer_ids),
+                           (_MAIN.format("offer_id"), offer_ids)):
+        for chunk in _chunks(sorted(set(values))):
+            conn.execute(base + f"{column} IN ({','.join('?' * len(chunk))})", list(chunk))
+
+
+def derive_pass_dates(conn: sqlite3.Connection, *, pass_ids: Sequence[int] = (),
+                      customer_ids: Sequence[int] = ()) -> None:
+    """Recompute the derived createdAt of passes that have none of their own."""
+    base = (f"UPDATE passes SET created_at = {_PASS_CREATED} WHERE created_derived = 1 "
+            f"AND created_at IS NOT {_PASS_CREATED} AND ")
+    for column, values in (("id", pass_ids), ("customer_id", customer_ids)):
+        for chunk in _chunks(sorted(set(values))):
+            conn.execute(base + f"{column} IN ({','.join('?' * len(chunk))})", list(chunk))
+
+
+def derive_after_upsert(conn: sqlite3.Connection, entity: str, keys: Sequence[Any],
+                        customer_ids: Sequence[Any]) -> None:
+    """Bring the derived fields up to date after ``upsert`` wrote ``keys`` of ``entity``."""
+    if entity == "subscriptions":
+        derive_periods(conn, subscription_ids=keys)
+    elif entity == "passes":
+        derive_pass_dates(conn, pass_ids=keys)
+    elif entity == "offers":
+        derive_periods(conn, offer_ids=keys)
+    elif entity == "transactions":
+        derive_pass_dates(conn, customer_ids=customer_ids)
+        derive_periods(conn, customer_ids=customer_ids)
 
 
 _FTS_SOURCE = ("SELECT id, email, first_name, last_name, company, address, city, state, "
@@ -243,16 +313,32 @@ def refresh_customer_stats(conn: sqlite3.Connection, customer_ids: Iterable[int]
         )
 
 
-def raw_records(conn: sqlite3.Connection, entity: str,
-                customer_id: int | None = None) -> list[dict[str, Any]]:
-    """Cached records of an entity in the API's shape, ordered by key."""
+# The derived values a reader of an account gets where the record has none (CONTRACT
+# section 5): entity -> (column, API key).
+_DERIVED = {"subscriptions": ("period", "period"), "passes": ("created_at", "createdAt")}
+
+
+def raw_records(conn: sqlite3.Connection, entity: str, customer_id: int | None = None,
+                derived: bool = False) -> list[dict[str, Any]]:
+    """Cached records of an entity in the API's shape, ordered by key.
+
+    With ``derived``, a subscription without ``period`` gets the derived one and a pass
+    without ``createdAt`` the derived one (None when unknown): what the account view reads.
+    """
     key, _, _ = _COLUMNS[entity]
+    extra = f", {_DERIVED[entity][0]}" if derived and entity in _DERIVED else ""
     if customer_id is None:
-        cur = conn.execute(f"SELECT raw FROM {entity} ORDER BY {key}")
+        cur = conn.execute(f"SELECT raw{extra} FROM {entity} ORDER BY {key}")
     else:
-        cur = conn.execute(f"SELECT raw FROM {entity} WHERE customer_id = ? ORDER BY {key}",
-                           (customer_id,))
-    return [json.loads(r[0]) for r in cur]
+        cur = conn.execute(f"SELECT raw{extra} FROM {entity} WHERE customer_id = ? "
+                           f"ORDER BY {key}", (customer_id,))
+    out = []
+    for row in cur:
+        record = json.loads(row[0])
+        if extra and record.get(_DERIVED[entity][1]) is None:
+            record[_DERIVED[entity][1]] = row[1]
+        out.append(record)
+    return out
 
 
 def count(conn: sqlite3.Connection, entity: str) -> int:
