@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from seeded import ensure_db  # noqa: E402
 from srm_tui.storage import queries  # noqa: E402
 from srm_tui.storage.cache import Cache  # noqa: E402
-from srm_tui.storage.search import search  # noqa: E402
+from srm_tui.storage.search import Results, search  # noqa: E402
 
 
 def timed(fn, repeat: int = 21) -> float:
@@ -63,7 +63,27 @@ def main() -> None:
     if txn:
         cases["transaction id"] = (txn["id"], lambda: conn.execute(
             "SELECT customer_id FROM transactions WHERE id = ?", (txn["id"],)).fetchall())
-    report: dict = {"customers": total, "search": {}, "list": {}}
+    order = conn.execute("SELECT external_payment_id FROM transactions "
+                         "WHERE external_payment_id IS NOT NULL LIMIT 1").fetchone()
+    birth = conn.execute("SELECT birth_date FROM customers WHERE birth_date IS NOT NULL "
+                         "LIMIT 1").fetchone()
+    # What a bare term also matches (CONTRACT section 6), each next to its one indexed query.
+    country = "SELECT id FROM customers WHERE country = ? ORDER BY id LIMIT 50"
+    cases["country code"] = ("FR", lambda: conn.execute(country, ("FR",)).fetchall())
+    cases["country name"] = ("Poland", lambda: conn.execute(country, ("PL",)).fetchall())
+    cases["currency code"] = ("NOK", lambda: conn.execute(
+        "SELECT id FROM customers WHERE currency = ? ORDER BY id LIMIT 50", ("NOK",)).fetchall())
+    if birth:
+        cases["birth date"] = (birth[0], lambda: conn.execute(
+            "SELECT id FROM customers WHERE birth_date = ? ORDER BY id LIMIT 50",
+            (birth[0],)).fetchall())
+    if order:
+        cases["order id, lower case"] = (order[0].lower(), lambda: conn.execute(
+            "SELECT customer_id FROM transactions WHERE external_payment_id = ?",
+            (order[0],)).fetchall())
+    cases["state"] = ("state:CO", lambda: conn.execute(
+        "SELECT id FROM customers WHERE state = ? ORDER BY id LIMIT 50", ("CO",)).fetchall())
+    report: dict = {"customers": total, "search": {}, "list": {}, "pages": {}}
     for name, (query, raw) in cases.items():
         srm_ms = timed(lambda: search(conn, query, limit=50))
         raw_ms = timed(raw)
@@ -79,6 +99,19 @@ def main() -> None:
     report["list"]["middle (offset n/2)"] = round(timed(lambda: queries.customer_window(
         conn, sort="email", offset=total // 2, limit=80, total=total), 7), 2)
     report["list"]["count"] = round(timed(lambda: queries.customer_count(conn), 7), 2)
+    # Paging every match the way the console's table does: 80-row windows, start to end.
+    for query in ("country:pl", prefix[:1]):
+        def walk(query: str = query) -> int:
+            results = Results(conn, query)
+            n = results.count(conn)
+            for offset in range(0, n, 80):
+                results.window(conn, offset, 80)
+            return n
+        report["pages"][query] = {"rows": walk(), "all pages ms": round(timed(walk, 5), 2)}
+        results = Results(conn, query, sort="last_login_at")
+        n = results.count(conn)
+        report["pages"][query]["last page by last login ms"] = round(timed(
+            lambda: results.window(conn, max(n - 80, 0), 80), 7), 2)
     print(json.dumps(report, indent=2, ensure_ascii=False))
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)

@@ -92,7 +92,10 @@ def search_conn(seeded):
     cache.close()
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+# The search properties run the same examples every time (derandomize): a failure is a
+# defect of the code, never of the draw; the examples that once failed are kept as cases.
+@settings(max_examples=400, deadline=None, derandomize=True,
+          suppress_health_check=list(HealthCheck))
 @given(query=hostile_text(10))
 def test_search_answers_or_says_what_is_wrong(search_conn, query):
     try:
@@ -104,7 +107,8 @@ def test_search_answers_or_says_what_is_wrong(search_conn, query):
     assert result.exact_ids <= {r["id"] for r in result.rows}
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=150, deadline=None, derandomize=True,
+          suppress_health_check=list(HealthCheck))
 @given(field=st.sampled_from(["email", "name", "id", "ext", "txn", "order", "country",
                               "currency", "city", "state", "zip", "birthdate", "card"]),
        value=hostile_text(4), rest=hostile_text(3))
@@ -114,6 +118,29 @@ def test_search_fields_with_hostile_values(search_conn, field, value, rest):
         search(search_conn, query, limit=5)
     except SearchError as exc:
         assert str(exc)
+
+
+# Values that once ended in an SQL error ("near ')'": the email branch built an empty "()")
+# or an OverflowError, kept as explicit cases: each answers or is a SearchError naming its
+# field.
+@pytest.mark.parametrize(("query", "field"), [
+    ("email:\x1b 0", "email:"), ("email:-", "email:"), ("email:'", "email:"),
+    ("email:)", "email:"), ("email:*", "email:"), ("email:\x00", "email:"),
+    ("id:" + "9" * 26, "id:"), ("id:99999999999999999999", "id:"), ("state:-", "state:"),
+    ("country:x1", "country:"), ("currency:€", "currency:"), ("birthdate:1972", "birthdate:"),
+    ("birthdate:1972-13-45", "birthdate:"), ("zip:'", "zip:"), ("name:)", "name:"),
+])
+def test_search_kept_examples_say_what_is_wrong(search_conn, query, field):
+    with pytest.raises(SearchError, match=field):
+        search(search_conn, query, limit=5)
+
+
+@pytest.mark.parametrize("query", [
+    "9" * 26, "ext:" + "9" * 26, "order:" + "9" * 26, "ext:'", "order:)", "ext:*", "order:-",
+    "ext:\x00", "order:\x1b", "x" * 999, "- ' ) *",
+])
+def test_search_kept_examples_answer(search_conn, query):
+    assert search(search_conn, query, limit=5).rows == []
 
 
 def test_search_finds_hostile_text_literally(search_conn):

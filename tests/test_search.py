@@ -138,3 +138,177 @@ def test_parse_quotes_and_fields():
     terms = parse('name:"Anna Maria" kraków email:x@y.co')
     assert [(t.field, t.value) for t in terms] == [("name", "Anna Maria"), (None, "kraków"),
                                                    ("email", "x@y.co")]
+
+
+# -- what a bare term also matches (CONTRACT section 6) ----------------------------------------
+
+
+def _ids(conn, sql, *params):
+    return {r[0] for r in conn.execute(sql, params)}
+
+
+def _found(conn, query):
+    return {r["id"] for r in search(conn, query, limit=100_000).rows}
+
+
+@pytest.mark.parametrize("code", ["FR", "fr", "PL"])
+def test_bare_country_code_matches_the_country(seeded, code):
+    _, cache = seeded
+    conn = cache.conn()
+    expected = _ids(conn, "SELECT id FROM customers WHERE country = ?", code.upper())
+    assert expected and expected <= _found(conn, code)
+
+
+@pytest.mark.parametrize("code", ["EUR", "nok", "PLN"])
+def test_bare_currency_code_matches_the_currency(seeded, code):
+    _, cache = seeded
+    conn = cache.conn()
+    expected = _ids(conn, "SELECT id FROM customers WHERE currency = ?", code.upper())
+    assert expected and expected <= _found(conn, code)
+
+
+@pytest.mark.parametrize(("name", "code"), [("Poland", "PL"), ("poland", "PL"),
+                                            ("Germany", "DE"), ('"United Kingdom"', "GB"),
+                                            ("united kingdom", "GB"), ("Norway", "NO")])
+def test_bare_country_name_matches_the_country(seeded, name, code):
+    _, cache = seeded
+    conn = cache.conn()
+    expected = _ids(conn, "SELECT id FROM customers WHERE country = ?", code)
+    found = _found(conn, name)
+    assert expected and expected <= found
+    fielded = f'country:"{name}"' if " " in name and '"' not in name else f"country:{name}"
+    assert _found(conn, fielded) == expected
+
+
+def test_bare_birth_date_matches_the_whole_date(seeded):
+    _, cache = seeded
+    conn = cache.conn()
+    day = conn.execute("SELECT birth_date FROM customers WHERE birth_date IS NOT NULL "
+                       "LIMIT 1 OFFSET 7").fetchone()[0]
+    expected = _ids(conn, "SELECT id FROM customers WHERE birth_date = ?", day)
+    assert _found(conn, day) == expected
+    assert _found(conn, f"birthdate:{day}") == expected
+
+
+def test_state_is_the_whole_state_not_a_word_prefix(seeded):
+    _, cache = seeded
+    conn = cache.conn()
+    colorado = _ids(conn, "SELECT id FROM customers WHERE state = 'CO'")
+    azur = _ids(conn, "SELECT id FROM customers WHERE state LIKE '%Côte d''Azur%'")
+    assert colorado and azur
+    assert _found(conn, "state:CO") == colorado
+    assert _found(conn, "state:co") == colorado
+    ile = _ids(conn, "SELECT id FROM customers WHERE state = 'Île-de-France'")
+    assert ile and _found(conn, "state:ile-de-france") == ile
+    assert _found(conn, 'state:"Provence-Alpes-Côte d\'Azur"') == azur
+    assert _found(conn, "state:Provence") == set()  # a word of it is not the state
+
+
+def test_identifiers_match_without_case(seeded):
+    _, cache = seeded
+    conn = cache.conn()
+    t = conn.execute("SELECT customer_id, id, external_payment_id FROM transactions "
+                     "WHERE external_payment_id GLOB '*[A-F]*' LIMIT 1").fetchone()
+    for query in (t["external_payment_id"].lower(), f"order:{t['external_payment_id'].lower()}",
+                  t["id"].lower()):
+        result = search(conn, query, limit=5)
+        assert result.rows and result.rows[0]["id"] == t["customer_id"], query
+        assert t["customer_id"] in result.exact_ids
+    c = conn.execute("SELECT id, external_id FROM customers WHERE external_id GLOB '*[a-z]*' "
+                     "LIMIT 1").fetchone()
+    for query in (c["external_id"].upper(), f"ext:{c['external_id'].upper()}"):
+        assert search(conn, query, limit=5).rows[0]["id"] == c["id"], query
+
+
+def test_identifier_lookups_stay_indexed(seeded):
+    """Lower-case identifiers go through the NOCASE indexes, not a scan of every customer."""
+    from srm_tui.storage.search import compile_query
+
+    _, cache = seeded
+    conn = cache.conn()
+    where, params = compile_query("d8c355ae7f7cf6e1").where
+    steps = [r[3] for r in conn.execute(
+        f"EXPLAIN QUERY PLAN SELECT c.id FROM customers c WHERE {where}", params)]
+    plan = " | ".join(steps)
+    assert not [s for s in steps if s in ("SCAN c", "SCAN transactions")
+                or s.startswith(("SCAN c ", "SCAN transactions "))], plan
+    assert "customers_external_id_nocase" in plan and "transactions_external_nocase" in plan
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("birthdate:1972", "birthdate: a whole date"), ("birthdate:1972-13-45", "not a date"),
+    ("email:-", "email: nothing"), ("email:'", "email: nothing"), ("email:)", "email: nothing"),
+    ("email:*", "email: nothing"), ("id:" + "4" * 26, "id: too many digits"),
+    ("country:Atlantis", "country:"), ("currency:euro", "currency:"), ("state:)", "state:"),
+])
+def test_malformed_fielded_terms_are_errors(seeded, query, message):
+    _, cache = seeded
+    with pytest.raises(SearchError, match=message):
+        search(cache.conn(), query)
+
+
+@pytest.mark.parametrize("query", ["email:'", "email:)", "email:*", "email:-",
+                                   "id:" + "4" * 26, "birthdate:1972-13-45"])
+def test_cli_bad_search_term_exits_2_naming_it(seeded, query):
+    db, _ = seeded
+    result = run_srm("search", query, env={"SRM_DB": str(db)})
+    assert result.returncode == 2, result.stderr
+    field = query.split(":")[0]
+    assert f"{field}:" in result.stderr and "Error" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_cli_26_digit_bare_id_answers(seeded):
+    db, _ = seeded
+    result = run_srm("search", "4" * 26, env={"SRM_DB": str(db)})
+    assert result.returncode == 0, result.stderr
+    assert "no customer matches" in result.stderr
+
+
+# -- every match, a window at a time -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("sort", "descending"), [("id", False), ("id", True),
+                                                  ("last_login_at", False),
+                                                  ("last_login_at", True), ("email", False)])
+def test_results_page_through_every_match(seeded, sort, descending):
+    from srm_tui.storage.queries import SORT_COLUMNS
+    from srm_tui.storage.search import Results
+
+    _, cache = seeded
+    conn = cache.conn()
+    expr = SORT_COLUMNS[sort]
+    d = "DESC" if descending else "ASC"
+    expected = [r[0] for r in conn.execute(
+        f"SELECT id FROM customers WHERE country = 'PL' ORDER BY {expr} {d}, id {d}")]
+    assert len(expected) > 100
+    results = Results(conn, "country:pl", sort=sort, descending=descending)
+    assert results.count(conn) == len(expected)
+    forward = [r["id"] for o in range(0, len(expected), 37)
+               for r in results.window(conn, o, 37)]
+    assert forward == expected
+    # Jumps (the end first, then the middle) give the same rows as reading in order.
+    fresh = Results(conn, "country:pl", sort=sort, descending=descending)
+    n = len(expected)
+    assert [r["id"] for r in fresh.window(conn, n - 10, 50)] == expected[n - 10:]
+    assert [r["id"] for r in fresh.window(conn, n // 2, 20)] == expected[n // 2:n // 2 + 20]
+    assert [r["id"] for r in fresh.window(conn, 3, 5)] == expected[3:8]
+
+
+def test_results_put_exact_matches_first_then_the_rest(seeded):
+    from srm_tui.storage.search import Results
+
+    _, cache = seeded
+    conn = cache.conn()
+    customer_id = conn.execute("SELECT id FROM customers ORDER BY id DESC LIMIT 1").fetchone()[0]
+    results = Results(conn, str(customer_id))
+    rows = results.window(conn, 0, 10)
+    assert rows[0]["id"] == customer_id and results.exact_ids == {customer_id}
+    assert results.count(conn) == len({r["id"] for r in rows}) == len(rows)
+
+
+def test_cli_limit_still_applies(seeded):
+    db, _ = seeded
+    result = run_srm("search", "country:pl", "--limit", "7", "--json", env={"SRM_DB": str(db)})
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(result.stdout)) == 7

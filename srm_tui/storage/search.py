@@ -1,9 +1,19 @@
-"""Customer search (CONTRACT section 6), compiled to parameterised SQL over the FTS index.
+"""Customer search (CONTRACT section 6), compiled to parameterised SQL over the indexes.
 
 Terms are ANDed. A bare term matches a prefix of any indexed word (email, names, company,
-address, city, state, post code), folded like the index; a bare term that is a whole email,
-a customer id, a transaction id, an external id or an external order id also matches that
-identifier exactly, and exact identifier matches come first.
+address, city, state, post code), folded like the index; it also matches, exactly and
+without case, a country code, a currency code, a country's English name and a whole birth
+date; and a bare term that is a whole email, a customer id, a transaction id, an external id
+or an external order id matches that identifier (without case), those matches first.
+
+Fields narrow a term. ``state:`` is the whole state, code or name ("CO", "Île-de-France"),
+without case or accents: not a prefix of its words, so ``state:CO`` is Colorado and never
+"Côte d'Azur". ``name:`` ``city:`` ``zip:`` ``email:`` take word prefixes like bare terms.
+A fielded value that cannot mean anything (``birthdate:1972``, ``email:-``) is a
+``SearchError`` naming the term, never an empty filter and never an SQL error.
+
+Every match is reachable: ``Results`` reads them a window at a time, by keyset, and never
+loads the customer table into Python.
 """
 
 from __future__ import annotations
@@ -13,11 +23,13 @@ import shlex
 import sqlite3
 import time
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from srm_tui.domain.fold import fold
 from srm_tui.domain.ids import TRANSACTION_ID
-from srm_tui.storage.queries import SUMMARY_COLUMNS
+from srm_tui.storage.countries import country_code
+from srm_tui.storage.queries import SORT_COLUMNS, SUMMARY_COLUMNS
 
 FIELDS = ("email", "name", "id", "ext", "txn", "order", "country", "currency", "city",
           "state", "zip", "birthdate", "card")
@@ -27,13 +39,26 @@ DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 # 1,000. No real query has this many terms.
 MAX_TERMS = 40
 MAX_QUERY = 1000  # characters; a pasted page of text is not a query (and shlex is slow on it)
-MAX_ID = 2**63 - 1
+MAX_ID = 2**63 - 1  # SQLite's largest integer: a longer id would overflow the binding
+MAX_ID_DIGITS = len(str(MAX_ID))
+MAX_EXACT = 1000  # exact identifier matches listed first; an identifier is shared by few
+LONGEST_COUNTRY = 5  # words in the longest English country name a run of bare terms can form
 
 
 def _digits(value: str) -> bool:
     """ASCII digits only (``str.isdigit`` also takes "²" and "١٢٣", which ``int`` refuses or
     no id ever holds)."""
     return value.isascii() and value.isdigit()
+
+
+def _letters(value: str, n: int) -> bool:
+    return len(value) == n and value.isascii() and value.isalpha()
+
+
+def _words(text: str | None) -> str:
+    """Folded words joined by one space: how the index sees a value ("Côte d'Azur" ->
+    "cote d azur")."""
+    return " ".join(re.findall(r"\w+", fold(text)))
 
 
 class SearchError(ValueError):
@@ -77,117 +102,320 @@ def parse(query: str) -> list[Term]:
     return terms
 
 
-def _fts_phrase(value: str, column: str | None = None) -> str | None:
-    """An FTS5 prefix query for a folded term (None when nothing searchable is left)."""
-    words = re.findall(r"\w+", fold(value))
+def _fts_phrase(value: str, column: str | None = None, *, prefix: bool = True,
+                first: bool = False) -> str | None:
+    """An FTS5 query for a folded term (None when nothing searchable is left): a prefix of
+    consecutive words, or with ``prefix=False`` the words themselves; ``first`` anchors the
+    phrase at the start of the column."""
+    words = _words(value)
     if not words:
         return None
-    phrase = '"' + " ".join(words).replace('"', '""') + '"*'
+    phrase = ("^ " if first else "") + '"' + words + '"' + ("*" if prefix else "")
     return f"{column} : {phrase}" if column else phrase
+
+
+def _birth_date(value: str, name: str) -> str:
+    """A whole calendar date, or the term's error."""
+    if not DATE.match(value):
+        raise SearchError(f"{name}: a whole date YYYY-MM-DD, not {value!r}")
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise SearchError(f"{name}: {value} is not a date") from None
+    return value
 
 
 _FTS = "c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?)"
 _TXN = "c.id IN (SELECT customer_id FROM transactions WHERE id = ?)"
-_ORDER = "c.id IN (SELECT customer_id FROM transactions WHERE external_payment_id = ?)"
+# COLLATE NOCASE: identifiers match without case, through the NOCASE indexes of schema V8.
+_EXT = "c.external_id = ? COLLATE NOCASE"
+_ORDER = ("c.id IN (SELECT customer_id FROM transactions "
+          "WHERE external_payment_id = ? COLLATE NOCASE)")
 _CARD = "c.id IN (SELECT customer_id FROM payment_details WHERE last4 = ?)"
+_STATE = f"({_FTS} AND srm_words(c.state) = ?)"
+
+Condition = tuple[str, list[Any]]
 
 
-def _identifier_conditions(value: str) -> list[tuple[str, list[Any]]]:
+def _identifier_conditions(value: str) -> list[Condition]:
     """Exact identifier matches a bare term can stand for."""
-    conds: list[tuple[str, list[Any]]] = []
+    conds: list[Condition] = []
     if EMAIL.match(value):
         conds.append(("c.email_lc = ?", [value.casefold()]))
-    if _digits(value) and len(value) <= 12:
+    if _digits(value) and len(value) <= MAX_ID_DIGITS and int(value) <= MAX_ID:
         conds.append(("c.id = ?", [int(value)]))
     if TRANSACTION_ID.match(value.upper()):
         conds.append((_TXN, [value.upper()]))
-    conds.append(("c.external_id = ?", [value]))
+    conds.append((_EXT, [value]))
     conds.append((_ORDER, [value]))
     return conds
 
 
-def _term_condition(term: Term) -> tuple[str, list[Any], list[tuple[str, list[Any]]]]:
-    """(SQL condition, parameters, exact-identifier conditions) for one term."""
-    v = term.value
-    exact: list[tuple[str, list[Any]]] = []
-    if term.field is None:
-        exact = _identifier_conditions(v)
-        options = list(exact)
-        phrase = _fts_phrase(v)
-        if phrase:
-            options.append((_FTS, [phrase]))
-    elif term.field == "email":
-        options = []
-        if EMAIL.match(v):
-            exact = [("c.email_lc = ?", [v.casefold()])]
-            options += exact
+def _bare_conditions(value: str) -> tuple[list[Condition], list[Condition]]:
+    """(every way a bare term matches, the exact-identifier ones among them)."""
+    exact = _identifier_conditions(value)
+    options = list(exact)
+    if _letters(value, 2):
+        options.append(("c.country = ?", [value.upper()]))
+    if _letters(value, 3):
+        options.append(("c.currency = ?", [value.upper()]))
+    code = country_code(value)
+    if code and not _letters(value, 2):
+        options.append(("c.country = ?", [code]))
+    if DATE.match(value):
+        try:
+            options.append(("c.birth_date = ?", [_birth_date(value, "date")]))
+        except SearchError:
+            pass  # "2024-99-99" is still text to look for
+    phrase = _fts_phrase(value)
+    if phrase:
+        options.append((_FTS, [phrase]))
+    return options, exact
+
+
+def _field_conditions(term: Term) -> tuple[list[Condition], list[Condition]]:
+    """(the conditions a fielded term stands for, the exact-identifier ones among them)."""
+    f, v = term.field, term.value
+    if f == "email":
+        exact = [("c.email_lc = ?", [v.casefold()])] if EMAIL.match(v) else []
         phrase = _fts_phrase(v, "email")
-        if phrase:
-            options.append((_FTS, [phrase]))
-    elif term.field in ("name", "city", "state", "zip"):
-        column = {"zip": "post_code"}.get(term.field, term.field)
-        phrase = _fts_phrase(v, column)
         if phrase is None:
-            raise SearchError(f"{term.field}: nothing to search for in {v!r}")
-        options = [(_FTS, [phrase])]
-    elif term.field == "id":
+            raise SearchError(f"email: nothing to search for in {v!r}")
+        return [*exact, (_FTS, [phrase])], exact
+    if f in ("name", "city", "zip"):
+        phrase = _fts_phrase(v, {"zip": "post_code"}.get(f, f))
+        if phrase is None:
+            raise SearchError(f"{f}: nothing to search for in {v!r}")
+        return [(_FTS, [phrase])], []
+    if f == "state":
+        phrase = _fts_phrase(v, "state", prefix=False, first=True)
+        if phrase is None:
+            raise SearchError(f"state: nothing to search for in {v!r}")
+        return [(_STATE, [phrase, _words(v)])], []
+    if f == "id":
         if not _digits(v):
-            raise SearchError(f"id: a customer id is digits, not {v!r}")
-        if int(v) > MAX_ID:
-            raise SearchError(f"id: {v[:30]}… is longer than any customer id")
-        exact = options = [("c.id = ?", [int(v)])]
-    elif term.field == "ext":
-        exact = options = [("c.external_id = ?", [v])]
-    elif term.field == "txn":
+            raise SearchError(f"id: a customer id is digits, not {v[:40]!r}")
+        if len(v) > MAX_ID_DIGITS or int(v) > MAX_ID:
+            raise SearchError(f"id: too many digits ({len(v)}) for a customer id")
+        exact = [("c.id = ?", [int(v)])]
+        return exact, exact
+    if f == "ext":
+        exact = [(_EXT, [v])]
+        return exact, exact
+    if f == "txn":
         if not TRANSACTION_ID.match(v.upper()):
-            raise SearchError(f"txn: a transaction id is T and 9 digits, not {v!r}")
-        exact = options = [(_TXN, [v.upper()])]
-    elif term.field == "order":
-        exact = options = [(_ORDER, [v])]
-    elif term.field in ("country", "currency"):
-        options = [(f"c.{term.field} = ?", [v.upper()])]
-    elif term.field == "birthdate":
-        if not DATE.match(v):
-            raise SearchError(f"birthdate: use YYYY-MM-DD, not {v!r}")
-        options = [("c.birth_date = ?", [v])]
-    elif term.field == "card":
+            raise SearchError(f"txn: a transaction id is T and 9 digits, not {v[:40]!r}")
+        exact = [(_TXN, [v.upper()])]
+        return exact, exact
+    if f == "order":
+        exact = [(_ORDER, [v])]
+        return exact, exact
+    if f == "country":
+        code = v.upper() if _letters(v, 2) else country_code(v)
+        if code is None:
+            raise SearchError(f"country: a two-letter code (PL) or an English country name "
+                              f"(Poland), not {v[:40]!r}")
+        return [("c.country = ?", [code])], []
+    if f == "currency":
+        if not _letters(v, 3):
+            raise SearchError(f"currency: a three-letter code (EUR), not {v[:40]!r}")
+        return [("c.currency = ?", [v.upper()])], []
+    if f == "birthdate":
+        return [("c.birth_date = ?", [_birth_date(v, "birthdate")])], []
+    if f == "card":
         if not re.fullmatch(r"[0-9]{4}", v):
-            raise SearchError(f"card: the last four digits, not {v!r}")
-        options = [(_CARD, [v])]
-    else:  # pragma: no cover - parse() only lets FIELDS through
-        raise SearchError(f"unknown field {term.field}:")
-    sql = "(" + " OR ".join(c for c, _ in options) + ")"
-    params = [p for _, ps in options for p in ps]
-    return sql, params, exact
+            raise SearchError(f"card: the last four digits, not {v[:40]!r}")
+        return [(_CARD, [v])], []
+    raise SearchError(f"unknown field {f}:")  # parse() only lets FIELDS through
+
+
+def _any(options: list[Condition]) -> Condition:
+    return ("(" + " OR ".join(c for c, _ in options) + ")",
+            [p for _, ps in options for p in ps])
+
+
+def _all(conds: list[Condition]) -> Condition:
+    return ("(" + " AND ".join(c for c, _ in conds) + ")", [p for _, ps in conds for p in ps])
+
+
+@dataclass
+class Compiled:
+    """A query as SQL: ``where`` holds for every match; ``exact`` for the identifier ones."""
+
+    where: Condition
+    exact: Condition | None
+
+
+def compile_query(query: str) -> Compiled | None:
+    """The SQL of a query (None for an empty one); a ``SearchError`` names a bad term."""
+    terms = parse(query)
+    if not terms:
+        return None
+    conds: list[Condition] = []
+    exact: list[Condition] = []
+    i = 0
+    while i < len(terms):
+        term = terms[i]
+        if term.field is not None:
+            options, ex = _field_conditions(term)
+            conds.append(_any(options))
+            exact += ex
+            i += 1
+            continue
+        # A run of bare words may name a country ("united kingdom"): then either every word
+        # matches as usual, or the customer is in that country.
+        run = 1
+        for n in range(min(LONGEST_COUNTRY, len(terms) - i), 1, -1):
+            words = terms[i:i + n]
+            if all(t.field is None for t in words) and country_code(
+                    " ".join(t.value for t in words)):
+                run = n
+                break
+        parts = []
+        for t in terms[i:i + run]:
+            options, ex = _bare_conditions(t.value)
+            parts.append(_any(options))
+            exact += ex
+        if run > 1:
+            code = country_code(" ".join(t.value for t in terms[i:i + run]))
+            conds.append(_any([_all(parts), ("c.country = ?", [code])]))
+        else:
+            conds.append(parts[0])
+        i += run
+    return Compiled(where=_all(conds), exact=_any(exact) if exact else None)
+
+
+def _prepare(conn: sqlite3.Connection, compiled: Compiled | None) -> None:
+    # srm_words: the state field's whole-value comparison, folded the way the index folds
+    # (registered on this thread's connection only when a state term needs it).
+    if compiled is not None and "srm_words" in compiled.where[0]:
+        conn.create_function("srm_words", 1, _words, deterministic=True)
+
+
+class Results:
+    """Every match of a query, read a window at a time (the console's table pages these).
+
+    Exact identifier matches come first (by id); then the rest in the chosen order, read by
+    keyset from marks left by earlier windows (or backwards from the end), so a window deep
+    in the list costs about what the first one does. Only the rows asked for are read.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, query: str, *, sort: str = "id",
+                 descending: bool = False):
+        if sort not in SORT_COLUMNS:
+            raise ValueError(f"cannot sort by {sort!r}")
+        started = time.perf_counter()
+        self.query = query
+        self.sort, self.descending = sort, descending
+        self.compiled = compile_query(query)
+        _prepare(conn, self.compiled)
+        self.exact_rows: list[sqlite3.Row] = []
+        if self.compiled is not None and self.compiled.exact is not None:
+            (ex, ex_ps), (where, ps) = self.compiled.exact, self.compiled.where
+            self.exact_rows = conn.execute(
+                f"SELECT {self._cols()} FROM customers c WHERE {ex} AND {where} "
+                "ORDER BY c.id LIMIT ?", [*ex_ps, *ps, MAX_EXACT]).fetchall()
+        self.exact_ids = {r["id"] for r in self.exact_rows}
+        self._total: int | None = None
+        self._marks: dict[int, tuple[Any, int]] = {}  # rest offset -> (key, id) of the row before
+        self.elapsed_ms = (time.perf_counter() - started) * 1000
+
+    def _cols(self) -> str:
+        key = SORT_COLUMNS[self.sort]
+        return ", ".join(f"c.{c}" for c in SUMMARY_COLUMNS) + f", c.{key} AS sort_key"
+
+    def _rest_where(self) -> Condition:
+        assert self.compiled is not None
+        where, params = self.compiled.where
+        if self.exact_ids:
+            marks = ",".join("?" * len(self.exact_ids))
+            return f"{where} AND c.id NOT IN ({marks})", [*params, *sorted(self.exact_ids)]
+        return where, list(params)
+
+    def count(self, conn: sqlite3.Connection) -> int:
+        """How many customers match (counted once, in SQL)."""
+        if self._total is None:
+            if self.compiled is None:
+                self._total = 0
+            else:
+                _prepare(conn, self.compiled)
+                where, params = self._rest_where()
+                rest = conn.execute(f"SELECT count(*) FROM customers c WHERE {where}",
+                                    params).fetchone()[0]
+                self._total = len(self.exact_rows) + rest
+        return self._total
+
+    def _order(self, descending: bool) -> str:
+        d = "DESC" if descending else "ASC"
+        if self.sort == "id":
+            return f"c.id {d}"
+        return f"c.{SORT_COLUMNS[self.sort]} {d}, c.id {d}"
+
+    def _after(self, mark: tuple[Any, int]) -> Condition:
+        """Rows after ``mark`` in the list's order (SQLite puts NULL keys first ascending)."""
+        key, cid = mark
+        op = "<" if self.descending else ">"
+        if self.sort == "id":
+            return f"c.id {op} ?", [cid]
+        e = f"c.{SORT_COLUMNS[self.sort]}"
+        if key is None:
+            if self.descending:
+                return f"({e} IS NULL AND c.id < ?)", [cid]
+            return f"(({e} IS NULL AND c.id > ?) OR {e} IS NOT NULL)", [cid]
+        tail = f" OR {e} IS NULL" if self.descending else ""
+        return f"({e} {op} ? OR ({e} = ? AND c.id {op} ?){tail})", [key, key, cid]
+
+    def _rest(self, conn: sqlite3.Connection, offset: int, limit: int) -> list[sqlite3.Row]:
+        where, params = self._rest_where()
+        rest_total = self.count(conn) - len(self.exact_rows)
+        limit = max(0, min(limit, rest_total - offset))
+        if limit == 0:
+            return []
+        start = max((m for m in self._marks if m <= offset), default=0)
+        skip = offset - start
+        from_end = rest_total - (offset + limit)
+        if from_end < skip:  # nearer the end: read the order backwards
+            rows = conn.execute(
+                f"SELECT {self._cols()} FROM customers c WHERE {where} "
+                f"ORDER BY {self._order(not self.descending)} LIMIT ? OFFSET ?",
+                [*params, limit, from_end]).fetchall()[::-1]
+        else:
+            if start:
+                after, after_ps = self._after(self._marks[start])
+                where, params = f"{where} AND {after}", [*params, *after_ps]
+            rows = conn.execute(
+                f"SELECT {self._cols()} FROM customers c WHERE {where} "
+                f"ORDER BY {self._order(self.descending)} LIMIT ? OFFSET ?",
+                [*params, limit, skip]).fetchall()
+        if rows:
+            self._marks[offset + len(rows)] = (rows[-1]["sort_key"], rows[-1]["id"])
+        return rows
+
+    def window(self, conn: sqlite3.Connection, offset: int, limit: int) -> list[sqlite3.Row]:
+        """Rows [offset, offset + limit) of the results: exact matches, then the rest."""
+        if self.compiled is None or limit <= 0:
+            return []
+        _prepare(conn, self.compiled)
+        n_exact = len(self.exact_rows)
+        out = list(self.exact_rows[offset:offset + limit])
+        if len(out) < limit:
+            out += self._rest(conn, max(0, offset - n_exact), limit - len(out))
+        return out
 
 
 def search(conn: sqlite3.Connection, query: str, limit: int = 50) -> SearchResult:
-    """Customers matching every term: exact identifier matches first, then by id."""
+    """The first ``limit`` customers matching every term: exact identifier matches first,
+    then by id."""
     started = time.perf_counter()
-    terms = parse(query)
-    if not terms:
+    results = Results(conn, query)
+    if results.compiled is None:
         return SearchResult(rows=[], elapsed_ms=0.0)
-    where, params, exact_options = [], [], []
-    for term in terms:
-        sql, ps, exact = _term_condition(term)
-        where.append(sql)
-        params += ps
-        exact_options += exact
-    cols = ", ".join(f"c.{c}" for c in SUMMARY_COLUMNS)
-    base = " AND ".join(where)
-    exact_ids: set[int] = set()
-    rows: list[sqlite3.Row] = []
-    if exact_options:
-        exact_sql = " OR ".join(c for c, _ in exact_options)
-        exact_params = [p for _, ps in exact_options for p in ps]
-        rows = conn.execute(
-            f"SELECT {cols} FROM customers c WHERE ({exact_sql}) AND {base} "
-            "ORDER BY c.id LIMIT ?", [*exact_params, *params, limit]).fetchall()
-        exact_ids = {r["id"] for r in rows}
+    n_exact = len(results.exact_rows)
+    rows = results.exact_rows[:limit]
     if len(rows) < limit:
-        rest = conn.execute(
-            f"SELECT {cols} FROM customers c WHERE {base} ORDER BY c.id LIMIT ?",
-            [*params, limit + len(rows)]).fetchall()
-        rows += [r for r in rest if r["id"] not in exact_ids][: limit - len(rows)]
-    return SearchResult(rows=rows, exact_ids=exact_ids,
+        where, params = results._rest_where()
+        rows += conn.execute(
+            f"SELECT {results._cols()} FROM customers c WHERE {where} ORDER BY c.id LIMIT ?",
+            [*params, limit - len(rows)]).fetchall()
+    return SearchResult(rows=rows, exact_ids={r["id"] for r in rows[:n_exact]},
                         elapsed_ms=(time.perf_counter() - started) * 1000)
