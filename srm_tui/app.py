@@ -17,6 +17,7 @@ from srm_tui.config import Settings
 from srm_tui.storage.cache import Cache
 
 if TYPE_CHECKING:
+    from srm_tui.api.profile import ApiProfile
     from srm_tui.sync.engine import Progress
 
 
@@ -107,6 +108,9 @@ class SrmApp(App):
         else:
             last = self.cache.get_meta("last_sync_at")
             parts.append(_ago(int(last) if last else None, self.settings.now_ts()))
+        profile = self.api_profile()
+        if profile is not None:  # which API: the vendor's published calls, or the sandbox
+            parts.append(profile.title)
         pending = self.cache.conn().execute(
             "SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()[0]
         if pending:
@@ -128,6 +132,16 @@ class SrmApp(App):
                     self.demo_sandbox = runtime.start_demo_sandbox()
             return runtime.demo_settings(self.settings, self.demo_sandbox)
         return self.settings if self.settings.api_url else None
+
+    def api_profile(self) -> ApiProfile | None:
+        """The connected API's profile as last detected (None before the first contact)."""
+        from srm_tui.api.profile import SANDBOX, cached_profile, profile_for
+
+        if self.demo:
+            return profile_for(SANDBOX)  # the built-in sandbox, extensions and all
+        if not self.settings.api_url:
+            return None
+        return cached_profile(self.cache.conn(), self.settings.api_url)
 
     def fetch_customer(self, **what: Any) -> int | None:
         """On-demand fetch of one customer (call from a worker thread)."""

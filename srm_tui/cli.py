@@ -272,7 +272,7 @@ def sync(ctx: click.Context, full: bool, as_json: bool, **flags: Any) -> None:
 def fetch(ctx: click.Context, what: str, as_json: bool, **flags: Any) -> None:
     """Fetch one customer from the API by email, customer id, external id or transaction id."""
     from srm_tui.sync.engine import SyncEngine
-    from srm_tui.sync.lookup import classify
+    from srm_tui.sync.lookup import classify, not_fetched
 
     settings = _settings(ctx, **flags)
     cache = runtime.open_cache(settings)
@@ -280,10 +280,19 @@ def fetch(ctx: click.Context, what: str, as_json: bool, **flags: Any) -> None:
     with runtime.make_client(settings) as client:
         engine = SyncEngine(cache, client)
         found = engine.fetch_customer(**{kind: value})
+        skipped = not_fetched(engine.profile)
     if found is None:
         click.echo(f"srm: no customer matches {what!r} at the API", err=True)
         sys.exit(EXIT_FAILURE)
-    click.echo(json.dumps({"customer_id": found}) if as_json else f"fetched customer {found}")
+    if as_json:  # the vendor profile adds what it could not fetch, with the reasons
+        extra = {"profile": engine.profile.name, "not_offered": skipped} if skipped else {}
+        click.echo(json.dumps({"customer_id": found, **extra}))
+        return
+    click.echo(f"fetched customer {found}")
+    if skipped:
+        click.echo("not fetched (not offered by this API): "
+                   + "; ".join(f"{n.replace('_', ' ')}: {why}" for n, why in skipped.items()),
+                   err=True)
 
 
 # search and customers ------------------------------------------------------------------
@@ -931,3 +940,4 @@ if __name__ == "__main__":  # pragma: no cover
     main()
 from srm_tui import cli_offers  # noqa: E402,F401
 from srm_tui import cli_segments  # noqa: E402,F401
+from srm_tui import cli_api  # noqa: E402,F401

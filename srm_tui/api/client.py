@@ -267,18 +267,29 @@ class ApiClient:
 
     def paginate(self, path: str, params: dict[str, Any] | None = None,
                  limit: int = 100) -> Iterator[Any]:
-        """Every item of an offset/limit list, using ``X-Total-Count`` to know the end."""
+        """Every item of an offset/limit list, using ``X-Total-Count`` to know the end.
+
+        A page that brings nothing new ends the list: ``GET /passes`` documents ``offset``
+        only, and a list that ignores the paging would otherwise be read forever.
+        """
         offset = 0
+        seen: set[str] = set()
         while True:
             query = dict(params or {}, offset=offset, limit=limit)
             body, response = self.get_json(path, query)
             items = unwrap(body)
             if not isinstance(items, list):
                 raise errors.MalformedResponse(f"GET {path}: expected a list of items")
-            yield from items
+            fresh = []
+            for item in items:
+                mark = json.dumps(item, sort_keys=True, default=str)
+                if mark not in seen:
+                    seen.add(mark)
+                    fresh.append(item)
+            yield from fresh
             offset += len(items)
-            total = response.headers.get("X-Total-Count")
-            if not items or (total is not None and offset >= int(total)) or (
+            total = _count(response.headers.get("X-Total-Count"))
+            if not fresh or (total is not None and offset >= total) or (
                     total is None and len(items) < limit):
                 return
 
@@ -346,6 +357,10 @@ class ApiClient:
                                      idempotency_key=idempotency_key)
         return (None if answer is None else unwrap(answer)), response.headers.get("ETag")
 
+    def offers(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The whole offer catalogue (``GET /offers``, paged)."""
+        return list(self.paginate("/offers", limit=limit))
+
     def season_groups(self) -> list[dict[str, Any]]:
         body, _ = self.get_json("/offers/season-groups")
         return unwrap(body)
@@ -356,6 +371,16 @@ class ApiClient:
         if isinstance(body, dict) and isinstance(body.get("data"), list):
             return body["data"]
         raise errors.MalformedResponse("GET /campaigns: expected {data: [...]}", body=body)
+
+
+def _count(value: str | None) -> int | None:
+    """``X-Total-Count`` as a number; a value that is not one is treated as absent."""
+    if value is None:
+        return None
+    try:
+        return int(value.strip())
+    except ValueError:
+        return None
 
 
 def _short(exc: Exception) -> str:

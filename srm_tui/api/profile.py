@@ -216,8 +216,10 @@ def detect(client: ApiClient) -> ApiProfile:
         return profile_for(VENDOR)
     if isinstance(body, dict) and isinstance(body.get("items"), list):
         return profile_for(SANDBOX)
-    # Something answered 200 but not with the extension's shape: not the sandbox's extension.
-    return profile_for(VENDOR)
+    # A 200 in another shape (a proxy's page, a spoiled answer) proves neither profile.
+    raise errors.MalformedResponse("GET /x-srm/customers: the answer is neither the sandbox's "
+                                   "{items: [...]} nor a 404; the API profile is unknown",
+                                   body=body)
 
 
 # caching in the cache's meta table ------------------------------------------------------
@@ -240,16 +242,16 @@ def remember_profile(conn: sqlite3.Connection, api_url: str, profile: ApiProfile
     """Store the detected profile with the URL it belongs to and when it was seen."""
     value = json.dumps({"profile": profile.name, "url": _norm(api_url),
                         "detected_at": int(time.time())})
-    with conn:
-        conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) "
-                     "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (META_KEY, value))
+    # One statement: it commits alone, or joins the caller's open transaction.
+    conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) "
+                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (META_KEY, value))
 
 
 def resolve(conn: sqlite3.Connection, client: ApiClient, *, refresh: bool = False
             ) -> ApiProfile:
     """The profile of the client's API: the cached one unless ``refresh`` or the URL changed;
-    otherwise detected now and remembered. Detection failing with a cached profile at hand
-    (even one for another URL is not used) raises the client's error."""
+    otherwise detected now and remembered. Detection failing raises the client's error (a
+    caller that can go on without the API falls back to ``cached_profile``)."""
     if not refresh:
         known = cached_profile(conn, client.base_url)
         if known is not None:

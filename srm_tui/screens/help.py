@@ -58,6 +58,19 @@ def help_rows(keymap: dict[str, str], needle: str = "") -> list[tuple[Text, Text
     return rows
 
 
+def not_offered_text(profile) -> str:
+    """What the connected API does not offer, one line per vendor way (features sharing a way
+    share a line); empty when everything is offered."""
+    if profile is None or not profile.unavailable():
+        return ""
+    ways: dict[str, list[str]] = {}
+    for feature in profile.unavailable():
+        ways.setdefault(feature.vendor_way or feature.reason, []).append(feature.label)
+    lines = [f"Not offered by this API ({profile.title}):"]
+    lines += [f"  {', '.join(labels)}: {way}" for way, labels in ways.items()]
+    return "\n".join(lines)
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [
         Binding("escape,q,question_mark", "dismiss", "Close", id="help.close"),
@@ -73,6 +86,7 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen #help-filter { display: none; }
     HelpScreen #help-filter.-shown { display: block; }
     HelpScreen DataTable { height: 1fr; }
+    HelpScreen #help-not-offered { height: auto; max-height: 8; color: $warning; }
     """
 
     def compose(self) -> ComposeResult:
@@ -81,6 +95,10 @@ class HelpScreen(ModalScreen[None]):
                          "[keymap] \"customers.search\" = \"f9\"", id="help-intro", markup=False)
             yield Input(placeholder="filter: a key, a word, a binding id", id="help-filter")
             yield DataTable(cursor_type="row", zebra_stripes=False, id="help-table")
+            api_profile = getattr(self.app, "api_profile", None)
+            text = not_offered_text(api_profile() if api_profile else None)
+            if text:
+                yield Static(text, id="help-not-offered", markup=False)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

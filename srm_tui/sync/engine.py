@@ -15,9 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-
 from srm_tui.api import errors
+from srm_tui.api import profile as api_profile
 from srm_tui.api.client import ApiClient, Page, unwrap
+from srm_tui.api.profile import SANDBOX, VENDOR, ApiProfile
 from srm_tui.domain import models as m
 from srm_tui.segments.facts import refresh_facts
 from srm_tui.storage import records
@@ -53,15 +54,18 @@ class SyncSummary:
     retries: int = 0
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
+    profile: str = SANDBOX
+    extra: dict[str, int] = field(default_factory=dict)  # e.g. customers gone at the API
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
     def as_json(self) -> dict[str, Any]:
-        return {**self.counts, "quarantined": self.quarantined, "resolved": self.resolved,
-                "retries": self.retries, "seconds": round(self.seconds, 3),
-                "ok": self.ok, "errors": self.errors, "mode": self.mode}
+        return {**self.counts, **self.extra, "quarantined": self.quarantined,
+                "resolved": self.resolved, "retries": self.retries,
+                "seconds": round(self.seconds, 3), "ok": self.ok, "errors": self.errors,
+                "mode": self.mode, "profile": self.profile}
 
 
 def _quarantine(tx: Any, entity: str, bad: list[tuple[str | None, str, Any]], now: int) -> None:
@@ -95,17 +99,33 @@ class SyncEngine:
 
     def __init__(self, cache: Cache, client: ApiClient, *, page_size: int = 1000,
                  progress: Callable[[Progress], None] | None = None,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time,
+                 profile: ApiProfile | None = None):
         self.cache = cache
         self.client = client
         self.page_size = page_size
         self.progress = progress
         self.clock = clock
+        self._profile = profile
+
+    @property
+    def profile(self) -> ApiProfile:
+        """The connected API's profile: remembered in the cache, detected on first need."""
+        if self._profile is None:
+            self._profile = api_profile.resolve(self.cache.conn(), self.client)
+        return self._profile
+
+    @property
+    def vendor(self) -> bool:
+        """True when only the vendor's published calls may be used."""
+        return self.profile.name == VENDOR
 
     # full / incremental ----------------------------------------------------------------
 
     def run(self, full: bool = False) -> SyncSummary:
         """Pull every entity from its checkpoint (from the start with ``full``)."""
+        if self.vendor:
+            return self._run_vendor(full)
         started = time.monotonic()
         now = int(self.clock())
         summary = SyncSummary(mode="full" if full else "incremental")
@@ -142,6 +162,34 @@ class SyncEngine:
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
         summary.retries = self.client.retries - retries_before
         summary.seconds = time.monotonic() - started
+        self._record_run(summary, now)
+        return summary
+
+    def _run_vendor(self, full: bool) -> SyncSummary:
+        """The vendor profile's sync (srm_tui.sync.vendor), recorded as a sync run too."""
+        from srm_tui.sync.vendor import VendorSync
+
+        started = time.monotonic()
+        now = int(self.clock())
+        summary = SyncSummary(mode="full" if full else "incremental", profile=VENDOR)
+        for entity in ORDER:
+            summary.counts[entity] = 0
+        retries_before = self.client.retries
+        try:
+            summary.resolved += self._retry_quarantine(now)
+            VendorSync(self).run(full, summary)
+        except errors.ApiError as exc:  # recorded, then told (exit 3 when unreachable)
+            summary.errors.append(exc.message)
+            summary.retries = self.client.retries - retries_before
+            summary.seconds = time.monotonic() - started
+            self._record_run(summary, now)
+            raise
+        summary.retries = self.client.retries - retries_before
+        summary.seconds = time.monotonic() - started
+        self._record_run(summary, now)
+        return summary
+
+    def _record_run(self, summary: SyncSummary, now: int) -> None:
         with self.cache.transaction() as tx:
             tx.execute(
                 "INSERT INTO sync_runs (mode, started_at, finished_at, ok, counts, message) "
@@ -152,7 +200,6 @@ class SyncEngine:
                 tx.execute("INSERT INTO meta (key, value) VALUES ('last_sync_at', ?) "
                            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                            (str(int(self.clock())),))
-        return summary
 
     def _totals(self, since: dict[str, int]) -> dict[str, int | None]:
         """How many records each entity has to send (one cheap request each)."""
@@ -317,8 +364,16 @@ class SyncEngine:
                        transaction_id: str | None = None) -> int | None:
         """Bring one customer and everything of theirs into the cache; their id, or None.
 
-        This is the path the real vendor API supports (it cannot list all customers).
+        This is also the refresh an action calls after it succeeds. In the vendor profile only
+        published calls are used (the customer, their subscriptions and passes); in the
+        sandbox profile the sandbox's extensions add the rest of the account.
         """
+        if self.vendor:
+            from srm_tui.sync.vendor import VendorSync
+
+            return VendorSync(self).fetch_customer(
+                customer_id=customer_id, email=email, external_id=external_id,
+                transaction_id=transaction_id)
         if customer_id is None:
             customer_id = self._find_customer_id(email, external_id, transaction_id)
             if customer_id is None:
@@ -340,11 +395,13 @@ class SyncEngine:
                     break
                 since = page.next_since
             bundle[entity] = items
-        self.store_bundle(bundle)
+        self.store_bundle(bundle, fetched=customer_id)
         return customer_id
 
-    def store_bundle(self, bundle: dict[str, list[Any]]) -> dict[str, int]:
-        """Validate and write one customer's records in a single transaction."""
+    def store_bundle(self, bundle: dict[str, list[Any]],
+                     fetched: int | None = None) -> dict[str, int]:
+        """Validate and write one customer's records in a single transaction (with
+        ``fetched``, that customer's fetch state too)."""
         now = int(self.clock())
         written: dict[str, int] = {}
         with self.cache.transaction() as tx:
@@ -359,6 +416,10 @@ class SyncEngine:
                 written[entity] = len(good)
             records.refresh_customer_stats(tx, touched)
             refresh_facts(tx, touched)  # one customer: settle its segment facts now
+            if fetched is not None:
+                from srm_tui.sync.vendor import mark
+
+                mark(tx, fetched, "ok", now)
         return written
 
     def _find_customer_id(self, email: str | None, external_id: str | None,

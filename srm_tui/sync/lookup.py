@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from srm_tui.api.profile import ApiProfile
 from srm_tui.domain.ids import TRANSACTION_ID
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -20,3 +21,17 @@ def classify(text: str) -> tuple[str, str | int]:
     if CUSTOMER_ID.match(value):
         return "customer_id", int(value)
     return "external_id", value
+
+
+def not_fetched(profile: ApiProfile) -> dict[str, str]:
+    """What a fetch leaves out in this profile, each with the vendor's way (empty when the
+    API offers the whole account)."""
+    out = {}
+    for name in ("transactions", "payment_details", "emails"):
+        feature = profile.feature(name)
+        if not feature.available:
+            out[name] = feature.vendor_way or feature.reason
+    notes = profile.feature("notes")
+    if notes.local:
+        out["notes"] = notes.reason
+    return out

@@ -1,0 +1,72 @@
+"""`srm api check`: which API srm talks to, and per feature what it offers (CONTRACT 7)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from srm_tui import runtime
+from srm_tui.api.profile import FEATURES, VENDOR, ApiProfile, detect, remember_profile
+from srm_tui.cli import _common, _settings, handled, main
+
+
+@main.group("api")
+def api_group() -> None:
+    """The connected API: its profile and what it offers."""
+
+
+@api_group.command("check")
+@click.option("--json", "as_json", is_flag=True,
+              help='print {"profile": P, "features": {NAME: {"available", "reason"}}}')
+@_common
+@click.pass_context
+@handled
+def api_check(ctx: click.Context, as_json: bool, **flags: Any) -> None:
+    """Detect the API's profile (vendor or sandbox) and say, per feature, whether it is
+    available and why; remembered in the cache for the console and the other commands."""
+    settings = _settings(ctx, **flags)
+    demo = None
+    if settings.is_demo:
+        demo = runtime.start_demo_sandbox()
+        settings = runtime.demo_settings(settings, demo)
+    try:
+        with runtime.make_client(settings) as client:
+            found = detect(client)  # unreachable: exit 3 with the client's words
+            url = client.base_url
+    finally:
+        if demo:
+            demo.stop()
+    path = runtime.cache_path(settings)
+    if path.is_file():  # remembered where a cache exists; none is created just for this
+        cache = runtime.open_cache(settings)
+        try:
+            remember_profile(cache.conn(), url, found)
+        finally:
+            cache.close()
+    if as_json:
+        click.echo(json.dumps(found.as_json()))
+        return
+    click.echo(render(found, url))
+
+
+def render(profile: ApiProfile, url: str) -> str:
+    """The plain-text report: the profile, then one line per feature."""
+    if profile.name == VENDOR:
+        head = (f"profile: vendor ({url}): the vendor's published calls only "
+                "(GET /x-srm/customers answered 404)")
+    else:
+        head = f"profile: sandbox ({url}): the published calls and the sandbox's /x-srm/ extensions"
+    lines = [head]
+    width = max(len(n) for n in FEATURES)
+    for name in FEATURES:
+        feature = profile.feature(name)
+        state = "available" if feature.available else "not offered"
+        if feature.local:
+            state = "available (srm's own store)"
+        text = feature.reason
+        if not feature.available and feature.vendor_way:
+            text += f". {feature.vendor_way}"
+        lines.append(f"  {name.ljust(width)}  {state}: {text}")
+    return "\n".join(lines)
