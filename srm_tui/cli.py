@@ -777,16 +777,75 @@ def webhooks() -> None:
 @handled
 def webhooks_serve(ctx: click.Context, host: str, port: int, **flags: Any) -> None:
     """Receive deliveries and bring the records they name into the cache."""
-    from srm_tui.sandbox.runner import serve
-    from srm_tui.sync.webhooks import create_receiver
+    from srm_tui.sync.webhook_server import serve_receiver
+    from srm_tui.sync.webhooks import Limits, create_receiver
 
     settings = _settings(ctx, **flags)
-    cache = runtime.open_cache(settings)
+    cache = runtime.open_cache(settings, create=True)
     client = runtime.make_client(settings)
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-    app = create_receiver(cache, client, secret=secret)
-    serve(app, host, port, on_ready=lambda url: print(
-        f"listening on {url.removesuffix('/3.1')}/", flush=True))
+    limits = Limits.from_settings(settings)
+    app = create_receiver(cache, client, secret=secret, limits=limits)
+    serve_receiver(app, host, port, limits, app.ledger,
+                   on_ready=lambda url: print(f"listening on {url}", flush=True))
+
+
+@webhooks.command("subscribe")
+@click.argument("url")
+@click.option("--topics", default=None, help="comma-separated topics (default: those srm uses)")
+@click.option("--json", "as_json", is_flag=True, help="print {url, topics: {topic: outcome}}")
+@_common
+@click.pass_context
+@handled
+def webhooks_subscribe(ctx: click.Context, url: str, topics: str | None, as_json: bool,
+                       **flags: Any) -> None:
+    """Register URL for webhook topics through the vendor's webhook-subscription call."""
+    from srm_tui.sync.topics import SUBSCRIBE_TOPICS
+    from srm_tui.sync.webhook_admin import TOPIC, URL, subscribe
+
+    if not URL.match(url):
+        raise UsageProblem(f"URL: not an http(s) URL: {url!r}")
+    chosen = list(SUBSCRIBE_TOPICS) if topics is None else [
+        t.strip() for t in topics.split(",") if t.strip()]
+    bad = [t for t in chosen if not TOPIC.match(t)]
+    if not chosen or bad:
+        raise UsageProblem(f"--topics: not a topic name: {(bad or [topics])[0]!r}")
+    settings = _settings(ctx, **flags)
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    with runtime.make_client(settings) as client:
+        outcome = subscribe(client, url, list(dict.fromkeys(chosen)), secret)
+    if as_json:
+        click.echo(json.dumps({"url": url, "topics": outcome}))
+    else:
+        for topic, said in outcome.items():
+            click.echo(f"{topic}: {said}")
+    failed = [t for t, said in outcome.items() if said not in ("added", "updated", "unchanged")]
+    if failed:
+        click.echo(f"not subscribed: {', '.join(failed)}", err=True)
+        sys.exit(EXIT_FAILURE)
+
+
+@webhooks.command("status")
+@click.option("--json", "as_json", is_flag=True)
+@_common
+@click.pass_context
+@handled
+def webhooks_status(ctx: click.Context, as_json: bool, **flags: Any) -> None:
+    """What the receiver took in: received, processed, replayed, refused by reason."""
+    from srm_tui.sync.webhook_admin import status
+
+    cache = runtime.open_cache(_settings(ctx, **flags))
+    seen = status(cache.conn())
+    if as_json:
+        click.echo(json.dumps(seen))
+        return
+    click.echo(f"received {seen['received']}: accepted {seen['accepted']}, replayed "
+               f"{seen['replayed']}, refused {seen['refused_total']}")
+    click.echo(f"processed {seen['processed']}, failed {seen['failed']}, "
+               f"pending {seen['pending']}")
+    for reason, n in seen["refused"].items():
+        click.echo(f"  refused {reason}: {n}")
+    click.echo(f"last delivery: {seen['last_delivery_at'] or 'never'}")
 
 
 # segments ------------------------------------------------------------------------------

@@ -190,6 +190,25 @@ class Settings:
     """Records per sync page."""
     webhook_secret: Secret | None = field(default=None, metadata={"check": _secret})
     """HMAC-SHA256 key that webhook deliveries are signed with."""
+    webhook_signature_header: str = field(default="X-Signature", metadata={"check": _nonempty})
+    """Header holding a delivery's signature (hex, or sha256=hex); the vendor's docs do not
+    name it, so it is a setting. X-Srm-Signature (the sandbox's own) is always accepted."""
+    webhook_delivery_id_header: str = field(default="X-Delivery-Id", metadata={"check": _nonempty})
+    """Header holding the sender's delivery id, when it sends one (replays are ignored)."""
+    webhook_max_body: int = field(default=1 << 20, metadata={"check": _number(int, 1024, 64 << 20)})
+    """Largest delivery body accepted, in bytes (larger ones: 413, never read whole)."""
+    webhook_max_depth: int = field(default=64, metadata={"check": _number(int, 2, 1000)})
+    """Deepest JSON nesting accepted in a delivery (deeper: 400)."""
+    webhook_header_timeout: float = field(default=10.0, metadata={"check": _number(float, 0.1, 600)})
+    """Seconds a connection has to send a request's headers."""
+    webhook_body_timeout: float = field(default=30.0, metadata={"check": _number(float, 0.1, 600)})
+    """Seconds a request has to send its body once its headers are in."""
+    webhook_idle_timeout: float = field(default=5.0, metadata={"check": _number(float, 0.1, 600)})
+    """Seconds an idle keep-alive connection stays open."""
+    webhook_max_connections: int = field(default=100, metadata={"check": _number(int, 1, 100000)})
+    """Connections the receiver holds at once; more are answered 503 and closed."""
+    webhook_replay_window: int = field(default=86400, metadata={"check": _number(int, 0, 30 * 86400)})
+    """Seconds a delivery is remembered: the same one again is acknowledged, not applied."""
     theme: str = field(default="textual-dark", metadata={"check": _nonempty})
     """The console's colour theme."""
     keymap: dict[str, str] = field(default_factory=dict, metadata={"check": _keymap})

@@ -437,14 +437,56 @@ class SyncEngine:
     # webhooks --------------------------------------------------------------------------
 
     def apply_webhook(self, topic: str, data: dict[str, Any]) -> str:
-        """Bring the records a delivery names into the cache; says what it did."""
-        if topic.startswith("offer"):
-            offer_id = str(data.get("offerId", "")).split("_")[0]
-            offer, _ = self.client.offer(offer_id)
-            self.store_bundle({"offers": [unwrap(offer)]})
-            return f"offer {offer_id} refreshed"
-        customer_id = data.get("customerId")
-        if customer_id is None:
-            return "ignored: no customerId"
-        fetched = self.fetch_customer(customer_id=int(customer_id))
-        return f"customer {customer_id} refreshed" if fetched else f"customer {customer_id} not found"
+        """Bring the records a delivery names into the cache through published calls, and
+        say what it did.
+
+        Offer topics refresh the offer (GET /offers/{id}); the other topics srm knows refresh
+        the customer they name (by id, else email, external id or transaction id) through
+        ``fetch_customer``; ``transactionCreated`` also stores the transaction from the
+        payload, since the vendor has no call that lists transactions (a copy the API already
+        gave is kept). An unknown topic changes nothing: it is recorded, not failed.
+        """
+        from srm_tui.sync import topics
+        from srm_tui.sync.parse import transaction_from_webhook
+
+        if topic in topics.OFFER_TOPICS:
+            offer_id = topics.short_offer_id(data.get("offerId"))
+            if offer_id is None:
+                return "ignored: the delivery names no offerId"
+            try:
+                offer, _ = self.client.offer(offer_id)
+            except errors.NotFound:
+                return f"offer {offer_id} not found"
+            written = self.store_bundle({"offers": [unwrap(offer)]})
+            return f"offer {offer_id} " + ("refreshed" if written.get("offers") else "quarantined")
+        if topic not in topics.CUSTOMER_TOPICS:
+            return f"topic {topic} is not one srm uses: recorded only"
+        customer_id = topics.as_id(data.get("customerId"))
+        ways = ({"customer_id": customer_id}, {"email": topics.as_text(data.get("customerEmail"))},
+                {"external_id": topics.as_text(data.get("customerExternalId"))},
+                {"transaction_id": topics.as_text(data.get("transactionId"), 64)})
+        said = []
+        for way in ways:
+            if next(iter(way.values())) is None:
+                continue
+            found = self.fetch_customer(**way)
+            said.append(f"customer {found} refreshed" if found is not None
+                        else f"customer {next(iter(way.values()))} not found")
+            break
+        else:
+            said.append("names no customer")
+        if topic == "transactionCreated":
+            try:
+                record = transaction_from_webhook(data)
+            except ValueError as exc:
+                said.append(f"transaction not stored: {exc}")
+            else:
+                key = str(record.get("transactionId"))
+                if self.cache.conn().execute("SELECT 1 FROM transactions WHERE id = ?",
+                                             (key,)).fetchone():
+                    said.append(f"transaction {key} already cached")
+                else:
+                    written = self.store_bundle({"transactions": [record]})
+                    said.append(f"transaction {key} " + (
+                        "stored" if written.get("transactions") else "quarantined"))
+        return "; ".join(said)
