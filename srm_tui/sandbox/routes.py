@@ -12,10 +12,10 @@ from typing import Any, Callable
 
 from starlette.requests import Request
 
-from . import validate
+from . import shapes, validate
 from .errors import BadRequest, NotFound
 from .offer_ops import LONG_ID_RE
-from .state import WEBHOOK_TOPICS, SandboxState
+from .state import VENDOR_TOPICS, WEBHOOK_TOPICS, SandboxState
 from .store import CHILD_ENTITIES, ENTITIES
 
 TRANSACTION_ID_RE = re.compile(r"^T[1-9]\d{8}$")
@@ -35,6 +35,11 @@ class Call:
     state: SandboxState
     request: Request
     body: Any
+    profile: str = shapes.SANDBOX
+
+    @property
+    def vendor(self) -> bool:
+        return self.profile == shapes.VENDOR
 
     def path(self, name: str) -> str:
         return self.request.path_params[name]
@@ -84,7 +89,7 @@ def _etag(offer: dict) -> dict:
 
 
 def _offer_answer(offer: dict | None, status: int = 200) -> Answer:
-    return Answer(204) if offer is None else Answer(status, offer, _etag(offer))
+    return Answer(204) if offer is None else Answer(status, shapes.offer(offer), _etag(offer))
 
 
 # -- customers ------------------------------------------------------------------------------
@@ -98,7 +103,7 @@ def list_customers(call: Call) -> Answer:
             ids = [state.email_index[email.lower()]] if email.lower() in state.email_index else []
         else:
             ids = sorted(state.external_index.get(external, ()))
-        customers = [state.get("customers", cid) for cid in ids]
+        customers = [shapes.customer(state.get("customers", cid), call.profile) for cid in ids]
     page, headers = _page(customers, call, 20, 100)
     return Answer(200, {"success": True, "message": "", "data": page}, headers)
 
@@ -111,12 +116,14 @@ def get_customer(call: Call) -> Answer:
     customer = call.state.read("customers", _customer_id(call))
     if customer is None:
         raise NotFound("Customer not found")
-    return Answer(200, {"success": True, "message": "", "data": customer})
+    return Answer(200, {"success": True, "message": "",
+                        "data": shapes.customer(customer, call.profile)})
 
 
 def register_customer(call: Call) -> Answer:
     customer = call.state.register_customer(call.object_body())
-    return Answer(201, {"success": True, "message": "", "data": customer})
+    return Answer(201, {"success": True, "message": "",
+                        "data": shapes.customer(customer, call.profile)})
 
 
 def edit_customer(call: Call) -> Answer:
@@ -125,8 +132,12 @@ def edit_customer(call: Call) -> Answer:
         editor = editor.encode("latin-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
         pass
-    customer = call.state.edit_customer(_customer_id(call), call.object_body(), editor)
-    return Answer(200, {"success": True, "message": "", "data": customer})
+    body = call.object_body()
+    if call.vendor:  # the extension's capture field is not the vendor's
+        validate.only(body, shapes.CUSTOMER_KEYS)
+    customer = call.state.edit_customer(_customer_id(call), body, editor)
+    return Answer(200, {"success": True, "message": "",
+                        "data": shapes.customer(customer, call.profile)})
 
 
 def anonymize_customer(call: Call) -> Answer:
@@ -153,7 +164,7 @@ def _access_filter(call: Call, entity: str, txn_field: str) -> list[dict] | None
         return _by_transaction(state, transaction_id, txn_field, entity)
     if offer_id and not customer:
         raise BadRequest("offerId can only be used together with customerId")
-    if not (customer or method):
+    if not (customer or method) or (call.vendor and not customer):
         return None
     if customer:
         with state.lock:
@@ -183,6 +194,7 @@ def list_subscriptions(call: Call) -> Answer:
     if statuses:
         records = [r for r in records if r["status"] in statuses]
     page, headers = _page(records, call, 20, 100)
+    page = [shapes.subscription(r, call.profile) for r in page]
     return Answer(200, {"success": True, "data": page, "message": ""}, headers)
 
 
@@ -194,22 +206,24 @@ def get_subscription(call: Call) -> Answer:
     sub = call.state.read("subscriptions", _subscription_id(call))
     if sub is None:
         raise NotFound("Subscription not found")
-    return Answer(200, sub)
+    return Answer(200, shapes.subscription(sub, call.profile))
 
 
 def patch_subscription(call: Call) -> Answer:
     sub = call.state.patch_subscription(_subscription_id(call), call.object_body())
-    return Answer(200, {"success": True, "subscription": sub, "message": ""})
+    return Answer(200, {"success": True, "subscription": shapes.subscription(sub, call.profile),
+                        "message": ""})
 
 
 def cancel_subscription(call: Call) -> Answer:
-    return Answer(200, call.state.cancel_subscription(_subscription_id(call), call.object_body()))
+    sub = call.state.cancel_subscription(_subscription_id(call), call.object_body())
+    return Answer(200, shapes.subscription(sub, call.profile))
 
 
 def list_passes(call: Call) -> Answer:
     records = _access_filter(call, "passes", "passId") or []
     page, headers = _page(records, call, 100, 100)
-    return Answer(200, page, headers)
+    return Answer(200, [shapes.pass_(r, call.profile) for r in page], headers)
 
 
 def _pass_id(call: Call) -> int:
@@ -220,15 +234,17 @@ def get_pass(call: Call) -> Answer:
     record = call.state.read("passes", _pass_id(call))
     if record is None:
         raise NotFound("Pass not found")
-    return Answer(200, record)
+    return Answer(200, shapes.pass_(record, call.profile))
 
 
 def patch_pass(call: Call) -> Answer:
-    return Answer(200, call.state.patch_pass(_pass_id(call), call.object_body()))
+    record = call.state.patch_pass(_pass_id(call), call.object_body())
+    return Answer(200, shapes.pass_(record, call.profile))
 
 
 def record_payment(call: Call) -> Answer:
-    return Answer(200, call.state.record_payment(call.object_body()))
+    answer = call.state.record_payment(call.object_body())
+    return Answer(200, dict(answer, payment=shapes.payment(answer["payment"], call.profile)))
 
 
 # -- offers, season groups, campaigns -------------------------------------------------------
@@ -240,13 +256,13 @@ def list_offers(call: Call) -> Answer:
     if kind:
         offers = [o for o in offers if kind in (o["type"], o["id"][0])]
     page, headers = _page(offers, call, 100, 100)
-    return Answer(200, page, headers)
+    return Answer(200, [shapes.offer(o) for o in page], headers)
 
 
 def get_offer(call: Call) -> Answer:
     with call.state.lock:
         offer = call.state.offer(call.path("offerId"))
-    return Answer(200, offer, _etag(offer))
+    return Answer(200, shapes.offer(offer), _etag(offer))
 
 
 def _if_match(call: Call) -> str | None:
@@ -336,7 +352,10 @@ def list_campaigns(call: Call) -> Answer:
     # usagePerCoupon a string. Enumeration and export carry the full campaign.
     items = [{"name": c["name"], "discount": c["discount"]["value"],
               "usagePerCoupon": str(c["usagePerCoupon"]), "status": c["status"],
-              "constraints": c["constraints"]} for c in campaigns]
+              # paymentType is a required string there: "" when the campaign sets none
+              "constraints": dict(c["constraints"],
+                                  paymentType=c["constraints"]["paymentType"] or "")}
+             for c in campaigns]
     return Answer(200, {"message": "", "data": items})
 
 
@@ -350,19 +369,38 @@ def _endpoints(value) -> list[dict]:
         url = endpoint.get("url")
         if not isinstance(url, str) or not re.match(r"^https?://\S+$", url):
             raise BadRequest("Each endpoint needs an http(s) url")
+        if endpoint.get("verification") is not None:
+            _verification(endpoint["verification"])
     return value
+
+
+def _verification(value) -> None:
+    """The vendor's endpoint verification: HMAC with SHA256 and a 16..64-byte secret."""
+    validate.mapping(value, "verification")
+    options = value.get("options")
+    if value.get("name") != "HMAC" or not isinstance(options, dict) \
+            or options.get("hashAlg") != "SHA256":
+        raise BadRequest("verification must be {name: HMAC, options: {hashAlg: SHA256, "
+                         "sharedSecret}}")
+    secret = options.get("sharedSecret")
+    if not isinstance(secret, str) or not 16 <= len(secret.encode("utf-8")) <= 64:
+        raise BadRequest("sharedSecret must be 16 to 64 bytes long")
+
+
+def _topics(call: Call) -> tuple[str, ...]:
+    return VENDOR_TOPICS if call.vendor else WEBHOOK_TOPICS
 
 
 def _topic(call: Call) -> str:
     topic = call.path("topic")
-    if topic not in WEBHOOK_TOPICS:
+    if topic not in _topics(call):
         raise NotFound(f"Unknown topic {topic}")
     return topic
 
 
 def list_webhooks(call: Call) -> Answer:
     with call.state.lock:
-        return Answer(200, {t: list(call.state.webhooks.get(t, [])) for t in WEBHOOK_TOPICS})
+        return Answer(200, {t: list(call.state.webhooks.get(t, [])) for t in _topics(call)})
 
 
 def replace_webhooks(call: Call) -> Answer:

@@ -10,8 +10,8 @@ import contextlib
 import signal
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import uvicorn
 
@@ -129,3 +129,17 @@ def start_in_thread(app, host: str = "127.0.0.1", port: int = 0,
         sock.close()
         raise RuntimeError(f"sandbox did not start: {failure[0] if failure else 'timeout'}")
     return RunningSandbox(server.url, server, thread, sock)
+
+
+def start_sandbox(state, *, profile: str = "sandbox", host: str = "127.0.0.1", port: int = 0,
+                  **options) -> RunningSandbox:
+    """Serve `state` in a background thread in `profile` ("sandbox" or "vendor").
+
+    `options` go to `server.create_app` (api_key, faults, webhook_secret,
+    webhook_signature_header, ...).
+    """
+    from .server import (
+        create_app,  # the app pulls in the routes; the runner alone does not
+    )
+
+    return start_in_thread(create_app(state, profile=profile, **options), host, port)

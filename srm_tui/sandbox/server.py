@@ -20,15 +20,25 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from . import churniq, shapes
 from .errors import BadRequest, Refusal
-from .hostile import (HOSTILE_KINDS, HTML_PAGE, READ_ONLY, DroppedResponse, HugeResponse,
-                      Stats, mangle, quiet_server_log)
-from .routes import CUSTOMER, ROUTES, SUBSCRIPTION_LIST, SUBSCRIPTION_PATCH, Answer, Call
+from .hostile import (
+    HOSTILE_KINDS,
+    HTML_PAGE,
+    READ_ONLY,
+    DroppedResponse,
+    HugeResponse,
+    Stats,
+    mangle,
+    quiet_server_log,
+)
+from .routes import CUSTOMER, SUBSCRIPTION_LIST, SUBSCRIPTION_PATCH, Answer, Call
 from .state import SandboxState
-from .webhooks import WebhookDispatcher
+from .vendor_routes import routes_for
+from .webhooks import VENDOR_SIGNATURE_HEADER, WebhookDispatcher
 
 API_PREFIX = "/3.1"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -116,8 +126,10 @@ class _Api:
 
     def __init__(self, state: SandboxState, api_key: str, faults: FaultInjector,
                  limiter: RateLimiter | None, stall_seconds: float, *,
-                 slow_seconds: float = 2.0, huge_bytes: int = 48 << 20):
+                 slow_seconds: float = 2.0, huge_bytes: int = 48 << 20,
+                 profile: str = shapes.SANDBOX):
         self.state = state
+        self.profile = profile
         self.api_key = api_key
         self.faults = faults
         self.limiter = limiter
@@ -201,7 +213,7 @@ class _Api:
                 body = json.loads(raw) if raw.strip() else {}
             except ValueError:
                 raise BadRequest("Invalid JSON body") from None
-            answer: Answer = handler(Call(self.state, request, body))
+            answer: Answer = handler(Call(self.state, request, body, self.profile))
         except Refusal as refusal:
             return refusal.status, {}, dumps(error_body(style, refusal.message))
         if answer.payload is None:
@@ -209,7 +221,7 @@ class _Api:
         return answer.status, dict(answer.headers), dumps(answer.payload)
 
 
-from srm_tui.sandbox.tokens import DEFAULT_TTL, TokenIssuer  # noqa: E402
+from srm_tui.sandbox.tokens import DEFAULT_TTL, TokenIssuer
 
 
 def check_fault_kinds(kinds: tuple[str, ...] | None) -> None:
@@ -223,19 +235,27 @@ def create_app(state: SandboxState, *, api_key: str = "sandbox-key", faults: flo
                seed: int = 1, stall_seconds: float = 5.0, rate_limit: float | None = None,
                webhook_secret: str | None = None, hostile: bool = False,
                slow_seconds: float = 2.0, huge_bytes: int = 48 << 20,
-               fault_kinds: tuple[str, ...] | None = None) -> Starlette:
-    """The sandbox API over `state` (see docs/sandbox-api.md)."""
+               fault_kinds: tuple[str, ...] | None = None, profile: str = shapes.SANDBOX,
+               webhook_signature_header: str = VENDOR_SIGNATURE_HEADER) -> Starlette:
+    """The sandbox API over `state` (see docs/sandbox-api.md).
+
+    `profile` "sandbox" serves the vendor's paths plus the `/x-srm/` extensions; "vendor"
+    only the vendor's published surface (CONTRACT section 7).
+    """
     check_fault_kinds(fault_kinds)
+    table = routes_for(profile)
     api = _Api(state, api_key, FaultInjector(faults, seed, hostile, fault_kinds),
                RateLimiter(rate_limit) if rate_limit else None, stall_seconds,
-               slow_seconds=slow_seconds, huge_bytes=huge_bytes)
+               slow_seconds=slow_seconds, huge_bytes=huge_bytes, profile=profile)
     if hostile:
         quiet_server_log()
-    dispatcher = WebhookDispatcher(state.webhook_urls, secret=webhook_secret)
+    dispatcher = WebhookDispatcher(state.webhook_endpoints, secret=webhook_secret,
+                                   vendor=profile == shapes.VENDOR,
+                                   signature_header=webhook_signature_header)
     state.listener = dispatcher
 
     routes = []
-    for path, methods in ROUTES:
+    for path, methods in table:
         for method, (handler, style) in methods.items():
             routes.append(Route(API_PREFIX + path, api.endpoint(handler, style),
                                 methods=[method]))
@@ -292,7 +312,49 @@ def create_app(state: SandboxState, *, api_key: str = "sandbox-key", faults: flo
         return json_response(404, {"message": "Not found"})
 
     async def not_allowed(request: Request, exc) -> Response:
+        if profile == shapes.VENDOR and request.url.path.startswith(API_PREFIX + "/"):
+            return json_response(404, {"message": "Not found"})  # no such path+method there
         return json_response(405, {"message": "Method not allowed"})
+
+    async def churniq_report(request: Request) -> Response:
+        """Admin: a ChurnIQ report of the state, streamed (docs/sandbox-api.md)."""
+        report = request.path_params["report"]
+        if report not in churniq.REPORTS:
+            return json_response(404, {"message": "Not found"})
+        formatted = request.query_params.get("formatted", "1") not in ("0", "false", "no")
+        return StreamingResponse(churniq.iter_report(state, report, formatted),
+                                 media_type="text/csv; charset=utf-8")
+
+    async def simulate_transaction(request: Request) -> Response:
+        """Admin: a new captured payment for a customer, as if the vendor had charged it."""
+        try:
+            body = json.loads(await request.body() or b"{}")
+            customer_id = int(body["customerId"])
+        except (ValueError, KeyError, TypeError):
+            return json_response(400, {"message": "customerId required"})
+        try:
+            txn = await run_in_threadpool(state.simulate_transaction, customer_id,
+                                          body.get("offerId"))
+        except Refusal as refusal:
+            return json_response(refusal.status, {"message": refusal.message})
+        return json_response(201, txn)
+
+    async def simulate_customer(request: Request) -> Response:
+        """Admin: a customer registers (the vendor profile has no POST /customers)."""
+        try:
+            body = json.loads(await request.body() or b"{}")
+            if not isinstance(body, dict):
+                raise ValueError
+            customer = await run_in_threadpool(state.register_customer, body)
+        except ValueError:
+            return json_response(400, {"message": "Invalid JSON body"})
+        except Refusal as refusal:
+            return json_response(refusal.status, {"message": refusal.message})
+        return json_response(201, customer)
+
+    routes += [Route("/sandbox/churniq/{report}.csv", churniq_report, methods=["GET"]),
+               Route("/sandbox/simulate/transaction", simulate_transaction, methods=["POST"]),
+               Route("/sandbox/simulate/customer", simulate_customer, methods=["POST"])]
 
     @asynccontextmanager
     async def lifespan(app):
@@ -304,4 +366,5 @@ def create_app(state: SandboxState, *, api_key: str = "sandbox-key", faults: flo
                     exception_handlers={404: not_found, 405: not_allowed})
     app.state.sandbox = state
     app.state.webhooks = dispatcher
+    app.state.profile = profile
     return app

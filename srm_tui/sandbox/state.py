@@ -6,7 +6,9 @@ answers and webhook subscriptions, and saves itself to a JSON file when one is a
 
 Clock: `now()` starts at `as_of` and advances with real elapsed time (monotonic), so records
 written later get later dates; `advance_clock=False` freezes it at `as_of`. A loaded state
-continues from the instant it was last saved.
+continues from the instant it was last saved. With `real_clock=True` (the demo, and `srm
+sandbox serve` without `--as-of`) `now()` is the wall clock, saved and loaded states included,
+so what an agent does is dated when it happens.
 """
 
 from __future__ import annotations
@@ -14,14 +16,16 @@ from __future__ import annotations
 import json
 import os
 import random
-import tempfile
 import threading
 import time
 from collections import OrderedDict
 from datetime import datetime
 from pathlib import Path
 
+from srm_tui.storage.files import write_file
+
 from . import generator
+from .access_ops import AccessOps
 from .customer_ops import CustomerOps, subscription_state
 from .offer_ops import OfferOps
 from .store import ENTITIES, Store, atomic, snapshot_rows
@@ -33,19 +37,24 @@ SAVE_DEBOUNCE_SECONDS = 1.0
 WEBHOOK_TOPICS = ("customerRegistered", "customerUpdated", "transactionCreated", "passCreated",
                   "passExpirationChanged", "passTerminated", "offerCreated", "offerUpdated",
                   "offerDeactivated", "offerPriceChanged")
+# The topics the vendor documents (cleeng-api.md 4.L): the vendor profile offers only these.
+VENDOR_TOPICS = tuple(t for t in WEBHOOK_TOPICS if t != "customerUpdated")
 COUNTED_IDS = ("emails", "notes", "history")
 
-__all__ = ["SandboxState", "subscription_state", "WEBHOOK_TOPICS"]
+__all__ = ["SandboxState", "subscription_state", "WEBHOOK_TOPICS", "VENDOR_TOPICS"]
 
 
-class SandboxState(CustomerOps, OfferOps, Store):
+class SandboxState(AccessOps, CustomerOps, OfferOps, Store):
     """Records, rules, idempotency answers and webhook subscriptions of one sandbox."""
 
-    def __init__(self, *, seed: int, as_of: int, advance_clock: bool = True):
+    def __init__(self, *, seed: int, as_of: int, advance_clock: bool = True,
+                 real_clock: bool = False):
         Store.__init__(self)
         self.seed = seed
         self.as_of = as_of
         self.advance_clock = advance_clock
+        self.real_clock = real_clock
+        self.payment_methods: dict[str, dict] = {}
         self._started = time.monotonic()
         self.rng = random.Random(f"{seed}:runtime")
         self.next_ids = {name: 1 for name in COUNTED_IDS}
@@ -57,9 +66,14 @@ class SandboxState(CustomerOps, OfferOps, Store):
 
     @classmethod
     def generate(cls, customers: int, seed: int, as_of: datetime, *,
-                 advance_clock: bool = True) -> "SandboxState":
-        """A fresh state with `customers` generated customers (see generator.py)."""
-        state = cls(seed=seed, as_of=generator.to_unix(as_of), advance_clock=advance_clock)
+                 advance_clock: bool = True, real_clock: bool = False) -> "SandboxState":
+        """A fresh state with `customers` generated customers (see generator.py).
+
+        The records depend only on `seed` and `as_of`; `real_clock` dates later writes by
+        the wall clock instead of `as_of` plus the time served.
+        """
+        state = cls(seed=seed, as_of=generator.to_unix(as_of), advance_clock=advance_clock,
+                    real_clock=real_clock)
         catalog = generator.catalog(seed, as_of)
         put = state.put
         with generator.no_cyclic_gc():
@@ -82,7 +96,9 @@ class SandboxState(CustomerOps, OfferOps, Store):
             data = json.load(fh)
         if data.get("format") != STATE_FORMAT or data.get("version") != STATE_VERSION:
             raise ValueError(f"{path} is not a sandbox state file (version {STATE_VERSION})")
-        state = cls(seed=data["seed"], as_of=data["now"], advance_clock=advance_clock)
+        state = cls(seed=data["seed"], as_of=data["now"], advance_clock=advance_clock,
+                    real_clock=bool(data.get("realClock")))
+        state.payment_methods = data.get("paymentMethods", {})
         state.rng = random.Random(f"{data['seed']}:runtime:{data['seq']}")
         for entity in ENTITIES:
             for seq, record, key in data["entities"].get(entity, []):
@@ -122,7 +138,7 @@ class SandboxState(CustomerOps, OfferOps, Store):
             self._saver = _Autosaver(self, Path(path))
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write the whole state to `path` atomically (temporary file, then os.replace).
+        """Write the whole state to `path` atomically (srm_tui.storage.files.write_file).
 
         Without a state file yet, `path` becomes it: later writes are saved there too.
         """
@@ -131,25 +147,25 @@ class SandboxState(CustomerOps, OfferOps, Store):
             head = {"format": STATE_FORMAT, "version": STATE_VERSION, "seed": self.seed,
                     "now": self.now(), "seq": self.seq, "nextIds": dict(self.next_ids),
                     "webhooks": json.loads(json.dumps(self.webhooks)),
+                    "realClock": self.real_clock,
+                    "paymentMethods": json.loads(json.dumps(self.payment_methods)),
                     "idempotency": [[k, s, h, b.decode("utf-8")]
                                     for k, (s, h, b) in self.idempotency.items()]}
         entities = snapshot_rows(snapshot)
         path = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(_compact(head)[:-1] + ',"entities":{')
-                for n, (entity, rows) in enumerate(entities.items()):
-                    fh.write(("," if n else "") + f'"{entity}":[')
-                    for m, piece in enumerate(_json_chunks(rows)):
-                        fh.write(("," if m else "") + piece)
-                    fh.write("]")
-                fh.write("}}")
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+
+        def fill(fh) -> None:
+            fh.write(_compact(head)[:-1] + ',"entities":{')
+            for n, (entity, rows) in enumerate(entities.items()):
+                fh.write(("," if n else "") + f'"{entity}":[')
+                for m, piece in enumerate(_json_chunks(rows)):
+                    fh.write(("," if m else "") + piece)
+                fh.write("]")
+            fh.write("}}")
+
+        # Its own state file, replaced on every save; never a link, a device or a folder
+        # (srm_tui.storage.files), and 0600: it holds the generated customers.
+        write_file(path, fill, replace=True)
         if self._saver is None:
             self.path = path
 
@@ -175,6 +191,8 @@ class SandboxState(CustomerOps, OfferOps, Store):
 
     def now(self) -> int:
         """The sandbox's current unix time (see the module docstring)."""
+        if self.real_clock:
+            return int(time.time())
         if not self.advance_clock:
             return self.as_of
         return self.as_of + int(time.monotonic() - self._started)
@@ -241,6 +259,11 @@ class SandboxState(CustomerOps, OfferOps, Store):
     def webhook_urls(self, topic: str) -> list[str]:
         with self.lock:
             return [e["url"] for e in self.webhooks.get(topic, [])]
+
+    def webhook_endpoints(self, topic: str) -> list[dict]:
+        """The endpoint entries subscribed to `topic` (url, and optional verification)."""
+        with self.lock:
+            return [dict(e) for e in self.webhooks.get(topic, [])]
 
 
 def _compact(value) -> str:
