@@ -118,8 +118,15 @@ def _as_of(value: str | None, field: str = "--as-of"):
 @click.option("--port", default=8765, show_default=True, type=int)
 @click.option("--customers", default=5000, show_default=True, type=click.IntRange(0))
 @click.option("--seed", default=1, show_default=True, type=int)
-@click.option("--as-of", default=None, help="generate data as of this instant (default today 00:00Z)")
+@click.option("--as-of", default=None,
+              help="generate data as of this instant and run the clock from it (tests); "
+                   "default: now, on the real clock")
 @click.option("--api-key", default="sandbox-key", show_default=True)
+@click.option("--profile", default="sandbox", show_default=True,
+              type=click.Choice(["sandbox", "vendor"]),
+              help="vendor: only the vendor's published calls; sandbox: plus srm's extensions")
+@click.option("--webhook-signature-header", default="X-Signature", show_default=True,
+              help="header carrying the HMAC-SHA256 of deliveries to endpoints that ask for it")
 @click.option("--faults", default=0.0, type=click.FloatRange(0, 1), help="failure rate per call")
 @click.option("--state", "state_file", default=None, type=click.Path(dir_okay=False),
               help="keep the state in this file across restarts")
@@ -134,9 +141,10 @@ def _as_of(value: str | None, field: str = "--as-of"):
 @click.option("--debug", is_flag=True)
 @handled
 def sandbox_serve(host: str, port: int, customers: int, seed: int, as_of: str | None,
-                  api_key: str, faults: float, state_file: str | None, stall_seconds: float,
-                  rate_limit: float | None, hostile: bool, slow_seconds: float,
-                  fault_kinds: str | None, debug: bool) -> None:
+                  api_key: str, profile: str, webhook_signature_header: str, faults: float,
+                  state_file: str | None, stall_seconds: float, rate_limit: float | None,
+                  hostile: bool, slow_seconds: float, fault_kinds: str | None,
+                  debug: bool) -> None:
     """Run the sandbox API over HTTP until SIGINT/SIGTERM."""
     from pathlib import Path
 
@@ -149,17 +157,23 @@ def sandbox_serve(host: str, port: int, customers: int, seed: int, as_of: str | 
         check_fault_kinds(kinds)
     except ValueError as exc:
         raise UsageProblem(f"--fault-kinds: {exc}") from None
+    if not webhook_signature_header.strip() or ":" in webhook_signature_header:
+        raise UsageProblem("--webhook-signature-header: not a header name")
     as_of_dt = _as_of(as_of)
+    real_clock = as_of is None  # without --as-of the data is as of now and time is real
     if state_file and Path(state_file).exists():
         state = SandboxState.load(Path(state_file))
+        state.real_clock = state.real_clock or real_clock
     else:
-        state = SandboxState.generate(customers, seed, as_of_dt)
+        state = SandboxState.generate(customers, seed, as_of_dt, real_clock=real_clock)
         if state_file:
             state.save(Path(state_file))
     secret = os.environ.get("SRM_WEBHOOK_SECRET")
     app = create_app(state, api_key=api_key, faults=faults, seed=seed,
                      stall_seconds=stall_seconds, rate_limit=rate_limit, webhook_secret=secret,
-                     hostile=hostile, slow_seconds=slow_seconds, fault_kinds=kinds)
+                     hostile=hostile, slow_seconds=slow_seconds, fault_kinds=kinds,
+                     profile=profile,
+                     webhook_signature_header=webhook_signature_header.strip())
 
     def ready(url: str) -> None:
         print(f"listening on {url}", flush=True)

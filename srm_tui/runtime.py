@@ -60,9 +60,12 @@ class DemoSandbox:
 
 
 def demo_as_of() -> datetime:
-    """The demo's data is generated as of today's midnight UTC, so it looks current."""
-    today = datetime.now(timezone.utc).date()
-    return datetime(today.year, today.month, today.day, tzinfo=timezone.utc)
+    """The instant the demo's data is generated as of: now, to the minute (UTC).
+
+    The data depends only on the seed and this instant; the demo's sandbox then runs on the
+    real clock, so what an agent does is dated when it happens.
+    """
+    return datetime.now(timezone.utc).replace(second=0, microsecond=0)
 
 
 def start_demo_sandbox(state_path: Path | None = None) -> DemoSandbox:
@@ -75,8 +78,9 @@ def start_demo_sandbox(state_path: Path | None = None) -> DemoSandbox:
     state_path.parent.mkdir(parents=True, exist_ok=True)
     if state_path.exists():
         state = SandboxState.load(state_path)
+        state.real_clock = True  # a state saved before the demo ran on the real clock too
     else:
-        state = SandboxState.generate(DEMO_CUSTOMERS, DEMO_SEED, demo_as_of())
+        state = SandboxState.generate(DEMO_CUSTOMERS, DEMO_SEED, demo_as_of(), real_clock=True)
         state.path = state_path
         state.save(state_path)
     running = start_in_thread(create_app(state, api_key=DEFAULT_SANDBOX_KEY))
