@@ -636,13 +636,16 @@ CREATE INDEX import_pending_emails_open ON import_pending_emails (resolved_at);
 -- [profile] API profile, per-customer fetch state, srm's own notes
 -- The vendor cannot list customers: each known one is refreshed through its published calls,
 -- never-fetched first, then oldest-fetched first. A row commits with the customer's records.
--- status: ok (fetched), gone (the API answered 404: not retried until a full sync).
+-- status: pending (to fetch, e.g. an imported id), ok, gone (the API answered 404), refused
+-- (another 4xx), failed (an unreadable answer); gone and refused wait for a full sync.
+-- full_pending: still to do in the unfinished `srm sync --full` (set for all when one starts).
 CREATE TABLE customer_fetch_state (
     customer_id INTEGER PRIMARY KEY,
     status TEXT NOT NULL,
     fetched_at INTEGER,
     attempted_at INTEGER NOT NULL,
-    message TEXT
+    message TEXT,
+    full_pending INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX customer_fetch_state_order ON customer_fetch_state (fetched_at, customer_id);
 

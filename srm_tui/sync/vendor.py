@@ -29,8 +29,6 @@ if TYPE_CHECKING:
 # A customer refreshed this recently is left for a later run (webhooks and actions keep the
 # cache fresh in between); `srm sync --full` refreshes every known customer.
 STALE_AFTER = 24 * 3600
-# The checkpoint row holding the start of an unfinished `--full` run (so a rerun resumes it).
-FULL_RUN = "vendor_customers"
 # What the vendor publishes no listing for: never fetched in this profile.
 NOT_FETCHED = ("transactions", "payment_details", "emails")
 # Entities a vendor sync counts (the others stay 0: not offered, or srm's own).
@@ -46,41 +44,40 @@ _KNOWN = """
 """
 
 
-def known_customers(conn: sqlite3.Connection, *, since_full: int | None, stale_before: int,
-                    everyone: bool = False) -> list[int]:
+def known_customers(conn: sqlite3.Connection, *, stale_before: int) -> list[int]:
     """The customers a run refreshes, in the order it refreshes them.
 
-    Never fetched first, then the oldest fetched. ``everyone`` (a full run) takes every
-    customer not attempted since ``since_full``; otherwise those never fetched, those whose
-    fetch failed, those of an unfinished full run and those fetched before ``stale_before``
-    (a customer the API said is gone, or whose id it refused, waits for a full run).
+    Never fetched first, then the oldest fetched: those never fetched, those whose answer
+    could not be read, those left by an unfinished full run and those fetched before
+    ``stale_before`` (a customer the API said is gone, or whose id it refused, waits for a
+    full run).
     """
-    where = ["f.customer_id IS NULL",
-             "(f.fetched_at IS NULL AND f.status IN ('pending', 'failed'))"]
-    args: list[Any] = []
-    if since_full is not None:
-        where.append("f.attempted_at < ?")
-        args.append(since_full)
-    if not everyone:
-        where.append("f.status = 'failed'")
-        where.append("(f.status = 'ok' AND f.fetched_at < ?)")
-        args.append(stale_before)
     sql = (f"SELECT k.id FROM ({_KNOWN}) AS k LEFT JOIN customer_fetch_state f "
-           f"ON f.customer_id = k.id WHERE k.id > 0 AND ({' OR '.join(where)}) "
+           "ON f.customer_id = k.id WHERE k.id > 0 AND (f.customer_id IS NULL "
+           "OR f.full_pending = 1 OR f.status IN ('pending', 'failed') "
+           "OR (f.status = 'ok' AND f.fetched_at < ?)) "
            "ORDER BY f.fetched_at IS NOT NULL, f.fetched_at, k.id")
-    return [int(r[0]) for r in conn.execute(sql, args)]
+    return [int(r[0]) for r in conn.execute(sql, (stale_before,))]
+
+
+def start_full(tx: sqlite3.Connection) -> None:
+    """A full run: every known customer is to do once more (resumed until done)."""
+    tx.execute("INSERT OR IGNORE INTO customer_fetch_state (customer_id, status, attempted_at) "
+               f"SELECT id, 'pending', 0 FROM ({_KNOWN}) WHERE id > 0")
+    tx.execute("UPDATE customer_fetch_state SET full_pending = 1")
 
 
 def mark(tx: sqlite3.Connection, customer_id: int, status: str, now: int,
          message: str | None = None) -> None:
     """Write a customer's fetch state (in the caller's transaction). ``ok`` sets fetched_at;
     ``gone`` (404), ``refused`` (another 4xx) and ``failed`` (an unreadable answer) keep the
-    last good fetch time; ``pending`` names a customer to fetch (an import's id)."""
+    last good fetch time. Any answer settles the customer's part of a full run."""
     tx.execute(
         "INSERT INTO customer_fetch_state (customer_id, status, fetched_at, attempted_at, "
         "message) VALUES (?, ?, ?, ?, ?) ON CONFLICT(customer_id) DO UPDATE SET "
         "status = excluded.status, attempted_at = excluded.attempted_at, "
-        "message = excluded.message, fetched_at = COALESCE(excluded.fetched_at, fetched_at)",
+        "message = excluded.message, fetched_at = COALESCE(excluded.fetched_at, fetched_at), "
+        "full_pending = 0",
         (customer_id, status, now if status == "ok" else None, now, message))
 
 
@@ -231,19 +228,14 @@ class VendorSync:
     def _customers(self, full: bool, summary: SyncSummary) -> None:
         conn = self.cache.conn()
         now = int(self.engine.clock())
-        row = conn.execute("SELECT full_since FROM sync_checkpoints WHERE entity = ?",
-                           (FULL_RUN,)).fetchone()
-        since_full = row[0] if row is not None else None
-        if full and since_full is None:
-            since_full = now
-            with self.cache.transaction() as tx:
-                _set_full_since(tx, since_full, now)
-        targets = known_customers(conn, since_full=since_full,
-                                  stale_before=now - STALE_AFTER,
-                                  everyone=since_full is not None)
+        if full and not conn.execute(
+                "SELECT 1 FROM customer_fetch_state WHERE full_pending = 1 LIMIT 1").fetchone():
+            with self.cache.transaction() as tx:  # (an unfinished full run is resumed)
+                start_full(tx)
+        targets = known_customers(conn, stale_before=now - STALE_AFTER)
         progress = self.engine.progress
         started = time.monotonic()
-        gone = refused = 0
+        summary.extra["gone"] = summary.extra["refused"] = 0
         for done, customer_id in enumerate(targets, 1):
             try:
                 written = self.refresh(customer_id)
@@ -261,10 +253,10 @@ class VendorSync:
             except errors.ApiError as exc:  # 400/422: this id is refused, the rest go on
                 with self.cache.transaction() as tx:
                     mark(tx, customer_id, "refused", int(self.engine.clock()), exc.message)
-                refused += 1
+                summary.extra["refused"] += 1
                 continue
             if written is None:
-                gone += 1
+                summary.extra["gone"] += 1
                 continue
             for entity, n in written.items():
                 summary.counts[entity] += n
@@ -273,12 +265,6 @@ class VendorSync:
 
                 rate = done / max(time.monotonic() - started, 1e-6)
                 progress(Progress("customers", done, len(targets), rate))
-        summary.extra["gone"] = gone
-        summary.extra["refused"] = refused
-        if since_full is not None:
-            with self.cache.transaction() as tx:
-                tx.execute("UPDATE sync_checkpoints SET full_since = NULL, updated_at = ? "
-                           "WHERE entity = ?", (int(self.engine.clock()), FULL_RUN))
 
     def _quarantine_answer(self, customer_id: int, exc: errors.ApiError) -> None:
         """An unreadable answer about a customer: kept with its reason, the customer marked
@@ -331,13 +317,6 @@ class VendorSync:
             _quarantine(tx, "campaigns", bad, now)
         summary.counts["campaigns"] += len(good)
         summary.quarantined += len(bad)
-
-
-def _set_full_since(tx: sqlite3.Connection, since: int, now: int) -> None:
-    tx.execute("INSERT INTO sync_checkpoints (entity, since, full_since, updated_at) "
-               "VALUES (?, 0, ?, ?) ON CONFLICT(entity) DO UPDATE SET "
-               "full_since = excluded.full_since, updated_at = excluded.updated_at",
-               (FULL_RUN, since, now))
 
 
 def _drop_unlisted(tx: sqlite3.Connection, entity: str, customer_id: int,

@@ -1,0 +1,262 @@
+"""Sync and fetch in the vendor profile, against `start_sandbox(profile="vendor")` over
+loopback HTTP: only the published calls answer there (every /x-srm/ path is a 404)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from srm_tui.api.client import ApiClient
+from srm_tui.sandbox.runner import start_sandbox
+from srm_tui.sandbox.state import SandboxState
+from srm_tui.storage import records
+from srm_tui.storage.cache import Cache
+from srm_tui.sync.engine import SyncEngine
+from srm_tui.sync.vendor import known_customers
+from tests.conftest import AS_OF
+from tests.helpers import run_srm
+
+# The properties of the vendor's published resources (cleeng-core-3.1.openapi.yml:
+# CustomerResource, SubscriptionResource, PassResource).
+PUBLISHED = {
+    "customers": ("id", ("id", "email", "country", "regDate", "lastLoginDate", "lastUserIp",
+                         "currency", "locale", "firstName", "lastName", "externalId",
+                         "externalData")),
+    "subscriptions": ("subscriptionId", (
+        "subscriptionId", "paymentDetailsId", "publisherId", "customerId", "status", "dateFrom",
+        "dateTo", "nextPaymentAction", "nextPaymentActionDate", "subscriptionExternalId",
+        "offerId", "paymentCountry", "ipAddress", "inTrial", "couponCode", "coupon",
+        "pendingSwitchId", "externalProperties", "paymentMethodId", "isExternallyManaged", "id",
+        "userId", "latestPaymentExternalId", "paymentGateway", "replacedBy", "originatedFrom",
+        "renewalCycle", "source", "pause")),
+    "passes": ("passId", ("passId", "customerId", "status", "expiresAt", "offerId", "externalId",
+                          "externalProperties", "paymentMethodId", "isExternallyManaged",
+                          "replacedBy", "originatedFrom", "source")),
+}
+UNKNOWN_ID = 999_000_001
+KEY = "sandbox-key"
+
+
+class Interrupted(Exception):
+    """Stands for the process being stopped at a chosen point."""
+
+
+class StopsAfter(ApiClient):
+    """A real client that stops the run when asked for customer number ``n + 1``."""
+
+    def __init__(self, url: str, n: int):
+        super().__init__(url, KEY)
+        self.left = n
+
+    def customer(self, customer_id: int) -> dict[str, Any]:
+        if self.left == 0:
+            raise Interrupted(customer_id)
+        self.left -= 1
+        return super().customer(customer_id)
+
+
+@pytest.fixture(scope="module")
+def state():
+    return SandboxState.generate(80, 21, AS_OF)
+
+
+@pytest.fixture(scope="module")
+def vendor(state):
+    running = start_sandbox(state, profile="vendor")
+    yield running
+    running.stop()
+
+
+def _env(server, db) -> dict[str, str]:
+    return {"SRM_API_URL": server.url, "SRM_API_KEY": KEY, "SRM_DB": str(db)}
+
+
+def _seed_ids(db, ids) -> None:
+    """What an import of a list of customer ids leaves: customers to fetch."""
+    cache = Cache(db)
+    with cache.transaction() as tx:
+        tx.executemany("INSERT INTO customer_fetch_state (customer_id, status, attempted_at) "
+                       "VALUES (?, 'pending', 0)", [(i,) for i in ids])
+    cache.close()
+
+
+def _seed_emails(db, emails) -> None:
+    cache = Cache(db)
+    with cache.transaction() as tx:
+        tx.executemany("INSERT INTO import_pending_emails (email, source, added_at) "
+                       "VALUES (?, ?, 0)", [(e.casefold(), f"ids.txt:{n}")
+                                            for n, e in enumerate(emails, 1)])
+    cache.close()
+
+
+def _differences(db, export: dict[str, Any], customer_ids: set[int]) -> list[str]:
+    """Cache against export for these customers, on the fields the vendor publishes."""
+    cache = Cache(db)
+    problems = []
+    try:
+        for entity, (key, fields) in PUBLISHED.items():
+            owner = "id" if entity == "customers" else "customerId"
+            want = {str(r[key]): r for r in export[entity] if r[owner] in customer_ids}
+            got = {str(r[key]): r for r in records.raw_records(cache.conn(), entity)}
+            if want.keys() != got.keys():
+                problems.append(f"{entity}: missing {sorted(want.keys() - got.keys())[:3]}, "
+                                f"extra {sorted(got.keys() - want.keys())[:3]}")
+            for k in want.keys() & got.keys():
+                differ = [f for f in fields if f in want[k] and want[k][f] != got[k].get(f)]
+                if differ:
+                    problems.append(f"{entity} {k}: {differ}")
+                    break
+    finally:
+        cache.close()
+    return problems
+
+
+def test_vendor_sync_fills_the_known_customers_from_published_calls(vendor, state, tmp_path):
+    db = tmp_path / "c.db"
+    export = state.export()
+    customers = export["customers"]
+    ids = [c["id"] for c in customers[:30]]
+    by_email = customers[40]
+    _seed_ids(db, [*ids, UNKNOWN_ID])
+    _seed_emails(db, [by_email["email"].upper(), "nobody@nowhere.example"])
+    result = run_srm("sync", "--json", env=_env(vendor, db))
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["profile"] == "vendor" and summary["ok"] and summary["quarantined"] == 0
+    assert summary["customers"] == 31 and summary["gone"] == 1
+    assert summary["emails_resolved"] == 1 and summary["emails_unknown"] == 1
+    assert summary["transactions"] == summary["emails"] == summary["payment_details"] == 0
+    assert summary["seconds"] > 0
+    synced = {*ids, by_email["id"]}
+    assert _differences(db, export, synced) == []
+    cache = Cache(db)
+    conn = cache.conn()
+    # The catalogue, as published.
+    assert {r[0] for r in conn.execute("SELECT id FROM offers")} == {
+        o["id"] for o in export["offers"]}
+    assert {r[0] for r in conn.execute("SELECT id FROM season_groups")} == {
+        g["id"] for g in export["season_groups"]}
+    # Campaigns learnt from the coupon codes the synced subscriptions carry.
+    codes = {s["couponCode"] for s in export["subscriptions"]
+             if s["customerId"] in synced and s.get("couponCode")}
+    held = {k.upper() for c in export["campaigns"] for k in c["couponCodes"]}
+    learnt = {r[0].upper() for r in conn.execute("SELECT code FROM campaign_codes")}
+    assert {c.upper() for c in codes} & held <= learnt
+    assert summary["campaigns"] == len(
+        {c["name"] for c in export["campaigns"] if {k.upper() for k in c["couponCodes"]}
+         & {x.upper() for x in codes}})
+    # The run is recorded; every customer has its fetch state.
+    run = conn.execute("SELECT ok, counts FROM sync_runs ORDER BY id DESC").fetchone()
+    assert run["ok"] == 1 and json.loads(run["counts"])["profile"] == "vendor"
+    states = dict(conn.execute("SELECT status, count(*) FROM customer_fetch_state GROUP BY 1"))
+    assert states == {"ok": 31, "gone": 1}
+    gone_at = conn.execute("SELECT attempted_at FROM customer_fetch_state WHERE customer_id = ?",
+                           (UNKNOWN_ID,)).fetchone()[0]
+    email_row = conn.execute("SELECT customer_id, error FROM import_pending_emails WHERE "
+                             "email = 'nobody@nowhere.example'").fetchone()
+    assert email_row["customer_id"] is None and email_row["error"]
+    cache.close()
+    # Nothing stale: the next sync asks for no customer, and not again for the gone one.
+    again = json.loads(run_srm("sync", "--json", env=_env(vendor, db)).stdout)
+    assert again["customers"] == 0 and again["gone"] == 0 and again["ok"]
+    # --full refreshes every known customer, and asks once more about the gone one.
+    full = run_srm("sync", "--full", "--json", env=_env(vendor, db))
+    assert full.returncode == 0, full.stderr
+    full_summary = json.loads(full.stdout)
+    assert full_summary["customers"] == 31 and full_summary["gone"] == 1
+    assert full_summary["emails_unknown"] == 1
+    assert _differences(db, export, synced) == []
+    cache = Cache(db)
+    assert cache.conn().execute("SELECT count(*) FROM customer_fetch_state WHERE "
+                                "full_pending = 1").fetchone()[0] == 0
+    assert cache.conn().execute("SELECT attempted_at FROM customer_fetch_state WHERE "
+                                "customer_id = ?", (UNKNOWN_ID,)).fetchone()[0] >= gone_at
+    cache.close()
+
+
+def test_a_stopped_sync_resumes_with_the_next_customer(vendor, state, tmp_path):
+    db = tmp_path / "c.db"
+    export = state.export()
+    ids = sorted(c["id"] for c in export["customers"][:25])
+    _seed_ids(db, ids)
+    cache = Cache(db)
+    with StopsAfter(vendor.url, 10) as client, pytest.raises(Interrupted):
+        SyncEngine(cache, client).run()
+    conn = cache.conn()
+    done = [r[0] for r in conn.execute(
+        "SELECT customer_id FROM customer_fetch_state WHERE status = 'ok' ORDER BY 1")]
+    assert done == ids[:10]  # never-fetched in id order; each one committed whole
+    held = {r[0] for r in conn.execute("SELECT id FROM customers")}
+    assert held == set(ids[:10])
+    assert known_customers(conn, stale_before=0) == ids[10:]
+    with ApiClient(vendor.url, KEY) as client:
+        summary = SyncEngine(cache, client).run()
+    assert summary.ok and summary.counts["customers"] == 15
+    assert _differences(db, export, set(ids)) == []
+    # A stopped --full run is resumed by the next sync, full or not, where it stopped.
+    with StopsAfter(vendor.url, 7) as client, pytest.raises(Interrupted):
+        SyncEngine(cache, client).run(full=True)
+    with ApiClient(vendor.url, KEY) as client:
+        resumed = SyncEngine(cache, client).run()
+    assert resumed.counts["customers"] == 18
+    assert conn.execute("SELECT count(*) FROM customer_fetch_state WHERE "
+                        "full_pending = 1").fetchone()[0] == 0
+    with ApiClient(vendor.url, KEY) as client:
+        assert SyncEngine(cache, client).run().counts["customers"] == 0
+    cache.close()
+
+
+def test_fetch_by_id_and_email_says_what_is_not_offered(vendor, state, tmp_path):
+    db = tmp_path / "c.db"
+    Cache(db).close()
+    export = state.export()
+    owner = next(s["customerId"] for s in export["subscriptions"])
+    result = run_srm("fetch", str(owner), "--json", env=_env(vendor, db))
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["customer_id"] == owner and answer["profile"] == "vendor"
+    assert set(answer["not_offered"]) == {"transactions", "payment_details", "emails", "notes"}
+    assert "ChurnIQ" in answer["not_offered"]["transactions"]
+    assert _differences(db, export, {owner}) == []
+    other = export["customers"][50]
+    text = run_srm("fetch", other["email"], env=_env(vendor, db))
+    assert text.returncode == 0, text.stderr
+    assert text.stdout.strip() == f"fetched customer {other['id']}"
+    assert "not offered by this API" in text.stderr and "transactions" in text.stderr
+    assert _differences(db, export, {owner, other["id"]}) == []
+    assert run_srm("fetch", "nobody@nowhere.example", env=_env(vendor, db)).returncode == 1
+    assert run_srm("fetch", str(UNKNOWN_ID), env=_env(vendor, db)).returncode == 1
+
+
+def test_refresh_after_a_change_uses_published_calls(tmp_path):
+    """What an action's refresh does: the vendor's answer replaces the cached copy, and what
+    the API no longer lists for the customer leaves the cache."""
+    state = SandboxState.generate(20, 4, AS_OF)
+    server = start_sandbox(state, profile="vendor")
+    try:
+        export = state.export()
+        sub = export["subscriptions"][0]
+        owner = sub["customerId"]
+        cache = Cache(tmp_path / "c.db")
+        with ApiClient(server.url, KEY) as client:
+            engine = SyncEngine(cache, client)
+            assert engine.fetch_customer(customer_id=owner) == owner
+            edited = httpx.patch(f"{server.url}/customers/{owner}",
+                                 json={"firstName": "Renamed"}, headers={"X-Publisher-Token": KEY})
+            assert edited.status_code == 200, edited.text
+            # A subscription the cache holds for the customer that the API does not list.
+            stray = dict(records.raw_records(cache.conn(), "subscriptions")[0],
+                         subscriptionId=123456789, customerId=owner)
+            engine.store_bundle({"subscriptions": [stray]})
+            assert engine.fetch_customer(customer_id=owner) == owner
+        conn = cache.conn()
+        assert json.loads(conn.execute("SELECT raw FROM customers WHERE id = ?",
+                                       (owner,)).fetchone()[0])["firstName"] == "Renamed"
+        assert conn.execute("SELECT 1 FROM subscriptions WHERE id = 123456789").fetchone() is None
+        assert _differences(tmp_path / "c.db", state.export(), {owner}) == []
+        cache.close()
+    finally:
+        server.stop()
