@@ -565,3 +565,40 @@ def test_serve_reports_the_real_port_and_stops_on_sigterm(tmp_path):
             proc.kill()
     notes = SandboxState.load(tmp_path / "s.json", autosave=False).all("notes")
     assert any(n["text"] == "flushed on exit" for n in notes)
+
+
+# -- the clock ------------------------------------------------------------------------------
+
+def test_without_as_of_the_data_is_as_of_now_and_writes_are_dated_by_the_real_clock(tmp_path):
+    from srm_tui import runtime
+    from tests.helpers import SandboxProcess
+
+    before = int(time.time())
+    as_of = runtime.demo_as_of()
+    assert as_of.second == 0 and before - 60 <= as_of.timestamp() <= time.time()
+    # Deterministic per seed and as-of instant.
+    assert SandboxState.generate(30, 9, as_of).export() == \
+        SandboxState.generate(30, 9, as_of).export()
+    state = SandboxState.generate(30, 9, as_of, real_clock=True)
+    customer = state.export()["customers"][0]
+    note = state.add_note({"customerId": customer["id"], "author": "anna", "text": "hi"})
+    assert before <= note["createdAt"] <= time.time()
+    # A saved state keeps running on the real clock when loaded again.
+    state.save(tmp_path / "state.json")
+    state.close()
+    again = SandboxState.load(tmp_path / "state.json", autosave=False)
+    assert again.real_clock and before <= again.now() <= time.time()
+
+    sandbox = SandboxProcess("--customers", "20")
+    try:
+        export = sandbox.export()
+        newest = max(t["transactionDate"] for t in export["transactions"])
+        assert newest <= time.time()  # generated relative to now, nothing in the future
+        owner = export["customers"][0]["id"]
+        started = int(time.time())
+        made = httpx.post(f"{sandbox.url}/x-srm/notes", headers=KEY,
+                          json={"customerId": owner, "author": "anna", "text": "now"})
+        assert made.status_code == 201
+        assert started <= made.json()["createdAt"] <= time.time()
+    finally:
+        sandbox.stop()
