@@ -93,3 +93,35 @@ def test_unreachable_is_typed(tmp_path):
                    retry=RetryPolicy(attempts=2, base_delay=0.01)) as client:
         with pytest.raises(errors.Unreachable):
             client.customer(123456789)
+
+
+def test_vendor_sync_waits_as_the_api_says_on_429(state, tmp_path):
+    """A vendor-profile sync meeting the rate limit waits the Retry-After it is given and
+    still ends with every customer it knows of."""
+    from srm_tui.sandbox.runner import start_sandbox
+    from srm_tui.storage.cache import Cache
+    from srm_tui.sync.engine import SyncEngine
+
+    running = start_sandbox(state, profile="vendor", rate_limit=3)
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:  # really waits, and remembers how long
+        slept.append(seconds)
+        time.sleep(seconds)
+
+    ids = sorted(c["id"] for c in state.export()["customers"][:6])
+    cache = Cache(tmp_path / "c.db")
+    with cache.transaction() as tx:
+        tx.executemany("INSERT INTO customer_fetch_state (customer_id, status, attempted_at) "
+                       "VALUES (?, 'pending', 0)", [(i,) for i in ids])
+    try:
+        with ApiClient(running.url, "sandbox-key", sleep=sleep,
+                       retry=RetryPolicy(attempts=30)) as client:
+            summary = SyncEngine(cache, client).run()
+            assert client.limited > 0
+    finally:
+        running.stop()
+    assert summary.ok and summary.counts["customers"] == 6, summary.errors
+    assert sorted(r[0] for r in cache.conn().execute("SELECT id FROM customers")) == ids
+    assert max(slept) >= 1.0  # the sandbox's Retry-After is whole seconds
+    cache.close()
