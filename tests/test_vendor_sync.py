@@ -260,3 +260,24 @@ def test_refresh_after_a_change_uses_published_calls(tmp_path):
         cache.close()
     finally:
         server.stop()
+
+
+def test_an_unreachable_api_mid_sync_is_recorded_and_exits_3(tmp_path):
+    state = SandboxState.generate(10, 6, AS_OF)
+    server = start_sandbox(state, profile="vendor")
+    db = tmp_path / "c.db"
+    ids = [c["id"] for c in state.export()["customers"][:3]]
+    _seed_ids(db, ids)
+    try:
+        first = run_srm("sync", "--json", env=_env(server, db))
+        assert first.returncode == 0, first.stderr
+    finally:
+        server.stop()
+    _seed_ids(db, [ids[0] + 1_000_000])  # one more to fetch, from an API that is gone
+    again = run_srm("sync", "--json", env={**_env(server, db), "SRM_TIMEOUT": "1"})
+    assert again.returncode == 3, again.stderr
+    cache = Cache(db)
+    run = cache.conn().execute("SELECT ok, message FROM sync_runs ORDER BY id DESC").fetchone()
+    assert run["ok"] == 0 and "reach" in run["message"]
+    assert cache.conn().execute("SELECT count(*) FROM customers").fetchone()[0] == 3
+    cache.close()
