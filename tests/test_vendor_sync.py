@@ -175,6 +175,10 @@ def test_vendor_sync_fills_the_known_customers_from_published_calls(vendor, stat
     assert cache.conn().execute("SELECT attempted_at FROM customer_fetch_state WHERE "
                                 "customer_id = ?", (UNKNOWN_ID,)).fetchone()[0] >= gone_at
     cache.close()
+    told = run_srm("sync", env=_env(vendor, db))
+    assert told.returncode == 0 and told.stdout == ""
+    assert "vendor API: 0 customers refreshed" in told.stderr
+    assert "not offered by this API" in told.stderr
 
 
 def test_a_stopped_sync_resumes_with_the_next_customer(vendor, state, tmp_path):
