@@ -126,7 +126,8 @@ def test_huge_bodies_are_refused_before_they_are_read(sandbox, receiver):
     assert wait_for(lambda: receiver.status()["refused"].get("too_large") == 6, timeout=60)
     peak = _proc(pid, "VmHWM") - rss_before
     grown = _cache_bytes(db) - cache_before
-    print(f"6 x 50 MB: receiver peak RSS +{peak / MB:.1f} MB, cache +{grown / 1024:.1f} KB")
+    print(f"6 x 50 MB: receiver peak RSS +{peak / MB:.1f} MB, cache +{grown / 1024:.1f} KB, "
+          f"at most {max(s for _, s in results) / MB:.1f} MB sent before the close")
     assert peak < 40 * MB  # one 1 MB body at most is ever held, never 50 MB
     assert grown < 128 * 1024  # six summary rows and counters (WAL pages), not 300 MB
     rows = _cache_rows(db, "SELECT reason, size, source, length(body_sha256) "

@@ -204,7 +204,7 @@ def test_every_vendor_topic_in_the_vendors_shapes(sandbox, receiver):
     events = _cache_rows(db, "SELECT topic, error, result FROM webhook_events ORDER BY id")
     assert [e[0] for e in events] == [t for t, _ in deliveries]
     assert [e for e in events if e[1]] == []  # nothing failed
-    results = dict((e[0], e[2]) for e in events)
+    results = {e[0]: e[2] for e in events}
     assert results["customerRegistered"] == f"customer {cid} refreshed"
     assert results["refundPayment"] == f"customer {cid} refreshed"
     assert f"transaction {tid} stored" in results["transactionCreated"]
