@@ -25,7 +25,6 @@ from srm_tui.exits import (  # one mapping of failures for every path
     EXIT_UNREACHABLE,
     EXIT_USAGE,
     UsageProblem,
-    classify,
     report,
 )
 
@@ -71,12 +70,6 @@ def handled(f: Callable) -> Callable:
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except (Exception, KeyboardInterrupt) as exc:  # one line; a traceback only with --debug
-            if kwargs.get("as_json") and not isinstance(exc, BrokenPipeError):
-                # With --json an error is a JSON object on stdout too (beside the line on
-                # stderr), so a script reading stdout is never left with nothing.
-                code, message = classify(exc)
-                click.echo(json.dumps({"error": {"exit": code, "message": message}},
-                                      ensure_ascii=False))
             sys.exit(report(exc, _debug(ctx, kwargs)))
 
     return wrapper
@@ -263,7 +256,7 @@ def sync(ctx: click.Context, full: bool, as_json: bool, **flags: Any) -> None:
         demo = runtime.start_demo_sandbox()
         settings = runtime.demo_settings(settings, demo)
     try:
-        cache = runtime.open_cache(settings, create=True)
+        cache = runtime.open_cache(settings)
         bar = _ProgressBar("sync") if sys.stderr.isatty() else None
         progress = (lambda p: bar.update(p.entity, p.done, p.total, p.rate)) if bar else None
         summary = runtime.sync_now(settings, cache, full=full, progress=progress)
@@ -421,19 +414,11 @@ def _action_options(f: Callable) -> Callable:
 @contextlib.contextmanager
 def _action_errors(names: dict[str, str] | None = None,
                    as_json: bool = False) -> Iterator[None]:
-    """Invalid input: exit 2 naming the field; a refusal: exit 1 naming the rule; an action
-    the API does not offer: exit 1 with the vendor's own way."""
+    """Invalid input: exit 2 naming the field; a refusal: exit 1 naming the rule."""
     from srm_tui.actions import ActionInvalid, ActionRefused, ConfirmationRequired
-    from srm_tui.api.profile import NotOffered
 
     try:
         yield
-    except NotOffered as exc:
-        if as_json:
-            click.echo(json.dumps({"status": "not-offered", "feature": exc.feature.name,
-                                   "message": str(exc)}, ensure_ascii=False))
-        click.echo(f"srm: {exc}", err=True)
-        sys.exit(EXIT_FAILURE)
     except ActionInvalid as exc:
         raise UsageProblem(f"{(names or {}).get(exc.field, exc.field)}: {exc.message}") from None
     except ConfirmationRequired as exc:
@@ -505,8 +490,6 @@ def _run_action(ctx: click.Context, name: str, args: dict[str, Any], flags: dict
                 dry_run: bool, yes: bool, as_json: bool, names: dict[str, str]) -> None:
     with _action_errors(names, as_json), \
             _action_service(ctx, flags, online=not dry_run) as service:
-        if dry_run:
-            service.profile()  # learn what the API offers (remembered in the cache)
         preview = service.preview(name, **args)
         if dry_run:
             click.echo(json.dumps(preview.to_json(), ensure_ascii=False, default=str)
@@ -560,19 +543,15 @@ def customer_edit(ctx: click.Context, customer_id: str, first_name: str | None,
 
 @customer.command("anonymize")
 @click.argument("customer_id")
-@click.option("--terminate-access", is_flag=True, default=None,
-              help="terminate live subscriptions and passes first (the vendor's flow)")
 @_action_options
 @_common
 @click.pass_context
 @handled
-def customer_anonymize(ctx: click.Context, customer_id: str, terminate_access: bool | None,
-                       dry_run: bool, yes: bool, as_json: bool, **flags: Any) -> None:
+def customer_anonymize(ctx: click.Context, customer_id: str, dry_run: bool, yes: bool,
+                       as_json: bool, **flags: Any) -> None:
     """Remove every personal value of a customer for good (irreversible)."""
-    _run_action(ctx, "anonymize", {"customer_id": customer_id,
-                                   "terminate_access": terminate_access}, flags,
-                dry_run=dry_run, yes=yes, as_json=as_json,
-                names=_names("ID", terminate_access="--terminate-access"))
+    _run_action(ctx, "anonymize", {"customer_id": customer_id}, flags, dry_run=dry_run,
+                yes=yes, as_json=as_json, names=_names("ID"))
 
 
 @customer.command("extend")
@@ -1026,27 +1005,17 @@ def segment_explain(ctx: click.Context, file: str, customer_id: str, as_json: bo
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", required=True, type=click.Choice(["csv", "json"]))
 @click.option("--out", "out", required=True, help="file to write ('-': standard output)")
-@click.option("--force", is_flag=True, help="replace --out if it exists (a regular file only)")
 @_common
 @click.pass_context
 @handled
-def segment_export(ctx: click.Context, file: str, fmt: str, out: str, force: bool,
-                   **flags: Any) -> None:
+def segment_export(ctx: click.Context, file: str, fmt: str, out: str, **flags: Any) -> None:
     """Write the segment's customers with the list columns, as CSV or JSON."""
     from srm_tui.segments import export
-    from srm_tui.storage.files import FileRefused, check_target
 
     segment = _segment_file(file)
-    if out != "-":
-        try:  # refused before the cache is even opened: nothing is written
-            check_target(out, replace=force)
-        except FileRefused as exc:
-            raise UsageProblem(f"--out: {exc}") from None
     settings, cache = _segment_cache(ctx, flags)
     try:
-        n = export(cache.conn(), segment, settings.now_ts(), fmt, out, force=force)
-    except FileRefused as exc:
-        raise UsageProblem(f"--out: {exc}") from None
+        n = export(cache.conn(), segment, settings.now_ts(), fmt, out)
     except OSError as exc:
         if out == "-":
             raise
@@ -1060,6 +1029,4 @@ if __name__ == "__main__":  # pragma: no cover
     main()
 from srm_tui import cli_offers  # noqa: E402,F401
 from srm_tui import cli_segments  # noqa: E402,F401
-from srm_tui import cli_actions  # noqa: E402,F401
 from srm_tui import cli_api  # noqa: E402,F401
-from srm_tui import cli_import  # noqa: E402,F401
