@@ -414,11 +414,19 @@ def _action_options(f: Callable) -> Callable:
 @contextlib.contextmanager
 def _action_errors(names: dict[str, str] | None = None,
                    as_json: bool = False) -> Iterator[None]:
-    """Invalid input: exit 2 naming the field; a refusal: exit 1 naming the rule."""
+    """Invalid input: exit 2 naming the field; a refusal: exit 1 naming the rule; an action
+    the API does not offer: exit 1 with the vendor's own way."""
     from srm_tui.actions import ActionInvalid, ActionRefused, ConfirmationRequired
+    from srm_tui.api.profile import NotOffered
 
     try:
         yield
+    except NotOffered as exc:
+        if as_json:
+            click.echo(json.dumps({"status": "not-offered", "feature": exc.feature.name,
+                                   "message": str(exc)}, ensure_ascii=False))
+        click.echo(f"srm: {exc}", err=True)
+        sys.exit(EXIT_FAILURE)
     except ActionInvalid as exc:
         raise UsageProblem(f"{(names or {}).get(exc.field, exc.field)}: {exc.message}") from None
     except ConfirmationRequired as exc:
@@ -490,6 +498,8 @@ def _run_action(ctx: click.Context, name: str, args: dict[str, Any], flags: dict
                 dry_run: bool, yes: bool, as_json: bool, names: dict[str, str]) -> None:
     with _action_errors(names, as_json), \
             _action_service(ctx, flags, online=not dry_run) as service:
+        if dry_run:
+            service.profile()  # learn what the API offers (remembered in the cache)
         preview = service.preview(name, **args)
         if dry_run:
             click.echo(json.dumps(preview.to_json(), ensure_ascii=False, default=str)
@@ -543,15 +553,19 @@ def customer_edit(ctx: click.Context, customer_id: str, first_name: str | None,
 
 @customer.command("anonymize")
 @click.argument("customer_id")
+@click.option("--terminate-access", is_flag=True, default=None,
+              help="terminate live subscriptions and passes first (the vendor's flow)")
 @_action_options
 @_common
 @click.pass_context
 @handled
-def customer_anonymize(ctx: click.Context, customer_id: str, dry_run: bool, yes: bool,
-                       as_json: bool, **flags: Any) -> None:
+def customer_anonymize(ctx: click.Context, customer_id: str, terminate_access: bool | None,
+                       dry_run: bool, yes: bool, as_json: bool, **flags: Any) -> None:
     """Remove every personal value of a customer for good (irreversible)."""
-    _run_action(ctx, "anonymize", {"customer_id": customer_id}, flags, dry_run=dry_run,
-                yes=yes, as_json=as_json, names=_names("ID"))
+    _run_action(ctx, "anonymize", {"customer_id": customer_id,
+                                   "terminate_access": terminate_access}, flags,
+                dry_run=dry_run, yes=yes, as_json=as_json,
+                names=_names("ID", terminate_access="--terminate-access"))
 
 
 @customer.command("extend")
@@ -1029,4 +1043,5 @@ if __name__ == "__main__":  # pragma: no cover
     main()
 from srm_tui import cli_offers  # noqa: E402,F401
 from srm_tui import cli_segments  # noqa: E402,F401
+from srm_tui import cli_actions  # noqa: E402,F401
 from srm_tui import cli_api  # noqa: E402,F401

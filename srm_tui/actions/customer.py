@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from srm_tui.actions.rules import (ActionInvalid, ActionSpec, Change, Checks, Context,
-                                   FieldSpec, Preview, Request, Rule, Watch, given, parse_email,
-                                   parse_id, parse_text)
+                                   FieldSpec, Preview, Request, Rule, Watch, given, parse_bool,
+                                   parse_email, parse_id, parse_text)
 from srm_tui.domain.lifecycle import pass_is_active, subscription_state
 
 CUSTOMER_ID = FieldSpec("customer_id", "Customer", "id", required=True, target=True,
@@ -93,23 +93,40 @@ PERSONAL = (("email", "email"), ("first name", "firstName"), ("last name", "last
 
 
 def plan_anonymize(ctx: Context, args: dict[str, Any]) -> Preview:
+    from srm_tui.actions.access import terminate_request
+
     customer_id = parse_id(args.get("customer_id"), "customer_id", "customer id")
+    terminate = parse_bool(args.get("terminate_access"), "terminate_access", False)
     customer = ctx.customer(customer_id)
     checks = Checks()
     checks.require(not _is_anonymized(customer), ANONYMIZE_ALREADY)
     live = [s for s in ctx.records("subscriptions", customer_id)
-            if subscription_state(s["status"], s.get("inTrial", False), s.get("dateTo"),
-                                  ctx.now) != "churned"]
-    checks.require(not live, ANONYMIZE_SUBSCRIPTION,
-                   f"subscription {', '.join(str(s['subscriptionId']) for s in live)} "
-                   "is not churned (User has an active subscription)" if live else None)
+            if s.get("status") != "terminated" and subscription_state(
+                s["status"], s.get("inTrial", False), s.get("dateTo"), ctx.now) != "churned"]
     passes = [p for p in ctx.records("passes", customer_id)
               if pass_is_active(p["status"], p.get("expiresAt"), ctx.now)]
-    checks.require(not passes, ANONYMIZE_PASS,
-                   f"pass {', '.join(str(p['passId']) for p in passes)} is active"
-                   if passes else None)
-    changes = [Change(label, _current(customer, path), None) for label, path in PERSONAL
-               if _current(customer, path) is not None]
+    changes: list[Change] = []
+    steps: list[Request] = []
+    if terminate:
+        # The vendor's documented flow: terminate the live access, then DELETE the customer.
+        for s in live:
+            steps.append(terminate_request("subscriptions", s["subscriptionId"], "userCancel"))
+            changes.append(Change(f"subscription {s['subscriptionId']}", s["status"],
+                                  "terminated (userCancel)"))
+        for p in passes:
+            steps.append(terminate_request("passes", p["passId"], "userCancel"))
+            changes.append(Change(f"pass {p['passId']}", p["status"], "terminated"))
+    else:
+        checks.require(not live, ANONYMIZE_SUBSCRIPTION,
+                       f"subscription {', '.join(str(s['subscriptionId']) for s in live)} "
+                       "is not churned (User has an active subscription; terminate it "
+                       "first, or anonymize with --terminate-access)" if live else None)
+        checks.require(not passes, ANONYMIZE_PASS,
+                       f"pass {', '.join(str(p['passId']) for p in passes)} is active "
+                       "(terminate it first, or anonymize with --terminate-access)"
+                       if passes else None)
+    changes += [Change(label, _current(customer, path), None) for label, path in PERSONAL
+                if _current(customer, path) is not None]
     emails = ctx.conn.execute("SELECT count(*) FROM emails WHERE customer_id = ?",
                               (customer_id,)).fetchone()[0]
     history = ctx.conn.execute("SELECT count(*) FROM history WHERE customer_id = ?",
@@ -125,8 +142,10 @@ def plan_anonymize(ctx: Context, args: dict[str, Any]) -> Preview:
         action="anonymize", title="Anonymize customer", target=f"customer {customer_id}",
         customer_id=customer_id, changes=changes, blocked=checks.blocked,
         warnings=["every personal value of this customer is removed for good, here and at "
-                  "the API; notes, transactions and access records stay"],
-        request=Request("DELETE", f"/customers/{customer_id}"),
+                  "the API; notes, transactions and access records stay"]
+        + ([f"{len(steps)} live subscription(s) and pass(es) are terminated first, "
+            "as the vendor's anonymization flow requires"] if steps else []),
+        request=Request("DELETE", f"/customers/{customer_id}", steps=tuple(steps)),
         destructive=True, irreversible=True)
 
 
@@ -142,6 +161,11 @@ EDIT = ActionSpec(
     rules=(EDIT_ANONYMIZED, EDIT_EMAIL_TAKEN), plan=plan_edit)
 
 ANONYMIZE = ActionSpec(
-    name="anonymize", title="Anonymize customer", fields=(CUSTOMER_ID,),
+    name="anonymize", title="Anonymize customer",
+    fields=(CUSTOMER_ID,
+            FieldSpec("terminate_access", "Terminate live access first", "bool",
+                      default=False,
+                      help="the vendor's anonymization flow: its live subscriptions and "
+                           "passes are terminated (userCancel), then the customer is deleted")),
     rules=(ANONYMIZE_ALREADY, ANONYMIZE_SUBSCRIPTION, ANONYMIZE_PASS), plan=plan_anonymize,
     destructive=True, irreversible=True)

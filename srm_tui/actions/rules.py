@@ -81,7 +81,8 @@ class FieldSpec:
     """One input of an action, enough for a form: the console builds its dialogs from these.
 
     ``type`` is one of: ``id`` (a record id), ``text`` (one line), ``longtext`` (multi-line),
-    ``email``, ``instant`` (ISO 8601), ``money`` (major units), ``bool``.
+    ``email``, ``instant`` (ISO 8601), ``money`` (major units), ``number`` (a whole number
+    from 1), ``bool``, ``choice`` (one of ``choices``).
     """
 
     name: str
@@ -92,6 +93,7 @@ class FieldSpec:
     max_length: int | None = None
     default: Any = None
     target: bool = False  # the record the action acts on
+    choices: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -118,10 +120,14 @@ class Change:
 
 @dataclass(frozen=True)
 class Request:
+    """The API call that carries an action out; ``steps`` are calls sent before it, in order
+    (the vendor's anonymization flow terminates live access before the DELETE)."""
+
     method: str
     path: str
     body: Any = None
     params: dict[str, Any] | None = None
+    steps: tuple[Request, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"method": self.method, "path": self.path}
@@ -129,11 +135,14 @@ class Request:
             out["params"] = self.params
         if self.body is not None:
             out["body"] = self.body
+        if self.steps:
+            out["steps"] = [step.to_json() for step in self.steps]
         return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Request:
-        return cls(data["method"], data["path"], data.get("body"), data.get("params"))
+        return cls(data["method"], data["path"], data.get("body"), data.get("params"),
+                   tuple(cls.from_json(step) for step in data.get("steps") or ()))
 
 
 @dataclass(frozen=True)

@@ -16,15 +16,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from srm_tui.actions import audit, outbox
+from srm_tui.actions import audit, local_notes, outbox, profiles
 from srm_tui.actions.outbox import CONFLICT, FAILED, PENDING, REFUSED, SENT, OutboxItem
 from srm_tui.actions.registry import REGISTRY, spec as get_spec
 from srm_tui.actions.rules import (ActionError, ActionInvalid, ActionRefused, ActionSpec,
-                                   ConfirmationRequired, Context, Preview, Refusal, Rule,
-                                   dotted, same, unknown_args)
+                                   ConfirmationRequired, Context, Preview, Refusal, Request,
+                                   Rule, dotted, same, unknown_args)
 from srm_tui.api import errors as api_errors
+from srm_tui.api import profile as api_profile
 from srm_tui.api.client import ApiClient, RetryPolicy
+from srm_tui.api.profile import ApiProfile, NotOffered
 from srm_tui.config import Settings
+from srm_tui.storage import observed as observed_changes
 from srm_tui.storage import privacy
 from srm_tui.storage.cache import Cache
 from srm_tui.sync.engine import SyncEngine
@@ -34,7 +37,7 @@ ROLE_VIEWER = Rule("role.viewer", "the viewer role is read only: it can run no a
 ACTION_RETRY = RetryPolicy(attempts=3, base_delay=0.2, max_delay=1.0, max_retry_after=5.0)
 
 __all__ = ["ActionService", "Outcome", "PushSummary", "ActionError", "ActionInvalid",
-           "ActionRefused", "ConfirmationRequired"]
+           "ActionRefused", "ConfirmationRequired", "NotOffered"]
 
 
 @dataclass
@@ -94,8 +97,11 @@ class ActionService:
         # (tests stop the process there to prove a re-sent key applies once).
         self._after_send = after_send
         self._holding: dict[int, list[str]] = {}  # outbox id -> exports holding its data
+        self._profile: ApiProfile | None = None  # detected once per service, when online
 
     # registry ------------------------------------------------------------------------------
+
+    REGISTRY_NAMES = frozenset(REGISTRY)
 
     @staticmethod
     def specs() -> list[ActionSpec]:
@@ -119,6 +125,37 @@ class ActionService:
                                          timeout=self.settings.timeout, retry=ACTION_RETRY)
             return self._client
 
+    # what the API offers ----------------------------------------------------------------
+
+    def known_profile(self) -> ApiProfile | None:
+        """The API profile the cache remembers (no network): what a preview goes by."""
+        if self._profile is not None:
+            return self._profile
+        return profiles.remembered(self.cache.conn(), self.settings.api_url)
+
+    def profile(self) -> ApiProfile | None:
+        """The connected API's profile: detected (once) and remembered when online; offline,
+        or when the API cannot be asked, the one the cache remembers. None: never learnt."""
+        if self._profile is not None:
+            return self._profile
+        conn = self.cache.conn()
+        if self.online:
+            try:
+                self._profile = api_profile.resolve(conn, self.client())
+            except api_errors.ApiError:
+                return (profiles.remembered(conn, self.settings.api_url)
+                        or profiles.remembered(conn, None))
+            return self._profile
+        return profiles.remembered(conn, None)
+
+    def availability(self, name: str) -> NotOffered | None:
+        """Why an action cannot run against the remembered API, or None (no network)."""
+        try:
+            profiles.offered(self.known_profile(), name)
+        except NotOffered as exc:
+            return exc
+        return None
+
     def close(self) -> None:
         if self._client is not None and self._own_client:
             self._client.close()
@@ -131,8 +168,10 @@ class ActionService:
                        self.settings.role)
 
     def preview(self, name: str, **args: Any) -> Preview:
-        """What the action would change and which rule blocks it; raises ActionInvalid."""
+        """What the action would change and which rule blocks it; raises ActionInvalid, or
+        NotOffered when the API (as the cache remembers it) has no call for it."""
         spec = get_spec(name)
+        profiles.offered(self.known_profile(), name)
         args = {k: v for k, v in args.items() if v is not None}
         unknown_args(spec, args)
         preview = spec.plan(self._context(), args)
@@ -147,9 +186,12 @@ class ActionService:
         """Run an action: applied through the API, or queued in the outbox.
 
         Raises ActionInvalid (input), ActionRefused (a rule, local or the API's),
-        ConfirmationRequired (an irreversible action without ``confirm``).
+        ConfirmationRequired (an irreversible action without ``confirm``), NotOffered (the
+        connected API has no call for it: never queued). Notes of an API without a notes call
+        are kept in srm's own store.
         """
-        spec = get_spec(name)
+        spec = get_spec(name)  # an unknown name fails before the API is asked anything
+        feature = profiles.offered(self.profile(), name)
         preview = self.preview(name, **args)
         if preview.blocked:
             self._audit_preview(preview, "refused",
@@ -157,6 +199,8 @@ class ActionService:
             raise ActionRefused(preview.blocked.rule, preview.blocked.message)
         if spec.irreversible and not confirm:
             raise ConfirmationRequired(name)
+        if feature is not None and feature.local:
+            return self._local(preview)
         with self.cache.transaction() as tx:
             item_id = outbox.enqueue(tx, key=uuid.uuid4().hex, preview=preview,
                                      agent=self.settings.agent, role=self.settings.role,
@@ -188,6 +232,20 @@ class ActionService:
             raise ActionRefused("outbox.conflict", f"{item.last_error} (outbox #{item_id}; "
                                                    "srm outbox resolve decides)")
         return self._direct(spec, preview, item)
+
+    def _local(self, preview: Preview) -> Outcome:
+        """Carry the action out in srm's own store, with its audit entry, in one transaction."""
+        with self.cache.transaction() as tx:
+            note = local_notes.apply(tx, preview.action, preview.args, agent=self.settings.agent,
+                                     now=self.settings.now_ts())
+            before, after = audit.sides(preview.changes)
+            audit.record(tx, at=self.settings.now_ts(), agent=self.settings.agent,
+                         role=self.settings.role, action=preview.action,
+                         target=f"note {note['id']}", customer_id=preview.customer_id,
+                         before=before, after=after, outcome="applied",
+                         detail=local_notes.NOTICE)
+        return Outcome("applied", f"{preview.title}: done, note {note['id']} "
+                                  f"({local_notes.NOTICE})", None, preview)
 
     def _direct(self, spec: ActionSpec, preview: Preview, item: OutboxItem) -> Outcome:
         values = self._personal(item)
@@ -228,6 +286,11 @@ class ActionService:
     def outbox_items(self, statuses: tuple[str, ...] | None = outbox.OPEN) -> list[OutboxItem]:
         """The outbox (every status with ``None``), oldest first."""
         return outbox.items(self.cache.conn(), statuses=statuses)
+
+    def observed(self, customer_id: int) -> list[Any]:
+        """Changes the API's copies showed in the customer's subscriptions and passes
+        (sync, webhooks, refreshes), newest first: the history srm keeps for the vendor."""
+        return observed_changes.for_customer(self.cache.conn(), customer_id)
 
     def audit_log(self, customer_id: int | None = None,
                   limit: int = 1000) -> list[audit.AuditEntry]:
@@ -292,11 +355,14 @@ class ActionService:
 
     def _push_items(self, items: list[OutboxItem], summary: PushSummary,
                     fresh: set[int | None], stale: dict[int | None, None]) -> None:
+        profile = self.profile() if items else None
         for item in items:
             if item.role == "viewer":  # never queued by run(); refused here all the same
                 self._settle(item, FAILED, ROLE_VIEWER.text, None)
                 self._audit_item(item, "refused", ROLE_VIEWER.id)
                 summary.failed.append(item.id)
+                continue
+            if self._settled_by_profile(item, profile, summary):
                 continue
             try:
                 if item.watches and item.customer_id not in fresh:
@@ -348,22 +414,92 @@ class ActionService:
             else:
                 fresh.discard(item.customer_id)
                 stale[item.customer_id] = None
+            for other in self._others(item):
+                fresh.discard(other)
+                stale.pop(other, None)
+                stale[other] = None  # refreshed after the giver
             summary.sent.append(item.id)
             held = self._holding.get(item.id)
             if held:
                 summary.messages.append(f"#{item.id} {item.title} ({item.target}): "
                                         + exports_message(held))
 
+    def _settled_by_profile(self, item: OutboxItem, profile: ApiProfile | None,
+                            summary: PushSummary) -> bool:
+        """An entry queued before the API's profile was known: one the API has no call for
+        fails with the vendor's way; a note for an API without notes is kept in srm."""
+        try:
+            feature = profiles.offered(profile, item.action)
+        except NotOffered as exc:
+            self._settle(item, FAILED, str(exc), None)
+            self._audit_item(item, "failed", f"outbox #{item.id}: {exc}")
+            summary.failed.append(item.id)
+            summary.messages.append(f"#{item.id} {item.title} ({item.target}): {exc}")
+            return True
+        if feature is None or not feature.local:
+            return False
+        with self.cache.transaction() as tx:
+            local_notes.apply(tx, item.action, item.args, agent=item.agent or self.settings.agent,
+                              now=self.settings.now_ts())
+            outbox.settle(tx, item.id, SENT, now=self.settings.now_ts(),
+                          response={"kept": "srm"})
+            self._audit_item(item, "sent", f"outbox #{item.id}: {local_notes.NOTICE}")
+        summary.sent.append(item.id)
+        return True
+
     # sending and following the API -----------------------------------------------------------
 
     def _send(self, item: OutboxItem) -> Any:
         agent = item.agent or self.settings.agent
         headers = {"X-Srm-Editor": agent.encode("utf-8")}  # raw UTF-8: names are not ASCII
+        # Calls that go first (the anonymization flow's terminations), each under its own key.
+        for i, step in enumerate(self._steps(item), 1):
+            self.client().request(step.method, step.path, params=step.params,
+                                  json_body=step.body, headers=headers,  # type: ignore[arg-type]
+                                  idempotency_key=f"{item.key}.{i}")
         response = self.client().request(
             item.request.method, item.request.path, params=item.request.params,
             json_body=item.request.body, headers=headers,  # type: ignore[arg-type]
             idempotency_key=item.key)
         return response.status_code
+
+    def _steps(self, item: OutboxItem) -> list[Request]:
+        """The calls sent before the action's own. An anonymization that terminates access
+        first asks the vendor's entitlements list what is live now (the documented flow),
+        adding what the cache did not know of."""
+        steps = list(item.request.steps)
+        if item.action != "anonymize" or not item.args.get("terminate_access") \
+                or item.customer_id is None:
+            return steps
+        try:
+            body, _ = self.client().get_json("/entitlements", {
+                "customerId": item.customer_id, "status": "all", "offerType": "SPAR",
+                "limit": 100})
+        except api_errors.ApiError as exc:
+            if api_errors.is_transient(exc):
+                raise
+            return steps  # no entitlements call here: the cache's view stands
+        from srm_tui.actions.access import terminate_request
+
+        known = {s.path for s in steps}
+        rows = (body.get("items") or body.get("data") or []) if isinstance(body, dict) else body
+        for row in rows if isinstance(rows, list) else []:
+            if not isinstance(row, dict) or row.get("status") in ("terminated", "expired"):
+                continue
+            for entity, key in (("subscriptions", "subscriptionId"), ("passes", "passId")):
+                if row.get(key) is not None and str(row[key]).isdigit():
+                    step = terminate_request(entity, int(row[key]), "userCancel")
+                    if step.path not in known:
+                        known.add(step.path)
+                        steps.append(step)
+        return steps
+
+    def _others(self, item: OutboxItem) -> list[int]:
+        """Customers besides the action's own whose records it changes (a transfer's
+        receiver)."""
+        if item.action == "transfer" and item.args.get("to") is not None:
+            return [int(item.args["to"])]
+        return []
 
     def _applied(self, item: OutboxItem, status: Any, values: set[str], outcome: str, *,
                  refresh: bool = True) -> bool:
@@ -375,6 +511,8 @@ class ActionService:
         if not refresh:
             return False
         refreshed = self._refresh(item.customer_id)
+        for other in self._others(item):  # after the giver's: the record ends up the receiver's
+            self._refresh(other)
         if item.action == "anonymize" and item.customer_id is not None:
             held = privacy.forget_customer(self.cache, item.customer_id, values)
             if held:

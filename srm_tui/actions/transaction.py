@@ -68,6 +68,26 @@ def check_refund(ctx: Context, checks: Checks, txn: dict[str, Any],
     return amount
 
 
+def refund_kind(txn: dict[str, Any], amount: float) -> str:
+    """The refund in words: full, partial, the rest of an earlier partial one, or too much.
+
+    Measured against what is left to refund, never against the amount asked for alone.
+    """
+    cur = txn["currency"]
+    left = remaining(txn)
+    already = txn.get("refundedAmount") or 0
+    if amount > left + 1e-9:
+        return (f"{show_money(amount, cur)} is more than the {show_money(left, cur)} left to "
+                f"refund of this {show_money(txn['amount'], cur)} transaction")
+    if amount < left - 1e-9:
+        return f"a partial refund of {show_money(amount, cur)}"
+    if already:
+        return (f"a refund of the remaining {show_money(amount, cur)} "
+                f"({show_money(already, cur)} refunded before): the transaction is then "
+                "fully refunded")
+    return f"a full refund of {show_money(amount, cur)}"
+
+
 def _access_of(ctx: Context, txn: dict[str, Any]) -> tuple[str, str, dict[str, Any]] | None:
     """(entity, label, record) of what the transaction bought, when cached."""
     if txn.get("subscriptionId") is not None:
@@ -90,7 +110,10 @@ def _refund_changes(txn: dict[str, Any], amount: float) -> tuple[list[Change], W
     cur = txn["currency"]
     before = txn.get("refundedAmount") or 0
     after = money(before + amount, cur)
+    left = remaining(txn)
     changes = [Change("refunded", show_money(before, cur), show_money(after, cur)),
+               Change("left to refund", show_money(left, cur),
+                      show_money(money(max(left - amount, 0), cur), cur)),
                Change("transaction status", txn["status"], "refunded")]
     watch = Watch("transactions", txn["transactionId"], {"refundedAmount": before},
                   {"refundedAmount": after})
@@ -106,7 +129,6 @@ def plan_refund(ctx: Context, args: dict[str, Any]) -> Preview:
     checks = Checks()
     amount = check_refund(ctx, checks, txn, amount)
     changes, watch = _refund_changes(txn, amount)
-    partial = amount < txn["amount"] - 1e-9
     access = _access_of(ctx, txn)
     warnings = []
     if access is not None:
@@ -117,10 +139,12 @@ def plan_refund(ctx: Context, args: dict[str, Any]) -> Preview:
         else:
             changes.append(Change(f"access ({label})", _access_end(entity, record),
                                   "ends now (terminated)"))
-    kind = "partial" if partial else "full"
-    if access is not None:
-        warnings.append(f"a {kind} refund of {show_money(amount, cur)}; the customer "
+    kind = refund_kind(txn, amount)
+    if access is not None and amount <= remaining(txn) + 1e-9:
+        warnings.append(f"{kind}; the customer "
                         f"{'keeps' if keep_access else 'loses'} the access it bought")
+    else:
+        warnings.append(kind)
     return Preview(
         action="refund", title="Refund transaction", target=f"transaction {txn['transactionId']}",
         customer_id=txn["customerId"], changes=changes, warnings=warnings,

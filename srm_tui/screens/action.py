@@ -23,6 +23,7 @@ from srm_tui.widgets.footer import Footer
 from srm_tui.actions.rules import (ActionError, ActionInvalid, ActionRefused,
                                    ConfirmationRequired, FieldSpec, Preview)
 from srm_tui.actions.service import ActionService, Outcome
+from srm_tui.api.profile import NotOffered
 from srm_tui.bindings import bindings
 from srm_tui.domain.text import visible
 from srm_tui.widgets.safe_text import SafeInput, SafeTextArea  # prefilled values are data
@@ -161,6 +162,11 @@ class ActionScreen(ModalScreen[Outcome | None]):
         try:
             self.preview = ActionService(self.app.cache, self.app.settings).preview(
                 self.action, **self.values())
+        except NotOffered as exc:  # the API has no call for it: said, never a form to fill
+            self.preview = None
+            verdict.update(Text(f"✘ {exc}", style="bold"))
+            self.query_one("#preview", Static).update("")
+            return
         except ActionInvalid as exc:
             self.preview = None
             target = self.query(f"#err-{exc.field}")
@@ -247,6 +253,8 @@ class ActionScreen(ModalScreen[Outcome | None]):
         verdict = self.query_one("#verdict", Static)
         if isinstance(result, ActionRefused):
             verdict.update(Text(f"✘ Refused by rule {result.rule}: {result.message}"))
+        elif isinstance(result, NotOffered):
+            verdict.update(Text(f"✘ {result}"))
         elif isinstance(result, (ActionInvalid, ConfirmationRequired)):
             verdict.update(Text(f"⚠ {result}"))
         else:

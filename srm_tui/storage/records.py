@@ -14,6 +14,7 @@ from typing import Any
 from srm_tui.domain import models as m
 from srm_tui.domain.fold import fold
 from srm_tui.storage import observed
+from srm_tui.storage import observed
 
 
 def _dumps(value: Any) -> str | None:
@@ -160,6 +161,8 @@ def upsert(conn: sqlite3.Connection, entity: str, records: Iterable[m.ApiModel],
             touched.append(row[0])
         elif customer_id is not None:
             touched.append(customer_id)
+    if entity in observed.WATCHED:  # what changed since the cached copy, for the history
+        observed.record_changes(conn, entity, _COLUMNS[entity][1], rows, now)
     if entity in observed.WATCHED:  # what changed since the cached copy, for the history
         observed.record_changes(conn, entity, _COLUMNS[entity][1], rows, now)
     if entity == "customers":
