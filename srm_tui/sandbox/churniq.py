@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from .generator import BROADCASTER_ID, PAYMENT_METHOD_BY_ID
 
@@ -104,15 +104,16 @@ def cet_datetime(ts: int | None) -> str | None:
     """Unix seconds as `YYYY-MM-DD HH:MM:SS` in CET (UTC+01:00)."""
     if ts is None:
         return None
-    return datetime.fromtimestamp(ts, CET).strftime("%Y-%m-%d %H:%M:%S")
+    d = datetime.fromtimestamp(ts, CET)  # formatted by hand: strftime is slow per row
+    return (f"{d.year:04d}-{d.month:02d}-{d.day:02d} "
+            f"{d.hour:02d}:{d.minute:02d}:{d.second:02d}")
 
 
 def _reg_to_ts(value: str | None) -> int | None:
     """The customer's `regDate`/`lastLoginDate` (UTC `YYYY-MM-DD HH:MM:SS`) as unix seconds."""
     if not value:
         return None
-    return int(datetime.strptime(value, "%Y-%m-%d %H:%M:%S")
-               .replace(tzinfo=UTC).timestamp())
+    return int(datetime.fromisoformat(value).replace(tzinfo=UTC).timestamp())
 
 
 def _money(value) -> str | None:
@@ -143,8 +144,19 @@ class _Lookups:
             self.localizations = {loc["id"]: (offer, loc) for offer in state.all("offers")
                                   for loc in offer["localizations"]}
 
+        self._dates: dict[int, tuple] = {}
+
     def customer(self, customer_id: int) -> dict:
         return self.customers.get(customer_id) or {}
+
+    def dates(self, customer_id: int) -> tuple:
+        """(activation, last login) as CET unix seconds, once per customer."""
+        found = self._dates.get(customer_id)
+        if found is None:
+            c = self.customer(customer_id)
+            found = (_reg_to_ts(c.get("regDate")), _reg_to_ts(c.get("lastLoginDate")))
+            self._dates[customer_id] = found
+        return found
 
     def offer(self, long_id: str) -> tuple[dict, dict]:
         return self.localizations.get(long_id) or ({}, {})
@@ -153,13 +165,19 @@ class _Lookups:
 def _transaction_rows(state, look: _Lookups) -> Iterator[list]:
     with state.lock:
         transactions = state.all("transactions")
+    people: dict[int, tuple] = {}  # the customer's cells, worked out once per customer
     for t in transactions:
-        c = look.customer(t["customerId"])
-        when = datetime.fromtimestamp(t["transactionDate"], CET)
-        yield [t["transactionId"], c.get("country"), when.strftime("%Y-%m-%d"),
-               when.strftime("%Y-%m-%d %H:%M:%S"), when.month, when.isocalendar()[1],
-               t["customerId"], c.get("email"), c.get("firstName"), c.get("lastName"),
-               c.get("country"), _ip_number(c.get("lastUserIp")), c.get("currency"),
+        cells = people.get(t["customerId"])
+        if cells is None:
+            c = look.customer(t["customerId"])
+            cells = people[t["customerId"]] = (
+                c.get("email"), c.get("firstName"), c.get("lastName"), c.get("country"),
+                _ip_number(c.get("lastUserIp")), c.get("currency"))
+        when = cet_datetime(t["transactionDate"])
+        month = int(when[5:7])
+        week = date(int(when[:4]), month, int(when[8:10])).isocalendar()[1]
+        yield [t["transactionId"], cells[3], when[:10], when, month, week,
+               t["customerId"], *cells,
                t["offerId"], t.get("offerTitle"), OFFER_TYPES.get(t["offerId"][0]),
                t["subscriptionId"], t["passId"], _money(t["amount"]), t["currency"],
                t["status"], _money(t.get("refundedAmount") or 0), t.get("rejectedReason"),
@@ -178,11 +196,10 @@ def _subscription_rows(state, look: _Lookups) -> Iterator[list]:
         subscriptions = state.all("subscriptions")
     for s in subscriptions:
         c = look.customer(s["customerId"])
-        reg, login = _reg_to_ts(c.get("regDate")), _reg_to_ts(c.get("lastLoginDate"))
+        reg, login = look.dates(s["customerId"])
         yield [s["subscriptionId"], s["customerId"], c.get("firstName"), c.get("lastName"),
                c.get("email"), c.get("country"),
-               reg and datetime.fromtimestamp(reg, CET).strftime("%Y-%m-%d"),
-               login and datetime.fromtimestamp(login, CET).strftime("%Y-%m-%d"),
+               (cet_datetime(reg) or "")[:10], (cet_datetime(login) or "")[:10],
                *_offer_cells(look, s["offerId"]), PERIODS.get(s.get("period")),
                s["status"], cet_datetime(s["dateFrom"]), cet_datetime(s["dateTo"]),
                _yes_no(s["inTrial"]), _money(s.get("nextPaymentPrice")),
@@ -204,8 +221,7 @@ def _pass_rows(state, look: _Lookups) -> Iterator[list]:
         method = PAYMENT_METHOD_BY_ID.get(p.get("paymentMethodId"))
         yield [p["passId"], p["customerId"], BROADCASTER_ID, c.get("firstName"),
                c.get("lastName"), c.get("email"), c.get("country"),
-               cet_datetime(_reg_to_ts(c.get("regDate"))),
-               cet_datetime(_reg_to_ts(c.get("lastLoginDate"))),
+               *(cet_datetime(ts) for ts in look.dates(p["customerId"])),
                *_offer_cells(look, p["offerId"]), PERIODS.get(cycle.get("periodUnit")),
                "active" if p["status"] == "active" else "terminated",
                method[1] if method else None, cet_datetime(last_paid.get(p["passId"])),
