@@ -1045,3 +1045,4 @@ from srm_tui import cli_offers  # noqa: E402,F401
 from srm_tui import cli_segments  # noqa: E402,F401
 from srm_tui import cli_actions  # noqa: E402,F401
 from srm_tui import cli_api  # noqa: E402,F401
+from srm_tui import cli_import  # noqa: E402,F401
