@@ -241,10 +241,8 @@ def iter_report(state, report: str, formatted: bool = True) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([display if formatted else source for display, source in columns])
-    count = 0
-    for row in rows(state, _Lookups(state)):
+    for count, row in enumerate(rows(state, _Lookups(state)), 1):
         writer.writerow(["" if cell is None else cell for cell in row])
-        count += 1
         if count % CHUNK_ROWS == 0:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
