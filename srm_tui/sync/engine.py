@@ -124,7 +124,11 @@ class SyncEngine:
 
     def run(self, full: bool = False) -> SyncSummary:
         """Pull every entity from its checkpoint (from the start with ``full``)."""
-        if self.vendor:
+        try:
+            vendor = self.vendor
+        except errors.MalformedResponse as exc:  # the API answered, but not in JSON
+            return self._unreadable_probe(exc, full)
+        if vendor:
             return self._run_vendor(full)
         started = time.monotonic()
         now = int(self.clock())
@@ -186,6 +190,17 @@ class SyncEngine:
             raise
         summary.retries = self.client.retries - retries_before
         summary.seconds = time.monotonic() - started
+        self._record_run(summary, now)
+        return summary
+
+    def _unreadable_probe(self, exc: errors.MalformedResponse, full: bool) -> SyncSummary:
+        """The profile probe met an unreadable answer: kept in quarantine like any page,
+        the run recorded as failed (the next sync asks again)."""
+        now = int(self.clock())
+        self._quarantine_page("customers", 0, exc)
+        summary = SyncSummary(mode="full" if full else "incremental", quarantined=1,
+                              errors=[f"{exc.message} (kept in quarantine; the next srm sync "
+                                      "tries again)"])
         self._record_run(summary, now)
         return summary
 
