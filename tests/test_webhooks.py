@@ -269,3 +269,46 @@ def test_subscribe_refuses_bad_input_without_calling_the_api(tmp_path):
     bad_topic = run_srm("webhooks", "subscribe", "https://a.example/h", "--topics", "a b",
                         env=env)
     assert bad_topic.returncode == 2 and "--topics" in bad_topic.stderr
+
+
+def test_the_vendor_profile_journey_signed_the_vendors_way(tmp_path):
+    """Against `--profile vendor`: subscribe, then the sandbox's own deliveries (hex HMAC in
+    X-Signature, the documented payload keys only) bring a new customer and a transaction
+    the vendor has no call to list."""
+    vendor = SandboxProcess("--profile", "vendor", "--customers", "10",
+                            "--as-of", "2026-11-01T00:00:00Z")
+    r = Receiver(vendor.url, tmp_path / "c.db", SRM_WEBHOOK_SECRET=SECRET)
+    try:
+        done = run_srm("webhooks", "subscribe", r.url, env=r.env)
+        assert done.returncode == 0, done.stderr
+        created = httpx.post(f"{vendor.root}/sandbox/simulate/customer", json={
+            "email": "vendor-hook@example.com", "country": "NL", "currency": "EUR",
+            "locale": "nl_NL"})
+        assert created.status_code == 201, created.text
+        cid = created.json()["id"]
+        paid = httpx.post(f"{vendor.root}/sandbox/simulate/transaction",
+                          json={"customerId": cid})
+        assert paid.status_code == 201, paid.text
+        tid = paid.json()["transactionId"]
+        db = _db(r)
+        assert wait_for(lambda: _cache_rows(db, "SELECT count(*) FROM transactions WHERE id = ?",
+                                            tid)[0][0], timeout=60, interval=0.2)
+        assert _processed(r, 2)
+        assert _cache_rows(db, "SELECT email FROM customers WHERE id = ?", cid) == [
+            ("vendor-hook@example.com",)]
+        truth = next(t for t in vendor.export()["transactions"] if t["transactionId"] == tid)
+        assert _cache_rows(db, "SELECT customer_id, amount, currency FROM transactions "
+                               "WHERE id = ?", tid) == [
+            (cid, truth["amount"], truth["currency"])]
+        events = _cache_rows(db, "SELECT topic, signature_ok, error FROM webhook_events "
+                                 "ORDER BY id")
+        assert ("customerRegistered", 1, None) in events
+        assert ("transactionCreated", 1, None) in events
+        assert all(e[1] == 1 and e[2] is None for e in events)
+        assert _cache_rows(db, "SELECT count(*) FROM quarantine") == [(0,)]
+        stored = _cache_rows(db, "SELECT result FROM webhook_events WHERE topic = "
+                                 "'transactionCreated'")
+        assert [f"transaction {tid} stored" in s for (s,) in stored] == [True]
+    finally:
+        r.stop()
+        vendor.stop()
