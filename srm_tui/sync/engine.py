@@ -398,9 +398,10 @@ class SyncEngine:
         except errors.NotFound:
             return None
         bundle: dict[str, list[Any]] = {"customers": [customer]}
-        bundle["subscriptions"] = self.client.subscriptions(customerId=customer_id)
-        bundle["passes"] = self.client.passes(customerId=customer_id)
-        for entity in ("transactions", "payment_details", "emails", "notes", "history"):
+        # The enumeration's records, as the sync stores them (the published paths answer the
+        # vendor's narrower shapes, e.g. a pass without createdAt).
+        for entity in ("subscriptions", "passes", "transactions", "payment_details", "emails",
+                       "notes", "history"):
             items: list[Any] = []
             since = 0
             while True:
