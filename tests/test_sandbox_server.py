@@ -602,3 +602,65 @@ def test_without_as_of_the_data_is_as_of_now_and_writes_are_dated_by_the_real_cl
         assert started <= made.json()["createdAt"] <= time.time()
     finally:
         sandbox.stop()
+
+
+# -- the vendor's subscription and pass actions -----------------------------------------------
+
+def test_vendor_actions_change_the_records_as_documented():
+    state = SandboxState.generate(150, 6, AS_OF, advance_clock=False)
+    running = start_in_thread(create_app(state))
+    try:
+        api = httpx.Client(base_url=running.url, headers=KEY, timeout=10)
+        export = state.export()
+        offers = {o["id"]: o for o in export["offers"]}
+        web = [s for s in export["subscriptions"] if s["status"] == "active"
+               and not s["isExternallyManaged"] and not s["inTrial"] and s["dateTo"] > NOW]
+        pausable = next(s for s in web
+                        if (offers[s["offerId"][:10]].get("pause") or {}).get("maxBillingCycles"))
+        ending = next(s for s in web if s is not pausable)
+        moving = next(s for s in web if s not in (pausable, ending))
+        limit = offers[pausable["offerId"][:10]]["pause"]["maxBillingCycles"]
+        url = f"/subscriptions/{pausable['subscriptionId']}"
+
+        too_long = api.post(f"{url}/pause", json={"pauseDate": "anniversary-date",
+                                                  "resumesAfterBillingCycles": limit + 1})
+        assert too_long.status_code == 400
+        assert too_long.json() == {"message": "Maximum limit of allowed billing cycles exceeded"}
+        paused = api.post(f"{url}/pause", json={"pauseDate": "anniversary-date",
+                                                "resumesAfterBillingCycles": 1}).json()
+        assert paused["status"] == "paused"
+        assert paused["pause"]["pauseDate"] == pausable["dateTo"] < paused["pause"]["resumeDate"]
+        assert subscription_state(state.get("subscriptions", pausable["subscriptionId"]),
+                                  NOW) == "paused"
+        resumed = api.post(f"{url}/resume")
+        assert resumed.status_code == 202 and resumed.json()["status"] == "active"
+        assert resumed.json()["pause"] is None
+
+        stopped = api.post(f"{url}/cancel", json={"cancellationReason": "price"}).json()
+        assert stopped["status"] == "stopped"
+        again = api.post(f"{url}/activate").json()
+        assert again["status"] == "active" and again["cancellationReason"] is None
+
+        ended = api.post(f"/subscriptions/{ending['subscriptionId']}/terminate",
+                         json={"terminationType": "policyViolation"}).json()
+        assert ended["status"] == "terminated" and ended["dateTo"] == NOW
+        assert ended["terminationType"] == "policyViolation"
+        assert api.post(f"/subscriptions/{ending['subscriptionId']}/terminate",
+                        json={"terminationType": "nope"}).status_code == 400
+
+        other = next(c for c in export["customers"]
+                     if c["email"] and c["id"] != moving["customerId"])
+        moved = api.post(f"/subscriptions/{moving['subscriptionId']}/transfer",
+                         json={"customerId": other["id"]}).json()
+        assert moved["customerId"] == other["id"] and moved["paymentDetailsId"] is None
+        mine = api.get("/subscriptions", params={"customerId": other["id"]}).json()["data"]
+        assert moving["subscriptionId"] in [s["subscriptionId"] for s in mine]
+        theirs = api.get("/subscriptions", params={"customerId": moving["customerId"]}).json()
+        assert moving["subscriptionId"] not in [s["subscriptionId"] for s in theirs["data"]]
+
+        record = next(p for p in export["passes"] if p["status"] == "active")
+        done = api.post(f"/passes/{record['passId']}/terminate").json()
+        assert done["status"] == "terminated" and "createdAt" not in done
+        assert state.get("passes", record["passId"])["createdAt"] == record["createdAt"]
+    finally:
+        running.stop()
