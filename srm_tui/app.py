@@ -6,7 +6,7 @@ import re
 import threading
 from typing import TYPE_CHECKING, Any
 
-from textual import events, work
+from textual import events
 from textual.app import App
 from textual.reactive import reactive
 
@@ -14,6 +14,7 @@ from srm_tui import runtime
 from srm_tui.bindings import bindings
 from srm_tui.commands import SrmCommands
 from srm_tui.config import Settings
+from srm_tui.screens.workers import work
 from srm_tui.storage.cache import Cache
 
 if TYPE_CHECKING:
@@ -279,6 +280,41 @@ class SrmApp(App):
     def _after_sync(self) -> None:
         self.refresh_status()
         self._reload_screen()
+
+    # background work --------------------------------------------------------------------
+
+    WORK_NAMES = {"search": "Search", "fetch": "Fetching from the API", "sync": "Sync",
+                  "action": "The action", "holders": "Counting offer holders",
+                  "segment-count": "The segment count"}
+
+    def worker_failed(self, node: Any, group: str, error: BaseException) -> None:
+        """The one place a failed background job ends (every ``@work`` of srm comes here,
+        see srm_tui.screens.workers): the traceback to the log, the failure told in plain
+        text, and the screen that started it told too, so it shows the failure where it
+        belongs and stays usable. The console never closes for it."""
+        import logging
+
+        logging.getLogger("srm_tui").error("background work %r failed", group,
+                                           exc_info=(type(error), error, error.__traceback__))
+        hook = getattr(node, "worker_failed", None) if node is not self else None
+        if hook is not None and getattr(node, "is_attached", True):
+            try:
+                hook(group, error)
+            except Exception:  # the screen could not show it: the notice below still does
+                logging.getLogger("srm_tui").exception("showing the failure of %r", group)
+        what = self.WORK_NAMES.get(group, f"Background work ({group})")
+        reason = getattr(error, "message", None) or str(error) or type(error).__name__
+        # An action may have been queued or sent before the failure: look before retrying.
+        advice = (" See Sync & outbox (F5) for what was queued or sent." if group == "action"
+                  else " The console is still usable.")
+        self.notify(f"{what} failed: {type(error).__name__}: {reason}.{advice}",
+                    severity="error", timeout=10)
+        if group == "sync":
+            self.sync_state = f"sync failed: {reason}"
+            try:
+                self.refresh_status()
+            except Exception:  # the status line's own reads failed: the notice says it
+                logging.getLogger("srm_tui").exception("status after a failed sync")
 
     def notify(self, message: str, *, title: str = "", severity: Any = "information",
                timeout: float | None = None, markup: bool = True) -> None:

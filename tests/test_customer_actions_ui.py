@@ -23,8 +23,8 @@ from srm_tui.sandbox.state import SandboxState
 from srm_tui.storage.cache import Cache
 from srm_tui.sync.engine import SyncEngine
 from tests.helpers import screen_text
-from tests.ui_keys import (Picker, make_app, name, open_customer, preview, run_confirmed,
-                           settle, to_row, type_text)
+from tests.ui_keys import (Picker, dialog_text, make_app, name, open_customer, preview,
+                           run_confirmed, settle, to_row, type_text)
 
 AS_OF = datetime(2026, 11, 1, tzinfo=timezone.utc)
 NOW = int(AS_OF.timestamp())
@@ -461,3 +461,184 @@ async def test_note_of_2501_characters_refused_2500_kept_whole(world):
     finally:
         cached.close()
 
+
+
+# -- the vendor's own subscription actions: pause, resume, re-activate, terminate, transfer --
+
+
+def access_state(app, key: str) -> str:
+    """The State cell of a row of the Payments tab's subscriptions and passes."""
+    return str(app.screen.query_one("#access-table").get_row(key)[3])
+
+
+def pausable(world):
+    offers = {o["id"]: o for o in world.picker.export["offers"]}
+    return lambda s: (s["status"] == "active" and state(s) == "active"
+                      and s["paymentGateway"] in WEB
+                      and ((offers.get(s["offerId"].split("_")[0]) or {}).get("pause")
+                           or {}).get("maxBillingCycles"))
+
+
+async def test_pause_then_resume_by_keys(world):
+    sub = world.picker.pick("subscriptions", pausable(world))
+    sid = sub["subscriptionId"]
+    app = world.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_customer(pilot, sub["customerId"])
+        await pilot.press("2")
+        await to_row(pilot, "access-table", f"S{sid}")
+        await pilot.press("P")
+        await pilot.pause()
+        assert name(app) == "ActionScreen"
+        text = await preview(pilot)
+        assert "Pause subscription" in text and "for 1 billing cycle(s)" in text
+        assert "✔ Allowed" in text
+        await run_confirmed(pilot)
+        assert name(app) == "CustomerScreen"
+        assert access_state(app, f"S{sid}") == "paused"
+        assert world.record("subscriptions", "subscriptionId", sid)["status"] == "paused"
+
+        await pilot.press("U")
+        text = await preview(pilot)
+        assert "Resume subscription" in text and "✔ Allowed" in text
+        await run_confirmed(pilot)
+        assert access_state(app, f"S{sid}") == "active"
+    assert world.record("subscriptions", "subscriptionId", sid)["status"] == "active"
+
+
+async def test_activate_only_a_cancelled_subscription(world):
+    p = world.picker
+    sub = p.pick("subscriptions", lambda s: state(s) == "cancelled"
+                 and s["paymentGateway"] in WEB)
+    sid = sub["subscriptionId"]
+    app = world.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_customer(pilot, sub["customerId"])
+        await pilot.press("2")
+        await to_row(pilot, "access-table", f"S{sid}")
+        await pilot.press("a")
+        text = await preview(pilot)
+        assert "Re-activate subscription" in text and "✔ Allowed" in text
+        await run_confirmed(pilot)
+        assert name(app) == "CustomerScreen"
+        await pilot.press("a")  # now active: the rule says why not
+        assert "Blocked by rule activate.not-stopped" in await preview(pilot)
+        await pilot.press("escape")
+    assert world.record("subscriptions", "subscriptionId", sid)["status"] == "active"
+
+
+async def test_terminate_with_its_type_asks_for_confirmation(world):
+    sub = world.picker.pick("subscriptions", lambda s: state(s) == "active"
+                            and s["paymentGateway"] in WEB)
+    sid = sub["subscriptionId"]
+    app = world.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_customer(pilot, sub["customerId"])
+        await pilot.press("2")
+        await to_row(pilot, "access-table", f"S{sid}")
+        await pilot.press("T")
+        await pilot.press("ctrl+u")
+        await type_text(pilot, "whim")
+        assert "type: one of paymentCancel" in await preview(pilot)
+        await pilot.press("ctrl+u")
+        await type_text(pilot, "policyViolation")
+        text = await preview(pilot)
+        assert "cannot be undone" in text and "policyViolation" in text
+        await run_confirmed(pilot)
+        assert name(app) == "CustomerScreen"
+        assert access_state(app, f"S{sid}") == "churned"
+    after = world.record("subscriptions", "subscriptionId", sid)
+    assert after["status"] == "terminated" and after["terminationType"] == "policyViolation"
+
+
+async def test_transfer_to_another_customer_by_keys(world):
+    p = world.picker
+    sub = p.pick("subscriptions", lambda s: state(s) == "active" and s["paymentGateway"] in WEB)
+    receiver = p.pick("customers", lambda c: c["email"] is not None)
+    sid = sub["subscriptionId"]
+    app = world.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_customer(pilot, sub["customerId"])
+        await pilot.press("2")
+        await to_row(pilot, "access-table", f"S{sid}")
+        await pilot.press("t")
+        await type_text(pilot, str(sub["customerId"]))
+        assert "Blocked by rule transfer.same-customer" in await preview(pilot)
+        await pilot.press("ctrl+u")
+        await type_text(pilot, str(receiver["id"]))
+        text = await preview(pilot)
+        assert f"customer {receiver['id']}" in text and receiver["email"] in text
+        await run_confirmed(pilot)
+        assert name(app) == "CustomerScreen"
+        table = app.screen.query_one("#access-table")
+        assert f"S{sid}" not in [k.value for k in table.rows]  # gone from the giver
+    assert world.record("subscriptions", "subscriptionId", sid)["customerId"] == receiver["id"]
+
+
+# -- the vendor profile: what it does not offer, and notes kept in srm ----------------------
+
+
+@pytest.fixture(scope="module")
+def vendor_world(tmp_path_factory):
+    from srm_tui.sandbox.runner import start_sandbox
+
+    running = start_sandbox(SandboxState.generate(60, 9, AS_OF, advance_clock=False),
+                            profile="vendor")
+    db = tmp_path_factory.mktemp("actions-ui-vendor") / "c.db"
+    world = World.__new__(World)
+    world.running, world.url, world.db = running, running.url, db
+    world.picker = Picker(world.export())
+    cache = Cache(db)
+    with ApiClient(running.url, "sandbox-key") as client:
+        engine = SyncEngine(cache, client)
+        for c in world.picker.export["customers"][:12]:
+            engine.fetch_customer(customer_id=c["id"])
+    cache.close()
+    yield world
+    running.stop()
+
+
+async def test_vendor_profile_marks_what_it_does_not_offer_and_the_key_says_why(vendor_world):
+    customer = vendor_world.picker.export["customers"][1]
+    app = vendor_world.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_customer(pilot, customer["id"])
+        await pilot.press("3")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Unavailable — Refund: not offered by this API." in text
+        assert "Cancel transaction: not offered by this API." in text
+        await pilot.press("r")
+        await pilot.pause()
+        assert name(app) == "CustomerScreen"  # a notice, never a form
+        notices = [n.message for n in app._notifications]
+        assert any("Refund: not offered by this API. Refunds are made in the Cleeng "
+                   "dashboard" in m for m in notices)
+        await pilot.press("4")
+        await pilot.pause()
+        text = screen_text(app) + dialog_text(app)
+        assert "Emails: not offered by this API." in text and "email templates" in text
+        assert "Resend email: not offered by this API." in text
+        await pilot.press("2")
+        await pilot.pause()
+        assert "Delete payment details: not offered by this API." in screen_text(app)
+
+
+async def test_vendor_profile_notes_are_kept_in_srm(vendor_world):
+    customer = vendor_world.picker.export["customers"][2]
+    stats = vendor_world.url.rsplit("/3.1", 1)[0] + "/sandbox/stats"
+    writes = httpx.get(stats).json()["writes_applied"]
+    app = vendor_world.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_customer(pilot, customer["id"])
+        await pilot.press("n")
+        await type_text(pilot, "Asked about the family plan")
+        await run_confirmed(pilot)
+        assert name(app) == "CustomerScreen"
+        await pilot.press("5")
+        await pilot.pause()
+        row = next(ln for ln in screen_text(app).splitlines() if "family plan" in ln)
+        assert "kept in srm" in row
+    assert httpx.get(stats).json()["writes_applied"] == writes
+    assert not [n for n in vendor_world.export()["notes"] if n["customerId"] == customer["id"]
+                and "family plan" in n["text"]]

@@ -12,13 +12,14 @@ from typing import Any
 
 from rich.table import Table
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Checkbox, Input, Label, Static, TextArea
 
+from srm_tui.screens.workers import work
 from srm_tui.widgets.footer import Footer
 from srm_tui.actions.rules import (ActionError, ActionInvalid, ActionRefused,
                                    ConfirmationRequired, FieldSpec, Preview)
@@ -243,6 +244,14 @@ class ActionScreen(ModalScreen[Outcome | None]):
         finally:
             service.close()
         self.app.call_from_thread(self._done, result)
+
+    def worker_failed(self, group: str, error: BaseException) -> None:
+        """The action's worker failed after the app was told: the dialog takes keys again."""
+        self.running = False
+        self.armed = False
+        self.query_one("#verdict", Static).update(Text(
+            f"✘ {getattr(error, 'message', None) or error} (see Sync & outbox, F5, for what "
+            "was queued or sent before trying again)"))
 
     def _done(self, result: Any) -> None:
         self.running = False

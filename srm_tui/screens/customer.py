@@ -16,6 +16,9 @@ from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from srm_tui.widgets.footer import Footer
 from srm_tui.actions import outbox
+from srm_tui.actions.local_notes import NOTICE as KEPT_NOTICE, is_local
+from srm_tui.actions.service import ActionService
+from srm_tui.api.profile import NotOffered
 from srm_tui.bindings import bindings
 from srm_tui.domain import account as acc
 from srm_tui.domain.text import visible
@@ -67,6 +70,8 @@ class CustomerScreen(Screen):
     CustomerScreen #next-payment { height: auto; margin-bottom: 1; }
     CustomerScreen #pending { height: auto; padding: 0 1; color: $warning; }
     CustomerScreen #pending:disabled { display: none; }
+    CustomerScreen #offered { height: auto; padding: 0 1; }
+    CustomerScreen #offered:disabled { display: none; }
     CustomerScreen #missing { padding: 1 2; }
     """
 
@@ -76,12 +81,14 @@ class CustomerScreen(Screen):
         self.account: acc.Account | None = None
         self.history_filter: str | None = None
         self.open_items: list[int] = []  # outbox entries of this customer not yet settled
+        self.profile = None  # the API's profile as the cache remembers it (what it offers)
 
     # building ----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield Static("", id="crumbs", markup=False)
         yield Static("", id="pending", markup=False)
+        yield Static("", id="offered", markup=False)  # what this tab's API cannot do, and why
         with TabbedContent(id="tabs"):
             with TabPane("1 Summary", id="summary"):
                 yield VerticalScroll(Static(id="summary-body"))
@@ -123,6 +130,7 @@ class CustomerScreen(Screen):
                           "search for it to fetch it from the API)")
             return
         self.account = acc.build(record, self.app.settings.now_ts())
+        self.profile = ActionService(self.app.cache, self.app.settings).known_profile()
         cursors = {t.id: t.cursor_row for t in self.query(DataTable)}
         c = self.account.customer
         who = visible(c.get("email"), 60) if c.get("email") else "(anonymized)"
@@ -134,6 +142,7 @@ class CustomerScreen(Screen):
         self._emails()
         self._notes()
         self._history(conn)
+        self._offered()
         for table in self.query(DataTable):  # the agent stays on the row it was on
             row = cursors.get(table.id, 0)
             if 0 < row < table.row_count:
@@ -160,6 +169,31 @@ class CustomerScreen(Screen):
                          else "p shows what waits; it is sent when the API answers")
         banner.update("\n".join(lines))
         self.refresh_bindings()
+
+    def _not_offered(self, feature: str) -> NotOffered | None:
+        """Why the connected API cannot do ``feature`` (None when it can, or is unknown)."""
+        if self.profile is None or self.profile.offers(feature):
+            return None
+        return NotOffered(self.profile.feature(feature))
+
+    def _offered(self) -> None:
+        """Name the actions of the current tab that the API does not offer, with the vendor's
+        own way, where the agent looks for them."""
+        line = self.query_one("#offered", Static)
+        try:
+            tab = self.query_one(TabbedContent).active
+        except Exception:  # not mounted yet
+            tab = "summary"
+        service = ActionService(self.app.cache, self.app.settings)
+        texts: list[str] = []
+        if self.app.settings.role != "viewer":
+            for action, tabs in self.ACTION_TABS.items():
+                if tab in tabs and action in service.REGISTRY_NAMES:
+                    missing = service.availability(action)
+                    if missing is not None and str(missing) not in texts:
+                        texts.append(str(missing))
+        line.disabled = not texts
+        line.update("\n".join(f"Unavailable — {t}" for t in texts))
 
     def _offer_titles(self) -> dict[str, str]:
         rows = self.app.cache.conn().execute("SELECT id, title FROM offers").fetchall()
@@ -288,6 +322,8 @@ class CustomerScreen(Screen):
             if n.get("deletedAt"):
                 continue
             edited = when(n.get("updatedAt")) if n.get("revisions") else ""
+            if is_local(n):  # srm's own note: the API never saw it
+                edited = f"{edited} · kept in srm" if edited else "kept in srm"
             table.add_row(when(n["createdAt"]), plain(n["author"], 20),
                           plain(n["text"], width), edited, key=str(n["id"]))
         # Notes added while the API was out of reach: shown now, marked as waiting.
@@ -304,6 +340,8 @@ class CustomerScreen(Screen):
             "ORDER BY at DESC LIMIT 500", (self.customer_id,))]
         assert self.account is not None
         events = acc.timeline(self.account.records, audit, self.app.settings.now_ts())
+        events += self._observed(conn)
+        events.sort(key=lambda e: e.at, reverse=True)
         shown = [e for e in events if self.history_filter in (None, e.kind)]
         kinds = "all" if self.history_filter is None else self.history_filter
         self.query_one("#history-filter", Static).update(
@@ -313,6 +351,23 @@ class CustomerScreen(Screen):
         width = max(30, min(110, self.app.size.width - 40))
         for e in shown:
             table.add_row(when(e.at), e.kind, plain(e.text, width))
+
+    def _observed(self, conn) -> list[acc.Event]:
+        """Changes sync and webhooks saw in this customer's subscriptions and passes."""
+        out = []
+        for r in ActionService(self.app.cache, self.app.settings).observed(self.customer_id):
+            what = "Subscription" if r["entity"] == "subscriptions" else "Pass"
+            before, after = r["before"], r["after"]
+            if r["field"] in ("dateTo", "expiresAt"):
+                before = when(int(before), False) if before else "no end"
+                after = when(int(after), False) if after else "no end"
+            elif r["field"] == "customerId":
+                before, after = f"customer {before}", f"customer {after}"
+            out.append(acc.Event(r["seen_at"], "subscription" if what == "Subscription"
+                                 else "pass",
+                                 f"{what} {r['record_key']} {r['field']}: {before or '—'} → "
+                                 f"{after or '—'} (seen at the API)", r["record_key"]))
+        return out
 
     # details -----------------------------------------------------------------------------
 
@@ -357,6 +412,11 @@ class CustomerScreen(Screen):
     def _show_email(self) -> None:
         e = self._find("emails", "id", self._selected("#emails-table"))
         preview = self.query_one("#email-preview", Static)
+        missing = self._not_offered("emails")
+        if e is None and missing is not None:
+            preview.update(Text(f"Emails: not offered by this API. "
+                                f"{missing.feature.vendor_way or ''}".strip()))
+            return
         if e is None:
             preview.update("No emails.")
             return
@@ -376,6 +436,8 @@ class CustomerScreen(Screen):
             return
         rows = [("Author", n["author"]), ("Written", Text(when(n["createdAt"]))),
                 ("Text", plain(n["text"], None))]
+        if is_local(n):
+            rows.append(("Kept", Text(KEPT_NOTICE)))
         revisions = n.get("revisions") or []
         if revisions:
             rows.append(("Earlier versions", Text(f"{len(revisions)}, newest first")))
@@ -480,6 +542,8 @@ class CustomerScreen(Screen):
         "delete-payment-details": ("payments",), "refund": ("transactions",),
         "cancel-transaction": ("transactions",), "resend": ("emails",),
         "note-edit": ("notes",), "note-delete": ("notes",),
+        "pause": ("payments",), "resume": ("payments",), "activate": ("payments",),
+        "terminate": ("payments",), "transfer": ("payments",),
         "filter_history": ("history",), "copy_offer_url": ("transactions",),
         "view_offer": ("transactions",), "change_history": ("summary", "history"),
     }
@@ -502,6 +566,8 @@ class CustomerScreen(Screen):
     @on(TabbedContent.TabActivated)
     def _tab_changed(self) -> None:
         self.refresh_bindings()
+        if self.account is not None:
+            self._offered()
 
     def _row(self, selector: str) -> str | None:
         return self._selected(selector)
@@ -543,11 +609,17 @@ class CustomerScreen(Screen):
             start = max(current or 0, self.app.settings.now_ts())
             until = datetime.fromtimestamp(start + 30 * 86400, timezone.utc)
             return {"access_id": access_id}, {"until": until.strftime("%Y-%m-%dT%H:%M:%SZ")}
-        if action in ("cancel", "coupon-apply"):
+        if action in ("cancel", "coupon-apply", "pause", "resume", "activate"):
             key = self._row("#access-table") if tab == "payments" else None
             if key is None or not key.startswith("S"):
                 return "Highlight a subscription on the Payments tab (2) first."
-            return {"subscription_id": int(key[1:])}, {}
+            return {"subscription_id": int(key[1:])}, {"cycles": 1} if action == "pause" else {}
+        if action in ("terminate", "transfer"):
+            key = self._row("#access-table") if tab == "payments" else None
+            if key is None:
+                return "Highlight a subscription or pass on the Payments tab (2) first."
+            return {"access_id": int(key[1:])}, {"type": "userCancel"} \
+                if action == "terminate" else {}
         if action == "delete-payment-details":
             key = self._row("#pd-table") if tab == "payments" else None
             if key is None:
@@ -575,6 +647,11 @@ class CustomerScreen(Screen):
     def action_act(self, action: str) -> None:
         from srm_tui.screens.action import ActionScreen
 
+        missing = ActionService(self.app.cache, self.app.settings).availability(action)
+        if missing is not None:  # never a form for a call the API does not have
+            self.notify(str(missing), title="Not offered by this API", severity="warning",
+                        timeout=15)
+            return
         target = self._target(action)
         if isinstance(target, str):
             self.notify(target, severity="warning")

@@ -1,11 +1,15 @@
-"""Customers › list and search: every cached customer, paged from SQLite, searched as you type."""
+"""Customers › list and search: every cached customer, paged from SQLite, searched as you type.
+
+Search results are paged like the list (every match reachable, a window at a time); a query
+that cannot be read shows its error where the results go, and no results."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
-from textual import on, work
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import Screen
@@ -13,17 +17,45 @@ from textual.timer import Timer
 from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
+from srm_tui.screens.workers import work
 from srm_tui.widgets.footer import Footer
 from srm_tui.bindings import bindings
 from srm_tui.storage import queries
-from srm_tui.storage.search import SearchError, search
+from srm_tui.bindings import display_keys
+from srm_tui.storage.search import Results, SearchError
 from srm_tui.sync.lookup import classify
 from srm_tui.widgets.customer_table import COLUMNS, DEFAULT_COLUMNS, CustomerTable
 from srm_tui.widgets.status_line import StatusLine
 
-SEARCH_LIMIT = 500
 DEBOUNCE = 0.15
+PREFETCH = 120  # rows the search worker reads ahead: the first screen paints without a query
 COLUMNS_META = "list_columns"
+
+
+class ShownResults(Sequence):
+    """The search results as the screen shows them: ``len`` is every match, an index reads
+    just that row (through this thread's connection)."""
+
+    def __init__(self, found: Results, screen: CustomersScreen):
+        self.found = found
+        self._screen = screen
+
+    def _conn(self):
+        return self._screen.app.cache.conn()
+
+    def __len__(self) -> int:
+        return self.found.count(self._conn())
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self))
+            return self.found.window(self._conn(), start, stop - start)[::step]
+        if index < 0:
+            index += len(self)
+        rows = self.found.window(self._conn(), index, 1) if 0 <= index else []
+        if not rows:
+            raise IndexError(index)
+        return rows[0]
 
 
 class CustomersScreen(Screen):
@@ -37,6 +69,7 @@ class CustomersScreen(Screen):
     CustomersScreen #search:focus { background: $accent 30%; }
     CustomersScreen #columns { height: 1; padding: 0 1; text-style: bold; }
     CustomersScreen #hint { height: auto; padding: 0 1; color: $warning; }
+    CustomersScreen #hint:disabled { display: none; }
     CustomersScreen CustomerTable { padding: 0 1; }
     """
 
@@ -45,22 +78,33 @@ class CustomersScreen(Screen):
         self.sort = "id"
         self.descending = False
         self.query_text = ""
-        self.results: list[Any] | None = None  # None: the whole list
+        self.results: ShownResults | None = None  # None: the whole list
+        self.error: str | None = None  # the query could not be read: shown, no results
         self.search_ms = 0.0
+        self.searching = False
         self._debounce: Timer | None = None
+        self._open_when_shown = False  # Enter came before the results: open the first
         self.missing: tuple[str, Any] | None = None  # an identifier the cache lacks
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static("", id="crumbs", markup=False)
-            yield Input(placeholder="/ search: name, email, id, T123456789, card:4242, country:PL …",
-                        id="search")
+            yield Input(placeholder=self._placeholder(), id="search")
             yield Static("", id="columns", markup=False)
+            # Where the results go: a query's error or "no customer matches" shows here.
+            yield Static("", id="hint", markup=False, disabled=True)
             yield CustomerTable(self._source, self._count(), columns=self._columns(),
                                 id="customers")
-            yield Static("", id="hint", markup=False)
             yield StatusLine(id="status")
         yield Footer()
+
+    def _placeholder(self) -> str:
+        """The search hint names the key in force (the user's keymap may move it)."""
+        keymap = dict(getattr(self.app, "_keymap", {}) or {})
+        keys = keymap.get("customers.search") or next(
+            b.key for b in self.BINDINGS if getattr(b, "id", None) == "customers.search")
+        key = display_keys(keys.split(",")[0])
+        return f"{key} search: name, email, id, T123456789, card:4242, country:PL …"
 
     def on_mount(self) -> None:
         self._update_headings()
@@ -80,23 +124,33 @@ class CustomersScreen(Screen):
         return DEFAULT_COLUMNS
 
     def _count(self) -> int:
+        if self.error is not None:
+            return 0
         if self.results is not None:
             return len(self.results)
         return queries.customer_count(self.app.cache.conn())
 
     def _source(self, offset: int, limit: int) -> list[Any]:
+        if self.error is not None:
+            return []
         if self.results is not None:
-            return self.results[offset:offset + limit]
+            return self.results.found.window(self.app.cache.conn(), offset, limit)
         return queries.customer_window(self.app.cache.conn(), sort=self.sort,
                                        descending=self.descending, offset=offset, limit=limit,
                                        total=self.query_one(CustomerTable).count)
 
+    def _hint(self, text: str) -> None:
+        hint = self.query_one("#hint", Static)
+        hint.update(text)
+        hint.disabled = not text
+
     def _update_headings(self) -> None:
         table = self.query_one(CustomerTable)
-        if self.results is not None:
-            more = f" (first {SEARCH_LIMIT}; refine the query)" if len(self.results) >= SEARCH_LIMIT else ""
+        if self.error is not None:
+            crumbs = f"Customers › search {self.query_text!r} · cannot be read"
+        elif self.results is not None:
             crumbs = (f"Customers › search {self.query_text!r} · {len(self.results):,} found"
-                      f"{more} in {self.search_ms:.0f} ms")
+                      f" in {self.search_ms:.0f} ms")
         else:
             arrow = "↓" if self.descending else "↑"
             crumbs = (f"Customers › {table.count:,} cached · sorted by "
@@ -126,9 +180,9 @@ class CustomersScreen(Screen):
 
     def _resort(self) -> None:
         if self.results is not None:
-            key = self.sort
-            self.results.sort(key=lambda r: (r[key] is None, r[key] if r[key] is not None else 0,
-                                             r["id"]), reverse=self.descending)
+            # The same matches in the new order, read by the table a window at a time.
+            self.results = ShownResults(self.results.found.sorted_by(self.sort, self.descending),
+                                        self)
         self.query_one(CustomerTable).reload(self._source, self._count())
         self._update_headings()
 
@@ -166,74 +220,139 @@ class CustomersScreen(Screen):
             self._run_search("")
         self.query_one(CustomerTable).focus()
 
+    def on_key(self, event: events.Key) -> None:
+        # Down from the search box walks into the results without opening one (searching
+        # now for what is typed, rather than after the pause).
+        search_box = self.query_one("#search", Input)
+        if event.key == "down" and self.focused is search_box:
+            event.stop()
+            text = search_box.value.strip()
+            if self._debounce:
+                self._debounce.stop()
+            if text != self.query_text:
+                self._run_search(text)
+            self.query_one(CustomerTable).focus()
+
     @on(Input.Changed, "#search")
     def _typed(self, event: Input.Changed) -> None:
         if self._debounce:
             self._debounce.stop()
         value = event.value.strip()
+        self._open_when_shown = False
         self._debounce = self.set_timer(DEBOUNCE, lambda: self._run_search(value))
 
     @on(Input.Submitted, "#search")
     def _submitted(self, event: Input.Submitted) -> None:
+        """Enter opens the highlighted result: at once when the results of this text are
+        shown, else as soon as they are (the first one, highlighted)."""
         if self._debounce:
             self._debounce.stop()
-        self._run_search(event.value.strip())
-        self.query_one(CustomerTable).focus()
+        text = event.value.strip()
+        if not text:
+            self._run_search("")
+            self.query_one(CustomerTable).focus()
+            return
+        if text == self.query_text and not self.searching and (
+                self.results is not None or self.error is not None):
+            self._open_shown()
+            return
+        self._open_when_shown = True
+        self._run_search(text)
+
+    def _open_shown(self) -> None:
+        """Open the highlighted result; with none, say why where the results go."""
+        table = self.query_one(CustomerTable)
+        if self.error is not None:
+            return  # the error stays in view and the query in the box, to be corrected
+        if table.count:
+            table.action_open()
+        else:
+            table.focus()  # "Not in the cache. Press f…": the key works from the list
 
     def _run_search(self, text: str) -> None:
         self.query_text = text
         if not text:
             self.results = None
+            self.error = None
             self.missing = None
-            self.query_one("#hint", Static).update("")
+            self.searching = False
+            self._open_when_shown = False
+            self._hint("")
             self.query_one(CustomerTable).reload(self._source, self._count())
             self._update_headings()
             return
-        self._search_worker(text)
+        self.searching = True
+        self._search_worker(text, self.sort, self.descending)
 
     @work(thread=True, exclusive=True, group="search")
-    def _search_worker(self, text: str) -> None:
-        """Search off the UI thread; a newer query cancels this one's result."""
+    def _search_worker(self, text: str, sort: str, descending: bool) -> None:
+        """Search off the UI thread; a newer query cancels this one's result. Only the
+        count and the first screen of rows are read; the table reads the rest as it scrolls."""
+        conn = self.app.cache.conn()
         try:
-            result = search(self.app.cache.conn(), text, limit=SEARCH_LIMIT)
-            outcome: Any = result
+            found = Results(conn, text, sort=sort, descending=descending)
+            found.count(conn)
+            found.window(conn, 0, PREFETCH)
+            outcome: Any = found
         except SearchError as exc:
             outcome = exc
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._show_results, text, outcome)
 
-    def _show_results(self, text: str, outcome: Any) -> None:
+    def _show_results(self, text: str, outcome: Results | SearchError) -> None:
         if text != self.query_text:
             return
-        hint = self.query_one("#hint", Static)
-        if isinstance(outcome, SearchError):
-            hint.update(f"⚠ {outcome}")
-            return
-        self.results = [dict(r) for r in outcome.rows]
-        self.search_ms = outcome.elapsed_ms
-        if self.sort != "id" or self.descending:
-            self._resort()
+        self.searching = False
         self.missing = None
-        if not self.results:
+        table = self.query_one(CustomerTable)
+        if isinstance(outcome, SearchError):
+            self._show_error(str(outcome))
+            return
+        self.error = None
+        self.results = ShownResults(outcome, self)
+        self.search_ms = outcome.elapsed_ms
+        if (self.sort, self.descending) != (outcome.sort, outcome.descending):
+            self.results = ShownResults(outcome.sorted_by(self.sort, self.descending), self)
+        if not len(self.results):
             kind, value = classify(text)
             if kind in ("email", "customer_id", "transaction_id"):
                 self.missing = (kind, value)
-                hint.update(f"Not in the cache. Press f to fetch {text} from the API.")
+                self._hint(f"Not in the cache. Press f to fetch {text} from the API.")
             else:
-                hint.update("No customer matches.")
+                self._hint("No customer matches.")
         else:
-            hint.update("")
-        table = self.query_one(CustomerTable)
+            self._hint("")
         table.reload(self._source, self._count())
         table.cursor = 0
         self._update_headings()
+        if self._open_when_shown:
+            self._open_when_shown = False
+            self._open_shown()
+
+    def _show_error(self, message: str) -> None:
+        """The error in place of the results, and no results (never the last list)."""
+        self.searching = False
+        self._open_when_shown = False
+        self.results = None
+        self.error = message
+        self._hint(f"⚠ {message}")
+        self.query_one(CustomerTable).reload(self._source, 0)
+        self._update_headings()
+
+    def worker_failed(self, group: str, error: BaseException) -> None:
+        """A failed search (the app has told it): said where the results go; the list,
+        the box and every key keep working."""
+        if group == "search":
+            self._show_error(f"the search failed: {getattr(error, 'message', None) or error}")
+        elif group == "fetch":
+            self._hint(f"Could not fetch: {getattr(error, 'message', None) or error}")
 
     def action_fetch_missing(self) -> None:
         if self.missing is None:
             self.app.notify("Nothing to fetch: search for a whole email, customer id or "
                             "transaction id first.", severity="warning")
             return
-        self.query_one("#hint", Static).update(f"Fetching {self.query_text} from the API…")
+        self._hint(f"Fetching {self.query_text} from the API…")
         self._fetch_worker(*self.missing)
 
     @work(thread=True, exclusive=True, group="fetch")
@@ -246,7 +365,7 @@ class CustomersScreen(Screen):
         self.app.call_from_thread(self._fetched, found, message)
 
     def _fetched(self, found: int | None, message: str | None) -> None:
-        self.query_one("#hint", Static).update(message or "")
+        self._hint(message or "")
         if found:
             self._run_search(str(found))
             from srm_tui.screens.customer import CustomerScreen

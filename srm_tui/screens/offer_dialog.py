@@ -8,13 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from srm_tui.bindings import bindings
+from srm_tui.screens.workers import work
 from srm_tui.widgets.footer import Footer
 from srm_tui.offers.forms import KIND_NAMES
 

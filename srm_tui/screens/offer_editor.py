@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid, VerticalScroll
 from textual.screen import Screen
@@ -18,6 +18,7 @@ from textual.timer import Timer
 from textual.widgets import Checkbox, Input, Label, Static
 
 from srm_tui.bindings import bindings
+from srm_tui.screens.workers import work
 from srm_tui.widgets.footer import Footer
 from srm_tui.domain.text import visible
 from srm_tui.offers import forms

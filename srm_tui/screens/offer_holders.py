@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from textual import work
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Static
 
 from srm_tui.bindings import bindings
+from srm_tui.screens.workers import work
 from srm_tui.widgets.footer import Footer
 from srm_tui.domain import offers as od
 from srm_tui.domain.text import visible

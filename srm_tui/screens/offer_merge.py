@@ -12,12 +12,12 @@ import json
 from typing import Any
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from srm_tui.bindings import bindings
+from srm_tui.screens.workers import work
 from srm_tui.widgets.footer import Footer
 from srm_tui.domain.text import visible
 from srm_tui.widgets.status_line import StatusLine

@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.table import Table
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
@@ -19,6 +19,7 @@ from srm_tui.domain import offers as od
 from srm_tui.domain.offers import FILTER_HELP, matches
 from srm_tui.domain.text import visible
 from srm_tui.offers.forms import _num
+from srm_tui.screens.workers import work
 from srm_tui.storage import queries
 from srm_tui.widgets.footer import Footer
 from srm_tui.widgets.status_line import StatusLine

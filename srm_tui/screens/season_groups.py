@@ -18,6 +18,7 @@ from srm_tui.config import parse_instant
 from srm_tui.domain.text import visible
 from srm_tui.offers.rules import OfferInvalid, OfferRefused
 from srm_tui.screens.offer_dialog import ConfirmDialog, Field, FieldsDialog
+from srm_tui.screens.workers import run_reported
 from srm_tui.widgets.status_line import StatusLine
 
 CSS = """
@@ -86,7 +87,7 @@ class _GroupsBase(Screen[Any]):
         def answered(yes: bool | None) -> None:
             if yes:
                 self.query_one("#verdict", Static).update(Text("Working…"))
-                self.run_worker(in_thread, thread=True, group="season-write")
+                run_reported(self, in_thread, group="season-write")
 
         self.app.push_screen(ConfirmDialog(question), answered)
 

@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
@@ -23,6 +23,7 @@ from textual.widgets import Input, Static
 
 from srm_tui.bindings import bindings
 from srm_tui.domain.text import visible
+from srm_tui.screens.workers import work
 from srm_tui.segments import editing as ed
 from srm_tui.segments import store
 from srm_tui.segments.catalog import SELECTORS

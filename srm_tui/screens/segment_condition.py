@@ -10,7 +10,7 @@ cancelled).
 from __future__ import annotations
 
 from rich.text import Text
-from textual import events, on, work
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
@@ -19,6 +19,7 @@ from textual.widgets.option_list import Option
 
 from srm_tui.bindings import bindings
 from srm_tui.domain.text import visible
+from srm_tui.screens.workers import work
 from srm_tui.segments.catalog import ATTRIBUTES, GROUPS, NO_VALUE, Attribute, lookup
 from srm_tui.segments.model import Condition
 from srm_tui.segments.textform import format_condition

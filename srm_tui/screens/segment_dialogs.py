@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
@@ -16,6 +16,7 @@ from textual.widgets.selection_list import Selection
 
 from srm_tui.bindings import bindings
 from srm_tui.domain.text import visible
+from srm_tui.screens.workers import work
 from srm_tui.segments import schedules as S
 from srm_tui.segments import store
 from srm_tui.segments.model import Segment

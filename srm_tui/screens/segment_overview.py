@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid, VerticalScroll
 from textual.screen import Screen
@@ -17,6 +17,7 @@ from textual.widgets import Static
 
 from srm_tui.bindings import bindings
 from srm_tui.domain.text import visible
+from srm_tui.screens.workers import work
 from srm_tui.segments.compile import Compiled, compile_segment
 from srm_tui.segments.model import Node, Segment
 from srm_tui.segments.overview import Overview

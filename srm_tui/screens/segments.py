@@ -8,13 +8,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
 from srm_tui.bindings import bindings
 from srm_tui.domain.text import visible
+from srm_tui.screens.workers import work
 from srm_tui.segments import store
 from srm_tui.segments.model import All, Node, Segment
 from srm_tui.widgets.footer import Footer

@@ -8,12 +8,12 @@ from typing import Any
 
 from rich.table import Table
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
+from srm_tui.screens.workers import work
 from srm_tui.widgets.footer import Footer
 from srm_tui.bindings import bindings
 from srm_tui.domain.text import visible

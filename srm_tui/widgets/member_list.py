@@ -13,6 +13,7 @@ from typing import Any
 
 from textual.widget import Widget
 
+from srm_tui.screens.workers import run_reported
 from srm_tui.segments.compile import Compiled
 from srm_tui.widgets.customer_table import CustomerTable
 
@@ -82,7 +83,7 @@ class MemberPages:
                 rows = None
             self.owner.app.call_from_thread(self._loaded, generation, page, rows)
 
-        self.owner.run_worker(load, thread=True, group="member-pages", exit_on_error=False)
+        run_reported(self.owner, load, group="member-pages")
 
     def _loaded(self, generation: int, page: int, rows: list[dict[str, Any]] | None) -> None:
         if generation != self.generation:
