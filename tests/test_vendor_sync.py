@@ -233,6 +233,17 @@ def test_fetch_by_id_and_email_says_what_is_not_offered(vendor, state, tmp_path)
     assert _differences(db, export, {owner, other["id"]}) == []
     assert run_srm("fetch", "nobody@nowhere.example", env=_env(vendor, db)).returncode == 1
     assert run_srm("fetch", str(UNKNOWN_ID), env=_env(vendor, db)).returncode == 1
+    # A transaction id is looked up by GET /subscriptions?transactionId= (published).
+    txn = next(t for t in export["transactions"]
+               if t.get("subscriptionId") and t["customerId"] not in (owner, other["id"]))
+    by_txn = run_srm("fetch", txn["transactionId"], "--json", env=_env(vendor, db))
+    assert by_txn.returncode == 0, by_txn.stderr
+    assert json.loads(by_txn.stdout)["customer_id"] == txn["customerId"]
+    external = next(c for c in export["customers"] if c.get("externalId"))
+    by_external = run_srm("fetch", external["externalId"], "--json", env=_env(vendor, db))
+    assert json.loads(by_external.stdout)["customer_id"] == external["id"]
+    assert _differences(db, export, {owner, other["id"], txn["customerId"],
+                                     external["id"]}) == []
 
 
 def test_refresh_after_a_change_uses_published_calls(tmp_path):
