@@ -319,3 +319,65 @@ def test_times_in_a_named_zone(tmp_path):
         cet("2026-07-01T10:00:00") - 3600  # CEST: UTC+2
     bad = srm_import(db, _write(tmp_path / "y.csv", HEADER), "--tz", "Mars/Base")
     assert bad.returncode == 2 and "--tz: not a time zone: 'Mars/Base'" in bad.stderr
+
+
+TXN_FIELDS = ("transactionId", "customerId", "transactionDate", "offerId", "subscriptionId",
+              "passId", "amount", "currency", "status", "paymentGateway", "paymentMethod",
+              "externalPaymentId", "rejectedReason", "refundedAmount")
+SUB_FIELDS = ("customerId", "offerId", "status", "dateFrom", "dateTo", "inTrial", "period",
+              "nextPaymentPrice", "nextPaymentCurrency", "paymentGateway", "paymentMethod",
+              "couponCode")
+
+
+def test_the_sandbox_reports_import_to_what_the_sandbox_holds(tmp_path):
+    import httpx
+    from helpers import SandboxProcess
+
+    sandbox = SandboxProcess("--customers", "150", "--as-of", "2026-11-01T00:00:00Z")
+    try:
+        files = {}
+        for report in ("transactions", "subscriptions", "passes"):
+            for formatted in ("1", "0"):
+                answer = httpx.get(f"{sandbox.root}/sandbox/churniq/{report}.csv",
+                                   params={"formatted": formatted}, timeout=60)
+                assert answer.status_code == 200
+                files[report, formatted] = _write(tmp_path / f"{report}-{formatted}.csv",
+                                                  answer.content)
+        export = sandbox.export()
+    finally:
+        sandbox.stop()
+    dbs = {}
+    for formatted in ("1", "0"):
+        dbs[formatted] = db = tmp_path / f"cache-{formatted}.db"
+        out = ok(srm_import(db, *(files[r, formatted]
+                                  for r in ("transactions", "subscriptions", "passes"))))
+        assert out["quarantined"] == 0
+        cached = raws(db, "transactions")
+        assert len(cached) == len(export["transactions"]) > 100
+        for t in export["transactions"]:
+            mine = cached[t["transactionId"]]
+            assert {f: mine.get(f) for f in TXN_FIELDS} == {f: t.get(f) for f in TXN_FIELDS}
+        subs = raws(db, "subscriptions")
+        assert len(subs) == len(export["subscriptions"])
+        for s in export["subscriptions"]:
+            mine = subs[str(s["subscriptionId"])]
+            assert {f: mine.get(f) for f in SUB_FIELDS} == {f: s.get(f) for f in SUB_FIELDS}
+            assert mine["renewalCycle"]["completed"] == s["renewalCycle"]["completed"]
+        passes = raws(db, "passes")
+        assert len(passes) == len(export["passes"])
+        for p in export["passes"]:
+            mine = passes[str(p["passId"])]
+            status = "terminated" if p["status"] == "stopped" else p["status"]  # the report's two
+            assert (mine["customerId"], mine["offerId"], mine["status"], mine["expiresAt"]) == \
+                (p["customerId"], p["offerId"], status, p["expiresAt"])
+        customers = raws(db, "customers")
+        for c in export["customers"]:
+            if str(c["id"]) in customers:
+                mine = customers[str(c["id"])]
+                assert (mine.get("email"), mine.get("firstName"), mine.get("country")) == \
+                    (c["email"], c["firstName"], c["country"])
+    # Both header vocabularies give the same records.
+    for table in ("transactions", "subscriptions", "passes", "customers"):
+        a, b = raws(dbs["1"], table), raws(dbs["0"], table)
+        assert {k: {**r, "churniq": None} for k, r in a.items()} == \
+            {k: {**r, "churniq": None} for k, r in b.items()}, table

@@ -181,6 +181,12 @@ def _mains(entity: str, key: str, items: list, cached: dict[Any, dict]) -> list[
     return out
 
 
+def _changed(record: Any, key: str, cached: dict[Any, dict]) -> bool:
+    """Whether a validated record differs from its cached copy (new ones always do)."""
+    old = cached.get(getattr(record, key)) if cached else None
+    return old is None or old != record.to_api()
+
+
 def write_batch(tx: sqlite3.Connection, batch: Batch, now: int) -> tuple[dict[str, int], int]:
     """Write a batch inside the caller's transaction; (records written per entity,
     rows quarantined)."""
@@ -219,9 +225,9 @@ def write_batch(tx: sqlite3.Connection, batch: Batch, now: int) -> tuple[dict[st
                 for line in lines.get(cid, []):
                     bad[line] = reason
         items = [i for i in items if i[0] not in bad]
-    changed_mains = [r for r in good_mains
-                     if main_cache.get(getattr(r, report.key)) != r.to_api()] if report else []
-    changed_customers = [c for c in good_customers if cached_customers.get(c.id) != c.to_api()]
+    changed_mains = [r for r in good_mains if _changed(r, report.key, main_cache)] \
+        if report else []
+    changed_customers = [c for c in good_customers if _changed(c, "id", cached_customers)]
     touched: list[Any] = []
     if changed_customers:
         touched += records.upsert(tx, "customers", changed_customers, now)
