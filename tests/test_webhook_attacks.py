@@ -253,3 +253,19 @@ def test_connections_beyond_the_limit_are_refused_at_once(sandbox, tmp_path):
         _normal_delivery_is_processed(sandbox, receiver)
     finally:
         receiver.stop()
+
+
+def test_oversized_headers_are_refused_and_counted(sandbox, receiver):
+    for size, status in ((64 * 1024, 431), (MB, 400)):  # in one read, or past h11's cap
+        sock = socket.create_connection(("127.0.0.1", receiver.port), timeout=30)
+        try:
+            sock.sendall(b"POST /hooks HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * size
+                         + b"\r\n\r\n")
+        except OSError:  # closed by the server before all of it was taken
+            pass
+        assert _response_status(sock) == status
+        sock.close()
+    assert wait_for(lambda: receiver.status()["refused"] == {"bad_request": 1,
+                                                               "headers_too_large": 1},
+                    timeout=60)
+    _normal_delivery_is_processed(sandbox, receiver)

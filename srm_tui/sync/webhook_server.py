@@ -19,9 +19,8 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from srm_tui.sandbox.runner import SHUTDOWN_GRACE_SECONDS, _bind, _Server
-from srm_tui.sync.webhooks import Ledger, Limits
+from srm_tui.sync.webhooks import MAX_HEADER_BYTES, Ledger, Limits
 
-MAX_HEADER_BYTES = 16 * 1024
 _BUSY = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\n"
          b"content-length: 22\r\nconnection: close\r\n\r\ntoo many connections\r\n")
 _LATE = (b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain\r\n"
@@ -78,6 +77,12 @@ class GuardedProtocol(H11Protocol):
                 self._disarm()
         elif cycle is not None and not cycle.more_body and self._kind == "body_timeout":
             self._disarm()
+
+    def send_400_response(self, msg: str) -> None:
+        # h11 could not read the request: bad syntax, or headers past MAX_HEADER_BYTES.
+        self.ledger.refuse("bad_request", source=_host(self.client), detail=msg)
+        self._disarm()
+        super().send_400_response(msg)
 
     def on_response_complete(self) -> None:
         if not self.transport.is_closing():

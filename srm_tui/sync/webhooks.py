@@ -40,6 +40,7 @@ VENDOR_SIGNATURE_HEADER = "X-Signature"
 REFUSALS_KEPT = 1000  # newest refusal summaries kept in the cache (counters keep all)
 FLUSH_SECONDS = 0.5  # how often counted refusals reach the cache
 MAX_TOPIC_CHARS = 100
+MAX_HEADER_BYTES = 16 * 1024  # all of a request's headers (h11 stops larger ones mid-way)
 
 
 @dataclass(frozen=True)
@@ -252,6 +253,9 @@ class Receiver:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1")
                    for k, v in scope.get("headers", [])}
         try:
+            if sum(len(k) + len(v) for k, v in scope.get("headers", [])) > MAX_HEADER_BYTES:
+                raise _Refused(431, "headers_too_large",
+                               f"headers larger than {MAX_HEADER_BYTES} bytes")
             if scope["method"] != "POST":
                 raise _Refused(405, "method", "deliveries are POSTed", detail=scope["method"])
             body = await self._read(headers, receive)
