@@ -296,3 +296,24 @@ def test_an_unreachable_api_mid_sync_is_recorded_and_exits_3(tmp_path):
     assert run["ok"] == 0 and "reach" in run["message"]
     assert cache.conn().execute("SELECT count(*) FROM customers").fetchone()[0] == 3
     cache.close()
+
+
+def test_a_part_the_api_fails_does_not_stop_the_customers(vendor, state, tmp_path):
+    from srm_tui.api import errors
+
+    class OffersFail(ApiClient):
+        def offers(self, limit: int = 100) -> list[dict[str, Any]]:
+            raise errors.ServerError("HTTP 500", status=500)
+
+    db = tmp_path / "c.db"
+    ids = sorted(c["id"] for c in state.export()["customers"][:5])
+    _seed_ids(db, ids)
+    cache = Cache(db)
+    with OffersFail(vendor.url, KEY) as client:
+        summary = SyncEngine(cache, client).run()
+    assert not summary.ok and summary.errors == ["offers: HTTP 500 (the next srm sync tries again)"]
+    assert summary.counts["customers"] == 5
+    assert _differences(db, state.export(), set(ids)) == []
+    run = cache.conn().execute("SELECT ok, message FROM sync_runs").fetchone()
+    assert run["ok"] == 0 and "offers: HTTP 500" in run["message"]
+    cache.close()

@@ -199,8 +199,8 @@ class SyncEngine:
         now = int(self.clock())
         self._quarantine_page("customers", 0, exc)
         summary = SyncSummary(mode="full" if full else "incremental", quarantined=1,
-                              errors=[f"{exc.message} (kept in quarantine; the next srm sync "
-                                      "tries again)"])
+                              errors=[(f"{exc.message} (kept in quarantine; the next srm "
+                                       "sync tries again)")])
         self._record_run(summary, now)
         return summary
 

@@ -162,15 +162,29 @@ class VendorSync:
     def run(self, full: bool, summary: SyncSummary) -> None:
         """Catalogue, then customers, then the campaigns of the coupon codes now seen.
 
-        Fills ``summary``; raises Unreachable or AuthError after recording what it did (the
-        caller records the run)."""
+        Fills ``summary``. A part the API fails (after the client's retries) is said in
+        ``summary.errors`` and the other parts still run; Unreachable and AuthError stop the
+        run (the caller records it and tells)."""
         for entity in COUNTED:
             summary.counts.setdefault(entity, 0)
-        self._catalogue(summary)
-        self._resolve_emails(full, summary)
+        self._part("offers", summary, self._catalogue, summary)
+        self._part("emails", summary, self._resolve_emails, full, summary)
         self._customers(full, summary)
         if not summary.errors:
-            self._campaigns(summary)
+            self._part("campaigns", summary, self._campaigns, summary)
+
+    def _part(self, name: str, summary: SyncSummary, step: Any, *args: Any) -> None:
+        try:
+            step(*args)
+        except (errors.Unreachable, errors.AuthError):
+            raise
+        except errors.MalformedResponse as exc:
+            self.engine._quarantine_page(name, 0, exc)
+            summary.quarantined += 1
+            summary.errors.append(f"{name}: {exc.message} (kept in quarantine; the next srm "
+                                  "sync tries again)")
+        except errors.ApiError as exc:
+            summary.errors.append(f"{name}: {exc.message} (the next srm sync tries again)")
 
     def _catalogue(self, summary: SyncSummary) -> None:
         offers = self.client.offers()
