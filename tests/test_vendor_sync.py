@@ -317,3 +317,22 @@ def test_a_part_the_api_fails_does_not_stop_the_customers(vendor, state, tmp_pat
     run = cache.conn().execute("SELECT ok, message FROM sync_runs").fetchone()
     assert run["ok"] == 0 and "offers: HTTP 500" in run["message"]
     cache.close()
+
+
+def test_customers_named_by_an_imported_id_list_are_completed_by_sync(vendor, state, tmp_path):
+    """The way a real account fills: `srm import` of ids and emails, then `srm sync`."""
+    export = state.export()
+    named = export["customers"][60:66]
+    listed = tmp_path / "ids.txt"
+    listed.write_text("# customers to look after\n"
+                      + "\n".join(str(c["id"]) for c in named[:4])
+                      + "\n" + "\n".join(c["email"] for c in named[4:]) + "\n")
+    db = tmp_path / "c.db"
+    imported = run_srm("import", str(listed), "--json", env=_env(vendor, db))
+    assert imported.returncode == 0, imported.stderr
+    result = run_srm("sync", "--json", env=_env(vendor, db))
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["customers"] == 6 and summary["emails_resolved"] == 2
+    assert summary["quarantined"] == 0
+    assert _differences(db, export, {c["id"] for c in named}) == []
