@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from srm_tui import runtime
+from srm_tui.api import errors
 from srm_tui.api.profile import FEATURES, VENDOR, ApiProfile, detect, remember_profile
 from srm_tui.cli import _common, _settings, handled, main
 
@@ -35,6 +36,7 @@ def api_check(ctx: click.Context, as_json: bool, **flags: Any) -> None:
         with runtime.make_client(settings) as client:
             found = detect(client)  # unreachable: exit 3 with the client's words
             url = client.base_url
+            answers = probe(client)  # a refused key: exit 1 saying so
     finally:
         if demo:
             demo.stop()
@@ -48,17 +50,45 @@ def api_check(ctx: click.Context, as_json: bool, **flags: Any) -> None:
     if as_json:
         click.echo(json.dumps(found.as_json()))
         return
-    click.echo(render(found, url))
+    click.echo(render(found, url, answers))
 
 
-def render(profile: ApiProfile, url: str) -> str:
-    """The plain-text report: the profile, then one line per feature."""
+# Published calls that need no record id: asked once each, so the report says what answers.
+PROBES = (("GET /offers", "/offers", {"limit": 1}),
+          ("GET /offers/season-groups", "/offers/season-groups", None),
+          ("GET /customers?email=", "/customers",
+           {"email": "srm-api-check@example.invalid", "offset": 0, "limit": 1}),
+          ("GET /webhook_subscriptions", "/webhook_subscriptions", None))
+
+
+def probe(client: Any) -> list[tuple[str, str]]:
+    """(call, what it answered) for each of PROBES; a refused key or a lost API raises."""
+    out = []
+    for label, path, params in PROBES:
+        try:
+            client.get_json(path, params)
+        except (errors.Unreachable, errors.AuthError):
+            raise
+        except errors.ApiError as exc:
+            status = f"HTTP {exc.status}" if exc.status else "no usable answer"
+            out.append((label, f"{status}: {exc.message}"))
+        else:
+            out.append((label, "answers"))
+    return out
+
+
+def render(profile: ApiProfile, url: str, answers: list[tuple[str, str]] = ()) -> str:
+    """The plain-text report: the profile, the calls asked, then one line per feature."""
     if profile.name == VENDOR:
         head = (f"profile: vendor ({url}): the vendor's published calls only "
                 "(GET /x-srm/customers answered 404)")
     else:
         head = f"profile: sandbox ({url}): the published calls and the sandbox's /x-srm/ extensions"
     lines = [head]
+    if answers:
+        lines.append("calls:")
+        lines += [f"  {label}: {said}" for label, said in answers]
+        lines.append("features:")
     width = max(len(n) for n in FEATURES)
     for name in FEATURES:
         feature = profile.feature(name)

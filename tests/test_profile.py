@@ -117,6 +117,7 @@ def test_api_check_text_and_remembered(servers, tmp_path):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("profile: vendor")
+    assert "  GET /offers: answers" in lines and "  GET /customers?email=: answers" in lines
     refund = next(line for line in lines if line.strip().startswith("refund "))
     assert "not offered" in refund and "Cleeng dashboard" in refund
     edit = next(line for line in lines if line.strip().startswith("edit "))
@@ -126,6 +127,13 @@ def test_api_check_text_and_remembered(servers, tmp_path):
     cache = Cache(db)
     assert json.loads(cache.get_meta("api_profile"))["profile"] == VENDOR
     cache.close()
+
+
+def test_api_check_with_a_refused_key_exits_1(servers, tmp_path):
+    result = run_srm("api", "check", "--json",
+                     env=_env(servers[VENDOR], tmp_path / "c.db", SRM_API_KEY="wrong"))
+    assert result.returncode == 1
+    assert "refused the key" in result.stderr and "wrong" not in result.stderr
 
 
 def test_api_check_unreachable_exits_3(tmp_path):
