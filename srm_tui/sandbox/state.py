@@ -24,7 +24,7 @@ from pathlib import Path
 
 from srm_tui.storage.files import write_file
 
-from . import generator
+from . import generator, shapes
 from .access_ops import AccessOps
 from .customer_ops import CustomerOps, subscription_state
 from .offer_ops import OfferOps
@@ -222,15 +222,20 @@ class SandboxState(AccessOps, CustomerOps, OfferOps, Store):
     # -- reads -----------------------------------------------------------------------------
 
     def export(self) -> dict:
-        """GET /sandbox/export: every entity's live records."""
+        """GET /sandbox/export: every entity's live records (offers in the API's shape)."""
         with self.lock:
-            return {entity: self.all(entity) for entity in ENTITIES}
+            out = {entity: self.all(entity) for entity in ENTITIES}
+        out["offers"] = [shapes.offer(o) for o in out["offers"]]
+        return out
 
     def since(self, entity: str, since: int, limit: int,
               customer_id: int | None = None) -> tuple[list[dict], int, bool, int]:
         """Enumeration: (items, nextSince, hasMore, total) of records changed after `since`."""
         with self.lock:
-            return self.page(entity, since, limit, customer_id)
+            items, next_since, has_more, total = self.page(entity, since, limit, customer_id)
+        if entity == "offers":  # one shape for an offer wherever the API shows one
+            items = [o if o.get("deleted") else shapes.offer(o) for o in items]
+        return items, next_since, has_more, total
 
     def read(self, entity: str, key) -> dict | None:
         with self.lock:
