@@ -148,6 +148,19 @@ def test_legacy_offers(name, short, long_id, kind, period, price):
     assert o.title == load(name)["offerTitle"]
 
 
+def test_json_rpc_offer_shape():
+    # cleeng-api.md 4.G: the JSON-RPC offer (per-country id, bare price, "1" for true).
+    o = one("offers", {"id": "S531234647_PL", "publisherEmail": "pub@example.com",
+                       "title": "Quarterly", "description": "", "url": None, "currency": "PLN",
+                       "country": "PL", "period": "3months", "active": "1", "price": "29.99",
+                       "createdAt": 1619600070, "updatedAt": 1626952636,
+                       "accessToTags": ["(all)"]})
+    assert (o.id, o.type, o.active, o.billing_period) == ("S531234647", "subscription", True,
+                                                         "3months")
+    assert o.price.amount == 29.99 and o.price.currency == "PLN"
+    assert o.to_api()["longId"] == "S531234647_PL"
+
+
 # -- Cleeng/mediastore-sdk -------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["mediastore-sdk/customer_offer_current_plan.json",

@@ -125,6 +125,17 @@ def _transaction(out: dict[str, Any]) -> dict[str, Any]:
 
 
 def _offer(out: dict[str, Any]) -> dict[str, Any]:
+    if "title" in out and isinstance(out.get("id"), str):
+        # The JSON-RPC offer: a per-country id, the price as a bare number, no type.
+        long_id = out["id"]
+        if "_" in long_id:
+            out["id"] = m.short_offer_id(long_id)
+            out.setdefault("longId", long_id)
+        if out.get("type") is None and long_id[:1] in _TYPE_OF_LETTER:
+            out["type"] = _TYPE_OF_LETTER[long_id[:1]]
+        if isinstance(out.get("price"), (int, float, str)) and not isinstance(out["price"], bool):
+            out["price"] = {"amount": out["price"], "currency": out.get("currency")}
+        return out
     if "title" in out or not isinstance(out.get("offerId"), str):
         return out
     # The legacy offer (MediaStore GET /offers/{id}, JSON-RPC): a per-country offer under
