@@ -146,6 +146,7 @@ def test_legacy_offers(name, short, long_id, kind, period, price):
     assert api["longId"] == long_id and api.get("legacyId") == load(name).get("id")
     assert o.price is not None and o.price.amount == price
     assert o.title == load(name)["offerTitle"]
+    assert parse.record_key("offers", load(name)) == short  # what a complete listing keys by
 
 
 def test_json_rpc_offer_shape():

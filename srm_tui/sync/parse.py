@@ -80,6 +80,14 @@ def normalise(entity: str, item: dict[str, Any],
     return shaper(out) if shaper else out
 
 
+def record_key(entity: str, item: Any, customer_id: int | str | None = None) -> str | None:
+    """The cache key (as text) ``validate`` gives a raw item, whatever vocabulary it came in
+    (a legacy offer's key is its offer id, not its numeric ``id``); None when it has none."""
+    if not isinstance(item, dict):
+        return None
+    return records.record_key(entity, normalise(entity, item, customer_id))
+
+
 def _fill(out: dict[str, Any], key: str, *sources: str) -> None:
     """Set ``out[key]`` from the first of ``sources`` that holds a value, if key has none."""
     if out.get(key) is not None:
