@@ -336,3 +336,25 @@ def test_customers_named_by_an_imported_id_list_are_completed_by_sync(vendor, st
     assert summary["customers"] == 6 and summary["emails_resolved"] == 2
     assert summary["quarantined"] == 0
     assert _differences(db, export, {c["id"] for c in named}) == []
+
+
+def test_an_edit_in_the_vendor_profile_refreshes_the_cache(tmp_path):
+    """Issue 11: "an edit goes through, but the refresh after it fails, so the cache keeps
+    the old name". The refresh after the action now uses the published calls."""
+    state = SandboxState.generate(10, 8, AS_OF)
+    server = start_sandbox(state, profile="vendor")
+    try:
+        customer = state.export()["customers"][3]
+        db = tmp_path / "c.db"
+        env = {**_env(server, db), "SRM_AGENT": "tester", "SRM_ROLE": "admin"}
+        Cache(db).close()
+        assert run_srm("fetch", str(customer["id"]), env=env).returncode == 0
+        edited = run_srm("customer", "edit", str(customer["id"]), "--first-name", "Renamed",
+                         "--yes", "--json", env=env)
+        assert edited.returncode == 0, edited.stderr
+        shown = json.loads(run_srm("customer", "show", str(customer["id"]), "--json",
+                                   env=env).stdout)
+        assert shown["customer"]["firstName"] == "Renamed"
+        assert _differences(db, state.export(), {customer["id"]}) == []
+    finally:
+        server.stop()

@@ -128,6 +128,8 @@ class VendorSync:
             with self.cache.transaction() as tx:
                 mark(tx, customer_id, "gone", now, exc.message)
             return None
+        if isinstance(customer, dict) and customer.get("id") in (None, ""):
+            customer = dict(customer, id=customer_id)  # the URL named it
         subscriptions = _owned(self.client.subscriptions(customerId=customer_id), customer_id)
         passes = _owned(self.client.passes(customerId=customer_id), customer_id)
         return self.store(customer_id, customer, subscriptions, passes)
