@@ -57,6 +57,9 @@ async def open_customer(pilot, customer_id: int) -> None:
             break
         await pilot.press("escape")
         await pilot.pause()
+    # The box keeps the last search (and its focus) after a customer opened from it: esc
+    # clears it first, as an agent does, so the new id is not typed after the old one.
+    await pilot.press("escape")
     await pilot.press("slash")
     await type_text(pilot, str(customer_id))
     await pilot.press("enter")  # one Enter opens the highlighted result
