@@ -312,3 +312,23 @@ def test_the_vendor_profile_journey_signed_the_vendors_way(tmp_path):
     finally:
         r.stop()
         vendor.stop()
+
+
+def test_the_registered_endpoints_are_read_in_every_shape_seen():
+    from srm_tui.api import errors
+    from srm_tui.sync.webhook_admin import registered
+
+    entry = {"url": "https://a.example/h", "retryPolicy": {"maxAttempts": 3}}
+    expected = {"customerRegistered": [entry]}
+    for body in ({"customerRegistered": [entry]},
+                 {"data": {"customerRegistered": [entry]}},
+                 {"success": True, "message": "", "data": {"customerRegistered": [entry]}},
+                 [{"topic": "customerRegistered", "endpoints": [entry]}],
+                 {"items": [{"topic": "customerRegistered", **entry}]}):
+        assert registered(body) == expected, body
+    assert registered({"customerRegistered": ["https://a.example/h"]}) == {
+        "customerRegistered": [{"url": "https://a.example/h"}]}
+    # An answer srm cannot read stops the subscription before any PUT could drop entries.
+    for body in ("text", {"customerRegistered": [{"no": "url"}]}, [{"topic": 1}], None):
+        with pytest.raises(errors.MalformedResponse):
+            registered(body)

@@ -20,6 +20,7 @@ Slow or idle connections and the connection limit are the server's part (webhook
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -27,6 +28,7 @@ import queue
 import threading
 import time
 from collections import Counter, deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -241,6 +243,10 @@ class Receiver:
         self.limits = limits or Limits()
         self.ledger = ledger or Ledger(cache, self.limits.replay_window)
         self.worker = WebhookWorker(cache, client)
+        # Checks and the record run on one thread of their own: parsing a large body or
+        # waiting for another srm's write lock never stalls the event loop (and so the
+        # deadlines), and one thread keeps each replay check atomic with its record.
+        self._recorder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-record")
         self.state = SimpleNamespace(worker=self.worker, ledger=self.ledger)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
@@ -261,7 +267,8 @@ class Receiver:
             body = await self._read(headers, receive)
             if body is None:
                 return  # the client went away (or its body deadline closed it)
-            status, answer = self._accept(body, headers, source)
+            status, answer = await asyncio.get_running_loop().run_in_executor(
+                self._recorder, self._accept, body, headers, source)
         except _Refused as refusal:
             self.ledger.refuse(refusal.reason, source=source, size=refusal.size,
                                body=refusal.body, detail=refusal.detail)
@@ -367,6 +374,7 @@ class Receiver:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                self._recorder.shutdown(wait=True)
                 self.worker.stop()
                 self.ledger.stop()
                 await send({"type": "lifespan.shutdown.complete"})
