@@ -358,3 +358,47 @@ def test_an_edit_in_the_vendor_profile_refreshes_the_cache(tmp_path):
         assert _differences(db, state.export(), {customer["id"]}) == []
     finally:
         server.stop()
+
+
+def test_sigkill_mid_sync_loses_nothing_and_refetches_nothing(tmp_path):
+    """`srm sync` killed with SIGKILL once some customers are in: each customer came with its
+    fetch state in one transaction, so the rerun asks for exactly the others."""
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+
+    from tests.helpers import SRM, wait_for
+
+    state = SandboxState.generate(60, 12, AS_OF)
+    server = start_sandbox(state, profile="vendor", rate_limit=20)  # a sync of seconds
+    db = tmp_path / "c.db"
+    ids = [c["id"] for c in state.export()["customers"]]
+    _seed_ids(db, ids)
+
+    def fetched() -> int:
+        with sqlite3.connect(db) as conn:
+            return conn.execute("SELECT count(*) FROM customer_fetch_state "
+                                "WHERE status = 'ok'").fetchone()[0]
+
+    try:
+        proc = subprocess.Popen([*SRM, "sync"], env={**os.environ, **_env(server, db)},
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            assert wait_for(lambda: fetched() >= 5, timeout=120)
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        before = fetched()
+        assert 5 <= before < len(ids)
+        cache = Cache(db)
+        held = {r[0] for r in cache.conn().execute("SELECT id FROM customers")}
+        assert len(held) == before  # no customer without its fetch state, nor the reverse
+        assert cache.conn().execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        cache.close()
+        rerun = run_srm("sync", "--json", env=_env(server, db))
+        assert rerun.returncode == 0, rerun.stderr
+        assert json.loads(rerun.stdout)["customers"] == len(ids) - before
+        assert _differences(db, state.export(), set(ids)) == []
+    finally:
+        server.stop()
