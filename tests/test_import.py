@@ -72,9 +72,13 @@ def test_transactions_report_in_both_vocabularies(tmp_path):
                     (900003, "claire@example.com", "Claire", "Dubois", "FR", "EUR", 1, "card")]
     # The wrong date is quarantined with FILE:LINE (line 7: row 4 spans lines 4-5).
     for db, name in ((formatted, "transactions.csv"), (unformatted, "transactions_unformatted.csv")):
-        (reason, key, source), = query(db, "SELECT reason, record_key, source FROM quarantine")
+        (reason, key, source, payload), = query(
+            db, "SELECT reason, record_key, source, payload FROM quarantine")
         assert reason.startswith(f"{DATA / name}:7: Date / Time: not a date")
         assert key == "T100000005" and source == "import"
+        kept = json.loads(payload)  # the row as it was, and whose it is (for anonymization)
+        assert kept["line"] == 7 and kept["customerId"] == 900003
+        assert "2026-13-06 08:00:00" in kept["row"].values()
 
 
 def test_subscription_and_pass_reports_and_id_lists(tmp_path):

@@ -103,6 +103,16 @@ def _key_of(plan: FilePlan, row: Sequence[str]) -> str | None:
     return None
 
 
+def _customer_of(plan: FilePlan, cells: Any) -> int | None:
+    """The customer a bad row names, when it names one readably."""
+    text: Any = cells if isinstance(cells, str) else None
+    if plan.layout is not None and isinstance(cells, list):
+        text = next((cells[i] for i, col in plan.layout.known
+                     if col.field == "customerId" and i < len(cells)), None)
+    text = text.strip() if isinstance(text, str) else ""
+    return int(text) if text.isascii() and text.isdigit() and int(text) > 0 else None
+
+
 def _fetch_raw(tx: sqlite3.Connection, table: str, keys: Iterable[Any]) -> dict[Any, dict]:
     keys = list(dict.fromkeys(keys))
     out: dict[Any, dict] = {}
@@ -263,22 +273,38 @@ def _pending_emails(tx: sqlite3.Connection, batch: Batch, now: int) -> int:
     return written
 
 
+def _labels(header: list[str]) -> list[str]:
+    """Unique names for a header's cells (the vendor repeats some source names)."""
+    out: list[str] = []
+    for i, cell in enumerate(header):
+        base = cell.strip() or f"column {i + 1}"
+        label, n = base, 2
+        while label in out:
+            label, n = f"{base} ({n})", n + 1
+        out.append(label)
+    return out
+
+
 def _quarantine(tx: sqlite3.Connection, batch: Batch, rows: list[tuple], now: int) -> int:
     """Keep bad rows with FILE:LINE and the reason (once: the same row of the same file
     quarantined again, e.g. read with another --tz, updates its entry)."""
     plan = batch.plan
     entity = plan.layout.report.entity if plan.layout is not None else "customers"
-    header = plan.header
+    labels = _labels(plan.header)
     count = 0
     for line, reason, cells, key in rows:
         where = f"{plan.source.name}:{line}"
         if isinstance(cells, list):
-            shown: Any = {(header[i] if i < len(header) and header[i].strip()
-                           else f"column {i + 1}"): c for i, c in enumerate(cells)}
+            shown: Any = {(labels[i] if i < len(labels) else f"column {i + 1}"): c
+                          for i, c in enumerate(cells)}
         else:
             shown = cells
-        payload = json.dumps({"file": plan.source.name, "sha256": plan.source.sha256,
-                              "line": line, "row": shown}, ensure_ascii=False)
+        entry: dict[str, Any] = {"file": plan.source.name, "sha256": plan.source.sha256,
+                                 "line": line, "row": shown}
+        owner = _customer_of(plan, cells)
+        if owner is not None:  # anonymizing this customer then scrubs the row too
+            entry["customerId"] = owner
+        payload = json.dumps(entry, ensure_ascii=False)
         text = f"{where}: {reason}"
         count += 1
         if tx.execute("UPDATE quarantine SET received_at = ? WHERE resolved_at IS NULL AND "
