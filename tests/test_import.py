@@ -385,3 +385,34 @@ def test_the_sandbox_reports_import_to_what_the_sandbox_holds(tmp_path):
         a, b = raws(dbs["1"], table), raws(dbs["0"], table)
         assert {k: {**r, "churniq": None} for k, r in a.items()} == \
             {k: {**r, "churniq": None} for k, r in b.items()}, table
+
+
+def test_progress_is_drawn_only_on_a_terminal(tmp_path):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    path = _write(tmp_path / "p.csv", HEADER + ROW)
+    quiet = srm_import(tmp_path / "a.db", path)
+    assert ok(quiet)["transactions"] == 1 and quiet.stderr == ""  # not a terminal: no bar
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "srm_tui", "import", path, "--json"],
+                              stdout=subprocess.PIPE, stderr=slave, timeout=120,
+                              env={**os.environ, "SRM_DB": str(tmp_path / "b.db")})
+        os.close(slave)
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    finally:
+        os.close(master)
+    assert proc.returncode == 0
+    assert json.loads(proc.stdout)["transactions"] == 1  # stdout stays pure JSON
+    assert b"\rimport [" in drawn and b"2/2" in drawn

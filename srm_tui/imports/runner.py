@@ -165,10 +165,11 @@ class Importer:
             return {**info, "status": "already imported"}
         if row is None:
             offset, line = p.data_offset, p.data_line
-            with self.cache.transaction() as tx:
+            with self.cache.transaction() as tx:  # OR IGNORE: another srm may import it too
                 tx.execute(
-                    "INSERT INTO import_files (sha256, format, tz, name, size, status, "
-                    "byte_offset, line, started_at) VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?)",
+                    "INSERT OR IGNORE INTO import_files (sha256, format, tz, name, size, "
+                    "status, byte_offset, line, started_at) "
+                    "VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?)",
                     (*ident, p.source.name, p.source.size, offset, line, int(self.clock())))
             status = "imported"
         else:
