@@ -378,6 +378,25 @@ def test_the_period_follows_the_offer_that_arrives_later(cache):
     assert row(cache, sql, 280213389)[1] is None  # a cycle srm has no word for: unknown
 
 
+def test_segment_facts_read_the_derived_values(cache):
+    from srm_tui.segments.facts import MICRO, ensure_facts
+
+    write(cache, "customers", [load("ott-web-app/customer.json")])
+    write(cache, "subscriptions", [{
+        "subscriptionId": 280213389, "customerId": 362344331, "offerId": "S916977979_NL",
+        "status": "active", "dateFrom": 1675332884, "dateTo": NOW + 86400,
+        "nextPaymentPrice": 12.0, "nextPaymentCurrency": "EUR"}])
+    facts = ("SELECT started_at, period, mrr FROM segment_sub_facts WHERE id = 280213389")
+    ensure_facts(cache.conn())
+    assert row(cache, facts) == (1675332884, None, None)  # unknown period: no MRR
+    assert row(cache, "SELECT mrr_act FROM segment_customer_facts") == (0,)
+    write(cache, "offers", [{**MONTHLY_V2, "billingCycle": {"periodUnit": "month",
+                                                           "amount": 3}}])
+    ensure_facts(cache.conn())
+    assert row(cache, facts) == (1675332884, "3months", 4 * MICRO)
+    assert row(cache, "SELECT mrr_act FROM segment_customer_facts") == (4 * MICRO,)
+
+
 def test_the_period_of_a_mediastore_subscription_from_its_transactions(cache):
     # No offer cached: the offerPeriod of the customer's transactions names it.
     item = {**load("ott-web-app/subscription_item.json"), "offerId": "S916977979_NL"}

@@ -137,7 +137,9 @@ def _statements(chunk: bool, sub: str = SUBSCRIPTION_TABLE, cust: str = CUSTOMER
             CASE WHEN s.gateway IN ('apple', 'android', 'roku', 'amazon') THEN s.gateway
                  ELSE 'web' END,
             s.renewals,
-            coalesce({_m(f's.price * ({_MRR_FACTOR_SQL})')}, 0),
+            -- CONTRACT section 5: no period (neither the record's nor its offer's), no MRR.
+            CASE WHEN s.period IS NULL THEN NULL
+                 ELSE coalesce({_m(f's.price * ({_MRR_FACTOR_SQL})')}, 0) END,
             coalesce((SELECT sum(r.revenue) FROM temp.segment_tx r
                       WHERE r.subscription_id = s.id AND r.customer_id = s.customer_id), 0),
             {MAIN_OFFER.format('s.offer_id')}, casefold(s.offer_id), casefold(s.coupon_code),

@@ -552,6 +552,20 @@ CREATE INDEX transactions_external ON transactions (external_payment_id);
 
 ALTER TABLE offers ADD COLUMN billing_period TEXT;
 
+-- A subscription whose period is unknown has no MRR (null, not 0): the segment facts' mrr
+-- becomes nullable, its rows kept.
+CREATE TABLE segment_sub_facts_v8 (
+    customer_id INTEGER NOT NULL, id INTEGER NOT NULL, status TEXT, in_trial INTEGER,
+    started_at INTEGER, expires_at INTEGER, period TEXT, price INTEGER, currency TEXT,
+    channel TEXT, renewals INTEGER, mrr INTEGER, revenue INTEGER NOT NULL,
+    offer_key TEXT, offer_cf TEXT, coupon_cf TEXT, pm_cf TEXT, props TEXT,
+    PRIMARY KEY (customer_id, id)
+) WITHOUT ROWID;
+INSERT INTO segment_sub_facts_v8 SELECT * FROM segment_sub_facts;
+DROP TABLE segment_sub_facts;
+ALTER TABLE segment_sub_facts_v8 RENAME TO segment_sub_facts;
+CREATE UNIQUE INDEX segment_sub_facts_id ON segment_sub_facts (id);
+
 CREATE TRIGGER segment_dirty_subscriptions_insert AFTER INSERT ON subscriptions BEGIN
     INSERT INTO segment_facts_dirty (customer_id) SELECT NEW.customer_id
         WHERE NOT EXISTS (SELECT 1 FROM segment_facts_dirty WHERE customer_id = NEW.customer_id);
