@@ -289,14 +289,18 @@ def converter(lay: Layout, clock: v.Clock) -> Callable[[Sequence[str]], tuple[
     API's shape; it raises ValueError naming the column whose value is wrong."""
     report = lay.report
     nullable = _nullable(report.entity)
-    parsers: dict[str, Callable[[str], Any]] = {
-        "text": str, "int": v.integer, "money": v.money, "flag": v.flag,
+    parsers: dict[str, Callable[[str], Any] | None] = {
+        "text": None, "int": v.integer, "money": v.money, "flag": v.flag,
         "instant": clock.instant, "cdate": clock.customer_date, "period": v.period,
         "renewals": lambda t: {"completed": v.integer(t)},
     }
-    plan = [(i, c.display or "(email)", c.target, c.field, parsers[c.kind],
-             c.kind == "period") for i, c in lay.known]
-    kept = lay.kept
+    # Per column: index, label, into the record (else the customer), API field, parser,
+    # whether its text is also kept, whether an empty cell is sent as null.
+    fields = [(i, c.display or "(email)", c.target == REC, c.field, parsers[c.kind],
+               c.kind == "period", c.target == REC and c.field in nullable)
+              for i, c in lay.known if c.target is not None]
+    # Columns kept as text under ``churniq``, in the file's order.
+    kept = sorted([(i, c.display) for i, c in lay.known if c.target is None] + lay.kept)
     records = lay.records
     defaults = report.defaults
 
@@ -304,24 +308,24 @@ def converter(lay: Layout, clock: v.Clock) -> Callable[[Sequence[str]], tuple[
         rec: dict[str, Any] = {}
         cust: dict[str, Any] = {}
         extra: dict[str, str] = {}
-        for i, label, target, name, parse, keep in plan:
+        for i, label, to_rec, name, parse, keep, null_ok in fields:
             text = row[i].strip()
             if not text:
-                if target == REC and name in nullable:
+                if null_ok:
                     rec[name] = None
                 continue
-            if target is None:
-                extra[label] = text
-                continue
-            try:
-                value = parse(text)
-            except ValueError as exc:
-                raise ValueError(f"{label}: {exc}") from None
-            if keep:
-                extra[label] = text
-            if value is None:
-                continue
-            if target == REC:
+            if parse is None:
+                value: Any = text
+            else:
+                try:
+                    value = parse(text)
+                except ValueError as exc:
+                    raise ValueError(f"{label}: {exc}") from None
+                if keep:
+                    extra[label] = text
+                if value is None:
+                    continue
+            if to_rec:
                 rec[name] = value
             else:
                 cust[name] = value
