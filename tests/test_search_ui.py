@@ -13,7 +13,7 @@ from srm_tui.storage.cache import Cache
 from srm_tui.widgets.customer_table import CustomerTable
 from tests.conftest import AS_OF
 from tests.helpers import screen_text
-from tests.ui_keys import name, settle, type_text
+from tests.ui_keys import name, type_text
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +25,23 @@ def db(tmp_path_factory):
     return path
 
 
+async def until(pilot, condition, what: str) -> None:
+    """Let the app run until ``condition()`` holds (timers fire, workers end). The bound on
+    the waiting only turns a hang into a failure that names what never happened."""
+    for _ in range(600):
+        if condition():
+            await pilot.pause()
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"never happened: {what}\n{screen_text(pilot.app)}")
+
+
+def searched(app, query: str):
+    """The console has shown the answer (results or error) to ``query``."""
+    return lambda: (type(app.screen).__name__ == "CustomersScreen"
+                    and app.screen.query_text == query and not app.screen.searching)
+
+
 def _app(db, **kw) -> SrmApp:
     settings = load_settings(db=str(db), agent="anna", now="2026-11-01T00:00:00Z", **kw)
     return SrmApp(settings, Cache(db), sync_on_start=False)
@@ -34,8 +51,7 @@ async def _search(pilot, query: str) -> None:
     """`/`, the query typed, and the results shown (the debounce and the worker done)."""
     await pilot.press("slash", "ctrl+a", "ctrl+k")
     await type_text(pilot, query)
-    await pilot.pause(0.3)
-    await settle(pilot)
+    await until(pilot, searched(pilot.app, query), f"the answer to {query!r}")
 
 
 @pytest.mark.parametrize("query", ["birthdate:1972", "birthdate:1972-13-45", "email:-"])
@@ -58,8 +74,7 @@ async def test_a_malformed_term_shows_its_error_where_the_results_go(db, query):
         assert name(app) == "CustomersScreen" and app.screen.query_one("#search").has_focus
         await pilot.press("ctrl+a", "ctrl+k")
         await type_text(pilot, "country:pl")
-        await pilot.pause(0.3)
-        await settle(pilot)
+        await until(pilot, searched(app, "country:pl"), "the answer to country:pl")
         assert table.count > 0 and "⚠" not in screen_text(app)
 
 
@@ -111,13 +126,13 @@ async def test_one_enter_opens_the_highlighted_result(db):
         await pilot.pause()
         # Enter typed before the results arrive opens the first of them as they come.
         await pilot.press("slash", "ctrl+a", "ctrl+k", *str(customer_id), "enter")
-        await settle(pilot)
+        await until(pilot, lambda: name(app) == "CustomerScreen", "the customer opened")
         assert name(app) == "CustomerScreen" and app.screen.customer_id == customer_id
         await pilot.press("escape")
         await pilot.pause()
         # With no result, Enter stays on the list and says why (f fetches from the list).
         await pilot.press("slash", "ctrl+a", "ctrl+k", *"nobody@nowhere.example", "enter")
-        await settle(pilot)
+        await until(pilot, searched(app, "nobody@nowhere.example"), "the miss shown")
         assert name(app) == "CustomersScreen"
         assert app.screen.query_one(CustomerTable).has_focus
         assert "Not in the cache. Press f to fetch" in screen_text(app)

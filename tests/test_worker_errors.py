@@ -21,7 +21,7 @@ from srm_tui.storage.cache import Cache
 from srm_tui.widgets.customer_table import CustomerTable
 from tests.conftest import AS_OF
 from tests.helpers import screen_text
-from tests.ui_keys import name, settle, type_text
+from tests.ui_keys import name, type_text
 
 NOW = "2026-11-01T00:00:00Z"
 SCREENS = Path(__file__).resolve().parents[1] / "srm_tui"
@@ -34,6 +34,23 @@ def db(tmp_path_factory):
     seed_cache(cache, 150, 7, AS_OF)
     cache.close()
     return path
+
+
+async def until(pilot, condition, what: str) -> None:
+    """Let the app run until ``condition()`` holds (timers fire, workers end). The bound on
+    the waiting only turns a hang into a failure that names what never happened."""
+    for _ in range(600):
+        if condition():
+            await pilot.pause()
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"never happened: {what}\n{screen_text(pilot.app)}")
+
+
+def searched(app, query: str):
+    """The console has shown the answer (results or error) to ``query``."""
+    return lambda: (type(app.screen).__name__ == "CustomersScreen"
+                    and app.screen.query_text == query and not app.screen.searching)
 
 
 def _app(db, **kw) -> SrmApp:
@@ -70,7 +87,7 @@ async def test_a_failed_search_is_shown_in_place_and_the_list_keeps_working(db, 
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("slash")
         await type_text(pilot, "anna")
-        await settle(pilot)
+        await until(pilot, searched(app, "anna"), "the failed search shown")
         assert app.is_running
         text = screen_text(app)
         assert "the search failed: disk I/O error" in text
@@ -79,7 +96,7 @@ async def test_a_failed_search_is_shown_in_place_and_the_list_keeps_working(db, 
         monkeypatch.setattr(customers, "Results", real)
         await pilot.press("ctrl+a", "ctrl+k")
         await type_text(pilot, "country:pl")
-        await settle(pilot)
+        await until(pilot, searched(app, "country:pl"), "the results of country:pl")
         assert "found" in screen_text(app) and app.screen.query_one(CustomerTable).count > 0
         await _still_usable(app, pilot)
 
@@ -94,7 +111,7 @@ async def test_hostile_search_terms_never_close_the_console(db):
             await type_text(pilot, query.replace("\x1b", ""))
             app.screen.query_one("#search").value = query  # ESC itself cannot be typed
             await pilot.press("enter")
-            await settle(pilot)
+            await until(pilot, searched(app, query), f"the answer to {query!r}")
             assert app.is_running, query
             text = screen_text(app)
             assert "⚠ " in text and f"{query.split(':')[0]}:" in text, (query, text)
@@ -109,7 +126,8 @@ async def test_a_failed_count_keeps_the_console(db, monkeypatch):
     app = _app(db)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("f4")  # the catalogue counts each offer's holders in the background
-        await settle(pilot)
+        await until(pilot, lambda: "Counting offer holders failed" in _notices(app),
+                    "the failed count told")
         assert app.is_running
         assert "Counting offer holders failed: OperationalError: disk I/O error" in _notices(app)
         assert name(app) == "OffersScreen"
@@ -132,7 +150,7 @@ async def test_a_failed_sync_keeps_the_console_and_says_so(tmp_path, monkeypatch
         monkeypatch.setattr(app, "_reload_screen", _failing)
         async with app.run_test(size=(120, 40)) as pilot:
             await pilot.press("ctrl+r")
-            await settle(pilot)
+            await until(pilot, lambda: "Sync failed" in _notices(app), "the failed sync told")
             assert app.is_running
             assert "Sync failed: OperationalError: disk I/O error" in _notices(app)
             assert "sync failed: disk I/O error" in app.status_text
@@ -153,13 +171,13 @@ async def test_a_failed_action_keeps_the_dialog_usable(db, monkeypatch):
         await pilot.press("slash")
         await type_text(pilot, str(customer_id))
         await pilot.press("enter")
-        await settle(pilot)
-        assert name(app) == "CustomerScreen"
+        await until(pilot, lambda: name(app) == "CustomerScreen", "the customer opened")
         await pilot.press("n")
         await pilot.pause()
         await type_text(pilot, "called back")
         await pilot.press("ctrl+s")
-        await settle(pilot)
+        await until(pilot, lambda: "The action failed" in _notices(app),
+                    "the failed action told")
         assert app.is_running
         assert "The action failed: OperationalError: disk I/O error" in _notices(app)
         assert "Sync & outbox" in _notices(app)

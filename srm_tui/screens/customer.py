@@ -8,12 +8,13 @@ from typing import Any
 
 from rich.table import Table
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
+from srm_tui.screens.workers import work
 from srm_tui.widgets.footer import Footer
 from srm_tui.actions import outbox
 from srm_tui.actions.local_notes import NOTICE as KEPT_NOTICE, is_local

@@ -265,6 +265,7 @@ class CustomersScreen(Screen):
         if self.error is not None:
             return  # the error stays in view and the query in the box, to be corrected
         if table.count:
+            table.focus()  # back from the customer, keys go to the list again ("/" searches)
             table.action_open()
         else:
             table.focus()  # "Not in the cache. Press f…": the key works from the list

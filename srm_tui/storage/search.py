@@ -318,7 +318,18 @@ class Results:
         self.exact_ids = {r["id"] for r in self.exact_rows}
         self._total: int | None = None
         self._marks: dict[int, tuple[Any, int]] = {}  # rest offset -> (key, id) of the row before
+        self._last: tuple[int, list[sqlite3.Row]] = (0, [])  # the last window read
         self.elapsed_ms = (time.perf_counter() - started) * 1000
+
+    def sorted_by(self, sort: str, descending: bool) -> Results:
+        """The same matches in another order (nothing is read until a window is asked for)."""
+        if sort not in SORT_COLUMNS:
+            raise ValueError(f"cannot sort by {sort!r}")
+        other = Results.__new__(Results)
+        other.__dict__.update(self.__dict__)
+        other.sort, other.descending = sort, descending
+        other._marks, other._last = {}, (0, [])
+        return other
 
     def _cols(self) -> str:
         key = SORT_COLUMNS[self.sort]
@@ -395,11 +406,16 @@ class Results:
         """Rows [offset, offset + limit) of the results: exact matches, then the rest."""
         if self.compiled is None or limit <= 0:
             return []
+        start, rows = self._last
+        end = min(offset + limit, self.count(conn))
+        if start <= offset and end <= start + len(rows):  # a repaint of what was just read
+            return rows[offset - start:end - start]
         _prepare(conn, self.compiled)
         n_exact = len(self.exact_rows)
         out = list(self.exact_rows[offset:offset + limit])
         if len(out) < limit:
             out += self._rest(conn, max(0, offset - n_exact), limit - len(out))
+        self._last = (offset, out)
         return out
 
 
