@@ -829,6 +829,10 @@ def webhooks_serve(ctx: click.Context, host: str, port: int, **flags: Any) -> No
     client = runtime.make_client(settings)
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     limits = Limits.from_settings(settings)
+    if secret is None and host not in ("127.0.0.1", "::1", "localhost"):
+        click.echo(f"warning: no SRM_WEBHOOK_SECRET: anyone who can reach {host}:{port} can "
+                   "post deliveries (set it, and subscribe with it, to have them signed)",
+                   err=True)
     app = create_receiver(cache, client, secret=secret, limits=limits)
     serve_receiver(app, host, port, limits, app.ledger,
                    on_ready=lambda url: print(f"listening on {url}", flush=True))
