@@ -642,3 +642,21 @@ async def test_vendor_profile_notes_are_kept_in_srm(vendor_world):
     assert httpx.get(stats).json()["writes_applied"] == writes
     assert not [n for n in vendor_world.export()["notes"] if n["customerId"] == customer["id"]
                 and "family plan" in n["text"]]
+
+
+async def test_vendor_profile_change_history_comes_from_srms_audit(vendor_world):
+    customer = vendor_world.picker.export["customers"][3]
+    app = vendor_world.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_customer(pilot, customer["id"])
+        await pilot.press("e")
+        await pilot.press("ctrl+u")
+        await type_text(pilot, "Wanda")
+        await run_confirmed(pilot)
+        assert name(app) == "CustomerScreen"
+        await pilot.press("h")
+        await pilot.pause()
+        assert name(app) == "ChangeHistoryScreen"
+        line = next(ln for ln in screen_text(app).splitlines() if "Wanda" in ln)
+        assert "anna" in line and "first name" in line and "done (srm's audit)" in line
+    assert vendor_world.record("customers", "id", customer["id"])["firstName"] == "Wanda"

@@ -425,3 +425,33 @@ def test_a_refund_above_what_is_left_is_refused_and_never_called_full(sandbox_db
     assert part.returncode == 0 and f"a partial refund of 1.00 {cur}" in part.stdout
     assert f"left to refund: {txn['amount']:.2f} {cur} -> {txn['amount'] - 1:.2f} {cur}" \
         in part.stdout
+
+
+# -- offline: queued in the outbox, sent by the vendor's call once back ----------------------
+
+
+def test_offline_pause_waits_in_the_outbox_then_applies(vendor):
+    sub = vendor.pick("subscriptions", pausable(vendor))
+    sid = str(sub["subscriptionId"])
+    vendor.fetch(sub["customerId"])
+    queued = cli(vendor, "pause", sid, "--cycles", "1", "--json", env=vendor.offline())
+    assert queued.returncode == 0, queued.stderr
+    out = json.loads(queued.stdout)
+    assert out["status"] == "queued" and out["outbox_id"]
+    assert vendor.now("subscriptions", "subscriptionId", sub["subscriptionId"]) == sub
+    listed = json.loads(run_srm("outbox", "list", "--json", env=vendor.offline()).stdout)
+    assert [i["request"]["path"] for i in listed] == [f"/subscriptions/{sid}/pause"]
+
+    pushed = run_srm("outbox", "push", "--json", env=vendor.env())
+    assert pushed.returncode == 0, pushed.stderr
+    assert json.loads(pushed.stdout)["sent"] == [out["outbox_id"]]
+    assert vendor.now("subscriptions", "subscriptionId", sub["subscriptionId"])["status"] \
+        == "paused"
+    assert vendor.cached("subscriptions", sub["subscriptionId"])["status"] == "paused"
+    service, cache = vendor.service()
+    try:
+        outcomes = [e.outcome for e in service.audit_log(sub["customerId"])
+                    if e.action == "pause"]
+    finally:
+        cache.close()
+    assert outcomes == ["sent", "queued"]  # newest first

@@ -1,12 +1,12 @@
-"""Access actions: extend a subscription or a pass, cancel a subscription."""
+"""Subscription actions: extend (a pass too), cancel, pause, resume, re-activate."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from srm_tui.actions.rules import (ActionInvalid, ActionSpec, Change, Checks, Context,
-                                   FieldSpec, Preview, Request, Rule, Watch, iso, parse_id,
-                                   parse_text, parse_when)
+from srm_tui.actions.rules import (ANY_VALUE, ActionInvalid, ActionSpec, Change, Checks,
+                                   Context, FieldSpec, Preview, Request, Rule, Watch, iso,
+                                   parse_id, parse_text, parse_when)
 from srm_tui.domain.lifecycle import IN_APP_GATEWAYS, subscription_state
 
 EXTEND_TERMINATED = Rule("extend.terminated", "the access is terminated",
@@ -205,8 +205,8 @@ def plan_pause(ctx: Context, args: dict[str, Any]) -> Preview:
         request=Request("POST", f"/subscriptions/{sid}/pause",
                         {"pauseDate": "anniversary-date",
                          "resumesAfterBillingCycles": cycles}),
-        watches=[Watch("subscriptions", sid, {"status": sub["status"]},
-                       {"status": sub["status"]})])
+        # A pause shows as its `pause` record (the status may stay until the pause begins).
+        watches=[Watch("subscriptions", sid, {"pause": None}, {"pause": ANY_VALUE})])
 
 
 def plan_resume(ctx: Context, args: dict[str, Any]) -> Preview:

@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from srm_tui.actions import outbox
+from srm_tui.actions.service import ActionService
 from srm_tui.bindings import bindings
 from srm_tui.domain.text import visible
 from srm_tui.widgets.status_line import StatusLine
@@ -75,8 +76,28 @@ class ChangeHistoryScreen(Screen):
                               _value(change.get("from")), _value(change.get("to")),
                               Text("done"))
                 rows += 1
+        rows += self._audited(table, bool(entries))
         self.query_one("#summary", Static).update(
             f"{len(entries)} edit(s), {rows} change(s) — edits made with e (Edit) on the "
             "summary, by agents and by the system" if rows else
             "No edits of this customer's profile yet.")
         table.focus()
+
+    def _audited(self, table: DataTable, api_history: bool) -> int:
+        """An API that keeps no change history (the vendor's): srm's audit of the edits it
+        made stands in for it, newest first. Where the API keeps one, it already has them."""
+        service = ActionService(self.app.cache, self.app.settings)
+        profile = service.known_profile()
+        if api_history or profile is None or not profile.feature("history").local:
+            return 0
+        rows = 0
+        for entry in service.audit_log(self.customer_id):
+            if entry.action != "edit" or entry.outcome not in ("applied", "sent"):
+                continue
+            before, after = entry.before or {}, entry.after or {}
+            for what in after:
+                table.add_row(_when(entry.at), Text(visible(entry.agent or "—", 20)),
+                              Text(visible(what, 30)), _value(before.get(what)),
+                              _value(after[what]), Text("done (srm's audit)"))
+                rows += 1
+        return rows
