@@ -88,6 +88,7 @@ def test_subscription_and_pass_reports_and_id_lists(tmp_path):
     assert [f["format"] for f in out["files"]] == [
         "churniq-transactions", "churniq-subscriptions", "churniq-passes", "ids"]
     assert (out["subscriptions"], out["passes"], out["pending_emails"]) == (3, 2, 1)
+    assert out["customers"] == 7  # each once, however many rows and files name it
     subs = raws(db, "subscriptions")
     s1 = subs["700001"]
     assert (s1["status"], s1["period"], s1["inTrial"], s1["renewalCycle"]) == \

@@ -39,6 +39,7 @@ class Batch:
     def __init__(self, plan: FilePlan, tz: str, cache: Cache, now: int):
         self.plan = plan
         self.rows = 0
+        self.customers_written: list[int] = []  # set by write_batch
         # (line, record or None, customer, cells)
         self.items: list[tuple[int, dict[str, Any] | None, dict[str, Any], Any]] = []
         self.emails: list[tuple[int, str]] = []
@@ -246,6 +247,7 @@ def write_batch(tx: sqlite3.Connection, batch: Batch, now: int) -> tuple[dict[st
     if touched:
         records.refresh_customer_stats(tx, touched)
     counts["customers"] = len(changed_customers)
+    batch.customers_written = [c.id for c in changed_customers]
     if report is not None:
         counts[report.entity] = len(changed_mains)
     if batch.emails:

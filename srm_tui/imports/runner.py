@@ -57,7 +57,7 @@ class FilePlan:
 
 @dataclass
 class ImportSummary:
-    """What an import run wrote (records new or changed), per entity."""
+    """What an import run wrote, per entity: records new or changed (each customer once)."""
 
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ENTITIES, 0))
     quarantined: int = 0
@@ -142,6 +142,7 @@ class Importer:
         kill = os.environ.get(KILL_AFTER_ENV, "")
         self._kill_after = int(kill) if kill.isdigit() else None
         self._batches = 0
+        self._customers: set[int] = set()
 
     def run(self, plans: list[FilePlan]) -> ImportSummary:
         started = time.monotonic()
@@ -213,6 +214,9 @@ class Importer:
                  "done" if done else "running", now if done else None, *ident))
         for k, n in counts.items():
             summary.counts[k] = summary.counts.get(k, 0) + n
+        # A customer named by many rows and files is counted once per run.
+        self._customers.update(batch.customers_written)
+        summary.counts["customers"] = len(self._customers)
         summary.quarantined += quarantined
         self._batches += 1
         if self.progress:
