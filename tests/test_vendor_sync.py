@@ -402,3 +402,16 @@ def test_sigkill_mid_sync_loses_nothing_and_refetches_nothing(tmp_path):
         assert _differences(db, state.export(), set(ids)) == []
     finally:
         server.stop()
+
+
+def test_a_wrong_api_base_stops_before_any_customer_is_marked_gone(vendor, state, tmp_path):
+    db = tmp_path / "c.db"
+    _seed_ids(db, [c["id"] for c in state.export()["customers"][:3]])
+    wrong = vendor.url.rsplit("/3.1", 1)[0] + "/3.0"  # every path there is a 404
+    result = run_srm("sync", env={**_env(vendor, db), "SRM_API_URL": wrong})
+    assert result.returncode == 1
+    assert "GET /offers answered 404" in result.stderr and "Traceback" not in result.stderr
+    cache = Cache(db)
+    assert cache.conn().execute("SELECT count(*) FROM customer_fetch_state WHERE "
+                                "status != 'pending'").fetchone()[0] == 0
+    cache.close()

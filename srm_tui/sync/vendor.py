@@ -180,6 +180,12 @@ class VendorSync:
             step(*args)
         except (errors.Unreachable, errors.AuthError):
             raise
+        except errors.NotFound as exc:
+            if name == "offers":  # no catalogue at all: the URL is not the API's base
+                raise errors.NotFound(
+                    f"GET /offers answered 404 ({exc.message}): is the API URL the vendor's "
+                    "Core API base, e.g. https://api.cleeng.com/3.1?", status=404) from None
+            summary.errors.append(f"{name}: {exc.message} (the next srm sync tries again)")
         except errors.MalformedResponse as exc:
             self.engine._quarantine_page(name, 0, exc)
             summary.quarantined += 1
