@@ -220,19 +220,32 @@ def test_identifiers_match_without_case(seeded):
         assert search(conn, query, limit=5).rows[0]["id"] == c["id"], query
 
 
-def test_identifier_lookups_stay_indexed(seeded):
-    """Lower-case identifiers go through the NOCASE indexes, not a scan of every customer."""
+def _plan(conn, query):
     from srm_tui.storage.search import compile_query
 
-    _, cache = seeded
-    conn = cache.conn()
-    where, params = compile_query("d8c355ae7f7cf6e1").where
+    where, params = compile_query(query).where
     steps = [r[3] for r in conn.execute(
         f"EXPLAIN QUERY PLAN SELECT c.id FROM customers c WHERE {where}", params)]
-    plan = " | ".join(steps)
-    assert not [s for s in steps if s in ("SCAN c", "SCAN transactions")
-                or s.startswith(("SCAN c ", "SCAN transactions "))], plan
+    scans = [s for s in steps if s in ("SCAN c", "SCAN transactions")
+             or s.startswith(("SCAN c ", "SCAN transactions "))]
+    return " | ".join(steps), scans
+
+
+def test_identifier_lookups_stay_indexed(seeded):
+    """Lower-case identifiers go through the NOCASE indexes, not a scan of every customer."""
+    _, cache = seeded
+    plan, scans = _plan(cache.conn(), "d8c355ae7f7cf6e1")
+    assert not scans, plan
     assert "customers_external_id_nocase" in plan and "transactions_external_nocase" in plan
+
+
+@pytest.mark.parametrize("query", ["FR", "EUR", "Poland", "1972-02-05", "united kingdom",
+                                   "state:CO", "country:poland anna"])
+def test_codes_names_and_dates_stay_indexed(seeded, query):
+    """A bare term's extra meanings are indexed lookups too: never a scan of customers."""
+    _, cache = seeded
+    plan, scans = _plan(cache.conn(), query)
+    assert not scans, plan
 
 
 @pytest.mark.parametrize(("query", "message"), [

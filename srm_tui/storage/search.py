@@ -263,7 +263,8 @@ def compile_query(query: str) -> Compiled | None:
             i += 1
             continue
         # A run of bare words may name a country ("united kingdom"): then either every word
-        # matches as usual, or the customer is in that country.
+        # matches as usual, or the customer is in that country — written as (word1 OR in the
+        # country) AND (word2 OR in the country), the same, so each part stays an indexed OR.
         run = 1
         for n in range(min(LONGEST_COUNTRY, len(terms) - i), 1, -1):
             words = terms[i:i + n]
@@ -271,16 +272,13 @@ def compile_query(query: str) -> Compiled | None:
                     " ".join(t.value for t in words)):
                 run = n
                 break
-        parts = []
+        code = country_code(" ".join(t.value for t in terms[i:i + run])) if run > 1 else None
         for t in terms[i:i + run]:
             options, ex = _bare_conditions(t.value)
-            parts.append(_any(options))
+            if code:
+                options.append(("c.country = ?", [code]))
+            conds.append(_any(options))
             exact += ex
-        if run > 1:
-            code = country_code(" ".join(t.value for t in terms[i:i + run]))
-            conds.append(_any([_all(parts), ("c.country = ?", [code])]))
-        else:
-            conds.append(parts[0])
         i += run
     return Compiled(where=_all(conds), exact=_any(exact) if exact else None)
 
