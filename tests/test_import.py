@@ -417,3 +417,19 @@ def test_progress_is_drawn_only_on_a_terminal(tmp_path):
     assert proc.returncode == 0
     assert json.loads(proc.stdout)["transactions"] == 1  # stdout stays pure JSON
     assert b"\rimport [" in drawn and b"2/2" in drawn
+
+
+def test_id_lists_with_windows_line_ends_and_known_emails(tmp_path):
+    db = tmp_path / "c.db"
+    ok(srm_import(db, str(DATA / "transactions.csv")))
+    ids = _write(tmp_path / "ids.txt", b"\xef\xbb\xbf# escalations\r\n900002\r\n0\r\n"
+                 b"  ANNA@example.com  \r\nnew.person@example.com\r\n")
+    out = ok(srm_import(db, ids))
+    assert out["files"][0]["format"] == "ids"
+    assert out["customers"] == 0 and out["pending_emails"] == 2 and out["quarantined"] == 1
+    assert query(db, "SELECT email, source, customer_id FROM import_pending_emails "
+                 "ORDER BY email") == [("anna@example.com", f"{ids}:4", 900001),
+                                       ("new.person@example.com", f"{ids}:5", None)]
+    (reason,), = query(db, "SELECT reason FROM quarantine WHERE reason LIKE ?", f"{ids}:%")
+    assert reason.startswith(f"{ids}:3: id:")  # a customer id is 1 or more
+    assert raws(db, "customers")["900002"]["email"] == "bernd@example.com"  # untouched
