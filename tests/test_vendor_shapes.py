@@ -376,6 +376,11 @@ def test_the_period_follows_the_offer_that_arrives_later(cache):
     write(cache, "offers", [{**MONTHLY_V2, "billingCycle": {"periodUnit": "month",
                                                            "amount": 5}}])
     assert row(cache, sql, 280213389)[1] is None  # a cycle srm has no word for: unknown
+    write(cache, "offers", [MONTHLY_V2])
+    assert row(cache, sql, 280213389)[1] == "month"
+    with cache.transaction() as tx:
+        records.delete(tx, "offers", ["S916977979"])
+    assert row(cache, sql, 280213389)[1] is None  # the offer left the catalogue
 
 
 def test_segment_facts_read_the_derived_values(cache):

@@ -14,7 +14,6 @@ from typing import Any
 from srm_tui.domain import models as m
 from srm_tui.domain.fold import fold
 from srm_tui.storage import observed
-from srm_tui.storage import observed
 
 
 def _dumps(value: Any) -> str | None:
@@ -163,8 +162,6 @@ def upsert(conn: sqlite3.Connection, entity: str, records: Iterable[m.ApiModel],
             touched.append(customer_id)
     if entity in observed.WATCHED:  # what changed since the cached copy, for the history
         observed.record_changes(conn, entity, _COLUMNS[entity][1], rows, now)
-    if entity in observed.WATCHED:  # what changed since the cached copy, for the history
-        observed.record_changes(conn, entity, _COLUMNS[entity][1], rows, now)
     if entity == "customers":
         unindex_customers(conn, [r[0] for r in rows])
     conn.executemany(_UPSERT[entity], rows)
@@ -294,6 +291,8 @@ def delete(conn: sqlite3.Connection, entity: str, keys: Iterable[Any]) -> None:
     if entity == "customers":
         unindex_customers(conn, keys)
     conn.executemany(f"DELETE FROM {entity} WHERE {key} = ?", [(k,) for k in keys])
+    if entity == "offers":
+        derive_periods(conn, offer_ids=keys)  # their subscriptions lose the offer's period
 
 
 def refresh_customer_stats(conn: sqlite3.Connection, customer_ids: Iterable[int]) -> None:
