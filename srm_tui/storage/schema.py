@@ -718,7 +718,15 @@ CREATE TABLE webhook_counters (
 CREATE INDEX customers_external_id_nocase ON customers (external_id COLLATE NOCASE);
 CREATE INDEX transactions_external_nocase ON transactions (external_payment_id COLLATE NOCASE);
 
--- [money] exchange rates, reporting currency
+-- [money] exchange rates, reporting currency: the table `srm rates import` last stored
+-- (units per EUR, one row per currency, all of one ECB date); empty means srm's shipped table.
+CREATE TABLE exchange_rates (
+    currency TEXT PRIMARY KEY,
+    per_eur REAL NOT NULL,
+    rate_date TEXT NOT NULL,
+    source TEXT,
+    imported_at INTEGER
+) WITHOUT ROWID;
 """
 
 MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8]
