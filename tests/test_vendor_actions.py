@@ -20,7 +20,7 @@ from srm_tui.actions import ActionService
 from srm_tui.api import profile as api_profile
 from srm_tui.api.client import ApiClient
 from srm_tui.config import load_settings
-from srm_tui.domain.lifecycle import IN_APP_GATEWAYS, pass_is_active, subscription_state
+from srm_tui.domain.lifecycle import pass_is_active, subscription_state
 from srm_tui.sandbox.runner import start_sandbox
 from srm_tui.sandbox.state import SandboxState
 from srm_tui.storage.cache import Cache
@@ -283,6 +283,9 @@ def test_edit_and_extend_use_the_published_calls_and_refresh(vendor):
     applied(cli(vendor, "edit", str(customer["id"]), "--first-name", "Vendorina", "--json"))
     assert vendor.now("customers", "id", customer["id"])["firstName"] == "Vendorina"
     assert vendor.cached("customers", customer["id"])["firstName"] == "Vendorina"
+    company = cli(vendor, "edit", str(customer["id"]), "--company", "Acme")
+    assert company.returncode == 2 and company.stderr.startswith("srm: --company:")
+    assert "not offered by this API" in company.stderr
     until = datetime.fromtimestamp(sub["dateTo"] + 40 * 86400, timezone.utc)
     applied(cli(vendor, "extend", str(sub["subscriptionId"]), "--until",
                 until.strftime("%Y-%m-%dT%H:%M:%SZ"), "--json"))
@@ -357,6 +360,9 @@ def test_notes_are_kept_in_srm_and_never_reach_the_api(vendor):
     calls = vendor.stats()["calls"]
     notes = vendor.export()["notes"]
 
+    dry = cli(vendor, "note", "add", cid, "Called about the invoice", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "request: LOCAL srm's own store" in dry.stdout and "kept in srm" in dry.stdout
     added = applied(cli(vendor, "note", "add", cid, "Called about the invoice", "--json"))
     assert "kept in srm" in added["message"]
     shown = json.loads(run_srm("customer", "show", cid, "--json", env=vendor.env()).stdout)

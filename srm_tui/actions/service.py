@@ -171,13 +171,23 @@ class ActionService:
         """What the action would change and which rule blocks it; raises ActionInvalid, or
         NotOffered when the API (as the cache remembers it) has no call for it."""
         spec = get_spec(name)
-        profiles.offered(self.known_profile(), name)
+        feature = profiles.offered(self.known_profile(), name)
         args = {k: v for k, v in args.items() if v is not None}
         unknown_args(spec, args)
         preview = spec.plan(self._context(), args)
         preview.args = args
         preview.destructive = preview.destructive or spec.destructive
         preview.irreversible = spec.irreversible
+        profile = self.known_profile()
+        if name == "edit" and profile is not None and profile.name == api_profile.VENDOR \
+                and "companyName" in (preview.request.body or {}):
+            # The vendor's PATCH /customers/{id} has no company: it is a capture answer.
+            raise ActionInvalid("company", "not offered by this API: the vendor's customer "
+                                           "call has no company field (it is a registration "
+                                           "answer the customer changes in their account)")
+        if feature is not None and feature.local:  # nothing is sent: say where it is kept
+            preview.request = Request("LOCAL", "srm's own store")
+            preview.warnings.append(local_notes.NOTICE)
         if self.settings.role == "viewer":
             preview.blocked = Refusal(ROLE_VIEWER.id, ROLE_VIEWER.text)
         return preview
