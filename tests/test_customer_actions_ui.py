@@ -503,6 +503,12 @@ async def test_pause_then_resume_by_keys(world):
         assert "Resume subscription" in text and "✔ Allowed" in text
         await run_confirmed(pilot)
         assert access_state(app, f"S{sid}") == "active"
+        await pilot.press("6")  # the history: srm's audit and what the API's copies showed
+        await pilot.pause()
+        text = screen_text(app)
+        assert f"Subscription {sid} status: active → paused (seen at the API)" in text
+        assert f"Subscription {sid} status: paused → active (seen at the API)" in text
+        assert f"anna pause subscription {sid}: applied" in text
     assert world.record("subscriptions", "subscriptionId", sid)["status"] == "active"
 
 
