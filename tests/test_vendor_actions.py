@@ -461,3 +461,21 @@ def test_offline_pause_waits_in_the_outbox_then_applies(vendor):
     finally:
         cache.close()
     assert outcomes == ["sent", "queued"]  # newest first
+
+
+def test_coupon_applies_through_the_vendors_patch_even_before_srm_knows_its_campaign(vendor):
+    campaign = next(c for c in vendor.start["campaigns"] if c["status"] == "active"
+                    and c["constraints"]["offerTypes"] == ["S"]
+                    and not c["constraints"]["offers"] and not c["constraints"]["tags"])
+    code = campaign["couponCodes"][-1]
+    sub = vendor.pick("subscriptions", lambda s: web_sub(s) and state(s) == "active"
+                      and not s["couponCode"])
+    sid = str(sub["subscriptionId"])
+    vendor.fetch(sub["customerId"])
+    bogus = cli(vendor, "coupon-apply", sid, "--code", "NOSUCHCODE7")
+    assert bogus.returncode == 1 and "refused by rule coupon.unknown" in bogus.stderr
+    assert vendor.now("subscriptions", "subscriptionId", sub["subscriptionId"]) == sub
+    applied(cli(vendor, "coupon-apply", sid, "--code", code, "--json"))
+    assert vendor.now("subscriptions", "subscriptionId", sub["subscriptionId"])["couponCode"] \
+        == code
+    assert vendor.cached("subscriptions", sub["subscriptionId"])["couponCode"] == code

@@ -47,8 +47,14 @@ def plan_coupon(ctx: Context, args: dict[str, Any]) -> Preview:
                None)
     checks = Checks()
     found = campaigns_for(ctx, code)
-    checks.require(bool(found), COUPON_UNKNOWN, f"no campaign in the cache holds {code!r} "
-                                                "(srm sync brings the campaigns)")
+    warnings = []
+    if not found and ctx.api == "vendor":
+        # The vendor lists campaigns only by code: one no subscription carries yet is not
+        # cached, and the API itself checks the code when the coupon is applied.
+        warnings.append(f"no cached campaign holds {code!r}: the API checks the code")
+    else:
+        checks.require(bool(found), COUPON_UNKNOWN, f"no campaign in the cache holds {code!r} "
+                                                    "(srm sync brings the campaigns)")
     # The campaign that applies: the first active one whose constraints the offer meets.
     campaign = None
     for candidate in found:
@@ -85,7 +91,6 @@ def plan_coupon(ctx: Context, args: dict[str, Any]) -> Preview:
                                                          currency),
                               f"{show_money(after_price, currency)} ({percent:g} % off "
                               f"{show_money(list_price, currency)}, {campaign['name']})"))
-    warnings = []
     if sub.get("couponCode") and sub["couponCode"].casefold() != code.casefold():
         warnings.append(f"it replaces the coupon {sub['couponCode']}")
     return Preview(

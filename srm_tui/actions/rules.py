@@ -240,6 +240,7 @@ class Context:
     now: int
     agent: str
     role: str
+    api: str | None = None  # the API profile's name, when known ("vendor", "sandbox")
 
     def record(self, entity: str, key: Any) -> dict[str, Any] | None:
         row = self.conn.execute(f"SELECT raw FROM {entity} WHERE id = ?", (key,)).fetchone()

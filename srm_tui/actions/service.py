@@ -164,8 +164,9 @@ class ActionService:
     # preview and run -------------------------------------------------------------------------
 
     def _context(self) -> Context:
+        known = self.known_profile()
         return Context(self.cache.conn(), self.settings.now_ts(), self.settings.agent,
-                       self.settings.role)
+                       self.settings.role, known.name if known else None)
 
     def preview(self, name: str, **args: Any) -> Preview:
         """What the action would change and which rule blocks it; raises ActionInvalid, or
