@@ -141,3 +141,21 @@ def test_customer_count_is_kept_without_scanning(cache, tmp_path):
     old.commit()
     old.close()
     assert queries.customer_count(Cache(tmp_path / "old.db").conn()) == 1
+
+
+def test_a_bare_customer_is_not_taken_for_an_anonymized_one(cache):
+    """An id alone (from an import or a partial webhook) is a customer not yet completed;
+    only a record whose email and names the API sent as null is anonymized."""
+    from srm_tui.storage import records
+    from srm_tui.sync.parse import validate
+
+    good, bad = validate("customers", [
+        {"id": 100000001},
+        {"id": 100000002, "email": None, "firstName": None, "lastName": None},
+        {"id": 100000003, "email": "a@example.com"},
+    ])
+    assert not bad
+    with cache.transaction() as tx:
+        records.upsert(tx, "customers", good, now=1)
+    flags = dict(cache.conn().execute("SELECT id, anonymized FROM customers ORDER BY id"))
+    assert flags == {100000001: 0, 100000002: 1, 100000003: 0}

@@ -61,8 +61,10 @@ class Account:
 
     @property
     def anonymized(self) -> bool:
+        keys = ("email", "firstName", "lastName")
         c = self.customer
-        return c.get("email") is None and c.get("firstName") is None and c.get("lastName") is None
+        # Wiped by the API (sent as null), not merely unknown yet (a bare imported id).
+        return all(k in c for k in keys) and not any(c.get(k) for k in keys)
 
 
 def _add(totals: dict[str, float], currency: str | None, amount: float) -> None:

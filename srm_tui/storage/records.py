@@ -20,14 +20,22 @@ def _dumps(value: Any) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def is_anonymized(payload: dict[str, Any]) -> bool:
+    """The API wiped this customer: it sends email and names as null (or empty). A record
+    that merely lacks them (a bare id from an import, a partial webhook) is not anonymized."""
+    keys = ("email", "firstName", "lastName")
+    return all(k in payload for k in keys) and not any(payload.get(k) for k in keys)
+
+
 def _customer(c: m.Customer, raw: str, now: int) -> tuple:
     cap = c.capture or m.Capture()
+    source = c._source if isinstance(c._source, dict) else c.model_dump(by_alias=True, exclude_unset=True)
     return (
         c.id, c.email, c.email.casefold() if c.email else None, c.firstName, c.lastName,
         c.country, c.currency, c.locale, c.registered_at, c.last_login_at,
         c.externalId, _dumps(c.externalData),
         cap.address, cap.city, cap.state, cap.postCode, cap.birthDate, cap.companyName,
-        int(c.email is None and c.firstName is None and c.lastName is None), raw, now,
+        int(is_anonymized(source)), raw, now,
     )
 
 
