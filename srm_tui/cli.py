@@ -25,6 +25,7 @@ from srm_tui.exits import (  # one mapping of failures for every path
     EXIT_UNREACHABLE,
     EXIT_USAGE,
     UsageProblem,
+    classify,
     report,
 )
 
@@ -70,6 +71,12 @@ def handled(f: Callable) -> Callable:
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except (Exception, KeyboardInterrupt) as exc:  # one line; a traceback only with --debug
+            if kwargs.get("as_json") and not isinstance(exc, BrokenPipeError):
+                # With --json an error is a JSON object on stdout too (beside the line on
+                # stderr), so a script reading stdout is never left with nothing.
+                code, message = classify(exc)
+                click.echo(json.dumps({"error": {"exit": code, "message": message}},
+                                      ensure_ascii=False))
             sys.exit(report(exc, _debug(ctx, kwargs)))
 
     return wrapper
@@ -256,7 +263,7 @@ def sync(ctx: click.Context, full: bool, as_json: bool, **flags: Any) -> None:
         demo = runtime.start_demo_sandbox()
         settings = runtime.demo_settings(settings, demo)
     try:
-        cache = runtime.open_cache(settings)
+        cache = runtime.open_cache(settings, create=True)
         bar = _ProgressBar("sync") if sys.stderr.isatty() else None
         progress = (lambda p: bar.update(p.entity, p.done, p.total, p.rate)) if bar else None
         summary = runtime.sync_now(settings, cache, full=full, progress=progress)
@@ -1023,17 +1030,27 @@ def segment_explain(ctx: click.Context, file: str, customer_id: str, as_json: bo
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", required=True, type=click.Choice(["csv", "json"]))
 @click.option("--out", "out", required=True, help="file to write ('-': standard output)")
+@click.option("--force", is_flag=True, help="replace --out if it exists (a regular file only)")
 @_common
 @click.pass_context
 @handled
-def segment_export(ctx: click.Context, file: str, fmt: str, out: str, **flags: Any) -> None:
+def segment_export(ctx: click.Context, file: str, fmt: str, out: str, force: bool,
+                   **flags: Any) -> None:
     """Write the segment's customers with the list columns, as CSV or JSON."""
     from srm_tui.segments import export
+    from srm_tui.storage.files import FileRefused, check_target
 
     segment = _segment_file(file)
+    if out != "-":
+        try:  # refused before the cache is even opened: nothing is written
+            check_target(out, replace=force)
+        except FileRefused as exc:
+            raise UsageProblem(f"--out: {exc}") from None
     settings, cache = _segment_cache(ctx, flags)
     try:
-        n = export(cache.conn(), segment, settings.now_ts(), fmt, out)
+        n = export(cache.conn(), segment, settings.now_ts(), fmt, out, force=force)
+    except FileRefused as exc:
+        raise UsageProblem(f"--out: {exc}") from None
     except OSError as exc:
         if out == "-":
             raise

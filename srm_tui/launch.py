@@ -9,5 +9,12 @@ from srm_tui.config import Settings
 def launch_console(settings: Settings) -> None:
     from srm_tui.app import SrmApp
 
-    cache = runtime.open_cache(settings)
-    SrmApp(settings, cache).run()
+    # The console syncs on start when an API is configured: then it may make the cache.
+    cache = runtime.open_cache(settings, create=bool(settings.api_url))
+    app = SrmApp(settings, cache)
+    app.run()
+    if app.crashed is not None:
+        # Re-raised so srm_tui.exits reports it: one line, a crash log, a non-zero status.
+        raise app.crashed
+    if app.return_code:
+        raise SystemExit(app.return_code)

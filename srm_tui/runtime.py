@@ -36,8 +36,12 @@ def cache_path(settings: Settings) -> Path:
     return data_dir() / "cache.db"
 
 
-def open_cache(settings: Settings) -> Cache:
-    return Cache(cache_path(settings))
+def open_cache(settings: Settings, *, create: bool = False) -> Cache:
+    """The configured cache. A missing one is an error (exit 2) unless ``create`` (sync,
+    import) or it is the demo's; only srm's own data folder is ever created."""
+    own = not settings.db
+    return Cache(cache_path(settings), create=create or (own and settings.is_demo),
+                 make_folder=own)
 
 
 def make_client(settings: Settings) -> ApiClient:

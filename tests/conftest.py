@@ -6,6 +6,14 @@ import os
 from datetime import datetime, timezone
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests are reproducible: the same examples on every run and machine (derandomized,
+# no example database), no time limit per example, so nothing depends on speed or luck. A
+# failing example found while writing a test is kept as an explicit @example beside it.
+settings.register_profile("srm", derandomize=True, database=None, deadline=None,
+                          print_blob=True, suppress_health_check=list(HealthCheck))
+settings.load_profile(os.environ.get("SRM_HYPOTHESIS_PROFILE", "srm"))
 
 AS_OF = datetime(2026, 11, 1, tzinfo=timezone.utc)
 

@@ -193,3 +193,36 @@ async def test_notifications_show_the_apis_words_as_plain_text(db):
         assert "[@click=app.quit]quit[/] [/]" in shown.message and "/tmp/[x]/a.csv" in shown.message
         assert not CONTROL.search(shown.message) and not CONTROL.search(shown.title)
         assert "\\x1b" in shown.message
+
+
+# Keys an agent types in a hurry: every screen's letters, digits, the moves, Esc, Enter, Tab,
+# the save keys. Not ctrl+q (it quits), ctrl+e ($EDITOR) or ctrl+z (suspend): those leave
+# the console by design.
+STORM_KEYS = (list("abcdefghijklmnoprstuvwxyz0123456789/:<>[]?=+-") +
+              ["escape"] * 8 + ["enter"] * 6 + ["tab", "shift+tab", "up", "down", "left",
+                                                  "right", "pageup", "pagedown", "home",
+                                                  "end", "backspace", "space", "ctrl+s",
+                                                  "ctrl+r", "ctrl+p", "ctrl+o", "ctrl+t",
+                                                  "f1", "f2", "f3", "f4", "f5"])
+
+
+@pytest.mark.slow
+async def test_thousands_of_fast_random_keys_never_close_the_console(db, tmp_path):
+    """Issue 13: 2,000 random keys in about 4 s ended the console with ScreenStackError
+    ("Can't pop screen", from action_pop_screen). Keys from a fixed seed go in through the
+    driver as a terminal sends them, without waiting for the screen to settle."""
+    import random
+
+    local = tmp_path / "c.db"
+    shutil.copy(db, local)
+    rng = random.Random(13)
+    keys = [rng.choice(STORM_KEYS) for _ in range(3000)]
+    app = make_app(local)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(app, lambda: type(app.screen).__name__ == "CustomersScreen")
+        for start in range(0, len(keys), 50):
+            await type_keys(app, *keys[start:start + 50], gap=0.0005)
+            assert app.is_running and app._exception is None, (start, app._exception)
+        await pilot.pause(0.5)
+        assert app.is_running and app._exception is None, app._exception
+        assert app.return_code is None

@@ -157,9 +157,13 @@ class StaticSegmentScreen(Screen):
             self.query_one("#header-error", Static).update(Text(f"⚠ {faults[0]}"))
             return
         self.query_one("#header-error", Static).update("")
-        change = store.save(conn, segment, now=self.app.settings.now_ts(),
-                            agent=self.app.settings.agent, segment_id=self.saved.id,
-                            kind="static", expect_version=self.saved.version)
+        try:
+            change = store.save(conn, segment, now=self.app.settings.now_ts(),
+                                agent=self.app.settings.agent, segment_id=self.saved.id,
+                                kind="static", expect_version=self.saved.version)
+        except store.SegmentError as exc:  # saved meanwhile (elsewhere, or a second ctrl+s)
+            self.query_one("#header-error", Static).update(Text(f"⚠ {exc.faults[0]}"))
+            return
         self.notify(f"Saved {segment.name} v{change.version}")
         self._reload()
 

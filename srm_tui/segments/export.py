@@ -3,8 +3,8 @@
 The columns are the list's: ``id, email, first_name, last_name, country, currency,
 registered_at, last_login_at, transactions, last_payment_method`` (instants as ISO 8601 UTC).
 Rows stream from one query straight to the file, so a million members never sit in memory;
-the file appears complete or not at all (written beside it, then renamed), with mode 0600
-because it holds personal data.
+the file appears complete or not at all, with mode 0600 because it holds personal data, and
+never through a link or over a file the user did not ask to replace (srm_tui.storage.files).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from srm_tui.segments import facts as F
 from srm_tui.segments.compile import compile_segment
 from srm_tui.segments.model import Segment
 from srm_tui.storage.exports import record_export
+from srm_tui.storage.files import check_target, write_file
 from srm_tui.storage.queries import SUMMARY_COLUMNS, summary
 
 FORMATS = ("csv", "json")
@@ -60,21 +61,17 @@ def write_rows(rows: Iterator[dict[str, Any]], fmt: str, out: TextIO) -> int:
 
 
 def export(conn: sqlite3.Connection, segment: Segment, now: int, fmt: str,
-           path: str | os.PathLike[str]) -> int:
-    """Write the members to ``path`` (``-``: standard output); returns how many rows."""
-    rows = member_rows(conn, segment, now)
+           path: str | os.PathLike[str], *, force: bool = False) -> int:
+    """Write the members to ``path`` (``-``: standard output); returns how many rows.
+
+    An existing file is replaced only with ``force``; anything but a regular file is refused
+    (``FileRefused``), see srm_tui.storage.files."""
     if str(path) == "-":
-        return write_rows(rows, fmt, sys.stdout)
+        return write_rows(member_rows(conn, segment, now), fmt, sys.stdout)
     target = Path(path)
-    partial = target.with_name(f".{target.name}.partial")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with open(fd, "w", encoding="utf-8", newline="") as out:
-            n = write_rows(rows, fmt, out)
-        os.replace(partial, target)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    check_target(target, replace=force)  # before the query: a refusal costs nothing
+    n = write_file(target, lambda out: write_rows(member_rows(conn, segment, now), fmt, out),
+                   replace=force)
     # Recorded, so anonymizing a customer can name the files that still hold their data.
     record_export(conn, target, f"segment-{fmt}", segment=segment.name)
     return n

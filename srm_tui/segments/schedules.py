@@ -7,13 +7,16 @@ the latest slot, not three times. A run claims its slot first, so two overlappin
 invocations never both export it; a failed run gives the slot back so the next run retries.
 
 Beside each file, ``<file>.segment.json`` says what it is: the segment's definition and
-version, the slot and run time, the cache's last sync time, the columns and row count. Every
+version, the slot and run time, the cache's last sync time, the columns and row count, the
+file's SHA-256 and, for a schedule, that the schedule owns it (so a re-run may replace its
+own file, never a foreign one; srm_tui.storage.files writes both). Every
 data file is recorded with ``storage.exports.record_export`` (it holds personal data).
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import re
@@ -29,6 +32,7 @@ from srm_tui.segments import store
 from srm_tui.segments.catalog import lookup
 from srm_tui.segments.compile import JOIN_SQL, MODES, Compiled, Compiler
 from srm_tui.segments.model import Fault, SegmentError
+from srm_tui.storage.files import FileRefused, check_target, write_file, write_text
 from srm_tui.storage.queries import SUMMARY_COLUMNS, summary
 
 FORMATS = ("csv", "json")
@@ -135,41 +139,74 @@ def _csv_value(value: Any) -> Any:
     return "" if value is None else value
 
 
-def write(path: Path, fmt: str, columns: list[str], items: Iterator[dict[str, Any]]) -> int:
-    """Write rows to ``path`` whole or not at all (beside it, then renamed), mode 0600."""
+def _fill(fmt: str, columns: list[str], items: Iterator[dict[str, Any]]):
+    def fill(out) -> int:
+        n = 0
+        if fmt == "csv":
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(columns)
+            for item in items:
+                writer.writerow([_csv_value(item[c]) for c in columns])
+                n += 1
+            return n
+        out.write("[")
+        for item in items:
+            out.write(("\n" if n == 0 else ",\n") + json.dumps(item, ensure_ascii=False))
+            n += 1
+        out.write("\n]\n" if n else "]\n")
+        return n
+
+    return fill
+
+
+def write(path: Path, fmt: str, columns: list[str], items: Iterator[dict[str, Any]], *,
+          replace: bool = False, owned=None) -> int:
+    """Write rows to ``path`` whole or not at all, mode 0600, never through a link nor over
+    a file that is not srm's to replace (srm_tui.storage.files)."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be csv or json, not {fmt!r}")
-    partial = path.with_name(f".{path.name}.partial")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    n = 0
+    return write_file(path, _fill(fmt, columns, items), replace=replace, owned=owned)
+
+
+def _write_json(path: Path, value: Any, *, replace: bool = False) -> None:
+    write_text(path, json.dumps(value, ensure_ascii=False, indent=2) + "\n", replace=replace)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _sidecar_of(path: Path) -> Path:
+    return path.with_name(path.name + ".segment.json")
+
+
+def _owner_says(sidecar: Path, schedule_id: int) -> dict[str, Any] | None:
+    """The sidecar's content when it is a regular file naming this schedule as the owner."""
     try:
-        with open(fd, "w", encoding="utf-8", newline="") as out:
-            if fmt == "csv":
-                writer = csv.writer(out, lineterminator="\n")
-                writer.writerow(columns)
-                for item in items:
-                    writer.writerow([_csv_value(item[c]) for c in columns])
-                    n += 1
-            else:
-                out.write("[")
-                for item in items:
-                    out.write(("\n" if n == 0 else ",\n") + json.dumps(item, ensure_ascii=False))
-                    n += 1
-                out.write("\n]\n" if n else "]\n")
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    return n
+        if not sidecar.is_file() or sidecar.is_symlink():
+            return None
+        about = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    owner = about.get("owner") if isinstance(about, dict) else None
+    if not isinstance(owner, dict) or owner.get("schedule_id") != schedule_id:
+        return None
+    return about
 
 
-def _write_json(path: Path, value: Any) -> None:
-    partial = path.with_name(f".{path.name}.partial")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with open(fd, "w", encoding="utf-8") as out:
-        json.dump(value, out, ensure_ascii=False, indent=2)
-        out.write("\n")
-    os.replace(partial, path)
+def owned_by_schedule(schedule_id: int):
+    """Whether a file is one this schedule wrote and nobody changed since: the sidecar
+    beside it names the schedule and the data file's SHA-256 still matches. A re-run may
+    replace such a file (and its sidecar); any other file it finds is left alone."""
+    def owned(path: Path) -> bool:
+        about = _owner_says(_sidecar_of(path), schedule_id)
+        return about is not None and path.is_file() and about.get("sha256") == _sha256(path)
+
+    return owned
 
 
 @dataclass
@@ -181,9 +218,13 @@ class Written:
 
 def export_to(conn: sqlite3.Connection, population: Compiled, *, now: int, fmt: str,
               columns: list[str], path: str | os.PathLike[str], about: dict[str, Any],
-              kind: str, segment_name: str | None) -> Written:
+              kind: str, segment_name: str | None, force: bool = False,
+              schedule_id: int | None = None) -> Written:
     """Export a population with chosen columns to ``path``, and write ``about`` (what it
-    is) beside it with the run time, the cache's sync time, the columns and the row count."""
+    is) beside it with the run time, the cache's sync time, the columns and the row count.
+
+    An existing file is replaced with ``force`` or, for a schedule, when the sidecar says
+    the schedule wrote it (``owner``, with the file's SHA-256); never anything else."""
     from srm_tui.storage.exports import record_export
 
     faults = check_columns(columns)
@@ -192,20 +233,32 @@ def export_to(conn: sqlite3.Connection, population: Compiled, *, now: int, fmt: 
     if faults:
         raise SegmentError(faults)
     target = Path(path).expanduser()
-    n = write(target, fmt, columns, rows(conn, population, now, columns))
+    sidecar = _sidecar_of(target)
+    owned = owned_by_schedule(schedule_id) if schedule_id is not None else None
+    # Both names are checked before anything is written: a refusal leaves no half pair.
+    # The sidecar is the schedule's when it names the schedule as its owner.
+    sidecar_ours = schedule_id is not None and _owner_says(sidecar, schedule_id) is not None
+    if check_target(sidecar, replace=True) and not force and not sidecar_ours:
+        raise FileRefused(sidecar, "exists; give --force to replace it")
+    if check_target(target, replace=True) and not force and not (owned and owned(target)):
+        raise FileRefused(target, "exists; give --force to replace it")
+    n = write(target, fmt, columns, rows(conn, population, now, columns), replace=force,
+              owned=owned)
     record_export(conn, target, kind, segment=segment_name)
     synced = conn.execute("SELECT value FROM meta WHERE key = 'last_sync_at'").fetchone()
     info = {"file": target.name, **about, "run_at": _iso(now),
             "cache_synced_at": _iso(int(synced[0])) if synced and synced[0] else None,
-            "format": fmt, "columns": columns, "rows": n}
-    sidecar = target.with_name(target.name + ".segment.json")
-    _write_json(sidecar, info)
+            "format": fmt, "columns": columns, "rows": n, "sha256": _sha256(target)}
+    if schedule_id is not None:
+        info["owner"] = {"schedule_id": schedule_id,
+                         "note": "written by this srm schedule; its next run may replace it"}
+    _write_json(sidecar, info, replace=force or sidecar_ours)
     return Written(str(target), str(sidecar), n)
 
 
 def export_saved(conn: sqlite3.Connection, saved: store.Saved, *, now: int, fmt: str,
                  columns: list[str], path: str | os.PathLike[str], slot: int | None = None,
-                 schedule_id: int | None = None) -> Written:
+                 schedule_id: int | None = None, force: bool = False) -> Written:
     """Export a saved segment (as saved) with chosen columns; its definition goes beside."""
     definition = json.loads(conn.execute("SELECT definition FROM segments WHERE id = ?",
                                          (saved.id,)).fetchone()[0])
@@ -215,13 +268,14 @@ def export_saved(conn: sqlite3.Connection, saved: store.Saved, *, now: int, fmt:
     if saved.static:
         about["members"] = "chosen by hand (a static segment)"
     return export_to(conn, store.population(saved, now), now=now, fmt=fmt, columns=columns,
-                     path=path, about=about, segment_name=saved.name,
+                     path=path, about=about, segment_name=saved.name, force=force,
+                     schedule_id=schedule_id,
                      kind=f"schedule-{fmt}" if schedule_id else f"segment-{fmt}")
 
 
 def export_definition(conn: sqlite3.Connection, segment, *, now: int, fmt: str,
                       columns: list[str], path: str | os.PathLike[str],
-                      segment_id: int | None = None) -> Written:
+                      segment_id: int | None = None, force: bool = False) -> Written:
     """Export a dynamic segment as it stands in the builder (saved or not)."""
     from srm_tui.segments.compile import compile_segment
 
@@ -229,7 +283,7 @@ def export_definition(conn: sqlite3.Connection, segment, *, now: int, fmt: str,
              "kind": "dynamic", "unsaved": True}
     return export_to(conn, compile_segment(segment, now), now=now, fmt=fmt, columns=columns,
                      path=path, about=about, segment_name=segment.name or None,
-                     kind=f"segment-{fmt}")
+                     kind=f"segment-{fmt}", force=force)
 
 
 def export_path(directory: str | os.PathLike[str], name: str, at: int, fmt: str) -> Path:
@@ -494,7 +548,7 @@ def run_one(conn: sqlite3.Connection, schedule: Schedule, now: int, slot: int) -
         written = export_saved(conn, saved, now=now, fmt=schedule.format,
                                columns=schedule.columns, path=path, slot=slot,
                                schedule_id=schedule.id)
-    except (OSError, SegmentError, LookupError, sqlite3.Error) as exc:
+    except (OSError, FileRefused, SegmentError, LookupError, sqlite3.Error) as exc:
         message = getattr(exc, "strerror", None) or str(exc)
         with _tx(conn):
             conn.execute("UPDATE segment_schedules SET last_slot = ?, last_error = ?, "

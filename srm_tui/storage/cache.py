@@ -1,4 +1,14 @@
-"""The SQLite cache: opening, migrating, one connection per thread, explicit transactions."""
+"""The SQLite cache: opening, migrating, one connection per thread, explicit transactions.
+
+A cache that cannot be written (a read-only medium, no write permission) opens read only:
+SQLite's ``mode=ro``, or ``immutable=1`` where even that needs a file it cannot create (the
+WAL's shared-memory file on a read-only folder). Everything reads as usual; every write
+transaction is refused with ``CacheReadOnly``, which says why in one line.
+
+A cache path that does not exist is ``CacheMissing`` (exit 2) unless the caller creates
+caches (sync, import, sandbox seed-db, the console that syncs); a folder is created only
+when it is srm's own data folder, never one the user named.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 from srm_tui.storage.schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -17,18 +28,51 @@ class CacheError(Exception):
     """The cache file cannot be used (newer schema, not a database, no permission)."""
 
 
-def _create_private(path: Path) -> None:
-    """Create the file with mode 0600 before SQLite opens it (its -wal/-shm copy the mode)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-    os.close(fd)
-    os.chmod(path, 0o600)
+class CacheMissing(CacheError):
+    """The cache path does not exist (or its folder does not): bad input, exit 2."""
+
+
+class CacheReadOnly(CacheError):
+    """A write asked of a cache opened read only."""
+
+
+def _create_private(path: Path, make_folder: bool) -> None:
+    """Create the file with mode 0600 before SQLite opens it (its -wal/-shm copy the mode);
+    never through a link, never over a file, and the folder only when it is srm's own."""
+    from srm_tui.storage.files import create_private
+
+    if not path.parent.is_dir():
+        if not make_folder:
+            raise CacheMissing(f"{path}: the folder {path.parent} does not exist (srm creates "
+                               "no folder you did not ask for)")
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        create_private(path)
+    except FileExistsError:
+        pass  # created meanwhile by another srm, or a link: SQLite's open decides
+    except OSError as exc:
+        raise CacheError(f"{path}: cannot create the cache: {exc.strerror or exc}") from exc
+
+
+def writable(path: Path) -> bool:
+    """Whether SQLite can write the cache: the file and its folder (the WAL's files live
+    there) writable by this process, on a filesystem not mounted read only."""
+    try:
+        if os.statvfs(path).f_flag & os.ST_RDONLY:
+            return False
+    except OSError:
+        pass
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
 
 
 class Cache:
-    """The local cache. Safe to share between threads: each gets its own connection."""
+    """The local cache. Safe to share between threads: each gets its own connection.
 
-    def __init__(self, path: str | os.PathLike[str]):
+    ``create`` makes a missing cache file (``make_folder`` also its folder: srm's own data
+    folder only); without it a missing path is ``CacheMissing``."""
+
+    def __init__(self, path: str | os.PathLike[str], *, create: bool = True,
+                 make_folder: bool = False):
         self.path = Path(path)
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -37,9 +81,41 @@ class Cache:
         # same file (a sync, a scheduled export) must never hold the console up for long.
         self.max_lock_wait = 0.0
         self.max_lock_held = 0.0  # and the longest it held the write lock itself
-        if str(self.path) != ":memory:" and not self.path.exists():
-            _create_private(self.path)
+        self.read_only = False
+        self._uri: str | None = None
+        memory = str(self.path) == ":memory:"
+        if not memory and not self.path.exists():
+            if not create:
+                raise CacheMissing(f"{self.path}: no srm cache here (srm sync creates one; "
+                                   "check --db / SRM_DB)")
+            _create_private(self.path, make_folder)
+        if not memory and not writable(self.path):
+            self._open_read_only()
         self._migrate()
+
+    def _open_read_only(self) -> None:
+        """Pick the read-only way SQLite can open this file: ``mode=ro`` when it can make
+        or use the WAL's files, else ``immutable=1`` (nothing else writes a read-only
+        medium, so nothing can change under it)."""
+        self.read_only = True
+        base = f"file:{quote(str(self.path.absolute()))}"
+        for query in ("mode=ro", "mode=ro&immutable=1"):
+            try:
+                conn = sqlite3.connect(f"{base}?{query}", uri=True)
+                try:
+                    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                finally:
+                    conn.close()
+            except sqlite3.DatabaseError:
+                continue
+            self._uri = f"{base}?{query}"
+            return
+        self._uri = f"{base}?mode=ro&immutable=1"  # the error, if any, comes from _migrate
+
+    def refuse_writes_reason(self) -> str:
+        return (f"the cache {self.path} is read only (a read-only medium or no write "
+                "permission): everything can be read, but actions, notes, syncs and saves "
+                "are refused; copy it somewhere writable to work on it")
 
     # connections -----------------------------------------------------------------------
 
@@ -47,10 +123,15 @@ class Cache:
         """This thread's connection (created on first use)."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None,
-                                   check_same_thread=True)
+            if self._uri:
+                conn = sqlite3.connect(self._uri, uri=True, timeout=10, isolation_level=None,
+                                       check_same_thread=True)
+            else:
+                conn = sqlite3.connect(self.path, timeout=10, isolation_level=None,
+                                       check_same_thread=True)
             conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
+            if not self.read_only:  # setting the journal mode writes the file
+                conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             # Deleted personal data is overwritten, not left in free pages.
@@ -72,6 +153,8 @@ class Cache:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """An explicit write transaction: all of it commits, or none of it."""
+        if self.read_only:
+            raise CacheReadOnly(self.refuse_writes_reason())
         conn = self.conn()
         if conn.in_transaction:
             # Nested use joins the outer transaction through a savepoint.
@@ -117,6 +200,10 @@ class Cache:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.DatabaseError as exc:
             raise CacheError(f"{self.path} is not an srm cache: {exc}") from exc
+        if self.read_only and version < SCHEMA_VERSION:
+            raise CacheError(f"{self.path} is read only and was written by an older srm "
+                             f"(schema {version}, this srm needs {SCHEMA_VERSION}); open it "
+                             "once with write access to upgrade it")
         if version > SCHEMA_VERSION:
             raise CacheError(
                 f"{self.path} was written by a newer srm (schema {version}, this srm knows "
