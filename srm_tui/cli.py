@@ -39,6 +39,8 @@ def _common(f: Callable) -> Callable:
         click.option("--agent", default=None, help="your name, for notes and the audit log"),
         click.option("--role", default=None, type=click.Choice(["owner", "admin", "agent", "viewer"])),
         click.option("--now", "now_", default=None, help="ISO 8601 instant used as now"),
+        click.option("--currency", default=None,
+                     help="reporting currency (ISO 4217), e.g. EUR"),
         click.option("--debug", is_flag=True, default=None, help="show tracebacks"),
     ]
     for option in reversed(options):
@@ -1067,3 +1069,4 @@ from srm_tui import cli_segments  # noqa: E402,F401
 from srm_tui import cli_actions  # noqa: E402,F401
 from srm_tui import cli_api  # noqa: E402,F401
 from srm_tui import cli_import  # noqa: E402,F401
+from srm_tui import cli_rates  # noqa: E402,F401

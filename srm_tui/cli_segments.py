@@ -200,7 +200,13 @@ def segment_overview(ctx: click.Context, file: str | None, saved_ref: str | None
         population = compile_segment(segment or Segment(), now)
     with SegmentRunner(cache.path) as runner:
         result = runner.overview(population, now)
+        reported = result.reported(runner.rates(), settings.currency)
     data = {
+        "reporting": {"currency": reported.currency, "rates_date": reported.rates_date,
+                      "mrr": None if reported.mrr is None else round(reported.mrr, 2),
+                      "revenue": None if reported.revenue is None else round(reported.revenue, 2),
+                      "clv": None if reported.clv is None else round(reported.clv, 2),
+                      "without_rate": reported.missing},
         "customers": result.customers, "subscribers": result.subscribers,
         "mrr": {k: round(v, 2) for k, v in result.mrr.items()},
         "clv": {k: round(v, 2) for k, v in result.clv.items()},
@@ -214,10 +220,11 @@ def segment_overview(ctx: click.Context, file: str | None, saved_ref: str | None
         return
     click.echo(f"{result.customers} customers, {result.subscribers} paying monthly "
                f"({result.elapsed_ms:.0f} ms)")
-    click.echo("MRR: " + (", ".join(f"{v:,.2f} {k}" for k, v in sorted(
-        result.mrr.items(), key=lambda x: -x[1]) if v) or "none"))
-    click.echo("CLV: " + (", ".join(f"{v:,.2f} {k}" for k, v in sorted(
-        result.clv.items(), key=lambda x: -x[1])) or "none"))
+    from srm_tui.segments.overview import by_currency
+
+    click.echo(reported.headline())
+    click.echo("MRR by currency: " + by_currency(result.mrr, top=len(result.mrr)))
+    click.echo("CLV by currency: " + by_currency(result.clv, top=len(result.clv)))
     rate = result.churn_rate
     click.echo(f"churn (30 days): {'—' if rate is None else f'{rate:.1%}'} "
                f"({result.churned} of {result.churn_base} subscriptions)")

@@ -160,6 +160,14 @@ def _keymap(v: Any) -> dict[str, str]:
     return dict(v)
 
 
+def _currency(v: Any) -> str:
+    text = _text(v)
+    if not text or len(text.strip()) != 3 or not text.strip().isalpha() \
+            or not text.strip().isascii():
+        raise ValueError(f"must be an ISO 4217 currency code such as EUR, not {v!r}")
+    return text.strip().upper()
+
+
 def _nonempty(v: Any) -> str:
     text = _text(v)
     if not text:
@@ -184,6 +192,8 @@ class Settings:
     """owner, admin, agent or viewer (read only)."""
     now: datetime | None = field(default=None, metadata={"check": _instant})
     """A fixed 'now' for lifecycle states and relative dates."""
+    currency: str = field(default="EUR", metadata={"check": _currency})
+    """Reporting currency (ISO 4217): money is totalled and compared in it across currencies."""
     timeout: float = field(default=10.0, metadata={"check": _number(float, 0.1, 600)})
     """Seconds to wait for one API answer."""
     page_size: int = field(default=1000, metadata={"check": _number(int, 1, 1000)})

@@ -498,3 +498,154 @@ def test_segments_import_no_textual():
             "print(any(m == 'textual' or m.startswith('textual.') for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "False", out.stderr
+
+
+# relative dates, reversed between, money in a named currency (issue 12) ------------------
+
+
+def _count(conn, where, now=NOW):
+    return S.count(conn, model.from_dict(doc(where)), now)
+
+
+def _plain(conn, sql, params=()):
+    return conn.execute(sql, params).fetchone()[0]
+
+
+@pytest.mark.parametrize("value, seconds", [
+    ("now", 0), ("-30d", -30 * 86400), ("+2w", 14 * 86400)])
+def test_relative_dates_stay_relative_and_resolve_at_each_evaluation(seeded, value, seconds):
+    db, cache = seeded
+    conn = cache.conn()
+    where = {"all": [cond("customer.registered_at", "after", value)]}
+    segment = model.from_dict(doc(where))
+    assert model.node_to_dict(segment.where)["all"][0]["value"] == value  # saved as written
+    for now in (NOW, NOW - 200 * 86400):
+        expected = _plain(conn, "SELECT count(*) FROM customers WHERE registered_at > ?",
+                          (now + seconds,))
+        assert S.count(conn, segment, now) == expected
+
+
+def test_today_and_calendar_months_and_years(seeded):
+    from srm_tui.segments.validate import parse_date, resolve_date
+
+    db, cache = seeded
+    conn = cache.conn()
+    now = NOW + 13 * 3600  # 2026-11-01 13:00Z: today is 00:00Z of that day
+    today = _count(conn, {"all": [cond("customer.last_login_at", "after", "today")]}, now)
+    assert today == _plain(conn, "SELECT count(*) FROM customers WHERE last_login_at > ?",
+                           (NOW,))
+    # -3m from 2026-11-01 13:00 is 2026-08-01 13:00; -1y is 2025-11-01 13:00.
+    for value, iso in (("-3m", "2026-08-01T13:00:00Z"), ("-1y", "2025-11-01T13:00:00Z")):
+        at = parse_date(iso)
+        got = _count(conn, {"all": [cond("customer.registered_at", "before", value)]}, now)
+        assert got == _plain(conn, "SELECT count(*) FROM customers WHERE registered_at < ?",
+                             (at,))
+    # 31 March minus a month is the last day of February.
+    assert resolve_date("-1m", parse_date("2026-03-31T10:00:00Z")) == \
+        parse_date("2026-02-28T10:00:00Z")
+
+
+@pytest.mark.parametrize("value, fault", [
+    (["2026-02-01", "2026-01-01"], "where.all[0].value"),
+    (["-7d", "-30d"], "where.all[0].value"),
+    (["today", "-1d"], "where.all[0].value"),
+])
+def test_between_with_reversed_bounds_is_exit_2_naming_the_value(tmp_path, value, fault):
+    f = tmp_path / "s.json"
+    f.write_text(json.dumps(doc({"all": [cond("customer.registered_at", "between", value)]})))
+    out = CliRunner().invoke(main, ["segment", "check", str(f)])
+    assert out.exit_code == 2
+    assert f"{fault}: between needs its first bound <= its second" in out.stderr
+
+
+def test_between_numbers_reversed_and_relative_dates_in_order():
+    bad = doc({"all": [cond("customer.mrr", "between", [50, 10])]})
+    with pytest.raises(model.SegmentError) as exc:
+        model.from_dict(bad)
+    assert exc.value.faults[0].path == "where.all[0].value"
+    ok = doc({"all": [cond("customer.registered_at", "between", ["-1y", "today"])]})
+    assert model.from_dict(ok).where.items[0].value == ("-1y", "today")
+    for wrong in ("-30x", "30d", "yesterday", "-1.5d"):
+        with pytest.raises(model.SegmentError):
+            model.from_dict(doc({"all": [cond("customer.registered_at", "after", wrong)]}))
+
+
+def test_money_condition_in_a_currency_converts_with_the_rates(seeded, tmp_path):
+    from srm_tui.domain import rates
+
+    db, cache = seeded
+    conn = cache.conn()
+    table = rates.in_force(conn)
+    rows = conn.execute("SELECT id, currency, revenue FROM segment_customer_facts").fetchall()
+    plain = {r[0] for r in rows if r[2] > 500 * facts.MICRO}
+    converted = {r[0] for r in rows if table.has(r[1])
+                 and r[2] * table.factor(r[1], "EUR") > 500 * facts.MICRO}
+    jpy = {r[0] for r in rows if r[1] == "JPY" and r[2] > 500 * facts.MICRO}
+    assert jpy and jpy <= plain and not jpy <= converted  # yen no longer pass as euros
+    where = {"all": [{**cond("customer.lifetime_revenue", "gt", 500), "currency": "EUR"}]}
+    segment = model.from_dict(doc(where))
+    assert set(S.members(conn, segment, NOW)) == converted
+    assert set(S.members(conn, model.from_dict(doc(
+        {"all": [cond("customer.lifetime_revenue", "gt", 500)]})), NOW)) == plain
+    # Explain shows the converted amount in the condition's currency.
+    some = sorted(converted)[0]
+    shown = S.explain(conn, segment, some, NOW)
+    node = shown.evaluations[0].root.children[0]
+    assert node.passed and node.currency == "EUR" and node.value > 500
+    assert "EUR]" in shown.text()
+    # A currency the rates lack: null, so only "is not set" holds.
+    missing = {**cond("customer.lifetime_revenue", "is_not_set"), "currency": "XAU"}
+    assert _count(conn, {"all": [missing]}) == len(rows)
+    # The file keeps the currency, and the text form reads it back.
+    assert model.node_to_dict(segment.where)["all"][0]["currency"] == "EUR"
+    text = S.format_tree(segment.where)
+    assert text == "all(customer.lifetime_revenue > 500 in EUR)"
+    assert S.parse_tree(text) == segment.where
+
+
+def test_imported_rates_are_the_ones_conditions_use(tmp_path):
+    db = tmp_path / "c.db"
+    cache = Cache(db)
+    seed_cache(cache, 300, 3, AS_OF)
+    cache.close()
+    f = tmp_path / "s.json"
+    f.write_text(json.dumps(doc({"all": [
+        {**cond("customer.lifetime_revenue", "gt", 0), "currency": "EUR"}]})))
+    run = CliRunner().invoke
+    common = ["--db", str(db), "--now", NOW_ISO]
+    before = json.loads(run(main, ["segment", "count", str(f), "--json", *common]).stdout)
+    rates_file = tmp_path / "r.csv"
+    rates_file.write_text("Date,USD,\n2026-03-02,1.1,\n")  # only USD (and EUR, the base)
+    assert run(main, ["rates", "import", str(rates_file), *common]).exit_code == 0
+    after = json.loads(run(main, ["segment", "count", str(f), "--json", *common]).stdout)
+    cache = Cache(db)
+    expected = _plain(cache.conn(), "SELECT count(*) FROM segment_customer_facts WHERE "
+                                    "revenue > 0 AND currency IN ('EUR', 'USD')")
+    cache.close()
+    assert after["customers"] == expected < before["customers"]
+
+
+def test_field_currency_is_only_for_money():
+    with pytest.raises(model.SegmentError) as exc:
+        model.from_dict(doc({"all": [{**cond("customer.country", "eq", "PL"),
+                                      "currency": "EUR"}]}))
+    assert exc.value.faults[0].path == "where.all[0].currency"
+    with pytest.raises(model.SegmentError) as exc:
+        model.from_dict(doc({"all": [{**cond("customer.mrr", "gt", 5), "currency": "eur"}]}))
+    assert exc.value.faults[0].path == "where.all[0].currency"
+
+
+def test_builder_values_keep_relative_dates_and_read_a_currency():
+    from srm_tui.segments.catalog import lookup
+    from srm_tui.segments.values import parse_value, value_text
+
+    date = lookup("customer.registered_at")
+    for typed, kept in (("2 weeks ago", "-2w"), ("-30d", "-30d"), ("today", "today"),
+                        ("in 3 months", "+3m"), ("yesterday", "-1d")):
+        assert parse_value(date, "after", typed, NOW).value == kept
+    assert parse_value(date, "between", "1 year ago and today", NOW).value == ("-1y", "today")
+    money = lookup("customer.lifetime_revenue")
+    parsed = parse_value(money, "gt", "500 USD", NOW)
+    assert (parsed.value, parsed.currency) == (500, "USD")
+    assert parse_value(money, "gt", "500", NOW).currency is None
+    assert value_text(Condition("customer.lifetime_revenue", "gt", 500, "USD")) == "500 USD"

@@ -353,7 +353,8 @@ class SegmentBuilderScreen(Screen):
 
         self.app.push_screen(ConditionScreen(current if editing else None,
                                              now=self.app.settings.now_ts(),
-                                             custom=self.custom_keys), done)
+                                             custom=self.custom_keys,
+                                             currency=self.app.settings.currency), done)
 
     # the text form ----------------------------------------------------------------------------
 

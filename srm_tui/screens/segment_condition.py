@@ -80,9 +80,11 @@ class ConditionScreen(ModalScreen[Condition | None]):
     """
 
     def __init__(self, condition: Condition | None = None, *, now: int,
-                 custom: list[str] | None = None) -> None:
+                 custom: list[str] | None = None, currency: str = "EUR") -> None:
         super().__init__()
         self.now = now
+        # Money conditions always name a currency: the one typed, else the reporting one.
+        self.currency = currency
         self.original = condition
         self.custom = list(custom or [])
         self.attribute: Attribute | None = lookup(condition.attr) if condition else None
@@ -278,7 +280,9 @@ class ConditionScreen(ModalScreen[Condition | None]):
             self.problem = str(first)
             self._say(f"{first.path}: {first.message}")
         else:
-            self.result = Condition(self.attribute.name, self.op, parsed.value)
+            money = self.attribute.money and self.op not in NO_VALUE
+            self.result = Condition(self.attribute.name, self.op, parsed.value,
+                                    (parsed.currency or self.currency) if money else None)
             self.problem = None
             text = visible(format_condition(self.result), 200)
             self._say(text + (f"   ({parsed.hint})" if parsed.hint else ""), bad=False)

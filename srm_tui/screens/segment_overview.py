@@ -20,7 +20,7 @@ from srm_tui.domain.text import visible
 from srm_tui.screens.workers import work
 from srm_tui.segments.compile import Compiled, compile_segment
 from srm_tui.segments.model import Node, Segment
-from srm_tui.segments.overview import Overview
+from srm_tui.segments.overview import Overview, Reported, by_currency
 from srm_tui.widgets.bars import BarChart
 from srm_tui.widgets.footer import Footer
 from srm_tui.widgets.status_line import StatusLine
@@ -31,16 +31,15 @@ PANELS = (("status", "Status"), ("stability", "Stability"), ("channel", "Channel
 
 
 def money(amounts: dict[str, float], top: int = 3) -> str:
-    items = sorted(((c, v) for c, v in amounts.items() if v), key=lambda x: -x[1])
-    if not items:
-        return "none"
-    shown = " · ".join(f"{v:,.2f} {c}" for c, v in items[:top])
-    return shown + (f" (+{len(items) - top} more)" if len(items) > top else "")
+    """Amounts in their own currencies, each in its minor units with its code."""
+    return by_currency(amounts, top)
 
 
-def metrics_text(o: Overview) -> str:
+def metrics_text(o: Overview, reported: Reported | None = None) -> str:
     rate = "—" if o.churn_rate is None else f"{o.churn_rate:.1%}"
-    return (f"MRR {money(o.mrr)} · {o.subscribers:,} paying monthly\n"
+    head = f"{reported.headline()} · {o.subscribers:,} paying monthly\n" if reported else ""
+    return (head + f"MRR by currency {money(o.mrr)}"
+            + ("" if reported else f" · {o.subscribers:,} paying monthly") + "\n"
             f"CLV {money(o.clv)} per paying customer\n"
             f"Churn (30 days) {rate}: {o.churned:,} of the {o.churn_base:,} subscriptions "
             "running 30 days ago have ended")
@@ -91,6 +90,7 @@ class OverviewScreen(Screen[Node | None]):
         runner = self.app.segment_runner()
         try:
             result: Any = runner.overview(population, now)
+            self.reported = result.reported(runner.rates(), self.app.settings.currency)
         except Exception as exc:
             result = exc
         self.app.call_from_thread(self._show, result, False)
@@ -108,13 +108,16 @@ class OverviewScreen(Screen[Node | None]):
             return
         if cache:
             self.cache_result = result
+            whole = result.reported(self.app.segment_runner().rates(),
+                                    self.app.settings.currency)
             self.query_one("#cache", Static).update(Text(
-                f"whole cache: {result.customers:,} customers · MRR {money(result.mrr, 1)} · "
+                f"whole cache: {result.customers:,} customers · {whole.headline()} · "
                 f"churn {'—' if result.churn_rate is None else f'{result.churn_rate:.1%}'}"))
             self._crumbs()
             return
         self.result = result
-        self.query_one("#metrics", Static).update(Text(metrics_text(result)))
+        self.query_one("#metrics", Static).update(Text(metrics_text(
+            result, getattr(self, "reported", None))))
         for key, _ in PANELS:
             self.query_one(f"#chart-{key}", BarChart).show(result.panel(key))
         self._crumbs()

@@ -129,23 +129,23 @@ class SegmentsScreen(Screen):
 
         now = self.app.settings.now_ts()
         try:
-            result: Any = self.app.segment_runner().overview(compile_segment(Segment(), now),
-                                                             now)
+            runner = self.app.segment_runner()
+            result: Any = runner.overview(compile_segment(Segment(), now), now)
+            result = (result, result.reported(runner.rates(), self.app.settings.currency))
         except Exception as exc:
             result = exc
         self.app.call_from_thread(self._cache_shown, result)
 
     def _cache_shown(self, result: Any) -> None:
         from srm_tui.screens.segment_builder import freshness
-        from srm_tui.screens.segment_overview import money
-
         box = self.query_one("#cache", Static)
         if isinstance(result, Exception):
             box.update(Text(f"cache: ⚠ {result}"))
             return
+        result, reported = result
         rate = "—" if result.churn_rate is None else f"{result.churn_rate:.1%}"
-        box.update(Text(f"cache: {result.customers:,} customers · MRR {money(result.mrr, 2)} · "
-                        f"CLV {money(result.clv, 2)} · churn (30 d) {rate} · "
+        box.update(Text(f"cache: {result.customers:,} customers · {reported.headline()} · "
+                        f"churn (30 d) {rate} · "
                         f"{freshness(self.app)}"))
 
     # keys --------------------------------------------------------------------------------------

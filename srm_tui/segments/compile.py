@@ -10,7 +10,10 @@ Evaluation follows CONTRACT sections 4 and 5:
   ``is_not_set``; SQL's third truth value is folded to false wherever a ``not`` could see it;
 - lifecycle states, MRR and the subscription counts are computed from the stored dates and
   the bound "now", so one cache answers for any clock;
-- money is compared in integer micro-units of its own currency.
+- money is compared in integer micro-units of its own currency, or, when a condition names
+  a currency, converted to it with the rates in force (a bound factor per currency; an
+  amount in a currency the rates lack is null);
+- relative dates (``today``, ``-30d``, ``-3m``) are resolved against the bound "now".
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from srm_tui.domain.rates import Rates
 from srm_tui.segments import facts as F
 from srm_tui.segments.catalog import DAYS_VALUE, TRUE_ON_NULL, Attribute, lookup
 from srm_tui.segments.model import All, AnyOf, Condition, Node, Not, Segment
-from srm_tui.segments.validate import parse_date
+from srm_tui.segments.validate import resolve_date
 
 DAY = 86400
 CF, SF, TF = F.CUSTOMER_TABLE, F.SUBSCRIPTION_TABLE, F.TEXT_TABLE
@@ -115,6 +119,10 @@ SUB_VALUE_SQL: dict[str, str] = {
         f"THEN (:now - {{started_at}}) / {DAY} "
         f"ELSE -(({{started_at}} - :now + {DAY - 1}) / {DAY}) END",
 }
+
+# The currency a money attribute's amount is in: the customer's for customer totals, the
+# subscription's (nextPaymentCurrency) for its own amounts.
+MONEY_CURRENCY_SQL = {"customer": "f.currency", "subscription": "{currency}"}
 
 # Text attributes that are the title of an offer: the column that names the offer.
 TITLE_KEY_SQL = {
@@ -221,10 +229,12 @@ class Compiler:
     (``latest``, ``highest_revenue``, ``longest``, or ``row``: a row ``s`` of the
     subscription facts)."""
 
-    def __init__(self, now: int, mode: str = "latest"):
+    def __init__(self, now: int, mode: str = "latest", rates: Rates | None = None):
         self.params: dict[str, Any] = {"now": int(now)}
         self.uses_subscription = False
         self.columns = _Columns(mode)
+        self.rates = rates
+        self._factors: dict[str, str] = {}  # target currency -> SQL CASE of factors
 
     def sub(self, template: str) -> str:
         return template.format_map(self.columns)
@@ -263,13 +273,20 @@ class Compiler:
             self.uses_subscription = True
         if cond.attr in TITLE_KEY_SQL:
             return self._title(attribute, cond)
-        sql = self.test(attribute, cond.op, cond.value, self.value_sql(attribute))
+        sql = self.test(attribute, cond.op, cond.value,
+                        self.value_sql(attribute, cond.currency))
         if two_valued and cond.op not in TRUE_ON_NULL and cond.op not in ("is_set",):
             return f"coalesce({sql}, 0)"
         return sql
 
-    def value_sql(self, attribute: Attribute) -> str:
-        """The attribute's value as conditions compare it (text casefolded, money in micros)."""
+    def value_sql(self, attribute: Attribute, currency: str | None = None) -> str:
+        """The attribute's value as conditions compare it (text casefolded, money in micros,
+        converted to ``currency`` when one is named)."""
+        if attribute.money and currency is not None:
+            own = self.sub(MONEY_CURRENCY_SQL["subscription" if attribute.subscription
+                                              else "customer"])
+            raw = self.value_sql(attribute)
+            return f"CAST(round({raw} * {self.factor_sql(own, currency)}) AS INTEGER)"
         if attribute.subscription:
             self.uses_subscription = True
         if attribute.name in TITLE_KEY_SQL:
@@ -281,6 +298,38 @@ class Compiler:
         if attribute.name in SUB_VALUE_SQL:
             return self.sub(SUB_VALUE_SQL[attribute.name])
         return VALUE_SQL[attribute.name]
+
+    def factor_sql(self, own: str, target: str) -> str:
+        """SQL of what one unit of the currency in column ``own`` is worth in ``target``
+        (null when the rates lack either).
+
+        Given ``rates``, the factors are bound per currency. Otherwise the query reads the
+        rates in force from the cache it runs on: the imported table when there is one,
+        else the shipped table (bound), so every caller (console, CLI, worker processes,
+        schedules) converts with the same rates without being handed them.
+        """
+        key = f"{own}->{target}"
+        if key not in self._factors:
+            if self.rates is not None:
+                arms = [f"WHEN {self.bind(code)} THEN {self.bind(self.rates.factor(code, target))}"
+                        for code in self.rates.currencies()
+                        if self.rates.factor(code, target) is not None]
+                self._factors[key] = (f"(CASE upper({own}) {' '.join(arms)} END)" if arms
+                                      else "NULL")
+            else:
+                self._factors[key] = (f"({self._per_eur(self.bind(target))} / "
+                                      f"{self._per_eur(f'upper({own})')})")
+        return self._factors[key]
+
+    def _per_eur(self, code: str) -> str:
+        from srm_tui.domain.rates import BASE, shipped
+
+        table = shipped()
+        arms = " ".join(f"WHEN {self.bind(c)} THEN {self.bind(r)}"
+                        for c, r in sorted(table.per_eur.items()))
+        return (f"(CASE WHEN {code} = {self.bind(BASE)} THEN 1.0 "
+                "WHEN EXISTS (SELECT 1 FROM exchange_rates) THEN (SELECT x.per_eur FROM "
+                f"exchange_rates x WHERE x.currency = {code}) ELSE (CASE {code} {arms} END) END)")
 
     def custom_raw(self, attribute: Attribute) -> str:
         """A custom KEY's value as text: strings as they are, anything else as JSON."""
@@ -366,9 +415,9 @@ class Compiler:
                 return f"({x} < {self.bind(now - span)})"
             return f"({x} BETWEEN :now AND {self.bind(now + span)})"
         if op == "between":
-            a, b = parse_date(value[0]), parse_date(value[1])
+            a, b = resolve_date(value[0], now), resolve_date(value[1], now)
             return f"({x} BETWEEN {self.bind(a)} AND {self.bind(b)})"
-        at = parse_date(value)
+        at = resolve_date(value, now)
         if op == "before":
             return f"({x} < {self.bind(at)})"
         if op == "after":
@@ -419,13 +468,14 @@ def day_start(at: int | float) -> int:
     return int(at // DAY) * DAY
 
 
-def compile_segment(segment: Segment, now: int) -> Compiled:
-    """The whole tree as one query (callers bind ``params``)."""
-    return compile_tree(segment.where, segment.selector, now)
+def compile_segment(segment: Segment, now: int, rates: Rates | None = None) -> Compiled:
+    """The whole tree as one query (callers bind ``params``); money conditions naming a
+    currency convert with ``rates`` (default: the table shipped with srm)."""
+    return compile_tree(segment.where, segment.selector, now, rates)
 
 
-def compile_tree(where: Node, selector: str, now: int) -> Compiled:
-    compiler = Compiler(now, MODES[selector])
+def compile_tree(where: Node, selector: str, now: int, rates: Rates | None = None) -> Compiled:
+    compiler = Compiler(now, MODES[selector], rates)
     if selector != "any":
         sql = compiler.node(where)
         return Compiled(sql, compiler.params, selector, compiler.uses_subscription)

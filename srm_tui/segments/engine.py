@@ -296,6 +296,12 @@ class SegmentRunner:
         return self._in_thread(lambda: members(self._conn(), segment, now, after=after,
                                                limit=limit))
 
+    def rates(self):
+        """The exchange rates in force for this cache (domain.rates.Rates)."""
+        from srm_tui.domain.rates import in_force
+
+        return self._in_thread(lambda: in_force(self._conn()))
+
     def explain(self, segment: Segment, customer_id: int, now: int):
         from srm_tui.segments.explain import explain
 

@@ -15,7 +15,8 @@ from typing import Any
 from srm_tui.domain.text import visible
 from srm_tui.segments import facts as F
 from srm_tui.segments.catalog import lookup
-from srm_tui.segments.compile import CF, SELECTED_SUB_SQL, SF, TF, Compiler
+from srm_tui.segments.compile import (CF, MONEY_CURRENCY_SQL, SELECTED_SUB_SQL, SF, TF,
+                                     Compiler)
 from srm_tui.segments.model import All, Condition, Node, Not, Segment
 from srm_tui.segments.textform import format_condition
 
@@ -48,6 +49,7 @@ class NodeResult:
     condition: Condition | None = None
     text: str = ""  # the condition in text form
     value: Any = None  # the customer's value, as the console shows it (None: not set)
+    currency: str | None = None  # money: the currency ``value`` is in
 
     def lines(self, depth: int = 0) -> list[tuple[int, NodeResult]]:
         out = [(depth, self)]
@@ -76,6 +78,8 @@ class Explanation:
             if n.condition is not None:
                 out.update(condition=n.text, attr=n.condition.attr, op=n.condition.op,
                            value=n.value)
+                if n.currency is not None:
+                    out["currency"] = n.currency
             if n.children:
                 out["children"] = [node(c) for c in n.children]
             return out
@@ -105,13 +109,18 @@ class Explanation:
                     out.append(f"  {mark}  {'  ' * depth}{label}")
                 else:
                     out.append(f"  {mark}  {'  ' * depth}{visible(n.text)}   [value: "
-                               f"{visible(show_value(n.value), 200)}]")
+                               f"{visible(show_value(n.value, n.currency), 200)}]")
         return "\n".join(out)
 
 
-def show_value(value: Any) -> str:
+def show_value(value: Any, currency: str | None = None) -> str:
     if value is None:
         return "not set"
+    if currency is not None and isinstance(value, (int, float)) \
+            and not isinstance(value, bool):
+        from srm_tui.domain.money import money
+
+        return money(value, currency)
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
@@ -170,9 +179,11 @@ def _evaluate(conn: sqlite3.Connection, where: Node, customer_id: int, sub_id: i
             if attribute.custom_key is not None:
                 shown = compiler.custom_raw(attribute)
             else:
-                shown = DISPLAY_SQL.get(node.attr) or compiler.value_sql(attribute)
+                shown = DISPLAY_SQL.get(node.attr) or compiler.value_sql(attribute,
+                                                                         node.currency)
             columns.append(shown)
             columns.append(compiler.condition(node, True))
+            columns.append(_currency_sql(compiler, attribute, node))
             found.append((path, node))
         elif isinstance(node, Not):
             collect(node.item, f"{path}.not")
@@ -191,16 +202,28 @@ def _evaluate(conn: sqlite3.Connection, where: Node, customer_id: int, sub_id: i
         row = conn.execute(sql, {**compiler.params, "sid": sub_id, "cid": customer_id}
                            ).fetchone()
         for i, (path, cond) in enumerate(found):
-            results[path] = (_display(cond.attr, row[2 * i]), bool(row[2 * i + 1]))
+            results[path] = (_display(cond.attr, row[3 * i]), bool(row[3 * i + 1]),
+                             row[3 * i + 2])
     root = _result(where, "where", results)
     return Evaluation(sub_id, root.passed, root)
 
 
-def _result(node: Node, path: str, results: dict[str, tuple[Any, bool]]) -> NodeResult:
+def _currency_sql(compiler: Compiler, attribute, cond: Condition) -> str:
+    """SQL of the currency a money value is shown in: the condition's, else the amount's own."""
+    if not attribute.money:
+        return "NULL"
+    if cond.currency is not None:
+        return compiler.bind(cond.currency)
+    return compiler.sub(MONEY_CURRENCY_SQL["subscription" if attribute.subscription
+                                           else "customer"])
+
+
+def _result(node: Node, path: str, results: dict[str, tuple[Any, bool, Any]]) -> NodeResult:
     if isinstance(node, Condition):
-        value, passed = results[path]
+        value, passed, currency = results[path]
         return NodeResult(path, "condition", passed, condition=node,
-                          text=format_condition(node), value=value)
+                          text=format_condition(node), value=value,
+                          currency=currency if isinstance(currency, str) else None)
     if isinstance(node, Not):
         child = _result(node.item, f"{path}.not", results)
         return NodeResult(path, "not", not child.passed, [child])

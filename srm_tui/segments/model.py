@@ -24,6 +24,9 @@ class Condition:
     attr: str
     op: str
     value: Any = None  # str | int | float | bool | tuple of those | None
+    # Money only: compare the amount converted to this ISO 4217 currency (CONTRACT
+    # section 4); None compares it in its own currency.
+    currency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,7 @@ def node_from_dict(raw: dict[str, Any]) -> Node:
         return AnyOf(tuple(node_from_dict(n) for n in raw["any"]))
     if "not" in raw:
         return Not(node_from_dict(raw["not"]))
-    return Condition(raw["attr"], raw["op"], _freeze(raw.get("value")))
+    return Condition(raw["attr"], raw["op"], _freeze(raw.get("value")), raw.get("currency"))
 
 
 def node_to_dict(node: Node) -> dict[str, Any]:
@@ -118,6 +121,8 @@ def node_to_dict(node: Node) -> dict[str, Any]:
     out: dict[str, Any] = {"attr": node.attr, "op": node.op}
     if node.op not in NO_VALUE or node.value is not None:
         out["value"] = _thaw(node.value)
+    if node.currency is not None:
+        out["currency"] = node.currency
     return out
 
 

@@ -113,6 +113,56 @@ class Overview:
     def panel(self, key: str) -> Panel:
         return next(p for p in self.panels if p.key == key)
 
+    def reported(self, rates, currency: str) -> Reported:
+        """The totals in the reporting ``currency`` with ``rates`` (a domain.rates.Rates):
+        amounts in a currency the rates lack are left out and named."""
+        missing = sorted({c for c in (*self.mrr, *self.revenue)
+                          if (self.mrr.get(c) or self.revenue.get(c)) and not rates.has(c)})
+        if not rates.has(currency):
+            return Reported(currency, rates.date, None, None, None, missing)
+
+        def total(amounts: dict[str, float]) -> float:
+            return sum(rates.convert(v, c, currency) or 0.0 for c, v in amounts.items()
+                       if v and rates.has(c))
+
+        paying = sum(n for c, n in self.paying.items() if rates.has(c))
+        revenue = total(self.revenue)
+        return Reported(currency, rates.date, total(self.mrr), revenue,
+                        revenue / paying if paying else None, missing)
+
+
+@dataclass(frozen=True)
+class Reported:
+    """Overview totals converted to the reporting currency, with the rates' date."""
+
+    currency: str
+    rates_date: str
+    mrr: float | None  # None: the rates lack the reporting currency itself
+    revenue: float | None
+    clv: float | None
+    missing: list[str]  # currencies left out: the rates have no rate for them
+
+    def headline(self) -> str:
+        """``MRR 1,234.00 EUR · CLV 56.70 EUR (rates of 2026-02-06)``."""
+        from srm_tui.domain.money import money
+
+        note = f"rates of {self.rates_date}"
+        if self.missing:
+            note += f"; without {', '.join(self.missing)}: no rate"
+        return f"MRR {money(self.mrr, self.currency)} · CLV {money(self.clv, self.currency)} " \
+               f"({note})"
+
+
+def by_currency(amounts: dict[str, float], top: int = 3) -> str:
+    """Amounts in their own currencies, largest first: ``480.00 EUR · 60,000 JPY (+2 more)``."""
+    from srm_tui.domain.money import money
+
+    items = sorted(((c, v) for c, v in amounts.items() if v), key=lambda x: -x[1])
+    if not items:
+        return "none"
+    shown = " · ".join(money(v, c) for c, v in items[:top])
+    return shown + (f" (+{len(items) - top} more)" if len(items) > top else "")
+
 
 # the pass ------------------------------------------------------------------------------------
 

@@ -213,7 +213,14 @@ class _Parser:
             self.fail("expected a condition (an attribute such as customer.country)")
         self.next()
         op, value = self.operator(attr)
-        return Condition(attr, op, value)
+        currency = None
+        # Money in a named currency: `customer.mrr > 20 in EUR`.
+        if self.is_word("in") and self.peek().kind == "word" \
+                and re.fullmatch(r"[A-Z]{3}", self.peek().text):
+            self.next()
+            currency = self.tok.text
+            self.next()
+        return Condition(attr, op, value, currency)
 
     def operator(self, attr: str) -> tuple[str, Any]:
         tok = self.tok
@@ -351,7 +358,17 @@ def _is_scalar(value: Any) -> bool:
 
 def format_condition(cond: Condition) -> str:
     """One condition; ``ValueError`` when its value has not the shape its operator takes
-    (a list for in, two bounds for between, nothing for is_set, else one value)."""
+    (a list for in, two bounds for between, nothing for is_set, else one value). Money in a
+    named currency ends ``in EUR``."""
+    text = _format_condition(cond)
+    if cond.currency is not None:
+        if not re.fullmatch(r"[A-Z]{3}", cond.currency):
+            raise ValueError(f"currency {cond.currency!r} is not an ISO 4217 code")
+        text += f" in {cond.currency}"
+    return text
+
+
+def _format_condition(cond: Condition) -> str:
     attr, op, value = _attr(cond.attr), cond.op, cond.value
     if op in NO_VALUE:
         if value is not None:

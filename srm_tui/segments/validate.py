@@ -18,7 +18,7 @@ from srm_tui.segments.catalog import (DAYS_VALUE, LIST_VALUE, NO_VALUE, SELECTOR
 from srm_tui.segments.model import Fault, Node, conditions
 
 TOP_KEYS = ("version", "name", "tags", "selector", "where", "description")
-CONDITION_KEYS = ("attr", "op", "value")
+CONDITION_KEYS = ("attr", "op", "value", "currency")
 
 
 def validate_document(raw: dict[str, Any]) -> list[Fault]:
@@ -69,14 +69,16 @@ def validate_node(raw: Any, path: str) -> list[Fault]:
         return faults + validate_node(raw["not"], f"{path}.not")
     if "attr" not in raw and "op" not in raw:
         return [Fault(path, 'expected "all", "any", "not" or a condition with "attr" and "op"')]
-    faults = [Fault(f"{path}.{k}", "unknown key in a condition (attr, op, value)")
+    faults = [Fault(f"{path}.{k}", "unknown key in a condition (attr, op, value, currency)")
               for k in raw if k not in CONDITION_KEYS]
     return faults + validate_condition(raw.get("attr"), raw.get("op"), raw.get("value"), path,
-                                       has_value="value" in raw)
+                                       has_value="value" in raw, currency=raw.get("currency"),
+                                       has_currency="currency" in raw)
 
 
 def validate_condition(attr: Any, op: Any, value: Any, path: str,
-                       has_value: bool = True) -> list[Fault]:
+                       has_value: bool = True, currency: Any = None,
+                       has_currency: bool = False) -> list[Fault]:
     """Faults of one condition: the attribute, the operator for its type, the value."""
     if not isinstance(attr, str) or not attr:
         return [Fault(f"{path}.attr", "missing: an attribute name such as customer.country")]
@@ -88,14 +90,29 @@ def validate_condition(attr: Any, op: Any, value: Any, path: str,
     if op not in attribute.operators:
         return [Fault(f"{path}.op", f"{_show(op)} is not an operator for {attribute.type} "
                                     f"attribute {attr} (use {', '.join(attribute.operators)})")]
-    return value_faults(attribute, op, value if has_value else None, f"{path}.value")
+    faults = value_faults(attribute, op, value if has_value else None, f"{path}.value")
+    if has_currency or currency is not None:
+        faults += currency_faults(attribute, currency, f"{path}.currency")
+    return faults
+
+
+def currency_faults(attribute: Attribute, currency: Any, path: str) -> list[Fault]:
+    """A condition's ``currency``: an ISO 4217 code, and only on a money attribute."""
+    if not attribute.money:
+        return [Fault(path, f"{attribute.name} is not money: only money attributes take a "
+                            "currency")]
+    if not isinstance(currency, str) or not re.match(r"^[A-Z]{3}$", currency):
+        return [Fault(path, f"must be an ISO 4217 code in capitals such as EUR, not "
+                            f"{_show(currency)}")]
+    return []
 
 
 def validate_tree(node: Node) -> list[Fault]:
     """Faults of a tree already in memory (the builder edits these directly)."""
     faults: list[Fault] = []
     for path, cond in conditions(node):
-        faults += validate_condition(cond.attr, cond.op, _thaw(cond.value), path)
+        faults += validate_condition(cond.attr, cond.op, _thaw(cond.value), path,
+                                     currency=cond.currency)
     return faults
 
 
@@ -121,8 +138,12 @@ def value_faults(attribute: Attribute, op: str, value: Any, path: str) -> list[F
     if op == "between":
         if not isinstance(value, list) or len(value) != 2:
             return [Fault(path, f"between needs [a, b], e.g. {_example(attribute, pair=True)}")]
-        return (_scalar_faults(attribute, op, value[0], f"{path}[0]")
-                + _scalar_faults(attribute, op, value[1], f"{path}[1]"))
+        faults = (_scalar_faults(attribute, op, value[0], f"{path}[0]")
+                  + _scalar_faults(attribute, op, value[1], f"{path}[1]"))
+        if not faults and _reversed(attribute, value[0], value[1]):
+            faults.append(Fault(path, f"between needs its first bound <= its second, not "
+                                      f"{_show(value[0])} and {_show(value[1])} (swap them)"))
+        return faults
     if op in DAYS_VALUE:
         if not _is_number(value) or not 0 <= value <= MAX_DAYS:
             return [Fault(path, f"{op} needs a number of days from 0 to {MAX_DAYS:,}, not "
@@ -159,12 +180,93 @@ def _scalar_faults(attribute: Attribute, op: str, value: Any, path: str) -> list
     # date
     if not isinstance(value, str):
         return [Fault(path, f"must be an ISO 8601 date or instant, not {_show(value)}")]
+    if is_relative(value):
+        return []
     try:
         parse_date(value)
     except ValueError:
         return [Fault(path, f"not an ISO 8601 date or instant: {_show(value)} "
-                            "(e.g. 2026-01-31 or 2026-01-31T12:00:00Z)")]
+                            "(e.g. 2026-01-31 or 2026-01-31T12:00:00Z), nor a relative date "
+                            "(now, today, -30d, +2w, -3m, -1y)")]
     return []
+
+
+# Relative dates (CONTRACT section 4): kept as written in the file, resolved against "now"
+# at each evaluation.
+RELATIVE = re.compile(r"^(?:now|today|[+-]\d{1,6}[dwmy])$")
+
+
+def is_relative(value: Any) -> bool:
+    """True for ``now``, ``today`` or a signed count and unit (``-30d``, ``+2w``, ``-3m``,
+    ``-1y``)."""
+    return isinstance(value, str) and bool(RELATIVE.match(value))
+
+
+def _add_months(moment: datetime, months: int) -> datetime:
+    import calendar
+
+    total = moment.year * 12 + (moment.month - 1) + months
+    year, month = divmod(total, 12)
+    if not 1 <= year <= 9999:
+        raise ValueError("out of range")
+    last = calendar.monthrange(year, month + 1)[1]
+    return moment.replace(year=year, month=month + 1, day=min(moment.day, last))
+
+
+def resolve_date(value: str, now: int) -> int | float:
+    """Unix seconds of a date value at ``now``: relative forms counted from now (``today``:
+    00:00:00Z of now's UTC day; months and years are calendar ones, the day clamped to the
+    month's end), anything else as ``parse_date`` reads it."""
+    if not is_relative(value):
+        return parse_date(value)
+    if value == "now":
+        return now
+    if value == "today":
+        return (now // 86400) * 86400
+    count, unit = int(value[:-1]), value[-1]
+    if unit in "dw":
+        return now + count * (7 if unit == "w" else 1) * 86400
+    moment = datetime.fromtimestamp(now, timezone.utc)
+    try:
+        moved = _add_months(moment, count * (12 if unit == "y" else 1))
+    except (ValueError, OverflowError):
+        # Beyond the calendar: earlier or later than every stored date.
+        return -(1 << 62) if count < 0 else 1 << 62
+    return int(moved.timestamp())
+
+
+def _offsets(value: str) -> tuple[float, float]:
+    """The least and greatest seconds a relative date can lie from now, over every now."""
+    if value == "now":
+        return 0, 0
+    if value == "today":
+        return -86399, 0
+    count, unit = int(value[:-1]), value[-1]
+    if unit in "dw":
+        span = count * (7 if unit == "w" else 1) * 86400
+        return span, span
+    months = count * (12 if unit == "y" else 1)
+    low, high = sorted((months * 28 * 86400, months * 31 * 86400))
+    return low, high
+
+
+def _reversed(attribute: Attribute, low: Any, high: Any) -> bool:
+    """True when between's bounds are certainly the wrong way round. Numbers and absolute
+    dates always tell; two relative dates tell when their order holds for every now; an
+    absolute date beside a relative one depends on now and is left to match nothing."""
+    if attribute.type == "number":
+        return _is_number(low) and _is_number(high) and low > high
+    if attribute.type != "date" or not isinstance(low, str) or not isinstance(high, str):
+        return False
+    rel_low, rel_high = is_relative(low), is_relative(high)
+    if rel_low and rel_high:
+        return _offsets(low)[0] > _offsets(high)[1]
+    if rel_low or rel_high:
+        return False
+    try:
+        return parse_date(low) > parse_date(high)
+    except ValueError:
+        return False
 
 
 MAX_MONEY = 10 ** 12

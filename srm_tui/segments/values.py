@@ -2,9 +2,12 @@
 
 The builder's value box takes plain text, not JSON: ``PL, DE`` for a list, ``10 and 20`` (or
 ``10, 20``) for between, ``30`` or ``30d`` or ``4w`` for a number of days, ``yes``/``no``
-for true and false, and dates as ISO 8601 or in relative forms (``today``, ``yesterday``,
-``tomorrow``, ``-30d``, ``+2w``, ``30 days ago``, ``in 7 days``). A relative form in an
-absolute operator (before, after, on, between) becomes a fixed date, and the hint says so.
+for true and false, and dates as ISO 8601 or in relative forms (``today``, ``now``,
+``yesterday``, ``tomorrow``, ``-30d``, ``+2w``, ``-3m``, ``-1y``, ``30 days ago``,
+``2 weeks ago``, ``in 7 days``). A relative form stays relative (CONTRACT section 4): it is
+saved as ``-2w`` and resolved against "now" at each evaluation; the hint says what it means
+today. Money may end with a currency (``500 USD``); the builder fills in the reporting
+currency when none is typed.
 The final check is the file validator's, so a value the builder accepts is one the file
 format accepts, and faults read the same (``value[1]: "DX" is not ...``).
 """
@@ -22,10 +25,12 @@ from srm_tui.segments.model import Condition, Fault
 from srm_tui.segments.validate import value_faults
 
 DAY = 86400
+_UNIT = r"d|w|m|y|days?|weeks?|months?|years?"
 _RELATIVE = re.compile(
-    r"^(?:(?P<sign>[+-])\s*(?P<n1>\d+)\s*(?P<u1>d|w|days?|weeks?)"
-    r"|(?P<n2>\d+)\s*(?P<u2>d|w|days?|weeks?)\s+ago"
-    r"|in\s+(?P<n3>\d+)\s*(?P<u3>d|w|days?|weeks?))$", re.IGNORECASE)
+    rf"^(?:(?P<sign>[+-])\s*(?P<n1>\d+)\s*(?P<u1>{_UNIT})"
+    rf"|(?P<n2>\d+)\s*(?P<u2>{_UNIT})\s+ago"
+    rf"|in\s+(?P<n3>\d+)\s*(?P<u3>{_UNIT}))$", re.IGNORECASE)
+_MONEY = re.compile(r"^(?P<amount>.*?)\s*(?:\bin\s+)?(?P<code>[A-Za-z]{3})$")
 _DAYS = re.compile(r"^(?P<n>\d+(?:\.\d+)?)\s*(?P<u>d|w|days?|weeks?)?$", re.IGNORECASE)
 _NUMBER = re.compile(r"^-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?$")
 TRUE_WORDS = {"true", "yes", "y", "1", "on"}
@@ -36,6 +41,7 @@ FALSE_WORDS = {"false", "no", "n", "0", "off"}
 class Parsed:
     value: Any  # ready for Condition.value (lists as tuples)
     hint: str = ""  # what the text was read as, when that is not obvious
+    currency: str | None = None  # money: the currency typed after the amount, if any
 
 
 class ValueProblem(ValueError):
@@ -55,23 +61,39 @@ def _iso_day(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d")
 
 
-def relative_date(text: str, now: int) -> str | None:
-    """The ISO date a relative form names (days count from today, 00:00 UTC), or None."""
-    word = text.strip().lower()
-    today = (now // DAY) * DAY
-    named = {"today": 0, "now": 0, "yesterday": -1, "tomorrow": 1}
+def relative_value(text: str) -> str | None:
+    """The file form of a relative date as typed (``2 weeks ago`` -> ``-2w``,
+    ``yesterday`` -> ``-1d``, ``today``, ``now``), or None when it is not one."""
+    word = " ".join(text.strip().lower().split())
+    named = {"today": "today", "now": "now", "yesterday": "-1d", "tomorrow": "+1d"}
     if word in named:
-        return _iso_day(today + named[word] * DAY)
+        return named[word]
     m = _RELATIVE.match(word)
     if not m:
         return None
     if m.group("n1"):
-        days = _unit_days(m.group("n1"), m.group("u1")) * (-1 if m.group("sign") == "-" else 1)
+        sign, n, unit = m.group("sign"), m.group("n1"), m.group("u1")
     elif m.group("n2"):
-        days = -_unit_days(m.group("n2"), m.group("u2"))
+        sign, n, unit = "-", m.group("n2"), m.group("u2")
     else:
-        days = _unit_days(m.group("n3"), m.group("u3"))
-    return _iso_day(today + int(days) * DAY)
+        sign, n, unit = "+", m.group("n3"), m.group("u3")
+    if len(n) > 6:
+        return None
+    return f"{sign}{int(n)}{unit[0].lower()}"
+
+
+def relative_date(text: str, now: int) -> str | None:
+    """The ISO instant a relative form names at ``now`` (what the hint shows), or None."""
+    from srm_tui.segments.validate import resolve_date
+
+    form = relative_value(text)
+    if form is None:
+        return None
+    at = int(resolve_date(form, now))
+    moment = datetime.fromtimestamp(at, timezone.utc)
+    if at % DAY == 0:
+        return moment.strftime("%Y-%m-%d")
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def split_list(text: str) -> list[str]:
@@ -107,9 +129,9 @@ def _scalar(attribute: Attribute, text: str, now: int, hints: list[str]) -> Any:
             return raw
         return raw.upper() if attribute.pattern else raw
     # date
-    relative = relative_date(raw, now)
+    relative = relative_value(raw)
     if relative is not None:
-        hints.append(f"{raw} = {relative} (a fixed date)")
+        hints.append(f"{raw} = {relative}, now {relative_date(relative, now)} (stays relative)")
         return relative
     return raw
 
@@ -120,6 +142,11 @@ def parse_value(attribute: Attribute, op: str, text: str, now: int) -> Parsed:
     Raises ``ValueProblem`` whose faults name the fault by path (``value``, ``value[1]``).
     """
     hints: list[str] = []
+    currency: str | None = None
+    if attribute.money and op not in NO_VALUE:
+        m = _MONEY.match(text.strip())
+        if m and m.group("amount") and m.group("amount")[-1:].isdigit():
+            currency, text = m.group("code").upper(), m.group("amount")
     raw = text.strip()
     value: Any
     if op in NO_VALUE:
@@ -157,7 +184,7 @@ def parse_value(attribute: Attribute, op: str, text: str, now: int) -> Parsed:
         raise ValueProblem(faults)
     if isinstance(value, list):
         value = tuple(value)
-    return Parsed(value, "; ".join(hints))
+    return Parsed(value, "; ".join(hints), currency)
 
 
 def value_text(cond: Condition) -> str:
@@ -177,13 +204,14 @@ def value_text(cond: Condition) -> str:
             return v
         return format_value(v)
 
+    suffix = f" {cond.currency}" if cond.currency else ""
     if isinstance(value, tuple):
         if cond.op == "between":
-            return f"{one(value[0])} and {one(value[1])}"
-        return ", ".join(one(v) for v in value)
+            return f"{one(value[0])} and {one(value[1])}{suffix}"
+        return ", ".join(one(v) for v in value) + suffix
     if isinstance(value, str):
         return value
-    return one(value)
+    return one(value) + suffix
 
 
 def days_label(op: str) -> str:
