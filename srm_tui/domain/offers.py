@@ -6,6 +6,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from srm_tui.domain.fold import fold
+from srm_tui.domain.money import money
+from srm_tui.domain.time import in_zone
 
 KINDS = {"S": "subscription", "P": "pass", "E": "live event", "A": "one-time purchase",
          "R": "rental"}
@@ -37,7 +39,8 @@ def period(offer: dict[str, Any]) -> str:
             return f"{dur.get('amount')} {dur.get('periodUnit')}s"
     event = offer.get("event")
     if event and event.get("startsAt"):
-        return f"{_date(event['startsAt'], True)} ({event.get('timezone') or 'UTC'})"
+        # The event's own wall-clock time beside its zone's name (20:00 Europe/Warsaw).
+        return in_zone(event["startsAt"], event.get("timezone") or "UTC")
     return "lifetime" if offer.get("id", "")[:1] == "A" else "—"
 
 
@@ -77,7 +80,7 @@ def price(p: dict[str, Any] | None) -> str:
     if not p:
         return "—"
     tax = " incl. tax" if p.get("taxIncluded") else ""
-    return f"{p.get('amount')} {p.get('currency') or ''}{tax}".strip()
+    return f"{money(p.get('amount'), p.get('currency'))}{tax}"
 
 
 def _date(ts: int, with_time: bool = False) -> str:
