@@ -270,3 +270,25 @@ def test_oversized_headers_are_refused_and_counted(sandbox, receiver):
                                                                "headers_too_large": 1},
                     timeout=60)
     _normal_delivery_is_processed(sandbox, receiver)
+
+
+def test_a_locked_cache_asks_the_sender_to_retry(sandbox, receiver):
+    """Another process holds the cache's write lock past the busy timeout: the delivery is
+    answered 503 (the vendor sends it again), counted once the lock is gone, then taken."""
+    import sqlite3
+
+    lock = sqlite3.connect(receiver.env["SRM_DB"], isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")
+    try:
+        cid = sandbox.export()["customers"][0]["id"]
+        body, headers = _signed({"topic": "customerRegistered", "data": {"customerId": cid}})
+        r = httpx.post(receiver.url, content=body, headers=headers, timeout=120)
+        assert r.status_code == 503, r.text
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    assert wait_for(lambda: receiver.status()["refused"].get("cache_unavailable") == 1,
+                    timeout=60)
+    assert httpx.post(receiver.url, content=body, headers=headers).status_code == 200
+    assert wait_for(lambda: receiver.status()["processed"] == 1, timeout=60, interval=0.2)
+    _normal_delivery_is_processed(sandbox, receiver)

@@ -14,7 +14,7 @@ import pytest
 
 from srm_tui.storage.cache import Cache
 from srm_tui.sync.webhooks import SIGNATURE_HEADER, hmac_hex, sign
-from tests.helpers import SRM, SandboxProcess, free_port, run_srm, wait_for
+from tests.helpers import SRM, SandboxProcess, run_srm, wait_for
 
 SECRET = "whsec-test-1-0123456789abcdef"
 HEADERS = {"X-Publisher-Token": "sandbox-key"}
@@ -24,14 +24,15 @@ class Receiver:
     """`srm webhooks serve` as a child process."""
 
     def __init__(self, sandbox_url: str, db, **env: str):
-        self.port = free_port()
         self.env = {**os.environ, "SRM_DB": str(db), "SRM_API_URL": sandbox_url,
                     "SRM_API_KEY": "sandbox-key", **env}
-        self.proc = subprocess.Popen([*SRM, "webhooks", "serve", "--port", str(self.port)],
+        # Port 0: the receiver binds a free port itself and prints it (no race for one).
+        self.proc = subprocess.Popen([*SRM, "webhooks", "serve", "--port", "0"],
                                      env=self.env, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
-        assert line.startswith("listening on"), self.proc.stderr.read()
+        assert line.startswith("listening on http://127.0.0.1:"), self.proc.stderr.read()
+        self.port = int(line.strip().rstrip("/").rsplit(":", 1)[1])
         self.url = f"http://127.0.0.1:{self.port}/hooks"
 
     def status(self) -> dict:

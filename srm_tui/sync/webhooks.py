@@ -25,6 +25,7 @@ import hashlib
 import hmac
 import json
 import queue
+import sqlite3
 import threading
 import time
 from collections import Counter, deque
@@ -150,17 +151,23 @@ class Ledger:
         prune = now - self._pruned > 60
         if not counts and not rows and not prune:
             return
-        with self.cache.transaction() as tx:
-            for name, n in counts.items():
-                bump(tx, name, n, now)
-            tx.executemany("INSERT INTO webhook_refusals (at, reason, size, source, "
-                           "body_sha256, detail) VALUES (?, ?, ?, ?, ?, ?)", rows)
-            if rows:
-                tx.execute("DELETE FROM webhook_refusals WHERE id <= "
-                           "(SELECT max(id) FROM webhook_refusals) - ?", (REFUSALS_KEPT,))
-            if prune:
-                tx.execute("DELETE FROM webhook_replay WHERE received_at < ?",
-                           (now - self.replay_window,))
+        try:
+            with self.cache.transaction() as tx:
+                for name, n in counts.items():
+                    bump(tx, name, n, now)
+                tx.executemany("INSERT INTO webhook_refusals (at, reason, size, source, "
+                               "body_sha256, detail) VALUES (?, ?, ?, ?, ?, ?)", rows)
+                if rows:
+                    tx.execute("DELETE FROM webhook_refusals WHERE id <= "
+                               "(SELECT max(id) FROM webhook_refusals) - ?", (REFUSALS_KEPT,))
+                if prune:
+                    tx.execute("DELETE FROM webhook_replay WHERE received_at < ?",
+                               (now - self.replay_window,))
+        except sqlite3.Error:  # the cache is busy: keep what was counted for the next flush
+            with self._lock:
+                self._counts.update(counts)
+                self._rows.extendleft(reversed(rows))
+            return
         if prune:
             self._pruned = now
 
@@ -200,6 +207,11 @@ class WebhookWorker:
         while (event_id := self.queue.get()) is not None:
             try:
                 self._apply(engine, event_id)
+            except sqlite3.Error:
+                # The cache stayed locked past its busy timeout: applying again is a
+                # harmless refresh, so the delivery goes back in line after a pause.
+                time.sleep(1)
+                self.queue.put(event_id)
             finally:
                 self.queue.task_done()
         self.queue.task_done()
@@ -267,8 +279,12 @@ class Receiver:
             body = await self._read(headers, receive)
             if body is None:
                 return  # the client went away (or its body deadline closed it)
-            status, answer = await asyncio.get_running_loop().run_in_executor(
-                self._recorder, self._accept, body, headers, source)
+            try:
+                status, answer = await asyncio.get_running_loop().run_in_executor(
+                    self._recorder, self._accept, body, headers, source)
+            except sqlite3.Error as exc:  # the cache is locked or failing: ask for a retry
+                raise _Refused(503, "cache_unavailable", "cannot record the delivery now; "
+                               "send it again", size=len(body), detail=str(exc)) from None
         except _Refused as refusal:
             self.ledger.refuse(refusal.reason, source=source, size=refusal.size,
                                body=refusal.body, detail=refusal.detail)
