@@ -23,6 +23,8 @@ NOW_TS = int(AS_OF.timestamp()) + 600
 GRACE = Condition("subscription.state", "in", ("grace", "cancelled"))
 PL_DE = Condition("customer.country", "in", ("PL", "DE"))
 NOT_CHEAP = Not(Condition("customer.mrr", "lt", 20))
+# The builder always names the currency of a money condition: the reporting one by default.
+BUILT_NOT_CHEAP = Not(Condition("customer.mrr", "lt", 20, "EUR"))
 
 
 @pytest.fixture(scope="module")
@@ -90,12 +92,12 @@ async def test_build_nested_by_keys_count_save_edit_diff_export(db, tmp_path):
         await add_condition(pilot, "mrr", 4, "20")  # lt
         await pilot.press("n")  # not
         await settle(pilot)
-        nested = All((GRACE, AnyOf((PL_DE, NOT_CHEAP))))
+        nested = All((GRACE, AnyOf((PL_DE, BUILT_NOT_CHEAP))))
         assert builder.where == nested
         assert builder.count_result.customers == truth(db, Segment(where=nested))
         assert builder.query_one("#text").value == (
             "subscription.state in (grace, cancelled) and (customer.country in (PL, DE) or "
-            "not customer.mrr < 20)")
+            "not customer.mrr < 20 in EUR)")
         shown = screen_text(app)
         assert f"{builder.count_result.customers} customers" in shown
         assert "cache synced 10 min ago" in shown and "ms" in shown
@@ -123,7 +125,7 @@ async def test_build_nested_by_keys_count_save_edit_diff_export(db, tmp_path):
         await pilot.press(*"pl,de,fr,us", "enter")
         await settle(pilot)
         widened = All((GRACE, AnyOf((Condition("customer.country", "in",
-                                               ("PL", "DE", "FR", "US")), NOT_CHEAP))))
+                                               ("PL", "DE", "FR", "US")), BUILT_NOT_CHEAP))))
         assert builder.where == widened
         after = builder.count_result.customers
         assert after == truth(db, Segment(where=widened)) > before
