@@ -261,8 +261,11 @@ def test_tree_edits_by_position_round_trip_through_the_text_form():
     ("subscription.in_trial", "eq", "yes", True),
     ("customer.email", "contains", "a, b", "a, b"),
     ("customer.last_login_at", "within_last", "2w", 14),
-    ("customer.registered_at", "before", "-30d", "2026-10-02"),
-    ("customer.registered_at", "after", "yesterday", "2026-10-31"),
+    # Relative dates stay relative (CONTRACT section 4), resolved at each evaluation.
+    ("customer.registered_at", "before", "-30d", "-30d"),
+    ("customer.registered_at", "after", "yesterday", "-1d"),
+    ("customer.registered_at", "after", "2 weeks ago", "-2w"),
+    ("customer.registered_at", "between", "-1y and today", ("-1y", "today")),
 ])
 def test_values_read_as_typed(attr, op, text, value):
     assert parse_value(lookup(attr), op, text, NOW).value == value
