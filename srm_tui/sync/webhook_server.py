@@ -21,10 +21,16 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from srm_tui.sandbox.runner import SHUTDOWN_GRACE_SECONDS, _bind, _Server
 from srm_tui.sync.webhooks import MAX_HEADER_BYTES, Ledger, Limits
 
-_BUSY = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\n"
-         b"content-length: 22\r\nconnection: close\r\n\r\ntoo many connections\r\n")
-_LATE = (b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain\r\n"
-         b"content-length: 14\r\nconnection: close\r\n\r\nrequest timed\r\n")
+
+def _plain(status: str, text: str) -> bytes:
+    """A whole HTTP/1.1 answer that closes the connection (written below the ASGI app)."""
+    body = text.encode()
+    return (f"HTTP/1.1 {status}\r\ncontent-type: text/plain\r\ncontent-length: {len(body)}"
+            "\r\nconnection: close\r\n\r\n").encode() + body
+
+
+_BUSY = _plain("503 Service Unavailable", "too many connections")
+_LATE = _plain("408 Request Timeout", "request timeout")
 
 
 class GuardedProtocol(H11Protocol):
@@ -116,8 +122,8 @@ class GuardedProtocol(H11Protocol):
         idle = kind == "header_timeout" and cycle is not None and not self._partial
         if not idle:  # a request begun and stalled, or a connection that never sent one
             self.ledger.refuse(kind, source=_host(self.client))
-        if cycle is None or cycle.response_complete or not cycle.response_started:
-            self.transport.write(_LATE)
+            if cycle is None or cycle.response_complete or not cycle.response_started:
+                self.transport.write(_LATE)
         self.transport.close()
 
 
