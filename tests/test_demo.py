@@ -1,8 +1,9 @@
-"""`srm` with no configuration: the in-process sandbox, a synced demo cache, the DEMO marker."""
+"""`srm` with no configuration: the in-process sandbox, a synced demo cache, the DEMO marker.
+
+How long the first start takes is measured in bench/ (bench_console.py), never asserted here:
+a test may not depend on the machine's speed."""
 
 from __future__ import annotations
-
-import time
 
 from srm_tui import runtime
 from srm_tui.app import SrmApp
@@ -14,17 +15,14 @@ from tests.helpers import screen_text
 async def test_demo_first_start_syncs_and_later_starts_open_at_once():
     settings = load_settings()
     assert settings.is_demo
-    started = time.monotonic()
     app = SrmApp(settings, runtime.open_cache(settings))
     async with app.run_test(size=(120, 40)) as pilot:
         assert "DEMO" in app.status_text
         await app.workers.wait_for_complete()
         await pilot.pause()
-        first_start = time.monotonic() - started
         table = app.screen.query_one(CustomerTable)
         assert table.count == runtime.DEMO_CUSTOMERS
         assert "DEMO · online · synced just now" in screen_text(app)
-    assert first_start < 60, f"first demo start took {first_start:.1f} s"
     assert runtime.demo_db_path().exists() and runtime.demo_state_path().exists()
 
     # The second start shows the cache before any network work.
