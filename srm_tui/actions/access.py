@@ -6,6 +6,7 @@ from typing import Any
 
 from srm_tui.actions.rules import (ActionInvalid, ActionSpec, Change, Checks, Context,
                                    FieldSpec, Preview, Request, Rule, Watch, iso, parse_id)
+from srm_tui.actions.customer import is_anonymized
 from srm_tui.actions.subscription import _access
 from srm_tui.domain.lifecycle import IN_APP_GATEWAYS, pass_is_active, subscription_state
 
@@ -97,9 +98,7 @@ def plan_transfer(ctx: Context, args: dict[str, Any]) -> Preview:
     checks = Checks()
     checks.require(int(record["customerId"]) != to, TRANSFER_SAME,
                    f"the {what} already belongs to customer {to}")
-    anonymized = receiver.get("email") is None and receiver.get("firstName") is None \
-        and receiver.get("lastName") is None
-    checks.require(not anonymized, TRANSFER_TARGET, f"customer {to} is anonymized")
+    checks.require(not is_anonymized(receiver), TRANSFER_TARGET, f"customer {to} is anonymized")
     checks.require(record["status"] != "terminated", TRANSFER_TERMINATED,
                    f"the {what} is terminated")
     store = _store(entity, record)

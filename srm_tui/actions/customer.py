@@ -24,9 +24,12 @@ EDITABLE = (("firstName", "firstName", "first name"),
             ("companyName", "capture.companyName", "company"))
 
 
-def _is_anonymized(customer: dict[str, Any]) -> bool:
-    return customer.get("email") is None and customer.get("firstName") is None \
-        and customer.get("lastName") is None
+def is_anonymized(customer: dict[str, Any]) -> bool:
+    """The API sent the email and both names as null (a bare imported id lacks them: that is
+    a customer not yet fetched, not an anonymized one)."""
+    return all(name in customer and customer[name] is None
+               for name in ("email", "firstName", "lastName"))
+
 
 
 def _current(customer: dict[str, Any], path: str) -> Any:
@@ -62,7 +65,7 @@ def plan_edit(ctx: Context, args: dict[str, Any]) -> Preview:
     if not body:
         raise ActionInvalid("fields", "nothing would change: these are the current values")
     checks = Checks()
-    checks.require(not _is_anonymized(customer), EDIT_ANONYMIZED)
+    checks.require(not is_anonymized(customer), EDIT_ANONYMIZED)
     warnings = []
     if "email" in body:
         owner = ctx.conn.execute("SELECT id FROM customers WHERE email_lc = ? AND id != ?",
@@ -99,7 +102,7 @@ def plan_anonymize(ctx: Context, args: dict[str, Any]) -> Preview:
     terminate = parse_bool(args.get("terminate_access"), "terminate_access", False)
     customer = ctx.customer(customer_id)
     checks = Checks()
-    checks.require(not _is_anonymized(customer), ANONYMIZE_ALREADY)
+    checks.require(not is_anonymized(customer), ANONYMIZE_ALREADY)
     live = [s for s in ctx.records("subscriptions", customer_id)
             if s.get("status") != "terminated" and subscription_state(
                 s["status"], s.get("inTrial", False), s.get("dateTo"), ctx.now) != "churned"]
