@@ -37,3 +37,35 @@ def test_time_helpers():
     assert time.ago(1000 + 300, 1000) == "in 5 min"
     assert time.ago(0, 3 * 86400) == "3 days ago"
     assert time.parse_instant("2026-11-01").isoformat() == "2026-11-01T00:00:00+00:00"
+
+
+def test_account_totals_read_in_minor_units_and_zero_has_a_currency():
+    from srm_tui.domain.account import money as totals
+
+    assert totals({}, "EUR") == "0.00 EUR"  # was "0"
+    assert totals({"JPY": 1480.0, "EUR": 3.0}) == "3.00 EUR, 1,480 JPY"
+
+
+def test_customer_show_text_reads_money_as_money(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from srm_tui.cli import main
+    from srm_tui.sandbox.seed import seed_cache
+    from srm_tui.storage.cache import Cache
+    from tests.conftest import AS_OF
+
+    db = tmp_path / "c.db"
+    cache = Cache(db)
+    seed_cache(cache, 200, 5, AS_OF)
+    cid, amount, currency = cache.conn().execute(
+        "SELECT customer_id, amount, currency FROM transactions WHERE currency = 'JPY' "
+        "LIMIT 1").fetchone()
+    cache.close()
+    run = CliRunner().invoke
+    text = run(main, ["customer", "show", str(cid), "--db", str(db)]).stdout
+    assert f'"amount": "{amount:,.0f} JPY"' in text and ".0 JPY" not in text
+    raw = json.loads(run(main, ["customer", "show", str(cid), "--json", "--db",
+                                str(db)]).stdout)
+    assert any(t["amount"] == amount for t in raw["transactions"])  # --json keeps numbers

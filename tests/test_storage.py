@@ -20,10 +20,11 @@ def _customer(i: int, **kw) -> m.Customer:
         "lastName": "Müller", "regDate": f"2024-01-{1 + i % 28:02d} 10:00:00", **kw})
 
 
-def _txn(i: int, customer: int, date: int, method: str) -> m.Transaction:
+def _txn(i: int, customer: int, date: int, method: str,
+         status: str = "captured") -> m.Transaction:
     return m.Transaction.model_validate({
         "transactionId": f"T{100000000 + i}", "customerId": customer, "transactionDate": date,
-        "offerId": "S123456789_PL", "amount": 5.0, "currency": "EUR", "status": "captured",
+        "offerId": "S123456789_PL", "amount": 5.0, "currency": "EUR", "status": status,
         "paymentMethod": method})
 
 
@@ -87,11 +88,13 @@ def test_derived_list_columns(cache):
         records.upsert(tx, "customers", [_customer(1)], 0)
         touched = records.upsert(tx, "transactions", [
             _txn(1, 100000001, 10, "card"), _txn(2, 100000001, 30, "paypal"),
-            _txn(3, 100000001, 20, "ideal")], 0)
+            _txn(3, 100000001, 20, "ideal"), _txn(4, 100000001, 40, "card", "rejected")], 0)
         records.refresh_customer_stats(tx, touched)
     row = cache.conn().execute(
         "SELECT transactions, last_payment_method FROM customers").fetchone()
-    assert tuple(row) == (3, "paypal")
+    # One definition with the summary: paid (captured or refunded) transactions; the last
+    # payment method is of any status.
+    assert tuple(row) == (3, "card")
 
 
 def test_window_reads_from_either_end(cache):

@@ -115,10 +115,14 @@ def started_at(subscription: dict[str, Any]) -> int | None:
     return created if created is not None else subscription.get("dateFrom")
 
 
-def money(totals: dict[str, float]) -> str:
+def money(totals: dict[str, float], currency: str | None = None) -> str:
+    """Per-currency totals, each in its own minor units with its code (``1,480 JPY``);
+    nothing at all reads as zero in ``currency`` (the customer's own), e.g. ``0.00 EUR``."""
+    from srm_tui.domain.money import money as one
+
     if not totals:
-        return "0"
-    return ", ".join(f"{amount:,.2f} {currency}" for currency, amount in sorted(totals.items()))
+        return one(0, currency)
+    return ", ".join(one(amount, code) for code, amount in sorted(totals.items()))
 
 
 def timeline(record: dict[str, Any], audit: list[dict[str, Any]] | None = None,

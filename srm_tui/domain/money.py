@@ -74,3 +74,30 @@ def micros_money(micros: int | None, currency: str | None) -> str:
     if micros is None:
         return NO_AMOUNT
     return money(Decimal(int(micros)) / Decimal(1_000_000), currency)
+
+
+# Money fields of the vendor's records: entity -> (amount key, currency key) pairs.
+RECORD_MONEY = {
+    "transactions": (("amount", "currency"), ("refundedAmount", "currency")),
+    "subscriptions": (("nextPaymentPrice", "nextPaymentCurrency"),),
+}
+
+
+def readable_record(record: dict) -> dict:
+    """A copy of a whole customer record (``srm customer show``) whose money fields read as
+    money (``"amount": "3.00 EUR"``), for people; ``--json`` keeps the vendor's numbers."""
+    out = dict(record)
+    for entity, pairs in RECORD_MONEY.items():
+        items = record.get(entity)
+        if not isinstance(items, list):
+            continue
+        shown = []
+        for item in items:
+            if isinstance(item, dict):
+                item = dict(item)
+                for amount_key, currency_key in pairs:
+                    if item.get(amount_key) is not None:
+                        item[amount_key] = money(item[amount_key], item.get(currency_key))
+            shown.append(item)
+        out[entity] = shown
+    return out

@@ -22,6 +22,7 @@ from srm_tui.actions.service import ActionService
 from srm_tui.api.profile import NotOffered
 from srm_tui.bindings import bindings
 from srm_tui.domain import account as acc
+from srm_tui.domain.money import money
 from srm_tui.domain.text import visible
 from srm_tui.storage import queries
 from srm_tui.widgets.status_line import StatusLine
@@ -41,10 +42,6 @@ def when(ts: Any, with_time: bool = True) -> str:
 def plain(value: Any, limit: int | None = 60) -> Text:
     """Customer data as literal text: markup stays text, control bytes show escaped."""
     return Text(visible("—" if value in (None, "") else value, limit))
-
-
-def _or_dash(value: Any) -> Any:
-    return "—" if value is None else value
 
 
 def _grid(rows: list[tuple[str, Any]]) -> Table:
@@ -221,9 +218,10 @@ class CustomerScreen(Screen):
             ("Country", c.get("country")),
             ("Language (locale)", c.get("locale")),
             ("Currency", c.get("currency")),
-            ("Lifetime revenue", Text(acc.money(a.lifetime_revenue))),
-            ("MRR", Text(acc.money(a.mrr))),
-            ("Transactions", Text(str(a.lifetime_transactions))),
+            ("Lifetime revenue", Text(acc.money(a.lifetime_revenue, c.get("currency")))),
+            ("MRR", Text(acc.money(a.mrr, c.get("currency")))),
+            # One definition with the list's "Paid" column and the segment attribute.
+            ("Paid transactions", Text(f"{a.lifetime_transactions} (captured or refunded)")),
             ("Registered", c.get("regDate")),
             ("Last login", c.get("lastLoginDate")),
             ("Company", capture.get("companyName")),
@@ -258,7 +256,7 @@ class CustomerScreen(Screen):
         nxt = a.next_payment
         self.query_one("#next-payment", Static).update(
             Text.assemble(("Next scheduled payment: ", "bold"),
-                          f"{when(nxt.date, False)} · {nxt.amount} {nxt.currency} · "
+                          f"{when(nxt.date, False)} · {money(nxt.amount, nxt.currency)} · "
                           f"{nxt.offer_id} {visible(titles.get(nxt.offer_id, ''), 40)} "
                           f"(subscription {nxt.subscription_id})")
             if nxt else Text("No scheduled payment.", style="bold"))
@@ -270,8 +268,8 @@ class CustomerScreen(Screen):
             access.add_row(str(s["subscriptionId"]), "subscription",
                            plain(f"{s['offerId']} {titles.get(s['offerId'], '')}", 40),
                            Text(state), when(s.get("dateTo"), False),
-                           plain(f"{s.get('nextPaymentPrice')} "
-                                 f"{s.get('nextPaymentCurrency') or ''}"),
+                           plain(money(s.get("nextPaymentPrice"),
+                                       s.get("nextPaymentCurrency"))),
                            plain(acc.IN_APP.get(gateway, gateway)),
                            str((s.get("renewalCycle") or {}).get("completed", 0)),
                            key=f"S{s['subscriptionId']}")
@@ -297,10 +295,11 @@ class CustomerScreen(Screen):
                         key=lambda t: t.get("transactionDate") or 0, reverse=True):
             table.add_row(when(t.get("transactionDate")), t["transactionId"],
                           plain(t.get("offerId")),
-                          f"{_or_dash(t.get('amount'))} {t.get('currency') or ''}",
+                          money(t.get("amount"), t.get("currency")),
                           Text(t["status"]),
                           plain(t.get("paymentMethod")), plain(t.get("externalPaymentId"), 20),
-                          str(t.get("refundedAmount") or ""), key=t["transactionId"])
+                          money(t["refundedAmount"], t.get("currency"))
+                          if t.get("refundedAmount") else "", key=t["transactionId"])
         self._show_transaction()
 
     def _emails(self) -> None:
@@ -396,7 +395,7 @@ class CustomerScreen(Screen):
         rows = [("Transaction", t["transactionId"]), ("Offer", f"{t['offerId']} "
                                                       f"{offer['title'] if offer else ''}"),
                 ("Offer URL", url or "—  (u copies it when there is one)"),
-                ("Amount", f"{t['amount']} {t['currency']} · {t['status']}"),
+                ("Amount", f"{money(t.get('amount'), t.get('currency'))} · {t['status']}"),
                 ("Order ID", t.get("externalPaymentId") or "—"),
                 ("Gateway / method", f"{t.get('paymentGateway')} / {t.get('paymentMethod')}"),
                 ("Access", f"subscription {t['subscriptionId']}" if t.get("subscriptionId")
@@ -404,7 +403,7 @@ class CustomerScreen(Screen):
         if t.get("rejectedReason"):
             rows.append(("Rejected because", t["rejectedReason"]))
         if t.get("refundedAmount"):
-            rows.append(("Refunded", f"{t['refundedAmount']} {t['currency']} "
+            rows.append(("Refunded", f"{money(t['refundedAmount'], t.get('currency'))} "
                                      f"({t.get('refundedReason') or 'no reason given'})"))
         if t.get("isGift"):
             rows.append(("Gift", "yes (not refundable)"))

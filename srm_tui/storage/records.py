@@ -304,7 +304,9 @@ def delete(conn: sqlite3.Connection, entity: str, keys: Iterable[Any]) -> None:
 
 
 def refresh_customer_stats(conn: sqlite3.Connection, customer_ids: Iterable[int]) -> None:
-    """Recompute the list's derived columns (number of transactions, last payment method)."""
+    """Recompute the list's derived columns: paid transactions (captured or refunded, as
+    customer.lifetime_transactions in CONTRACT section 5 and the account summary count them)
+    and the last payment method (of any status)."""
     ids = sorted(set(customer_ids))
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
@@ -313,7 +315,8 @@ def refresh_customer_stats(conn: sqlite3.Connection, customer_ids: Iterable[int]
             f"""
             UPDATE customers SET
               transactions = (SELECT count(*) FROM transactions t
-                              WHERE t.customer_id = customers.id),
+                              WHERE t.customer_id = customers.id
+                              AND t.status IN ('captured', 'refunded')),
               last_payment_method = (SELECT t.payment_method FROM transactions t
                                      WHERE t.customer_id = customers.id
                                      ORDER BY t.date DESC, t.id DESC LIMIT 1)

@@ -727,6 +727,10 @@ CREATE TABLE exchange_rates (
     source TEXT,
     imported_at INTEGER
 ) WITHOUT ROWID;
+-- The list's transaction count is the summary's: captured or refunded (paid) ones only.
+UPDATE customers SET transactions = (SELECT count(*) FROM transactions t
+    WHERE t.customer_id = customers.id AND t.status IN ('captured', 'refunded'))
+WHERE transactions > 0;
 """
 
 MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8]

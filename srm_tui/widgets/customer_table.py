@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from rich.cells import cell_len, set_cell_size
@@ -22,12 +21,11 @@ from textual.strip import Strip
 
 from srm_tui.bindings import bindings
 from srm_tui.domain.text import visible
+from srm_tui.domain.time import day
 
 
 def _date(ts: int | None) -> str:
-    if ts is None:
-        return "—"
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d")
+    return day(ts)
 
 
 @dataclass(frozen=True)
@@ -45,7 +43,8 @@ COLUMNS = {
     "id": Column("id", "Customer", 9, str, "right"),
     "registered_at": Column("registered_at", "Registered", 10, _date),
     "last_login_at": Column("last_login_at", "Last login", 10, _date),
-    "transactions": Column("transactions", "Txns", 4, str, "right"),
+    # Paid transactions (captured or refunded): the summary's "Paid transactions".
+    "transactions": Column("transactions", "Paid", 4, str, "right"),
     "last_payment_method": Column("last_payment_method", "Method", 10,
                                   lambda v: visible(v) or "—"),
     "first_name": Column("first_name", "First name", 14, lambda v: visible(v)),
