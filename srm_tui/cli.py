@@ -400,7 +400,9 @@ def customer_show(ctx: click.Context, customer_id: str, as_json: bool, **flags: 
     if as_json:
         click.echo(json.dumps(record, ensure_ascii=False))
     else:
-        click.echo(runtime.dumps(record))
+        from srm_tui.domain.money import readable_record
+
+        click.echo(runtime.dumps(readable_record(record)))
 
 
 # customer actions ----------------------------------------------------------------------
