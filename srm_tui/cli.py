@@ -19,7 +19,7 @@ import click
 
 from srm_tui import runtime
 from srm_tui.config import Settings, load_settings, parse_instant
-from srm_tui.domain.text import visible
+from srm_tui.domain.text import json_text, visible
 from srm_tui.exits import (  # one mapping of failures for every path
     EXIT_FAILURE,
     EXIT_UNREACHABLE,
@@ -77,8 +77,7 @@ def handled(f: Callable) -> Callable:
                 # With --json an error is a JSON object on stdout too (beside the line on
                 # stderr), so a script reading stdout is never left with nothing.
                 code, message = classify(exc)
-                click.echo(json.dumps({"error": {"exit": code, "message": message}},
-                                      ensure_ascii=False))
+                click.echo(json_text({"error": {"exit": code, "message": message}}))
             sys.exit(report(exc, _debug(ctx, kwargs)))
 
     return wrapper
@@ -361,7 +360,7 @@ def search(ctx: click.Context, query: str, limit: int, as_json: bool, stats: boo
         raise UsageProblem(f"query: {exc}") from exc
     rows = [summary(r) for r in result.rows]
     if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False))
+        click.echo(json_text(rows))
     else:
         for r in rows:
             name = " ".join(visible(p, 30) for p in (r["first_name"], r["last_name"]) if p)
@@ -371,6 +370,18 @@ def search(ctx: click.Context, query: str, limit: int, as_json: bool, stats: boo
     if stats:
         click.echo(json.dumps({"elapsed_ms": round(result.elapsed_ms, 3), "rows": len(rows)}),
                    err=True)
+
+
+MAX_ID = (1 << 63) - 1  # SQLite's largest integer; a longer id cannot name a record
+
+
+def _check_id(value: str, field: str) -> None:
+    """A customer id on the command line: digits, and small enough to be one (exit 2)."""
+    if not value.isascii() or not value.isdigit():
+        raise UsageProblem(f"{field}: a customer id is digits, not {visible(value, 40)!r}")
+    if len(value) > 19 or int(value) > MAX_ID:
+        raise UsageProblem(f"{field}: {value[:24]}{'…' if len(value) > 24 else ''} is too "
+                           f"large to be a customer id (at most {MAX_ID})")
 
 
 @main.group()
@@ -388,8 +399,7 @@ def customer_show(ctx: click.Context, customer_id: str, as_json: bool, **flags: 
     """The whole cached record of a customer."""
     from srm_tui.storage.queries import customer_record
 
-    if not customer_id.isdigit():
-        raise UsageProblem(f"ID: a customer id is digits, not {customer_id!r}")
+    _check_id(customer_id, "ID")
     settings = _settings(ctx, **flags)
     cache = runtime.open_cache(settings)
     record = customer_record(cache.conn(), int(customer_id))
@@ -398,7 +408,7 @@ def customer_show(ctx: click.Context, customer_id: str, as_json: bool, **flags: 
                    err=True)
         sys.exit(EXIT_FAILURE)
     if as_json:
-        click.echo(json.dumps(record, ensure_ascii=False))
+        click.echo(json_text(record))
     else:
         from srm_tui.domain.money import readable_record
 
@@ -434,8 +444,8 @@ def _action_errors(names: dict[str, str] | None = None,
         yield
     except NotOffered as exc:
         if as_json:
-            click.echo(json.dumps({"status": "not-offered", "feature": exc.feature.name,
-                                   "message": str(exc)}, ensure_ascii=False))
+            click.echo(json_text({"status": "not-offered", "feature": exc.feature.name,
+                                   "message": str(exc)}))
         click.echo(f"srm: {exc}", err=True)
         sys.exit(EXIT_FAILURE)
     except ActionInvalid as exc:
@@ -444,8 +454,8 @@ def _action_errors(names: dict[str, str] | None = None,
         raise UsageProblem(f"--yes: {exc}") from None
     except ActionRefused as exc:
         if as_json:
-            click.echo(json.dumps({"status": "refused", "rule": exc.rule,
-                                   "message": exc.message}, ensure_ascii=False))
+            click.echo(json_text({"status": "refused", "rule": exc.rule,
+                                   "message": exc.message}))
         click.echo(f"srm: refused by rule {exc.rule}: {visible(exc.message, 500)}", err=True)
         sys.exit(EXIT_FAILURE)
 
@@ -475,7 +485,7 @@ def _shown(value: Any) -> str:
     if value is None:
         return "(none)"
     if isinstance(value, (dict, list)):
-        value = json.dumps(value, ensure_ascii=False)
+        value = json_text(value)
     return visible(value, 200)
 
 
@@ -502,7 +512,13 @@ def _stdin_text(text: str) -> str:
     """TEXT `-` reads stdin (its final line break dropped)."""
     if text != "-":
         return text
-    return click.get_text_stream("stdin").read().rstrip("\r\n")
+    raw = click.get_binary_stream("stdin").read()
+    try:
+        decoded = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageProblem(f"TEXT: standard input is not UTF-8 text (byte 0x{raw[exc.start]:02x} "
+                           f"at offset {exc.start})") from None
+    return decoded.rstrip("\r\n")
 
 
 def _run_action(ctx: click.Context, name: str, args: dict[str, Any], flags: dict[str, Any], *,
@@ -513,7 +529,7 @@ def _run_action(ctx: click.Context, name: str, args: dict[str, Any], flags: dict
             service.profile()  # learn what the API offers (remembered in the cache)
         preview = service.preview(name, **args)
         if dry_run:
-            click.echo(json.dumps(preview.to_json(), ensure_ascii=False, default=str)
+            click.echo(json_text(preview.to_json(), default=str)
                        if as_json else _preview_text(preview))
             sys.exit(0 if preview.allowed else EXIT_FAILURE)
         if preview.allowed and preview.irreversible and not yes:
@@ -527,7 +543,7 @@ def _run_action(ctx: click.Context, name: str, args: dict[str, Any], flags: dict
             yes = True
         outcome = service.run(name, confirm=yes, **args)
     if as_json:
-        click.echo(json.dumps(outcome.to_json(), ensure_ascii=False))
+        click.echo(json_text(outcome.to_json()))
     else:
         # Long enough for the export files an anonymization names.
         click.echo(visible(outcome.message, 4000))
@@ -730,7 +746,7 @@ def outbox_group() -> None:
 
 def _push_report(summary: Any, as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps(summary.as_json(), ensure_ascii=False))
+        click.echo(json_text(summary.as_json()))
     else:
         click.echo(f"sent {len(summary.sent)}, conflicts {len(summary.conflicts)}, "
                    f"failed {len(summary.failed)}, still pending {summary.remaining}")
@@ -758,7 +774,7 @@ def outbox_list(ctx: click.Context, show_all: bool, as_json: bool, **flags: Any)
     with _action_errors(), _action_service(ctx, flags, online=False) as service:
         items = service.outbox_items(None if show_all else OPEN)
     if as_json:
-        click.echo(json.dumps([i.to_json() for i in items], ensure_ascii=False))
+        click.echo(json_text([i.to_json() for i in items]))
         return
     if not items:
         click.echo("the outbox is empty", err=True)
@@ -811,7 +827,7 @@ def outbox_resolve(ctx: click.Context, outbox_id: int, retry: bool, discard: boo
         _push_report(summary, as_json)
         return
     if as_json:
-        click.echo(json.dumps(item.to_json(), ensure_ascii=False))
+        click.echo(json_text(item.to_json()))
     else:
         click.echo(f"#{item.id} {item.title} ({item.target}): {item.status}")
 
@@ -952,10 +968,9 @@ def segment_check(file: str, as_json: bool, **flags: Any) -> None:
     segment = _segment_file(file)
     text = format_tree(segment.where)
     if as_json:
-        click.echo(json.dumps({"valid": True, "name": segment.name,
+        click.echo(json_text({"valid": True, "name": segment.name,
                                "selector": segment.selector,
-                               "conditions": len(conditions(segment.where)), "text": text},
-                              ensure_ascii=False))
+                               "conditions": len(conditions(segment.where)), "text": text}))
     else:
         click.echo(f"{file}: valid ({len(conditions(segment.where))} conditions, selector "
                    f"{segment.selector})")
@@ -1014,8 +1029,7 @@ def segment_explain(ctx: click.Context, file: str, customer_id: str, as_json: bo
     """Each condition with its value for one customer, and pass or fail."""
     from srm_tui.segments import explain
 
-    if not customer_id.isdigit():
-        raise UsageProblem(f"CUSTOMER_ID: a customer id is digits, not {customer_id!r}")
+    _check_id(customer_id, "CUSTOMER_ID")
     segment = _segment_file(file)
     settings, cache = _segment_cache(ctx, flags)
     try:
@@ -1025,7 +1039,7 @@ def segment_explain(ctx: click.Context, file: str, customer_id: str, as_json: bo
                    f"{customer_id})", err=True)
         sys.exit(EXIT_FAILURE)
     if as_json:
-        click.echo(json.dumps(result.as_json(), ensure_ascii=False))
+        click.echo(json_text(result.as_json()))
     else:
         click.echo(result.text())
 

@@ -79,6 +79,14 @@ def read_config_file(path: Path | None = None) -> dict[str, Any]:
         values = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from exc
+    unknown = sorted(set(values) - set(FIELDS))
+    if unknown:  # a typo must not be a setting silently not applied
+        import difflib
+
+        key = unknown[0]
+        near = difflib.get_close_matches(key, list(FIELDS), n=1, cutoff=0.5)
+        hint = f"; did you mean {near[0]!r}?" if near else f"; known: {', '.join(FIELDS)}"
+        raise ConfigError(f"{path}: unknown setting {key!r}{hint}")
     if values.get("api_key") and stat.S_IMODE(path.stat().st_mode) & 0o077:
         raise ConfigError(
             f"{path} holds an API key and is readable by others; fix it with: chmod 600 {path}")
@@ -102,6 +110,22 @@ def _text(v: Any) -> str | None:
     if not isinstance(v, str):
         raise ValueError("must be text")
     return v
+
+
+def _url(v: Any) -> str | None:
+    """An http(s) URL with a host: srm speaks HTTP to the API, nothing else."""
+    text = _text(v)
+    if text is None:
+        return None
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"must be an http:// or https:// URL with a host, not {text!r}")
+    return text
 
 
 def _secret(v: Any) -> Secret | None:
@@ -179,7 +203,7 @@ def _nonempty(v: Any) -> str:
 class Settings:
     """Everything srm can be told. Each field's metadata holds its validator."""
 
-    api_url: str | None = field(default=None, metadata={"check": _text})
+    api_url: str | None = field(default=None, metadata={"check": _url})
     """API base including the version, e.g. https://api.sandbox.cleeng.com/3.1"""
     api_key: Secret | None = field(default=None, metadata={"check": _secret})
     """The publisher token, sent as X-Publisher-Token; never written anywhere."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -115,4 +114,7 @@ def sync_now(settings: Settings, cache: Cache, *, full: bool = False, progress=N
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, indent=2, default=str)
+    """A record as indented JSON text, controls and bidi overrides escaped (not raw)."""
+    from srm_tui.domain.text import json_text
+
+    return json_text(value, indent=2, default=str)

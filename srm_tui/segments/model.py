@@ -179,7 +179,15 @@ def from_dict(raw: Any) -> Segment:
                    selector=raw.get("selector") or DEFAULT_SELECTOR, version=CURRENT_VERSION)
 
 
+MAX_READ = (1 << 20) + 1  # validate.MAX_BYTES and one byte more, to tell "too big"
+
+
 def loads(text: str) -> Segment:
+    from srm_tui.segments.validate import check_text_limits
+
+    faults = check_text_limits(text)
+    if faults:  # size and nesting first: parsing is what a hostile file would exhaust
+        raise SegmentError(faults)
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -190,8 +198,15 @@ def loads(text: str) -> Segment:
 
 def load(path: str | Path) -> Segment:
     """Read and check a segment file."""
+    from srm_tui.segments.validate import check_size
+
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as handle:  # never more than the limit is read
+            data = handle.read(MAX_READ)
+        faults = check_size(len(data), f"{path}")
+        if faults:
+            raise SegmentError(faults)
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SegmentError([Fault("", f"cannot read {path}: {exc}")]) from None
     return loads(text)

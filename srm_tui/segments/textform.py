@@ -319,6 +319,21 @@ class _Parser:
 
 def parse_tree(text: str) -> Node:
     """The tree a text form describes; ``TextFormError`` says where it cannot be read."""
+    from srm_tui.segments.validate import MAX_BYTES, MAX_DEPTH
+
+    if len(text) > MAX_BYTES:
+        raise TextFormError(f"the text is {len(text):,} characters; at most {MAX_BYTES:,}", 0)
+    # Each group or `not` costs the parser a few frames; nesting is counted on the tokens
+    # first, so a 5,000-deep text is refused before it can overflow the stack.
+    depth = nots = 0
+    for tok in tokenize(text):
+        if tok.kind == "(":
+            depth += 1
+        elif tok.kind == ")":
+            depth -= 1
+        nots = nots + 1 if tok.kind == "word" and tok.text.lower() == "not" else 0
+        if depth + nots > MAX_DEPTH:
+            raise TextFormError(f"groups are nested more than {MAX_DEPTH} deep", tok.pos)
     return _Parser(text).parse()
 
 

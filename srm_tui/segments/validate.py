@@ -20,10 +20,68 @@ from srm_tui.segments.model import Fault, Node, conditions
 TOP_KEYS = ("version", "name", "tags", "selector", "where", "description")
 CONDITION_KEYS = ("attr", "op", "value", "currency")
 
+# Limits: far above any segment a person writes, far below what would exhaust the stack,
+# memory or SQLite's bound parameters (a 10 MB file took 98 s and 638 MB, then failed).
+MAX_BYTES = 1 << 20  # a segment file or text form
+MAX_DEPTH = 64  # groups (all/any/not) inside one another
+MAX_CONDITIONS = 1000
+MAX_VALUES = 10_000  # list values over all conditions (each is one SQL parameter)
+_STRING = re.compile(r'"(?:\\.|[^"\\])*"')
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def check_size(size: int, what: str = "the segment") -> list[Fault]:
+    """A fault when a segment's text is over MAX_BYTES."""
+    if size > MAX_BYTES:
+        return [Fault("", f"{what} is larger than 1 MB ({MAX_BYTES:,} bytes), the most a "
+                          "segment may be")]
+    return []
+
+
+def check_text_limits(text: str) -> list[Fault]:
+    """Size and nesting of a segment's JSON text, checked before it is parsed (parsing a
+    5,000-deep document is what overflowed the stack)."""
+    faults = check_size(len(text.encode("utf-8", "surrogatepass")))
+    if faults:
+        return faults
+    depth = deepest = 0
+    for match in _BRACKET.finditer(_STRING.sub('""', text)):
+        depth += 1 if match.group() in "[{" else -1
+        deepest = max(deepest, depth)
+    # Each group is two JSON levels ({"all": [...]}); the document and "where" add two more.
+    if deepest > 2 * MAX_DEPTH + 4:
+        return [Fault("where", f"groups are nested more than {MAX_DEPTH} deep")]
+    return []
+
+
+def _check_counts(where: Any) -> list[Fault]:
+    """How many conditions and list values the tree holds (walked without recursion)."""
+    conditions_seen = values = 0
+    stack = [where]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "attr" in node:
+                conditions_seen += 1
+                if isinstance(node.get("value"), list):
+                    values += len(node["value"])
+            stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend(v for v in node if isinstance(v, (dict, list)))
+    if conditions_seen > MAX_CONDITIONS:
+        return [Fault("where", f"{conditions_seen:,} conditions; a segment has at most "
+                               f"{MAX_CONDITIONS:,}")]
+    if values > MAX_VALUES:
+        return [Fault("where", f"{values:,} list values; a segment has at most "
+                               f"{MAX_VALUES:,} in all")]
+    return []
+
 
 def validate_document(raw: dict[str, Any]) -> list[Fault]:
     """Faults of a whole (current-version) segment document; empty when it is valid."""
-    faults: list[Fault] = []
+    faults: list[Fault] = _check_counts(raw.get("where"))
+    if faults:
+        return faults
     for key in raw:
         if key not in TOP_KEYS:
             faults.append(Fault(key, f"unknown key (a segment has {', '.join(TOP_KEYS)})"))
