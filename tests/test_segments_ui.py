@@ -339,3 +339,26 @@ async def test_viewer_cannot_save(db):
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert store.list_saved(app.cache.conn()) == []
+
+
+async def test_builder_keeps_relative_dates_relative_and_names_the_reporting_currency(db):
+    app = _app(db, currency="USD")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f3", "n")
+        await settle(pilot)
+        builder = app.screen
+        await add_condition(pilot, "registered", 1, "2 weeks ago")  # after
+        await add_condition(pilot, "lifetime revenue", 2, "100")  # gt
+        assert builder.where == All((Condition("customer.registered_at", "after", "-2w"),
+                                     Condition("customer.lifetime_revenue", "gt", 100, "USD")))
+        assert builder.count_result.customers == truth(db, Segment(where=builder.where))
+        await pilot.press("ctrl+s", *"recent", "ctrl+s")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        saved = store.get_saved(app.cache.conn(), "recent")
+        where = saved.segment.to_dict()["where"]
+        # Saved as typed: relative, resolved again at every evaluation.
+        assert where["all"][0]["value"] == "-2w"
+        assert where["all"][1] == {"attr": "customer.lifetime_revenue", "op": "gt",
+                                   "value": 100, "currency": "USD"}
