@@ -4,7 +4,6 @@ MRR, lifetime value and churn; new, open, overview, versions, export and schedul
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 from rich.text import Text
@@ -15,6 +14,7 @@ from textual.widgets import DataTable, Input, Static
 
 from srm_tui.bindings import bindings
 from srm_tui.domain.text import visible
+from srm_tui.domain.time import utc
 from srm_tui.screens.workers import work
 from srm_tui.segments import store
 from srm_tui.segments.model import All, Node, Segment
@@ -23,9 +23,7 @@ from srm_tui.widgets.status_line import StatusLine
 
 
 def _when(ts: int | None) -> str:
-    if ts is None:
-        return "never"
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M")
+    return "never" if ts is None else utc(ts)
 
 
 class SegmentsScreen(Screen):
