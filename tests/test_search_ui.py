@@ -149,3 +149,20 @@ async def test_the_placeholder_names_the_search_key_in_force(db):
         assert "f9 search" in screen_text(app) and "/ search" not in screen_text(app)
         await pilot.press("f9")
         assert box.has_focus
+
+
+async def test_slash_selects_the_last_query_so_typing_replaces_it(db):
+    """Back from a customer, `/` and a new id replace the old query at once (the selection
+    is made with the key, not when the box's focus event is handled later)."""
+    conn = Cache(db).conn()
+    first, second = (r[0] for r in conn.execute("SELECT id FROM customers LIMIT 2 OFFSET 60"))
+    app = _app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for customer_id in (first, second):
+            await pilot.press("slash", *str(customer_id), "enter")
+            await until(pilot, lambda: name(app) == "CustomerScreen", "the customer opened")
+            assert app.screen.customer_id == customer_id
+            await pilot.press("escape")
+            await until(pilot, lambda: name(app) == "CustomersScreen", "back on the list")
+            assert app.screen.query_one(CustomerTable).has_focus  # "/" searches again
+        assert app.screen.query_one("#search").value == str(second)

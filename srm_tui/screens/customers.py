@@ -15,6 +15,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input, Static
+from textual.widgets.input import Selection
 from textual.worker import get_current_worker
 
 from srm_tui.screens.workers import work
@@ -89,7 +90,10 @@ class CustomersScreen(Screen):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static("", id="crumbs", markup=False)
-            yield Input(placeholder=self._placeholder(), id="search")
+            # Selecting the old query happens in action_focus_search, in step with the keys:
+            # Input's own select-on-focus runs when its Focus event is handled, which can come
+            # after the first letters typed right after "/" and then swallow them.
+            yield Input(placeholder=self._placeholder(), id="search", select_on_focus=False)
             yield Static("", id="columns", markup=False)
             # Where the results go: a query's error or "no customer matches" shows here.
             yield Static("", id="hint", markup=False, disabled=True)
@@ -209,7 +213,10 @@ class CustomersScreen(Screen):
     def action_focus_search(self) -> None:
         # Focus now, not after the queue drains (Widget.focus defers): a fast "/anna" or a
         # paste arrives in one read, and its letters must land in the box, not on the list.
-        self.set_focus(self.query_one("#search", Input))
+        # The last query is selected now too, so what is typed next replaces it.
+        search_box = self.query_one("#search", Input)
+        self.set_focus(search_box)
+        search_box.selection = Selection(0, len(search_box.value))
 
     def action_clear_search(self) -> None:
         search_box = self.query_one("#search", Input)
