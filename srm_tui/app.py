@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 from typing import TYPE_CHECKING, Any
@@ -450,6 +451,22 @@ class SrmApp(App):
         self._exit_renderables.clear()
 
     async def on_event(self, event: events.Event) -> None:
+        # Keys typed while a screen opens belong to it (a title typed right after "n 1"):
+        # held until it has mounted and focused its first field, then handled in order.
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            held = self.__dict__.setdefault("_held_keys", [])
+            if held or not self.screen.is_mounted:
+                held.append(event)
+                if len(held) == 1:
+                    self._key_release = asyncio.create_task(self._release_keys())
+                return
+            event._srm_screen = self.screen  # type: ignore[attr-defined]
+        elif isinstance(event, events.Key) and getattr(event, "_srm_screen", self.screen) \
+                is not self.screen:
+            # Sent to a widget of the screen an earlier key of the same burst closed or
+            # covered: it was typed for the screen now on top, so it starts again there.
+            self.post_message(events.Key(event.key, event.character))
+            return
         # Pasted text is untrusted (a ticket, an email): a field would echo its escape
         # sequences to the terminal and send them to the API, so its control bytes go here.
         if isinstance(event, events.Paste) and not event.is_forwarded:
@@ -458,6 +475,16 @@ class SrmApp(App):
             if clean != event.text:
                 event = events.Paste(clean)
         await super().on_event(event)
+
+    async def _release_keys(self) -> None:
+        """Post the held keys again, in order, once the screen on top has mounted."""
+        screen = self.screen
+        while not screen.is_mounted:
+            await screen._mounted_event.wait()
+            screen = self.screen
+        held, self._held_keys = self._held_keys, []
+        for key in held:
+            self.post_message(key)
 
     def on_unmount(self) -> None:
         if getattr(self, "_segment_runner", None) is not None:

@@ -45,6 +45,13 @@ REGISTRY: dict[str, list[Spec]] = {
         Spec("list.copy_id", "y", "copy('id')", "Copy id", show=False, palette=False),
         Spec("list.copy_email", "Y", "copy('email')", "Copy email", show=False, palette=False),
     ],
+    # j k g G on a screen whose rows are a plain DataTable (screens.table_keys.TableKeys)
+    "table": [
+        Spec("table.down", "j", "table_cursor(1)", "Down", show=False, palette=False),
+        Spec("table.up", "k", "table_cursor(-1)", "Up", show=False, palette=False),
+        Spec("table.first", "g", "table_end(0)", "First row", show=False, palette=False),
+        Spec("table.last", "G", "table_end(1)", "Last row", show=False, palette=False),
+    ],
     "customers": [
         # priority: handled as it arrives, so the letters typed right after it (or pasted
         # with it) reach the search box rather than the list (see CustomersScreen.check_action)
@@ -99,7 +106,7 @@ REGISTRY: dict[str, list[Spec]] = {
     "action": [
         Spec("action.submit", "ctrl+s", "submit", "Run", priority=True),
         Spec("action.confirm", "y", "confirm", "Confirm", show=False),
-        Spec("action.cancel", "escape", "dismiss(None)", "Cancel"),
+        Spec("action.cancel", "escape", "cancel", "Cancel"),
         Spec("action.editor", "ctrl+e", "editor", "$EDITOR", priority=True),
     ],
     "token": [
@@ -132,6 +139,8 @@ REGISTRY: dict[str, list[Spec]] = {
     "condition_tree": [
         Spec("condition_tree.down", "j", "cursor_down", "Down", show=False, palette=False),
         Spec("condition_tree.up", "k", "cursor_up", "Up", show=False, palette=False),
+        Spec("condition_tree.first", "g", "first", "First row", show=False, palette=False),
+        Spec("condition_tree.last", "G", "last", "Last row", show=False, palette=False),
         Spec("condition_tree.add", "a", "edit('add')", "Add condition"),
         Spec("condition_tree.edit", "e", "edit('edit')", "Edit", show=False),
         Spec("condition_tree.group", "o", "edit('group')", "Add group"),
@@ -157,7 +166,7 @@ REGISTRY: dict[str, list[Spec]] = {
     ],
     "condition": [
         Spec("condition.keep", "ctrl+s", "keep", "Keep", priority=True),
-        Spec("condition.cancel", "escape", "dismiss(None)", "Cancel"),
+        Spec("condition.cancel", "escape", "leave", "Cancel"),
     ],
     "static_segment": [
         Spec("static_segment.add", "a", "add_member", "Add customer"),
@@ -178,7 +187,7 @@ REGISTRY: dict[str, list[Spec]] = {
     ],
     "segment_dialog": [
         Spec("segment_dialog.submit", "ctrl+s", "submit", "Go", priority=True),
-        Spec("segment_dialog.cancel", "escape", "dismiss(None)", "Cancel"),
+        Spec("segment_dialog.cancel", "escape", "leave", "Cancel"),
     ],
     "segment_confirm": [
         Spec("segment_confirm.yes", "y", "dismiss(True)", "Yes"),
@@ -243,7 +252,7 @@ REGISTRY: dict[str, list[Spec]] = {
     ],
     "offer_dialog": [
         Spec("offer_dialog.submit", "ctrl+s", "submit", "Go", priority=True),
-        Spec("offer_dialog.cancel", "escape", "dismiss(False)", "Cancel"),
+        Spec("offer_dialog.cancel", "escape", "leave", "Cancel"),
     ],
     "offer_confirm": [
         Spec("offer_confirm.yes", "y", "dismiss(True)", "Yes"),

@@ -218,9 +218,37 @@ def offers_check(ctx: click.Context, file: str, offer_id: str | None, as_json: b
                                             offer["id"])
         except OfferInvalid as exc:
             built = forms.Built({}, exc.problems)
+    built = forms.Built(built.body, [_in_file(p, body) for p in built.problems])
     _problems(built, as_json)
     if not built.ok:
-        sys.exit(2 if any(not p.rule for p in built.problems) else EXIT_FAILURE)
+        # A file that breaks a field's format or a vendor rule is bad input alike (exit 2).
+        sys.exit(2)
+
+
+# Where each editor field lives in an offer file (the vendor's JSON shape), so a problem
+# found by `offers check` names the path to fix in the file, not a form label.
+FILE_PATHS = {
+    "title": "title", "description": "description", "price": "price.amount",
+    "currency": "price.currency", "tax_included": "price.taxIncluded",
+    "country": "countryCode", "period": "billingCycle", "trial": "freeTrial.duration",
+    "pause": "pause.maxBillingCycles", "season_group": "seasonGroupId",
+    "duration": "entitlement.duration", "starts": "event.startsAt", "ends": "event.endsAt",
+    "timezone": "event.timezone", "window": "entitlement.duration.amount",
+    "early_bird": "price.rules", "tags": "tags", "geo": "geoRestriction", "url": "url",
+    "image_url": "imageUrl", "external": "externalProperties",
+    "app_store": "appStoreProductIds", "giftable": "giftable",
+}
+
+
+def _in_file(problem: Any, body: dict[str, Any]) -> Any:
+    """The problem named by its path in the offer file."""
+    import dataclasses
+
+    path = FILE_PATHS.get(problem.field, problem.field)
+    if problem.field == "trial" and isinstance(body.get("freeTrial"), dict) \
+            and "duration" not in body["freeTrial"]:
+        path = "freeTrial"
+    return dataclasses.replace(problem, field=path)
 
 
 @offers.command("create")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -333,6 +334,14 @@ def schedules_run(ctx: click.Context, only: int | None, force: bool, as_json: bo
     if force and only is None:
         raise UsageProblem("--force: say which schedule with --id")
     settings, cache = _segment_cache(ctx, flags)
+    real = int(time.time())
+    if settings.now_ts() > real + 60:
+        # A run records its time as the schedule's last run: one stored in the future would
+        # hold back every real run until then. So a future --now runs nothing.
+        raise UsageProblem(
+            f"--now: {_iso(settings.now_ts())} is in the future; `schedules run` stores each "
+            f"run's time as its last run, so it runs at the real time only (now "
+            f"{_iso(real)}). Nothing was run; `srm schedules list` shows what is due.")
     results = S.run_due(cache.conn(), settings.now_ts(), only=only, force=force)
     if only is not None and not results:
         raise UsageProblem(f"--id: no schedule {only}")

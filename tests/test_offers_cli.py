@@ -63,8 +63,20 @@ def test_files_are_checked_then_sent_and_the_list_follows(served, tmp_path):
     invalid = run_srm("offers", "create", str(typo), env=env)
     assert invalid.returncode == 2 and invalid.stderr.startswith("srm: price:"), invalid.stderr
     check = run_srm("offers", "check", str(bad), "--json", env=env)
-    assert check.returncode == 1
-    assert json.loads(check.stdout)["problems"][0]["rule"] == "offer.pause-period"
+    assert check.returncode == 2  # a rule broken by a file is bad input
+    problem = json.loads(check.stdout)["problems"][0]
+    assert problem["rule"] == "offer.pause-period"
+    assert problem["field"] == "pause.maxBillingCycles"  # the path in the file
+    short = tmp_path / "short-trial.json"
+    short.write_text(json.dumps({"type": "subscription", "title": "CLI Short",
+                                 "price": {"amount": 4, "currency": "EUR"},
+                                 "countryCode": "DE",
+                                 "billingCycle": {"periodUnit": "month", "amount": 1},
+                                 "freeTrial": {"type": "day", "duration": 2}}))
+    check = run_srm("offers", "check", str(short), env=env)
+    assert check.returncode == 2
+    assert check.stdout.startswith("freeTrial.duration: "), check.stdout
+    assert "trial:" not in check.stdout.replace("freeTrial.duration:", "")
     good = tmp_path / "good.json"
     good.write_text(json.dumps({"type": "subscription", "title": "CLI Weekly",
                                 "price": {"amount": 2.49, "currency": "EUR",

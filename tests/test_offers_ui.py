@@ -223,7 +223,7 @@ async def test_each_rule_refuses_before_sending(synced):
         await _fill(pilot, {"price": "9.99",
                             "early_bird": "Early: 2026-12-01..2026-11-20 = 5"})
         await _expect_problem(pilot, "early_bird", "must end after it starts", "price.rules")
-        await pilot.press("escape")
+        await pilot.press("escape", "y")  # typed work: leaving asks
         await pilot.pause()
         await pilot.press("n", "3")
         await _fill(pilot, {"title": "Event", "price": "5", "currency": "EUR",
@@ -232,7 +232,7 @@ async def test_each_rule_refuses_before_sending(synced):
         await _expect_problem(pilot, "ends", "must end after it starts", "event.window")
         await _fill(pilot, {"timezone": "Mars/Olympus"})
         await _expect_problem(pilot, "timezone", "not an IANA time zone", None)
-        await pilot.press("escape")
+        await pilot.press("escape", "y")  # typed work: leaving asks
         await pilot.pause()
         # An offer with sales keeps its currency.
         sold = cache.conn().execute(
@@ -275,7 +275,7 @@ async def test_localization_grid_create_update_and_activation(synced):
         await _fill(pilot, {"country": "IS", "title": "Again", "price": "1", "currency": "ISK"})
         await pilot.pause(0.25)
         assert "localization.one-per-country" in screen_text(app)
-        await pilot.press("escape")
+        await pilot.press("escape", "y")  # typed work: leaving asks
         await pilot.pause()
         # Update its title: enter on its row opens it.
         table = app.screen.query_one("DataTable")
@@ -297,6 +297,9 @@ async def test_localization_grid_create_update_and_activation(synced):
                    if x["countryCode"] == "IS")
         assert loc["active"] is False and loc["title"] == "Passi (IS)"
         await pilot.press("a")
+        await pilot.pause()
+        if _name(app) == "ConfirmDialog":  # switching off asks when anyone holds the offer
+            await pilot.press("y")
         await _settle(pilot)
         assert _export_offer(running, offer_id)["active"] is False
         await pilot.press("t")
@@ -354,13 +357,13 @@ async def test_season_group_with_seasons_and_its_rules(synced):
         await pilot.press("a")
         await _dialog(pilot, ["2026-11-20", "2027-03-01"])  # only 19 days ahead
         assert "season.lead" in screen_text(app)
-        await pilot.press("escape")
+        await pilot.press("escape", "y")  # typed work: leaving asks
         await pilot.press("a")
         await _dialog(pilot, ["2027-01-01", "2027-05-31"])
         await pilot.press("a")
         await _dialog(pilot, ["2027-04-01", "2027-09-30"])  # overlaps the first
         assert "season.no-overlap" in screen_text(app)
-        await pilot.press("escape")
+        await pilot.press("escape", "y")  # typed work: leaving asks
         await pilot.press("a")
         await _dialog(pilot, ["2027-08-01", "2028-05-31"])
         text = screen_text(app)

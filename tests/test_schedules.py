@@ -143,6 +143,13 @@ def test_schedule_commands(cache, tmp_path):
     assert json.loads(again.stdout)[0]["skipped"] == "not due"
     listed = json.loads(run_srm("schedules", "list", "--json", env=env).stdout)
     assert listed[0]["last_file"] == report[0]["file"]
+    # A --now later than the real clock runs nothing and says why: a last run stored in
+    # the future would hold back every real run until then.
+    future = run_srm("schedules", "run", "--json", env={**env, "SRM_NOW": "2099-01-01T00:00:00Z"})
+    assert future.returncode == 2 and future.stderr.startswith("srm: --now: 2099-01-01")
+    assert "runs at the real time only" in future.stderr
+    assert json.loads(run_srm("schedules", "list", "--json", env=env).stdout)[0][
+        "last_run_at"] == listed[0]["last_run_at"]
     assert run_srm("schedules", "remove", str(schedule_id), env=env).returncode == 0
     assert run_srm("schedules", "remove", str(schedule_id), env=env).returncode == 2
 

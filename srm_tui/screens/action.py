@@ -21,6 +21,7 @@ from textual.widgets import Checkbox, Input, Label, Static, TextArea
 
 from srm_tui.screens.workers import work
 from srm_tui.widgets.footer import Footer
+from srm_tui.widgets.check import StateCheckbox
 from srm_tui.actions.rules import (ActionError, ActionInvalid, ActionRefused,
                                    ConfirmationRequired, FieldSpec, Preview)
 from srm_tui.actions.service import ActionService, Outcome
@@ -98,7 +99,7 @@ class ActionScreen(ModalScreen[Outcome | None]):
         label = f.label + (" *" if f.required else "")
         default = self.defaults.get(f.name, f.default)
         if f.type == "bool":
-            yield Checkbox(label, value=bool(default), id=f"f-{f.name}")
+            yield StateCheckbox(label, value=bool(default), id=f"f-{f.name}")
         else:
             yield Label(label, classes="label")
             if f.type == "longtext":
@@ -117,6 +118,9 @@ class ActionScreen(ModalScreen[Outcome | None]):
         first = self.query("Input, TextArea, Checkbox")
         if first:
             first.first().focus()
+        for area in self.query(TextArea):  # editing goes on after the old text, not before it
+            area.move_cursor(area.document.end)
+        self._start = self.values()  # what esc compares against: leaving with changes asks
         self._refresh_preview()
 
     # values ----------------------------------------------------------------------------------
@@ -142,6 +146,21 @@ class ActionScreen(ModalScreen[Outcome | None]):
         if self._timer:
             self._timer.stop()
         self._timer = self.set_timer(PREVIEW_DELAY, self._refresh_preview)
+
+    def action_cancel(self) -> None:
+        from srm_tui.screens.offer_dialog import ConfirmDialog
+
+        if self.running or self.values() == getattr(self, "_start", None):
+            self.dismiss(None)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.dismiss(None)
+
+        self.app.push_screen(ConfirmDialog(
+            f"Leave {self.spec.title.lower()}? What you typed is thrown away (n goes back to "
+            "it)."), answered)
 
     def _count(self) -> None:
         for f in self.inputs:

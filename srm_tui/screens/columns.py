@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from srm_tui.widgets.footer import Footer
+from srm_tui.widgets.check import StateSelectionList
 from srm_tui.bindings import bindings
 from textual.containers import Vertical
 from textual.screen import ModalScreen
@@ -33,7 +34,7 @@ class ColumnsScreen(ModalScreen[list[str] | None]):
         with Vertical():
             yield Static("Manage columns — space: show/hide · shift+↑/↓: move · enter: keep",
                          markup=False)
-            yield SelectionList[str](*self._selections(), id="cols")
+            yield StateSelectionList[str](*self._selections(), id="cols")
         yield Footer()
 
     def _selections(self) -> list[Selection]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from rich.text import Text
 from textual import on
@@ -15,6 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from srm_tui.bindings import bindings
+from srm_tui.screens.leave import AsksBeforeLeaving
 from srm_tui.screens.workers import work
 from srm_tui.widgets.footer import Footer
 from srm_tui.offers.forms import KIND_NAMES
@@ -41,8 +43,10 @@ class Field:
     help: str = ""
 
 
-class FieldsDialog(ModalScreen[bool]):
+class FieldsDialog(AsksBeforeLeaving, ModalScreen[bool]):
     """Typed fields, then ``submit(values)`` in a thread: None means done, else why not."""
+
+    LEAVE_RESULT = False
 
     BINDINGS = bindings("offer_dialog")
     DEFAULT_CSS = DIALOG_CSS.format(name="FieldsDialog")
@@ -125,6 +129,12 @@ class OfferTypeDialog(ModalScreen[str | None]):
     DEFAULT_CSS = DIALOG_CSS.format(name="OfferTypeDialog")
     CHOICES = ("S", "P", "E", "A", "R")
 
+    def __init__(self, opens: Callable[[str], ModalScreen | Any] | None = None) -> None:
+        super().__init__()
+        # The screen the choice opens, put in the dialog's place at once: keys typed right
+        # after the digit then reach it (the app holds them until it has mounted).
+        self.opens = opens
+
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static("New offer: which kind?", id="title", markup=False)
@@ -134,4 +144,8 @@ class OfferTypeDialog(ModalScreen[str | None]):
             yield Footer()
 
     def action_choose(self, n: int) -> None:
-        self.dismiss(self.CHOICES[n - 1])
+        letter = self.CHOICES[n - 1]
+        if self.opens is not None:
+            self.app.switch_screen(self.opens(letter))
+        else:
+            self.dismiss(letter)

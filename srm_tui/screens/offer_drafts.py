@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from srm_tui.bindings import bindings
+from srm_tui.screens.table_keys import TABLE_BINDINGS, TableKeys
 from srm_tui.screens.workers import work
 from srm_tui.widgets.footer import Footer
 from srm_tui.domain.text import visible
@@ -18,10 +19,10 @@ from srm_tui.screens.offer_merge import shown
 from srm_tui.widgets.status_line import StatusLine
 
 
-class DraftsScreen(Screen[Any]):
+class DraftsScreen(TableKeys, Screen[Any]):
     """Every waiting draft: push them, open a conflict's merge view, discard one."""
 
-    BINDINGS = bindings("offer_drafts")
+    BINDINGS = bindings("offer_drafts") + TABLE_BINDINGS
     DEFAULT_CSS = """
     DraftsScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
     DraftsScreen DataTable { height: 1fr; margin: 0 1; }

@@ -20,6 +20,7 @@ from textual.widgets import Checkbox, Input, Label, Static
 from srm_tui.bindings import bindings
 from srm_tui.screens.workers import work
 from srm_tui.widgets.footer import Footer
+from srm_tui.widgets.check import StateCheckbox
 from srm_tui.domain.text import visible
 from srm_tui.offers import forms
 from srm_tui.offers.forms import FieldDef
@@ -74,7 +75,7 @@ class OfferFormScreen(Screen[Any]):
                     value = self.initial.get(f.name)
                     yield Label(self._label(f), id=f"l-{f.name}")
                     if f.kind == "bool":
-                        yield Checkbox("yes", value=bool(value), id=f"f-{f.name}",
+                        yield StateCheckbox("yes", value=bool(value), id=f"f-{f.name}",
                                        disabled=locked)
                     else:
                         yield Input("" if value is None else str(value), id=f"f-{f.name}",
@@ -88,6 +89,7 @@ class OfferFormScreen(Screen[Any]):
         first = [w for w in self.query("Input, Checkbox") if not w.disabled]
         if first:
             first[0].focus()
+        self._start = self.values()  # what esc compares against: leaving with changes asks
         self._check()
 
     def on_descendant_focus(self) -> None:
@@ -216,7 +218,19 @@ class OfferFormScreen(Screen[Any]):
         self.dismiss(result)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        from srm_tui.screens.offer_dialog import ConfirmDialog
+
+        if self.values() == getattr(self, "_start", None):
+            self.dismiss(None)
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.dismiss(None)
+
+        self.app.push_screen(ConfirmDialog(
+            "Leave this form? What you typed here is thrown away (n stays; ctrl+o keeps it "
+            "as a draft)."), answered)
 
 
 class OfferEditorScreen(OfferFormScreen):

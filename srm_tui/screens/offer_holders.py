@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from srm_tui.bindings import bindings
+from srm_tui.screens.table_keys import TABLE_BINDINGS, TableKeys
 from srm_tui.screens.workers import work
 from srm_tui.widgets.footer import Footer
 from srm_tui.domain import offers as od
@@ -24,10 +25,10 @@ from srm_tui.widgets.customer_table import DEFAULT_COLUMNS, CustomerTable
 from srm_tui.widgets.status_line import StatusLine
 
 
-class HoldersScreen(Screen[Any]):
+class HoldersScreen(TableKeys, Screen[Any]):
     """Who holds one offer now."""
 
-    BINDINGS = bindings("offer_holders")
+    BINDINGS = bindings("offer_holders") + TABLE_BINDINGS
     DEFAULT_CSS = """
     HoldersScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
     HoldersScreen #columns { height: 1; padding: 0 1; text-style: bold; }

@@ -15,9 +15,10 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
 from srm_tui.bindings import bindings
+from srm_tui.screens.table_keys import TABLE_BINDINGS, TableKeys
 from srm_tui.domain import offers as od
 from srm_tui.domain.offers import FILTER_HELP, matches
-from srm_tui.domain.text import visible
+from srm_tui.domain.text import count, plural, visible
 from srm_tui.offers.forms import _num
 from srm_tui.screens.workers import work
 from srm_tui.storage import queries
@@ -35,10 +36,10 @@ def _state(active: Any, drafts: list[str] | None) -> str:
     return text
 
 
-class OffersScreen(Screen):
+class OffersScreen(TableKeys, Screen):
     """Offers › catalogue."""
 
-    BINDINGS = bindings("offers")
+    BINDINGS = bindings("offers") + TABLE_BINDINGS
     DEFAULT_CSS = """
     OffersScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
     OffersScreen #filter { margin: 0 1; height: 1; border: none; padding: 0 1;
@@ -110,7 +111,7 @@ class OffersScreen(Screen):
         self.query_one("#crumbs", Static).update(
             f"Offers › catalogue · {len(shown)} of {len(self.all)}"
             + (f" matching {query!r}" if query else "")
-            + (f" · {waiting} draft(s)" if waiting else ""))
+            + (f" · {count(waiting, 'draft')}" if waiting else ""))
 
     @on(Input.Changed, "#filter")
     def _filtered(self) -> None:
@@ -142,11 +143,7 @@ class OffersScreen(Screen):
         from srm_tui.screens.offer_dialog import OfferTypeDialog
         from srm_tui.screens.offer_editor import OfferEditorScreen
 
-        def chosen(letter: str | None) -> None:
-            if letter:
-                self.app.push_screen(OfferEditorScreen(letter))
-
-        self.app.push_screen(OfferTypeDialog(), chosen)
+        self.app.push_screen(OfferTypeDialog(opens=OfferEditorScreen))
 
     def action_season_groups(self) -> None:
         from srm_tui.screens.season_groups import SeasonGroupsScreen
@@ -164,10 +161,10 @@ class OffersScreen(Screen):
         self.app.push_screen(DraftsScreen())
 
 
-class OfferScreen(Screen):
+class OfferScreen(TableKeys, Screen):
     """Offers › one offer: its fields, its country versions in a grid, who holds it."""
 
-    BINDINGS = bindings("offer")
+    BINDINGS = bindings("offer") + TABLE_BINDINGS
     DEFAULT_CSS = """
     OfferScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
     OfferScreen VerticalScroll { padding: 0 1; }
@@ -222,7 +219,7 @@ class OfferScreen(Screen):
         self.query_one("#summary", Static).update(Text(
             f"{od.kind(o['id'])} · {od.price(o.get('price'))} · {od.period(o)} · "
             f"{'active' if o.get('active') else 'inactive'} · "
-            f"{self.holders:,} holder(s) · version {o.get('version')}"))
+            f"{count(self.holders, 'holder')} · version {o.get('version')}"))
         self.query_one("#details", Static).update(self._details())
         self._grid()
         lines = []
@@ -336,8 +333,24 @@ class OfferScreen(Screen):
         self.app.push_screen(LocalizationEditorScreen(current, loc))
 
     def action_toggle_offer(self) -> None:
+        from srm_tui.screens.offer_dialog import ConfirmDialog
+
         current = self._current()
-        self._activate(not current.get("active"), None)
+        if not current.get("active"):
+            self._activate(True, None)
+            return
+        # Switching an offer off touches everyone who holds it: asked first, holders named.
+        holders = len(queries.offer_holder_ids(self.app.cache.conn(), self.offer_id,
+                                               self.app.settings.now_ts()))
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._activate(False, None)
+
+        self.app.push_screen(ConfirmDialog(
+            f"Switch off offer {self.offer_id}? {count(holders, 'customer')} "
+            f"{'holds' if holders == 1 else 'hold'} it now; no one can buy it while it is "
+            "off."), answered)
 
     def action_toggle_localization(self) -> None:
         loc = self._loc()
@@ -398,7 +411,7 @@ class OfferScreen(Screen):
 def _trial(trial: dict[str, Any] | None) -> str | None:
     if not trial:
         return None
-    return f"{trial.get('duration')} {trial.get('type')}(s)"
+    return f"{trial.get('duration')} {plural(str(trial.get('type')), trial.get('duration'))}"
 
 
 def _rules(rules: list[dict[str, Any]] | None) -> str | None:

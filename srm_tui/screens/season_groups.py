@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from srm_tui.bindings import bindings
+from srm_tui.screens.table_keys import TABLE_BINDINGS, TableKeys
 from srm_tui.widgets.footer import Footer
 from srm_tui.config import parse_instant
 from srm_tui.domain.text import visible
@@ -48,7 +49,7 @@ def _why(exc: Exception) -> str:
     return str(getattr(exc, "message", None) or exc)
 
 
-class _GroupsBase(Screen[Any]):
+class _GroupsBase(TableKeys, Screen[Any]):
     def _service(self):
         from srm_tui.offers.service import OfferService
 
@@ -95,7 +96,7 @@ class _GroupsBase(Screen[Any]):
 class SeasonGroupsScreen(_GroupsBase):
     """Every season group with its seasons, active ones and the offers using it."""
 
-    BINDINGS = bindings("season_groups")
+    BINDINGS = bindings("season_groups") + TABLE_BINDINGS
     DEFAULT_CSS = CSS.format(name="SeasonGroupsScreen")
 
     def compose(self) -> ComposeResult:
@@ -176,7 +177,7 @@ class SeasonGroupsScreen(_GroupsBase):
 class SeasonGroupScreen(_GroupsBase):
     """One season group's seasons: add one (31 days ahead), edit future dates, remove the last."""
 
-    BINDINGS = bindings("season_group")
+    BINDINGS = bindings("season_group") + TABLE_BINDINGS
     DEFAULT_CSS = CSS.format(name="SeasonGroupScreen")
 
     def __init__(self, group_id: str) -> None:

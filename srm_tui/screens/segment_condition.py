@@ -18,6 +18,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from srm_tui.bindings import bindings
+from srm_tui.screens.leave import AsksBeforeLeaving
 from srm_tui.domain.text import visible
 from srm_tui.screens.workers import work
 from srm_tui.segments.catalog import ATTRIBUTES, GROUPS, NO_VALUE, Attribute, lookup
@@ -60,7 +61,7 @@ def score(attribute: Attribute, needle: str) -> int:
     return 2 if all(w in f"{name} {label}" for w in words) else 1
 
 
-class ConditionScreen(ModalScreen[Condition | None]):
+class ConditionScreen(AsksBeforeLeaving, ModalScreen[Condition | None]):
     """Choose an attribute, an operator and a value."""
 
     BINDINGS = bindings("condition")
