@@ -313,7 +313,8 @@ def fetch(ctx: click.Context, what: str, as_json: bool, **flags: Any) -> None:
     from srm_tui.sync.lookup import classify, not_fetched
 
     settings = _settings(ctx, **flags)
-    cache = runtime.open_cache(settings)
+    # A fetch fills the cache as a sync does (the vendor's first step may be one customer).
+    cache = runtime.open_cache(settings, create=True)
     kind, value = classify(what)
     with runtime.make_client(settings) as client:
         engine = SyncEngine(cache, client)
