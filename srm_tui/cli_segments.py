@@ -342,7 +342,8 @@ def schedules_run(ctx: click.Context, only: int | None, force: bool, as_json: bo
             f"--now: {_iso(settings.now_ts())} is in the future; `schedules run` stores each "
             f"run's time as its last run, so it runs at the real time only (now "
             f"{_iso(real)}). Nothing was run; `srm schedules list` shows what is due.")
-    results = S.run_due(cache.conn(), settings.now_ts(), only=only, force=force)
+    results = S.run_due(cache.conn(), settings.now_ts(), only=only, force=force,
+                        currency=settings.currency)
     if only is not None and not results:
         raise UsageProblem(f"--id: no schedule {only}")
     if as_json:

@@ -649,3 +649,29 @@ def test_builder_values_keep_relative_dates_and_read_a_currency():
     assert (parsed.value, parsed.currency) == (500, "USD")
     assert parse_value(money, "gt", "500", NOW).currency is None
     assert value_text(Condition("customer.lifetime_revenue", "gt", 500, "USD")) == "500 USD"
+
+
+def test_exports_write_money_in_the_reporting_currency_with_the_rates_date(seeded, tmp_path):
+    from srm_tui.domain import rates
+    from srm_tui.segments import schedules as X
+
+    db, cache = seeded
+    conn = cache.conn()
+    segment = model.from_dict(doc({"all": [cond("customer.currency", "in", ["JPY", "USD"]),
+                                           cond("customer.lifetime_revenue", "gt", 0)]}))
+    columns = ["id", "currency", "customer.lifetime_revenue"]
+    own = X.export_definition(conn, segment, now=NOW, fmt="json", columns=columns,
+                              path=tmp_path / "own.json")
+    eur = X.export_definition(conn, segment, now=NOW, fmt="json", columns=columns,
+                              path=tmp_path / "eur.json", currency="EUR")
+    assert own.rows == eur.rows > 0
+    table = rates.in_force(conn)
+    mine = {r["id"]: r for r in json.loads((tmp_path / "own.json").read_text())}
+    for row in json.loads((tmp_path / "eur.json").read_text()):
+        before = mine[row["id"]]
+        assert row["currency"] == before["currency"]  # each customer's own stays visible
+        expected = before["customer.lifetime_revenue"] * table.factor(row["currency"], "EUR")
+        assert abs(row["customer.lifetime_revenue"] - expected) < 0.01
+    about = json.loads((tmp_path / "eur.json.segment.json").read_text())
+    assert about["money"]["currency"] == "EUR" and about["money"]["rates_date"] == table.date
+    assert "money" not in json.loads((tmp_path / "own.json.segment.json").read_text())

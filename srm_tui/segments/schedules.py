@@ -89,8 +89,10 @@ def _iso(ts: Any) -> str | None:
 
 
 def rows(conn: sqlite3.Connection, population: Compiled, now: int,
-         columns: list[str]) -> Iterator[dict[str, Any]]:
-    """The population's customers with these columns, ascending by id (streamed)."""
+         columns: list[str], currency: str | None = None) -> Iterator[dict[str, Any]]:
+    """The population's customers with these columns, ascending by id (streamed); money
+    columns converted to ``currency`` (the reporting one) with the cache's rates in force,
+    else in each amount's own currency."""
     F.prepare(conn)
     F.ensure_facts(conn)
     compiler = Compiler(now, "latest" if population.selector == "any"
@@ -103,7 +105,8 @@ def rows(conn: sqlite3.Connection, population: Compiled, now: int,
         attribute = lookup(name)
         if attribute is None:
             raise SegmentError([Fault("columns", f"unknown column {name!r}")])
-        extra.append((name, _DISPLAY.get(name) or compiler.value_sql(attribute)))
+        extra.append((name, _DISPLAY.get(name) or compiler.value_sql(
+            attribute, currency if attribute.money else None)))
     joins = f"LEFT JOIN {F.TEXT_TABLE} t ON t.id = f.id"
     if population.selector in JOIN_SQL:
         joins += " " + JOIN_SQL[population.selector]
@@ -219,7 +222,7 @@ class Written:
 def export_to(conn: sqlite3.Connection, population: Compiled, *, now: int, fmt: str,
               columns: list[str], path: str | os.PathLike[str], about: dict[str, Any],
               kind: str, segment_name: str | None, force: bool = False,
-              schedule_id: int | None = None) -> Written:
+              schedule_id: int | None = None, currency: str | None = None) -> Written:
     """Export a population with chosen columns to ``path``, and write ``about`` (what it
     is) beside it with the run time, the cache's sync time, the columns and the row count.
 
@@ -242,13 +245,20 @@ def export_to(conn: sqlite3.Connection, population: Compiled, *, now: int, fmt: 
         raise FileRefused(sidecar, "exists; give --force to replace it")
     if check_target(target, replace=True) and not force and not (owned and owned(target)):
         raise FileRefused(target, "exists; give --force to replace it")
-    n = write(target, fmt, columns, rows(conn, population, now, columns), replace=force,
-              owned=owned)
+    n = write(target, fmt, columns, rows(conn, population, now, columns, currency),
+              replace=force, owned=owned)
     record_export(conn, target, kind, segment=segment_name)
     synced = conn.execute("SELECT value FROM meta WHERE key = 'last_sync_at'").fetchone()
     info = {"file": target.name, **about, "run_at": _iso(now),
             "cache_synced_at": _iso(int(synced[0])) if synced and synced[0] else None,
             "format": fmt, "columns": columns, "rows": n, "sha256": _sha256(target)}
+    if currency is not None and any(getattr(lookup(c), "money", False) for c in columns):
+        from srm_tui.domain.rates import in_force
+
+        info["money"] = {"currency": currency, "rates_date": in_force(conn).date,
+                         "note": "money columns converted to this currency with the rates "
+                                 "of that date; empty where the rates lack a currency; the "
+                                 "currency column keeps each customer's own"}
     if schedule_id is not None:
         info["owner"] = {"schedule_id": schedule_id,
                          "note": "written by this srm schedule; its next run may replace it"}
@@ -258,7 +268,8 @@ def export_to(conn: sqlite3.Connection, population: Compiled, *, now: int, fmt: 
 
 def export_saved(conn: sqlite3.Connection, saved: store.Saved, *, now: int, fmt: str,
                  columns: list[str], path: str | os.PathLike[str], slot: int | None = None,
-                 schedule_id: int | None = None, force: bool = False) -> Written:
+                 schedule_id: int | None = None, force: bool = False,
+                 currency: str | None = None) -> Written:
     """Export a saved segment (as saved) with chosen columns; its definition goes beside."""
     definition = json.loads(conn.execute("SELECT definition FROM segments WHERE id = ?",
                                          (saved.id,)).fetchone()[0])
@@ -269,13 +280,14 @@ def export_saved(conn: sqlite3.Connection, saved: store.Saved, *, now: int, fmt:
         about["members"] = "chosen by hand (a static segment)"
     return export_to(conn, store.population(saved, now), now=now, fmt=fmt, columns=columns,
                      path=path, about=about, segment_name=saved.name, force=force,
-                     schedule_id=schedule_id,
+                     schedule_id=schedule_id, currency=currency,
                      kind=f"schedule-{fmt}" if schedule_id else f"segment-{fmt}")
 
 
 def export_definition(conn: sqlite3.Connection, segment, *, now: int, fmt: str,
                       columns: list[str], path: str | os.PathLike[str],
-                      segment_id: int | None = None, force: bool = False) -> Written:
+                      segment_id: int | None = None, force: bool = False,
+                      currency: str | None = None) -> Written:
     """Export a dynamic segment as it stands in the builder (saved or not)."""
     from srm_tui.segments.compile import compile_segment
 
@@ -283,7 +295,7 @@ def export_definition(conn: sqlite3.Connection, segment, *, now: int, fmt: str,
              "kind": "dynamic", "unsaved": True}
     return export_to(conn, compile_segment(segment, now), now=now, fmt=fmt, columns=columns,
                      path=path, about=about, segment_name=segment.name or None,
-                     kind=f"segment-{fmt}", force=force)
+                     kind=f"segment-{fmt}", force=force, currency=currency)
 
 
 def export_path(directory: str | os.PathLike[str], name: str, at: int, fmt: str) -> Path:
@@ -520,9 +532,9 @@ def file_name(saved_name: str, slot: int, fmt: str) -> str:
 
 
 def run_due(conn: sqlite3.Connection, now: int, *, only: int | None = None,
-            force: bool = False) -> list[RunResult]:
+            force: bool = False, currency: str | None = None) -> list[RunResult]:
     """Run every schedule that is due (each once, for its latest slot); ``only`` one
-    schedule; ``force`` runs it now even when not due."""
+    schedule; ``force`` runs it now even when not due; money in ``currency``."""
     out = []
     for schedule in list_schedules(conn):
         if only is not None and schedule.id != only:
@@ -531,11 +543,12 @@ def run_due(conn: sqlite3.Connection, now: int, *, only: int | None = None,
         if slot is None:
             out.append(RunResult(schedule, None, skipped="not due"))
             continue
-        out.append(run_one(conn, schedule, now, slot))
+        out.append(run_one(conn, schedule, now, slot, currency))
     return out
 
 
-def run_one(conn: sqlite3.Connection, schedule: Schedule, now: int, slot: int) -> RunResult:
+def run_one(conn: sqlite3.Connection, schedule: Schedule, now: int, slot: int,
+            currency: str | None = None) -> RunResult:
     with _tx(conn):
         claimed = conn.execute(
             "UPDATE segment_schedules SET last_slot = ? WHERE id = ? AND (last_slot IS NULL OR "
@@ -547,7 +560,7 @@ def run_one(conn: sqlite3.Connection, schedule: Schedule, now: int, slot: int) -
         path = Path(schedule.directory) / file_name(saved.name, slot, schedule.format)
         written = export_saved(conn, saved, now=now, fmt=schedule.format,
                                columns=schedule.columns, path=path, slot=slot,
-                               schedule_id=schedule.id)
+                               schedule_id=schedule.id, currency=currency)
     except (OSError, FileRefused, SegmentError, LookupError, sqlite3.Error) as exc:
         message = getattr(exc, "strerror", None) or str(exc)
         with _tx(conn):
