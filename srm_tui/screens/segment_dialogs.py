@@ -15,7 +15,6 @@ from textual.widgets import Input, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from srm_tui.bindings import bindings
-from srm_tui.screens.leave import AsksBeforeLeaving, form_state
 from srm_tui.domain.text import visible
 from srm_tui.screens.workers import work
 from srm_tui.segments import schedules as S
@@ -23,7 +22,6 @@ from srm_tui.segments import store
 from srm_tui.segments.model import Segment
 from srm_tui.widgets.choice import ChoiceField
 from srm_tui.widgets.footer import Footer
-from srm_tui.widgets.check import StateSelectionList
 
 _CSS = """
 {cls} {{ align: center middle; }}
@@ -102,7 +100,7 @@ class ConfirmScreen(ModalScreen[bool]):
             yield Footer()
 
 
-class PromptScreen(AsksBeforeLeaving, ModalScreen[str | None]):
+class PromptScreen(ModalScreen[str | None]):
     """One value; ``check`` returns what is wrong with it (shown inline) or None."""
 
     BINDINGS = bindings("segment_dialog")
@@ -145,7 +143,7 @@ def default_directory() -> str:
     return str(data_dir() / "exports")
 
 
-class ExportScreen(AsksBeforeLeaving, ModalScreen[None]):
+class ExportScreen(ModalScreen[None]):
     """Export the segment now, or add a schedule that exports it at times or intervals."""
 
     BINDINGS = bindings("segment_dialog")
@@ -253,15 +251,18 @@ class ExportScreen(AsksBeforeLeaving, ModalScreen[None]):
         now = self.app.settings.now_ts()
         name = self.saved.name if self.saved else (self.segment.name or "segment")
         path = S.export_path(directory, name, now, fmt)
+        currency = self.app.settings.currency  # money columns in the reporting currency
         runner = self.app.segment_runner()
         try:
             if self.saved is not None:
                 saved = self.saved
                 outcome: Any = runner.call(lambda conn: S.export_saved(
-                    conn, saved, now=now, fmt=fmt, columns=columns, path=path))
+                    conn, saved, now=now, fmt=fmt, columns=columns, path=path,
+                    currency=currency))
             else:
                 outcome = runner.call(lambda conn: S.export_definition(
-                    conn, self.segment, now=now, fmt=fmt, columns=columns, path=path))
+                    conn, self.segment, now=now, fmt=fmt, columns=columns, path=path,
+                    currency=currency))
         except Exception as exc:
             outcome = exc
         self.app.call_from_thread(self._exported, outcome)
@@ -278,7 +279,7 @@ class ExportScreen(AsksBeforeLeaving, ModalScreen[None]):
 # a customer's static segments ----------------------------------------------------------------
 
 
-class MembershipScreen(AsksBeforeLeaving, ModalScreen[None]):
+class MembershipScreen(ModalScreen[None]):
     """Tick the static segments this customer belongs in; n makes a new one."""
 
     BINDINGS = bindings("segment_dialog")
@@ -296,7 +297,7 @@ class MembershipScreen(AsksBeforeLeaving, ModalScreen[None]):
         with Vertical():
             yield Static(f"Static segments of customer {self.customer_id} — space ticks, "
                          "ctrl+s keeps", classes="title", markup=False)
-            yield StateSelectionList[int](id="segments")
+            yield SelectionList[int](id="segments")
             yield Static("New static segment (name, enter adds it ticked):", classes="label",
                          markup=False)
             yield Input(placeholder="e.g. VIP callbacks", id="new")
@@ -354,9 +355,6 @@ class MembershipScreen(AsksBeforeLeaving, ModalScreen[None]):
     def action_submit(self) -> None:
         if self.app.settings.role == "viewer":
             self._error("the viewer role is read only")
-    def typed_state(self) -> Any:
-        return form_state(self), tuple(sorted(self.want.items()))
-
             return
         settings = self.app.settings
         added, removed = [], []
