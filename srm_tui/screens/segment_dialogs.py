@@ -15,6 +15,7 @@ from textual.widgets import Input, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from srm_tui.bindings import bindings
+from srm_tui.screens.leave import AsksBeforeLeaving, form_state
 from srm_tui.domain.text import visible
 from srm_tui.screens.workers import work
 from srm_tui.segments import schedules as S
@@ -22,6 +23,7 @@ from srm_tui.segments import store
 from srm_tui.segments.model import Segment
 from srm_tui.widgets.choice import ChoiceField
 from srm_tui.widgets.footer import Footer
+from srm_tui.widgets.check import StateSelectionList
 
 _CSS = """
 {cls} {{ align: center middle; }}
@@ -100,7 +102,7 @@ class ConfirmScreen(ModalScreen[bool]):
             yield Footer()
 
 
-class PromptScreen(ModalScreen[str | None]):
+class PromptScreen(AsksBeforeLeaving, ModalScreen[str | None]):
     """One value; ``check`` returns what is wrong with it (shown inline) or None."""
 
     BINDINGS = bindings("segment_dialog")
@@ -143,7 +145,7 @@ def default_directory() -> str:
     return str(data_dir() / "exports")
 
 
-class ExportScreen(ModalScreen[None]):
+class ExportScreen(AsksBeforeLeaving, ModalScreen[None]):
     """Export the segment now, or add a schedule that exports it at times or intervals."""
 
     BINDINGS = bindings("segment_dialog")
@@ -279,7 +281,7 @@ class ExportScreen(ModalScreen[None]):
 # a customer's static segments ----------------------------------------------------------------
 
 
-class MembershipScreen(ModalScreen[None]):
+class MembershipScreen(AsksBeforeLeaving, ModalScreen[None]):
     """Tick the static segments this customer belongs in; n makes a new one."""
 
     BINDINGS = bindings("segment_dialog")
@@ -297,7 +299,7 @@ class MembershipScreen(ModalScreen[None]):
         with Vertical():
             yield Static(f"Static segments of customer {self.customer_id} — space ticks, "
                          "ctrl+s keeps", classes="title", markup=False)
-            yield SelectionList[int](id="segments")
+            yield StateSelectionList[int](id="segments")
             yield Static("New static segment (name, enter adds it ticked):", classes="label",
                          markup=False)
             yield Input(placeholder="e.g. VIP callbacks", id="new")
@@ -355,6 +357,9 @@ class MembershipScreen(ModalScreen[None]):
     def action_submit(self) -> None:
         if self.app.settings.role == "viewer":
             self._error("the viewer role is read only")
+    def typed_state(self) -> Any:
+        return form_state(self), tuple(sorted(self.want.items()))
+
             return
         settings = self.app.settings
         added, removed = [], []
