@@ -214,8 +214,7 @@ def test_a_stopped_sync_resumes_with_the_next_customer(vendor, state, tmp_path):
 
 
 def test_fetch_by_id_and_email_says_what_is_not_offered(vendor, state, tmp_path):
-    db = tmp_path / "c.db"
-    Cache(db).close()
+    db = tmp_path / "c.db"  # none yet: the first fetch makes it
     export = state.export()
     owner = next(s["customerId"] for s in export["subscriptions"])
     result = run_srm("fetch", str(owner), "--json", env=_env(vendor, db))
