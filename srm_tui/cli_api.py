@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any
 
 import click
@@ -45,6 +46,8 @@ def api_check(ctx: click.Context, as_json: bool, **flags: Any) -> None:
         cache = runtime.open_cache(settings)
         try:
             remember_profile(cache.conn(), url, found)
+        except sqlite3.Error as exc:  # e.g. a read-only cache: the report still stands
+            click.echo(f"srm: the profile is not remembered in {path}: {exc}", err=True)
         finally:
             cache.close()
     if as_json:
