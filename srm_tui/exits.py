@@ -33,6 +33,10 @@ def classify(exc: BaseException) -> tuple[int, str]:
     """The exit status and the message for a failure that reached the top."""
     if isinstance(exc, (UsageProblem, ConfigError, CacheMissing, FileRefused)):
         return EXIT_USAGE, str(exc)
+    if isinstance(exc, OverflowError) and "SQLite INTEGER" in str(exc):
+        # A number typed for an id that no id can be (SQLite stores 64-bit integers).
+        return EXIT_USAGE, ("a number given is too large to be an id (at most "
+                            f"{(1 << 63) - 1})")
     if isinstance(exc, api_errors.Unreachable):
         return EXIT_UNREACHABLE, f"API unreachable: {exc.message}"
     if isinstance(exc, api_errors.AuthError):
@@ -51,6 +55,8 @@ def classify(exc: BaseException) -> tuple[int, str]:
 
 def foreseen(exc: BaseException) -> bool:
     """Whether the failure is one srm expects (bad input, the API, the cache, ^C)."""
+    if isinstance(exc, OverflowError) and "SQLite INTEGER" in str(exc):
+        return True
     return isinstance(exc, (UsageProblem, ConfigError, CacheError, FileRefused,
                             api_errors.ApiError, api_errors.Unreachable, KeyboardInterrupt,
                             CacheReadOnly)) or (

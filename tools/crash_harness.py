@@ -1,13 +1,17 @@
 """Crash safety: kill sync, outbox push and the console with SIGKILL at random points.
 
+Each kill lands while the process works, by construction, not by timing: the child counts
+its SQL statements and SIGKILLs itself just before the N-th (N drawn at random up to the
+statements of one whole run, tools/forkserver.py), so a busy machine changes nothing.
+
 Each run starts a real sandbox (``srm sandbox serve``) and a fork server (tools/forkserver.py:
 srm imported once, a fresh process forked per run), then, ``kills`` times per target:
 
 - **sync**: ``srm sync`` (``--full`` once the cache is complete) on a small page size, killed
-  at a random instant; every so often the cache starts empty again.
+  at a random statement; every so often the cache starts empty again.
 - **push**: a batch of notes and edits is queued offline, then ``srm outbox push`` is killed.
 - **console**: the real App (background push and sync on start) is driven by keys: search a
-  customer, open them, add a note, edit their first name, ctrl+r; killed at a random instant.
+  customer, open them, add a note, edit their first name, ctrl+r; killed at a random statement.
 
 After each kill the cache must pass ``check_cache`` (SQLite integrity, the search index equal
 to the rows it indexes, the list's derived columns and counters equal to what they count),
@@ -71,23 +75,21 @@ class ForkServer:
         return json.loads(self.proc.stdout.readline())
 
     def start(self, target: str, args: list[Any], env: dict[str, str],
-              log: Path | None = None) -> int:
+              log: Path | None = None, kill_at: int | None = None,
+              count_file: Path | None = None) -> int:
         return self._ask({"op": "run", "target": target, "args": args, "env": env,
-                          "log": str(log) if log else None})["pid"]
+                          "log": str(log) if log else None, "kill_at": kill_at,
+                          "count_file": str(count_file) if count_file else None})["pid"]
 
     def wait(self, pid: int) -> int:
         return self._ask({"op": "wait", "pid": pid})["status"]
 
-    def run_killed(self, target: str, args: list[Any], env: dict[str, str], after: float,
+    def run_killed(self, target: str, args: list[Any], env: dict[str, str], kill_at: int,
                    log: Path | None = None) -> tuple[int, bool]:
-        """Start, SIGKILL after ``after`` seconds; (status, whether it was still running)."""
-        pid = self.start(target, args, env, log)
-        time.sleep(after)
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        status = self.wait(pid)
+        """Run it; it SIGKILLs itself just before its ``kill_at``-th SQL statement, so the
+        kill lands while it works whatever the machine's speed. (status, whether it was
+        killed; not killed: it finished with fewer statements, and is checked whole.)"""
+        status = self.wait(self.start(target, args, env, log, kill_at=kill_at))
         return status, status == -signal.SIGKILL
 
     def run(self, target: str, args: list[Any], env: dict[str, str],
@@ -332,12 +334,15 @@ def _remove(db: Path) -> None:
         p.unlink(missing_ok=True)
 
 
-def _timed(world: World, target: str, args: list[Any], env: dict[str, str]) -> float:
-    started = time.monotonic()
-    status = world.forks.run(target, args, env, world.log)
+def _statements(world: World, target: str, args: list[Any], env: dict[str, str]) -> int:
+    """How many SQL statements one whole run executes (where a kill can land)."""
+    count = world.work / "statements"
+    count.unlink(missing_ok=True)
+    pid = world.forks.start(target, args, env, world.log, count_file=count)
+    status = world.forks.wait(pid)
     if status != 0:
         raise RuntimeError(f"{target} {args} failed ({status}): see {world.log}")
-    return time.monotonic() - started
+    return int(count.read_text())
 
 
 def run_sync_kills(world: World, kills: int, rng: random.Random) -> Result:
@@ -348,12 +353,9 @@ def run_sync_kills(world: World, kills: int, rng: random.Random) -> Result:
     _remove(db)
     env = world.env(db, SRM_PAGE_SIZE="25")
     export = world.export()
-    # How long one whole run takes (the median of three: one slow start skews less).
-    runs = []
-    for _ in range(3):
-        _remove(db)
-        runs.append(_timed(world, "cli", ["sync"], env))
-    window = sorted(runs)[1] * 1.1
+    # How much work one whole run is, in SQL statements: each kill lands before one of them.
+    _remove(db)
+    work = _statements(world, "cli", ["sync"], env)
     _remove(db)
     complete = False
     fresh_every = max(5, kills // 5)
@@ -362,8 +364,7 @@ def run_sync_kills(world: World, kills: int, rng: random.Random) -> Result:
             _remove(db)
             complete = False
         args = ["sync", "--full"] if complete else ["sync"]
-        status, mid = world.forks.run_killed("cli", args, env, rng.uniform(0.0, window),
-                                             world.log)
+        status, mid = world.forks.run_killed("cli", args, env, rng.randint(1, work), world.log)
         result.kills += 1
         result.mid_run += mid
         if not db.exists():
@@ -384,7 +385,7 @@ def run_sync_kills(world: World, kills: int, rng: random.Random) -> Result:
     result.problems += [f"final: {p}" for p in
                         check_cache(db) + cache_matches_export(db, world.export())]
     result.seconds = time.monotonic() - started
-    result.detail["window_seconds"] = round(window, 2)
+    result.detail["statements_per_run"] = work
     return result
 
 
@@ -418,18 +419,18 @@ def run_push_kills(world: World, kills: int, rng: random.Random, batch: int = 12
     rng.shuffle(customers)
     edit_targets = iter(customers)  # each customer's first name is edited once at most
     actions: list[Queued] = []
-    window = None
+    work = None
     for i in range(kills + 1):
         new = [Queued("note", f"pushkill-{i}-{j}", rng.choice(customers))
                for j in range(batch - batch // 6)]
         new += [Queued("edit", f"Pk{i}x{j}", next(edit_targets)) for j in range(batch // 6)]
         _queue(db, new)
         actions += new
-        if window is None:  # the first push runs whole: it sets how long one takes
-            window = _timed(world, "cli", ["outbox", "push"], env) * 1.2
+        if work is None:  # the first push runs whole: how many statements one is
+            work = _statements(world, "cli", ["outbox", "push"], env)
             continue
         status, mid = world.forks.run_killed("cli", ["outbox", "push"], env,
-                                             rng.uniform(0.0, window), world.log)
+                                             rng.randint(1, work), world.log)
         result.kills += 1
         result.mid_run += mid
         if not mid and status != 0:
@@ -446,7 +447,7 @@ def run_push_kills(world: World, kills: int, rng: random.Random, batch: int = 12
     result.problems += [f"final: {p}" for p in check_cache(db) + cache_matches_export(db, export)
                         + check_actions(db, export, actions, final=True)]
     result.seconds = time.monotonic() - started
-    result.detail.update(actions=len(actions), window_seconds=round(window or 0, 2))
+    result.detail.update(actions=len(actions), statements_per_run=work)
     return result
 
 
@@ -459,18 +460,20 @@ def run_console_kills(world: World, kills: int, rng: random.Random) -> Result:
     customers = [c["id"] for c in world.export()["customers"] if c["email"]]
     rng.shuffle(customers)
     actions: list[Queued] = []
-    window = None
+    work = None
     for i in range(kills + 1):
         customer = customers[i % len(customers)]
         plan = {"db": str(db), "api_url": world.url, "customer_id": customer,
                 "note": f"consolekill{i}", "first_name": f"Ck{i}", "sync_again": i % 4 == 0}
         actions += [Queued("note", plan["note"], customer),
                     Queued("edit", plan["first_name"], customer)]
-        if window is None:  # one whole session first: how long one takes
-            window = _timed(world, "console", [plan], env) * 1.1
+        if work is None:  # one whole session first: how many statements one is
+            work = _statements(world, "console", [plan], env)
             continue
+        # A session's count varies a little (the background sync and the keys interleave):
+        # kills aim inside the first 90 %, so each still lands while the session works.
         status, mid = world.forks.run_killed("console", [plan], env,
-                                             rng.uniform(0.0, window), world.log)
+                                             rng.randint(1, max(1, work * 9 // 10)), world.log)
         result.kills += 1
         result.mid_run += mid
         if not mid and status != 0:
@@ -490,7 +493,7 @@ def run_console_kills(world: World, kills: int, rng: random.Random) -> Result:
     result.problems += [f"final: {p}" for p in check_cache(db) + cache_matches_export(db, export)
                         + check_actions(db, export, owed, final=True)]
     result.seconds = time.monotonic() - started
-    result.detail.update(actions_queued=len(owed), window_seconds=round(window or 0, 2))
+    result.detail.update(actions_queued=len(owed), statements_per_run=work)
     return result
 
 
@@ -503,7 +506,8 @@ CUSTOMERS = {"sync": 80, "push": 120, "console": 80}
 def run_all(work: Path, kills: int, targets: tuple[str, ...] = tuple(RUNS), seed: int = 7,
             customers: int | None = None, parallel: bool = False) -> list[Result]:
     """Each target with its own sandbox and fork server, one after the other (or side by
-    side with ``parallel``: on two cores that is slower, each run's window grows)."""
+    side with ``parallel``: slower on two cores, and since each kill lands at a statement, not
+    at an instant, the results are the same)."""
     import threading
 
     results: dict[str, Result] = {}

@@ -8,8 +8,9 @@ the real code (``srm ARGS`` through the click command, or the console through th
 driven by keys), which the harness then kills with SIGKILL.
 
 Protocol (one JSON object per line on stdin, one answer per line on stdout):
-``{"op": "run", "target": "cli"|"console", "args": [...], "env": {...}, "log": PATH}``
--> ``{"pid": N}``; ``{"op": "wait", "pid": N}`` -> ``{"status": exit code or -signal}``.
+``{"op": "run", "target": "cli"|"console", "args": [...], "env": {...}, "log": PATH,
+"kill_at": N or null, "count_file": PATH or null}`` -> ``{"pid": N}`` (``kill_at``: the child
+kills itself just before its N-th SQL statement; ``count_file``: it writes how many it ran); ``{"op": "wait", "pid": N}`` -> ``{"status": exit code or -signal}``.
 """
 
 from __future__ import annotations
@@ -33,8 +34,48 @@ def _preload() -> None:
     import tools.console_session  # noqa: F401
 
 
+def _trace_statements(kill_at: int | None, count_file: str | None) -> None:
+    """Count every SQL statement the child runs (each connection's trace callback); at
+    statement ``kill_at`` the child says so on its log and SIGKILLs itself, so it dies while
+    it works, by construction, before that statement runs. ``count_file`` gets the total
+    when the child ends on its own (how much work one whole run is)."""
+    import signal
+    import sqlite3
+    import threading
+
+    lock = threading.Lock()
+    seen = [0]
+    connect = sqlite3.connect
+
+    def trace(_statement: str) -> None:
+        with lock:
+            seen[0] += 1
+            n = seen[0]
+        if kill_at is not None and n == kill_at:
+            os.write(2, f"mid-work: killed at SQL statement {n}\n".encode())
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def traced(*args, **kwargs):
+        conn = connect(*args, **kwargs)
+        conn.set_trace_callback(trace)
+        return conn
+
+    sqlite3.connect = traced
+    if count_file:
+        def write_count() -> None:
+            with open(count_file, "w", encoding="utf-8") as out:
+                out.write(str(seen[0]))
+
+        _COUNT_WRITERS.append(write_count)
+
+
+_COUNT_WRITERS: list = []
+
+
 def _child(request: dict) -> int:
     """Runs in the forked child; returns its exit status."""
+    if request.get("kill_at") is not None or request.get("count_file"):
+        _trace_statements(request.get("kill_at"), request.get("count_file"))
     os.environ.update(request.get("env") or {})
     for key in request.get("unset") or ():
         os.environ.pop(key, None)
@@ -79,6 +120,8 @@ def main() -> None:
 
                     traceback.print_exc()
                 finally:
+                    for write_count in _COUNT_WRITERS:  # os._exit runs no atexit hook
+                        write_count()
                     os._exit(status)
             print(json.dumps({"pid": pid}), file=out, flush=True)
         elif request["op"] == "wait":
