@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -33,6 +35,9 @@ STALE_AFTER = 24 * 3600
 NOT_FETCHED = ("transactions", "payment_details", "emails")
 # Entities a vendor sync counts (the others stay 0: not offered, or srm's own).
 COUNTED = ("customers", "subscriptions", "passes", "offers", "season_groups", "campaigns")
+# Crash tests: a run SIGKILLs its own process right after its Nth customer has committed
+# (records and fetch state), so a test stops a sync at a chosen point, never a timed one.
+KILL_AFTER_ENV = "SRM_SYNC_KILL_AFTER_CUSTOMERS"
 
 _KNOWN = """
     SELECT id FROM customers
@@ -258,7 +263,11 @@ class VendorSync:
         progress = self.engine.progress
         started = time.monotonic()
         summary.extra["gone"] = summary.extra["refused"] = 0
+        kill = os.environ.get(KILL_AFTER_ENV, "")
+        kill_after = int(kill) if kill.isdigit() else None
         for done, customer_id in enumerate(targets, 1):
+            if kill_after is not None and done > kill_after:
+                os.kill(os.getpid(), signal.SIGKILL)  # customers 1..N are committed
             try:
                 written = self.refresh(customer_id)
             except errors.MalformedResponse as exc:
