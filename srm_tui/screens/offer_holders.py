@@ -87,6 +87,13 @@ class HoldersScreen(TableKeys, Screen[Any]):
         folder = data_dir() / "segments"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"holders-{self.offer['id']}.json"
-        path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        from srm_tui.storage.files import FileRefused, write_text
+
+        try:  # srm's own file, rewritten each time; never through a link (storage/files)
+            write_text(path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n", replace=True)
+        except (OSError, FileRefused) as exc:
+            self.notify(f"Could not write {path}: {getattr(exc, 'strerror', None) or exc}",
+                        severity="error")
+            return
         self.app.copy_to_clipboard(str(path))
         self.notify(f"Wrote {path} (path copied): srm segment members {path}", timeout=10)
