@@ -16,6 +16,7 @@ from srm_tui import runtime
 from srm_tui.bindings import bindings
 from srm_tui.commands import SrmCommands
 from srm_tui.config import Settings
+from srm_tui.domain.text import count
 from srm_tui.screens.workers import work
 from srm_tui.storage.cache import Cache
 
@@ -312,13 +313,24 @@ class SrmApp(App):
         finally:
             service.close()
         if summary.sent:
-            self.call_from_thread(self.notify, f"{len(summary.sent)} queued action(s) sent.")
+            self.online = True  # the push got through: the line says so before the pull
+            self.call_from_thread(self.notify,
+                                  f"{count(len(summary.sent), 'queued action')} sent.")
         if summary.conflicts:
             self.call_from_thread(
-                self.notify, f"{len(summary.conflicts)} queued action(s) conflict with changes "
+                self.notify, f"{count(len(summary.conflicts), 'queued action')} "
+                f"{'conflicts' if len(summary.conflicts) == 1 else 'conflict'} with changes "
                 "made meanwhile: see Sync & outbox (F5).", severity="warning", timeout=10)
         if summary.stopped:
             raise RuntimeError(f"outbox: {summary.stopped}")
+
+    def api_answered(self) -> None:
+        """The API just took a call: the status line stops saying it is away or failed."""
+        if self.demo or self.settings.api_url:
+            self.online = True
+            if self.sync_state.startswith(("sync failed", "sync:")):
+                self.sync_state = ""
+        self.refresh_status()
 
     def retry_when_back(self) -> None:
         """While actions wait and the API was out of reach, try again now and then."""

@@ -123,10 +123,15 @@ REGISTRY: dict[str, list[Spec]] = {
         Spec("segments.export", "t", "export", "Export / schedule"),
         Spec("segments.recount", "r", "recount", "Count all now", show=False),
         Spec("segments.delete", "d", "delete", "Delete"),
+        Spec("segments.schedules", "s", "schedules", "Schedules"),
         Spec("segments.filter", "slash", "focus_filter", "Filter", priority=True),
         Spec("segments.clear", "escape", "clear_filter", "Clear filter", show=False),
         Spec("segments.down", "j", "cursor(1)", "Down", show=False, palette=False),
         Spec("segments.up", "k", "cursor(-1)", "Up", show=False, palette=False),
+    ],
+    "schedules": [
+        Spec("schedules.remove", "x,delete", "remove", "Remove schedule"),
+        Spec("schedules.back", "escape,q", "app.pop_screen", "Back"),
     ],
     "segment_builder": [
         Spec("segment_builder.save", "ctrl+s", "save", "Save", priority=True),
@@ -134,6 +139,8 @@ REGISTRY: dict[str, list[Spec]] = {
         Spec("segment_builder.export", "ctrl+t", "export", "Export / schedule"),
         Spec("segment_builder.history", "ctrl+g", "history", "Versions"),
         Spec("segment_builder.text", "ctrl+l", "focus_text", "Text form"),
+        Spec("segment_builder.why", "ctrl+n", "why", "Why in or out?", show=False,
+             priority=True),
         Spec("segment_builder.back", "escape", "back", "Back"),
     ],
     "condition_tree": [

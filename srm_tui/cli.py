@@ -19,7 +19,7 @@ import click
 
 from srm_tui import runtime
 from srm_tui.config import Settings, load_settings, parse_instant
-from srm_tui.domain.text import json_text, visible
+from srm_tui.domain.text import count, json_text, visible
 from srm_tui.exits import (  # one mapping of failures for every path
     EXIT_FAILURE,
     EXIT_UNREACHABLE,
@@ -290,7 +290,7 @@ def sync(ctx: click.Context, full: bool, as_json: bool, **flags: Any) -> None:
 def _vendor_note(summary: Any) -> str:
     """What a vendor-profile sync did and could not do, in one line."""
     extra = summary.extra
-    said = f"vendor API: {summary.counts.get('customers', 0):,} customers refreshed"
+    said = f"vendor API: {count(summary.counts.get('customers', 0), 'customer')} refreshed"
     if extra.get("gone"):
         said += f", {extra['gone']:,} gone at the API (marked; asked again by --full)"
     if extra.get("refused"):
@@ -995,7 +995,7 @@ def segment_count(ctx: click.Context, file: str, as_json: bool, **flags: Any) ->
     if as_json:
         click.echo(json.dumps({"customers": result.customers}))
     else:
-        click.echo(f"{result.customers} customers")
+        click.echo(count(result.customers, "customer"))
 
 
 @segment_group.command("members")
@@ -1075,7 +1075,7 @@ def segment_export(ctx: click.Context, file: str, fmt: str, out: str, force: boo
             raise
         raise UsageProblem(f"--out: cannot write {out}: {exc.strerror or exc}") from None
     if out != "-":
-        click.echo(f"wrote {n} customers to {out}", err=True)
+        click.echo(f"wrote {count(n, 'customer')} to {out}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

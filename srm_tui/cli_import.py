@@ -17,6 +17,7 @@ import click
 
 from srm_tui import runtime
 from srm_tui.cli import _common, _ProgressBar, _settings, handled, main
+from srm_tui.domain.text import count
 
 
 @main.command("import")
@@ -61,4 +62,4 @@ def import_(ctx: click.Context, files: tuple[str, ...], fmt: str, tz: str, as_js
         if f["status"] == "already imported":
             click.echo(f"{f['file']}: already imported (nothing to do)", err=True)
     click.echo(f"imported {written or 'nothing new'} in {summary.seconds:.1f} s "
-               f"({summary.quarantined} rows quarantined)", err=True)
+               f"({count(summary.quarantined, 'row')} quarantined)", err=True)

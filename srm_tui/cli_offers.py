@@ -22,7 +22,7 @@ from srm_tui import runtime
 from srm_tui.cli import (_action_options, _common, _names, _run_action, _settings, customer,
                          handled, main)
 from srm_tui.domain import offers as od
-from srm_tui.domain.text import visible
+from srm_tui.domain.text import count, visible
 from srm_tui.exits import EXIT_FAILURE, UsageProblem
 
 
@@ -163,7 +163,7 @@ def offers_show(ctx: click.Context, offer_id: str, as_json: bool, **flags: Any) 
     click.echo(f"{offer['id']}  {od.kind(offer['id'])}  {visible(offer.get('title'), 80)}")
     click.echo(f"  {od.price(offer.get('price'))} · {od.period(offer)} · "
                f"{'active' if offer.get('active') else 'inactive'} · version "
-               f"{offer.get('version')} · {holders.get(offer_id, 0)} holders")
+               f"{offer.get('version')} · {count(holders.get(offer_id, 0), 'holder')}")
     for loc in offer.get("localizations") or []:
         click.echo(f"  {loc.get('countryCode')}  {loc.get('id')}  "
                    f"{visible(loc.get('title'), 40):40}  {od.price(loc.get('price')):22}  "

@@ -14,7 +14,7 @@ import click
 from srm_tui import runtime
 from srm_tui.cli import (UsageProblem, _common, _segment_cache, _segment_file, _settings,
                          handled, main, segment_group)
-from srm_tui.domain.text import visible
+from srm_tui.domain.text import count, visible
 
 
 def _iso(ts: int | None) -> str | None:
@@ -91,7 +91,7 @@ def segment_save(ctx: click.Context, file: str, as_name: str | None, as_json: bo
                               ensure_ascii=False))
         return
     click.echo(f"saved {visible(segment.name.strip())!s} version {change.version}: "
-               f"{change.members} customers (+{change.gained} -{change.lost})")
+               f"{count(change.members, 'customer')} (+{change.gained} -{change.lost})")
     for mark, line in change.lines:
         if mark != " ":
             click.echo(f"  {mark} {visible(line)}")
@@ -120,8 +120,9 @@ def segment_list(ctx: click.Context, tag: str | None, as_json: bool, **flags: An
     for s in items:
         tags = f" [{', '.join(s.tags)}]" if s.tags else ""
         note = f"  ({s.problem})" if s.problem else ""
+        members = count(s.last_count, "customer") if s.last_count is not None else "? customers"
         click.echo(f"{s.id:>4}  {visible(s.name)}{visible(tags)}  {s.kind} v{s.version}  "
-                   f"{s.last_count if s.last_count is not None else '?'} customers  "
+                   f"{members}  "
                    f"last run {_iso(s.last_run_at) or 'never'}{note}")
 
 
@@ -151,7 +152,7 @@ def segment_history(ctx: click.Context, segment: str, as_json: bool, **flags: An
         return
     for item in out:
         click.echo(f"v{item['version']}  {item['saved_at']}  {visible(item['saved_by'] or '')}  "
-                   f"{item['members']} customers (+{item['gained']} -{item['lost']})")
+                   f"{count(item['members'], 'customer')} (+{item['gained']} -{item['lost']})")
         for line in item["changes"]:
             click.echo(f"    {visible(line)}")
 
@@ -219,7 +220,7 @@ def segment_overview(ctx: click.Context, file: str | None, saved_ref: str | None
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False))
         return
-    click.echo(f"{result.customers} customers, {result.subscribers} paying monthly "
+    click.echo(f"{count(result.customers, 'customer')}, {result.subscribers} paying monthly "
                f"({result.elapsed_ms:.0f} ms)")
     from srm_tui.segments.overview import by_currency
 
@@ -352,7 +353,7 @@ def schedules_run(ctx: click.Context, only: int | None, force: bool, as_json: bo
         for r in results:
             name = visible(r.schedule.segment_name)
             if r.written:
-                click.echo(f"schedule {r.schedule.id} ({name}): wrote {r.written.rows} rows to "
+                click.echo(f"schedule {r.schedule.id} ({name}): wrote {count(r.written.rows, 'row')} to "
                            f"{r.written.path}")
             elif r.error:
                 click.echo(f"schedule {r.schedule.id} ({name}): FAILED: {visible(r.error)}",

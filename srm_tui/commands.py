@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from srm_tui.bindings import REGISTRY, display_keys
+from srm_tui.bindings import Spec, display_keys, spec
 from srm_tui.domain.text import visible
 from srm_tui.domain.token import looks_like_jwt
 from srm_tui.storage.search import SearchError, search
@@ -17,23 +18,37 @@ class SrmCommands(Provider):
     """Commands from the binding registry plus "open customer" for ids and emails."""
 
     def _commands(self):
-        for specs in REGISTRY.values():
-            for spec in specs:
-                if spec.palette and spec.action.startswith("app.") and spec.id != "app.palette":
-                    yield spec
+        """(spec, node, keys) for every action available where the palette was opened: the
+        screen's own and the app's bindings that are on there now (another screen's "Back"
+        is not; a customer action shows on the tab where it works)."""
+        seen: dict[str, tuple[Spec, Any, list[str]]] = {}
+        for key, active in self.screen.active_bindings.items():
+            binding = active.binding
+            if not active.enabled or binding.id is None or binding.id == "app.palette":
+                continue
+            try:
+                found = spec(binding.id)
+            except KeyError:  # a widget's own binding, not one of srm's commands
+                continue
+            if not found.palette:
+                continue
+            entry = seen.setdefault(binding.id, (found, active.node, []))
+            entry[2].append(key)
+        return list(seen.values())
 
     async def discover(self) -> Hits:
-        for spec in self._commands():
-            yield DiscoveryHit(spec.description, partial(self._run, spec.action),
-                               help=f"{display_keys(spec.keys)} · {spec.id}")
+        for found, node, keys in self._commands():
+            yield DiscoveryHit(found.description, partial(self._run, found.action, node),
+                               help=f"{display_keys(','.join(keys))} · {found.id}")
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for spec in self._commands():
-            score = matcher.match(spec.description)
+        for found, node, keys in self._commands():
+            score = max(matcher.match(found.description), matcher.match(found.id) * 0.8)
             if score > 0:
-                yield Hit(score, matcher.highlight(spec.description),
-                          partial(self._run, spec.action), help=spec.id)
+                yield Hit(score, matcher.highlight(found.description),
+                          partial(self._run, found.action, node),
+                          help=f"{display_keys(','.join(keys))} · {found.id}")
         text = query.strip()
         if not text:
             return
@@ -55,5 +70,5 @@ class SrmCommands(Provider):
             label = f"Fetch {text} from the API and open it"
             yield Hit(0.9, label, partial(self.app.fetch_and_open, kind, value), text=label)
 
-    async def _run(self, action: str) -> None:
-        await self.app.run_action(action.removeprefix("app."))
+    async def _run(self, action: str, node: Any) -> None:
+        await self.app.run_action(action, node)

@@ -269,3 +269,210 @@ async def test_segment_condition_dialog_esc_asks_only_with_changes(synced):
         await pilot.press("escape", "y")
         await pilot.pause()
         assert name(app) == "SegmentBuilderScreen"
+
+
+async def test_state_shown_is_the_state_now_after_a_push_from_elsewhere(tmp_path):
+    from tests.helpers import SandboxProcess
+    from tests.ui_keys import open_customer, run_confirmed
+
+    state_file, db = tmp_path / "state.json", tmp_path / "c.db"
+    args = ("--customers", "40", "--seed", "12", "--as-of", "2026-11-01T00:00:00Z",
+            "--state", str(state_file))
+    sandbox = SandboxProcess(*args)
+    port, url = sandbox.port, sandbox.url
+    try:
+        cache = Cache(db)
+        with ApiClient(url, "sandbox-key") as client:
+            SyncEngine(cache, client).run()
+        cache.close()
+        customer = next(c for c in sandbox.export()["customers"] if c["email"])
+    finally:
+        sandbox.stop()
+    app = make_app(db, url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_customer(pilot, customer["id"])
+        await pilot.press("5", "n")
+        await type_text(pilot, "Queued while away")
+        await run_confirmed(pilot)
+        assert "Outbox #1 pending" in screen_text(app)
+        await pilot.press("ctrl+r")  # the API is still away: the sync fails
+        await settle(pilot, 0.5)
+        assert "sync failed" in app.status_text
+        back = SandboxProcess("--port", str(port), *args)
+        try:
+            await pilot.press("f5")  # the push happens while another screen is shown
+            await settle(pilot)
+            await pilot.press("ctrl+r")
+            await settle(pilot, 0.5)
+            await pilot.press("f2")
+            await settle(pilot)
+            assert name(app) == "CustomerScreen"
+            shown = screen_text(app)
+            assert "Outbox #1" not in shown
+            assert "sync failed" not in app.status_text and "offline" not in app.status_text
+            # An action the API takes at once clears any earlier failure from the line too.
+            app.sync_state = "sync failed: earlier"
+            app.online = False
+            await pilot.press("n")
+            await type_text(pilot, "Sent at once")
+            await run_confirmed(pilot)
+            assert "sync failed" not in app.status_text and "offline" not in app.status_text
+        finally:
+            back.stop()
+
+
+def _notes(app) -> str:
+    return " ".join(str(n.message) for n in app._notifications)
+
+
+async def test_action_keys_on_the_wrong_tab_or_table_say_where_they_act(synced):
+    from tests.ui_keys import open_customer, to_row
+
+    running, state, db, cache = synced
+    pd_owners = {p["customerId"] for p in state.all("payment_details")}
+    sub = next(s for s in state.all("subscriptions") if s["customerId"] in pd_owners)
+    app = make_app(db, running.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_customer(pilot, sub["customerId"])
+        await pilot.press("1", "r")  # refund on Summary
+        await pilot.pause()
+        assert name(app) == "CustomerScreen"
+        assert "Refund works on the Transactions (3) tab" in _notes(app)
+        await pilot.press("2")
+        pd = app.screen.query_one("#pd-table")
+        await to_row(pilot, "pd-table", str(pd.coordinate_to_cell_key((0, 0)).row_key.value))
+        await pilot.press("c")  # cancel acts on a subscription, not on payment details
+        await pilot.pause()
+        assert name(app) == "CustomerScreen"
+        assert "the payment details table has the focus" in _notes(app)
+        await to_row(pilot, "access-table", f"S{sub['subscriptionId']}")
+        await pilot.press("c")
+        await pilot.pause()
+        assert name(app) == "ActionScreen"
+        assert "Cancel subscription" in screen_text(app)
+
+
+async def _palette(pilot, text: str) -> str:
+    await pilot.press("ctrl+p")
+    await pilot.pause()
+    await type_text(pilot, text)
+    await pilot.pause(0.5)
+    return screen_text(pilot.app)
+
+
+async def test_palette_finds_actions_by_name_where_they_are_available(synced):
+    running, state, db, cache = synced
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        shown = await _palette(pilot, "back")  # the customer list has no "Back"
+        assert "Back" not in shown.split("back", 1)[1]
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("f4")
+        await settle(pilot)
+        assert "Coupons" in await _palette(pilot, "coupon")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert "Season groups" in await _palette(pilot, "season")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert name(app) == "SeasonGroupsScreen"
+
+
+async def test_builder_explains_why_a_customer_is_out_and_the_list_filters_by_tag(synced):
+    from srm_tui.segments import store
+    from srm_tui.segments.model import All, Condition, Segment
+
+    running, state, db, cache = synced
+    conn = cache.conn()
+    out = conn.execute("SELECT id FROM customers WHERE country IS NOT 'PL' LIMIT 1").fetchone()[0]
+    store.save(conn, Segment(where=All((Condition("customer.country", "eq", "PL"),)),
+                             name="Polish UX", tags=("ux",)), now=T0, agent="anna")
+    store.save(conn, Segment(where=All((Condition("customer.country", "eq", "DE"),)),
+                             name="German", tags=("billing",)), now=T0, agent="anna")
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f3")
+        await settle(pilot)
+        await pilot.press("slash")
+        await type_text(pilot, "tag:ux")
+        await pilot.pause()
+        table = app.screen.query_one("DataTable")
+        assert table.row_count == 1 and "Polish UX" in screen_text(app)
+        await pilot.press("escape")
+        await pilot.press("n")
+        await settle(pilot)
+        await pilot.press("ctrl+l")
+        app.screen.query_one("#text").value = "customer.country = P"
+        await pilot.press("end", "L", "enter")
+        await settle(pilot)
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert name(app) == "PromptScreen"
+        await type_text(pilot, str(out))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert name(app) == "SegmentBuilderScreen"
+        text = str(app.screen.query_one("#explain").render())
+        assert f"customer {out}: NOT IN the segment" in text and "FAIL" in text
+
+
+async def test_schedules_are_listed_and_removed_in_the_console(synced, tmp_path):
+    from srm_tui.segments import schedules as S
+    from srm_tui.segments import store
+    from srm_tui.segments.model import All, Condition, Segment
+
+    running, state, db, cache = synced
+    conn = cache.conn()
+    store.save(conn, Segment(where=All((Condition("customer.country", "eq", "PL"),)),
+                             name="Polish"), now=T0, agent="anna")
+    first = S.add(conn, "Polish", fmt="csv", columns=["id"], directory=str(tmp_path),
+                  every="6h", now=T0, agent="anna")
+    second = S.add(conn, "Polish", fmt="json", columns=["id"], directory=str(tmp_path),
+                   at="07:00", tz="Europe/Warsaw", now=T0, agent="anna")
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f3")
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+        assert name(app) == "SchedulesScreen"
+        text = screen_text(app)
+        assert "2 schedules" in text and "every 6h" in text and "Europe/Warsaw" in text
+        await pilot.press("G", "x")
+        await pilot.pause()
+        assert f"Remove schedule {second.id}" in screen_text(app)
+        await pilot.press("y")
+        await settle(pilot)
+        assert "1 schedule" in screen_text(app)
+    assert [s.id for s in S.list_schedules(cache.conn())] == [first.id]
+
+
+def test_counts_read_as_english_everywhere(synced, tmp_path):
+    from srm_tui.domain.text import count, plural
+    from srm_tui.segments import schedules as S
+    from srm_tui.segments import store
+    from srm_tui.segments.model import All, Condition, Segment
+    from tests.helpers import run_srm
+
+    assert [count(1, "customer"), count(2, "customer"), count(1176, "row")] == [
+        "1 customer", "2 customers", "1,176 rows"]
+    assert [plural("pass", 2), plural("entry", 3), plural("day", 2)] == [
+        "passes", "entries", "days"]
+    running, state, db, cache = synced
+    conn = cache.conn()
+    one = conn.execute("SELECT id, country FROM customers WHERE country IS NOT NULL "
+                       "GROUP BY country HAVING count(*) = 1 LIMIT 1").fetchone()
+    store.save(conn, Segment(where=All((Condition("customer.id", "eq", one[0]),)),
+                             name="Just one"), now=T0, agent="anna")
+    S.add(conn, "Just one", fmt="csv", columns=["id"], directory=str(tmp_path),
+          every="1d", now=T0, agent="anna")
+    env = {"SRM_DB": str(db), "SRM_NOW": "2026-11-02T01:00:00Z"}
+    deleted = run_srm("segment", "delete", "Just one", env=env)
+    assert deleted.returncode != 0 and "exports it" in deleted.stderr, deleted.stderr
+    ran = run_srm("schedules", "run", env=env)
+    assert ran.returncode == 0, ran.stderr
+    assert "wrote 1 row to" in ran.stdout, ran.stdout
+    listed = run_srm("segment", "list", env=env)
+    assert "1 customer " in listed.stdout or listed.stdout.rstrip().endswith("1 customer"), \
+        listed.stdout

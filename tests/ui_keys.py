@@ -52,10 +52,11 @@ async def settle(pilot, delay: float = 0.3) -> None:
 async def open_customer(pilot, customer_id: int) -> None:
     """Back to the list, search the id, open the row: what an agent types."""
     app = pilot.app
-    for _ in range(5):
+    for _ in range(6):
         if name(app) == "CustomersScreen":
             break
-        await pilot.press("escape")
+        # A form with typed work asks before it is left: yes, leave it.
+        await pilot.press("y" if name(app) == "ConfirmDialog" else "escape")
         await pilot.pause()
     # The box keeps the last search (and its focus) after a customer opened from it: esc
     # clears it first, as an agent does, so the new id is not typed after the old one.

@@ -8,7 +8,8 @@ from typing import Any
 
 from rich.table import Table
 from rich.text import Text
-from textual import on
+from textual import events, on
+from textual.actions import parse as parse_action
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
@@ -118,6 +119,11 @@ class CustomerScreen(Screen):
 
     def on_mount(self) -> None:
         self.action_reload()
+
+    def on_screen_resume(self) -> None:
+        # Back from F5, an outbox entry or a dialog: what was sent meanwhile is shown as sent.
+        if self.account is not None:
+            self.action_reload()
 
     def action_reload(self) -> None:
         conn = self.app.cache.conn()
@@ -572,6 +578,44 @@ class CustomerScreen(Screen):
     def _row(self, selector: str) -> str | None:
         return self._selected(selector)
 
+    TAB_NAMES = {"summary": "Summary (1)", "payments": "Payments (2)",
+                 "transactions": "Transactions (3)", "emails": "Emails (4)",
+                 "notes": "Notes (5)", "history": "History (6)"}
+
+    def on_key(self, event: events.Key) -> None:
+        """An action key pressed on a tab where it does not work says where it does (the
+        binding is off on this tab, so without this the key would do nothing)."""
+        if self.app.settings.role == "viewer" or self.account is None:
+            return
+        try:
+            tab = self.query_one(TabbedContent).active
+        except Exception:  # not mounted yet
+            return
+        elsewhere: list[tuple[str, tuple[str, ...]]] = []
+        for binding in self._bindings.key_to_bindings.get(event.key, []):
+            _ns, name, params = parse_action(binding.action)
+            name = str(params[0]) if name == "act" and params else name
+            tabs = self.ACTION_TABS.get(name)
+            if tabs is None or tab in tabs:
+                return  # the key works here (or is not a tab's action): the binding runs
+            elsewhere.append((binding.description, tabs))
+        if elsewhere:
+            what, tabs = elsewhere[0]
+            where = " or ".join(self.TAB_NAMES[t] for t in tabs)
+            self.notify(f"{what} works on the {where} tab: go there, highlight the row, then "
+                        f"press {event.character or event.key}.", severity="warning")
+            event.stop()
+
+    def _focused_other(self, wanted: str) -> str | None:
+        """Which other table of the Payments tab has the focus (the action's row is not
+        there), named for the message; None when the focus is on ``wanted`` or no table."""
+        names = {"#access-table": "subscriptions and passes", "#pd-table": "payment details"}
+        focused = self.focused
+        if isinstance(focused, DataTable) and f"#{focused.id}" in names \
+                and f"#{focused.id}" != wanted:
+            return names[f"#{focused.id}"]
+        return None
+
     def _target(self, action: str) -> tuple[dict[str, Any], dict[str, Any]] | str:
         """(fixed args, defaults) for an action on the highlighted row, or why not."""
         a = self.account
@@ -609,6 +653,18 @@ class CustomerScreen(Screen):
             start = max(current or 0, self.app.settings.now_ts())
             until = datetime.fromtimestamp(start + 30 * 86400, timezone.utc)
             return {"access_id": access_id}, {"until": until.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        if tab == "payments" and action in ("cancel", "coupon-apply", "pause", "resume",
+                                            "activate", "terminate", "transfer",
+                                            "delete-payment-details", "extend"):
+            wanted = "#pd-table" if action == "delete-payment-details" else "#access-table"
+            other = self._focused_other(wanted)
+            if other is not None:  # act on the row the agent sees highlighted, never another
+                kind = ("payment details" if wanted == "#pd-table"
+                        else "a subscription or pass")
+                return (f"{ActionService.spec(action).title} acts on {kind}, but the "
+                        f"{other} table has the focus: tab to the "
+                        f"{'payment details' if wanted == '#pd-table' else 'subscriptions'} "
+                        "table and highlight the row first.")
         if action in ("cancel", "coupon-apply", "pause", "resume", "activate"):
             key = self._row("#access-table") if tab == "payments" else None
             if key is None or not key.startswith("S"):
@@ -662,8 +718,10 @@ class CustomerScreen(Screen):
             if outcome is None:
                 return
             severity = "information" if outcome.status == "applied" else "warning"
-            if self.app.demo or self.app.settings.api_url:
-                self.app.online = outcome.status == "applied"
+            if outcome.status == "applied":
+                self.app.api_answered()
+            elif self.app.demo or self.app.settings.api_url:
+                self.app.online = False
             self.notify(outcome.message, severity=severity, timeout=8)
             self.action_reload()
             self.app.refresh_status()

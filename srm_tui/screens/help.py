@@ -31,7 +31,8 @@ SCOPES = {"app": "Everywhere", "list": "Lists", "customers": "Customers",
           "offer_holders": "Offer holders", "offer_dialog": "Offer dialogs",
           "offer_confirm": "Offer confirmations", "offer_type": "New offer type",
           "change_history": "Change history", "sync": "Sync & outbox",
-          "outbox_item": "An outbox entry", "table": "Offer and season tables"}
+          "outbox_item": "An outbox entry", "table": "Offer and season tables",
+          "schedules": "Scheduled exports"}
 
 
 def scope_title(scope: str) -> str:

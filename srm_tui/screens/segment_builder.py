@@ -22,7 +22,7 @@ from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from srm_tui.bindings import bindings
-from srm_tui.domain.text import visible
+from srm_tui.domain.text import count, visible
 from srm_tui.screens.workers import work
 from srm_tui.segments import editing as ed
 from srm_tui.segments import store
@@ -160,8 +160,8 @@ class SegmentBuilderScreen(Screen):
                 yield CustomerTable(lambda o, n: [], 0, columns=list_columns(self.app),
                                     id="members")
                 with VerticalScroll(id="explain-box"):
-                    yield Static("Highlight a member to see why it is in.", id="explain",
-                                 markup=False)
+                    yield Static("Highlight a member to see why it is in; ctrl+n explains "
+                                 "any customer, in or out.", id="explain", markup=False)
         yield Input(placeholder="text form: subscription.state = grace and (…)", id="text")
         yield Static("", id="text-error", classes="error -empty", markup=False)
         yield Static("", id="count", markup=False)
@@ -171,7 +171,7 @@ class SegmentBuilderScreen(Screen):
     def on_mount(self) -> None:
         table = self.query_one("#members", CustomerTable)
         self.pages = MemberPages(self, table)
-        self.watch(table, "cursor", self._member_moved, init=False)
+        self.watch(table, "cursor", self._cursor_moved, init=False)
         self._narrow(self.app.size.width)
         if self.segment_id is not None:
             self.schedules = store.schedules_using(self.app.cache.conn(), self.segment_id)
@@ -402,6 +402,9 @@ class SegmentBuilderScreen(Screen):
     def recount(self) -> None:
         """Count the current tree (after the count in flight, if any: newest wins)."""
         self.seq += 1
+        if getattr(self, "_asked", None) is not None:  # the asked customer, against this tree
+            self._explain_worker(self._asked, Segment(where=self.where, selector=self.selector),
+                                 self.seq)
         faults = validate_segment(Segment(where=self.where, selector=self.selector))
         if faults:
             self.query_one("#count", Static).update(Text(f"— not counted: {faults[0]}"))
@@ -470,8 +473,13 @@ class SegmentBuilderScreen(Screen):
 
     def members_loaded(self, page: int) -> None:
         """The first page of a new count arrived: explain its first member."""
-        if page == 0:
+        if page == 0 and getattr(self, "_asked", None) is None:
             self._member_moved()
+
+    def _cursor_moved(self) -> None:
+        if self.query_one("#members", CustomerTable).has_focus:
+            self._asked = None  # the agent moved on from the customer asked about (ctrl+n)
+        self._member_moved()
 
     def _member_moved(self) -> None:
         if self._explain_timer:
@@ -480,10 +488,45 @@ class SegmentBuilderScreen(Screen):
 
     def _explain_highlighted(self) -> None:
         row = self.query_one("#members", CustomerTable).selected()
-        if row is None:
+        if row is None or getattr(self, "_asked", None) is not None:
             return
         self._explain_worker(int(row["id"]), Segment(where=self.where, selector=self.selector),
                              self.seq)
+
+    def action_why(self) -> None:
+        """Why a customer the agent names is in the segment, or why not."""
+        from srm_tui.screens.segment_dialogs import PromptScreen
+
+        conn = self.app.cache.conn()
+
+        def customer(text: str) -> int | None:
+            if text.isdigit():
+                row = conn.execute("SELECT id FROM customers WHERE id = ?", (int(text),))
+            else:
+                row = conn.execute("SELECT id FROM customers WHERE email = ? COLLATE NOCASE",
+                                   (text,))
+            found = row.fetchone()
+            return int(found[0]) if found else None
+
+        def check(text: str) -> str | None:
+            if not text:
+                return "type a customer id or email"
+            return None if customer(text) is not None else \
+                f"no cached customer {visible(text, 60)!r}"
+
+        def chosen(text: str | None) -> None:
+            cid = customer(text) if text else None
+            if cid is not None:
+                self._asked = cid  # kept until a member is highlighted again
+                if self._explain_timer:
+                    self._explain_timer.stop()
+                self.query_one("#explain", Static).update(Text(f"explaining {cid}…"))
+                self._explain_worker(cid, Segment(where=self.where, selector=self.selector),
+                                     self.seq)
+
+        self.app.push_screen(PromptScreen("Why is this customer in or out? Customer id or "
+                                          "email, then enter", "1042 or a@b.com", check),
+                             chosen)
 
     @work(thread=True, exclusive=True, group="segment-explain", exit_on_error=False)
     def _explain_worker(self, customer_id: int, segment: Segment, seq: int) -> None:
@@ -568,7 +611,7 @@ class SegmentBuilderScreen(Screen):
         self.saved_definition = saved.segment
         self.query_one("#name", Input).value = saved.name
         self._crumbs()
-        self.notify(f"Saved {saved.name} v{change.version}: {change.members:,} customers "
+        self.notify(f"Saved {saved.name} v{change.version}: {count(change.members, 'customer')} "
                     f"(+{change.gained:,} −{change.lost:,})")
 
     # elsewhere --------------------------------------------------------------------------------

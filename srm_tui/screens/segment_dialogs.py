@@ -16,7 +16,7 @@ from textual.widgets.selection_list import Selection
 
 from srm_tui.bindings import bindings
 from srm_tui.screens.leave import AsksBeforeLeaving, form_state
-from srm_tui.domain.text import visible
+from srm_tui.domain.text import count, visible
 from srm_tui.screens.workers import work
 from srm_tui.segments import schedules as S
 from srm_tui.segments import store
@@ -273,7 +273,7 @@ class ExportScreen(AsksBeforeLeaving, ModalScreen[None]):
         if isinstance(outcome, Exception):
             self._error(f"not exported: {getattr(outcome, 'strerror', None) or outcome}")
             return
-        self.app.notify(f"Wrote {outcome.rows:,} customers to {outcome.path} (what it is: "
+        self.app.notify(f"Wrote {count(outcome.rows, 'customer')} to {outcome.path} (what it is: "
                         f"{Path(outcome.sidecar).name})", timeout=10)
         self.dismiss(None)
 
@@ -322,7 +322,7 @@ class MembershipScreen(AsksBeforeLeaving, ModalScreen[None]):
                 continue
             tags = f"  [{', '.join(saved.tags)}]" if saved.tags else ""
             box.add_option(Selection(Text(f"{visible(saved.name, 50)}{visible(tags, 30)} · "
-                                          f"{saved.members:,} members"), saved.id,
+                                          f"{count(saved.members, 'member')}"), saved.id,
                                      self.want.get(saved.id, False)))
 
     @on(SelectionList.SelectedChanged)
@@ -354,12 +354,12 @@ class MembershipScreen(AsksBeforeLeaving, ModalScreen[None]):
     def _error(self, message: str) -> None:
         self.query_one("#error", Static).update(Text(f"⚠ {message}"))
 
-    def action_submit(self) -> None:
-        if self.app.settings.role == "viewer":
-            self._error("the viewer role is read only")
     def typed_state(self) -> Any:
         return form_state(self), tuple(sorted(self.want.items()))
 
+    def action_submit(self) -> None:
+        if self.app.settings.role == "viewer":
+            self._error("the viewer role is read only")
             return
         settings = self.app.settings
         added, removed = [], []

@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from srm_tui.bindings import bindings
-from srm_tui.domain.text import visible
+from srm_tui.domain.text import count, visible
 from srm_tui.screens.segment_dialogs import diff_text
 from srm_tui.segments import store
 from srm_tui.segments.model import Segment
@@ -85,7 +85,7 @@ class HistoryScreen(Screen[Segment | None]):
                         else Text("(definition unchanged)\n"))
         for label, ids, total in (("gained", change.gained_ids, change.gained),
                                   ("lost", change.lost_ids, change.lost)):
-            out.append(f"\n{total:,} customers {label}", style="bold")
+            out.append(f"\n{count(total, 'customer')} {label}", style="bold")
             if ids:
                 emails = dict(conn.execute(
                     f"SELECT id, email FROM customers WHERE id IN "

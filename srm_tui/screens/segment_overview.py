@@ -16,7 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from srm_tui.bindings import bindings
-from srm_tui.domain.text import visible
+from srm_tui.domain.text import count, visible
 from srm_tui.screens.workers import work
 from srm_tui.segments.compile import Compiled, compile_segment
 from srm_tui.segments.model import Node, Segment
@@ -111,7 +111,7 @@ class OverviewScreen(Screen[Node | None]):
             whole = result.reported(self.app.segment_runner().rates(),
                                     self.app.settings.currency)
             self.query_one("#cache", Static).update(Text(
-                f"whole cache: {result.customers:,} customers · {whole.headline()} · "
+                f"whole cache: {count(result.customers, 'customer')} · {whole.headline()} · "
                 f"churn {'—' if result.churn_rate is None else f'{result.churn_rate:.1%}'}"))
             self._crumbs()
             return
@@ -131,7 +131,7 @@ class OverviewScreen(Screen[Node | None]):
             share = ""
             if self.cache_result is not None and self.cache_result.customers:
                 share = f" ({self.result.customers / self.cache_result.customers:.1%} of the cache)"
-            parts.append(f"{self.result.customers:,} customers{share}")
+            parts.append(f"{count(self.result.customers, 'customer')}{share}")
             parts.append(f"{self.result.elapsed_ms:,.0f} ms")
         parts.append(freshness(self.app))
         self.query_one("#crumbs", Static).update(Text(" · ".join(parts)))

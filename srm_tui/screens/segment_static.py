@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from srm_tui.bindings import bindings
-from srm_tui.domain.text import visible
+from srm_tui.domain.text import count, visible
 from srm_tui.screens.segment_builder import freshness, list_columns, parse_tags
 from srm_tui.segments import store
 from srm_tui.segments.model import Segment
@@ -143,7 +143,7 @@ class StaticSegmentScreen(Screen):
             self.notify("No change: already so.")
             return
         self.notify(f"v{change.version}: +{change.gained} −{change.lost}, "
-                    f"{change.members:,} customers")
+                    f"{count(change.members, 'customer')}")
         self._reload()
 
     def action_save(self) -> None:

@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
 from srm_tui.bindings import bindings
-from srm_tui.domain.text import visible
+from srm_tui.domain.text import count, visible
 from srm_tui.domain.time import utc
 from srm_tui.screens.workers import work
 from srm_tui.segments import store
@@ -48,7 +48,7 @@ class SegmentsScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static("", id="crumbs", markup=False)
         yield Static("cache: counting…", id="cache", markup=False)
-        yield Input(placeholder="filter by name or tag", id="filter")
+        yield Input(placeholder="filter by name or tag (tag:ux for tags only)", id="filter")
         yield DataTable(id="list", cursor_type="row", zebra_stripes=True)
         yield Static("", id="detail", markup=False)
         yield StatusLine()
@@ -69,11 +69,19 @@ class SegmentsScreen(Screen):
         self._fill()
 
     def _shown(self) -> list[store.Saved]:
-        needle = self.needle.casefold()
-        if not needle:
+        """Every word must match: ``tag:ux`` a tag, any other word the name or a tag."""
+        words = self.needle.casefold().split()
+        if not words:
             return self.items
-        return [s for s in self.items if needle in s.name.casefold()
-                or any(needle in t.casefold() for t in s.tags)]
+
+        def fits(s: store.Saved, word: str) -> bool:
+            tags = [t.casefold() for t in s.tags]
+            if word.startswith(("tag:", "tags:")):
+                want = word.split(":", 1)[1]
+                return any(want in t for t in tags) if want else bool(tags)
+            return word in s.name.casefold() or any(word in t for t in tags)
+
+        return [s for s in self.items if all(fits(s, w) for w in words)]
 
     def _fill(self) -> None:
         table = self.query_one(DataTable)
@@ -115,7 +123,7 @@ class SegmentsScreen(Screen):
         if s.problem:
             detail.update(Text(f"⚠ {s.problem}"))
         elif s.static:
-            detail.update(Text(f"static: {s.members:,} customers chosen by hand"))
+            detail.update(Text(f"static: {count(s.members, 'customer')} chosen by hand"))
         else:
             detail.update(Text(visible(format_tree(s.segment.where), 400)))  # type: ignore
 
@@ -142,7 +150,7 @@ class SegmentsScreen(Screen):
             return
         result, reported = result
         rate = "—" if result.churn_rate is None else f"{result.churn_rate:.1%}"
-        box.update(Text(f"cache: {result.customers:,} customers · {reported.headline()} · "
+        box.update(Text(f"cache: {count(result.customers, 'customer')} · {reported.headline()} · "
                         f"churn (30 d) {rate} · "
                         f"{freshness(self.app)}"))
 
@@ -274,6 +282,11 @@ class SegmentsScreen(Screen):
                 self._builder(s, segment=segment)
 
         self.app.push_screen(HistoryScreen(s.id), restore)
+
+    def action_schedules(self) -> None:
+        from srm_tui.screens.schedules import SchedulesScreen
+
+        self.app.push_screen(SchedulesScreen())
 
     def action_export(self) -> None:
         from srm_tui.screens.segment_dialogs import ExportScreen

@@ -504,7 +504,8 @@ def delete(conn: sqlite3.Connection, segment_id: int) -> None:
     used = schedules_using(conn, segment_id)
     if used:
         raise SegmentInUse(f"schedule{'s' if len(used) > 1 else ''} "
-                           f"{', '.join(str(s['id']) for s in used)} export it: remove "
+                           f"{', '.join(str(s['id']) for s in used)} "
+                           f"{'export' if len(used) > 1 else 'exports'} it: remove "
                            f"{'them' if len(used) > 1 else 'it'} first")
     conn.execute("BEGIN IMMEDIATE")
     try:
