@@ -38,6 +38,27 @@ def test_sync_equals_export_field_by_field(sandbox, tmp_path):
     assert cache_matches_export(db, export) == []
 
 
+def test_a_full_sync_keeps_the_notes_srm_keeps_itself(sandbox, tmp_path):
+    """A full pull drops what the API no longer has, but a note kept in srm's own store (the
+    vendor profile's notes) was never the API's: it stays."""
+    import sqlite3
+
+    db = tmp_path / "c.db"
+    assert run_srm("sync", env=srm_env(sandbox, db)).returncode == 0
+    with sqlite3.connect(db) as conn:
+        customer = conn.execute("SELECT min(id) FROM customers").fetchone()[0]
+        raw = json.dumps({"id": 999999999, "customerId": customer, "author": "me",
+                          "text": "kept in srm", "createdAt": 1, "keptIn": "srm"})
+        conn.execute("INSERT INTO notes (id, customer_id, author, created_at, raw, synced_at, "
+                     "local) VALUES (999999999, ?, 'me', 1, ?, 0, 1)", (customer, raw))
+    result = run_srm("sync", "--full", env=srm_env(sandbox, db))
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(db) as conn:
+        kept = conn.execute("SELECT count(*) FROM notes WHERE id = 999999999").fetchone()[0]
+        assert kept == 1
+        conn.execute("DELETE FROM notes WHERE id = 999999999")
+    assert cache_matches_export(db, sandbox.export()) == []  # and the rest is the API's
+
 def test_sync_with_faults_ends_identical(tmp_path):
     sb = SandboxProcess("--customers", "800", "--seed", "3", "--as-of", AS_OF,
                         "--faults", "0.2", "--stall-seconds", "1")

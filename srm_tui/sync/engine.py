@@ -368,7 +368,9 @@ class SyncEngine:
             if entity == "offers":
                 tx.execute("DELETE FROM localizations WHERE offer_id IN (SELECT id FROM offers "
                            "WHERE synced_at < ?)", (full_since,))
-            tx.execute(f"DELETE FROM {entity} WHERE synced_at < ?", (full_since,))
+            # Notes srm keeps itself (vendor profile) are not the API's to drop.
+            mine = " AND local = 0" if entity == "notes" else ""
+            tx.execute(f"DELETE FROM {entity} WHERE synced_at < ?{mine}", (full_since,))
             tx.execute("UPDATE sync_checkpoints SET full_since = NULL WHERE entity = ?",
                        (entity,))
 
