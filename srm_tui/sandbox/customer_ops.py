@@ -381,7 +381,9 @@ class CustomerOps:
             "taxRate": round(tax / net, 4) if net else 0,
             "transactionPriceExclTax": f"{net:.4f}", "transactionPriceInclTax": f"{net + tax:.4f}",
             "applicableTax": f"{tax:.4f}", "appliedExchangeRate": 1,
-            "externalData": customer.get("externalData"), "customerId": customer["id"],
+            # The gateway's reference, as in the vendor's example (cleeng-exports.md 9), not
+            # the customer's externalData (personal, and not what the topic describes).
+            "externalData": txn["externalPaymentId"], "customerId": customer["id"],
             "customerEmail": customer["email"], "customerExternalId": customer["externalId"],
             "paymentId": int(txn["transactionId"][1:]), "offerPrice": loc["price"]["amount"],
             "offerCurrency": loc["price"]["currency"], "discountRate": 0,
