@@ -38,7 +38,7 @@ WEB = ("adyen", "paypal")
 # documented keys, cleeng-api.md 4.L) are missing, and every one srm holds is the vendor's.
 NOT_IN_REPORT = {"isGift", "offerTitle", "offerType", "paymentOperation", "refundedReason"}
 NOT_IN_DELIVERY = NOT_IN_REPORT | {"subscriptionId", "passId", "paymentMethod",
-                                   "externalPaymentId", "rejectedReason", "refundedAmount"}
+                                   "rejectedReason", "refundedAmount"}
 # Features the journey itself uses (not actions): sync, fetch, webhooks, history; the
 # unavailable listings are said by `srm fetch --json` under not_offered.
 LISTINGS = {"emails", "transactions", "payment_details"}
