@@ -115,6 +115,12 @@ def started_at(subscription: dict[str, Any]) -> int | None:
     return created if created is not None else subscription.get("dateFrom")
 
 
+def _money(amount: Any, currency: str | None) -> str:
+    from srm_tui.domain.money import money as one
+
+    return one(amount, currency)
+
+
 def money(totals: dict[str, float], currency: str | None = None) -> str:
     """Per-currency totals, each in its own minor units with its code (``1,480 JPY``);
     nothing at all reads as zero in ``currency`` (the customer's own), e.g. ``0.00 EUR``."""
@@ -162,12 +168,12 @@ def timeline(record: dict[str, Any], audit: list[dict[str, Any]] | None = None,
     for t in record.get("transactions", []):
         if t.get("transactionDate") is None:
             continue  # a webhook's transaction may come without its date
-        text = (f"{t['status'].capitalize()} {t.get('amount')} {t.get('currency')} "
+        text = (f"{t['status'].capitalize()} {_money(t.get('amount'), t.get('currency'))} "
                 f"for {t.get('offerId')}")
         if t["status"] == "rejected" and t.get("rejectedReason"):
             text += f": {t['rejectedReason']}"
         if t.get("refundedAmount"):
-            text += f" (refunded {t['refundedAmount']})"
+            text += f" (refunded {_money(t['refundedAmount'], t.get('currency'))})"
         kind = "switch" if t.get("paymentOperation") == "offer-switch" else "payment"
         events.append(Event(t["transactionDate"], kind, text, t["transactionId"]))
     for e in record.get("emails", []):

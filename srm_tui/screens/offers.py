@@ -19,7 +19,7 @@ from srm_tui.screens.table_keys import TABLE_BINDINGS, TableKeys
 from srm_tui.domain import offers as od
 from srm_tui.domain.offers import FILTER_HELP, matches
 from srm_tui.domain.text import count, plural, visible
-from srm_tui.offers.forms import _num
+from srm_tui.domain.money import amount_text
 from srm_tui.screens.workers import work
 from srm_tui.storage import queries
 from srm_tui.widgets.footer import Footer
@@ -243,7 +243,8 @@ class OfferScreen(TableKeys, Screen):
                 state += " ✎"
             table.add_row(loc.get("countryCode"), loc.get("id") or "",
                           Text(visible(loc.get("title"), 40)),
-                          Text(_num(price.get("amount")), justify="right"),
+                          Text(amount_text(price.get("amount"), price.get("currency"))
+                               if price.get("amount") is not None else "", justify="right"),
                           price.get("currency") or "", state,
                           key=loc.get("countryCode"))
         if locs:
