@@ -39,8 +39,8 @@ WEB = ("adyen", "paypal")
 NOT_IN_REPORT = {"isGift", "offerTitle", "offerType", "paymentOperation", "refundedReason"}
 NOT_IN_DELIVERY = NOT_IN_REPORT | {"subscriptionId", "passId", "paymentMethod",
                                    "rejectedReason", "refundedAmount"}
-# Features the journey itself uses (not actions): sync, fetch, webhooks, history; the
-# unavailable listings are said by `srm fetch --json` under not_offered.
+# Unavailable features that are listings, not actions: `srm fetch --json` names them under
+# not_offered (the unavailable actions are run and refused).
 LISTINGS = {"emails", "transactions", "payment_details"}
 
 
@@ -236,7 +236,10 @@ def test_the_whole_journey_against_the_vendor_profile(tmp_path):
         assert available == done, (available ^ done)
 
         # 4. Every unavailable action: exit 1, "not offered by this API", nothing sent.
+        writes = httpx.get(f"{sandbox.root}/sandbox/stats", timeout=30).json()
         refused = run_unavailable_actions(db, env, tid)
+        assert httpx.get(f"{sandbox.root}/sandbox/stats", timeout=30).json()[
+            "writes_applied"] == writes["writes_applied"]
         assert unavailable == refused | LISTINGS, (unavailable ^ (refused | LISTINGS))
 
         # 5. The cache is the vendor's data; nothing is left in quarantine.
