@@ -650,6 +650,22 @@ async def test_vendor_profile_notes_are_kept_in_srm(vendor_world):
                 and "family plan" in n["text"]]
 
 
+async def test_a_note_kept_in_srm_says_nothing_about_the_api_being_back(vendor_world):
+    """Offline, a note kept in srm's own store sends nothing: the status line must keep saying
+    offline (it said "online" until the next real call)."""
+    customer = vendor_world.picker.export["customers"][4]
+    app = vendor_world.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_customer(pilot, customer["id"])
+        app.online = False
+        app.refresh_status()
+        await pilot.press("n")
+        await type_text(pilot, "Called while the API was down")
+        await run_confirmed(pilot)
+        assert name(app) == "CustomerScreen"
+        assert app.online is False
+        assert "online" not in app.status_text.replace("offline", "")
+
 async def test_vendor_profile_change_history_comes_from_srms_audit(vendor_world):
     customer = vendor_world.picker.export["customers"][3]
     app = vendor_world.app()

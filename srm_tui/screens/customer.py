@@ -718,7 +718,13 @@ class CustomerScreen(Screen):
             if outcome is None:
                 return
             severity = "information" if outcome.status == "applied" else "warning"
-            if outcome.status == "applied":
+            # Kept in srm's own store (notes in the vendor profile): nothing was sent, so it
+            # says nothing about whether the API answers.
+            local = bool(outcome.preview and outcome.preview.request
+                         and outcome.preview.request.method == "LOCAL")
+            if local:
+                pass
+            elif outcome.status == "applied":
                 self.app.api_answered()
             elif self.app.demo or self.app.settings.api_url:
                 self.app.online = False
