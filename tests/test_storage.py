@@ -30,6 +30,7 @@ def _txn(i: int, customer: int, date: int, method: str,
 
 def test_new_cache_is_private_wal_and_versioned(tmp_path):
     path = tmp_path / "sub" / "c.db"
+    path.parent.mkdir()  # srm never creates a folder it was not asked for (issue 12)
     cache = Cache(path)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert cache.schema_version == SCHEMA_VERSION
