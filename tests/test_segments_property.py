@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from srm_tui.domain import lifecycle as L
+from srm_tui.domain import rates
 from srm_tui.domain import models as m
 from srm_tui.segments import catalog, engine
 from srm_tui.segments.model import All, AnyOf, Condition, Node, Not, Segment
@@ -52,7 +53,12 @@ def iso(ts: int, date_only: bool = False) -> str:
 
 
 DATES = [iso(NOW + o) for o in OFFSETS] + [iso(NOW, True), iso(NOW - DAY, True),
-                                             "2026-11-01T13:30:00+01:00"]
+                                             "2026-11-01T13:30:00+01:00",
+                                             # relative (CONTRACT section 4): at each now
+                                             "now", "today", "-1d", "+1d", "-2w", "-1m",
+                                             "+1m", "-1y"]
+# Money conditions may name a currency (converted with the shipped rates); XAU has no rate.
+TARGETS = [None, None, "EUR", "USD", "PLN", "XAU"]
 DAYS = [0, 1, 1.5, 2, 30, 40]
 
 
@@ -293,7 +299,27 @@ def custom_text(data: dict[str, Any] | None, key: str) -> str | None:
     return v if isinstance(v, str) else json.dumps(v, separators=(",", ":"))
 
 
-def to_seconds(text: str) -> float:
+def months_from(now: int, months: int) -> float:
+    """Calendar months from now, the day kept or clamped to the month's end."""
+    import calendar
+
+    dt = datetime.fromtimestamp(now, timezone.utc)
+    index = dt.year * 12 + dt.month - 1 + months
+    year, month = index // 12, index % 12 + 1
+    return dt.replace(year=year, month=month,
+                      day=min(dt.day, calendar.monthrange(year, month)[1])).timestamp()
+
+
+def to_seconds(text: str, now: int = NOW) -> float:
+    if text == "now":
+        return now
+    if text == "today":
+        return now // DAY * DAY
+    if text[0] in "+-" and text[-1] in "dwmy":
+        n = int(text[:-1])
+        return {"d": lambda: now + n * DAY, "w": lambda: now + 7 * n * DAY,
+                "m": lambda: months_from(now, n), "y": lambda: months_from(now, 12 * n)}[
+            text[-1]]()
     dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
@@ -320,13 +346,13 @@ def holds(attr: str, op: str, value: Any, x: Any, now: int) -> bool:
         return bool(x) == value
     if a.type == "date":
         if op == "before":
-            return x < to_seconds(value)
+            return x < to_seconds(value, now)
         if op == "after":
-            return x > to_seconds(value)
+            return x > to_seconds(value, now)
         if op == "between":
-            return to_seconds(value[0]) <= x <= to_seconds(value[1])
+            return to_seconds(value[0], now) <= x <= to_seconds(value[1], now)
         if op == "on":
-            day = to_seconds(value) // DAY * DAY
+            day = to_seconds(value, now) // DAY * DAY
             return day <= x < day + DAY
         if op == "within_last":
             return now - value * DAY <= x <= now
@@ -351,7 +377,26 @@ def evaluate(node: Node, cust: Customer, s: dict[str, Any] | None) -> bool:
         return any(evaluate(n, cust, s) for n in node.items)
     if isinstance(node, Not):
         return not evaluate(node.item, cust, s)
-    return holds(node.attr, node.op, node.value, cust.value(node.attr, s), cust.now)
+    x = cust.value(node.attr, s)
+    if node.currency is not None:
+        x = converted(node.attr, x, node.currency, cust, s)
+    return holds(node.attr, node.op, node.value, x, cust.now)
+
+
+def converted(attr: str, x: int | None, target: str, cust: Customer,
+              s: dict[str, Any] | None) -> int | None:
+    """Micro-units of the amount's own currency (the customer's for customer totals, the
+    subscription's for its amounts) in ``target``, with the shipped ECB rates."""
+    if x is None:
+        return None
+    own = cust.c.get("currency") if attr.startswith("customer.") else \
+        (s or {}).get("nextPaymentCurrency")
+    per_eur = {"EUR": 1.0, **rates.shipped().per_eur}
+    own = own.upper() if own else None
+    if own not in per_eur or target not in per_eur:
+        return None
+    r = x * (per_eur[target] / per_eur[own])
+    return int(r + 0.5) if r >= 0 else -int(-r + 0.5)
 
 
 def expected_members(data: dict[str, list[dict[str, Any]]], segment: Segment,
@@ -401,7 +446,8 @@ def values_for(attr: str, op: str) -> st.SearchStrategy:
 def conditions_(draw) -> Condition:
     attr = draw(st.sampled_from(ATTRS))
     op = draw(st.sampled_from(catalog.lookup(attr).operators))
-    return Condition(attr, op, draw(values_for(attr, op)))
+    currency = draw(st.sampled_from(TARGETS)) if catalog.lookup(attr).money else None
+    return Condition(attr, op, draw(values_for(attr, op)), currency)
 
 
 trees = st.recursive(
