@@ -168,8 +168,14 @@ async def test_console_status_and_help_show_the_vendor_profile(servers, state, t
         await pilot.press("question_mark")
         await pilot.pause()
         shown = screen_text(app)
-        assert "Not offered by this API (vendor API)" in shown
+        assert "Not offered by this API (vendor API)" in shown and "Refund" in shown
+        await pilot.press("o")  # the vendor's own ways, one key away
+        await pilot.pause()
+        shown = screen_text(app)
         assert "Refund" in shown and "Cleeng dashboard" in shown
+        await pilot.press("escape")
+        await pilot.pause()
+        assert "Not offered by this API (vendor API)" in screen_text(app)
     cache.close()
 
 

@@ -10,7 +10,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Static
 
@@ -59,6 +59,16 @@ def help_rows(keymap: dict[str, str], needle: str = "") -> list[tuple[Text, Text
     return rows
 
 
+def not_offered_summary(profile) -> str:
+    """One short paragraph naming what the connected API does not offer (the vendor's ways are
+    one key away: the help table keeps its rows at 80x24)."""
+    if profile is None or not profile.unavailable():
+        return ""
+    labels = ", ".join(f.label for f in profile.unavailable())
+    return (f"Not offered by this API ({profile.title}): {labels}. "
+            "o: the vendor's own way for each")
+
+
 def not_offered_text(profile) -> str:
     """What the connected API does not offer, one line per vendor way (features sharing a way
     share a line); empty when everything is offered."""
@@ -78,6 +88,7 @@ class HelpScreen(ModalScreen[None]):
         Binding("slash", "filter", "Filter", id="help.filter"),
         Binding("j", "cursor(1)", "Down", show=False),
         Binding("k", "cursor(-1)", "Up", show=False),
+        Binding("o", "not_offered", "Not offered", id="help.not_offered"),
     ]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
@@ -87,7 +98,7 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen #help-filter { display: none; }
     HelpScreen #help-filter.-shown { display: block; }
     HelpScreen DataTable { height: 1fr; }
-    HelpScreen #help-not-offered { height: auto; max-height: 8; color: $warning; }
+    HelpScreen #help-not-offered { height: auto; max-height: 3; color: $warning; }
     """
 
     def compose(self) -> ComposeResult:
@@ -97,7 +108,8 @@ class HelpScreen(ModalScreen[None]):
             yield Input(placeholder="filter: a key, a word, a binding id", id="help-filter")
             yield DataTable(cursor_type="row", zebra_stripes=False, id="help-table")
             api_profile = getattr(self.app, "api_profile", None)
-            text = not_offered_text(api_profile() if api_profile else None)
+            self._profile = api_profile() if api_profile else None
+            text = not_offered_summary(self._profile)
             if text:
                 yield Static(text, id="help-not-offered", markup=False)
 
@@ -125,6 +137,11 @@ class HelpScreen(ModalScreen[None]):
         table = self.query_one(DataTable)
         table.move_cursor(row=table.cursor_row + step)
 
+    def action_not_offered(self) -> None:
+        text = not_offered_text(getattr(self, "_profile", None))
+        if text:
+            self.app.push_screen(NotOfferedScreen(text))
+
     @on(Input.Changed, "#help-filter")
     def _filter(self, event: Input.Changed) -> None:
         self._fill(event.value)
@@ -132,3 +149,24 @@ class HelpScreen(ModalScreen[None]):
     @on(Input.Submitted, "#help-filter")
     def _to_table(self) -> None:
         self.query_one(DataTable).focus()
+
+
+class NotOfferedScreen(ModalScreen[None]):
+    """What the connected API does not offer, with the vendor's own way to do each."""
+
+    BINDINGS = [Binding("escape,q,o", "dismiss", "Close", id="not_offered.close")]
+    DEFAULT_CSS = """
+    NotOfferedScreen { align: center middle; }
+    NotOfferedScreen > VerticalScroll { width: 90%; max-width: 100; height: auto;
+                                        max-height: 90%; border: round $warning;
+                                        background: $surface; padding: 0 1; }
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._text = text
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(self._text, markup=False)
+            yield Static("esc: back", classes="hint")
