@@ -99,9 +99,9 @@ def invocation(draw, folder: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def cli_db(tmp_path_factory) -> Path:
-    from tests.test_fuzz import AS_OF
     from srm_tui.sandbox.seed import seed_cache
     from srm_tui.storage.cache import Cache
+    from tests.test_fuzz import AS_OF
 
     db = tmp_path_factory.mktemp("fuzz-cli") / "c.db"
     cache = Cache(db)
