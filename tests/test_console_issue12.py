@@ -476,3 +476,34 @@ def test_counts_read_as_english_everywhere(synced, tmp_path):
     listed = run_srm("segment", "list", env=env)
     assert "1 customer " in listed.stdout or listed.stdout.rstrip().endswith("1 customer"), \
         listed.stdout
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_offers_catalogue_and_footers_fit_the_terminal(synced, size):
+    from srm_tui.domain import offers as od
+
+    running, state, db, cache = synced
+    app = make_app(db)
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("f4")
+        await settle(pilot)
+        lines = screen_text(app).splitlines()
+        header = next(ln for ln in lines if ln.lstrip().startswith("ID "))
+        assert "Period / duration" in header and "Price" in header
+        if size[0] >= 120:
+            assert header.rstrip().endswith("Tags")
+        table = app.screen.query_one("DataTable")
+        for row in range(min(table.row_count, size[1] - 8)):
+            offer_id = str(table.get_row_at(row)[0])
+            offer = next(o for o in queries.offers(cache.conn()) if o["id"] == offer_id)
+            period = od.period(offer).split(" Europe/")[0]
+            line = next(ln for ln in lines if ln.lstrip().startswith(offer_id))
+            assert period in line, (period, line)
+        footer = lines[-1]
+        for key in ("Filter", "New offer", "Drafts", "Quit", "Help"):
+            assert key in footer, footer
+        await pilot.press("f3")
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        assert "Save" in screen_text(app).splitlines()[-1]  # ^s Save first, never cut

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from rich.cells import cell_len
 from rich.table import Table
 from rich.text import Text
 from textual import on
@@ -22,6 +23,7 @@ from srm_tui.domain.text import count, plural, visible
 from srm_tui.domain.money import amount_text
 from srm_tui.screens.workers import work
 from srm_tui.storage import queries
+from srm_tui.widgets.fit import Col, clip, layout
 from srm_tui.widgets.footer import Footer
 from srm_tui.widgets.status_line import StatusLine
 
@@ -87,24 +89,45 @@ class OffersScreen(TableKeys, Screen):
         self.holders = holders
         self._fill()
 
+    COLUMNS = [Col("ID"), Col("Type", drop=4), Col("State", cap=18),
+               Col("Title", flex=True, least=14), Col("Locs", drop=3), Col("Holders", drop=1),
+               Col("Price", cap=20), Col("Period / duration", cap=20), Col("Tags", cap=24, drop=2)]
+    RIGHT = {"Locs", "Holders"}
+
+    def on_resize(self) -> None:
+        self._fill()
+
     def _fill(self) -> None:
         query = self.query_one("#filter", Input).value.strip()
         shown = [o for o in self.all if matches(o, query)]
         table = self.query_one(DataTable)
         cursor = table.cursor_row
         table.clear(columns=True)
-        table.add_columns("ID", "Type", "State", "Title", "Locs", "Holders", "Price",
-                          "Period / duration", "Tags")
+        width = max(40, self.app.size.width - 5)  # margins and the scrollbar
+        narrow = width < 100
+        rows = []
         for o in shown:
-            table.add_row(
-                o["id"], od.kind(o["id"]), _state(o.get("active"), self.drafts.get(o["id"])),
-                Text(visible(o.get("title"), 28)),
-                Text(str(len(o.get("localizations") or [])), justify="right"),
-                Text(f"{self.holders[o['id']]:,}" if o["id"] in self.holders else
-                     ("0" if self.holders else "…"), justify="right"),
-                Text(od.price(o.get("price"))), Text(visible(od.period(o), 26)),
-                Text(visible(", ".join(o.get("tags") or []), 24)),
-                key=o["id"])
+            price = od.price(o.get("price"))
+            period = visible(od.period(o))
+            if narrow:  # the tax note and an event's zone are in the offer's details (enter)
+                price = price.replace(" incl. tax", "")
+                period = period.split(" ", 2)[0] + " " + period.split(" ", 2)[1] \
+                    if o["id"][0] == "E" and period.count(" ") >= 2 else period
+            elif o["id"][0] == "E" and cell_len(period) > 20:
+                period = period.rsplit(" ", 1)[0]
+            rows.append([o["id"], od.kind(o["id"]),
+                         _state(o.get("active"), self.drafts.get(o["id"])),
+                         visible(o.get("title")), str(len(o.get("localizations") or [])),
+                         f"{self.holders[o['id']]:,}" if o["id"] in self.holders else
+                         ("0" if self.holders else "…"), price, period,
+                         visible(", ".join(o.get("tags") or []))])
+        columns = layout(self.COLUMNS, rows, width)
+        for i, w in columns:
+            table.add_column(self.COLUMNS[i].label, width=w, key=self.COLUMNS[i].label)
+        for o, row in zip(shown, rows):
+            table.add_row(*[Text(clip(row[i], w), justify="right"
+                                 if self.COLUMNS[i].label in self.RIGHT else "left")
+                            for i, w in columns], key=o["id"])
         if shown:
             table.move_cursor(row=min(cursor, len(shown) - 1))
         waiting = sum(len(v) for v in self.drafts.values())

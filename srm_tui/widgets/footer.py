@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.screen import Screen
+from textual.binding import Binding
 from textual.widgets import Footer as TextualFooter
+from textual.widgets._footer import FooterKey
 
 
 class Footer(TextualFooter):
@@ -23,12 +25,48 @@ class Footer(TextualFooter):
              tooltip, binding.group)
             for key, (_node, binding, enabled, tooltip) in self.screen.active_bindings.items()
             if binding.show or key == palette
-        ) + (self.compact, self.show_command_palette)
+        ) + (self.app.size.width < self.NARROW, self.show_command_palette)
+
+    NARROW = 100  # below this many columns the keys are drawn compact, the palette hint goes
+
+    def _order(self, node: object, binding: Binding) -> int:
+        """The screen's own keys first (ctrl+s Save must not fall off an 80-column footer),
+        then the focused widget's, then the app's (Quit, Help: one key away in help)."""
+        if node is self.app:
+            return 3
+        if node is self.screen or binding.priority:
+            return 0 if binding.priority else 1
+        return 2
 
     def compose(self) -> ComposeResult:
-        if self._bindings_ready:
-            self._shown = self._keys()
-        yield from super().compose()
+        if not self._bindings_ready:
+            return
+        self._shown = self._keys()
+        narrow = self.app.size.width < self.NARROW
+        self.compact = narrow
+        active = self.screen.active_bindings
+        seen: dict[str, tuple[object, Binding, bool, str]] = {}
+        for node, binding, enabled, tooltip in active.values():
+            if binding.show and binding.action not in seen:
+                seen[binding.action] = (node, binding, enabled, tooltip)
+        ordered = sorted(seen.values(), key=lambda item: self._order(item[0], item[1]))
+        self.styles.grid_size_columns = len(ordered)
+        for _node, binding, enabled, tooltip in ordered:
+            yield FooterKey(binding.key, self.app.get_key_display(binding), binding.description,
+                            binding.action, disabled=not enabled,
+                            tooltip=tooltip).data_bind(compact=TextualFooter.compact)
+        palette = active.get(self.app.COMMAND_PALETTE_BINDING)
+        if palette is not None and not narrow and self.show_command_palette \
+                and self.app.ENABLE_COMMAND_PALETTE:
+            _node, binding, enabled, tooltip = palette
+            yield FooterKey(binding.key, self.app.get_key_display(binding), binding.description,
+                            binding.action, classes="-command-palette", disabled=not enabled,
+                            tooltip=binding.tooltip or binding.description)
+
+    async def on_resize(self) -> None:
+        if (self.app.size.width < self.NARROW) != self.compact:
+            self._shown = None
+            await self.recompose()
 
     def bindings_changed(self, screen: Screen) -> None:
         if self.is_attached and screen is self.screen and screen.app.app_focus:

@@ -1,0 +1,59 @@
+"""Table columns that fit the terminal: measured in cells (wide and zero-width characters
+count as the terminal draws them), the least needed columns dropped first when narrow, one
+flexible column taking what is left, and cells cut with an ellipsis, never past their width."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.cells import cell_len
+
+PAD = 2  # a DataTable cell's padding, one cell each side
+
+
+@dataclass(frozen=True)
+class Col:
+    """One column: ``cap`` the widest it grows, ``drop`` > 0 drops it when narrow (highest
+    first), ``flex`` takes the width left over (at least ``least``)."""
+
+    label: str
+    cap: int | None = None
+    drop: int = 0
+    flex: bool = False
+    least: int = 8
+
+
+def clip(text: str, cells: int) -> str:
+    """``text`` cut to at most ``cells`` terminal cells, with an ellipsis when cut."""
+    if cell_len(text) <= cells:
+        return text
+    out, used = [], 0
+    for char in text:
+        width = cell_len(char)
+        if used + width > cells - 1:
+            break
+        out.append(char)
+        used += width
+    return "".join(out) + "…"
+
+
+def layout(cols: list[Col], rows: list[list[str]], width: int) -> list[tuple[int, int]]:
+    """(column index, content width) of the columns shown in ``width`` cells, in order."""
+    natural = [max([cell_len(c.label)] + [cell_len(r[i]) for r in rows])
+               for i, c in enumerate(cols)]
+    want = [min(n, c.cap) if c.cap else n for n, c in zip(natural, cols)]
+    shown = list(range(len(cols)))
+
+    def needed(indices: list[int]) -> int:
+        return sum((min(cols[i].least, want[i]) if cols[i].flex else want[i]) + PAD
+                   for i in indices)
+
+    for level in sorted({c.drop for c in cols if c.drop}, reverse=True):
+        if needed(shown) <= width:
+            break
+        shown = [i for i in shown if cols[i].drop != level]
+    fixed = sum(want[i] + PAD for i in shown if not cols[i].flex)
+    flexible = [i for i in shown if cols[i].flex]
+    left = (width - fixed) // max(1, len(flexible)) - PAD
+    return [(i, max(min(cols[i].least, want[i]), min(want[i], left)) if cols[i].flex
+             else want[i]) for i in shown]
