@@ -60,8 +60,10 @@ def rates_show(ctx: click.Context, as_json: bool, **flags: Any) -> None:
     from srm_tui.domain import rates
 
     settings = _settings(ctx, **flags)
-    conn = runtime.open_cache(settings).conn() if settings.db or settings.is_demo else None
-    table = rates.in_force(conn)
+    # Without --db, a cache not made yet has no imported rates: the shipped table is in
+    # force, and showing it creates nothing.
+    has_cache = bool(settings.db) or runtime.cache_path(settings).exists()
+    table = rates.in_force(runtime.open_cache(settings).conn() if has_cache else None)
     if as_json:
         click.echo(json.dumps({**table.to_dict(), "reporting_currency": settings.currency,
                                "reporting_rate": table.rate(settings.currency)}))

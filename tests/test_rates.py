@@ -76,3 +76,13 @@ def test_import_replaces_the_table_and_keeps_its_date(tmp_path):
     assert "PLN has no rate" in out.stderr
     out = run(main, ["--currency", "EURO", "rates", "show", "--db", str(db)])
     assert out.exit_code == 2 and "currency" in out.stderr
+
+
+def test_show_without_a_cache_shows_the_shipped_table_and_creates_nothing(tmp_path):
+    from tests.helpers import run_srm
+
+    data = tmp_path / "data"
+    out = run_srm("rates", "show", "--json", env={"SRM_DATA_DIR": str(data),
+                                                  "SRM_CONFIG_DIR": str(tmp_path / "cfg")})
+    assert out.returncode == 0 and json.loads(out.stdout)["source"] == "shipped"
+    assert not data.exists()
