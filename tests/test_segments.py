@@ -519,6 +519,11 @@ def test_relative_dates_stay_relative_and_resolve_at_each_evaluation(seeded, val
     where = {"all": [cond("customer.registered_at", "after", value)]}
     segment = model.from_dict(doc(where))
     assert model.node_to_dict(segment.where)["all"][0]["value"] == value  # saved as written
+    # Explain says what the relative date stands for at this evaluation.
+    from srm_tui.domain.time import utc
+
+    shown = S.explain(conn, segment, _plain(conn, "SELECT min(id) FROM customers"), NOW)
+    assert f"{value} = {utc(NOW + seconds)} UTC" in shown.text()
     for now in (NOW, NOW - 200 * 86400):
         expected = _plain(conn, "SELECT count(*) FROM customers WHERE registered_at > ?",
                           (now + seconds,))

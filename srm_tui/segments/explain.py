@@ -204,8 +204,18 @@ def _evaluate(conn: sqlite3.Connection, where: Node, customer_id: int, sub_id: i
         for i, (path, cond) in enumerate(found):
             results[path] = (_display(cond.attr, row[3 * i]), bool(row[3 * i + 1]),
                              row[3 * i + 2])
-    root = _result(where, "where", results)
+    root = _result(where, "where", results, now)
     return Evaluation(sub_id, root.passed, root)
+
+
+def _resolved(cond: Condition, now: int) -> str:
+    """What relative dates stand for at this evaluation (``-30d = 2026-10-02 00:00 UTC``)."""
+    from srm_tui.domain.time import utc
+    from srm_tui.segments.validate import is_relative, resolve_date
+
+    values = cond.value if isinstance(cond.value, tuple) else (cond.value,)
+    shown = [f"{v} = {utc(resolve_date(v, now))}" for v in values if is_relative(v)]
+    return f"   ({'; '.join(shown)} UTC)" if shown else ""
 
 
 def _currency_sql(compiler: Compiler, attribute, cond: Condition) -> str:
@@ -218,17 +228,19 @@ def _currency_sql(compiler: Compiler, attribute, cond: Condition) -> str:
                                            else "customer"])
 
 
-def _result(node: Node, path: str, results: dict[str, tuple[Any, bool, Any]]) -> NodeResult:
+def _result(node: Node, path: str, results: dict[str, tuple[Any, bool, Any]],
+            now: int) -> NodeResult:
     if isinstance(node, Condition):
         value, passed, currency = results[path]
         return NodeResult(path, "condition", passed, condition=node,
-                          text=format_condition(node), value=value,
+                          text=format_condition(node) + _resolved(node, now), value=value,
                           currency=currency if isinstance(currency, str) else None)
     if isinstance(node, Not):
-        child = _result(node.item, f"{path}.not", results)
+        child = _result(node.item, f"{path}.not", results, now)
         return NodeResult(path, "not", not child.passed, [child])
     key = "all" if isinstance(node, All) else "any"
-    children = [_result(c, f"{path}.{key}[{i}]", results) for i, c in enumerate(node.items)]
+    children = [_result(c, f"{path}.{key}[{i}]", results, now)
+                for i, c in enumerate(node.items)]
     passed = (all if isinstance(node, All) else any)(c.passed for c in children)
     return NodeResult(path, key, passed, children)
 
