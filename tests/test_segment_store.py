@@ -290,3 +290,25 @@ def test_relative_dates():
     assert relative_date("in 1 week", NOW) == "2026-11-08"
     assert relative_date("3 days ago", NOW) == "2026-10-29"
     assert relative_date("2026-01-01", NOW) is None
+
+
+def test_overview_totals_in_the_reporting_currency_with_the_rates_date(conn):
+    from srm_tui.domain import money as M
+    from srm_tui.domain.rates import Rates, shipped
+
+    result = O.compute(conn, compile_segment(Segment(), NOW), NOW)
+    table = shipped()
+    assert len([c for c, v in result.mrr.items() if v]) > 1  # several currencies to total
+    eur = result.reported(table, "EUR")
+    assert eur.rates_date == table.date and eur.missing == []
+    assert abs(eur.mrr - sum(table.convert(v, c, "EUR") for c, v in result.mrr.items())) < 1e-6
+    assert eur.headline().startswith(f"MRR {M.money(eur.mrr, 'EUR')} · CLV ")
+    assert f"(rates of {table.date})" in eur.headline()
+    usd = result.reported(table, "USD")
+    assert abs(usd.mrr - eur.mrr * table.rate("USD")) < 1e-6
+    # A currency the rates lack is left out of the total and named.
+    partial = Rates("2026-03-02", {"USD": 1.1}, "test")
+    part = result.reported(partial, "EUR")
+    assert set(part.missing) == {c for c, v in result.mrr.items() if v} - {"EUR", "USD"}
+    assert "no rate" in part.headline()
+    assert O.by_currency({"JPY": 1480.0, "EUR": 3.0}) == "1,480 JPY · 3.00 EUR"
