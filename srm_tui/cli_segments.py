@@ -224,7 +224,11 @@ def segment_overview(ctx: click.Context, file: str | None, saved_ref: str | None
                f"({result.elapsed_ms:.0f} ms)")
     from srm_tui.segments.overview import by_currency
 
+    from srm_tui.domain.money import money
+
     click.echo(reported.headline())
+    click.echo(f"lifetime revenue: {money(reported.revenue, reported.currency)}; by currency: "
+               + by_currency(result.revenue, top=len(result.revenue)))
     click.echo("MRR by currency: " + by_currency(result.mrr, top=len(result.mrr)))
     click.echo("CLV by currency: " + by_currency(result.clv, top=len(result.clv)))
     rate = result.churn_rate

@@ -12,6 +12,8 @@ import pytest
 
 from srm_tui.app import SrmApp
 from srm_tui.config import load_settings
+from srm_tui.domain import rates
+from srm_tui.domain.money import money
 from srm_tui.segments import count, store
 from srm_tui.segments.model import All, AnyOf, Condition, Not, Segment
 from srm_tui.storage.cache import Cache
@@ -267,6 +269,12 @@ async def test_overview_bar_opens_the_builder_narrowed(db):
         overview = app.screen
         assert overview.result.customers == 300
         assert "MRR" in screen_text(app) and "Churn (30 days)" in screen_text(app)
+        # Totals in the reporting currency with the rates' date; each currency's own beside.
+        reported = overview.result.reported(rates.shipped(), "EUR")
+        head = next(ln for ln in screen_text(app).splitlines() if "rates of" in ln)
+        assert f"MRR {money(reported.mrr, 'EUR')} · CLV" in head and "(rates of 2026-02-06)" \
+            in head
+        assert "MRR by currency" in screen_text(app)
         await pilot.press("tab", "tab")  # status -> stability -> channel
         chart = app.focused
         assert chart.key == "channel"

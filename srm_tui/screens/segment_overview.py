@@ -37,10 +37,16 @@ def money(amounts: dict[str, float], top: int = 3) -> str:
 
 def metrics_text(o: Overview, reported: Reported | None = None) -> str:
     rate = "—" if o.churn_rate is None else f"{o.churn_rate:.1%}"
-    head = f"{reported.headline()} · {o.subscribers:,} paying monthly\n" if reported else ""
+    head = ""
+    if reported:
+        from srm_tui.domain.money import money as one
+
+        head = (f"{reported.headline()} · {o.subscribers:,} paying monthly\n"
+                f"Lifetime revenue {one(reported.revenue, reported.currency)} · by currency "
+                f"{money(o.revenue)}\n")
     return (head + f"MRR by currency {money(o.mrr)}"
             + ("" if reported else f" · {o.subscribers:,} paying monthly") + "\n"
-            f"CLV {money(o.clv)} per paying customer\n"
+            f"CLV by currency {money(o.clv)} per paying customer\n"
             f"Churn (30 days) {rate}: {o.churned:,} of the {o.churn_base:,} subscriptions "
             "running 30 days ago have ended")
 
