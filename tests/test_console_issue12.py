@@ -4,6 +4,7 @@ sandbox over loopback."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 
 import pytest
@@ -507,3 +508,80 @@ async def test_offers_catalogue_and_footers_fit_the_terminal(synced, size):
         await pilot.press("n")
         await settle(pilot)
         assert "Save" in screen_text(app).splitlines()[-1]  # ^s Save first, never cut
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_sync_tables_and_transactions_show_whole_key_cells(synced, size):
+    from srm_tui.domain.time import utc
+    from tests.ui_keys import open_customer
+
+    running, state, db, cache = synced
+    conn = cache.conn()
+    with conn:
+        conn.execute("INSERT INTO sync_runs (mode, started_at, finished_at, ok, counts, message)"
+                     " VALUES ('full', ?, ?, 0, '{}', ?)",
+                     (T0, T0 + 5, "the API answered 503 Service Unavailable " * 4))
+        conn.execute("INSERT INTO quarantine (entity, record_key, source, reason, payload, "
+                     "received_at) VALUES ('transactions', 'T1', 'sync', ?, '{}', ?)",
+                     ("amount: not a number " * 8, T0))
+        payload = {"title": "Edit note", "args": {}, "role": "agent", "changes": [],
+                   "request": {"method": "PATCH", "path": "/notes/4242"}}
+        conn.execute("INSERT INTO outbox (idempotency_key, action, target, payload, status, "
+                     "attempts, last_error, created_at) VALUES ('k1', 'note-edit', "
+                     "'note 4242', ?, 'failed', 3, ?, ?)",
+                     (json.dumps(payload), "HTTP 409 conflict " * 6, T0))
+    customer = next(t["customerId"] for t in state.all("transactions") if t.get(
+        "externalPaymentId"))
+    app = make_app(db)
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("f5")
+        await settle(pilot)
+        text = screen_text(app)
+        assert text.count(utc(T0)) >= 3, text  # whole dates, not "2026-1"
+        assert "note-edit" in text and "Last error" in text and "Reason" in text
+        await pilot.press("f2")
+        await settle(pilot)
+        await open_customer(pilot, customer)
+        await pilot.press("3")
+        await settle(pilot)
+        header = next(ln for ln in screen_text(app).splitlines() if "Transaction" in ln
+                      and "Date" in ln)
+        assert "Order ID" in header and header.rstrip().endswith("Refunded"), header
+
+
+async def test_hostile_titles_keep_their_row_in_its_columns(synced):
+    from rich.cells import cell_len
+
+    from srm_tui.domain import offers as od
+    from srm_tui.domain.text import visible
+
+    assert visible("a\u200bb") == "a\\u200bb"  # zero-width: shown, so its width is known
+    assert cell_len(visible("東京都千代田区東京都千代田区", 10)) <= 10
+    running, state, db, cache = synced
+    conn = cache.conn()
+    offers = [o["id"] for o in queries.offers(conn)]
+    hostile = "東京\u200b😀 Ｗｉｄｅ\u200d title " * 3
+    with conn:
+        conn.execute("UPDATE offers SET raw = json_set(raw, '$.title', ?) WHERE id = ?",
+                     (hostile, offers[0]))
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f4")
+        await settle(pilot)
+        lines = screen_text(app).splitlines()
+        header = next(ln for ln in lines if ln.lstrip().startswith("ID "))
+        column = cell_len(header[:header.index("Price")])
+        by_id = {o["id"]: o for o in queries.offers(conn)}
+        table = app.screen.query_one("DataTable")
+        seen = 0
+        for ln in lines:
+            offer_id = ln.lstrip()[:10]
+            if offer_id not in by_id:
+                continue
+            price = od.price(by_id[offer_id].get("price"))
+            # The price starts where its header does on every row, the hostile one too.
+            assert cell_len(ln[:ln.index(price)]) == column, (ln, header)
+            assert cell_len(ln.rstrip()) <= 120
+            seen += 1
+        assert seen >= min(table.row_count, 20)
+        assert any(ln.lstrip().startswith(offers[0]) for ln in lines)

@@ -458,12 +458,13 @@ async def test_draft_offline_then_412_merge_keeps_both(synced):
         table = app.screen.query_one("DataTable")
         fields = [table.get_row_at(i)[0] for i in range(table.row_count)]
         assert set(fields) == {"title", "description"}
+        assert "Draft (mine)" in screen_text(app)  # every column within 120 cells
         await pilot.press("ctrl+home")
         for _ in range(fields.index("title")):
             await pilot.press("down")
         await pilot.press("t")
         await pilot.pause()
-        assert "1 field(s) from the draft, 1 from the server" in screen_text(app)
+        assert "1 field from the draft, 1 from the server" in screen_text(app)
         await pilot.press("ctrl+s")
         await _settle(pilot)
     after = _export_offer(running, offer_id)

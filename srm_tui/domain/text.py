@@ -6,7 +6,12 @@ import json
 import re
 from typing import Any
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+from rich.cells import cell_len
+
+# Zero-width characters too (U+200B-U+200D, U+2060, U+FEFF): terminals disagree on their
+# width, so a name holding one put the rest of its row a column off.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060"
+                      r"\u2066-\u2069\ufeff]")
 
 
 def visible(value: object, limit: int | None = None) -> str:
@@ -19,8 +24,17 @@ def visible(value: object, limit: int | None = None) -> str:
         return ""
     text = _CONTROL.sub(lambda ch: ch.group().encode("unicode_escape").decode("ascii"),
                         str(value)).replace("\n", "\\n").replace("\t", "\\t")
-    if limit is not None and len(text) > limit:
-        return text[: max(limit - 1, 0)] + "…"
+    if limit is not None and cell_len(text) > limit:
+        # Cut by terminal cells, not characters: a wide (CJK, emoji) name must not run
+        # past its column.
+        out, used = [], 0
+        for char in text:
+            width = cell_len(char)
+            if used + width > limit - 1:
+                break
+            out.append(char)
+            used += width
+        return "".join(out) + "…"
     return text
 
 

@@ -48,7 +48,7 @@ class ActionScreen(ModalScreen[Outcome | None]):
     ActionScreen > Vertical { width: 90%; max-width: 100; height: auto; max-height: 95%;
                               border: round $accent; background: $surface; padding: 0 1; }
     ActionScreen #title { text-style: bold; height: 1; }
-    ActionScreen VerticalScroll { height: auto; max-height: 60vh; }
+    ActionScreen VerticalScroll { height: auto; max-height: 50vh; }
     ActionScreen .label { margin-top: 1; }
     ActionScreen .error { color: $error; height: auto; }
     ActionScreen .help { color: $text-muted; height: auto; }

@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from srm_tui.screens.workers import work
+from srm_tui.widgets.fit import Col, fill
 from srm_tui.widgets.footer import Footer
 from srm_tui.actions import outbox
 from srm_tui.actions.local_notes import NOTICE as KEPT_NOTICE, is_local
@@ -294,19 +295,28 @@ class CustomerScreen(Screen):
     def _transactions(self) -> None:
         a = self.account
         assert a is not None
-        table = self._table("#transactions-table", ("Date", "Transaction", "Offer", "Amount",
-                                                    "Status", "Method", "Order ID", "Refunded"))
+        table = self.query_one("#transactions-table", DataTable)
+        width = max(40, self.app.size.width - 6)  # the pane's padding and the scrollbar
+        narrow = width < 100  # the day only; the time is in the details below
+        rows, keys = [], []
         # A webhook's transaction may come without date, offer or amount: shown as unknown.
         for t in sorted(a.records.get("transactions", []),
                         key=lambda t: t.get("transactionDate") or 0, reverse=True):
-            table.add_row(when(t.get("transactionDate")), t["transactionId"],
-                          plain(t.get("offerId")),
-                          money(t.get("amount"), t.get("currency")),
-                          Text(t["status"]),
-                          plain(t.get("paymentMethod")), plain(t.get("externalPaymentId"), 20),
-                          money(t["refundedAmount"], t.get("currency"))
-                          if t.get("refundedAmount") else "", key=t["transactionId"])
+            date = when(t.get("transactionDate"))
+            rows.append([date.split(" ")[0] if narrow else date, t["transactionId"],
+                         plain(t.get("offerId")), money(t.get("amount"), t.get("currency")),
+                         Text(t["status"]), plain(t.get("paymentMethod")),
+                         plain(t.get("externalPaymentId")),
+                         money(t["refundedAmount"], t.get("currency"))
+                         if t.get("refundedAmount") else ""])
+            keys.append(t["transactionId"])
+        # Order ID and Refunded stay at 80 columns: Offer and Method (in the details) go first.
+        fill(table, self.TRANSACTION_COLUMNS, rows, keys, width)
         self._show_transaction()
+
+    TRANSACTION_COLUMNS = [Col("Date"), Col("Transaction"), Col("Offer", drop=2, cap=18),
+                           Col("Amount"), Col("Status"), Col("Method", drop=1, cap=12),
+                           Col("Order ID", flex=True, least=12), Col("Refunded")]
 
     def _emails(self) -> None:
         a = self.account

@@ -18,8 +18,9 @@ from textual.widgets import DataTable, Static
 
 from srm_tui.bindings import bindings
 from srm_tui.screens.workers import work
+from srm_tui.widgets.fit import Col, fill
 from srm_tui.widgets.footer import Footer
-from srm_tui.domain.text import visible
+from srm_tui.domain.text import count, visible
 from srm_tui.widgets.status_line import StatusLine
 
 
@@ -91,23 +92,35 @@ class MergeScreen(Screen[Any]):
             if item.status == "conflict" else
             f"Draft #{item.id} has no conflict: it waits for push."))
         table = self.query_one(DataTable)
-        table.add_columns("Field", "When drafted", "Server (theirs)", "Draft (mine)", "Take")
         self._fill()
         table.focus()
+
+    COLUMNS = [Col("Field", cap=18), Col("When drafted", flex=True, least=10, drop=1),
+               Col("Server (theirs)", flex=True, least=14), Col("Draft (mine)", flex=True,
+                                                                least=12), Col("Take")]
+
+    def on_resize(self) -> None:
+        if self.is_mounted:
+            self._fill()
 
     def _fill(self) -> None:
         table = self.query_one(DataTable)
         cursor = table.cursor_row
-        table.clear()
+        rows = []
         for name, base, theirs, mine in self.rows:
             changed = " (changed on server)" if theirs != base else ""
-            table.add_row(name, Text(shown(base, 30)), Text(shown(theirs, 30) + changed),
-                          Text(shown(mine, 30)), f"[{self.choices[name]}]", key=name)
+            rows.append([name, Text(shown(base, 30)), Text(shown(theirs, 30) + changed),
+                         Text(shown(mine, 30)), f"[{self.choices[name]}]"])
+        # Every column, "Draft (mine)" too, within the terminal; long values are cut with an
+        # ellipsis (the whole value is in the offer's editor).
+        fill(table, self.COLUMNS, rows, [r[0] for r in self.rows],
+             max(40, self.app.size.width - 6))
         if self.rows:
             table.move_cursor(row=min(cursor, len(self.rows) - 1))
         mine = sum(1 for c in self.choices.values() if c == "mine")
         self.query_one("#verdict", Static).update(Text(
-            f"{mine} field(s) from the draft, {len(self.choices) - mine} from the server."))
+            f"{count(mine, 'field')} from the draft, {len(self.choices) - mine} from the "
+            "server."))
 
     def _current(self) -> str | None:
         table = self.query_one(DataTable)

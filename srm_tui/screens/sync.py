@@ -16,6 +16,7 @@ from srm_tui.widgets.footer import Footer
 from srm_tui.actions import outbox as ob
 from srm_tui.bindings import bindings
 from srm_tui.domain.text import visible
+from srm_tui.widgets.fit import Col, fill
 from srm_tui.widgets.status_line import StatusLine
 
 SHOWN = 100  # rows per table: the newest; the heading gives the full count
@@ -62,21 +63,23 @@ class SyncScreen(Screen):
     def action_reload(self) -> None:
         conn = self.app.cache.conn()
         runs = self.query_one("#runs", DataTable)
-        runs.clear(columns=True)
-        runs.add_columns("Started", "Mode", "Result", "Records", "Quarantined", "Seconds")
+        width = max(40, self.app.size.width - 4)  # every column fits: none cut mid-value
+        rows: list[list] = []
         count = conn.execute("SELECT count(*) FROM sync_runs").fetchone()[0]
         self.query_one("#runs-heading", Static).update(f"Sync runs ({count})")
         for r in conn.execute("SELECT * FROM sync_runs ORDER BY id DESC LIMIT ?", (SHOWN,)):
             counts = json.loads(r["counts"] or "{}")
             records = sum(v for k, v in counts.items() if isinstance(v, int)
                           and k not in ("quarantined", "resolved", "retries"))
-            runs.add_row(_when(r["started_at"]), r["mode"],
+            rows.append([_when(r["started_at"]), r["mode"],
                          "ok" if r["ok"] else Text(f"failed: {visible(r['message'], 60)}"),
                          f"{records:,}", str(counts.get("quarantined", 0)),
-                         str(counts.get("seconds", "")))
+                         str(counts.get("seconds", ""))])
+        fill(runs, [Col("Started"), Col("Mode"), Col("Result", flex=True, least=12),
+                    Col("Records"), Col("Quarantined", drop=1), Col("Seconds", drop=2)],
+             rows, [str(i) for i in range(len(rows))], width)
         quarantine = self.query_one("#quarantine", DataTable)
-        quarantine.clear(columns=True)
-        quarantine.add_columns("Received", "Entity", "Key", "Reason")
+        rows = []
         open_count = conn.execute(
             "SELECT count(*) FROM quarantine WHERE resolved_at IS NULL").fetchone()[0]
         self.query_one("#quarantine-heading", Static).update(
@@ -84,12 +87,14 @@ class SyncScreen(Screen):
             "reads them again")
         for r in conn.execute("SELECT * FROM quarantine WHERE resolved_at IS NULL "
                               "ORDER BY id DESC LIMIT ?", (SHOWN,)):
-            quarantine.add_row(_when(r["received_at"]), r["entity"],
-                               Text(visible(r["record_key"], 20)), Text(visible(r["reason"], 90)))
+            rows.append([_when(r["received_at"]), r["entity"], Text(visible(r["record_key"])),
+                         Text(visible(r["reason"]))])
+        fill(quarantine, [Col("Received"), Col("Entity"), Col("Key", cap=20),
+                          Col("Reason", flex=True, least=16)],
+             rows, [str(i) for i in range(len(rows))], width)
         outbox = self.query_one("#outbox", DataTable)
         cursor = outbox.cursor_row
-        outbox.clear(columns=True)
-        outbox.add_columns("Queued", "Action", "Target", "Status", "Attempts", "Last error")
+        rows, keys = [], []
         counts = dict(conn.execute("SELECT status, count(*) FROM outbox GROUP BY status"))
         decide = counts.get(ob.CONFLICT, 0) + counts.get(ob.FAILED, 0)
         self.query_one("#outbox-heading", Static).update(
@@ -100,9 +105,12 @@ class SyncScreen(Screen):
                 "SELECT * FROM outbox ORDER BY CASE status WHEN 'conflict' THEN 0 "
                 "WHEN 'failed' THEN 1 WHEN 'pending' THEN 2 ELSE 3 END, id DESC LIMIT ?",
                 (SHOWN,)):
-            outbox.add_row(_when(r["created_at"]), r["action"], Text(visible(r["target"], 24)),
-                           r["status"], str(r["attempts"]), Text(visible(r["last_error"], 60)),
-                           key=str(r["id"]))
+            rows.append([_when(r["created_at"]), r["action"], Text(visible(r["target"])),
+                         r["status"], str(r["attempts"]), Text(visible(r["last_error"]))])
+            keys.append(str(r["id"]))
+        fill(outbox, [Col("Queued"), Col("Action"), Col("Target", cap=24), Col("Status"),
+                      Col("Attempts", drop=1), Col("Last error", flex=True, least=12)],
+             rows, keys, width)
         if 0 < cursor < outbox.row_count:
             outbox.move_cursor(row=cursor, animate=False)
         self._show_entry()

@@ -57,3 +57,26 @@ def layout(cols: list[Col], rows: list[list[str]], width: int) -> list[tuple[int
     left = (width - fixed) // max(1, len(flexible)) - PAD
     return [(i, max(min(cols[i].least, want[i]), min(want[i], left)) if cols[i].flex
              else want[i]) for i in shown]
+
+
+def fill(table, cols: list[Col], rows: list[list], keys: list[str], width: int) -> None:
+    """Clear ``table`` (a DataTable) and fill it with the columns that fit ``width`` cells.
+
+    Cells may be str or rich Text; a cut Text keeps its style and justification."""
+    from rich.text import Text
+
+    plain = [[c.plain if isinstance(c, Text) else str(c) for c in row] for row in rows]
+    shown = layout(cols, plain, width)
+    table.clear(columns=True)
+    for i, w in shown:
+        table.add_column(cols[i].label, width=w, key=cols[i].label)
+    for row, text, key in zip(rows, plain, keys):
+        cells = []
+        for i, w in shown:
+            cell = row[i]
+            if cell_len(text[i]) > w:
+                cut = clip(text[i], w)
+                cell = Text(cut, style=cell.style, justify=cell.justify) \
+                    if isinstance(cell, Text) else cut
+            cells.append(cell)
+        table.add_row(*cells, key=key)

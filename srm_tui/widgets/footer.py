@@ -50,6 +50,7 @@ class Footer(TextualFooter):
             if binding.show and binding.action not in seen:
                 seen[binding.action] = (node, binding, enabled, tooltip)
         ordered = sorted(seen.values(), key=lambda item: self._order(item[0], item[1]))
+        ordered = self._fitting(ordered, narrow)
         self.styles.grid_size_columns = len(ordered)
         for _node, binding, enabled, tooltip in ordered:
             yield FooterKey(binding.key, self.app.get_key_display(binding), binding.description,
@@ -62,6 +63,29 @@ class Footer(TextualFooter):
             yield FooterKey(binding.key, self.app.get_key_display(binding), binding.description,
                             binding.action, classes="-command-palette", disabled=not enabled,
                             tooltip=binding.tooltip or binding.description)
+
+    def _fitting(self, ordered: list, narrow: bool) -> list:
+        """The keys that fit one line, in order; when some do not, the last one shown is
+        "? Help", which lists them all (what does not fit is one key away)."""
+        width = self.app.size.width - (0 if narrow else 16)  # the palette hint's room
+
+        def cells(binding: Binding) -> int:
+            return len(self.app.get_key_display(binding)) + len(binding.description) + (
+                1 if narrow else 3)
+
+        if sum(cells(b) for _n, b, _e, _t in ordered) <= width:
+            return ordered
+        helper = next((item for item in ordered if item[1].action == "app.help"), None)
+        room = width - (cells(helper[1]) if helper else 0)
+        out = []
+        for item in ordered:
+            if item is helper:
+                continue
+            room -= cells(item[1])
+            if room < 0:
+                break
+            out.append(item)
+        return out + ([helper] if helper else [])
 
     async def on_resize(self) -> None:
         if (self.app.size.width < self.NARROW) != self.compact:
