@@ -159,11 +159,14 @@ def check_cache(db: Path) -> list[str]:
             problems.append(f"search index differs from the rows for {len(docs)} customer(s), "
                             f"e.g. {docs[:3]}")
         conn.execute("DROP TABLE temp.expect")
+        # The list's derived columns as storage/records.py defines them: paid transactions
+        # (captured or refunded) and the latest payment method named.
         wrong = conn.execute(
             "SELECT count(*) FROM customers c WHERE c.transactions != (SELECT count(*) FROM "
-            "transactions t WHERE t.customer_id = c.id) OR c.last_payment_method IS NOT "
-            "(SELECT t.payment_method FROM transactions t WHERE t.customer_id = c.id "
-            "ORDER BY t.date DESC, t.id DESC LIMIT 1)").fetchone()[0]
+            "transactions t WHERE t.customer_id = c.id AND t.status IN ('captured', "
+            "'refunded')) OR c.last_payment_method IS NOT (SELECT t.payment_method FROM "
+            "transactions t WHERE t.customer_id = c.id AND t.payment_method IS NOT NULL AND "
+            "t.payment_method != '' ORDER BY t.date DESC, t.id DESC LIMIT 1)").fetchone()[0]
         if wrong:
             problems.append(f"{wrong} customer(s) with stale transaction counts")
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
