@@ -341,8 +341,21 @@ def run_available_actions(sandbox: SandboxProcess, db: Path, env: dict[str, str]
     patch.write_text(json.dumps({"title": "Journey Monthly"}))
     updated = run_srm("offers", "update", offer_id, str(patch), "--json", env=env)
     assert updated.returncode == 0, updated.stderr
-    assert next(o for o in sandbox.export()["offers"] if o["id"] == offer_id)["title"] == \
-        "Journey Monthly"
+
+    # Each landed at the vendor (the cache is compared with it afterwards).
+    now = sandbox.export()
+    subs = {s["subscriptionId"]: s for s in now["subscriptions"]}
+    assert next(o for o in now["offers"] if o["id"] == offer_id)["title"] == "Journey Monthly"
+    assert next(c for c in now["customers"] if c["id"] == edited["id"])["firstName"] == \
+        "Journeyman"
+    assert next(c for c in now["customers"] if c["id"] == gone["id"])["email"] is None
+    assert [subs[s["subscriptionId"]]["status"] for s in (pause, resume, activate, cancel)] == [
+        "paused", "active", "active", "stopped"]
+    assert subs[extend["subscriptionId"]]["dateTo"] == extend["dateTo"] + 40 * 86400
+    assert subs[coupon["subscriptionId"]]["couponCode"] == campaign["couponCodes"][-1]
+    assert subs[moved["subscriptionId"]]["customerId"] == to["id"]
+    assert next(p for p in now["passes"] if p["passId"] == ended["passId"])["status"] == \
+        "terminated"
 
     return {"sync", "webhooks", "fetch", "edit", "history", "pause", "resume", "activate",
             "cancel", "extend", "coupon", "terminate", "transfer", "anonymize", "notes",
