@@ -26,6 +26,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from srm_tui.domain.rates import in_force
 from srm_tui.segments import facts as F
 from srm_tui.segments import worker
 from srm_tui.segments.compile import Compiled, compile_segment
@@ -42,14 +43,14 @@ def _prepared(conn: sqlite3.Connection) -> sqlite3.Connection:
 
 def count(conn: sqlite3.Connection, segment: Segment, now: int) -> int:
     """How many customers are in the segment at ``now`` (unix seconds)."""
-    compiled = compile_segment(segment, now)
+    compiled = compile_segment(segment, now, in_force(conn))
     return _prepared(conn).execute(compiled.count_sql(), compiled.params).fetchone()[0]
 
 
 def members(conn: sqlite3.Connection, segment: Segment, now: int, *, after: int | None = None,
             limit: int | None = None) -> list[int]:
     """Member ids ascending; with ``limit``, the page after id ``after`` (keyset paging)."""
-    compiled = compile_segment(segment, now)
+    compiled = compile_segment(segment, now, in_force(conn))
     _prepared(conn)
     if limit is None and after is None:
         return [r[0] for r in conn.execute(compiled.ids_sql(), compiled.params)]
@@ -200,7 +201,7 @@ class SegmentRunner:
         """The member count, timed; the same tree at the same now is remembered."""
         started = time.perf_counter()
         refreshed = self.refresh()
-        compiled = compile_segment(segment, now)
+        compiled = compile_segment(segment, now, self.rates())
         key = (compiled.count_sql(True), tuple(sorted(compiled.params.items())))
         with self._lock:
             if key in self._memo:
