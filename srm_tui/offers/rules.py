@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from srm_tui.actions.rules import Rule
+from srm_tui.domain.text import count
 from srm_tui.offers.codes import COUNTRIES, CURRENCIES
 
 DAY = 86_400
@@ -188,7 +189,7 @@ def trial(trial_value: dict[str, Any] | None, period: str | None, letter: str) -
         return TRIAL_SUBSCRIPTION.text
     days = trial_days(trial_value, period) or 0
     if days < MIN_TRIAL_DAYS:
-        return f"a free trial of {days} day(s) is too short: at least {MIN_TRIAL_DAYS} days"
+        return f"a free trial of {count(days, 'day')} is too short: at least {MIN_TRIAL_DAYS} days"
     return None
 
 
@@ -247,7 +248,8 @@ def group_delete(group: dict[str, Any], now: int, offers: list[dict[str, Any]]
                  ) -> tuple[Rule, str] | None:
     active = [s for s in group.get("seasons") or [] if s["endDate"] >= now]
     if active:
-        return GROUP_ACTIVE, f"{len(active)} season(s) of {group['name']!r} are active or upcoming"
+        return GROUP_ACTIVE, (f"{count(len(active), 'season')} of {group['name']!r} "
+                              f"{'is' if len(active) == 1 else 'are'} active or upcoming")
     users = [o["id"] for o in offers if o.get("seasonGroupId") == group["id"]]
     if users:
         return GROUP_IN_USE, f"offer {', '.join(users[:3])} uses {group['name']!r}"
@@ -259,7 +261,7 @@ def season_new(group: dict[str, Any], start: int, end: int, now: int
     if end <= start:
         return SEASON_ORDER, "the season must end after it starts"
     if start < now + SEASON_LEAD_DAYS * DAY:
-        return SEASON_LEAD, (f"it starts in {max(0, (start - now) // DAY)} day(s); an upcoming "
+        return SEASON_LEAD, (f"it starts in {count(max(0, (start - now) // DAY), 'day')}; an upcoming "
                              f"season starts at least {SEASON_LEAD_DAYS} days ahead")
     return _overlap(group, start, end, None)
 

@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Footer, Static
 from srm_tui.actions import outbox
 from srm_tui.actions.service import ActionService
 from srm_tui.bindings import bindings
-from srm_tui.domain.text import visible
+from srm_tui.domain.text import count, visible
 from srm_tui.widgets.status_line import StatusLine
 
 
@@ -78,7 +78,7 @@ class ChangeHistoryScreen(Screen):
                 rows += 1
         rows += self._audited(table, bool(entries))
         self.query_one("#summary", Static).update(
-            f"{len(entries)} edit(s), {rows} change(s) — edits made with e (Edit) on the "
+            f"{count(len(entries), 'edit')}, {count(rows, 'change')} — edits made with e (Edit) on the "
             "summary, by agents and by the system" if rows else
             "No edits of this customer's profile yet.")
         table.focus()

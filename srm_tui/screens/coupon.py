@@ -17,7 +17,7 @@ from textual.widgets import Input, Static
 from srm_tui.bindings import bindings
 from srm_tui.screens.workers import work
 from srm_tui.widgets.footer import Footer
-from srm_tui.domain.text import visible
+from srm_tui.domain.text import count, visible
 from srm_tui.widgets.status_line import StatusLine
 
 
@@ -107,7 +107,8 @@ class CouponScreen(Screen[Any]):
             verdict.update(Text(f"✘ No campaign holds {visible(code, 40)!r}."))
             found.update("")
             return
-        line = f"{len(campaigns)} campaign(s) hold {visible(code, 40)!r} (from {source})"
+        line = (f"{count(len(campaigns), 'campaign')} {'holds' if len(campaigns) == 1 else 'hold'} "
+                f"{visible(code, 40)!r} (from {source})")
         if result.api is not None and result.cached:
             states = ", ".join(str(c.get("status")) for c in result.api) or "none"
             line += f"; the API says: {states}"

@@ -21,7 +21,7 @@ from srm_tui.bindings import bindings
 from srm_tui.screens.workers import work
 from srm_tui.widgets.footer import Footer
 from srm_tui.widgets.check import StateCheckbox
-from srm_tui.domain.text import visible
+from srm_tui.domain.text import count, visible
 from srm_tui.offers import forms
 from srm_tui.offers.forms import FieldDef
 from srm_tui.offers.rules import OfferInvalid, OfferRefused
@@ -157,7 +157,7 @@ class OfferFormScreen(Screen[Any]):
         self._hint()
         verdict = self.query_one("#verdict", Static)
         if problems:
-            lines = [f"✘ {len(problems)} problem(s):"]
+            lines = [f"✘ {count(len(problems), 'problem')}:"]
             for p in problems[:6]:
                 label = self.by_name[p.field].label if p.field in self.by_name else p.field
                 lines.append(f"  {label}: {visible(p.message, 110)}"

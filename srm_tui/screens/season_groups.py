@@ -16,7 +16,7 @@ from srm_tui.bindings import bindings
 from srm_tui.screens.table_keys import TABLE_BINDINGS, TableKeys
 from srm_tui.widgets.footer import Footer
 from srm_tui.config import parse_instant
-from srm_tui.domain.text import visible
+from srm_tui.domain.text import count, visible
 from srm_tui.offers.rules import OfferInvalid, OfferRefused
 from srm_tui.screens.offer_dialog import ConfirmDialog, Field, FieldsDialog
 from srm_tui.screens.workers import run_reported
@@ -218,7 +218,7 @@ class SeasonGroupScreen(_GroupsBase):
             table.move_cursor(row=min(cursor, len(found["seasons"]) - 1))
         self.query_one("#crumbs", Static).update(Text(
             f"Offers › season groups › {visible(found['name'], 40)} · "
-            f"{len(found['seasons'])} season(s)"))
+            f"{count(len(found['seasons']), 'season')}"))
 
     def _dates(self, values: dict[str, str]) -> tuple[int, int]:
         return _when(values["start"], "start"), _when(values["end"], "end")

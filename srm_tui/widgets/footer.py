@@ -71,7 +71,7 @@ class Footer(TextualFooter):
 
         def cells(binding: Binding) -> int:
             return len(self.app.get_key_display(binding)) + len(binding.description) + (
-                1 if narrow else 3)
+                2 if narrow else 3)
 
         if sum(cells(b) for _n, b, _e, _t in ordered) <= width:
             return ordered
