@@ -5,8 +5,14 @@ Rows become dicts in the API's shape and go through the sync's parsing path
 nothing: when its record or its customer is invalid, the row is quarantined with FILE:LINE
 and its reason and nothing of it is written. Merging with what the cache holds:
 
-- a record (transaction, subscription, pass) takes the export's values over the cached ones,
-  but an empty cell never erases a cached value, and fields the export lacks stay;
+- the vendor is the truth: a cached record (transaction, subscription, pass) that came from
+  the API (a sync, fetch, webhook or action refresh wrote it) is only ever completed: the
+  export adds the keys the API's copy lacks (the vendor publishes no nextPaymentPrice, for
+  one) and never replaces a value the API gave, so an older export cannot undo a newer
+  change. A record an import inserted carries ``"_srm": {"source": "import"}`` in its raw
+  copy (any API write replaces the raw copy and so drops it); such a record takes a later
+  export's values over its own, but an empty cell never erases a value, and fields the
+  export lacks stay;
 - a customer is only ever completed: new customers are inserted, cached ones get only the
   fields they lack, and an anonymized one is left alone (an old export must not bring its
   personal data back);
@@ -31,6 +37,9 @@ if TYPE_CHECKING:
     from srm_tui.storage.cache import Cache
 
 _PERSONAL = ("email", "firstName", "lastName")
+# Marks, in a record's raw copy, that an import (not the API) wrote it.
+SOURCE_KEY = "_srm"
+IMPORTED = {"source": "import"}
 
 
 class Batch:
@@ -139,6 +148,22 @@ def merge_record(base: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def from_import(record: dict[str, Any]) -> bool:
+    """Whether a cached record was written by an import (else the API gave it)."""
+    mark = record.get(SOURCE_KEY)
+    return isinstance(mark, dict) and mark.get("source") == "import"
+
+
+def complete_record(base: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """An API record with only the keys it lacks taken from the export (never a value the
+    API gave, not even a null: the vendor said it)."""
+    out = dict(base)
+    for k, value in new.items():
+        if k not in out and k != SOURCE_KEY and value is not None:
+            out[k] = value
+    return out
+
+
 def anonymized(customer: dict[str, Any]) -> bool:
     """A customer the API anonymized: its personal fields are there, and all null (a bare
     customer from an id list has none of them at all)."""
@@ -186,7 +211,12 @@ def _mains(entity: str, key: str, items: list, cached: dict[Any, dict]) -> list[
         base = current.get(k)
         if base is None:
             base = cached.get(k)
-        payload = rec if base is None else merge_record(base, rec)
+        if base is None:
+            payload = {**rec, SOURCE_KEY: dict(IMPORTED)}
+        elif from_import(base):
+            payload = merge_record(base, rec)
+        else:
+            payload = complete_record(base, rec)
         current[k] = payload
         out.append((line, payload))
     return out

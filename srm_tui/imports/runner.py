@@ -159,8 +159,8 @@ class Importer:
     def _import(self, p: FilePlan, summary: ImportSummary) -> dict[str, Any]:
         conn = self.cache.conn()
         ident = (p.source.sha256, p.fmt, self.tz)
-        row = conn.execute("SELECT status, byte_offset, line FROM import_files WHERE sha256 = ? "
-                           "AND format = ? AND tz = ?", ident).fetchone()
+        row = conn.execute("SELECT status, byte_offset, line, size FROM import_files WHERE "
+                           "sha256 = ? AND format = ? AND tz = ?", ident).fetchone()
         info = {"file": p.source.name, "format": p.fmt, "sha256": p.source.sha256}
         if row is not None and row["status"] == "done":
             return {**info, "status": "already imported"}
@@ -173,6 +173,15 @@ class Importer:
                     "VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?)",
                     (*ident, p.source.name, p.source.size, offset, line, int(self.clock())))
             status = "imported"
+        elif row["size"] != p.source.size:
+            # The same text with other bytes (a BOM, CRLF): the checkpoint's byte offset is
+            # not this copy's, so it is read from the top (rows already written change nothing).
+            offset, line = p.data_offset, p.data_line
+            with self.cache.transaction() as tx:
+                tx.execute("UPDATE import_files SET size = ?, byte_offset = ?, line = ? "
+                           "WHERE sha256 = ? AND format = ? AND tz = ?",
+                           (p.source.size, offset, line, *ident))
+            status = "resumed"
         else:
             offset, line = row["byte_offset"], row["line"]
             status = "resumed"

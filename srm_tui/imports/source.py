@@ -1,7 +1,8 @@
 """Import files on disk: checked before anything is written, read back by line with offsets.
 
-A file is identified by the sha256 of its content (a copy or a renamed file is the same
-import), checked to be UTF-8 text as a whole before the first row is written (a non-UTF-8
+A file is identified by the sha256 of its text (a copy or a renamed file is the same
+import, and so is a copy that differs only by a UTF-8 byte order mark or by Windows line
+ends: the digest skips the mark and reads CRLF as LF), checked to be UTF-8 text as a whole before the first row is written (a non-UTF-8
 export is one clear error, never a half-imported file), and read as physical lines with the
 byte offset after each, so an import can resume exactly after its last committed batch.
 """
@@ -49,7 +50,7 @@ def open_source(name: str) -> SourceFile:
         raise UsageProblem(f"{name}: is a directory, not a file")
     if not stat.S_ISREG(info.st_mode):
         raise UsageProblem(f"{name}: not a regular file")
-    digest = hashlib.sha256()
+    digest = _TextDigest()
     decoder = codecs.getincrementaldecoder("utf-8")()
     lines = 0
     size = 0
@@ -85,6 +86,34 @@ def open_source(name: str) -> SourceFile:
         lines += 1
     return SourceFile(path, name, digest.hexdigest(), size, lines,
                       len(BOM) if head == BOM else 0)
+
+
+class _TextDigest:
+    """sha256 of a file's text: without a leading UTF-8 BOM, CRLF read as LF (a CR at the
+    end of one chunk waits for the next)."""
+
+    def __init__(self) -> None:
+        self._sha = hashlib.sha256()
+        self._start = True
+        self._cr = False
+
+    def update(self, chunk: bytes) -> None:
+        if self._start:
+            self._start = False
+            if chunk.startswith(BOM):
+                chunk = chunk[len(BOM):]
+        if self._cr:
+            chunk = b"\r" + chunk
+        self._cr = chunk.endswith(b"\r")
+        if self._cr:
+            chunk = chunk[:-1]
+        self._sha.update(chunk.replace(b"\r\n", b"\n"))
+
+    def hexdigest(self) -> str:
+        if self._cr:
+            self._sha.update(b"\r")
+            self._cr = False
+        return self._sha.hexdigest()
 
 
 class LineReader:
