@@ -46,6 +46,7 @@ def _subscription(s: m.Subscription, raw: str, now: int) -> tuple:
         int(s.inTrial), s.started_at, s.period, s.nextPaymentPrice, s.nextPaymentCurrency,
         s.paymentGateway, s.paymentMethod, s.couponCode, renewals,
         _dumps(s.externalProperties), raw, now, int(s.period is None),
+        int(s.nextPaymentPrice is None),
     )
 
 
@@ -110,7 +111,7 @@ _COLUMNS: dict[str, tuple[str, Sequence[str], Callable[..., tuple]]] = {
         "id", "customer_id", "offer_id", "status", "date_from", "date_to", "in_trial",
         "created_at", "period", "price", "currency", "gateway", "payment_method",
         "coupon_code", "renewals", "external_properties", "raw", "synced_at",
-        "period_derived"), _subscription),
+        "period_derived", "price_derived"), _subscription),
     "passes": ("id", ("id", "customer_id", "offer_id", "offer_type", "status", "created_at",
                       "expires_at", "raw", "synced_at", "created_derived"), _pass),
     "transactions": ("id", (
@@ -225,6 +226,32 @@ def derive_periods(conn: sqlite3.Connection, *, subscription_ids: Sequence[int] 
             conn.execute(base + f"{column} IN ({','.join('?' * len(chunk))})", list(chunk))
 
 
+# A subscription without ``nextPaymentPrice`` (price_derived = 1; the vendor's
+# SubscriptionResource has none) takes its offer's price: the localization its long offer id
+# names (``S123456789_PL``: the offer's price for PL), else the main offer's price, with that
+# price's currency unless the record names its own.
+_LOC_OF = "(SELECT l.{0} FROM localizations l WHERE l.id = subscriptions.offer_id)"
+_OFFER_OF = ("(SELECT o.{0} FROM offers o WHERE o.id = "
+             + _MAIN.format("subscriptions.offer_id") + ")")
+_PRICE_OF = f"coalesce({_LOC_OF.format('price')}, {_OFFER_OF.format('price')})"
+_CURRENCY_OF = (
+    "coalesce(json_extract(subscriptions.raw, '$.nextPaymentCurrency'), "
+    f"CASE WHEN {_LOC_OF.format('price')} IS NOT NULL THEN {_LOC_OF.format('currency')} "
+    f"ELSE {_OFFER_OF.format('currency')} END)")
+
+
+def derive_prices(conn: sqlite3.Connection, *, subscription_ids: Sequence[int] = (),
+                  offer_ids: Sequence[str] = ()) -> None:
+    """Recompute the derived price (and currency) of subscriptions that have no
+    nextPaymentPrice of their own: those listed, those of the (main) offers listed."""
+    base = (f"UPDATE subscriptions SET price = {_PRICE_OF}, currency = {_CURRENCY_OF} "
+            f"WHERE price_derived = 1 AND (price IS NOT {_PRICE_OF} "
+            f"OR currency IS NOT {_CURRENCY_OF}) AND ")
+    for column, values in (("id", subscription_ids), (_MAIN.format("offer_id"), offer_ids)):
+        for chunk in _chunks(sorted(set(values))):
+            conn.execute(base + f"{column} IN ({','.join('?' * len(chunk))})", list(chunk))
+
+
 def derive_pass_dates(conn: sqlite3.Connection, *, pass_ids: Sequence[int] = (),
                       customer_ids: Sequence[int] = ()) -> None:
     """Recompute the derived createdAt of passes that have none of their own."""
@@ -240,10 +267,12 @@ def derive_after_upsert(conn: sqlite3.Connection, entity: str, keys: Sequence[An
     """Bring the derived fields up to date after ``upsert`` wrote ``keys`` of ``entity``."""
     if entity == "subscriptions":
         derive_periods(conn, subscription_ids=keys)
+        derive_prices(conn, subscription_ids=keys)
     elif entity == "passes":
         derive_pass_dates(conn, pass_ids=keys)
     elif entity == "offers":
         derive_periods(conn, offer_ids=keys)
+        derive_prices(conn, offer_ids=keys)
     elif entity == "transactions":
         derive_pass_dates(conn, customer_ids=customer_ids)
         derive_periods(conn, customer_ids=customer_ids)
@@ -301,12 +330,14 @@ def delete(conn: sqlite3.Connection, entity: str, keys: Iterable[Any]) -> None:
     conn.executemany(f"DELETE FROM {entity} WHERE {key} = ?", [(k,) for k in keys])
     if entity == "offers":
         derive_periods(conn, offer_ids=keys)  # their subscriptions lose the offer's period
+        derive_prices(conn, offer_ids=keys)
 
 
 def refresh_customer_stats(conn: sqlite3.Connection, customer_ids: Iterable[int]) -> None:
     """Recompute the list's derived columns: paid transactions (captured or refunded, as
     customer.lifetime_transactions in CONTRACT section 5 and the account summary count them)
-    and the last payment method (of any status)."""
+    and the last payment method: the latest transaction's (of any status), or, when that one
+    names none (a webhook's transaction has no paymentMethod), the latest one known."""
     ids = sorted(set(customer_ids))
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
@@ -319,6 +350,8 @@ def refresh_customer_stats(conn: sqlite3.Connection, customer_ids: Iterable[int]
                               AND t.status IN ('captured', 'refunded')),
               last_payment_method = (SELECT t.payment_method FROM transactions t
                                      WHERE t.customer_id = customers.id
+                                     AND t.payment_method IS NOT NULL
+                                     AND t.payment_method != ''
                                      ORDER BY t.date DESC, t.id DESC LIMIT 1)
             WHERE id IN ({marks})
             """,
@@ -328,18 +361,22 @@ def refresh_customer_stats(conn: sqlite3.Connection, customer_ids: Iterable[int]
 
 # The derived values a reader of an account gets where the record has none (CONTRACT
 # section 5): entity -> (column, API key).
-_DERIVED = {"subscriptions": ("period", "period"), "passes": ("created_at", "createdAt")}
+_DERIVED = {"subscriptions": (("period", "period"), ("price", "nextPaymentPrice"),
+                              ("currency", "nextPaymentCurrency")),
+            "passes": (("created_at", "createdAt"),)}
 
 
 def raw_records(conn: sqlite3.Connection, entity: str, customer_id: int | None = None,
                 derived: bool = False) -> list[dict[str, Any]]:
     """Cached records of an entity in the API's shape, ordered by key.
 
-    With ``derived``, a subscription without ``period`` gets the derived one and a pass
-    without ``createdAt`` the derived one (None when unknown): what the account view reads.
+    With ``derived``, a subscription without ``period`` gets the derived one (and without
+    ``nextPaymentPrice`` the offer's price and currency), a pass without ``createdAt`` the
+    derived one (None when unknown): what the account view reads.
     """
     key, _, _ = _COLUMNS[entity]
-    extra = f", {_DERIVED[entity][0]}" if derived and entity in _DERIVED else ""
+    pairs = _DERIVED.get(entity, ()) if derived else ()
+    extra = "".join(f", {column}" for column, _ in pairs)
     if customer_id is None:
         cur = conn.execute(f"SELECT raw{extra} FROM {entity} ORDER BY {key}")
     else:
@@ -348,8 +385,9 @@ def raw_records(conn: sqlite3.Connection, entity: str, customer_id: int | None =
     out = []
     for row in cur:
         record = json.loads(row[0])
-        if extra and record.get(_DERIVED[entity][1]) is None:
-            record[_DERIVED[entity][1]] = row[1]
+        for i, (_, field) in enumerate(pairs, 1):
+            if record.get(field) is None:
+                record[field] = row[i]
         out.append(record)
     return out
 

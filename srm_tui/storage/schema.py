@@ -731,6 +731,13 @@ CREATE TABLE exchange_rates (
 UPDATE customers SET transactions = (SELECT count(*) FROM transactions t
     WHERE t.customer_id = customers.id AND t.status IN ('captured', 'refunded'))
 WHERE transactions > 0;
+
+-- [vendorfix] a price derived from the offer (CONTRACT section 5 style)
+-- price_derived = 1: the record has no nextPaymentPrice of its own (the vendor publishes
+-- none); price and currency then hold its offer's price, recomputed when offers arrive.
+ALTER TABLE subscriptions ADD COLUMN price_derived INTEGER NOT NULL DEFAULT 0;
+UPDATE subscriptions SET price_derived = 1 WHERE price IS NULL;
+CREATE INDEX subscriptions_price_derived ON subscriptions (offer_id) WHERE price_derived = 1;
 """
 
 MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8]

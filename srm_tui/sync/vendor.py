@@ -151,6 +151,8 @@ class VendorSync:
             touched: list[Any] = [customer_id]
             for entity, items in (("customers", [customer]), ("subscriptions", subscriptions),
                                   ("passes", passes)):
+                if entity != "customers":
+                    items = keep_unpublished(tx, entity, items)
                 good, bad = validate(entity, items)
                 touched += records.upsert(tx, entity, good, now)
                 _quarantine(tx, entity, bad, now)
@@ -348,6 +350,41 @@ class VendorSync:
             _quarantine(tx, "campaigns", bad, now)
         summary.counts["campaigns"] += len(good)
         summary.quarantined += len(bad)
+
+
+# The marker an import leaves in a record's raw copy (srm_tui.imports.merge): the API's
+# answer replaces it, so the record counts as the API's from now on.
+_SOURCE_KEY = "_srm"
+
+
+def keep_unpublished(tx: sqlite3.Connection, entity: str, items: list[Any]) -> list[Any]:
+    """The API's records, each with the keys its answer lacks taken from the cached copy.
+
+    The vendor's SubscriptionResource and PassResource have no nextPaymentPrice,
+    nextPaymentCurrency, paymentMethod, period or createdAt: what an import or a webhook
+    brought for them stays. Every key the API's answer holds wins, even a null."""
+    key_field = "subscriptionId" if entity == "subscriptions" else "passId"
+    keys = [k for k in (records.record_key(entity, i) for i in items) if k is not None]
+    cached: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start:start + 500]
+        for key, raw in tx.execute(f"SELECT id, raw FROM {entity} WHERE id IN "
+                                   f"({','.join('?' * len(chunk))})", chunk):
+            try:
+                old = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(old, dict):
+                cached[str(key)] = old
+    out = []
+    for item in items:
+        old = cached.get(str(item.get(key_field))) if isinstance(item, dict) else None
+        if old:
+            kept = {k: v for k, v in old.items() if k not in item and k != _SOURCE_KEY}
+            if kept:
+                item = {**kept, **item}
+        out.append(item)
+    return out
 
 
 def _drop_unlisted(tx: sqlite3.Connection, entity: str, customer_id: int,
