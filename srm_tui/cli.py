@@ -403,7 +403,7 @@ def customer_show(ctx: click.Context, customer_id: str, as_json: bool, **flags: 
     _check_id(customer_id, "ID")
     settings = _settings(ctx, **flags)
     cache = runtime.open_cache(settings)
-    record = customer_record(cache.conn(), int(customer_id))
+    record = customer_record(cache.conn(), int(customer_id), settings.now_ts())
     if record is None:
         click.echo(f"srm: customer {customer_id} is not in the cache (try: srm fetch {customer_id})",
                    err=True)

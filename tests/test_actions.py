@@ -131,8 +131,11 @@ def test_edit_dry_run_then_apply(sandbox, env, picker):
     assert shown["customer"]["email"] == "zoe.new@example.org"
     assert shown["customer"]["capture"]["companyName"] == "Acme Sp. z o.o."
     assert shown["customer"] == api_customer(sandbox, customer["id"])
-    entry = max(shown["history"], key=lambda h: h["id"])
+    # The merged history carries the vendor's change record, and srm's audit of the edit.
+    entry = max((h["record"] for h in shown["history"] if "record" in h),
+                key=lambda h: h["id"])
     assert entry["editor"] == "anna"
+    assert any(h["kind"] == "agent" and "anna" in h["text"] for h in shown["history"])
     assert {c["field"] for c in entry["changes"]} == {"firstName", "email", "companyName"}
 
 

@@ -357,13 +357,13 @@ def test_the_period_follows_the_offer_that_arrives_later(cache):
     sql = "SELECT created_at, period, period_derived FROM subscriptions WHERE id = ?"
     assert row(cache, sql, 280213389) == (1675332884, None, 1)  # started_at = dateFrom
     assert row(cache, sql, 280213390) == (1675332884, "week", 0)
-    rec = queries.customer_record(cache.conn(), 362344331)
+    rec = queries.account_records(cache.conn(), 362344331)
     assert account.build(rec, NOW).mrr == {"EUR": round(22.5 * 52 / 12, 2)}  # unknown adds 0
 
     write(cache, "offers", [load("ott-web-app/offer_monthly.json")])  # legacy: "month"
     assert row(cache, sql, 280213389)[1:] == ("month", 1)
     assert row(cache, sql, 280213390)[1] == "week"  # its own period is never replaced
-    rec = queries.customer_record(cache.conn(), 362344331)
+    rec = queries.account_records(cache.conn(), 362344331)
     assert account.build(rec, NOW).mrr == {"EUR": round(22.5 + 22.5 * 52 / 12, 2)}
     assert "period" not in records.raw_records(cache.conn(), "subscriptions")[0]
 
@@ -421,15 +421,15 @@ def test_a_pass_without_created_at_takes_its_first_transaction_date(cache):
     write(cache, "passes", [p])
     sql = "SELECT created_at, created_derived FROM passes"
     assert row(cache, sql) == (None, 1)
-    assert queries.customer_record(cache.conn(), 362344331)["passes"][0]["createdAt"] is None
-    account.timeline(queries.customer_record(cache.conn(), 362344331), now=NOW)  # no crash
+    assert queries.account_records(cache.conn(), 362344331)["passes"][0]["createdAt"] is None
+    account.timeline(queries.account_records(cache.conn(), 362344331), now=NOW)  # no crash
     txn = {"transactionId": "T123456789", "customerId": 362344331, "offerId": "P580476507_NL",
            "transactionDate": 1650000000, "amount": 9.99, "currency": "EUR",
            "status": "captured", "passId": 1234567890}
     write(cache, "transactions", [txn, {**txn, "transactionId": "T123456790",
                                         "transactionDate": 1640000000}])
     assert row(cache, sql) == (1640000000, 1)
-    rec = queries.customer_record(cache.conn(), 362344331)
+    rec = queries.account_records(cache.conn(), 362344331)
     assert rec["passes"][0]["createdAt"] == 1640000000  # what the account view reads
     assert "createdAt" not in records.raw_records(cache.conn(), "passes")[0]  # raw as sent
     # A pass that says when it was made keeps it.
@@ -444,7 +444,7 @@ def test_a_webhook_transaction_without_date_or_amount_is_cached_and_shown(cache)
         load("webhooks/transactionCreated.json")["data"])])
     assert row(cache, "SELECT date, amount, currency, status, external_payment_id "
                       "FROM transactions") == (None, None, None, "captured", "data")
-    rec = queries.customer_record(cache.conn(), 332442553)
+    rec = queries.account_records(cache.conn(), 332442553)
     a = account.build(rec, NOW)
     assert a.lifetime_revenue == {} and a.lifetime_transactions == 1
     assert account.timeline(rec, now=NOW) == []

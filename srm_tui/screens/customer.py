@@ -27,6 +27,7 @@ from srm_tui.domain import account as acc
 from srm_tui.domain.money import money
 from srm_tui.domain.text import visible
 from srm_tui.storage import queries
+from srm_tui.storage.history import customer_history
 from srm_tui.widgets.status_line import StatusLine
 
 TABS = ("summary", "payments", "transactions", "emails", "notes", "history")
@@ -128,7 +129,7 @@ class CustomerScreen(Screen):
 
     def action_reload(self) -> None:
         conn = self.app.cache.conn()
-        record = queries.customer_record(conn, self.customer_id)
+        record = queries.account_records(conn, self.customer_id)
         crumbs = self.query_one("#crumbs", Static)
         if record is None:
             crumbs.update(f"Customers › {self.customer_id} — not in the cache (press esc; "
@@ -351,13 +352,10 @@ class CustomerScreen(Screen):
         self._show_note()
 
     def _history(self, conn) -> None:
-        audit = [dict(r) for r in conn.execute(
-            "SELECT id, at, agent, action, target, outcome FROM audit WHERE customer_id = ? "
-            "ORDER BY at DESC LIMIT 500", (self.customer_id,))]
         assert self.account is not None
-        events = acc.timeline(self.account.records, audit, self.app.settings.now_ts())
-        events += self._observed(conn)
-        events.sort(key=lambda e: e.at, reverse=True)
+        # The same merged history `srm customer show` prints (storage.history).
+        events = customer_history(conn, self.customer_id, self.account.records,
+                                  self.app.settings.now_ts(), lambda ts: when(ts, False))
         shown = [e for e in events if self.history_filter in (None, e.kind)]
         kinds = "all" if self.history_filter is None else self.history_filter
         self.query_one("#history-filter", Static).update(
@@ -367,23 +365,6 @@ class CustomerScreen(Screen):
         width = max(30, min(110, self.app.size.width - 40))
         for e in shown:
             table.add_row(when(e.at), e.kind, plain(e.text, width))
-
-    def _observed(self, conn) -> list[acc.Event]:
-        """Changes sync and webhooks saw in this customer's subscriptions and passes."""
-        out = []
-        for r in ActionService(self.app.cache, self.app.settings).observed(self.customer_id):
-            what = "Subscription" if r["entity"] == "subscriptions" else "Pass"
-            before, after = r["before"], r["after"]
-            if r["field"] in ("dateTo", "expiresAt"):
-                before = when(int(before), False) if before else "no end"
-                after = when(int(after), False) if after else "no end"
-            elif r["field"] == "customerId":
-                before, after = f"customer {before}", f"customer {after}"
-            out.append(acc.Event(r["seen_at"], "subscription" if what == "Subscription"
-                                 else "pass",
-                                 f"{what} {r['record_key']} {r['field']}: {before or '—'} → "
-                                 f"{after or '—'} (seen at the API)", r["record_key"]))
-        return out
 
     # details -----------------------------------------------------------------------------
 
@@ -406,14 +387,16 @@ class CustomerScreen(Screen):
             detail.update("No transactions.")
             return
         offer = self.app.cache.conn().execute(
-            "SELECT title, raw FROM offers WHERE id = ?", (t["offerId"].split("_")[0],)).fetchone()
+            "SELECT title, raw FROM offers WHERE id = ?",
+            ((t.get("offerId") or "").split("_")[0],)).fetchone()
         url = json.loads(offer["raw"]).get("url") if offer else None
-        rows = [("Transaction", t["transactionId"]), ("Offer", f"{t['offerId']} "
+        rows = [("Transaction", t["transactionId"]), ("Offer", f"{t.get('offerId') or '—'} "
                                                       f"{offer['title'] if offer else ''}"),
                 ("Offer URL", url or "—  (u copies it when there is one)"),
                 ("Amount", f"{money(t.get('amount'), t.get('currency'))} · {t['status']}"),
                 ("Order ID", t.get("externalPaymentId") or "—"),
-                ("Gateway / method", f"{t.get('paymentGateway')} / {t.get('paymentMethod')}"),
+                ("Gateway / method", f"{t.get('paymentGateway') or '—'} / "
+                                     f"{t.get('paymentMethod') or '—'}"),
                 ("Access", f"subscription {t['subscriptionId']}" if t.get("subscriptionId")
                  else f"pass {t['passId']}" if t.get("passId") else "—")]
         if t.get("rejectedReason"):

@@ -71,8 +71,9 @@ def summary(row: sqlite3.Row | dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def customer_record(conn: sqlite3.Connection, customer_id: int) -> dict[str, Any] | None:
-    """The whole cached account in the API's shapes (``srm customer show``)."""
+def account_records(conn: sqlite3.Connection, customer_id: int) -> dict[str, Any] | None:
+    """The cached account in the API's shapes, ``history`` the vendor's change records: what
+    the account view (``domain.account``) reads."""
     import json
 
     from srm_tui.storage.records import raw_records
@@ -86,6 +87,32 @@ def customer_record(conn: sqlite3.Connection, customer_id: int) -> dict[str, Any
         # derived: a subscription's period and a pass's createdAt where the vendor's record
         # has none (CONTRACT section 5), as the account view reads them.
         out[entity] = raw_records(conn, entity, customer_id, derived=True)
+    return out
+
+
+def customer_record(conn: sqlite3.Connection, customer_id: int,
+                    now: int | None = None) -> dict[str, Any] | None:
+    """The whole cached account (``srm customer show``): the records in the API's shapes and
+    ``history``, the merged history the console's History tab shows (``storage.history``),
+    newest first, each entry ``{at, kind, text, ref}``; an entry drawn from one of the
+    vendor's change records carries it whole under ``record``."""
+    from datetime import datetime, timezone
+
+    from srm_tui.storage.history import customer_history
+
+    out = account_records(conn, customer_id)
+    if out is None:
+        return None
+    vendor = {str(h.get("id")): h for h in out["history"]}
+    merged = []
+    for e in customer_history(conn, customer_id, out, now):
+        entry: dict[str, Any] = {
+            "at": datetime.fromtimestamp(e.at, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "kind": e.kind, "text": e.text, "ref": e.ref}
+        if e.kind == "change" and e.ref in vendor:
+            entry["record"] = vendor[e.ref]
+        merged.append(entry)
+    out["history"] = merged
     return out
 
 
