@@ -267,7 +267,9 @@ class Customer:
             rejected = [t for t in self.txns if t["status"] == "rejected"]
             return max(rejected, key=order)["rejectedReason"] if rejected else None
         if name == "last_payment_method":
-            return max(self.txns, key=order)["paymentMethod"] if self.txns else None
+            # The latest transaction's method; when it names none, the latest one known.
+            known = [t for t in self.txns if t.get("paymentMethod")]
+            return max(known, key=order)["paymentMethod"] if known else None
         raise AssertionError(attr)
 
     def sub_value(self, name: str, s: dict[str, Any]) -> Any:

@@ -9,7 +9,8 @@ and its reason and nothing of it is written. Merging with what the cache holds:
   the API (a sync, fetch, webhook or action refresh wrote it) is only ever completed: the
   export adds the keys the API's copy lacks (the vendor publishes no nextPaymentPrice, for
   one) and never replaces a value the API gave, so an older export cannot undo a newer
-  change. A record an import inserted carries ``"_srm": {"source": "import"}`` in its raw
+  change (only what srm guessed for it, a webhook transaction's date or status, is
+  corrected). A record an import inserted carries ``"_srm": {"source": "import"}`` in its raw
   copy (any API write replaces the raw copy and so drops it); such a record takes a later
   export's values over its own, but an empty cell never erases a value, and fields the
   export lacks stay;
@@ -154,13 +155,30 @@ def from_import(record: dict[str, Any]) -> bool:
     return isinstance(mark, dict) and mark.get("source") == "import"
 
 
+# Values srm itself put in an API record (a webhook transaction's date from its receipt, its
+# status read from the topic): the mark in ``_srm`` -> the key an export may correct.
+_GUESSED = {"dateFromReceipt": "transactionDate", "statusAssumed": "status"}
+
+
 def complete_record(base: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """An API record with only the keys it lacks taken from the export (never a value the
-    API gave, not even a null: the vendor said it)."""
+    API gave, not even a null: the vendor said it), and the values srm guessed for it
+    replaced by the export's."""
     out = dict(base)
     for k, value in new.items():
         if k not in out and k != SOURCE_KEY and value is not None:
             out[k] = value
+    mark = base.get(SOURCE_KEY)
+    if isinstance(mark, dict):
+        left = dict(mark)
+        for flag, key in _GUESSED.items():
+            if mark.get(flag) and new.get(key) is not None:
+                out[key] = new[key]
+                left.pop(flag)
+        if left:
+            out[SOURCE_KEY] = left
+        else:
+            out.pop(SOURCE_KEY)
     return out
 
 

@@ -31,7 +31,10 @@ DISPLAY_SQL = {
     "customer.external_id": "c.external_id",
     "customer.latest_payment_rejection_reason":
         _LATEST_TXN.format(col="rejected_reason", extra=" AND t.status = 'rejected'"),
-    "customer.last_payment_method": _LATEST_TXN.format(col="payment_method", extra=""),
+    # The latest transaction's method; when it names none, the latest one known.
+    "customer.last_payment_method": _LATEST_TXN.format(
+        col="payment_method", extra=" AND t.payment_method IS NOT NULL "
+        "AND t.payment_method != ''"),
     "customer.latest_pass_title": "(SELECT o.title FROM offers o WHERE o.id = f.lp_offer)",
     "subscription.offer_title": "(SELECT o.title FROM offers o WHERE o.id = s.offer_key)",
     "subscription.offer_id": "so.offer_id",

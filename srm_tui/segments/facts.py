@@ -227,7 +227,8 @@ def _text_sql(chunk: bool, sub: str = SUBSCRIPTION_TABLE, cust: str = CUSTOMER_T
                       "WHERE r.customer_id = c.id AND r.status = 'rejected' "
                       "ORDER BY r.date DESC, r.id DESC LIMIT 1))"),
         "lpm_cf": ("casefold((SELECT r.payment_method FROM temp.segment_tx r "
-                   "WHERE r.customer_id = c.id ORDER BY r.date DESC, r.id DESC LIMIT 1))"),
+                   "WHERE r.customer_id = c.id AND r.payment_method IS NOT NULL "
+                   "AND r.payment_method != '' ORDER BY r.date DESC, r.id DESC LIMIT 1))"),
         "s_offer_cf": "ls.offer_cf", "s_coupon_cf": "ls.coupon_cf", "s_pm_cf": "ls.pm_cf",
         "external_data": _EMPTY_JSON.format("c.external_data"), "s_props": "ls.props",
     }

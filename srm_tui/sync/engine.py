@@ -454,7 +454,8 @@ class SyncEngine:
 
     # webhooks --------------------------------------------------------------------------
 
-    def apply_webhook(self, topic: str, data: dict[str, Any]) -> str:
+    def apply_webhook(self, topic: str, data: dict[str, Any],
+                      received_at: int | None = None) -> str:
         """Bring the records a delivery names into the cache through published calls, and
         say what it did.
 
@@ -462,7 +463,9 @@ class SyncEngine:
         the customer they name (by id, else email, external id or transaction id) through
         ``fetch_customer``; ``transactionCreated`` also stores the transaction from the
         payload, since the vendor has no call that lists transactions (a copy the API already
-        gave is kept). An unknown topic changes nothing: it is recorded, not failed.
+        gave is kept): without a date it takes ``received_at`` (the delivery's receipt time,
+        else now), and its ``subscriptionPlanId`` links it to the customer's cached
+        subscription of that id. An unknown topic changes nothing: it is recorded, not failed.
         """
         from srm_tui.sync import topics
         from srm_tui.sync.parse import transaction_from_webhook
@@ -495,7 +498,8 @@ class SyncEngine:
             said.append("names no customer")
         if topic == "transactionCreated":
             try:
-                record = transaction_from_webhook(data)
+                record = transaction_from_webhook(
+                    data, int(self.clock()) if received_at is None else received_at)
             except ValueError as exc:
                 said.append(f"transaction not stored: {exc}")
             else:
@@ -504,7 +508,22 @@ class SyncEngine:
                                              (key,)).fetchone():
                     said.append(f"transaction {key} already cached")
                 else:
+                    record = self._link_subscription(record)
                     written = self.store_bundle({"transactions": [record]})
                     said.append(f"transaction {key} " + (
                         "stored" if written.get("transactions") else "quarantined"))
         return "; ".join(said)
+
+    def _link_subscription(self, record: dict[str, Any]) -> dict[str, Any]:
+        """A webhook transaction names its subscription as ``subscriptionPlanId``: linked
+        when the customer has a cached subscription of that id, else left as sent."""
+        from srm_tui.sync import topics
+
+        plan = topics.as_id(record.get("subscriptionPlanId"))
+        if record.get("subscriptionId") is not None or plan is None:
+            return record
+        owner = topics.as_id(record.get("customerId"))
+        if self.cache.conn().execute("SELECT 1 FROM subscriptions WHERE id = ? AND "
+                                     "customer_id = ?", (plan, owner)).fetchone() is None:
+            return record
+        return {**record, "subscriptionId": plan}

@@ -167,7 +167,8 @@ _SHAPERS = {"subscriptions": _subscription, "passes": _pass, "transactions": _tr
             "offers": _offer}
 
 
-def transaction_from_webhook(data: dict[str, Any]) -> dict[str, Any]:
+def transaction_from_webhook(data: dict[str, Any],
+                             received_at: int | None = None) -> dict[str, Any]:
     """A ``transactionCreated`` webhook's ``data`` as a transaction record in srm's shape,
     ready for ``validate("transactions", [...])``.
 
@@ -175,17 +176,28 @@ def transaction_from_webhook(data: dict[str, Any]) -> dict[str, Any]:
     ``transactionDate`` may be unix seconds or ISO 8601; the amount is
     ``transactionPriceInclTax`` (absent: unknown, never the offer's list price), the currency
     ``transactionCurrency``, the external payment id ``externalData``; status is "captured"
-    (the topic fires for payments made). Every field of ``data`` is kept. Raises ValueError
-    naming the missing id when there is no transaction or customer id.
+    (the topic fires for payments made). Every field of ``data`` is kept. The vendor's short
+    payload has no date: with ``received_at`` (the delivery's receipt time) it becomes the
+    transactionDate, marked ``"_srm": {"dateFromReceipt": true}`` (derived, not the
+    vendor's); the assumed status is marked ``statusAssumed`` (an export may correct both,
+    see ``srm_tui.imports.merge``). Raises ValueError naming the missing id when there is no transaction or
+    customer id.
     """
     if not isinstance(data, dict):
         raise ValueError("transactionCreated data: expected an object")  # noqa: TRY004  (one error type for callers)
     for key in ("transactionId", "customerId"):
         if data.get(key) in (None, ""):
             raise ValueError(f"transactionCreated data: {key} is missing")
+    assumed = data.get("status") in (None, "")
     out = normalise("transactions", data)
+    out.pop("_srm", None)  # srm's own marks are never the sender's to set
+    if assumed:  # "captured" is srm's reading of the topic, not the vendor's word
+        out["_srm"] = {"statusAssumed": True}
     if out.get("transactionDate") is not None:
         out["transactionDate"] = m.parse_instant(out["transactionDate"])
+    elif received_at is not None:
+        out["transactionDate"] = int(received_at)
+        out["_srm"] = {**out.get("_srm", {}), "dateFromReceipt": True}
     return out
 
 

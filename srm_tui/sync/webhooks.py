@@ -218,12 +218,14 @@ class WebhookWorker:
 
     def _apply(self, engine: SyncEngine, event_id: int) -> None:
         row = self.cache.conn().execute(
-            "SELECT topic, data FROM webhook_events WHERE id = ?", (event_id,)).fetchone()
+            "SELECT topic, data, received_at FROM webhook_events WHERE id = ?",
+            (event_id,)).fetchone()
         if row is None:
             return
         error = result = None
         try:
-            result = engine.apply_webhook(row["topic"], json.loads(row["data"]))
+            result = engine.apply_webhook(row["topic"], json.loads(row["data"]),
+                                          received_at=row["received_at"])
         except Exception as exc:  # noqa: BLE001 - recorded; the next sync covers it
             error = f"{type(exc).__name__}: {exc}"[:500]
         now = int(time.time())
