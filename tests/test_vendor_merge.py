@@ -165,6 +165,7 @@ def test_import_and_vendor_sync_give_the_mrr_of_a_full_sandbox_sync(tmp_path):
     want, got = _mrr(full_db), _mrr(vendor_db)
     assert sum(1 for v in want.values() if v) > 5
     assert {k: got.get(k) for k in want if want[k]} == {k: v for k, v in want.items() if v}
+    assert got == {k: want[k] for k in got}  # the zeros alike too
     prices = cached(vendor_db, "SELECT count(*), count(price) FROM subscriptions")[0]
     assert prices[0] > 20 and prices[0] == prices[1]
     # Nothing was derived: every price came from the import and survived the API's refresh.

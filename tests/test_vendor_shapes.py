@@ -210,7 +210,8 @@ def test_transaction_created_webhook_variants():
         {**data, "transactionDate": "1620226027"}))
     assert text.transactionDate == 1620226027
     assert parse.transaction_from_webhook({"transactionId": "T650862998", "customerId": 5}) == {
-        "transactionId": "T650862998", "customerId": 5, "status": "captured"}
+        "transactionId": "T650862998", "customerId": 5, "status": "captured",
+        "_srm": {"statusAssumed": True}}  # srm's reading of the topic, marked as such
     with pytest.raises(ValueError, match="customerId"):
         parse.transaction_from_webhook({"transactionId": "T650862998"})
     with pytest.raises(ValueError, match="transactionId"):
