@@ -348,3 +348,27 @@ async def test_a_webhook_transaction_detail_shows_no_python_none(vendor, tmp_pat
         await to_row(pilot, "transactions-table", "T987650000")
         detail = screen_text(app).split("Transaction ", 1)[1]
         assert "adyen / —" in detail and "None" not in detail
+
+
+def test_the_apis_first_copy_of_an_imported_record_is_no_change_it_made(vendor, tmp_path):
+    """The Pass report calls a stopped pass terminated and knows no in-trial or coupon: when
+    the sync replaces the imported copies with the API's, the history must not say the API
+    changed them; a later real change at the API is still seen."""
+    db = tmp_path / "c.db"
+    env = vendor.env(db)
+    for name in ("transactions", "subscriptions", "passes"):
+        (tmp_path / f"{name}.csv").write_bytes(vendor.report(name))
+    srm("import", *(str(tmp_path / f"{n}.csv") for n in ("transactions", "subscriptions",
+                                                         "passes")), "--json", env=env)
+    stopped = [p for p in vendor.export()["passes"] if p["status"] == "stopped"]
+    srm("sync", "--json", env=env)
+    assert cached(db, "SELECT count(*) FROM observed_changes") == [(0,)]
+    if stopped:  # the report's "terminated" was replaced by the API's "stopped", silently
+        assert cached(db, "SELECT status FROM passes WHERE id = ?",
+                      stopped[0]["passId"]) == [("stopped",)]
+    sub = next(s for s in vendor.export()["subscriptions"] if s["status"] == "active")
+    srm("customer", "cancel", str(sub["subscriptionId"]), "--reason", "moving", "--yes",
+        env=env)
+    assert cached(db, "SELECT field, before, after FROM observed_changes WHERE record_key = ? "
+                  "AND field = 'status'", str(sub["subscriptionId"])) == [
+        ("status", "active", "stopped")]

@@ -1,4 +1,5 @@
-"""Changes seen in subscriptions and passes between two copies the API sent.
+"""Changes seen in subscriptions and passes between two copies the API sent (a copy an
+import made does not count).
 
 The vendor keeps no change history a publisher can read, so whenever a cached subscription or
 pass is replaced by a newer copy (sync, a webhook, a fetch, the refresh after an action), the
@@ -37,8 +38,12 @@ def record_changes(conn: sqlite3.Connection, entity: str, columns: Sequence[str]
         chunk = rows[start:start + 500]
         keys = [r[key_at] for r in chunk]
         marks = ",".join("?" * len(keys))
+        # A copy an import made (marked `_srm.source = import`) is not the API's: replacing
+        # it with the API's first copy is no change the API made (a stopped pass the Pass
+        # report calls terminated), and neither is a later export rewriting it.
         old = {r[0]: r[1:] for r in conn.execute(
-            f"SELECT id, {', '.join(names)} FROM {entity} WHERE id IN ({marks})", keys)}
+            f"SELECT id, {', '.join(names)} FROM {entity} WHERE id IN ({marks}) "
+            "AND coalesce(json_extract(raw, '$._srm.source'), '') != 'import'", keys)}
         out: list[tuple[Any, ...]] = []
         for row in chunk:
             before = old.get(row[key_at])
