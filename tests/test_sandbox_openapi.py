@@ -29,9 +29,8 @@ from srm_tui.sandbox.state import SandboxState
 AS_OF = datetime(2026, 11, 1, tzinfo=timezone.utc)
 NOW = int(AS_OF.timestamp())
 KEY = {"X-Publisher-Token": "sandbox-key"}
-SPEC_PATH = Path("/work/shared/reference/cleeng-core-3.1.openapi.yml")
-if not SPEC_PATH.exists():  # the copy beside the repository's checkout
-    SPEC_PATH = Path(__file__).resolve().parents[2] / "shared/reference/cleeng-core-3.1.openapi.yml"
+# The vendor's description, kept with the tests (its source: tests/data/openapi/README.md).
+SPEC_PATH = Path(__file__).resolve().parent / "data" / "openapi" / "cleeng-core-3.1.openapi.yml"
 DOC = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
 ERROR = {"type": "object", "required": ["message"],
          "properties": {"message": {"type": "string"}}}
