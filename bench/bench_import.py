@@ -2,7 +2,7 @@
 
     python bench/bench_import.py --rows 1000000
 
-Generates a deterministic Transactions Report (every column of helpers' CHURNIQ.md, one
+Generates a deterministic Transactions Report (every column of docs/churniq-format.md, one
 customer per five rows), times `srm import FILE --json` into a fresh cache, then two floors
 into fresh caches of the same schema, in the same run:
 

@@ -26,7 +26,7 @@ KEY = {"X-Publisher-Token": "sandbox-key"}
 CET = timezone(timedelta(hours=1))
 SECRET = "a-shared-secret-of-32-bytes-long"
 
-# The headers of /work/helpers/CHURNIQ.md, written out here so the test checks the spec, not
+# The headers of docs/churniq-format.md, written out here so the test checks the spec, not
 # the module's own constants.
 TRANSACTIONS = [
     ("Transaction ID", "transactions.transaction_id"),

@@ -34,7 +34,7 @@ SECRET = "journey-secret-0123456789abcdef"
 REPORTS = ("transactions", "subscriptions", "passes")
 WEB = ("adyen", "paypal")
 # A transaction is known from the ChurnIQ Transactions Report or a transactionCreated
-# delivery; the fields of the vendor's record that neither carries (CHURNIQ.md; the delivery's
+# delivery; the fields of the vendor's record that neither carries (docs/churniq-format.md; the delivery's
 # documented keys, cleeng-api.md 4.L) are missing, and every one srm holds is the vendor's.
 NOT_IN_REPORT = {"isGift", "offerTitle", "offerType", "paymentOperation", "refundedReason"}
 NOT_IN_DELIVERY = NOT_IN_REPORT | {"subscriptionId", "passId", "paymentMethod",

@@ -1,7 +1,7 @@
 """ChurnIQ report exports (Transactions, Subscription, Pass): columns found by header.
 
 The vendor documents only the first columns of each report (reference/cleeng-exports.md
-§0-3); srm's guesses for the rest are in helpers/CHURNIQ.md. Headers are matched without case
+§0-3); srm's guesses for the rest are in docs/churniq-format.md. Headers are matched without case
 and with whitespace collapsed, in either vocabulary (display names, or the warehouse source
 names of an unformatted export); columns srm does not know are kept with the record under
 ``churniq``, and optional columns may be missing. A row becomes dicts in the API's shape (the
