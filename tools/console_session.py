@@ -17,13 +17,21 @@ from typing import Any
 NOW = "2026-11-01T00:00:00Z"
 
 
-async def until(app, predicate, timeout: float = 15.0, step: float = 0.005) -> bool:
+class Stuck(RuntimeError):
+    """A step's condition never held: what the screen showed is in the message."""
+
+
+async def until(app, predicate, what: str, timeout: float = 120.0, step: float = 0.005) -> None:
+    """Wait for a state the app reports. The timeout is only a guard against a hung session
+    (a busy machine slows each step, it changes none), and names the step that hung."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
-            return True
+            return
         await asyncio.sleep(step)
-    return False
+    raise Stuck(f"{what}: still on {screen_name(app)} (stack "
+                f"{[type(s).__name__ for s in app.screen_stack]}, focus {app.focused!r})\n"
+                f"{_text(app)}")
 
 
 async def type_keys(app, *keys: str, gap: float = 0.002) -> None:
@@ -51,6 +59,12 @@ def screen_name(app) -> str:
     return type(app.screen).__name__
 
 
+def _syncs(app) -> list:
+    """The app's sync workers still running or being wound up (the one on start, one per
+    ctrl+r); Textual drops each from ``app.workers`` once it has ended."""
+    return [w for w in app.workers if w.group == "sync"]
+
+
 async def session(plan: dict[str, Any], log=print) -> dict[str, Any]:
     from textual.widgets import Input, TextArea
 
@@ -64,45 +78,57 @@ async def session(plan: dict[str, Any], log=print) -> dict[str, Any]:
     done: dict[str, Any] = {}
     async with app.run_test(size=(120, 40)):
         log("started")
-        await until(app, lambda: screen_name(app) == "CustomersScreen")
+        await until(app, lambda: screen_name(app) == "CustomersScreen", "the list")
         customer = str(plan["customer_id"])
         await type_keys(app, "slash")
-        await until(app, lambda: isinstance(app.focused, Input))
+        await until(app, lambda: isinstance(app.focused, Input), "the search box")
+        # One Enter opens the highlighted result, at once or as soon as the results of what
+        # was typed are shown (the screen holds it until they are): typed with the id, it
+        # opens the customer; no second Enter.
         await type_keys(app, *customer, "enter")
-
-        def found() -> bool:
-            results = getattr(app.screen, "results", None)
-            return bool(results) and str(results[0]["id"]) == customer
-
-        if not await until(app, found):
-            raise RuntimeError(f"search did not find {customer}")
-        await asyncio.sleep(0.05)
-        await type_keys(app, "enter")
-        if not await until(app, lambda: screen_name(app) == "CustomerScreen"):
-            raise RuntimeError(f"customer {customer} did not open ({screen_name(app)})")
+        await until(app, lambda: screen_name(app) == "CustomerScreen"
+                    and str(app.screen.customer_id) == customer, f"opening {customer}")
         log("opened")
         for key, field in (("n", "note"), ("e", "first_name")):
             if not plan.get(field):
                 continue
             await type_keys(app, key)
             await until(app, lambda: screen_name(app) == "ActionScreen" and
-                        isinstance(app.focused, (TextArea, Input)))
+                        isinstance(app.focused, (TextArea, Input)), f"the {field} dialog")
             await type_keys(app, *plan[field])
             await type_keys(app, "ctrl+s")
-            if not await until(app, lambda: screen_name(app) == "CustomerScreen"):
-                raise RuntimeError(f"the {field} dialog did not close:\n{_text(app)}")
+            await until(app, lambda: screen_name(app) == "CustomerScreen",
+                        f"the {field} dialog closing")
             done[field] = plan[field]
             log(f"{field} done")
         if plan.get("sync_again"):
+            # A sync worker is dropped from app.workers once it ends, so "it started" is
+            # seen as the key's action having run (the worker starts within that call).
+            asked: list[bool] = []
+            sync_now = app.action_sync_now
+
+            def counted() -> None:
+                asked.append(True)
+                sync_now()
+
+            app.action_sync_now = counted
             await type_keys(app, "ctrl+r")
-            await asyncio.sleep(0.05)
-        await until(app, lambda: not app.sync_state)
+            await until(app, lambda: bool(asked), "ctrl+r reaching the app")
+        # The session ends once no sync runs (its worker finished, however it ended).
+        await until(app, lambda: all(w.is_finished for w in _syncs(app)), "the syncs ending")
         log("synced")
     return done
 
 
-def run(args: list[Any]) -> int:
-    """Entry point in a forked child: ``args`` is ``[plan]``."""
+def run(args: list[Any], phase=None) -> int:
+    """Entry point in a forked child: ``args`` is ``[plan]``; each step is printed and told
+    to ``phase`` (the fork server's, so a kill can aim at the steps after one)."""
     plan = args[0]
-    asyncio.run(session(plan, log=lambda step: print(step, flush=True)))
+
+    def log(step: str) -> None:
+        print(step, flush=True)
+        if phase is not None:
+            phase(step)
+
+    asyncio.run(session(plan, log=log))
     return 0

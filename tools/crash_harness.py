@@ -76,20 +76,23 @@ class ForkServer:
 
     def start(self, target: str, args: list[Any], env: dict[str, str],
               log: Path | None = None, kill_at: int | None = None,
-              count_file: Path | None = None) -> int:
+              count_file: Path | None = None, kill_after: str | None = None) -> int:
         return self._ask({"op": "run", "target": target, "args": args, "env": env,
                           "log": str(log) if log else None, "kill_at": kill_at,
+                          "kill_after": kill_after,
                           "count_file": str(count_file) if count_file else None})["pid"]
 
     def wait(self, pid: int) -> int:
         return self._ask({"op": "wait", "pid": pid})["status"]
 
     def run_killed(self, target: str, args: list[Any], env: dict[str, str], kill_at: int,
-                   log: Path | None = None) -> tuple[int, bool]:
-        """Run it; it SIGKILLs itself just before its ``kill_at``-th SQL statement, so the
-        kill lands while it works whatever the machine's speed. (status, whether it was
-        killed; not killed: it finished with fewer statements, and is checked whole.)"""
-        status = self.wait(self.start(target, args, env, log, kill_at=kill_at))
+                   log: Path | None = None, kill_after: str | None = None) -> tuple[int, bool]:
+        """Run it; it SIGKILLs itself just before its ``kill_at``-th SQL statement (counted
+        from the phase ``kill_after`` when given), so the kill lands while it works whatever
+        the machine's speed. (status, whether it was killed; not killed: it finished with
+        fewer statements, and is checked whole.)"""
+        status = self.wait(self.start(target, args, env, log, kill_at=kill_at,
+                                      kill_after=kill_after))
         return status, status == -signal.SIGKILL
 
     def run(self, target: str, args: list[Any], env: dict[str, str],
@@ -337,15 +340,21 @@ def _remove(db: Path) -> None:
         p.unlink(missing_ok=True)
 
 
-def _statements(world: World, target: str, args: list[Any], env: dict[str, str]) -> int:
-    """How many SQL statements one whole run executes (where a kill can land)."""
+def _work(world: World, target: str, args: list[Any], env: dict[str, str]) -> dict[str, Any]:
+    """How many SQL statements one whole run executes (where a kill can land): ``total``,
+    and ``phases``, the count when it reached each phase it reports."""
     count = world.work / "statements"
     count.unlink(missing_ok=True)
     pid = world.forks.start(target, args, env, world.log, count_file=count)
     status = world.forks.wait(pid)
     if status != 0:
         raise RuntimeError(f"{target} {args} failed ({status}): see {world.log}")
-    return int(count.read_text())
+    return json.loads(count.read_text())
+
+
+def _statements(world: World, target: str, args: list[Any], env: dict[str, str]) -> int:
+    """How many SQL statements one whole run executes."""
+    return _work(world, target, args, env)["total"]
 
 
 def run_sync_kills(world: World, kills: int, rng: random.Random) -> Result:
@@ -455,7 +464,12 @@ def run_push_kills(world: World, kills: int, rng: random.Random, batch: int = 12
 
 
 def run_console_kills(world: World, kills: int, rng: random.Random) -> Result:
-    """Kill the console (background push and sync, an agent's keys) at random instants."""
+    """Kill the console (background push and sync, an agent's keys) at random statements.
+
+    Most of a whole session's statements are the sync on start, so kills drawn over the
+    whole session would rarely reach the agent's actions: every other kill is drawn over
+    the statements from the customer opening to the edit saved (counted from the session's
+    "opened" phase), so about half land while the actions are queued and sent."""
     result = Result("console")
     started = time.monotonic()
     db = world.synced_cache("console.db")
@@ -464,6 +478,8 @@ def run_console_kills(world: World, kills: int, rng: random.Random) -> Result:
     rng.shuffle(customers)
     actions: list[Queued] = []
     work = None
+    actions_work = 1
+    aimed = 0
     for i in range(kills + 1):
         customer = customers[i % len(customers)]
         plan = {"db": str(db), "api_url": world.url, "customer_id": customer,
@@ -471,12 +487,19 @@ def run_console_kills(world: World, kills: int, rng: random.Random) -> Result:
         actions += [Queued("note", plan["note"], customer),
                     Queued("edit", plan["first_name"], customer)]
         if work is None:  # one whole session first: how many statements one is
-            work = _statements(world, "console", [plan], env)
+            whole = _work(world, "console", [plan], env)
+            work, phases = whole["total"], whole["phases"]
+            actions_work = max(1, phases["first_name done"] - phases["opened"])
             continue
-        # A session's count varies a little (the background sync and the keys interleave):
-        # kills aim inside the first 90 %, so each still lands while the session works.
-        status, mid = world.forks.run_killed("console", [plan], env,
-                                             rng.randint(1, max(1, work * 9 // 10)), world.log)
+        if i % 2:
+            # A session's count varies a little (the background sync and the keys
+            # interleave): kills aim inside the first 90 %, so each lands while it works.
+            kill_at, after = rng.randint(1, max(1, work * 9 // 10)), None
+        else:
+            kill_at, after = rng.randint(1, actions_work), "opened"
+            aimed += 1
+        status, mid = world.forks.run_killed("console", [plan], env, kill_at, world.log,
+                                             kill_after=after)
         result.kills += 1
         result.mid_run += mid
         if not mid and status != 0:
@@ -496,7 +519,9 @@ def run_console_kills(world: World, kills: int, rng: random.Random) -> Result:
     result.problems += [f"final: {p}" for p in check_cache(db) + cache_matches_export(db, export)
                         + check_actions(db, export, owed, final=True)]
     result.seconds = time.monotonic() - started
-    result.detail.update(actions_queued=len(owed), statements_per_run=work)
+    result.detail.update(actions_queued=len(owed), statements_per_run=work,
+                         statements_opened_to_edit_saved=actions_work,
+                         kills_aimed_after_opened=aimed)
     return result
 
 

@@ -9,8 +9,11 @@ driven by keys), which the harness then kills with SIGKILL.
 
 Protocol (one JSON object per line on stdin, one answer per line on stdout):
 ``{"op": "run", "target": "cli"|"console", "args": [...], "env": {...}, "log": PATH,
-"kill_at": N or null, "count_file": PATH or null}`` -> ``{"pid": N}`` (``kill_at``: the child
-kills itself just before its N-th SQL statement; ``count_file``: it writes how many it ran); ``{"op": "wait", "pid": N}`` -> ``{"status": exit code or -signal}``.
+"kill_at": N or null, "kill_after": PHASE or null, "count_file": PATH or null}`` ->
+``{"pid": N}`` (``kill_at``: the child kills itself just before its N-th SQL statement,
+counted from the start or from ``kill_after``, a phase the child reports with ``phase``;
+``count_file``: it writes how many it ran, in all and at each phase);
+``{"op": "wait", "pid": N}`` -> ``{"status": exit code or -signal}``.
 """
 
 from __future__ import annotations
@@ -34,25 +37,32 @@ def _preload() -> None:
     import tools.console_session  # noqa: F401
 
 
-def _trace_statements(kill_at: int | None, count_file: str | None) -> None:
+def _trace_statements(kill_at: int | None, count_file: str | None,
+                      kill_after: str | None = None) -> None:
     """Count every SQL statement the child runs (each connection's trace callback); at
     statement ``kill_at`` the child says so on its log and SIGKILLs itself, so it dies while
-    it works, by construction, before that statement runs. ``count_file`` gets the total
-    when the child ends on its own (how much work one whole run is)."""
+    it works, by construction, before that statement runs. With ``kill_after`` the count
+    for the kill starts at that phase (``phase``: e.g. the console session's "opened"), so
+    a kill can aim at the work after it. ``count_file`` gets, as JSON, the total and the
+    count at each phase when the child ends on its own (how much work one whole run is)."""
     import signal
     import sqlite3
     import threading
 
     lock = threading.Lock()
     seen = [0]
+    base: list[int | None] = [0 if kill_after is None else None]
+    phases: dict[str, int] = {}
     connect = sqlite3.connect
 
     def trace(_statement: str) -> None:
         with lock:
             seen[0] += 1
             n = seen[0]
-        if kill_at is not None and n == kill_at:
-            os.write(2, f"mid-work: killed at SQL statement {n}\n".encode())
+            start = base[0]
+        if kill_at is not None and start is not None and n - start == kill_at:
+            os.write(2, f"mid-work: killed at SQL statement {n} ({kill_at} after "
+                        f"{kill_after or 'the start'})\n".encode())
             os.kill(os.getpid(), signal.SIGKILL)
 
     def traced(*args, **kwargs):
@@ -60,22 +70,37 @@ def _trace_statements(kill_at: int | None, count_file: str | None) -> None:
         conn.set_trace_callback(trace)
         return conn
 
+    def reached(name: str) -> None:
+        with lock:
+            phases.setdefault(name, seen[0])
+            if name == kill_after and base[0] is None:
+                base[0] = seen[0]
+
     sqlite3.connect = traced
+    _PHASE_HOOKS.append(reached)
     if count_file:
         def write_count() -> None:
             with open(count_file, "w", encoding="utf-8") as out:
-                out.write(str(seen[0]))
+                json.dump({"total": seen[0], "phases": phases}, out)
 
         _COUNT_WRITERS.append(write_count)
 
 
 _COUNT_WRITERS: list = []
+_PHASE_HOOKS: list = []
+
+
+def phase(name: str) -> None:
+    """The child has reached a named point of its work (a no-op outside a traced child)."""
+    for hook in _PHASE_HOOKS:
+        hook(name)
 
 
 def _child(request: dict) -> int:
     """Runs in the forked child; returns its exit status."""
     if request.get("kill_at") is not None or request.get("count_file"):
-        _trace_statements(request.get("kill_at"), request.get("count_file"))
+        _trace_statements(request.get("kill_at"), request.get("count_file"),
+                          request.get("kill_after"))
     os.environ.update(request.get("env") or {})
     for key in request.get("unset") or ():
         os.environ.pop(key, None)
@@ -99,7 +124,7 @@ def _child(request: dict) -> int:
     if request["target"] == "console":
         from tools.console_session import run
 
-        return run(request["args"])
+        return run(request["args"], phase=phase)
     raise ValueError(f"unknown target {request['target']!r}")
 
 
