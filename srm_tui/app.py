@@ -274,6 +274,10 @@ class SrmApp(App):
             self._synced_entity = p.entity
 
     def _reload_screen(self) -> None:
+        # A screen pushed but not yet mounted (Enter on a result as a sync page lands) is
+        # still composing its widgets; its own on_mount reads the cache as it is then.
+        if not self.screen.is_mounted:
+            return
         reload = getattr(self.screen, "action_reload", None)
         if reload:
             reload()
