@@ -585,3 +585,30 @@ async def test_hostile_titles_keep_their_row_in_its_columns(synced):
             seen += 1
         assert seen >= min(table.row_count, 20)
         assert any(ln.lstrip().startswith(offers[0]) for ln in lines)
+
+
+async def test_j_k_g_G_move_the_condition_tree(synced):
+    running, state, db, cache = synced
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f3")
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        await pilot.press("ctrl+l")
+        app.screen.query_one("#text").value = ("customer.country = PL and customer.country = DE "
+                                               "and customer.country = F")
+        await pilot.press("end", "R", "enter")
+        await settle(pilot)
+        tree = app.screen.query_one("ConditionTree")
+        tree.focus()
+        await pilot.pause()
+        assert tree.option_count == 4
+        await pilot.press("G")
+        assert tree.highlighted == 3
+        await pilot.press("g")
+        assert tree.highlighted == 0
+        await pilot.press("j", "j")
+        assert tree.highlighted == 2
+        await pilot.press("k")
+        assert tree.highlighted == 1

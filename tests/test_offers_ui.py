@@ -340,7 +340,7 @@ async def test_season_group_with_seasons_and_its_rules(synced):
         await pilot.press("n")  # the same name again (any case) is refused in the dialog
         await _dialog(pilot, ["keys league"])
         assert "season-group.name-unique" in screen_text(app)
-        await pilot.press("escape")
+        await pilot.press("escape", "y")  # typed work: leaving asks
         await pilot.pause()
         table = app.screen.query_one("DataTable")
         names = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
@@ -496,6 +496,8 @@ async def test_coupon_lookup_and_apply_to_a_subscription(synced):
         await pilot.pause()
         table = app.screen.query_one("#access-table")
         keys = [str(k.value) for k in table.rows]
+        while app.focused is not table:  # an action acts on the focused table's row
+            await pilot.press("tab")
         await pilot.press("ctrl+home")
         for _ in range(keys.index(f"S{sub['subscriptionId']}")):
             await pilot.press("down")

@@ -125,7 +125,9 @@ class OffersScreen(TableKeys, Screen):
         for i, w in columns:
             table.add_column(self.COLUMNS[i].label, width=w, key=self.COLUMNS[i].label)
         for o, row in zip(shown, rows):
-            table.add_row(*[Text(clip(row[i], w), justify="right"
+            # The ID stays a plain string: what the row is keyed and read back by.
+            table.add_row(*[row[i] if i == 0 else
+                            Text(clip(row[i], w), justify="right"
                                  if self.COLUMNS[i].label in self.RIGHT else "left")
                             for i, w in columns], key=o["id"])
         if shown:
