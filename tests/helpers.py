@@ -43,13 +43,7 @@ class SandboxProcess:
         return httpx.get(f"{self.root}/sandbox/export", timeout=60).json()
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 def run_srm(*args: str, env: dict[str, str] | None = None, input: str | None = None,
@@ -128,3 +122,14 @@ def screen_text(app) -> str:
     update = app.screen._compositor.render_full_update()
     return "\n".join("".join(seg.text for strip in line for seg in strip).rstrip()
                      for line in update.strips)
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    """SIGTERM a process srm started (a sandbox, a receiver) and wait; SIGKILL if it hangs."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

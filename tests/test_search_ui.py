@@ -13,7 +13,7 @@ from srm_tui.storage.cache import Cache
 from srm_tui.widgets.customer_table import CustomerTable
 from tests.conftest import AS_OF
 from tests.helpers import screen_text
-from tests.ui_keys import name, type_text
+from tests.ui_keys import name, searched, type_text, until
 
 
 @pytest.fixture(scope="module")
@@ -23,23 +23,6 @@ def db(tmp_path_factory):
     seed_cache(cache, 1300, 3, AS_OF)
     cache.close()
     return path
-
-
-async def until(pilot, condition, what: str) -> None:
-    """Let the app run until ``condition()`` holds (timers fire, workers end). The bound on
-    the waiting only turns a hang into a failure that names what never happened."""
-    for _ in range(600):
-        if condition():
-            await pilot.pause()
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"never happened: {what}\n{screen_text(pilot.app)}")
-
-
-def searched(app, query: str):
-    """The console has shown the answer (results or error) to ``query``."""
-    return lambda: (type(app.screen).__name__ == "CustomersScreen"
-                    and app.screen.query_text == query and not app.screen.searching)
 
 
 def _app(db, **kw) -> SrmApp:

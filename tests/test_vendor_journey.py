@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 from srm_tui.domain.lifecycle import pass_is_active, subscription_state
-from tests.helpers import SRM, SandboxProcess, run_srm, wait_for
+from tests.helpers import SRM, SandboxProcess, run_srm, stop_process, wait_for
 from tests.test_vendor_sync import PUBLISHED
 
 AS_OF = "2026-11-01T00:00:00Z"
@@ -142,13 +142,7 @@ class Receiver:
         self.url = line.split("listening on ", 1)[1].strip().rstrip("/") + "/hooks"
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 class Targets:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 
 import httpx
@@ -14,7 +13,7 @@ import pytest
 
 from srm_tui.storage.cache import Cache
 from srm_tui.sync.webhooks import SIGNATURE_HEADER, hmac_hex, sign
-from tests.helpers import SRM, SandboxProcess, run_srm, wait_for
+from tests.helpers import SRM, SandboxProcess, run_srm, stop_process, wait_for
 
 SECRET = "whsec-test-1-0123456789abcdef"
 HEADERS = {"X-Publisher-Token": "sandbox-key"}
@@ -41,13 +40,7 @@ class Receiver:
         return json.loads(done.stdout)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 @pytest.fixture(scope="module")

@@ -143,3 +143,20 @@ class Picker:
                 self.used.add(owner)
                 return item
         raise AssertionError(f"no unused {entity} matches")
+
+
+async def until(pilot, condition, what: str) -> None:
+    """Let the app run until ``condition()`` holds (timers fire, workers end). The bound on
+    the waiting only turns a hang into a failure that names what never happened."""
+    for _ in range(600):
+        if condition():
+            await pilot.pause()
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"never happened: {what}\n{screen_text(pilot.app)}")
+
+
+def searched(app, query: str):
+    """The console has shown the answer (results or error) to ``query``."""
+    return lambda: (type(app.screen).__name__ == "CustomersScreen"
+                    and app.screen.query_text == query and not app.screen.searching)
