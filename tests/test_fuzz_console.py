@@ -95,15 +95,17 @@ def make_app(db: Path, role: str = "agent") -> SrmApp:
 
 async def _open_hostile(app) -> None:
     await type_keys(app, "slash")
-    await until(app, lambda: isinstance(app.focused, Input))
+    await until(app, lambda: isinstance(app.focused, Input), "the search box or a field has the focus")
     await type_keys(app, *str(HOSTILE_ID), "enter")  # one Enter opens the highlighted result
-    assert await until(app, lambda: type(app.screen).__name__ == "CustomerScreen")
+    await until(app, lambda: type(app.screen).__name__ == "CustomerScreen",
+                    "CustomerScreen on top")
 
 
 async def test_hostile_customer_data_reaches_the_screen_as_plain_text(db):
     app = make_app(db)
     async with app.run_test(size=(160, 50)) as pilot:
-        await until(app, lambda: type(app.screen).__name__ == "CustomersScreen")
+        await until(app, lambda: type(app.screen).__name__ == "CustomersScreen",
+                    "CustomersScreen on top")
         await _open_hostile(app)
         await pilot.pause(0.3)
         seen = ""
@@ -122,7 +124,8 @@ async def test_hostile_customer_data_reaches_the_screen_as_plain_text(db):
         await pilot.press("1")
         await pilot.pause(0.2)
         await pilot.press("e")
-        assert await until(app, lambda: type(app.screen).__name__ == "ActionScreen")
+        await until(app, lambda: type(app.screen).__name__ == "ActionScreen",
+                    "ActionScreen on top")
         await pilot.pause(0.4)
         assert frame_faults(app) == [], "the edit dialog"
         await pilot.press("escape")
@@ -150,16 +153,17 @@ def test_pasted_and_typed_hostile_text_never_reaches_the_screen(db, tmp_path, wh
         async def run():
             app = make_app(local)
             async with app.run_test(size=(100, 30)) as pilot:
-                await until(app, lambda: type(app.screen).__name__ == "CustomersScreen")
+                await until(app, lambda: type(app.screen).__name__ == "CustomersScreen",
+                    "CustomersScreen on top")
                 if where == "note":
                     await _open_hostile(app)
                 for pasted, typed in cases:
                     if where == "note":
                         await type_keys(app, "n")
-                        assert await until(app, lambda: isinstance(app.focused, TextArea))
+                        await until(app, lambda: isinstance(app.focused, TextArea), "the note editor has the focus")
                     else:
                         await type_keys(app, "slash")
-                        assert await until(app, lambda: isinstance(app.focused, Input))
+                        await until(app, lambda: isinstance(app.focused, Input), "the search box or a field has the focus")
                         app.focused.value = ""
                     app.post_message(events.Paste(pasted))
                     await pilot.pause(0.02)
@@ -172,8 +176,9 @@ def test_pasted_and_typed_hostile_text_never_reaches_the_screen(db, tmp_path, wh
                         assert frame_faults(app) == [], (pasted, typed)
                         if type(app.screen).__name__ == "ActionScreen":
                             await type_keys(app, "escape")
-                        assert await until(
-                            app, lambda: type(app.screen).__name__ == "CustomerScreen")
+                        await until(
+                            app, lambda: type(app.screen).__name__ == "CustomerScreen",
+                            "back on the CustomerScreen")
 
         asyncio.run(run())
 
@@ -219,7 +224,8 @@ async def test_thousands_of_fast_random_keys_never_close_the_console(db, tmp_pat
     keys = [rng.choice(STORM_KEYS) for _ in range(2000)]
     app = make_app(local)
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(app, lambda: type(app.screen).__name__ == "CustomersScreen")
+        await until(app, lambda: type(app.screen).__name__ == "CustomersScreen",
+                    "CustomersScreen on top")
         for start in range(0, len(keys), 50):
             await type_keys(app, *keys[start:start + 50], gap=0.0005)
             assert app.is_running and app._exception is None, (start, app._exception)
