@@ -105,7 +105,7 @@ while time.monotonic() < deadline or runs == 0:
     runtime.sync_now(settings, cache, full=True)  # a sync, pruning included
     with cache.transaction() as tx:  # a scheduled export settles the segment facts first
         facts.ensure_facts(tx)
-    export(cache.conn(), segment, settings.now_ts(), "csv", sys.argv[3])
+    export(cache.conn(), segment, settings.now_ts(), "csv", sys.argv[3], force=True)
     runs += 1
 print(json.dumps({"runs": runs, "max_lock_wait": cache.max_lock_wait,
                   "max_lock_held": cache.max_lock_held}), flush=True)

@@ -21,14 +21,22 @@ class Stuck(RuntimeError):
     """A step's condition never held: what the screen showed is in the message."""
 
 
-async def until(app, predicate, what: str, timeout: float = 120.0, step: float = 0.005) -> None:
-    """Wait for a state the app reports. The timeout is only a guard against a hung session
-    (a busy machine slows each step, it changes none), and names the step that hung."""
-    deadline = time.monotonic() + timeout
+async def until(app, predicate, what: str | None = None, timeout: float | None = None,
+                step: float = 0.005) -> bool:
+    """Wait for a state the app reports; True once it holds.
+
+    Named (``what``), a state that never comes raises ``Stuck`` naming the step and what the
+    screen showed; the timeout (120 s) only guards against a hung session — a busy machine
+    slows each step, it changes none. Unnamed, it answers False after ``timeout`` (15 s), for
+    callers that decide themselves what a missing state means."""
+    limit = timeout if timeout is not None else (120.0 if what else 15.0)
+    deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if predicate():
-            return
+            return True
         await asyncio.sleep(step)
+    if what is None:
+        return False
     raise Stuck(f"{what}: still on {screen_name(app)} (stack "
                 f"{[type(s).__name__ for s in app.screen_stack]}, focus {app.focused!r})\n"
                 f"{_text(app)}")
