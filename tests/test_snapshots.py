@@ -22,6 +22,16 @@ def snapshot_db(tmp_path_factory):
     return db
 
 
+@pytest.fixture(autouse=True)
+def _no_cursor_blink(monkeypatch):
+    """A text cursor blinks every half second: a picture taken a moment later under load
+    would differ. Here it stays lit wherever a field has the focus."""
+    from textual.widgets import Input, TextArea
+
+    monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
+    monkeypatch.setattr(TextArea, "_toggle_cursor_blink_visible", lambda self: None)
+
+
 def _app(db):
     settings = load_settings(db=str(db), now="2026-11-01T00:10:00Z", agent="anna",
                              theme="textual-dark")
