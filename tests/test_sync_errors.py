@@ -132,6 +132,9 @@ def test_bad_flag_values_exit_2(tmp_path):
     result = run_srm("sync", "--now", "yesterday-ish", env={"SRM_DB": str(tmp_path / "c.db")})
     assert result.returncode == 2
     assert "now" in _one_line_no_traceback(result.stderr)
+    from srm_tui.storage.cache import Cache
+
+    Cache(tmp_path / "c.db").close()  # a cache to search (a missing one is its own exit 2)
     result = run_srm("search", "txn:T12", env={"SRM_DB": str(tmp_path / "c.db")})
     assert result.returncode == 2 and "txn" in result.stderr
 
