@@ -24,18 +24,23 @@ def visible(value: object, limit: int | None = None) -> str:
         return ""
     text = _CONTROL.sub(lambda ch: ch.group().encode("unicode_escape").decode("ascii"),
                         str(value)).replace("\n", "\\n").replace("\t", "\\t")
-    if limit is not None and cell_len(text) > limit:
-        # Cut by terminal cells, not characters: a wide (CJK, emoji) name must not run
-        # past its column.
-        out, used = [], 0
-        for char in text:
-            width = cell_len(char)
-            if used + width > limit - 1:
-                break
-            out.append(char)
-            used += width
-        return "".join(out) + "…"
-    return text
+    # Cut by terminal cells, not characters: a wide (CJK, emoji) name must not run past its
+    # column.
+    return text if limit is None else clip(text, limit)
+
+
+def clip(text: str, cells: int) -> str:
+    """``text`` cut to at most ``cells`` terminal cells, with an ellipsis when cut."""
+    if cell_len(text) <= cells:
+        return text
+    out, used = [], 0
+    for char in text:
+        width = cell_len(char)
+        if used + width > cells - 1:
+            break
+        out.append(char)
+        used += width
+    return "".join(out) + "…"
 
 
 _IRREGULAR = {"pass": "passes", "child": "children", "person": "people", "entry": "entries",

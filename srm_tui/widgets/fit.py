@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from rich.cells import cell_len
 
+from srm_tui.domain.text import clip  # noqa: F401  (re-exported: widgets cut cells with it)
+
 PAD = 2  # a DataTable cell's padding, one cell each side
 
 
@@ -21,20 +23,6 @@ class Col:
     drop: int = 0
     flex: bool = False
     least: int = 8
-
-
-def clip(text: str, cells: int) -> str:
-    """``text`` cut to at most ``cells`` terminal cells, with an ellipsis when cut."""
-    if cell_len(text) <= cells:
-        return text
-    out, used = [], 0
-    for char in text:
-        width = cell_len(char)
-        if used + width > cells - 1:
-            break
-        out.append(char)
-        used += width
-    return "".join(out) + "…"
 
 
 def layout(cols: list[Col], rows: list[list[str]], width: int) -> list[tuple[int, int]]:
