@@ -10,9 +10,6 @@ from datetime import datetime, timezone
 import pytest
 
 from srm_tui.api.client import ApiClient
-from srm_tui.sandbox.runner import start_in_thread
-from srm_tui.sandbox.server import create_app
-from srm_tui.sandbox.state import SandboxState
 from srm_tui.storage import queries
 from srm_tui.storage.cache import Cache
 from srm_tui.sync.engine import SyncEngine
@@ -21,25 +18,6 @@ from tests.ui_keys import make_app, name, settle, type_text
 
 AS_OF = datetime(2026, 11, 1, tzinfo=timezone.utc)
 T0 = int(AS_OF.timestamp())
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    state = SandboxState.generate(60, 9, AS_OF, advance_clock=False)
-    running = start_in_thread(create_app(state))
-    yield running, state
-    running.stop()
-
-
-@pytest.fixture
-def synced(sandbox, tmp_path):
-    running, state = sandbox
-    db = tmp_path / "c.db"
-    cache = Cache(db)
-    with ApiClient(running.url, "sandbox-key") as client:
-        SyncEngine(cache, client).run()
-    yield running, state, db, cache
-    cache.close()
 
 
 def _offer(running, offer_id: str) -> dict:

@@ -6,42 +6,18 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import pytest
 
 from srm_tui.api.client import ApiClient
 from srm_tui.app import SrmApp
 from srm_tui.config import load_settings
 from srm_tui.offers import forms
-from srm_tui.sandbox.runner import start_in_thread
-from srm_tui.sandbox.server import create_app
-from srm_tui.sandbox.state import SandboxState
 from srm_tui.storage.cache import Cache
-from srm_tui.sync.engine import SyncEngine
 from tests.helpers import screen_text
 
 AS_OF = datetime(2026, 11, 1, tzinfo=timezone.utc)
 NOW = "2026-11-01T00:00:00Z"
 T0 = int(AS_OF.timestamp())
 DAY = 86_400
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    state = SandboxState.generate(60, 9, AS_OF, advance_clock=False)
-    running = start_in_thread(create_app(state))
-    yield running, state
-    running.stop()
-
-
-@pytest.fixture
-def synced(sandbox, tmp_path):
-    running, state = sandbox
-    db = tmp_path / "c.db"
-    cache = Cache(db)
-    with ApiClient(running.url, "sandbox-key") as client:
-        SyncEngine(cache, client).run()
-    yield running, state, db, cache
-    cache.close()
 
 
 def _app(db, url=None) -> SrmApp:
