@@ -469,6 +469,10 @@ class SrmApp(App):
     async def on_event(self, event: events.Event) -> None:
         # Keys typed while a screen opens belong to it (a title typed right after "n 1"):
         # held until it has mounted and focused its first field, then handled in order.
+        if isinstance(event, events.Key) and not self._screen_stack:
+            # The last screen is gone (the app is closing): a key still queued has nowhere
+            # to go, and asking for the screen would raise ScreenStackError.
+            return
         if isinstance(event, events.Key) and not event.is_forwarded:
             held = self.__dict__.setdefault("_held_keys", [])
             if held or not self.screen.is_mounted:
@@ -494,10 +498,11 @@ class SrmApp(App):
 
     async def _release_keys(self) -> None:
         """Post the held keys again, in order, once the screen on top has mounted."""
-        screen = self.screen
-        while not screen.is_mounted:
-            await screen._mounted_event.wait()
-            screen = self.screen
+        while self._screen_stack and not self.screen.is_mounted:
+            await self.screen._mounted_event.wait()
+        if not self._screen_stack:
+            self._held_keys = []
+            return
         held, self._held_keys = self._held_keys, []
         for key in held:
             self.post_message(key)
