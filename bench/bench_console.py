@@ -95,8 +95,12 @@ def main() -> None:
     for _ in range(args.repeat):  # interleaved, so a busy moment of the machine hits both
         bare.append(run(BARE)[0])
         srm.append(run(srm_code)[0])
-    actions = subprocess.run([sys.executable, "-c", ACTIONS.format(root=str(ROOT), db=args.db)],
-                             check=True, capture_output=True, text=True)
+    actions = subprocess.run(
+        [sys.executable, "-c", ACTIONS.format(root=str(ROOT), db=args.db)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     report = {
         "db": args.db,
         "bare_textual_first_paint_s": round(statistics.median(bare), 3),

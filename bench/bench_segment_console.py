@@ -30,12 +30,22 @@ from srm_tui.segments.model import All, AnyOf, Condition, Not, Segment
 from srm_tui.segments.values import suggestions
 
 NOW = 1793491200  # 2026-11-01T00:00:00Z, the seeded caches' "as of"
-FIVE = Segment(where=All((
-    Condition("subscription.state", "in", ("grace", "cancelled")),
-    AnyOf((Condition("customer.country", "in", ("PL", "DE", "FR")),
-           Not(Condition("customer.mrr", "lt", 5)))),
-    Condition("customer.last_login_at", "within_last", 90),
-    Condition("subscription.channel", "eq", "web"))), name="bench five")
+FIVE = Segment(
+    where=All(
+        (
+            Condition("subscription.state", "in", ("grace", "cancelled")),
+            AnyOf(
+                (
+                    Condition("customer.country", "in", ("PL", "DE", "FR")),
+                    Not(Condition("customer.mrr", "lt", 5)),
+                )
+            ),
+            Condition("customer.last_login_at", "within_last", 90),
+            Condition("subscription.channel", "eq", "web"),
+        )
+    ),
+    name="bench five",
+)
 
 
 def timed(fn):
@@ -55,8 +65,12 @@ def main() -> None:
     if not built or dirty:
         sys.exit("the cache's segment facts are not settled: run a segment count on it first")
     customers = ro.execute(f"SELECT count(*) FROM {F.CUSTOMER_TABLE}").fetchone()[0]
-    report: dict = {"customers": customers, "cpus": os.cpu_count(),
-                    "load_before": os.getloadavg(), "ms": {}}
+    report: dict = {
+        "customers": customers,
+        "cpus": os.cpu_count(),
+        "load_before": os.getloadavg(),
+        "ms": {},
+    }
     ms = report["ms"]
     with SegmentRunner(path) as runner:
         _, ms["warm (facts check, start 2 worker processes)"] = timed(runner.warm)
@@ -64,31 +78,42 @@ def main() -> None:
         five = compile_segment(FIVE, NOW)
         for i in (1, 2):
             result, ms[f"overview, whole cache, run {i}"] = timed(
-                lambda: runner.overview(everyone, NOW))
-        report["overview_cache"] = {"customers": result.customers, "parts": result.parts,
-                                    "churn_rate": round(result.churn_rate or 0, 4)}
+                lambda: runner.overview(everyone, NOW)
+            )
+        report["overview_cache"] = {
+            "customers": result.customers,
+            "parts": result.parts,
+            "churn_rate": round(result.churn_rate or 0, 4),
+        }
         for i in (1, 2):
             seg, ms[f"overview, 5-condition segment, run {i}"] = timed(
-                lambda: runner.overview(five, NOW))
+                lambda: runner.overview(five, NOW)
+            )
         report["overview_segment_customers"] = seg.customers
         counted, ms["count, 5 conditions (nested any, not)"] = timed(
-            lambda: runner.count(FIVE, NOW))
+            lambda: runner.count(FIVE, NOW)
+        )
         report["count_5"] = counted.customers
-        edited = FIVE.replace(where=All(FIVE.where.items[:-1] + (
-            Condition("subscription.channel", "in", ("web", "apple")),)))
+        edited = FIVE.replace(
+            where=All(
+                FIVE.where.items[:-1] + (Condition("subscription.channel", "in", ("web", "apple")),)
+            )
+        )
         again, ms["count after editing one value"] = timed(lambda: runner.count(edited, NOW))
         _, ms["count of an earlier tree (remembered)"] = timed(lambda: runner.count(FIVE, NOW))
-        _, ms["member page 1 (100 rows)"] = timed(lambda: runner.rows(five, offset=0,
-                                                                       limit=100))
+        _, ms["member page 1 (100 rows)"] = timed(lambda: runner.rows(five, offset=0, limit=100))
         last = max(counted.customers - 100, 0)
-        _, ms["member page at the end (offset)"] = timed(lambda: runner.rows(
-            five, offset=last, limit=100))
+        _, ms["member page at the end (offset)"] = timed(
+            lambda: runner.rows(five, offset=last, limit=100)
+        )
         first = runner.rows(five, offset=0, limit=1)[0]["id"]
         _, ms["explain one member"] = timed(lambda: runner.explain(FIVE, first, NOW))
-        _, ms["values offered for customer.country"] = timed(lambda: runner.call(
-            lambda conn: suggestions(conn, lookup("customer.country"))))
+        _, ms["values offered for customer.country"] = timed(
+            lambda: runner.call(lambda conn: suggestions(conn, lookup("customer.country")))
+        )
         change, ms["member set a save compares (preview, new segment)"] = timed(
-            lambda: runner.call(lambda conn: store.preview_save(conn, FIVE, NOW)))
+            lambda: runner.call(lambda conn: store.preview_save(conn, FIVE, NOW))
+        )
         report["preview_members"] = change.members
 
         def stream() -> int:

@@ -1,6 +1,6 @@
 """Sync throughput over loopback HTTP vs a raw executemany of the same rows.
 
-    python bench/bench_sync.py --customers 100000
+python bench/bench_sync.py --customers 100000
 """
 
 from __future__ import annotations
@@ -21,8 +21,19 @@ from srm_tui.storage import records  # noqa: E402
 from srm_tui.storage.cache import Cache  # noqa: E402
 from tests.helpers import SandboxProcess, run_srm  # noqa: E402
 
-ORDER = ("customers", "offers", "season_groups", "campaigns", "subscriptions", "passes",
-         "transactions", "payment_details", "emails", "notes", "history")
+ORDER = (
+    "customers",
+    "offers",
+    "season_groups",
+    "campaigns",
+    "subscriptions",
+    "passes",
+    "transactions",
+    "payment_details",
+    "emails",
+    "notes",
+    "history",
+)
 
 
 def raw_insert(export: dict, path: Path) -> float:
@@ -44,8 +55,9 @@ def raw_insert(export: dict, path: Path) -> float:
     started = time.perf_counter()
     conn.execute("BEGIN")
     for entity, (cols, rows) in prepared.items():
-        conn.executemany(f"INSERT INTO {entity} ({', '.join(cols)}) "
-                         f"VALUES ({', '.join('?' * len(cols))})", rows)
+        conn.executemany(
+            f"INSERT INTO {entity} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", rows
+        )
     conn.execute("COMMIT")
     return time.perf_counter() - started
 
@@ -55,8 +67,9 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=100_000)
     args = parser.parse_args()
     t0 = time.perf_counter()
-    sandbox = SandboxProcess("--customers", str(args.customers), "--seed", "1",
-                             "--as-of", "2026-11-01T00:00:00Z")
+    sandbox = SandboxProcess(
+        "--customers", str(args.customers), "--seed", "1", "--as-of", "2026-11-01T00:00:00Z"
+    )
     print(f"sandbox up with {args.customers:,} customers in {time.perf_counter() - t0:.1f} s")
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -75,10 +88,13 @@ def main() -> None:
         sandbox.stop()
     total = sum(summary[e] for e in ORDER)
     out = {
-        "customers": summary["customers"], "records": total,
-        "sync_seconds": round(wall, 2), "sync_customers_per_s": round(summary["customers"] / wall),
+        "customers": summary["customers"],
+        "records": total,
+        "sync_seconds": round(wall, 2),
+        "sync_customers_per_s": round(summary["customers"] / wall),
         "sync_records_per_s": round(total / wall),
-        "raw_executemany_seconds": round(raw, 2), "ratio_sync_to_raw": round(wall / raw, 2),
+        "raw_executemany_seconds": round(raw, 2),
+        "ratio_sync_to_raw": round(wall / raw, 2),
     }
     print(json.dumps(out, indent=2))
     results = Path(__file__).parent / "results"

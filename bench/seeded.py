@@ -16,6 +16,20 @@ def ensure_db(customers: int) -> Path:
     db = DATA / f"{customers}.db"
     if not db.exists():
         print(f"seeding {customers:,} customers into {db} (once) …", flush=True)
-        subprocess.run([sys.executable, "-m", "srm_tui", "sandbox", "seed-db", "--customers",
-                        str(customers), "--as-of", AS_OF, "--db", str(db)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "srm_tui",
+                "sandbox",
+                "seed-db",
+                "--customers",
+                str(customers),
+                "--as-of",
+                AS_OF,
+                "--db",
+                str(db),
+            ],
+            check=True,
+        )
     return db

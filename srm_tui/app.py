@@ -85,8 +85,9 @@ _PASTE_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def _plain(text: object) -> str:
-    return _PASTE_CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"),
-                              str(text))
+    return _PASTE_CONTROL.sub(
+        lambda m: m.group().encode("unicode_escape").decode("ascii"), str(text)
+    )
 
 
 def _ago(ts: int | None, now: float) -> str:
@@ -119,8 +120,9 @@ class SrmApp(App):
 
     status_text = reactive("")
 
-    def __init__(self, settings: Settings, cache: Cache, *, sync_on_start: bool = True,
-                 **kw: Any) -> None:
+    def __init__(
+        self, settings: Settings, cache: Cache, *, sync_on_start: bool = True, **kw: Any
+    ) -> None:
         super().__init__(**kw)
         self.settings = settings
         self.cache = cache
@@ -164,12 +166,18 @@ class SrmApp(App):
         profile = self.api_profile()
         if profile is not None:  # which API: the vendor's published calls, or the sandbox
             parts.append(profile.title)
-        pending = self.cache.conn().execute(
-            "SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()[0]
+        pending = (
+            self.cache.conn()
+            .execute("SELECT count(*) FROM outbox WHERE status = 'pending'")
+            .fetchone()[0]
+        )
         if pending:
             parts.append(f"{pending} action{'s' if pending != 1 else ''} pending")
-        decide = self.cache.conn().execute(
-            "SELECT count(*) FROM outbox WHERE status IN ('conflict', 'failed')").fetchone()[0]
+        decide = (
+            self.cache.conn()
+            .execute("SELECT count(*) FROM outbox WHERE status IN ('conflict', 'failed')")
+            .fetchone()[0]
+        )
         if decide:
             parts.append(f"{decide} conflict{'s' if decide != 1 else ''} (F5)")
         parts.append(f"{self.settings.agent} ({self.settings.role})")
@@ -241,14 +249,18 @@ class SrmApp(App):
         try:
             found = self.fetch_customer(**{kind: value})
         except Exception as exc:
-            self.call_from_thread(self.notify, f"Could not fetch {value}: "
-                                  f"{getattr(exc, 'message', exc)}", severity="error")
+            self.call_from_thread(
+                self.notify,
+                f"Could not fetch {value}: {getattr(exc, 'message', exc)}",
+                severity="error",
+            )
             return
         if found:
             self.call_from_thread(self.open_customer, found)
         else:
-            self.call_from_thread(self.notify, f"The API has no customer for {value}.",
-                                  severity="warning")
+            self.call_from_thread(
+                self.notify, f"The API has no customer for {value}.", severity="warning"
+            )
 
     # sync ----------------------------------------------------------------------------------
 
@@ -304,8 +316,12 @@ class SrmApp(App):
 
     def _push_outbox(self, settings: Settings) -> None:
         """Send what waited in the outbox before pulling, so the pull sees it applied."""
-        if self.settings.role == "viewer" or not self.cache.conn().execute(
-                "SELECT 1 FROM outbox WHERE status = 'pending' LIMIT 1").fetchone():
+        if (
+            self.settings.role == "viewer"
+            or not self.cache.conn()
+            .execute("SELECT 1 FROM outbox WHERE status = 'pending' LIMIT 1")
+            .fetchone()
+        ):
             return
         from srm_tui.actions.service import ActionService
 
@@ -318,13 +334,16 @@ class SrmApp(App):
             service.close()
         if summary.sent:
             self.online = True  # the push got through: the line says so before the pull
-            self.call_from_thread(self.notify,
-                                  f"{count(len(summary.sent), 'queued action')} sent.")
+            self.call_from_thread(self.notify, f"{count(len(summary.sent), 'queued action')} sent.")
         if summary.conflicts:
             self.call_from_thread(
-                self.notify, f"{count(len(summary.conflicts), 'queued action')} "
+                self.notify,
+                f"{count(len(summary.conflicts), 'queued action')} "
                 f"{'conflicts' if len(summary.conflicts) == 1 else 'conflict'} with changes "
-                "made meanwhile: see Sync & outbox (F5).", severity="warning", timeout=10)
+                "made meanwhile: see Sync & outbox (F5).",
+                severity="warning",
+                timeout=10,
+            )
         if summary.stopped:
             raise RuntimeError(f"outbox: {summary.stopped}")
 
@@ -339,8 +358,11 @@ class SrmApp(App):
     def retry_when_back(self) -> None:
         """While actions wait and the API was out of reach, try again now and then."""
         if self.online is False and (self.demo or self.settings.api_url):
-            pending = self.cache.conn().execute(
-                "SELECT 1 FROM outbox WHERE status = 'pending' LIMIT 1").fetchone()
+            pending = (
+                self.cache.conn()
+                .execute("SELECT 1 FROM outbox WHERE status = 'pending' LIMIT 1")
+                .fetchone()
+            )
             if pending:
                 self.background_sync()
 
@@ -350,9 +372,14 @@ class SrmApp(App):
 
     # background work --------------------------------------------------------------------
 
-    WORK_NAMES = {"search": "Search", "fetch": "Fetching from the API", "sync": "Sync",
-                  "action": "The action", "holders": "Counting offer holders",
-                  "segment-count": "The segment count"}
+    WORK_NAMES = {
+        "search": "Search",
+        "fetch": "Fetching from the API",
+        "sync": "Sync",
+        "action": "The action",
+        "holders": "Counting offer holders",
+        "segment-count": "The segment count",
+    }
 
     def worker_failed(self, node: Any, group: str, error: BaseException) -> None:
         """The one place a failed background job ends (every ``@work`` of srm comes here,
@@ -361,8 +388,9 @@ class SrmApp(App):
         belongs and stays usable. The console never closes for it."""
         import logging
 
-        logging.getLogger("srm_tui").error("background work %r failed", group,
-                                           exc_info=(type(error), error, error.__traceback__))
+        logging.getLogger("srm_tui").error(
+            "background work %r failed", group, exc_info=(type(error), error, error.__traceback__)
+        )
         hook = getattr(node, "worker_failed", None) if node is not self else None
         if hook is not None and getattr(node, "is_attached", True):
             try:
@@ -372,10 +400,16 @@ class SrmApp(App):
         what = self.WORK_NAMES.get(group, f"Background work ({group})")
         reason = getattr(error, "message", None) or str(error) or type(error).__name__
         # An action may have been queued or sent before the failure: look before retrying.
-        advice = (" See Sync & outbox (F5) for what was queued or sent." if group == "action"
-                  else " The console is still usable.")
-        self.notify(f"{what} failed: {type(error).__name__}: {reason}.{advice}",
-                    severity="error", timeout=10)
+        advice = (
+            " See Sync & outbox (F5) for what was queued or sent."
+            if group == "action"
+            else " The console is still usable."
+        )
+        self.notify(
+            f"{what} failed: {type(error).__name__}: {reason}.{advice}",
+            severity="error",
+            timeout=10,
+        )
         if group == "sync":
             self.sync_state = f"sync failed: {reason}"
             try:
@@ -383,13 +417,21 @@ class SrmApp(App):
             except Exception:  # the status line's own reads failed: the notice says it
                 logging.getLogger("srm_tui").exception("status after a failed sync")
 
-    def notify(self, message: str, *, title: str = "", severity: Any = "information",
-               timeout: float | None = None, markup: bool = True) -> None:
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: Any = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
         # Messages carry the API's words, paths and what the agent typed: always plain text
         # (markup such as "[@click=app.quit]" or an unbalanced "[/]" stays text), with
         # control bytes shown escaped. Every screen's notify() comes through here.
-        super().notify(_plain(message), title=_plain(title), severity=severity,
-                       timeout=timeout, markup=False)
+        super().notify(
+            _plain(message), title=_plain(title), severity=severity, timeout=timeout, markup=False
+        )
 
     # the screen stack -----------------------------------------------------------------------
 
@@ -400,8 +442,11 @@ class SrmApp(App):
         already popped, and would pop the one below it, or the mode's last screen
         (ScreenStackError, the console gone). Such a stale request is dropped."""
         origin = self._origin_screen()
-        if len(self._screen_stack) <= 1 or origin is False or (
-                origin is not None and origin is not self.screen):
+        if (
+            len(self._screen_stack) <= 1
+            or origin is False
+            or (origin is not None and origin is not self.screen)
+        ):
             return AwaitComplete.nothing()
         return super().pop_screen()
 
@@ -428,8 +473,9 @@ class SrmApp(App):
         palette is already in the stack."""
         from textual.command import CommandPalette
 
-        if not self.use_command_palette or any(isinstance(s, CommandPalette)
-                                               for s in self.screen_stack):
+        if not self.use_command_palette or any(
+            isinstance(s, CommandPalette) for s in self.screen_stack
+        ):
             return
         self.push_screen(CommandPalette())
 
@@ -448,8 +494,11 @@ class SrmApp(App):
             cause = error.error
             log = write_crash_log(cause)
             where = f" (details in {log})" if log else ""
-            self.notify(f"A background task failed: {type(cause).__name__}: {cause}{where}",
-                        severity="error", timeout=10)
+            self.notify(
+                f"A background task failed: {type(cause).__name__}: {cause}{where}",
+                severity="error",
+                timeout=10,
+            )
             return
         origin = self._origin_screen()
         if origin is False or (origin is not None and origin not in self.screen_stack):
@@ -481,8 +530,10 @@ class SrmApp(App):
                     self._key_release = asyncio.create_task(self._release_keys())
                 return
             event._srm_screen = self.screen  # type: ignore[attr-defined]
-        elif isinstance(event, events.Key) and getattr(event, "_srm_screen", self.screen) \
-                is not self.screen:
+        elif (
+            isinstance(event, events.Key)
+            and getattr(event, "_srm_screen", self.screen) is not self.screen
+        ):
             # Sent to a widget of the screen an earlier key of the same burst closed or
             # covered: it was typed for the screen now on top, so it starts again there.
             self.post_message(events.Key(event.key, event.character))

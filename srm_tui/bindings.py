@@ -38,8 +38,9 @@ REGISTRY: dict[str, list[Spec]] = {
         Spec("list.up", "k,up", "cursor(-1)", "Up", show=False, palette=False),
         Spec("list.first", "g,home", "first", "First row", show=False, palette=False),
         Spec("list.last", "G,end", "last", "Last row", show=False, palette=False),
-        Spec("list.page_down", "pagedown,ctrl+f", "page(1)", "Page down", show=False,
-             palette=False),
+        Spec(
+            "list.page_down", "pagedown,ctrl+f", "page(1)", "Page down", show=False, palette=False
+        ),
         Spec("list.page_up", "pageup,ctrl+b", "page(-1)", "Page up", show=False, palette=False),
         Spec("list.open", "enter", "open", "Open", palette=False),
         Spec("list.copy_id", "y", "copy('id')", "Copy id", show=False, palette=False),
@@ -66,14 +67,14 @@ REGISTRY: dict[str, list[Spec]] = {
         Spec("customer.back", "escape,q", "app.pop_screen", "Back"),
         Spec("customer.tab_summary", "1", "tab('summary')", "Summary", show=False),
         Spec("customer.tab_payments", "2", "tab('payments')", "Payments", show=False),
-        Spec("customer.tab_transactions", "3", "tab('transactions')", "Transactions",
-             show=False),
+        Spec("customer.tab_transactions", "3", "tab('transactions')", "Transactions", show=False),
         Spec("customer.tab_emails", "4", "tab('emails')", "Emails", show=False),
         Spec("customer.tab_notes", "5", "tab('notes')", "Notes", show=False),
         Spec("customer.tab_history", "6", "tab('history')", "History", show=False),
         Spec("customer.next_tab", "right_square_bracket", "next_tab(1)", "Next tab", show=False),
-        Spec("customer.prev_tab", "left_square_bracket", "next_tab(-1)", "Previous tab",
-             show=False),
+        Spec(
+            "customer.prev_tab", "left_square_bracket", "next_tab(-1)", "Previous tab", show=False
+        ),
         Spec("customer.filter_history", "f", "filter_history", "Filter history"),
         Spec("customer.copy_url", "u", "copy_offer_url", "Copy offer URL"),
         Spec("customer.segments", "m", "app.segment_membership", "Static segments"),
@@ -83,10 +84,13 @@ REGISTRY: dict[str, list[Spec]] = {
         Spec("customer.extend", "x", "act('extend')", "Extend access"),
         Spec("customer.cancel", "c", "act('cancel')", "Cancel subscription"),
         Spec("customer.refund", "r", "act('refund')", "Refund"),
-        Spec("customer.cancel_transaction", "X", "act('cancel-transaction')",
-             "Cancel transaction"),
-        Spec("customer.delete_payment_details", "D", "act('delete-payment-details')",
-             "Delete payment details"),
+        Spec("customer.cancel_transaction", "X", "act('cancel-transaction')", "Cancel transaction"),
+        Spec(
+            "customer.delete_payment_details",
+            "D",
+            "act('delete-payment-details')",
+            "Delete payment details",
+        ),
         Spec("customer.resend", "R", "act('resend')", "Resend email"),
         Spec("customer.note_add", "n", "act('note-add')", "Add note"),
         Spec("customer.note_edit", "E", "act('note-edit')", "Edit note"),
@@ -139,8 +143,7 @@ REGISTRY: dict[str, list[Spec]] = {
         Spec("segment_builder.export", "ctrl+t", "export", "Export / schedule"),
         Spec("segment_builder.history", "ctrl+g", "history", "Versions"),
         Spec("segment_builder.text", "ctrl+l", "focus_text", "Text form"),
-        Spec("segment_builder.why", "ctrl+n", "why", "Why in or out?", show=False,
-             priority=True),
+        Spec("segment_builder.why", "ctrl+n", "why", "Why in or out?", show=False, priority=True),
         Spec("segment_builder.back", "escape", "back", "Back"),
     ],
     "condition_tree": [
@@ -156,20 +159,34 @@ REGISTRY: dict[str, list[Spec]] = {
         Spec("condition_tree.negate", "n,exclamation_mark", "edit('negate')", "Not"),
         Spec("condition_tree.delete", "x,delete", "edit('delete')", "Delete"),
         Spec("condition_tree.move_up", "K,shift+up", "edit('up')", "Move up", show=False),
-        Spec("condition_tree.move_down", "J,shift+down", "edit('down')", "Move down",
-             show=False),
-        Spec("condition_tree.indent", "greater_than_sign,ctrl+right", "edit('indent')",
-             "Into group above", show=False),
-        Spec("condition_tree.outdent", "less_than_sign,ctrl+left", "edit('outdent')",
-             "Out of group", show=False),
+        Spec("condition_tree.move_down", "J,shift+down", "edit('down')", "Move down", show=False),
+        Spec(
+            "condition_tree.indent",
+            "greater_than_sign,ctrl+right",
+            "edit('indent')",
+            "Into group above",
+            show=False,
+        ),
+        Spec(
+            "condition_tree.outdent",
+            "less_than_sign,ctrl+left",
+            "edit('outdent')",
+            "Out of group",
+            show=False,
+        ),
         Spec("condition_tree.undo", "u", "edit('undo')", "Undo"),
         Spec("condition_tree.redo", "U", "edit('redo')", "Redo", show=False),
     ],
     "segment_selector": [
-        Spec("segment_selector.next", "right,space,l", "cycle(1)", "Next selector",
-             palette=False),
-        Spec("segment_selector.previous", "left,h", "cycle(-1)", "Previous selector",
-             show=False, palette=False),
+        Spec("segment_selector.next", "right,space,l", "cycle(1)", "Next selector", palette=False),
+        Spec(
+            "segment_selector.previous",
+            "left,h",
+            "cycle(-1)",
+            "Previous selector",
+            show=False,
+            palette=False,
+        ),
     ],
     "condition": [
         Spec("condition.keep", "ctrl+s", "keep", "Keep", priority=True),
@@ -213,8 +230,7 @@ REGISTRY: dict[str, list[Spec]] = {
         Spec("offer.edit", "e", "edit", "Edit offer"),
         Spec("offer.toggle", "a", "toggle_offer", "Offer on/off"),
         Spec("offer.new_localization", "l", "new_localization", "New localization"),
-        Spec("offer.toggle_localization", "t", "toggle_localization",
-             "Country on/off"),
+        Spec("offer.toggle_localization", "t", "toggle_localization", "Country on/off"),
         Spec("offer.holders", "h", "holders", "Holders"),
         Spec("offer.drafts", "D", "drafts", "Drafts / merge"),
     ],
@@ -293,16 +309,17 @@ REGISTRY: dict[str, list[Spec]] = {
         Spec("outbox_item.discard", "d", "discard", "Discard"),
         Spec("outbox_item.confirm", "y", "confirm", "Confirm", show=False),
         Spec("outbox_item.next", "right_square_bracket,j", "step(1)", "Next entry"),
-        Spec("outbox_item.prev", "left_square_bracket,k", "step(-1)", "Previous entry",
-             show=False),
+        Spec("outbox_item.prev", "left_square_bracket,k", "step(-1)", "Previous entry", show=False),
     ],
 }
 
 
 def bindings(scope: str) -> list[Binding]:
     """Textual bindings for a scope, ids kept so the user's keymap can move them."""
-    return [Binding(s.keys, s.action, s.description, show=s.show, priority=s.priority, id=s.id)
-            for s in REGISTRY[scope]]
+    return [
+        Binding(s.keys, s.action, s.description, show=s.show, priority=s.priority, id=s.id)
+        for s in REGISTRY[scope]
+    ]
 
 
 def spec(binding_id: str) -> Spec:
@@ -317,8 +334,15 @@ def display_keys(keys: str) -> str:
     """Keys as an agent types them: "]" not "right_square_bracket", "esc" not "escape"."""
     from textual.keys import key_to_character
 
-    names = {"escape": "esc", "space": "space", "tab": "tab", "enter": "enter",
-             "slash": "/", "question_mark": "?", "colon": ":"}
+    names = {
+        "escape": "esc",
+        "space": "space",
+        "tab": "tab",
+        "enter": "enter",
+        "slash": "/",
+        "question_mark": "?",
+        "colon": ":",
+    }
 
     def one(key: str) -> str:
         key = key.strip()

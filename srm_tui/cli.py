@@ -23,7 +23,6 @@ from srm_tui.domain.text import count, json_text, visible
 from srm_tui.exits import (  # one mapping of failures for every path
     EXIT_FAILURE,
     EXIT_UNREACHABLE,
-    EXIT_USAGE,
     UsageProblem,
     classify,
     report,
@@ -33,14 +32,19 @@ from srm_tui.exits import (  # one mapping of failures for every path
 def _common(f: Callable) -> Callable:
     """Options every command takes (also accepted before the command name)."""
     options = [
-        click.option("--api-url", default=None, help="API base URL, e.g. https://api.sandbox.cleeng.com/3.1"),
+        click.option(
+            "--api-url", default=None, help="API base URL, e.g. https://api.sandbox.cleeng.com/3.1"
+        ),
         click.option("--api-key", default=None, help="publisher token (prefer SRM_API_KEY)"),
-        click.option("--db", default=None, type=click.Path(dir_okay=False), help="SQLite cache file"),
+        click.option(
+            "--db", default=None, type=click.Path(dir_okay=False), help="SQLite cache file"
+        ),
         click.option("--agent", default=None, help="your name, for notes and the audit log"),
-        click.option("--role", default=None, type=click.Choice(["owner", "admin", "agent", "viewer"])),
+        click.option(
+            "--role", default=None, type=click.Choice(["owner", "admin", "agent", "viewer"])
+        ),
         click.option("--now", "now_", default=None, help="ISO 8601 instant used as now"),
-        click.option("--currency", default=None,
-                     help="reporting currency (ISO 4217), e.g. EUR"),
+        click.option("--currency", default=None, help="reporting currency (ISO 4217), e.g. EUR"),
         click.option("--debug", is_flag=True, default=None, help="show tracebacks"),
     ]
     for option in reversed(options):
@@ -58,8 +62,11 @@ def _settings(ctx: click.Context, **local: Any) -> Settings:
 
 
 def _debug(ctx: click.Context, local: dict[str, Any]) -> bool:
-    return bool(local.get("debug") or (ctx.find_root().obj or {}).get("debug")
-                or os.environ.get("SRM_DEBUG"))
+    return bool(
+        local.get("debug")
+        or (ctx.find_root().obj or {}).get("debug")
+        or os.environ.get("SRM_DEBUG")
+    )
 
 
 def handled(f: Callable) -> Callable:
@@ -126,33 +133,68 @@ def _as_of(value: str | None, field: str = "--as-of"):
 @click.option("--port", default=8765, show_default=True, type=int)
 @click.option("--customers", default=5000, show_default=True, type=click.IntRange(0))
 @click.option("--seed", default=1, show_default=True, type=int)
-@click.option("--as-of", default=None,
-              help="generate data as of this instant and run the clock from it (tests); "
-                   "default: now, on the real clock")
+@click.option(
+    "--as-of",
+    default=None,
+    help="generate data as of this instant and run the clock from it (tests); "
+    "default: now, on the real clock",
+)
 @click.option("--api-key", default="sandbox-key", show_default=True)
-@click.option("--profile", default="sandbox", show_default=True,
-              type=click.Choice(["sandbox", "vendor"]),
-              help="vendor: only the vendor's published calls; sandbox: plus srm's extensions")
-@click.option("--webhook-signature-header", default="X-Signature", show_default=True,
-              help="header carrying the HMAC-SHA256 of deliveries to endpoints that ask for it")
+@click.option(
+    "--profile",
+    default="sandbox",
+    show_default=True,
+    type=click.Choice(["sandbox", "vendor"]),
+    help="vendor: only the vendor's published calls; sandbox: plus srm's extensions",
+)
+@click.option(
+    "--webhook-signature-header",
+    default="X-Signature",
+    show_default=True,
+    help="header carrying the HMAC-SHA256 of deliveries to endpoints that ask for it",
+)
 @click.option("--faults", default=0.0, type=click.FloatRange(0, 1), help="failure rate per call")
-@click.option("--state", "state_file", default=None, type=click.Path(dir_okay=False),
-              help="keep the state in this file across restarts")
+@click.option(
+    "--state",
+    "state_file",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="keep the state in this file across restarts",
+)
 @click.option("--stall-seconds", default=5.0, type=float, show_default=True)
 @click.option("--rate-limit", default=None, type=float, help="requests per second before 429")
-@click.option("--hostile", is_flag=True,
-              help="faults also include slow answers, dropped connections, wrong content "
-                   "types, huge bodies, repeated ids, bad dates and money as strings")
+@click.option(
+    "--hostile",
+    is_flag=True,
+    help="faults also include slow answers, dropped connections, wrong content "
+    "types, huge bodies, repeated ids, bad dates and money as strings",
+)
 @click.option("--slow-seconds", default=2.0, type=float, show_default=True)
-@click.option("--fault-kinds", default=None,
-              help="only these fault kinds, comma-separated (e.g. dates,money,dupes)")
+@click.option(
+    "--fault-kinds",
+    default=None,
+    help="only these fault kinds, comma-separated (e.g. dates,money,dupes)",
+)
 @click.option("--debug", is_flag=True)
 @handled
-def sandbox_serve(host: str, port: int, customers: int, seed: int, as_of: str | None,
-                  api_key: str, profile: str, webhook_signature_header: str, faults: float,
-                  state_file: str | None, stall_seconds: float, rate_limit: float | None,
-                  hostile: bool, slow_seconds: float, fault_kinds: str | None,
-                  debug: bool) -> None:
+def sandbox_serve(
+    host: str,
+    port: int,
+    customers: int,
+    seed: int,
+    as_of: str | None,
+    api_key: str,
+    profile: str,
+    webhook_signature_header: str,
+    faults: float,
+    state_file: str | None,
+    stall_seconds: float,
+    rate_limit: float | None,
+    hostile: bool,
+    slow_seconds: float,
+    fault_kinds: str | None,
+    debug: bool,
+) -> None:
     """Run the sandbox API over HTTP until SIGINT/SIGTERM."""
     from pathlib import Path
 
@@ -177,11 +219,20 @@ def sandbox_serve(host: str, port: int, customers: int, seed: int, as_of: str | 
         if state_file:
             state.save(Path(state_file))
     secret = os.environ.get("SRM_WEBHOOK_SECRET")
-    app = create_app(state, api_key=api_key, faults=faults, seed=seed,
-                     stall_seconds=stall_seconds, rate_limit=rate_limit, webhook_secret=secret,
-                     hostile=hostile, slow_seconds=slow_seconds, fault_kinds=kinds,
-                     profile=profile,
-                     webhook_signature_header=webhook_signature_header.strip())
+    app = create_app(
+        state,
+        api_key=api_key,
+        faults=faults,
+        seed=seed,
+        stall_seconds=stall_seconds,
+        rate_limit=rate_limit,
+        webhook_secret=secret,
+        hostile=hostile,
+        slow_seconds=slow_seconds,
+        fault_kinds=kinds,
+        profile=profile,
+        webhook_signature_header=webhook_signature_header.strip(),
+    )
 
     def ready(url: str) -> None:
         print(f"listening on {url}", flush=True)
@@ -197,8 +248,9 @@ def sandbox_serve(host: str, port: int, customers: int, seed: int, as_of: str | 
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--debug", is_flag=True)
 @handled
-def sandbox_seed_db(customers: int, seed: int, as_of: str | None, db_path: str,
-                    as_json: bool, debug: bool) -> None:
+def sandbox_seed_db(
+    customers: int, seed: int, as_of: str | None, db_path: str, as_json: bool, debug: bool
+) -> None:
     """Write a ready cache for N generated customers straight to SQLite."""
     from srm_tui.sandbox.seed import seed_cache
     from srm_tui.storage.cache import Cache
@@ -206,14 +258,21 @@ def sandbox_seed_db(customers: int, seed: int, as_of: str | None, db_path: str,
     started = time.monotonic()
     cache = Cache(db_path)
     bar = _ProgressBar("seed") if sys.stderr.isatty() and not as_json else None
-    counts = seed_cache(cache, customers, seed, _as_of(as_of),
-                        progress=(lambda done: bar.update("customers", done, customers))
-                        if bar else None)
+    counts = seed_cache(
+        cache,
+        customers,
+        seed,
+        _as_of(as_of),
+        progress=(lambda done: bar.update("customers", done, customers)) if bar else None,
+    )
     if bar:
         bar.close()
     summary = {**counts, "seconds": round(time.monotonic() - started, 3)}
-    click.echo(json.dumps(summary) if as_json else
-               f"wrote {counts['customers']:,} customers to {db_path} in {summary['seconds']} s")
+    click.echo(
+        json.dumps(summary)
+        if as_json
+        else f"wrote {counts['customers']:,} customers to {db_path} in {summary['seconds']} s"
+    )
 
 
 # sync ----------------------------------------------------------------------------------
@@ -226,8 +285,14 @@ class _ProgressBar:
         self.label = label
         self._last = 0.0
 
-    def update(self, entity: str, done: int, total: int | None, rate: float | None = None,
-               force: bool = False) -> None:
+    def update(
+        self,
+        entity: str,
+        done: int,
+        total: int | None,
+        rate: float | None = None,
+        force: bool = False,
+    ) -> None:
         now = time.monotonic()
         if not force and now - self._last < 0.1:
             return
@@ -251,7 +316,9 @@ class _ProgressBar:
 
 
 @main.command()
-@click.option("--full", is_flag=True, help="pull everything again and drop what the API no longer has")
+@click.option(
+    "--full", is_flag=True, help="pull everything again and drop what the API no longer has"
+)
 @click.option("--json", "as_json", is_flag=True, help="print a JSON summary on stdout")
 @_common
 @click.pass_context
@@ -277,8 +344,11 @@ def sync(ctx: click.Context, full: bool, as_json: bool, **flags: Any) -> None:
         click.echo(json.dumps(summary.as_json()))
     else:
         total = sum(summary.counts.values())
-        click.echo(f"synced {total:,} records in {summary.seconds:.1f} s "
-                   f"({summary.quarantined} quarantined, {summary.retries} retries)", err=True)
+        click.echo(
+            f"synced {total:,} records in {summary.seconds:.1f} s "
+            f"({summary.quarantined} quarantined, {summary.retries} retries)",
+            err=True,
+        )
         if summary.profile == "vendor":
             click.echo(_vendor_note(summary), err=True)
     if not summary.ok:
@@ -297,8 +367,10 @@ def _vendor_note(summary: Any) -> str:
         said += f", {extra['refused']:,} ids refused by the API"
     if extra.get("emails_unknown"):
         said += f", {extra['emails_unknown']:,} imported emails unknown to the API"
-    return (said + "; transactions, payment details and emails are not offered by this API "
-            "(import the ChurnIQ exports with srm import)")
+    return (
+        said + "; transactions, payment details and emails are not offered by this API "
+        "(import the ChurnIQ exports with srm import)"
+    )
 
 
 @main.command("fetch")
@@ -329,9 +401,11 @@ def fetch(ctx: click.Context, what: str, as_json: bool, **flags: Any) -> None:
         return
     click.echo(f"fetched customer {found}")
     if skipped:
-        click.echo("not fetched (not offered by this API): "
-                   + "; ".join(f"{n.replace('_', ' ')}: {why}" for n, why in skipped.items()),
-                   err=True)
+        click.echo(
+            "not fetched (not offered by this API): "
+            + "; ".join(f"{n.replace('_', ' ')}: {why}" for n, why in skipped.items()),
+            err=True,
+        )
 
 
 # search and customers ------------------------------------------------------------------
@@ -345,8 +419,9 @@ def fetch(ctx: click.Context, what: str, as_json: bool, **flags: Any) -> None:
 @_common
 @click.pass_context
 @handled
-def search(ctx: click.Context, query: str, limit: int, as_json: bool, stats: bool,
-           **flags: Any) -> None:
+def search(
+    ctx: click.Context, query: str, limit: int, as_json: bool, stats: bool, **flags: Any
+) -> None:
     """Search the cache: terms ANDed, fields like email: name: txn: card: narrow them."""
     from srm_tui.domain.text import visible
     from srm_tui.storage.queries import summary
@@ -369,8 +444,9 @@ def search(ctx: click.Context, query: str, limit: int, as_json: bool, stats: boo
         if not rows:
             click.echo("no customer matches", err=True)
     if stats:
-        click.echo(json.dumps({"elapsed_ms": round(result.elapsed_ms, 3), "rows": len(rows)}),
-                   err=True)
+        click.echo(
+            json.dumps({"elapsed_ms": round(result.elapsed_ms, 3), "rows": len(rows)}), err=True
+        )
 
 
 MAX_ID = (1 << 63) - 1  # SQLite's largest integer; a longer id cannot name a record
@@ -381,8 +457,10 @@ def _check_id(value: str, field: str) -> None:
     if not value.isascii() or not value.isdigit():
         raise UsageProblem(f"{field}: a customer id is digits, not {visible(value, 40)!r}")
     if len(value) > 19 or int(value) > MAX_ID:
-        raise UsageProblem(f"{field}: {value[:24]}{'…' if len(value) > 24 else ''} is too "
-                           f"large to be a customer id (at most {MAX_ID})")
+        raise UsageProblem(
+            f"{field}: {value[:24]}{'…' if len(value) > 24 else ''} is too "
+            f"large to be a customer id (at most {MAX_ID})"
+        )
 
 
 @main.group()
@@ -405,8 +483,10 @@ def customer_show(ctx: click.Context, customer_id: str, as_json: bool, **flags: 
     cache = runtime.open_cache(settings)
     record = customer_record(cache.conn(), int(customer_id), settings.now_ts())
     if record is None:
-        click.echo(f"srm: customer {customer_id} is not in the cache (try: srm fetch {customer_id})",
-                   err=True)
+        click.echo(
+            f"srm: customer {customer_id} is not in the cache (try: srm fetch {customer_id})",
+            err=True,
+        )
         sys.exit(EXIT_FAILURE)
     if as_json:
         click.echo(json_text(record))
@@ -422,10 +502,16 @@ def customer_show(ctx: click.Context, customer_id: str, as_json: bool, **flags: 
 def _action_options(f: Callable) -> Callable:
     """--dry-run, --yes and --json, which every customer action takes."""
     options = [
-        click.option("--dry-run", is_flag=True,
-                     help="print what would change and which rule blocks it; change nothing"),
-        click.option("--yes", is_flag=True,
-                     help="confirm an irreversible action (needed when stdin is not a terminal)"),
+        click.option(
+            "--dry-run",
+            is_flag=True,
+            help="print what would change and which rule blocks it; change nothing",
+        ),
+        click.option(
+            "--yes",
+            is_flag=True,
+            help="confirm an irreversible action (needed when stdin is not a terminal)",
+        ),
         click.option("--json", "as_json", is_flag=True, help="print the result as JSON"),
     ]
     for option in reversed(options):
@@ -434,8 +520,7 @@ def _action_options(f: Callable) -> Callable:
 
 
 @contextlib.contextmanager
-def _action_errors(names: dict[str, str] | None = None,
-                   as_json: bool = False) -> Iterator[None]:
+def _action_errors(names: dict[str, str] | None = None, as_json: bool = False) -> Iterator[None]:
     """Invalid input: exit 2 naming the field; a refusal: exit 1 naming the rule; an action
     the API does not offer: exit 1 with the vendor's own way."""
     from srm_tui.actions import ActionInvalid, ActionRefused, ConfirmationRequired
@@ -445,8 +530,11 @@ def _action_errors(names: dict[str, str] | None = None,
         yield
     except NotOffered as exc:
         if as_json:
-            click.echo(json_text({"status": "not-offered", "feature": exc.feature.name,
-                                   "message": str(exc)}))
+            click.echo(
+                json_text(
+                    {"status": "not-offered", "feature": exc.feature.name, "message": str(exc)}
+                )
+            )
         click.echo(f"srm: {exc}", err=True)
         sys.exit(EXIT_FAILURE)
     except ActionInvalid as exc:
@@ -455,15 +543,15 @@ def _action_errors(names: dict[str, str] | None = None,
         raise UsageProblem(f"--yes: {exc}") from None
     except ActionRefused as exc:
         if as_json:
-            click.echo(json_text({"status": "refused", "rule": exc.rule,
-                                   "message": exc.message}))
+            click.echo(json_text({"status": "refused", "rule": exc.rule, "message": exc.message}))
         click.echo(f"srm: refused by rule {exc.rule}: {visible(exc.message, 500)}", err=True)
         sys.exit(EXIT_FAILURE)
 
 
 @contextlib.contextmanager
-def _action_service(ctx: click.Context, flags: dict[str, Any], *,
-                    online: bool = True) -> Iterator[Any]:
+def _action_service(
+    ctx: click.Context, flags: dict[str, Any], *, online: bool = True
+) -> Iterator[Any]:
     """The action service over the configured cache (the demo's sandbox when unconfigured)."""
     from srm_tui.actions import ActionService
 
@@ -495,8 +583,9 @@ def _preview_text(preview: Any) -> str:
     if preview.customer_id is not None and not preview.target.startswith("customer "):
         head += f" (customer {preview.customer_id})"
     lines = [head]
-    lines += [f"  {visible(c.what, 80)}: {_shown(c.before)} -> {_shown(c.after)}"
-              for c in preview.changes]
+    lines += [
+        f"  {visible(c.what, 80)}: {_shown(c.before)} -> {_shown(c.after)}" for c in preview.changes
+    ]
     lines += [f"  warning: {visible(w, 300)}" for w in preview.warnings]
     if preview.irreversible:
         lines.append("  irreversible: it cannot be undone")
@@ -504,8 +593,9 @@ def _preview_text(preview: Any) -> str:
     if preview.allowed:
         lines.append("allowed")
     else:
-        lines.append(f"blocked by rule {preview.blocked.rule}: "
-                     f"{visible(preview.blocked.message, 500)}")
+        lines.append(
+            f"blocked by rule {preview.blocked.rule}: {visible(preview.blocked.message, 500)}"
+        )
     return "\n".join(lines)
 
 
@@ -517,26 +607,39 @@ def _stdin_text(text: str) -> str:
     try:
         decoded = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise UsageProblem(f"TEXT: standard input is not UTF-8 text (byte 0x{raw[exc.start]:02x} "
-                           f"at offset {exc.start})") from None
+        raise UsageProblem(
+            f"TEXT: standard input is not UTF-8 text (byte 0x{raw[exc.start]:02x} "
+            f"at offset {exc.start})"
+        ) from None
     return decoded.rstrip("\r\n")
 
 
-def _run_action(ctx: click.Context, name: str, args: dict[str, Any], flags: dict[str, Any], *,
-                dry_run: bool, yes: bool, as_json: bool, names: dict[str, str]) -> None:
-    with _action_errors(names, as_json), \
-            _action_service(ctx, flags, online=not dry_run) as service:
+def _run_action(
+    ctx: click.Context,
+    name: str,
+    args: dict[str, Any],
+    flags: dict[str, Any],
+    *,
+    dry_run: bool,
+    yes: bool,
+    as_json: bool,
+    names: dict[str, str],
+) -> None:
+    with _action_errors(names, as_json), _action_service(ctx, flags, online=not dry_run) as service:
         if dry_run:
             service.profile()  # learn what the API offers (remembered in the cache)
         preview = service.preview(name, **args)
         if dry_run:
-            click.echo(json_text(preview.to_json(), default=str)
-                       if as_json else _preview_text(preview))
+            click.echo(
+                json_text(preview.to_json(), default=str) if as_json else _preview_text(preview)
+            )
             sys.exit(0 if preview.allowed else EXIT_FAILURE)
         if preview.allowed and preview.irreversible and not yes:
             if not sys.stdin.isatty():
-                raise UsageProblem(f"--yes: {name} is irreversible and stdin is not a terminal;"
-                                   " confirm it with --yes")
+                raise UsageProblem(
+                    f"--yes: {name} is irreversible and stdin is not a terminal;"
+                    " confirm it with --yes"
+                )
             click.echo(_preview_text(preview), err=True)
             if not click.confirm(f"{preview.title} cannot be undone. Go ahead?", err=True):
                 click.echo("srm: not confirmed; nothing changed", err=True)
@@ -552,9 +655,17 @@ def _run_action(ctx: click.Context, name: str, args: dict[str, Any], flags: dict
 
 def _names(target: str, **options: str) -> dict[str, str]:
     """Input field -> how the command line calls it, for error messages."""
-    return {"customer_id": target, "access_id": target, "subscription_id": target,
-            "transaction_id": target, "payment_details_id": target, "email_id": target,
-            "note_id": target, "fields": "options", **options}
+    return {
+        "customer_id": target,
+        "access_id": target,
+        "subscription_id": target,
+        "transaction_id": target,
+        "payment_details_id": target,
+        "email_id": target,
+        "note_id": target,
+        "fields": "options",
+        **options,
+    }
 
 
 @customer.command("edit")
@@ -567,33 +678,76 @@ def _names(target: str, **options: str) -> dict[str, str]:
 @_common
 @click.pass_context
 @handled
-def customer_edit(ctx: click.Context, customer_id: str, first_name: str | None,
-                  last_name: str | None, email: str | None, company: str | None,
-                  dry_run: bool, yes: bool, as_json: bool, **flags: Any) -> None:
+def customer_edit(
+    ctx: click.Context,
+    customer_id: str,
+    first_name: str | None,
+    last_name: str | None,
+    email: str | None,
+    company: str | None,
+    dry_run: bool,
+    yes: bool,
+    as_json: bool,
+    **flags: Any,
+) -> None:
     """Edit first name, last name, email or company name."""
-    _run_action(ctx, "edit", {"customer_id": customer_id, "first_name": first_name,
-                              "last_name": last_name, "email": email, "company": company},
-                flags, dry_run=dry_run, yes=yes, as_json=as_json,
-                names=_names("ID", first_name="--first-name", last_name="--last-name",
-                             email="--email", company="--company",
-                             fields="--first-name/--last-name/--email/--company"))
+    _run_action(
+        ctx,
+        "edit",
+        {
+            "customer_id": customer_id,
+            "first_name": first_name,
+            "last_name": last_name,
+            "email": email,
+            "company": company,
+        },
+        flags,
+        dry_run=dry_run,
+        yes=yes,
+        as_json=as_json,
+        names=_names(
+            "ID",
+            first_name="--first-name",
+            last_name="--last-name",
+            email="--email",
+            company="--company",
+            fields="--first-name/--last-name/--email/--company",
+        ),
+    )
 
 
 @customer.command("anonymize")
 @click.argument("customer_id")
-@click.option("--terminate-access", is_flag=True, default=None,
-              help="terminate live subscriptions and passes first (the vendor's flow)")
+@click.option(
+    "--terminate-access",
+    is_flag=True,
+    default=None,
+    help="terminate live subscriptions and passes first (the vendor's flow)",
+)
 @_action_options
 @_common
 @click.pass_context
 @handled
-def customer_anonymize(ctx: click.Context, customer_id: str, terminate_access: bool | None,
-                       dry_run: bool, yes: bool, as_json: bool, **flags: Any) -> None:
+def customer_anonymize(
+    ctx: click.Context,
+    customer_id: str,
+    terminate_access: bool | None,
+    dry_run: bool,
+    yes: bool,
+    as_json: bool,
+    **flags: Any,
+) -> None:
     """Remove every personal value of a customer for good (irreversible)."""
-    _run_action(ctx, "anonymize", {"customer_id": customer_id,
-                                   "terminate_access": terminate_access}, flags,
-                dry_run=dry_run, yes=yes, as_json=as_json,
-                names=_names("ID", terminate_access="--terminate-access"))
+    _run_action(
+        ctx,
+        "anonymize",
+        {"customer_id": customer_id, "terminate_access": terminate_access},
+        flags,
+        dry_run=dry_run,
+        yes=yes,
+        as_json=as_json,
+        names=_names("ID", terminate_access="--terminate-access"),
+    )
 
 
 @customer.command("extend")
@@ -603,12 +757,26 @@ def customer_anonymize(ctx: click.Context, customer_id: str, terminate_access: b
 @_common
 @click.pass_context
 @handled
-def customer_extend(ctx: click.Context, access_id: str, until: str, dry_run: bool, yes: bool,
-                    as_json: bool, **flags: Any) -> None:
+def customer_extend(
+    ctx: click.Context,
+    access_id: str,
+    until: str,
+    dry_run: bool,
+    yes: bool,
+    as_json: bool,
+    **flags: Any,
+) -> None:
     """Extend a subscription or a pass until a later date."""
-    _run_action(ctx, "extend", {"access_id": access_id, "until": until}, flags,
-                dry_run=dry_run, yes=yes, as_json=as_json,
-                names=_names("ACCESS_ID", until="--until"))
+    _run_action(
+        ctx,
+        "extend",
+        {"access_id": access_id, "until": until},
+        flags,
+        dry_run=dry_run,
+        yes=yes,
+        as_json=as_json,
+        names=_names("ACCESS_ID", until="--until"),
+    )
 
 
 @customer.command("cancel")
@@ -618,33 +786,71 @@ def customer_extend(ctx: click.Context, access_id: str, until: str, dry_run: boo
 @_common
 @click.pass_context
 @handled
-def customer_cancel(ctx: click.Context, subscription_id: str, reason: str, dry_run: bool,
-                    yes: bool, as_json: bool, **flags: Any) -> None:
+def customer_cancel(
+    ctx: click.Context,
+    subscription_id: str,
+    reason: str,
+    dry_run: bool,
+    yes: bool,
+    as_json: bool,
+    **flags: Any,
+) -> None:
     """Cancel a subscription: no renewal, access continues to the end of the period."""
-    _run_action(ctx, "cancel", {"subscription_id": subscription_id, "reason": reason}, flags,
-                dry_run=dry_run, yes=yes, as_json=as_json,
-                names=_names("SUBSCRIPTION_ID", reason="--reason"))
+    _run_action(
+        ctx,
+        "cancel",
+        {"subscription_id": subscription_id, "reason": reason},
+        flags,
+        dry_run=dry_run,
+        yes=yes,
+        as_json=as_json,
+        names=_names("SUBSCRIPTION_ID", reason="--reason"),
+    )
 
 
 @customer.command("refund")
 @click.argument("transaction_id")
 @click.option("--amount", default=None, help="partial amount (default: all that is left)")
 @click.option("--reason", required=True)
-@click.option("--keep-access/--revoke-access", "keep_access", default=None,
-              help="whether the customer keeps what it bought (default: keep)")
+@click.option(
+    "--keep-access/--revoke-access",
+    "keep_access",
+    default=None,
+    help="whether the customer keeps what it bought (default: keep)",
+)
 @_action_options
 @_common
 @click.pass_context
 @handled
-def customer_refund(ctx: click.Context, transaction_id: str, amount: str | None, reason: str,
-                    keep_access: bool | None, dry_run: bool, yes: bool, as_json: bool,
-                    **flags: Any) -> None:
+def customer_refund(
+    ctx: click.Context,
+    transaction_id: str,
+    amount: str | None,
+    reason: str,
+    keep_access: bool | None,
+    dry_run: bool,
+    yes: bool,
+    as_json: bool,
+    **flags: Any,
+) -> None:
     """Refund a card or PayPal transaction, in full or in part (irreversible)."""
-    _run_action(ctx, "refund", {"transaction_id": transaction_id, "amount": amount,
-                                "reason": reason, "keep_access": keep_access}, flags,
-                dry_run=dry_run, yes=yes, as_json=as_json,
-                names=_names("TRANSACTION_ID", amount="--amount", reason="--reason",
-                             keep_access="--keep-access"))
+    _run_action(
+        ctx,
+        "refund",
+        {
+            "transaction_id": transaction_id,
+            "amount": amount,
+            "reason": reason,
+            "keep_access": keep_access,
+        },
+        flags,
+        dry_run=dry_run,
+        yes=yes,
+        as_json=as_json,
+        names=_names(
+            "TRANSACTION_ID", amount="--amount", reason="--reason", keep_access="--keep-access"
+        ),
+    )
 
 
 @customer.command("cancel-transaction")
@@ -654,12 +860,26 @@ def customer_refund(ctx: click.Context, transaction_id: str, amount: str | None,
 @_common
 @click.pass_context
 @handled
-def customer_cancel_transaction(ctx: click.Context, transaction_id: str, refund: bool,
-                                dry_run: bool, yes: bool, as_json: bool, **flags: Any) -> None:
+def customer_cancel_transaction(
+    ctx: click.Context,
+    transaction_id: str,
+    refund: bool,
+    dry_run: bool,
+    yes: bool,
+    as_json: bool,
+    **flags: Any,
+) -> None:
     """End the access a transaction bought, optionally refunding it (irreversible)."""
-    _run_action(ctx, "cancel-transaction", {"transaction_id": transaction_id, "refund": refund},
-                flags, dry_run=dry_run, yes=yes, as_json=as_json,
-                names=_names("TRANSACTION_ID", refund="--refund"))
+    _run_action(
+        ctx,
+        "cancel-transaction",
+        {"transaction_id": transaction_id, "refund": refund},
+        flags,
+        dry_run=dry_run,
+        yes=yes,
+        as_json=as_json,
+        names=_names("TRANSACTION_ID", refund="--refund"),
+    )
 
 
 @customer.command("delete-payment-details")
@@ -668,11 +888,25 @@ def customer_cancel_transaction(ctx: click.Context, transaction_id: str, refund:
 @_common
 @click.pass_context
 @handled
-def customer_delete_payment_details(ctx: click.Context, payment_details_id: str, dry_run: bool,
-                                    yes: bool, as_json: bool, **flags: Any) -> None:
+def customer_delete_payment_details(
+    ctx: click.Context,
+    payment_details_id: str,
+    dry_run: bool,
+    yes: bool,
+    as_json: bool,
+    **flags: Any,
+) -> None:
     """Delete payment details on file; renewals paid with them fail (irreversible)."""
-    _run_action(ctx, "delete-payment-details", {"payment_details_id": payment_details_id},
-                flags, dry_run=dry_run, yes=yes, as_json=as_json, names=_names("ID"))
+    _run_action(
+        ctx,
+        "delete-payment-details",
+        {"payment_details_id": payment_details_id},
+        flags,
+        dry_run=dry_run,
+        yes=yes,
+        as_json=as_json,
+        names=_names("ID"),
+    )
 
 
 @customer.command("resend")
@@ -682,11 +916,26 @@ def customer_delete_payment_details(ctx: click.Context, payment_details_id: str,
 @_common
 @click.pass_context
 @handled
-def customer_resend(ctx: click.Context, email_id: str, to: str | None, dry_run: bool,
-                    yes: bool, as_json: bool, **flags: Any) -> None:
+def customer_resend(
+    ctx: click.Context,
+    email_id: str,
+    to: str | None,
+    dry_run: bool,
+    yes: bool,
+    as_json: bool,
+    **flags: Any,
+) -> None:
     """Send an email again."""
-    _run_action(ctx, "resend", {"email_id": email_id, "to": to}, flags, dry_run=dry_run,
-                yes=yes, as_json=as_json, names=_names("EMAIL_ID", to="--to"))
+    _run_action(
+        ctx,
+        "resend",
+        {"email_id": email_id, "to": to},
+        flags,
+        dry_run=dry_run,
+        yes=yes,
+        as_json=as_json,
+        names=_names("EMAIL_ID", to="--to"),
+    )
 
 
 @customer.group("note")
@@ -701,12 +950,26 @@ def customer_note() -> None:
 @_common
 @click.pass_context
 @handled
-def note_add(ctx: click.Context, customer_id: str, text: str, dry_run: bool, yes: bool,
-             as_json: bool, **flags: Any) -> None:
+def note_add(
+    ctx: click.Context,
+    customer_id: str,
+    text: str,
+    dry_run: bool,
+    yes: bool,
+    as_json: bool,
+    **flags: Any,
+) -> None:
     """Add a note (TEXT `-` reads stdin)."""
-    _run_action(ctx, "note-add", {"customer_id": customer_id, "text": _stdin_text(text)},
-                flags, dry_run=dry_run, yes=yes, as_json=as_json,
-                names=_names("CUSTOMER_ID", text="TEXT"))
+    _run_action(
+        ctx,
+        "note-add",
+        {"customer_id": customer_id, "text": _stdin_text(text)},
+        flags,
+        dry_run=dry_run,
+        yes=yes,
+        as_json=as_json,
+        names=_names("CUSTOMER_ID", text="TEXT"),
+    )
 
 
 @customer_note.command("edit")
@@ -716,12 +979,26 @@ def note_add(ctx: click.Context, customer_id: str, text: str, dry_run: bool, yes
 @_common
 @click.pass_context
 @handled
-def note_edit(ctx: click.Context, note_id: str, text: str, dry_run: bool, yes: bool,
-              as_json: bool, **flags: Any) -> None:
+def note_edit(
+    ctx: click.Context,
+    note_id: str,
+    text: str,
+    dry_run: bool,
+    yes: bool,
+    as_json: bool,
+    **flags: Any,
+) -> None:
     """Replace a note's text; the old text stays in its history (TEXT `-` reads stdin)."""
-    _run_action(ctx, "note-edit", {"note_id": note_id, "text": _stdin_text(text)}, flags,
-                dry_run=dry_run, yes=yes, as_json=as_json,
-                names=_names("NOTE_ID", text="TEXT"))
+    _run_action(
+        ctx,
+        "note-edit",
+        {"note_id": note_id, "text": _stdin_text(text)},
+        flags,
+        dry_run=dry_run,
+        yes=yes,
+        as_json=as_json,
+        names=_names("NOTE_ID", text="TEXT"),
+    )
 
 
 @customer_note.command("delete")
@@ -730,11 +1007,20 @@ def note_edit(ctx: click.Context, note_id: str, text: str, dry_run: bool, yes: b
 @_common
 @click.pass_context
 @handled
-def note_delete(ctx: click.Context, note_id: str, dry_run: bool, yes: bool, as_json: bool,
-                **flags: Any) -> None:
+def note_delete(
+    ctx: click.Context, note_id: str, dry_run: bool, yes: bool, as_json: bool, **flags: Any
+) -> None:
     """Delete a note (only its author or an owner)."""
-    _run_action(ctx, "note-delete", {"note_id": note_id}, flags, dry_run=dry_run, yes=yes,
-                as_json=as_json, names=_names("NOTE_ID"))
+    _run_action(
+        ctx,
+        "note-delete",
+        {"note_id": note_id},
+        flags,
+        dry_run=dry_run,
+        yes=yes,
+        as_json=as_json,
+        names=_names("NOTE_ID"),
+    )
 
 
 # outbox --------------------------------------------------------------------------------
@@ -749,16 +1035,21 @@ def _push_report(summary: Any, as_json: bool) -> None:
     if as_json:
         click.echo(json_text(summary.as_json()))
     else:
-        click.echo(f"sent {len(summary.sent)}, conflicts {len(summary.conflicts)}, "
-                   f"failed {len(summary.failed)}, still pending {summary.remaining}")
+        click.echo(
+            f"sent {len(summary.sent)}, conflicts {len(summary.conflicts)}, "
+            f"failed {len(summary.failed)}, still pending {summary.remaining}"
+        )
         for message in summary.messages:
             click.echo(f"  {visible(message, 4000)}")
     if summary.stopped:
         click.echo(f"srm: push {visible(summary.stopped, 300)}", err=True)
         sys.exit(EXIT_UNREACHABLE if summary.unreachable else EXIT_FAILURE)
     if summary.conflicts or summary.failed:
-        click.echo("srm: some actions were not applied; see srm outbox list, then "
-                   "srm outbox resolve ID --retry|--discard", err=True)
+        click.echo(
+            "srm: some actions were not applied; see srm outbox list, then "
+            "srm outbox resolve ID --retry|--discard",
+            err=True,
+        )
         sys.exit(EXIT_FAILURE)
 
 
@@ -781,15 +1072,21 @@ def outbox_list(ctx: click.Context, show_all: bool, as_json: bool, **flags: Any)
         click.echo("the outbox is empty", err=True)
     for item in items:
         data = item.to_json()
-        click.echo(f"#{item.id:<5} {item.status:9} {data['created_at']}  {item.agent or '-'}  "
-                   f"{item.title}: {item.target}")
+        click.echo(
+            f"#{item.id:<5} {item.status:9} {data['created_at']}  {item.agent or '-'}  "
+            f"{item.title}: {item.target}"
+        )
         for change in item.changes:
-            click.echo(f"        {visible(change.what, 60)}: {_shown(change.before)} -> "
-                       f"{_shown(change.after)}")
+            click.echo(
+                f"        {visible(change.what, 60)}: {_shown(change.before)} -> "
+                f"{_shown(change.after)}"
+            )
         for version in data["versions"]:
-            click.echo(f"        {version['record']} {version['field']}: base "
-                       f"{_shown(version['base'])}, queued {_shown(version['queued'])}, "
-                       f"API now {_shown(version['server'])}")
+            click.echo(
+                f"        {version['record']} {version['field']}: base "
+                f"{_shown(version['base'])}, queued {_shown(version['queued'])}, "
+                f"API now {_shown(version['server'])}"
+            )
         if item.last_error and item.status != "sent":
             click.echo(f"        {visible(item.last_error, 300)}")
 
@@ -814,8 +1111,9 @@ def outbox_push(ctx: click.Context, as_json: bool, **flags: Any) -> None:
 @_common
 @click.pass_context
 @handled
-def outbox_resolve(ctx: click.Context, outbox_id: int, retry: bool, discard: bool,
-                   as_json: bool, **flags: Any) -> None:
+def outbox_resolve(
+    ctx: click.Context, outbox_id: int, retry: bool, discard: bool, as_json: bool, **flags: Any
+) -> None:
     """Settle a conflict or a failure: --retry sends it again, --discard drops it."""
     if retry == discard:
         raise UsageProblem("--retry/--discard: give exactly one")
@@ -858,12 +1156,20 @@ def webhooks_serve(ctx: click.Context, host: str, port: int, **flags: Any) -> No
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     limits = Limits.from_settings(settings)
     if secret is None and host not in ("127.0.0.1", "::1", "localhost"):
-        click.echo(f"warning: no SRM_WEBHOOK_SECRET: anyone who can reach {host}:{port} can "
-                   "post deliveries (set it, and subscribe with it, to have them signed)",
-                   err=True)
+        click.echo(
+            f"warning: no SRM_WEBHOOK_SECRET: anyone who can reach {host}:{port} can "
+            "post deliveries (set it, and subscribe with it, to have them signed)",
+            err=True,
+        )
     app = create_receiver(cache, client, secret=secret, limits=limits)
-    serve_receiver(app, host, port, limits, app.ledger,
-                   on_ready=lambda url: print(f"listening on {url}", flush=True))
+    serve_receiver(
+        app,
+        host,
+        port,
+        limits,
+        app.ledger,
+        on_ready=lambda url: print(f"listening on {url}", flush=True),
+    )
 
 
 @webhooks.command("subscribe")
@@ -873,16 +1179,20 @@ def webhooks_serve(ctx: click.Context, host: str, port: int, **flags: Any) -> No
 @_common
 @click.pass_context
 @handled
-def webhooks_subscribe(ctx: click.Context, url: str, topics: str | None, as_json: bool,
-                       **flags: Any) -> None:
+def webhooks_subscribe(
+    ctx: click.Context, url: str, topics: str | None, as_json: bool, **flags: Any
+) -> None:
     """Register URL for webhook topics through the vendor's webhook-subscription call."""
     from srm_tui.sync.topics import SUBSCRIBE_TOPICS
     from srm_tui.sync.webhook_admin import TOPIC, URL, subscribe
 
     if not URL.match(url):
         raise UsageProblem(f"URL: not an http(s) URL: {url!r}")
-    chosen = list(SUBSCRIBE_TOPICS) if topics is None else [
-        t.strip() for t in topics.split(",") if t.strip()]
+    chosen = (
+        list(SUBSCRIBE_TOPICS)
+        if topics is None
+        else [t.strip() for t in topics.split(",") if t.strip()]
+    )
     bad = [t for t in chosen if not TOPIC.match(t)]
     if not chosen or bad:
         raise UsageProblem(f"--topics: not a topic name: {(bad or [topics])[0]!r}")
@@ -915,10 +1225,11 @@ def webhooks_status(ctx: click.Context, as_json: bool, **flags: Any) -> None:
     if as_json:
         click.echo(json.dumps(seen))
         return
-    click.echo(f"received {seen['received']}: accepted {seen['accepted']}, replayed "
-               f"{seen['replayed']}, refused {seen['refused_total']}")
-    click.echo(f"processed {seen['processed']}, failed {seen['failed']}, "
-               f"pending {seen['pending']}")
+    click.echo(
+        f"received {seen['received']}: accepted {seen['accepted']}, replayed "
+        f"{seen['replayed']}, refused {seen['refused_total']}"
+    )
+    click.echo(f"processed {seen['processed']}, failed {seen['failed']}, pending {seen['pending']}")
     for reason, n in seen["refused"].items():
         click.echo(f"  refused {reason}: {n}")
     click.echo(f"last delivery: {seen['last_delivery_at'] or 'never'}")
@@ -949,8 +1260,9 @@ def _segment_cache(ctx: click.Context, flags: dict[str, Any]):
     settings = _settings(ctx, **flags)
     cache = runtime.open_cache(settings)
     bar = _ProgressBar("segment facts") if sys.stderr.isatty() else None
-    done = ensure_facts(cache.conn(), progress=(lambda d, t: bar.update("customers", d, t))
-                        if bar else None)
+    done = ensure_facts(
+        cache.conn(), progress=(lambda d, t: bar.update("customers", d, t)) if bar else None
+    )
     if bar and done:
         bar.close()
     return settings, cache
@@ -969,12 +1281,22 @@ def segment_check(file: str, as_json: bool, **flags: Any) -> None:
     segment = _segment_file(file)
     text = format_tree(segment.where)
     if as_json:
-        click.echo(json_text({"valid": True, "name": segment.name,
-                               "selector": segment.selector,
-                               "conditions": len(conditions(segment.where)), "text": text}))
+        click.echo(
+            json_text(
+                {
+                    "valid": True,
+                    "name": segment.name,
+                    "selector": segment.selector,
+                    "conditions": len(conditions(segment.where)),
+                    "text": text,
+                }
+            )
+        )
     else:
-        click.echo(f"{file}: valid ({len(conditions(segment.where))} conditions, selector "
-                   f"{segment.selector})")
+        click.echo(
+            f"{file}: valid ({len(conditions(segment.where))} conditions, selector "
+            f"{segment.selector})"
+        )
         click.echo(visible(text))
 
 
@@ -1025,8 +1347,9 @@ def segment_members(ctx: click.Context, file: str, as_json: bool, **flags: Any) 
 @_common
 @click.pass_context
 @handled
-def segment_explain(ctx: click.Context, file: str, customer_id: str, as_json: bool,
-                    **flags: Any) -> None:
+def segment_explain(
+    ctx: click.Context, file: str, customer_id: str, as_json: bool, **flags: Any
+) -> None:
     """Each condition with its value for one customer, and pass or fail."""
     from srm_tui.segments import explain
 
@@ -1036,8 +1359,10 @@ def segment_explain(ctx: click.Context, file: str, customer_id: str, as_json: bo
     try:
         result = explain(cache.conn(), segment, int(customer_id), settings.now_ts())
     except LookupError:
-        click.echo(f"srm: customer {customer_id} is not in the cache (try: srm fetch "
-                   f"{customer_id})", err=True)
+        click.echo(
+            f"srm: customer {customer_id} is not in the cache (try: srm fetch {customer_id})",
+            err=True,
+        )
         sys.exit(EXIT_FAILURE)
     if as_json:
         click.echo(json_text(result.as_json()))
@@ -1053,8 +1378,9 @@ def segment_explain(ctx: click.Context, file: str, customer_id: str, as_json: bo
 @_common
 @click.pass_context
 @handled
-def segment_export(ctx: click.Context, file: str, fmt: str, out: str, force: bool,
-                   **flags: Any) -> None:
+def segment_export(
+    ctx: click.Context, file: str, fmt: str, out: str, force: bool, **flags: Any
+) -> None:
     """Write the segment's customers with the list columns, as CSV or JSON."""
     from srm_tui.segments import export
     from srm_tui.storage.files import FileRefused, check_target
@@ -1081,9 +1407,11 @@ def segment_export(ctx: click.Context, file: str, fmt: str, out: str, force: boo
 if __name__ == "__main__":  # pragma: no cover
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     main()
-from srm_tui import cli_offers  # noqa: E402,F401
-from srm_tui import cli_segments  # noqa: E402,F401
-from srm_tui import cli_actions  # noqa: E402,F401
-from srm_tui import cli_api  # noqa: E402,F401
-from srm_tui import cli_import  # noqa: E402,F401
-from srm_tui import cli_rates  # noqa: E402,F401
+from srm_tui import (  # noqa: E402
+    cli_actions,  # noqa: E402,F401
+    cli_api,  # noqa: E402,F401
+    cli_import,  # noqa: E402,F401
+    cli_offers,  # noqa: E402,F401
+    cli_rates,  # noqa: E402,F401
+    cli_segments,  # noqa: E402,F401
+)

@@ -20,8 +20,12 @@ def api_group() -> None:
 
 
 @api_group.command("check")
-@click.option("--json", "as_json", is_flag=True,
-              help='print {"profile": P, "features": {NAME: {"available", "reason"}}}')
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help='print {"profile": P, "features": {NAME: {"available", "reason"}}}',
+)
 @_common
 @click.pass_context
 @handled
@@ -57,11 +61,16 @@ def api_check(ctx: click.Context, as_json: bool, **flags: Any) -> None:
 
 
 # Published calls that need no record id: asked once each, so the report says what answers.
-PROBES = (("GET /offers", "/offers", {"limit": 1}),
-          ("GET /offers/season-groups", "/offers/season-groups", None),
-          ("GET /customers?email=", "/customers",
-           {"email": "srm-api-check@example.invalid", "offset": 0, "limit": 1}),
-          ("GET /webhook_subscriptions", "/webhook_subscriptions", None))
+PROBES = (
+    ("GET /offers", "/offers", {"limit": 1}),
+    ("GET /offers/season-groups", "/offers/season-groups", None),
+    (
+        "GET /customers?email=",
+        "/customers",
+        {"email": "srm-api-check@example.invalid", "offset": 0, "limit": 1},
+    ),
+    ("GET /webhook_subscriptions", "/webhook_subscriptions", None),
+)
 
 
 def probe(client: Any) -> list[tuple[str, str]]:
@@ -83,8 +92,10 @@ def probe(client: Any) -> list[tuple[str, str]]:
 def render(profile: ApiProfile, url: str, answers: list[tuple[str, str]] = ()) -> str:
     """The plain-text report: the profile, the calls asked, then one line per feature."""
     if profile.name == VENDOR:
-        head = (f"profile: vendor ({url}): the vendor's published calls only "
-                "(GET /x-srm/customers answered 404)")
+        head = (
+            f"profile: vendor ({url}): the vendor's published calls only "
+            "(GET /x-srm/customers answered 404)"
+        )
     else:
         head = f"profile: sandbox ({url}): the published calls and the sandbox's /x-srm/ extensions"
     lines = [head]

@@ -22,18 +22,29 @@ from srm_tui.domain.text import count
 
 @main.command("import")
 @click.argument("files", nargs=-1, required=True)
-@click.option("--format", "fmt", default="auto", show_default=True,
-              type=click.Choice(["auto", "churniq-transactions", "churniq-subscriptions",
-                                 "churniq-passes", "ids"]),
-              help="what the files are (auto: recognised by their headers)")
-@click.option("--tz", default="CET", show_default=True,
-              help="zone of the exports' times: CET (fixed UTC+01:00), UTC or an IANA name")
+@click.option(
+    "--format",
+    "fmt",
+    default="auto",
+    show_default=True,
+    type=click.Choice(
+        ["auto", "churniq-transactions", "churniq-subscriptions", "churniq-passes", "ids"]
+    ),
+    help="what the files are (auto: recognised by their headers)",
+)
+@click.option(
+    "--tz",
+    default="CET",
+    show_default=True,
+    help="zone of the exports' times: CET (fixed UTC+01:00), UTC or an IANA name",
+)
 @click.option("--json", "as_json", is_flag=True, help="print a JSON summary on stdout")
 @_common
 @click.pass_context
 @handled
-def import_(ctx: click.Context, files: tuple[str, ...], fmt: str, tz: str, as_json: bool,
-            **flags: Any) -> None:
+def import_(
+    ctx: click.Context, files: tuple[str, ...], fmt: str, tz: str, as_json: bool, **flags: Any
+) -> None:
     """Import ChurnIQ reports (Transactions, Subscription, Pass) or id/email lists.
 
     Re-importing a file changes nothing; a killed import resumes where it stopped.
@@ -61,5 +72,8 @@ def import_(ctx: click.Context, files: tuple[str, ...], fmt: str, tz: str, as_js
     for f in summary.files:
         if f["status"] == "already imported":
             click.echo(f"{f['file']}: already imported (nothing to do)", err=True)
-    click.echo(f"imported {written or 'nothing new'} in {summary.seconds:.1f} s "
-               f"({count(summary.quarantined, 'row')} quarantined)", err=True)
+    click.echo(
+        f"imported {written or 'nothing new'} in {summary.seconds:.1f} s "
+        f"({count(summary.quarantined, 'row')} quarantined)",
+        err=True,
+    )

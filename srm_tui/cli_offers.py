@@ -19,16 +19,23 @@ from typing import Any
 import click
 
 from srm_tui import runtime
-from srm_tui.cli import (_action_options, _common, _names, _run_action, _settings, customer,
-                         handled, main)
+from srm_tui.cli import (
+    _action_options,
+    _common,
+    _names,
+    _run_action,
+    _settings,
+    customer,
+    handled,
+    main,
+)
 from srm_tui.domain import offers as od
 from srm_tui.domain.text import count, visible
 from srm_tui.exits import EXIT_FAILURE, UsageProblem
 
 
 @contextlib.contextmanager
-def _service(ctx: click.Context, flags: dict[str, Any], *, online: bool = True
-             ) -> Iterator[Any]:
+def _service(ctx: click.Context, flags: dict[str, Any], *, online: bool = True) -> Iterator[Any]:
     """The offer service over the configured cache (the demo's sandbox when unconfigured)."""
     from srm_tui.offers.rules import OfferInvalid, OfferRefused
     from srm_tui.offers.service import OfferService
@@ -46,8 +53,11 @@ def _service(ctx: click.Context, flags: dict[str, Any], *, online: bool = True
         if typing_error is not None:
             raise UsageProblem(f"{typing_error.field}: {typing_error.message}") from None
         problem = exc.problems[0]
-        click.echo(f"srm: refused by rule {problem.rule}: {problem.field}: "
-                   f"{visible(problem.message, 500)}", err=True)
+        click.echo(
+            f"srm: refused by rule {problem.rule}: {problem.field}: "
+            f"{visible(problem.message, 500)}",
+            err=True,
+        )
         sys.exit(EXIT_FAILURE)
     except OfferRefused as exc:
         click.echo(f"srm: refused by rule {exc.rule}: {visible(exc.message, 500)}", err=True)
@@ -111,8 +121,12 @@ def offers() -> None:
 
 
 @offers.command("list")
-@click.option("--json", "as_json", is_flag=True, help="an array of offers in the API's 3.1 "
-                                                      "shape, each with its localizations")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="an array of offers in the API's 3.1 shape, each with its localizations",
+)
 @click.option("--filter", "query", default="", help="type:pass state:active tag:sport text")
 @_common
 @click.pass_context
@@ -130,11 +144,13 @@ def offers_list(ctx: click.Context, as_json: bool, query: str, **flags: Any) -> 
             return
         holders = queries.offer_holders(cache.conn(), settings.now_ts())
         for o in rows:
-            click.echo(f"{o['id']}  {od.kind(o['id']):17}  "
-                       f"{'active  ' if o.get('active') else 'inactive'}  "
-                       f"{visible(o.get('title'), 40):40}  {od.price(o.get('price')):22}  "
-                       f"{len(o.get('localizations') or []):>3} loc  "
-                       f"{holders.get(o['id'], 0):>6} holders")
+            click.echo(
+                f"{o['id']}  {od.kind(o['id']):17}  "
+                f"{'active  ' if o.get('active') else 'inactive'}  "
+                f"{visible(o.get('title'), 40):40}  {od.price(o.get('price')):22}  "
+                f"{len(o.get('localizations') or []):>3} loc  "
+                f"{holders.get(o['id'], 0):>6} holders"
+            )
         if not rows:
             click.echo("no offer matches", err=True)
     finally:
@@ -157,30 +173,46 @@ def offers_show(ctx: click.Context, offer_id: str, as_json: bool, **flags: Any) 
         holders = queries.offer_holders(service.cache.conn(), service.settings.now_ts())
         waiting = [d.to_json() for d in service.drafts(offer_id)]
     if as_json:
-        click.echo(json.dumps({"offer": offer, "holders": holders.get(offer_id, 0),
-                               "drafts": waiting}, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {"offer": offer, "holders": holders.get(offer_id, 0), "drafts": waiting},
+                ensure_ascii=False,
+            )
+        )
         return
     click.echo(f"{offer['id']}  {od.kind(offer['id'])}  {visible(offer.get('title'), 80)}")
-    click.echo(f"  {od.price(offer.get('price'))} · {od.period(offer)} · "
-               f"{'active' if offer.get('active') else 'inactive'} · version "
-               f"{offer.get('version')} · {count(holders.get(offer_id, 0), 'holder')}")
+    click.echo(
+        f"  {od.price(offer.get('price'))} · {od.period(offer)} · "
+        f"{'active' if offer.get('active') else 'inactive'} · version "
+        f"{offer.get('version')} · {count(holders.get(offer_id, 0), 'holder')}"
+    )
     for loc in offer.get("localizations") or []:
-        click.echo(f"  {loc.get('countryCode')}  {loc.get('id')}  "
-                   f"{visible(loc.get('title'), 40):40}  {od.price(loc.get('price')):22}  "
-                   f"{'active' if loc.get('active') else 'inactive'}")
+        click.echo(
+            f"  {loc.get('countryCode')}  {loc.get('id')}  "
+            f"{visible(loc.get('title'), 40):40}  {od.price(loc.get('price')):22}  "
+            f"{'active' if loc.get('active') else 'inactive'}"
+        )
     for d in waiting:
         click.echo(f"  draft #{d['id']} ({d['status']}): {d['op']} {d['target']}")
 
 
 def _problems(built: Any, as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps({"ok": built.ok, "body": built.body,
-                               "problems": [p.to_json() for p in built.problems]},
-                              ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {
+                    "ok": built.ok,
+                    "body": built.body,
+                    "problems": [p.to_json() for p in built.problems],
+                },
+                ensure_ascii=False,
+            )
+        )
     else:
         for p in built.problems:
-            click.echo(f"{p.field}: {visible(p.message, 300)}"
-                       + (f" (rule {p.rule})" if p.rule else ""))
+            click.echo(
+                f"{p.field}: {visible(p.message, 300)}" + (f" (rule {p.rule})" if p.rule else "")
+            )
         if built.ok:
             click.echo("ok: " + json.dumps(built.body, ensure_ascii=False))
 
@@ -192,8 +224,9 @@ def _problems(built: Any, as_json: bool) -> None:
 @_common
 @click.pass_context
 @handled
-def offers_check(ctx: click.Context, file: str, offer_id: str | None, as_json: bool,
-                 **flags: Any) -> None:
+def offers_check(
+    ctx: click.Context, file: str, offer_id: str | None, as_json: bool, **flags: Any
+) -> None:
     """Check an offer file against every field and vendor rule; send nothing."""
     from srm_tui.offers import forms
     from srm_tui.offers.rules import OfferInvalid
@@ -213,9 +246,9 @@ def offers_check(ctx: click.Context, file: str, offer_id: str | None, as_json: b
             else:
                 offer = service.current(_offer_id(offer_id, "--offer"))
                 merged = {**offer, **body}
-                built = service.check_offer(offer["id"][0],
-                                            forms.offer_values(merged, service.groups()),
-                                            offer["id"])
+                built = service.check_offer(
+                    offer["id"][0], forms.offer_values(merged, service.groups()), offer["id"]
+                )
         except OfferInvalid as exc:
             built = forms.Built({}, exc.problems)
     built = forms.Built(built.body, [_in_file(p, body) for p in built.problems])
@@ -228,15 +261,29 @@ def offers_check(ctx: click.Context, file: str, offer_id: str | None, as_json: b
 # Where each editor field lives in an offer file (the vendor's JSON shape), so a problem
 # found by `offers check` names the path to fix in the file, not a form label.
 FILE_PATHS = {
-    "title": "title", "description": "description", "price": "price.amount",
-    "currency": "price.currency", "tax_included": "price.taxIncluded",
-    "country": "countryCode", "period": "billingCycle", "trial": "freeTrial.duration",
-    "pause": "pause.maxBillingCycles", "season_group": "seasonGroupId",
-    "duration": "entitlement.duration", "starts": "event.startsAt", "ends": "event.endsAt",
-    "timezone": "event.timezone", "window": "entitlement.duration.amount",
-    "early_bird": "price.rules", "tags": "tags", "geo": "geoRestriction", "url": "url",
-    "image_url": "imageUrl", "external": "externalProperties",
-    "app_store": "appStoreProductIds", "giftable": "giftable",
+    "title": "title",
+    "description": "description",
+    "price": "price.amount",
+    "currency": "price.currency",
+    "tax_included": "price.taxIncluded",
+    "country": "countryCode",
+    "period": "billingCycle",
+    "trial": "freeTrial.duration",
+    "pause": "pause.maxBillingCycles",
+    "season_group": "seasonGroupId",
+    "duration": "entitlement.duration",
+    "starts": "event.startsAt",
+    "ends": "event.endsAt",
+    "timezone": "event.timezone",
+    "window": "entitlement.duration.amount",
+    "early_bird": "price.rules",
+    "tags": "tags",
+    "geo": "geoRestriction",
+    "url": "url",
+    "image_url": "imageUrl",
+    "external": "externalProperties",
+    "app_store": "appStoreProductIds",
+    "giftable": "giftable",
 }
 
 
@@ -245,8 +292,11 @@ def _in_file(problem: Any, body: dict[str, Any]) -> Any:
     import dataclasses
 
     path = FILE_PATHS.get(problem.field, problem.field)
-    if problem.field == "trial" and isinstance(body.get("freeTrial"), dict) \
-            and "duration" not in body["freeTrial"]:
+    if (
+        problem.field == "trial"
+        and isinstance(body.get("freeTrial"), dict)
+        and "duration" not in body["freeTrial"]
+    ):
         path = "freeTrial"
     return dataclasses.replace(problem, field=path)
 
@@ -258,8 +308,7 @@ def _in_file(problem: Any, body: dict[str, Any]) -> Any:
 @_common
 @click.pass_context
 @handled
-def offers_create(ctx: click.Context, file: str, draft: bool, as_json: bool,
-                  **flags: Any) -> None:
+def offers_create(ctx: click.Context, file: str, draft: bool, as_json: bool, **flags: Any) -> None:
     """Create an offer from a JSON file in the API's POST /offers shape."""
     body = _json_file(file)
     with _service(ctx, flags) as service:
@@ -275,8 +324,9 @@ def offers_create(ctx: click.Context, file: str, draft: bool, as_json: bool,
 @_common
 @click.pass_context
 @handled
-def offers_update(ctx: click.Context, offer_id: str, file: str, draft: bool, as_json: bool,
-                  **flags: Any) -> None:
+def offers_update(
+    ctx: click.Context, offer_id: str, file: str, draft: bool, as_json: bool, **flags: Any
+) -> None:
     """Update an offer from a JSON file of PATCH fields, based on the cached version."""
     offer_id = _offer_id(offer_id)
     body = _json_file(file)
@@ -305,8 +355,15 @@ def _localization_values(body: dict[str, Any], letter: str) -> dict[str, Any]:
 @_common
 @click.pass_context
 @handled
-def offers_localize(ctx: click.Context, offer_id: str, file: str, country: str | None,
-                    draft: bool, as_json: bool, **flags: Any) -> None:
+def offers_localize(
+    ctx: click.Context,
+    offer_id: str,
+    file: str,
+    country: str | None,
+    draft: bool,
+    as_json: bool,
+    **flags: Any,
+) -> None:
     """Create a localization (or update --country's) from a JSON file."""
     offer_id = _offer_id(offer_id)
     country = _country(country)
@@ -319,8 +376,13 @@ def offers_localize(ctx: click.Context, offer_id: str, file: str, country: str |
 
             loc = _loc(current, country) or {}
             values = forms.localization_values(loc)
-            values.update({k: v for k, v in _localization_values(body, offer_id[0]).items()
-                           if k in _given(body)})
+            values.update(
+                {
+                    k: v
+                    for k, v in _localization_values(body, offer_id[0]).items()
+                    if k in _given(body)
+                }
+            )
         else:
             values = _localization_values(body, offer_id[0])
         result = service.save_localization(offer_id, values, country, draft=draft)
@@ -329,8 +391,13 @@ def offers_localize(ctx: click.Context, offer_id: str, file: str, country: str |
 
 def _given(body: dict[str, Any]) -> set[str]:
     """Editor fields a localization file sets."""
-    names = {"countryCode": "country", "title": "title", "description": "description",
-             "geoRestriction": "geo", "freeTrial": "trial"}
+    names = {
+        "countryCode": "country",
+        "title": "title",
+        "description": "description",
+        "geoRestriction": "geo",
+        "freeTrial": "trial",
+    }
     out = {names[k] for k in body if k in names}
     if "price" in body:
         out |= {"price", "currency", "early_bird"}
@@ -348,8 +415,14 @@ def _activation(active: bool):
     @_common
     @click.pass_context
     @handled
-    def command(ctx: click.Context, offer_id: str, country: str | None, draft: bool,
-                as_json: bool, **flags: Any) -> None:
+    def command(
+        ctx: click.Context,
+        offer_id: str,
+        country: str | None,
+        draft: bool,
+        as_json: bool,
+        **flags: Any,
+    ) -> None:
         offer_id = _offer_id(offer_id)
         country = _country(country)
         with _service(ctx, flags) as service:
@@ -380,11 +453,15 @@ def offers_drafts(ctx: click.Context, as_json: bool, **flags: Any) -> None:
         click.echo(json.dumps([d.to_json() for d in items], ensure_ascii=False))
         return
     for d, merge in rows:
-        click.echo(f"#{d.id}  {d.status:8}  {d.label}  (based on version {d.base_version})"
-                   + (f"  last error: {visible(d.last_error, 200)}" if d.last_error else ""))
+        click.echo(
+            f"#{d.id}  {d.status:8}  {d.label}  (based on version {d.base_version})"
+            + (f"  last error: {visible(d.last_error, 200)}" if d.last_error else "")
+        )
         for name, base, theirs, mine in merge:
-            click.echo(f"    {name}: drafted from {_short(base)}; server {_short(theirs)}; "
-                       f"mine {_short(mine)}")
+            click.echo(
+                f"    {name}: drafted from {_short(base)}; server {_short(theirs)}; "
+                f"mine {_short(mine)}"
+            )
     if not items:
         click.echo("no drafts", err=True)
 
@@ -405,8 +482,10 @@ def offers_push(ctx: click.Context, as_json: bool, **flags: Any) -> None:
     if as_json:
         click.echo(json.dumps(summary.to_json(), ensure_ascii=False))
     else:
-        click.echo(f"sent {len(summary.sent)}, conflicts {len(summary.conflicts)}, refused "
-                   f"{len(summary.refused)}, waiting {len(summary.waiting)}")
+        click.echo(
+            f"sent {len(summary.sent)}, conflicts {len(summary.conflicts)}, refused "
+            f"{len(summary.refused)}, waiting {len(summary.waiting)}"
+        )
         for message in summary.messages:
             click.echo(f"  {visible(message, 500)}", err=True)
     if not summary.ok:
@@ -421,8 +500,9 @@ def offers_push(ctx: click.Context, as_json: bool, **flags: Any) -> None:
 @_common
 @click.pass_context
 @handled
-def offers_resolve(ctx: click.Context, draft_id: int, mine: str, theirs: str, as_json: bool,
-                   **flags: Any) -> None:
+def offers_resolve(
+    ctx: click.Context, draft_id: int, mine: str, theirs: str, as_json: bool, **flags: Any
+) -> None:
     """Merge a conflicting draft: each field mine or theirs; mine is pushed again."""
     choices = {f.strip(): "mine" for f in mine.split(",") if f.strip()}
     choices.update({f.strip(): "theirs" for f in theirs.split(",") if f.strip()})
@@ -532,8 +612,7 @@ def groups_delete(ctx: click.Context, group: str, **flags: Any) -> None:
 @_common
 @click.pass_context
 @handled
-def groups_add_season(ctx: click.Context, group: str, start: str, end: str,
-                      **flags: Any) -> None:
+def groups_add_season(ctx: click.Context, group: str, start: str, end: str, **flags: Any) -> None:
     """Add a season to a group."""
     t0, t1 = _instant(start, "--start"), _instant(end, "--end")
     with _service(ctx, flags) as service:
@@ -549,8 +628,9 @@ def groups_add_season(ctx: click.Context, group: str, start: str, end: str,
 @_common
 @click.pass_context
 @handled
-def groups_edit_season(ctx: click.Context, group: str, season_id: int, start: str, end: str,
-                       **flags: Any) -> None:
+def groups_edit_season(
+    ctx: click.Context, group: str, season_id: int, start: str, end: str, **flags: Any
+) -> None:
     """Change a season's dates (only dates in the future)."""
     t0, t1 = _instant(start, "--start"), _instant(end, "--end")
     with _service(ctx, flags) as service:
@@ -590,11 +670,13 @@ def offers_coupon(ctx: click.Context, code: str, as_json: bool, **flags: Any) ->
     else:
         for c in found.cached:
             k = c.get("constraints") or {}
-            click.echo(f"{visible(c['name'], 60)}: {c['discount']['value']:g} % off, "
-                       f"{c.get('usagePerCoupon')} use(s) per coupon, {c.get('status')}; "
-                       f"offer types {', '.join(k.get('offerTypes') or []) or 'any'}, "
-                       f"offers {', '.join(k.get('offers') or []) or 'any'}, "
-                       f"tags {', '.join(k.get('tags') or []) or 'any'}")
+            click.echo(
+                f"{visible(c['name'], 60)}: {c['discount']['value']:g} % off, "
+                f"{c.get('usagePerCoupon')} use(s) per coupon, {c.get('status')}; "
+                f"offer types {', '.join(k.get('offerTypes') or []) or 'any'}, "
+                f"offers {', '.join(k.get('offers') or []) or 'any'}, "
+                f"tags {', '.join(k.get('tags') or []) or 'any'}"
+            )
         if found.api_error:
             click.echo(f"srm: the API did not answer: {found.api_error}", err=True)
     if not found.cached and not found.api:
@@ -609,9 +691,23 @@ def offers_coupon(ctx: click.Context, code: str, as_json: bool, **flags: Any) ->
 @_common
 @click.pass_context
 @handled
-def customer_coupon_apply(ctx: click.Context, subscription_id: str, code: str, dry_run: bool,
-                          yes: bool, as_json: bool, **flags: Any) -> None:
+def customer_coupon_apply(
+    ctx: click.Context,
+    subscription_id: str,
+    code: str,
+    dry_run: bool,
+    yes: bool,
+    as_json: bool,
+    **flags: Any,
+) -> None:
     """Apply a coupon to a subscription (checked against its campaign first)."""
-    _run_action(ctx, "coupon-apply", {"subscription_id": subscription_id, "code": code}, flags,
-                dry_run=dry_run, yes=yes, as_json=as_json,
-                names=_names("SUBSCRIPTION_ID", code="--code"))
+    _run_action(
+        ctx,
+        "coupon-apply",
+        {"subscription_id": subscription_id, "code": code},
+        flags,
+        dry_run=dry_run,
+        yes=yes,
+        as_json=as_json,
+        names=_names("SUBSCRIPTION_ID", code="--code"),
+    )

@@ -36,18 +36,24 @@ def rates_import(ctx: click.Context, file: str, as_json: bool, **flags: Any) -> 
     with cache.transaction() as conn:
         rates.store(conn, table, settings.now_ts())
     if as_json:
-        click.echo(json.dumps({"imported": len(table.per_eur), "date": table.date,
-                               "source": table.source}))
+        click.echo(
+            json.dumps({"imported": len(table.per_eur), "date": table.date, "source": table.source})
+        )
     else:
-        click.echo(f"rates of {table.date} in force: {len(table.per_eur)} currencies per EUR "
-                   f"from {table.source}")
+        click.echo(
+            f"rates of {table.date} in force: {len(table.per_eur)} currencies per EUR "
+            f"from {table.source}"
+        )
         _warn_reporting(table, settings.currency)
 
 
 def _warn_reporting(table, currency: str) -> None:
     if not table.has(currency):
-        click.echo(f"srm: the reporting currency {currency} has no rate in this table; "
-                   "totals across currencies will show as not available", err=True)
+        click.echo(
+            f"srm: the reporting currency {currency} has no rate in this table; "
+            "totals across currencies will show as not available",
+            err=True,
+        )
 
 
 @rates_group.command("show")
@@ -65,11 +71,20 @@ def rates_show(ctx: click.Context, as_json: bool, **flags: Any) -> None:
     has_cache = bool(settings.db) or runtime.cache_path(settings).exists()
     table = rates.in_force(runtime.open_cache(settings).conn() if has_cache else None)
     if as_json:
-        click.echo(json.dumps({**table.to_dict(), "reporting_currency": settings.currency,
-                               "reporting_rate": table.rate(settings.currency)}))
+        click.echo(
+            json.dumps(
+                {
+                    **table.to_dict(),
+                    "reporting_currency": settings.currency,
+                    "reporting_rate": table.rate(settings.currency),
+                }
+            )
+        )
         return
-    click.echo(f"rates of {table.date} ({table.source}), units per 1 EUR; reporting "
-               f"currency {settings.currency}")
+    click.echo(
+        f"rates of {table.date} ({table.source}), units per 1 EUR; reporting "
+        f"currency {settings.currency}"
+    )
     for code in sorted(table.per_eur):
         click.echo(f"{code}  {table.per_eur[code]:g}")
     _warn_reporting(table, settings.currency)

@@ -12,8 +12,16 @@ from typing import Any
 import click
 
 from srm_tui import runtime
-from srm_tui.cli import (UsageProblem, _common, _segment_cache, _segment_file, _settings,
-                         handled, main, segment_group)
+from srm_tui.cli import (
+    UsageProblem,
+    _common,
+    _segment_cache,
+    _segment_file,
+    _settings,
+    handled,
+    main,
+    segment_group,
+)
 from srm_tui.domain.text import count, visible
 
 
@@ -35,8 +43,11 @@ def _faults(exc: Exception, prefix: str = "") -> UsageProblem:
 def _writable(settings: Any) -> None:
     """Saved segments and schedules are read only for the viewer role, as in the console."""
     if settings.role == "viewer":
-        click.echo("srm: refused by rule role.viewer: the viewer role is read only: it "
-                   "saves, deletes and schedules nothing", err=True)
+        click.echo(
+            "srm: refused by rule role.viewer: the viewer role is read only: it "
+            "saves, deletes and schedules nothing",
+            err=True,
+        )
         sys.exit(1)
 
 
@@ -59,8 +70,9 @@ def _saved(conn, ref: str):
 @_common
 @click.pass_context
 @handled
-def segment_save(ctx: click.Context, file: str, as_name: str | None, as_json: bool,
-                 **flags: Any) -> None:
+def segment_save(
+    ctx: click.Context, file: str, as_name: str | None, as_json: bool, **flags: Any
+) -> None:
     """Save a segment file in the cache: a new segment, or the next version of the saved
     segment of that name. Prints the version and the members it gained and lost."""
     from srm_tui.segments import SegmentError, store
@@ -79,19 +91,34 @@ def segment_save(ctx: click.Context, file: str, as_name: str | None, as_json: bo
     if existing is not None and existing.static:
         raise UsageProblem(f"name: {existing.name!r} is a static segment")
     try:
-        change = store.save(conn, segment, now=settings.now_ts(), agent=settings.agent,
-                            segment_id=existing.id if existing else None)
+        change = store.save(
+            conn,
+            segment,
+            now=settings.now_ts(),
+            agent=settings.agent,
+            segment_id=existing.id if existing else None,
+        )
     except SegmentError as exc:
         raise _faults(exc) from None
     if as_json:
-        click.echo(json.dumps({"name": segment.name.strip(), "version": change.version,
-                               "members": change.members, "gained": change.gained,
-                               "lost": change.lost,
-                               "definition": [m + " " + line for m, line in change.lines]},
-                              ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {
+                    "name": segment.name.strip(),
+                    "version": change.version,
+                    "members": change.members,
+                    "gained": change.gained,
+                    "lost": change.lost,
+                    "definition": [m + " " + line for m, line in change.lines],
+                },
+                ensure_ascii=False,
+            )
+        )
         return
-    click.echo(f"saved {visible(segment.name.strip())!s} version {change.version}: "
-               f"{count(change.members, 'customer')} (+{change.gained} -{change.lost})")
+    click.echo(
+        f"saved {visible(segment.name.strip())!s} version {change.version}: "
+        f"{count(change.members, 'customer')} (+{change.gained} -{change.lost})"
+    )
     for mark, line in change.lines:
         if mark != " ":
             click.echo(f"  {mark} {visible(line)}")
@@ -111,19 +138,36 @@ def segment_list(ctx: click.Context, tag: str | None, as_json: bool, **flags: An
     cache = runtime.open_cache(settings)
     items = store.list_saved(cache.conn(), tag)
     if as_json:
-        click.echo(json.dumps([{
-            "id": s.id, "name": s.name, "kind": s.kind, "tags": list(s.tags),
-            "version": s.version, "members": s.members, "last_count": s.last_count,
-            "last_run_at": _iso(s.last_run_at), "schedules": s.schedules,
-            "problem": s.problem} for s in items], ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "id": s.id,
+                        "name": s.name,
+                        "kind": s.kind,
+                        "tags": list(s.tags),
+                        "version": s.version,
+                        "members": s.members,
+                        "last_count": s.last_count,
+                        "last_run_at": _iso(s.last_run_at),
+                        "schedules": s.schedules,
+                        "problem": s.problem,
+                    }
+                    for s in items
+                ],
+                ensure_ascii=False,
+            )
+        )
         return
     for s in items:
         tags = f" [{', '.join(s.tags)}]" if s.tags else ""
         note = f"  ({s.problem})" if s.problem else ""
         members = count(s.last_count, "customer") if s.last_count is not None else "? customers"
-        click.echo(f"{s.id:>4}  {visible(s.name)}{visible(tags)}  {s.kind} v{s.version}  "
-                   f"{members}  "
-                   f"last run {_iso(s.last_run_at) or 'never'}{note}")
+        click.echo(
+            f"{s.id:>4}  {visible(s.name)}{visible(tags)}  {s.kind} v{s.version}  "
+            f"{members}  "
+            f"last run {_iso(s.last_run_at) or 'never'}{note}"
+        )
 
 
 @segment_group.command("history")
@@ -143,16 +187,27 @@ def segment_history(ctx: click.Context, segment: str, as_json: bool, **flags: An
     out = []
     for v in store.versions(conn, saved.id):
         change = store.version_change(conn, saved.id, v.version, sample=20)
-        out.append({"version": v.version, "saved_at": _iso(v.saved_at), "saved_by": v.saved_by,
-                    "members": v.members, "gained": v.gained, "lost": v.lost,
-                    "changes": [m + " " + line for m, line in change.lines if m != " "],
-                    "gained_sample": change.gained_ids, "lost_sample": change.lost_ids})
+        out.append(
+            {
+                "version": v.version,
+                "saved_at": _iso(v.saved_at),
+                "saved_by": v.saved_by,
+                "members": v.members,
+                "gained": v.gained,
+                "lost": v.lost,
+                "changes": [m + " " + line for m, line in change.lines if m != " "],
+                "gained_sample": change.gained_ids,
+                "lost_sample": change.lost_ids,
+            }
+        )
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False))
         return
     for item in out:
-        click.echo(f"v{item['version']}  {item['saved_at']}  {visible(item['saved_by'] or '')}  "
-                   f"{count(item['members'], 'customer')} (+{item['gained']} -{item['lost']})")
+        click.echo(
+            f"v{item['version']}  {item['saved_at']}  {visible(item['saved_by'] or '')}  "
+            f"{count(item['members'], 'customer')} (+{item['gained']} -{item['lost']})"
+        )
         for line in item["changes"]:
             click.echo(f"    {visible(line)}")
 
@@ -184,8 +239,9 @@ def segment_delete(ctx: click.Context, segment: str, **flags: Any) -> None:
 @_common
 @click.pass_context
 @handled
-def segment_overview(ctx: click.Context, file: str | None, saved_ref: str | None,
-                     as_json: bool, **flags: Any) -> None:
+def segment_overview(
+    ctx: click.Context, file: str | None, saved_ref: str | None, as_json: bool, **flags: Any
+) -> None:
     """MRR, lifetime value, churn rate and composition of a segment (no FILE: the cache)."""
     from srm_tui.segments import SegmentRunner, store
     from srm_tui.segments.compile import compile_segment
@@ -204,36 +260,46 @@ def segment_overview(ctx: click.Context, file: str | None, saved_ref: str | None
         result = runner.overview(population, now)
         reported = result.reported(runner.rates(), settings.currency)
     data = {
-        "reporting": {"currency": reported.currency, "rates_date": reported.rates_date,
-                      "mrr": None if reported.mrr is None else round(reported.mrr, 2),
-                      "revenue": None if reported.revenue is None else round(reported.revenue, 2),
-                      "clv": None if reported.clv is None else round(reported.clv, 2),
-                      "without_rate": reported.missing},
-        "customers": result.customers, "subscribers": result.subscribers,
+        "reporting": {
+            "currency": reported.currency,
+            "rates_date": reported.rates_date,
+            "mrr": None if reported.mrr is None else round(reported.mrr, 2),
+            "revenue": None if reported.revenue is None else round(reported.revenue, 2),
+            "clv": None if reported.clv is None else round(reported.clv, 2),
+            "without_rate": reported.missing,
+        },
+        "customers": result.customers,
+        "subscribers": result.subscribers,
         "mrr": {k: round(v, 2) for k, v in result.mrr.items()},
         "clv": {k: round(v, 2) for k, v in result.clv.items()},
         "churn_rate": None if result.churn_rate is None else round(result.churn_rate, 4),
-        "churn_base": result.churn_base, "churned": result.churned,
+        "churn_base": result.churn_base,
+        "churned": result.churned,
         "elapsed_ms": round(result.elapsed_ms, 1),
         "composition": {p.key: {b.label: b.count for b in p.bars} for p in result.panels},
     }
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False))
         return
-    click.echo(f"{count(result.customers, 'customer')}, {result.subscribers} paying monthly "
-               f"({result.elapsed_ms:.0f} ms)")
+    click.echo(
+        f"{count(result.customers, 'customer')}, {result.subscribers} paying monthly "
+        f"({result.elapsed_ms:.0f} ms)"
+    )
+    from srm_tui.domain.money import money
     from srm_tui.segments.overview import by_currency
 
-    from srm_tui.domain.money import money
-
     click.echo(reported.headline())
-    click.echo(f"lifetime revenue: {money(reported.revenue, reported.currency)}; by currency: "
-               + by_currency(result.revenue, top=len(result.revenue)))
+    click.echo(
+        f"lifetime revenue: {money(reported.revenue, reported.currency)}; by currency: "
+        + by_currency(result.revenue, top=len(result.revenue))
+    )
     click.echo("MRR by currency: " + by_currency(result.mrr, top=len(result.mrr)))
     click.echo("CLV by currency: " + by_currency(result.clv, top=len(result.clv)))
     rate = result.churn_rate
-    click.echo(f"churn (30 days): {'—' if rate is None else f'{rate:.1%}'} "
-               f"({result.churned} of {result.churn_base} subscriptions)")
+    click.echo(
+        f"churn (30 days): {'—' if rate is None else f'{rate:.1%}'} "
+        f"({result.churned} of {result.churn_base} subscriptions)"
+    )
     for p in result.panels:
         click.echo(f"{p.title}: " + ", ".join(f"{b.label} {b.count}" for b in p.bars))
 
@@ -250,9 +316,12 @@ def schedules_group() -> None:
 @click.argument("segment")
 @click.option("--format", "fmt", required=True, type=click.Choice(["csv", "json"]))
 @click.option("--dir", "directory", required=True, help="directory the files go to")
-@click.option("--columns", default=None,
-              help="comma-separated: list columns (id,email,…) and attributes "
-                   "(customer.status,…); default the list's columns")
+@click.option(
+    "--columns",
+    default=None,
+    help="comma-separated: list columns (id,email,…) and attributes "
+    "(customer.status,…); default the list's columns",
+)
 @click.option("--at", default=None, help="times of day, e.g. 06:00,18:00")
 @click.option("--every", default=None, help="an interval, e.g. 15m, 6h, 1d")
 @click.option("--tz", default="UTC", show_default=True, help="time zone of --at")
@@ -260,9 +329,18 @@ def schedules_group() -> None:
 @_common
 @click.pass_context
 @handled
-def schedules_add(ctx: click.Context, segment: str, fmt: str, directory: str,
-                  columns: str | None, at: str | None, every: str | None, tz: str,
-                  as_json: bool, **flags: Any) -> None:
+def schedules_add(
+    ctx: click.Context,
+    segment: str,
+    fmt: str,
+    directory: str,
+    columns: str | None,
+    at: str | None,
+    every: str | None,
+    tz: str,
+    as_json: bool,
+    **flags: Any,
+) -> None:
     """Export a saved segment at times of day or at an interval."""
     from srm_tui.segments import SegmentError
     from srm_tui.segments import schedules as S
@@ -273,15 +351,27 @@ def schedules_add(ctx: click.Context, segment: str, fmt: str, directory: str,
     saved = _saved(conn, segment)
     cols = [c.strip() for c in columns.split(",")] if columns else list(S.DEFAULT_COLUMNS)
     try:
-        schedule = S.add(conn, saved.id, fmt=fmt, columns=cols, directory=directory, at=at,
-                         every=every, tz=tz, now=settings.now_ts(), agent=settings.agent)
+        schedule = S.add(
+            conn,
+            saved.id,
+            fmt=fmt,
+            columns=cols,
+            directory=directory,
+            at=at,
+            every=every,
+            tz=tz,
+            now=settings.now_ts(),
+            agent=settings.agent,
+        )
     except SegmentError as exc:
         raise _faults(exc, "--") from None
     if as_json:
         click.echo(json.dumps(schedule.as_json(), ensure_ascii=False))
     else:
-        click.echo(f"schedule {schedule.id}: {visible(saved.name)} as {fmt} {schedule.when()} "
-                   f"into {schedule.directory}")
+        click.echo(
+            f"schedule {schedule.id}: {visible(saved.name)} as {fmt} {schedule.when()} "
+            f"into {schedule.directory}"
+        )
 
 
 @schedules_group.command("list")
@@ -301,8 +391,10 @@ def schedules_list(ctx: click.Context, as_json: bool, **flags: Any) -> None:
     for s in items:
         last = _iso(s.last_run_at) or "never"
         error = f"  FAILED: {visible(s.last_error)}" if s.last_error else ""
-        click.echo(f"{s.id:>4}  {visible(s.segment_name)}  {s.format}  {s.when()}  "
-                   f"{s.directory}  last run {last}{error}")
+        click.echo(
+            f"{s.id:>4}  {visible(s.segment_name)}  {s.format}  {s.when()}  "
+            f"{s.directory}  last run {last}{error}"
+        )
 
 
 @schedules_group.command("remove")
@@ -330,8 +422,9 @@ def schedules_remove(ctx: click.Context, schedule_id: int, **flags: Any) -> None
 @_common
 @click.pass_context
 @handled
-def schedules_run(ctx: click.Context, only: int | None, force: bool, as_json: bool,
-                  **flags: Any) -> None:
+def schedules_run(
+    ctx: click.Context, only: int | None, force: bool, as_json: bool, **flags: Any
+) -> None:
     """Run the schedules that are due, each once for its latest slot (cron-friendly: a run
     missed while the machine was off is caught up once). Exit 1 when an export failed."""
     from srm_tui.segments import schedules as S
@@ -346,9 +439,11 @@ def schedules_run(ctx: click.Context, only: int | None, force: bool, as_json: bo
         raise UsageProblem(
             f"--now: {_iso(settings.now_ts())} is in the future; `schedules run` stores each "
             f"run's time as its last run, so it runs at the real time only (now "
-            f"{_iso(real)}). Nothing was run; `srm schedules list` shows what is due.")
-    results = S.run_due(cache.conn(), settings.now_ts(), only=only, force=force,
-                        currency=settings.currency)
+            f"{_iso(real)}). Nothing was run; `srm schedules list` shows what is due."
+        )
+    results = S.run_due(
+        cache.conn(), settings.now_ts(), only=only, force=force, currency=settings.currency
+    )
     if only is not None and not results:
         raise UsageProblem(f"--id: no schedule {only}")
     if as_json:
@@ -357,10 +452,13 @@ def schedules_run(ctx: click.Context, only: int | None, force: bool, as_json: bo
         for r in results:
             name = visible(r.schedule.segment_name)
             if r.written:
-                click.echo(f"schedule {r.schedule.id} ({name}): wrote {count(r.written.rows, 'row')} to "
-                           f"{r.written.path}")
+                click.echo(
+                    f"schedule {r.schedule.id} ({name}): wrote {count(r.written.rows, 'row')} to "
+                    f"{r.written.path}"
+                )
             elif r.error:
-                click.echo(f"schedule {r.schedule.id} ({name}): FAILED: {visible(r.error)}",
-                           err=True)
+                click.echo(
+                    f"schedule {r.schedule.id} ({name}): FAILED: {visible(r.error)}", err=True
+                )
     if any(r.error for r in results):
         sys.exit(1)

@@ -38,17 +38,23 @@ class SrmCommands(Provider):
 
     async def discover(self) -> Hits:
         for found, node, keys in self._commands():
-            yield DiscoveryHit(found.description, partial(self._run, found.action, node),
-                               help=f"{display_keys(','.join(keys))} · {found.id}")
+            yield DiscoveryHit(
+                found.description,
+                partial(self._run, found.action, node),
+                help=f"{display_keys(','.join(keys))} · {found.id}",
+            )
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for found, node, keys in self._commands():
             score = max(matcher.match(found.description), matcher.match(found.id) * 0.8)
             if score > 0:
-                yield Hit(score, matcher.highlight(found.description),
-                          partial(self._run, found.action, node),
-                          help=f"{display_keys(','.join(keys))} · {found.id}")
+                yield Hit(
+                    score,
+                    matcher.highlight(found.description),
+                    partial(self._run, found.action, node),
+                    help=f"{display_keys(','.join(keys))} · {found.id}",
+                )
         text = query.strip()
         if not text:
             return

@@ -89,7 +89,8 @@ def read_config_file(path: Path | None = None) -> dict[str, Any]:
         raise ConfigError(f"{path}: unknown setting {key!r}{hint}")
     if values.get("api_key") and stat.S_IMODE(path.stat().st_mode) & 0o077:
         raise ConfigError(
-            f"{path} holds an API key and is readable by others; fix it with: chmod 600 {path}")
+            f"{path} holds an API key and is readable by others; fix it with: chmod 600 {path}"
+        )
     return values
 
 
@@ -103,6 +104,7 @@ def parse_instant(value: str) -> datetime:
 
 
 # Field validators: raw value (flag, env text or TOML value) -> typed value, or ValueError.
+
 
 def _text(v: Any) -> str | None:
     if v is None or v == "":
@@ -178,16 +180,21 @@ def _keymap(v: Any) -> dict[str, str]:
             v = json.loads(v)
         except ValueError:
             raise ValueError("must be a JSON object of binding id -> keys") from None
-    if not isinstance(v, dict) or not all(isinstance(k, str) and isinstance(x, str)
-                                          for k, x in v.items()):
+    if not isinstance(v, dict) or not all(
+        isinstance(k, str) and isinstance(x, str) for k, x in v.items()
+    ):
         raise ValueError("must map binding ids to key strings")
     return dict(v)
 
 
 def _currency(v: Any) -> str:
     text = _text(v)
-    if not text or len(text.strip()) != 3 or not text.strip().isalpha() \
-            or not text.strip().isascii():
+    if (
+        not text
+        or len(text.strip()) != 3
+        or not text.strip().isalpha()
+        or not text.strip().isascii()
+    ):
         raise ValueError(f"must be an ISO 4217 currency code such as EUR, not {v!r}")
     return text.strip().upper()
 
@@ -209,8 +216,9 @@ class Settings:
     """The publisher token, sent as X-Publisher-Token; never written anywhere."""
     db: Path | None = field(default=None, metadata={"check": _path})
     """The SQLite cache file."""
-    agent: str = field(default_factory=lambda: os.environ.get("USER") or "agent",
-                       metadata={"check": _nonempty})
+    agent: str = field(
+        default_factory=lambda: os.environ.get("USER") or "agent", metadata={"check": _nonempty}
+    )
     """The agent's name, shown as author of notes and in the audit log."""
     role: str = field(default="agent", metadata={"check": _role})
     """owner, admin, agent or viewer (read only)."""
@@ -233,7 +241,9 @@ class Settings:
     """Largest delivery body accepted, in bytes (larger ones: 413, never read whole)."""
     webhook_max_depth: int = field(default=64, metadata={"check": _number(int, 2, 1000)})
     """Deepest JSON nesting accepted in a delivery (deeper: 400)."""
-    webhook_header_timeout: float = field(default=10.0, metadata={"check": _number(float, 0.1, 600)})
+    webhook_header_timeout: float = field(
+        default=10.0, metadata={"check": _number(float, 0.1, 600)}
+    )
     """Seconds a connection has to send a request's headers."""
     webhook_body_timeout: float = field(default=30.0, metadata={"check": _number(float, 0.1, 600)})
     """Seconds a request has to send its body once its headers are in."""
@@ -241,7 +251,9 @@ class Settings:
     """Seconds an idle keep-alive connection stays open."""
     webhook_max_connections: int = field(default=100, metadata={"check": _number(int, 1, 100000)})
     """Connections the receiver holds at once; more are answered 503 and closed."""
-    webhook_replay_window: int = field(default=86400, metadata={"check": _number(int, 0, 30 * 86400)})
+    webhook_replay_window: int = field(
+        default=86400, metadata={"check": _number(int, 0, 30 * 86400)}
+    )
     """Seconds a delivery is remembered: the same one again is acknowledged, not applied."""
     theme: str = field(default="textual-dark", metadata={"check": _nonempty})
     """The console's colour theme."""

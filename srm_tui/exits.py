@@ -35,13 +35,13 @@ def classify(exc: BaseException) -> tuple[int, str]:
         return EXIT_USAGE, str(exc)
     if isinstance(exc, OverflowError) and "SQLite INTEGER" in str(exc):
         # A number typed for an id that no id can be (SQLite stores 64-bit integers).
-        return EXIT_USAGE, ("a number given is too large to be an id (at most "
-                            f"{(1 << 63) - 1})")
+        return EXIT_USAGE, (f"a number given is too large to be an id (at most {(1 << 63) - 1})")
     if isinstance(exc, api_errors.Unreachable):
         return EXIT_UNREACHABLE, f"API unreachable: {exc.message}"
     if isinstance(exc, api_errors.AuthError):
-        return EXIT_FAILURE, (f"the API refused the key (HTTP {exc.status}: {exc.message}); "
-                              "check SRM_API_KEY")
+        return EXIT_FAILURE, (
+            f"the API refused the key (HTTP {exc.status}: {exc.message}); check SRM_API_KEY"
+        )
     if isinstance(exc, api_errors.ApiError):
         return EXIT_FAILURE, f"API error: {exc.message}"
     if isinstance(exc, CacheError):
@@ -57,10 +57,19 @@ def foreseen(exc: BaseException) -> bool:
     """Whether the failure is one srm expects (bad input, the API, the cache, ^C)."""
     if isinstance(exc, OverflowError) and "SQLite INTEGER" in str(exc):
         return True
-    return isinstance(exc, (UsageProblem, ConfigError, CacheError, FileRefused,
-                            api_errors.ApiError, api_errors.Unreachable, KeyboardInterrupt,
-                            CacheReadOnly)) or (
-        isinstance(exc, sqlite3.OperationalError) and "readonly" in str(exc))
+    return isinstance(
+        exc,
+        (
+            UsageProblem,
+            ConfigError,
+            CacheError,
+            FileRefused,
+            api_errors.ApiError,
+            api_errors.Unreachable,
+            KeyboardInterrupt,
+            CacheReadOnly,
+        ),
+    ) or (isinstance(exc, sqlite3.OperationalError) and "readonly" in str(exc))
 
 
 def write_crash_log(exc: BaseException) -> Path | None:

@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from srm_tui.config import DEFAULT_SANDBOX_KEY, ConfigError, Settings, data_dir
 from srm_tui.storage.cache import Cache
@@ -39,8 +37,7 @@ def open_cache(settings: Settings, *, create: bool = False) -> Cache:
     """The configured cache. A missing one is an error (exit 2) unless ``create`` (sync,
     import) or it is the demo's; only srm's own data folder is ever created."""
     own = not settings.db
-    return Cache(cache_path(settings), create=create or (own and settings.is_demo),
-                 make_folder=own)
+    return Cache(cache_path(settings), create=create or (own and settings.is_demo), make_folder=own)
 
 
 def make_client(settings: Settings) -> ApiClient:
@@ -92,11 +89,13 @@ def start_demo_sandbox(state_path: Path | None = None) -> DemoSandbox:
 
 def demo_settings(settings: Settings, sandbox: DemoSandbox) -> Settings:
     """The settings with the demo's sandbox as the API."""
-    return settings.model_copy(update={
-        "api_url": sandbox.url,
-        "api_key": settings.api_key or _secret(DEFAULT_SANDBOX_KEY),
-        "db": cache_path(settings),
-    })
+    return settings.model_copy(
+        update={
+            "api_url": sandbox.url,
+            "api_key": settings.api_key or _secret(DEFAULT_SANDBOX_KEY),
+            "db": cache_path(settings),
+        }
+    )
 
 
 def _secret(value: str) -> Any:

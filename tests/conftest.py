@@ -11,8 +11,14 @@ from hypothesis import HealthCheck, settings
 # Property tests are reproducible: the same examples on every run and machine (derandomized,
 # no example database), no time limit per example, so nothing depends on speed or luck. A
 # failing example found while writing a test is kept as an explicit @example beside it.
-settings.register_profile("srm", derandomize=True, database=None, deadline=None,
-                          print_blob=True, suppress_health_check=list(HealthCheck))
+settings.register_profile(
+    "srm",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=list(HealthCheck),
+)
 settings.load_profile(os.environ.get("SRM_HYPOTHESIS_PROFILE", "srm"))
 
 AS_OF = datetime(2026, 11, 1, tzinfo=timezone.utc)
@@ -23,8 +29,15 @@ def _isolated_dirs(tmp_path, monkeypatch):
     """Keep every test away from the user's real config and data directories."""
     monkeypatch.setenv("SRM_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("SRM_DATA_DIR", str(tmp_path / "data"))
-    for var in ("SRM_API_URL", "SRM_API_KEY", "SRM_DB", "SRM_ROLE", "SRM_NOW", "SRM_AGENT",
-                "SRM_WEBHOOK_SECRET"):
+    for var in (
+        "SRM_API_URL",
+        "SRM_API_KEY",
+        "SRM_DB",
+        "SRM_ROLE",
+        "SRM_NOW",
+        "SRM_AGENT",
+        "SRM_WEBHOOK_SECRET",
+    ):
         monkeypatch.delenv(var, raising=False)
     os.umask(0o022)
 

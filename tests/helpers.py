@@ -30,8 +30,11 @@ class SandboxProcess:
         self.port = free_port()
         self.proc = subprocess.Popen(
             [*SRM, "sandbox", "serve", "--port", str(self.port), *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, **(env or {})})
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **(env or {})},
+        )
         line = self.proc.stdout.readline()
         if not line.startswith("listening on "):
             self.proc.kill()
@@ -46,10 +49,17 @@ class SandboxProcess:
         stop_process(self.proc)
 
 
-def run_srm(*args: str, env: dict[str, str] | None = None, input: str | None = None,
-            timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([*SRM, *args], capture_output=True, text=True, input=input,
-                          env={**os.environ, **(env or {})}, timeout=timeout)
+def run_srm(
+    *args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*SRM, *args],
+        capture_output=True,
+        text=True,
+        input=input,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+    )
 
 
 def srm_env(sandbox: SandboxProcess | None, db: Path, **extra: str) -> dict[str, str]:
@@ -61,9 +71,17 @@ def srm_env(sandbox: SandboxProcess | None, db: Path, **extra: str) -> dict[str,
 
 
 KEYS = {
-    "customers": "id", "subscriptions": "subscriptionId", "passes": "passId",
-    "transactions": "transactionId", "payment_details": "id", "emails": "id", "notes": "id",
-    "history": "id", "offers": "id", "season_groups": "id", "campaigns": "id",
+    "customers": "id",
+    "subscriptions": "subscriptionId",
+    "passes": "passId",
+    "transactions": "transactionId",
+    "payment_details": "id",
+    "emails": "id",
+    "notes": "id",
+    "history": "id",
+    "offers": "id",
+    "season_groups": "id",
+    "campaigns": "id",
 }
 
 
@@ -90,8 +108,11 @@ def cache_matches_export(db: Path, export: dict[str, Any]) -> list[str]:
                 problems.append(f"{entity}: {len(extra)} not in the API, e.g. {sorted(extra)[:3]}")
             for k in expected.keys() & cached.keys():
                 if expected[k] != cached[k]:
-                    fields = sorted(f for f in set(expected[k]) | set(cached[k])
-                                    if expected[k].get(f) != cached[k].get(f))
+                    fields = sorted(
+                        f
+                        for f in set(expected[k]) | set(cached[k])
+                        if expected[k].get(f) != cached[k].get(f)
+                    )
                     problems.append(f"{entity} {k}: fields differ: {fields}")
                     break
         dupes = conn.execute("SELECT count(*) - count(DISTINCT id) FROM customers").fetchone()[0]
@@ -120,8 +141,9 @@ def dumps(value: Any) -> str:
 def screen_text(app) -> str:
     """What the terminal shows now, as plain text lines (what a person would read)."""
     update = app.screen._compositor.render_full_update()
-    return "\n".join("".join(seg.text for strip in line for seg in strip).rstrip()
-                     for line in update.strips)
+    return "\n".join(
+        "".join(seg.text for strip in line for seg in strip).rstrip() for line in update.strips
+    )
 
 
 def stop_process(proc: subprocess.Popen) -> None:

@@ -31,10 +31,21 @@ from tests.helpers import SandboxProcess, run_srm, srm_env
 
 AS_OF = "2026-11-01T00:00:00Z"
 NOW = int(datetime(2026, 11, 1, tzinfo=timezone.utc).timestamp())
-PERSONAL = {"email", "firstName", "lastName", "lastUserIp", "externalId", "externalData",
-            "companyName", "address", "city", "state", "postCode", "birthDate"}
-OWN = ("subscriptions", "passes", "transactions", "payment_details", "emails", "notes",
-       "history")
+PERSONAL = {
+    "email",
+    "firstName",
+    "lastName",
+    "lastUserIp",
+    "externalId",
+    "externalData",
+    "companyName",
+    "address",
+    "city",
+    "state",
+    "postCode",
+    "birthDate",
+}
+OWN = ("subscriptions", "passes", "transactions", "payment_details", "emails", "notes", "history")
 
 
 @pytest.fixture(scope="module")
@@ -63,24 +74,33 @@ def mine(export: dict[str, Any], customer_id: int, entity: str) -> list[dict[str
 def has_live_access(export: dict[str, Any], customer_id: int) -> bool:
     subs = mine(export, customer_id, "subscriptions")
     passes = mine(export, customer_id, "passes")
-    return any(subscription_state(s["status"], s["inTrial"], s["dateTo"], NOW) != "churned"
-               for s in subs) or any(pass_is_active(p["status"], p["expiresAt"], NOW)
-                                     for p in passes)
+    return any(
+        subscription_state(s["status"], s["inTrial"], s["dateTo"], NOW) != "churned" for s in subs
+    ) or any(pass_is_active(p["status"], p["expiresAt"], NOW) for p in passes)
 
 
 def richness(export: dict[str, Any], customer: dict[str, Any]) -> int:
     """How many places hold this customer's personal values (to test the hardest one)."""
     filled = sum(v is not None for v in customer["capture"].values())
-    holders = sum(1 for p in mine(export, customer["id"], "payment_details")
-                  if p["paymentMethodSpecificParams"].get("holderName"))
-    return (filled + 2 * holders + 2 * len(mine(export, customer["id"], "history"))
-            + 3 * bool(customer["externalId"]) + len(mine(export, customer["id"], "notes")))
+    holders = sum(
+        1
+        for p in mine(export, customer["id"], "payment_details")
+        if p["paymentMethodSpecificParams"].get("holderName")
+    )
+    return (
+        filled
+        + 2 * holders
+        + 2 * len(mine(export, customer["id"], "history"))
+        + 3 * bool(customer["externalId"])
+        + len(mine(export, customer["id"], "notes"))
+    )
 
 
 def personal_values(export: dict[str, Any], customer_id: int) -> set[str]:
     customer = next(c for c in export["customers"] if c["id"] == customer_id)
-    values: set[Any] = {customer[k] for k in ("email", "firstName", "lastName", "lastUserIp",
-                                              "externalId")}
+    values: set[Any] = {
+        customer[k] for k in ("email", "firstName", "lastName", "lastUserIp", "externalId")
+    }
     values |= set((customer["externalData"] or {}).values())
     values |= set(customer["capture"].values())
     for entry in mine(export, customer_id, "history"):
@@ -88,8 +108,10 @@ def personal_values(export: dict[str, Any], customer_id: int) -> set[str]:
             if change["field"] in PERSONAL:
                 values |= {change["from"], change["to"]}
     values |= {e["to"] for e in mine(export, customer_id, "emails")}
-    values |= {p["paymentMethodSpecificParams"].get("holderName")
-               for p in mine(export, customer_id, "payment_details")}
+    values |= {
+        p["paymentMethodSpecificParams"].get("holderName")
+        for p in mine(export, customer_id, "payment_details")
+    }
     return {v for v in values if isinstance(v, str) and v}
 
 
@@ -115,8 +137,7 @@ def leftovers(db: Path, values: set[str]) -> list[str]:
 def index_terms(db: Path) -> set[str]:
     conn = sqlite3.connect(db)
     try:
-        conn.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, customers_fts, "
-                     "'row')")
+        conn.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, customers_fts, 'row')")
         return {r[0] for r in conn.execute("SELECT term FROM temp.vocab")}
     finally:
         conn.close()
@@ -126,10 +147,17 @@ def index_terms(db: Path) -> set[str]:
 def holding_open(db: Path) -> Iterator[None]:
     """Another process keeps a connection to the cache open (its WAL is not removed)."""
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sqlite3, sys\n"
-         f"c = sqlite3.connect({str(db)!r}); c.execute('SELECT 1 FROM customers LIMIT 1')"
-         ".fetchall(); print('open', flush=True); sys.stdin.read()"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys\n"
+            f"c = sqlite3.connect({str(db)!r}); c.execute('SELECT 1 FROM customers LIMIT 1')"
+            ".fetchall(); print('open', flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout.readline().strip() == "open"
     try:
         yield
@@ -144,16 +172,31 @@ def tokens(values: set[str]) -> set[str]:
 
 def test_refused_while_access_is_live(sandbox, env):
     export = sandbox.export()
-    with_sub = next(c for c in export["customers"] if c["email"] and any(
-        subscription_state(s["status"], s["inTrial"], s["dateTo"], NOW) == "active"
-        for s in mine(export, c["id"], "subscriptions")))
+    with_sub = next(
+        c
+        for c in export["customers"]
+        if c["email"]
+        and any(
+            subscription_state(s["status"], s["inTrial"], s["dateTo"], NOW) == "active"
+            for s in mine(export, c["id"], "subscriptions")
+        )
+    )
     result = run_srm("customer", "anonymize", str(with_sub["id"]), "--yes", env=env)
     assert result.returncode == 1
     assert "anonymize.active-subscription" in result.stderr
-    with_pass = next(c for c in export["customers"] if c["email"] and all(
-        subscription_state(s["status"], s["inTrial"], s["dateTo"], NOW) == "churned"
-        for s in mine(export, c["id"], "subscriptions")) and any(
-        pass_is_active(p["status"], p["expiresAt"], NOW) for p in mine(export, c["id"], "passes")))
+    with_pass = next(
+        c
+        for c in export["customers"]
+        if c["email"]
+        and all(
+            subscription_state(s["status"], s["inTrial"], s["dateTo"], NOW) == "churned"
+            for s in mine(export, c["id"], "subscriptions")
+        )
+        and any(
+            pass_is_active(p["status"], p["expiresAt"], NOW)
+            for p in mine(export, c["id"], "passes")
+        )
+    )
     result = run_srm("customer", "anonymize", str(with_pass["id"]), "--yes", env=env)
     assert result.returncode == 1 and "anonymize.active-pass" in result.stderr
     assert sandbox.export()["customers"] == export["customers"]
@@ -161,19 +204,27 @@ def test_refused_while_access_is_live(sandbox, env):
 
 def test_no_personal_value_remains_in_the_cache_file(sandbox, db, env):
     export = sandbox.export()
-    candidates = [c for c in export["customers"]
-                  if c["email"] and not has_live_access(export, c["id"])]
+    candidates = [
+        c for c in export["customers"] if c["email"] and not has_live_access(export, c["id"])
+    ]
     customer = max(candidates, key=lambda c: richness(export, c))
     cid = customer["id"]
     # Put the customer's values in every other place the cache keeps text: an edit (audit,
     # history), a note quoting them, an action that went through the outbox, a webhook
     # delivery and a quarantined copy of the record.
-    edited = run_srm("customer", "edit", str(cid), "--first-name", "Wilhelmina-Quux",
-                     "--company", "Quuxcorp Fahrzeugbau GmbH", env=env)
+    edited = run_srm(
+        "customer",
+        "edit",
+        str(cid),
+        "--first-name",
+        "Wilhelmina-Quux",
+        "--company",
+        "Quuxcorp Fahrzeugbau GmbH",
+        env=env,
+    )
     assert edited.returncode == 0, edited.stderr
     quote = f"Called from {customer['email']}; {customer['lastName']} asked about her account"
-    queued = run_srm("customer", "note", "add", str(cid), quote,
-                     env={**env, "SRM_API_URL": ""})
+    queued = run_srm("customer", "note", "add", str(cid), quote, env={**env, "SRM_API_URL": ""})
     assert queued.returncode == 0 and "queued" in queued.stdout
     assert run_srm("outbox", "push", env=env).returncode == 0
     cache = Cache(db)
@@ -181,18 +232,29 @@ def test_no_personal_value_remains_in_the_cache_file(sandbox, db, env):
     receiver = create_receiver(cache, client)
     running = start_in_thread(receiver)
     try:
-        delivered = httpx.post(running.url, json={
-            "broadcasterId": 558186818, "topic": "customerUpdated",
-            "data": {"customerId": cid, "customerEmail": customer["email"],
-                     "customerExternalId": customer["externalId"], "entities": ["customers"]}})
+        delivered = httpx.post(
+            running.url,
+            json={
+                "broadcasterId": 558186818,
+                "topic": "customerUpdated",
+                "data": {
+                    "customerId": cid,
+                    "customerEmail": customer["email"],
+                    "customerExternalId": customer["externalId"],
+                    "entities": ["customers"],
+                },
+            },
+        )
         assert delivered.status_code == 200, delivered.text
         receiver.state.worker.queue.join()
     finally:
         running.stop()
     with cache.transaction() as tx:
-        tx.execute("INSERT INTO quarantine (entity, record_key, source, reason, payload, "
-                   "received_at) VALUES ('customers', ?, 'record', 'country: bad', ?, 0)",
-                   (str(cid), json.dumps(dict(customer, country="xx"))))
+        tx.execute(
+            "INSERT INTO quarantine (entity, record_key, source, reason, payload, "
+            "received_at) VALUES ('customers', ?, 'record', 'country: bad', ?, 0)",
+            (str(cid), json.dumps(dict(customer, country="xx"))),
+        )
     client.close()
     # Segment facts keep casefolded copies of names and emails: have them built too.
     ensure_facts(cache.conn())
@@ -223,8 +285,9 @@ def test_no_personal_value_remains_in_the_cache_file(sandbox, db, env):
         conn = cache.conn()
         hooks = [r[0] for r in conn.execute("SELECT data FROM webhook_events")]
         assert len(hooks) == 1 and str(cid) in hooks[0] and "[anonymized]" in hooks[0]
-        audit = conn.execute("SELECT outcome FROM audit WHERE customer_id = ? ORDER BY id",
-                             (cid,)).fetchall()
+        audit = conn.execute(
+            "SELECT outcome FROM audit WHERE customer_id = ? ORDER BY id", (cid,)
+        ).fetchall()
         assert [r[0] for r in audit] == ["applied", "queued", "sent", "applied"]
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     finally:
@@ -240,16 +303,24 @@ def test_no_personal_value_remains_in_the_cache_file(sandbox, db, env):
 
 def test_queued_anonymize_forgets_when_it_is_sent(sandbox, db, env):
     export = sandbox.export()
-    customer = next(c for c in reversed(export["customers"])
-                    if c["email"] and not has_live_access(export, c["id"]))
-    values = {v for v in personal_values(export, customer["id"])
-              if v not in everyone_else(export, customer["id"]) and len(v) >= 4}
-    queued = run_srm("customer", "anonymize", str(customer["id"]), "--yes",
-                     env={**env, "SRM_API_URL": ""})
+    customer = next(
+        c
+        for c in reversed(export["customers"])
+        if c["email"] and not has_live_access(export, c["id"])
+    )
+    values = {
+        v
+        for v in personal_values(export, customer["id"])
+        if v not in everyone_else(export, customer["id"]) and len(v) >= 4
+    }
+    queued = run_srm(
+        "customer", "anonymize", str(customer["id"]), "--yes", env={**env, "SRM_API_URL": ""}
+    )
     assert queued.returncode == 0 and "queued" in queued.stdout
     assert customer["email"] in values and leftovers(db, values)
     pushed = run_srm("outbox", "push", env=env)
     assert pushed.returncode == 0, pushed.stderr
     assert leftovers(db, values) == []
-    assert next(c for c in sandbox.export()["customers"]
-                if c["id"] == customer["id"])["email"] is None
+    assert (
+        next(c for c in sandbox.export()["customers"] if c["id"] == customer["id"])["email"] is None
+    )

@@ -21,13 +21,21 @@ def _core_modules() -> list[str]:
 
 
 def test_core_imports_no_textual():
-    modules = _core_modules() + ["srm_tui.config", "srm_tui.runtime", "srm_tui.cli",
-                                "srm_tui.exits", "srm_tui.entry", "srm_tui.launch"]
-    code = ("import importlib, sys\n"
-            f"for name in {modules!r}:\n"
-            "    importlib.import_module(name)\n"
-            "leaked = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
-            "print(','.join(leaked))\n")
+    modules = _core_modules() + [
+        "srm_tui.config",
+        "srm_tui.runtime",
+        "srm_tui.cli",
+        "srm_tui.exits",
+        "srm_tui.entry",
+        "srm_tui.launch",
+    ]
+    code = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        "leaked = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
+        "print(','.join(leaked))\n"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "", f"Textual imported by the core: {result.stdout}"

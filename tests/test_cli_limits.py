@@ -28,11 +28,21 @@ def db(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("limits") / "c.db"
     cache = Cache(path)
     seed_cache(cache, 600, 2, AS_OF)
-    customer = {"id": HOSTILE_ID, "email": "csi@evil.example", "firstName": "A\u009b2JB",
-                "lastName": "\u202eevil", "country": "PL", "currency": "PLN",
-                "locale": "pl_PL", "regDate": "2024-01-01 00:00:00",
-                "lastLoginDate": None, "lastUserIp": None, "externalId": None,
-                "externalData": {}, "capture": {}}
+    customer = {
+        "id": HOSTILE_ID,
+        "email": "csi@evil.example",
+        "firstName": "A\u009b2JB",
+        "lastName": "\u202eevil",
+        "country": "PL",
+        "currency": "PLN",
+        "locale": "pl_PL",
+        "regDate": "2024-01-01 00:00:00",
+        "lastLoginDate": None,
+        "lastUserIp": None,
+        "externalId": None,
+        "externalData": {},
+        "capture": {},
+    }
     SyncEngine(cache, client=None).store_bundle({"customers": [customer]})  # type: ignore
     cache.close()
     return path
@@ -46,26 +56,40 @@ def _deep(n: int) -> str:
     return '{"version": 1, "name": "d", "where": ' + '{"all": [' * n + COND + "]}" * n + "}"
 
 
-@pytest.mark.parametrize("case,needle", [
-    ("deep-5000", "nested more than 64 deep"),
-    ("deep-400", "nested more than 64 deep"),
-    ("big", "larger than 1 MB"),
-    ("conditions", "at most 1,000"),
-    ("values", "at most 10,000 in all"),
-])
+@pytest.mark.parametrize(
+    "case,needle",
+    [
+        ("deep-5000", "nested more than 64 deep"),
+        ("deep-400", "nested more than 64 deep"),
+        ("big", "larger than 1 MB"),
+        ("conditions", "at most 1,000"),
+        ("values", "at most 10,000 in all"),
+    ],
+)
 def test_segment_files_over_the_limits_are_exit_2(db, tmp_path, case, needle):
     file = tmp_path / "s.json"
     if case.startswith("deep"):
         file.write_text(_deep(int(case.split("-")[1])))
     elif case == "big":
-        file.write_text('{"version": 1, "name": "d", "where": {"any": [' +
-                        ", ".join([COND] * 30000) + "]}}")
+        file.write_text(
+            '{"version": 1, "name": "d", "where": {"any": [' + ", ".join([COND] * 30000) + "]}}"
+        )
     elif case == "conditions":
-        file.write_text('{"version": 1, "name": "d", "where": {"any": [' +
-                        ", ".join([COND] * 1001) + "]}}")
+        file.write_text(
+            '{"version": 1, "name": "d", "where": {"any": [' + ", ".join([COND] * 1001) + "]}}"
+        )
     else:
-        file.write_text(json.dumps({"version": 1, "name": "d", "where": {"all": [
-            {"attr": "customer.country", "op": "in", "value": ["PL"] * 10001}]}}))
+        file.write_text(
+            json.dumps(
+                {
+                    "version": 1,
+                    "name": "d",
+                    "where": {
+                        "all": [{"attr": "customer.country", "op": "in", "value": ["PL"] * 10001}]
+                    },
+                }
+            )
+        )
     for command in ("check", "count"):
         done = srm(db, "segment", command, str(file))
         assert done.returncode == 2, (command, done.stderr)
@@ -89,13 +113,16 @@ def test_the_text_form_refuses_deep_nesting_before_parsing():
     assert parse_tree("(" * 10 + "customer.country = PL" + ")" * 10)
 
 
-@pytest.mark.parametrize("args,field", [
-    (("customer", "show", "1" * 26), "ID: "),
-    (("segment", "explain", "FILE", "9" * 26), "CUSTOMER_ID: "),
-    (("customer", "note", "add", "1" * 26, "hi"), "CUSTOMER_ID: "),
-    (("--api-url", "ftp://x", "search", "a"), "api_url: "),
-    (("--api-url", "ftp://x", "sync"), "api_url: "),
-])
+@pytest.mark.parametrize(
+    "args,field",
+    [
+        (("customer", "show", "1" * 26), "ID: "),
+        (("segment", "explain", "FILE", "9" * 26), "CUSTOMER_ID: "),
+        (("customer", "note", "add", "1" * 26, "hi"), "CUSTOMER_ID: "),
+        (("--api-url", "ftp://x", "search", "a"), "api_url: "),
+        (("--api-url", "ftp://x", "sync"), "api_url: "),
+    ],
+)
 def test_ids_and_urls_out_of_range_are_exit_2(db, tmp_path, args, field):
     seg = tmp_path / "s.json"
     seg.write_text(_deep(1))
@@ -106,8 +133,11 @@ def test_ids_and_urls_out_of_range_are_exit_2(db, tmp_path, args, field):
 
 
 def test_invalid_utf8_on_a_notes_stdin_is_exit_2(db):
-    done = subprocess.run([*SRM, "--db", str(db), "customer", "note", "add", "100", "-"],
-                          input=b"\xff\xfeabc", capture_output=True)
+    done = subprocess.run(
+        [*SRM, "--db", str(db), "customer", "note", "add", "100", "-"],
+        input=b"\xff\xfeabc",
+        capture_output=True,
+    )
     assert done.returncode == 2, done.stderr
     assert done.stderr.decode().startswith("srm: TEXT: standard input is not UTF-8")
 
@@ -123,8 +153,12 @@ def test_a_closed_pipe_ends_quietly(db):
         read, write = os.pipe()
         os.close(read)
         try:
-            done = subprocess.run([*SRM, "--db", str(db), "search", "Girard", *extra],
-                                  stdout=write, stderr=subprocess.PIPE, timeout=120)
+            done = subprocess.run(
+                [*SRM, "--db", str(db), "search", "Girard", *extra],
+                stdout=write,
+                stderr=subprocess.PIPE,
+                timeout=120,
+            )
         finally:
             os.close(write)
         assert done.stderr.decode() == "", extra
@@ -134,8 +168,7 @@ def test_a_closed_pipe_ends_quietly(db):
 def test_sync_json_with_the_api_unreachable_prints_a_json_error(db, tmp_path):
     local = tmp_path / "c.db"
     local.write_bytes(db.read_bytes())
-    done = srm(local, "sync", "--json", "--api-url", "http://127.0.0.1:9/3.1",
-               "--api-key", "k")
+    done = srm(local, "sync", "--json", "--api-url", "http://127.0.0.1:9/3.1", "--api-key", "k")
     assert done.returncode == 3
     error = json.loads(done.stdout)["error"]
     assert error["exit"] == 3 and "unreachable" in error["message"]
@@ -149,8 +182,9 @@ def test_a_cache_path_that_does_not_exist_is_exit_2_and_creates_nothing(tmp_path
         assert done.returncode == 2, done.stderr
         assert "no srm cache here" in done.stderr
     # sync creates a cache, but never the folder the user named
-    done = run_srm("--db", str(missing), "sync", "--api-url", "http://127.0.0.1:9/3.1",
-                   "--api-key", "k")
+    done = run_srm(
+        "--db", str(missing), "sync", "--api-url", "http://127.0.0.1:9/3.1", "--api-key", "k"
+    )
     assert done.returncode == 2 and "does not exist" in done.stderr, done.stderr
     assert not (tmp_path / "nonexistent").exists()
     seeded = run_srm("sandbox", "seed-db", "--customers", "1", "--db", str(missing))
@@ -158,9 +192,11 @@ def test_a_cache_path_that_does_not_exist_is_exit_2_and_creates_nothing(tmp_path
 
 
 def test_controls_and_bidi_overrides_are_escaped_in_text_and_json(db):
-    for args in (("customer", "show", str(HOSTILE_ID)),
-                 ("customer", "show", str(HOSTILE_ID), "--json"),
-                 ("search", "csi@evil.example", "--json")):
+    for args in (
+        ("customer", "show", str(HOSTILE_ID)),
+        ("customer", "show", str(HOSTILE_ID), "--json"),
+        ("search", "csi@evil.example", "--json"),
+    ):
         done = srm(db, *args)
         assert done.returncode == 0, done.stderr
         assert "\u009b" not in done.stdout and "\u202e" not in done.stdout, args
@@ -185,9 +221,16 @@ def test_a_crash_is_one_line_non_zero_with_the_traceback_in_a_log(tmp_path):
 
     data = tmp_path / "data"
     code = subprocess.run(
-        [sys.executable, "-c", "import sys; from srm_tui.exits import report; "
-         "sys.exit(report(ZeroDivisionError('boom'), False))"],
-        capture_output=True, text=True, env={"SRM_DATA_DIR": str(data), "PATH": "/usr/bin"})
+        [
+            sys.executable,
+            "-c",
+            "import sys; from srm_tui.exits import report; "
+            "sys.exit(report(ZeroDivisionError('boom'), False))",
+        ],
+        capture_output=True,
+        text=True,
+        env={"SRM_DATA_DIR": str(data), "PATH": "/usr/bin"},
+    )
     assert code.returncode == 1
     line = code.stderr.strip()
     assert line.count("\n") == 0 and "internal error: ZeroDivisionError: boom" in line

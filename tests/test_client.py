@@ -30,13 +30,18 @@ def sandbox(state):
 
 def test_offset_paging_reads_every_item_once(sandbox, state):
     export = state.export()
-    customer = max({s["customerId"] for s in export["subscriptions"]},
-                   key=lambda c: sum(s["customerId"] == c for s in export["subscriptions"]))
-    expected = sorted(s["subscriptionId"] for s in export["subscriptions"]
-                      if s["customerId"] == customer)
+    customer = max(
+        {s["customerId"] for s in export["subscriptions"]},
+        key=lambda c: sum(s["customerId"] == c for s in export["subscriptions"]),
+    )
+    expected = sorted(
+        s["subscriptionId"] for s in export["subscriptions"] if s["customerId"] == customer
+    )
     with ApiClient(sandbox.url, "sandbox-key") as client:
-        got = [s["subscriptionId"] for s in client.paginate(
-            "/subscriptions", {"customerId": customer}, limit=1)]
+        got = [
+            s["subscriptionId"]
+            for s in client.paginate("/subscriptions", {"customerId": customer}, limit=1)
+        ]
     assert sorted(got) == expected and len(got) == len(set(got))
 
 
@@ -49,8 +54,9 @@ def test_retry_after_is_honoured_on_429(state):
         time.sleep(seconds)
 
     try:
-        with ApiClient(running.url, "sandbox-key", sleep=sleep,
-                       retry=RetryPolicy(attempts=30)) as client:
+        with ApiClient(
+            running.url, "sandbox-key", sleep=sleep, retry=RetryPolicy(attempts=30)
+        ) as client:
             for _ in range(8):
                 client.customer(state.export()["customers"][0]["id"])
     finally:
@@ -89,8 +95,12 @@ def test_offer_update_needs_the_current_version(sandbox, state):
 def test_unreachable_is_typed(tmp_path):
     from tests.helpers import free_port
 
-    with ApiClient(f"http://127.0.0.1:{free_port()}/3.1", "k", timeout=1,
-                   retry=RetryPolicy(attempts=2, base_delay=0.01)) as client:
+    with ApiClient(
+        f"http://127.0.0.1:{free_port()}/3.1",
+        "k",
+        timeout=1,
+        retry=RetryPolicy(attempts=2, base_delay=0.01),
+    ) as client:
         with pytest.raises(errors.Unreachable):
             client.customer(123456789)
 
@@ -112,11 +122,15 @@ def test_vendor_sync_waits_as_the_api_says_on_429(state, tmp_path):
     ids = sorted(c["id"] for c in state.export()["customers"][:6])
     cache = Cache(tmp_path / "c.db")
     with cache.transaction() as tx:
-        tx.executemany("INSERT INTO customer_fetch_state (customer_id, status, attempted_at) "
-                       "VALUES (?, 'pending', 0)", [(i,) for i in ids])
+        tx.executemany(
+            "INSERT INTO customer_fetch_state (customer_id, status, attempted_at) "
+            "VALUES (?, 'pending', 0)",
+            [(i,) for i in ids],
+        )
     try:
-        with ApiClient(running.url, "sandbox-key", sleep=sleep,
-                       retry=RetryPolicy(attempts=30)) as client:
+        with ApiClient(
+            running.url, "sandbox-key", sleep=sleep, retry=RetryPolicy(attempts=30)
+        ) as client:
             summary = SyncEngine(cache, client).run()
             assert client.limited > 0
     finally:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from srm_tui.app import SrmApp
@@ -22,9 +20,15 @@ def seeded(tmp_path):
     db = tmp_path / "c.db"
     cache = Cache(db)
     seed_cache(cache, 400, 5, AS_OF)
-    hostile = m.Customer.model_validate({
-        "id": 100, "email": "hostile@example.com", "firstName": "[bold red]x[/]",
-        "lastName": "Evil\x1b[31mRed", "regDate": "2020-01-01 00:00:00"})
+    hostile = m.Customer.model_validate(
+        {
+            "id": 100,
+            "email": "hostile@example.com",
+            "firstName": "[bold red]x[/]",
+            "lastName": "Evil\x1b[31mRed",
+            "regDate": "2020-01-01 00:00:00",
+        }
+    )
     with cache.transaction() as tx:
         records.upsert(tx, "customers", [hostile], 0)
     yield db, cache
@@ -91,9 +95,14 @@ async def test_hostile_names_render_as_literal_text(seeded):
 
 async def test_search_as_you_type_open_and_come_back(seeded):
     db, cache = seeded
-    target = cache.conn().execute(
-        "SELECT id, email, last_name FROM customers WHERE last_name GLOB '[A-Z]*' "
-        "LIMIT 1 OFFSET 7").fetchone()
+    target = (
+        cache.conn()
+        .execute(
+            "SELECT id, email, last_name FROM customers WHERE last_name GLOB '[A-Z]*' "
+            "LIMIT 1 OFFSET 7"
+        )
+        .fetchone()
+    )
     app = _app(db)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
@@ -223,8 +232,12 @@ async def test_offers_catalogue_filters_and_opens(seeded):
         await pilot.press("slash", *"type:pass state:active")
         await pilot.pause()
         table = app.screen.query_one("DataTable")
-        expected = [r[0] for r in cache.conn().execute(
-            "SELECT id FROM offers WHERE id LIKE 'P%' AND active = 1 ORDER BY id")]
+        expected = [
+            r[0]
+            for r in cache.conn().execute(
+                "SELECT id FROM offers WHERE id LIKE 'P%' AND active = 1 ORDER BY id"
+            )
+        ]
         assert [table.get_row_at(i)[0] for i in range(table.row_count)] == expected
         await pilot.press("enter", "enter")
         await pilot.pause()
@@ -244,14 +257,34 @@ async def test_every_screen_draws_under_no_color(seeded, monkeypatch):
         await pilot.pause()
         assert app.no_color
         seen = []
-        for keys in (["j", "enter"], ["2"], ["3"], ["4"], ["5"], ["6"], ["escape"], ["f3"],
-                     ["f4"], ["f5"], ["f2"], ["question_mark"], ["escape"], ["slash", "a"]):
+        for keys in (
+            ["j", "enter"],
+            ["2"],
+            ["3"],
+            ["4"],
+            ["5"],
+            ["6"],
+            ["escape"],
+            ["f3"],
+            ["f4"],
+            ["f5"],
+            ["f2"],
+            ["question_mark"],
+            ["escape"],
+            ["slash", "a"],
+        ):
             await pilot.press(*keys)
             await pilot.pause()
             seen.append(type(app.screen).__name__)
             assert screen_text(app).strip(), keys
-        assert {"CustomerScreen", "CustomersScreen", "SegmentsScreen", "OffersScreen",
-                "SyncScreen", "HelpScreen"} <= set(seen)
+        assert {
+            "CustomerScreen",
+            "CustomersScreen",
+            "SegmentsScreen",
+            "OffersScreen",
+            "SyncScreen",
+            "HelpScreen",
+        } <= set(seen)
 
 
 def test_help_names_every_place_in_words():

@@ -39,8 +39,10 @@ async def _open_offer(pilot, offer_id: str) -> None:
 async def test_switching_off_an_offer_asks_first_naming_its_holders(synced):
     running, state, db, cache = synced
     holders = queries.offer_holders(cache.conn(), T0)
-    offer_id, n = max(((o["id"], holders.get(o["id"], 0)) for o in state.all("offers")
-                       if o["active"]), key=lambda x: x[1])
+    offer_id, n = max(
+        ((o["id"], holders.get(o["id"], 0)) for o in state.all("offers") if o["active"]),
+        key=lambda x: x[1],
+    )
     assert n > 1
     app = make_app(db, running.url)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -136,8 +138,9 @@ async def test_editing_a_note_types_after_the_old_text(synced):
     from tests.ui_keys import open_customer, to_row
 
     running, state, db, cache = synced
-    note = next(n for n in state.all("notes") if n["author"] == "anna" and not n["deletedAt"]
-                and n["text"])
+    note = next(
+        n for n in state.all("notes") if n["author"] == "anna" and not n["deletedAt"] and n["text"]
+    )
     app = make_app(db, running.url)
     async with app.run_test(size=(120, 40)) as pilot:
         await open_customer(pilot, note["customerId"])
@@ -255,8 +258,16 @@ async def test_state_shown_is_the_state_now_after_a_push_from_elsewhere(tmp_path
     from tests.ui_keys import open_customer, run_confirmed
 
     state_file, db = tmp_path / "state.json", tmp_path / "c.db"
-    args = ("--customers", "40", "--seed", "12", "--as-of", "2026-11-01T00:00:00Z",
-            "--state", str(state_file))
+    args = (
+        "--customers",
+        "40",
+        "--seed",
+        "12",
+        "--as-of",
+        "2026-11-01T00:00:00Z",
+        "--state",
+        str(state_file),
+    )
     sandbox = SandboxProcess(*args)
     port, url = sandbox.port, sandbox.url
     try:
@@ -365,10 +376,24 @@ async def test_builder_explains_why_a_customer_is_out_and_the_list_filters_by_ta
     running, state, db, cache = synced
     conn = cache.conn()
     out = conn.execute("SELECT id FROM customers WHERE country IS NOT 'PL' LIMIT 1").fetchone()[0]
-    store.save(conn, Segment(where=All((Condition("customer.country", "eq", "PL"),)),
-                             name="Polish UX", tags=("ux",)), now=T0, agent="anna")
-    store.save(conn, Segment(where=All((Condition("customer.country", "eq", "DE"),)),
-                             name="German", tags=("billing",)), now=T0, agent="anna")
+    store.save(
+        conn,
+        Segment(
+            where=All((Condition("customer.country", "eq", "PL"),)), name="Polish UX", tags=("ux",)
+        ),
+        now=T0,
+        agent="anna",
+    )
+    store.save(
+        conn,
+        Segment(
+            where=All((Condition("customer.country", "eq", "DE"),)),
+            name="German",
+            tags=("billing",),
+        ),
+        now=T0,
+        agent="anna",
+    )
     app = make_app(db)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("f3")
@@ -403,12 +428,33 @@ async def test_schedules_are_listed_and_removed_in_the_console(synced, tmp_path)
 
     running, state, db, cache = synced
     conn = cache.conn()
-    store.save(conn, Segment(where=All((Condition("customer.country", "eq", "PL"),)),
-                             name="Polish"), now=T0, agent="anna")
-    first = S.add(conn, "Polish", fmt="csv", columns=["id"], directory=str(tmp_path),
-                  every="6h", now=T0, agent="anna")
-    second = S.add(conn, "Polish", fmt="json", columns=["id"], directory=str(tmp_path),
-                   at="07:00", tz="Europe/Warsaw", now=T0, agent="anna")
+    store.save(
+        conn,
+        Segment(where=All((Condition("customer.country", "eq", "PL"),)), name="Polish"),
+        now=T0,
+        agent="anna",
+    )
+    first = S.add(
+        conn,
+        "Polish",
+        fmt="csv",
+        columns=["id"],
+        directory=str(tmp_path),
+        every="6h",
+        now=T0,
+        agent="anna",
+    )
+    second = S.add(
+        conn,
+        "Polish",
+        fmt="json",
+        columns=["id"],
+        directory=str(tmp_path),
+        at="07:00",
+        tz="Europe/Warsaw",
+        now=T0,
+        agent="anna",
+    )
     app = make_app(db)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("f3")
@@ -435,17 +481,37 @@ def test_counts_read_as_english_everywhere(synced, tmp_path):
     from tests.helpers import run_srm
 
     assert [count(1, "customer"), count(2, "customer"), count(1176, "row")] == [
-        "1 customer", "2 customers", "1,176 rows"]
+        "1 customer",
+        "2 customers",
+        "1,176 rows",
+    ]
     assert [plural("pass", 2), plural("entry", 3), plural("day", 2)] == [
-        "passes", "entries", "days"]
+        "passes",
+        "entries",
+        "days",
+    ]
     running, state, db, cache = synced
     conn = cache.conn()
-    one = conn.execute("SELECT id, country FROM customers WHERE country IS NOT NULL "
-                       "GROUP BY country HAVING count(*) = 1 LIMIT 1").fetchone()
-    store.save(conn, Segment(where=All((Condition("customer.id", "eq", one[0]),)),
-                             name="Just one"), now=T0, agent="anna")
-    S.add(conn, "Just one", fmt="csv", columns=["id"], directory=str(tmp_path),
-          every="1d", now=T0, agent="anna")
+    one = conn.execute(
+        "SELECT id, country FROM customers WHERE country IS NOT NULL "
+        "GROUP BY country HAVING count(*) = 1 LIMIT 1"
+    ).fetchone()
+    store.save(
+        conn,
+        Segment(where=All((Condition("customer.id", "eq", one[0]),)), name="Just one"),
+        now=T0,
+        agent="anna",
+    )
+    S.add(
+        conn,
+        "Just one",
+        fmt="csv",
+        columns=["id"],
+        directory=str(tmp_path),
+        every="1d",
+        now=T0,
+        agent="anna",
+    )
     env = {"SRM_DB": str(db), "SRM_NOW": "2026-11-02T01:00:00Z"}
     deleted = run_srm("segment", "delete", "Just one", env=env)
     assert deleted.returncode != 0 and "exports it" in deleted.stderr, deleted.stderr
@@ -453,8 +519,9 @@ def test_counts_read_as_english_everywhere(synced, tmp_path):
     assert ran.returncode == 0, ran.stderr
     assert "wrote 1 row to" in ran.stdout, ran.stdout
     listed = run_srm("segment", "list", env=env)
-    assert "1 customer " in listed.stdout or listed.stdout.rstrip().endswith("1 customer"), \
+    assert "1 customer " in listed.stdout or listed.stdout.rstrip().endswith("1 customer"), (
         listed.stdout
+    )
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=lambda s: f"{s[0]}x{s[1]}")
@@ -496,20 +563,32 @@ async def test_sync_tables_and_transactions_show_whole_key_cells(synced, size):
     running, state, db, cache = synced
     conn = cache.conn()
     with conn:
-        conn.execute("INSERT INTO sync_runs (mode, started_at, finished_at, ok, counts, message)"
-                     " VALUES ('full', ?, ?, 0, '{}', ?)",
-                     (T0, T0 + 5, "the API answered 503 Service Unavailable " * 4))
-        conn.execute("INSERT INTO quarantine (entity, record_key, source, reason, payload, "
-                     "received_at) VALUES ('transactions', 'T1', 'sync', ?, '{}', ?)",
-                     ("amount: not a number " * 8, T0))
-        payload = {"title": "Edit note", "args": {}, "role": "agent", "changes": [],
-                   "request": {"method": "PATCH", "path": "/notes/4242"}}
-        conn.execute("INSERT INTO outbox (idempotency_key, action, target, payload, status, "
-                     "attempts, last_error, created_at) VALUES ('k1', 'note-edit', "
-                     "'note 4242', ?, 'failed', 3, ?, ?)",
-                     (json.dumps(payload), "HTTP 409 conflict " * 6, T0))
-    customer = next(t["customerId"] for t in state.all("transactions") if t.get(
-        "externalPaymentId"))
+        conn.execute(
+            "INSERT INTO sync_runs (mode, started_at, finished_at, ok, counts, message)"
+            " VALUES ('full', ?, ?, 0, '{}', ?)",
+            (T0, T0 + 5, "the API answered 503 Service Unavailable " * 4),
+        )
+        conn.execute(
+            "INSERT INTO quarantine (entity, record_key, source, reason, payload, "
+            "received_at) VALUES ('transactions', 'T1', 'sync', ?, '{}', ?)",
+            ("amount: not a number " * 8, T0),
+        )
+        payload = {
+            "title": "Edit note",
+            "args": {},
+            "role": "agent",
+            "changes": [],
+            "request": {"method": "PATCH", "path": "/notes/4242"},
+        }
+        conn.execute(
+            "INSERT INTO outbox (idempotency_key, action, target, payload, status, "
+            "attempts, last_error, created_at) VALUES ('k1', 'note-edit', "
+            "'note 4242', ?, 'failed', 3, ?, ?)",
+            (json.dumps(payload), "HTTP 409 conflict " * 6, T0),
+        )
+    customer = next(
+        t["customerId"] for t in state.all("transactions") if t.get("externalPaymentId")
+    )
     app = make_app(db)
     async with app.run_test(size=size) as pilot:
         await pilot.press("f5")
@@ -522,8 +601,9 @@ async def test_sync_tables_and_transactions_show_whole_key_cells(synced, size):
         await open_customer(pilot, customer)
         await pilot.press("3")
         await settle(pilot)
-        header = next(ln for ln in screen_text(app).splitlines() if "Transaction" in ln
-                      and "Date" in ln)
+        header = next(
+            ln for ln in screen_text(app).splitlines() if "Transaction" in ln and "Date" in ln
+        )
         assert "Order ID" in header and header.rstrip().endswith("Refunded"), header
 
 
@@ -540,15 +620,16 @@ async def test_hostile_titles_keep_their_row_in_its_columns(synced):
     offers = [o["id"] for o in queries.offers(conn)]
     hostile = "東京\u200b😀 Ｗｉｄｅ\u200d title " * 3
     with conn:
-        conn.execute("UPDATE offers SET raw = json_set(raw, '$.title', ?) WHERE id = ?",
-                     (hostile, offers[0]))
+        conn.execute(
+            "UPDATE offers SET raw = json_set(raw, '$.title', ?) WHERE id = ?", (hostile, offers[0])
+        )
     app = make_app(db)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("f4")
         await settle(pilot)
         lines = screen_text(app).splitlines()
         header = next(ln for ln in lines if ln.lstrip().startswith("ID "))
-        column = cell_len(header[:header.index("Price")])
+        column = cell_len(header[: header.index("Price")])
         by_id = {o["id"]: o for o in queries.offers(conn)}
         table = app.screen.query_one("DataTable")
         seen = 0
@@ -558,7 +639,7 @@ async def test_hostile_titles_keep_their_row_in_its_columns(synced):
                 continue
             price = od.price(by_id[offer_id].get("price"))
             # The price starts where its header does on every row, the hostile one too.
-            assert cell_len(ln[:ln.index(price)]) == column, (ln, header)
+            assert cell_len(ln[: ln.index(price)]) == column, (ln, header)
             assert cell_len(ln.rstrip()) <= 120
             seen += 1
         assert seen >= min(table.row_count, 20)
@@ -574,8 +655,9 @@ async def test_j_k_g_G_move_the_condition_tree(synced):
         await pilot.press("n")
         await settle(pilot)
         await pilot.press("ctrl+l")
-        app.screen.query_one("#text").value = ("customer.country = PL and customer.country = DE "
-                                               "and customer.country = F")
+        app.screen.query_one("#text").value = (
+            "customer.country = PL and customer.country = DE and customer.country = F"
+        )
         await pilot.press("end", "R", "enter")
         await settle(pilot)
         tree = app.screen.query_one("ConditionTree")

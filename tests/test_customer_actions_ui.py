@@ -15,16 +15,25 @@ import pytest
 from textual import events
 
 from srm_tui.api.client import ApiClient
-from srm_tui.domain.lifecycle import (IN_APP_GATEWAYS, pass_is_active,
-                                      subscription_state)
+from srm_tui.domain.lifecycle import IN_APP_GATEWAYS, pass_is_active, subscription_state
 from srm_tui.sandbox.runner import start_in_thread
 from srm_tui.sandbox.server import create_app
 from srm_tui.sandbox.state import SandboxState
 from srm_tui.storage.cache import Cache
 from srm_tui.sync.engine import SyncEngine
 from tests.helpers import screen_text
-from tests.ui_keys import (Picker, dialog_text, make_app, name, open_customer, preview,
-                           run_confirmed, settle, to_row, type_text)
+from tests.ui_keys import (
+    Picker,
+    dialog_text,
+    make_app,
+    name,
+    open_customer,
+    preview,
+    run_confirmed,
+    settle,
+    to_row,
+    type_text,
+)
 
 AS_OF = datetime(2026, 11, 1, tzinfo=timezone.utc)
 NOW = int(AS_OF.timestamp())
@@ -60,8 +69,7 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    running = start_in_thread(create_app(SandboxState.generate(200, 5, AS_OF,
-                                                               advance_clock=False)))
+    running = start_in_thread(create_app(SandboxState.generate(200, 5, AS_OF, advance_clock=False)))
     db = tmp_path_factory.mktemp("actions-ui") / "c.db"
     cache = Cache(db)
     with ApiClient(running.url, "sandbox-key") as client:
@@ -72,9 +80,14 @@ def world(tmp_path_factory):
 
 
 def refundable(t: dict) -> bool:
-    return (t["status"] == "captured" and t["paymentGateway"] in WEB and not t["isGift"]
-            and t["amount"] >= 2 and t["refundedAmount"] == 0
-            and t["transactionDate"] >= NOW - 25 * DAY)
+    return (
+        t["status"] == "captured"
+        and t["paymentGateway"] in WEB
+        and not t["isGift"]
+        and t["amount"] >= 2
+        and t["refundedAmount"] == 0
+        and t["transactionDate"] >= NOW - 25 * DAY
+    )
 
 
 # -- summary: edit, change history, anonymize ---------------------------------------------
@@ -107,13 +120,22 @@ async def test_edit_email_says_it_changes_the_login_then_change_history(world):
 
 async def test_anonymize_refused_while_subscribed_then_gone_from_list_and_search(world):
     p = world.picker
-    live = p.pick("customers", lambda c: c["email"] and any(
-        state(s) == "active" for s in p.of("subscriptions", c["id"])))
-    gone = p.pick("customers", lambda c: c["email"] and c["lastName"]
-                  and p.of("subscriptions", c["id"])
-                  and all(state(s) == "churned" for s in p.of("subscriptions", c["id"]))
-                  and not any(pass_is_active(x["status"], x["expiresAt"], NOW)
-                              for x in p.of("passes", c["id"])))
+    live = p.pick(
+        "customers",
+        lambda c: c["email"] and any(state(s) == "active" for s in p.of("subscriptions", c["id"])),
+    )
+    gone = p.pick(
+        "customers",
+        lambda c: (
+            c["email"]
+            and c["lastName"]
+            and p.of("subscriptions", c["id"])
+            and all(state(s) == "churned" for s in p.of("subscriptions", c["id"]))
+            and not any(
+                pass_is_active(x["status"], x["expiresAt"], NOW) for x in p.of("passes", c["id"])
+            )
+        ),
+    )
     app = world.app()
     async with app.run_test(size=(120, 40)) as pilot:
         await open_customer(pilot, live["id"])
@@ -181,16 +203,22 @@ async def test_extend_access_is_never_shorter(world):
         assert name(app) == "CustomerScreen"
         row = next(ln for ln in screen_text(app).splitlines() if str(sub["subscriptionId"]) in ln)
         assert later in row
-    assert day(world.record("subscriptions", "subscriptionId",
-                            sub["subscriptionId"])["dateTo"]) == later
+    assert (
+        day(world.record("subscriptions", "subscriptionId", sub["subscriptionId"])["dateTo"])
+        == later
+    )
 
 
 async def test_cancel_subscription_needs_a_reason_and_keeps_access_to_the_end(world):
     p = world.picker
-    sub = p.pick("subscriptions", lambda s: s["status"] == "active" and state(s) == "active"
-                 and s["paymentGateway"] in WEB)
-    store = p.pick("subscriptions", lambda s: s["status"] == "active"
-                   and s["paymentGateway"] in IN_APP_GATEWAYS)
+    sub = p.pick(
+        "subscriptions",
+        lambda s: s["status"] == "active" and state(s) == "active" and s["paymentGateway"] in WEB,
+    )
+    store = p.pick(
+        "subscriptions",
+        lambda s: s["status"] == "active" and s["paymentGateway"] in IN_APP_GATEWAYS,
+    )
     app = world.app()
     async with app.run_test(size=(120, 40)) as pilot:
         await open_customer(pilot, sub["customerId"])
@@ -222,19 +250,32 @@ async def test_cancel_subscription_needs_a_reason_and_keeps_access_to_the_end(wo
 
 async def test_delete_payment_details_warns_and_store_details_stay_with_the_store(world):
     p = world.picker
-    pd = p.pick("payment_details", lambda d: d["active"] and d["paymentGateway"] in WEB
-                and not d["bound"] and d["subscriptionIds"]
-                and any(x["paymentGateway"] in IN_APP_GATEWAYS
-                        for x in p.of("payment_details", d["customerId"])))
-    store = next(x for x in p.of("payment_details", pd["customerId"])
-                 if x["paymentGateway"] in IN_APP_GATEWAYS)
+    pd = p.pick(
+        "payment_details",
+        lambda d: (
+            d["active"]
+            and d["paymentGateway"] in WEB
+            and not d["bound"]
+            and d["subscriptionIds"]
+            and any(
+                x["paymentGateway"] in IN_APP_GATEWAYS
+                for x in p.of("payment_details", d["customerId"])
+            )
+        ),
+    )
+    store = next(
+        x
+        for x in p.of("payment_details", pd["customerId"])
+        if x["paymentGateway"] in IN_APP_GATEWAYS
+    )
     app = world.app()
     async with app.run_test(size=(120, 40)) as pilot:
         await open_customer(pilot, pd["customerId"])
         await pilot.press("2")
         await to_row(pilot, "pd-table", str(store["id"]))
-        assert "managed by" in next(ln for ln in screen_text(app).splitlines()
-                                    if str(store["id"]) in ln)
+        assert "managed by" in next(
+            ln for ln in screen_text(app).splitlines() if str(store["id"]) in ln
+        )
         await pilot.press("D")
         assert "Blocked by rule delete-payment-details.in-app" in await preview(pilot)
         await pilot.press("escape")
@@ -280,20 +321,43 @@ async def test_refund_partial_asks_about_access_then_the_rest(world):
         await run_confirmed(pilot)
     after = world.record("transactions", "transactionId", tid)
     assert after["status"] == "refunded" and after["refundedAmount"] == txn["amount"]
-    assert world.record("subscriptions", "subscriptionId",
-                        txn["subscriptionId"])["status"] != "terminated"
+    assert (
+        world.record("subscriptions", "subscriptionId", txn["subscriptionId"])["status"]
+        != "terminated"
+    )
 
 
 async def test_refund_refused_for_stores_after_30_days_and_for_gifts(world):
     p = world.picker
     cases = [
-        ("refund.gateway", p.pick("transactions", lambda t: t["status"] == "captured"
-                                  and t["amount"] > 0 and t["paymentGateway"] in IN_APP_GATEWAYS)),
-        ("refund.30-days", p.pick("transactions", lambda t: t["status"] == "captured"
-                                  and t["amount"] > 0 and t["paymentGateway"] in WEB
-                                  and not t["isGift"] and t["transactionDate"] < NOW - 40 * DAY)),
-        ("refund.gift", p.pick("transactions", lambda t: t["isGift"]
-                               and t["status"] == "captured")),
+        (
+            "refund.gateway",
+            p.pick(
+                "transactions",
+                lambda t: (
+                    t["status"] == "captured"
+                    and t["amount"] > 0
+                    and t["paymentGateway"] in IN_APP_GATEWAYS
+                ),
+            ),
+        ),
+        (
+            "refund.30-days",
+            p.pick(
+                "transactions",
+                lambda t: (
+                    t["status"] == "captured"
+                    and t["amount"] > 0
+                    and t["paymentGateway"] in WEB
+                    and not t["isGift"]
+                    and t["transactionDate"] < NOW - 40 * DAY
+                ),
+            ),
+        ),
+        (
+            "refund.gift",
+            p.pick("transactions", lambda t: t["isGift"] and t["status"] == "captured"),
+        ),
     ]
     app = world.app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -309,15 +373,25 @@ async def test_refund_refused_for_stores_after_30_days_and_for_gifts(world):
             await pilot.press("escape", "y")  # typed work: leaving asks
     export = world.export()
     for _, txn in cases:
-        assert next(t for t in export["transactions"]
-                    if t["transactionId"] == txn["transactionId"]) == txn
+        assert (
+            next(t for t in export["transactions"] if t["transactionId"] == txn["transactionId"])
+            == txn
+        )
 
 
 async def test_cancel_transaction_with_the_optional_refund(world):
     p = world.picker
-    txn = p.pick("transactions", lambda t: refundable(t) and t["subscriptionId"] and any(
-        s["subscriptionId"] == t["subscriptionId"] and s["status"] == "active"
-        for s in p.of("subscriptions", t["customerId"])))
+    txn = p.pick(
+        "transactions",
+        lambda t: (
+            refundable(t)
+            and t["subscriptionId"]
+            and any(
+                s["subscriptionId"] == t["subscriptionId"] and s["status"] == "active"
+                for s in p.of("subscriptions", t["customerId"])
+            )
+        ),
+    )
     tid = txn["transactionId"]
     app = world.app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -334,8 +408,10 @@ async def test_cancel_transaction_with_the_optional_refund(world):
         assert name(app) == "CustomerScreen"
     after = world.record("transactions", "transactionId", tid)
     assert after["status"] == "refunded" and after["refundedAmount"] == txn["amount"]
-    assert world.record("subscriptions", "subscriptionId",
-                        txn["subscriptionId"])["status"] == "terminated"
+    assert (
+        world.record("subscriptions", "subscriptionId", txn["subscriptionId"])["status"]
+        == "terminated"
+    )
 
 
 # -- emails: resend -----------------------------------------------------------------------
@@ -343,8 +419,13 @@ async def test_cancel_transaction_with_the_optional_refund(world):
 
 async def test_resend_to_the_address_on_file_or_another(world):
     p = world.picker
-    email = p.pick("emails", lambda e: e["type"] == "invoice" and any(
-        c["id"] == e["customerId"] and c["email"] for c in p.export["customers"]))
+    email = p.pick(
+        "emails",
+        lambda e: (
+            e["type"] == "invoice"
+            and any(c["id"] == e["customerId"] and c["email"] for c in p.export["customers"])
+        ),
+    )
     on_file = next(c["email"] for c in p.export["customers"] if c["id"] == email["customerId"])
     other = "ops@example.net"
     app = world.app()
@@ -363,8 +444,13 @@ async def test_resend_to_the_address_on_file_or_another(world):
         assert f"{other} is not the address on file" in text
         await run_confirmed(pilot)
         assert name(app) == "CustomerScreen"
-    copies = [e for e in world.export()["emails"] if e["customerId"] == email["customerId"]
-              and e["subject"] == email["subject"] and e["createdAt"] >= NOW]
+    copies = [
+        e
+        for e in world.export()["emails"]
+        if e["customerId"] == email["customerId"]
+        and e["subject"] == email["subject"]
+        and e["createdAt"] >= NOW
+    ]
     assert sorted(e["to"] for e in copies) == sorted([on_file, other])
     assert all(e["status"] == "sent" for e in copies)
 
@@ -374,8 +460,9 @@ async def test_resend_to_the_address_on_file_or_another(world):
 
 async def test_notes_counted_as_typed_edited_with_history_and_only_by_author_or_owner(world):
     p = world.picker
-    theirs = p.pick("notes", lambda n: n["author"] not in ("anna", "boss")
-                    and n["deletedAt"] is None)
+    theirs = p.pick(
+        "notes", lambda n: n["author"] not in ("anna", "boss") and n["deletedAt"] is None
+    )
     cid = theirs["customerId"]
     app = world.app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -442,25 +529,36 @@ async def test_note_of_2501_characters_refused_2500_kept_whole(world):
         await pilot.press("ctrl+s")
         await settle(pilot, 0.1)
         assert name(app) == "ActionScreen"
-        assert not app.cache.conn().execute(
-            "SELECT count(*) FROM outbox WHERE customer_id = ?", (cid,)).fetchone()[0]
-        assert not [n for n in world.export()["notes"] if n["customerId"] == cid
-                    and n["text"].startswith("Ticket 4711")]
+        assert (
+            not app.cache.conn()
+            .execute("SELECT count(*) FROM outbox WHERE customer_id = ?", (cid,))
+            .fetchone()[0]
+        )
+        assert not [
+            n
+            for n in world.export()["notes"]
+            if n["customerId"] == cid and n["text"].startswith("Ticket 4711")
+        ]
         await pilot.press("backspace")
         assert "2,500 / 2,500 characters" in await preview(pilot)
         await run_confirmed(pilot)
         assert name(app) == "CustomerScreen"
-    saved = [n for n in world.export()["notes"] if n["customerId"] == cid
-             and n["text"].startswith("Ticket 4711")]
+    saved = [
+        n
+        for n in world.export()["notes"]
+        if n["customerId"] == cid and n["text"].startswith("Ticket 4711")
+    ]
     assert [n["text"] for n in saved] == [text]
     cached = Cache(world.db)
     try:
-        row = cached.conn().execute("SELECT raw FROM notes WHERE id = ?",
-                                    (saved[0]["id"],)).fetchone()
+        row = (
+            cached.conn()
+            .execute("SELECT raw FROM notes WHERE id = ?", (saved[0]["id"],))
+            .fetchone()
+        )
         assert text in row[0]
     finally:
         cached.close()
-
 
 
 # -- the vendor's own subscription actions: pause, resume, re-activate, terminate, transfer --
@@ -473,10 +571,14 @@ def access_state(app, key: str) -> str:
 
 def pausable(world):
     offers = {o["id"]: o for o in world.picker.export["offers"]}
-    return lambda s: (s["status"] == "active" and state(s) == "active"
-                      and s["paymentGateway"] in WEB
-                      and ((offers.get(s["offerId"].split("_")[0]) or {}).get("pause")
-                           or {}).get("maxBillingCycles"))
+    return lambda s: (
+        s["status"] == "active"
+        and state(s) == "active"
+        and s["paymentGateway"] in WEB
+        and ((offers.get(s["offerId"].split("_")[0]) or {}).get("pause") or {}).get(
+            "maxBillingCycles"
+        )
+    )
 
 
 async def test_pause_then_resume_by_keys(world):
@@ -514,8 +616,7 @@ async def test_pause_then_resume_by_keys(world):
 
 async def test_activate_only_a_cancelled_subscription(world):
     p = world.picker
-    sub = p.pick("subscriptions", lambda s: state(s) == "cancelled"
-                 and s["paymentGateway"] in WEB)
+    sub = p.pick("subscriptions", lambda s: state(s) == "cancelled" and s["paymentGateway"] in WEB)
     sid = sub["subscriptionId"]
     app = world.app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -534,8 +635,9 @@ async def test_activate_only_a_cancelled_subscription(world):
 
 
 async def test_terminate_with_its_type_asks_for_confirmation(world):
-    sub = world.picker.pick("subscriptions", lambda s: state(s) == "active"
-                            and s["paymentGateway"] in WEB)
+    sub = world.picker.pick(
+        "subscriptions", lambda s: state(s) == "active" and s["paymentGateway"] in WEB
+    )
     sid = sub["subscriptionId"]
     app = world.app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -588,8 +690,9 @@ async def test_transfer_to_another_customer_by_keys(world):
 def vendor_world(tmp_path_factory):
     from srm_tui.sandbox.runner import start_sandbox
 
-    running = start_sandbox(SandboxState.generate(60, 9, AS_OF, advance_clock=False),
-                            profile="vendor")
+    running = start_sandbox(
+        SandboxState.generate(60, 9, AS_OF, advance_clock=False), profile="vendor"
+    )
     db = tmp_path_factory.mktemp("actions-ui-vendor") / "c.db"
     world = World.__new__(World)
     world.running, world.url, world.db = running, running.url, db
@@ -618,8 +721,10 @@ async def test_vendor_profile_marks_what_it_does_not_offer_and_the_key_says_why(
         await pilot.pause()
         assert name(app) == "CustomerScreen"  # a notice, never a form
         notices = [n.message for n in app._notifications]
-        assert any("Refund: not offered by this API. Refunds are made in the Cleeng "
-                   "dashboard" in m for m in notices)
+        assert any(
+            "Refund: not offered by this API. Refunds are made in the Cleeng dashboard" in m
+            for m in notices
+        )
         await pilot.press("4")
         await pilot.pause()
         text = screen_text(app) + dialog_text(app)
@@ -646,8 +751,11 @@ async def test_vendor_profile_notes_are_kept_in_srm(vendor_world):
         row = next(ln for ln in screen_text(app).splitlines() if "family plan" in ln)
         assert "kept in srm" in row
     assert httpx.get(stats).json()["writes_applied"] == writes
-    assert not [n for n in vendor_world.export()["notes"] if n["customerId"] == customer["id"]
-                and "family plan" in n["text"]]
+    assert not [
+        n
+        for n in vendor_world.export()["notes"]
+        if n["customerId"] == customer["id"] and "family plan" in n["text"]
+    ]
 
 
 async def test_a_note_kept_in_srm_says_nothing_about_the_api_being_back(vendor_world):
@@ -665,6 +773,7 @@ async def test_a_note_kept_in_srm_says_nothing_about_the_api_being_back(vendor_w
         assert name(app) == "CustomerScreen"
         assert app.online is False
         assert "online" not in app.status_text.replace("offline", "")
+
 
 async def test_vendor_profile_change_history_comes_from_srms_audit(vendor_world):
     customer = vendor_world.picker.export["customers"][3]

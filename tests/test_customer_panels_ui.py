@@ -36,8 +36,7 @@ def state(s: dict) -> str:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    running = start_in_thread(create_app(SandboxState.generate(200, 5, AS_OF,
-                                                               advance_clock=False)))
+    running = start_in_thread(create_app(SandboxState.generate(200, 5, AS_OF, advance_clock=False)))
     db = tmp_path_factory.mktemp("panels") / "c.db"
     cache = Cache(db)
     with ApiClient(running.url, "sandbox-key") as client:
@@ -56,32 +55,53 @@ def money(amount: float, currency: str) -> str:
 
 async def test_summary_shows_the_whole_profile(world):
     db, picker = world
-    c = picker.pick("customers", lambda c: c["email"] and c["externalId"] and c["externalData"]
-                    and any(state(s) == "active" and s["period"] == "month"
-                            for s in picker.of("subscriptions", c["id"]))
-                    and len({t["currency"] for t in picker.of("transactions", c["id"])}) == 1)
+    c = picker.pick(
+        "customers",
+        lambda c: (
+            c["email"]
+            and c["externalId"]
+            and c["externalData"]
+            and any(
+                state(s) == "active" and s["period"] == "month"
+                for s in picker.of("subscriptions", c["id"])
+            )
+            and len({t["currency"] for t in picker.of("transactions", c["id"])}) == 1
+        ),
+    )
     txns = picker.of("transactions", c["id"])
     currency = txns[0]["currency"]
-    revenue = sum(t["amount"] if t["status"] == "captured" else
-                  t["amount"] - t["refundedAmount"] if t["status"] == "refunded" else 0
-                  for t in txns)
-    mrr = sum(s["nextPaymentPrice"] * MRR_FACTOR[s["period"]]
-              for s in picker.of("subscriptions", c["id"]) if state(s) in ("active", "grace"))
+    revenue = sum(
+        t["amount"]
+        if t["status"] == "captured"
+        else t["amount"] - t["refundedAmount"]
+        if t["status"] == "refunded"
+        else 0
+        for t in txns
+    )
+    mrr = sum(
+        s["nextPaymentPrice"] * MRR_FACTOR[s["period"]]
+        for s in picker.of("subscriptions", c["id"])
+        if state(s) in ("active", "grace")
+    )
     app = make_app(db)
     async with app.run_test(size=(120, 40)) as pilot:
         await open_customer(pilot, c["id"])
         text = screen_text(app)
-    for label, value in (("Name", f"{c['firstName']} {c['lastName']}"),
-                         ("Email (login)", c["email"]), ("Customer ID", str(c["id"])),
-                         ("External ID", c["externalId"]), ("Country", c["country"]),
-                         ("Language (locale)", c["locale"]), ("Currency", c["currency"]),
-                         ("Status", "active · active subscription: yes"),
-                         ("Lifetime revenue", money(revenue, currency)),
-                         ("MRR", money(mrr, currency)),
-                         ("Paid transactions", str(sum(t["status"] in ("captured", "refunded")
-                                                       for t in txns))),
-                         ("Registered", c["regDate"]),
-                         ("Custom data", next(iter(c["externalData"])))):
+    for label, value in (
+        ("Name", f"{c['firstName']} {c['lastName']}"),
+        ("Email (login)", c["email"]),
+        ("Customer ID", str(c["id"])),
+        ("External ID", c["externalId"]),
+        ("Country", c["country"]),
+        ("Language (locale)", c["locale"]),
+        ("Currency", c["currency"]),
+        ("Status", "active · active subscription: yes"),
+        ("Lifetime revenue", money(revenue, currency)),
+        ("MRR", money(mrr, currency)),
+        ("Paid transactions", str(sum(t["status"] in ("captured", "refunded") for t in txns))),
+        ("Registered", c["regDate"]),
+        ("Custom data", next(iter(c["externalData"]))),
+    ):
         line = next((ln for ln in text.splitlines() if ln.strip().startswith(label)), "")
         assert value in line, (label, value, line)
     synced = next(ln for ln in text.splitlines() if "Last synced" in ln)
@@ -95,17 +115,24 @@ async def test_payments_show_details_in_app_stores_and_the_next_payment(world):
     def fits(pd: dict) -> bool:
         cid = pd["customerId"]
         details = picker.of("payment_details", cid)
-        return (any(p["paymentGateway"] in IN_APP_GATEWAYS for p in details)
-                and any((p["paymentMethodSpecificParams"] or {}).get("lastCardFourDigits")
-                        for p in details)
-                and any(state(s) in ("trial", "active") for s in picker.of("subscriptions", cid)))
+        return (
+            any(p["paymentGateway"] in IN_APP_GATEWAYS for p in details)
+            and any(
+                (p["paymentMethodSpecificParams"] or {}).get("lastCardFourDigits") for p in details
+            )
+            and any(state(s) in ("trial", "active") for s in picker.of("subscriptions", cid))
+        )
+
     cid = picker.pick("payment_details", fits)["customerId"]
     details = picker.of("payment_details", cid)
-    card = next(p for p in details if (p["paymentMethodSpecificParams"] or {})
-                .get("lastCardFourDigits"))
+    card = next(
+        p for p in details if (p["paymentMethodSpecificParams"] or {}).get("lastCardFourDigits")
+    )
     store = next(p for p in details if p["paymentGateway"] in IN_APP_GATEWAYS)
-    renewing = min((s for s in picker.of("subscriptions", cid) if state(s) in ("trial", "active")),
-                   key=lambda s: s["dateTo"])
+    renewing = min(
+        (s for s in picker.of("subscriptions", cid) if state(s) in ("trial", "active")),
+        key=lambda s: s["dateTo"],
+    )
     app = make_app(db)
     async with app.run_test(size=(120, 40)) as pilot:
         await open_customer(pilot, cid)
@@ -125,18 +152,23 @@ async def test_payments_show_details_in_app_stores_and_the_next_payment(world):
 
 async def test_transactions_show_refunds_order_ids_and_details(world):
     db, picker = world
-    refunded = picker.pick("transactions", lambda t: t["status"] == "refunded"
-                           and 0 < t["refundedAmount"] < t["amount"])
-    rejected = next((t for t in picker.of("transactions", refunded["customerId"])
-                     if t["status"] == "rejected"), None)
+    refunded = picker.pick(
+        "transactions",
+        lambda t: t["status"] == "refunded" and 0 < t["refundedAmount"] < t["amount"],
+    )
+    rejected = next(
+        (t for t in picker.of("transactions", refunded["customerId"]) if t["status"] == "rejected"),
+        None,
+    )
     app = make_app(db)
     async with app.run_test(size=(120, 40)) as pilot:
         await open_customer(pilot, refunded["customerId"])
         await pilot.press("3")
         await to_row(pilot, "transactions-table", refunded["transactionId"])
         text = screen_text(app)
-        row = next(ln for ln in text.splitlines()
-                   if refunded["transactionId"] in ln and "refunded" in ln)
+        row = next(
+            ln for ln in text.splitlines() if refunded["transactionId"] in ln and "refunded" in ln
+        )
         assert refunded["externalPaymentId"][:12] in row
         assert str(refunded["refundedAmount"]) in row
         detail = text.split("Transaction ", 1)[1]
@@ -150,8 +182,12 @@ async def test_transactions_show_refunds_order_ids_and_details(world):
 
 async def test_emails_show_both_statuses_and_a_preview(world):
     db, picker = world
-    cid = picker.pick("emails", lambda e: {x["status"] for x in picker.of(
-        "emails", e["customerId"])} == {"sent", "generated"})["customerId"]
+    cid = picker.pick(
+        "emails",
+        lambda e: (
+            {x["status"] for x in picker.of("emails", e["customerId"])} == {"sent", "generated"}
+        ),
+    )["customerId"]
     emails = sorted(picker.of("emails", cid), key=lambda e: e["createdAt"], reverse=True)
     app = make_app(db)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -188,8 +224,13 @@ async def test_notes_show_author_time_text_and_earlier_versions(world):
 
 async def test_history_is_one_timeline_filtered_by_kind(world):
     db, picker = world
-    cid = picker.pick("notes", lambda n: len(picker.of("transactions", n["customerId"])) > 2
-                      and picker.of("emails", n["customerId"]))["customerId"]
+    cid = picker.pick(
+        "notes",
+        lambda n: (
+            len(picker.of("transactions", n["customerId"])) > 2
+            and picker.of("emails", n["customerId"])
+        ),
+    )["customerId"]
     app = make_app(db)
     async with app.run_test(size=(120, 40)) as pilot:
         await open_customer(pilot, cid)
@@ -251,8 +292,16 @@ async def test_viewer_sees_no_action_anywhere(world):
             await pilot.press(tab)
             await pilot.pause()
             footer = screen_text(app).splitlines()[-1]
-            for label in ("Edit", "Anonymize", "Extend", "Cancel", "Refund", "Delete", "Resend",
-                          "Add note"):
+            for label in (
+                "Edit",
+                "Anonymize",
+                "Extend",
+                "Cancel",
+                "Refund",
+                "Delete",
+                "Resend",
+                "Add note",
+            ):
                 assert label not in footer, (tab, footer)
             await pilot.press(*keys)
             await pilot.pause()

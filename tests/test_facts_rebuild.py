@@ -20,8 +20,10 @@ from tests.conftest import AS_OF
 
 
 def _facts(conn):
-    return [conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()
-            for t in (facts.CUSTOMER_TABLE, facts.SUBSCRIPTION_TABLE, facts.TEXT_TABLE)]
+    return [
+        conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()
+        for t in (facts.CUSTOMER_TABLE, facts.SUBSCRIPTION_TABLE, facts.TEXT_TABLE)
+    ]
 
 
 def _reference(tmp_path, db):
@@ -102,8 +104,10 @@ def test_a_dead_rebuild_is_taken_over_and_a_live_one_waited_for(tmp_path):
     # A rebuild killed mid-way: its lease names a process that no longer exists, the facts
     # read as not built.
     conn.execute("DELETE FROM meta WHERE key = ?", (facts.BUILT_KEY,))
-    conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)",
-                 (facts.REBUILD_LEASE, f"999999999 1 {socket.gethostname()} {int(time.time())}"))
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?)",
+        (facts.REBUILD_LEASE, f"999999999 1 {socket.gethostname()} {int(time.time())}"),
+    )
     conn.execute(f"DELETE FROM {facts.CUSTOMER_TABLE} WHERE id % 2 = 0")  # half landed
     facts.ensure_facts(conn)
     assert facts.facts_state(conn) == (True, 0)

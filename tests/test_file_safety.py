@@ -26,8 +26,11 @@ from tests.conftest import AS_OF
 from tests.helpers import run_srm
 
 NOW = int(AS_OF.timestamp())
-SEGMENT = {"version": 1, "name": "Grace", "where": {"all": [
-    {"attr": "subscription.state", "op": "in", "value": ["grace", "cancelled"]}]}}
+SEGMENT = {
+    "version": 1,
+    "name": "Grace",
+    "where": {"all": [{"attr": "subscription.state", "op": "in", "value": ["grace", "cancelled"]}]},
+}
 PASSWD = "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
 
 
@@ -64,8 +67,17 @@ def untouched(victim: Path) -> bool:
 
 
 def export(world, out: str, *extra: str):
-    return run_srm("segment", "export", str(world["seg"]), "--format", "csv", "--out", out,
-                   *extra, env=world["env"])
+    return run_srm(
+        "segment",
+        "export",
+        str(world["seg"]),
+        "--format",
+        "csv",
+        "--out",
+        out,
+        *extra,
+        env=world["env"],
+    )
 
 
 def test_an_existing_file_is_replaced_only_with_force(world):
@@ -99,8 +111,11 @@ def test_what_is_not_a_regular_file_is_refused_even_with_force(world, kind):
         assert done.returncode == 2, done.stderr
         assert "not a regular file" in done.stderr
     after = os.lstat(target)
-    assert (after.st_mode, after.st_ino, after.st_rdev) == (before.st_mode, before.st_ino,
-                                                              before.st_rdev)
+    assert (after.st_mode, after.st_ino, after.st_rdev) == (
+        before.st_mode,
+        before.st_ino,
+        before.st_rdev,
+    )
 
 
 def test_links_at_the_target_and_at_every_temporary_name_are_never_followed(world):
@@ -137,8 +152,16 @@ def scheduled(world):
     cache = Cache(world["db"])
     conn = cache.conn()
     store.save(conn, from_dict(SEGMENT), now=NOW, agent="anna")
-    schedule = S.add(conn, "grace", fmt="csv", columns=["id", "email"],
-                     directory=str(world["out"]), every="1h", now=NOW, agent="anna")
+    schedule = S.add(
+        conn,
+        "grace",
+        fmt="csv",
+        columns=["id", "email"],
+        directory=str(world["out"]),
+        every="1h",
+        now=NOW,
+        agent="anna",
+    )
     yield conn, schedule
     cache.close()
 
@@ -161,8 +184,16 @@ def test_a_schedule_replaces_its_own_file_and_never_a_foreign_one(world, schedul
     assert refused.written is None and "--force" in refused.error
     assert data.read_text() == "edited by hand\n"
     # Another schedule's file at the same name is foreign too.
-    other = S.add(conn, "grace", fmt="csv", columns=["id"], directory=str(world["out"]),
-                  every="1h", now=NOW, agent="anna")
+    other = S.add(
+        conn,
+        "grace",
+        fmt="csv",
+        columns=["id"],
+        directory=str(world["out"]),
+        every="1h",
+        now=NOW,
+        agent="anna",
+    )
     data.write_text(PASSWD)
     foreign = S.run_one(conn, other, NOW + 2 * 3600, NOW + 2 * 3600)
     assert foreign.written is None and foreign.error
@@ -206,8 +237,9 @@ def test_a_new_cache_is_never_created_through_a_link(world, tmp_path):
     link = tmp_path / "new.db"
     target = tmp_path / "outside" / "made-by-link.db"
     link.symlink_to(target)
-    done = run_srm("sync", "--db", str(link), "--api-url", "http://127.0.0.1:9/3.1",
-                   "--api-key", "k")
+    done = run_srm(
+        "sync", "--db", str(link), "--api-url", "http://127.0.0.1:9/3.1", "--api-key", "k"
+    )
     assert done.returncode != 0
     assert not target.exists()
 

@@ -47,13 +47,16 @@ FILES = itertools.count()
 
 def _text() -> st.SearchStrategy[str]:
     # What a shell can pass: no NUL, no lone surrogate.
-    return hostile_text(4).map(lambda t: "".join(c for c in t if c != "\x00"
-                                                 and not 0xD800 <= ord(c) <= 0xDFFF))
+    return hostile_text(4).map(
+        lambda t: "".join(c for c in t if c != "\x00" and not 0xD800 <= ord(c) <= 0xDFFF)
+    )
 
 
 def _number_text() -> st.SearchStrategy[str]:
-    return st.one_of(st.integers(-(10 ** 30), 10 ** 30).map(str),
-                     st.sampled_from(["0", "-1", "1", "9" * 26, "١٢٣", "1e309", "0x10"]))
+    return st.one_of(
+        st.integers(-(10**30), 10**30).map(str),
+        st.sampled_from(["0", "-1", "1", "9" * 26, "١٢٣", "1e309", "0x10"]),
+    )
 
 
 @st.composite
@@ -89,8 +92,11 @@ def invocation(draw, folder: Path) -> list[str]:
         elif draw(st.booleans()):
             flag = param.opts[0]
             if param.is_flag:
-                options.append(flag if not param.secondary_opts or draw(st.booleans())
-                               else param.secondary_opts[0])
+                options.append(
+                    flag
+                    if not param.secondary_opts or draw(st.booleans())
+                    else param.secondary_opts[0]
+                )
             else:
                 options += [flag, value(param)]
     # Option values that start with "-" would read as options: click says so (exit 2).
@@ -110,12 +116,22 @@ def cli_db(tmp_path_factory) -> Path:
     return db
 
 
-ALLOWED_ONE = ("refused", "not in the cache", "API", "not offered", "no customer matches",
-               "not confirmed", "some actions were not applied", "failed", "conflict")
+ALLOWED_ONE = (
+    "refused",
+    "not in the cache",
+    "API",
+    "not offered",
+    "no customer matches",
+    "not confirmed",
+    "some actions were not applied",
+    "failed",
+    "conflict",
+)
 
 
-def test_every_command_takes_hostile_arguments_without_an_internal_error(cli_db, tmp_path,
-                                                                         monkeypatch):
+def test_every_command_takes_hostile_arguments_without_an_internal_error(
+    cli_db, tmp_path, monkeypatch
+):
     db = tmp_path / "c.db"
     shutil.copy(cli_db, db)
     monkeypatch.setenv("SRM_DB", str(db))
@@ -137,8 +153,7 @@ def test_every_command_takes_hostile_arguments_without_an_internal_error(cli_db,
         seen.add(" ".join(a for a in argv[:2] if not a.startswith("-")))
         result = runner.invoke(main, argv, input="", catch_exceptions=True)
         output = result.output + (result.stderr if result.stderr_bytes is not None else "")
-        crashed = result.exception is not None and not isinstance(result.exception,
-                                                                  SystemExit)
+        crashed = result.exception is not None and not isinstance(result.exception, SystemExit)
         assert not crashed, (argv, repr(result.exception))
         assert "internal error" not in output and "Traceback" not in output, (argv, output)
         assert result.exit_code in (0, 1, 2, 3), (argv, result.exit_code, output)

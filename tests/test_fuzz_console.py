@@ -38,24 +38,55 @@ NOTE = "Call back\x1b]52;c;aGVsbG8=\x07 [red]urgent[/red]\r\nover\x08write"
 
 def hostile_bundle() -> dict:
     customer = {
-        "id": HOSTILE_ID, "email": "esc\x1b[2J@evil.example", "firstName": FIRST,
-        "lastName": LAST, "country": "PL", "currency": "PLN", "locale": "pl_PL",
-        "regDate": "2024-01-01 00:00:00", "lastLoginDate": "2026-10-01 10:00:00",
-        "lastUserIp": None, "externalId": "ext-[i]x[/i]",
+        "id": HOSTILE_ID,
+        "email": "esc\x1b[2J@evil.example",
+        "firstName": FIRST,
+        "lastName": LAST,
+        "country": "PL",
+        "currency": "PLN",
+        "locale": "pl_PL",
+        "regDate": "2024-01-01 00:00:00",
+        "lastLoginDate": "2026-10-01 10:00:00",
+        "lastUserIp": None,
+        "externalId": "ext-[i]x[/i]",
         "externalData": {"[b]tier[/b]": "\x1b[5mgold"},
-        "capture": {"address": "Ulica 1\x1b[1A", "city": "Łódź\u202e", "state": None,
-                    "postCode": "00-950", "birthDate": None, "companyName": COMPANY},
+        "capture": {
+            "address": "Ulica 1\x1b[1A",
+            "city": "Łódź\u202e",
+            "state": None,
+            "postCode": "00-950",
+            "birthDate": None,
+            "companyName": COMPANY,
+        },
     }
-    note = {"id": 700999001, "customerId": HOSTILE_ID, "author": "[b]mallory[/b]\x1b[7m",
-            "text": NOTE, "createdAt": NOW - 86400, "updatedAt": NOW - 86400,
-            "deletedAt": None, "revisions": []}
-    email = {"id": 500999001, "customerId": HOSTILE_ID, "type": "welcome",
-             "subject": "Welcome [b]friend[/b]\x1b[31m", "to": customer["email"],
-             "status": "sent", "createdAt": NOW - 3600, "transactionId": None,
-             "body": "Hi \x1b[2Jthere"}
-    history = {"id": 800999001, "customerId": HOSTILE_ID, "date": NOW - 7200,
-               "editor": "sys\x1b[0m", "changes": [{"field": "firstName", "from": "Old\x1b",
-                                                    "to": FIRST}]}
+    note = {
+        "id": 700999001,
+        "customerId": HOSTILE_ID,
+        "author": "[b]mallory[/b]\x1b[7m",
+        "text": NOTE,
+        "createdAt": NOW - 86400,
+        "updatedAt": NOW - 86400,
+        "deletedAt": None,
+        "revisions": [],
+    }
+    email = {
+        "id": 500999001,
+        "customerId": HOSTILE_ID,
+        "type": "welcome",
+        "subject": "Welcome [b]friend[/b]\x1b[31m",
+        "to": customer["email"],
+        "status": "sent",
+        "createdAt": NOW - 3600,
+        "transactionId": None,
+        "body": "Hi \x1b[2Jthere",
+    }
+    history = {
+        "id": 800999001,
+        "customerId": HOSTILE_ID,
+        "date": NOW - 7200,
+        "editor": "sys\x1b[0m",
+        "changes": [{"field": "firstName", "from": "Old\x1b", "to": FIRST}],
+    }
     return {"customers": [customer], "notes": [note], "emails": [email], "history": [history]}
 
 
@@ -84,8 +115,7 @@ def frame_faults(app) -> list[str]:
 
 def screen_text(app) -> str:
     update = app.screen._compositor.render_full_update()
-    return "\n".join("".join(seg.text for strip in line for seg in strip)
-                     for line in update.strips)
+    return "\n".join("".join(seg.text for strip in line for seg in strip) for line in update.strips)
 
 
 def make_app(db: Path, role: str = "agent") -> SrmApp:
@@ -95,17 +125,19 @@ def make_app(db: Path, role: str = "agent") -> SrmApp:
 
 async def _open_hostile(app) -> None:
     await type_keys(app, "slash")
-    await until(app, lambda: isinstance(app.focused, Input), "the search box or a field has the focus")
+    await until(
+        app, lambda: isinstance(app.focused, Input), "the search box or a field has the focus"
+    )
     await type_keys(app, *str(HOSTILE_ID), "enter")  # one Enter opens the highlighted result
-    await until(app, lambda: type(app.screen).__name__ == "CustomerScreen",
-                    "CustomerScreen on top")
+    await until(app, lambda: type(app.screen).__name__ == "CustomerScreen", "CustomerScreen on top")
 
 
 async def test_hostile_customer_data_reaches_the_screen_as_plain_text(db):
     app = make_app(db)
     async with app.run_test(size=(160, 50)) as pilot:
-        await until(app, lambda: type(app.screen).__name__ == "CustomersScreen",
-                    "CustomersScreen on top")
+        await until(
+            app, lambda: type(app.screen).__name__ == "CustomersScreen", "CustomersScreen on top"
+        )
         await _open_hostile(app)
         await pilot.pause(0.3)
         seen = ""
@@ -115,8 +147,12 @@ async def test_hostile_customer_data_reaches_the_screen_as_plain_text(db):
             assert frame_faults(app) == [], f"tab {tab}"
             seen += screen_text(app)
         # Markup shows as written; nothing of it was interpreted.
-        for literal in ("[b]Bold[/b]", "[link=https://evil.example]click me[/link]",
-                        "[red]urgent[/red]", "Welcome [b]friend[/b]"):
+        for literal in (
+            "[b]Bold[/b]",
+            "[link=https://evil.example]click me[/link]",
+            "[red]urgent[/red]",
+            "Welcome [b]friend[/b]",
+        ):
             assert literal in seen, literal
         # Control bytes show as visible escapes.
         assert "\\x1b" in seen
@@ -124,16 +160,16 @@ async def test_hostile_customer_data_reaches_the_screen_as_plain_text(db):
         await pilot.press("1")
         await pilot.pause(0.2)
         await pilot.press("e")
-        await until(app, lambda: type(app.screen).__name__ == "ActionScreen",
-                    "ActionScreen on top")
+        await until(app, lambda: type(app.screen).__name__ == "ActionScreen", "ActionScreen on top")
         await pilot.pause(0.4)
         assert frame_faults(app) == [], "the edit dialog"
         await pilot.press("escape")
         await pilot.pause(0.2)
 
 
-PASTES = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=8)),
-                  min_size=1, max_size=8).map("".join)
+PASTES = st.lists(
+    st.one_of(st.sampled_from(PIECES), st.text(max_size=8)), min_size=1, max_size=8
+).map("".join)
 
 
 @pytest.mark.parametrize("where", ["search", "note"])
@@ -146,24 +182,34 @@ def test_pasted_and_typed_hostile_text_never_reaches_the_screen(db, tmp_path, wh
     local = tmp_path / "c.db"
     shutil.copy(db, local)
 
-    @settings(max_examples=1, deadline=None, suppress_health_check=list(HealthCheck),
-              database=None)
+    @settings(max_examples=1, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     @given(cases=st.lists(st.tuples(PASTES, hostile_text(3)), min_size=12, max_size=12))
     def check(cases):
         async def run():
             app = make_app(local)
             async with app.run_test(size=(100, 30)) as pilot:
-                await until(app, lambda: type(app.screen).__name__ == "CustomersScreen",
-                    "CustomersScreen on top")
+                await until(
+                    app,
+                    lambda: type(app.screen).__name__ == "CustomersScreen",
+                    "CustomersScreen on top",
+                )
                 if where == "note":
                     await _open_hostile(app)
                 for pasted, typed in cases:
                     if where == "note":
                         await type_keys(app, "n")
-                        await until(app, lambda: isinstance(app.focused, TextArea), "the note editor has the focus")
+                        await until(
+                            app,
+                            lambda: isinstance(app.focused, TextArea),
+                            "the note editor has the focus",
+                        )
                     else:
                         await type_keys(app, "slash")
-                        await until(app, lambda: isinstance(app.focused, Input), "the search box or a field has the focus")
+                        await until(
+                            app,
+                            lambda: isinstance(app.focused, Input),
+                            "the search box or a field has the focus",
+                        )
                         app.focused.value = ""
                     app.post_message(events.Paste(pasted))
                     await pilot.pause(0.02)
@@ -177,8 +223,10 @@ def test_pasted_and_typed_hostile_text_never_reaches_the_screen(db, tmp_path, wh
                         if type(app.screen).__name__ == "ActionScreen":
                             await type_keys(app, "escape")
                         await until(
-                            app, lambda: type(app.screen).__name__ == "CustomerScreen",
-                            "back on the CustomerScreen")
+                            app,
+                            lambda: type(app.screen).__name__ == "CustomerScreen",
+                            "back on the CustomerScreen",
+                        )
 
         asyncio.run(run())
 
@@ -203,12 +251,35 @@ async def test_notifications_show_the_apis_words_as_plain_text(db):
 # Keys an agent types in a hurry: every screen's letters, digits, the moves, Esc, Enter, Tab,
 # the save keys. Not ctrl+q (it quits), ctrl+e ($EDITOR) or ctrl+z (suspend): those leave
 # the console by design.
-STORM_KEYS = (list("abcdefghijklmnoprstuvwxyz0123456789/:<>[]?=+-") +
-              ["escape"] * 8 + ["enter"] * 6 + ["tab", "shift+tab", "up", "down", "left",
-                                                  "right", "pageup", "pagedown", "home",
-                                                  "end", "backspace", "space", "ctrl+s",
-                                                  "ctrl+r", "ctrl+p", "ctrl+o", "ctrl+t",
-                                                  "f1", "f2", "f3", "f4", "f5"])
+STORM_KEYS = (
+    list("abcdefghijklmnoprstuvwxyz0123456789/:<>[]?=+-")
+    + ["escape"] * 8
+    + ["enter"] * 6
+    + [
+        "tab",
+        "shift+tab",
+        "up",
+        "down",
+        "left",
+        "right",
+        "pageup",
+        "pagedown",
+        "home",
+        "end",
+        "backspace",
+        "space",
+        "ctrl+s",
+        "ctrl+r",
+        "ctrl+p",
+        "ctrl+o",
+        "ctrl+t",
+        "f1",
+        "f2",
+        "f3",
+        "f4",
+        "f5",
+    ]
+)
 
 
 @pytest.mark.slow
@@ -224,10 +295,11 @@ async def test_thousands_of_fast_random_keys_never_close_the_console(db, tmp_pat
     keys = [rng.choice(STORM_KEYS) for _ in range(2000)]
     app = make_app(local)
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(app, lambda: type(app.screen).__name__ == "CustomersScreen",
-                    "CustomersScreen on top")
+        await until(
+            app, lambda: type(app.screen).__name__ == "CustomersScreen", "CustomersScreen on top"
+        )
         for start in range(0, len(keys), 50):
-            await type_keys(app, *keys[start:start + 50], gap=0.0005)
+            await type_keys(app, *keys[start : start + 50], gap=0.0005)
             assert app.is_running and app._exception is None, (start, app._exception)
         await pilot.pause(0.5)
         assert app.is_running and app._exception is None, app._exception

@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -35,15 +34,17 @@ def stats(sandbox: SandboxProcess) -> dict:
 
 @pytest.mark.slow
 def test_ten_thousand_queued_actions_pass_a_rate_limit_exactly_once(tmp_path):
-    sandbox = SandboxProcess("--customers", "100", "--seed", "41", "--as-of", AS_OF,
-                             "--rate-limit", str(RATE))
+    sandbox = SandboxProcess(
+        "--customers", "100", "--seed", "41", "--as-of", AS_OF, "--rate-limit", str(RATE)
+    )
     try:
         db = tmp_path / "c.db"
         env = srm_env(sandbox, db, SRM_NOW=AS_OF, SRM_AGENT="anna")
         assert run_srm("sync", env=env).returncode == 0
         customers = [c["id"] for c in sandbox.export()["customers"]]
-        service = ActionService(Cache(db), load_settings(db=str(db), agent="anna",
-                                                         role="agent", now=AS_OF))
+        service = ActionService(
+            Cache(db), load_settings(db=str(db), agent="anna", role="agent", now=AS_OF)
+        )
         edits = {cid: f"Load{i}" for i, cid in enumerate(customers[50:100])}
         for i in range(ACTIONS - len(edits)):
             service.run("note-add", customer_id=customers[i % 50], text=f"load note {i}")
@@ -74,13 +75,18 @@ def test_ten_thousand_queued_actions_pass_a_rate_limit_exactly_once(tmp_path):
         # The bucket lets RATE a second through plus a burst of RATE: never more.
         assert seen["max_admitted_per_second"] <= 2 * RATE, seen
         calls = seen["calls"] - before["calls"]
-        print(f"\n{ACTIONS} actions pushed in {seconds:.1f} s ({ACTIONS / seconds:.0f}/s), "
-              f"{calls} calls, {seen['rate_limited']} answered 429, at most "
-              f"{seen['max_admitted_per_second']} let through in a second")
+        print(
+            f"\n{ACTIONS} actions pushed in {seconds:.1f} s ({ACTIONS / seconds:.0f}/s), "
+            f"{calls} calls, {seen['rate_limited']} answered 429, at most "
+            f"{seen['max_admitted_per_second']} let through in a second"
+        )
         cache = Cache(db)
         try:
-            statuses = dict(cache.conn().execute(
-                "SELECT status, count(*) FROM outbox GROUP BY status").fetchall())
+            statuses = dict(
+                cache.conn()
+                .execute("SELECT status, count(*) FROM outbox GROUP BY status")
+                .fetchall()
+            )
         finally:
             cache.close()
         assert statuses == {"sent": ACTIONS}
@@ -124,19 +130,27 @@ async def test_console_and_a_second_process_share_a_cache_without_waiting(tmp_pa
         env = srm_env(sandbox, db, SRM_NOW=AS_OF, SRM_AGENT="ops", SRM_PAGE_SIZE="200")
         assert run_srm("sync", env=env).returncode == 0
         segment = tmp_path / "everyone.json"
-        segment.write_text(json.dumps({"version": 1, "name": "everyone",
-                                       "where": {"all": []}}))
+        segment.write_text(json.dumps({"version": 1, "name": "everyone", "where": {"all": []}}))
         customers = [c["id"] for c in sandbox.export()["customers"] if c["email"]][:6]
         # The other process syncs and exports until the console has written its notes (and
         # at least twice): the two overlap by construction, however fast the machine is.
         stop = tmp_path / "console-done"
         other = subprocess.Popen(
             [sys.executable, "-c", OTHER, str(stop), str(segment), str(tmp_path / "out.csv")],
-            env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True)
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         assert other.stdout.readline().strip() == "started"
-        settings = load_settings(db=str(db), api_url=sandbox.url, api_key="sandbox-key",
-                                 agent="anna", role="agent", now=AS_OF)
+        settings = load_settings(
+            db=str(db),
+            api_url=sandbox.url,
+            api_key="sandbox-key",
+            agent="anna",
+            role="agent",
+            now=AS_OF,
+        )
         cache = Cache(db)
         app = SrmApp(settings, cache, sync_on_start=False)
         notes = 0
@@ -151,35 +165,49 @@ async def test_console_and_a_second_process_share_a_cache_without_waiting(tmp_pa
                 # handled once the key has bubbled up to the app, so digits typed in the same
                 # burst can land before them.
                 await type_keys(app, "ctrl+a", "ctrl+k")
-                await until(app, lambda: isinstance(app.focused, Input) and app.focused.value == "",
-                                "search box emptied")
+                await until(
+                    app,
+                    lambda: isinstance(app.focused, Input) and app.focused.value == "",
+                    "search box emptied",
+                )
                 # One Enter opens the highlighted result (the customer, an exact id match).
                 await type_keys(app, *str(customer), "enter")
 
                 def opened() -> bool:
-                    return (type(app.screen).__name__ == "CustomerScreen"
-                            and app.screen.customer_id == customer)
+                    return (
+                        type(app.screen).__name__ == "CustomerScreen"
+                        and app.screen.customer_id == customer
+                    )
 
                 if not await until(app, opened):
                     # Seen once in CI on a loaded machine, never reproduced: say what the
                     # screen held, then type the query once more. This test is about the
                     # lock, the search itself is proven in test_console and test_search.
-                    box = app.screen.query("#search").first(Input) if app.screen.query(
-                        "#search") else None
-                    print(f"customer {customer} not opened: screen={app.screen!r} "
-                          f"box={box.value if box else None!r} focused={app.focused!r}")
+                    box = (
+                        app.screen.query("#search").first(Input)
+                        if app.screen.query("#search")
+                        else None
+                    )
+                    print(
+                        f"customer {customer} not opened: screen={app.screen!r} "
+                        f"box={box.value if box else None!r} focused={app.focused!r}"
+                    )
                     await type_keys(app, "slash")
                     await until(app, lambda: isinstance(app.focused, Input))
                     await type_keys(app, "ctrl+a", "ctrl+k")
-                    await until(app, lambda: isinstance(app.focused, Input) and app.focused.value == "",
-                                "search box emptied")
+                    await until(
+                        app,
+                        lambda: isinstance(app.focused, Input) and app.focused.value == "",
+                        "search box emptied",
+                    )
                     await type_keys(app, *str(customer), "enter")
                     assert await until(app, opened, timeout=30)
                 await type_keys(app, "n")
                 await until(app, lambda: isinstance(app.focused, TextArea))
                 await type_keys(app, *f"shared{notes}", "ctrl+s")
-                assert await until(app, lambda: type(app.screen).__name__ == "CustomerScreen",
-                                   timeout=20)
+                assert await until(
+                    app, lambda: type(app.screen).__name__ == "CustomerScreen", timeout=20
+                )
                 notes += 1
                 await type_keys(app, "escape")
                 await until(app, lambda: type(app.screen).__name__ == "CustomersScreen")
@@ -190,11 +218,13 @@ async def test_console_and_a_second_process_share_a_cache_without_waiting(tmp_pa
         theirs = json.loads(out.strip().splitlines()[-1])
         ours = {"max_lock_wait": cache.max_lock_wait, "max_lock_held": cache.max_lock_held}
         cache.close()
-        print(f"\nconsole: {notes} notes, waited at most {ours['max_lock_wait'] * 1000:.0f} ms "
-              f"for the lock (held it at most {ours['max_lock_held'] * 1000:.0f} ms); other "
-              f"process: {theirs['runs']} full syncs + exports, waited at most "
-              f"{theirs['max_lock_wait'] * 1000:.0f} ms (held at most "
-              f"{theirs['max_lock_held'] * 1000:.0f} ms)")
+        print(
+            f"\nconsole: {notes} notes, waited at most {ours['max_lock_wait'] * 1000:.0f} ms "
+            f"for the lock (held it at most {ours['max_lock_held'] * 1000:.0f} ms); other "
+            f"process: {theirs['runs']} full syncs + exports, waited at most "
+            f"{theirs['max_lock_wait'] * 1000:.0f} ms (held at most "
+            f"{theirs['max_lock_held'] * 1000:.0f} ms)"
+        )
         assert notes == 4 and theirs["runs"] >= 2
         assert ours["max_lock_wait"] < 1.0 and theirs["max_lock_wait"] < 1.0
         texts = [n["text"] for n in sandbox.export()["notes"]]

@@ -59,13 +59,16 @@ def test_customer_show_text_reads_money_as_money(tmp_path):
     db = tmp_path / "c.db"
     cache = Cache(db)
     seed_cache(cache, 200, 5, AS_OF)
-    cid, amount, currency = cache.conn().execute(
-        "SELECT customer_id, amount, currency FROM transactions WHERE currency = 'JPY' "
-        "LIMIT 1").fetchone()
+    cid, amount, currency = (
+        cache.conn()
+        .execute(
+            "SELECT customer_id, amount, currency FROM transactions WHERE currency = 'JPY' LIMIT 1"
+        )
+        .fetchone()
+    )
     cache.close()
     run = CliRunner().invoke
     text = run(main, ["customer", "show", str(cid), "--db", str(db)]).stdout
     assert f'"amount": "{amount:,.0f} JPY"' in text and ".0 JPY" not in text
-    raw = json.loads(run(main, ["customer", "show", str(cid), "--json", "--db",
-                                str(db)]).stdout)
+    raw = json.loads(run(main, ["customer", "show", str(cid), "--json", "--db", str(db)]).stdout)
     assert any(t["amount"] == amount for t in raw["transactions"])  # --json keeps numbers

@@ -49,17 +49,32 @@ def test_list_json_equals_the_sandbox_offers_and_localizations(served):
 def test_files_are_checked_then_sent_and_the_list_follows(served, tmp_path):
     sandbox, db, env = served
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"type": "subscription", "title": "CLI Yearly",
-                               "price": {"amount": 49, "currency": "EUR"}, "countryCode": "DE",
-                               "billingCycle": {"periodUnit": "year", "amount": 1},
-                               "pause": {"maxBillingCycles": 2}}))
+    bad.write_text(
+        json.dumps(
+            {
+                "type": "subscription",
+                "title": "CLI Yearly",
+                "price": {"amount": 49, "currency": "EUR"},
+                "countryCode": "DE",
+                "billingCycle": {"periodUnit": "year", "amount": 1},
+                "pause": {"maxBillingCycles": 2},
+            }
+        )
+    )
     refused = run_srm("offers", "create", str(bad), env=env)
     assert refused.returncode == 1
     assert "refused by rule offer.pause-period" in refused.stderr
     typo = tmp_path / "typo.json"
-    typo.write_text(json.dumps({"type": "pass", "title": "CLI Pass",
-                                "price": {"amount": "cheap", "currency": "EUR"},
-                                "entitlement": {"duration": {"amount": 7, "periodUnit": "day"}}}))
+    typo.write_text(
+        json.dumps(
+            {
+                "type": "pass",
+                "title": "CLI Pass",
+                "price": {"amount": "cheap", "currency": "EUR"},
+                "entitlement": {"duration": {"amount": 7, "periodUnit": "day"}},
+            }
+        )
+    )
     invalid = run_srm("offers", "create", str(typo), env=env)
     assert invalid.returncode == 2 and invalid.stderr.startswith("srm: price:"), invalid.stderr
     check = run_srm("offers", "check", str(bad), "--json", env=env)
@@ -68,29 +83,51 @@ def test_files_are_checked_then_sent_and_the_list_follows(served, tmp_path):
     assert problem["rule"] == "offer.pause-period"
     assert problem["field"] == "pause.maxBillingCycles"  # the path in the file
     short = tmp_path / "short-trial.json"
-    short.write_text(json.dumps({"type": "subscription", "title": "CLI Short",
-                                 "price": {"amount": 4, "currency": "EUR"},
-                                 "countryCode": "DE",
-                                 "billingCycle": {"periodUnit": "month", "amount": 1},
-                                 "freeTrial": {"type": "day", "duration": 2}}))
+    short.write_text(
+        json.dumps(
+            {
+                "type": "subscription",
+                "title": "CLI Short",
+                "price": {"amount": 4, "currency": "EUR"},
+                "countryCode": "DE",
+                "billingCycle": {"periodUnit": "month", "amount": 1},
+                "freeTrial": {"type": "day", "duration": 2},
+            }
+        )
+    )
     check = run_srm("offers", "check", str(short), env=env)
     assert check.returncode == 2
     assert check.stdout.startswith("freeTrial.duration: "), check.stdout
     assert "trial:" not in check.stdout.replace("freeTrial.duration:", "")
     good = tmp_path / "good.json"
-    good.write_text(json.dumps({"type": "subscription", "title": "CLI Weekly",
-                                "price": {"amount": 2.49, "currency": "EUR",
-                                          "taxIncluded": True}, "countryCode": "DE",
-                                "billingCycle": {"periodUnit": "week", "amount": 1},
-                                "freeTrial": {"type": "day", "duration": 5},
-                                "pause": {"maxBillingCycles": 2}, "tags": ["cli"]}))
+    good.write_text(
+        json.dumps(
+            {
+                "type": "subscription",
+                "title": "CLI Weekly",
+                "price": {"amount": 2.49, "currency": "EUR", "taxIncluded": True},
+                "countryCode": "DE",
+                "billingCycle": {"periodUnit": "week", "amount": 1},
+                "freeTrial": {"type": "day", "duration": 5},
+                "pause": {"maxBillingCycles": 2},
+                "tags": ["cli"],
+            }
+        )
+    )
     created = run_srm("offers", "create", str(good), "--json", env=env)
     assert created.returncode == 0, created.stderr
     offer_id = json.loads(created.stdout)["offer_id"]
     assert offer_id.startswith("S")
     loc = tmp_path / "loc.json"
-    loc.write_text(json.dumps({"countryCode": "PL", "title": "Tygodniowy",
-                               "price": {"amount": 10.99, "currency": "PLN"}}))
+    loc.write_text(
+        json.dumps(
+            {
+                "countryCode": "PL",
+                "title": "Tygodniowy",
+                "price": {"amount": 10.99, "currency": "PLN"},
+            }
+        )
+    )
     assert run_srm("offers", "localize", offer_id, str(loc), env=env).returncode == 0
     assert run_srm("offers", "deactivate", offer_id, "--country", "PL", env=env).returncode == 0
     listed = _by_id(_offers(env))
@@ -99,7 +136,9 @@ def test_files_are_checked_then_sent_and_the_list_follows(served, tmp_path):
     made = listed[offer_id]
     assert made["pause"] == {"maxBillingCycles": 2} and made["freeTrial"]["duration"] == 5
     assert [(x["countryCode"], x["active"]) for x in made["localizations"]] == [
-        ("DE", True), ("PL", False)]
+        ("DE", True),
+        ("PL", False),
+    ]
 
 
 def test_draft_push_meets_412_and_resolves(served, tmp_path):
@@ -110,8 +149,11 @@ def test_draft_push_meets_412_and_resolves(served, tmp_path):
     drafted = run_srm("offers", "update", offer_id, str(change), "--draft", env=env)
     assert drafted.returncode == 0 and "kept as a draft" in drafted.stdout
     # The server's offer moves on after the draft was made.
-    response = httpx.patch(f"{sandbox.url}/offers/{offer_id}", json={"title": "Server title"},
-                           headers={"X-Publisher-Token": "sandbox-key"})
+    response = httpx.patch(
+        f"{sandbox.url}/offers/{offer_id}",
+        json={"title": "Server title"},
+        headers={"X-Publisher-Token": "sandbox-key"},
+    )
     assert response.status_code == 200
     pushed = run_srm("offers", "push", "--json", env=env)
     assert pushed.returncode == 1
@@ -124,8 +166,9 @@ def test_draft_push_meets_412_and_resolves(served, tmp_path):
     draft_id = str(drafts[0]["id"])
     unchosen = run_srm("offers", "resolve", draft_id, "--mine", "title", env=env)
     assert unchosen.returncode == 2 and "tags" in unchosen.stderr  # every field needs a choice
-    resolved = run_srm("offers", "resolve", draft_id, "--mine", "tags", "--theirs", "title",
-                       env=env)
+    resolved = run_srm(
+        "offers", "resolve", draft_id, "--mine", "tags", "--theirs", "title", env=env
+    )
     assert resolved.returncode == 0, resolved.stderr
     offer = _by_id(sandbox.export()["offers"])[offer_id]
     assert offer["title"] == "Server title" and offer["tags"] == ["cli", "draft"]
@@ -141,16 +184,28 @@ def test_coupon_lookup_and_apply_from_the_command_line(served):
     assert data["campaigns"][0]["name"] == "Student discount"
     assert data["api"][0]["discount"] == 30
     assert run_srm("offers", "coupon", "NOPE-NOPE", env=env).returncode == 1
-    sub = next(s for s in sandbox.export()["subscriptions"]
-               if s["status"] == "active" and s["offerId"][0] == "S" and not s["couponCode"])
-    dry = run_srm("customer", "coupon-apply", str(sub["subscriptionId"]), "--code",
-                  "SUMMER15", "--dry-run", env=env)
+    sub = next(
+        s
+        for s in sandbox.export()["subscriptions"]
+        if s["status"] == "active" and s["offerId"][0] == "S" and not s["couponCode"]
+    )
+    dry = run_srm(
+        "customer",
+        "coupon-apply",
+        str(sub["subscriptionId"]),
+        "--code",
+        "SUMMER15",
+        "--dry-run",
+        env=env,
+    )
     assert dry.returncode == 1 and "coupon.campaign-inactive" in dry.stdout
-    applied = run_srm("customer", "coupon-apply", str(sub["subscriptionId"]), "--code",
-                      "STUDENT30", env=env)
+    applied = run_srm(
+        "customer", "coupon-apply", str(sub["subscriptionId"]), "--code", "STUDENT30", env=env
+    )
     assert applied.returncode == 0, applied.stderr
-    after = next(s for s in sandbox.export()["subscriptions"]
-                 if s["subscriptionId"] == sub["subscriptionId"])
+    after = next(
+        s for s in sandbox.export()["subscriptions"] if s["subscriptionId"] == sub["subscriptionId"]
+    )
     assert after["couponCode"] == "STUDENT30"
 
 
@@ -159,10 +214,12 @@ def test_offer_core_imports_no_textual():
     import subprocess
     import sys
 
-    code = ("import sys, srm_tui.offers.service, srm_tui.offers.rules, srm_tui.offers.forms, "
-            "srm_tui.offers.drafts, srm_tui.offers.codes, srm_tui.cli_offers, "
-            "srm_tui.actions.coupon\n"
-            "print(','.join(m for m in sys.modules if m.split('.')[0] == 'textual'))")
+    code = (
+        "import sys, srm_tui.offers.service, srm_tui.offers.rules, srm_tui.offers.forms, "
+        "srm_tui.offers.drafts, srm_tui.offers.codes, srm_tui.cli_offers, "
+        "srm_tui.actions.coupon\n"
+        "print(','.join(m for m in sys.modules if m.split('.')[0] == 'textual'))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ""

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-
 from srm_tui.api.client import ApiClient
 from srm_tui.app import SrmApp
 from srm_tui.config import load_settings
@@ -21,8 +20,14 @@ DAY = 86_400
 
 
 def _app(db, url=None) -> SrmApp:
-    settings = load_settings(db=str(db), api_url=url, api_key="sandbox-key" if url else None,
-                             agent="anna", role="agent", now=NOW)
+    settings = load_settings(
+        db=str(db),
+        api_url=url,
+        api_key="sandbox-key" if url else None,
+        agent="anna",
+        role="agent",
+        now=NOW,
+    )
     return SrmApp(settings, Cache(db), sync_on_start=False)
 
 
@@ -96,20 +101,57 @@ def _export_offer(running, offer_id: str) -> dict:
 
 
 NEW_OFFERS = {
-    "1": ("S", {"title": "Keys Monthly", "price": "11.99", "currency": "EUR", "country": "NL",
-                "period": "month", "trial": "7 days", "pause": "2", "tags": "svod, keys",
-                "early_bird": "Early Bird: 2026-11-10..2026-12-01 = 8.99",
-                "geo": "whitelist: NL, BE", "external": "sku=keys-monthly",
-                "app_store": "apple=com.example.keys", "url": "https://example.com/keys"}),
-    "2": ("P", {"title": "Keys 10-Day Pass", "price": "5", "currency": "USD", "country": "US",
-                "duration": "10 days"}),
-    "3": ("E", {"title": "Keys Live Final", "price": "19.99", "currency": "GBP",
-                "country": "GB", "starts": "2026-12-20 20:00", "ends": "2026-12-20 23:00",
-                "timezone": "Europe/London"}),
-    "4": ("A", {"title": "Keys Documentary", "price": "7.99", "currency": "USD",
-                "country": "US"}),
-    "5": ("R", {"title": "Keys Rental", "price": "3.99", "currency": "USD", "country": "US",
-                "window": "48"}),
+    "1": (
+        "S",
+        {
+            "title": "Keys Monthly",
+            "price": "11.99",
+            "currency": "EUR",
+            "country": "NL",
+            "period": "month",
+            "trial": "7 days",
+            "pause": "2",
+            "tags": "svod, keys",
+            "early_bird": "Early Bird: 2026-11-10..2026-12-01 = 8.99",
+            "geo": "whitelist: NL, BE",
+            "external": "sku=keys-monthly",
+            "app_store": "apple=com.example.keys",
+            "url": "https://example.com/keys",
+        },
+    ),
+    "2": (
+        "P",
+        {
+            "title": "Keys 10-Day Pass",
+            "price": "5",
+            "currency": "USD",
+            "country": "US",
+            "duration": "10 days",
+        },
+    ),
+    "3": (
+        "E",
+        {
+            "title": "Keys Live Final",
+            "price": "19.99",
+            "currency": "GBP",
+            "country": "GB",
+            "starts": "2026-12-20 20:00",
+            "ends": "2026-12-20 23:00",
+            "timezone": "Europe/London",
+        },
+    ),
+    "4": ("A", {"title": "Keys Documentary", "price": "7.99", "currency": "USD", "country": "US"}),
+    "5": (
+        "R",
+        {
+            "title": "Keys Rental",
+            "price": "3.99",
+            "currency": "USD",
+            "country": "US",
+            "window": "48",
+        },
+    ),
 }
 
 
@@ -133,29 +175,39 @@ async def test_create_one_offer_of_each_type_by_keys(synced):
             assert _name(app) == "OffersScreen", screen_text(app)
     offers = {o["title"]: o for o in state.all("offers")}
     monthly = offers["Keys Monthly"]
-    assert monthly["id"][0] == "S" and monthly["billingCycle"] == {"periodUnit": "month",
-                                                                  "amount": 1}
+    assert monthly["id"][0] == "S" and monthly["billingCycle"] == {
+        "periodUnit": "month",
+        "amount": 1,
+    }
     assert monthly["freeTrial"] == {"type": "day", "duration": 7}
     assert monthly["pause"] == {"maxBillingCycles": 2}
-    assert monthly["price"]["rules"] == [{"from": T0 + 9 * DAY, "to": T0 + 30 * DAY,
-                                          "name": "Early Bird", "amount": 8.99}]
+    assert monthly["price"]["rules"] == [
+        {"from": T0 + 9 * DAY, "to": T0 + 30 * DAY, "name": "Early Bird", "amount": 8.99}
+    ]
     assert monthly["geoRestriction"] == {"type": "whitelist", "countries": ["NL", "BE"]}
     assert monthly["giftable"] is True and monthly["tags"] == ["svod", "keys"]
     assert monthly["localizations"][0]["id"] == f"{monthly['id']}_NL"
-    assert offers["Keys 10-Day Pass"]["entitlement"]["duration"] == {"amount": 10,
-                                                                      "periodUnit": "day"}
+    assert offers["Keys 10-Day Pass"]["entitlement"]["duration"] == {
+        "amount": 10,
+        "periodUnit": "day",
+    }
     assert offers["Keys Live Final"]["id"][0] == "E"
     assert offers["Keys Live Final"]["event"]["timezone"] == "Europe/London"
-    assert offers["Keys Live Final"]["event"]["endsAt"] - \
-        offers["Keys Live Final"]["event"]["startsAt"] == 3 * 3600
+    assert (
+        offers["Keys Live Final"]["event"]["endsAt"]
+        - offers["Keys Live Final"]["event"]["startsAt"]
+        == 3 * 3600
+    )
     assert offers["Keys Documentary"]["id"][0] == "A"
     assert offers["Keys Rental"]["id"][0] == "R"
-    assert offers["Keys Rental"]["entitlement"]["duration"] == {"amount": 48,
-                                                                "periodUnit": "hour"}
+    assert offers["Keys Rental"]["entitlement"]["duration"] == {"amount": 48, "periodUnit": "hour"}
     # The cache follows the API: every new offer is there, as the API answered it.
-    cached = {o["title"] for o in
-              (__import__("json").loads(r[0]) for r in
-               cache.conn().execute("SELECT raw FROM offers"))}
+    cached = {
+        o["title"]
+        for o in (
+            __import__("json").loads(r[0]) for r in cache.conn().execute("SELECT raw FROM offers")
+        )
+    }
     assert set(o for o in offers if o.startswith("Keys ")) <= cached
 
 
@@ -174,8 +226,13 @@ async def test_each_rule_refuses_before_sending(synced):
     running, state, db, cache = synced
     before = len(state.all("offers"))
     app = _app(db, running.url)
-    base = {"title": "Rules", "price": "9.99", "currency": "EUR", "country": "NL",
-            "period": "month"}
+    base = {
+        "title": "Rules",
+        "price": "9.99",
+        "currency": "EUR",
+        "country": "NL",
+        "period": "month",
+    }
     async with app.run_test(size=(120, 40)) as pilot:
         await _catalogue(pilot)
         await pilot.press("n", "1")
@@ -192,44 +249,58 @@ async def test_each_rule_refuses_before_sending(synced):
         await _fill(pilot, {"currency": "EUR", "country": "ZZ"})
         await _expect_problem(pilot, "country", "not an ISO 3166-1", "offer.country-iso")
         await _fill(pilot, {"country": "NL", "period": "season"})
-        await _expect_problem(pilot, "season_group", "needs a season group",
-                              "offer.season-group")
+        await _expect_problem(pilot, "season_group", "needs a season group", "offer.season-group")
         await _fill(pilot, {"period": "month", "price": "9.999"})
         await _expect_problem(pilot, "price", "at most 2 decimals", None)
-        await _fill(pilot, {"price": "9.99",
-                            "early_bird": "Early: 2026-12-01..2026-11-20 = 5"})
+        await _fill(pilot, {"price": "9.99", "early_bird": "Early: 2026-12-01..2026-11-20 = 5"})
         await _expect_problem(pilot, "early_bird", "must end after it starts", "price.rules")
         await pilot.press("escape", "y")  # typed work: leaving asks
         await pilot.pause()
         await pilot.press("n", "3")
-        await _fill(pilot, {"title": "Event", "price": "5", "currency": "EUR",
-                            "starts": "2026-12-20 20:00", "ends": "2026-12-20 19:00",
-                            "timezone": "Europe/Amsterdam"})
+        await _fill(
+            pilot,
+            {
+                "title": "Event",
+                "price": "5",
+                "currency": "EUR",
+                "starts": "2026-12-20 20:00",
+                "ends": "2026-12-20 19:00",
+                "timezone": "Europe/Amsterdam",
+            },
+        )
         await _expect_problem(pilot, "ends", "must end after it starts", "event.window")
         await _fill(pilot, {"timezone": "Mars/Olympus"})
         await _expect_problem(pilot, "timezone", "not an IANA time zone", None)
         await pilot.press("escape", "y")  # typed work: leaving asks
         await pilot.pause()
         # An offer with sales keeps its currency.
-        sold = cache.conn().execute(
-            "SELECT substr(offer_id, 1, 10) FROM transactions WHERE status = 'captured' AND "
-            "offer_id LIKE 'S%' LIMIT 1").fetchone()[0]
+        sold = (
+            cache.conn()
+            .execute(
+                "SELECT substr(offer_id, 1, 10) FROM transactions WHERE status = 'captured' AND "
+                "offer_id LIKE 'S%' LIMIT 1"
+            )
+            .fetchone()[0]
+        )
         await _open_offer(pilot, sold)
         await pilot.press("e")
         await pilot.pause()
-        old = (_export_offer(running, sold)["price"]["currency"])
+        old = _export_offer(running, sold)["price"]["currency"]
         await _fill(pilot, {"currency": "CHF" if old != "CHF" else "EUR"})
-        await _expect_problem(pilot, "currency", f"currency stays {old}",
-                              "offer.currency-fixed")
+        await _expect_problem(pilot, "currency", f"currency stays {old}", "offer.currency-fixed")
     assert len(state.all("offers")) == before
     assert _export_offer(running, sold)["price"]["currency"] == old
 
 
 async def test_localization_grid_create_update_and_activation(synced):
     running, state, db, cache = synced
-    offer_id = next(o["id"] for o in state.all("offers")
-                    if o["id"][0] == "P" and o["active"]
-                    and all(loc["countryCode"] != "IS" for loc in o["localizations"]))
+    offer_id = next(
+        o["id"]
+        for o in state.all("offers")
+        if o["id"][0] == "P"
+        and o["active"]
+        and all(loc["countryCode"] != "IS" for loc in o["localizations"])
+    )
     app = _app(db, running.url)
     async with app.run_test(size=(120, 40)) as pilot:
         await _catalogue(pilot)
@@ -237,8 +308,7 @@ async def test_localization_grid_create_update_and_activation(synced):
         await pilot.press("l")
         await pilot.pause()
         assert _name(app) == "LocalizationEditorScreen"
-        await _fill(pilot, {"country": "IS", "title": "Passi", "price": "1990",
-                            "currency": "ISK"})
+        await _fill(pilot, {"country": "IS", "title": "Passi", "price": "1990", "currency": "ISK"})
         await pilot.pause(0.25)
         assert "at most 0 decimals" not in screen_text(app)
         await pilot.press("ctrl+s")
@@ -269,8 +339,9 @@ async def test_localization_grid_create_update_and_activation(synced):
         # Deactivate the localization (t), then the offer (a); activating it again is refused.
         await pilot.press("t")
         await _settle(pilot)
-        loc = next(x for x in _export_offer(running, offer_id)["localizations"]
-                   if x["countryCode"] == "IS")
+        loc = next(
+            x for x in _export_offer(running, offer_id)["localizations"] if x["countryCode"] == "IS"
+        )
         assert loc["active"] is False and loc["title"] == "Passi (IS)"
         await pilot.press("a")
         await pilot.pause()
@@ -282,15 +353,18 @@ async def test_localization_grid_create_update_and_activation(synced):
         await _settle(pilot)
         notes = " ".join(str(n.message) for n in app._notifications)
         assert "localization.inactive-offer" in notes
-        assert not next(x for x in _export_offer(running, offer_id)["localizations"]
-                        if x["countryCode"] == "IS")["active"]
+        assert not next(
+            x for x in _export_offer(running, offer_id)["localizations"] if x["countryCode"] == "IS"
+        )["active"]
         await pilot.press("a")  # the offer back on; then its localization
         await _settle(pilot)
         await pilot.press("t")
         await _settle(pilot)
     offer = _export_offer(running, offer_id)
-    assert offer["active"] and next(x for x in offer["localizations"]
-                                    if x["countryCode"] == "IS")["active"]
+    assert (
+        offer["active"]
+        and next(x for x in offer["localizations"] if x["countryCode"] == "IS")["active"]
+    )
 
 
 async def _dialog(pilot, values: list[str]) -> None:
@@ -363,16 +437,23 @@ async def test_season_group_with_seasons_and_its_rules(synced):
         assert "season-group.active-seasons" in screen_text(app)
     group = next(g for g in state.all("season_groups") if g["name"] == "Keys League 2027")
     assert [(s["startDate"], s["endDate"]) for s in group["seasons"]] == [
-        (int(datetime(2027, 1, 1, tzinfo=timezone.utc).timestamp()),
-         int(datetime(2027, 6, 15, tzinfo=timezone.utc).timestamp()))]
+        (
+            int(datetime(2027, 1, 1, tzinfo=timezone.utc).timestamp()),
+            int(datetime(2027, 6, 15, tzinfo=timezone.utc).timestamp()),
+        )
+    ]
     # Past dates cannot change: a running season of the generated data.
     from srm_tui.offers.rules import SEASON_FUTURE, season_edit
 
-    running_group = next(g for g in state.all("season_groups")
-                         if any(s["startDate"] < T0 < s["endDate"] for s in g["seasons"]))
+    running_group = next(
+        g
+        for g in state.all("season_groups")
+        if any(s["startDate"] < T0 < s["endDate"] for s in g["seasons"])
+    )
     season = next(s for s in running_group["seasons"] if s["startDate"] < T0 < s["endDate"])
-    refused = season_edit(running_group, season["id"], season["startDate"] - DAY,
-                          season["endDate"], T0)
+    refused = season_edit(
+        running_group, season["id"], season["startDate"] - DAY, season["endDate"], T0
+    )
     assert refused is not None and refused[0] is SEASON_FUTURE
 
 
@@ -395,8 +476,7 @@ async def test_draft_offline_then_412_merge_keeps_both(synced):
     assert _export_offer(running, offer_id)["title"] == before["title"]
     # Meanwhile someone changes the offer on the server.
     with ApiClient(running.url, "sandbox-key") as client:
-        client.update_offer(offer_id, {"title": "Theirs: server title", "tags": ["changed"]},
-                            None)
+        client.update_offer(offer_id, {"title": "Theirs: server title", "tags": ["changed"]}, None)
     theirs = _export_offer(running, offer_id)
     assert theirs["version"] == before["version"] + 1
     app = _app(db, running.url)
@@ -421,8 +501,9 @@ async def test_draft_offline_then_412_merge_keeps_both(synced):
     row = conn.execute("SELECT status, changes, server FROM offer_drafts").fetchone()
     assert row["status"] == "conflict"
     assert "Mine: offline title" in row["changes"] and "Theirs: server title" in row["server"]
-    cached_title = __import__("json").loads(conn.execute(
-        "SELECT raw FROM offers WHERE id = ?", (offer_id,)).fetchone()[0])["title"]
+    cached_title = __import__("json").loads(
+        conn.execute("SELECT raw FROM offers WHERE id = ?", (offer_id,)).fetchone()[0]
+    )["title"]
     assert cached_title == "Theirs: server title"  # the cache follows the server meanwhile
     assert _export_offer(running, offer_id)["title"] == "Theirs: server title"
     # The agent takes theirs for the title and mine for the description.
@@ -452,9 +533,14 @@ async def test_draft_offline_then_412_merge_keeps_both(synced):
 async def test_coupon_lookup_and_apply_to_a_subscription(synced):
     running, state, db, cache = synced
     app = _app(db, running.url)
-    sub = next(s for s in state.all("subscriptions")
-               if s["status"] == "active" and s["offerId"][0] == "S" and not s["couponCode"]
-               and not s["isExternallyManaged"])
+    sub = next(
+        s
+        for s in state.all("subscriptions")
+        if s["status"] == "active"
+        and s["offerId"][0] == "S"
+        and not s["couponCode"]
+        and not s["isExternallyManaged"]
+    )
     async with app.run_test(size=(120, 40)) as pilot:
         await _catalogue(pilot)
         await pilot.press("C")
@@ -492,8 +578,11 @@ async def test_coupon_lookup_and_apply_to_a_subscription(synced):
         assert _name(app) == "CustomerScreen"
     applied = state.get("subscriptions", sub["subscriptionId"])
     assert applied["couponCode"] == "COMEBACK50"
-    row = cache.conn().execute("SELECT coupon_code FROM subscriptions WHERE id = ?",
-                               (sub["subscriptionId"],)).fetchone()
+    row = (
+        cache.conn()
+        .execute("SELECT coupon_code FROM subscriptions WHERE id = ?", (sub["subscriptionId"],))
+        .fetchone()
+    )
     assert row[0] == "COMEBACK50"
 
 
@@ -534,8 +623,12 @@ def test_forms_round_trip_every_generated_offer(synced):
     service = OfferService(cache, settings)
     groups = service.groups()
     for offer in service.offers():
-        built = forms.build_offer(offer["id"][0], forms.offer_values(offer, groups),
-                                  forms.Catalog(T0, groups, True), offer)
-        assert built.body == {} and not [p for p in built.problems
-                                         if p.field not in ("duration", "starts")], \
-            (offer["id"], built)
+        built = forms.build_offer(
+            offer["id"][0],
+            forms.offer_values(offer, groups),
+            forms.Catalog(T0, groups, True),
+            offer,
+        )
+        assert built.body == {} and not [
+            p for p in built.problems if p.field not in ("duration", "starts")
+        ], (offer["id"], built)

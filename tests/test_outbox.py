@@ -49,8 +49,9 @@ ActionService(Cache(settings.db), settings, after_send=after_send).push()
 
 
 def start(state: Path) -> SandboxProcess:
-    return SandboxProcess("--customers", "150", "--seed", "11", "--as-of", AS_OF,
-                          "--state", str(state))
+    return SandboxProcess(
+        "--customers", "150", "--seed", "11", "--as-of", AS_OF, "--state", str(state)
+    )
 
 
 def offline(db: Path, **overrides: Any) -> ActionService:
@@ -88,36 +89,51 @@ def test_twenty_offline_actions_reach_the_sandbox_once(tmp_path):
     sandbox.stop()
 
     customers = [c for c in export["customers"] if c["email"]][:30]
-    active = [s for s in export["subscriptions"] if s["status"] == "active"
-              and s["paymentGateway"] in ("adyen", "paypal") and s["dateTo"] < UNTIL]
+    active = [
+        s
+        for s in export["subscriptions"]
+        if s["status"] == "active"
+        and s["paymentGateway"] in ("adyen", "paypal")
+        and s["dateTo"] < UNTIL
+    ]
     sent_emails = [e for e in export["emails"] if e["status"] == "sent"]
     # Two actions meet the API down (connection refused) and are queued; the rest are
     # queued with no API configured at all.
     down = offline(db, api_url=dead_url)
-    assert down.run("note-add", customer_id=customers[0]["id"], text="queued note 0").status \
+    assert (
+        down.run("note-add", customer_id=customers[0]["id"], text="queued note 0").status
         == "queued"
-    assert down.run("edit", customer_id=customers[1]["id"], first_name="Queued1").status \
-        == "queued"
+    )
+    assert down.run("edit", customer_id=customers[1]["id"], first_name="Queued1").status == "queued"
     down.close()
     service = offline(db)
     for i in range(2, 8):
-        assert service.run("note-add", customer_id=customers[i]["id"],
-                           text=f"queued note {i}").status == "queued"
+        assert (
+            service.run("note-add", customer_id=customers[i]["id"], text=f"queued note {i}").status
+            == "queued"
+        )
     for i in range(10, 13):
         service.run("edit", customer_id=customers[i]["id"], first_name=f"Queued{i}")
     extended = active[:3]
     for sub in extended:
         service.run("extend", access_id=sub["subscriptionId"], until="2027-09-01")
-    cancelled = [s for s in active[3:] if s["customerId"] not in {x["customerId"]
-                                                                  for x in extended}][:2]
+    cancelled = [
+        s for s in active[3:] if s["customerId"] not in {x["customerId"] for x in extended}
+    ][:2]
     for sub in cancelled:
         service.run("cancel", subscription_id=sub["subscriptionId"], reason="Queued cancel")
     resent = sent_emails[:2]
     for email in resent:
         service.run("resend", email_id=email["id"])
     for i in (13, 14):  # through the command, offline: exit 0, saying so
-        result = run_srm("customer", "note", "add", str(customers[i]["id"]),
-                         f"queued note {i}", env={**env, "SRM_API_URL": ""})
+        result = run_srm(
+            "customer",
+            "note",
+            "add",
+            str(customers[i]["id"]),
+            f"queued note {i}",
+            env={**env, "SRM_API_URL": ""},
+        )
         assert result.returncode == 0, result.stderr
         assert "queued" in result.stdout
     assert len(service.pending()) == 20
@@ -155,8 +171,11 @@ def test_twenty_offline_actions_reach_the_sandbox_once(tmp_path):
         for i in [1, 10, 11, 12]:
             cid = customers[i]["id"]
             assert by_id[cid]["firstName"] == f"Queued{i}"
-            entries = [h for h in after["history"] if h["customerId"] == cid
-                       and any(c["to"] == f"Queued{i}" for c in h["changes"])]
+            entries = [
+                h
+                for h in after["history"]
+                if h["customerId"] == cid and any(c["to"] == f"Queued{i}" for c in h["changes"])
+            ]
             assert len(entries) == 1 and entries[0]["editor"] == "anna"
         assert len(after["history"]) == len(before["history"]) + 4
         subs = {s["subscriptionId"]: s for s in after["subscriptions"]}
@@ -166,8 +185,9 @@ def test_twenty_offline_actions_reach_the_sandbox_once(tmp_path):
             assert subs[sub["subscriptionId"]]["status"] == "stopped"
         assert len(after["emails"]) == len(before["emails"]) + 2 + 2  # resent + stop notices
         # The cache followed the API for every customer the actions touched.
-        shown = json.loads(run_srm("customer", "show", str(customers[1]["id"]), "--json",
-                                   env=env).stdout)
+        shown = json.loads(
+            run_srm("customer", "show", str(customers[1]["id"]), "--json", env=env).stdout
+        )
         assert shown["customer"]["firstName"] == "Queued1"
         assert [r["status"] for r in outbox_rows(db)] == ["sent"] * 20
     finally:
@@ -188,8 +208,12 @@ def test_push_killed_right_after_sending_applies_each_once(tmp_path):
         service.close()
         service.cache.close()
 
-        killed = subprocess.run([sys.executable, "-c", KILL_AFTER_SEND, "3"],
-                                env={**os.environ, **env}, capture_output=True, text=True)
+        killed = subprocess.run(
+            [sys.executable, "-c", KILL_AFTER_SEND, "3"],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+        )
         assert killed.returncode == -signal.SIGKILL, killed.stderr
         assert [r["status"] for r in outbox_rows(db)] == ["sent"] * 2 + ["pending"] * 5
         texts = note_texts(sandbox.export())
@@ -212,8 +236,12 @@ def test_push_killed_right_after_sending_applies_each_once(tmp_path):
         service.cache.close()
         rng = random.Random(4)
         for _ in range(3):
-            proc = subprocess.Popen([*SRM, "outbox", "push"], env={**os.environ, **env},
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                [*SRM, "outbox", "push"],
+                env={**os.environ, **env},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             time.sleep(rng.uniform(0.5, 1.2))
             proc.send_signal(signal.SIGKILL)
             proc.wait()
@@ -241,12 +269,15 @@ def test_conflict_keeps_both_versions_then_retry_or_discard(tmp_path):
         owner.run("note-edit", note_id=note["id"], text="edited while offline")
         owner.close()
         # Meanwhile, at the API, someone changes the same fields and deletes the note.
-        for cid, body in ((first["id"], {"firstName": "Server"}),
-                          (second["id"], {"lastName": "Server"})):
+        for cid, body in (
+            (first["id"], {"firstName": "Server"}),
+            (second["id"], {"lastName": "Server"}),
+        ):
             r = httpx.patch(f"{sandbox.url}/customers/{cid}", json=body, headers=HEADERS)
             assert r.status_code == 200, r.text
-        r = httpx.delete(f"{sandbox.url}/x-srm/notes/{note['id']}", params={"editor": "tom"},
-                         headers=HEADERS)
+        r = httpx.delete(
+            f"{sandbox.url}/x-srm/notes/{note['id']}", params={"editor": "tom"}, headers=HEADERS
+        )
         assert r.status_code == 200, r.text
         history_before = len(sandbox.export()["history"])
 
@@ -256,9 +287,15 @@ def test_conflict_keeps_both_versions_then_retry_or_discard(tmp_path):
         items = json.loads(run_srm("outbox", "list", "--json", env=env).stdout)
         assert [i["status"] for i in items] == ["conflict"] * 3
         edit_first = items[0]
-        assert edit_first["versions"] == [{"record": f"customers {first['id']}",
-                                           "field": "firstName", "base": first["firstName"],
-                                           "queued": "Queued", "server": "Server"}]
+        assert edit_first["versions"] == [
+            {
+                "record": f"customers {first['id']}",
+                "field": "firstName",
+                "base": first["firstName"],
+                "queued": "Queued",
+                "server": "Server",
+            }
+        ]
         assert "Note has been deleted" in items[2]["last_error"]
         after = sandbox.export()
         by_id = {c["id"]: c for c in after["customers"]}
@@ -268,12 +305,14 @@ def test_conflict_keeps_both_versions_then_retry_or_discard(tmp_path):
 
         retried = run_srm("outbox", "resolve", str(edit_first["id"]), "--retry", env=env)
         assert retried.returncode == 0, retried.stderr
-        assert {c["id"]: c for c in sandbox.export()["customers"]}[first["id"]]["firstName"] \
-            == "Queued"
+        assert {c["id"]: c for c in sandbox.export()["customers"]}[first["id"]][
+            "firstName"
+        ] == "Queued"
         discarded = run_srm("outbox", "resolve", str(items[1]["id"]), "--discard", env=env)
         assert discarded.returncode == 0, discarded.stderr
-        assert {c["id"]: c for c in sandbox.export()["customers"]}[second["id"]]["lastName"] \
-            == "Server"
+        assert {c["id"]: c for c in sandbox.export()["customers"]}[second["id"]][
+            "lastName"
+        ] == "Server"
         statuses = {r["id"]: r["status"] for r in outbox_rows(db)}
         assert statuses[edit_first["id"]] == "sent" and statuses[items[1]["id"]] == "discarded"
         bad = run_srm("outbox", "resolve", str(items[1]["id"]), "--retry", env=env)
@@ -302,7 +341,8 @@ def test_online_action_waits_behind_the_customers_queued_ones(tmp_path):
         assert outcome.status == "applied" and online.pending(customer["id"]) == []
         online.close()
         history = [h for h in sandbox.export()["history"] if h["customerId"] == customer["id"]]
-        assert [c["to"] for h in sorted(history, key=lambda h: h["id"])[-2:]
-                for c in h["changes"]] == ["First", "Second"]
+        assert [
+            c["to"] for h in sorted(history, key=lambda h: h["id"])[-2:] for c in h["changes"]
+        ] == ["First", "Second"]
     finally:
         sandbox.stop()

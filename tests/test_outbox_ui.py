@@ -15,8 +15,16 @@ from srm_tui.sandbox.state import SandboxState
 from srm_tui.storage.cache import Cache
 from srm_tui.sync.engine import SyncEngine
 from tests.helpers import SandboxProcess, free_port, screen_text
-from tests.ui_keys import (dialog_text, make_app, name, open_customer, run_confirmed, settle,
-                           to_row, type_text)
+from tests.ui_keys import (
+    dialog_text,
+    make_app,
+    name,
+    open_customer,
+    run_confirmed,
+    settle,
+    to_row,
+    type_text,
+)
 
 AS_OF = "2026-11-01T00:00:00Z"
 HEADERS = {"X-Publisher-Token": "sandbox-key"}
@@ -84,20 +92,21 @@ async def test_offline_action_is_sent_once_when_the_sandbox_is_back(tmp_path):
 
 async def test_conflicts_show_both_versions_then_retry_edit_or_discard(tmp_path):
     db = tmp_path / "c.db"
-    world = SandboxState.generate(80, 11, datetime(2026, 11, 1, tzinfo=timezone.utc),
-                                  advance_clock=False)
+    world = SandboxState.generate(
+        80, 11, datetime(2026, 11, 1, tzinfo=timezone.utc), advance_clock=False
+    )
     port = free_port()
     running = start_in_thread(create_app(world), port=port)
     url = running.url
     sync(url, db)
-    a, b, c = [x for x in world.export()["customers"]
-               if x["email"] and x["firstName"] and x["lastName"]][2:5]
+    a, b, c = [
+        x for x in world.export()["customers"] if x["email"] and x["firstName"] and x["lastName"]
+    ][2:5]
     running.stop()
     app = make_app(db, url)
     async with app.run_test(size=(120, 40)) as pilot:
         # Offline, the agent edits three customers: each waits in the outbox.
-        for customer, tabs, value in ((a, 0, "Queued-A"), (b, 1, "Queued-B"),
-                                      (c, 0, "Queued-C")):
+        for customer, tabs, value in ((a, 0, "Queued-A"), (b, 1, "Queued-B"), (c, 0, "Queued-C")):
             await open_customer(pilot, customer["id"])
             await pilot.press("e", *["tab"] * tabs)
             await type_text(pilot, value)
@@ -107,10 +116,14 @@ async def test_conflicts_show_both_versions_then_retry_edit_or_discard(tmp_path)
         # The API is back, and meanwhile someone else changed the same fields there.
         running = start_in_thread(create_app(world), port=port)
         try:
-            for customer, body in ((a, {"firstName": "Server-A"}), (b, {"lastName": "Server-B"}),
-                                   (c, {"firstName": "Server-C"})):
-                response = httpx.patch(f"{url}/customers/{customer['id']}", json=body,
-                                       headers=HEADERS)
+            for customer, body in (
+                (a, {"firstName": "Server-A"}),
+                (b, {"lastName": "Server-B"}),
+                (c, {"firstName": "Server-C"}),
+            ):
+                response = httpx.patch(
+                    f"{url}/customers/{customer['id']}", json=body, headers=HEADERS
+                )
                 assert response.status_code == 200, response.text
             await pilot.press("ctrl+r")
             await settle(pilot, 0.5)
@@ -126,7 +139,11 @@ async def test_conflicts_show_both_versions_then_retry_edit_or_discard(tmp_path)
             shown = dialog_text(app)
             version = next(ln for ln in shown.splitlines() if "firstName" in ln)
             assert [v.strip() for v in version.split("│")][1:] == [
-                "firstName", c["firstName"], "Queued-C", "Server-C"]
+                "firstName",
+                c["firstName"],
+                "Queued-C",
+                "Server-C",
+            ]
             assert "CONFLICT" in shown and "retry as queued" in shown and "discard" in shown
             await pilot.press("e")
             await pilot.pause(0.4)
@@ -145,8 +162,10 @@ async def test_conflicts_show_both_versions_then_retry_edit_or_discard(tmp_path)
             # On Sync & outbox: the two left, first; the highlighted one's versions below.
             await pilot.press("f5")
             await pilot.pause()
-            entries = {r["customer_id"]: r["id"] for r in rows(
-                db, "SELECT id, customer_id FROM outbox WHERE status = 'conflict'")}
+            entries = {
+                r["customer_id"]: r["id"]
+                for r in rows(db, "SELECT id, customer_id FROM outbox WHERE status = 'conflict'")
+            }
             assert set(entries) == {a["id"], b["id"]}
             await to_row(pilot, "outbox", str(entries[a["id"]]))
             shown = screen_text(app)
@@ -171,20 +190,26 @@ async def test_conflicts_show_both_versions_then_retry_edit_or_discard(tmp_path)
             await pilot.press("escape")
             await pilot.pause()
             assert "conflict" not in app.status_text
-            export = httpx.get(f"{running.url.rsplit('/3.1', 1)[0]}/sandbox/export",
-                               timeout=30).json()
+            export = httpx.get(
+                f"{running.url.rsplit('/3.1', 1)[0]}/sandbox/export", timeout=30
+            ).json()
         finally:
             running.stop()
     people = {x["id"]: x for x in export["customers"]}
     assert people[a["id"]]["firstName"] == "Queued-A"
     assert people[b["id"]]["lastName"] == "Server-B"
     assert people[c["id"]]["firstName"] == "Merged-C"
-    audit = {cid: [r["outcome"] for r in rows(
-        db, "SELECT outcome FROM audit WHERE customer_id = ? ORDER BY id", cid)]
-        for cid in (a["id"], b["id"], c["id"])}
+    audit = {
+        cid: [
+            r["outcome"]
+            for r in rows(db, "SELECT outcome FROM audit WHERE customer_id = ? ORDER BY id", cid)
+        ]
+        for cid in (a["id"], b["id"], c["id"])
+    }
     assert audit[a["id"]] == ["queued", "conflict", "queued", "sent"]
     assert audit[b["id"]] == ["queued", "conflict", "discarded"]
     assert audit[c["id"]] == ["queued", "conflict", "applied", "discarded"]
-    detail = rows(db, "SELECT detail FROM audit WHERE customer_id = ? AND outcome = 'discarded'",
-                  c["id"])[0]["detail"]
+    detail = rows(
+        db, "SELECT detail FROM audit WHERE customer_id = ? AND outcome = 'discarded'", c["id"]
+    )[0]["detail"]
     assert "replaced by an edited copy" in detail

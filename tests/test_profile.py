@@ -18,8 +18,15 @@ from srm_tui.storage.cache import Cache
 from tests.conftest import AS_OF
 from tests.helpers import free_port, run_srm, screen_text
 
-NOT_OFFERED_BY_VENDOR = {"refund", "cancel_transaction", "delete_payment_details",
-                         "resend_email", "emails", "transactions", "payment_details"}
+NOT_OFFERED_BY_VENDOR = {
+    "refund",
+    "cancel_transaction",
+    "delete_payment_details",
+    "resend_email",
+    "emails",
+    "transactions",
+    "payment_details",
+}
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +48,7 @@ def _calls(server) -> int:
 
 
 def _env(server, db, **extra: str) -> dict[str, str]:
-    return {"SRM_API_URL": server.url, "SRM_API_KEY": "sandbox-key", "SRM_DB": str(db),
-            **extra}
+    return {"SRM_API_URL": server.url, "SRM_API_KEY": "sandbox-key", "SRM_DB": str(db), **extra}
 
 
 @pytest.mark.parametrize("name", [SANDBOX, VENDOR])
@@ -52,8 +58,12 @@ def test_detect_names_each_profile(servers, name):
 
 
 def test_detect_unreachable_raises_the_clients_error():
-    with ApiClient(f"http://127.0.0.1:{free_port()}/3.1", "k",
-                   retry=RetryPolicy(attempts=1)) as client, pytest.raises(errors.Unreachable):
+    with (
+        ApiClient(
+            f"http://127.0.0.1:{free_port()}/3.1", "k", retry=RetryPolicy(attempts=1)
+        ) as client,
+        pytest.raises(errors.Unreachable),
+    ):
         api_profile.detect(client)
 
 
@@ -130,16 +140,25 @@ def test_api_check_text_and_remembered(servers, tmp_path):
 
 
 def test_api_check_with_a_refused_key_exits_1(servers, tmp_path):
-    result = run_srm("api", "check", "--json",
-                     env=_env(servers[VENDOR], tmp_path / "c.db", SRM_API_KEY="wrong"))
+    result = run_srm(
+        "api", "check", "--json", env=_env(servers[VENDOR], tmp_path / "c.db", SRM_API_KEY="wrong")
+    )
     assert result.returncode == 1
     assert "refused the key" in result.stderr and "wrong" not in result.stderr
 
 
 def test_api_check_unreachable_exits_3(tmp_path):
-    result = run_srm("api", "check", "--json", env={
-        "SRM_API_URL": f"http://127.0.0.1:{free_port()}/3.1", "SRM_API_KEY": "k",
-        "SRM_DB": str(tmp_path / "c.db"), "SRM_TIMEOUT": "1"})
+    result = run_srm(
+        "api",
+        "check",
+        "--json",
+        env={
+            "SRM_API_URL": f"http://127.0.0.1:{free_port()}/3.1",
+            "SRM_API_KEY": "k",
+            "SRM_DB": str(tmp_path / "c.db"),
+            "SRM_TIMEOUT": "1",
+        },
+    )
     assert result.returncode == 3, (result.returncode, result.stderr)
     assert "unreachable" in result.stderr + result.stdout
     assert '"profile"' not in result.stdout  # no profile claimed for an API never reached
@@ -153,10 +172,18 @@ async def test_console_status_and_help_show_the_vendor_profile(servers, state, t
     cache = Cache(db)
     known = state.export()["customers"][0]["id"]
     with cache.transaction() as tx:  # one customer the cache knows of (as an import leaves)
-        tx.execute("INSERT INTO customer_fetch_state (customer_id, status, attempted_at) "
-                   "VALUES (?, 'pending', 0)", (known,))
-    settings = load_settings(db=str(db), api_url=servers[VENDOR].url, api_key="sandbox-key",
-                             agent="tester", now="2026-11-01T00:00:00Z")
+        tx.execute(
+            "INSERT INTO customer_fetch_state (customer_id, status, attempted_at) "
+            "VALUES (?, 'pending', 0)",
+            (known,),
+        )
+    settings = load_settings(
+        db=str(db),
+        api_url=servers[VENDOR].url,
+        api_key="sandbox-key",
+        agent="tester",
+        now="2026-11-01T00:00:00Z",
+    )
     app = SrmApp(settings, cache)
     async with app.run_test(size=(120, 40)) as pilot:
         await app.workers.wait_for_complete()
@@ -185,8 +212,13 @@ async def test_console_help_lists_nothing_unavailable_in_the_sandbox_profile(ser
 
     db = tmp_path / "c.db"
     cache = Cache(db)
-    settings = load_settings(db=str(db), api_url=servers[SANDBOX].url, api_key="sandbox-key",
-                             agent="tester", now="2026-11-01T00:00:00Z")
+    settings = load_settings(
+        db=str(db),
+        api_url=servers[SANDBOX].url,
+        api_key="sandbox-key",
+        agent="tester",
+        now="2026-11-01T00:00:00Z",
+    )
     app = SrmApp(settings, cache)
     async with app.run_test(size=(120, 40)) as pilot:
         await app.workers.wait_for_complete()

@@ -41,13 +41,15 @@ def seeded(tmp_path_factory) -> Path:
 def _script(db: str) -> str:
     """Shell lines run where the cache is read only: each prints its exit status."""
     srm = f"{sys.executable} -m srm_tui --db {db} --now 2026-11-01T00:00:00Z"
-    return "; ".join([
-        f"{srm} search a --json > $OUT/search.json; echo search=$? >> $OUT/rc",
-        f"{srm} customer show $(cat $OUT/id) --json > $OUT/show.json; echo show=$? >> $OUT/rc",
-        f"{srm} customer note add $(cat $OUT/id) 'hello' 2> $OUT/note.err; "
-        "echo note=$? >> $OUT/rc",
-        f"{srm} outbox list --json > $OUT/outbox.json; echo outbox=$? >> $OUT/rc",
-    ])
+    return "; ".join(
+        [
+            f"{srm} search a --json > $OUT/search.json; echo search=$? >> $OUT/rc",
+            f"{srm} customer show $(cat $OUT/id) --json > $OUT/show.json; echo show=$? >> $OUT/rc",
+            f"{srm} customer note add $(cat $OUT/id) 'hello' 2> $OUT/note.err; "
+            "echo note=$? >> $OUT/rc",
+            f"{srm} outbox list --json > $OUT/outbox.json; echo outbox=$? >> $OUT/rc",
+        ]
+    )
 
 
 def _first_id(db: Path) -> int:
@@ -63,7 +65,8 @@ def _check(out: Path, db_bytes: bytes, db: Path) -> None:
     assert codes["search"] == "0" and codes["show"] == "0" and codes["outbox"] == "0", codes
     assert json.loads((out / "search.json").read_text())
     assert json.loads((out / "show.json").read_text())["customer"]["id"] == int(
-        (out / "id").read_text())
+        (out / "id").read_text()
+    )
     assert json.loads((out / "outbox.json").read_text()) == []
     err = (out / "note.err").read_text()
     assert codes["note"] == "1", err
@@ -72,8 +75,13 @@ def _check(out: Path, db_bytes: bytes, db: Path) -> None:
 
 
 def _env(work: Path) -> dict[str, str]:
-    return {**os.environ, "OUT": str(work / "out"), "PYTHONPATH": str(ROOT),
-            "SRM_DATA_DIR": str(work / "data"), "SRM_CONFIG_DIR": str(work / "config")}
+    return {
+        **os.environ,
+        "OUT": str(work / "out"),
+        "PYTHONPATH": str(ROOT),
+        "SRM_DATA_DIR": str(work / "data"),
+        "SRM_CONFIG_DIR": str(work / "config"),
+    }
 
 
 def test_a_cache_on_a_read_only_mount_reads_and_refuses_actions(seeded, tmp_path):
@@ -84,15 +92,27 @@ def test_a_cache_on_a_read_only_mount_reads_and_refuses_actions(seeded, tmp_path
         d.mkdir()
     shutil.copy(seeded, src / "c.db")
     (out / "id").write_text(str(_first_id(src / "c.db")))
-    probe = subprocess.run(["unshare", "-m", "sh", "-c",
-                            f"mount --bind -o ro {src} {mnt} && ! touch {mnt}/x"],
-                           capture_output=True, text=True)
+    probe = subprocess.run(
+        ["unshare", "-m", "sh", "-c", f"mount --bind -o ro {src} {mnt} && ! touch {mnt}/x"],
+        capture_output=True,
+        text=True,
+    )
     if probe.returncode != 0:
         pytest.skip(f"cannot make a read-only bind mount here: {probe.stderr.strip()}")
     before = (src / "c.db").read_bytes()
-    done = subprocess.run(["unshare", "-m", "sh", "-c",
-                           f"mount --bind -o ro {src} {mnt} && {_script(str(mnt / 'c.db'))}"],
-                          capture_output=True, text=True, env=_env(tmp_path), timeout=300)
+    done = subprocess.run(
+        [
+            "unshare",
+            "-m",
+            "sh",
+            "-c",
+            f"mount --bind -o ro {src} {mnt} && {_script(str(mnt / 'c.db'))}",
+        ],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path),
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     _check(out, before, src / "c.db")
     assert sorted(p.name for p in src.iterdir()) == ["c.db"]  # no -wal, no -shm
@@ -119,15 +139,30 @@ def test_a_cache_without_write_permission_reads_and_refuses_actions(seeded):
         # One command at a time, each exec'd by setpriv itself (a shell as nobody could not
         # reach the interpreter); the same checks as the mount case.
         db, cid = str(folder / "c.db"), (out / "id").read_text()
-        srm = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable,
-               "-m", "srm_tui", "--db", db, "--now", "2026-11-01T00:00:00Z"]
-        runs = {"search": ["search", "a", "--json"], "show": ["customer", "show", cid, "--json"],
-                "note": ["customer", "note", "add", cid, "hello"],
-                "outbox": ["outbox", "list", "--json"]}
+        srm = [
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            sys.executable,
+            "-m",
+            "srm_tui",
+            "--db",
+            db,
+            "--now",
+            "2026-11-01T00:00:00Z",
+        ]
+        runs = {
+            "search": ["search", "a", "--json"],
+            "show": ["customer", "show", cid, "--json"],
+            "note": ["customer", "note", "add", cid, "hello"],
+            "outbox": ["outbox", "list", "--json"],
+        }
         codes = []
         for name, args in runs.items():
-            done = subprocess.run([*srm, *args], capture_output=True, text=True,
-                                  env=_env(work), timeout=300)
+            done = subprocess.run(
+                [*srm, *args], capture_output=True, text=True, env=_env(work), timeout=300
+            )
             codes.append(f"{name}={done.returncode}")
             if name == "note":
                 (out / "note.err").write_text(done.stderr)
@@ -138,4 +173,3 @@ def test_a_cache_without_write_permission_reads_and_refuses_actions(seeded):
     finally:
         subprocess.run(["chmod", "-R", "u+w", str(work)], check=False)
         shutil.rmtree(work, ignore_errors=True)
-

@@ -15,7 +15,6 @@ import statistics
 import time
 
 import httpx
-import pytest
 
 from srm_tui.actions import ActionService
 from srm_tui.app import SrmApp
@@ -25,15 +24,41 @@ from tests.helpers import SandboxProcess, cache_matches_export, run_srm, srm_env
 from tools.console_session import type_keys, until
 
 AS_OF = "2026-11-01T00:00:00Z"
-KINDS = {"500", "503", "429", "stall", "truncate", "slow", "drop", "ctype", "html", "huge",
-         "dupes", "dates", "money"}
+KINDS = {
+    "500",
+    "503",
+    "429",
+    "stall",
+    "truncate",
+    "slow",
+    "drop",
+    "ctype",
+    "html",
+    "huge",
+    "dupes",
+    "dates",
+    "money",
+}
 MET: set[str] = set()  # the fault kinds the tests below met, all together
 
 
 def hostile_sandbox(customers: int, seed: int, *extra: str) -> SandboxProcess:
-    return SandboxProcess("--customers", str(customers), "--seed", str(seed), "--as-of", AS_OF,
-                          "--faults", "0.3", "--hostile", "--stall-seconds", "1",
-                          "--slow-seconds", "1", *extra)
+    return SandboxProcess(
+        "--customers",
+        str(customers),
+        "--seed",
+        str(seed),
+        "--as-of",
+        AS_OF,
+        "--faults",
+        "0.3",
+        "--hostile",
+        "--stall-seconds",
+        "1",
+        "--slow-seconds",
+        "1",
+        *extra,
+    )
 
 
 def admin(sandbox: SandboxProcess, method: str, path: str, **kw):
@@ -50,8 +75,13 @@ def _one_clear_line(stderr: str) -> str:
 def _open_quarantine(db) -> int:
     cache = Cache(db)
     try:
-        return cache.conn().execute("SELECT count(*) FROM quarantine WHERE resolved_at IS NULL "
-                                    "AND source = 'record'").fetchone()[0]
+        return (
+            cache.conn()
+            .execute(
+                "SELECT count(*) FROM quarantine WHERE resolved_at IS NULL AND source = 'record'"
+            )
+            .fetchone()[0]
+        )
     finally:
         cache.close()
 
@@ -71,8 +101,9 @@ def _sync_until_done(sandbox, env, attempts: int = 4) -> list:
 
 def test_unreadable_records_are_quarantined_then_asked_for_again(tmp_path):
     """Half the answers spoiled: bad dates, money as strings, repeated ids, HTML, huge."""
-    sandbox = hostile_sandbox(80, 29, "--faults", "0.5",
-                              "--fault-kinds", "dates,money,dupes,html,huge")
+    sandbox = hostile_sandbox(
+        80, 29, "--faults", "0.5", "--fault-kinds", "dates,money,dupes,html,huge"
+    )
     try:
         db = tmp_path / "c.db"
         env = srm_env(sandbox, db, SRM_PAGE_SIZE="50")
@@ -85,21 +116,24 @@ def test_unreadable_records_are_quarantined_then_asked_for_again(tmp_path):
         cache = Cache(db)
         try:
             conn = cache.conn()
-            reasons = [r[0] for r in conn.execute("SELECT reason FROM quarantine WHERE "
-                                                  "source = 'record'")]
+            reasons = [
+                r[0] for r in conn.execute("SELECT reason FROM quarantine WHERE source = 'record'")
+            ]
             # Money sent as "9.99" was read as the number it is; no string is kept.
-            kinds = conn.execute("SELECT DISTINCT typeof(json_extract(raw, '$.amount')) FROM "
-                                 "transactions").fetchall()
+            kinds = conn.execute(
+                "SELECT DISTINCT typeof(json_extract(raw, '$.amount')) FROM transactions"
+            ).fetchall()
             assert [k[0] for k in kinds] in (["real"], ["integer", "real"], ["real", "integer"])
-            for entity, key in (("customers", "id"), ("transactions", "transactionId")):
+            for entity, _key in (("customers", "id"), ("transactions", "transactionId")):
                 n = conn.execute(f"SELECT count(*) FROM {entity}").fetchone()[0]
                 assert n <= len(export[entity])  # a repeated id is written once
         finally:
             cache.close()
         assert reasons and all(reasons), reasons
         # A spoiled date is named by its field (regDate, dateTo, transactionDate, createdAt...).
-        assert any(w in r.lower() for r in reasons for w in ("date", "createdat", "expiresat")), \
+        assert any(w in r.lower() for r in reasons for w in ("date", "createdat", "expiresat")), (
             reasons
+        )
         # The next sync asks the API again for what it could not read; once the answers are
         # right, nothing stays in quarantine and the cache equals the API.
         admin(sandbox, "PUT", "faults", json={"rate": 0})
@@ -148,12 +182,29 @@ async def test_console_answers_keys_within_100ms_while_it_syncs_a_hostile_api(tm
     sandbox = hostile_sandbox(300, 37)
     try:
         db = tmp_path / "c.db"
-        seeded = run_srm("sandbox", "seed-db", "--customers", "300", "--seed", "37", "--as-of",
-                         AS_OF, "--db", str(db))
+        seeded = run_srm(
+            "sandbox",
+            "seed-db",
+            "--customers",
+            "300",
+            "--seed",
+            "37",
+            "--as-of",
+            AS_OF,
+            "--db",
+            str(db),
+        )
         assert seeded.returncode == 0, seeded.stderr  # rows to move over; no checkpoint yet
-        settings = load_settings(db=str(db), api_url=sandbox.url, api_key="sandbox-key",
-                                 agent="kim", role="agent", now=AS_OF, page_size=200,
-                                 timeout=5)
+        settings = load_settings(
+            db=str(db),
+            api_url=sandbox.url,
+            api_key="sandbox-key",
+            agent="kim",
+            role="agent",
+            now=AS_OF,
+            page_size=200,
+            timeout=5,
+        )
         app = SrmApp(settings, Cache(db), sync_on_start=True)
         latencies: list[float] = []
         async with app.run_test(size=(120, 40)):
@@ -167,8 +218,7 @@ async def test_console_answers_keys_within_100ms_while_it_syncs_a_hostile_api(tm
                     before = table.cursor
                     started = time.perf_counter()
                     await type_keys(app, key, gap=0)
-                    moved = await until(app, lambda: table.cursor != before, timeout=2,
-                                        step=0.0005)
+                    moved = await until(app, lambda: table.cursor != before, timeout=2, step=0.0005)
                     assert moved, f"{key} was not handled"
                     latencies.append(time.perf_counter() - started)
                     await asyncio.sleep(0.03)
@@ -178,10 +228,12 @@ async def test_console_answers_keys_within_100ms_while_it_syncs_a_hostile_api(tm
         assert len(latencies) >= 80, len(latencies)
         latencies.sort()
         p99 = latencies[int(len(latencies) * 0.99) - 1]
-        print(f"\nkey latency while syncing a hostile API: median "
-              f"{statistics.median(latencies) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, max "
-              f"{latencies[-1] * 1000:.1f} ms over {len(latencies)} keys; sync ended with "
-              f"{status or 'ok'!r}")
+        print(
+            f"\nkey latency while syncing a hostile API: median "
+            f"{statistics.median(latencies) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, max "
+            f"{latencies[-1] * 1000:.1f} ms over {len(latencies)} keys; sync ended with "
+            f"{status or 'ok'!r}"
+        )
         # Every key was handled while the sync ran (checked above); how fast is measured and
         # printed, never asserted: a test may not depend on the machine's speed (bench/ keeps
         # the latency figures).

@@ -36,11 +36,15 @@ def share(count: int, total: int) -> float:
 def is_hostile(text: str | None) -> bool:
     if not text:
         return False
-    return ("[" in text or len(text) > 60
-            or any(unicodedata.category(ch) in ("Cc", "Cf") for ch in text))
+    return (
+        "[" in text
+        or len(text) > 60
+        or any(unicodedata.category(ch) in ("Cc", "Cf") for ch in text)
+    )
 
 
 # -- determinism and ids --------------------------------------------------------------------
+
 
 def test_same_seed_same_data_and_prefixes_agree(data):
     cat = generator.catalog(1, AS_OF)
@@ -56,11 +60,15 @@ def test_same_seed_same_data_and_prefixes_agree(data):
 def test_ids_have_vendor_formats_and_are_unique(data):
     checks = {
         "customers": ("id", lambda v: isinstance(v, int) and 100_000_000 <= v <= 999_999_999),
-        "subscriptions": ("subscriptionId",
-                          lambda v: isinstance(v, int) and 100_000_000 <= v <= 999_999_999),
+        "subscriptions": (
+            "subscriptionId",
+            lambda v: isinstance(v, int) and 100_000_000 <= v <= 999_999_999,
+        ),
         "passes": ("passId", lambda v: isinstance(v, int) and 100_000_000 <= v <= 9_999_999_999),
-        "transactions": ("transactionId",
-                         lambda v: isinstance(v, str) and re.match(r"^T[1-9]\d{8}$", v)),
+        "transactions": (
+            "transactionId",
+            lambda v: isinstance(v, str) and re.match(r"^T[1-9]\d{8}$", v),
+        ),
         "payment_details": ("id", lambda v: isinstance(v, int)),
         "emails": ("id", lambda v: isinstance(v, int)),
         "notes": ("id", lambda v: isinstance(v, int)),
@@ -84,29 +92,45 @@ def test_catalog_has_every_offer_type_with_localizations(data):
     for offer in offers:
         assert re.match(r"^[SPEAR][1-9]\d{8}$", offer["id"])
         assert offer["localizations"]
-        assert all(loc["id"] == f"{offer['id']}_{loc['countryCode']}"
-                   for loc in offer["localizations"])
+        assert all(
+            loc["id"] == f"{offer['id']}_{loc['countryCode']}" for loc in offer["localizations"]
+        )
     assert sum(len(o["localizations"]) >= 3 for o in offers) >= len(offers) * 0.8
-    periods = {(o["billingCycle"]["periodUnit"], o["billingCycle"]["amount"])
-               for o in offers if o["id"][0] == "S"}
-    assert {("week", 1), ("month", 1), ("month", 3), ("month", 6), ("year", 1),
-            ("season", 1)} <= periods
+    periods = {
+        (o["billingCycle"]["periodUnit"], o["billingCycle"]["amount"])
+        for o in offers
+        if o["id"][0] == "S"
+    }
+    assert {
+        ("week", 1),
+        ("month", 1),
+        ("month", 3),
+        ("month", 6),
+        ("year", 1),
+        ("season", 1),
+    } <= periods
     seasonal = [o for o in offers if o["seasonGroupId"]]
     groups = {g["id"]: g for g in data["season_groups"]}
     assert seasonal and all(o["seasonGroupId"] in groups for o in seasonal)
     assert any(len(g["seasons"]) >= 2 for g in groups.values())
-    policies = {o["entitlement"]["expirationPolicy"] for o in offers
-                if o["id"][0] == "P" and o["entitlement"]}
+    policies = {
+        o["entitlement"]["expirationPolicy"]
+        for o in offers
+        if o["id"][0] == "P" and o["entitlement"]
+    }
     assert policies == {"duration", "fixed-date"}
-    assert all(o["entitlement"]["duration"]["periodUnit"] == "hour"
-               for o in offers if o["id"][0] == "R")
-    assert all({"startsAt", "endsAt", "timezone"} <= set(o["event"])
-               for o in offers if o["id"][0] == "E")
+    assert all(
+        o["entitlement"]["duration"]["periodUnit"] == "hour" for o in offers if o["id"][0] == "R"
+    )
+    assert all(
+        {"startsAt", "endsAt", "timezone"} <= set(o["event"]) for o in offers if o["id"][0] == "E"
+    )
     assert any(not o["active"] for o in offers)
     assert all(c["couponCodes"] for c in data["campaigns"])
 
 
 # -- lifecycle coverage ---------------------------------------------------------------------
+
 
 def test_every_lifecycle_state_is_at_least_3_percent(subs):
     states = Counter(subscription_state(s, NOW) for s in subs)
@@ -122,10 +146,19 @@ def test_concurrent_hybrid_and_in_app_shares(data, subs):
     assert share(len(subscribers & pass_holders), N) >= 0.10
     in_app = sum(s["paymentGateway"] in ("apple", "android", "roku", "amazon") for s in subs)
     assert share(in_app, len(subs)) >= 0.20
-    assert {s["paymentGateway"] for s in subs} >= {"adyen", "paypal", "apple", "android", "roku",
-                                                   "amazon", "free-offer"}
-    assert all(s["isExternallyManaged"] == (s["paymentGateway"] in ("apple", "android", "roku",
-                                                                    "amazon")) for s in subs)
+    assert {s["paymentGateway"] for s in subs} >= {
+        "adyen",
+        "paypal",
+        "apple",
+        "android",
+        "roku",
+        "amazon",
+        "free-offer",
+    }
+    assert all(
+        s["isExternallyManaged"] == (s["paymentGateway"] in ("apple", "android", "roku", "amazon"))
+        for s in subs
+    )
 
 
 def test_offer_types_and_prospects(data, subs):
@@ -134,8 +167,15 @@ def test_offer_types_and_prospects(data, subs):
     active = {r["customerId"] for r in subs + data["passes"] + data["transactions"]}
     prospects = [c for c in data["customers"] if c["id"] not in active]
     assert len(prospects) >= N * 0.02
-    assert {s["period"] for s in subs} >= {"day", "week", "month", "3months", "6months", "year",
-                                           "season"}
+    assert {s["period"] for s in subs} >= {
+        "day",
+        "week",
+        "month",
+        "3months",
+        "6months",
+        "year",
+        "season",
+    }
 
 
 def test_rejections_and_refunds(data):
@@ -156,8 +196,11 @@ def test_emails_notes_and_history(data):
     emails = data["emails"]
     assert {e["type"] for e in emails} == set(generator.EMAIL_TYPES)
     assert {e["status"] for e in emails} == {"sent", "generated"}
-    in_app_txns = {t["transactionId"] for t in data["transactions"]
-                   if t["paymentGateway"] in ("apple", "android", "roku", "amazon")}
+    in_app_txns = {
+        t["transactionId"]
+        for t in data["transactions"]
+        if t["paymentGateway"] in ("apple", "android", "roku", "amazon")
+    }
     assert all(e["status"] == "generated" for e in emails if e["transactionId"] in in_app_txns)
     notes = data["notes"]
     assert len({n["author"] for n in notes}) >= 3
@@ -193,8 +236,9 @@ def test_names_are_plausible_and_some_are_hostile(data):
 def test_customers_are_consistent(data):
     first_activity: dict[int, int] = {}
     for t in data["transactions"]:
-        first_activity[t["customerId"]] = min(first_activity.get(t["customerId"], NOW),
-                                              t["transactionDate"])
+        first_activity[t["customerId"]] = min(
+            first_activity.get(t["customerId"], NOW), t["transactionDate"]
+        )
     with_capture = with_external = with_data = 0
     for c in data["customers"]:
         country = COUNTRY_BY_CODE[c["country"]]
@@ -215,8 +259,12 @@ def test_customers_are_consistent(data):
 
 def test_transactions_follow_their_subscriptions_and_passes(data, subs):
     customers = {c["id"]: c for c in data["customers"]}
-    prices = {loc["id"]: loc["price"]["amount"] for o in data["offers"] for loc in o["localizations"]}
-    discounts = {code: c["discount"]["value"] for c in data["campaigns"] for code in c["couponCodes"]}
+    prices = {
+        loc["id"]: loc["price"]["amount"] for o in data["offers"] for loc in o["localizations"]
+    }
+    discounts = {
+        code: c["discount"]["value"] for c in data["campaigns"] for code in c["couponCodes"]
+    }
     by_sub: dict[int, list] = defaultdict(list)
     passes = {p["passId"]: p for p in data["passes"]}
     for t in data["transactions"]:
@@ -235,8 +283,9 @@ def test_transactions_follow_their_subscriptions_and_passes(data, subs):
         assert txns, s["subscriptionId"]
         price = prices[s["offerId"]]
         if s["couponCode"]:
-            price = generator.discounted(price, discounts[s["couponCode"]],
-                                        s["nextPaymentCurrency"] == "JPY")
+            price = generator.discounted(
+                price, discounts[s["couponCode"]], s["nextPaymentCurrency"] == "JPY"
+            )
         assert s["nextPaymentPrice"] == price
         for t in txns:
             assert t["customerId"] == s["customerId"] and t["offerId"] == s["offerId"]
@@ -247,8 +296,12 @@ def test_transactions_follow_their_subscriptions_and_passes(data, subs):
                 assert t["amount"] == 0
             else:
                 assert t["amount"] == s["nextPaymentPrice"]
-        paid = [t for t in txns if t["status"] in ("captured", "refunded")
-                and t["paymentOperation"] == "recurring-payment"]
+        paid = [
+            t
+            for t in txns
+            if t["status"] in ("captured", "refunded")
+            and t["paymentOperation"] == "recurring-payment"
+        ]
         assert len(paid) == s["renewalCycle"]["completed"]
         assert s["createdAt"] <= NOW and s["dateFrom"] == s["createdAt"]
 
@@ -261,10 +314,14 @@ def test_payment_details_match_subscriptions(data, subs):
             continue
         d = details[s["paymentDetailsId"]]
         assert d["customerId"] == s["customerId"]
-        assert (d["paymentGateway"], d["paymentMethod"]) == (s["paymentGateway"], s["paymentMethod"])
+        assert (d["paymentGateway"], d["paymentMethod"]) == (
+            s["paymentGateway"],
+            s["paymentMethod"],
+        )
         assert s["subscriptionId"] in d["subscriptionIds"]
         assert d["bound"] == s["isExternallyManaged"]
     cards = [d for d in details.values() if d["paymentMethod"] == "card"]
-    assert cards and all(re.match(r"^\d{4}$", d["paymentMethodSpecificParams"]["lastCardFourDigits"])
-                         for d in cards)
+    assert cards and all(
+        re.match(r"^\d{4}$", d["paymentMethodSpecificParams"]["lastCardFourDigits"]) for d in cards
+    )
     assert any(not d["active"] for d in cards)

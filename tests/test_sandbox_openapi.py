@@ -32,8 +32,7 @@ KEY = {"X-Publisher-Token": "sandbox-key"}
 # The vendor's description, kept with the tests (its source: tests/data/openapi/README.md).
 SPEC_PATH = Path(__file__).resolve().parent / "data" / "openapi" / "cleeng-core-3.1.openapi.yml"
 DOC = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
-ERROR = {"type": "object", "required": ["message"],
-         "properties": {"message": {"type": "string"}}}
+ERROR = {"type": "object", "required": ["message"], "properties": {"message": {"type": "string"}}}
 
 
 def _ref(name: str) -> dict:
@@ -41,23 +40,35 @@ def _ref(name: str) -> dict:
 
 
 def _envelope(items: dict) -> dict:
-    return {"type": "object", "required": ["success", "message", "data"],
-            "properties": {"success": {"type": "boolean"}, "message": {"type": "string"},
-                           "data": {"type": "array", "items": items}}}
+    return {
+        "type": "object",
+        "required": ["success", "message", "data"],
+        "properties": {
+            "success": {"type": "boolean"},
+            "message": {"type": "string"},
+            "data": {"type": "array", "items": items},
+        },
+    }
 
 
 ENTITLEMENT = {  # docs/sandbox-api.md: the sandbox's guess at the vendor's item
     "type": "object",
     "required": ["customerId", "offerId", "offerType", "status", "accessGranted", "expiresAt"],
-    "properties": {"customerId": {"type": "integer"}, "offerId": _ref("offerId"),
-                   "offerType": {"type": "string", "enum": list("SPEAR")},
-                   "status": {"type": "string", "enum": ["active", "cancelled", "terminated"]},
-                   "accessGranted": {"type": "boolean"},
-                   "expiresAt": {"type": "integer", "nullable": True},
-                   "subscriptionId": {"type": "integer", "nullable": True},
-                   "passId": {"type": "integer", "nullable": True}}}
-ENDPOINTS = {"type": "array", "items": {"type": "object", "required": ["url"],
-                                         "properties": {"url": {"type": "string"}}}}
+    "properties": {
+        "customerId": {"type": "integer"},
+        "offerId": _ref("offerId"),
+        "offerType": {"type": "string", "enum": list("SPEAR")},
+        "status": {"type": "string", "enum": ["active", "cancelled", "terminated"]},
+        "accessGranted": {"type": "boolean"},
+        "expiresAt": {"type": "integer", "nullable": True},
+        "subscriptionId": {"type": "integer", "nullable": True},
+        "passId": {"type": "integer", "nullable": True},
+    },
+}
+ENDPOINTS = {
+    "type": "array",
+    "items": {"type": "object", "required": ["url"], "properties": {"url": {"type": "string"}}},
+}
 # The documented calls outside the OpenAPI file: (method, path) -> {status: schema}.
 EXTRA = {
     ("GET", "/customers"): {200: _envelope(_ref("CustomerResource")), 400: ERROR},
@@ -65,8 +76,7 @@ EXTRA = {
     ("POST", "/offers"): {201: _ref("Offer"), 400: ERROR, 422: ERROR},
     ("GET", "/offers/{offerId}"): {200: _ref("Offer"), 400: ERROR, 404: ERROR},
     ("GET", "/entitlements"): {200: _envelope(ENTITLEMENT), 400: ERROR, 404: ERROR},
-    ("GET", "/webhook_subscriptions"): {200: {"type": "object",
-                                              "additionalProperties": ENDPOINTS}},
+    ("GET", "/webhook_subscriptions"): {200: {"type": "object", "additionalProperties": ENDPOINTS}},
     ("PUT", "/webhook_subscriptions/{topic}"): {200: ENDPOINTS, 400: ERROR, 404: ERROR},
 }
 
@@ -75,11 +85,16 @@ def _template_re(template: str) -> re.Pattern:
     return re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", template) + "$")
 
 
-OPERATIONS = [(method.upper(), template, _template_re(template), op)
-              for template, ops in DOC["paths"].items()
-              for method, op in ops.items() if method in ("get", "post", "put", "patch", "delete")]
-OPERATIONS += [(method, template, _template_re(template), {"x-extra": schemas})
-               for (method, template), schemas in EXTRA.items()]
+OPERATIONS = [
+    (method.upper(), template, _template_re(template), op)
+    for template, ops in DOC["paths"].items()
+    for method, op in ops.items()
+    if method in ("get", "post", "put", "patch", "delete")
+]
+OPERATIONS += [
+    (method, template, _template_re(template), {"x-extra": schemas})
+    for (method, template), schemas in EXTRA.items()
+]
 # The vendor's published surface: one entry per path template and method.
 SURFACE = {(method, template) for method, template, _, _ in OPERATIONS}
 
@@ -131,10 +146,14 @@ def problems(method: str, path: str, status: int, body, strict: bool) -> list[st
     if schema is None:
         return []
     closed = strict and 200 <= status < 300
-    root = {**(_closed(schema) if closed else schema),
-            "components": CLOSED_COMPONENTS if closed else DOC["components"]}
-    return [f"{'/'.join(map(str, e.absolute_path)) or '(body)'}: {e.message[:160]}"
-            for e in OAS30Validator(root).iter_errors(body)]
+    root = {
+        **(_closed(schema) if closed else schema),
+        "components": CLOSED_COMPONENTS if closed else DOC["components"],
+    }
+    return [
+        f"{'/'.join(map(str, e.absolute_path)) or '(body)'}: {e.message[:160]}"
+        for e in OAS30Validator(root).iter_errors(body)
+    ]
 
 
 def test_the_spec_is_read_whole():
@@ -144,6 +163,7 @@ def test_the_spec_is_read_whole():
 
 
 # -- the sampled answers --------------------------------------------------------------------
+
 
 def _pick(export: dict, entity: str, predicate, taken: set):
     for record in export[entity]:
@@ -162,8 +182,12 @@ def _calls(state: SandboxState) -> list[tuple[str, str, object]]:
 
     def pausable(s):
         offer = offers[s["offerId"].split("_")[0]]
-        return (s["status"] == "active" and not s["isExternallyManaged"] and not s["inTrial"]
-                and (offer.get("pause") or {}).get("maxBillingCycles"))
+        return (
+            s["status"] == "active"
+            and not s["isExternallyManaged"]
+            and not s["inTrial"]
+            and (offer.get("pause") or {}).get("maxBillingCycles")
+        )
 
     def web_active(s):
         return s["status"] == "active" and not s["isExternallyManaged"] and s["dateTo"] > NOW
@@ -174,29 +198,58 @@ def _calls(state: SandboxState) -> list[tuple[str, str, object]]:
     by_customer = {}
     for sub in export["subscriptions"]:
         by_customer.setdefault(sub["customerId"], []).append(sub)
-    no_subs = _pick(export, "customers",
-                    lambda c: c["email"] and c["id"] not in by_customer, taken)
-    holder = _pick(export, "customers",
-                   lambda c: any(s["status"] == "active" for s in by_customer.get(c["id"], [])),
-                   taken)
+    no_subs = _pick(export, "customers", lambda c: c["email"] and c["id"] not in by_customer, taken)
+    holder = _pick(
+        export,
+        "customers",
+        lambda c: any(s["status"] == "active" for s in by_customer.get(c["id"], [])),
+        taken,
+    )
     cancel = _pick(export, "subscriptions", web_active, taken)
     pause = _pick(export, "subscriptions", pausable, taken)
     term = _pick(export, "subscriptions", web_active, taken)
     move = _pick(export, "subscriptions", web_active, taken)
-    switch = _pick(export, "subscriptions", lambda s: web_active(s) and any(
-        loc["price"]["currency"] == s["nextPaymentCurrency"] and loc["id"] != s["offerId"]
-        for o in export["offers"] if o["id"][0] == "S" for loc in o["localizations"]), taken)
-    to_offer = next(loc["id"] for o in export["offers"] if o["id"][0] == "S"
-                    for loc in o["localizations"]
-                    if loc["price"]["currency"] == switch["nextPaymentCurrency"]
-                    and loc["id"] != switch["offerId"])
-    in_app = _pick(export, "subscriptions",
-                   lambda s: s["isExternallyManaged"] and s["status"] == "active", taken)
+    switch = _pick(
+        export,
+        "subscriptions",
+        lambda s: (
+            web_active(s)
+            and any(
+                loc["price"]["currency"] == s["nextPaymentCurrency"] and loc["id"] != s["offerId"]
+                for o in export["offers"]
+                if o["id"][0] == "S"
+                for loc in o["localizations"]
+            )
+        ),
+        taken,
+    )
+    to_offer = next(
+        loc["id"]
+        for o in export["offers"]
+        if o["id"][0] == "S"
+        for loc in o["localizations"]
+        if loc["price"]["currency"] == switch["nextPaymentCurrency"]
+        and loc["id"] != switch["offerId"]
+    )
+    in_app = _pick(
+        export,
+        "subscriptions",
+        lambda s: s["isExternallyManaged"] and s["status"] == "active",
+        taken,
+    )
     gone = _pick(export, "subscriptions", lambda s: s["status"] == "terminated", taken)
-    web_gone = _pick(export, "subscriptions",
-                     lambda s: s["status"] == "terminated" and not s["isExternallyManaged"], taken)
-    app_gone = _pick(export, "subscriptions",
-                     lambda s: s["status"] == "terminated" and s["isExternallyManaged"], taken)
+    web_gone = _pick(
+        export,
+        "subscriptions",
+        lambda s: s["status"] == "terminated" and not s["isExternallyManaged"],
+        taken,
+    )
+    app_gone = _pick(
+        export,
+        "subscriptions",
+        lambda s: s["status"] == "terminated" and s["isExternallyManaged"],
+        taken,
+    )
     live_pass = _pick(export, "passes", lambda p: p["status"] == "active", taken)
     moved_pass = _pick(export, "passes", lambda p: p["status"] == "active", taken)
     pass_offer = next(p["offerId"] for p in export["passes"] if p["offerId"][0] == "P")
@@ -225,11 +278,17 @@ def _calls(state: SandboxState) -> list[tuple[str, str, object]]:
         ("DELETE", f"/customers/{no_subs['id']}", None),
         ("DELETE", "/customers/123456789", None),
         ("DELETE", "/customers/abc", None),
-        ("POST", "/customers/request_password_reset",
-         {"customerId": cust["id"], "resetUrl": "https://example.com/reset"}),
+        (
+            "POST",
+            "/customers/request_password_reset",
+            {"customerId": cust["id"], "resetUrl": "https://example.com/reset"},
+        ),
         ("POST", "/customers/request_password_reset", {"customerId": cust["id"]}),
-        ("POST", "/customers/request_password_reset",
-         {"customerEmail": "nobody@example.invalid", "resetUrl": "https://example.com/reset"}),
+        (
+            "POST",
+            "/customers/request_password_reset",
+            {"customerEmail": "nobody@example.invalid", "resetUrl": "https://example.com/reset"},
+        ),
         # subscriptions
         ("GET", f"/subscriptions?customerId={cancel['customerId']}", None),
         ("GET", "/subscriptions", None),
@@ -248,37 +307,75 @@ def _calls(state: SandboxState) -> list[tuple[str, str, object]]:
         ("POST", f"/subscriptions/{sub_id}/activate", None),
         ("POST", f"/subscriptions/{gone['subscriptionId']}/activate", None),
         ("POST", "/subscriptions/123456789/activate", None),
-        ("POST", f"/subscriptions/{pause['subscriptionId']}/pause",
-         {"pauseDate": "anniversary-date", "resumesAfterBillingCycles": 1}),
+        (
+            "POST",
+            f"/subscriptions/{pause['subscriptionId']}/pause",
+            {"pauseDate": "anniversary-date", "resumesAfterBillingCycles": 1},
+        ),
         ("POST", f"/subscriptions/{pause['subscriptionId']}/pause", {"pauseDate": "tomorrow"}),
         ("POST", f"/subscriptions/{pause['subscriptionId']}/resume", None),
         ("POST", f"/subscriptions/{pause['subscriptionId']}/resume", None),
-        ("POST", f"/subscriptions/{term['subscriptionId']}/terminate",
-         {"terminationType": "userCancel"}),
-        ("POST", f"/subscriptions/{term['subscriptionId']}/terminate",
-         {"terminationType": "userCancel"}),
+        (
+            "POST",
+            f"/subscriptions/{term['subscriptionId']}/terminate",
+            {"terminationType": "userCancel"},
+        ),
+        (
+            "POST",
+            f"/subscriptions/{term['subscriptionId']}/terminate",
+            {"terminationType": "userCancel"},
+        ),
         ("POST", "/subscriptions/123456789/terminate", {"terminationType": "userCancel"}),
         ("POST", f"/subscriptions/{move['subscriptionId']}/transfer", {"customerId": other["id"]}),
         ("POST", f"/subscriptions/{move['subscriptionId']}/transfer", {}),
         ("POST", "/subscriptions/123456789/transfer", {"customerId": other["id"]}),
-        ("POST", f"/subscriptions/{in_app['subscriptionId']}/renew",
-         {"expiresAt": in_app["dateTo"] + 30 * 86_400, "paymentId": 5}),
+        (
+            "POST",
+            f"/subscriptions/{in_app['subscriptionId']}/renew",
+            {"expiresAt": in_app["dateTo"] + 30 * 86_400, "paymentId": 5},
+        ),
         ("POST", f"/subscriptions/{sub_id}/renew", {}),
-        ("POST", f"/subscriptions/{web_gone['subscriptionId']}/revive",
-         {"expirationDate": NOW + 86_400}),
-        ("POST", f"/subscriptions/{app_gone['subscriptionId']}/revive",
-         {"expirationDate": NOW + 86_400}),
+        (
+            "POST",
+            f"/subscriptions/{web_gone['subscriptionId']}/revive",
+            {"expirationDate": NOW + 86_400},
+        ),
+        (
+            "POST",
+            f"/subscriptions/{app_gone['subscriptionId']}/revive",
+            {"expirationDate": NOW + 86_400},
+        ),
         ("POST", f"/subscriptions/{sub_id}/revive", {}),
-        ("POST", "/subscriptions",
-         {"customerId": other["id"], "offerId": loc["id"], "paymentMethodId": 310000001,
-          "externalId": "apple-0001", "expiresAt": NOW + 30 * 86_400}),
+        (
+            "POST",
+            "/subscriptions",
+            {
+                "customerId": other["id"],
+                "offerId": loc["id"],
+                "paymentMethodId": 310000001,
+                "externalId": "apple-0001",
+                "expiresAt": NOW + 30 * 86_400,
+            },
+        ),
         ("POST", "/subscriptions", {"customerId": other["id"]}),
-        ("POST", "/subscription_switches",
-         {"subscriptionId": switch["subscriptionId"], "toOfferId": to_offer,
-          "switchDirection": "upgrade"}),
-        ("POST", "/subscription_switches",
-         {"subscriptionId": switch["subscriptionId"], "toOfferId": to_offer,
-          "switchDirection": "sideways"}),
+        (
+            "POST",
+            "/subscription_switches",
+            {
+                "subscriptionId": switch["subscriptionId"],
+                "toOfferId": to_offer,
+                "switchDirection": "upgrade",
+            },
+        ),
+        (
+            "POST",
+            "/subscription_switches",
+            {
+                "subscriptionId": switch["subscriptionId"],
+                "toOfferId": to_offer,
+                "switchDirection": "sideways",
+            },
+        ),
         # passes
         ("GET", f"/passes?customerId={live_pass['customerId']}", None),
         ("GET", f"/passes?offerId={live_pass['offerId']}", None),
@@ -294,38 +391,72 @@ def _calls(state: SandboxState) -> list[tuple[str, str, object]]:
         ("POST", "/passes/1234567890/terminate", None),
         ("POST", f"/passes/{moved_pass['passId']}/transfer", {"customerId": other["id"]}),
         ("POST", f"/passes/{moved_pass['passId']}/transfer", {"customerId": "x"}),
-        ("POST", "/passes",
-         {"customerId": other["id"], "offerId": pass_offer, "paymentMethodId": 310000002,
-          "externalId": "play-0001"}),
+        (
+            "POST",
+            "/passes",
+            {
+                "customerId": other["id"],
+                "offerId": pass_offer,
+                "paymentMethodId": 310000002,
+                "externalId": "play-0001",
+            },
+        ),
         ("POST", "/passes", {"offerId": pass_offer}),
         # payments, payment details, payment methods
-        ("POST", "/payments",
-         {"customerId": other["id"], "status": "captured", "offerId": loc["id"],
-          "paymentMethodId": 194856795, "netAmount": loc["price"]["amount"], "taxAmount": 0,
-          "currency": loc["price"]["currency"], "externalPaymentId": "PSP-1"}),
+        (
+            "POST",
+            "/payments",
+            {
+                "customerId": other["id"],
+                "status": "captured",
+                "offerId": loc["id"],
+                "paymentMethodId": 194856795,
+                "netAmount": loc["price"]["amount"],
+                "taxAmount": 0,
+                "currency": loc["price"]["currency"],
+                "externalPaymentId": "PSP-1",
+            },
+        ),
         ("POST", "/payments", {"customerId": other["id"]}),
-        ("PATCH", f"/payment_details/{details['id']}/attemptRestrictions",
-         {"attemptRestrictedTo": NOW + 86_400}),
+        (
+            "PATCH",
+            f"/payment_details/{details['id']}/attemptRestrictions",
+            {"attemptRestrictedTo": NOW + 86_400},
+        ),
         ("PATCH", f"/payment_details/{details['id']}/attemptRestrictions", {}),
         ("PATCH", "/payment_details/999999999/attemptRestrictions", {"attemptRestrictedTo": 0}),
-        ("POST", "/payment_methods", {"source": "partner", "methodName": "card",
-                                      "paymentGateway": "partner-psp"}),
+        (
+            "POST",
+            "/payment_methods",
+            {"source": "partner", "methodName": "card", "paymentGateway": "partner-psp"},
+        ),
         ("POST", "/payment_methods", {"source": ""}),
         # campaigns and gifts
         ("GET", f"/campaigns?couponCode={campaign['couponCodes'][0]}", None),
         ("GET", "/campaigns", None),
         ("GET", "/gifts/123456789", None),
-        ("PATCH", "/gifts/123456789", {"deliveryDetails": {"recipientEmail": "a@b.co",
-                                                           "personalNote": "hi",
-                                                           "deliveryDate": NOW}}),
+        (
+            "PATCH",
+            "/gifts/123456789",
+            {
+                "deliveryDetails": {
+                    "recipientEmail": "a@b.co",
+                    "personalNote": "hi",
+                    "deliveryDate": NOW,
+                }
+            },
+        ),
         ("GET", "/gifts/ABCD-1234/verification?redeemerId=123456789", None),
         ("GET", "/gifts/nope/verification", None),
         ("POST", "/gifts/ABCD-1234/redeem", {"redeemerId": 123456789}),
         ("POST", "/gifts/nope/redeem", {}),
         # entitlements
         ("GET", f"/entitlements?customerId={holder['id']}&offset=0&limit=10", None),
-        ("GET", f"/entitlements?customerEmail={customers[0]['email']}&status=all&offerType=SPAR",
-         None),
+        (
+            "GET",
+            f"/entitlements?customerEmail={customers[0]['email']}&status=all&offerType=SPAR",
+            None,
+        ),
         ("GET", "/entitlements?offset=0&limit=10", None),
         ("GET", f"/entitlements?customerId={holder['id']}&status=expired", None),
         ("GET", "/entitlements?customerId=123456789", None),
@@ -345,18 +476,41 @@ def _calls(state: SandboxState) -> list[tuple[str, str, object]]:
         ("POST", f"/offers/{offer['id']}/activate", None),
         ("POST", f"/offers/{offer['id']}/localizations/{loc['countryCode']}/deactivate", None),
         ("POST", f"/offers/{offer['id']}/localizations/{loc['countryCode']}/activate", None),
-        ("POST", f"/offers/{offer['id']}/localizations",
-         {"title": "Miesięczny", "countryCode": "ZW",
-          "price": {"amount": 9.5, "currency": "USD"}}),
-        ("POST", f"/offers/{offer['id']}/localizations",
-         {"title": "again", "countryCode": loc["countryCode"],
-          "price": {"amount": 1, "currency": loc["price"]["currency"]}}),
-        ("PATCH", f"/offers/{offer['id']}/localizations/{loc['countryCode']}",
-         {"title": "Renamed"}),
+        (
+            "POST",
+            f"/offers/{offer['id']}/localizations",
+            {
+                "title": "Miesięczny",
+                "countryCode": "ZW",
+                "price": {"amount": 9.5, "currency": "USD"},
+            },
+        ),
+        (
+            "POST",
+            f"/offers/{offer['id']}/localizations",
+            {
+                "title": "again",
+                "countryCode": loc["countryCode"],
+                "price": {"amount": 1, "currency": loc["price"]["currency"]},
+            },
+        ),
+        (
+            "PATCH",
+            f"/offers/{offer['id']}/localizations/{loc['countryCode']}",
+            {"title": "Renamed"},
+        ),
         ("PATCH", f"/offers/{offer['id']}/localizations/QQ", {"title": "x"}),
-        ("POST", "/offers", {"type": "pass", "title": "Day pass", "countryCode": "US",
-                             "price": {"amount": 3, "currency": "USD"},
-                             "entitlement": {"duration": {"amount": 1, "periodUnit": "day"}}}),
+        (
+            "POST",
+            "/offers",
+            {
+                "type": "pass",
+                "title": "Day pass",
+                "countryCode": "US",
+                "price": {"amount": 3, "currency": "USD"},
+                "entitlement": {"duration": {"amount": 1, "periodUnit": "day"}},
+            },
+        ),
         ("POST", "/offers", {"type": "pass"}),
         ("GET", "/offers/season-groups", None),
         ("GET", f"/offers/season-groups/{group['id']}", None),
@@ -365,23 +519,37 @@ def _calls(state: SandboxState) -> list[tuple[str, str, object]]:
         ("POST", "/offers/season-groups", {"name": "Rugby"}),
         ("POST", "/offers/season-groups", {"name": group["name"]}),
         ("PATCH", f"/offers/season-groups/{group['id']}", {"name": group["name"] + " League"}),
-        ("POST", f"/offers/season-groups/{group['id']}/seasons",
-         {"startDate": NOW + 4000 * 86_400, "endDate": NOW + 4100 * 86_400}),
-        ("POST", f"/offers/season-groups/{group['id']}/seasons",
-         {"startDate": NOW + 86_400, "endDate": NOW + 2 * 86_400}),
-        ("PATCH", f"/offers/season-groups/{group['id']}/seasons/{new_season}",
-         {"startDate": NOW + 4010 * 86_400, "endDate": NOW + 4110 * 86_400}),
-        ("PATCH", f"/offers/season-groups/{group['id']}/seasons/{first_season}",
-         {"startDate": NOW - 900 * 86_400, "endDate": NOW + 510 * 86_400}),
-        ("PATCH", f"/offers/season-groups/{group['id']}/seasons/999",
-         {"startDate": NOW + 410 * 86_400, "endDate": NOW + 510 * 86_400}),
+        (
+            "POST",
+            f"/offers/season-groups/{group['id']}/seasons",
+            {"startDate": NOW + 4000 * 86_400, "endDate": NOW + 4100 * 86_400},
+        ),
+        (
+            "POST",
+            f"/offers/season-groups/{group['id']}/seasons",
+            {"startDate": NOW + 86_400, "endDate": NOW + 2 * 86_400},
+        ),
+        (
+            "PATCH",
+            f"/offers/season-groups/{group['id']}/seasons/{new_season}",
+            {"startDate": NOW + 4010 * 86_400, "endDate": NOW + 4110 * 86_400},
+        ),
+        (
+            "PATCH",
+            f"/offers/season-groups/{group['id']}/seasons/{first_season}",
+            {"startDate": NOW - 900 * 86_400, "endDate": NOW + 510 * 86_400},
+        ),
+        (
+            "PATCH",
+            f"/offers/season-groups/{group['id']}/seasons/999",
+            {"startDate": NOW + 410 * 86_400, "endDate": NOW + 510 * 86_400},
+        ),
         ("DELETE", f"/offers/season-groups/{group['id']}/seasons/{first_season}", None),
         ("DELETE", f"/offers/season-groups/{group['id']}/seasons/{new_season}", None),
         ("DELETE", f"/offers/season-groups/{group['id']}", None),
         # webhook subscriptions
         ("GET", "/webhook_subscriptions", None),
-        ("PUT", "/webhook_subscriptions/customerRegistered",
-         [{"url": "http://127.0.0.1:9/hook"}]),
+        ("PUT", "/webhook_subscriptions/customerRegistered", [{"url": "http://127.0.0.1:9/hook"}]),
         ("PUT", "/webhook_subscriptions/customerRegistered", [{"url": "ftp://x"}]),
         ("PUT", "/webhook_subscriptions/noSuchTopic", [{"url": "http://127.0.0.1:9/hook"}]),
     ]
@@ -421,15 +589,23 @@ def test_the_vendor_profile_serves_only_the_published_surface():
     try:
         with httpx.Client(base_url=running.url, headers=KEY, timeout=10) as api:
             customer = state.export()["customers"][0]
-            for path in ("/x-srm/customers?since=0", "/x-srm/transactions", "/x-srm/notes",
-                         "/transactions", "/customers/1/notes"):
+            for path in (
+                "/x-srm/customers?since=0",
+                "/x-srm/transactions",
+                "/x-srm/notes",
+                "/transactions",
+                "/customers/1/notes",
+            ):
                 answer = api.get(path)
                 assert (answer.status_code, answer.json()) == (404, {"message": "Not found"}), path
-            for method, path in (("POST", "/x-srm/notes"), ("POST", "/customers"),
-                                 ("PUT", "/webhook_subscriptions"),
-                                 ("GET", "/webhook_subscriptions/passCreated"),
-                                 ("POST", "/x-srm/transactions/T123456789/refund"),
-                                 ("DELETE", "/subscriptions/123456789")):
+            for method, path in (
+                ("POST", "/x-srm/notes"),
+                ("POST", "/customers"),
+                ("PUT", "/webhook_subscriptions"),
+                ("GET", "/webhook_subscriptions/passCreated"),
+                ("POST", "/x-srm/transactions/T123456789/refund"),
+                ("DELETE", "/subscriptions/123456789"),
+            ):
                 answer = api.request(method, path, json={})
                 assert (answer.status_code, answer.json()) == (404, {"message": "Not found"}), path
             # No list of everyone's subscriptions: only customerId or transactionId filters.
@@ -437,8 +613,10 @@ def test_the_vendor_profile_serves_only_the_published_surface():
             assert method_only.json()["data"] == []
             assert api.get("/passes", params={"paymentMethodId": 194856795}).json() == []
             # The extension field of PATCH /customers is refused there.
-            assert api.patch(f"/customers/{customer['id']}",
-                             json={"companyName": "ACME"}).status_code == 400
+            assert (
+                api.patch(f"/customers/{customer['id']}", json={"companyName": "ACME"}).status_code
+                == 400
+            )
             # The vendor's documented topics only.
             assert "customerUpdated" not in api.get("/webhook_subscriptions").json()
         root = running.url.removesuffix("/3.1")

@@ -63,6 +63,7 @@ def subs_of(state, customer_id):
 
 # -- conventions ----------------------------------------------------------------------------
 
+
 def test_auth_is_required_with_the_route_family_envelope(sandbox, root):
     url = sandbox[1].url
     bare = httpx.get(f"{url}/offers")
@@ -77,8 +78,9 @@ def test_customer_envelopes_and_lookups(api, state):
     customer = first(state, "customers", lambda c: c["externalId"] and c["email"])
     got = api.get(f"/customers/{customer['id']}")
     assert got.json() == {"success": True, "message": "", "data": customer}
-    by_email = api.get("/customers", params={"email": customer["email"].upper(), "offset": 0,
-                                             "limit": 10})
+    by_email = api.get(
+        "/customers", params={"email": customer["email"].upper(), "offset": 0, "limit": 10}
+    )
     assert by_email.json()["data"] == [customer] and by_email.headers["X-Total-Count"] == "1"
     by_ext = api.get("/customers", params={"externalId": customer["externalId"]})
     assert by_ext.json()["data"] == [customer]
@@ -101,7 +103,9 @@ def test_subscription_pass_offer_and_campaign_reads(api, state):
     assert by_txn.json()["data"] == [sub]
     assert api.get(f"/subscriptions/{sub['subscriptionId']}").json() == sub
     assert api.get("/subscriptions/123456789").json() == {"message": "Subscription not found"}
-    assert api.get("/subscriptions", params={"status[]": "gone", "customerId": 1}).status_code == 400
+    assert (
+        api.get("/subscriptions", params={"status[]": "gone", "customerId": 1}).status_code == 400
+    )
 
     record = first(state, "passes", lambda p: True)
     passes = api.get("/passes", params={"customerId": record["customerId"]})
@@ -112,7 +116,9 @@ def test_subscription_pass_offer_and_campaign_reads(api, state):
     assert api.get(f"/passes/{record['passId']}").json() == published
 
     offers = api.get("/offers", params={"offset": 0, "limit": 5})
-    assert len(offers.json()) == 5 and int(offers.headers["X-Total-Count"]) == len(state.all("offers"))
+    assert len(offers.json()) == 5 and int(offers.headers["X-Total-Count"]) == len(
+        state.all("offers")
+    )
     offer = offers.json()[0]
     one = api.get(f"/offers/{offer['id']}")
     assert one.json() == offer and one.headers["ETag"] == f'"{offer["version"]}"'
@@ -153,10 +159,14 @@ def test_enumeration_pages_everything_then_follows_changes(api, state):
 
 # -- customer writes ------------------------------------------------------------------------
 
+
 def test_edit_customer_writes_history_and_checks_fields(api, state):
     customer, other = [c for c in state.all("customers") if c["email"]][20:22]
-    answer = api.patch(f"/customers/{customer['id']}", headers={"X-Srm-Editor": "anna"},
-                       json={"firstName": "Zoë", "companyName": "Acme B.V."})
+    answer = api.patch(
+        f"/customers/{customer['id']}",
+        headers={"X-Srm-Editor": "anna"},
+        json={"firstName": "Zoë", "companyName": "Acme B.V."},
+    )
     assert answer.status_code == 200 and answer.json()["data"]["firstName"] == "Zoë"
     assert answer.json()["data"]["capture"]["companyName"] == "Acme B.V."
     entry = state.of_customer("history", customer["id"])[-1]
@@ -164,19 +174,35 @@ def test_edit_customer_writes_history_and_checks_fields(api, state):
     assert {c["field"] for c in entry["changes"]} == {"firstName", "companyName"}
     taken = api.patch(f"/customers/{customer['id']}", json={"email": other["email"]})
     assert taken.status_code == 422 and taken.json()["success"] is False
-    assert api.patch(f"/customers/{customer['id']}", json={"firstName": "x" * 51}).status_code == 400
+    assert (
+        api.patch(f"/customers/{customer['id']}", json={"firstName": "x" * 51}).status_code == 400
+    )
     assert api.patch(f"/customers/{customer['id']}", json={"shoeSize": 44}).status_code == 400
 
 
 def test_anonymize_is_refused_while_a_subscription_is_not_churned(api, state):
-    busy = first(state, "customers", lambda c: any(
-        subscription_state(s, NOW) in ("paused", "grace") for s in subs_of(state, c["id"])))
+    busy = first(
+        state,
+        "customers",
+        lambda c: any(
+            subscription_state(s, NOW) in ("paused", "grace") for s in subs_of(state, c["id"])
+        ),
+    )
     refused = api.delete(f"/customers/{busy['id']}")
     assert refused.status_code == 422
-    assert refused.json() == {"data": None, "success": False,
-                              "message": "User has an active subscription"}
-    churned = first(state, "customers", lambda c: subs_of(state, c["id"]) and all(
-        subscription_state(s, NOW) == "churned" for s in subs_of(state, c["id"])))
+    assert refused.json() == {
+        "data": None,
+        "success": False,
+        "message": "User has an active subscription",
+    }
+    churned = first(
+        state,
+        "customers",
+        lambda c: (
+            subs_of(state, c["id"])
+            and all(subscription_state(s, NOW) == "churned" for s in subs_of(state, c["id"]))
+        ),
+    )
     done = api.delete(f"/customers/{churned['id']}")
     assert done.json() == {"data": [], "success": True, "message": "User deleted successfully"}
     after = api.get(f"/customers/{churned['id']}").json()["data"]
@@ -188,51 +214,90 @@ def test_anonymize_is_refused_while_a_subscription_is_not_churned(api, state):
 
 
 def test_register_customer(api):
-    answer = api.post("/customers", json={"email": "new.person@example.com", "country": "PL",
-                                          "currency": "PLN", "locale": "pl_PL",
-                                          "firstName": "Łucja"})
+    answer = api.post(
+        "/customers",
+        json={
+            "email": "new.person@example.com",
+            "country": "PL",
+            "currency": "PLN",
+            "locale": "pl_PL",
+            "firstName": "Łucja",
+        },
+    )
     assert answer.status_code == 201 and answer.json()["data"]["firstName"] == "Łucja"
-    again = api.post("/customers", json={"email": "NEW.person@example.com", "country": "PL",
-                                         "currency": "PLN", "locale": "pl_PL"})
+    again = api.post(
+        "/customers",
+        json={
+            "email": "NEW.person@example.com",
+            "country": "PL",
+            "currency": "PLN",
+            "locale": "pl_PL",
+        },
+    )
     assert again.status_code == 422
-    assert api.post("/customers", json={"email": "nope", "country": "PL", "currency": "PLN",
-                                        "locale": "pl_PL"}).status_code == 400
+    assert (
+        api.post(
+            "/customers",
+            json={"email": "nope", "country": "PL", "currency": "PLN", "locale": "pl_PL"},
+        ).status_code
+        == 400
+    )
 
 
 # -- access writes --------------------------------------------------------------------------
 
+
 def test_extend_and_cancel_subscription(api, state):
-    sub = first(state, "subscriptions", lambda s: subscription_state(s, NOW) == "active"
-                and not s["isExternallyManaged"])
-    shorter = api.patch(f"/subscriptions/{sub['subscriptionId']}",
-                        json={"expiresAt": sub["dateTo"] - DAY})
+    sub = first(
+        state,
+        "subscriptions",
+        lambda s: subscription_state(s, NOW) == "active" and not s["isExternallyManaged"],
+    )
+    shorter = api.patch(
+        f"/subscriptions/{sub['subscriptionId']}", json={"expiresAt": sub["dateTo"] - DAY}
+    )
     assert shorter.status_code == 422
     assert shorter.json()["success"] is False and shorter.json()["subscription"] is None
-    longer = api.patch(f"/subscriptions/{sub['subscriptionId']}",
-                       json={"expiresAt": sub["dateTo"] + 10 * DAY})
+    longer = api.patch(
+        f"/subscriptions/{sub['subscriptionId']}", json={"expiresAt": sub["dateTo"] + 10 * DAY}
+    )
     assert longer.json()["success"] is True
     assert longer.json()["subscription"]["dateTo"] == sub["dateTo"] + 10 * DAY
     missing = api.patch("/subscriptions/123456789", json={"expiresAt": NOW})
     assert missing.status_code == 404 and missing.json()["subscription"] is None
     coupon = api.patch(f"/subscriptions/{sub['subscriptionId']}", json={"couponCode": "COMEBACK50"})
-    assert coupon.json()["subscription"]["nextPaymentPrice"] < sub["nextPaymentPrice"] or \
-        sub["nextPaymentPrice"] == 0
-    assert api.patch(f"/subscriptions/{sub['subscriptionId']}",
-                     json={"couponCode": "NOSUCHCODE"}).status_code == 422
+    assert (
+        coupon.json()["subscription"]["nextPaymentPrice"] < sub["nextPaymentPrice"]
+        or sub["nextPaymentPrice"] == 0
+    )
+    assert (
+        api.patch(
+            f"/subscriptions/{sub['subscriptionId']}", json={"couponCode": "NOSUCHCODE"}
+        ).status_code
+        == 422
+    )
 
-    cancelled = api.post(f"/subscriptions/{sub['subscriptionId']}/cancel",
-                         json={"cancellationReason": "Too expensive"})
+    cancelled = api.post(
+        f"/subscriptions/{sub['subscriptionId']}/cancel",
+        json={"cancellationReason": "Too expensive"},
+    )
     assert cancelled.status_code == 200
     assert cancelled.json()["status"] == "stopped"
     assert cancelled.json()["cancellationReason"] == "Too expensive"
     assert cancelled.json()["dateTo"] == sub["dateTo"] + 10 * DAY
-    again = api.post(f"/subscriptions/{sub['subscriptionId']}/cancel",
-                     json={"cancellationReason": "Again"})
+    again = api.post(
+        f"/subscriptions/{sub['subscriptionId']}/cancel", json={"cancellationReason": "Again"}
+    )
     assert again.status_code == 422 and "message" in again.json()
-    in_app = first(state, "subscriptions", lambda s: s["status"] == "active"
-                   and s["isExternallyManaged"])
-    assert api.post(f"/subscriptions/{in_app['subscriptionId']}/cancel",
-                    json={"cancellationReason": "x"}).status_code == 422
+    in_app = first(
+        state, "subscriptions", lambda s: s["status"] == "active" and s["isExternallyManaged"]
+    )
+    assert (
+        api.post(
+            f"/subscriptions/{in_app['subscriptionId']}/cancel", json={"cancellationReason": "x"}
+        ).status_code
+        == 422
+    )
     assert api.post(f"/subscriptions/{in_app['subscriptionId']}/cancel", json={}).status_code == 400
 
 
@@ -240,8 +305,10 @@ def test_extend_pass(api, state):
     record = first(state, "passes", lambda p: p["status"] == "active" and p["expiresAt"])
     url = f"/passes/{record['passId']}"
     assert api.patch(url, json={"expiresAt": record["expiresAt"] - 60}).status_code == 422
-    assert api.patch(url, json={"expiresAt": record["expiresAt"] + DAY}).json()["expiresAt"] == \
-        record["expiresAt"] + DAY
+    assert (
+        api.patch(url, json={"expiresAt": record["expiresAt"] + DAY}).json()["expiresAt"]
+        == record["expiresAt"] + DAY
+    )
     assert api.patch(url, json={"expiresAt": None}).json()["expiresAt"] is None
     assert api.patch(url, json={"expiresAt": NOW + 400 * DAY}).status_code == 422
     assert api.get("/passes/1234567890").status_code == 404
@@ -249,24 +316,51 @@ def test_extend_pass(api, state):
 
 def test_refund_rules(api, state):
     def txn_where(**rules):
-        return first(state, "transactions", lambda t: all(
-            (t[k] == v if not callable(v) else v(t[k])) for k, v in rules.items()))
+        return first(
+            state,
+            "transactions",
+            lambda t: all((t[k] == v if not callable(v) else v(t[k])) for k, v in rules.items()),
+        )
 
     recent = lambda d: d >= NOW - 25 * DAY  # noqa: E731
-    old = txn_where(status="captured", paymentGateway="adyen", amount=lambda a: a > 0,
-                    transactionDate=lambda d: d < NOW - 40 * DAY, isGift=False)
-    assert "30 days" in api.post(f"/x-srm/transactions/{old['transactionId']}/refund",
-                                 json={"reason": "x"}).json()["message"]
-    in_app = txn_where(status="captured", paymentGateway="apple", transactionDate=recent,
-                       amount=lambda a: a > 0)
-    assert api.post(f"/x-srm/transactions/{in_app['transactionId']}/refund",
-                    json={"reason": "x"}).status_code == 422
+    old = txn_where(
+        status="captured",
+        paymentGateway="adyen",
+        amount=lambda a: a > 0,
+        transactionDate=lambda d: d < NOW - 40 * DAY,
+        isGift=False,
+    )
+    assert (
+        "30 days"
+        in api.post(
+            f"/x-srm/transactions/{old['transactionId']}/refund", json={"reason": "x"}
+        ).json()["message"]
+    )
+    in_app = txn_where(
+        status="captured", paymentGateway="apple", transactionDate=recent, amount=lambda a: a > 0
+    )
+    assert (
+        api.post(
+            f"/x-srm/transactions/{in_app['transactionId']}/refund", json={"reason": "x"}
+        ).status_code
+        == 422
+    )
     rejected = txn_where(status="rejected")
-    assert api.post(f"/x-srm/transactions/{rejected['transactionId']}/refund",
-                    json={"reason": "x"}).status_code == 422
+    assert (
+        api.post(
+            f"/x-srm/transactions/{rejected['transactionId']}/refund", json={"reason": "x"}
+        ).status_code
+        == 422
+    )
 
-    txn = txn_where(status="captured", paymentGateway="adyen", transactionDate=recent,
-                    amount=lambda a: a >= 2, isGift=False, subscriptionId=lambda s: s is not None)
+    txn = txn_where(
+        status="captured",
+        paymentGateway="adyen",
+        transactionDate=recent,
+        amount=lambda a: a >= 2,
+        isGift=False,
+        subscriptionId=lambda s: s is not None,
+    )
     url = f"/x-srm/transactions/{txn['transactionId']}/refund"
     too_much = api.post(url, json={"amount": txn["amount"] + 1, "reason": "x"})
     assert too_much.status_code == 422 and "exceeds" in too_much.json()["message"]
@@ -281,8 +375,15 @@ def test_refund_rules(api, state):
 
 
 def test_cancel_transaction_terminates_access(api, state):
-    txn = first(state, "transactions", lambda t: t["status"] == "captured" and t["passId"]
-                and state.get("passes", t["passId"])["status"] == "active")
+    txn = first(
+        state,
+        "transactions",
+        lambda t: (
+            t["status"] == "captured"
+            and t["passId"]
+            and state.get("passes", t["passId"])["status"] == "active"
+        ),
+    )
     url = f"/x-srm/transactions/{txn['transactionId']}/cancel"
     answer = api.post(url, json={"refund": False})
     assert answer.status_code == 200 and answer.json()["status"] == "captured"
@@ -291,8 +392,9 @@ def test_cancel_transaction_terminates_access(api, state):
 
 
 def test_delete_payment_details(api, state):
-    details = first(state, "payment_details", lambda d: d["active"] and not d["bound"]
-                    and d["subscriptionIds"])
+    details = first(
+        state, "payment_details", lambda d: d["active"] and not d["bound"] and d["subscriptionIds"]
+    )
     answer = api.delete(f"/x-srm/payment_details/{details['id']}")
     assert answer.json()["active"] is False and answer.json()["subscriptionIds"] == []
     for sub_id in details["subscriptionIds"]:
@@ -309,8 +411,10 @@ def test_resend_email_and_notes(api, state):
     assert resent.json()["id"] != email["id"] and resent.json()["status"] == "sent"
     assert resent.json()["to"] == "other@example.org" and resent.json()["type"] == "invoice"
 
-    note = api.post("/x-srm/notes", json={"customerId": email["customerId"], "author": "tom",
-                                          "text": "[b]VIP[/b]"})
+    note = api.post(
+        "/x-srm/notes",
+        json={"customerId": email["customerId"], "author": "tom", "text": "[b]VIP[/b]"},
+    )
     assert note.status_code == 201
     note_id = note.json()["id"]
     edited = api.patch(f"/x-srm/notes/{note_id}", json={"text": "VIP", "editor": "anna"}).json()
@@ -318,18 +422,32 @@ def test_resend_email_and_notes(api, state):
     assert edited["revisions"][0]["editor"] == "anna"
     deleted = api.delete(f"/x-srm/notes/{note_id}", params={"editor": "tom"}).json()
     assert deleted["deletedAt"] == NOW and deleted["deletedBy"] == "tom"
-    assert api.patch(f"/x-srm/notes/{note_id}", json={"text": "x", "editor": "tom"}).status_code == 422
-    assert api.post("/x-srm/notes", json={"customerId": email["customerId"], "author": "tom",
-                                          "text": "x" * 2501}).status_code == 400
+    assert (
+        api.patch(f"/x-srm/notes/{note_id}", json={"text": "x", "editor": "tom"}).status_code == 422
+    )
+    assert (
+        api.post(
+            "/x-srm/notes",
+            json={"customerId": email["customerId"], "author": "tom", "text": "x" * 2501},
+        ).status_code
+        == 400
+    )
 
 
 def test_record_payment_creates_access(api, state):
     customer = first(state, "customers", lambda c: c["country"] == "US" and c["email"])
     offer = first(state, "offers", lambda o: o["id"][0] == "R")
     loc = next(l for l in offer["localizations"] if l["countryCode"] == "US")
-    body = {"customerId": customer["id"], "status": "captured", "offerId": loc["id"],
-            "paymentMethodId": 194856795, "netAmount": 3.0, "taxAmount": 0.99,
-            "currency": "USD", "externalPaymentId": "PSP-1"}
+    body = {
+        "customerId": customer["id"],
+        "status": "captured",
+        "offerId": loc["id"],
+        "paymentMethodId": 194856795,
+        "netAmount": 3.0,
+        "taxAmount": 0.99,
+        "currency": "USD",
+        "externalPaymentId": "PSP-1",
+    }
     answer = api.post("/payments", json=body).json()
     assert answer["success"] is True and answer["payment"]["totalAmount"] == 3.99
     txn = state.get("transactions", answer["payment"]["transactionId"])
@@ -340,10 +458,13 @@ def test_record_payment_creates_access(api, state):
 
 # -- offers and season groups ---------------------------------------------------------------
 
+
 def test_offer_versions_and_activation_rules(api, state):
     offer = first(state, "offers", lambda o: o["active"] and o["id"][0] == "S")
     url = f"/offers/{offer['id']}"
-    stale = api.patch(url, json={"title": "Stale"}, headers={"If-Match": f'"{offer["version"] - 1}"'})
+    stale = api.patch(
+        url, json={"title": "Stale"}, headers={"If-Match": f'"{offer["version"] - 1}"'}
+    )
     assert stale.status_code == 412
     fresh = api.patch(url, json={"title": "Fresh"}, headers={"If-Match": f'"{offer["version"]}"'})
     assert fresh.status_code == 200 and fresh.json()["version"] == offer["version"] + 1
@@ -361,23 +482,39 @@ def test_offer_versions_and_activation_rules(api, state):
     assert refused.json() == {"message": "Cannot activate localization of an inactive offer"}
     assert api.post(f"{url}/activate").status_code == 200
     assert api.post(f"{url}/localizations/{cc}/activate").json()["active"] is True
-    dup = api.post(f"{url}/localizations", json={"title": "Again", "countryCode": cc,
-                                                 "price": {"amount": 1, "currency": "USD"}})
+    dup = api.post(
+        f"{url}/localizations",
+        json={"title": "Again", "countryCode": cc, "price": {"amount": 1, "currency": "USD"}},
+    )
     assert dup.status_code == 422
-    added = api.post(f"{url}/localizations", json={"title": "Szwecja", "countryCode": "SE",
-                                                   "price": {"amount": 99, "currency": "SEK"}})
+    added = api.post(
+        f"{url}/localizations",
+        json={"title": "Szwecja", "countryCode": "SE", "price": {"amount": 99, "currency": "SEK"}},
+    )
     assert any(l["id"] == f"{offer['id']}_SE" for l in added.json()["localizations"])
     price = api.patch(f"{url}/localizations/SE", json={"price": {"amount": 89}})
-    assert price.json()["localizations"][-1]["price"] == {"amount": 89, "currency": "SEK",
-                                                          "taxIncluded": True}
-    assert api.patch(f"{url}/localizations/SE",
-                     json={"price": {"amount": 1, "currency": "EUR"}}).status_code == 400
+    assert price.json()["localizations"][-1]["price"] == {
+        "amount": 89,
+        "currency": "SEK",
+        "taxIncluded": True,
+    }
+    assert (
+        api.patch(
+            f"{url}/localizations/SE", json={"price": {"amount": 1, "currency": "EUR"}}
+        ).status_code
+        == 400
+    )
 
-    created = api.post("/offers", json={"type": "pass", "title": "Day Pass",
-                                        "price": {"amount": 1.99, "currency": "EUR"},
-                                        "countryCode": "NL",
-                                        "entitlement": {"duration": {"amount": 1,
-                                                                     "periodUnit": "day"}}})
+    created = api.post(
+        "/offers",
+        json={
+            "type": "pass",
+            "title": "Day Pass",
+            "price": {"amount": 1.99, "currency": "EUR"},
+            "countryCode": "NL",
+            "entitlement": {"duration": {"amount": 1, "periodUnit": "day"}},
+        },
+    )
     assert created.status_code == 201 and created.json()["id"].startswith("P")
     assert created.json()["localizations"][0]["id"] == created.json()["longId"]
 
@@ -387,21 +524,27 @@ def test_season_group_rules(api, state):
     football = next(g for g in groups if g["name"] == "Premier Football")
     assert api.post("/offers/season-groups", json={"name": "premier football"}).status_code == 422
     assert api.delete(f"/offers/season-groups/{football['id']}").json() == {
-        "message": "Cannot delete season group with active seasons"}
+        "message": "Cannot delete season group with active seasons"
+    }
     created = api.post("/offers/season-groups", json={"name": "Basketball"}).json()
     url = f"/offers/season-groups/{created['id']}"
     soon = api.post(f"{url}/seasons", json={"startDate": NOW + 10 * DAY, "endDate": NOW + 90 * DAY})
     assert soon.json() == {"message": "Upcoming season can't start in less than 31 days"}
     one = api.post(f"{url}/seasons", json={"startDate": NOW + 40 * DAY, "endDate": NOW + 100 * DAY})
-    two = api.post(f"{url}/seasons", json={"startDate": NOW + 200 * DAY, "endDate": NOW + 300 * DAY})
+    two = api.post(
+        f"{url}/seasons", json={"startDate": NOW + 200 * DAY, "endDate": NOW + 300 * DAY}
+    )
     assert [s["id"] for s in two.json()["seasons"]] == [1, 2]
     assert api.delete(f"{url}/seasons/1").json() == {"message": "Only last season can be removed"}
-    moved = api.patch(f"{url}/seasons/1",
-                      json={"startDate": NOW + 45 * DAY, "endDate": NOW + 100 * DAY})
+    moved = api.patch(
+        f"{url}/seasons/1", json={"startDate": NOW + 45 * DAY, "endDate": NOW + 100 * DAY}
+    )
     assert moved.json()["seasons"][0]["startDate"] == NOW + 45 * DAY
     running = football["seasons"][3]
-    past = api.patch(f"/offers/season-groups/{football['id']}/seasons/{running['id']}",
-                     json={"startDate": running["startDate"] + DAY, "endDate": running["endDate"]})
+    past = api.patch(
+        f"/offers/season-groups/{football['id']}/seasons/{running['id']}",
+        json={"startDate": running["startDate"] + DAY, "endDate": running["endDate"]},
+    )
     assert past.json() == {"message": "Only dates in future can be edited"}
     assert one.status_code == 200
     assert api.delete(f"{url}/seasons/2").json()["seasons"][-1]["id"] == 1
@@ -416,6 +559,7 @@ def test_season_group_rules(api, state):
 
 # -- cross-cutting --------------------------------------------------------------------------
 
+
 def test_idempotency_key_replays_the_first_answer(api, state):
     customer = first(state, "customers", lambda c: c["email"])
     headers = {"Idempotency-Key": "note-once-1"}
@@ -425,10 +569,12 @@ def test_idempotency_key_replays_the_first_answer(api, state):
     replay = api.post("/x-srm/notes", json=body, headers=headers)
     assert (replay.status_code, replay.content) == (first_answer.status_code, first_answer.content)
     assert len(state.of_customer("notes", customer["id"])) == before + 1
-    refused = api.patch("/subscriptions/123456789", json={"expiresAt": 1},
-                        headers={"Idempotency-Key": "k-404"})
-    again = api.patch("/subscriptions/123456789", json={"expiresAt": 1},
-                      headers={"Idempotency-Key": "k-404"})
+    refused = api.patch(
+        "/subscriptions/123456789", json={"expiresAt": 1}, headers={"Idempotency-Key": "k-404"}
+    )
+    again = api.patch(
+        "/subscriptions/123456789", json={"expiresAt": 1}, headers={"Idempotency-Key": "k-404"}
+    )
     assert refused.status_code == again.status_code == 404 and refused.content == again.content
 
 
@@ -455,9 +601,18 @@ def _fault_run(state, seed):
             root = running.url.removesuffix("/3.1")
             assert all(client.get(f"{root}/sandbox/health").status_code == 200 for _ in range(20))
             notes_before = len(state.all("notes"))
-            created = sum(client.post("/x-srm/notes", json={
-                "customerId": state.all("customers")[0]["id"], "author": "olu",
-                "text": "fault test"}).status_code == 201 for _ in range(20))
+            created = sum(
+                client.post(
+                    "/x-srm/notes",
+                    json={
+                        "customerId": state.all("customers")[0]["id"],
+                        "author": "olu",
+                        "text": "fault test",
+                    },
+                ).status_code
+                == 201
+                for _ in range(20)
+            )
             assert len(state.all("notes")) - notes_before == created
     finally:
         running.stop()
@@ -512,8 +667,15 @@ def test_webhook_delivery_is_signed(api, sandbox):
         assert put.json() == [{"url": url}]
         assert api.get("/webhook_subscriptions").json()["customerRegistered"] == [{"url": url}]
         assert api.put("/webhook_subscriptions/noSuchTopic", json=[]).status_code == 404
-        api.post("/customers", json={"email": "hook@example.com", "country": "NL",
-                                     "currency": "EUR", "locale": "nl_NL"}).raise_for_status()
+        api.post(
+            "/customers",
+            json={
+                "email": "hook@example.com",
+                "country": "NL",
+                "currency": "EUR",
+                "locale": "nl_NL",
+            },
+        ).raise_for_status()
         app_state = sandbox[1].server.config.app.state
         assert app_state.webhooks.wait_idle(10)
         headers, body = _Receiver.deliveries[-1]
@@ -553,15 +715,26 @@ serve(create_app(state), "127.0.0.1", 0, lambda url: print("listening on", url, 
 
 
 def test_serve_reports_the_real_port_and_stops_on_sigterm(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-c", SERVE_SCRIPT, str(tmp_path / "s.json")],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SERVE_SCRIPT, str(tmp_path / "s.json")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = proc.stdout.readline()
         url = line.split("listening on ", 1)[1].strip()
         assert not url.endswith(":0/3.1")
-        created = httpx.post(f"{url}/x-srm/notes", headers=KEY, json={
-            "customerId": SandboxState.load(tmp_path / "s.json", autosave=False).all(
-                "customers")[0]["id"], "author": "anna", "text": "flushed on exit"})
+        created = httpx.post(
+            f"{url}/x-srm/notes",
+            headers=KEY,
+            json={
+                "customerId": SandboxState.load(tmp_path / "s.json", autosave=False).all(
+                    "customers"
+                )[0]["id"],
+                "author": "anna",
+                "text": "flushed on exit",
+            },
+        )
         assert created.status_code == 201
         proc.terminate()
         assert proc.wait(timeout=15) == 0
@@ -574,6 +747,7 @@ def test_serve_reports_the_real_port_and_stops_on_sigterm(tmp_path):
 
 # -- the clock ------------------------------------------------------------------------------
 
+
 def test_without_as_of_the_data_is_as_of_now_and_writes_are_dated_by_the_real_clock(tmp_path):
     from srm_tui import runtime
     from tests.helpers import SandboxProcess
@@ -582,8 +756,9 @@ def test_without_as_of_the_data_is_as_of_now_and_writes_are_dated_by_the_real_cl
     as_of = runtime.demo_as_of()
     assert as_of.second == 0 and before - 60 <= as_of.timestamp() <= time.time()
     # Deterministic per seed and as-of instant.
-    assert SandboxState.generate(30, 9, as_of).export() == \
-        SandboxState.generate(30, 9, as_of).export()
+    assert (
+        SandboxState.generate(30, 9, as_of).export() == SandboxState.generate(30, 9, as_of).export()
+    )
     state = SandboxState.generate(30, 9, as_of, real_clock=True)
     customer = state.export()["customers"][0]
     note = state.add_note({"customerId": customer["id"], "author": "anna", "text": "hi"})
@@ -601,8 +776,11 @@ def test_without_as_of_the_data_is_as_of_now_and_writes_are_dated_by_the_real_cl
         assert newest <= time.time()  # generated relative to now, nothing in the future
         owner = export["customers"][0]["id"]
         started = int(time.time())
-        made = httpx.post(f"{sandbox.url}/x-srm/notes", headers=KEY,
-                          json={"customerId": owner, "author": "anna", "text": "now"})
+        made = httpx.post(
+            f"{sandbox.url}/x-srm/notes",
+            headers=KEY,
+            json={"customerId": owner, "author": "anna", "text": "now"},
+        )
         assert made.status_code == 201
         assert started <= made.json()["createdAt"] <= time.time()
     finally:
@@ -611,6 +789,7 @@ def test_without_as_of_the_data_is_as_of_now_and_writes_are_dated_by_the_real_cl
 
 # -- the vendor's subscription and pass actions -----------------------------------------------
 
+
 def test_vendor_actions_change_the_records_as_documented():
     state = SandboxState.generate(150, 6, AS_OF, advance_clock=False)
     running = start_in_thread(create_app(state))
@@ -618,25 +797,37 @@ def test_vendor_actions_change_the_records_as_documented():
         api = httpx.Client(base_url=running.url, headers=KEY, timeout=10)
         export = state.export()
         offers = {o["id"]: o for o in export["offers"]}
-        web = [s for s in export["subscriptions"] if s["status"] == "active"
-               and not s["isExternallyManaged"] and not s["inTrial"] and s["dateTo"] > NOW]
-        pausable = next(s for s in web
-                        if (offers[s["offerId"][:10]].get("pause") or {}).get("maxBillingCycles"))
+        web = [
+            s
+            for s in export["subscriptions"]
+            if s["status"] == "active"
+            and not s["isExternallyManaged"]
+            and not s["inTrial"]
+            and s["dateTo"] > NOW
+        ]
+        pausable = next(
+            s for s in web if (offers[s["offerId"][:10]].get("pause") or {}).get("maxBillingCycles")
+        )
         ending = next(s for s in web if s is not pausable)
         moving = next(s for s in web if s not in (pausable, ending))
         limit = offers[pausable["offerId"][:10]]["pause"]["maxBillingCycles"]
         url = f"/subscriptions/{pausable['subscriptionId']}"
 
-        too_long = api.post(f"{url}/pause", json={"pauseDate": "anniversary-date",
-                                                  "resumesAfterBillingCycles": limit + 1})
+        too_long = api.post(
+            f"{url}/pause",
+            json={"pauseDate": "anniversary-date", "resumesAfterBillingCycles": limit + 1},
+        )
         assert too_long.status_code == 400
         assert too_long.json() == {"message": "Maximum limit of allowed billing cycles exceeded"}
-        paused = api.post(f"{url}/pause", json={"pauseDate": "anniversary-date",
-                                                "resumesAfterBillingCycles": 1}).json()
+        paused = api.post(
+            f"{url}/pause", json={"pauseDate": "anniversary-date", "resumesAfterBillingCycles": 1}
+        ).json()
         assert paused["status"] == "paused"
         assert paused["pause"]["pauseDate"] == pausable["dateTo"] < paused["pause"]["resumeDate"]
-        assert subscription_state(state.get("subscriptions", pausable["subscriptionId"]),
-                                  NOW) == "paused"
+        assert (
+            subscription_state(state.get("subscriptions", pausable["subscriptionId"]), NOW)
+            == "paused"
+        )
         resumed = api.post(f"{url}/resume")
         assert resumed.status_code == 202 and resumed.json()["status"] == "active"
         assert resumed.json()["pause"] is None
@@ -646,17 +837,26 @@ def test_vendor_actions_change_the_records_as_documented():
         again = api.post(f"{url}/activate").json()
         assert again["status"] == "active" and again["cancellationReason"] is None
 
-        ended = api.post(f"/subscriptions/{ending['subscriptionId']}/terminate",
-                         json={"terminationType": "policyViolation"}).json()
+        ended = api.post(
+            f"/subscriptions/{ending['subscriptionId']}/terminate",
+            json={"terminationType": "policyViolation"},
+        ).json()
         assert ended["status"] == "terminated" and ended["dateTo"] == NOW
         assert ended["terminationType"] == "policyViolation"
-        assert api.post(f"/subscriptions/{ending['subscriptionId']}/terminate",
-                        json={"terminationType": "nope"}).status_code == 400
+        assert (
+            api.post(
+                f"/subscriptions/{ending['subscriptionId']}/terminate",
+                json={"terminationType": "nope"},
+            ).status_code
+            == 400
+        )
 
-        other = next(c for c in export["customers"]
-                     if c["email"] and c["id"] != moving["customerId"])
-        moved = api.post(f"/subscriptions/{moving['subscriptionId']}/transfer",
-                         json={"customerId": other["id"]}).json()
+        other = next(
+            c for c in export["customers"] if c["email"] and c["id"] != moving["customerId"]
+        )
+        moved = api.post(
+            f"/subscriptions/{moving['subscriptionId']}/transfer", json={"customerId": other["id"]}
+        ).json()
         assert moved["customerId"] == other["id"] and moved["paymentDetailsId"] is None
         mine = api.get("/subscriptions", params={"customerId": other["id"]}).json()["data"]
         assert moving["subscriptionId"] in [s["subscriptionId"] for s in mine]

@@ -18,8 +18,11 @@ from tests.helpers import run_srm
 
 NOW = int(AS_OF.timestamp())  # 2026-11-01T00:00:00Z
 HOUR, DAY = 3600, 86400
-GRACE = Segment(where=All((Condition("subscription.state", "in", ("grace", "cancelled")),)),
-                name="Dunning list", tags=("retention",))
+GRACE = Segment(
+    where=All((Condition("subscription.state", "in", ("grace", "cancelled")),)),
+    name="Dunning list",
+    tags=("retention",),
+)
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +50,16 @@ def test_times_of_day_run_once_for_the_latest_missed_slot(cache, tmp_path):
     conn = cache.conn()
     out = tmp_path / "out"
     out.mkdir()
-    schedule = S.add(conn, "dunning list", fmt="csv", columns=["id", "email", "customer.status",
-                                                               "customer.mrr"],
-                     directory=str(out), at="06:00, 18:00", now=NOW, agent="anna")
+    schedule = S.add(
+        conn,
+        "dunning list",
+        fmt="csv",
+        columns=["id", "email", "customer.status", "customer.mrr"],
+        directory=str(out),
+        at="06:00, 18:00",
+        now=NOW,
+        agent="anna",
+    )
     assert S.due_slot(schedule, NOW + 5 * HOUR) is None  # created at midnight, first at 06:00
     # The machine was off for three days: one run, for the latest slot only.
     later = NOW + 3 * DAY + 20 * HOUR
@@ -63,8 +73,11 @@ def test_times_of_day_run_once_for_the_latest_missed_slot(cache, tmp_path):
 
     rows = list(csv.DictReader(open(written.path, encoding="utf-8")))
     expected = store.population(store.get_saved(conn, "Dunning list"), later)
-    assert len(rows) == written.rows == conn.execute(expected.count_sql(),
-                                                     expected.params).fetchone()[0]
+    assert (
+        len(rows)
+        == written.rows
+        == conn.execute(expected.count_sql(), expected.params).fetchone()[0]
+    )
     assert list(rows[0]) == ["id", "email", "customer.status", "customer.mrr"]
     assert {r["customer.status"] for r in rows} <= {"active", "paused", "churned"}
     about = json.loads(open(written.sidecar, encoding="utf-8").read())
@@ -80,12 +93,29 @@ def test_times_of_day_run_once_for_the_latest_missed_slot(cache, tmp_path):
 
 def test_intervals_time_zones_and_a_claimed_slot(cache, tmp_path):
     conn = cache.conn()
-    every = S.add(conn, "dunning list", fmt="json", columns=["id"], directory=str(tmp_path),
-                  every="6h", now=NOW, agent="anna")
+    every = S.add(
+        conn,
+        "dunning list",
+        fmt="json",
+        columns=["id"],
+        directory=str(tmp_path),
+        every="6h",
+        now=NOW,
+        agent="anna",
+    )
     assert S.latest_slot(every, NOW + 5 * HOUR) is None
     assert S.latest_slot(every, NOW + 13 * HOUR) == NOW + 12 * HOUR
-    warsaw = S.add(conn, "dunning list", fmt="json", columns=["id"], directory=str(tmp_path),
-                   at="07:00", tz="Europe/Warsaw", now=NOW, agent="anna")
+    warsaw = S.add(
+        conn,
+        "dunning list",
+        fmt="json",
+        columns=["id"],
+        directory=str(tmp_path),
+        at="07:00",
+        tz="Europe/Warsaw",
+        now=NOW,
+        agent="anna",
+    )
     assert S.latest_slot(warsaw, NOW + 8 * HOUR) == NOW + 6 * HOUR  # 07:00 CET = 06:00Z
     slot = S.due_slot(every, NOW + 7 * HOUR)
     first = S.run_one(conn, every, NOW + 7 * HOUR, slot)
@@ -99,8 +129,16 @@ def test_a_failed_run_gives_its_slot_back(cache, tmp_path):
     conn = cache.conn()
     folder = tmp_path / "gone"
     folder.mkdir()
-    schedule = S.add(conn, "dunning list", fmt="csv", columns=["id"], directory=str(folder),
-                     every="1h", now=NOW, agent="anna")
+    schedule = S.add(
+        conn,
+        "dunning list",
+        fmt="csv",
+        columns=["id"],
+        directory=str(folder),
+        every="1h",
+        now=NOW,
+        agent="anna",
+    )
     folder.rmdir()
     failed = S.run_due(conn, NOW + 2 * HOUR)[0]
     assert failed.error and S.get_schedule(conn, schedule.id).last_error
@@ -111,14 +149,30 @@ def test_a_failed_run_gives_its_slot_back(cache, tmp_path):
 
 def test_bad_schedules_name_each_field(cache, tmp_path):
     with pytest.raises(SegmentError) as bad:
-        S.add(cache.conn(), "dunning list", fmt="xml", columns=["id", "nope"],
-              directory=str(tmp_path / "missing"), at="25:00", tz="Mars/Base", now=NOW,
-              agent="a")
+        S.add(
+            cache.conn(),
+            "dunning list",
+            fmt="xml",
+            columns=["id", "nope"],
+            directory=str(tmp_path / "missing"),
+            at="25:00",
+            tz="Mars/Base",
+            now=NOW,
+            agent="a",
+        )
     paths = [f.path for f in bad.value.faults]
     assert paths == ["format", "columns[1]", "at", "tz", "dir"]
     with pytest.raises(LookupError):
-        S.add(cache.conn(), "no such", fmt="csv", columns=["id"], directory=str(tmp_path),
-              every="1h", now=NOW, agent="a")
+        S.add(
+            cache.conn(),
+            "no such",
+            fmt="csv",
+            columns=["id"],
+            directory=str(tmp_path),
+            every="1h",
+            now=NOW,
+            agent="a",
+        )
 
 
 def test_schedule_commands(cache, tmp_path):
@@ -126,15 +180,36 @@ def test_schedule_commands(cache, tmp_path):
     env = {"SRM_DB": db, "SRM_NOW": "2026-11-01T00:00:00Z"}
     out = tmp_path / "exports"
     out.mkdir()
-    added = run_srm("schedules", "add", "Dunning list", "--format", "csv", "--dir", str(out),
-                    "--every", "1d", "--columns", "id,email,subscription.state", "--json",
-                    env=env)
+    added = run_srm(
+        "schedules",
+        "add",
+        "Dunning list",
+        "--format",
+        "csv",
+        "--dir",
+        str(out),
+        "--every",
+        "1d",
+        "--columns",
+        "id,email,subscription.state",
+        "--json",
+        env=env,
+    )
     assert added.returncode == 0, added.stderr
     schedule_id = json.loads(added.stdout)["id"]
-    bad = run_srm("schedules", "add", "Dunning list", "--format", "csv", "--dir", str(out),
-                  "--at", "9am", env=env)
-    assert bad.returncode == 2 and bad.stderr.startswith("srm: --at: ") \
-        and "'9am'" in bad.stderr
+    bad = run_srm(
+        "schedules",
+        "add",
+        "Dunning list",
+        "--format",
+        "csv",
+        "--dir",
+        str(out),
+        "--at",
+        "9am",
+        env=env,
+    )
+    assert bad.returncode == 2 and bad.stderr.startswith("srm: --at: ") and "'9am'" in bad.stderr
     ran = run_srm("schedules", "run", "--json", env={**env, "SRM_NOW": "2026-11-03T01:00:00Z"})
     assert ran.returncode == 0, ran.stderr
     report = json.loads(ran.stdout)
@@ -148,8 +223,10 @@ def test_schedule_commands(cache, tmp_path):
     future = run_srm("schedules", "run", "--json", env={**env, "SRM_NOW": "2099-01-01T00:00:00Z"})
     assert future.returncode == 2 and future.stderr.startswith("srm: --now: 2099-01-01")
     assert "runs at the real time only" in future.stderr
-    assert json.loads(run_srm("schedules", "list", "--json", env=env).stdout)[0][
-        "last_run_at"] == listed[0]["last_run_at"]
+    assert (
+        json.loads(run_srm("schedules", "list", "--json", env=env).stdout)[0]["last_run_at"]
+        == listed[0]["last_run_at"]
+    )
     assert run_srm("schedules", "remove", str(schedule_id), env=env).returncode == 0
     assert run_srm("schedules", "remove", str(schedule_id), env=env).returncode == 2
 
@@ -157,23 +234,46 @@ def test_schedule_commands(cache, tmp_path):
 def test_segment_commands_save_list_history_overview(cache, tmp_path):
     env = {"SRM_DB": str(cache.path), "SRM_NOW": "2026-11-01T00:00:00Z"}
     file = tmp_path / "seg.json"
-    file.write_text(json.dumps({"version": 1, "name": "Grace DE", "where": {"all": [
-        {"attr": "subscription.state", "op": "eq", "value": "grace"},
-        {"attr": "customer.country", "op": "eq", "value": "DE"}]}}))
+    file.write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "name": "Grace DE",
+                "where": {
+                    "all": [
+                        {"attr": "subscription.state", "op": "eq", "value": "grace"},
+                        {"attr": "customer.country", "op": "eq", "value": "DE"},
+                    ]
+                },
+            }
+        )
+    )
     saved = run_srm("segment", "save", str(file), "--json", env=env)
     assert saved.returncode == 0, saved.stderr
     first = json.loads(saved.stdout)
     assert first["version"] == 1 and "+   customer.country = DE" in first["definition"]
-    file.write_text(json.dumps({"version": 1, "name": "Grace DE", "where": {"all": [
-        {"attr": "subscription.state", "op": "eq", "value": "grace"},
-        {"attr": "customer.country", "op": "gt", "value": "DE"}]}}))
+    file.write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "name": "Grace DE",
+                "where": {
+                    "all": [
+                        {"attr": "subscription.state", "op": "eq", "value": "grace"},
+                        {"attr": "customer.country", "op": "gt", "value": "DE"},
+                    ]
+                },
+            }
+        )
+    )
     bad = run_srm("segment", "save", str(file), env=env)
     assert bad.returncode == 2 and "where.all[1].op" in bad.stderr
     listed = json.loads(run_srm("segment", "list", "--json", env=env).stdout)
     assert [(s["name"], s["version"]) for s in listed] == [("Dunning list", 1), ("Grace DE", 1)]
     history = json.loads(run_srm("segment", "history", "grace de", "--json", env=env).stdout)
     assert history[0]["members"] == first["members"] == history[0]["gained"]
-    overview = json.loads(run_srm("segment", "overview", "--saved", "Grace DE", "--json",
-                                  env=env).stdout)
+    overview = json.loads(
+        run_srm("segment", "overview", "--saved", "Grace DE", "--json", env=env).stdout
+    )
     assert overview["customers"] == first["members"]
     assert overview["composition"]["country"] == {"DE": first["members"]}

@@ -63,9 +63,13 @@ async def test_a_malformed_term_shows_its_error_where_the_results_go(db, query):
 
 async def test_every_match_is_listed_a_window_at_a_time(db):
     conn = Cache(db).conn()
-    expected = [r[0] for r in conn.execute(
-        "SELECT c.id FROM customers c WHERE c.id IN (SELECT rowid FROM customers_fts "
-        "WHERE customers_fts MATCH 'example*') ORDER BY c.id")]
+    expected = [
+        r[0]
+        for r in conn.execute(
+            "SELECT c.id FROM customers c WHERE c.id IN (SELECT rowid FROM customers_fts "
+            "WHERE customers_fts MATCH 'example*') ORDER BY c.id"
+        )
+    ]
     assert len(expected) > 500  # more than the console's old cap
     app = _app(db)
     async with app.run_test(size=(120, 40)) as pilot:

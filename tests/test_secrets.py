@@ -45,26 +45,36 @@ def _mine(export, customer_id, entity):
 def _no_live_access(export, customer_id) -> bool:
     return not any(
         subscription_state(s["status"], s["inTrial"], s["dateTo"], NOW) != "churned"
-        for s in _mine(export, customer_id, "subscriptions")) and not any(
+        for s in _mine(export, customer_id, "subscriptions")
+    ) and not any(
         pass_is_active(p["status"], p["expiresAt"], NOW)
-        for p in _mine(export, customer_id, "passes"))
+        for p in _mine(export, customer_id, "passes")
+    )
 
 
 def test_anonymize_names_the_exports_that_still_hold_the_customer(sandbox, db, tmp_path):
     env = srm_env(sandbox, db, SRM_NOW=AS_OF, SRM_AGENT="anna")
     state = sandbox.export()
-    customer = next(c for c in state["customers"]
-                    if c["email"] and c["lastName"] and _no_live_access(state, c["id"]))
+    customer = next(
+        c
+        for c in state["customers"]
+        if c["email"] and c["lastName"] and _no_live_access(state, c["id"])
+    )
     everyone, nobody = tmp_path / "everyone.json", tmp_path / "nobody.json"
     everyone.write_text(json.dumps(EVERYONE))
     nobody.write_text(json.dumps(NOBODY))
     made = {}
-    for name, segment, fmt in (("all.csv", everyone, "csv"), ("all.json", everyone, "json"),
-                               ("none.csv", nobody, "csv"), ("gone.csv", everyone, "csv")):
+    for name, segment, fmt in (
+        ("all.csv", everyone, "csv"),
+        ("all.json", everyone, "json"),
+        ("none.csv", nobody, "csv"),
+        ("gone.csv", everyone, "csv"),
+    ):
         out = tmp_path / "out" / name
         out.parent.mkdir(exist_ok=True)
-        result = run_srm("segment", "export", str(segment), "--format", fmt, "--out", str(out),
-                         env=env)
+        result = run_srm(
+            "segment", "export", str(segment), "--format", fmt, "--out", str(out), env=env
+        )
         assert result.returncode == 0, result.stderr
         assert out.stat().st_mode & 0o777 == 0o600, name
         made[name] = str(out.resolve())
@@ -86,8 +96,7 @@ def test_anonymize_names_the_exports_that_still_hold_the_customer(sandbox, db, t
     assert result.returncode == 0, result.stderr
     outcome = json.loads(result.stdout)
     assert outcome["status"] == "applied"
-    assert sorted(outcome["exports_holding_data"]) == sorted([made["all.csv"],
-                                                              made["all.json"]])
+    assert sorted(outcome["exports_holding_data"]) == sorted([made["all.csv"], made["all.json"]])
     assert made["all.csv"] in outcome["message"] and "still hold" in outcome["message"]
     # The files are the agent's: srm names them and leaves them as they were.
     assert customer["email"] in Path(made["all.csv"]).read_text(encoding="utf-8")
@@ -119,17 +128,22 @@ def test_the_api_key_never_reaches_a_file_output_or_process_title(tmp_path):
     """Sync, actions (direct, queued, pushed, refused), failures with --debug tracebacks,
     exports: afterwards no file srm wrote, no output and no process title holds the key."""
     import subprocess
-    import sys
     import time
 
     from tests.helpers import SRM
 
-    sandbox = SandboxProcess("--customers", "40", "--seed", "3", "--as-of", AS_OF,
-                             "--api-key", KEY)
+    sandbox = SandboxProcess("--customers", "40", "--seed", "3", "--as-of", AS_OF, "--api-key", KEY)
     db = tmp_path / "cache.db"
     config, data = tmp_path / "config", tmp_path / "data"
-    env = srm_env(sandbox, db, SRM_API_KEY=KEY, SRM_NOW=AS_OF, SRM_AGENT="anna",
-                  SRM_CONFIG_DIR=str(config), SRM_DATA_DIR=str(data))
+    env = srm_env(
+        sandbox,
+        db,
+        SRM_API_KEY=KEY,
+        SRM_NOW=AS_OF,
+        SRM_AGENT="anna",
+        SRM_CONFIG_DIR=str(config),
+        SRM_DATA_DIR=str(data),
+    )
     outputs: list[str] = []
 
     def srm(*args: str, **extra: str):
@@ -148,20 +162,34 @@ def test_the_api_key_never_reaches_a_file_output_or_process_title(tmp_path):
         assert srm("customer", "extend", "123456789", "--until", "2027-01-01").returncode != 0
         assert srm("--debug", "customer", "show", "1").returncode != 0
         (tmp_path / "all.json").write_text(json.dumps(EVERYONE))
-        assert srm("segment", "export", str(tmp_path / "all.json"), "--format", "csv",
-                   "--out", str(tmp_path / "out.csv")).returncode == 0
+        assert (
+            srm(
+                "segment",
+                "export",
+                str(tmp_path / "all.json"),
+                "--format",
+                "csv",
+                "--out",
+                str(tmp_path / "out.csv"),
+            ).returncode
+            == 0
+        )
         # The key given as a flag: it must not stay in the process title (ps, /proc).
-        proc = subprocess.Popen([*SRM, "sync", "--full", "--api-key", KEY],
-                                env={**__import__("os").environ, **env,
-                                     "SRM_PAGE_SIZE": "20"},
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [*SRM, "sync", "--full", "--api-key", KEY],
+            env={**__import__("os").environ, **env, "SRM_PAGE_SIZE": "20"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         started = time.monotonic()
         titles: list[tuple[float, bytes]] = []
         while proc.poll() is None and time.monotonic() < started + 10:
             for pid in [proc.pid, *_children(proc.pid)]:
                 try:
-                    titles.append((time.monotonic() - started,
-                                   Path(f"/proc/{pid}/cmdline").read_bytes()))
+                    titles.append(
+                        (time.monotonic() - started, Path(f"/proc/{pid}/cmdline").read_bytes())
+                    )
                 except OSError:
                     pass
             time.sleep(0.01)
@@ -174,7 +202,7 @@ def test_the_api_key_never_reaches_a_file_output_or_process_title(tmp_path):
         # may be slow).
         clean = [i for i, (_, title) in enumerate(titles) if KEY.encode() not in title]
         assert clean, "the sync ran too fast to be seen"
-        assert not any(KEY.encode() in title for _, title in titles[clean[0]:])
+        assert not any(KEY.encode() in title for _, title in titles[clean[0] :])
         # A key the API refuses, with --debug: the message and the traceback name neither.
         refused = srm("--debug", "sync", SRM_API_KEY=KEY + "-old")
         assert refused.returncode == 1 and "Traceback" in refused.stderr
@@ -213,8 +241,13 @@ async def test_the_console_crash_report_does_not_hold_the_api_key(tmp_path, monk
         raise RuntimeError("the network card caught fire")
 
     monkeypatch.setattr(httpx.HTTPTransport, "handle_request", broken)
-    settings = load_settings(db=str(tmp_path / "c.db"), api_url="http://127.0.0.1:9/3.1",
-                             api_key=KEY, agent="anna", role="agent")
+    settings = load_settings(
+        db=str(tmp_path / "c.db"),
+        api_url="http://127.0.0.1:9/3.1",
+        api_key=KEY,
+        agent="anna",
+        role="agent",
+    )
 
     class Crashing(SrmApp):
         @work(thread=True)
@@ -275,8 +308,19 @@ def test_cache_wal_and_exports_are_created_private(sandbox, tmp_path):
     (tmp_path / "all.json").write_text(json.dumps(EVERYONE))
     for fmt in ("csv", "json"):
         out = tmp_path / f"m.{fmt}"
-        assert run_srm("segment", "export", str(tmp_path / "all.json"), "--format", fmt,
-                       "--out", str(out), env=env).returncode == 0
+        assert (
+            run_srm(
+                "segment",
+                "export",
+                str(tmp_path / "all.json"),
+                "--format",
+                fmt,
+                "--out",
+                str(out),
+                env=env,
+            ).returncode
+            == 0
+        )
         assert out.stat().st_mode & 0o777 == 0o600
 
 
@@ -326,10 +370,24 @@ def test_a_viewer_changes_nothing_through_the_command_line(sandbox, db, tmp_path
     before = _outbox_count(db)
     segment = tmp_path / "s.json"
     segment.write_text(json.dumps(EVERYONE))
-    commands += [["outbox", "push"], ["outbox", "resolve", "1", "--discard"],
-                 ["segment", "save", str(segment)], ["segment", "delete", "everyone"],
-                 ["schedules", "add", "everyone", "--format", "csv", "--dir", str(tmp_path),
-                  "--every", "1h"], ["schedules", "remove", "1"]]
+    commands += [
+        ["outbox", "push"],
+        ["outbox", "resolve", "1", "--discard"],
+        ["segment", "save", str(segment)],
+        ["segment", "delete", "everyone"],
+        [
+            "schedules",
+            "add",
+            "everyone",
+            "--format",
+            "csv",
+            "--dir",
+            str(tmp_path),
+            "--every",
+            "1h",
+        ],
+        ["schedules", "remove", "1"],
+    ]
     runner = CliRunner()
     for args in commands:
         for extra in ({}, {"SRM_API_URL": ""}):  # online, and offline (it would queue)
@@ -338,8 +396,15 @@ def test_a_viewer_changes_nothing_through_the_command_line(sandbox, db, tmp_path
             assert "role.viewer" in result.output, (args, result.output)
     assert _outbox_count(db) == before
     after = sandbox.export()
-    for entity in ("customers", "subscriptions", "transactions", "notes", "emails",
-                   "payment_details", "history"):
+    for entity in (
+        "customers",
+        "subscriptions",
+        "transactions",
+        "notes",
+        "emails",
+        "payment_details",
+        "history",
+    ):
         assert after[entity] == state[entity], entity
 
 
@@ -356,8 +421,9 @@ def test_an_outbox_entry_queued_by_a_viewer_is_refused_at_push(sandbox, db):
     service = ActionService(Cache(db), agent)
     preview = service.preview("note-add", customer_id=customer["id"], text="smuggled by vera")
     with service.cache.transaction() as tx:
-        item_id = outbox.enqueue(tx, key="viewer-entry-1", preview=preview, agent="vera",
-                                 role="viewer", now=NOW)
+        item_id = outbox.enqueue(
+            tx, key="viewer-entry-1", preview=preview, agent="vera", role="viewer", now=NOW
+        )
     service.close()
     service.cache.close()
     pushed = run_srm("outbox", "push", "--json", env=srm_env(sandbox, db, SRM_AGENT="anna"))
@@ -366,11 +432,17 @@ def test_an_outbox_entry_queued_by_a_viewer_is_refused_at_push(sandbox, db):
     assert "smuggled by vera" not in [n["text"] for n in sandbox.export()["notes"]]
     cache = Cache(db)
     try:
-        row = cache.conn().execute("SELECT status, last_error FROM outbox WHERE id = ?",
-                                   (item_id,)).fetchone()
+        row = (
+            cache.conn()
+            .execute("SELECT status, last_error FROM outbox WHERE id = ?", (item_id,))
+            .fetchone()
+        )
         assert row["status"] == "failed" and "viewer" in row["last_error"]
-        audit = cache.conn().execute("SELECT outcome, detail FROM audit WHERE detail = "
-                                     "'role.viewer'").fetchall()
+        audit = (
+            cache.conn()
+            .execute("SELECT outcome, detail FROM audit WHERE detail = 'role.viewer'")
+            .fetchall()
+        )
         assert audit and audit[-1]["outcome"] == "refused"
     finally:
         cache.close()
@@ -382,8 +454,11 @@ async def test_a_viewer_changes_nothing_through_the_console(sandbox, db):
     from tools.console_session import type_keys
 
     state = sandbox.export()
-    customer = next(c for c in state["customers"] if c["email"] and any(
-        n["customerId"] == c["id"] for n in state["notes"]))
+    customer = next(
+        c
+        for c in state["customers"]
+        if c["email"] and any(n["customerId"] == c["id"] for n in state["notes"])
+    )
     before = _outbox_count(db)
     app = make_app(db, sandbox.url, role="viewer", agent="vera")
     async with app.run_test(size=(120, 40)) as pilot:

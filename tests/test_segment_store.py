@@ -8,12 +8,14 @@ import shutil
 
 import pytest
 
-from srm_tui.segments import count, editing as ed, model, overview as O, store
+from srm_tui.segments import count, model, store
+from srm_tui.segments import editing as ed
+from srm_tui.segments import overview as O
+from srm_tui.segments.catalog import lookup
 from srm_tui.segments.compile import compile_segment
 from srm_tui.segments.model import All, AnyOf, Condition, Not, Segment, SegmentError
 from srm_tui.segments.textform import format_tree, parse_tree
 from srm_tui.segments.values import ValueProblem, parse_value, relative_date
-from srm_tui.segments.catalog import lookup
 from srm_tui.storage.cache import Cache
 from tests.conftest import AS_OF
 
@@ -69,8 +71,11 @@ def test_every_save_is_a_version_with_definition_and_member_diffs(conn):
     assert (c2.version, c2.gained, c2.lost) == (2, 0, preview.lost)
     assert set(c2.lost_ids) <= members(conn, first) - members(conn, second)
     saved = store.get_saved(conn, "dunning")  # names ignore case
-    assert (saved.version, saved.members, saved.updated_by) == (2, len(members(conn, second)),
-                                                               "ben")
+    assert (saved.version, saved.members, saved.updated_by) == (
+        2,
+        len(members(conn, second)),
+        "ben",
+    )
     history = store.versions(conn, 1)
     assert [v.version for v in history] == [2, 1]
     assert history[1].segment == first
@@ -90,18 +95,22 @@ def test_names_are_checked_and_unique(conn):
         store.save(conn, Segment(where=All((PL_DE,)), name=" "), now=NOW, agent="a")
     assert empty.value.faults[0].path == "name"
     with pytest.raises(SegmentError) as bad_tree:
-        store.save(conn, Segment(where=All((Condition("customer.country", "gt", 1),)),
-                                 name="X"), now=NOW, agent="a")
+        store.save(
+            conn,
+            Segment(where=All((Condition("customer.country", "gt", 1),)), name="X"),
+            now=NOW,
+            agent="a",
+        )
     assert bad_tree.value.faults[0].path == "where.all[0].op"
 
 
 def test_static_segments_change_by_hand_each_change_a_version(conn):
     ids = [r[0] for r in conn.execute("SELECT id FROM customers ORDER BY id LIMIT 3")]
-    saved = store.create_static(conn, "Callbacks", ("vip",), now=NOW, agent="anna",
-                                members=ids[:2])
+    saved = store.create_static(conn, "Callbacks", ("vip",), now=NOW, agent="anna", members=ids[:2])
     assert saved.static and saved.members == 2 and saved.version == 2
-    change = store.change_members(conn, saved.id, add=[ids[2]], remove=[ids[0]], now=NOW,
-                                  agent="ben")
+    change = store.change_members(
+        conn, saved.id, add=[ids[2]], remove=[ids[0]], now=NOW, agent="ben"
+    )
     assert (change.version, change.gained, change.lost) == (3, 1, 1)
     assert change.gained_ids == [ids[2]] and change.lost_ids == [ids[0]]
     assert store.change_members(conn, saved.id, add=[ids[2]], now=NOW, agent="b") is None
@@ -113,13 +122,13 @@ def test_static_segments_change_by_hand_each_change_a_version(conn):
         store.change_members(conn, saved.id, add=[1], now=NOW, agent="b")
     dynamic = store.save(conn, Segment(where=All((GRACE,)), name="Dyn"), now=NOW, agent="a")
     with pytest.raises(SegmentError, match="dynamic"):
-        store.change_members(conn, store.get_saved(conn, "Dyn").id, add=ids[:1], now=NOW,
-                             agent="a")
+        store.change_members(conn, store.get_saved(conn, "Dyn").id, add=ids[:1], now=NOW, agent="a")
     assert dynamic.version == 1
 
 
 def test_rows_saved_by_an_older_srm_open_upgraded_and_newer_ones_are_listed_not_run(
-        conn, monkeypatch):
+    conn, monkeypatch
+):
     old = Segment(where=All((GRACE,)), name="Old one")
     store.save(conn, old, now=NOW, agent="anna")
 
@@ -140,15 +149,23 @@ def test_rows_saved_by_an_older_srm_open_upgraded_and_newer_ones_are_listed_not_
 
     # A row from a newer srm: listed with the reason, never run or overwritten.
     newer = json.dumps({"version": 9, "name": "Future", "where": {"all": []}})
-    conn.execute("INSERT INTO segments (name, name_key, kind, format, definition, version, "
-                 "created_at, updated_at) VALUES ('Future', 'future', 'dynamic', 9, ?, 1, 0, "
-                 "0)", (newer,))
+    conn.execute(
+        "INSERT INTO segments (name, name_key, kind, format, definition, version, "
+        "created_at, updated_at) VALUES ('Future', 'future', 'dynamic', 9, ?, 1, 0, "
+        "0)",
+        (newer,),
+    )
     future = store.get_saved(conn, "future")
     assert future.segment is None and "newer srm" in future.problem
     assert [s.name for s in store.list_saved(conn)] == ["Future", "Old one"]
     with pytest.raises(SegmentError, match="cannot overwrite"):
-        store.save(conn, Segment(where=All((GRACE,)), name="Future"), now=NOW, agent="a",
-                   segment_id=future.id)
+        store.save(
+            conn,
+            Segment(where=All((GRACE,)), name="Future"),
+            now=NOW,
+            agent="a",
+            segment_id=future.id,
+        )
 
 
 def test_a_cache_from_before_saved_segments_migrates(tmp_path):
@@ -175,8 +192,16 @@ def test_a_scheduled_segment_is_not_deleted(conn, tmp_path):
     from srm_tui.segments import schedules as S
 
     store.save(conn, Segment(where=All((GRACE,)), name="Kept"), now=NOW, agent="a")
-    schedule = S.add(conn, "Kept", fmt="csv", columns=["id"], directory=str(tmp_path),
-                     every="1d", now=NOW, agent="a")
+    schedule = S.add(
+        conn,
+        "Kept",
+        fmt="csv",
+        columns=["id"],
+        directory=str(tmp_path),
+        every="1d",
+        now=NOW,
+        agent="a",
+    )
     with pytest.raises(store.SegmentInUse, match=f"schedule {schedule.id}"):
         store.delete(conn, 1)
     S.remove(conn, schedule.id)
@@ -189,37 +214,48 @@ def test_a_scheduled_segment_is_not_deleted(conn, tmp_path):
 
 @pytest.mark.parametrize("selector", ["latest", "any", "highest_revenue"])
 def test_overview_bars_agree_with_the_engine(conn, selector):
-    segment = Segment(where=All((Condition("customer.country", "in", ("PL", "DE", "US")),)),
-                      selector=selector)
+    segment = Segment(
+        where=All((Condition("customer.country", "in", ("PL", "DE", "US")),)), selector=selector
+    )
     result = O.compute(conn, compile_segment(segment, NOW), NOW)
     assert result.customers == count(conn, segment, NOW)
     for panel in result.panels:
         assert sum(b.count for b in panel.bars) == result.customers, panel.key
         for bar in panel.bars:
-            narrowed = Segment(where=All((segment.where, bar.node)),
-                               selector="latest" if selector == "any" else selector)
+            narrowed = Segment(
+                where=All((segment.where, bar.node)),
+                selector="latest" if selector == "any" else selector,
+            )
             assert count(conn, narrowed, NOW) == bar.count, (panel.key, bar.label)
 
 
 def test_overview_money_and_churn_match_plain_sql(conn):
     result = O.compute(conn, compile_segment(Segment(), NOW), NOW)
-    expected = dict(conn.execute(
-        "SELECT c.currency, sum(s.price * CASE s.period WHEN 'day' THEN 365.0 / 12 "
-        "WHEN 'week' THEN 52.0 / 12 WHEN 'month' THEN 1 WHEN '3months' THEN 1.0 / 3 "
-        "WHEN '6months' THEN 1.0 / 6 ELSE 1.0 / 12 END) FROM subscriptions s JOIN customers c "
-        "ON c.id = s.customer_id WHERE s.status = 'active' AND NOT (s.in_trial AND "
-        "s.date_to >= :now) GROUP BY 1", {"now": NOW}).fetchall())
-    assert {k: round(v, 2) for k, v in result.mrr.items() if v} == \
-        {k: round(v, 2) for k, v in expected.items() if v}
+    expected = dict(
+        conn.execute(
+            "SELECT c.currency, sum(s.price * CASE s.period WHEN 'day' THEN 365.0 / 12 "
+            "WHEN 'week' THEN 52.0 / 12 WHEN 'month' THEN 1 WHEN '3months' THEN 1.0 / 3 "
+            "WHEN '6months' THEN 1.0 / 6 ELSE 1.0 / 12 END) FROM subscriptions s JOIN customers c "
+            "ON c.id = s.customer_id WHERE s.status = 'active' AND NOT (s.in_trial AND "
+            "s.date_to >= :now) GROUP BY 1",
+            {"now": NOW},
+        ).fetchall()
+    )
+    assert {k: round(v, 2) for k, v in result.mrr.items() if v} == {
+        k: round(v, 2) for k, v in expected.items() if v
+    }
     start = NOW - 30 * 86400
     base, gone = conn.execute(
         "SELECT sum(created_at <= :s AND (date_to IS NULL OR date_to >= :s OR status IN "
         "('active', 'paused'))), sum(created_at <= :s AND (date_to IS NULL OR date_to >= :s OR "
         "status IN ('active', 'paused')) AND (status = 'terminated' OR (status = 'stopped' AND "
-        "date_to < :now))) FROM subscriptions", {"s": start, "now": NOW}).fetchone()
+        "date_to < :now))) FROM subscriptions",
+        {"s": start, "now": NOW},
+    ).fetchone()
     assert (result.churn_base, result.churned) == (base, gone)
-    paying = conn.execute("SELECT count(*) FROM segment_customer_facts WHERE n_txn > 0"
-                          ).fetchone()[0]
+    paying = conn.execute("SELECT count(*) FROM segment_customer_facts WHERE n_txn > 0").fetchone()[
+        0
+    ]
     assert sum(result.paying.values()) == paying
 
 
@@ -254,31 +290,37 @@ def test_tree_edits_by_position_round_trip_through_the_text_form():
     assert narrowed == All((AnyOf((GRACE, PL_DE)), mrr))
 
 
-@pytest.mark.parametrize("attr, op, text, value", [
-    ("customer.country", "in", "pl, DE", ("PL", "DE")),
-    ("customer.mrr", "between", "10 and 20", (10, 20)),
-    ("customer.status", "eq", "Active", "active"),
-    ("subscription.in_trial", "eq", "yes", True),
-    ("customer.email", "contains", "a, b", "a, b"),
-    ("customer.last_login_at", "within_last", "2w", 14),
-    # Relative dates stay relative (CONTRACT section 4), resolved at each evaluation.
-    ("customer.registered_at", "before", "-30d", "-30d"),
-    ("customer.registered_at", "after", "yesterday", "-1d"),
-    ("customer.registered_at", "after", "2 weeks ago", "-2w"),
-    ("customer.registered_at", "between", "-1y and today", ("-1y", "today")),
-])
+@pytest.mark.parametrize(
+    "attr, op, text, value",
+    [
+        ("customer.country", "in", "pl, DE", ("PL", "DE")),
+        ("customer.mrr", "between", "10 and 20", (10, 20)),
+        ("customer.status", "eq", "Active", "active"),
+        ("subscription.in_trial", "eq", "yes", True),
+        ("customer.email", "contains", "a, b", "a, b"),
+        ("customer.last_login_at", "within_last", "2w", 14),
+        # Relative dates stay relative (CONTRACT section 4), resolved at each evaluation.
+        ("customer.registered_at", "before", "-30d", "-30d"),
+        ("customer.registered_at", "after", "yesterday", "-1d"),
+        ("customer.registered_at", "after", "2 weeks ago", "-2w"),
+        ("customer.registered_at", "between", "-1y and today", ("-1y", "today")),
+    ],
+)
 def test_values_read_as_typed(attr, op, text, value):
     assert parse_value(lookup(attr), op, text, NOW).value == value
 
 
-@pytest.mark.parametrize("attr, op, text, path, words", [
-    ("customer.country", "in", "PL, DXX", "value[1]", "not an ISO code"),
-    ("customer.mrr", "gt", "ten", "value", "must be a number"),
-    ("customer.registered_at", "after", "2026-13-01", "value", "ISO 8601"),
-    ("customer.last_login_at", "within_last", "soon", "value", "number of days"),
-    ("customer.status", "eq", "gone", "value", "not a value of customer.status"),
-    ("customer.mrr", "between", "10", "value", "two values"),
-])
+@pytest.mark.parametrize(
+    "attr, op, text, path, words",
+    [
+        ("customer.country", "in", "PL, DXX", "value[1]", "not an ISO code"),
+        ("customer.mrr", "gt", "ten", "value", "must be a number"),
+        ("customer.registered_at", "after", "2026-13-01", "value", "ISO 8601"),
+        ("customer.last_login_at", "within_last", "soon", "value", "number of days"),
+        ("customer.status", "eq", "gone", "value", "not a value of customer.status"),
+        ("customer.mrr", "between", "10", "value", "two values"),
+    ],
+)
 def test_bad_values_name_the_fault(attr, op, text, path, words):
     with pytest.raises(ValueProblem) as problem:
         parse_value(lookup(attr), op, text, NOW)

@@ -28,13 +28,23 @@ NOW = int(AS_OF.timestamp())
 NOW_ISO = "2026-11-01T00:00:00Z"
 
 EXAMPLE = {
-    "version": 1, "name": "Grace period, PL or DE, high value", "tags": ["dunning"],
+    "version": 1,
+    "name": "Grace period, PL or DE, high value",
+    "tags": ["dunning"],
     "selector": "latest",
-    "where": {"all": [
-        {"attr": "subscription.state", "op": "eq", "value": "grace"},
-        {"any": [{"attr": "customer.country", "op": "in", "value": ["PL", "DE"]},
-                 {"not": {"attr": "customer.mrr", "op": "lt", "value": 20}}]},
-        {"attr": "customer.last_login_at", "op": "within_last", "value": 30}]}}
+    "where": {
+        "all": [
+            {"attr": "subscription.state", "op": "eq", "value": "grace"},
+            {
+                "any": [
+                    {"attr": "customer.country", "op": "in", "value": ["PL", "DE"]},
+                    {"not": {"attr": "customer.mrr", "op": "lt", "value": 20}},
+                ]
+            },
+            {"attr": "customer.last_login_at", "op": "within_last", "value": 30},
+        ]
+    },
+}
 
 
 @pytest.fixture(scope="module")
@@ -60,10 +70,19 @@ def cond(attr, op, value=None):
 # files and faults ------------------------------------------------------------------------
 
 FAULTS = [
-    ("unknown attribute", doc({"all": [cond("customer.shoe_size", "eq", 3)]}),
-     "where.all[0].attr"),
-    ("operator not for the type", doc({"all": [cond("subscription.state", "eq", "grace"), {
-        "any": [cond("customer.country", "lt", "PL")]}]}), "where.all[1].any[0].op"),
+    ("unknown attribute", doc({"all": [cond("customer.shoe_size", "eq", 3)]}), "where.all[0].attr"),
+    (
+        "operator not for the type",
+        doc(
+            {
+                "all": [
+                    cond("subscription.state", "eq", "grace"),
+                    {"any": [cond("customer.country", "lt", "PL")]},
+                ]
+            }
+        ),
+        "where.all[1].any[0].op",
+    ),
     ("unknown operator", doc(cond("customer.email", "like", "x")), "where.op"),
     ("text value not text", doc(cond("customer.email", "eq", 5)), "where.value"),
     ("number value not a number", doc(cond("customer.mrr", "gt", "20")), "where.value"),
@@ -71,28 +90,44 @@ FAULTS = [
     ("between needs [a, b]", doc(cond("customer.mrr", "between", [1])), "where.value"),
     ("between is not a scalar", doc(cond("customer.mrr", "between", 5)), "where.value"),
     ("in needs a list", doc(cond("customer.country", "in", "PL")), "where.value"),
-    ("a list item of the wrong type", doc(cond("customer.email", "in", ["a", 2])),
-     "where.value[1]"),
-    ("within_last needs days >= 0", doc(cond("customer.last_login_at", "within_last", -1)),
-     "where.value"),
-    ("within_next needs a number", doc(cond("subscription.expires_at", "within_next", "7")),
-     "where.value"),
-    ("not an ISO date", doc(cond("customer.registered_at", "before", "yesterday")),
-     "where.value"),
-    ("between dates", doc(cond("customer.registered_at", "between", ["2026-01-01", "x"])),
-     "where.value[1]"),
-    ("enum value not among its values", doc(cond("subscription.state", "eq", "dunning")),
-     "where.value"),
+    (
+        "a list item of the wrong type",
+        doc(cond("customer.email", "in", ["a", 2])),
+        "where.value[1]",
+    ),
+    (
+        "within_last needs days >= 0",
+        doc(cond("customer.last_login_at", "within_last", -1)),
+        "where.value",
+    ),
+    (
+        "within_next needs a number",
+        doc(cond("subscription.expires_at", "within_next", "7")),
+        "where.value",
+    ),
+    ("not an ISO date", doc(cond("customer.registered_at", "before", "yesterday")), "where.value"),
+    (
+        "between dates",
+        doc(cond("customer.registered_at", "between", ["2026-01-01", "x"])),
+        "where.value[1]",
+    ),
+    (
+        "enum value not among its values",
+        doc(cond("subscription.state", "eq", "dunning")),
+        "where.value",
+    ),
     ("country code not an ISO code", doc(cond("customer.country", "eq", "pl")), "where.value"),
-    ("bool needs true or false", doc(cond("subscription.in_trial", "eq", "yes")),
-     "where.value"),
+    ("bool needs true or false", doc(cond("subscription.in_trial", "eq", "yes")), "where.value"),
     ("is_set takes no value", doc(cond("customer.email", "is_set", "x")), "where.value"),
     ("a value is missing", doc(cond("customer.email", "eq")), "where.value"),
     ("unknown selector", doc({"all": []}, selector="newest"), "selector"),
     ("a node that is not an object", doc({"all": [3]}), "where.all[0]"),
     ("all is not a list", doc({"all": {"attr": "customer.id"}}), "where.all"),
-    ("an unknown key in a condition", doc({"all": [{**cond("customer.id", "eq", 1),
-                                                    "vaule": 2}]}), "where.all[0].vaule"),
+    (
+        "an unknown key in a condition",
+        doc({"all": [{**cond("customer.id", "eq", 1), "vaule": 2}]}),
+        "where.all[0].vaule",
+    ),
     ("missing where", {"version": 1, "name": "t"}, "where"),
     ("a newer version", {**doc({"all": []}), "version": 2}, "version"),
     ("tags not text", doc({"all": []}, tags=["a", 1]), "tags[1]"),
@@ -115,7 +150,7 @@ def test_each_fault_is_exit_2_naming_its_path(tmp_path, what, document, path):
 
 def test_a_file_that_is_not_json_is_exit_2(tmp_path):
     f = tmp_path / "s.json"
-    f.write_text("{\"version\": 1,")
+    f.write_text('{"version": 1,')
     result = CliRunner().invoke(main, ["segment", "check", str(f)])
     assert result.exit_code == 2 and "not JSON" in result.stderr
 
@@ -137,6 +172,7 @@ def test_dates_accept_iso_forms():
 
 def test_old_versions_load_through_the_upgrade_chain(monkeypatch):
     """A version-1 file still loads after the format moves on (here: a pretend version 2)."""
+
     def v1_to_v2(raw):
         return {**raw, "version": 2, "where": raw["where"]}
 
@@ -157,19 +193,33 @@ def test_catalog_covers_the_contract():
     assert catalog.lookup("subscription.custom.plan").group == "Custom"
     assert catalog.lookup("customer.nope") is None
     assert set(catalog.lookup("subscription.state").values) == {
-        "trial", "active", "grace", "cancelled", "paused", "churned"}
+        "trial",
+        "active",
+        "grace",
+        "cancelled",
+        "paused",
+        "churned",
+    }
 
 
 # text form ---------------------------------------------------------------------------------
 
-scalars = st.one_of(st.text(max_size=12), st.integers(-10**6, 10**6), st.booleans(),
-                    st.floats(allow_nan=False, allow_infinity=False))
+scalars = st.one_of(
+    st.text(max_size=12),
+    st.integers(-(10**6), 10**6),
+    st.booleans(),
+    st.floats(allow_nan=False, allow_infinity=False),
+)
 
 
 @st.composite
 def any_condition(draw):
-    attr = draw(st.one_of(st.sampled_from([a.name for a in catalog.ATTRIBUTES]),
-                          st.text(min_size=1, max_size=10).map(lambda k: "customer.custom." + k)))
+    attr = draw(
+        st.one_of(
+            st.sampled_from([a.name for a in catalog.ATTRIBUTES]),
+            st.text(min_size=1, max_size=10).map(lambda k: "customer.custom." + k),
+        )
+    )
     op = draw(st.sampled_from(sorted({o for ops in catalog.OPERATORS.values() for o in ops})))
     if op in catalog.NO_VALUE:
         value = None
@@ -182,10 +232,15 @@ def any_condition(draw):
     return Condition(attr, op, value)
 
 
-any_tree = st.recursive(any_condition(), lambda kids: st.one_of(
-    st.lists(kids, max_size=4).map(lambda xs: All(tuple(xs))),
-    st.lists(kids, max_size=4).map(lambda xs: AnyOf(tuple(xs))),
-    kids.map(Not)), max_leaves=8)
+any_tree = st.recursive(
+    any_condition(),
+    lambda kids: st.one_of(
+        st.lists(kids, max_size=4).map(lambda xs: All(tuple(xs))),
+        st.lists(kids, max_size=4).map(lambda xs: AnyOf(tuple(xs))),
+        kids.map(Not),
+    ),
+    max_leaves=8,
+)
 
 
 @settings(max_examples=400, deadline=None)
@@ -198,29 +253,38 @@ def test_text_form_reads_back_to_the_identical_tree(tree):
 def test_text_form_of_the_contract_example():
     segment = model.from_dict(EXAMPLE)
     text = S.format_tree(segment.where)
-    assert text == ("subscription.state = grace and (customer.country in (PL, DE) or not "
-                    "customer.mrr < 20) and customer.last_login_at within last 30 days")
+    assert text == (
+        "subscription.state = grace and (customer.country in (PL, DE) or not "
+        "customer.mrr < 20) and customer.last_login_at within last 30 days"
+    )
     assert S.parse_tree(text) == segment.where
     # Keywords in any case, the operators' file names, and a quoted value.
-    assert S.parse_tree('customer.email CONTAINS "@Example" AND NOT customer.mrr lt 5') == All((
-        Condition("customer.email", "contains", "@Example"),
-        Not(Condition("customer.mrr", "lt", 5))))
+    assert S.parse_tree('customer.email CONTAINS "@Example" AND NOT customer.mrr lt 5') == All(
+        (
+            Condition("customer.email", "contains", "@Example"),
+            Not(Condition("customer.mrr", "lt", 5)),
+        )
+    )
     assert S.parse_tree("all()") == All(()) and S.parse_tree("any()") == AnyOf(())
     assert S.parse_tree("customer.registered_at more than 90 days ago") == Condition(
-        "customer.registered_at", "more_than_days_ago", 90)
+        "customer.registered_at", "more_than_days_ago", 90
+    )
 
 
-@pytest.mark.parametrize("text,column", [
-    ("customer.mrr <", 15),
-    ("customer.mrr < 20 and", 22),
-    ("(customer.mrr < 20", 19),
-    ("customer.mrr lt 20 customer.id = 1", 20),
-    ("customer.email = \"abc", 18),
-    ("customer.email is maybe", 19),
-    ("= 5", 1),
-    ("customer.country in PL", 21),
-    ("customer.mrr between (1, 2, 3)", 22),
-])
+@pytest.mark.parametrize(
+    "text,column",
+    [
+        ("customer.mrr <", 15),
+        ("customer.mrr < 20 and", 22),
+        ("(customer.mrr < 20", 19),
+        ("customer.mrr lt 20 customer.id = 1", 20),
+        ('customer.email = "abc', 18),
+        ("customer.email is maybe", 19),
+        ("= 5", 1),
+        ("customer.country in PL", 21),
+        ("customer.mrr between (1, 2, 3)", 22),
+    ],
+)
 def test_text_form_errors_name_the_column(text, column):
     with pytest.raises(S.TextFormError) as err:
         S.parse_tree(text)
@@ -236,15 +300,31 @@ SEGMENTS = [
     {"any": []},
     cond("customer.status", "eq", "prospect"),
     {"not": cond("customer.email", "ends_with", "example.org")},
-    {"all": [cond("subscription.channel", "in", ["apple", "android"]),
-             cond("subscription.mrr", "gte", 5)]},
-    {"any": [cond("customer.has_active_pass", "eq", True),
-             cond("customer.latest_pass_title", "contains", "pass")]},
-    {"all": [cond("customer.custom.tier", "eq", "GOLD"),
-             cond("subscription.expires_at", "within_next", 14)]},
+    {
+        "all": [
+            cond("subscription.channel", "in", ["apple", "android"]),
+            cond("subscription.mrr", "gte", 5),
+        ]
+    },
+    {
+        "any": [
+            cond("customer.has_active_pass", "eq", True),
+            cond("customer.latest_pass_title", "contains", "pass"),
+        ]
+    },
+    {
+        "all": [
+            cond("customer.custom.tier", "eq", "GOLD"),
+            cond("subscription.expires_at", "within_next", 14),
+        ]
+    },
     cond("customer.latest_payment_rejection_reason", "is_set"),
-    {"all": [cond("customer.is_hybrid", "eq", True), cond("customer.active_subscriptions",
-                                                           "between", [1, 2])]},
+    {
+        "all": [
+            cond("customer.is_hybrid", "eq", True),
+            cond("customer.active_subscriptions", "between", [1, 2]),
+        ]
+    },
 ]
 
 
@@ -285,15 +365,23 @@ def test_the_runner_counts_in_parallel_ranges_like_one_query(seeded):
                 again = runner.count(segment, NOW)  # the same question is remembered
                 assert again.cached and again.customers == result.customers
         assert len(runner._split()) == 3
-        assert runner.members(model.from_dict(EXAMPLE), NOW, limit=5) == \
-            S.members(cache.conn(), model.from_dict(EXAMPLE), NOW)[:5]
+        assert (
+            runner.members(model.from_dict(EXAMPLE), NOW, limit=5)
+            == S.members(cache.conn(), model.from_dict(EXAMPLE), NOW)[:5]
+        )
 
 
 def test_values_are_bound_never_written_into_the_sql(seeded):
     _, cache = seeded
     hostile = "x'); DROP TABLE customers; --"
-    segment = Segment(where=All((Condition("customer.email", "contains", hostile),
-                                 Condition("customer.custom.a'b", "ne", hostile))))
+    segment = Segment(
+        where=All(
+            (
+                Condition("customer.email", "contains", hostile),
+                Condition("customer.custom.a'b", "ne", hostile),
+            )
+        )
+    )
     compiled = compile_segment(segment, NOW)
     assert hostile not in compiled.count_sql() and "a'b" not in compiled.count_sql()
     assert S.count(cache.conn(), segment, NOW) == 0
@@ -302,15 +390,35 @@ def test_values_are_bound_never_written_into_the_sql(seeded):
 def test_straddling_dates_count_each_subscription(tmp_path):
     """A customer whose stopped or in-trial subscriptions end on both sides of now."""
     cache = Cache(tmp_path / "c.db")
-    subs = [(1, "stopped", False, NOW - 1), (2, "stopped", False, NOW),
-            (3, "active", True, NOW - 1), (4, "active", True, NOW), (5, "active", True, None),
-            (6, "active", False, NOW + 5)]
+    subs = [
+        (1, "stopped", False, NOW - 1),
+        (2, "stopped", False, NOW),
+        (3, "active", True, NOW - 1),
+        (4, "active", True, NOW),
+        (5, "active", True, None),
+        (6, "active", False, NOW + 5),
+    ]
     with cache.transaction() as tx:
         records.upsert(tx, "customers", [m.Customer(id=1)], NOW)
-        records.upsert(tx, "subscriptions", [m.Subscription(
-            subscriptionId=i, customerId=1, offerId="S100000001", status=status,
-            inTrial=trial, dateTo=to, createdAt=NOW - 100, period="month",
-            nextPaymentPrice=10.0 * i) for i, status, trial, to in subs], NOW)
+        records.upsert(
+            tx,
+            "subscriptions",
+            [
+                m.Subscription(
+                    subscriptionId=i,
+                    customerId=1,
+                    offerId="S100000001",
+                    status=status,
+                    inTrial=trial,
+                    dateTo=to,
+                    createdAt=NOW - 100,
+                    period="month",
+                    nextPaymentPrice=10.0 * i,
+                )
+                for i, status, trial, to in subs
+            ],
+            NOW,
+        )
     conn = cache.conn()
 
     def value(attr, now=NOW):
@@ -335,8 +443,10 @@ def test_straddling_dates_count_each_subscription(tmp_path):
 
 
 def _facts(conn):
-    return (conn.execute(f"SELECT * FROM {facts.CUSTOMER_TABLE} ORDER BY id").fetchall(),
-            conn.execute(f"SELECT * FROM {facts.SUBSCRIPTION_TABLE} ORDER BY id").fetchall())
+    return (
+        conn.execute(f"SELECT * FROM {facts.CUSTOMER_TABLE} ORDER BY id").fetchall(),
+        conn.execute(f"SELECT * FROM {facts.SUBSCRIPTION_TABLE} ORDER BY id").fetchall(),
+    )
 
 
 def test_refresh_in_the_writers_transaction_matches_a_rebuild(tmp_path):
@@ -346,9 +456,12 @@ def test_refresh_in_the_writers_transaction_matches_a_rebuild(tmp_path):
     facts.ensure_facts(conn)
     assert facts.facts_state(conn) == (True, 0)
     subs = records.raw_records(conn, "subscriptions")[:40]
-    moved = [m.Subscription.model_validate({**s, "status": "terminated",
-                                            "customerId": subs[0]["customerId"]})
-             for s in subs]
+    moved = [
+        m.Subscription.model_validate(
+            {**s, "status": "terminated", "customerId": subs[0]["customerId"]}
+        )
+        for s in subs
+    ]
     with cache.transaction() as tx:  # what the sync engine does with a page
         touched = records.upsert(tx, "subscriptions", moved, NOW)
         facts.refresh_facts(tx, touched)
@@ -395,8 +508,9 @@ def test_explain_shows_each_value_and_verdict(seeded):
         by_path = {n.path: n for _, n in ev.root.lines()}
         node = by_path["where.all[1].any[0]"]
         assert node.value == country and node.passed == (country in ("PL", "DE"))
-        assert by_path["where.all[1].any[1]"].passed == (not by_path[
-            "where.all[1].any[1].not"].passed)
+        assert by_path["where.all[1].any[1]"].passed == (
+            not by_path["where.all[1].any[1].not"].passed
+        )
         assert ev.root.passed == all(c.passed for c in ev.root.children)
         text = result.text()
         assert ("IN the segment" if cid in members else "NOT IN the segment") in text
@@ -409,8 +523,9 @@ def test_explain_with_any_lists_every_subscription(seeded):
     _, cache = seeded
     conn = cache.conn()
     segment = model.from_dict(doc(cond("subscription.state", "eq", "churned"), selector="any"))
-    cid, n = conn.execute("SELECT customer_id, count(*) FROM subscriptions GROUP BY 1 "
-                          "HAVING count(*) > 1 LIMIT 1").fetchone()
+    cid, n = conn.execute(
+        "SELECT customer_id, count(*) FROM subscriptions GROUP BY 1 HAVING count(*) > 1 LIMIT 1"
+    ).fetchone()
     result = S.explain(conn, segment, cid, NOW)
     assert len(result.evaluations) == n
     assert result.member == any(e.root.value == "churned" for e in result.evaluations)
@@ -458,8 +573,10 @@ def test_segment_commands(seeded, tmp_path):
     assert "subscription.state = grace" in out.stdout and "[value: grace]" in out.stdout
     out = run(main, ["segment", "explain", str(f), "12x", *common])
     assert out.exit_code == 2 and "CUSTOMER_ID" in out.stderr
-    out = run(main, ["segment", "export", str(f), "--format", "csv", "--out",
-                     str(tmp_path / "o.csv"), *common])
+    out = run(
+        main,
+        ["segment", "export", str(f), "--format", "csv", "--out", str(tmp_path / "o.csv"), *common],
+    )
     assert out.exit_code == 0 and out.stdout == ""
     assert len((tmp_path / "o.csv").read_text().splitlines()) == len(ids) + 1
     out = run(main, ["segment", "export", str(f), "--format", "xml", "--out", "x", *common])
@@ -467,8 +584,9 @@ def test_segment_commands(seeded, tmp_path):
     out = run(main, ["segment", "check", str(f)])
     assert out.exit_code == 0 and "valid" in out.stdout
     # --now moves relative dates and states: a year on, the grace period is long over.
-    later = run(main, ["segment", "count", str(f), "--json", "--db", str(db),
-                       "--now", "2027-11-01"])
+    later = run(
+        main, ["segment", "count", str(f), "--json", "--db", str(db), "--now", "2027-11-01"]
+    )
     assert json.loads(later.stdout)["customers"] != len(ids)
 
 
@@ -478,11 +596,13 @@ def test_count_runs_in_a_real_process(seeded, tmp_path):
     db, cache = seeded
     f = tmp_path / "s.json"
     f.write_text(json.dumps(doc(cond("customer.status", "eq", "active"), selector="any")))
-    result = run_srm("segment", "count", str(f), "--json",
-                     env={"SRM_DB": str(db), "SRM_NOW": NOW_ISO})
+    result = run_srm(
+        "segment", "count", str(f), "--json", env={"SRM_DB": str(db), "SRM_NOW": NOW_ISO}
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {
-        "customers": S.count(cache.conn(), model.from_dict(json.loads(f.read_text())), NOW)}
+        "customers": S.count(cache.conn(), model.from_dict(json.loads(f.read_text())), NOW)
+    }
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(doc({"all": [cond("customer.status", "eq", "vip")]})))
     result = run_srm("segment", "count", str(bad), env={"SRM_DB": str(db)})
@@ -494,8 +614,10 @@ def test_segments_import_no_textual():
     import subprocess
     import sys
 
-    code = ("import sys, srm_tui.segments, srm_tui.segments.engine;"
-            "print(any(m == 'textual' or m.startswith('textual.') for m in sys.modules))")
+    code = (
+        "import sys, srm_tui.segments, srm_tui.segments.engine;"
+        "print(any(m == 'textual' or m.startswith('textual.') for m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "False", out.stderr
 
@@ -511,8 +633,7 @@ def _plain(conn, sql, params=()):
     return conn.execute(sql, params).fetchone()[0]
 
 
-@pytest.mark.parametrize("value, seconds", [
-    ("now", 0), ("-30d", -30 * 86400), ("+2w", 14 * 86400)])
+@pytest.mark.parametrize("value, seconds", [("now", 0), ("-30d", -30 * 86400), ("+2w", 14 * 86400)])
 def test_relative_dates_stay_relative_and_resolve_at_each_evaluation(seeded, value, seconds):
     db, cache = seeded
     conn = cache.conn()
@@ -525,8 +646,9 @@ def test_relative_dates_stay_relative_and_resolve_at_each_evaluation(seeded, val
     shown = S.explain(conn, segment, _plain(conn, "SELECT min(id) FROM customers"), NOW)
     assert f"{value} = {utc(NOW + seconds)} UTC" in shown.text()
     for now in (NOW, NOW - 200 * 86400):
-        expected = _plain(conn, "SELECT count(*) FROM customers WHERE registered_at > ?",
-                          (now + seconds,))
+        expected = _plain(
+            conn, "SELECT count(*) FROM customers WHERE registered_at > ?", (now + seconds,)
+        )
         assert S.count(conn, segment, now) == expected
 
 
@@ -537,24 +659,26 @@ def test_today_and_calendar_months_and_years(seeded):
     conn = cache.conn()
     now = NOW + 13 * 3600  # 2026-11-01 13:00Z: today is 00:00Z of that day
     today = _count(conn, {"all": [cond("customer.last_login_at", "after", "today")]}, now)
-    assert today == _plain(conn, "SELECT count(*) FROM customers WHERE last_login_at > ?",
-                           (NOW,))
+    assert today == _plain(conn, "SELECT count(*) FROM customers WHERE last_login_at > ?", (NOW,))
     # -3m from 2026-11-01 13:00 is 2026-08-01 13:00; -1y is 2025-11-01 13:00.
     for value, iso in (("-3m", "2026-08-01T13:00:00Z"), ("-1y", "2025-11-01T13:00:00Z")):
         at = parse_date(iso)
         got = _count(conn, {"all": [cond("customer.registered_at", "before", value)]}, now)
-        assert got == _plain(conn, "SELECT count(*) FROM customers WHERE registered_at < ?",
-                             (at,))
+        assert got == _plain(conn, "SELECT count(*) FROM customers WHERE registered_at < ?", (at,))
     # 31 March minus a month is the last day of February.
-    assert resolve_date("-1m", parse_date("2026-03-31T10:00:00Z")) == \
-        parse_date("2026-02-28T10:00:00Z")
+    assert resolve_date("-1m", parse_date("2026-03-31T10:00:00Z")) == parse_date(
+        "2026-02-28T10:00:00Z"
+    )
 
 
-@pytest.mark.parametrize("value, fault", [
-    (["2026-02-01", "2026-01-01"], "where.all[0].value"),
-    (["-7d", "-30d"], "where.all[0].value"),
-    (["today", "-1d"], "where.all[0].value"),
-])
+@pytest.mark.parametrize(
+    "value, fault",
+    [
+        (["2026-02-01", "2026-01-01"], "where.all[0].value"),
+        (["-7d", "-30d"], "where.all[0].value"),
+        (["today", "-1d"], "where.all[0].value"),
+    ],
+)
 def test_between_with_reversed_bounds_is_exit_2_naming_the_value(tmp_path, value, fault):
     f = tmp_path / "s.json"
     f.write_text(json.dumps(doc({"all": [cond("customer.registered_at", "between", value)]})))
@@ -583,15 +707,26 @@ def test_money_condition_in_a_currency_converts_with_the_rates(seeded, tmp_path)
     table = rates.in_force(conn)
     rows = conn.execute("SELECT id, currency, revenue FROM segment_customer_facts").fetchall()
     plain = {r[0] for r in rows if r[2] > 500 * facts.MICRO}
-    converted = {r[0] for r in rows if table.has(r[1])
-                 and r[2] * table.factor(r[1], "EUR") > 500 * facts.MICRO}
+    converted = {
+        r[0]
+        for r in rows
+        if table.has(r[1]) and r[2] * table.factor(r[1], "EUR") > 500 * facts.MICRO
+    }
     jpy = {r[0] for r in rows if r[1] == "JPY" and r[2] > 500 * facts.MICRO}
     assert jpy and jpy <= plain and not jpy <= converted  # yen no longer pass as euros
     where = {"all": [{**cond("customer.lifetime_revenue", "gt", 500), "currency": "EUR"}]}
     segment = model.from_dict(doc(where))
     assert set(S.members(conn, segment, NOW)) == converted
-    assert set(S.members(conn, model.from_dict(doc(
-        {"all": [cond("customer.lifetime_revenue", "gt", 500)]})), NOW)) == plain
+    assert (
+        set(
+            S.members(
+                conn,
+                model.from_dict(doc({"all": [cond("customer.lifetime_revenue", "gt", 500)]})),
+                NOW,
+            )
+        )
+        == plain
+    )
     # Explain shows the converted amount in the condition's currency.
     some = sorted(converted)[0]
     shown = S.explain(conn, segment, some, NOW)
@@ -614,8 +749,11 @@ def test_imported_rates_are_the_ones_conditions_use(tmp_path):
     seed_cache(cache, 300, 3, AS_OF)
     cache.close()
     f = tmp_path / "s.json"
-    f.write_text(json.dumps(doc({"all": [
-        {**cond("customer.lifetime_revenue", "gt", 0), "currency": "EUR"}]})))
+    f.write_text(
+        json.dumps(
+            doc({"all": [{**cond("customer.lifetime_revenue", "gt", 0), "currency": "EUR"}]})
+        )
+    )
     run = CliRunner().invoke
     common = ["--db", str(db), "--now", NOW_ISO]
     before = json.loads(run(main, ["segment", "count", str(f), "--json", *common]).stdout)
@@ -624,16 +762,18 @@ def test_imported_rates_are_the_ones_conditions_use(tmp_path):
     assert run(main, ["rates", "import", str(rates_file), *common]).exit_code == 0
     after = json.loads(run(main, ["segment", "count", str(f), "--json", *common]).stdout)
     cache = Cache(db)
-    expected = _plain(cache.conn(), "SELECT count(*) FROM segment_customer_facts WHERE "
-                                    "revenue > 0 AND currency IN ('EUR', 'USD')")
+    expected = _plain(
+        cache.conn(),
+        "SELECT count(*) FROM segment_customer_facts WHERE "
+        "revenue > 0 AND currency IN ('EUR', 'USD')",
+    )
     cache.close()
     assert after["customers"] == expected < before["customers"]
 
 
 def test_field_currency_is_only_for_money():
     with pytest.raises(model.SegmentError) as exc:
-        model.from_dict(doc({"all": [{**cond("customer.country", "eq", "PL"),
-                                      "currency": "EUR"}]}))
+        model.from_dict(doc({"all": [{**cond("customer.country", "eq", "PL"), "currency": "EUR"}]}))
     assert exc.value.faults[0].path == "where.all[0].currency"
     with pytest.raises(model.SegmentError) as exc:
         model.from_dict(doc({"all": [{**cond("customer.mrr", "gt", 5), "currency": "eur"}]}))
@@ -645,8 +785,13 @@ def test_builder_values_keep_relative_dates_and_read_a_currency():
     from srm_tui.segments.values import parse_value, value_text
 
     date = lookup("customer.registered_at")
-    for typed, kept in (("2 weeks ago", "-2w"), ("-30d", "-30d"), ("today", "today"),
-                        ("in 3 months", "+3m"), ("yesterday", "-1d")):
+    for typed, kept in (
+        ("2 weeks ago", "-2w"),
+        ("-30d", "-30d"),
+        ("today", "today"),
+        ("in 3 months", "+3m"),
+        ("yesterday", "-1d"),
+    ):
         assert parse_value(date, "after", typed, NOW).value == kept
     assert parse_value(date, "between", "1 year ago and today", NOW).value == ("-1y", "today")
     money = lookup("customer.lifetime_revenue")
@@ -662,13 +807,29 @@ def test_exports_write_money_in_the_reporting_currency_with_the_rates_date(seede
 
     db, cache = seeded
     conn = cache.conn()
-    segment = model.from_dict(doc({"all": [cond("customer.currency", "in", ["JPY", "USD"]),
-                                           cond("customer.lifetime_revenue", "gt", 0)]}))
+    segment = model.from_dict(
+        doc(
+            {
+                "all": [
+                    cond("customer.currency", "in", ["JPY", "USD"]),
+                    cond("customer.lifetime_revenue", "gt", 0),
+                ]
+            }
+        )
+    )
     columns = ["id", "currency", "customer.lifetime_revenue"]
-    own = X.export_definition(conn, segment, now=NOW, fmt="json", columns=columns,
-                              path=tmp_path / "own.json")
-    eur = X.export_definition(conn, segment, now=NOW, fmt="json", columns=columns,
-                              path=tmp_path / "eur.json", currency="EUR")
+    own = X.export_definition(
+        conn, segment, now=NOW, fmt="json", columns=columns, path=tmp_path / "own.json"
+    )
+    eur = X.export_definition(
+        conn,
+        segment,
+        now=NOW,
+        fmt="json",
+        columns=columns,
+        path=tmp_path / "eur.json",
+        currency="EUR",
+    )
     assert own.rows == eur.rows > 0
     table = rates.in_force(conn)
     mine = {r["id"]: r for r in json.loads((tmp_path / "own.json").read_text())}

@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from srm_tui.domain import lifecycle as L
-from srm_tui.domain import rates
 from srm_tui.domain import models as m
+from srm_tui.domain import rates
 from srm_tui.segments import catalog, engine
 from srm_tui.segments.model import All, AnyOf, Condition, Node, Not, Segment
 from srm_tui.storage import records
@@ -38,13 +38,69 @@ OFFERS = [
     ("E100000005", "live", "Live Event"),
 ]
 MISSING_OFFER = "S100000009"  # named by records but not cached: its title is null
-TEXTS = ["Straße", "STRASSE", "strasse", "ss", "ǅemal", "ǆ", "Łukasz", "łuk", "İlker", "i̇",
-         "anna@example.com", "ANNA@Example.COM", "@example", "crm-1", "CRM-1", "card", "Card",
-         "paypal", "Gold", "gold", "Insufficient funds", "insufficient", "funds", "a", "",
-         "Day Pass", "day", "pass", "monthly", "ÉTÉ", "été annual", "s100000001_pl",
-         "S100000001", "101", "1", "0", "save10", "SAVE10", "pl_pl", "PL_pl"]
-NUMBERS = [0, 1, 2, 3, -1, 0.5, 9.99, 10, 20, 29.97, 39.96, 30.4166, 120, 101, 102, 205,
-           1000003, 3.33, 13.32]
+TEXTS = [
+    "Straße",
+    "STRASSE",
+    "strasse",
+    "ss",
+    "ǅemal",
+    "ǆ",
+    "Łukasz",
+    "łuk",
+    "İlker",
+    "i̇",
+    "anna@example.com",
+    "ANNA@Example.COM",
+    "@example",
+    "crm-1",
+    "CRM-1",
+    "card",
+    "Card",
+    "paypal",
+    "Gold",
+    "gold",
+    "Insufficient funds",
+    "insufficient",
+    "funds",
+    "a",
+    "",
+    "Day Pass",
+    "day",
+    "pass",
+    "monthly",
+    "ÉTÉ",
+    "été annual",
+    "s100000001_pl",
+    "S100000001",
+    "101",
+    "1",
+    "0",
+    "save10",
+    "SAVE10",
+    "pl_pl",
+    "PL_pl",
+]
+NUMBERS = [
+    0,
+    1,
+    2,
+    3,
+    -1,
+    0.5,
+    9.99,
+    10,
+    20,
+    29.97,
+    39.96,
+    30.4166,
+    120,
+    101,
+    102,
+    205,
+    1000003,
+    3.33,
+    13.32,
+]
 
 
 def iso(ts: int, date_only: bool = False) -> str:
@@ -52,11 +108,20 @@ def iso(ts: int, date_only: bool = False) -> str:
     return dt.strftime("%Y-%m-%d") if date_only else dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-DATES = [iso(NOW + o) for o in OFFSETS] + [iso(NOW, True), iso(NOW - DAY, True),
-                                             "2026-11-01T13:30:00+01:00",
-                                             # relative (CONTRACT section 4): at each now
-                                             "now", "today", "-1d", "+1d", "-2w", "-1m",
-                                             "+1m", "-1y"]
+DATES = [iso(NOW + o) for o in OFFSETS] + [
+    iso(NOW, True),
+    iso(NOW - DAY, True),
+    "2026-11-01T13:30:00+01:00",
+    # relative (CONTRACT section 4): at each now
+    "now",
+    "today",
+    "-1d",
+    "+1d",
+    "-2w",
+    "-1m",
+    "+1m",
+    "-1y",
+]
 # Money conditions may name a currency (converted with the shipped rates); XAU has no rate.
 TARGETS = [None, None, "EUR", "USD", "PLN", "XAU"]
 DAYS = [0, 1, 1.5, 2, 30, 40]
@@ -78,63 +143,97 @@ opt = st.one_of
 def caches(draw) -> dict[str, list[dict[str, Any]]]:
     moment = st.sampled_from([NOW, NOW, NOW + 1] + [NOW + o for o in OFFSETS])
     n = draw(st.integers(0, 14))
-    out: dict[str, list[dict[str, Any]]] = {"customers": [], "subscriptions": [],
-                                            "passes": [], "transactions": []}
+    out: dict[str, list[dict[str, Any]]] = {
+        "customers": [],
+        "subscriptions": [],
+        "passes": [],
+        "transactions": [],
+    }
     sub_id, pass_id, txn = 100, 500, 100000000
     for cid in range(1, n + 1):
-        out["customers"].append({
-            "id": cid,
-            "email": draw(st.sampled_from([None, "Anna@Example.com", "straße@x.de",
-                                           f"u{cid}@STRASSE.de", "ǅemal@x.pl"])),
-            "firstName": draw(st.sampled_from([None, "Łukasz", "ǅemal", "İlker", "Anna", ""])),
-            "lastName": draw(st.sampled_from([None, "Straße", "STRASSE", "Gold"])),
-            "country": draw(st.sampled_from([None, "PL", "DE", "US"])),
-            "currency": draw(st.sampled_from([None, "PLN", "EUR", "USD"])),
-            "locale": draw(st.sampled_from([None, "pl_PL", "de_DE"])),
-            "regDate": draw(opt(st.none(), moment.map(m.format_customer_date))),
-            "lastLoginDate": draw(opt(st.none(), moment.map(m.format_customer_date))),
-            "externalId": draw(st.sampled_from([None, "crm-1", "CRM-1", "auth0|x"])),
-            "externalData": draw(st.sampled_from([None, {}, {"tier": "Gold"}, {"tier": 5},
-                                                  {"tier": None}, {"tier": True},
-                                                  {"tier": "gold", "source": "Straße"}])),
-        })
+        out["customers"].append(
+            {
+                "id": cid,
+                "email": draw(
+                    st.sampled_from(
+                        [
+                            None,
+                            "Anna@Example.com",
+                            "straße@x.de",
+                            f"u{cid}@STRASSE.de",
+                            "ǅemal@x.pl",
+                        ]
+                    )
+                ),
+                "firstName": draw(st.sampled_from([None, "Łukasz", "ǅemal", "İlker", "Anna", ""])),
+                "lastName": draw(st.sampled_from([None, "Straße", "STRASSE", "Gold"])),
+                "country": draw(st.sampled_from([None, "PL", "DE", "US"])),
+                "currency": draw(st.sampled_from([None, "PLN", "EUR", "USD"])),
+                "locale": draw(st.sampled_from([None, "pl_PL", "de_DE"])),
+                "regDate": draw(opt(st.none(), moment.map(m.format_customer_date))),
+                "lastLoginDate": draw(opt(st.none(), moment.map(m.format_customer_date))),
+                "externalId": draw(st.sampled_from([None, "crm-1", "CRM-1", "auth0|x"])),
+                "externalData": draw(
+                    st.sampled_from(
+                        [
+                            None,
+                            {},
+                            {"tier": "Gold"},
+                            {"tier": 5},
+                            {"tier": None},
+                            {"tier": True},
+                            {"tier": "gold", "source": "Straße"},
+                        ]
+                    )
+                ),
+            }
+        )
         subs = []
         for _ in range(draw(st.integers(0, 4))):
             sub_id += 1
-            offer = draw(st.sampled_from(["S100000001", "S100000001_PL", "S100000002_DE",
-                                          MISSING_OFFER]))
+            offer = draw(
+                st.sampled_from(["S100000001", "S100000001_PL", "S100000002_DE", MISSING_OFFER])
+            )
             sub = {
-                "subscriptionId": sub_id, "customerId": cid, "offerId": offer,
+                "subscriptionId": sub_id,
+                "customerId": cid,
+                "offerId": offer,
                 "status": draw(st.sampled_from(L_STATUSES)),
                 "dateTo": draw(opt(st.none(), moment)),
                 "inTrial": draw(st.booleans()),
-                "createdAt": draw(st.sampled_from([NOW - 90 * DAY, NOW - 3 * DAY,
-                                                   NOW - 3 * DAY + 1, NOW + DAY])),
+                "createdAt": draw(
+                    st.sampled_from([NOW - 90 * DAY, NOW - 3 * DAY, NOW - 3 * DAY + 1, NOW + DAY])
+                ),
                 "period": draw(st.sampled_from(list(L.MRR_FACTOR))),
-                "nextPaymentPrice": draw(st.sampled_from([None, 0.0, 9.99, 10.0, 29.97,
-                                                          120.0, 0.5])),
+                "nextPaymentPrice": draw(
+                    st.sampled_from([None, 0.0, 9.99, 10.0, 29.97, 120.0, 0.5])
+                ),
                 "nextPaymentCurrency": draw(st.sampled_from([None, "EUR", "PLN"])),
-                "paymentGateway": draw(st.sampled_from([None, "adyen", "apple", "paypal",
-                                                        "roku", "free-offer"])),
+                "paymentGateway": draw(
+                    st.sampled_from([None, "adyen", "apple", "paypal", "roku", "free-offer"])
+                ),
                 "paymentMethod": draw(st.sampled_from([None, "card", "Card", "paypal"])),
                 "couponCode": draw(st.sampled_from([None, "SAVE10", "save10"])),
                 "renewalCycle": {"completed": draw(st.integers(0, 3))},
-                "externalProperties": draw(st.sampled_from([None, {}, {"plan": "A"},
-                                                            {"plan": 1}])),
+                "externalProperties": draw(st.sampled_from([None, {}, {"plan": "A"}, {"plan": 1}])),
             }
             subs.append(sub)
         out["subscriptions"] += subs
         passes = []
         for _ in range(draw(st.integers(0, 2))):
             pass_id += 1
-            passes.append({
-                "passId": pass_id, "customerId": cid,
-                "offerId": draw(st.sampled_from(["P100000003", "P100000004_PL", "E100000005",
-                                                 "P100000008"])),
-                "status": draw(st.sampled_from(["active", "stopped", "terminated"])),
-                "createdAt": draw(st.sampled_from([NOW - 10 * DAY, NOW - DAY])),
-                "expiresAt": draw(opt(st.none(), moment)),
-            })
+            passes.append(
+                {
+                    "passId": pass_id,
+                    "customerId": cid,
+                    "offerId": draw(
+                        st.sampled_from(["P100000003", "P100000004_PL", "E100000005", "P100000008"])
+                    ),
+                    "status": draw(st.sampled_from(["active", "stopped", "terminated"])),
+                    "createdAt": draw(st.sampled_from([NOW - 10 * DAY, NOW - DAY])),
+                    "expiresAt": draw(opt(st.none(), moment)),
+                }
+            )
         out["passes"] += passes
         for _ in range(draw(st.integers(0, 4))):
             txn += 1
@@ -142,21 +241,28 @@ def caches(draw) -> dict[str, list[dict[str, Any]]]:
             target = draw(st.sampled_from(["sub", "pass", "none"]))
             sub = draw(st.sampled_from(subs)) if subs and target == "sub" else None
             pas = draw(st.sampled_from(passes)) if passes and target == "pass" else None
-            out["transactions"].append({
-                "transactionId": f"T{txn}", "customerId": cid,
-                "transactionDate": draw(st.sampled_from([NOW - 5 * DAY, NOW - DAY, NOW - DAY])),
-                "offerId": sub["offerId"] if sub else "S100000001",
-                "subscriptionId": sub["subscriptionId"] if sub else None,
-                "passId": pas["passId"] if pas else None,
-                "amount": draw(st.sampled_from([0.0, 9.99, 10.0, 29.97, 3.33])),
-                "currency": "EUR", "status": status,
-                "paymentMethod": draw(st.sampled_from([None, "card", "Card", "paypal"])),
-                "rejectedReason": draw(st.sampled_from([None, "Insufficient funds",
-                                                        "INSUFFICIENT FUNDS"]))
-                if status == "rejected" else None,
-                "refundedAmount": draw(st.sampled_from([0.0, 1.5, 9.99]))
-                if status == "refunded" else 0.0,
-            })
+            out["transactions"].append(
+                {
+                    "transactionId": f"T{txn}",
+                    "customerId": cid,
+                    "transactionDate": draw(st.sampled_from([NOW - 5 * DAY, NOW - DAY, NOW - DAY])),
+                    "offerId": sub["offerId"] if sub else "S100000001",
+                    "subscriptionId": sub["subscriptionId"] if sub else None,
+                    "passId": pas["passId"] if pas else None,
+                    "amount": draw(st.sampled_from([0.0, 9.99, 10.0, 29.97, 3.33])),
+                    "currency": "EUR",
+                    "status": status,
+                    "paymentMethod": draw(st.sampled_from([None, "card", "Card", "paypal"])),
+                    "rejectedReason": draw(
+                        st.sampled_from([None, "Insufficient funds", "INSUFFICIENT FUNDS"])
+                    )
+                    if status == "rejected"
+                    else None,
+                    "refundedAmount": draw(st.sampled_from([0.0, 1.5, 9.99]))
+                    if status == "refunded"
+                    else 0.0,
+                }
+            )
     return out
 
 
@@ -166,8 +272,9 @@ L_STATUSES = ["active", "stopped", "terminated", "paused"]
 def write_cache(path: Path, data: dict[str, list[dict[str, Any]]]) -> Cache:
     cache = Cache(path)
     with cache.transaction() as tx:
-        offers = [m.Offer.model_validate({"id": i, "type": t, "title": title})
-                  for i, t, title in OFFERS]
+        offers = [
+            m.Offer.model_validate({"id": i, "type": t, "title": title}) for i, t, title in OFFERS
+        ]
         records.upsert(tx, "offers", offers, NOW)
         for entity in ("customers", "subscriptions", "passes", "transactions"):
             model, _ = m.ENTITIES[entity]
@@ -196,8 +303,11 @@ class Customer:
         return self.titles.get(offer_id.split("_")[0])
 
     def sub_revenue(self, s: dict[str, Any]) -> int:
-        return sum(micros(L.transaction_revenue(t["status"], t["amount"], t["refundedAmount"]))
-                   for t in self.txns if t["subscriptionId"] == s["subscriptionId"])
+        return sum(
+            micros(L.transaction_revenue(t["status"], t["amount"], t["refundedAmount"]))
+            for t in self.txns
+            if t["subscriptionId"] == s["subscriptionId"]
+        )
 
     def selected(self, selector: str) -> list[dict[str, Any] | None]:
         if not self.subs:
@@ -207,25 +317,34 @@ class Customer:
         if selector == "latest":
             return [max(self.subs, key=lambda s: (s["createdAt"], s["subscriptionId"]))]
         if selector == "longest":
+
             def length(s):
                 end = self.now if s["dateTo"] is None else min(self.now, s["dateTo"])
                 return (end - s["createdAt"], -s["subscriptionId"])
+
             return [max(self.subs, key=length)]
         return [max(self.subs, key=lambda s: (self.sub_revenue(s), s["subscriptionId"]))]
 
     def value(self, attr: str, s: dict[str, Any] | None) -> Any:
         c, now = self.c, self.now
         if attr.startswith("customer.custom."):
-            return custom_text(c.get("externalData"), attr[len("customer.custom."):])
+            return custom_text(c.get("externalData"), attr[len("customer.custom.") :])
         if attr.startswith("subscription."):
             if s is None:
                 return None
-            return self.sub_value(attr[len("subscription."):], s)
-        name = attr[len("customer."):]
+            return self.sub_value(attr[len("subscription.") :], s)
+        name = attr[len("customer.") :]
         states = [self.state(x) for x in self.subs]
-        simple = {"id": "id", "email": "email", "first_name": "firstName",
-                  "last_name": "lastName", "locale": "locale", "external_id": "externalId",
-                  "country": "country", "currency": "currency"}
+        simple = {
+            "id": "id",
+            "email": "email",
+            "first_name": "firstName",
+            "last_name": "lastName",
+            "locale": "locale",
+            "external_id": "externalId",
+            "country": "country",
+            "currency": "currency",
+        }
         if name in simple:
             return c.get(simple[name])
         if name == "registered_at":
@@ -233,14 +352,20 @@ class Customer:
         if name == "last_login_at":
             return m.parse_customer_date(c.get("lastLoginDate"))
         if name == "status":
-            return L.customer_status(states, [(p["status"], p["expiresAt"]) for p in self.passes],
-                                     now)
+            return L.customer_status(
+                states, [(p["status"], p["expiresAt"]) for p in self.passes], now
+            )
         if name == "mrr":
-            return sum(micros(L.subscription_mrr(x["nextPaymentPrice"], x["period"]))
-                       for x, st_ in zip(self.subs, states) if st_ in ("active", "grace"))
+            return sum(
+                micros(L.subscription_mrr(x["nextPaymentPrice"], x["period"]))
+                for x, st_ in zip(self.subs, states)
+                if st_ in ("active", "grace")
+            )
         if name == "lifetime_revenue":
-            return sum(micros(L.transaction_revenue(t["status"], t["amount"],
-                                                    t["refundedAmount"])) for t in self.txns)
+            return sum(
+                micros(L.transaction_revenue(t["status"], t["amount"], t["refundedAmount"]))
+                for t in self.txns
+            )
         if name == "lifetime_transactions":
             return sum(t["status"] in ("captured", "refunded") for t in self.txns)
         if name == "active_subscriptions":
@@ -250,8 +375,10 @@ class Customer:
         if name == "churned_subscriptions":
             return states.count("churned")
         if name == "has_active_pass":
-            return any(p["offerId"][0] == "P" and L.pass_is_active(p["status"], p["expiresAt"],
-                                                                  now) for p in self.passes)
+            return any(
+                p["offerId"][0] == "P" and L.pass_is_active(p["status"], p["expiresAt"], now)
+                for p in self.passes
+            )
         if name == "is_hybrid":
             return bool(self.subs) and bool(self.passes)
         p_passes = [p for p in self.passes if p["offerId"][0] == "P"]
@@ -275,17 +402,25 @@ class Customer:
     def sub_value(self, name: str, s: dict[str, Any]) -> Any:
         state = self.state(s)
         if name.startswith("custom."):
-            return custom_text(s.get("externalProperties"), name[len("custom."):])
+            return custom_text(s.get("externalProperties"), name[len("custom.") :])
         return {
-            "id": s["subscriptionId"], "renewals": s["renewalCycle"]["completed"],
-            "offer_id": s["offerId"], "offer_title": self.title(s["offerId"]),
-            "coupon_code": s["couponCode"], "payment_method": s["paymentMethod"],
-            "state": state, "status": s["status"], "period": s["period"],
+            "id": s["subscriptionId"],
+            "renewals": s["renewalCycle"]["completed"],
+            "offer_id": s["offerId"],
+            "offer_title": self.title(s["offerId"]),
+            "coupon_code": s["couponCode"],
+            "payment_method": s["paymentMethod"],
+            "state": state,
+            "status": s["status"],
+            "period": s["period"],
             "currency": s["nextPaymentCurrency"].upper() if s["nextPaymentCurrency"] else None,
-            "channel": L.channel(s["paymentGateway"]), "in_trial": s["inTrial"],
-            "in_grace": state == "grace", "is_paused": state == "paused",
+            "channel": L.channel(s["paymentGateway"]),
+            "in_trial": s["inTrial"],
+            "in_grace": state == "grace",
+            "is_paused": state == "paused",
             "will_renew": state in ("trial", "active", "grace"),
-            "started_at": s["createdAt"], "expires_at": s["dateTo"],
+            "started_at": s["createdAt"],
+            "expires_at": s["dateTo"],
             "next_payment_at": s["dateTo"] if state in ("trial", "active", "grace") else None,
             "price": micros(s["nextPaymentPrice"]),
             "mrr": micros(L.subscription_mrr(s["nextPaymentPrice"], s["period"])),
@@ -308,8 +443,9 @@ def months_from(now: int, months: int) -> float:
     dt = datetime.fromtimestamp(now, timezone.utc)
     index = dt.year * 12 + dt.month - 1 + months
     year, month = index // 12, index % 12 + 1
-    return dt.replace(year=year, month=month,
-                      day=min(dt.day, calendar.monthrange(year, month)[1])).timestamp()
+    return dt.replace(
+        year=year, month=month, day=min(dt.day, calendar.monthrange(year, month)[1])
+    ).timestamp()
 
 
 def to_seconds(text: str, now: int = NOW) -> float:
@@ -319,9 +455,12 @@ def to_seconds(text: str, now: int = NOW) -> float:
         return now // DAY * DAY
     if text[0] in "+-" and text[-1] in "dwmy":
         n = int(text[:-1])
-        return {"d": lambda: now + n * DAY, "w": lambda: now + 7 * n * DAY,
-                "m": lambda: months_from(now, n), "y": lambda: months_from(now, 12 * n)}[
-            text[-1]]()
+        return {
+            "d": lambda: now + n * DAY,
+            "w": lambda: now + 7 * n * DAY,
+            "m": lambda: months_from(now, n),
+            "y": lambda: months_from(now, 12 * n),
+        }[text[-1]]()
     dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
@@ -342,8 +481,14 @@ def holds(attr: str, op: str, value: Any, x: Any, now: int) -> bool:
             found = x in [v.casefold() for v in value]
             return found if op == "in" else not found
         v = value.casefold()
-        return {"eq": x == v, "ne": x != v, "contains": v in x, "not_contains": v not in x,
-                "starts_with": x.startswith(v), "ends_with": x.endswith(v)}[op]
+        return {
+            "eq": x == v,
+            "ne": x != v,
+            "contains": v in x,
+            "not_contains": v not in x,
+            "starts_with": x.startswith(v),
+            "ends_with": x.endswith(v),
+        }[op]
     if a.type == "bool":
         return bool(x) == value
     if a.type == "date":
@@ -368,8 +513,7 @@ def holds(attr: str, op: str, value: Any, x: Any, now: int) -> bool:
         found = x in [conv(v) for v in value]
         return found if op == "in" else not found
     v = conv(value)
-    return {"eq": x == v, "ne": x != v, "gt": x > v, "gte": x >= v, "lt": x < v,
-            "lte": x <= v}[op]
+    return {"eq": x == v, "ne": x != v, "gt": x > v, "gte": x >= v, "lt": x < v, "lte": x <= v}[op]
 
 
 def evaluate(node: Node, cust: Customer, s: dict[str, Any] | None) -> bool:
@@ -385,14 +529,18 @@ def evaluate(node: Node, cust: Customer, s: dict[str, Any] | None) -> bool:
     return holds(node.attr, node.op, node.value, x, cust.now)
 
 
-def converted(attr: str, x: int | None, target: str, cust: Customer,
-              s: dict[str, Any] | None) -> int | None:
+def converted(
+    attr: str, x: int | None, target: str, cust: Customer, s: dict[str, Any] | None
+) -> int | None:
     """Micro-units of the amount's own currency (the customer's for customer totals, the
     subscription's for its amounts) in ``target``, with the shipped ECB rates."""
     if x is None:
         return None
-    own = cust.c.get("currency") if attr.startswith("customer.") else \
-        (s or {}).get("nextPaymentCurrency")
+    own = (
+        cust.c.get("currency")
+        if attr.startswith("customer.")
+        else (s or {}).get("nextPaymentCurrency")
+    )
     per_eur = {"EUR": 1.0, **rates.shipped().per_eur}
     own = own.upper() if own else None
     if own not in per_eur or target not in per_eur:
@@ -401,8 +549,9 @@ def converted(attr: str, x: int | None, target: str, cust: Customer,
     return int(r + 0.5) if r >= 0 else -int(-r + 0.5)
 
 
-def expected_members(data: dict[str, list[dict[str, Any]]], segment: Segment,
-                     now: int) -> list[int]:
+def expected_members(
+    data: dict[str, list[dict[str, Any]]], segment: Segment, now: int
+) -> list[int]:
     out = []
     for c in data["customers"]:
         cust = Customer(data, c, now)
@@ -414,8 +563,11 @@ def expected_members(data: dict[str, list[dict[str, Any]]], segment: Segment,
 # random trees -------------------------------------------------------------------------------
 
 ATTRS = [a.name for a in catalog.ATTRIBUTES] + [
-    "customer.custom.tier", "customer.custom.source", "customer.custom.missing",
-    "subscription.custom.plan"]
+    "customer.custom.tier",
+    "customer.custom.source",
+    "customer.custom.missing",
+    "subscription.custom.plan",
+]
 
 
 def values_for(attr: str, op: str) -> st.SearchStrategy:
@@ -430,8 +582,11 @@ def values_for(attr: str, op: str) -> st.SearchStrategy:
     if a.type == "bool":
         return st.booleans()
     if a.type == "enum":
-        pool = list(a.values) if a.values else (["PL", "DE", "US"] if "country" in attr
-                                                else ["EUR", "PLN", "USD"])
+        pool = (
+            list(a.values)
+            if a.values
+            else (["PL", "DE", "US"] if "country" in attr else ["EUR", "PLN", "USD"])
+        )
         one = st.sampled_from(pool)
     elif a.type == "text":
         one = st.sampled_from(TEXTS)
@@ -457,15 +612,27 @@ trees = st.recursive(
     lambda children: st.one_of(
         st.lists(children, max_size=4).map(lambda xs: All(tuple(xs))),
         st.lists(children, max_size=4).map(lambda xs: AnyOf(tuple(xs))),
-        children.map(Not)),
-    max_leaves=6)
+        children.map(Not),
+    ),
+    max_leaves=6,
+)
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(data=caches(), queries=st.lists(st.tuples(trees, st.sampled_from(catalog.SELECTORS),
-                                                 st.sampled_from([0, 1, -1, DAY, -DAY])),
-                                       min_size=1, max_size=12))
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    data=caches(),
+    queries=st.lists(
+        st.tuples(
+            trees, st.sampled_from(catalog.SELECTORS), st.sampled_from([0, 1, -1, DAY, -DAY])
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+)
 def test_compiled_sql_finds_exactly_the_contract_members(data, queries):
     with tempfile.TemporaryDirectory() as tmp:
         cache = write_cache(Path(tmp) / "c.db", data)
@@ -482,10 +649,17 @@ def test_compiled_sql_finds_exactly_the_contract_members(data, queries):
             cache.close()
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(data=caches(), changed=caches(), gone=st.lists(st.integers(1, 600), max_size=8),
-       where=st.lists(trees, min_size=1, max_size=5))
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    data=caches(),
+    changed=caches(),
+    gone=st.lists(st.integers(1, 600), max_size=8),
+    where=st.lists(trees, min_size=1, max_size=5),
+)
 def test_facts_follow_every_write(data, changed, gone, where):
     """After writes of any kind (upserts that move records between customers, deletes), the
     next query sees the records as the cache now holds them."""
@@ -497,8 +671,9 @@ def test_facts_follow_every_write(data, changed, gone, where):
             with cache.transaction() as tx:
                 for entity in ("customers", "subscriptions", "passes", "transactions"):
                     model, _ = m.ENTITIES[entity]
-                    records.upsert(tx, entity, [model.model_validate(r)
-                                                for r in changed[entity]], NOW)
+                    records.upsert(
+                        tx, entity, [model.model_validate(r) for r in changed[entity]], NOW
+                    )
                 for key in gone:
                     tx.execute("DELETE FROM subscriptions WHERE id = ?", (key,))
                     tx.execute("DELETE FROM passes WHERE id = ?", (key,))
@@ -508,16 +683,19 @@ def test_facts_follow_every_write(data, changed, gone, where):
             for tree in where:
                 for selector in catalog.SELECTORS:
                     segment = Segment(where=tree, selector=selector)
-                    assert engine.members(conn, segment, NOW) == \
-                        expected_members(cached, segment, NOW), (tree, selector)
+                    assert engine.members(conn, segment, NOW) == expected_members(
+                        cached, segment, NOW
+                    ), (tree, selector)
         finally:
             cache.close()
 
 
 def _as_cached(conn) -> dict[str, list[dict[str, Any]]]:
     """The records the cache holds now, in the API's shape."""
-    return {entity: [json.loads(r[0]) for r in conn.execute(f"SELECT raw FROM {entity}")]
-            for entity in ("customers", "subscriptions", "passes", "transactions")}
+    return {
+        entity: [json.loads(r[0]) for r in conn.execute(f"SELECT raw FROM {entity}")]
+        for entity in ("customers", "subscriptions", "passes", "transactions")
+    }
 
 
 def _norm(attr: str, value: Any) -> Any:
@@ -528,8 +706,11 @@ def _norm(attr: str, value: Any) -> Any:
     return value
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(data=caches(), shift=st.sampled_from([0, 0, 1, -1, DAY]))
 def test_every_attribute_has_its_contract_value(data, shift):
     """Each attribute's SQL value, customer by customer and subscription by subscription."""
@@ -548,22 +729,30 @@ def test_every_attribute_has_its_contract_value(data, shift):
                     compiler = Compiler(now, MODES[selector])
                     x = compiler.value_sql(catalog.lookup(attr))
                     compiled = Compiled(x, compiler.params, selector, True)  # its joins
-                    got = dict(conn.execute(f"SELECT f.id, {x} FROM {compiled.from_sql}",
-                                            compiler.params).fetchall())
+                    got = dict(
+                        conn.execute(
+                            f"SELECT f.id, {x} FROM {compiled.from_sql}", compiler.params
+                        ).fetchall()
+                    )
                     for cid, cust in customers.items():
                         (s,) = cust.selected(selector)
-                        assert got[cid] == _norm(attr, cust.value(attr, s)), (attr, selector,
-                                                                               cid)
+                        assert got[cid] == _norm(attr, cust.value(attr, s)), (attr, selector, cid)
                 if attr.startswith("subscription."):
                     compiler = Compiler(now, "row")
                     x = compiler.value_sql(catalog.lookup(attr))
-                    got = {r[0]: r[1] for r in conn.execute(
-                        f"SELECT s.id, {x} FROM {SF} s JOIN {CF} f ON f.id = s.customer_id "
-                        f"LEFT JOIN {TF} t ON t.id = f.id",
-                        compiler.params)}
+                    got = {
+                        r[0]: r[1]
+                        for r in conn.execute(
+                            f"SELECT s.id, {x} FROM {SF} s JOIN {CF} f ON f.id = s.customer_id "
+                            f"LEFT JOIN {TF} t ON t.id = f.id",
+                            compiler.params,
+                        )
+                    }
                     for cust in customers.values():
                         for s in cust.subs:
-                            assert got[s["subscriptionId"]] == \
-                                _norm(attr, cust.value(attr, s)), (attr, s)
+                            assert got[s["subscriptionId"]] == _norm(attr, cust.value(attr, s)), (
+                                attr,
+                                s,
+                            )
         finally:
             cache.close()

@@ -99,7 +99,8 @@ async def test_build_nested_by_keys_count_save_edit_diff_export(db, tmp_path):
         assert builder.count_result.customers == truth(db, Segment(where=nested))
         assert builder.query_one("#text").value == (
             "subscription.state in (grace, cancelled) and (customer.country in (PL, DE) or "
-            "not customer.mrr < 20 in EUR)")
+            "not customer.mrr < 20 in EUR)"
+        )
         shown = screen_text(app)
         assert f"{builder.count_result.customers} customers" in shown
         assert "cache synced 10 min ago" in shown and "ms" in shown
@@ -126,8 +127,14 @@ async def test_build_nested_by_keys_count_save_edit_diff_export(db, tmp_path):
         value.value = ""
         await pilot.press(*"pl,de,fr,us", "enter")
         await settle(pilot)
-        widened = All((GRACE, AnyOf((Condition("customer.country", "in",
-                                               ("PL", "DE", "FR", "US")), BUILT_NOT_CHEAP))))
+        widened = All(
+            (
+                GRACE,
+                AnyOf(
+                    (Condition("customer.country", "in", ("PL", "DE", "FR", "US")), BUILT_NOT_CHEAP)
+                ),
+            )
+        )
         assert builder.where == widened
         after = builder.count_result.customers
         assert after == truth(db, Segment(where=widened)) > before
@@ -147,8 +154,7 @@ async def test_build_nested_by_keys_count_save_edit_diff_export(db, tmp_path):
         await pilot.press("ctrl+g")
         await settle(pilot)
         history = screen_text(app)
-        assert "v2 against version 1" in history and f"{after - before} customers gained" \
-            in history
+        assert "v2 against version 1" in history and f"{after - before} customers gained" in history
         await pilot.press("escape")
         await settle(pilot)
 
@@ -177,13 +183,13 @@ async def test_text_form_round_trips_and_faults_are_named_inline(db):
         await settle(pilot)
         builder = app.screen
         await pilot.press("ctrl+l")
-        text = ("subscription.state = grace and (customer.country in (PL, DE) or "
-                "not customer.mrr < 20)")
+        text = (
+            "subscription.state = grace and (customer.country in (PL, DE) or not customer.mrr < 20)"
+        )
         builder.query_one("#text").value = text[:-4]
         await pilot.press("end", *text[-4:], "enter")
         await settle(pilot)
-        expected = All((Condition("subscription.state", "eq", "grace"),
-                        AnyOf((PL_DE, NOT_CHEAP))))
+        expected = All((Condition("subscription.state", "eq", "grace"), AnyOf((PL_DE, NOT_CHEAP))))
         assert builder.where == expected
         assert builder.count_result.customers == truth(db, Segment(where=expected))
         rows = builder.query_one("#tree").rows
@@ -272,8 +278,7 @@ async def test_overview_bar_opens_the_builder_narrowed(db):
         # Totals in the reporting currency with the rates' date; each currency's own beside.
         reported = overview.result.reported(rates.shipped(), "EUR")
         head = next(ln for ln in screen_text(app).splitlines() if "rates of" in ln)
-        assert f"MRR {money(reported.mrr, 'EUR')} · CLV" in head and "(rates of 2026-02-06)" \
-            in head
+        assert f"MRR {money(reported.mrr, 'EUR')} · CLV" in head and "(rates of 2026-02-06)" in head
         assert "MRR by currency" in screen_text(app)
         await pilot.press("tab", "tab")  # status -> stability -> channel
         chart = app.focused
@@ -301,8 +306,9 @@ async def test_static_segment_from_the_customer_screen(db):
         await settle(pilot)
         conn = app.cache.conn()
         saved = store.get_saved(conn, "call back")
-        assert saved.static and [s.name for s, on in store.static_memberships(
-            conn, customer_id) if on] == ["Call back"]
+        assert saved.static and [
+            s.name for s, on in store.static_memberships(conn, customer_id) if on
+        ] == ["Call back"]
         assert store.version_change(conn, saved.id, saved.version).gained_ids == [customer_id]
 
         await pilot.press("escape", "f3")
@@ -319,10 +325,17 @@ async def test_editing_a_scheduled_segment_warns_first(db, tmp_path):
     from srm_tui.segments import schedules as S
 
     cache = Cache(db)
-    store.save(cache.conn(), Segment(where=All((GRACE,)), name="Nightly"), now=NOW_TS,
-               agent="anna")
-    S.add(cache.conn(), "Nightly", fmt="csv", columns=["id"], directory=str(tmp_path),
-          at="02:00", now=NOW_TS, agent="anna")
+    store.save(cache.conn(), Segment(where=All((GRACE,)), name="Nightly"), now=NOW_TS, agent="anna")
+    S.add(
+        cache.conn(),
+        "Nightly",
+        fmt="csv",
+        columns=["id"],
+        directory=str(tmp_path),
+        at="02:00",
+        now=NOW_TS,
+        agent="anna",
+    )
     cache.close()
     app = _app(db)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -357,8 +370,12 @@ async def test_builder_keeps_relative_dates_relative_and_names_the_reporting_cur
         builder = app.screen
         await add_condition(pilot, "registered", 1, "2 weeks ago")  # after
         await add_condition(pilot, "lifetime revenue", 2, "100")  # gt
-        assert builder.where == All((Condition("customer.registered_at", "after", "-2w"),
-                                     Condition("customer.lifetime_revenue", "gt", 100, "USD")))
+        assert builder.where == All(
+            (
+                Condition("customer.registered_at", "after", "-2w"),
+                Condition("customer.lifetime_revenue", "gt", 100, "USD"),
+            )
+        )
         assert builder.count_result.customers == truth(db, Segment(where=builder.where))
         await pilot.press("ctrl+s", *"recent", "ctrl+s")
         await settle(pilot)
@@ -368,5 +385,9 @@ async def test_builder_keeps_relative_dates_relative_and_names_the_reporting_cur
         where = saved.segment.to_dict()["where"]
         # Saved as typed: relative, resolved again at every evaluation.
         assert where["all"][0]["value"] == "-2w"
-        assert where["all"][1] == {"attr": "customer.lifetime_revenue", "op": "gt",
-                                   "value": 100, "currency": "USD"}
+        assert where["all"][1] == {
+            "attr": "customer.lifetime_revenue",
+            "op": "gt",
+            "value": 100,
+            "currency": "USD",
+        }

@@ -33,8 +33,9 @@ def _no_cursor_blink(monkeypatch):
 
 
 def _app(db):
-    settings = load_settings(db=str(db), now="2026-11-01T00:10:00Z", agent="anna",
-                             theme="textual-dark")
+    settings = load_settings(
+        db=str(db), now="2026-11-01T00:10:00Z", agent="anna", theme="textual-dark"
+    )
     return SrmApp(settings, Cache(db), sync_on_start=False)
 
 
@@ -79,6 +80,7 @@ def test_customer_screen(snap_compare, snapshot_db, size, tab):
 @pytest.mark.parametrize("tab", ["4", "5", "6"])
 def test_customer_screen_more_tabs(snap_compare, snapshot_db, size, tab):
     """Emails (both statuses, a preview), notes (author, text, earlier versions), history."""
+
     async def open_customer(pilot):
         # A customer with notes edited before, emails of both statuses and payments.
         await pilot.press("slash", *"649829989", "enter")  # one Enter opens the result
@@ -93,6 +95,7 @@ def test_customer_screen_more_tabs(snap_compare, snapshot_db, size, tab):
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_action_dialog(snap_compare, snapshot_db, size):
     """Cancel subscription: the reason typed, the preview of what changes, the verdict."""
+
     async def cancel(pilot):
         await pilot.press("j", "j", "enter")
         await pilot.pause()
@@ -110,16 +113,24 @@ def conflict_db(tmp_path_factory):
     db = tmp_path_factory.mktemp("conflict") / "c.db"
     cache = Cache(db)
     seed_cache(cache, 50, 2, AS_OF)
-    customer = cache.conn().execute("SELECT id, first_name FROM customers WHERE email IS NOT "
-                                    "NULL ORDER BY id LIMIT 1").fetchone()
+    customer = (
+        cache.conn()
+        .execute("SELECT id, first_name FROM customers WHERE email IS NOT NULL ORDER BY id LIMIT 1")
+        .fetchone()
+    )
     settings = load_settings(db=str(db), now="2026-11-01T00:10:00Z", agent="anna")
     service = ActionService(cache, settings)
     queued = service.run("edit", customer_id=customer["id"], first_name="Queued")
     with cache.transaction() as tx:  # what a push records when the API's value moved on
         outbox.attempted(tx, queued.outbox_id, None)
-        outbox.settle(tx, queued.outbox_id, outbox.CONFLICT, now=settings.now_ts(),
-                      error="the record changed at the API since the action was queued",
-                      response={"server": [{"firstName": "Changed-at-API"}]})
+        outbox.settle(
+            tx,
+            queued.outbox_id,
+            outbox.CONFLICT,
+            now=settings.now_ts(),
+            error="the record changed at the API since the action was queued",
+            response={"server": [{"firstName": "Changed-at-API"}]},
+        )
     cache.close()
     return db
 
@@ -144,6 +155,7 @@ async def _first_subscription(pilot):
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_offers_catalogue(snap_compare, snapshot_db, size):
     """Offers › catalogue: type, state, title, price, period, localizations, holders."""
+
     async def catalogue(pilot):
         await pilot.press("f4")
         await pilot.app.workers.wait_for_complete()
@@ -155,6 +167,7 @@ def test_offers_catalogue(snap_compare, snapshot_db, size):
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_offer_editor(snap_compare, snapshot_db, size):
     """Offers › a subscription › edit: its fields, a typo in the trial caught by the rules."""
+
     async def edit(pilot):
         await _first_subscription(pilot)
         await pilot.press("enter")
@@ -172,6 +185,7 @@ def test_offer_editor(snap_compare, snapshot_db, size):
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_offer_localizations(snap_compare, snapshot_db, size):
     """Offers › one offer: every country version in one grid (country, title, price, state)."""
+
     async def grid(pilot):
         await _first_subscription(pilot)
         await pilot.press("enter")
@@ -195,11 +209,23 @@ def segment_db(snapshot_db, tmp_path_factory):
     db = tmp_path_factory.mktemp("segsnap") / "c.db"
     shutil.copy(snapshot_db, db)
     cache = Cache(db)
-    where = All((Condition("subscription.state", "in", ("grace", "cancelled")),
-                 AnyOf((Condition("customer.country", "in", ("PL", "DE")),
-                        Not(Condition("customer.mrr", "lt", 20))))))
-    store.save(cache.conn(), Segment(where=where, name="Grace, PL or DE", tags=("dunning",)),
-               now=int(AS_OF.timestamp()), agent="anna")
+    where = All(
+        (
+            Condition("subscription.state", "in", ("grace", "cancelled")),
+            AnyOf(
+                (
+                    Condition("customer.country", "in", ("PL", "DE")),
+                    Not(Condition("customer.mrr", "lt", 20)),
+                )
+            ),
+        )
+    )
+    store.save(
+        cache.conn(),
+        Segment(where=where, name="Grace, PL or DE", tags=("dunning",)),
+        now=int(AS_OF.timestamp()),
+        agent="anna",
+    )
     cache.close()
     return db
 
@@ -214,6 +240,7 @@ async def _settled(pilot) -> None:
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_segment_builder(snap_compare, segment_db, size):
     """Segments › a saved segment: the tree, its text form, the count, members, explain."""
+
     async def open_builder(pilot):
         await pilot.press("f3")
         await _settled(pilot)
@@ -232,6 +259,7 @@ def test_segment_builder(snap_compare, segment_db, size):
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_segment_overview(snap_compare, segment_db, size):
     """Segments › overview of a saved segment: MRR, CLV, churn, and its composition."""
+
     async def open_overview(pilot):
         await pilot.press("f3")
         await _settled(pilot)

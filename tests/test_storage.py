@@ -15,17 +15,31 @@ from srm_tui.storage.schema import SCHEMA_VERSION
 
 
 def _customer(i: int, **kw) -> m.Customer:
-    return m.Customer.model_validate({
-        "id": 100000000 + i, "email": f"user{i}@example.com", "firstName": f"Zoë{i}",
-        "lastName": "Müller", "regDate": f"2024-01-{1 + i % 28:02d} 10:00:00", **kw})
+    return m.Customer.model_validate(
+        {
+            "id": 100000000 + i,
+            "email": f"user{i}@example.com",
+            "firstName": f"Zoë{i}",
+            "lastName": "Müller",
+            "regDate": f"2024-01-{1 + i % 28:02d} 10:00:00",
+            **kw,
+        }
+    )
 
 
-def _txn(i: int, customer: int, date: int, method: str,
-         status: str = "captured") -> m.Transaction:
-    return m.Transaction.model_validate({
-        "transactionId": f"T{100000000 + i}", "customerId": customer, "transactionDate": date,
-        "offerId": "S123456789_PL", "amount": 5.0, "currency": "EUR", "status": status,
-        "paymentMethod": method})
+def _txn(i: int, customer: int, date: int, method: str, status: str = "captured") -> m.Transaction:
+    return m.Transaction.model_validate(
+        {
+            "transactionId": f"T{100000000 + i}",
+            "customerId": customer,
+            "transactionDate": date,
+            "offerId": "S123456789_PL",
+            "amount": 5.0,
+            "currency": "EUR",
+            "status": status,
+            "paymentMethod": method,
+        }
+    )
 
 
 def test_new_cache_is_private_wal_and_versioned(tmp_path):
@@ -74,25 +88,38 @@ def test_upsert_is_idempotent_and_updates_search(cache):
         records.upsert(tx, "customers", [_customer(1, firstName="Łukasz")], 0)
     conn = cache.conn()
     assert queries.customer_count(conn) == 2
-    hits = conn.execute("SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?",
-                        ("lukasz*",)).fetchall()
+    hits = conn.execute(
+        "SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?", ("lukasz*",)
+    ).fetchall()
     assert [h[0] for h in hits] == [100000001]
     # The old name is gone from the index, accents fold both ways.
-    assert not conn.execute("SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?",
-                            ("zoe1",)).fetchall()
-    assert conn.execute("SELECT count(*) FROM customers_fts WHERE customers_fts MATCH ?",
-                        ("muller",)).fetchone()[0] == 2
+    assert not conn.execute(
+        "SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?", ("zoe1",)
+    ).fetchall()
+    assert (
+        conn.execute(
+            "SELECT count(*) FROM customers_fts WHERE customers_fts MATCH ?", ("muller",)
+        ).fetchone()[0]
+        == 2
+    )
 
 
 def test_derived_list_columns(cache):
     with cache.transaction() as tx:
         records.upsert(tx, "customers", [_customer(1)], 0)
-        touched = records.upsert(tx, "transactions", [
-            _txn(1, 100000001, 10, "card"), _txn(2, 100000001, 30, "paypal"),
-            _txn(3, 100000001, 20, "ideal"), _txn(4, 100000001, 40, "card", "rejected")], 0)
+        touched = records.upsert(
+            tx,
+            "transactions",
+            [
+                _txn(1, 100000001, 10, "card"),
+                _txn(2, 100000001, 30, "paypal"),
+                _txn(3, 100000001, 20, "ideal"),
+                _txn(4, 100000001, 40, "card", "rejected"),
+            ],
+            0,
+        )
         records.refresh_customer_stats(tx, touched)
-    row = cache.conn().execute(
-        "SELECT transactions, last_payment_method FROM customers").fetchone()
+    row = cache.conn().execute("SELECT transactions, last_payment_method FROM customers").fetchone()
     # One definition with the summary: paid (captured or refunded) transactions; the last
     # payment method is of any status.
     assert tuple(row) == (3, "card")
@@ -138,6 +165,7 @@ def test_customer_count_is_kept_without_scanning(cache, tmp_path):
     # A cache made before the counter existed gets it filled by the migration.
     old = sqlite3.connect(tmp_path / "old.db")
     from srm_tui.storage.schema import MIGRATIONS
+
     for version, script in enumerate(MIGRATIONS[:4], start=1):
         old.executescript(script)
         old.execute(f"PRAGMA user_version = {version}")
@@ -153,11 +181,14 @@ def test_a_bare_customer_is_not_taken_for_an_anonymized_one(cache):
     from srm_tui.storage import records
     from srm_tui.sync.parse import validate
 
-    good, bad = validate("customers", [
-        {"id": 100000001},
-        {"id": 100000002, "email": None, "firstName": None, "lastName": None},
-        {"id": 100000003, "email": "a@example.com"},
-    ])
+    good, bad = validate(
+        "customers",
+        [
+            {"id": 100000001},
+            {"id": 100000002, "email": None, "firstName": None, "lastName": None},
+            {"id": 100000003, "email": "a@example.com"},
+        ],
+    )
     assert not bad
     with cache.transaction() as tx:
         records.upsert(tx, "customers", good, now=1)

@@ -14,16 +14,26 @@ import pytest
 from srm_tui.storage.cache import Cache
 from tests.helpers import SandboxProcess, free_port, run_srm, srm_env
 
-GOOD_CUSTOMER = {"id": 123456789, "email": "ok@example.com", "regDate": "2024-01-01 00:00:00",
-                 "futureField": {"kept": True}}
+GOOD_CUSTOMER = {
+    "id": 123456789,
+    "email": "ok@example.com",
+    "regDate": "2024-01-01 00:00:00",
+    "futureField": {"kept": True},
+}
 BAD_CUSTOMERS = [
     {"email": "noid@example.com"},  # missing required id
     {"id": "not-a-number", "email": "x@example.com"},  # wrong type
     {"id": 123456790, "regDate": "01/02/2024"},  # date in the wrong format
 ]
-BAD_TXN = {"transactionId": "T123456789", "customerId": 123456789, "transactionDate": 1,
-           "offerId": "S123456789_PL", "amount": "lots", "currency": "EUR",
-           "status": "captured"}
+BAD_TXN = {
+    "transactionId": "T123456789",
+    "customerId": 123456789,
+    "transactionDate": 1,
+    "offerId": "S123456789_PL",
+    "amount": "lots",
+    "currency": "EUR",
+    "status": "captured",
+}
 
 
 class HostileApi(BaseHTTPRequestHandler):
@@ -48,8 +58,9 @@ class HostileApi(BaseHTTPRequestHandler):
                 items = [GOOD_CUSTOMER, *BAD_CUSTOMERS]
             elif since == 0 and entity == "transactions":
                 items = [BAD_TXN]
-            body = json.dumps({"items": items, "nextSince": since + len(items),
-                               "hasMore": False}).encode()
+            body = json.dumps(
+                {"items": items, "nextSince": since + len(items), "hasMore": False}
+            ).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("X-Total-Count", str(len(items)))
@@ -93,8 +104,12 @@ def test_wrong_api_key(tmp_path):
 
 
 def test_unreachable_url_exits_3(tmp_path):
-    env = {"SRM_DB": str(tmp_path / "c.db"), "SRM_API_URL": f"http://127.0.0.1:{free_port()}/3.1",
-           "SRM_API_KEY": "k", "SRM_TIMEOUT": "1"}
+    env = {
+        "SRM_DB": str(tmp_path / "c.db"),
+        "SRM_API_URL": f"http://127.0.0.1:{free_port()}/3.1",
+        "SRM_API_KEY": "k",
+        "SRM_TIMEOUT": "1",
+    }
     result = run_srm("sync", env=env)
     assert result.returncode == 3
     assert "unreachable" in _one_line_no_traceback(result.stderr)
@@ -166,7 +181,9 @@ def test_plain_srm_reports_config_faults_like_every_command(tmp_path):
 
 
 def test_plain_srm_does_not_load_the_command_parser():
-    code = ("import sys, srm_tui.entry, srm_tui.launch, srm_tui.exits, srm_tui.app\n"
-            "print('click' in sys.modules)")
+    code = (
+        "import sys, srm_tui.entry, srm_tui.launch, srm_tui.exits, srm_tui.app\n"
+        "print('click' in sys.modules)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr

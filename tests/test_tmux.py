@@ -23,12 +23,27 @@ from tests.helpers import SRM
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
 
 HOSTILE = [
-    {"id": 900000001, "email": "markup@example.com", "firstName": "[bold red]x[/]",
-     "lastName": "Markup", "regDate": "2025-01-01 10:00:00"},
-    {"id": 900000002, "email": "escape@example.com", "firstName": "Esc\x1b[31mRed",
-     "lastName": "Bytes\x07", "regDate": "2025-01-02 10:00:00"},
-    {"id": 900000003, "email": "plain@example.com", "firstName": "Plain", "lastName": "Person",
-     "regDate": "2025-01-03 10:00:00"},
+    {
+        "id": 900000001,
+        "email": "markup@example.com",
+        "firstName": "[bold red]x[/]",
+        "lastName": "Markup",
+        "regDate": "2025-01-01 10:00:00",
+    },
+    {
+        "id": 900000002,
+        "email": "escape@example.com",
+        "firstName": "Esc\x1b[31mRed",
+        "lastName": "Bytes\x07",
+        "regDate": "2025-01-02 10:00:00",
+    },
+    {
+        "id": 900000003,
+        "email": "plain@example.com",
+        "firstName": "Plain",
+        "lastName": "Person",
+        "regDate": "2025-01-03 10:00:00",
+    },
 ]
 
 
@@ -39,8 +54,12 @@ def _terminal_env() -> dict[str, str]:
 
 
 def _capture(session: str) -> str:
-    return subprocess.run(["tmux", "capture-pane", "-p", "-e", "-t", session],
-                          capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        ["tmux", "capture-pane", "-p", "-e", "-t", session],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 def _wait_for(session: str, needle: str, timeout: float = 30) -> str:
@@ -70,13 +89,31 @@ def test_hostile_names_show_literally_in_the_list_and_search(tmp_path):
     session = f"srm-test-{uuid.uuid4().hex[:8]}"
     command = " ".join([*SRM, "--db", str(db), "--now", "2025-02-01T00:00:00Z"])
     env = {"NO_COLOR": "1"}
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "40",
-                    "-e", f"SRM_CONFIG_DIR={tmp_path / 'cfg'}", "-e", f"SRM_DATA_DIR={tmp_path}",
-                    *[f"-e{k}={v}" for k, v in env.items()], command], check=True,
-                   env=_terminal_env())
+    subprocess.run(
+        [
+            "tmux",
+            "new-session",
+            "-d",
+            "-s",
+            session,
+            "-x",
+            "120",
+            "-y",
+            "40",
+            "-e",
+            f"SRM_CONFIG_DIR={tmp_path / 'cfg'}",
+            "-e",
+            f"SRM_DATA_DIR={tmp_path}",
+            *[f"-e{k}={v}" for k, v in env.items()],
+            command,
+        ],
+        check=True,
+        env=_terminal_env(),
+    )
     # A tmux server that already has clients may ignore -x/-y: size the window explicitly.
-    subprocess.run(["tmux", "resize-window", "-t", session, "-x", "120", "-y", "40"],
-                   capture_output=True)
+    subprocess.run(
+        ["tmux", "resize-window", "-t", session, "-x", "120", "-y", "40"], capture_output=True
+    )
     try:
         screen = _plain(_wait_for(session, "Person"))
         assert "[bold red]x[/]" in screen

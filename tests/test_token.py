@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 import httpx
 import pytest
 
+from srm_tui.api.client import ApiClient
 from srm_tui.app import SrmApp
 from srm_tui.config import load_settings
 from srm_tui.domain.token import inspect, looks_like_jwt
@@ -15,7 +16,6 @@ from srm_tui.sandbox.server import create_app
 from srm_tui.sandbox.state import SandboxState
 from srm_tui.storage.cache import Cache
 from srm_tui.sync.engine import SyncEngine
-from srm_tui.api.client import ApiClient
 from tests.helpers import screen_text
 
 AS_OF = datetime(2026, 11, 1, tzinfo=timezone.utc)

@@ -55,8 +55,13 @@ class Vendor:
         return httpx.get(f"{self.root}/sandbox/stats", timeout=30).json()
 
     def env(self, **extra: str) -> dict[str, str]:
-        env = {"SRM_DB": str(self.db), "SRM_API_URL": self.url, "SRM_API_KEY": KEY,
-               "SRM_NOW": AS_OF, "SRM_AGENT": "anna"}
+        env = {
+            "SRM_DB": str(self.db),
+            "SRM_API_URL": self.url,
+            "SRM_API_KEY": KEY,
+            "SRM_NOW": AS_OF,
+            "SRM_AGENT": "anna",
+        }
         env.update(extra)
         return env
 
@@ -95,15 +100,15 @@ class Vendor:
     def cached(self, entity: str, key: Any) -> dict[str, Any] | None:
         cache = Cache(self.db)
         try:
-            row = cache.conn().execute(f"SELECT raw FROM {entity} WHERE id = ?",
-                                       (key,)).fetchone()
+            row = cache.conn().execute(f"SELECT raw FROM {entity} WHERE id = ?", (key,)).fetchone()
             return json.loads(row[0]) if row else None
         finally:
             cache.close()
 
     def service(self, **overrides: Any) -> tuple[ActionService, Cache]:
-        values: dict[str, Any] = dict(api_url=self.url, api_key=KEY, db=str(self.db),
-                                      agent="anna", role="agent", now=AS_OF)
+        values: dict[str, Any] = dict(
+            api_url=self.url, api_key=KEY, db=str(self.db), agent="anna", role="agent", now=AS_OF
+        )
         values.update(overrides)
         cache = Cache(self.db)
         return ActionService(cache, load_settings(**values)), cache
@@ -111,8 +116,9 @@ class Vendor:
 
 @pytest.fixture(scope="module")
 def vendor(tmp_path_factory):
-    generated = SandboxState.generate(150, 11, datetime(2026, 11, 1, tzinfo=timezone.utc),
-                                      advance_clock=False)
+    generated = SandboxState.generate(
+        150, 11, datetime(2026, 11, 1, tzinfo=timezone.utc), advance_clock=False
+    )
     running = start_sandbox(generated, profile="vendor", api_key=KEY)
     db = tmp_path_factory.mktemp("vendor-actions") / "c.db"
     world = Vendor(running, db)
@@ -144,8 +150,13 @@ def pausable(vendor: Vendor):
 
     def test(s: dict) -> bool:
         offer = offers.get(s["offerId"].split("_")[0]) or {}
-        return (web_sub(s) and state(s) == "active" and s["status"] == "active"
-                and ((offer.get("pause") or {}).get("maxBillingCycles") or 0) >= 1)
+        return (
+            web_sub(s)
+            and state(s) == "active"
+            and s["status"] == "active"
+            and ((offer.get("pause") or {}).get("maxBillingCycles") or 0) >= 1
+        )
+
     return test
 
 
@@ -183,15 +194,19 @@ def test_pause_then_resume(vendor):
     assert again.returncode == 1 and "pause.already" in again.stderr
 
     applied(cli(vendor, "resume", sid, "--json"))
-    assert vendor.now("subscriptions", "subscriptionId", sub["subscriptionId"])["status"] \
-        == "active"
+    assert (
+        vendor.now("subscriptions", "subscriptionId", sub["subscriptionId"])["status"] == "active"
+    )
     assert vendor.cached("subscriptions", sub["subscriptionId"])["status"] == "active"
 
     # What the vendor's copies showed is the customer's history: paused, then active.
     service, cache = vendor.service()
     try:
-        seen = [(r["field"], r["before"], r["after"]) for r in service.observed(cid)
-                if r["record_key"] == sid]
+        seen = [
+            (r["field"], r["before"], r["after"])
+            for r in service.observed(cid)
+            if r["record_key"] == sid
+        ]
     finally:
         cache.close()
     assert ("status", "paused", "active") in seen and ("status", "active", "paused") in seen
@@ -229,8 +244,7 @@ def test_terminate_a_subscription_and_a_pass_with_their_type(vendor):
     assert after["status"] == "terminated" and after["terminationType"] == "publisherCancel"
     assert vendor.cached("subscriptions", sub["subscriptionId"])["status"] == "terminated"
 
-    applied(cli(vendor, "terminate", str(pas["passId"]), "--type", "userCancel", "--yes",
-                "--json"))
+    applied(cli(vendor, "terminate", str(pas["passId"]), "--type", "userCancel", "--yes", "--json"))
     assert vendor.now("passes", "passId", pas["passId"])["status"] == "terminated"
     assert vendor.cached("passes", pas["passId"])["status"] == "terminated"
     twice = cli(vendor, "terminate", str(pas["passId"]), "--type", "userCancel", "--yes")
@@ -244,8 +258,9 @@ def test_activate_a_cancelled_subscription(vendor):
     refused = cli(vendor, "activate", str(live["subscriptionId"]))
     assert refused.returncode == 1 and "activate.not-stopped" in refused.stderr
     applied(cli(vendor, "activate", str(sub["subscriptionId"]), "--json"))
-    assert vendor.now("subscriptions", "subscriptionId", sub["subscriptionId"])["status"] \
-        == "active"
+    assert (
+        vendor.now("subscriptions", "subscriptionId", sub["subscriptionId"])["status"] == "active"
+    )
     assert vendor.cached("subscriptions", sub["subscriptionId"])["status"] == "active"
 
 
@@ -263,22 +278,32 @@ def test_transfer_moves_the_access_in_the_api_and_the_cache(vendor):
     assert "not in the cache" in unknown.stderr
 
     applied(cli(vendor, "transfer", sid, "--to", str(receiver["id"]), "--json"))
-    assert vendor.now("subscriptions", "subscriptionId", sub["subscriptionId"])["customerId"] \
+    assert (
+        vendor.now("subscriptions", "subscriptionId", sub["subscriptionId"])["customerId"]
         == receiver["id"]
+    )
     assert vendor.cached("subscriptions", sub["subscriptionId"])["customerId"] == receiver["id"]
-    shown = json.loads(run_srm("customer", "show", str(receiver["id"]), "--json",
-                               env=vendor.env()).stdout)
+    shown = json.loads(
+        run_srm("customer", "show", str(receiver["id"]), "--json", env=vendor.env()).stdout
+    )
     assert sub["subscriptionId"] in [s["subscriptionId"] for s in shown["subscriptions"]]
     gave = json.loads(run_srm("customer", "show", str(giver), "--json", env=vendor.env()).stdout)
     assert sub["subscriptionId"] not in [s["subscriptionId"] for s in gave["subscriptions"]]
 
 
 def test_edit_and_extend_use_the_published_calls_and_refresh(vendor):
-    customer = vendor.pick("customers", lambda c: c["email"] is not None
-                           and any(web_sub(s) and state(s) == "active"
-                                   for s in vendor.of("subscriptions", c["id"])))
-    sub = next(s for s in vendor.of("subscriptions", customer["id"])
-               if web_sub(s) and state(s) == "active")
+    customer = vendor.pick(
+        "customers",
+        lambda c: (
+            c["email"] is not None
+            and any(
+                web_sub(s) and state(s) == "active" for s in vendor.of("subscriptions", c["id"])
+            )
+        ),
+    )
+    sub = next(
+        s for s in vendor.of("subscriptions", customer["id"]) if web_sub(s) and state(s) == "active"
+    )
     vendor.fetch(customer["id"])
     applied(cli(vendor, "edit", str(customer["id"]), "--first-name", "Vendorina", "--json"))
     assert vendor.now("customers", "id", customer["id"])["firstName"] == "Vendorina"
@@ -287,20 +312,31 @@ def test_edit_and_extend_use_the_published_calls_and_refresh(vendor):
     assert company.returncode == 2 and company.stderr.startswith("srm: --company:")
     assert "not offered by this API" in company.stderr
     until = datetime.fromtimestamp(sub["dateTo"] + 40 * 86400, timezone.utc)
-    applied(cli(vendor, "extend", str(sub["subscriptionId"]), "--until",
-                until.strftime("%Y-%m-%dT%H:%M:%SZ"), "--json"))
-    assert vendor.now("subscriptions", "subscriptionId", sub["subscriptionId"])["dateTo"] \
-        == int(until.timestamp())
-    assert vendor.cached("subscriptions", sub["subscriptionId"])["dateTo"] \
-        == int(until.timestamp())
+    applied(
+        cli(
+            vendor,
+            "extend",
+            str(sub["subscriptionId"]),
+            "--until",
+            until.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "--json",
+        )
+    )
+    assert vendor.now("subscriptions", "subscriptionId", sub["subscriptionId"])["dateTo"] == int(
+        until.timestamp()
+    )
+    assert vendor.cached("subscriptions", sub["subscriptionId"])["dateTo"] == int(until.timestamp())
 
 
 def test_anonymize_follows_the_vendors_flow(vendor):
     def live(c: dict) -> bool:
         subs = vendor.of("subscriptions", c["id"])
-        return c["email"] is not None and any(state(s) != "churned" and web_sub(s)
-                                              for s in subs) \
+        return (
+            c["email"] is not None
+            and any(state(s) != "churned" and web_sub(s) for s in subs)
             and all(web_sub(s) for s in subs)
+        )
+
     customer = vendor.pick("customers", live)
     cid = str(customer["id"])
     vendor.fetch(customer["id"])
@@ -376,8 +412,9 @@ def test_notes_are_kept_in_srm_and_never_reach_the_api(vendor):
     long = cli(vendor, "note", "edit", nid, "x" * 2501)
     assert long.returncode == 2 and long.stderr.startswith("srm: TEXT:")
     # Offline too, the same store and the same rules.
-    offline = applied(cli(vendor, "note", "add", cid, "Left a voicemail", "--json",
-                          env=vendor.offline()))
+    offline = applied(
+        cli(vendor, "note", "add", cid, "Left a voicemail", "--json", env=vendor.offline())
+    )
     assert "kept in srm" in offline["message"]
     applied(cli(vendor, "note", "delete", nid, "--json"))
 
@@ -396,8 +433,9 @@ def test_notes_are_kept_in_srm_and_never_reach_the_api(vendor):
 
 @pytest.fixture(scope="module")
 def sandbox_db(tmp_path_factory):
-    generated = SandboxState.generate(80, 4, datetime(2026, 11, 1, tzinfo=timezone.utc),
-                                      advance_clock=False)
+    generated = SandboxState.generate(
+        80, 4, datetime(2026, 11, 1, tzinfo=timezone.utc), advance_clock=False
+    )
     running = start_sandbox(generated, profile="sandbox", api_key=KEY)
     db = tmp_path_factory.mktemp("sandbox-refund") / "c.db"
     cache = Cache(db)
@@ -411,26 +449,35 @@ def sandbox_db(tmp_path_factory):
 def test_a_refund_above_what_is_left_is_refused_and_never_called_full(sandbox_db):
     running, db, _ = sandbox_db
     export = httpx.get(running.url.rsplit("/3.1", 1)[0] + "/sandbox/export").json()
-    txn = next(t for t in export["transactions"]
-               if t["status"] == "captured" and t["paymentGateway"] in WEB
-               and not t["isGift"] and t["refundedAmount"] == 0 and 1 < t["amount"] < 20
-               and t["transactionDate"] >= NOW - 25 * 86400 and t["currency"] != "JPY")
+    txn = next(
+        t
+        for t in export["transactions"]
+        if t["status"] == "captured"
+        and t["paymentGateway"] in WEB
+        and not t["isGift"]
+        and t["refundedAmount"] == 0
+        and 1 < t["amount"] < 20
+        and t["transactionDate"] >= NOW - 25 * 86400
+        and t["currency"] != "JPY"
+    )
     env = {"SRM_DB": str(db), "SRM_API_URL": running.url, "SRM_API_KEY": KEY, "SRM_NOW": AS_OF}
     tid, cur = txn["transactionId"], txn["currency"]
-    over = run_srm("customer", "refund", tid, "--amount", "20.00", "--reason", "r", "--dry-run",
-                   env=env)
+    over = run_srm(
+        "customer", "refund", tid, "--amount", "20.00", "--reason", "r", "--dry-run", env=env
+    )
     assert over.returncode == 1
     assert "blocked by rule refund.amount" in over.stdout
     assert "full refund" not in over.stdout
-    assert f"20.00 {cur} is more than the {txn['amount']:.2f} {cur} left to refund" \
-        in over.stdout
+    assert f"20.00 {cur} is more than the {txn['amount']:.2f} {cur} left to refund" in over.stdout
     whole = run_srm("customer", "refund", tid, "--reason", "r", "--dry-run", env=env)
     assert whole.returncode == 0 and f"a full refund of {txn['amount']:.2f} {cur}" in whole.stdout
-    part = run_srm("customer", "refund", tid, "--amount", "1.00", "--reason", "r", "--dry-run",
-                   env=env)
+    part = run_srm(
+        "customer", "refund", tid, "--amount", "1.00", "--reason", "r", "--dry-run", env=env
+    )
     assert part.returncode == 0 and f"a partial refund of 1.00 {cur}" in part.stdout
-    assert f"left to refund: {txn['amount']:.2f} {cur} -> {txn['amount'] - 1:.2f} {cur}" \
-        in part.stdout
+    assert (
+        f"left to refund: {txn['amount']:.2f} {cur} -> {txn['amount'] - 1:.2f} {cur}" in part.stdout
+    )
 
 
 # -- offline: queued in the outbox, sent by the vendor's call once back ----------------------
@@ -451,31 +498,38 @@ def test_offline_pause_waits_in_the_outbox_then_applies(vendor):
     pushed = run_srm("outbox", "push", "--json", env=vendor.env())
     assert pushed.returncode == 0, pushed.stderr
     assert json.loads(pushed.stdout)["sent"] == [out["outbox_id"]]
-    assert vendor.now("subscriptions", "subscriptionId", sub["subscriptionId"])["status"] \
-        == "paused"
+    assert (
+        vendor.now("subscriptions", "subscriptionId", sub["subscriptionId"])["status"] == "paused"
+    )
     assert vendor.cached("subscriptions", sub["subscriptionId"])["status"] == "paused"
     service, cache = vendor.service()
     try:
-        outcomes = [e.outcome for e in service.audit_log(sub["customerId"])
-                    if e.action == "pause"]
+        outcomes = [e.outcome for e in service.audit_log(sub["customerId"]) if e.action == "pause"]
     finally:
         cache.close()
     assert outcomes == ["sent", "queued"]  # newest first
 
 
 def test_coupon_applies_through_the_vendors_patch_even_before_srm_knows_its_campaign(vendor):
-    campaign = next(c for c in vendor.start["campaigns"] if c["status"] == "active"
-                    and c["constraints"]["offerTypes"] == ["S"]
-                    and not c["constraints"]["offers"] and not c["constraints"]["tags"])
+    campaign = next(
+        c
+        for c in vendor.start["campaigns"]
+        if c["status"] == "active"
+        and c["constraints"]["offerTypes"] == ["S"]
+        and not c["constraints"]["offers"]
+        and not c["constraints"]["tags"]
+    )
     code = campaign["couponCodes"][-1]
-    sub = vendor.pick("subscriptions", lambda s: web_sub(s) and state(s) == "active"
-                      and not s["couponCode"])
+    sub = vendor.pick(
+        "subscriptions", lambda s: web_sub(s) and state(s) == "active" and not s["couponCode"]
+    )
     sid = str(sub["subscriptionId"])
     vendor.fetch(sub["customerId"])
     bogus = cli(vendor, "coupon-apply", sid, "--code", "NOSUCHCODE7")
     assert bogus.returncode == 1 and "refused by rule coupon.unknown" in bogus.stderr
     assert vendor.now("subscriptions", "subscriptionId", sub["subscriptionId"]) == sub
     applied(cli(vendor, "coupon-apply", sid, "--code", code, "--json"))
-    assert vendor.now("subscriptions", "subscriptionId", sub["subscriptionId"])["couponCode"] \
-        == code
+    assert (
+        vendor.now("subscriptions", "subscriptionId", sub["subscriptionId"])["couponCode"] == code
+    )
     assert vendor.cached("subscriptions", sub["subscriptionId"])["couponCode"] == code

@@ -37,16 +37,22 @@ WEB = ("adyen", "paypal")
 # delivery; the fields of the vendor's record that neither carries (docs/churniq-format.md; the delivery's
 # documented keys, cleeng-api.md 4.L) are missing, and every one srm holds is the vendor's.
 NOT_IN_REPORT = {"isGift", "offerTitle", "offerType", "paymentOperation", "refundedReason"}
-NOT_IN_DELIVERY = NOT_IN_REPORT | {"subscriptionId", "passId", "paymentMethod",
-                                   "rejectedReason", "refundedAmount"}
+NOT_IN_DELIVERY = NOT_IN_REPORT | {
+    "subscriptionId",
+    "passId",
+    "paymentMethod",
+    "rejectedReason",
+    "refundedAmount",
+}
 # Unavailable features that are listings, not actions: `srm fetch --json` names them under
 # not_offered (the unavailable actions are run and refused).
 LISTINGS = {"emails", "transactions", "payment_details"}
 
 
 def start_vendor() -> SandboxProcess:
-    return SandboxProcess("--profile", "vendor", "--customers", CUSTOMERS, "--seed", SEED,
-                          "--as-of", AS_OF)
+    return SandboxProcess(
+        "--profile", "vendor", "--customers", CUSTOMERS, "--seed", SEED, "--as-of", AS_OF
+    )
 
 
 def download_reports(sandbox: SandboxProcess, folder: Path) -> list[str]:
@@ -62,8 +68,14 @@ def download_reports(sandbox: SandboxProcess, folder: Path) -> list[str]:
 
 
 def env_for(sandbox: SandboxProcess, db: Path, **extra: str) -> dict[str, str]:
-    return {"SRM_DB": str(db), "SRM_API_URL": sandbox.url, "SRM_API_KEY": "sandbox-key",
-            "SRM_NOW": AS_OF, "SRM_AGENT": "anna", **extra}
+    return {
+        "SRM_DB": str(db),
+        "SRM_API_URL": sandbox.url,
+        "SRM_API_KEY": "sandbox-key",
+        "SRM_NOW": AS_OF,
+        "SRM_AGENT": "anna",
+        **extra,
+    }
 
 
 def ok_json(result: subprocess.CompletedProcess) -> Any:
@@ -84,8 +96,7 @@ def raws(db: Path, table: str) -> list[dict[str, Any]]:
 # -- the cache against the vendor's data ---------------------------------------------------
 
 
-def differences(db: Path, export: dict[str, Any], delivered: set[str] = frozenset()
-                ) -> list[str]:
+def differences(db: Path, export: dict[str, Any], delivered: set[str] = frozenset()) -> list[str]:
     """Cache against `/sandbox/export`: customers, subscriptions and passes on the fields
     the vendor publishes (its answers omit the sandbox's additions), transactions on every
     field their source carries (``delivered``: those that came by webhook), offers and season
@@ -94,37 +105,57 @@ def differences(db: Path, export: dict[str, Any], delivered: set[str] = frozense
 
     def compare(entity: str, want: dict[str, dict], got: dict[str, dict], same) -> None:
         if want.keys() != got.keys():
-            problems.append(f"{entity}: missing {sorted(want.keys() - got.keys())[:3]}, "
-                            f"extra {sorted(got.keys() - want.keys())[:3]}")
+            problems.append(
+                f"{entity}: missing {sorted(want.keys() - got.keys())[:3]}, "
+                f"extra {sorted(got.keys() - want.keys())[:3]}"
+            )
         for k in sorted(want.keys() & got.keys()):
             differ = same(want[k], got[k])
             if differ:
                 problems.append(f"{entity} {k}: {differ}")
                 break
 
-    named = {r["customerId"] for e in ("subscriptions", "passes", "transactions")
-             for r in export[e]}
+    named = {
+        r["customerId"] for e in ("subscriptions", "passes", "transactions") for r in export[e]
+    }
     for entity, (key, fields) in PUBLISHED.items():
         owner = "id" if entity == "customers" else "customerId"
         want = {str(r[key]): r for r in export[entity] if r[owner] in named}
         got = {str(r[key]): r for r in raws(db, entity)}
-        compare(entity, want, got, lambda w, g, fields=fields: [
-            f for f in fields if (f in w or f in g) and w.get(f) != g.get(f)])
-    compare("transactions", {r["transactionId"]: r for r in export["transactions"]},
-            {r["transactionId"]: r for r in raws(db, "transactions")},
-            lambda w, g: sorted(
-                f for f in w if w[f] != g.get(f) and (f in g or f not in (
-                    NOT_IN_DELIVERY if g["transactionId"] in delivered else NOT_IN_REPORT))))
+        compare(
+            entity,
+            want,
+            got,
+            lambda w, g, fields=fields: [
+                f for f in fields if (f in w or f in g) and w.get(f) != g.get(f)
+            ],
+        )
+    compare(
+        "transactions",
+        {r["transactionId"]: r for r in export["transactions"]},
+        {r["transactionId"]: r for r in raws(db, "transactions")},
+        lambda w, g: sorted(
+            f
+            for f in w
+            if w[f] != g.get(f)
+            and (
+                f in g
+                or f not in (NOT_IN_DELIVERY if g["transactionId"] in delivered else NOT_IN_REPORT)
+            )
+        ),
+    )
     for entity in ("offers", "season_groups"):  # complete listings: whole
-        compare(entity, {str(r["id"]): r for r in export[entity]},
-                {str(r["id"]): r for r in raws(db, entity)},
-                lambda w, g: sorted(f for f in set(w) | set(g) if w.get(f) != g.get(f)))
+        compare(
+            entity,
+            {str(r["id"]): r for r in export[entity]},
+            {str(r["id"]): r for r in raws(db, entity)},
+            lambda w, g: sorted(f for f in set(w) | set(g) if w.get(f) != g.get(f)),
+        )
     return problems
 
 
 def open_quarantine(db: Path) -> list[tuple]:
-    return query(db, "SELECT entity, record_key, reason FROM quarantine "
-                     "WHERE resolved_at IS NULL")
+    return query(db, "SELECT entity, record_key, reason FROM quarantine WHERE resolved_at IS NULL")
 
 
 # -- test 1 ---------------------------------------------------------------------------------
@@ -134,9 +165,13 @@ class Receiver:
     """`srm webhooks serve` as a real process on a port it picks (printed on its first line)."""
 
     def __init__(self, env: dict[str, str]):
-        self.proc = subprocess.Popen([*SRM, "webhooks", "serve", "--port", "0"],
-                                     env={**os.environ, **env}, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [*SRM, "webhooks", "serve", "--port", "0"],
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         line = self.proc.stdout.readline()
         assert line.startswith("listening on http://127.0.0.1:"), self.proc.stderr.read()
         self.url = line.split("listening on ", 1)[1].strip().rstrip("/") + "/hooks"
@@ -175,8 +210,11 @@ class Targets:
 
 
 def web(s: dict[str, Any], *states: str) -> bool:
-    return (s["paymentGateway"] in WEB and not s.get("isExternallyManaged")
-            and subscription_state(s["status"], s["inTrial"], s["dateTo"], NOW) in states)
+    return (
+        s["paymentGateway"] in WEB
+        and not s.get("isExternallyManaged")
+        and subscription_state(s["status"], s["inTrial"], s["dateTo"], NOW) in states
+    )
 
 
 def iso(ts: int) -> str:
@@ -202,20 +240,30 @@ def test_the_whole_journey_against_the_vendor_profile(tmp_path):
         # a customer, and the transaction (which no published call lists) reaches the cache.
         hook_env = {**env, "SRM_WEBHOOK_SECRET": SECRET}
         receiver = Receiver(hook_env)
-        subscribed = ok_json(run_srm("webhooks", "subscribe", receiver.url, "--json",
-                                     env=hook_env))
+        subscribed = ok_json(run_srm("webhooks", "subscribe", receiver.url, "--json", env=hook_env))
         assert subscribed["topics"]["transactionCreated"] in ("added", "updated", "unchanged")
         targets = Targets(db)
         payer = targets.take("subscriptions", lambda s: web(s, "active"))
-        paid = httpx.post(f"{sandbox.root}/sandbox/simulate/transaction",
-                          json={"customerId": payer["customerId"]}, timeout=30)
+        paid = httpx.post(
+            f"{sandbox.root}/sandbox/simulate/transaction",
+            json={"customerId": payer["customerId"]},
+            timeout=30,
+        )
         assert paid.status_code == 201, paid.text
         tid = paid.json()["transactionId"]
-        assert wait_for(lambda: query(db, "SELECT count(*) FROM webhook_events WHERE topic = "
-                                          "'transactionCreated' AND processed_at IS NOT NULL")
-                        [0][0] >= 1 and query(db, "SELECT count(*) FROM transactions "
-                                                  "WHERE id = ?", tid)[0][0] == 1,
-                        timeout=90, interval=0.2), query(db, "SELECT * FROM webhook_events")
+        assert wait_for(
+            lambda: (
+                query(
+                    db,
+                    "SELECT count(*) FROM webhook_events WHERE topic = "
+                    "'transactionCreated' AND processed_at IS NOT NULL",
+                )[0][0]
+                >= 1
+                and query(db, "SELECT count(*) FROM transactions WHERE id = ?", tid)[0][0] == 1
+            ),
+            timeout=90,
+            interval=0.2,
+        ), query(db, "SELECT * FROM webhook_events")
         assert query(db, "SELECT signature_ok, error FROM webhook_events") == [(1, None)]
         # Deliveries the actions cause would refresh the same customers while each action
         # refreshes them itself; the receiver stops so the cache compared is settled.
@@ -227,14 +275,16 @@ def test_the_whole_journey_against_the_vendor_profile(tmp_path):
         available = {n for n, f in check["features"].items() if f["available"]}
         unavailable = set(check["features"]) - available
         done = run_available_actions(sandbox, db, env, targets)
-        assert available == done, (available ^ done)
+        assert available == done, available ^ done
 
         # 4. Every unavailable action: exit 1, "not offered by this API", nothing sent.
         writes = httpx.get(f"{sandbox.root}/sandbox/stats", timeout=30).json()
         refused = run_unavailable_actions(db, env, tid)
-        assert httpx.get(f"{sandbox.root}/sandbox/stats", timeout=30).json()[
-            "writes_applied"] == writes["writes_applied"]
-        assert unavailable == refused | LISTINGS, (unavailable ^ (refused | LISTINGS))
+        assert (
+            httpx.get(f"{sandbox.root}/sandbox/stats", timeout=30).json()["writes_applied"]
+            == writes["writes_applied"]
+        )
+        assert unavailable == refused | LISTINGS, unavailable ^ (refused | LISTINGS)
 
         # 5. The cache is the vendor's data; nothing is left in quarantine.
         problems = differences(db, sandbox.export(), {tid})
@@ -253,10 +303,12 @@ def applied(result: subprocess.CompletedProcess) -> dict[str, Any]:
     return out
 
 
-def run_available_actions(sandbox: SandboxProcess, db: Path, env: dict[str, str],
-                          t: Targets) -> set[str]:
+def run_available_actions(
+    sandbox: SandboxProcess, db: Path, env: dict[str, str], t: Targets
+) -> set[str]:
     """Each available feature used once; returns the features used (sync and webhooks were
     used by the journey before)."""
+
     def customer(*args: str) -> dict[str, Any]:
         return applied(run_srm("customer", *args, "--json", env=env))
 
@@ -273,19 +325,26 @@ def run_available_actions(sandbox: SandboxProcess, db: Path, env: dict[str, str]
     edited = t.customer(lambda c: c.get("email") is not None)
     customer("edit", str(edited["id"]), "--first-name", "Journeyman")
     assert shown(edited["id"])["customer"]["firstName"] == "Journeyman"
-    assert [r[0] for r in query(db, "SELECT action FROM audit WHERE customer_id = ?",
-                                edited["id"])] == ["edit"]
+    assert [
+        r[0] for r in query(db, "SELECT action FROM audit WHERE customer_id = ?", edited["id"])
+    ] == ["edit"]
 
     # pause an active subscription; resume a paused one; activate a stopped one.
     def pausable(s: dict[str, Any]) -> bool:
         offer = t.offers.get(s["offerId"].split("_")[0]) or {}
-        return web(s, "active") and s["status"] == "active" and \
-            ((offer.get("pause") or {}).get("maxBillingCycles") or 0) >= 1
+        return (
+            web(s, "active")
+            and s["status"] == "active"
+            and ((offer.get("pause") or {}).get("maxBillingCycles") or 0) >= 1
+        )
+
     pause = t.take("subscriptions", pausable)
     customer("pause", str(pause["subscriptionId"]), "--cycles", "1")
     assert ("status", "active", "paused") in query(
-        db, "SELECT field, before, after FROM observed_changes WHERE record_key = ?",
-        str(pause["subscriptionId"]))
+        db,
+        "SELECT field, before, after FROM observed_changes WHERE record_key = ?",
+        str(pause["subscriptionId"]),
+    )
     resume = t.take("subscriptions", lambda s: s["status"] == "paused" and web(s, "paused"))
     customer("resume", str(resume["subscriptionId"]))
     activate = t.take("subscriptions", lambda s: web(s, "cancelled"))
@@ -295,14 +354,17 @@ def run_available_actions(sandbox: SandboxProcess, db: Path, env: dict[str, str]
     cancel = t.take("subscriptions", lambda s: web(s, "active"))
     customer("cancel", str(cancel["subscriptionId"]), "--reason", "Too expensive")
     extend = t.take("subscriptions", lambda s: web(s, "active"))
-    customer("extend", str(extend["subscriptionId"]), "--until",
-             iso(extend["dateTo"] + 40 * 86400))
-    campaign = next(c for c in sandbox.export()["campaigns"] if c["status"] == "active"
-                    and c["constraints"]["offerTypes"] == ["S"]
-                    and not c["constraints"]["offers"] and not c["constraints"]["tags"])
+    customer("extend", str(extend["subscriptionId"]), "--until", iso(extend["dateTo"] + 40 * 86400))
+    campaign = next(
+        c
+        for c in sandbox.export()["campaigns"]
+        if c["status"] == "active"
+        and c["constraints"]["offerTypes"] == ["S"]
+        and not c["constraints"]["offers"]
+        and not c["constraints"]["tags"]
+    )
     coupon = t.take("subscriptions", lambda s: web(s, "active") and not s["couponCode"])
-    customer("coupon-apply", str(coupon["subscriptionId"]), "--code",
-             campaign["couponCodes"][-1])
+    customer("coupon-apply", str(coupon["subscriptionId"]), "--code", campaign["couponCodes"][-1])
 
     # terminate a pass; transfer a subscription to another customer the cache knows.
     ended = t.take("passes", lambda p: pass_is_active(p["status"], p["expiresAt"], NOW))
@@ -314,16 +376,21 @@ def run_available_actions(sandbox: SandboxProcess, db: Path, env: dict[str, str]
     # anonymize by the documented flow: live access terminated first, then DELETE.
     def all_web_and_live(c: dict[str, Any]) -> bool:
         subs = t.subs_of(c["id"])
-        return c.get("email") is not None and any(web(s, "active") for s in subs) and \
-            all(s["paymentGateway"] in WEB for s in subs)
+        return (
+            c.get("email") is not None
+            and any(web(s, "active") for s in subs)
+            and all(s["paymentGateway"] in WEB for s in subs)
+        )
+
     gone = t.customer(all_web_and_live)
     customer("anonymize", str(gone["id"]), "--terminate-access", "--yes")
 
     # notes: srm's own store, add, edit, delete.
     noted = t.customer(lambda c: c.get("email") is not None)
     customer("note", "add", str(noted["id"]), "Asked about the renewal date")
-    note = next(n for n in shown(noted["id"])["notes"]
-                if n["text"] == "Asked about the renewal date")
+    note = next(
+        n for n in shown(noted["id"])["notes"] if n["text"] == "Asked about the renewal date"
+    )
     customer("note", "edit", str(note["id"]), "Asked twice about the renewal date")
     customer("note", "delete", str(note["id"]))
     kept = next(n for n in shown(noted["id"])["notes"] if n["id"] == note["id"])
@@ -340,20 +407,39 @@ def run_available_actions(sandbox: SandboxProcess, db: Path, env: dict[str, str]
     now = sandbox.export()
     subs = {s["subscriptionId"]: s for s in now["subscriptions"]}
     assert next(o for o in now["offers"] if o["id"] == offer_id)["title"] == "Journey Monthly"
-    assert next(c for c in now["customers"] if c["id"] == edited["id"])["firstName"] == \
-        "Journeyman"
+    assert next(c for c in now["customers"] if c["id"] == edited["id"])["firstName"] == "Journeyman"
     assert next(c for c in now["customers"] if c["id"] == gone["id"])["email"] is None
     assert [subs[s["subscriptionId"]]["status"] for s in (pause, resume, activate, cancel)] == [
-        "paused", "active", "active", "stopped"]
+        "paused",
+        "active",
+        "active",
+        "stopped",
+    ]
     assert subs[extend["subscriptionId"]]["dateTo"] == extend["dateTo"] + 40 * 86400
     assert subs[coupon["subscriptionId"]]["couponCode"] == campaign["couponCodes"][-1]
     assert subs[moved["subscriptionId"]]["customerId"] == to["id"]
-    assert next(p for p in now["passes"] if p["passId"] == ended["passId"])["status"] == \
-        "terminated"
+    assert (
+        next(p for p in now["passes"] if p["passId"] == ended["passId"])["status"] == "terminated"
+    )
 
-    return {"sync", "webhooks", "fetch", "edit", "history", "pause", "resume", "activate",
-            "cancel", "extend", "coupon", "terminate", "transfer", "anonymize", "notes",
-            "offers"}
+    return {
+        "sync",
+        "webhooks",
+        "fetch",
+        "edit",
+        "history",
+        "pause",
+        "resume",
+        "activate",
+        "cancel",
+        "extend",
+        "coupon",
+        "terminate",
+        "transfer",
+        "anonymize",
+        "notes",
+        "offers",
+    }
 
 
 def run_unavailable_actions(db: Path, env: dict[str, str], tid: str) -> set[str]:
@@ -362,8 +448,11 @@ def run_unavailable_actions(db: Path, env: dict[str, str], tid: str) -> set[str]
     tried = {
         "refund": ["refund", tid, "--reason", "Goodwill", "--yes"],
         "cancel_transaction": ["cancel-transaction", tid, "--yes"],
-        "delete_payment_details": ["delete-payment-details",
-                                   str(sub.get("paymentDetailsId") or 1), "--yes"],
+        "delete_payment_details": [
+            "delete-payment-details",
+            str(sub.get("paymentDetailsId") or 1),
+            "--yes",
+        ],
         "resend_email": ["resend", "123456789"],
     }
     before = query(db, "SELECT count(*) FROM outbox")
@@ -386,19 +475,33 @@ IMPORT_IN_BATCHES = (
     "from srm_tui.imports import runner\n"
     "runner.Importer.__init__.__kwdefaults__['batch_rows'] = int(sys.argv.pop(1))\n"
     "from srm_tui.entry import main\n"
-    "main()\n")
+    "main()\n"
+)
 
 
 def srm_import(db: Path, files: list[str], **extra: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "SRM_DB": str(db), "SRM_NOW": AS_OF, **extra}
-    return subprocess.run([sys.executable, "-c", IMPORT_IN_BATCHES, str(BATCH_ROWS), "import",
-                           *files, "--json"], capture_output=True, text=True, env=env,
-                          timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-c", IMPORT_IN_BATCHES, str(BATCH_ROWS), "import", *files, "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
 
 
 # Run-specific columns: when a run happened, how long it took, what it said about itself.
-RUN_COLUMNS = {"synced_at", "fetched_at", "attempted_at", "started_at", "finished_at",
-               "seconds", "received_at", "seen_at"}
+RUN_COLUMNS = {
+    "synced_at",
+    "fetched_at",
+    "attempted_at",
+    "started_at",
+    "finished_at",
+    "seconds",
+    "received_at",
+    "seen_at",
+}
 # Tables that record the runs themselves: a killed run leaves its own row.
 RUN_TABLES = {"sync_runs", "sqlite_sequence"}
 
@@ -407,14 +510,19 @@ def tables(db: Path) -> dict[str, list[tuple]]:
     """Every table's rows, in a stable order, without the run-specific columns."""
     out = {}
     with sqlite3.connect(db) as conn:
-        names = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-            " ORDER BY name")]
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+                " ORDER BY name"
+            )
+        ]
         for name in names:
             if name in RUN_TABLES:
                 continue
-            columns = [r[1] for r in conn.execute(f"PRAGMA table_info({name})")
-                       if r[1] not in RUN_COLUMNS]
+            columns = [
+                r[1] for r in conn.execute(f"PRAGMA table_info({name})") if r[1] not in RUN_COLUMNS
+            ]
             if not columns:
                 continue
             listed = ", ".join(f'"{c}"' for c in columns)
@@ -433,8 +541,11 @@ def untimed(key: str, value: str) -> Any:
         parsed = json.loads(value)
     except ValueError:
         return value
-    return {k: v for k, v in parsed.items() if k != "detected_at"} \
-        if isinstance(parsed, dict) else parsed
+    return (
+        {k: v for k, v in parsed.items() if k != "detected_at"}
+        if isinstance(parsed, dict)
+        else parsed
+    )
 
 
 def test_the_journey_killed_mid_import_and_mid_sync_ends_identical(tmp_path):
@@ -456,8 +567,9 @@ def test_the_journey_killed_mid_import_and_mid_sync_ends_identical(tmp_path):
             assert run.returncode == -signal.SIGKILL, (run.stdout, run.stderr)
             done = query(killed, "SELECT sum(rows) FROM import_files")[0][0]
             assert done == rows + after * BATCH_ROWS  # whole batches, with their checkpoint
-            assert query(killed, "SELECT count(*) FROM import_files WHERE status = "
-                                 "'running'") == [(1,)]
+            assert query(killed, "SELECT count(*) FROM import_files WHERE status = 'running'") == [
+                (1,)
+            ]
             rows = done
         resumed = ok_json(srm_import(killed, files))
         assert "resumed" in {f["status"] for f in resumed["files"]}
@@ -466,20 +578,29 @@ def test_the_journey_killed_mid_import_and_mid_sync_ends_identical(tmp_path):
         customers = 0
         for _ in range(3):
             after = rng.randint(1, 20)
-            run = run_srm("sync", "--json", env=env_for(
-                sandbox, killed, SRM_SYNC_KILL_AFTER_CUSTOMERS=str(after)))
+            run = run_srm(
+                "sync",
+                "--json",
+                env=env_for(sandbox, killed, SRM_SYNC_KILL_AFTER_CUSTOMERS=str(after)),
+            )
             assert run.returncode == -signal.SIGKILL, (run.stdout, run.stderr)
             customers += after
-            assert query(killed, "SELECT count(*) FROM customer_fetch_state WHERE "
-                                 "status = 'ok'") == [(customers,)]
+            assert query(
+                killed, "SELECT count(*) FROM customer_fetch_state WHERE status = 'ok'"
+            ) == [(customers,)]
         last = ok_json(run_srm("sync", "--json", env=env_for(sandbox, killed)))
         assert last["ok"] and last["customers"] == whole_sync["customers"] - customers
 
         want, got = tables(whole), tables(killed)
         assert want.keys() == got.keys()
-        differ = {name: (sorted(set(want[name]) - set(got[name]), key=repr)[:2],
-                         sorted(set(got[name]) - set(want[name]), key=repr)[:2])
-                  for name in want if want[name] != got[name]}
+        differ = {
+            name: (
+                sorted(set(want[name]) - set(got[name]), key=repr)[:2],
+                sorted(set(got[name]) - set(want[name]), key=repr)[:2],
+            )
+            for name in want
+            if want[name] != got[name]
+        }
         assert differ == {}, differ
         assert sum(len(v) for v in want.values()) > 1000
     finally:

@@ -43,8 +43,13 @@ class Server:
         return answer.content
 
     def env(self, db: Path) -> dict[str, str]:
-        return {"SRM_API_URL": self.url, "SRM_API_KEY": KEY, "SRM_DB": str(db),
-                "SRM_NOW": NOW, "SRM_AGENT": "anna"}
+        return {
+            "SRM_API_URL": self.url,
+            "SRM_API_KEY": KEY,
+            "SRM_DB": str(db),
+            "SRM_NOW": NOW,
+            "SRM_AGENT": "anna",
+        }
 
 
 @pytest.fixture
@@ -79,8 +84,11 @@ def test_an_older_export_never_undoes_the_api(vendor, tmp_path):
     db = tmp_path / "c.db"
     env = vendor.env(db)
     export = vendor.export()
-    sub = next(s for s in export["subscriptions"] if s["status"] == "active"
-               and s["paymentGateway"] in WEB and s["dateTo"] > 1_800_000_000)
+    sub = next(
+        s
+        for s in export["subscriptions"]
+        if s["status"] == "active" and s["paymentGateway"] in WEB and s["dateTo"] > 1_800_000_000
+    )
     sid = str(sub["subscriptionId"])
     report = vendor.report("subscriptions")
     old_row = tmp_path / "old-row.csv"
@@ -136,8 +144,12 @@ def _mrr(db: Path) -> dict[int, int]:
     cache = Cache(db)
     try:
         ensure_facts(cache.conn())
-        return {r[0]: r[1] for r in cache.conn().execute(
-            "SELECT id, mrr_act FROM segment_customer_facts ORDER BY id")}
+        return {
+            r[0]: r[1]
+            for r in cache.conn().execute(
+                "SELECT id, mrr_act FROM segment_customer_facts ORDER BY id"
+            )
+        }
     finally:
         cache.close()
 
@@ -178,12 +190,17 @@ def test_without_any_price_the_offer_price_is_derived(vendor, tmp_path):
     ids = sorted({s["customerId"] for s in export["subscriptions"]})[:15]
     cache = Cache(db)
     with cache.transaction() as tx:
-        tx.executemany("INSERT INTO customer_fetch_state (customer_id, status, attempted_at) "
-                       "VALUES (?, 'pending', 0)", [(i,) for i in ids])
+        tx.executemany(
+            "INSERT INTO customer_fetch_state (customer_id, status, attempted_at) "
+            "VALUES (?, 'pending', 0)",
+            [(i,) for i in ids],
+        )
     cache.close()
     srm("sync", "--json", env=vendor.env(db))
-    rows = {r[0]: r[1:] for r in cached(
-        db, "SELECT id, price, currency, price_derived, raw FROM subscriptions")}
+    rows = {
+        r[0]: r[1:]
+        for r in cached(db, "SELECT id, price, currency, price_derived, raw FROM subscriptions")
+    }
     assert rows
     offers = {o["id"]: o for o in export["offers"]}
     checked = 0
@@ -193,17 +210,24 @@ def test_without_any_price_the_offer_price_is_derived(vendor, tmp_path):
         price, currency, derived, raw = rows[s["subscriptionId"]]
         assert derived == 1 and "nextPaymentPrice" not in json.loads(raw)
         main = offers[s["offerId"].split("_")[0]]
-        loc = next((loc for loc in main.get("localizations", [])
-                    if f"{main['id']}_{loc['countryCode']}" == s["offerId"]
-                    or loc.get("id") == s["offerId"]), None)
+        loc = next(
+            (
+                loc
+                for loc in main.get("localizations", [])
+                if f"{main['id']}_{loc['countryCode']}" == s["offerId"]
+                or loc.get("id") == s["offerId"]
+            ),
+            None,
+        )
         want = loc["price"] if loc else main["price"]
         assert (price, currency) == (want["amount"], want["currency"]), s["offerId"]
         if not s.get("couponCode"):  # the sandbox's price is the localization's, less a coupon
             assert (price, currency) == (s["nextPaymentPrice"], s["nextPaymentCurrency"])
             checked += 1
     assert checked > 3
-    shown = json.loads(run_srm("customer", "show", str(ids[0]), "--json",
-                               env=vendor.env(db)).stdout)
+    shown = json.loads(
+        run_srm("customer", "show", str(ids[0]), "--json", env=vendor.env(db)).stdout
+    )
     assert all(s["nextPaymentPrice"] is not None for s in shown["subscriptions"])
 
 
@@ -213,19 +237,24 @@ def test_customer_show_gives_the_history_the_console_shows(vendor, tmp_path):
     db = tmp_path / "c.db"
     env = vendor.env(db)
     export = vendor.export()
-    sub = next(s for s in export["subscriptions"] if s["status"] == "active"
-               and s["paymentGateway"] in WEB and s["dateTo"] > 1_800_000_000)
+    sub = next(
+        s
+        for s in export["subscriptions"]
+        if s["status"] == "active" and s["paymentGateway"] in WEB and s["dateTo"] > 1_800_000_000
+    )
     sid, cid = str(sub["subscriptionId"]), sub["customerId"]
     srm("fetch", str(cid), "--json", env=env)
     srm("customer", "cancel", sid, "--reason", "test", "--yes", env=env)
     shown = srm("customer", "show", str(cid), "--json", env=env)
     texts = [h["text"] for h in shown["history"]]
     assert f"Subscription {sid} status: active → stopped (seen at the API)" in texts
-    assert any(h["kind"] == "agent" and "anna" in h["text"] and sid in h["text"]
-               for h in shown["history"])
+    assert any(
+        h["kind"] == "agent" and "anna" in h["text"] and sid in h["text"] for h in shown["history"]
+    )
     assert all(set(h) >= {"at", "kind", "text", "ref"} for h in shown["history"])
     assert [h["at"] for h in shown["history"]] == sorted(
-        (h["at"] for h in shown["history"]), reverse=True)
+        (h["at"] for h in shown["history"]), reverse=True
+    )
     from srm_tui.storage.history import customer_history
     from srm_tui.storage.queries import account_records
 
@@ -247,46 +276,69 @@ def _sign(body: bytes) -> dict[str, str]:
 SECRET = "whsec-vendorfix-0123456789abcdef"
 
 
-def test_a_short_webhook_transaction_is_dated_linked_and_keeps_the_known_method(vendor,
-                                                                                tmp_path):
+def test_a_short_webhook_transaction_is_dated_linked_and_keeps_the_known_method(vendor, tmp_path):
     from tests.helpers import wait_for
     from tests.test_webhooks import Receiver
 
     db = tmp_path / "c.db"
     export = vendor.export()
-    sub = next(s for s in export["subscriptions"] if s["paymentGateway"] in WEB
-               and any(t["customerId"] == s["customerId"] and t.get("paymentMethod")
-                       for t in export["transactions"]))
+    sub = next(
+        s
+        for s in export["subscriptions"]
+        if s["paymentGateway"] in WEB
+        and any(
+            t["customerId"] == s["customerId"] and t.get("paymentMethod")
+            for t in export["transactions"]
+        )
+    )
     cid, sid = sub["customerId"], sub["subscriptionId"]
     report = tmp_path / "transactions.csv"
     known = [t for t in export["transactions"] if t["customerId"] == cid]
-    report.write_bytes(rows_of(vendor.report("transactions"), "Transaction ID",
-                               {t["transactionId"] for t in known}))
+    report.write_bytes(
+        rows_of(
+            vendor.report("transactions"), "Transaction ID", {t["transactionId"] for t in known}
+        )
+    )
     srm("import", str(report), "--json", env=vendor.env(db))
     method = cached(db, "SELECT last_payment_method FROM customers WHERE id = ?", cid)[0][0]
     assert method
     receiver = Receiver(vendor.url, db, SRM_WEBHOOK_SECRET=SECRET)
     try:
-        data = {"offerId": sub["offerId"], "transactionId": "T987654321", "customerId": cid,
-                "paymentId": 1, "subscriptionPlanId": sid, "externalData": "psp-ref-1",
-                "customerEmail": None, "customerExternalId": None}
-        body = json.dumps({"broadcasterId": 1, "topic": "transactionCreated",
-                           "data": data}).encode()
+        data = {
+            "offerId": sub["offerId"],
+            "transactionId": "T987654321",
+            "customerId": cid,
+            "paymentId": 1,
+            "subscriptionPlanId": sid,
+            "externalData": "psp-ref-1",
+            "customerEmail": None,
+            "customerExternalId": None,
+        }
+        body = json.dumps(
+            {"broadcasterId": 1, "topic": "transactionCreated", "data": data}
+        ).encode()
         assert httpx.post(receiver.url, content=body, headers=_sign(body)).status_code < 300
-        assert wait_for(lambda: cached(db, "SELECT count(*) FROM webhook_events WHERE "
-                                           "processed_at IS NOT NULL")[0][0] == 1, timeout=60,
-                        interval=0.2)
+        assert wait_for(
+            lambda: (
+                cached(db, "SELECT count(*) FROM webhook_events WHERE processed_at IS NOT NULL")[0][
+                    0
+                ]
+                == 1
+            ),
+            timeout=60,
+            interval=0.2,
+        )
     finally:
         receiver.stop()
-    (received, result), = cached(db, "SELECT received_at, result FROM webhook_events")
+    ((received, result),) = cached(db, "SELECT received_at, result FROM webhook_events")
     assert "transaction T987654321 stored" in result
-    (date, linked, raw), = cached(
-        db, "SELECT date, subscription_id, raw FROM transactions WHERE id = 'T987654321'")
+    ((date, linked, raw),) = cached(
+        db, "SELECT date, subscription_id, raw FROM transactions WHERE id = 'T987654321'"
+    )
     assert (date, linked) == (received, sid)
     assert json.loads(raw)["_srm"] == {"statusAssumed": True, "dateFromReceipt": True}
     # The newest transaction names no method: the latest known one stays the customer's.
-    assert cached(db, "SELECT last_payment_method FROM customers WHERE id = ?", cid) == [
-        (method,)]
+    assert cached(db, "SELECT last_payment_method FROM customers WHERE id = ?", cid) == [(method,)]
     # The export that later lists this transaction corrects what srm guessed (its date and
     # status), adds what the payload lacked, and never replaces what the vendor sent.
     lines = report.read_text(encoding="utf-8").splitlines()
@@ -300,9 +352,10 @@ def test_a_short_webhook_transaction_is_dated_linked_and_keeps_the_known_method(
     csv.writer(buf, lineterminator="\n").writerows([header, row])
     later.write_text(buf.getvalue(), encoding="utf-8")
     srm("import", str(later), "--json", env=vendor.env(db))
-    (date2, status, ext, raw2), = cached(
-        db, "SELECT date, status, external_payment_id, raw FROM transactions "
-            "WHERE id = 'T987654321'")
+    ((date2, status, ext, raw2),) = cached(
+        db,
+        "SELECT date, status, external_payment_id, raw FROM transactions WHERE id = 'T987654321'",
+    )
     assert date2 != received and status == "refunded" and ext == "psp-ref-1"
     assert "_srm" not in json.loads(raw2) and json.loads(raw2)["paymentMethod"]
     # A plan id the customer has no subscription of is kept as sent, not linked.
@@ -312,11 +365,16 @@ def test_a_short_webhook_transaction_is_dated_linked_and_keeps_the_known_method(
     cache = Cache(db)
     try:
         with ApiClient(vendor.url, KEY) as client:
-            SyncEngine(cache, client).apply_webhook("transactionCreated", {
-                **data, "transactionId": "T987654322", "subscriptionPlanId": 123},
-                received_at=received + 5)
-        row = cache.conn().execute("SELECT subscription_id, date, raw FROM transactions "
-                                   "WHERE id = 'T987654322'").fetchone()
+            SyncEngine(cache, client).apply_webhook(
+                "transactionCreated",
+                {**data, "transactionId": "T987654322", "subscriptionPlanId": 123},
+                received_at=received + 5,
+            )
+        row = (
+            cache.conn()
+            .execute("SELECT subscription_id, date, raw FROM transactions WHERE id = 'T987654322'")
+            .fetchone()
+        )
     finally:
         cache.close()
     assert (row[0], row[1]) == (None, received + 5)
@@ -335,9 +393,19 @@ async def test_a_webhook_transaction_detail_shows_no_python_none(vendor, tmp_pat
     srm("fetch", str(cid), "--json", env=vendor.env(db))
     cache = Cache(db)
     with cache.transaction() as tx:
-        good, bad = validate("transactions", [transaction_from_webhook(
-            {"transactionId": "T987650000", "customerId": cid, "paymentGateway": "adyen",
-             "transactionDate": 1_790_000_000})])
+        good, bad = validate(
+            "transactions",
+            [
+                transaction_from_webhook(
+                    {
+                        "transactionId": "T987650000",
+                        "customerId": cid,
+                        "paymentGateway": "adyen",
+                        "transactionDate": 1_790_000_000,
+                    }
+                )
+            ],
+        )
         assert not bad
         records.upsert(tx, "transactions", good, 1_790_000_000)
     cache.close()
@@ -358,17 +426,24 @@ def test_the_apis_first_copy_of_an_imported_record_is_no_change_it_made(vendor, 
     env = vendor.env(db)
     for name in ("transactions", "subscriptions", "passes"):
         (tmp_path / f"{name}.csv").write_bytes(vendor.report(name))
-    srm("import", *(str(tmp_path / f"{n}.csv") for n in ("transactions", "subscriptions",
-                                                         "passes")), "--json", env=env)
+    srm(
+        "import",
+        *(str(tmp_path / f"{n}.csv") for n in ("transactions", "subscriptions", "passes")),
+        "--json",
+        env=env,
+    )
     stopped = [p for p in vendor.export()["passes"] if p["status"] == "stopped"]
     srm("sync", "--json", env=env)
     assert cached(db, "SELECT count(*) FROM observed_changes") == [(0,)]
     if stopped:  # the report's "terminated" was replaced by the API's "stopped", silently
-        assert cached(db, "SELECT status FROM passes WHERE id = ?",
-                      stopped[0]["passId"]) == [("stopped",)]
+        assert cached(db, "SELECT status FROM passes WHERE id = ?", stopped[0]["passId"]) == [
+            ("stopped",)
+        ]
     sub = next(s for s in vendor.export()["subscriptions"] if s["status"] == "active")
-    srm("customer", "cancel", str(sub["subscriptionId"]), "--reason", "moving", "--yes",
-        env=env)
-    assert cached(db, "SELECT field, before, after FROM observed_changes WHERE record_key = ? "
-                  "AND field = 'status'", str(sub["subscriptionId"])) == [
-        ("status", "active", "stopped")]
+    srm("customer", "cancel", str(sub["subscriptionId"]), "--reason", "moving", "--yes", env=env)
+    assert cached(
+        db,
+        "SELECT field, before, after FROM observed_changes WHERE record_key = ? "
+        "AND field = 'status'",
+        str(sub["subscriptionId"]),
+    ) == [("status", "active", "stopped")]

@@ -22,19 +22,74 @@ from tests.helpers import run_srm
 # The properties of the vendor's published resources (cleeng-core-3.1.openapi.yml:
 # CustomerResource, SubscriptionResource, PassResource).
 PUBLISHED = {
-    "customers": ("id", ("id", "email", "country", "regDate", "lastLoginDate", "lastUserIp",
-                         "currency", "locale", "firstName", "lastName", "externalId",
-                         "externalData")),
-    "subscriptions": ("subscriptionId", (
-        "subscriptionId", "paymentDetailsId", "publisherId", "customerId", "status", "dateFrom",
-        "dateTo", "nextPaymentAction", "nextPaymentActionDate", "subscriptionExternalId",
-        "offerId", "paymentCountry", "ipAddress", "inTrial", "couponCode", "coupon",
-        "pendingSwitchId", "externalProperties", "paymentMethodId", "isExternallyManaged", "id",
-        "userId", "latestPaymentExternalId", "paymentGateway", "replacedBy", "originatedFrom",
-        "renewalCycle", "source", "pause")),
-    "passes": ("passId", ("passId", "customerId", "status", "expiresAt", "offerId", "externalId",
-                          "externalProperties", "paymentMethodId", "isExternallyManaged",
-                          "replacedBy", "originatedFrom", "source")),
+    "customers": (
+        "id",
+        (
+            "id",
+            "email",
+            "country",
+            "regDate",
+            "lastLoginDate",
+            "lastUserIp",
+            "currency",
+            "locale",
+            "firstName",
+            "lastName",
+            "externalId",
+            "externalData",
+        ),
+    ),
+    "subscriptions": (
+        "subscriptionId",
+        (
+            "subscriptionId",
+            "paymentDetailsId",
+            "publisherId",
+            "customerId",
+            "status",
+            "dateFrom",
+            "dateTo",
+            "nextPaymentAction",
+            "nextPaymentActionDate",
+            "subscriptionExternalId",
+            "offerId",
+            "paymentCountry",
+            "ipAddress",
+            "inTrial",
+            "couponCode",
+            "coupon",
+            "pendingSwitchId",
+            "externalProperties",
+            "paymentMethodId",
+            "isExternallyManaged",
+            "id",
+            "userId",
+            "latestPaymentExternalId",
+            "paymentGateway",
+            "replacedBy",
+            "originatedFrom",
+            "renewalCycle",
+            "source",
+            "pause",
+        ),
+    ),
+    "passes": (
+        "passId",
+        (
+            "passId",
+            "customerId",
+            "status",
+            "expiresAt",
+            "offerId",
+            "externalId",
+            "externalProperties",
+            "paymentMethodId",
+            "isExternallyManaged",
+            "replacedBy",
+            "originatedFrom",
+            "source",
+        ),
+    ),
 }
 UNKNOWN_ID = 999_000_001
 KEY = "sandbox-key"
@@ -78,17 +133,21 @@ def _seed_ids(db, ids) -> None:
     """What an import of a list of customer ids leaves: customers to fetch."""
     cache = Cache(db)
     with cache.transaction() as tx:
-        tx.executemany("INSERT INTO customer_fetch_state (customer_id, status, attempted_at) "
-                       "VALUES (?, 'pending', 0)", [(i,) for i in ids])
+        tx.executemany(
+            "INSERT INTO customer_fetch_state (customer_id, status, attempted_at) "
+            "VALUES (?, 'pending', 0)",
+            [(i,) for i in ids],
+        )
     cache.close()
 
 
 def _seed_emails(db, emails) -> None:
     cache = Cache(db)
     with cache.transaction() as tx:
-        tx.executemany("INSERT INTO import_pending_emails (email, source, added_at) "
-                       "VALUES (?, ?, 0)", [(e.casefold(), f"ids.txt:{n}")
-                                            for n, e in enumerate(emails, 1)])
+        tx.executemany(
+            "INSERT INTO import_pending_emails (email, source, added_at) VALUES (?, ?, 0)",
+            [(e.casefold(), f"ids.txt:{n}") for n, e in enumerate(emails, 1)],
+        )
     cache.close()
 
 
@@ -102,8 +161,10 @@ def _differences(db, export: dict[str, Any], customer_ids: set[int]) -> list[str
             want = {str(r[key]): r for r in export[entity] if r[owner] in customer_ids}
             got = {str(r[key]): r for r in records.raw_records(cache.conn(), entity)}
             if want.keys() != got.keys():
-                problems.append(f"{entity}: missing {sorted(want.keys() - got.keys())[:3]}, "
-                                f"extra {sorted(got.keys() - want.keys())[:3]}")
+                problems.append(
+                    f"{entity}: missing {sorted(want.keys() - got.keys())[:3]}, "
+                    f"extra {sorted(got.keys() - want.keys())[:3]}"
+                )
             for k in want.keys() & got.keys():
                 differ = [f for f in fields if f in want[k] and want[k][f] != got[k].get(f)]
                 if differ:
@@ -136,27 +197,39 @@ def test_vendor_sync_fills_the_known_customers_from_published_calls(vendor, stat
     conn = cache.conn()
     # The catalogue, as published.
     assert {r[0] for r in conn.execute("SELECT id FROM offers")} == {
-        o["id"] for o in export["offers"]}
+        o["id"] for o in export["offers"]
+    }
     assert {r[0] for r in conn.execute("SELECT id FROM season_groups")} == {
-        g["id"] for g in export["season_groups"]}
+        g["id"] for g in export["season_groups"]
+    }
     # Campaigns learnt from the coupon codes the synced subscriptions carry.
-    codes = {s["couponCode"] for s in export["subscriptions"]
-             if s["customerId"] in synced and s.get("couponCode")}
+    codes = {
+        s["couponCode"]
+        for s in export["subscriptions"]
+        if s["customerId"] in synced and s.get("couponCode")
+    }
     held = {k.upper() for c in export["campaigns"] for k in c["couponCodes"]}
     learnt = {r[0].upper() for r in conn.execute("SELECT code FROM campaign_codes")}
     assert {c.upper() for c in codes} & held <= learnt
     assert summary["campaigns"] == len(
-        {c["name"] for c in export["campaigns"] if {k.upper() for k in c["couponCodes"]}
-         & {x.upper() for x in codes}})
+        {
+            c["name"]
+            for c in export["campaigns"]
+            if {k.upper() for k in c["couponCodes"]} & {x.upper() for x in codes}
+        }
+    )
     # The run is recorded; every customer has its fetch state.
     run = conn.execute("SELECT ok, counts FROM sync_runs ORDER BY id DESC").fetchone()
     assert run["ok"] == 1 and json.loads(run["counts"])["profile"] == "vendor"
     states = dict(conn.execute("SELECT status, count(*) FROM customer_fetch_state GROUP BY 1"))
     assert states == {"ok": 31, "gone": 1}
-    gone_at = conn.execute("SELECT attempted_at FROM customer_fetch_state WHERE customer_id = ?",
-                           (UNKNOWN_ID,)).fetchone()[0]
-    email_row = conn.execute("SELECT customer_id, error FROM import_pending_emails WHERE "
-                             "email = 'nobody@nowhere.example'").fetchone()
+    gone_at = conn.execute(
+        "SELECT attempted_at FROM customer_fetch_state WHERE customer_id = ?", (UNKNOWN_ID,)
+    ).fetchone()[0]
+    email_row = conn.execute(
+        "SELECT customer_id, error FROM import_pending_emails WHERE "
+        "email = 'nobody@nowhere.example'"
+    ).fetchone()
     assert email_row["customer_id"] is None and email_row["error"]
     cache.close()
     # Nothing stale: the next sync asks for no customer, and not again for the gone one.
@@ -170,10 +243,20 @@ def test_vendor_sync_fills_the_known_customers_from_published_calls(vendor, stat
     assert full_summary["emails_unknown"] == 1
     assert _differences(db, export, synced) == []
     cache = Cache(db)
-    assert cache.conn().execute("SELECT count(*) FROM customer_fetch_state WHERE "
-                                "full_pending = 1").fetchone()[0] == 0
-    assert cache.conn().execute("SELECT attempted_at FROM customer_fetch_state WHERE "
-                                "customer_id = ?", (UNKNOWN_ID,)).fetchone()[0] >= gone_at
+    assert (
+        cache.conn()
+        .execute("SELECT count(*) FROM customer_fetch_state WHERE full_pending = 1")
+        .fetchone()[0]
+        == 0
+    )
+    assert (
+        cache.conn()
+        .execute(
+            "SELECT attempted_at FROM customer_fetch_state WHERE customer_id = ?", (UNKNOWN_ID,)
+        )
+        .fetchone()[0]
+        >= gone_at
+    )
     cache.close()
     told = run_srm("sync", env=_env(vendor, db))
     assert told.returncode == 0 and told.stdout == ""
@@ -190,8 +273,12 @@ def test_a_stopped_sync_resumes_with_the_next_customer(vendor, state, tmp_path):
     with StopsAfter(vendor.url, 10) as client, pytest.raises(Interrupted):
         SyncEngine(cache, client).run()
     conn = cache.conn()
-    done = [r[0] for r in conn.execute(
-        "SELECT customer_id FROM customer_fetch_state WHERE status = 'ok' ORDER BY 1")]
+    done = [
+        r[0]
+        for r in conn.execute(
+            "SELECT customer_id FROM customer_fetch_state WHERE status = 'ok' ORDER BY 1"
+        )
+    ]
     assert done == ids[:10]  # never-fetched in id order; each one committed whole
     held = {r[0] for r in conn.execute("SELECT id FROM customers")}
     assert held == set(ids[:10])
@@ -206,8 +293,12 @@ def test_a_stopped_sync_resumes_with_the_next_customer(vendor, state, tmp_path):
     with ApiClient(vendor.url, KEY) as client:
         resumed = SyncEngine(cache, client).run()
     assert resumed.counts["customers"] == 18
-    assert conn.execute("SELECT count(*) FROM customer_fetch_state WHERE "
-                        "full_pending = 1").fetchone()[0] == 0
+    assert (
+        conn.execute("SELECT count(*) FROM customer_fetch_state WHERE full_pending = 1").fetchone()[
+            0
+        ]
+        == 0
+    )
     with ApiClient(vendor.url, KEY) as client:
         assert SyncEngine(cache, client).run().counts["customers"] == 0
     cache.close()
@@ -233,16 +324,18 @@ def test_fetch_by_id_and_email_says_what_is_not_offered(vendor, state, tmp_path)
     assert run_srm("fetch", "nobody@nowhere.example", env=_env(vendor, db)).returncode == 1
     assert run_srm("fetch", str(UNKNOWN_ID), env=_env(vendor, db)).returncode == 1
     # A transaction id is looked up by GET /subscriptions?transactionId= (published).
-    txn = next(t for t in export["transactions"]
-               if t.get("subscriptionId") and t["customerId"] not in (owner, other["id"]))
+    txn = next(
+        t
+        for t in export["transactions"]
+        if t.get("subscriptionId") and t["customerId"] not in (owner, other["id"])
+    )
     by_txn = run_srm("fetch", txn["transactionId"], "--json", env=_env(vendor, db))
     assert by_txn.returncode == 0, by_txn.stderr
     assert json.loads(by_txn.stdout)["customer_id"] == txn["customerId"]
     external = next(c for c in export["customers"] if c.get("externalId"))
     by_external = run_srm("fetch", external["externalId"], "--json", env=_env(vendor, db))
     assert json.loads(by_external.stdout)["customer_id"] == external["id"]
-    assert _differences(db, export, {owner, other["id"], txn["customerId"],
-                                     external["id"]}) == []
+    assert _differences(db, export, {owner, other["id"], txn["customerId"], external["id"]}) == []
 
 
 def test_refresh_after_a_change_uses_published_calls(tmp_path):
@@ -258,17 +351,27 @@ def test_refresh_after_a_change_uses_published_calls(tmp_path):
         with ApiClient(server.url, KEY) as client:
             engine = SyncEngine(cache, client)
             assert engine.fetch_customer(customer_id=owner) == owner
-            edited = httpx.patch(f"{server.url}/customers/{owner}",
-                                 json={"firstName": "Renamed"}, headers={"X-Publisher-Token": KEY})
+            edited = httpx.patch(
+                f"{server.url}/customers/{owner}",
+                json={"firstName": "Renamed"},
+                headers={"X-Publisher-Token": KEY},
+            )
             assert edited.status_code == 200, edited.text
             # A subscription the cache holds for the customer that the API does not list.
-            stray = dict(records.raw_records(cache.conn(), "subscriptions")[0],
-                         subscriptionId=123456789, customerId=owner)
+            stray = dict(
+                records.raw_records(cache.conn(), "subscriptions")[0],
+                subscriptionId=123456789,
+                customerId=owner,
+            )
             engine.store_bundle({"subscriptions": [stray]})
             assert engine.fetch_customer(customer_id=owner) == owner
         conn = cache.conn()
-        assert json.loads(conn.execute("SELECT raw FROM customers WHERE id = ?",
-                                       (owner,)).fetchone()[0])["firstName"] == "Renamed"
+        assert (
+            json.loads(
+                conn.execute("SELECT raw FROM customers WHERE id = ?", (owner,)).fetchone()[0]
+            )["firstName"]
+            == "Renamed"
+        )
         assert conn.execute("SELECT 1 FROM subscriptions WHERE id = 123456789").fetchone() is None
         assert _differences(tmp_path / "c.db", state.export(), {owner}) == []
         cache.close()
@@ -323,9 +426,13 @@ def test_customers_named_by_an_imported_id_list_are_completed_by_sync(vendor, st
     export = state.export()
     named = export["customers"][60:66]
     listed = tmp_path / "ids.txt"
-    listed.write_text("# customers to look after\n"
-                      + "\n".join(str(c["id"]) for c in named[:4])
-                      + "\n" + "\n".join(c["email"] for c in named[4:]) + "\n")
+    listed.write_text(
+        "# customers to look after\n"
+        + "\n".join(str(c["id"]) for c in named[:4])
+        + "\n"
+        + "\n".join(c["email"] for c in named[4:])
+        + "\n"
+    )
     db = tmp_path / "c.db"
     imported = run_srm("import", str(listed), "--json", env=_env(vendor, db))
     assert imported.returncode == 0, imported.stderr
@@ -348,11 +455,20 @@ def test_an_edit_in_the_vendor_profile_refreshes_the_cache(tmp_path):
         env = {**_env(server, db), "SRM_AGENT": "tester", "SRM_ROLE": "admin"}
         Cache(db).close()
         assert run_srm("fetch", str(customer["id"]), env=env).returncode == 0
-        edited = run_srm("customer", "edit", str(customer["id"]), "--first-name", "Renamed",
-                         "--yes", "--json", env=env)
+        edited = run_srm(
+            "customer",
+            "edit",
+            str(customer["id"]),
+            "--first-name",
+            "Renamed",
+            "--yes",
+            "--json",
+            env=env,
+        )
         assert edited.returncode == 0, edited.stderr
-        shown = json.loads(run_srm("customer", "show", str(customer["id"]), "--json",
-                                   env=env).stdout)
+        shown = json.loads(
+            run_srm("customer", "show", str(customer["id"]), "--json", env=env).stdout
+        )
         assert shown["customer"]["firstName"] == "Renamed"
         assert _differences(db, state.export(), {customer["id"]}) == []
     finally:
@@ -375,8 +491,12 @@ def test_sigkill_mid_sync_loses_nothing_and_refetches_nothing(tmp_path):
         assert killed.returncode == -signal.SIGKILL, killed.stderr
         cache = Cache(db)
         conn = cache.conn()
-        done = [r[0] for r in conn.execute("SELECT customer_id FROM customer_fetch_state "
-                                           "WHERE status = 'ok' ORDER BY 1")]
+        done = [
+            r[0]
+            for r in conn.execute(
+                "SELECT customer_id FROM customer_fetch_state WHERE status = 'ok' ORDER BY 1"
+            )
+        ]
         assert done == ids[:17]  # never fetched, in id order
         held = {r[0] for r in conn.execute("SELECT id FROM customers")}
         assert held == set(done)  # no customer without its fetch state, nor the reverse
@@ -398,6 +518,10 @@ def test_a_wrong_api_base_stops_before_any_customer_is_marked_gone(vendor, state
     assert result.returncode == 1
     assert "GET /offers answered 404" in result.stderr and "Traceback" not in result.stderr
     cache = Cache(db)
-    assert cache.conn().execute("SELECT count(*) FROM customer_fetch_state WHERE "
-                                "status != 'pending'").fetchone()[0] == 0
+    assert (
+        cache.conn()
+        .execute("SELECT count(*) FROM customer_fetch_state WHERE status != 'pending'")
+        .fetchone()[0]
+        == 0
+    )
     cache.close()

@@ -34,8 +34,12 @@ def sandbox():
 
 
 def _receiver(sandbox, tmp_path, **env):
-    settings = {"SRM_WEBHOOK_SECRET": SECRET, "SRM_WEBHOOK_HEADER_TIMEOUT": "2",
-                "SRM_WEBHOOK_BODY_TIMEOUT": "2", **env}
+    settings = {
+        "SRM_WEBHOOK_SECRET": SECRET,
+        "SRM_WEBHOOK_HEADER_TIMEOUT": "2",
+        "SRM_WEBHOOK_BODY_TIMEOUT": "2",
+        **env,
+    }
     return Receiver(sandbox.url, tmp_path / "c.db", **settings)
 
 
@@ -71,14 +75,19 @@ def _normal_delivery_is_processed(sandbox, receiver) -> None:
     """A valid delivery after the attack: 200, applied, the customer in the cache."""
     cid = sandbox.export()["customers"][0]["id"]
     before = receiver.status()["processed"]
-    body, headers = _signed({"broadcasterId": 1, "topic": "customerRegistered",
-                             "data": {"customerId": cid, "nonce": time.time_ns()}})
+    body, headers = _signed(
+        {
+            "broadcasterId": 1,
+            "topic": "customerRegistered",
+            "data": {"customerId": cid, "nonce": time.time_ns()},
+        }
+    )
     r = httpx.post(receiver.url, content=body, headers=headers, timeout=30)
     assert r.status_code == 200, r.text
-    assert wait_for(lambda: receiver.status()["processed"] == before + 1, timeout=60,
-                    interval=0.2)
-    assert _cache_rows(receiver.env["SRM_DB"], "SELECT count(*) FROM customers WHERE id = ?",
-                       cid) == [(1,)]
+    assert wait_for(lambda: receiver.status()["processed"] == before + 1, timeout=60, interval=0.2)
+    assert _cache_rows(
+        receiver.env["SRM_DB"], "SELECT count(*) FROM customers WHERE id = ?", cid
+    ) == [(1,)]
 
 
 def _response_status(sock: socket.socket) -> int | None:
@@ -99,8 +108,11 @@ def _huge_post(port: int, *, chunked: bool) -> tuple[int | None, int]:
     """POST 50 MB (declared or chunked); the status answered and how much could be sent."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=120)
     framing = b"Transfer-Encoding: chunked" if chunked else b"Content-Length: %d" % ATTACK
-    sock.sendall(b"POST /hooks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                 + framing + b"\r\n\r\n")
+    sock.sendall(
+        b"POST /hooks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + framing
+        + b"\r\n\r\n"
+    )
     piece = b"[" * 65536
     sent = 0
     try:
@@ -126,12 +138,13 @@ def test_huge_bodies_are_refused_before_they_are_read(sandbox, receiver):
     assert wait_for(lambda: receiver.status()["refused"].get("too_large") == 6, timeout=60)
     peak = _proc(pid, "VmHWM") - rss_before
     grown = _cache_bytes(db) - cache_before
-    print(f"6 x 50 MB: receiver peak RSS +{peak / MB:.1f} MB, cache +{grown / 1024:.1f} KB, "
-          f"at most {max(s for _, s in results) / MB:.1f} MB sent before the close")
+    print(
+        f"6 x 50 MB: receiver peak RSS +{peak / MB:.1f} MB, cache +{grown / 1024:.1f} KB, "
+        f"at most {max(s for _, s in results) / MB:.1f} MB sent before the close"
+    )
     assert peak < 40 * MB  # one 1 MB body at most is ever held, never 50 MB
     assert grown < 128 * 1024  # six summary rows and counters (WAL pages), not 300 MB
-    rows = _cache_rows(db, "SELECT reason, size, source, length(body_sha256) "
-                           "FROM webhook_refusals")
+    rows = _cache_rows(db, "SELECT reason, size, source, length(body_sha256) FROM webhook_refusals")
     assert len(rows) == 6 and {r[0] for r in rows} == {"too_large"}
     assert all(r[1] > MB and r[2] == "127.0.0.1" for r in rows)
     assert _cache_rows(db, "SELECT count(*) FROM webhook_events") == [(0,)]
@@ -159,18 +172,24 @@ def test_deep_nesting_is_a_400_not_a_crash(sandbox, receiver):
 
 def test_a_replayed_delivery_is_acknowledged_and_applied_once(sandbox, receiver):
     cid = sandbox.export()["customers"][1]["id"]
-    body, headers = _signed({"broadcasterId": 1, "topic": "customerRegistered",
-                             "data": {"customerId": cid}})
-    answers = [httpx.post(receiver.url, content=body, headers=headers).status_code
-               for _ in range(100)]
+    body, headers = _signed(
+        {"broadcasterId": 1, "topic": "customerRegistered", "data": {"customerId": cid}}
+    )
+    answers = [
+        httpx.post(receiver.url, content=body, headers=headers).status_code for _ in range(100)
+    ]
     assert answers == [200] * 100
     # The same delivery id on another body (a retry the sender re-serialised): a repeat too.
     first, h1 = _signed({"topic": "passCreated", "data": {"customerId": cid, "passId": 1}})
     again, h2 = _signed({"topic": "passCreated", "data": {"passId": 1, "customerId": cid}})
-    assert httpx.post(receiver.url, content=first,
-                      headers={**h1, "X-Delivery-Id": "d-1"}).status_code == 200
-    assert httpx.post(receiver.url, content=again,
-                      headers={**h2, "X-Delivery-Id": "d-1"}).status_code == 200
+    assert (
+        httpx.post(receiver.url, content=first, headers={**h1, "X-Delivery-Id": "d-1"}).status_code
+        == 200
+    )
+    assert (
+        httpx.post(receiver.url, content=again, headers={**h2, "X-Delivery-Id": "d-1"}).status_code
+        == 200
+    )
     assert wait_for(lambda: receiver.status()["processed"] == 2, timeout=60, interval=0.2)
     seen = receiver.status()
     assert (seen["accepted"], seen["replayed"], seen["processed"]) == (2, 100, 2)
@@ -229,8 +248,9 @@ def test_slow_headers_and_bodies_are_closed_by_their_deadlines(sandbox, tmp_path
         assert answers == [408] * 300  # each told "request timeout", then closed
         for sock in socks + [stalled]:
             sock.close()
-        assert wait_for(lambda: receiver.status()["refused"].get("header_timeout") == 300,
-                        timeout=60)
+        assert wait_for(
+            lambda: receiver.status()["refused"].get("header_timeout") == 300, timeout=60
+        )
         assert receiver.status()["refused"].get("body_timeout") == 1
         assert wait_for(lambda: _fds(pid) <= fds_before + 2, timeout=60)
         print(f"300 slow sockets: all closed; receiver descriptors {fds_before} -> {_fds(pid)}")
@@ -242,15 +262,17 @@ def test_slow_headers_and_bodies_are_closed_by_their_deadlines(sandbox, tmp_path
 def test_connections_beyond_the_limit_are_refused_at_once(sandbox, tmp_path):
     receiver = _receiver(sandbox, tmp_path, SRM_WEBHOOK_MAX_CONNECTIONS="10")
     try:
-        socks = [socket.create_connection(("127.0.0.1", receiver.port), timeout=30)
-                 for _ in range(15)]
+        socks = [
+            socket.create_connection(("127.0.0.1", receiver.port), timeout=30) for _ in range(15)
+        ]
         assert _trickle_until_closed(socks) == []
         answers = sorted(_response_status(s) or 0 for s in socks)
         assert answers == [408] * 10 + [503] * 5
         for sock in socks:
             sock.close()
-        assert wait_for(lambda: receiver.status()["refused"].get("too_many_connections") == 5,
-                        timeout=60)
+        assert wait_for(
+            lambda: receiver.status()["refused"].get("too_many_connections") == 5, timeout=60
+        )
         _normal_delivery_is_processed(sandbox, receiver)
     finally:
         receiver.stop()
@@ -260,15 +282,15 @@ def test_oversized_headers_are_refused_and_counted(sandbox, receiver):
     for size, status in ((64 * 1024, 431), (MB, 400)):  # in one read, or past h11's cap
         sock = socket.create_connection(("127.0.0.1", receiver.port), timeout=30)
         try:
-            sock.sendall(b"POST /hooks HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * size
-                         + b"\r\n\r\n")
+            sock.sendall(b"POST /hooks HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * size + b"\r\n\r\n")
         except OSError:  # closed by the server before all of it was taken
             pass
         assert _response_status(sock) == status
         sock.close()
-    assert wait_for(lambda: receiver.status()["refused"] == {"bad_request": 1,
-                                                               "headers_too_large": 1},
-                    timeout=60)
+    assert wait_for(
+        lambda: receiver.status()["refused"] == {"bad_request": 1, "headers_too_large": 1},
+        timeout=60,
+    )
     _normal_delivery_is_processed(sandbox, receiver)
 
 
@@ -287,8 +309,7 @@ def test_a_locked_cache_asks_the_sender_to_retry(sandbox, receiver):
     finally:
         lock.execute("ROLLBACK")
         lock.close()
-    assert wait_for(lambda: receiver.status()["refused"].get("cache_unavailable") == 1,
-                    timeout=60)
+    assert wait_for(lambda: receiver.status()["refused"].get("cache_unavailable") == 1, timeout=60)
     assert httpx.post(receiver.url, content=body, headers=headers).status_code == 200
     assert wait_for(lambda: receiver.status()["processed"] == 1, timeout=60, interval=0.2)
     _normal_delivery_is_processed(sandbox, receiver)

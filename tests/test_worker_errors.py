@@ -88,8 +88,7 @@ async def test_hostile_search_terms_never_close_the_console(db):
     """`/` then `email:-` closed the console (OperationalError near ")")."""
     app = _app(db)
     async with app.run_test(size=(120, 40)) as pilot:
-        for query in ("email:-", "email:\x1b 0", "email:'", "email:)", "email:*",
-                      "id:" + "9" * 26):
+        for query in ("email:-", "email:\x1b 0", "email:'", "email:)", "email:*", "id:" + "9" * 26):
             await pilot.press("slash", "ctrl+a", "ctrl+k")
             await type_text(pilot, query.replace("\x1b", ""))
             app.screen.query_one("#search").value = query  # ESC itself cannot be typed
@@ -109,8 +108,9 @@ async def test_a_failed_count_keeps_the_console(db, monkeypatch):
     app = _app(db)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("f4")  # the catalogue counts each offer's holders in the background
-        await until(pilot, lambda: "Counting offer holders failed" in _notices(app),
-                    "the failed count told")
+        await until(
+            pilot, lambda: "Counting offer holders failed" in _notices(app), "the failed count told"
+        )
         assert app.is_running
         assert "Counting offer holders failed: OperationalError: disk I/O error" in _notices(app)
         assert name(app) == "OffersScreen"
@@ -125,8 +125,7 @@ async def test_a_failed_sync_keeps_the_console_and_says_so(tmp_path, monkeypatch
     from srm_tui.sandbox.server import create_app
     from srm_tui.sandbox.state import SandboxState
 
-    running = start_in_thread(create_app(SandboxState.generate(40, 3, AS_OF,
-                                                               advance_clock=False)))
+    running = start_in_thread(create_app(SandboxState.generate(40, 3, AS_OF, advance_clock=False)))
     try:
         app = _app(tmp_path / "c.db", api_url=running.url, api_key="sandbox-key")
         # The sync itself runs; showing its result fails (a corrupt page read on reload).
@@ -145,8 +144,12 @@ async def test_a_failed_sync_keeps_the_console_and_says_so(tmp_path, monkeypatch
 async def test_a_failed_action_keeps_the_dialog_usable(db, monkeypatch):
     from srm_tui.actions.service import ActionService
 
-    customer_id = Cache(db).conn().execute(
-        "SELECT id FROM customers WHERE email IS NOT NULL LIMIT 1 OFFSET 3").fetchone()[0]
+    customer_id = (
+        Cache(db)
+        .conn()
+        .execute("SELECT id FROM customers WHERE email IS NOT NULL LIMIT 1 OFFSET 3")
+        .fetchone()[0]
+    )
     # The note is queued; closing the service afterwards fails (the cache went away).
     monkeypatch.setattr(ActionService, "close", _failing)
     app = _app(db)
@@ -159,8 +162,7 @@ async def test_a_failed_action_keeps_the_dialog_usable(db, monkeypatch):
         await pilot.pause()
         await type_text(pilot, "called back")
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: "The action failed" in _notices(app),
-                    "the failed action told")
+        await until(pilot, lambda: "The action failed" in _notices(app), "the failed action told")
         assert app.is_running
         assert "The action failed: OperationalError: disk I/O error" in _notices(app)
         assert "Sync & outbox" in _notices(app)
@@ -180,16 +182,25 @@ def test_every_background_job_reports_its_failure():
     ``run_reported``: never fatal, always reported), so one added later cannot close the app
     either."""
     offenders = []
-    for path in [SCREENS / "app.py", *sorted((SCREENS / "screens").glob("*.py")),
-                 *sorted((SCREENS / "widgets").glob("*.py"))]:
+    for path in [
+        SCREENS / "app.py",
+        *sorted((SCREENS / "screens").glob("*.py")),
+        *sorted((SCREENS / "widgets").glob("*.py")),
+    ]:
         if path.name == "workers.py":  # the one place that wraps Textual's workers
             continue
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module == "textual" and any(
-                    a.name == "work" for a in node.names):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module == "textual"
+                and any(a.name == "work" for a in node.names)
+            ):
                 offenders.append(f"{path.name}:{node.lineno}: from textual import work")
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr == "run_worker"):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "run_worker"
+            ):
                 offenders.append(f"{path.name}:{node.lineno}: run_worker")
     assert offenders == []

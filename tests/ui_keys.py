@@ -14,8 +14,14 @@ NOW = "2026-11-01T00:00:00Z"
 
 
 def make_app(db, url: str | None = None, *, role: str = "agent", agent: str = "anna") -> SrmApp:
-    settings = load_settings(db=str(db), api_url=url, api_key="sandbox-key" if url else None,
-                             agent=agent, role=role, now=NOW)
+    settings = load_settings(
+        db=str(db),
+        api_url=url,
+        api_key="sandbox-key" if url else None,
+        agent=agent,
+        role=role,
+        now=NOW,
+    )
     return SrmApp(settings, Cache(db), sync_on_start=False)
 
 
@@ -126,8 +132,15 @@ class Picker:
         self.export = export
         self.used: set[int] = set()
         self.grouped: dict[str, dict[int, list[dict]]] = {}
-        for entity in ("subscriptions", "passes", "transactions", "payment_details", "emails",
-                       "notes", "history"):
+        for entity in (
+            "subscriptions",
+            "passes",
+            "transactions",
+            "payment_details",
+            "emails",
+            "notes",
+            "history",
+        ):
             grouped: dict[int, list[dict]] = defaultdict(list)
             for item in export[entity]:
                 grouped[item["customerId"]].append(item)
@@ -158,5 +171,8 @@ async def until(pilot, condition, what: str) -> None:
 
 def searched(app, query: str):
     """The console has shown the answer (results or error) to ``query``."""
-    return lambda: (type(app.screen).__name__ == "CustomersScreen"
-                    and app.screen.query_text == query and not app.screen.searching)
+    return lambda: (
+        type(app.screen).__name__ == "CustomersScreen"
+        and app.screen.query_text == query
+        and not app.screen.searching
+    )

@@ -21,8 +21,9 @@ class Stuck(RuntimeError):
     """A step's condition never held: what the screen showed is in the message."""
 
 
-async def until(app, predicate, what: str | None = None, timeout: float | None = None,
-                step: float = 0.005) -> bool:
+async def until(
+    app, predicate, what: str | None = None, timeout: float | None = None, step: float = 0.005
+) -> bool:
     """Wait for a state the app reports; True once it holds.
 
     Named (``what``), a state that never comes raises ``Stuck`` naming the step and what the
@@ -37,9 +38,11 @@ async def until(app, predicate, what: str | None = None, timeout: float | None =
         await asyncio.sleep(step)
     if what is None:
         return False
-    raise Stuck(f"{what}: still on {screen_name(app)} (stack "
-                f"{[type(s).__name__ for s in app.screen_stack]}, focus {app.focused!r})\n"
-                f"{_text(app)}")
+    raise Stuck(
+        f"{what}: still on {screen_name(app)} (stack "
+        f"{[type(s).__name__ for s in app.screen_stack]}, focus {app.focused!r})\n"
+        f"{_text(app)}"
+    )
 
 
 async def type_keys(app, *keys: str, gap: float = 0.002) -> None:
@@ -59,8 +62,9 @@ async def type_keys(app, *keys: str, gap: float = 0.002) -> None:
 
 def _text(app) -> str:
     update = app.screen._compositor.render_full_update()
-    return "\n".join("".join(seg.text for strip in line for seg in strip).rstrip()
-                     for line in update.strips)
+    return "\n".join(
+        "".join(seg.text for strip in line for seg in strip).rstrip() for line in update.strips
+    )
 
 
 def screen_name(app) -> str:
@@ -80,8 +84,14 @@ async def session(plan: dict[str, Any], log=print) -> dict[str, Any]:
     from srm_tui.config import load_settings
     from srm_tui.storage.cache import Cache
 
-    settings = load_settings(db=plan["db"], api_url=plan["api_url"], api_key="sandbox-key",
-                             agent=plan.get("agent", "kim"), role="agent", now=NOW)
+    settings = load_settings(
+        db=plan["db"],
+        api_url=plan["api_url"],
+        api_key="sandbox-key",
+        agent=plan.get("agent", "kim"),
+        role="agent",
+        now=NOW,
+    )
     app = SrmApp(settings, Cache(plan["db"]), sync_on_start=True)
     done: dict[str, Any] = {}
     async with app.run_test(size=(120, 40)):
@@ -94,19 +104,31 @@ async def session(plan: dict[str, Any], log=print) -> dict[str, Any]:
         # was typed are shown (the screen holds it until they are): typed with the id, it
         # opens the customer; no second Enter.
         await type_keys(app, *customer, "enter")
-        await until(app, lambda: screen_name(app) == "CustomerScreen"
-                    and str(app.screen.customer_id) == customer, f"opening {customer}")
+        await until(
+            app,
+            lambda: (
+                screen_name(app) == "CustomerScreen" and str(app.screen.customer_id) == customer
+            ),
+            f"opening {customer}",
+        )
         log("opened")
         for key, field in (("n", "note"), ("e", "first_name")):
             if not plan.get(field):
                 continue
             await type_keys(app, key)
-            await until(app, lambda: screen_name(app) == "ActionScreen" and
-                        isinstance(app.focused, (TextArea, Input)), f"the {field} dialog")
+            await until(
+                app,
+                lambda: (
+                    screen_name(app) == "ActionScreen"
+                    and isinstance(app.focused, (TextArea, Input))
+                ),
+                f"the {field} dialog",
+            )
             await type_keys(app, *plan[field])
             await type_keys(app, "ctrl+s")
-            await until(app, lambda: screen_name(app) == "CustomerScreen",
-                        f"the {field} dialog closing")
+            await until(
+                app, lambda: screen_name(app) == "CustomerScreen", f"the {field} dialog closing"
+            )
             done[field] = plan[field]
             log(f"{field} done")
         if plan.get("sync_again"):

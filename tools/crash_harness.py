@@ -61,9 +61,13 @@ class ForkServer:
 
     def __init__(self, env: dict[str, str] | None = None):
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tools.forkserver"], cwd=ROOT, text=True,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            env={**os.environ, **(env or {}), "PYTHONPATH": str(ROOT)})
+            [sys.executable, "-m", "tools.forkserver"],
+            cwd=ROOT,
+            text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env={**os.environ, **(env or {}), "PYTHONPATH": str(ROOT)},
+        )
         ready = self.proc.stdout.readline()
         if '"ready"' not in ready:
             self.proc.kill()
@@ -74,29 +78,53 @@ class ForkServer:
         self.proc.stdin.flush()
         return json.loads(self.proc.stdout.readline())
 
-    def start(self, target: str, args: list[Any], env: dict[str, str],
-              log: Path | None = None, kill_at: int | None = None,
-              count_file: Path | None = None, kill_after: str | None = None) -> int:
-        return self._ask({"op": "run", "target": target, "args": args, "env": env,
-                          "log": str(log) if log else None, "kill_at": kill_at,
-                          "kill_after": kill_after,
-                          "count_file": str(count_file) if count_file else None})["pid"]
+    def start(
+        self,
+        target: str,
+        args: list[Any],
+        env: dict[str, str],
+        log: Path | None = None,
+        kill_at: int | None = None,
+        count_file: Path | None = None,
+        kill_after: str | None = None,
+    ) -> int:
+        return self._ask(
+            {
+                "op": "run",
+                "target": target,
+                "args": args,
+                "env": env,
+                "log": str(log) if log else None,
+                "kill_at": kill_at,
+                "kill_after": kill_after,
+                "count_file": str(count_file) if count_file else None,
+            }
+        )["pid"]
 
     def wait(self, pid: int) -> int:
         return self._ask({"op": "wait", "pid": pid})["status"]
 
-    def run_killed(self, target: str, args: list[Any], env: dict[str, str], kill_at: int,
-                   log: Path | None = None, kill_after: str | None = None) -> tuple[int, bool]:
+    def run_killed(
+        self,
+        target: str,
+        args: list[Any],
+        env: dict[str, str],
+        kill_at: int,
+        log: Path | None = None,
+        kill_after: str | None = None,
+    ) -> tuple[int, bool]:
         """Run it; it SIGKILLs itself just before its ``kill_at``-th SQL statement (counted
         from the phase ``kill_after`` when given), so the kill lands while it works whatever
         the machine's speed. (status, whether it was killed; not killed: it finished with
         fewer statements, and is checked whole.)"""
-        status = self.wait(self.start(target, args, env, log, kill_at=kill_at,
-                                      kill_after=kill_after))
+        status = self.wait(
+            self.start(target, args, env, log, kill_at=kill_at, kill_after=kill_after)
+        )
         return status, status == -signal.SIGKILL
 
-    def run(self, target: str, args: list[Any], env: dict[str, str],
-            log: Path | None = None) -> int:
+    def run(
+        self, target: str, args: list[Any], env: dict[str, str], log: Path | None = None
+    ) -> int:
         return self.wait(self.start(target, args, env, log))
 
     def close(self) -> None:
@@ -122,8 +150,10 @@ def _connect(db: Path) -> sqlite3.Connection:
 
 def _index_instances(conn: sqlite3.Connection, schema: str, table: str) -> set[tuple]:
     name = f"v_{schema}_{table}"
-    conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{name} USING "
-                 f"fts5vocab({schema}, {table}, 'instance')")
+    conn.execute(
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{name} USING "
+        f"fts5vocab({schema}, {table}, 'instance')"
+    )
     try:
         return {tuple(r) for r in conn.execute(f"SELECT term, doc, col, offset FROM temp.{name}")}
     finally:
@@ -148,19 +178,24 @@ def check_cache(db: Path) -> list[str]:
             problems.append(f"search index integrity-check: {exc}")
         # The search index holds exactly the words of the rows as they are: an edit or a
         # sync page never leaves a customer indexed twice, stale or not at all.
-        conn.execute("CREATE VIRTUAL TABLE temp.expect USING fts5 (email, name, company, "
-                     "address, city, state, post_code, content='', "
-                     "tokenize=\"unicode61 remove_diacritics 2\")")
+        conn.execute(
+            "CREATE VIRTUAL TABLE temp.expect USING fts5 (email, name, company, "
+            "address, city, state, post_code, content='', "
+            'tokenize="unicode61 remove_diacritics 2")'
+        )
         ids = [r[0] for r in conn.execute("SELECT id FROM customers")]
-        conn.executemany("INSERT INTO temp.expect (rowid, email, name, company, address, city, "
-                         "state, post_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                         _fts_rows(conn, ids))
+        conn.executemany(
+            "INSERT INTO temp.expect (rowid, email, name, company, address, city, "
+            "state, post_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            _fts_rows(conn, ids),
+        )
         indexed = _index_instances(conn, "main", "customers_fts")
         expected = _index_instances(conn, "temp", "expect")
         if indexed != expected:
             docs = sorted({i[1] for i in indexed ^ expected})
-            problems.append(f"search index differs from the rows for {len(docs)} customer(s), "
-                            f"e.g. {docs[:3]}")
+            problems.append(
+                f"search index differs from the rows for {len(docs)} customer(s), e.g. {docs[:3]}"
+            )
         conn.execute("DROP TABLE temp.expect")
         # The list's derived columns as storage/records.py defines them: paid transactions
         # (captured or refunded) and the latest payment method named.
@@ -169,7 +204,8 @@ def check_cache(db: Path) -> list[str]:
             "transactions t WHERE t.customer_id = c.id AND t.status IN ('captured', "
             "'refunded')) OR c.last_payment_method IS NOT (SELECT t.payment_method FROM "
             "transactions t WHERE t.customer_id = c.id AND t.payment_method IS NOT NULL AND "
-            "t.payment_method != '' ORDER BY t.date DESC, t.id DESC LIMIT 1)").fetchone()[0]
+            "t.payment_method != '' ORDER BY t.date DESC, t.id DESC LIMIT 1)"
+        ).fetchone()[0]
         if wrong:
             problems.append(f"{wrong} customer(s) with stale transaction counts")
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
@@ -178,8 +214,9 @@ def check_cache(db: Path) -> list[str]:
                 actual = conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
                 if actual != n:
                     problems.append(f"row_counts says {n} {name}, the table has {actual}")
-        dangling = conn.execute("SELECT count(*) FROM outbox WHERE status = 'sent' AND "
-                                "sent_at IS NULL").fetchone()[0]
+        dangling = conn.execute(
+            "SELECT count(*) FROM outbox WHERE status = 'sent' AND sent_at IS NULL"
+        ).fetchone()[0]
         if dangling:
             problems.append(f"{dangling} outbox entries sent without a time")
     finally:
@@ -199,26 +236,37 @@ def check_prefix(db: Path, url: str, export: dict[str, Any]) -> list[str]:
     conn = _connect(db)
     problems: list[str] = []
     try:
-        checkpoints = {r["entity"]: r["since"] for r in
-                       conn.execute("SELECT entity, since FROM sync_checkpoints")}
+        checkpoints = {
+            r["entity"]: r["since"]
+            for r in conn.execute("SELECT entity, since FROM sync_checkpoints")
+        }
         with httpx.Client(base_url=url, headers=HEADERS, timeout=30) as api:
             for entity, since in checkpoints.items():
-                after = int(api.get(f"/x-srm/{entity}", params={"since": since, "limit": 1})
-                            .headers["X-Total-Count"])
+                after = int(
+                    api.get(f"/x-srm/{entity}", params={"since": since, "limit": 1}).headers[
+                        "X-Total-Count"
+                    ]
+                )
                 items = export[entity]
                 covered = items[: len(items) - after]
                 key = KEYS[entity]
                 cached = {str(r[key]): r for r in records.raw_records(conn, entity)}
                 missing = [str(i[key]) for i in covered if str(i[key]) not in cached]
-                differ = [str(i[key]) for i in covered
-                          if str(i[key]) in cached and cached[str(i[key])] != i]
+                differ = [
+                    str(i[key])
+                    for i in covered
+                    if str(i[key]) in cached and cached[str(i[key])] != i
+                ]
                 extra = set(cached) - {str(i[key]) for i in items}
                 if missing:
-                    problems.append(f"{entity}: checkpoint {since} covers {len(missing)} "
-                                    f"record(s) not in the cache, e.g. {missing[:3]}")
+                    problems.append(
+                        f"{entity}: checkpoint {since} covers {len(missing)} "
+                        f"record(s) not in the cache, e.g. {missing[:3]}"
+                    )
                 if differ:
-                    problems.append(f"{entity}: {len(differ)} covered record(s) differ, "
-                                    f"e.g. {differ[:3]}")
+                    problems.append(
+                        f"{entity}: {len(differ)} covered record(s) differ, e.g. {differ[:3]}"
+                    )
                 if extra:
                     problems.append(f"{entity}: {len(extra)} record(s) the API does not have")
     finally:
@@ -237,8 +285,9 @@ class Queued:
 
 def applied_counts(export: dict[str, Any], actions: list[Queued]) -> dict[str, int]:
     notes = Counter(n["text"] for n in export["notes"])
-    edits = Counter(c["to"] for h in export["history"] for c in h["changes"]
-                    if c["field"] == "firstName")
+    edits = Counter(
+        c["to"] for h in export["history"] for c in h["changes"] if c["field"] == "firstName"
+    )
     return {a.value: (notes if a.kind == "note" else edits)[a.value] for a in actions}
 
 
@@ -257,8 +306,9 @@ def outbox_statuses(db: Path) -> dict[str, str]:
         conn.close()
 
 
-def check_actions(db: Path, export: dict[str, Any], actions: list[Queued], *,
-                  final: bool = False) -> list[str]:
+def check_actions(
+    db: Path, export: dict[str, Any], actions: list[Queued], *, final: bool = False
+) -> list[str]:
     """Each action at most once at the API; exactly once when its entry says sent."""
     counts = applied_counts(export, actions)
     statuses = outbox_statuses(db)
@@ -268,8 +318,7 @@ def check_actions(db: Path, export: dict[str, Any], actions: list[Queued], *,
         if n > 1:
             problems.append(f"{action.kind} {action.value!r} applied {n} times")
         if status is None and n:
-            problems.append(f"{action.kind} {action.value!r} reached the API with no outbox "
-                            "entry")
+            problems.append(f"{action.kind} {action.value!r} reached the API with no outbox entry")
         if status == "sent" and n != 1:
             problems.append(f"{action.kind} {action.value!r} is sent but applied {n} times")
         if status in ("conflict", "failed", "refused"):
@@ -294,10 +343,16 @@ class Result:
     detail: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
-        return {"target": self.target, "kills": self.kills, "mid_run": self.mid_run,
-                "finished": self.finished, "checks": self.checks,
-                "problems": self.problems, "seconds": round(self.seconds, 1),
-                **self.detail}
+        return {
+            "target": self.target,
+            "kills": self.kills,
+            "mid_run": self.mid_run,
+            "finished": self.finished,
+            "checks": self.checks,
+            "problems": self.problems,
+            "seconds": round(self.seconds, 1),
+            **self.detail,
+        }
 
 
 class World:
@@ -306,17 +361,25 @@ class World:
     def __init__(self, work: Path, customers: int = 150, seed: int = 17):
         self.work = work
         work.mkdir(parents=True, exist_ok=True)
-        self.sandbox = SandboxProcess("--customers", str(customers), "--seed", str(seed),
-                                      "--as-of", AS_OF)
+        self.sandbox = SandboxProcess(
+            "--customers", str(customers), "--seed", str(seed), "--as-of", AS_OF
+        )
         self.url = self.sandbox.url
         env = {"SRM_CONFIG_DIR": str(work / "config"), "SRM_DATA_DIR": str(work / "data")}
         self.forks = ForkServer(env)
         self.log = work / "children.log"
 
     def env(self, db: Path, **extra: str) -> dict[str, str]:
-        return {"SRM_DB": str(db), "SRM_API_URL": self.url, "SRM_API_KEY": "sandbox-key",
-                "SRM_NOW": AS_OF, "SRM_AGENT": "kim", "SRM_CONFIG_DIR": str(self.work / "config"),
-                "SRM_DATA_DIR": str(self.work / "data"), **extra}
+        return {
+            "SRM_DB": str(db),
+            "SRM_API_URL": self.url,
+            "SRM_API_KEY": "sandbox-key",
+            "SRM_NOW": AS_OF,
+            "SRM_AGENT": "kim",
+            "SRM_CONFIG_DIR": str(self.work / "config"),
+            "SRM_DATA_DIR": str(self.work / "data"),
+            **extra,
+        }
 
     def export(self) -> dict[str, Any]:
         return self.sandbox.export()
@@ -394,8 +457,9 @@ def run_sync_kills(world: World, kills: int, rng: random.Random) -> Result:
     final = world.forks.run("cli", ["sync"], env, world.log)
     if final != 0:
         result.problems.append(f"the final sync exited {final}")
-    result.problems += [f"final: {p}" for p in
-                        check_cache(db) + cache_matches_export(db, world.export())]
+    result.problems += [
+        f"final: {p}" for p in check_cache(db) + cache_matches_export(db, world.export())
+    ]
     result.seconds = time.monotonic() - started
     result.detail["statements_per_run"] = work
     return result
@@ -433,16 +497,19 @@ def run_push_kills(world: World, kills: int, rng: random.Random, batch: int = 12
     actions: list[Queued] = []
     work = None
     for i in range(kills + 1):
-        new = [Queued("note", f"pushkill-{i}-{j}", rng.choice(customers))
-               for j in range(batch - batch // 6)]
+        new = [
+            Queued("note", f"pushkill-{i}-{j}", rng.choice(customers))
+            for j in range(batch - batch // 6)
+        ]
         new += [Queued("edit", f"Pk{i}x{j}", next(edit_targets)) for j in range(batch // 6)]
         _queue(db, new)
         actions += new
         if work is None:  # the first push runs whole: how many statements one is
             work = _statements(world, "cli", ["outbox", "push"], env)
             continue
-        status, mid = world.forks.run_killed("cli", ["outbox", "push"], env,
-                                             rng.randint(1, work), world.log)
+        status, mid = world.forks.run_killed(
+            "cli", ["outbox", "push"], env, rng.randint(1, work), world.log
+        )
         result.kills += 1
         result.mid_run += mid
         if not mid and status != 0:
@@ -456,8 +523,12 @@ def run_push_kills(world: World, kills: int, rng: random.Random, batch: int = 12
         if status != 0:
             result.problems.append(f"the final {' '.join(args)} exited {status}")
     export = world.export()
-    result.problems += [f"final: {p}" for p in check_cache(db) + cache_matches_export(db, export)
-                        + check_actions(db, export, actions, final=True)]
+    result.problems += [
+        f"final: {p}"
+        for p in check_cache(db)
+        + cache_matches_export(db, export)
+        + check_actions(db, export, actions, final=True)
+    ]
     result.seconds = time.monotonic() - started
     result.detail.update(actions=len(actions), statements_per_run=work)
     return result
@@ -482,10 +553,18 @@ def run_console_kills(world: World, kills: int, rng: random.Random) -> Result:
     aimed = 0
     for i in range(kills + 1):
         customer = customers[i % len(customers)]
-        plan = {"db": str(db), "api_url": world.url, "customer_id": customer,
-                "note": f"consolekill{i}", "first_name": f"Ck{i}", "sync_again": i % 4 == 0}
-        actions += [Queued("note", plan["note"], customer),
-                    Queued("edit", plan["first_name"], customer)]
+        plan = {
+            "db": str(db),
+            "api_url": world.url,
+            "customer_id": customer,
+            "note": f"consolekill{i}",
+            "first_name": f"Ck{i}",
+            "sync_again": i % 4 == 0,
+        }
+        actions += [
+            Queued("note", plan["note"], customer),
+            Queued("edit", plan["first_name"], customer),
+        ]
         if work is None:  # one whole session first: how many statements one is
             whole = _work(world, "console", [plan], env)
             work, phases = whole["total"], whole["phases"]
@@ -498,8 +577,9 @@ def run_console_kills(world: World, kills: int, rng: random.Random) -> Result:
         else:
             kill_at, after = rng.randint(1, actions_work), "opened"
             aimed += 1
-        status, mid = world.forks.run_killed("console", [plan], env, kill_at, world.log,
-                                             kill_after=after)
+        status, mid = world.forks.run_killed(
+            "console", [plan], env, kill_at, world.log, kill_after=after
+        )
         result.kills += 1
         result.mid_run += mid
         if not mid and status != 0:
@@ -516,12 +596,19 @@ def run_console_kills(world: World, kills: int, rng: random.Random) -> Result:
         if status != 0:
             result.problems.append(f"the final {' '.join(args)} exited {status}")
     export = world.export()
-    result.problems += [f"final: {p}" for p in check_cache(db) + cache_matches_export(db, export)
-                        + check_actions(db, export, owed, final=True)]
+    result.problems += [
+        f"final: {p}"
+        for p in check_cache(db)
+        + cache_matches_export(db, export)
+        + check_actions(db, export, owed, final=True)
+    ]
     result.seconds = time.monotonic() - started
-    result.detail.update(actions_queued=len(owed), statements_per_run=work,
-                         statements_opened_to_edit_saved=actions_work,
-                         kills_aimed_after_opened=aimed)
+    result.detail.update(
+        actions_queued=len(owed),
+        statements_per_run=work,
+        statements_opened_to_edit_saved=actions_work,
+        kills_aimed_after_opened=aimed,
+    )
     return result
 
 
@@ -531,8 +618,14 @@ RUNS = {"sync": run_sync_kills, "push": run_push_kills, "console": run_console_k
 CUSTOMERS = {"sync": 80, "push": 120, "console": 80}
 
 
-def run_all(work: Path, kills: int, targets: tuple[str, ...] = tuple(RUNS), seed: int = 7,
-            customers: int | None = None, parallel: bool = False) -> list[Result]:
+def run_all(
+    work: Path,
+    kills: int,
+    targets: tuple[str, ...] = tuple(RUNS),
+    seed: int = 7,
+    customers: int | None = None,
+    parallel: bool = False,
+) -> list[Result]:
     """Each target with its own sandbox and fork server, one after the other (or side by
     side with ``parallel``: slower on two cores, and since each kill lands at a statement, not
     at an instant, the results are the same)."""
@@ -541,8 +634,9 @@ def run_all(work: Path, kills: int, targets: tuple[str, ...] = tuple(RUNS), seed
     results: dict[str, Result] = {}
 
     def one(target: str) -> None:
-        world = World(work / target, customers=customers or CUSTOMERS[target],
-                      seed=seed + len(target))
+        world = World(
+            work / target, customers=customers or CUSTOMERS[target], seed=seed + len(target)
+        )
         try:
             results[target] = RUNS[target](world, kills, random.Random(f"{seed}-{target}"))
         except Exception as exc:  # reported as a problem of that run
@@ -575,8 +669,14 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="srm-crash-") as tmp:
         work = Path(args.work) if args.work else Path(tmp)
-        results = run_all(work, args.kills, tuple(args.targets.split(",")), args.seed,
-                          args.customers, parallel=args.parallel)
+        results = run_all(
+            work,
+            args.kills,
+            tuple(args.targets.split(",")),
+            args.seed,
+            args.customers,
+            parallel=args.parallel,
+        )
     print(json.dumps([r.as_json() for r in results], indent=2))
     sys.exit(1 if any(r.problems for r in results) else 0)
 

@@ -37,8 +37,9 @@ def _preload() -> None:
     import tools.console_session  # noqa: F401
 
 
-def _trace_statements(kill_at: int | None, count_file: str | None,
-                      kill_after: str | None = None) -> None:
+def _trace_statements(
+    kill_at: int | None, count_file: str | None, kill_after: str | None = None
+) -> None:
     """Count every SQL statement the child runs (each connection's trace callback); at
     statement ``kill_at`` the child says so on its log and SIGKILLs itself, so it dies while
     it works, by construction, before that statement runs. With ``kill_after`` the count
@@ -61,8 +62,11 @@ def _trace_statements(kill_at: int | None, count_file: str | None,
             n = seen[0]
             start = base[0]
         if kill_at is not None and start is not None and n - start == kill_at:
-            os.write(2, f"mid-work: killed at SQL statement {n} ({kill_at} after "
-                        f"{kill_after or 'the start'})\n".encode())
+            os.write(
+                2,
+                f"mid-work: killed at SQL statement {n} ({kill_at} after "
+                f"{kill_after or 'the start'})\n".encode(),
+            )
             os.kill(os.getpid(), signal.SIGKILL)
 
     def traced(*args, **kwargs):
@@ -79,6 +83,7 @@ def _trace_statements(kill_at: int | None, count_file: str | None,
     sqlite3.connect = traced
     _PHASE_HOOKS.append(reached)
     if count_file:
+
         def write_count() -> None:
             with open(count_file, "w", encoding="utf-8") as out:
                 json.dump({"total": seen[0], "phases": phases}, out)
@@ -99,13 +104,13 @@ def phase(name: str) -> None:
 def _child(request: dict) -> int:
     """Runs in the forked child; returns its exit status."""
     if request.get("kill_at") is not None or request.get("count_file"):
-        _trace_statements(request.get("kill_at"), request.get("count_file"),
-                          request.get("kill_after"))
+        _trace_statements(
+            request.get("kill_at"), request.get("count_file"), request.get("kill_after")
+        )
     os.environ.update(request.get("env") or {})
     for key in request.get("unset") or ():
         os.environ.pop(key, None)
-    log = os.open(request.get("log") or os.devnull, os.O_WRONLY | os.O_CREAT | os.O_APPEND,
-                  0o600)
+    log = os.open(request.get("log") or os.devnull, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(log, 1)
@@ -151,8 +156,7 @@ def main() -> None:
             print(json.dumps({"pid": pid}), file=out, flush=True)
         elif request["op"] == "wait":
             _, status = os.waitpid(request["pid"], 0)
-            code = (-os.WTERMSIG(status) if os.WIFSIGNALED(status)
-                    else os.WEXITSTATUS(status))
+            code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
             print(json.dumps({"status": code}), file=out, flush=True)
         elif request["op"] == "quit":
             return

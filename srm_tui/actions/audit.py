@@ -24,15 +24,37 @@ def sides(changes: list[Change]) -> tuple[dict[str, Any], dict[str, Any]]:
     return ({c.what: c.before for c in changes}, {c.what: c.after for c in changes})
 
 
-def record(conn: sqlite3.Connection, *, at: int, agent: str | None, role: str | None,
-           action: str, target: str | None, customer_id: int | None,
-           before: Any, after: Any, outcome: str, detail: str | None = None) -> int:
+def record(
+    conn: sqlite3.Connection,
+    *,
+    at: int,
+    agent: str | None,
+    role: str | None,
+    action: str,
+    target: str | None,
+    customer_id: int | None,
+    before: Any,
+    after: Any,
+    outcome: str,
+    detail: str | None = None,
+) -> int:
     assert outcome in OUTCOMES, outcome
     cur = conn.execute(
         "INSERT INTO audit (at, agent, role, action, target, customer_id, before, after, "
         "outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (at, agent, role, action, target, customer_id, _dumps(before), _dumps(after),
-         outcome, detail))
+        (
+            at,
+            agent,
+            role,
+            action,
+            target,
+            customer_id,
+            _dumps(before),
+            _dumps(after),
+            outcome,
+            detail,
+        ),
+    )
     return int(cur.lastrowid)
 
 
@@ -51,14 +73,24 @@ class AuditEntry:
     detail: str | None
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "at": iso(self.at), "agent": self.agent, "role": self.role,
-                "action": self.action, "target": self.target,
-                "customer_id": self.customer_id, "before": self.before, "after": self.after,
-                "outcome": self.outcome, "detail": self.detail}
+        return {
+            "id": self.id,
+            "at": iso(self.at),
+            "agent": self.agent,
+            "role": self.role,
+            "action": self.action,
+            "target": self.target,
+            "customer_id": self.customer_id,
+            "before": self.before,
+            "after": self.after,
+            "outcome": self.outcome,
+            "detail": self.detail,
+        }
 
 
-def entries(conn: sqlite3.Connection, customer_id: int | None = None,
-            limit: int = 1000) -> list[AuditEntry]:
+def entries(
+    conn: sqlite3.Connection, customer_id: int | None = None, limit: int = 1000
+) -> list[AuditEntry]:
     """Newest first."""
     sql = "SELECT * FROM audit"
     params: tuple = ()
@@ -66,7 +98,19 @@ def entries(conn: sqlite3.Connection, customer_id: int | None = None,
         sql += " WHERE customer_id = ?"
         params = (customer_id,)
     rows = conn.execute(sql + " ORDER BY id DESC LIMIT ?", (*params, limit)).fetchall()
-    return [AuditEntry(r["id"], r["at"], r["agent"], r["role"], r["action"], r["target"],
-                       r["customer_id"], json.loads(r["before"]) if r["before"] else None,
-                       json.loads(r["after"]) if r["after"] else None, r["outcome"],
-                       r["detail"]) for r in rows]
+    return [
+        AuditEntry(
+            r["id"],
+            r["at"],
+            r["agent"],
+            r["role"],
+            r["action"],
+            r["target"],
+            r["customer_id"],
+            json.loads(r["before"]) if r["before"] else None,
+            json.loads(r["after"]) if r["after"] else None,
+            r["outcome"],
+            r["detail"],
+        )
+        for r in rows
+    ]

@@ -6,32 +6,47 @@ import json
 import re
 from typing import Any
 
-from srm_tui.actions.rules import (ActionInvalid, ActionSpec, Change, Checks, Context,
-                                   FieldSpec, Preview, Request, Rule, Watch, money, parse_id,
-                                   show_money)
+from srm_tui.actions.rules import (
+    ActionInvalid,
+    ActionSpec,
+    Change,
+    Checks,
+    Context,
+    FieldSpec,
+    Preview,
+    Request,
+    Rule,
+    Watch,
+    money,
+    parse_id,
+    show_money,
+)
 
 COUPON_RE = re.compile(r"^[A-Za-z0-9_-]{2,40}$")
 
-COUPON_UNKNOWN = Rule("coupon.unknown", "no campaign holds this coupon code",
-                      api=("coupon code is not valid",))
+COUPON_UNKNOWN = Rule(
+    "coupon.unknown", "no campaign holds this coupon code", api=("coupon code is not valid",)
+)
 COUPON_INACTIVE = Rule("coupon.campaign-inactive", "the coupon's campaign is not active")
 COUPON_OFFER_TYPE = Rule("coupon.offer-type", "the campaign's coupons are for other offer types")
 COUPON_OFFERS = Rule("coupon.offers", "the campaign's coupons are for other offers")
 COUPON_TAGS = Rule("coupon.tags", "the campaign's coupons are for offers with other tags")
-COUPON_TERMINATED = Rule("coupon.terminated", "the subscription is terminated",
-                         api=("is terminated",))
+COUPON_TERMINATED = Rule(
+    "coupon.terminated", "the subscription is terminated", api=("is terminated",)
+)
 
 
 def campaigns_for(ctx: Context, code: str) -> list[dict[str, Any]]:
     rows = ctx.conn.execute(
         "SELECT c.raw FROM campaign_codes k JOIN campaigns c ON c.id = k.campaign_id "
-        "WHERE k.code = ? ORDER BY c.id", (code,)).fetchall()
+        "WHERE k.code = ? ORDER BY c.id",
+        (code,),
+    ).fetchall()
     return [json.loads(row[0]) for row in rows]
 
 
 def plan_coupon(ctx: Context, args: dict[str, Any]) -> Preview:
-    subscription_id = parse_id(args.get("subscription_id"), "subscription_id",
-                               "subscription id")
+    subscription_id = parse_id(args.get("subscription_id"), "subscription_id", "subscription id")
     code = str(args.get("code") or "").strip()
     if not code:
         raise ActionInvalid("code", "required")
@@ -39,12 +54,13 @@ def plan_coupon(ctx: Context, args: dict[str, Any]) -> Preview:
         raise ActionInvalid("code", "a coupon code is 2 to 40 letters, digits, _ or -")
     sub = ctx.record("subscriptions", subscription_id)
     if sub is None:
-        raise ActionInvalid("subscription_id", f"no subscription {subscription_id} in the "
-                                               "cache (srm sync or srm fetch brings it)")
+        raise ActionInvalid(
+            "subscription_id",
+            f"no subscription {subscription_id} in the cache (srm sync or srm fetch brings it)",
+        )
     offer_id = sub["offerId"].split("_")[0]
     offer = ctx.record("offers", offer_id) or {}
-    loc = next((x for x in offer.get("localizations") or [] if x.get("id") == sub["offerId"]),
-               None)
+    loc = next((x for x in offer.get("localizations") or [] if x.get("id") == sub["offerId"]), None)
     checks = Checks()
     found = campaigns_for(ctx, code)
     warnings = []
@@ -53,32 +69,47 @@ def plan_coupon(ctx: Context, args: dict[str, Any]) -> Preview:
         # cached, and the API itself checks the code when the coupon is applied.
         warnings.append(f"no cached campaign holds {code!r}: the API checks the code")
     else:
-        checks.require(bool(found), COUPON_UNKNOWN, f"no campaign in the cache holds {code!r} "
-                                                    "(srm sync brings the campaigns)")
+        checks.require(
+            bool(found),
+            COUPON_UNKNOWN,
+            f"no campaign in the cache holds {code!r} (srm sync brings the campaigns)",
+        )
     # The campaign that applies: the first active one whose constraints the offer meets.
     campaign = None
     for candidate in found:
         c = candidate.get("constraints") or {}
-        if (candidate.get("status") == "active"
-                and offer_id[0] in (c.get("offerTypes") or [offer_id[0]])
-                and (not c.get("offers") or offer_id in c["offers"] or sub["offerId"] in c["offers"])
-                and (not c.get("tags") or set(c["tags"]) & set(offer.get("tags") or []))):
+        if (
+            candidate.get("status") == "active"
+            and offer_id[0] in (c.get("offerTypes") or [offer_id[0]])
+            and (not c.get("offers") or offer_id in c["offers"] or sub["offerId"] in c["offers"])
+            and (not c.get("tags") or set(c["tags"]) & set(offer.get("tags") or []))
+        ):
             campaign = candidate
             break
     if found and campaign is None:
         first = found[0]
         c = first.get("constraints") or {}
-        checks.require(first.get("status") == "active", COUPON_INACTIVE,
-                       f"campaign {first['name']!r} is {first.get('status')}")
-        checks.require(offer_id[0] in (c.get("offerTypes") or [offer_id[0]]), COUPON_OFFER_TYPE,
-                       f"campaign {first['name']!r} is for offer types "
-                       f"{', '.join(c.get('offerTypes') or [])}, not {offer_id[0]}")
-        checks.require(not c.get("offers") or offer_id in c["offers"]
-                       or sub["offerId"] in c["offers"], COUPON_OFFERS,
-                       f"campaign {first['name']!r} is for {', '.join(c.get('offers') or [])}")
-        checks.require(not c.get("tags") or bool(set(c["tags"]) & set(offer.get("tags") or [])),
-                       COUPON_TAGS, f"campaign {first['name']!r} is for offers tagged "
-                                    f"{', '.join(c.get('tags') or [])}")
+        checks.require(
+            first.get("status") == "active",
+            COUPON_INACTIVE,
+            f"campaign {first['name']!r} is {first.get('status')}",
+        )
+        checks.require(
+            offer_id[0] in (c.get("offerTypes") or [offer_id[0]]),
+            COUPON_OFFER_TYPE,
+            f"campaign {first['name']!r} is for offer types "
+            f"{', '.join(c.get('offerTypes') or [])}, not {offer_id[0]}",
+        )
+        checks.require(
+            not c.get("offers") or offer_id in c["offers"] or sub["offerId"] in c["offers"],
+            COUPON_OFFERS,
+            f"campaign {first['name']!r} is for {', '.join(c.get('offers') or [])}",
+        )
+        checks.require(
+            not c.get("tags") or bool(set(c["tags"]) & set(offer.get("tags") or [])),
+            COUPON_TAGS,
+            f"campaign {first['name']!r} is for offers tagged {', '.join(c.get('tags') or [])}",
+        )
     checks.require(sub["status"] != "terminated", COUPON_TERMINATED)
     currency = sub.get("nextPaymentCurrency") or ""
     list_price = ((loc or {}).get("price") or {}).get("amount", sub.get("nextPaymentPrice"))
@@ -87,26 +118,57 @@ def plan_coupon(ctx: Context, args: dict[str, Any]) -> Preview:
     if campaign is not None and list_price is not None:
         percent = (campaign.get("discount") or {}).get("value", 0)
         after_price = money(list_price * (100 - percent) / 100, currency)
-        changes.append(Change("next payment", show_money(sub.get("nextPaymentPrice") or 0,
-                                                         currency),
-                              f"{show_money(after_price, currency)} ({percent:g} % off "
-                              f"{show_money(list_price, currency)}, {campaign['name']})"))
+        changes.append(
+            Change(
+                "next payment",
+                show_money(sub.get("nextPaymentPrice") or 0, currency),
+                f"{show_money(after_price, currency)} ({percent:g} % off "
+                f"{show_money(list_price, currency)}, {campaign['name']})",
+            )
+        )
     if sub.get("couponCode") and sub["couponCode"].casefold() != code.casefold():
         warnings.append(f"it replaces the coupon {sub['couponCode']}")
     return Preview(
-        action="coupon-apply", title="Apply coupon", target=f"subscription {subscription_id}",
-        customer_id=sub["customerId"], changes=changes, warnings=warnings,
+        action="coupon-apply",
+        title="Apply coupon",
+        target=f"subscription {subscription_id}",
+        customer_id=sub["customerId"],
+        changes=changes,
+        warnings=warnings,
         blocked=checks.blocked,
         request=Request("PATCH", f"/subscriptions/{subscription_id}", {"couponCode": code}),
-        watches=[Watch("subscriptions", subscription_id, {"couponCode": sub.get("couponCode")},
-                       {"couponCode": code})])
+        watches=[
+            Watch(
+                "subscriptions",
+                subscription_id,
+                {"couponCode": sub.get("couponCode")},
+                {"couponCode": code},
+            )
+        ],
+    )
 
 
 COUPON_APPLY = ActionSpec(
-    name="coupon-apply", title="Apply coupon",
-    fields=(FieldSpec("subscription_id", "Subscription", "id", required=True, target=True),
-            FieldSpec("code", "Coupon code", "text", required=True, max_length=40,
-                      help="the campaign's coupon code, e.g. BLACKFRIDAY20")),
-    rules=(COUPON_UNKNOWN, COUPON_INACTIVE, COUPON_OFFER_TYPE, COUPON_OFFERS, COUPON_TAGS,
-           COUPON_TERMINATED),
-    plan=plan_coupon)
+    name="coupon-apply",
+    title="Apply coupon",
+    fields=(
+        FieldSpec("subscription_id", "Subscription", "id", required=True, target=True),
+        FieldSpec(
+            "code",
+            "Coupon code",
+            "text",
+            required=True,
+            max_length=40,
+            help="the campaign's coupon code, e.g. BLACKFRIDAY20",
+        ),
+    ),
+    rules=(
+        COUPON_UNKNOWN,
+        COUPON_INACTIVE,
+        COUPON_OFFER_TYPE,
+        COUPON_OFFERS,
+        COUPON_TAGS,
+        COUPON_TERMINATED,
+    ),
+    plan=plan_coupon,
+)

@@ -37,21 +37,38 @@ def _note(conn: sqlite3.Connection, note_id: int) -> dict[str, Any]:
     return json.loads(row[0])
 
 
-def apply(conn: sqlite3.Connection, action: str, args: dict[str, Any], *, agent: str,
-          now: int) -> dict[str, Any]:
+def apply(
+    conn: sqlite3.Connection, action: str, args: dict[str, Any], *, agent: str, now: int
+) -> dict[str, Any]:
     """Carry out a planned note action in srm's store (inside the caller's transaction)."""
     if action == "note-add":
         next_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM notes").fetchone()[0]
-        return _write(conn, {"id": next_id, "customerId": int(args["customer_id"]),
-                             "author": agent, "text": args["text"], "createdAt": now,
-                             "updatedAt": now, "deletedAt": None, "deletedBy": None,
-                             "revisions": [], "keptIn": KEPT_IN}, now)
+        return _write(
+            conn,
+            {
+                "id": next_id,
+                "customerId": int(args["customer_id"]),
+                "author": agent,
+                "text": args["text"],
+                "createdAt": now,
+                "updatedAt": now,
+                "deletedAt": None,
+                "deletedBy": None,
+                "revisions": [],
+                "keptIn": KEPT_IN,
+            },
+            now,
+        )
     note = _note(conn, int(args["note_id"]))
     if action == "note-edit":
         revisions = list(note.get("revisions") or []) + [
-            {"text": note["text"], "editedAt": now, "editor": agent}]
-        return _write(conn, dict(note, text=args["text"], updatedAt=now, revisions=revisions,
-                                 keptIn=KEPT_IN), now)
+            {"text": note["text"], "editedAt": now, "editor": agent}
+        ]
+        return _write(
+            conn,
+            dict(note, text=args["text"], updatedAt=now, revisions=revisions, keptIn=KEPT_IN),
+            now,
+        )
     if action == "note-delete":
         return _write(conn, dict(note, deletedAt=now, deletedBy=agent, keptIn=KEPT_IN), now)
     raise ValueError(f"{action} is not a note action")

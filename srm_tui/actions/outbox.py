@@ -17,7 +17,13 @@ from typing import Any
 from srm_tui.actions.rules import Change, Preview, Request, Watch, iso
 
 PENDING, SENT, CONFLICT, FAILED, REFUSED, DISCARDED = (
-    "pending", "sent", "conflict", "failed", "refused", "discarded")
+    "pending",
+    "sent",
+    "conflict",
+    "failed",
+    "refused",
+    "discarded",
+)
 OPEN = (PENDING, CONFLICT, FAILED)  # what still needs someone: the console's "pending"
 
 
@@ -53,33 +59,61 @@ class OutboxItem:
         for i, watch in enumerate(self.watches):
             current = (server[i] if i < len(server) else None) or {}
             for name in watch.before:
-                out.append({"record": f"{watch.entity} {watch.key}", "field": name,
-                            "base": watch.before[name], "queued": watch.after.get(name),
-                            "server": current.get(name)})
+                out.append(
+                    {
+                        "record": f"{watch.entity} {watch.key}",
+                        "field": name,
+                        "base": watch.before[name],
+                        "queued": watch.after.get(name),
+                        "server": current.get(name),
+                    }
+                )
         return out
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "id": self.id, "action": self.action, "title": self.title, "target": self.target,
-            "customer_id": self.customer_id, "status": self.status, "agent": self.agent,
-            "role": self.role, "created_at": iso(self.created_at),
-            "sent_at": iso(self.sent_at), "attempts": self.attempts,
-            "last_error": self.last_error, "changes": [c.to_json() for c in self.changes],
+            "id": self.id,
+            "action": self.action,
+            "title": self.title,
+            "target": self.target,
+            "customer_id": self.customer_id,
+            "status": self.status,
+            "agent": self.agent,
+            "role": self.role,
+            "created_at": iso(self.created_at),
+            "sent_at": iso(self.sent_at),
+            "attempts": self.attempts,
+            "last_error": self.last_error,
+            "changes": [c.to_json() for c in self.changes],
             "versions": self.versions() if self.status == CONFLICT else [],
             "request": self.request.to_json(),
         }
 
 
-def enqueue(conn: sqlite3.Connection, *, key: str, preview: Preview, agent: str, role: str,
-            now: int) -> int:
-    payload = {"title": preview.title, "args": preview.args, "role": role,
-               "request": preview.request.to_json(),
-               "changes": [c.to_json() for c in preview.changes]}
+def enqueue(
+    conn: sqlite3.Connection, *, key: str, preview: Preview, agent: str, role: str, now: int
+) -> int:
+    payload = {
+        "title": preview.title,
+        "args": preview.args,
+        "role": role,
+        "request": preview.request.to_json(),
+        "changes": [c.to_json() for c in preview.changes],
+    }
     cur = conn.execute(
         "INSERT INTO outbox (idempotency_key, action, target, customer_id, payload, base, "
         "agent, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
-        (key, preview.action, preview.target, preview.customer_id, _dumps(payload),
-         _dumps([w.to_json() for w in preview.watches]), agent, now))
+        (
+            key,
+            preview.action,
+            preview.target,
+            preview.customer_id,
+            _dumps(payload),
+            _dumps([w.to_json() for w in preview.watches]),
+            agent,
+            now,
+        ),
+    )
     return int(cur.lastrowid)
 
 
@@ -87,15 +121,25 @@ def _item(row: sqlite3.Row) -> OutboxItem:
     payload = json.loads(row["payload"])
     response = json.loads(row["response"]) if row["response"] else {}
     return OutboxItem(
-        id=row["id"], key=row["idempotency_key"], action=row["action"],
-        title=payload.get("title", row["action"]), target=row["target"],
-        customer_id=row["customer_id"], status=row["status"], agent=row["agent"],
-        role=payload.get("role"), created_at=row["created_at"], sent_at=row["sent_at"],
-        attempts=row["attempts"], last_error=row["last_error"],
+        id=row["id"],
+        key=row["idempotency_key"],
+        action=row["action"],
+        title=payload.get("title", row["action"]),
+        target=row["target"],
+        customer_id=row["customer_id"],
+        status=row["status"],
+        agent=row["agent"],
+        role=payload.get("role"),
+        created_at=row["created_at"],
+        sent_at=row["sent_at"],
+        attempts=row["attempts"],
+        last_error=row["last_error"],
         request=Request.from_json(payload["request"]),
         changes=[Change(c["what"], c["before"], c["after"]) for c in payload["changes"]],
         watches=[Watch.from_json(w) for w in json.loads(row["base"] or "[]")],
-        args=payload.get("args") or {}, server=response.get("server"))
+        args=payload.get("args") or {},
+        server=response.get("server"),
+    )
 
 
 def get(conn: sqlite3.Connection, item_id: int) -> OutboxItem | None:
@@ -103,8 +147,12 @@ def get(conn: sqlite3.Connection, item_id: int) -> OutboxItem | None:
     return _item(row) if row else None
 
 
-def items(conn: sqlite3.Connection, *, customer_id: int | None = None,
-          statuses: tuple[str, ...] | None = OPEN) -> list[OutboxItem]:
+def items(
+    conn: sqlite3.Connection,
+    *,
+    customer_id: int | None = None,
+    statuses: tuple[str, ...] | None = OPEN,
+) -> list[OutboxItem]:
     """Oldest first."""
     where, params = [], []
     if customer_id is not None:
@@ -118,20 +166,31 @@ def items(conn: sqlite3.Connection, *, customer_id: int | None = None,
 
 
 def attempted(conn: sqlite3.Connection, item_id: int, error: str | None) -> None:
-    conn.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
-                 (error, item_id))
+    conn.execute(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?", (error, item_id)
+    )
 
 
-def settle(conn: sqlite3.Connection, item_id: int, status: str, *, now: int,
-           error: str | None = None, response: dict[str, Any] | None = None) -> None:
+def settle(
+    conn: sqlite3.Connection,
+    item_id: int,
+    status: str,
+    *,
+    now: int,
+    error: str | None = None,
+    response: dict[str, Any] | None = None,
+) -> None:
     conn.execute(
         "UPDATE outbox SET status = ?, last_error = ?, response = ?, "
         "sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE id = ?",
-        (status, error, _dumps(response) if response is not None else None, status, now,
-         item_id))
+        (status, error, _dumps(response) if response is not None else None, status, now, item_id),
+    )
 
 
 def requeue(conn: sqlite3.Connection, item_id: int, key: str) -> None:
     """Back to pending under a new key, sent as it is: the agent chose it over the API's."""
-    conn.execute("UPDATE outbox SET status = 'pending', idempotency_key = ?, base = '[]', "
-                 "last_error = NULL, response = NULL WHERE id = ?", (key, item_id))
+    conn.execute(
+        "UPDATE outbox SET status = 'pending', idempotency_key = ?, base = '[]', "
+        "last_error = NULL, response = NULL WHERE id = ?",
+        (key, item_id),
+    )

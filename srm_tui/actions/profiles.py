@@ -19,8 +19,7 @@ def remembered(conn: sqlite3.Connection, api_url: str | None) -> ApiProfile | No
     vendor's when reviewed offline)."""
     if api_url:
         return api_profile.cached_profile(conn, api_url)
-    row = conn.execute("SELECT value FROM meta WHERE key = ?",
-                       (api_profile.META_KEY,)).fetchone()
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (api_profile.META_KEY,)).fetchone()
     if row is None:
         return None
     try:

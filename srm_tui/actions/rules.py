@@ -141,8 +141,13 @@ class Request:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Request:
-        return cls(data["method"], data["path"], data.get("body"), data.get("params"),
-                   tuple(cls.from_json(step) for step in data.get("steps") or ()))
+        return cls(
+            data["method"],
+            data["path"],
+            data.get("body"),
+            data.get("params"),
+            tuple(cls.from_json(step) for step in data.get("steps") or ()),
+        )
 
 
 @dataclass(frozen=True)
@@ -159,8 +164,7 @@ class Watch:
     after: dict[str, Any]
 
     def to_json(self) -> dict[str, Any]:
-        return {"entity": self.entity, "key": self.key, "before": self.before,
-                "after": self.after}
+        return {"entity": self.entity, "key": self.key, "before": self.before, "after": self.after}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Watch:
@@ -190,11 +194,16 @@ class Preview:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "action": self.action, "title": self.title, "target": self.target,
-            "customer_id": self.customer_id, "allowed": self.allowed,
+            "action": self.action,
+            "title": self.title,
+            "target": self.target,
+            "customer_id": self.customer_id,
+            "allowed": self.allowed,
             "blocked_by": self.blocked.to_json() if self.blocked else None,
-            "changes": [c.to_json() for c in self.changes], "warnings": self.warnings,
-            "destructive": self.destructive, "irreversible": self.irreversible,
+            "changes": [c.to_json() for c in self.changes],
+            "warnings": self.warnings,
+            "destructive": self.destructive,
+            "irreversible": self.irreversible,
             "request": self.request.to_json(),
         }
 
@@ -223,10 +232,14 @@ class ActionSpec:
         return next((r for r in self.rules if r.matches(message)), None)
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "title": self.title,
-                "fields": [f.to_json() for f in self.fields],
-                "rules": [{"id": r.id, "text": r.text} for r in self.rules],
-                "destructive": self.destructive, "irreversible": self.irreversible}
+        return {
+            "name": self.name,
+            "title": self.title,
+            "fields": [f.to_json() for f in self.fields],
+            "rules": [{"id": r.id, "text": r.text} for r in self.rules],
+            "destructive": self.destructive,
+            "irreversible": self.irreversible,
+        }
 
 
 # -- reading the cache -------------------------------------------------------------------
@@ -247,15 +260,18 @@ class Context:
         return json.loads(row[0]) if row else None
 
     def records(self, entity: str, customer_id: int) -> list[dict[str, Any]]:
-        cur = self.conn.execute(f"SELECT raw FROM {entity} WHERE customer_id = ? ORDER BY id",
-                                (customer_id,))
+        cur = self.conn.execute(
+            f"SELECT raw FROM {entity} WHERE customer_id = ? ORDER BY id", (customer_id,)
+        )
         return [json.loads(r[0]) for r in cur]
 
     def customer(self, customer_id: int, field: str = "customer_id") -> dict[str, Any]:
         found = self.record("customers", customer_id)
         if found is None:
-            raise ActionInvalid(field, f"customer {customer_id} is not in the cache "
-                                       f"(srm fetch {customer_id} brings it)")
+            raise ActionInvalid(
+                field,
+                f"customer {customer_id} is not in the cache (srm fetch {customer_id} brings it)",
+            )
         return found
 
 
@@ -285,13 +301,13 @@ def given(value: Any) -> bool:
 def parse_id(value: Any, field: str, what: str = "id") -> int:
     if isinstance(value, bool):
         raise ActionInvalid(field, f"a {what} is a number")
-    if isinstance(value, int) and 0 < value < 2 ** 63:
+    if isinstance(value, int) and 0 < value < 2**63:
         return value
     text = str(value).strip() if value is not None else ""
     if not text:
         raise ActionInvalid(field, "required")
     # ASCII digits only ("²".isdigit() holds, int() refuses it), and no wider than SQLite's.
-    if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 2 ** 63:
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 2**63:
         raise ActionInvalid(field, f"a {what} is a positive number, not {text[:40]!r}")
     return int(text)
 
@@ -305,8 +321,9 @@ def parse_transaction_id(value: Any, field: str) -> str:
     return text
 
 
-def parse_text(value: Any, field: str, max_length: int, *, min_length: int = 1,
-               multiline: bool = False) -> str:
+def parse_text(
+    value: Any, field: str, max_length: int, *, min_length: int = 1, multiline: bool = False
+) -> str:
     if value is None:
         raise ActionInvalid(field, "required")
     if not isinstance(value, str):
@@ -317,11 +334,15 @@ def parse_text(value: Any, field: str, max_length: int, *, min_length: int = 1,
         raise ActionInvalid(field, f"at most {max_length:,} characters (this is {len(value):,})")
     if len(value) < min_length:
         raise ActionInvalid(field, f"at least {min_length} characters")
-    bad = CONTROL_RE.search(value.replace("\n", "").replace("\t", "").replace("\r", "")
-                            if multiline else value)
+    bad = CONTROL_RE.search(
+        value.replace("\n", "").replace("\t", "").replace("\r", "") if multiline else value
+    )
     if bad:
-        raise ActionInvalid(field, f"must not contain control characters "
-                                   f"({bad.group().encode('unicode_escape').decode()})")
+        raise ActionInvalid(
+            field,
+            f"must not contain control characters "
+            f"({bad.group().encode('unicode_escape').decode()})",
+        )
     return value
 
 
@@ -354,7 +375,7 @@ def parse_money(value: Any, field: str, currency: str) -> float:
         raise ActionInvalid(field, f"not an amount: {str(value)[:40]!r}") from None
     if not amount.is_finite() or amount <= 0:
         raise ActionInvalid(field, "must be greater than 0")
-    if amount >= 10 ** 12:  # beyond any payment (and beyond what rounding can check)
+    if amount >= 10**12:  # beyond any payment (and beyond what rounding can check)
         raise ActionInvalid(field, f"{str(value)[:40]!r} is too large an amount")
     places = 0 if currency in ZERO_DECIMAL_CURRENCIES else 2
     if amount != round(amount, places):
@@ -379,8 +400,9 @@ def unknown_args(spec: ActionSpec, args: dict[str, Any]) -> None:
     names = {f.name for f in spec.fields}
     for name in args:
         if name not in names:
-            raise ActionInvalid(name, f"{spec.name} takes no such input "
-                                      f"(it takes {', '.join(sorted(names))})")
+            raise ActionInvalid(
+                name, f"{spec.name} takes no such input (it takes {', '.join(sorted(names))})"
+            )
 
 
 # -- small helpers for plans -------------------------------------------------------------
@@ -416,7 +438,11 @@ def dotted(record: dict[str, Any] | None, path: str) -> Any:
 def same(current: Any, wanted: Any) -> bool:
     if wanted == ANY_VALUE:
         return current is not None
-    if isinstance(current, (int, float)) and isinstance(wanted, (int, float)) \
-            and not isinstance(current, bool) and not isinstance(wanted, bool):
+    if (
+        isinstance(current, (int, float))
+        and isinstance(wanted, (int, float))
+        and not isinstance(current, bool)
+        and not isinstance(wanted, bool)
+    ):
         return abs(current - wanted) < 1e-9
     return current == wanted

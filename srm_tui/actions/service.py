@@ -18,10 +18,23 @@ from typing import Any
 
 from srm_tui.actions import audit, local_notes, outbox, profiles
 from srm_tui.actions.outbox import CONFLICT, FAILED, PENDING, REFUSED, SENT, OutboxItem
-from srm_tui.actions.registry import REGISTRY, spec as get_spec
-from srm_tui.actions.rules import (ActionError, ActionInvalid, ActionRefused, ActionSpec,
-                                   ConfirmationRequired, Context, Preview, Refusal, Request,
-                                   Rule, dotted, same, unknown_args)
+from srm_tui.actions.registry import REGISTRY
+from srm_tui.actions.registry import spec as get_spec
+from srm_tui.actions.rules import (
+    ActionError,
+    ActionInvalid,
+    ActionRefused,
+    ActionSpec,
+    ConfirmationRequired,
+    Context,
+    Preview,
+    Refusal,
+    Request,
+    Rule,
+    dotted,
+    same,
+    unknown_args,
+)
 from srm_tui.api import errors as api_errors
 from srm_tui.api import profile as api_profile
 from srm_tui.api.client import ApiClient, RetryPolicy
@@ -36,8 +49,16 @@ ROLE_VIEWER = Rule("role.viewer", "the viewer role is read only: it can run no a
 # An action is interactive: a few quick retries, then the outbox takes over.
 ACTION_RETRY = RetryPolicy(attempts=3, base_delay=0.2, max_delay=1.0, max_retry_after=5.0)
 
-__all__ = ["ActionService", "Outcome", "PushSummary", "ActionError", "ActionInvalid",
-           "ActionRefused", "ConfirmationRequired", "NotOffered"]
+__all__ = [
+    "ActionService",
+    "Outcome",
+    "PushSummary",
+    "ActionError",
+    "ActionInvalid",
+    "ActionRefused",
+    "ConfirmationRequired",
+    "NotOffered",
+]
 
 
 @dataclass
@@ -50,17 +71,23 @@ class Outcome:
     exports: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"status": self.status, "message": self.message, "outbox_id": self.outbox_id,
-                "action": self.preview.action if self.preview else None,
-                "target": self.preview.target if self.preview else None,
-                "customer_id": self.preview.customer_id if self.preview else None,
-                "exports_holding_data": self.exports}
+        return {
+            "status": self.status,
+            "message": self.message,
+            "outbox_id": self.outbox_id,
+            "action": self.preview.action if self.preview else None,
+            "target": self.preview.target if self.preview else None,
+            "customer_id": self.preview.customer_id if self.preview else None,
+            "exports_holding_data": self.exports,
+        }
 
 
 def exports_message(paths: list[str]) -> str:
     """What the agent is told about export files that still hold an anonymized customer."""
-    return (f"{len(paths)} export file(s) written earlier still hold this customer's data "
-            f"(delete or re-export them): {', '.join(paths)}")
+    return (
+        f"{len(paths)} export file(s) written earlier still hold this customer's data "
+        f"(delete or re-export them): {', '.join(paths)}"
+    )
 
 
 @dataclass
@@ -78,16 +105,28 @@ class PushSummary:
         return self.stopped is None and not self.conflicts and not self.failed
 
     def as_json(self) -> dict[str, Any]:
-        return {"sent": self.sent, "conflicts": self.conflicts, "failed": self.failed,
-                "remaining": self.remaining, "stopped": self.stopped, "ok": self.ok,
-                "messages": self.messages}
+        return {
+            "sent": self.sent,
+            "conflicts": self.conflicts,
+            "failed": self.failed,
+            "remaining": self.remaining,
+            "stopped": self.stopped,
+            "ok": self.ok,
+            "messages": self.messages,
+        }
 
 
 class ActionService:
     """Support actions over one cache, for one agent (``settings.agent``, ``settings.role``)."""
 
-    def __init__(self, cache: Cache, settings: Settings, *, client: ApiClient | None = None,
-                 after_send: Callable[[OutboxItem], None] | None = None):
+    def __init__(
+        self,
+        cache: Cache,
+        settings: Settings,
+        *,
+        client: ApiClient | None = None,
+        after_send: Callable[[OutboxItem], None] | None = None,
+    ):
         self.cache = cache
         self.settings = settings
         self._client = client
@@ -119,10 +158,15 @@ class ActionService:
         with self._lock:
             if self._client is None:
                 if not self.settings.api_url:
-                    raise api_errors.Unreachable("no API URL is configured (--api-url or "
-                                                 "SRM_API_URL)")
-                self._client = ApiClient(self.settings.api_url, self.settings.key(),
-                                         timeout=self.settings.timeout, retry=ACTION_RETRY)
+                    raise api_errors.Unreachable(
+                        "no API URL is configured (--api-url or SRM_API_URL)"
+                    )
+                self._client = ApiClient(
+                    self.settings.api_url,
+                    self.settings.key(),
+                    timeout=self.settings.timeout,
+                    retry=ACTION_RETRY,
+                )
             return self._client
 
     # what the API offers ----------------------------------------------------------------
@@ -143,8 +187,9 @@ class ActionService:
             try:
                 self._profile = api_profile.resolve(conn, self.client())
             except api_errors.ApiError:
-                return (profiles.remembered(conn, self.settings.api_url)
-                        or profiles.remembered(conn, None))
+                return profiles.remembered(conn, self.settings.api_url) or profiles.remembered(
+                    conn, None
+                )
             return self._profile
         return profiles.remembered(conn, None)
 
@@ -165,8 +210,13 @@ class ActionService:
 
     def _context(self) -> Context:
         known = self.known_profile()
-        return Context(self.cache.conn(), self.settings.now_ts(), self.settings.agent,
-                       self.settings.role, known.name if known else None)
+        return Context(
+            self.cache.conn(),
+            self.settings.now_ts(),
+            self.settings.agent,
+            self.settings.role,
+            known.name if known else None,
+        )
 
     def preview(self, name: str, **args: Any) -> Preview:
         """What the action would change and which rule blocks it; raises ActionInvalid, or
@@ -180,12 +230,19 @@ class ActionService:
         preview.destructive = preview.destructive or spec.destructive
         preview.irreversible = spec.irreversible
         profile = self.known_profile()
-        if name == "edit" and profile is not None and profile.name == api_profile.VENDOR \
-                and "companyName" in (preview.request.body or {}):
+        if (
+            name == "edit"
+            and profile is not None
+            and profile.name == api_profile.VENDOR
+            and "companyName" in (preview.request.body or {})
+        ):
             # The vendor's PATCH /customers/{id} has no company: it is a capture answer.
-            raise ActionInvalid("company", "not offered by this API: the vendor's customer "
-                                           "call has no company field (it is a registration "
-                                           "answer the customer changes in their account)")
+            raise ActionInvalid(
+                "company",
+                "not offered by this API: the vendor's customer "
+                "call has no company field (it is a registration "
+                "answer the customer changes in their account)",
+            )
         if feature is not None and feature.local:  # nothing is sent: say where it is kept
             preview.request = Request("LOCAL", "srm's own store")
             preview.warnings.append(local_notes.NOTICE)
@@ -205,26 +262,39 @@ class ActionService:
         feature = profiles.offered(self.profile(), name)
         preview = self.preview(name, **args)
         if preview.blocked:
-            self._audit_preview(preview, "refused",
-                                f"{preview.blocked.rule}: {preview.blocked.message}")
+            self._audit_preview(
+                preview, "refused", f"{preview.blocked.rule}: {preview.blocked.message}"
+            )
             raise ActionRefused(preview.blocked.rule, preview.blocked.message)
         if spec.irreversible and not confirm:
             raise ConfirmationRequired(name)
         if feature is not None and feature.local:
             return self._local(preview)
         with self.cache.transaction() as tx:
-            item_id = outbox.enqueue(tx, key=uuid.uuid4().hex, preview=preview,
-                                     agent=self.settings.agent, role=self.settings.role,
-                                     now=self.settings.now_ts())
+            item_id = outbox.enqueue(
+                tx,
+                key=uuid.uuid4().hex,
+                preview=preview,
+                agent=self.settings.agent,
+                role=self.settings.role,
+                now=self.settings.now_ts(),
+            )
         if not self.online:
             self._audit_preview(preview, "queued", f"outbox #{item_id}: no API configured")
-            return Outcome("queued", f"offline: queued as outbox #{item_id}; "
-                                     "srm outbox push sends it", item_id, preview)
+            return Outcome(
+                "queued",
+                f"offline: queued as outbox #{item_id}; srm outbox push sends it",
+                item_id,
+                preview,
+            )
         conn = self.cache.conn()
         item = outbox.get(conn, item_id)
         assert item is not None
-        earlier = [i for i in outbox.items(conn, customer_id=preview.customer_id,
-                                           statuses=(PENDING,)) if i.id < item_id]
+        earlier = [
+            i
+            for i in outbox.items(conn, customer_id=preview.customer_id, statuses=(PENDING,))
+            if i.id < item_id
+        ]
         if earlier:  # the customer's queued actions go first, in order
             summary = self._push(earlier + [item])
             item = outbox.get(conn, item_id)
@@ -232,31 +302,59 @@ class ActionService:
             if item.status == SENT:
                 held = self._holding.pop(item_id, [])
                 note = f"; {exports_message(held)}" if held else ""
-                return Outcome("applied", f"{preview.title}: done (after {len(earlier)} "
-                                          f"queued action(s) of this customer){note}", None,
-                               preview, held)
+                return Outcome(
+                    "applied",
+                    f"{preview.title}: done (after {len(earlier)} "
+                    f"queued action(s) of this customer){note}",
+                    None,
+                    preview,
+                    held,
+                )
             if item.status == PENDING:
                 self._audit_item(item, "queued", f"outbox #{item_id}: {summary.stopped}")
-                return Outcome("queued", f"queued as outbox #{item_id} behind this customer's "
-                                         f"earlier actions; push {summary.stopped}",
-                               item_id, preview)
-            raise ActionRefused("outbox.conflict", f"{item.last_error} (outbox #{item_id}; "
-                                                   "srm outbox resolve decides)")
+                return Outcome(
+                    "queued",
+                    f"queued as outbox #{item_id} behind this customer's "
+                    f"earlier actions; push {summary.stopped}",
+                    item_id,
+                    preview,
+                )
+            raise ActionRefused(
+                "outbox.conflict",
+                f"{item.last_error} (outbox #{item_id}; srm outbox resolve decides)",
+            )
         return self._direct(spec, preview, item)
 
     def _local(self, preview: Preview) -> Outcome:
         """Carry the action out in srm's own store, with its audit entry, in one transaction."""
         with self.cache.transaction() as tx:
-            note = local_notes.apply(tx, preview.action, preview.args, agent=self.settings.agent,
-                                     now=self.settings.now_ts())
+            note = local_notes.apply(
+                tx,
+                preview.action,
+                preview.args,
+                agent=self.settings.agent,
+                now=self.settings.now_ts(),
+            )
             before, after = audit.sides(preview.changes)
-            audit.record(tx, at=self.settings.now_ts(), agent=self.settings.agent,
-                         role=self.settings.role, action=preview.action,
-                         target=f"note {note['id']}", customer_id=preview.customer_id,
-                         before=before, after=after, outcome="applied",
-                         detail=local_notes.NOTICE)
-        return Outcome("applied", f"{preview.title}: done, note {note['id']} "
-                                  f"({local_notes.NOTICE})", None, preview)
+            audit.record(
+                tx,
+                at=self.settings.now_ts(),
+                agent=self.settings.agent,
+                role=self.settings.role,
+                action=preview.action,
+                target=f"note {note['id']}",
+                customer_id=preview.customer_id,
+                before=before,
+                after=after,
+                outcome="applied",
+                detail=local_notes.NOTICE,
+            )
+        return Outcome(
+            "applied",
+            f"{preview.title}: done, note {note['id']} ({local_notes.NOTICE})",
+            None,
+            preview,
+        )
 
     def _direct(self, spec: ActionSpec, preview: Preview, item: OutboxItem) -> Outcome:
         values = self._personal(item)
@@ -267,16 +365,29 @@ class ActionService:
                 with self.cache.transaction() as tx:
                     outbox.attempted(tx, item.id, exc.message)
                 self._audit_item(item, "queued", f"outbox #{item.id}: {exc.message}")
-                return Outcome("queued", f"the API did not answer ({exc.message}); queued as "
-                                         f"outbox #{item.id}; srm outbox push sends it",
-                               item.id, preview)
+                return Outcome(
+                    "queued",
+                    f"the API did not answer ({exc.message}); queued as "
+                    f"outbox #{item.id}; srm outbox push sends it",
+                    item.id,
+                    preview,
+                )
             refusal = self._refusal(spec, exc)
             status = FAILED if isinstance(exc, api_errors.AuthError) else REFUSED
             with self.cache.transaction() as tx:
-                outbox.settle(tx, item.id, status, now=self.settings.now_ts(),
-                              error=exc.message, response={"status": exc.status})
-            self._audit_item(item, "failed" if status == FAILED else "refused",
-                             f"HTTP {exc.status}: {exc.message}")
+                outbox.settle(
+                    tx,
+                    item.id,
+                    status,
+                    now=self.settings.now_ts(),
+                    error=exc.message,
+                    response={"status": exc.status},
+                )
+            self._audit_item(
+                item,
+                "failed" if status == FAILED else "refused",
+                f"HTTP {exc.status}: {exc.message}",
+            )
             if isinstance(exc, api_errors.AuthError):
                 raise
             self._refresh(item.customer_id)  # the cache follows the API's view
@@ -303,8 +414,9 @@ class ActionService:
         (sync, webhooks, refreshes), newest first: the history srm keeps for the vendor."""
         return observed_changes.for_customer(self.cache.conn(), customer_id)
 
-    def audit_log(self, customer_id: int | None = None,
-                  limit: int = 1000) -> list[audit.AuditEntry]:
+    def audit_log(
+        self, customer_id: int | None = None, limit: int = 1000
+    ) -> list[audit.AuditEntry]:
         """Audit entries, newest first."""
         return audit.entries(self.cache.conn(), customer_id, limit)
 
@@ -315,8 +427,7 @@ class ActionService:
             raise api_errors.Unreachable("no API URL is configured (--api-url or SRM_API_URL)")
         return self._push(outbox.items(self.cache.conn(), statuses=(PENDING,)))
 
-    def resolve(self, outbox_id: int, *, retry: bool,
-                replaced_by: str | None = None) -> OutboxItem:
+    def resolve(self, outbox_id: int, *, retry: bool, replaced_by: str | None = None) -> OutboxItem:
         """Settle an entry: ``retry`` sends it again as it is (at the next push), else discard.
 
         ``replaced_by`` says what the agent ran instead (an edited copy of the action): the
@@ -330,21 +441,37 @@ class ActionService:
             raise ActionInvalid("id", f"no outbox entry {outbox_id}")
         allowed = (CONFLICT, FAILED) if retry else (PENDING, CONFLICT, FAILED)
         if item.status not in allowed:
-            raise ActionInvalid("id", f"outbox entry {outbox_id} is {item.status}; only "
-                                      f"{' or '.join(allowed)} entries can be "
-                                      f"{'retried' if retry else 'discarded'}")
+            raise ActionInvalid(
+                "id",
+                f"outbox entry {outbox_id} is {item.status}; only "
+                f"{' or '.join(allowed)} entries can be "
+                f"{'retried' if retry else 'discarded'}",
+            )
         with self.cache.transaction() as tx:
             if retry:
                 outbox.requeue(tx, outbox_id, uuid.uuid4().hex)
             else:
-                outbox.settle(tx, outbox_id, outbox.DISCARDED, now=self.settings.now_ts(),
-                              error=item.last_error)
-        detail = (f"outbox #{outbox_id} retried after: {item.last_error}" if retry
-                  else f"outbox #{outbox_id} replaced by {replaced_by} "
-                       f"({self.settings.agent})" if replaced_by
-                  else f"outbox #{outbox_id} discarded by {self.settings.agent}")
-        self._audit_item(item, "queued" if retry else "discarded", detail,
-                         agent=self.settings.agent, role=self.settings.role)
+                outbox.settle(
+                    tx,
+                    outbox_id,
+                    outbox.DISCARDED,
+                    now=self.settings.now_ts(),
+                    error=item.last_error,
+                )
+        detail = (
+            f"outbox #{outbox_id} retried after: {item.last_error}"
+            if retry
+            else f"outbox #{outbox_id} replaced by {replaced_by} ({self.settings.agent})"
+            if replaced_by
+            else f"outbox #{outbox_id} discarded by {self.settings.agent}"
+        )
+        self._audit_item(
+            item,
+            "queued" if retry else "discarded",
+            detail,
+            agent=self.settings.agent,
+            role=self.settings.role,
+        )
         found = outbox.get(self.cache.conn(), outbox_id)
         assert found is not None
         return found
@@ -360,12 +487,20 @@ class ActionService:
         finally:
             for customer_id in stale:
                 self._refresh(customer_id)
-        summary.remaining = self.cache.conn().execute(
-            "SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()[0]
+        summary.remaining = (
+            self.cache.conn()
+            .execute("SELECT count(*) FROM outbox WHERE status = 'pending'")
+            .fetchone()[0]
+        )
         return summary
 
-    def _push_items(self, items: list[OutboxItem], summary: PushSummary,
-                    fresh: set[int | None], stale: dict[int | None, None]) -> None:
+    def _push_items(
+        self,
+        items: list[OutboxItem],
+        summary: PushSummary,
+        fresh: set[int | None],
+        stale: dict[int | None, None],
+    ) -> None:
         profile = self.profile() if items else None
         for item in items:
             if item.role == "viewer":  # never queued by run(); refused here all the same
@@ -387,12 +522,13 @@ class ActionService:
                     versions = "; ".join(
                         f"{v['record']} {v['field']}: base {v['base']!r}, queued "
                         f"{v['queued']!r}, API {v['server']!r}"
-                        for v in dataclasses.replace(item, server=server).versions())
-                    self._audit_item(item, "conflict", f"outbox #{item.id}: {message} "
-                                                       f"({versions})")
+                        for v in dataclasses.replace(item, server=server).versions()
+                    )
+                    self._audit_item(item, "conflict", f"outbox #{item.id}: {message} ({versions})")
                     summary.conflicts.append(item.id)
-                    summary.messages.append(f"#{item.id} {item.title} ({item.target}): "
-                                            f"conflict: {message}")
+                    summary.messages.append(
+                        f"#{item.id} {item.title} ({item.target}): conflict: {message}"
+                    )
                     continue
                 values = self._personal(item)
                 response = self._send(item)
@@ -400,21 +536,25 @@ class ActionService:
                 if api_errors.is_transient(exc) or isinstance(exc, api_errors.AuthError):
                     with self.cache.transaction() as tx:
                         outbox.attempted(tx, item.id, exc.message)
-                    summary.stopped = (f"stopped at #{item.id}: {exc.message}; "
-                                       "it stays pending")
+                    summary.stopped = f"stopped at #{item.id}: {exc.message}; it stays pending"
                     summary.unreachable = isinstance(exc, api_errors.Unreachable)
                     break
                 self._refresh(item.customer_id)
                 fresh.add(item.customer_id)
                 stale.pop(item.customer_id, None)
                 status = FAILED if isinstance(exc, api_errors.BadRequest) else CONFLICT
-                self._settle(item, status, f"HTTP {exc.status}: {exc.message}",
-                             self._server_values(item))
-                self._audit_item(item, "failed" if status == FAILED else "conflict",
-                                 f"outbox #{item.id}: HTTP {exc.status}: {exc.message}")
+                self._settle(
+                    item, status, f"HTTP {exc.status}: {exc.message}", self._server_values(item)
+                )
+                self._audit_item(
+                    item,
+                    "failed" if status == FAILED else "conflict",
+                    f"outbox #{item.id}: HTTP {exc.status}: {exc.message}",
+                )
                 (summary.failed if status == FAILED else summary.conflicts).append(item.id)
-                summary.messages.append(f"#{item.id} {item.title} ({item.target}): "
-                                        f"{status}: {exc.message}")
+                summary.messages.append(
+                    f"#{item.id} {item.title} ({item.target}): {status}: {exc.message}"
+                )
                 continue
             if self._after_send is not None:
                 self._after_send(item)
@@ -432,11 +572,13 @@ class ActionService:
             summary.sent.append(item.id)
             held = self._holding.get(item.id)
             if held:
-                summary.messages.append(f"#{item.id} {item.title} ({item.target}): "
-                                        + exports_message(held))
+                summary.messages.append(
+                    f"#{item.id} {item.title} ({item.target}): " + exports_message(held)
+                )
 
-    def _settled_by_profile(self, item: OutboxItem, profile: ApiProfile | None,
-                            summary: PushSummary) -> bool:
+    def _settled_by_profile(
+        self, item: OutboxItem, profile: ApiProfile | None, summary: PushSummary
+    ) -> bool:
         """An entry queued before the API's profile was known: one the API has no call for
         fails with the vendor's way; a note for an API without notes is kept in srm."""
         try:
@@ -450,10 +592,14 @@ class ActionService:
         if feature is None or not feature.local:
             return False
         with self.cache.transaction() as tx:
-            local_notes.apply(tx, item.action, item.args, agent=item.agent or self.settings.agent,
-                              now=self.settings.now_ts())
-            outbox.settle(tx, item.id, SENT, now=self.settings.now_ts(),
-                          response={"kept": "srm"})
+            local_notes.apply(
+                tx,
+                item.action,
+                item.args,
+                agent=item.agent or self.settings.agent,
+                now=self.settings.now_ts(),
+            )
+            outbox.settle(tx, item.id, SENT, now=self.settings.now_ts(), response={"kept": "srm"})
             self._audit_item(item, "sent", f"outbox #{item.id}: {local_notes.NOTICE}")
         summary.sent.append(item.id)
         return True
@@ -465,13 +611,22 @@ class ActionService:
         headers = {"X-Srm-Editor": agent.encode("utf-8")}  # raw UTF-8: names are not ASCII
         # Calls that go first (the anonymization flow's terminations), each under its own key.
         for i, step in enumerate(self._steps(item), 1):
-            self.client().request(step.method, step.path, params=step.params,
-                                  json_body=step.body, headers=headers,  # type: ignore[arg-type]
-                                  idempotency_key=f"{item.key}.{i}")
+            self.client().request(
+                step.method,
+                step.path,
+                params=step.params,
+                json_body=step.body,
+                headers=headers,  # type: ignore[arg-type]
+                idempotency_key=f"{item.key}.{i}",
+            )
         response = self.client().request(
-            item.request.method, item.request.path, params=item.request.params,
-            json_body=item.request.body, headers=headers,  # type: ignore[arg-type]
-            idempotency_key=item.key)
+            item.request.method,
+            item.request.path,
+            params=item.request.params,
+            json_body=item.request.body,
+            headers=headers,  # type: ignore[arg-type]
+            idempotency_key=item.key,
+        )
         return response.status_code
 
     def _steps(self, item: OutboxItem) -> list[Request]:
@@ -479,13 +634,22 @@ class ActionService:
         first asks the vendor's entitlements list what is live now (the documented flow),
         adding what the cache did not know of."""
         steps = list(item.request.steps)
-        if item.action != "anonymize" or not item.args.get("terminate_access") \
-                or item.customer_id is None:
+        if (
+            item.action != "anonymize"
+            or not item.args.get("terminate_access")
+            or item.customer_id is None
+        ):
             return steps
         try:
-            body, _ = self.client().get_json("/entitlements", {
-                "customerId": item.customer_id, "status": "all", "offerType": "SPAR",
-                "limit": 100})
+            body, _ = self.client().get_json(
+                "/entitlements",
+                {
+                    "customerId": item.customer_id,
+                    "status": "all",
+                    "offerType": "SPAR",
+                    "limit": 100,
+                },
+            )
         except api_errors.ApiError as exc:
             if api_errors.is_transient(exc):
                 raise
@@ -512,12 +676,14 @@ class ActionService:
             return [int(item.args["to"])]
         return []
 
-    def _applied(self, item: OutboxItem, status: Any, values: set[str], outcome: str, *,
-                 refresh: bool = True) -> bool:
+    def _applied(
+        self, item: OutboxItem, status: Any, values: set[str], outcome: str, *, refresh: bool = True
+    ) -> bool:
         with self.cache.transaction():  # the status and its audit entry: both or neither
             with self.cache.transaction() as tx:
-                outbox.settle(tx, item.id, SENT, now=self.settings.now_ts(),
-                              response={"status": status})
+                outbox.settle(
+                    tx, item.id, SENT, now=self.settings.now_ts(), response={"status": status}
+                )
             self._audit_item(item, outcome, f"outbox #{item.id}")
         if not refresh:
             return False
@@ -563,23 +729,32 @@ class ActionService:
         out: list[dict[str, Any] | None] = []
         for watch in item.watches:
             record = ctx.record(watch.entity, watch.key)
-            out.append(None if record is None else
-                       {name: dotted(record, name) for name in watch.before})
+            out.append(
+                None if record is None else {name: dotted(record, name) for name in watch.before}
+            )
         return out
 
-    def _settle(self, item: OutboxItem, status: str, error: str,
-                server: list[dict[str, Any] | None] | None) -> None:
+    def _settle(
+        self, item: OutboxItem, status: str, error: str, server: list[dict[str, Any] | None] | None
+    ) -> None:
         with self.cache.transaction() as tx:
-            outbox.settle(tx, item.id, status, now=self.settings.now_ts(), error=error,
-                          response={"server": server} if server is not None else None)
+            outbox.settle(
+                tx,
+                item.id,
+                status,
+                now=self.settings.now_ts(),
+                error=error,
+                response={"server": server} if server is not None else None,
+            )
 
     @staticmethod
     def _refusal(spec: ActionSpec, exc: api_errors.ApiError) -> ActionError:
         if isinstance(exc, api_errors.BadRequest):
             return ActionInvalid("request", f"the API refused the input: {exc.message}")
         if isinstance(exc, api_errors.NotFound):
-            return ActionRefused(f"{spec.name}.not-found", f"the API has no such record "
-                                                           f"({exc.message})")
+            return ActionRefused(
+                f"{spec.name}.not-found", f"the API has no such record ({exc.message})"
+            )
         rule = spec.rule_for(exc.message)
         return ActionRefused(rule.id if rule else f"api.{exc.status}", exc.message)
 
@@ -592,16 +767,41 @@ class ActionService:
     def _audit_preview(self, preview: Preview, outcome: str, detail: str) -> None:
         before, after = audit.sides(preview.changes)
         with self.cache.transaction() as tx:
-            audit.record(tx, at=self.settings.now_ts(), agent=self.settings.agent,
-                         role=self.settings.role, action=preview.action,
-                         target=preview.target, customer_id=preview.customer_id,
-                         before=before, after=after, outcome=outcome, detail=detail)
+            audit.record(
+                tx,
+                at=self.settings.now_ts(),
+                agent=self.settings.agent,
+                role=self.settings.role,
+                action=preview.action,
+                target=preview.target,
+                customer_id=preview.customer_id,
+                before=before,
+                after=after,
+                outcome=outcome,
+                detail=detail,
+            )
 
-    def _audit_item(self, item: OutboxItem, outcome: str, detail: str, *,
-                    agent: str | None = None, role: str | None = None) -> None:
+    def _audit_item(
+        self,
+        item: OutboxItem,
+        outcome: str,
+        detail: str,
+        *,
+        agent: str | None = None,
+        role: str | None = None,
+    ) -> None:
         before, after = audit.sides(item.changes)
         with self.cache.transaction() as tx:
-            audit.record(tx, at=self.settings.now_ts(), agent=agent or item.agent,
-                         role=role or item.role, action=item.action, target=item.target,
-                         customer_id=item.customer_id, before=before, after=after,
-                         outcome=outcome, detail=detail)
+            audit.record(
+                tx,
+                at=self.settings.now_ts(),
+                agent=agent or item.agent,
+                role=role or item.role,
+                action=item.action,
+                target=item.target,
+                customer_id=item.customer_id,
+                before=before,
+                after=after,
+                outcome=outcome,
+                detail=detail,
+            )

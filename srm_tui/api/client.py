@@ -90,11 +90,17 @@ def unwrap(body: Any) -> Any:
 class ApiClient:
     """A thin, typed face over the vendor's Core API 3.1 (and the sandbox's extensions)."""
 
-    def __init__(self, base_url: str, api_key: str | None, *, timeout: float = 10.0,
-                 retry: RetryPolicy | None = None,
-                 sleep: Callable[[float], None] = time.sleep,
-                 transport: httpx.BaseTransport | None = None,
-                 max_body: int = MAX_BODY_BYTES):
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None,
+        *,
+        timeout: float = 10.0,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
+        max_body: int = MAX_BODY_BYTES,
+    ):
         self.base_url = base_url.rstrip("/")
         self.retry = retry or RetryPolicy()
         self.max_body = max_body
@@ -103,7 +109,9 @@ class ApiClient:
         if api_key:
             headers["X-Publisher-Token"] = api_key
         self._http = httpx.Client(
-            base_url=self.base_url, headers=headers, transport=transport,
+            base_url=self.base_url,
+            headers=headers,
+            transport=transport,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
         )
         self.retries = 0  # how many retries this client made (for summaries)
@@ -127,9 +135,16 @@ class ApiClient:
 
     # core request ----------------------------------------------------------------------
 
-    def request(self, method: str, path: str, *, params: Any = None, json_body: Any = None,
-                headers: dict[str, str] | None = None,
-                idempotency_key: str | None = None) -> httpx.Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any = None,
+        json_body: Any = None,
+        headers: dict[str, str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> httpx.Response:
         """Send a request, retrying transient failures; returns a 2xx response with JSON.
 
         Writes always carry an ``Idempotency-Key`` so a retry after a lost answer is applied
@@ -151,17 +166,23 @@ class ApiClient:
             except httpx.ConnectError as exc:
                 last = errors.Unreachable(f"cannot reach the API at {self.base_url}: {_short(exc)}")
             except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-                last = errors.Unreachable(f"{method} {path}: the connection broke off in the "
-                                          f"middle of the answer ({_short(exc)})")
+                last = errors.Unreachable(
+                    f"{method} {path}: the connection broke off in the "
+                    f"middle of the answer ({_short(exc)})"
+                )
             except _TooLarge:
                 last = errors.MalformedResponse(
-                    f"{method} {path}: the answer is larger than {self.max_body >> 20} MB; "
-                    "not read")
+                    f"{method} {path}: the answer is larger than {self.max_body >> 20} MB; not read"
+                )
             except httpx.DecodingError as exc:
-                last = errors.MalformedResponse(f"{method} {path}: the body cannot be decoded "
-                                                f"({_short(exc)})")
-            except (httpx.UnsupportedProtocol, httpx.LocalProtocolError,
-                    httpx.InvalidURL) as exc:  # nothing a retry would change
+                last = errors.MalformedResponse(
+                    f"{method} {path}: the body cannot be decoded ({_short(exc)})"
+                )
+            except (
+                httpx.UnsupportedProtocol,
+                httpx.LocalProtocolError,
+                httpx.InvalidURL,
+            ) as exc:  # nothing a retry would change
                 raise errors.ApiError(f"cannot send {method} {path}: {_short(exc)}") from None
             else:
                 if response.status_code == 429:
@@ -178,7 +199,8 @@ class ApiClient:
                         last = errors.MalformedResponse(
                             f"{method} {path}: the body is not valid JSON "
                             f"({len(body_bytes)} bytes, {response.headers.get('content-type')})",
-                            status=response.status_code, body=body_bytes[:2000],
+                            status=response.status_code,
+                            body=body_bytes[:2000],
                         )
                 else:
                     try:
@@ -186,14 +208,17 @@ class ApiClient:
                     except (ValueError, RecursionError):
                         body = body_bytes[:500].decode("utf-8", "replace")
                     cls = errors.for_status(response.status_code)
-                    last = cls(_message(body, f"HTTP {response.status_code}"),
-                               status=response.status_code, body=body)
+                    last = cls(
+                        _message(body, f"HTTP {response.status_code}"),
+                        status=response.status_code,
+                        body=body,
+                    )
                     if response.status_code not in (429, 500, 502, 503, 504):
                         raise last
                     delay = _retry_after(response)
             if attempt + 1 < self.retry.attempts:
                 if delay is None:
-                    delay = min(self.retry.max_delay, self.retry.base_delay * 2 ** attempt)
+                    delay = min(self.retry.max_delay, self.retry.base_delay * 2**attempt)
                     delay *= 0.5 + random.random() / 2
                 self._sleep(min(delay, self.retry.max_retry_after))
         assert last is not None
@@ -229,12 +254,14 @@ class ApiClient:
                 if self._pace < 0.0005:
                     self._pace = 0.0
 
-    def _exchange(self, method: str, path: str, params: Any, json_body: Any,
-                  headers: dict[str, str]) -> tuple[httpx.Response, bytes]:
+    def _exchange(
+        self, method: str, path: str, params: Any, json_body: Any, headers: dict[str, str]
+    ) -> tuple[httpx.Response, bytes]:
         """One request; the body is read only up to ``max_body`` bytes (a huge or endless
         answer is cut off instead of filling memory)."""
-        request = self._http.build_request(method, path, params=params, json=json_body,
-                                           headers=headers)
+        request = self._http.build_request(
+            method, path, params=params, json=json_body, headers=headers
+        )
         response = self._http.send(request, stream=True)
         try:
             declared = response.headers.get("Content-Length", "")
@@ -256,17 +283,25 @@ class ApiClient:
         response = self.request("GET", path, params=params)
         return getattr(response, "_srm_json", None), response
 
-    def send(self, method: str, path: str, body: Any = None, *,
-             idempotency_key: str | None = None,
-             headers: dict[str, str] | None = None) -> tuple[Any, httpx.Response]:
-        response = self.request(method, path, json_body=body, headers=headers,
-                                idempotency_key=idempotency_key)
+    def send(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        idempotency_key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[Any, httpx.Response]:
+        response = self.request(
+            method, path, json_body=body, headers=headers, idempotency_key=idempotency_key
+        )
         return getattr(response, "_srm_json", None), response
 
     # paging ----------------------------------------------------------------------------
 
-    def paginate(self, path: str, params: dict[str, Any] | None = None,
-                 limit: int = 100) -> Iterator[Any]:
+    def paginate(
+        self, path: str, params: dict[str, Any] | None = None, limit: int = 100
+    ) -> Iterator[Any]:
         """Every item of an offset/limit list, using ``X-Total-Count`` to know the end.
 
         A page that brings nothing new ends the list: ``GET /passes`` documents ``offset``
@@ -289,12 +324,16 @@ class ApiClient:
             yield from fresh
             offset += len(items)
             total = _count(response.headers.get("X-Total-Count"))
-            if not fresh or (total is not None and offset >= total) or (
-                    total is None and len(items) < limit):
+            if (
+                not fresh
+                or (total is not None and offset >= total)
+                or (total is None and len(items) < limit)
+            ):
                 return
 
-    def changes(self, entity: str, since: int, limit: int = 1000,
-                customer_id: int | None = None) -> Page:
+    def changes(
+        self, entity: str, since: int, limit: int = 1000, customer_id: int | None = None
+    ) -> Page:
         """One page of the sandbox's enumeration extension (records changed after ``since``)."""
         params: dict[str, Any] = {"since": since, "limit": limit}
         if customer_id is not None:
@@ -302,17 +341,21 @@ class ApiClient:
         response = self.request("GET", f"/x-srm/{entity}", params=params)
         body = getattr(response, "_srm_json", None)
         if not isinstance(body, dict) or not isinstance(body.get("items"), list):
-            raise errors.MalformedResponse(f"GET /x-srm/{entity}: expected {{items, nextSince}}",
-                                           body=response.content[:2000])
+            raise errors.MalformedResponse(
+                f"GET /x-srm/{entity}: expected {{items, nextSince}}", body=response.content[:2000]
+            )
         try:
             next_since = int(body.get("nextSince", since))
         except (TypeError, ValueError) as exc:
             raise errors.MalformedResponse(f"GET /x-srm/{entity}: bad nextSince") from exc
         total = response.headers.get("X-Total-Count")
-        return Page(items=body["items"], next_since=next_since,
-                    has_more=bool(body.get("hasMore")),
-                    total=int(total) if total and total.isdigit() else None,
-                    raw_body=response.content)
+        return Page(
+            items=body["items"],
+            next_since=next_since,
+            has_more=bool(body.get("hasMore")),
+            total=int(total) if total and total.isdigit() else None,
+            raw_body=response.content,
+        )
 
     # single records (vendor routes) ------------------------------------------------------
 
@@ -320,8 +363,9 @@ class ApiClient:
         body, _ = self.get_json(f"/customers/{customer_id}")
         return unwrap(body)
 
-    def customers_by(self, *, email: str | None = None,
-                     external_id: str | None = None) -> list[dict[str, Any]]:
+    def customers_by(
+        self, *, email: str | None = None, external_id: str | None = None
+    ) -> list[dict[str, Any]]:
         params = {"email": email} if email else {"externalId": external_id}
         return list(self.paginate("/customers", params, limit=10))
 
@@ -336,25 +380,44 @@ class ApiClient:
         body, response = self.get_json(f"/offers/{offer_id}")
         return unwrap(body), response.headers.get("ETag")
 
-    def update_offer(self, offer_id: str, changes: dict[str, Any], etag: str | None, *,
-                     idempotency_key: str | None = None) -> tuple[dict[str, Any], str | None]:
+    def update_offer(
+        self,
+        offer_id: str,
+        changes: dict[str, Any],
+        etag: str | None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> tuple[dict[str, Any], str | None]:
         """PATCH an offer based on the version ``etag`` names; a newer version on the
         server raises PreconditionFailed (412) instead of overwriting it."""
         headers = {"If-Match": etag} if etag else {}
-        body, response = self.send("PATCH", f"/offers/{offer_id}", changes, headers=headers,
-                                   idempotency_key=idempotency_key)
+        body, response = self.send(
+            "PATCH",
+            f"/offers/{offer_id}",
+            changes,
+            headers=headers,
+            idempotency_key=idempotency_key,
+        )
         return unwrap(body), response.headers.get("ETag")
 
-    def offer_write(self, method: str, path: str, body: Any = None, etag: str | None = None, *,
-                    idempotency_key: str | None = None) -> tuple[Any, str | None]:
+    def offer_write(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        etag: str | None = None,
+        *,
+        idempotency_key: str | None = None,
+    ) -> tuple[Any, str | None]:
         """Any write of the Offer API (offers, localizations, activation, season groups).
 
         ``etag`` is sent as ``If-Match``; the answer is the record (None for 204 "nothing
         changed") and the new ETag.
         """
         headers = {"If-Match": etag} if etag else {}
-        answer, response = self.send(method, path, body, headers=headers,
-                                     idempotency_key=idempotency_key)
+        answer, response = self.send(
+            method, path, body, headers=headers, idempotency_key=idempotency_key
+        )
         return (None if answer is None else unwrap(answer)), response.headers.get("ETag")
 
     def offers(self, limit: int = 100) -> list[dict[str, Any]]:

@@ -63,8 +63,12 @@ def for_status(status: int) -> type[ApiError]:
     if status in (401, 403):
         return AuthError
     return {
-        400: BadRequest, 404: NotFound, 409: Conflict, 412: PreconditionFailed,
-        422: RuleRefused, 429: RateLimited,
+        400: BadRequest,
+        404: NotFound,
+        409: Conflict,
+        412: PreconditionFailed,
+        422: RuleRefused,
+        429: RateLimited,
     }.get(status, ServerError if status >= 500 else ApiError)
 
 

@@ -12,8 +12,10 @@ import httpx
 from srm_tui.storage.cache import Cache
 
 META_KEY = "jwks"
-VENDOR_AUTH_HOSTS = {"api.sandbox.cleeng.com": "auth.api.sandbox.cleeng.com",
-                     "api.cleeng.com": "auth.api.cleeng.com"}
+VENDOR_AUTH_HOSTS = {
+    "api.sandbox.cleeng.com": "auth.api.sandbox.cleeng.com",
+    "api.cleeng.com": "auth.api.cleeng.com",
+}
 
 
 def jwks_url(api_url: str) -> str:

@@ -24,21 +24,57 @@ if TYPE_CHECKING:
 VENDOR, SANDBOX = "vendor", "sandbox"
 PROFILES = (VENDOR, SANDBOX)
 
-FEATURES = ("sync", "fetch", "edit", "anonymize", "extend", "cancel", "pause", "resume",
-            "terminate", "activate", "transfer", "coupon", "refund", "cancel_transaction",
-            "delete_payment_details", "resend_email", "notes", "emails", "history",
-            "transactions", "payment_details", "webhooks", "offers")
+FEATURES = (
+    "sync",
+    "fetch",
+    "edit",
+    "anonymize",
+    "extend",
+    "cancel",
+    "pause",
+    "resume",
+    "terminate",
+    "activate",
+    "transfer",
+    "coupon",
+    "refund",
+    "cancel_transaction",
+    "delete_payment_details",
+    "resend_email",
+    "notes",
+    "emails",
+    "history",
+    "transactions",
+    "payment_details",
+    "webhooks",
+    "offers",
+)
 
 # What a person would call each feature in a sentence ("Refund: not offered by this API").
 LABELS = {
-    "sync": "Sync", "fetch": "Fetch", "edit": "Edit", "anonymize": "Anonymize",
-    "extend": "Extend access", "cancel": "Cancel", "pause": "Pause", "resume": "Resume",
-    "terminate": "Terminate", "activate": "Re-activate", "transfer": "Transfer",
-    "coupon": "Apply coupon", "refund": "Refund", "cancel_transaction": "Cancel transaction",
-    "delete_payment_details": "Delete payment details", "resend_email": "Resend email",
-    "notes": "Notes", "emails": "Emails", "history": "History",
-    "transactions": "Transactions", "payment_details": "Payment details",
-    "webhooks": "Webhooks", "offers": "Offers",
+    "sync": "Sync",
+    "fetch": "Fetch",
+    "edit": "Edit",
+    "anonymize": "Anonymize",
+    "extend": "Extend access",
+    "cancel": "Cancel",
+    "pause": "Pause",
+    "resume": "Resume",
+    "terminate": "Terminate",
+    "activate": "Re-activate",
+    "transfer": "Transfer",
+    "coupon": "Apply coupon",
+    "refund": "Refund",
+    "cancel_transaction": "Cancel transaction",
+    "delete_payment_details": "Delete payment details",
+    "resend_email": "Resend email",
+    "notes": "Notes",
+    "emails": "Emails",
+    "history": "History",
+    "transactions": "Transactions",
+    "payment_details": "Payment details",
+    "webhooks": "Webhooks",
+    "offers": "Offers",
 }
 
 META_KEY = "api_profile"
@@ -102,24 +138,39 @@ class ApiProfile:
 
     def as_json(self) -> dict[str, Any]:
         """``{"profile": name, "features": {NAME: {"available", "reason"}}}`` (CONTRACT 7)."""
-        return {"profile": self.name,
-                "features": {n: {"available": self.features[n].available,
-                                 "reason": self.features[n].reason} for n in FEATURES}}
+        return {
+            "profile": self.name,
+            "features": {
+                n: {"available": self.features[n].available, "reason": self.features[n].reason}
+                for n in FEATURES
+            },
+        }
 
 
 # The vendor's own ways for what it does not publish (cleeng-api.md sections 4 and 8).
-_REFUND_WAY = ("Refunds are made in the Cleeng dashboard: Customer Accounts, the customer, "
-               "Transactions, then 'Cancel transaction and refund'.")
-_CANCEL_TX_WAY = ("Transactions are cancelled in the Cleeng dashboard: Customer Accounts, the "
-                  "customer, Transactions, then 'Cancel transaction and refund'.")
-_PAYMENT_DETAILS_WAY = ("Payment details are managed in the Cleeng dashboard: Customer "
-                        "Accounts, the customer; the Core API has no payment-details call for "
-                        "publishers.")
-_EMAILS_WAY = ("Cleeng sends transactional emails itself; they can be configured, not listed "
-               "or resent: Dashboard > Admin & Tools > email templates.")
-_TRANSACTIONS_WAY = ("Transactions come from the ChurnIQ Transactions Report exports via "
-                     "`srm import`, and from transactionCreated webhooks; the dashboard lists "
-                     "them under Customer Accounts, the customer, Transactions.")
+_REFUND_WAY = (
+    "Refunds are made in the Cleeng dashboard: Customer Accounts, the customer, "
+    "Transactions, then 'Cancel transaction and refund'."
+)
+_CANCEL_TX_WAY = (
+    "Transactions are cancelled in the Cleeng dashboard: Customer Accounts, the "
+    "customer, Transactions, then 'Cancel transaction and refund'."
+)
+_PAYMENT_DETAILS_WAY = (
+    "Payment details are managed in the Cleeng dashboard: Customer "
+    "Accounts, the customer; the Core API has no payment-details call for "
+    "publishers."
+)
+_EMAILS_WAY = (
+    "Cleeng sends transactional emails itself; they can be configured, not listed "
+    "or resent: Dashboard > Admin & Tools > email templates."
+)
+_TRANSACTIONS_WAY = (
+    "Transactions come from the ChurnIQ Transactions Report exports via "
+    "`srm import`, and from transactionCreated webhooks; the dashboard lists "
+    "them under Customer Accounts, the customer, Transactions."
+)
+
 
 def _on(name: str, reason: str, local: bool = False) -> Feature:
     return Feature(name, True, reason, None, local)
@@ -130,37 +181,53 @@ def _off(name: str, reason: str, way: str) -> Feature:
 
 
 _VENDOR_TABLE: tuple[Feature, ...] = (
-    _on("sync", "imports and webhooks name the customers; each is refreshed by "
+    _on(
+        "sync",
+        "imports and webhooks name the customers; each is refreshed by "
         "GET /customers/{id}, GET /subscriptions?customerId=, GET /passes?customerId=; offers "
-        "by GET /offers, GET /offers/season-groups, campaigns by GET /campaigns?couponCode="),
-    _on("fetch", "GET /customers/{id}, or GET /customers?email= for an email; then its "
-        "subscriptions and passes"),
+        "by GET /offers, GET /offers/season-groups, campaigns by GET /campaigns?couponCode=",
+    ),
+    _on(
+        "fetch",
+        "GET /customers/{id}, or GET /customers?email= for an email; then its "
+        "subscriptions and passes",
+    ),
     _on("edit", "PATCH /customers/{id}"),
-    _on("anonymize", "GET /entitlements?customerId=, terminate the active ones, then "
-        "DELETE /customers/{id} (the documented anonymization flow)"),
+    _on(
+        "anonymize",
+        "GET /entitlements?customerId=, terminate the active ones, then "
+        "DELETE /customers/{id} (the documented anonymization flow)",
+    ),
     _on("extend", "PATCH /subscriptions/{id} or PATCH /passes/{id} with expiresAt"),
     _on("cancel", "POST /subscriptions/{id}/cancel"),
     _on("pause", "POST /subscriptions/{id}/pause"),
     _on("resume", "POST /subscriptions/{id}/resume"),
-    _on("terminate", "POST /subscriptions/{id}/terminate (with its type) or "
-        "POST /passes/{id}/terminate"),
+    _on(
+        "terminate",
+        "POST /subscriptions/{id}/terminate (with its type) or POST /passes/{id}/terminate",
+    ),
     _on("activate", "POST /subscriptions/{id}/activate"),
     _on("transfer", "POST /subscriptions/{id}/transfer or POST /passes/{id}/transfer"),
     _on("coupon", "PATCH /subscriptions/{id} with couponCode"),
     _off("refund", "the vendor publishes no refund call for publishers", _REFUND_WAY),
-    _off("cancel_transaction", "the vendor publishes no transaction-cancel call",
-         _CANCEL_TX_WAY),
-    _off("delete_payment_details", "the Core API has no payment-details delete call for "
-         "publishers", _PAYMENT_DETAILS_WAY),
+    _off("cancel_transaction", "the vendor publishes no transaction-cancel call", _CANCEL_TX_WAY),
+    _off(
+        "delete_payment_details",
+        "the Core API has no payment-details delete call for publishers",
+        _PAYMENT_DETAILS_WAY,
+    ),
     _off("resend_email", "the vendor publishes no email API", _EMAILS_WAY),
-    _on("notes", "the vendor publishes no notes API; notes are kept in srm's own store",
-        local=True),
+    _on(
+        "notes", "the vendor publishes no notes API; notes are kept in srm's own store", local=True
+    ),
     _off("emails", "the vendor publishes no call listing the emails it sent", _EMAILS_WAY),
     _on("history", "srm's own audit merged with what sync and webhooks saw", local=True),
-    _off("transactions", "the vendor publishes no call listing transactions",
-         _TRANSACTIONS_WAY),
-    _off("payment_details", "the vendor publishes no call listing a customer's payment "
-         "details", _PAYMENT_DETAILS_WAY),
+    _off("transactions", "the vendor publishes no call listing transactions", _TRANSACTIONS_WAY),
+    _off(
+        "payment_details",
+        "the vendor publishes no call listing a customer's payment details",
+        _PAYMENT_DETAILS_WAY,
+    ),
     _on("webhooks", "GET /webhook_subscriptions, PUT /webhook_subscriptions/{topic}"),
     _on("offers", "GET /offers, PATCH /offers/{id}, GET /offers/season-groups"),
 )
@@ -169,7 +236,7 @@ _VENDOR_TABLE: tuple[Feature, ...] = (
 _SANDBOX_REASONS = {
     "sync": "GET /x-srm/{entity}?since= enumerates every record changed since the last sync",
     "fetch": "GET /customers/{id} or GET /customers?email=, then GET /x-srm/* for the "
-             "customer's records",
+    "customer's records",
     "refund": "POST /x-srm/transactions/{id}/refund (sandbox extension)",
     "cancel_transaction": "POST /x-srm/transactions/{id}/cancel (sandbox extension)",
     "delete_payment_details": "DELETE /x-srm/payment-details/{id} (sandbox extension)",
@@ -188,8 +255,10 @@ def _vendor() -> ApiProfile:
 
 def _sandbox() -> ApiProfile:
     vendor = _vendor().features
-    rows = {name: Feature(name, True, _SANDBOX_REASONS.get(name, vendor[name].reason))
-            for name in FEATURES}
+    rows = {
+        name: Feature(name, True, _SANDBOX_REASONS.get(name, vendor[name].reason))
+        for name in FEATURES
+    }
     return ApiProfile(SANDBOX, rows)
 
 
@@ -217,12 +286,15 @@ def detect(client: ApiClient) -> ApiProfile:
     if isinstance(body, dict) and isinstance(body.get("items"), list):
         return profile_for(SANDBOX)
     # A 200 in another shape (a proxy's page, a spoiled answer) proves neither profile.
-    raise errors.MalformedResponse("GET /x-srm/customers: the answer is neither the sandbox's "
-                                   "{items: [...]} nor a 404; the API profile is unknown",
-                                   body=body)
+    raise errors.MalformedResponse(
+        "GET /x-srm/customers: the answer is neither the sandbox's "
+        "{items: [...]} nor a 404; the API profile is unknown",
+        body=body,
+    )
 
 
 # caching in the cache's meta table ------------------------------------------------------
+
 
 def cached_profile(conn: sqlite3.Connection, api_url: str) -> ApiProfile | None:
     """The profile remembered for ``api_url``, or None (never detected, or another URL)."""
@@ -240,15 +312,18 @@ def cached_profile(conn: sqlite3.Connection, api_url: str) -> ApiProfile | None:
 
 def remember_profile(conn: sqlite3.Connection, api_url: str, profile: ApiProfile) -> None:
     """Store the detected profile with the URL it belongs to and when it was seen."""
-    value = json.dumps({"profile": profile.name, "url": _norm(api_url),
-                        "detected_at": int(time.time())})
+    value = json.dumps(
+        {"profile": profile.name, "url": _norm(api_url), "detected_at": int(time.time())}
+    )
     # One statement: it commits alone, or joins the caller's open transaction.
-    conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) "
-                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (META_KEY, value))
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (META_KEY, value),
+    )
 
 
-def resolve(conn: sqlite3.Connection, client: ApiClient, *, refresh: bool = False
-            ) -> ApiProfile:
+def resolve(conn: sqlite3.Connection, client: ApiClient, *, refresh: bool = False) -> ApiProfile:
     """The profile of the client's API: the cached one unless ``refresh`` or the URL changed;
     otherwise detected now and remembered. Detection failing raises the client's error (a
     caller that can go on without the API falls back to ``cached_profile``)."""

@@ -12,15 +12,26 @@ from typing import Any
 from srm_tui.domain import lifecycle as lc
 from srm_tui.domain.models import parse_customer_date
 
-IN_APP = {"apple": "Apple App Store", "android": "Google Play", "roku": "Roku",
-          "amazon": "Amazon Appstore"}
+IN_APP = {
+    "apple": "Apple App Store",
+    "android": "Google Play",
+    "roku": "Roku",
+    "amazon": "Amazon Appstore",
+}
 EMAIL_TYPES = {
-    "welcome": "Welcome", "access_purchased": "Access purchased", "invoice": "Invoice",
-    "renewal_reminder": "Renewal reminder", "subscription_renewed": "Subscription renewed",
-    "access_expired": "Access expired", "payment_failed": "Failed payment",
-    "password_reset": "Password reset", "card_expiring": "Card expiring",
-    "refund_confirmation": "Refund confirmation", "gift": "Gift",
-    "subscription_switched": "Subscription switched", "subscription_stopped": "Subscription stopped",
+    "welcome": "Welcome",
+    "access_purchased": "Access purchased",
+    "invoice": "Invoice",
+    "renewal_reminder": "Renewal reminder",
+    "subscription_renewed": "Subscription renewed",
+    "access_expired": "Access expired",
+    "payment_failed": "Failed payment",
+    "password_reset": "Password reset",
+    "card_expiring": "Card expiring",
+    "refund_confirmation": "Refund confirmation",
+    "gift": "Gift",
+    "subscription_switched": "Subscription switched",
+    "subscription_stopped": "Subscription stopped",
 }
 TIMELINE_KINDS = ("subscription", "pass", "payment", "switch", "email", "note", "change", "agent")
 
@@ -78,34 +89,55 @@ def build(record: dict[str, Any], now: int) -> Account:
     subs = record.get("subscriptions", [])
     passes = record.get("passes", [])
     txns = record.get("transactions", [])
-    states = {s["subscriptionId"]: lc.subscription_state(s["status"], bool(s.get("inTrial")),
-                                                          s.get("dateTo"), now) for s in subs}
-    status = lc.customer_status(states.values(),
-                                [(p["status"], p.get("expiresAt")) for p in passes], now)
+    states = {
+        s["subscriptionId"]: lc.subscription_state(
+            s["status"], bool(s.get("inTrial")), s.get("dateTo"), now
+        )
+        for s in subs
+    }
+    status = lc.customer_status(
+        states.values(), [(p["status"], p.get("expiresAt")) for p in passes], now
+    )
     mrr: dict[str, float] = {}
     for s in subs:
         if states[s["subscriptionId"]] in ("active", "grace"):
-            _add(mrr, s.get("nextPaymentCurrency"),
-                 lc.subscription_mrr(s.get("nextPaymentPrice"), s.get("period")))
+            _add(
+                mrr,
+                s.get("nextPaymentCurrency"),
+                lc.subscription_mrr(s.get("nextPaymentPrice"), s.get("period")),
+            )
     revenue: dict[str, float] = {}
     for t in txns:
-        _add(revenue, t.get("currency"),
-             lc.transaction_revenue(t["status"], t.get("amount") or 0.0,
-                                    t.get("refundedAmount")))
-    renewing = [s for s in subs if states[s["subscriptionId"]] in ("trial", "active")
-                and s.get("dateTo")]
+        _add(
+            revenue,
+            t.get("currency"),
+            lc.transaction_revenue(t["status"], t.get("amount") or 0.0, t.get("refundedAmount")),
+        )
+    renewing = [
+        s for s in subs if states[s["subscriptionId"]] in ("trial", "active") and s.get("dateTo")
+    ]
     next_payment = None
     if renewing:
         s = min(renewing, key=lambda s: s["dateTo"])
-        next_payment = NextPayment(s["dateTo"], s.get("nextPaymentPrice"),
-                                   s.get("nextPaymentCurrency"), s["offerId"], s["subscriptionId"])
+        next_payment = NextPayment(
+            s["dateTo"],
+            s.get("nextPaymentPrice"),
+            s.get("nextPaymentCurrency"),
+            s["offerId"],
+            s["subscriptionId"],
+        )
     return Account(
-        customer=record["customer"], status=status,
-        has_active_subscription=any(st in ("trial", "active", "grace", "cancelled")
-                                    for st in states.values()),
-        mrr=mrr, lifetime_revenue=revenue,
+        customer=record["customer"],
+        status=status,
+        has_active_subscription=any(
+            st in ("trial", "active", "grace", "cancelled") for st in states.values()
+        ),
+        mrr=mrr,
+        lifetime_revenue=revenue,
         lifetime_transactions=sum(1 for t in txns if t["status"] in ("captured", "refunded")),
-        subscription_states=states, next_payment=next_payment, records=record,
+        subscription_states=states,
+        next_payment=next_payment,
+        records=record,
     )
 
 
@@ -131,45 +163,72 @@ def money(totals: dict[str, float], currency: str | None = None) -> str:
     return ", ".join(one(amount, code) for code, amount in sorted(totals.items()))
 
 
-def timeline(record: dict[str, Any], audit: list[dict[str, Any]] | None = None,
-             now: int | None = None) -> list[Event]:
+def timeline(
+    record: dict[str, Any], audit: list[dict[str, Any]] | None = None, now: int | None = None
+) -> list[Event]:
     """Subscriptions, passes, payments, switches, emails, notes, changes and agent actions,
     newest first (``now`` tells an end still ahead from one past)."""
     events: list[Event] = []
     for s in record.get("subscriptions", []):
         started = started_at(s)
         if started is not None:
-            events.append(Event(started, "subscription",
-                                f"Subscription {s['subscriptionId']} to {s['offerId']} started "
-                                f"({s.get('period')}, {s.get('paymentGateway')})",
-                                str(s["subscriptionId"])))
+            events.append(
+                Event(
+                    started,
+                    "subscription",
+                    f"Subscription {s['subscriptionId']} to {s['offerId']} started "
+                    f"({s.get('period')}, {s.get('paymentGateway')})",
+                    str(s["subscriptionId"]),
+                )
+            )
         end = s.get("dateTo") or started
-        if s.get("cancellationReason") and s.get("status") in ("stopped", "terminated") \
-                and end is not None:
+        if (
+            s.get("cancellationReason")
+            and s.get("status") in ("stopped", "terminated")
+            and end is not None
+        ):
             # A cancelled subscription still runs to the end of its period: that end is the
             # event, and it may lie ahead.
             verb = "ends" if now is not None and end > now else s["status"]
-            events.append(Event(end, "subscription",
-                                f"Subscription {s['subscriptionId']} {verb}: "
-                                f"{s['cancellationReason']}", str(s["subscriptionId"])))
+            events.append(
+                Event(
+                    end,
+                    "subscription",
+                    f"Subscription {s['subscriptionId']} {verb}: {s['cancellationReason']}",
+                    str(s["subscriptionId"]),
+                )
+            )
         for key in ("replacedBy", "originatedFrom"):
             link = s.get(key)
             if isinstance(link, dict) and link.get("date"):
-                events.append(Event(link["date"], "switch",
-                                    f"Subscription {s['subscriptionId']} "
-                                    f"{'switched to' if key == 'replacedBy' else 'switched from'} "
-                                    f"{link.get('subscriptionId')} ({link.get('reason') or 'switch'})",
-                                    str(s["subscriptionId"])))
+                events.append(
+                    Event(
+                        link["date"],
+                        "switch",
+                        f"Subscription {s['subscriptionId']} "
+                        f"{'switched to' if key == 'replacedBy' else 'switched from'} "
+                        f"{link.get('subscriptionId')} ({link.get('reason') or 'switch'})",
+                        str(s["subscriptionId"]),
+                    )
+                )
     for p in record.get("passes", []):
         if p.get("createdAt") is None:
             continue  # no date known: neither the record nor a transaction gives one
-        events.append(Event(p["createdAt"], "pass", f"Pass {p['passId']} for {p['offerId']} "
-                            f"({p['status']})", str(p["passId"])))
+        events.append(
+            Event(
+                p["createdAt"],
+                "pass",
+                f"Pass {p['passId']} for {p['offerId']} ({p['status']})",
+                str(p["passId"]),
+            )
+        )
     for t in record.get("transactions", []):
         if t.get("transactionDate") is None:
             continue  # a webhook's transaction may come without its date
-        text = (f"{t['status'].capitalize()} {_money(t.get('amount'), t.get('currency'))} "
-                f"for {t.get('offerId')}")
+        text = (
+            f"{t['status'].capitalize()} {_money(t.get('amount'), t.get('currency'))} "
+            f"for {t.get('offerId')}"
+        )
         if t["status"] == "rejected" and t.get("rejectedReason"):
             text += f": {t['rejectedReason']}"
         if t.get("refundedAmount"):
@@ -182,15 +241,30 @@ def timeline(record: dict[str, Any], audit: list[dict[str, Any]] | None = None,
         events.append(Event(e["createdAt"], "email", f"Email '{label}' {state}", str(e["id"])))
     for n in record.get("notes", []):
         verb = "deleted" if n.get("deletedAt") else "added"
-        events.append(Event(n["createdAt"], "note", f"Note by {n['author']} {verb}: "
-                            f"{n['text'][:80]}", str(n["id"])))
+        events.append(
+            Event(
+                n["createdAt"],
+                "note",
+                f"Note by {n['author']} {verb}: {n['text'][:80]}",
+                str(n["id"]),
+            )
+        )
     for h in record.get("history", []):
         fields = ", ".join(c.get("field", "?") for c in h.get("changes", []))
-        events.append(Event(h["date"], "change", f"{h.get('editor') or 'system'} changed "
-                            f"{fields}", str(h["id"])))
+        events.append(
+            Event(
+                h["date"], "change", f"{h.get('editor') or 'system'} changed {fields}", str(h["id"])
+            )
+        )
     for a in audit or []:
-        events.append(Event(a["at"], "agent", f"{a['agent']} {a['action']} "
-                            f"{a.get('target') or ''}: {a['outcome']}".strip(), str(a["id"])))
+        events.append(
+            Event(
+                a["at"],
+                "agent",
+                f"{a['agent']} {a['action']} {a.get('target') or ''}: {a['outcome']}".strip(),
+                str(a["id"]),
+            )
+        )
     reg = parse_customer_date(record["customer"].get("regDate"))
     if reg:
         events.append(Event(reg, "change", "Registered", ""))

@@ -4,11 +4,30 @@ from __future__ import annotations
 
 import unicodedata
 
-_SPECIAL = str.maketrans({
-    "ł": "l", "Ł": "l", "ø": "o", "Ø": "o", "đ": "d", "Đ": "d", "ð": "d", "Ð": "d",
-    "þ": "th", "Þ": "th", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "ß": "ss",
-    "ı": "i", "ħ": "h", "Ħ": "h", "ŀ": "l", "Ŀ": "l",
-})
+_SPECIAL = str.maketrans(
+    {
+        "ł": "l",
+        "Ł": "l",
+        "ø": "o",
+        "Ø": "o",
+        "đ": "d",
+        "Đ": "d",
+        "ð": "d",
+        "Ð": "d",
+        "þ": "th",
+        "Þ": "th",
+        "æ": "ae",
+        "Æ": "ae",
+        "œ": "oe",
+        "Œ": "oe",
+        "ß": "ss",
+        "ı": "i",
+        "ħ": "h",
+        "Ħ": "h",
+        "ŀ": "l",
+        "Ŀ": "l",
+    }
+)
 
 
 def fold(text: str | None) -> str:

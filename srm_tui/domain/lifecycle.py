@@ -45,7 +45,9 @@ def pass_is_active(status: str, expires_at: int | None, now: int) -> bool:
     return status == "active" and (expires_at is None or expires_at >= now)
 
 
-def customer_status(sub_states: Iterable[str], passes: Iterable[tuple[str, int | None]], now: int) -> str:
+def customer_status(
+    sub_states: Iterable[str], passes: Iterable[tuple[str, int | None]], now: int
+) -> str:
     """Customer status from its subscriptions' states and its passes' (status, expiresAt)."""
     states = list(sub_states)
     passes = list(passes)

@@ -69,8 +69,9 @@ def parse_instant(value: Any) -> Any:
         if text.isdigit():
             return int(text)
         try:
-            parsed = datetime.fromisoformat(text.replace("Z", "+00:00")
-                                            if text.endswith("Z") else text)
+            parsed = datetime.fromisoformat(
+                text.replace("Z", "+00:00") if text.endswith("Z") else text
+            )
         except ValueError:
             return value
         if parsed.tzinfo is None:
@@ -85,16 +86,39 @@ Instant = Annotated[int, BeforeValidator(parse_instant)]
 # The vendor's words for a billing period in its legacy answers (MediaStore transactions say
 # "monthly", JSON-RPC offers "3months", reports "annual") -> the API's words.
 PERIOD_WORDS = {
-    "day": "day", "daily": "day", "days": "day", "1day": "day",
-    "week": "week", "weekly": "week", "weeks": "week", "1week": "week",
-    "month": "month", "monthly": "month", "months": "month", "1month": "month",
-    "3months": "3months", "3-months": "3months", "3 months": "3months",
-    "quarter": "3months", "quarterly": "3months",
-    "6months": "6months", "6-months": "6months", "6 months": "6months",
-    "semiannual": "6months", "semi-annual": "6months", "half-year": "6months",
-    "year": "year", "yearly": "year", "annual": "year", "annually": "year", "years": "year",
-    "12months": "year", "12-months": "year", "1year": "year",
-    "season": "season", "seasonal": "season",
+    "day": "day",
+    "daily": "day",
+    "days": "day",
+    "1day": "day",
+    "week": "week",
+    "weekly": "week",
+    "weeks": "week",
+    "1week": "week",
+    "month": "month",
+    "monthly": "month",
+    "months": "month",
+    "1month": "month",
+    "3months": "3months",
+    "3-months": "3months",
+    "3 months": "3months",
+    "quarter": "3months",
+    "quarterly": "3months",
+    "6months": "6months",
+    "6-months": "6months",
+    "6 months": "6months",
+    "semiannual": "6months",
+    "semi-annual": "6months",
+    "half-year": "6months",
+    "year": "year",
+    "yearly": "year",
+    "annual": "year",
+    "annually": "year",
+    "years": "year",
+    "12months": "year",
+    "12-months": "year",
+    "1year": "year",
+    "season": "season",
+    "seasonal": "season",
 }
 
 
@@ -107,9 +131,17 @@ def period_word(value: Any) -> Any:
 
 
 # billingCycle {periodUnit, amount} of a 3.1 offer -> the API's period word.
-_CYCLES = {("day", 1): "day", ("week", 1): "week", ("month", 1): "month",
-           ("month", 3): "3months", ("month", 6): "6months", ("month", 12): "year",
-           ("year", 1): "year", ("season", 1): "season", ("week", 52): "year"}
+_CYCLES = {
+    ("day", 1): "day",
+    ("week", 1): "week",
+    ("month", 1): "month",
+    ("month", 3): "3months",
+    ("month", 6): "6months",
+    ("month", 12): "year",
+    ("year", 1): "year",
+    ("season", 1): "season",
+    ("week", 52): "year",
+}
 
 
 def billing_period(offer: dict[str, Any]) -> str | None:

@@ -49,10 +49,8 @@ def money(amount: object, currency: str | None) -> str:
         return NO_AMOUNT
     code = currency.strip().upper() if isinstance(currency, str) else ""
     if is_code(code):
-        return format_currency(value, code, format=_PATTERN, locale="en_US",
-                               currency_digits=True)
-    number = format_currency(value, "XXX", format="#,##0.00", locale="en_US",
-                             currency_digits=False)
+        return format_currency(value, code, format=_PATTERN, locale="en_US", currency_digits=True)
+    number = format_currency(value, "XXX", format="#,##0.00", locale="en_US", currency_digits=False)
     return number
 
 
@@ -65,8 +63,13 @@ def amount_text(amount: object, currency: str | None) -> str:
     code = currency.strip().upper() if isinstance(currency, str) else ""
     digits = minor_digits(code)
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return format_currency(value, code if is_code(code) else "XXX", format=pattern,
-                           locale="en_US", currency_digits=False)
+    return format_currency(
+        value,
+        code if is_code(code) else "XXX",
+        format=pattern,
+        locale="en_US",
+        currency_digits=False,
+    )
 
 
 def micros_money(micros: int | None, currency: str | None) -> str:

@@ -9,10 +9,20 @@ from srm_tui.domain.fold import fold
 from srm_tui.domain.money import money
 from srm_tui.domain.time import in_zone
 
-KINDS = {"S": "subscription", "P": "pass", "E": "live event", "A": "one-time purchase",
-         "R": "rental"}
-PERIODS = {"day": "daily", "week": "weekly", "month": "monthly", "year": "yearly",
-           "season": "per season"}
+KINDS = {
+    "S": "subscription",
+    "P": "pass",
+    "E": "live event",
+    "A": "one-time purchase",
+    "R": "rental",
+}
+PERIODS = {
+    "day": "daily",
+    "week": "weekly",
+    "month": "monthly",
+    "year": "yearly",
+    "season": "per season",
+}
 
 
 def kind(offer_id: str) -> str:
@@ -45,8 +55,16 @@ def period(offer: dict[str, Any]) -> str:
 
 
 FILTER_HELP = "filter: text, type:pass, state:inactive, tag:sport"
-TYPES = {"subscription": "S", "pass": "P", "event": "E", "live": "E", "one-time": "A",
-         "purchase": "A", "vod": "A", "rental": "R"}
+TYPES = {
+    "subscription": "S",
+    "pass": "P",
+    "event": "E",
+    "live": "E",
+    "one-time": "A",
+    "purchase": "A",
+    "vod": "A",
+    "rental": "R",
+}
 
 
 def matches(offer: dict[str, Any], query: str) -> bool:
@@ -67,10 +85,16 @@ def matches(offer: dict[str, Any], query: str) -> bool:
             if not any(fold(t).startswith(value) for t in offer.get("tags") or []):
                 return False
         else:
-            haystack = fold(" ".join([offer["id"], offer.get("title") or "",
-                                      *(offer.get("tags") or []),
-                                      *(loc.get("id") or "" for loc in
-                                        offer.get("localizations") or [])]))
+            haystack = fold(
+                " ".join(
+                    [
+                        offer["id"],
+                        offer.get("title") or "",
+                        *(offer.get("tags") or []),
+                        *(loc.get("id") or "" for loc in offer.get("localizations") or []),
+                    ]
+                )
+            )
             if fold(term) not in haystack:
                 return False
     return True
@@ -100,9 +124,15 @@ def holders_segment(offer: dict[str, Any]) -> dict[str, Any] | None:
     """
     if offer["id"][:1] != "S":
         return None
-    return {"version": 1, "name": f"Holders of {offer['id']} ({offer.get('title') or ''})",
-            "tags": ["offer-holders"], "selector": "any",
-            "where": {"all": [
-                {"attr": "subscription.offer_id", "op": "starts_with",
-                 "value": f"{offer['id']}_"},
-                {"attr": "subscription.state", "op": "in", "value": HOLDING_STATES}]}}
+    return {
+        "version": 1,
+        "name": f"Holders of {offer['id']} ({offer.get('title') or ''})",
+        "tags": ["offer-holders"],
+        "selector": "any",
+        "where": {
+            "all": [
+                {"attr": "subscription.offer_id", "op": "starts_with", "value": f"{offer['id']}_"},
+                {"attr": "subscription.state", "op": "in", "value": HOLDING_STATES},
+            ]
+        },
+    }

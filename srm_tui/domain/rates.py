@@ -68,8 +68,12 @@ class Rates:
         return sorted({BASE, *self.per_eur})
 
     def to_dict(self) -> dict:
-        return {"date": self.date, "base": BASE, "source": self.source,
-                "rates": {code: self.per_eur[code] for code in sorted(self.per_eur)}}
+        return {
+            "date": self.date,
+            "base": BASE,
+            "source": self.source,
+            "rates": {code: self.per_eur[code] for code in sorted(self.per_eur)},
+        }
 
 
 def _date(text: str, line: int) -> str:
@@ -79,8 +83,10 @@ def _date(text: str, line: int) -> str:
             return datetime.strptime(value, fmt).strftime("%Y-%m-%d")
         except ValueError:
             continue
-    raise RatesError(f"line {line}, column Date: {value[:40]!r} is not a date "
-                     "(the ECB writes 2026-02-06 or 06 February 2026)")
+    raise RatesError(
+        f"line {line}, column Date: {value[:40]!r} is not a date "
+        "(the ECB writes 2026-02-06 or 06 February 2026)"
+    )
 
 
 def parse(text: str, source: str = "file") -> Rates:
@@ -95,18 +101,22 @@ def parse(text: str, source: str = "file") -> Rates:
         raise RatesError("line 1: empty file (expected a header: Date, USD, JPY, ...)")
     header = [cell.strip() for cell in rows[0]]
     if not header or header[0].lower() != "date":
-        raise RatesError(f"line 1, column 1: the first column must be Date, not "
-                         f"{(header[0] if header else '')[:40]!r}")
+        raise RatesError(
+            f"line 1, column 1: the first column must be Date, not "
+            f"{(header[0] if header else '')[:40]!r}"
+        )
     columns: list[tuple[int, str]] = []
     for index, name in enumerate(header[1:], start=2):
         if name == "" and index == len(header):
             continue  # the ECB's trailing comma
         if not _CODE.match(name):
-            raise RatesError(f"line 1, column {index}: {name[:40]!r} is not an ISO 4217 "
-                             "currency code")
+            raise RatesError(
+                f"line 1, column {index}: {name[:40]!r} is not an ISO 4217 currency code"
+            )
         if name == BASE:
-            raise RatesError(f"line 1, column {index}: EUR is the base (rates are units per "
-                             "EUR), not a column")
+            raise RatesError(
+                f"line 1, column {index}: EUR is the base (rates are units per EUR), not a column"
+            )
         if any(name == seen for _, seen in columns):
             raise RatesError(f"line 1, column {index}: {name} appears twice")
         columns.append((index, name))
@@ -119,9 +129,8 @@ def parse(text: str, source: str = "file") -> Rates:
         if not any(cell.strip() for cell in row):
             continue
         cells = [cell.strip() for cell in row]
-        if len(cells) > len(header) and any(cells[len(header):]):
-            raise RatesError(f"line {number}: {len(cells)} columns, the header has "
-                             f"{len(header)}")
+        if len(cells) > len(header) and any(cells[len(header) :]):
+            raise RatesError(f"line {number}: {len(cells)} columns, the header has {len(header)}")
         day = _date(cells[0], number)
         values: dict[str, float] = {}
         for index, code in columns:
@@ -131,11 +140,14 @@ def parse(text: str, source: str = "file") -> Rates:
             try:
                 value = float(raw)
             except ValueError:
-                raise RatesError(f"line {number}, column {code}: {raw[:40]!r} is not a "
-                                 "number") from None
+                raise RatesError(
+                    f"line {number}, column {code}: {raw[:40]!r} is not a number"
+                ) from None
             if not (value > 0 and value < 1e12):
-                raise RatesError(f"line {number}, column {code}: {raw[:40]!r} is not a rate "
-                                 "(units per EUR must be above 0)")
+                raise RatesError(
+                    f"line {number}, column {code}: {raw[:40]!r} is not a rate "
+                    "(units per EUR must be above 0)"
+                )
             values[code] = value
         if best is None or day > best[0]:
             best = (day, values)
@@ -173,14 +185,16 @@ def in_force(conn: sqlite3.Connection | None) -> Rates:
     if conn is None:
         return shipped()
     try:
-        rows = conn.execute("SELECT currency, per_eur, rate_date, source FROM exchange_rates"
-                            ).fetchall()
+        rows = conn.execute(
+            "SELECT currency, per_eur, rate_date, source FROM exchange_rates"
+        ).fetchall()
     except sqlite3.OperationalError:  # a cache from before V8, opened read-only
         return shipped()
     if not rows:
         return shipped()
-    return Rates(rows[0][2], {code: float(rate) for code, rate, _, _ in rows},
-                 rows[0][3] or "imported")
+    return Rates(
+        rows[0][2], {code: float(rate) for code, rate, _, _ in rows}, rows[0][3] or "imported"
+    )
 
 
 def store(conn: sqlite3.Connection, rates: Rates, at: int) -> None:
@@ -190,5 +204,8 @@ def store(conn: sqlite3.Connection, rates: Rates, at: int) -> None:
     conn.executemany(
         "INSERT INTO exchange_rates (currency, per_eur, rate_date, source, imported_at) "
         "VALUES (?, ?, ?, ?, ?)",
-        [(code, rate, rates.date, rates.source, at) for code, rate in
-         sorted(rates.per_eur.items())])
+        [
+            (code, rate, rates.date, rates.source, at)
+            for code, rate in sorted(rates.per_eur.items())
+        ],
+    )

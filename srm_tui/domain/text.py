@@ -10,8 +10,10 @@ from rich.cells import cell_len
 
 # Zero-width characters too (U+200B-U+200D, U+2060, U+FEFF): terminals disagree on their
 # width, so a name holding one put the rest of its row a column off.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060"
-                      r"\u2066-\u2069\ufeff]")
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060"
+    r"\u2066-\u2069\ufeff]"
+)
 
 
 def visible(value: object, limit: int | None = None) -> str:
@@ -22,8 +24,11 @@ def visible(value: object, limit: int | None = None) -> str:
     """
     if value is None:
         return ""
-    text = _CONTROL.sub(lambda ch: ch.group().encode("unicode_escape").decode("ascii"),
-                        str(value)).replace("\n", "\\n").replace("\t", "\\t")
+    text = (
+        _CONTROL.sub(lambda ch: ch.group().encode("unicode_escape").decode("ascii"), str(value))
+        .replace("\n", "\\n")
+        .replace("\t", "\\t")
+    )
     # Cut by terminal cells, not characters: a wide (CJK, emoji) name must not run past its
     # column.
     return text if limit is None else clip(text, limit)
@@ -43,9 +48,17 @@ def clip(text: str, cells: int) -> str:
     return "".join(out) + "…"
 
 
-_IRREGULAR = {"pass": "passes", "child": "children", "person": "people", "entry": "entries",
-              "country": "countries", "policy": "policies", "summary": "summaries",
-              "match": "matches", "batch": "batches"}
+_IRREGULAR = {
+    "pass": "passes",
+    "child": "children",
+    "person": "people",
+    "entry": "entries",
+    "country": "countries",
+    "policy": "policies",
+    "summary": "summaries",
+    "match": "matches",
+    "batch": "batches",
+}
 
 
 def plural(noun: str, n: int) -> str:
@@ -53,10 +66,13 @@ def plural(noun: str, n: int) -> str:
     if n == 1:
         return noun
     head, _, last = noun.rpartition(" ")
-    word = _IRREGULAR.get(last) or (last[:-1] + "ies" if last.endswith("y") and
-                                    last[-2:-1] not in "aeiou" else
-                                    last + "es" if last.endswith(("s", "x", "ch", "sh"))
-                                    else last + "s")
+    word = _IRREGULAR.get(last) or (
+        last[:-1] + "ies"
+        if last.endswith("y") and last[-2:-1] not in "aeiou"
+        else last + "es"
+        if last.endswith(("s", "x", "ch", "sh"))
+        else last + "s"
+    )
     return f"{head} {word}" if head else word
 
 

@@ -71,10 +71,20 @@ def inspect(token: str, jwks: dict[str, Any] | None, now: int) -> TokenInfo:
             signature, problem = "unknown key", f"no key {header.get('kid')!r} in the key set"
         else:
             try:
-                jwt.decode(token, jwt.PyJWK(key).key, algorithms=["RS256"],
-                           options={"verify_exp": False, "verify_aud": False})
+                jwt.decode(
+                    token,
+                    jwt.PyJWK(key).key,
+                    algorithms=["RS256"],
+                    options={"verify_exp": False, "verify_aud": False},
+                )
                 signature = "valid"
             except jwt.PyJWTError as exc:
                 signature, problem = "invalid", str(exc)
-    return TokenInfo(claims=claims, header=header, signature=signature, problem=problem,
-                     expires_at=expires_at, now=now)
+    return TokenInfo(
+        claims=claims,
+        header=header,
+        signature=signature,
+        problem=problem,
+        expires_at=expires_at,
+        now=now,
+    )

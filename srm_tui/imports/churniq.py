@@ -50,7 +50,11 @@ class Report:
 
 
 TRANSACTIONS = Report(
-    "churniq-transactions", "Transactions Report", "transactions", "transactionId", (
+    "churniq-transactions",
+    "Transactions Report",
+    "transactions",
+    "transactionId",
+    (
         Col("Transaction ID", "transactions.transaction_id", REC, "transactionId"),
         Col("Transaction Country", "transactions.transaction_country"),
         Col("Date", "transactions.transaction_date", REC, "transactionDate", "instant"),
@@ -76,8 +80,7 @@ TRANSACTIONS = Report(
         Col("Rejected reason", "transactions.rejected_reason", REC, "rejectedReason"),
         Col("Payment gateway", "transactions.payment_gateway", REC, "paymentGateway"),
         Col("Payment method", "transactions.payment_method", REC, "paymentMethod"),
-        Col("External payment ID", "transactions.external_payment_id", REC,
-            "externalPaymentId"),
+        Col("External payment ID", "transactions.external_payment_id", REC, "externalPaymentId"),
     ),
     required=(("Transaction ID",), ("Customer ID",), ("Offer ID",), ("Date / Time", "Date")),
     # The report lists completed transactions: without a status column each is captured.
@@ -85,7 +88,11 @@ TRANSACTIONS = Report(
 )
 
 SUBSCRIPTIONS = Report(
-    "churniq-subscriptions", "Subscription Report", "subscriptions", "subscriptionId", (
+    "churniq-subscriptions",
+    "Subscription Report",
+    "subscriptions",
+    "subscriptionId",
+    (
         Col("Subscription ID", "subscriptions.subscription_id", REC, "subscriptionId", "int"),
         Col("Customer ID", "subscriptions.customer_id", REC, "customerId", "int"),
         Col("First name", "customer.first_name", CUST, "firstName"),
@@ -104,10 +111,19 @@ SUBSCRIPTIONS = Report(
         Col("Start date", "subscriptions.start_date", REC, "dateFrom", "instant"),
         Col("Expiry date", "subscriptions.expiry_date", REC, "dateTo", "instant"),
         Col("In trial", "subscriptions.in_trial", REC, "inTrial", "flag"),
-        Col("Next payment price", "subscriptions.next_payment_price", REC, "nextPaymentPrice",
-            "money"),
-        Col("Next payment currency", "subscriptions.next_payment_currency", REC,
-            "nextPaymentCurrency"),
+        Col(
+            "Next payment price",
+            "subscriptions.next_payment_price",
+            REC,
+            "nextPaymentPrice",
+            "money",
+        ),
+        Col(
+            "Next payment currency",
+            "subscriptions.next_payment_currency",
+            REC,
+            "nextPaymentCurrency",
+        ),
         Col("Payment gateway", "subscriptions.payment_gateway", REC, "paymentGateway"),
         Col("Payment method", "subscriptions.payment_method", REC, "paymentMethod"),
         Col("Coupon code", "subscriptions.coupon_code", REC, "couponCode"),
@@ -118,7 +134,11 @@ SUBSCRIPTIONS = Report(
 )
 
 PASSES = Report(
-    "churniq-passes", "Pass Report", "passes", "passId", (
+    "churniq-passes",
+    "Pass Report",
+    "passes",
+    "passId",
+    (
         Col("Pass ID", "passes.pass_id", REC, "passId", "int"),
         Col("Customer ID", "passes.customer_id", REC, "customerId", "int"),
         Col("Publisher ID", "passes.publisher_id"),
@@ -126,10 +146,16 @@ PASSES = Report(
         Col("Last name", "customer.last_name", CUST, "lastName"),
         Col("", "customer.email", CUST, "email"),
         Col("Country", "customer.country", CUST, "country"),
-        Col("Account Activation Date Time", "customer.activation_date_time", CUST, "regDate",
-            "cdate"),
-        Col("Last Login Date Time", "customer.last_login_date_time", CUST, "lastLoginDate",
-            "cdate"),
+        Col(
+            "Account Activation Date Time",
+            "customer.activation_date_time",
+            CUST,
+            "regDate",
+            "cdate",
+        ),
+        Col(
+            "Last Login Date Time", "customer.last_login_date_time", CUST, "lastLoginDate", "cdate"
+        ),
         Col("Offer Title", "offers.offer_title"),
         Col("Offer ID", "passes.offer_id", REC, "offerId"),
         Col("Offer group ID", "offers.offer_group_id"),
@@ -147,8 +173,11 @@ PASSES = Report(
 
 REPORTS = {r.fmt: r for r in (TRANSACTIONS, SUBSCRIPTIONS, PASSES)}
 # Recognition order: the Transactions report also carries Subscription and Pass ID columns.
-_NAMING = (("Transaction ID", TRANSACTIONS), ("Subscription ID", SUBSCRIPTIONS),
-           ("Pass ID", PASSES))
+_NAMING = (
+    ("Transaction ID", TRANSACTIONS),
+    ("Subscription ID", SUBSCRIPTIONS),
+    ("Pass ID", PASSES),
+)
 
 
 # Source names the vendor's pages give wrongly (Last name as customer.first_name): the right
@@ -172,7 +201,8 @@ def recognise(name: str, header: Sequence[str]) -> Report:
     raise UsageProblem(
         f"{name}: not a ChurnIQ export: no 'Transaction ID', 'Subscription ID' or 'Pass ID' "
         f"column (its columns: {shown}{', ...' if len(header) > 6 else ''}; srm reads the "
-        "Transactions, Subscription and Pass reports)")
+        "Transactions, Subscription and Pass reports)"
+    )
 
 
 def _shape(values: list[str]) -> str:
@@ -207,8 +237,9 @@ class Layout:
         return not self.missing_needed
 
 
-def layout(name: str, report: Report, header: Sequence[str],
-           sample: Sequence[Sequence[str]]) -> Layout:
+def layout(
+    name: str, report: Report, header: Sequence[str], sample: Sequence[Sequence[str]]
+) -> Layout:
     """Map the header onto the report's columns; UsageProblem names a missing required one.
 
     Source names given to several columns are told apart by position (first
@@ -236,14 +267,18 @@ def layout(name: str, report: Report, header: Sequence[str],
             if len(options) > 1 and key == "transactions.transaction_date":
                 shape = _shape(column(i))
                 wanted = {"datetime": "Date / Time", "date": "Date"}.get(shape)
-                pick = [c for c in options if c.display == wanted] if wanted else \
-                    [c for c in options if c.field is None]
+                pick = (
+                    [c for c in options if c.display == wanted]
+                    if wanted
+                    else [c for c in options if c.field is None]
+                )
                 options = pick or options
             col = options[0] if options else None
         if col is None and not key:
             # The vendor's Subscription and Pass reports leave the email column unlabelled.
-            email = next((c for c in report.columns if c.display == "" and c.field == "email"),
-                         None)
+            email = next(
+                (c for c in report.columns if c.display == "" and c.field == "email"), None
+            )
             if email is not None and "" not in taken and _shape(column(i)) == "email":
                 col = email
         if col is not None and col.display not in taken:
@@ -260,8 +295,9 @@ def layout(name: str, report: Report, header: Sequence[str],
         if not any(o in taken for o in options):
             source = next(c.source for c in report.columns if c.display == options[0])
             wanted = " or ".join(f"'{o}'" for o in options)
-            raise UsageProblem(f"{name}: {report.title} without a {wanted} column "
-                               f"(source name {source})")
+            raise UsageProblem(
+                f"{name}: {report.title} without a {wanted} column (source name {source})"
+            )
     # Date alone is the day's 00:00: used only when the file has no Date / Time column.
     if "Date / Time" in taken and "Date" in taken:
         kept += [(i, "Date") for i, c in known if c.display == "Date"]
@@ -283,22 +319,38 @@ def _nullable(entity: str) -> set[str]:
     return out
 
 
-def converter(lay: Layout, clock: v.Clock) -> Callable[[Sequence[str]], tuple[
-        dict[str, Any] | None, dict[str, Any]]]:
+def converter(
+    lay: Layout, clock: v.Clock
+) -> Callable[[Sequence[str]], tuple[dict[str, Any] | None, dict[str, Any]]]:
     """A function from a row's cells to (main record or None, customer), each a dict in the
     API's shape; it raises ValueError naming the column whose value is wrong."""
     report = lay.report
     nullable = _nullable(report.entity)
     parsers: dict[str, Callable[[str], Any] | None] = {
-        "text": None, "int": v.integer, "money": v.money, "flag": v.flag,
-        "instant": clock.instant, "cdate": clock.customer_date, "period": v.period,
+        "text": None,
+        "int": v.integer,
+        "money": v.money,
+        "flag": v.flag,
+        "instant": clock.instant,
+        "cdate": clock.customer_date,
+        "period": v.period,
         "renewals": lambda t: {"completed": v.integer(t)},
     }
     # Per column: index, label, into the record (else the customer), API field, parser,
     # whether its text is also kept, whether an empty cell is sent as null.
-    fields = [(i, c.display or "(email)", c.target == REC, c.field, parsers[c.kind],
-               c.kind == "period", c.target == REC and c.field in nullable)
-              for i, c in lay.known if c.target is not None]
+    fields = [
+        (
+            i,
+            c.display or "(email)",
+            c.target == REC,
+            c.field,
+            parsers[c.kind],
+            c.kind == "period",
+            c.target == REC and c.field in nullable,
+        )
+        for i, c in lay.known
+        if c.target is not None
+    ]
     # Columns kept as text under ``churniq``, in the file's order.
     kept = sorted([(i, c.display) for i, c in lay.known if c.target is None] + lay.kept)
     records = lay.records

@@ -78,7 +78,7 @@ class Batch:
         if len(row) < self._width:
             self.bad(line, f"truncated row: {len(row)} of {self._width} columns", row)
             return
-        if len(row) > self._width and any(c.strip() for c in row[self._width:]):
+        if len(row) > self._width and any(c.strip() for c in row[self._width :]):
             self.bad(line, f"{len(row)} columns, the header has {self._width}", row)
             return
         try:
@@ -118,8 +118,14 @@ def _customer_of(plan: FilePlan, cells: Any) -> int | None:
     """The customer a bad row names, when it names one readably."""
     text: Any = cells if isinstance(cells, str) else None
     if plan.layout is not None and isinstance(cells, list):
-        text = next((cells[i] for i, col in plan.layout.known
-                     if col.field == "customerId" and i < len(cells)), None)
+        text = next(
+            (
+                cells[i]
+                for i, col in plan.layout.known
+                if col.field == "customerId" and i < len(cells)
+            ),
+            None,
+        )
     text = text.strip() if isinstance(text, str) else ""
     return int(text) if text.isascii() and text.isdigit() and int(text) > 0 else None
 
@@ -128,7 +134,7 @@ def _fetch_raw(tx: sqlite3.Connection, table: str, keys: Iterable[Any]) -> dict[
     keys = list(dict.fromkeys(keys))
     out: dict[Any, dict] = {}
     for start in range(0, len(keys), 500):
-        chunk = keys[start:start + 500]
+        chunk = keys[start : start + 500]
         marks = ",".join("?" * len(chunk))
         for key, raw in tx.execute(f"SELECT id, raw FROM {table} WHERE id IN ({marks})", chunk):
             out[key] = json.loads(raw)
@@ -197,8 +203,9 @@ def fill_customer(base: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _customers(tx: sqlite3.Connection, items: list, cached: dict[int, dict]
-               ) -> tuple[dict[int, dict], dict[int, list[int]]]:
+def _customers(
+    tx: sqlite3.Connection, items: list, cached: dict[int, dict]
+) -> tuple[dict[int, dict], dict[int, list[int]]]:
     """Each customer's merged payload from the rows in order, and the rows behind it."""
     merged: dict[int, dict] = {}
     lines: dict[int, list[int]] = {}
@@ -257,8 +264,9 @@ def write_batch(tx: sqlite3.Connection, batch: Batch, now: int) -> tuple[dict[st
     cached_customers = _fetch_raw(tx, "customers", (i[2]["id"] for i in items))
     main_cache: dict[Any, dict] = {}
     if report is not None and plan.layout.records:  # type: ignore[union-attr]
-        main_cache = _fetch_raw(tx, report.entity,
-                                (i[1].get(report.key) for i in items if i[1] is not None))
+        main_cache = _fetch_raw(
+            tx, report.entity, (i[1].get(report.key) for i in items if i[1] is not None)
+        )
     while True:
         good_mains: list = []
         if report is not None:
@@ -284,8 +292,7 @@ def write_batch(tx: sqlite3.Connection, batch: Batch, now: int) -> tuple[dict[st
                 for line in lines.get(cid, []):
                     bad[line] = reason
         items = [i for i in items if i[0] not in bad]
-    changed_mains = [r for r in good_mains if _changed(r, report.key, main_cache)] \
-        if report else []
+    changed_mains = [r for r in good_mains if _changed(r, report.key, main_cache)] if report else []
     changed_customers = [c for c in good_customers if _changed(c, "id", cached_customers)]
     touched: list[Any] = []
     if changed_customers:
@@ -301,10 +308,18 @@ def write_batch(tx: sqlite3.Connection, batch: Batch, now: int) -> tuple[dict[st
     if batch.emails:
         counts["pending_emails"] = _pending_emails(tx, batch, now)
     cells = {i[0]: i[3] for i in batch.items}
-    quarantined = _quarantine(tx, batch, [
-        *batch.bad_rows,
-        *((line, reason, cells[line], _key_of(plan, cells[line]) if report else None)
-          for line, reason in sorted(bad.items()))], now)
+    quarantined = _quarantine(
+        tx,
+        batch,
+        [
+            *batch.bad_rows,
+            *(
+                (line, reason, cells[line], _key_of(plan, cells[line]) if report else None)
+                for line, reason in sorted(bad.items())
+            ),
+        ],
+        now,
+    )
     return counts, quarantined
 
 
@@ -313,13 +328,14 @@ def _pending_emails(tx: sqlite3.Connection, batch: Batch, now: int) -> int:
     written = 0
     for line, email in batch.emails:
         folded = email.casefold()
-        known = tx.execute("SELECT id FROM customers WHERE email_lc = ? ORDER BY id LIMIT 1",
-                           (folded,)).fetchone()
+        known = tx.execute(
+            "SELECT id FROM customers WHERE email_lc = ? ORDER BY id LIMIT 1", (folded,)
+        ).fetchone()
         written += tx.execute(
             "INSERT OR IGNORE INTO import_pending_emails (email, source, added_at, "
             "customer_id, resolved_at) VALUES (?, ?, ?, ?, ?)",
-            (folded, f"{name}:{line}", now, known[0] if known else None,
-             now if known else None)).rowcount
+            (folded, f"{name}:{line}", now, known[0] if known else None, now if known else None),
+        ).rowcount
     return written
 
 
@@ -345,23 +361,33 @@ def _quarantine(tx: sqlite3.Connection, batch: Batch, rows: list[tuple], now: in
     for line, reason, cells, key in rows:
         where = f"{plan.source.name}:{line}"
         if isinstance(cells, list):
-            shown: Any = {(labels[i] if i < len(labels) else f"column {i + 1}"): c
-                          for i, c in enumerate(cells)}
+            shown: Any = {
+                (labels[i] if i < len(labels) else f"column {i + 1}"): c
+                for i, c in enumerate(cells)
+            }
         else:
             shown = cells
-        entry: dict[str, Any] = {"file": plan.source.name, "sha256": plan.source.sha256,
-                                 "line": line, "row": shown}
+        entry: dict[str, Any] = {
+            "file": plan.source.name,
+            "sha256": plan.source.sha256,
+            "line": line,
+            "row": shown,
+        }
         owner = _customer_of(plan, cells)
         if owner is not None:  # anonymizing this customer then scrubs the row too
             entry["customerId"] = owner
         payload = json.dumps(entry, ensure_ascii=False)
         text = f"{where}: {reason}"
         count += 1
-        if tx.execute("UPDATE quarantine SET received_at = ? WHERE resolved_at IS NULL AND "
-                      "source = 'import' AND entity = ? AND reason = ? AND payload = ?",
-                      (now, entity, text, payload)).rowcount:
+        if tx.execute(
+            "UPDATE quarantine SET received_at = ? WHERE resolved_at IS NULL AND "
+            "source = 'import' AND entity = ? AND reason = ? AND payload = ?",
+            (now, entity, text, payload),
+        ).rowcount:
             continue
-        tx.execute("INSERT INTO quarantine (entity, record_key, source, reason, payload, "
-                   "received_at) VALUES (?, ?, 'import', ?, ?, ?)",
-                   (entity, key, text, payload, now))
+        tx.execute(
+            "INSERT INTO quarantine (entity, record_key, source, reason, payload, "
+            "received_at) VALUES (?, ?, 'import', ?, ?, ?)",
+            (entity, key, text, payload, now),
+        )
     return count

@@ -50,9 +50,13 @@ class FilePlan:
         if self.layout is None or self.layout.records:
             return []
         missing = ", ".join(f"'{n}'" for n in self.layout.missing_needed)
-        return [(f"{self.source.name}: no {missing} column: its "
-                 f"{self.layout.report.entity} are not imported, only their customers "
-                 "(srm sync completes them)")]
+        return [
+            (
+                f"{self.source.name}: no {missing} column: its "
+                f"{self.layout.report.entity} are not imported, only their customers "
+                "(srm sync completes them)"
+            )
+        ]
 
 
 @dataclass
@@ -66,9 +70,13 @@ class ImportSummary:
     warnings: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        return {**self.counts, "quarantined": self.quarantined,
-                "seconds": round(self.seconds, 3), "files": self.files,
-                "warnings": self.warnings}
+        return {
+            **self.counts,
+            "quarantined": self.quarantined,
+            "seconds": round(self.seconds, 3),
+            "files": self.files,
+            "warnings": self.warnings,
+        }
 
 
 def plan(names: list[str], fmt: str, tz: str) -> list[FilePlan]:
@@ -89,8 +97,9 @@ def _plan_file(source: SourceFile, fmt: str) -> FilePlan:
             head.append(text)
             if len(head) >= 20:
                 break
-    if fmt == "ids" or (fmt == "auto" and ids.looks_like_ids(ids.first_meaningful_line(head)
-                                                             or ",")):
+    if fmt == "ids" or (
+        fmt == "auto" and ids.looks_like_ids(ids.first_meaningful_line(head) or ",")
+    ):
         return FilePlan(source, "ids", data_offset=source.bom, data_line=0)
     with LineReader(source) as lines:
         reader = csv.reader(lines)
@@ -120,8 +129,10 @@ def _plan_file(source: SourceFile, fmt: str) -> FilePlan:
         except UsageProblem:
             found = report  # the layout names the required column it lacks
         if found is not report:
-            raise UsageProblem(f"{source.name}: a {found.title}, not a {report.title}; use "
-                               f"--format {found.fmt} (or auto)")
+            raise UsageProblem(
+                f"{source.name}: a {found.title}, not a {report.title}; use "
+                f"--format {found.fmt} (or auto)"
+            )
     lay = churniq.layout(source.name, report, header, sample)
     return FilePlan(source, report.fmt, lay, header, data_offset, data_line)
 
@@ -132,8 +143,15 @@ ProgressFn = Callable[[str, int, int], None]
 class Importer:
     """Writes checked files into the cache in batches (see the module docstring)."""
 
-    def __init__(self, cache: Cache, *, tz: str = "CET", clock: Callable[[], float] = time.time,
-                 batch_rows: int = BATCH_ROWS, progress: ProgressFn | None = None):
+    def __init__(
+        self,
+        cache: Cache,
+        *,
+        tz: str = "CET",
+        clock: Callable[[], float] = time.time,
+        batch_rows: int = BATCH_ROWS,
+        progress: ProgressFn | None = None,
+    ):
         self.cache = cache
         self.tz = tz
         self.clock = clock
@@ -159,8 +177,11 @@ class Importer:
     def _import(self, p: FilePlan, summary: ImportSummary) -> dict[str, Any]:
         conn = self.cache.conn()
         ident = (p.source.sha256, p.fmt, self.tz)
-        row = conn.execute("SELECT status, byte_offset, line, size FROM import_files WHERE "
-                           "sha256 = ? AND format = ? AND tz = ?", ident).fetchone()
+        row = conn.execute(
+            "SELECT status, byte_offset, line, size FROM import_files WHERE "
+            "sha256 = ? AND format = ? AND tz = ?",
+            ident,
+        ).fetchone()
         info = {"file": p.source.name, "format": p.fmt, "sha256": p.source.sha256}
         if row is not None and row["status"] == "done":
             return {**info, "status": "already imported"}
@@ -171,16 +192,19 @@ class Importer:
                     "INSERT OR IGNORE INTO import_files (sha256, format, tz, name, size, "
                     "status, byte_offset, line, started_at) "
                     "VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?)",
-                    (*ident, p.source.name, p.source.size, offset, line, int(self.clock())))
+                    (*ident, p.source.name, p.source.size, offset, line, int(self.clock())),
+                )
             status = "imported"
         elif row["size"] != p.source.size:
             # The same text with other bytes (a BOM, CRLF): the checkpoint's byte offset is
             # not this copy's, so it is read from the top (rows already written change nothing).
             offset, line = p.data_offset, p.data_line
             with self.cache.transaction() as tx:
-                tx.execute("UPDATE import_files SET size = ?, byte_offset = ?, line = ? "
-                           "WHERE sha256 = ? AND format = ? AND tz = ?",
-                           (p.source.size, offset, line, *ident))
+                tx.execute(
+                    "UPDATE import_files SET size = ?, byte_offset = ?, line = ? "
+                    "WHERE sha256 = ? AND format = ? AND tz = ?",
+                    (p.source.size, offset, line, *ident),
+                )
             status = "resumed"
         else:
             offset, line = row["byte_offset"], row["line"]
@@ -205,13 +229,15 @@ class Importer:
             self._commit(batch, summary, ident, lines, done=True)
         return {**info, "status": status}
 
-    def _commit(self, batch: Batch, summary: ImportSummary, ident: tuple, lines: LineReader,
-                *, done: bool) -> None:
+    def _commit(
+        self, batch: Batch, summary: ImportSummary, ident: tuple, lines: LineReader, *, done: bool
+    ) -> None:
         now = int(self.clock())
         with self.cache.transaction() as tx:
             counts, quarantined = write_batch(tx, batch, now)
-            old = tx.execute("SELECT counts FROM import_files WHERE sha256 = ? AND format = ? "
-                             "AND tz = ?", ident).fetchone()[0]
+            old = tx.execute(
+                "SELECT counts FROM import_files WHERE sha256 = ? AND format = ? AND tz = ?", ident
+            ).fetchone()[0]
             total = json.loads(old)
             for k, n in counts.items():
                 total[k] = total.get(k, 0) + n
@@ -219,8 +245,17 @@ class Importer:
                 "UPDATE import_files SET byte_offset = ?, line = ?, rows = rows + ?, "
                 "quarantined = quarantined + ?, counts = ?, status = ?, finished_at = ? "
                 "WHERE sha256 = ? AND format = ? AND tz = ?",
-                (lines.offset, lines.line, len(batch), quarantined, json.dumps(total),
-                 "done" if done else "running", now if done else None, *ident))
+                (
+                    lines.offset,
+                    lines.line,
+                    len(batch),
+                    quarantined,
+                    json.dumps(total),
+                    "done" if done else "running",
+                    now if done else None,
+                    *ident,
+                ),
+            )
         for k, n in counts.items():
             summary.counts[k] = summary.counts.get(k, 0) + n
         # A customer named by many rows and files is counted once per run.

@@ -65,15 +65,18 @@ def open_source(name: str) -> SourceFile:
                     line = lines + chunk.count(b"\n", 0, exc.start) + 1
                     raise UsageProblem(
                         f"{name}:{line}: not UTF-8 text (byte 0x{chunk[exc.start]:02x}); "
-                        "export the report as UTF-8") from None
+                        "export the report as UTF-8"
+                    ) from None
                 lines += chunk.count(b"\n")
                 size += len(chunk)
                 last = chunk[-1:]
             try:
                 decoder.decode(b"", final=True)
             except UnicodeDecodeError:
-                raise UsageProblem(f"{name}:{lines + 1}: not UTF-8 text (cut in the middle of "
-                                   "a character); export the report as UTF-8") from None
+                raise UsageProblem(
+                    f"{name}:{lines + 1}: not UTF-8 text (cut in the middle of "
+                    "a character); export the report as UTF-8"
+                ) from None
             fh.seek(0)
             head = fh.read(len(BOM))
     except PermissionError:
@@ -84,8 +87,7 @@ def open_source(name: str) -> SourceFile:
         raise UsageProblem(f"{name}: empty file")
     if last != b"\n":
         lines += 1
-    return SourceFile(path, name, digest.hexdigest(), size, lines,
-                      len(BOM) if head == BOM else 0)
+    return SourceFile(path, name, digest.hexdigest(), size, lines, len(BOM) if head == BOM else 0)
 
 
 class _TextDigest:
@@ -101,7 +103,7 @@ class _TextDigest:
         if self._start:
             self._start = False
             if chunk.startswith(BOM):
-                chunk = chunk[len(BOM):]
+                chunk = chunk[len(BOM) :]
         if self._cr:
             chunk = b"\r" + chunk
         self._cr = chunk.endswith(b"\r")
@@ -145,4 +147,3 @@ class LineReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-

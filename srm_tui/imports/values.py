@@ -35,8 +35,9 @@ class Clock:
             try:
                 self._zone = ZoneInfo(tz)
             except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"not a time zone: {tz!r} (CET, UTC or an IANA name such "
-                                 "as Europe/Paris)") from None
+                raise ValueError(
+                    f"not a time zone: {tz!r} (CET, UTC or an IANA name such as Europe/Paris)"
+                ) from None
 
     def instant(self, text: str) -> int:
         """``YYYY-MM-DD HH:MM:SS`` (seconds optional; a date alone is its 00:00) -> unix s."""
@@ -94,11 +95,25 @@ def integer(text: str) -> int:
 
 # The Subscription report's offer periods, in the API's vocabulary (CONTRACT section 5).
 PERIODS = {
-    "daily": "day", "day": "day", "weekly": "week", "week": "week", "monthly": "month",
-    "month": "month", "3-months": "3months", "3 months": "3months", "quarterly": "3months",
-    "3months": "3months", "6-months": "6months", "6 months": "6months", "6months": "6months",
-    "annual": "year", "annually": "year", "yearly": "year", "year": "year",
-    "seasonal": "season", "season": "season",
+    "daily": "day",
+    "day": "day",
+    "weekly": "week",
+    "week": "week",
+    "monthly": "month",
+    "month": "month",
+    "3-months": "3months",
+    "3 months": "3months",
+    "quarterly": "3months",
+    "3months": "3months",
+    "6-months": "6months",
+    "6 months": "6months",
+    "6months": "6months",
+    "annual": "year",
+    "annually": "year",
+    "yearly": "year",
+    "year": "year",
+    "seasonal": "season",
+    "season": "season",
 }
 
 

@@ -51,38 +51,75 @@ class Draft:
 
     @property
     def label(self) -> str:
-        what = {"create": "new", "update": "edit", "activate": "activate",
-                "deactivate": "deactivate"}[self.op]
+        what = {
+            "create": "new",
+            "update": "edit",
+            "activate": "activate",
+            "deactivate": "deactivate",
+        }[self.op]
         where = self.offer_id or "new offer"
         if self.country:
             where += f" · {self.country}"
         return f"{what} {where}"
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "offer_id": self.offer_id, "target": self.target, "op": self.op,
-                "changes": self.changes, "base_version": self.base_version, "base": self.base,
-                "status": self.status, "server": self.server,
-                "server_version": self.server_version, "last_error": self.last_error,
-                "agent": self.agent, "created_at": self.created_at,
-                "updated_at": self.updated_at}
+        return {
+            "id": self.id,
+            "offer_id": self.offer_id,
+            "target": self.target,
+            "op": self.op,
+            "changes": self.changes,
+            "base_version": self.base_version,
+            "base": self.base,
+            "status": self.status,
+            "server": self.server,
+            "server_version": self.server_version,
+            "last_error": self.last_error,
+            "agent": self.agent,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
 
 
 def _draft(row: sqlite3.Row) -> Draft:
-    return Draft(row["id"], row["offer_id"], row["target"], row["op"], json.loads(row["changes"]),
-                 row["base_version"], _loads(row["base"]) or {}, row["status"],
-                 _loads(row["server"]), row["server_version"], row["last_error"], row["agent"],
-                 row["created_at"], row["updated_at"], row["idempotency_key"])
+    return Draft(
+        row["id"],
+        row["offer_id"],
+        row["target"],
+        row["op"],
+        json.loads(row["changes"]),
+        row["base_version"],
+        _loads(row["base"]) or {},
+        row["status"],
+        _loads(row["server"]),
+        row["server_version"],
+        row["last_error"],
+        row["agent"],
+        row["created_at"],
+        row["updated_at"],
+        row["idempotency_key"],
+    )
 
 
-def save(conn: sqlite3.Connection, *, offer_id: str | None, target: str, op: str,
-         changes: dict[str, Any], base_version: int | None, base: dict[str, Any],
-         agent: str | None, now: int) -> int:
+def save(
+    conn: sqlite3.Connection,
+    *,
+    offer_id: str | None,
+    target: str,
+    op: str,
+    changes: dict[str, Any],
+    base_version: int | None,
+    base: dict[str, Any],
+    agent: str | None,
+    now: int,
+) -> int:
     """Keep an edit; an update of the same target on the same base joins the waiting draft."""
     if op == "update" and offer_id is not None:
         row = conn.execute(
             "SELECT * FROM offer_drafts WHERE offer_id = ? AND target = ? AND op = 'update' "
             "AND status = ? AND base_version IS ? ORDER BY id LIMIT 1",
-            (offer_id, target, DRAFT, base_version)).fetchone()
+            (offer_id, target, DRAFT, base_version),
+        ).fetchone()
         if row is not None:
             old = _draft(row)
             merged_base = {**base, **old.base}  # the values the first edit started from
@@ -91,20 +128,43 @@ def save(conn: sqlite3.Connection, *, offer_id: str | None, target: str, op: str
             if not merged:
                 conn.execute("DELETE FROM offer_drafts WHERE id = ?", (old.id,))
                 return old.id
-            conn.execute("UPDATE offer_drafts SET changes = ?, base = ?, updated_at = ?, "
-                         "agent = ?, idempotency_key = ? WHERE id = ?",
-                         (_dumps(merged), _dumps({k: merged_base.get(k) for k in merged}), now,
-                          agent, uuid.uuid4().hex, old.id))
+            conn.execute(
+                "UPDATE offer_drafts SET changes = ?, base = ?, updated_at = ?, "
+                "agent = ?, idempotency_key = ? WHERE id = ?",
+                (
+                    _dumps(merged),
+                    _dumps({k: merged_base.get(k) for k in merged}),
+                    now,
+                    agent,
+                    uuid.uuid4().hex,
+                    old.id,
+                ),
+            )
             return old.id
     if op in ("activate", "deactivate") and offer_id is not None:
         # The latest choice wins: activating after deactivating leaves one draft.
-        conn.execute("DELETE FROM offer_drafts WHERE offer_id = ? AND target = ? AND op IN "
-                     "('activate', 'deactivate') AND status = ?", (offer_id, target, DRAFT))
+        conn.execute(
+            "DELETE FROM offer_drafts WHERE offer_id = ? AND target = ? AND op IN "
+            "('activate', 'deactivate') AND status = ?",
+            (offer_id, target, DRAFT),
+        )
     cur = conn.execute(
         "INSERT INTO offer_drafts (offer_id, target, op, changes, base_version, base, status, "
         "agent, idempotency_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (offer_id, target, op, _dumps(changes), base_version, _dumps(base), DRAFT, agent,
-         uuid.uuid4().hex, now, now))
+        (
+            offer_id,
+            target,
+            op,
+            _dumps(changes),
+            base_version,
+            _dumps(base),
+            DRAFT,
+            agent,
+            uuid.uuid4().hex,
+            now,
+            now,
+        ),
+    )
     return int(cur.lastrowid)
 
 
@@ -113,8 +173,11 @@ def get(conn: sqlite3.Connection, draft_id: int) -> Draft | None:
     return _draft(row) if row else None
 
 
-def items(conn: sqlite3.Connection, offer_id: str | None = None,
-          statuses: tuple[str, ...] = (DRAFT, CONFLICT)) -> list[Draft]:
+def items(
+    conn: sqlite3.Connection,
+    offer_id: str | None = None,
+    statuses: tuple[str, ...] = (DRAFT, CONFLICT),
+) -> list[Draft]:
     marks = ",".join("?" * len(statuses))
     sql = f"SELECT * FROM offer_drafts WHERE status IN ({marks})"
     params: list[Any] = list(statuses)
@@ -127,32 +190,50 @@ def items(conn: sqlite3.Connection, offer_id: str | None = None,
 def by_offer(conn: sqlite3.Connection) -> dict[str, list[str]]:
     """Offer id -> the statuses of its drafts (the catalogue marks them)."""
     out: dict[str, list[str]] = {}
-    for row in conn.execute("SELECT offer_id, status FROM offer_drafts WHERE offer_id IS NOT "
-                            "NULL ORDER BY id"):
+    for row in conn.execute(
+        "SELECT offer_id, status FROM offer_drafts WHERE offer_id IS NOT NULL ORDER BY id"
+    ):
         out.setdefault(row[0], []).append(row[1])
     return out
 
 
-def conflict(conn: sqlite3.Connection, draft_id: int, server: dict[str, Any],
-             server_version: int | None, message: str, now: int) -> None:
-    conn.execute("UPDATE offer_drafts SET status = ?, server = ?, server_version = ?, "
-                 "last_error = ?, updated_at = ? WHERE id = ?",
-                 (CONFLICT, _dumps(server), server_version, message, now, draft_id))
+def conflict(
+    conn: sqlite3.Connection,
+    draft_id: int,
+    server: dict[str, Any],
+    server_version: int | None,
+    message: str,
+    now: int,
+) -> None:
+    conn.execute(
+        "UPDATE offer_drafts SET status = ?, server = ?, server_version = ?, "
+        "last_error = ?, updated_at = ? WHERE id = ?",
+        (CONFLICT, _dumps(server), server_version, message, now, draft_id),
+    )
 
 
 def failed(conn: sqlite3.Connection, draft_id: int, message: str, now: int) -> None:
-    conn.execute("UPDATE offer_drafts SET last_error = ?, updated_at = ? WHERE id = ?",
-                 (message, now, draft_id))
+    conn.execute(
+        "UPDATE offer_drafts SET last_error = ?, updated_at = ? WHERE id = ?",
+        (message, now, draft_id),
+    )
 
 
-def rebase(conn: sqlite3.Connection, draft_id: int, changes: dict[str, Any],
-           base: dict[str, Any], base_version: int | None, now: int) -> None:
+def rebase(
+    conn: sqlite3.Connection,
+    draft_id: int,
+    changes: dict[str, Any],
+    base: dict[str, Any],
+    base_version: int | None,
+    now: int,
+) -> None:
     """After a merge: the kept fields, now based on the server's version."""
-    conn.execute("UPDATE offer_drafts SET status = ?, changes = ?, base = ?, base_version = ?, "
-                 "server = NULL, server_version = NULL, last_error = NULL, updated_at = ?, "
-                 "idempotency_key = ? WHERE id = ?",
-                 (DRAFT, _dumps(changes), _dumps(base), base_version, now, uuid.uuid4().hex,
-                  draft_id))
+    conn.execute(
+        "UPDATE offer_drafts SET status = ?, changes = ?, base = ?, base_version = ?, "
+        "server = NULL, server_version = NULL, last_error = NULL, updated_at = ?, "
+        "idempotency_key = ? WHERE id = ?",
+        (DRAFT, _dumps(changes), _dumps(base), base_version, now, uuid.uuid4().hex, draft_id),
+    )
 
 
 def delete(conn: sqlite3.Connection, draft_id: int) -> None:
@@ -178,8 +259,7 @@ def applied(offer: dict[str, Any], drafts: list[Draft]) -> dict[str, Any]:
             for loc in out.get("localizations") or []:
                 if loc.get("countryCode") == d.country:
                     for name, value in d.changes.items():
-                        loc[name] = dict(loc.get(name) or {}, **value) if name == "price" \
-                            else value
+                        loc[name] = dict(loc.get(name) or {}, **value) if name == "price" else value
         elif d.op == "create" and d.country:
             loc = dict(d.changes, id=f"{out['id']}_{d.country}", active=bool(out.get("active")))
             out.setdefault("localizations", []).append(loc)

@@ -20,10 +20,23 @@ from srm_tui.offers.codes import ZERO_DECIMAL
 
 LETTERS = {"subscription": "S", "pass": "P", "live": "E", "one-time": "A", "rental": "R"}
 TYPE_OF = {"S": "subscription", "P": "pass", "E": "live", "A": "vod", "R": "vod"}
-KIND_NAMES = {"S": "subscription", "P": "pass", "E": "live event", "A": "one-time purchase",
-              "R": "rental"}
-PASS_UNITS = {"day": "day", "days": "day", "week": "week", "weeks": "week", "month": "month",
-              "months": "month", "year": "year", "years": "year"}
+KIND_NAMES = {
+    "S": "subscription",
+    "P": "pass",
+    "E": "live event",
+    "A": "one-time purchase",
+    "R": "rental",
+}
+PASS_UNITS = {
+    "day": "day",
+    "days": "day",
+    "week": "week",
+    "weeks": "week",
+    "month": "month",
+    "months": "month",
+    "year": "year",
+    "years": "year",
+}
 
 
 @dataclass(frozen=True)
@@ -43,37 +56,83 @@ OFFER_FIELDS: tuple[FieldDef, ...] = (
     FieldDef("title", "Title", required=True, help="1 to 255 characters"),
     FieldDef("description", "Description", help="up to 255 characters"),
     FieldDef("price", "Price", required=True, help="major units, e.g. 9.99"),
-    FieldDef("currency", "Currency", required=True,
-             help="ISO 4217, e.g. EUR; fixed after the first sale"),
+    FieldDef(
+        "currency", "Currency", required=True, help="ISO 4217, e.g. EUR; fixed after the first sale"
+    ),
     FieldDef("tax_included", "Price includes tax", "bool", create_only=True),
-    FieldDef("country", "Main country", required=True, create_only=True,
-             help="ISO 3166-1 alpha-2, e.g. US: the main localization"),
-    FieldDef("period", "Billing period", required=True, letters="S", create_only=True,
-             help="day, week, month, 3months, 6months, year or season"),
-    FieldDef("trial", "Free trial", letters="S",
-             help="e.g. 7 days or 1 period (at least 4 days); empty: none"),
-    FieldDef("pause", "Pause (max cycles)", letters="S", create_only=True,
-             help="weekly, monthly and 3-month periods only; empty: no pausing"),
-    FieldDef("season_group", "Season group", letters="S",
-             help="name or id of the group (seasonal subscriptions only)"),
-    FieldDef("duration", "Duration", required=True, letters="P",
-             help="days (30 days), a calendar period (1 month, 2 weeks, 1 year) "
-                  "or a fixed end (until 2027-06-30)"),
-    FieldDef("starts", "Starts", required=True, letters="E",
-             help="local time in the time zone: 2026-12-20 20:00"),
+    FieldDef(
+        "country",
+        "Main country",
+        required=True,
+        create_only=True,
+        help="ISO 3166-1 alpha-2, e.g. US: the main localization",
+    ),
+    FieldDef(
+        "period",
+        "Billing period",
+        required=True,
+        letters="S",
+        create_only=True,
+        help="day, week, month, 3months, 6months, year or season",
+    ),
+    FieldDef(
+        "trial",
+        "Free trial",
+        letters="S",
+        help="e.g. 7 days or 1 period (at least 4 days); empty: none",
+    ),
+    FieldDef(
+        "pause",
+        "Pause (max cycles)",
+        letters="S",
+        create_only=True,
+        help="weekly, monthly and 3-month periods only; empty: no pausing",
+    ),
+    FieldDef(
+        "season_group",
+        "Season group",
+        letters="S",
+        help="name or id of the group (seasonal subscriptions only)",
+    ),
+    FieldDef(
+        "duration",
+        "Duration",
+        required=True,
+        letters="P",
+        help="days (30 days), a calendar period (1 month, 2 weeks, 1 year) "
+        "or a fixed end (until 2027-06-30)",
+    ),
+    FieldDef(
+        "starts",
+        "Starts",
+        required=True,
+        letters="E",
+        help="local time in the time zone: 2026-12-20 20:00",
+    ),
     FieldDef("ends", "Ends", required=True, letters="E", help="local time: 2026-12-20 23:00"),
     FieldDef("timezone", "Time zone", required=True, letters="E", help="e.g. Europe/Amsterdam"),
-    FieldDef("window", "Rental window (hours)", required=True, letters="R",
-             help="how long the rental lasts, e.g. 48"),
-    FieldDef("early_bird", "Time-based prices",
-             help="Early Bird: 2026-12-01..2027-01-15 = 5.00; another…"),
+    FieldDef(
+        "window",
+        "Rental window (hours)",
+        required=True,
+        letters="R",
+        help="how long the rental lasts, e.g. 48",
+    ),
+    FieldDef(
+        "early_bird",
+        "Time-based prices",
+        help="Early Bird: 2026-12-01..2027-01-15 = 5.00; another…",
+    ),
     FieldDef("tags", "Tags", help="comma-separated: sport, featured"),
     FieldDef("geo", "Geo restriction", help="whitelist: PL, DE  or  blacklist: US; empty: none"),
     FieldDef("url", "URL", help="https://…"),
     FieldDef("image_url", "Image URL", help="https://…"),
     FieldDef("external", "External properties", help="key=value; key=value"),
-    FieldDef("app_store", "App store product ids",
-             help="apple=…; android=…; amazon, roku, samsung, vizio"),
+    FieldDef(
+        "app_store",
+        "App store product ids",
+        help="apple=…; android=…; amazon, roku, samsung, vizio",
+    ),
     FieldDef("giftable", "Giftable", "bool"),
 )
 
@@ -82,8 +141,9 @@ LOCALIZATION_FIELDS: tuple[FieldDef, ...] = (
     FieldDef("title", "Title", required=True, help="1 to 255 characters"),
     FieldDef("description", "Description", help="up to 255 characters"),
     FieldDef("price", "Price", required=True, help="major units"),
-    FieldDef("currency", "Currency", required=True, create_only=True,
-             help="ISO 4217; fixed once created"),
+    FieldDef(
+        "currency", "Currency", required=True, create_only=True, help="ISO 4217; fixed once created"
+    ),
     FieldDef("trial", "Free trial", letters="S", help="e.g. 7 days; empty: none"),
     FieldDef("early_bird", "Time-based prices", help="Early Bird: 2026-12-01..2027-01-15 = 5"),
     FieldDef("geo", "Geo restriction", help="whitelist: PL, DE  or  blacklist: US"),
@@ -202,8 +262,10 @@ class _Form:
         tags = [t.strip() for t in text.split(",") if t.strip()]
         for tag in tags:
             if len(tag) > 64 or not r.TAG_RE.match(tag):
-                self.bad("tags", f"{tag[:30]!r}: letters, digits, spaces and _-:. only, "
-                                 "at most 64 characters")
+                self.bad(
+                    "tags",
+                    f"{tag[:30]!r}: letters, digits, spaces and _-:. only, at most 64 characters",
+                )
         if len({t.casefold() for t in tags}) != len(tags):
             self.bad("tags", "each tag once")
         return tags
@@ -264,8 +326,10 @@ class _Form:
             if not (colon and eq and dots and name):
                 self.bad("early_bird", f"{part[:40]!r}: write Name: 2026-12-01..2027-01-15 = 5")
                 continue
-            t0, t1 = self.instant("early_bird", start.strip()), self.instant("early_bird",
-                                                                              end.strip())
+            t0, t1 = (
+                self.instant("early_bird", start.strip()),
+                self.instant("early_bird", end.strip()),
+            )
             value = self._amount("early_bird", amount.strip(), currency, True)
             if t0 is not None and t1 is not None and value is not None:
                 out.append({"from": t0, "to": t1, "name": name, "amount": value})
@@ -284,12 +348,10 @@ class _Form:
         if not number.isdigit() or unit not in ("day", "days", "period", "periods"):
             self.bad("trial", f"write 7 days or 1 period, not {text[:20]!r}")
             return None
-        value = {"type": "day" if unit.startswith("day") else "period",
-                 "duration": int(number)}
+        value = {"type": "day" if unit.startswith("day") else "period", "duration": int(number)}
         message = r.trial(value, period, letter)
         if message:
-            self.bad("trial", message, r.TRIAL_LENGTH if letter == "S"
-                     else r.TRIAL_SUBSCRIPTION)
+            self.bad("trial", message, r.TRIAL_LENGTH if letter == "S" else r.TRIAL_SUBSCRIPTION)
         return value
 
     def duration(self, now: int) -> dict[str, Any] | None:
@@ -314,8 +376,10 @@ class _Form:
         zone = None
         if zone_name:
             if zone_name not in available_timezones():
-                self.bad("timezone", f"{zone_name[:40]!r} is not an IANA time zone "
-                                     "(e.g. Europe/Amsterdam)")
+                self.bad(
+                    "timezone",
+                    f"{zone_name[:40]!r} is not an IANA time zone (e.g. Europe/Amsterdam)",
+                )
             else:
                 zone = ZoneInfo(zone_name)
         times = {}
@@ -360,8 +424,9 @@ def period_of(offer: dict[str, Any]) -> str | None:
     return next((name for name, value in r.PERIODS.items() if value == key), None)
 
 
-def build_offer(letter: str, values: dict[str, Any], catalog: Catalog,
-                offer: dict[str, Any] | None = None) -> Built:
+def build_offer(
+    letter: str, values: dict[str, Any], catalog: Catalog, offer: dict[str, Any] | None = None
+) -> Built:
     """The POST body for a new offer (``offer`` None), or the PATCH body of an update."""
     f = _Form(values)
     creating = offer is None
@@ -379,12 +444,17 @@ def build_offer(letter: str, values: dict[str, Any], catalog: Catalog,
     amount = f.money("price", cur)
     price: dict[str, Any] = {"amount": amount}
     rules = f.price_rules(cur)
-    body: dict[str, Any] = {"title": title, "description": description,
-                            "tags": f.tags(), "url": f.url("url", 200),
-                            "imageUrl": f.url("image_url", 255), "geoRestriction": f.geo(),
-                            "externalProperties": f.pairs("external"),
-                            "appStoreProductIds": f.pairs("app_store", r.APP_STORES) or None,
-                            "giftable": f.flag("giftable")}
+    body: dict[str, Any] = {
+        "title": title,
+        "description": description,
+        "tags": f.tags(),
+        "url": f.url("url", 200),
+        "imageUrl": f.url("image_url", 255),
+        "geoRestriction": f.geo(),
+        "externalProperties": f.pairs("external"),
+        "appStoreProductIds": f.pairs("app_store", r.APP_STORES) or None,
+        "giftable": f.flag("giftable"),
+    }
     if letter == "S":
         period = f.text("period", required=creating).lower() if creating else period_of(offer)
         if creating and period and period not in r.PERIODS:
@@ -420,8 +490,10 @@ def build_offer(letter: str, values: dict[str, Any], catalog: Catalog,
         body["type"] = TYPE_OF[letter]
         if letter in "AR":
             body["offerType"] = letter
-        return Built({k: v for k, v in body.items() if v not in (None, [], {}, "")
-                      or k == "giftable"}, f.problems)
+        return Built(
+            {k: v for k, v in body.items() if v not in (None, [], {}, "") or k == "giftable"},
+            f.problems,
+        )
     old_price = offer.get("price") or {}
     if amount != old_price.get("amount") or rules != (old_price.get("rules") or []):
         price["rules"] = rules
@@ -455,8 +527,11 @@ def diff_offer(offer: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]
             continue
         if name == "entitlement" and value is not None:
             current = offer.get("entitlement") or {}
-            same = (value.get("expiresAt") == current.get("expiresAt") if "expiresAt" in value
-                    else value.get("duration") == current.get("duration"))
+            same = (
+                value.get("expiresAt") == current.get("expiresAt")
+                if "expiresAt" in value
+                else value.get("duration") == current.get("duration")
+            )
             if not same:
                 out[name] = value
             continue
@@ -465,8 +540,9 @@ def diff_offer(offer: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]
     return out
 
 
-def build_localization(offer: dict[str, Any], values: dict[str, Any],
-                       loc: dict[str, Any] | None = None) -> Built:
+def build_localization(
+    offer: dict[str, Any], values: dict[str, Any], loc: dict[str, Any] | None = None
+) -> Built:
     """The POST body of a new localization (``loc`` None), or the PATCH body of an update."""
     f = _Form(values)
     letter = offer["id"][0]
@@ -483,8 +559,10 @@ def build_localization(offer: dict[str, Any], values: dict[str, Any],
         typed = str(values.get("currency") or cur).strip().upper()
         if typed != cur:
             f.bad("currency", f"stays {cur}: {r.LOC_CURRENCY.text}", r.LOC_CURRENCY)
-    body: dict[str, Any] = {"title": f.text("title", required=True),
-                            "description": f.text("description")}
+    body: dict[str, Any] = {
+        "title": f.text("title", required=True),
+        "description": f.text("description"),
+    }
     amount = f.money("price", cur)
     rules = f.price_rules(cur)
     body["geoRestriction"] = f.geo()
@@ -519,6 +597,7 @@ def _num(value: Any) -> str:
 def _tolerant(render):
     """Render a value for the form; a value of the wrong shape becomes its JSON text (the
     field's check then says what is wrong with it, instead of srm failing)."""
+
     def wrapper(value: Any) -> str:
         try:
             return render(value)
@@ -526,6 +605,7 @@ def _tolerant(render):
             import json
 
             return json.dumps(value, ensure_ascii=False)
+
     return wrapper
 
 
@@ -540,8 +620,10 @@ def _pairs(mapping: dict[str, Any] | None) -> str:
 
 @_tolerant
 def _rules_text(rules: list[dict[str, Any]] | None) -> str:
-    return "; ".join(f"{x['name']}: {_day(x['from'])}..{_day(x['to'])} = {_num(x['amount'])}"
-                     for x in rules or [])
+    return "; ".join(
+        f"{x['name']}: {_day(x['from'])}..{_day(x['to'])} = {_num(x['amount'])}"
+        for x in rules or []
+    )
 
 
 @_tolerant
@@ -558,17 +640,28 @@ def _trial_text(trial: dict[str, Any] | None) -> str:
     return f"{n} {unit}{'s' if n != 1 else ''}"
 
 
-OBJECT_FIELDS = ("price", "entitlement", "event", "billingCycle", "freeTrial", "geoRestriction",
-                 "pause", "appStoreProductIds", "externalProperties")
+OBJECT_FIELDS = (
+    "price",
+    "entitlement",
+    "event",
+    "billingCycle",
+    "freeTrial",
+    "geoRestriction",
+    "pause",
+    "appStoreProductIds",
+    "externalProperties",
+)
 
 
 def shape_problems(body: dict[str, Any]) -> list[r.Problem]:
     """What is of the wrong JSON type in an API-shaped body (a file the CLI reads)."""
-    out = [r.Problem(name, "must be an object") for name in OBJECT_FIELDS
-           if body.get(name) is not None and not isinstance(body[name], dict)]
+    out = [
+        r.Problem(name, "must be an object")
+        for name in OBJECT_FIELDS
+        if body.get(name) is not None and not isinstance(body[name], dict)
+    ]
     tags = body.get("tags")
-    if tags is not None and not (isinstance(tags, list)
-                                 and all(isinstance(t, str) for t in tags)):
+    if tags is not None and not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
         out.append(r.Problem("tags", "must be an array of strings"))
     for name in ("title", "description", "url", "imageUrl", "countryCode", "seasonGroupId"):
         if body.get(name) is not None and not isinstance(body[name], str):
@@ -581,16 +674,22 @@ def offer_values(offer: dict[str, Any], groups: dict[str, dict[str, Any]]) -> di
     price = offer.get("price") or {}
     main = (offer.get("longId") or "_").split("_")[-1]
     values: dict[str, Any] = {
-        "title": offer.get("title") or "", "description": offer.get("description") or "",
+        "title": offer.get("title") or "",
+        "description": offer.get("description") or "",
         "price": _num(price.get("amount")),
-        "currency": price.get("currency") or "", "tax_included": bool(price.get("taxIncluded")),
-        "country": main, "early_bird": _rules_text(price.get("rules")),
-        "tags": _tolerant(", ".join)(offer.get("tags") or []), "geo": _geo_text(offer.get("geoRestriction")),
-        "url": offer.get("url") or "", "image_url": offer.get("imageUrl") or "",
+        "currency": price.get("currency") or "",
+        "tax_included": bool(price.get("taxIncluded")),
+        "country": main,
+        "early_bird": _rules_text(price.get("rules")),
+        "tags": _tolerant(", ".join)(offer.get("tags") or []),
+        "geo": _geo_text(offer.get("geoRestriction")),
+        "url": offer.get("url") or "",
+        "image_url": offer.get("imageUrl") or "",
         "external": _pairs(offer.get("externalProperties")),
         "app_store": _pairs(offer.get("appStoreProductIds")),
         "giftable": bool(offer.get("giftable")),
-        "period": period_of(offer) or "", "trial": _trial_text(offer.get("freeTrial")),
+        "period": period_of(offer) or "",
+        "trial": _trial_text(offer.get("freeTrial")),
         "pause": str((offer.get("pause") or {}).get("maxBillingCycles") or ""),
     }
     group = groups.get(offer.get("seasonGroupId") or "")
@@ -620,9 +719,13 @@ def offer_values(offer: dict[str, Any], groups: dict[str, dict[str, Any]]) -> di
 
 def localization_values(loc: dict[str, Any]) -> dict[str, Any]:
     price = loc.get("price") or {}
-    return {"country": loc.get("countryCode") or "", "title": loc.get("title") or "",
-            "description": loc.get("description") or "",
-            "price": _num(price.get("amount")), "currency": price.get("currency") or "",
-            "trial": _trial_text(loc.get("freeTrial")),
-            "early_bird": _rules_text(price.get("rules")),
-            "geo": _geo_text(loc.get("geoRestriction"))}
+    return {
+        "country": loc.get("countryCode") or "",
+        "title": loc.get("title") or "",
+        "description": loc.get("description") or "",
+        "price": _num(price.get("amount")),
+        "currency": price.get("currency") or "",
+        "trial": _trial_text(loc.get("freeTrial")),
+        "early_bird": _rules_text(price.get("rules")),
+        "geo": _geo_text(loc.get("geoRestriction")),
+    }

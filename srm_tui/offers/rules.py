@@ -23,11 +23,24 @@ URL_RE = re.compile(r"^$|^(https?|ftp)://[^\s/?#.\-][^\s/?#]*\.[^\s/?.#-]{2,}/?\
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
 # Billing periods an agent chooses -> the API's billingCycle.
-PERIODS = {"day": ("day", 1), "week": ("week", 1), "month": ("month", 1),
-           "3months": ("month", 3), "6months": ("month", 6), "year": ("year", 1),
-           "season": ("season", 1)}
-PERIOD_DAYS = {"day": 1, "week": 7, "month": 30, "3months": 91, "6months": 182, "year": 365,
-               "season": 365}
+PERIODS = {
+    "day": ("day", 1),
+    "week": ("week", 1),
+    "month": ("month", 1),
+    "3months": ("month", 3),
+    "6months": ("month", 6),
+    "year": ("year", 1),
+    "season": ("season", 1),
+}
+PERIOD_DAYS = {
+    "day": 1,
+    "week": 7,
+    "month": 30,
+    "3months": 91,
+    "6months": 182,
+    "year": 365,
+    "season": 365,
+}
 PAUSABLE = ("week", "month", "3months")
 MIN_TRIAL_DAYS = 4
 SEASON_LEAD_DAYS = 31
@@ -35,57 +48,125 @@ APP_STORES = ("apple", "amazon", "android", "roku", "samsung", "vizio")
 
 # -- the rules, each with a stable id and the fragments of the API's refusal it matches ----
 
-ID_FORMAT = Rule("offer.id-format", "an offer id is S, P, E, A or R and 9 digits "
-                 "(S123456789); a country version adds _CC (S123456789_PL)",
-                 api=("invalid offerid",))
-CURRENCY_ISO = Rule("offer.currency-iso", "a currency is an ISO 4217 code such as EUR or PLN",
-                    api=("currency is invalid",))
-COUNTRY_ISO = Rule("offer.country-iso", "a country is an ISO 3166-1 alpha-2 code such as PL",
-                   api=("countrycode is invalid", "countries is invalid"))
-CURRENCY_FIXED = Rule("offer.currency-fixed", "the default currency is fixed after the first "
-                      "sale", api=("after the first sale",))
-PAUSE_PERIOD = Rule("offer.pause-period", "pausing is offered only for weekly, monthly and "
-                    "3-month billing periods", api=("pausing is offered only",))
-TRIAL_LENGTH = Rule("offer.trial-length", f"a free trial lasts at least {MIN_TRIAL_DAYS} days",
-                    api=("at least 4 days",))
-TRIAL_SUBSCRIPTION = Rule("offer.trial-subscriptions-only", "only subscriptions have a free "
-                          "trial", api=("only subscriptions have a free trial",))
-SEASON_GROUP = Rule("offer.season-group", "a seasonal subscription belongs to an existing "
-                    "season group, and only a seasonal one does",
-                    api=("season group not found", "only seasonal subscriptions",
-                         "needs a seasongroupid"))
-EVENT_WINDOW = Rule("event.window", "a live event ends after it starts",
-                    api=("endsat must be later",))
-PRICE_RULES = Rule("price.rules", "a time-based price ends after it starts, costs more than 0 "
-                   "and does not overlap another")
-LOC_ONE_PER_COUNTRY = Rule("localization.one-per-country", "an offer has one localization per "
-                           "country", api=("already exists",))
-LOC_INACTIVE_OFFER = Rule("localization.inactive-offer", "a localization of an inactive offer "
-                          "cannot be activated",
-                          api=("cannot activate localization of an inactive offer",))
-LOC_CURRENCY = Rule("localization.currency-fixed", "a localization's currency cannot be changed",
-                    api=("currency of a localization",))
-SEASON_LEAD = Rule("season.lead", f"an upcoming season starts at least {SEASON_LEAD_DAYS} days "
-                   "ahead", api=("less than 31 days",))
-SEASON_FUTURE = Rule("season.future-only", "only dates in the future can be edited",
-                     api=("only dates in future",))
-SEASON_LAST = Rule("season.last-only", "only the last season can be removed",
-                   api=("only last season",))
-SEASON_OVERLAP = Rule("season.no-overlap", "the seasons of a group do not overlap",
-                      api=("overlaps",))
-SEASON_ORDER = Rule("season.end-after-start", "a season ends after it starts",
-                    api=("enddate must be later",))
-GROUP_ACTIVE = Rule("season-group.active-seasons", "a season group with active seasons cannot "
-                    "be deleted", api=("with active seasons",))
-GROUP_IN_USE = Rule("season-group.in-use", "a season group an offer uses cannot be deleted",
-                    api=("is used by offer",))
-GROUP_NAME = Rule("season-group.name-unique", "season group names are unique, ignoring case",
-                  api=("season group '",))
+ID_FORMAT = Rule(
+    "offer.id-format",
+    "an offer id is S, P, E, A or R and 9 digits "
+    "(S123456789); a country version adds _CC (S123456789_PL)",
+    api=("invalid offerid",),
+)
+CURRENCY_ISO = Rule(
+    "offer.currency-iso",
+    "a currency is an ISO 4217 code such as EUR or PLN",
+    api=("currency is invalid",),
+)
+COUNTRY_ISO = Rule(
+    "offer.country-iso",
+    "a country is an ISO 3166-1 alpha-2 code such as PL",
+    api=("countrycode is invalid", "countries is invalid"),
+)
+CURRENCY_FIXED = Rule(
+    "offer.currency-fixed",
+    "the default currency is fixed after the first sale",
+    api=("after the first sale",),
+)
+PAUSE_PERIOD = Rule(
+    "offer.pause-period",
+    "pausing is offered only for weekly, monthly and 3-month billing periods",
+    api=("pausing is offered only",),
+)
+TRIAL_LENGTH = Rule(
+    "offer.trial-length",
+    f"a free trial lasts at least {MIN_TRIAL_DAYS} days",
+    api=("at least 4 days",),
+)
+TRIAL_SUBSCRIPTION = Rule(
+    "offer.trial-subscriptions-only",
+    "only subscriptions have a free trial",
+    api=("only subscriptions have a free trial",),
+)
+SEASON_GROUP = Rule(
+    "offer.season-group",
+    "a seasonal subscription belongs to an existing season group, and only a seasonal one does",
+    api=("season group not found", "only seasonal subscriptions", "needs a seasongroupid"),
+)
+EVENT_WINDOW = Rule(
+    "event.window", "a live event ends after it starts", api=("endsat must be later",)
+)
+PRICE_RULES = Rule(
+    "price.rules",
+    "a time-based price ends after it starts, costs more than 0 and does not overlap another",
+)
+LOC_ONE_PER_COUNTRY = Rule(
+    "localization.one-per-country",
+    "an offer has one localization per country",
+    api=("already exists",),
+)
+LOC_INACTIVE_OFFER = Rule(
+    "localization.inactive-offer",
+    "a localization of an inactive offer cannot be activated",
+    api=("cannot activate localization of an inactive offer",),
+)
+LOC_CURRENCY = Rule(
+    "localization.currency-fixed",
+    "a localization's currency cannot be changed",
+    api=("currency of a localization",),
+)
+SEASON_LEAD = Rule(
+    "season.lead",
+    f"an upcoming season starts at least {SEASON_LEAD_DAYS} days ahead",
+    api=("less than 31 days",),
+)
+SEASON_FUTURE = Rule(
+    "season.future-only", "only dates in the future can be edited", api=("only dates in future",)
+)
+SEASON_LAST = Rule(
+    "season.last-only", "only the last season can be removed", api=("only last season",)
+)
+SEASON_OVERLAP = Rule(
+    "season.no-overlap", "the seasons of a group do not overlap", api=("overlaps",)
+)
+SEASON_ORDER = Rule(
+    "season.end-after-start", "a season ends after it starts", api=("enddate must be later",)
+)
+GROUP_ACTIVE = Rule(
+    "season-group.active-seasons",
+    "a season group with active seasons cannot be deleted",
+    api=("with active seasons",),
+)
+GROUP_IN_USE = Rule(
+    "season-group.in-use",
+    "a season group an offer uses cannot be deleted",
+    api=("is used by offer",),
+)
+GROUP_NAME = Rule(
+    "season-group.name-unique",
+    "season group names are unique, ignoring case",
+    api=("season group '",),
+)
 
-ALL_RULES = (ID_FORMAT, CURRENCY_ISO, COUNTRY_ISO, CURRENCY_FIXED, PAUSE_PERIOD, TRIAL_LENGTH,
-             TRIAL_SUBSCRIPTION, SEASON_GROUP, EVENT_WINDOW, PRICE_RULES, LOC_ONE_PER_COUNTRY,
-             LOC_INACTIVE_OFFER, LOC_CURRENCY, SEASON_LEAD, SEASON_FUTURE, SEASON_LAST,
-             SEASON_OVERLAP, SEASON_ORDER, GROUP_ACTIVE, GROUP_IN_USE, GROUP_NAME)
+ALL_RULES = (
+    ID_FORMAT,
+    CURRENCY_ISO,
+    COUNTRY_ISO,
+    CURRENCY_FIXED,
+    PAUSE_PERIOD,
+    TRIAL_LENGTH,
+    TRIAL_SUBSCRIPTION,
+    SEASON_GROUP,
+    EVENT_WINDOW,
+    PRICE_RULES,
+    LOC_ONE_PER_COUNTRY,
+    LOC_INACTIVE_OFFER,
+    LOC_CURRENCY,
+    SEASON_LEAD,
+    SEASON_FUTURE,
+    SEASON_LAST,
+    SEASON_OVERLAP,
+    SEASON_ORDER,
+    GROUP_ACTIVE,
+    GROUP_IN_USE,
+    GROUP_NAME,
+)
 
 
 def rule_for(message: str) -> Rule | None:
@@ -193,8 +274,9 @@ def trial(trial_value: dict[str, Any] | None, period: str | None, letter: str) -
     return None
 
 
-def season_group(period: str | None, group_id: str | None,
-                 groups: dict[str, dict[str, Any]]) -> str | None:
+def season_group(
+    period: str | None, group_id: str | None, groups: dict[str, dict[str, Any]]
+) -> str | None:
     if period == "season" and not group_id:
         return "a seasonal subscription needs a season group"
     if group_id and period != "season":
@@ -236,46 +318,48 @@ def localization_activation(offer: dict[str, Any], active: bool) -> str | None:
 # -- season groups and seasons -------------------------------------------------------------
 
 
-def group_name(name: str, groups: list[dict[str, Any]], except_id: str | None = None
-               ) -> str | None:
+def group_name(name: str, groups: list[dict[str, Any]], except_id: str | None = None) -> str | None:
     for group in groups:
         if group["id"] != except_id and group["name"].casefold() == name.casefold():
             return f"a season group named {group['name']!r} exists"
     return None
 
 
-def group_delete(group: dict[str, Any], now: int, offers: list[dict[str, Any]]
-                 ) -> tuple[Rule, str] | None:
+def group_delete(
+    group: dict[str, Any], now: int, offers: list[dict[str, Any]]
+) -> tuple[Rule, str] | None:
     active = [s for s in group.get("seasons") or [] if s["endDate"] >= now]
     if active:
-        return GROUP_ACTIVE, (f"{count(len(active), 'season')} of {group['name']!r} "
-                              f"{'is' if len(active) == 1 else 'are'} active or upcoming")
+        return GROUP_ACTIVE, (
+            f"{count(len(active), 'season')} of {group['name']!r} "
+            f"{'is' if len(active) == 1 else 'are'} active or upcoming"
+        )
     users = [o["id"] for o in offers if o.get("seasonGroupId") == group["id"]]
     if users:
         return GROUP_IN_USE, f"offer {', '.join(users[:3])} uses {group['name']!r}"
     return None
 
 
-def season_new(group: dict[str, Any], start: int, end: int, now: int
-               ) -> tuple[Rule, str] | None:
+def season_new(group: dict[str, Any], start: int, end: int, now: int) -> tuple[Rule, str] | None:
     if end <= start:
         return SEASON_ORDER, "the season must end after it starts"
     if start < now + SEASON_LEAD_DAYS * DAY:
-        return SEASON_LEAD, (f"it starts in {count(max(0, (start - now) // DAY), 'day')}; an upcoming "
-                             f"season starts at least {SEASON_LEAD_DAYS} days ahead")
+        return SEASON_LEAD, (
+            f"it starts in {count(max(0, (start - now) // DAY), 'day')}; an upcoming "
+            f"season starts at least {SEASON_LEAD_DAYS} days ahead"
+        )
     return _overlap(group, start, end, None)
 
 
-def season_edit(group: dict[str, Any], season_id: int, start: int, end: int, now: int
-                ) -> tuple[Rule, str] | None:
+def season_edit(
+    group: dict[str, Any], season_id: int, start: int, end: int, now: int
+) -> tuple[Rule, str] | None:
     season = next(s for s in group["seasons"] if s["id"] == season_id)
     if end <= start:
         return SEASON_ORDER, "the season must end after it starts"
-    for label, old, new in (("start", season["startDate"], start),
-                            ("end", season["endDate"], end)):
+    for label, old, new in (("start", season["startDate"], start), ("end", season["endDate"], end)):
         if old != new and (old <= now or new <= now):
-            return SEASON_FUTURE, (f"the {label} date is past or would be: "
-                                   f"{SEASON_FUTURE.text}")
+            return SEASON_FUTURE, (f"the {label} date is past or would be: {SEASON_FUTURE.text}")
     return _overlap(group, start, end, season_id)
 
 
@@ -286,8 +370,9 @@ def season_remove(group: dict[str, Any], season_id: int) -> tuple[Rule, str] | N
     return None
 
 
-def _overlap(group: dict[str, Any], start: int, end: int, except_id: int | None
-             ) -> tuple[Rule, str] | None:
+def _overlap(
+    group: dict[str, Any], start: int, end: int, except_id: int | None
+) -> tuple[Rule, str] | None:
     for season in group.get("seasons") or []:
         if season["id"] != except_id and start < season["endDate"] and end > season["startDate"]:
             return SEASON_OVERLAP, f"it overlaps season {season['id']}"

@@ -39,8 +39,12 @@ class Result:
     draft_id: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"status": self.status, "message": self.message, "draft_id": self.draft_id,
-                "offer_id": (self.offer or {}).get("id")}
+        return {
+            "status": self.status,
+            "message": self.message,
+            "draft_id": self.draft_id,
+            "offer_id": (self.offer or {}).get("id"),
+        }
 
 
 @dataclass
@@ -56,8 +60,14 @@ class PushSummary:
         return not (self.conflicts or self.refused or self.waiting)
 
     def to_json(self) -> dict[str, Any]:
-        return {"sent": self.sent, "conflicts": self.conflicts, "refused": self.refused,
-                "waiting": self.waiting, "ok": self.ok, "messages": self.messages}
+        return {
+            "sent": self.sent,
+            "conflicts": self.conflicts,
+            "refused": self.refused,
+            "waiting": self.waiting,
+            "ok": self.ok,
+            "messages": self.messages,
+        }
 
 
 @dataclass
@@ -68,8 +78,12 @@ class CouponLookup:
     api_error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"code": self.code, "campaigns": self.cached, "api": self.api,
-                "api_error": self.api_error}
+        return {
+            "code": self.code,
+            "campaigns": self.cached,
+            "api": self.api,
+            "api_error": self.api_error,
+        }
 
 
 class OfferService:
@@ -90,10 +104,15 @@ class OfferService:
         with self._lock:
             if self._client is None:
                 if not self.settings.api_url:
-                    raise api_errors.Unreachable("no API URL is configured (--api-url or "
-                                                 "SRM_API_URL)")
-                self._client = ApiClient(self.settings.api_url, self.settings.key(),
-                                         timeout=self.settings.timeout, retry=OFFER_RETRY)
+                    raise api_errors.Unreachable(
+                        "no API URL is configured (--api-url or SRM_API_URL)"
+                    )
+                self._client = ApiClient(
+                    self.settings.api_url,
+                    self.settings.key(),
+                    timeout=self.settings.timeout,
+                    retry=OFFER_RETRY,
+                )
             return self._client
 
     def close(self) -> None:
@@ -111,8 +130,11 @@ class OfferService:
         return queries.offers(self.cache.conn())
 
     def offer(self, offer_id: str) -> dict[str, Any] | None:
-        row = self.cache.conn().execute("SELECT raw FROM offers WHERE id = ?",
-                                        (offer_id.split("_")[0],)).fetchone()
+        row = (
+            self.cache.conn()
+            .execute("SELECT raw FROM offers WHERE id = ?", (offer_id.split("_")[0],))
+            .fetchone()
+        )
         return json.loads(row[0]) if row else None
 
     def require_offer(self, offer_id: str, field_name: str = "offer_id") -> dict[str, Any]:
@@ -121,8 +143,14 @@ class OfferService:
             raise OfferInvalid([Problem(field_name, message, r.ID_FORMAT.id)])
         found = self.offer(offer_id)
         if found is None:
-            raise OfferInvalid([Problem(field_name, f"no offer {offer_id} in the cache "
-                                                    "(srm sync brings the catalogue)")])
+            raise OfferInvalid(
+                [
+                    Problem(
+                        field_name,
+                        f"no offer {offer_id} in the cache (srm sync brings the catalogue)",
+                    )
+                ]
+            )
         return found
 
     def groups(self) -> dict[str, dict[str, Any]]:
@@ -130,13 +158,21 @@ class OfferService:
 
     def sold(self, offer_id: str) -> bool:
         """Whether any of the offer's country versions has been sold (captured or refunded)."""
-        return self.cache.conn().execute(
-            "SELECT 1 FROM transactions WHERE substr(offer_id, 1, 10) = ? AND status IN "
-            "('captured', 'refunded') LIMIT 1", (offer_id,)).fetchone() is not None
+        return (
+            self.cache.conn()
+            .execute(
+                "SELECT 1 FROM transactions WHERE substr(offer_id, 1, 10) = ? AND status IN "
+                "('captured', 'refunded') LIMIT 1",
+                (offer_id,),
+            )
+            .fetchone()
+            is not None
+        )
 
     def catalog(self, offer_id: str | None = None) -> forms.Catalog:
-        return forms.Catalog(self.settings.now_ts(), self.groups(),
-                             self.sold(offer_id) if offer_id else False)
+        return forms.Catalog(
+            self.settings.now_ts(), self.groups(), self.sold(offer_id) if offer_id else False
+        )
 
     def drafts(self, offer_id: str | None = None) -> list[Draft]:
         return drafts.items(self.cache.conn(), offer_id)
@@ -149,27 +185,36 @@ class OfferService:
 
     # building ------------------------------------------------------------------------------
 
-    def check_offer(self, letter: str, values: dict[str, Any],
-                    offer_id: str | None = None) -> forms.Built:
+    def check_offer(
+        self, letter: str, values: dict[str, Any], offer_id: str | None = None
+    ) -> forms.Built:
         """Every problem with a form, by field, without sending anything."""
         if offer_id is None:
             return forms.build_offer(letter, values, self.catalog())
         offer = self.current(offer_id)
         return forms.build_offer(offer["id"][0], values, self.catalog(offer["id"]), offer)
 
-    def check_localization(self, offer_id: str, values: dict[str, Any],
-                           country: str | None = None) -> forms.Built:
+    def check_localization(
+        self, offer_id: str, values: dict[str, Any], country: str | None = None
+    ) -> forms.Built:
         offer = self.current(offer_id)
         loc = _loc(offer, country) if country else None
         if country and loc is None:
-            raise OfferInvalid([Problem("country", f"{offer['id']} has no localization for "
-                                                   f"{country}")])
+            raise OfferInvalid(
+                [Problem("country", f"{offer['id']} has no localization for {country}")]
+            )
         return forms.build_localization(offer, values, loc)
 
     # writing -------------------------------------------------------------------------------
 
-    def save_offer(self, letter: str, values: dict[str, Any], offer_id: str | None = None, *,
-                   draft: bool = False) -> Result:
+    def save_offer(
+        self,
+        letter: str,
+        values: dict[str, Any],
+        offer_id: str | None = None,
+        *,
+        draft: bool = False,
+    ) -> Result:
         """Create or update an offer from the editor's values."""
         self._viewer()
         built = self.check_offer(letter, values, offer_id)
@@ -181,11 +226,13 @@ class OfferService:
         if not built.body:
             return Result("unchanged", f"{offer['id']}: nothing changed", offer)
         base = {k: offer.get(k) for k in built.body}
-        return self._write(offer["id"], "offer", "update", built.body, offer.get("version"),
-                           base, draft)
+        return self._write(
+            offer["id"], "offer", "update", built.body, offer.get("version"), base, draft
+        )
 
-    def save_offer_json(self, body: dict[str, Any], offer_id: str | None = None, *,
-                        draft: bool = False) -> Result:
+    def save_offer_json(
+        self, body: dict[str, Any], offer_id: str | None = None, *, draft: bool = False
+    ) -> Result:
         """Create or update from an API-shaped JSON body (the CLI's files), checked the same
         way: the body is turned into the editor's values, so every rule applies."""
         self._viewer()
@@ -193,8 +240,11 @@ class OfferService:
         if wrong:
             raise OfferInvalid(wrong)
         if offer_id is None:
-            unknown = set(body) - set(forms_patch_fields()) - {
-                "type", "offerType", "countryCode", "billingCycle", "pause"}
+            unknown = (
+                set(body)
+                - set(forms_patch_fields())
+                - {"type", "offerType", "countryCode", "billingCycle", "pause"}
+            )
             if unknown:
                 raise OfferInvalid([Problem(sorted(unknown)[0], "not a field a new offer takes")])
             letter = _letter_of(body)
@@ -204,16 +254,29 @@ class OfferService:
         offer = self.current(offer_id)
         unknown = set(body) - set(forms_patch_fields())
         if unknown:
-            raise OfferInvalid([Problem(sorted(unknown)[0], "not a field an offer update "
-                                        f"takes ({', '.join(forms_patch_fields())})")])
+            raise OfferInvalid(
+                [
+                    Problem(
+                        sorted(unknown)[0],
+                        f"not a field an offer update takes ({', '.join(forms_patch_fields())})",
+                    )
+                ]
+            )
         merged = dict(offer)
         for name, value in body.items():
             merged[name] = dict(offer.get("price") or {}, **value) if name == "price" else value
-        return self.save_offer(offer["id"][0], forms.offer_values(merged, self.groups()),
-                               offer["id"], draft=draft)
+        return self.save_offer(
+            offer["id"][0], forms.offer_values(merged, self.groups()), offer["id"], draft=draft
+        )
 
-    def save_localization(self, offer_id: str, values: dict[str, Any],
-                          country: str | None = None, *, draft: bool = False) -> Result:
+    def save_localization(
+        self,
+        offer_id: str,
+        values: dict[str, Any],
+        country: str | None = None,
+        *,
+        draft: bool = False,
+    ) -> Result:
         """Create (``country`` None) or update one of an offer's country versions."""
         self._viewer()
         built = self.check_localization(offer_id, values, country)
@@ -222,17 +285,32 @@ class OfferService:
         offer = self.current(offer_id)
         if country is None:
             cc = built.body["countryCode"]
-            return self._write(offer["id"], f"localization:{cc}", "create", built.body,
-                               offer.get("version"), {}, draft)
+            return self._write(
+                offer["id"],
+                f"localization:{cc}",
+                "create",
+                built.body,
+                offer.get("version"),
+                {},
+                draft,
+            )
         if not built.body:
             return Result("unchanged", f"{offer['id']}_{country}: nothing changed", offer)
         loc = _loc(offer, country) or {}
         base = {k: loc.get(k) for k in built.body}
-        return self._write(offer["id"], f"localization:{country}", "update", built.body,
-                           offer.get("version"), base, draft)
+        return self._write(
+            offer["id"],
+            f"localization:{country}",
+            "update",
+            built.body,
+            offer.get("version"),
+            base,
+            draft,
+        )
 
-    def set_active(self, offer_id: str, active: bool, country: str | None = None, *,
-                   draft: bool = False) -> Result:
+    def set_active(
+        self, offer_id: str, active: bool, country: str | None = None, *, draft: bool = False
+    ) -> Result:
         """Activate or deactivate an offer, or one of its localizations."""
         self._viewer()
         offer = self.current(offer_id)
@@ -240,38 +318,74 @@ class OfferService:
         if country:
             loc = _loc(offer, country)
             if loc is None:
-                raise OfferInvalid([Problem("country", f"{offer['id']} has no localization "
-                                                       f"for {country}")])
+                raise OfferInvalid(
+                    [Problem("country", f"{offer['id']} has no localization for {country}")]
+                )
             message = r.localization_activation(offer, active)
             if message:
-                self._audit(f"localization-{'activate' if active else 'deactivate'}",
-                            f"{offer['id']}_{country}", None, None, "refused",
-                            f"{r.LOC_INACTIVE_OFFER.id}: {message}")
+                self._audit(
+                    f"localization-{'activate' if active else 'deactivate'}",
+                    f"{offer['id']}_{country}",
+                    None,
+                    None,
+                    "refused",
+                    f"{r.LOC_INACTIVE_OFFER.id}: {message}",
+                )
                 raise OfferRefused(r.LOC_INACTIVE_OFFER.id, message)
             target, current = f"localization:{country}", loc.get("active")
         if bool(current) == active:
             return Result("unchanged", f"already {'active' if active else 'inactive'}", offer)
-        return self._write(offer["id"], target, "activate" if active else "deactivate",
-                           {"active": active}, offer.get("version"), {"active": current}, draft)
+        return self._write(
+            offer["id"],
+            target,
+            "activate" if active else "deactivate",
+            {"active": active},
+            offer.get("version"),
+            {"active": current},
+            draft,
+        )
 
-    def _write(self, offer_id: str | None, target: str, op: str, changes: dict[str, Any],
-               version: int | None, base: dict[str, Any], draft: bool) -> Result:
+    def _write(
+        self,
+        offer_id: str | None,
+        target: str,
+        op: str,
+        changes: dict[str, Any],
+        version: int | None,
+        base: dict[str, Any],
+        draft: bool,
+    ) -> Result:
         now = self.settings.now_ts()
-        waiting = offer_id is not None and any(d.status == drafts.DRAFT or d.status == CONFLICT
-                                               for d in self.drafts(offer_id))
+        waiting = offer_id is not None and any(
+            d.status == drafts.DRAFT or d.status == CONFLICT for d in self.drafts(offer_id)
+        )
         with self.cache.transaction() as tx:
-            draft_id = drafts.save(tx, offer_id=offer_id, target=target, op=op, changes=changes,
-                                   base_version=version, base=base, agent=self.settings.agent,
-                                   now=now)
+            draft_id = drafts.save(
+                tx,
+                offer_id=offer_id,
+                target=target,
+                op=op,
+                changes=changes,
+                base_version=version,
+                base=base,
+                agent=self.settings.agent,
+                now=now,
+            )
         item = drafts.get(self.cache.conn(), draft_id)
         if item is None:  # the edit undid what the waiting draft changed
             return Result("unchanged", "the draft is back to the offer's values: removed")
         if draft or not self.online or waiting:
-            why = ("kept as a draft" if draft else "offline: kept as a draft" if not self.online
-                   else "kept as a draft behind this offer's other drafts")
+            why = (
+                "kept as a draft"
+                if draft
+                else "offline: kept as a draft"
+                if not self.online
+                else "kept as a draft behind this offer's other drafts"
+            )
             self._audit_draft(item, "queued", why)
-            return Result("draft", f"{item.label}: {why} (#{draft_id}); push sends it",
-                          draft_id=draft_id)
+            return Result(
+                "draft", f"{item.label}: {why} (#{draft_id}); push sends it", draft_id=draft_id
+            )
         return self._send(item, direct=True)
 
     # pushing -------------------------------------------------------------------------------
@@ -298,8 +412,11 @@ class OfferService:
         if item is None:
             raise OfferInvalid([Problem("draft", f"no draft #{draft_id}")])
         if item.status == CONFLICT:
-            return Result("conflict", f"{item.label}: conflicts with the server's version; "
-                                      "merge or discard it first", draft_id=draft_id)
+            return Result(
+                "conflict",
+                f"{item.label}: conflicts with the server's version; merge or discard it first",
+                draft_id=draft_id,
+            )
         return self._send(item, direct=False)
 
     def push_all(self) -> PushSummary:
@@ -312,8 +429,9 @@ class OfferService:
                 result = self._send(item, direct=False)
             except OfferRefused as exc:
                 summary.refused.append(item.id)
-                summary.messages.append(f"#{item.id} {item.label}: refused by rule {exc.rule}: "
-                                        f"{exc.message}")
+                summary.messages.append(
+                    f"#{item.id} {item.label}: refused by rule {exc.rule}: {exc.message}"
+                )
                 continue
             if result.status == "applied":
                 summary.sent.append(item.id)
@@ -330,8 +448,9 @@ class OfferService:
         method, path, body, etag = self._request(item)
         now = self.settings.now_ts()
         try:
-            answer, _ = self.client().offer_write(method, path, body, etag,
-                                                  idempotency_key=item.key)
+            answer, _ = self.client().offer_write(
+                method, path, body, etag, idempotency_key=item.key
+            )
         except api_errors.PreconditionFailed as exc:
             return self._conflict(item, exc.message, now)
         except api_errors.ApiError as exc:
@@ -339,8 +458,11 @@ class OfferService:
                 with self.cache.transaction() as tx:
                     drafts.failed(tx, item.id, exc.message, now)
                 self._audit_draft(item, "queued", exc.message)
-                return Result("draft", f"{item.label}: {exc.message}; kept as draft "
-                                       f"#{item.id}", draft_id=item.id)
+                return Result(
+                    "draft",
+                    f"{item.label}: {exc.message}; kept as draft #{item.id}",
+                    draft_id=item.id,
+                )
             rule = r.rule_for(exc.message)
             rule_id = rule.id if rule else "api"
             with self.cache.transaction() as tx:
@@ -359,8 +481,9 @@ class OfferService:
                 _store(tx, "offers", [answer], now)
             drafts.delete(tx, item.id)
         self._audit_draft(item, "applied" if direct else "sent", None)
-        return Result("applied", f"{item.label.replace('new offer', item.offer_id or '')}: "
-                                 "done", answer)
+        return Result(
+            "applied", f"{item.label.replace('new offer', item.offer_id or '')}: done", answer
+        )
 
     def _conflict(self, item: Draft, message: str, now: int) -> Result:
         """412: keep the server's values of the draft's fields beside it."""
@@ -380,9 +503,14 @@ class OfferService:
             _store(tx, "offers", [server], now)
             drafts.conflict(tx, item.id, theirs, version, message, now)
         self._audit_draft(item, "conflict", message)
-        return Result("conflict", f"{item.label}: the offer changed on the server (version "
-                                  f"{item.base_version} -> {version}); draft #{item.id} is kept "
-                                  "beside it: merge or discard", server, item.id)
+        return Result(
+            "conflict",
+            f"{item.label}: the offer changed on the server (version "
+            f"{item.base_version} -> {version}); draft #{item.id} is kept "
+            "beside it: merge or discard",
+            server,
+            item.id,
+        )
 
     # merging -------------------------------------------------------------------------------
 
@@ -390,8 +518,10 @@ class OfferService:
         """(field, value when drafted, the server's value, the draft's value) per field."""
         item = self._draft(draft_id)
         server = item.server or {}
-        return [(name, item.base.get(name), server.get(name), value)
-                for name, value in item.changes.items()]
+        return [
+            (name, item.base.get(name), server.get(name), value)
+            for name, value in item.changes.items()
+        ]
 
     def resolve(self, draft_id: int, choices: dict[str, str], *, push: bool = True) -> Result:
         """Take mine or theirs per field of a conflicting draft; mine is then pushed again."""
@@ -403,22 +533,26 @@ class OfferService:
         if missing:
             raise OfferInvalid([Problem(missing[0], "choose mine or theirs")])
         server = item.server or {}
-        kept = {k: v for k, v in item.changes.items()
-                if choices[k] == "mine" and v != server.get(k)}
+        kept = {
+            k: v for k, v in item.changes.items() if choices[k] == "mine" and v != server.get(k)
+        }
         now = self.settings.now_ts()
         if not kept:
             with self.cache.transaction() as tx:
                 drafts.delete(tx, item.id)
             self._audit_draft(item, "discarded", "merged: the server's version kept")
-            return Result("discarded", f"{item.label}: the server's version is kept; draft "
-                                       f"#{item.id} removed")
+            return Result(
+                "discarded", f"{item.label}: the server's version is kept; draft #{item.id} removed"
+            )
         with self.cache.transaction() as tx:
-            drafts.rebase(tx, item.id, kept, {k: server.get(k) for k in kept},
-                          item.server_version, now)
+            drafts.rebase(
+                tx, item.id, kept, {k: server.get(k) for k in kept}, item.server_version, now
+            )
         if push and self.online:
             return self.push(item.id)
-        return Result("draft", f"{item.label}: merged; draft #{item.id} waits for push",
-                      draft_id=item.id)
+        return Result(
+            "draft", f"{item.label}: merged; draft #{item.id} waits for push", draft_id=item.id
+        )
 
     def discard(self, draft_id: int) -> Result:
         item = self._draft(draft_id)
@@ -450,8 +584,14 @@ class OfferService:
             if api_errors.is_transient(exc) or isinstance(exc, api_errors.AuthError):
                 raise
             rule = r.rule_for(exc.message)
-            self._audit(action, target, body, None, "refused",
-                        f"{rule.id if rule else 'api'}: {exc.message}")
+            self._audit(
+                action,
+                target,
+                body,
+                None,
+                "refused",
+                f"{rule.id if rule else 'api'}: {exc.message}",
+            )
             raise OfferRefused(rule.id if rule else "api", exc.message) from None
         self._audit(action, target, None, body, "applied", None)
         return answer
@@ -466,8 +606,9 @@ class OfferService:
         name = _name(name)
         message = r.group_name(name, list(self.groups().values()))
         self._refuse("season-group-create", name, (r.GROUP_NAME, message) if message else None)
-        group = self._api("POST", "/offers/season-groups", {"name": name},
-                          "season-group-create", name)
+        group = self._api(
+            "POST", "/offers/season-groups", {"name": name}, "season-group-create", name
+        )
         self._store_group(group)
         return group
 
@@ -475,41 +616,61 @@ class OfferService:
         self._group(group_id)
         name = _name(name)
         message = r.group_name(name, list(self.groups().values()), group_id)
-        self._refuse("season-group-rename", group_id,
-                     (r.GROUP_NAME, message) if message else None)
-        group = self._api("PATCH", f"/offers/season-groups/{group_id}", {"name": name},
-                          "season-group-rename", group_id)
+        self._refuse("season-group-rename", group_id, (r.GROUP_NAME, message) if message else None)
+        group = self._api(
+            "PATCH",
+            f"/offers/season-groups/{group_id}",
+            {"name": name},
+            "season-group-rename",
+            group_id,
+        )
         self._store_group(group)
         return group
 
     def delete_group(self, group_id: str) -> None:
         group = self._group(group_id)
-        self._refuse("season-group-delete", group_id,
-                     r.group_delete(group, self.settings.now_ts(), self.offers()))
-        self._api("DELETE", f"/offers/season-groups/{group_id}", None, "season-group-delete",
-                  group_id)
+        self._refuse(
+            "season-group-delete",
+            group_id,
+            r.group_delete(group, self.settings.now_ts(), self.offers()),
+        )
+        self._api(
+            "DELETE", f"/offers/season-groups/{group_id}", None, "season-group-delete", group_id
+        )
         with self.cache.transaction() as tx:
             records.delete(tx, "season_groups", [group_id])
 
     def add_season(self, group_id: str, start: int, end: int) -> dict[str, Any]:
         group = self._group(group_id)
-        self._refuse("season-add", group_id,
-                     r.season_new(group, start, end, self.settings.now_ts()))
-        group = self._api("POST", f"/offers/season-groups/{group_id}/seasons",
-                          {"startDate": start, "endDate": end}, "season-add", group_id)
+        self._refuse(
+            "season-add", group_id, r.season_new(group, start, end, self.settings.now_ts())
+        )
+        group = self._api(
+            "POST",
+            f"/offers/season-groups/{group_id}/seasons",
+            {"startDate": start, "endDate": end},
+            "season-add",
+            group_id,
+        )
         self._store_group(group)
         return group
 
-    def edit_season(self, group_id: str, season_id: int, start: int, end: int
-                    ) -> dict[str, Any]:
+    def edit_season(self, group_id: str, season_id: int, start: int, end: int) -> dict[str, Any]:
         group = self._group(group_id)
         if not any(s["id"] == season_id for s in group["seasons"]):
             raise OfferInvalid([Problem("season", f"no season {season_id} in {group['name']}")])
-        self._refuse("season-edit", f"{group_id}/{season_id}",
-                     r.season_edit(group, season_id, start, end, self.settings.now_ts()))
-        group = self._api("PATCH", f"/offers/season-groups/{group_id}/seasons/{season_id}",
-                          {"startDate": start, "endDate": end}, "season-edit",
-                          f"{group_id}/{season_id}")
+        self._refuse(
+            "season-edit",
+            f"{group_id}/{season_id}",
+            r.season_edit(group, season_id, start, end, self.settings.now_ts()),
+        )
+        group = self._api(
+            "PATCH",
+            f"/offers/season-groups/{group_id}/seasons/{season_id}",
+            {"startDate": start, "endDate": end},
+            "season-edit",
+            f"{group_id}/{season_id}",
+        )
         self._store_group(group)
         return group
 
@@ -517,10 +678,14 @@ class OfferService:
         group = self._group(group_id)
         if not any(s["id"] == season_id for s in group["seasons"]):
             raise OfferInvalid([Problem("season", f"no season {season_id} in {group['name']}")])
-        self._refuse("season-remove", f"{group_id}/{season_id}",
-                     r.season_remove(group, season_id))
-        group = self._api("DELETE", f"/offers/season-groups/{group_id}/seasons/{season_id}",
-                          None, "season-remove", f"{group_id}/{season_id}")
+        self._refuse("season-remove", f"{group_id}/{season_id}", r.season_remove(group, season_id))
+        group = self._api(
+            "DELETE",
+            f"/offers/season-groups/{group_id}/seasons/{season_id}",
+            None,
+            "season-remove",
+            f"{group_id}/{season_id}",
+        )
         self._store_group(group)
         return group
 
@@ -534,11 +699,18 @@ class OfferService:
         """The campaigns holding a coupon code: the cache's, and the API's answer when online."""
         code = code.strip()
         if not r_coupon(code):
-            raise OfferInvalid([Problem("code", "a coupon code is 2 to 40 letters, digits, _ "
-                                                "or -")])
-        rows = self.cache.conn().execute(
-            "SELECT c.raw FROM campaign_codes k JOIN campaigns c ON c.id = k.campaign_id "
-            "WHERE k.code = ? ORDER BY c.id", (code,)).fetchall()
+            raise OfferInvalid(
+                [Problem("code", "a coupon code is 2 to 40 letters, digits, _ or -")]
+            )
+        rows = (
+            self.cache.conn()
+            .execute(
+                "SELECT c.raw FROM campaign_codes k JOIN campaigns c ON c.id = k.campaign_id "
+                "WHERE k.code = ? ORDER BY c.id",
+                (code,),
+            )
+            .fetchall()
+        )
         found = CouponLookup(code, [json.loads(row[0]) for row in rows])
         if ask_api and self.online:
             try:
@@ -549,26 +721,42 @@ class OfferService:
 
     # audit -------------------------------------------------------------------------------------
 
-    def _audit(self, action: str, target: str | None, before: Any, after: Any, outcome: str,
-               detail: str | None) -> None:
+    def _audit(
+        self,
+        action: str,
+        target: str | None,
+        before: Any,
+        after: Any,
+        outcome: str,
+        detail: str | None,
+    ) -> None:
         with self.cache.transaction() as tx:
-            audit.record(tx, at=self.settings.now_ts(), agent=self.settings.agent,
-                         role=self.settings.role, action=action, target=target,
-                         customer_id=None, before=before, after=after, outcome=outcome,
-                         detail=detail)
+            audit.record(
+                tx,
+                at=self.settings.now_ts(),
+                agent=self.settings.agent,
+                role=self.settings.role,
+                action=action,
+                target=target,
+                customer_id=None,
+                before=before,
+                after=after,
+                outcome=outcome,
+                detail=detail,
+            )
 
     def _audit_draft(self, item: Draft, outcome: str, detail: str | None) -> None:
         what = "localization" if item.country else "offer"
         target = item.offer_id or "new offer"
         if item.country:
             target += f"_{item.country}"
-        self._audit(f"{what}-{item.op}", target, item.base or None, item.changes, outcome,
-                    detail)
+        self._audit(f"{what}-{item.op}", target, item.base or None, item.changes, outcome, detail)
 
 
 def _loc(offer: dict[str, Any], country: str) -> dict[str, Any] | None:
-    return next((loc for loc in offer.get("localizations") or []
-                 if loc.get("countryCode") == country), None)
+    return next(
+        (loc for loc in offer.get("localizations") or [] if loc.get("countryCode") == country), None
+    )
 
 
 def _store(tx: Any, entity: str, items: list[dict[str, Any]], now: int) -> None:
@@ -576,8 +764,9 @@ def _store(tx: Any, entity: str, items: list[dict[str, Any]], now: int) -> None:
 
     good, bad = validate(entity, items)
     if bad:
-        raise api_errors.MalformedResponse(f"the API answered a {entity} record srm cannot "
-                                           f"read: {bad[0][1]}")
+        raise api_errors.MalformedResponse(
+            f"the API answered a {entity} record srm cannot read: {bad[0][1]}"
+        )
     records.upsert(tx, entity, good, now)
 
 
@@ -597,9 +786,22 @@ def r_coupon(code: str) -> bool:
 
 
 def forms_patch_fields() -> tuple[str, ...]:
-    return ("title", "description", "tags", "url", "imageUrl", "price", "geoRestriction",
-            "entitlement", "event", "freeTrial", "externalProperties", "appStoreProductIds",
-            "seasonGroupId", "giftable")
+    return (
+        "title",
+        "description",
+        "tags",
+        "url",
+        "imageUrl",
+        "price",
+        "geoRestriction",
+        "entitlement",
+        "event",
+        "freeTrial",
+        "externalProperties",
+        "appStoreProductIds",
+        "seasonGroupId",
+        "giftable",
+    )
 
 
 def _letter_of(body: dict[str, Any]) -> str:
@@ -609,6 +811,7 @@ def _letter_of(body: dict[str, Any]) -> str:
         hours = ((body.get("entitlement") or {}).get("duration") or {}).get("periodUnit")
         letter = "R" if hours == "hour" else "A"
     if letter not in ("S", "P", "E", "A", "R"):
-        raise OfferInvalid([Problem("type", "subscription, pass, live or vod "
-                                            "(offerType A or R for vod)")])
+        raise OfferInvalid(
+            [Problem("type", "subscription, pass, live or vod (offerType A or R for vod)")]
+        )
     return letter

@@ -41,8 +41,9 @@ class AccessOps:
 
     def _target_customer(self, body: dict, current: int) -> dict:
         validate.only(body, {"customerId"})
-        customer_id = validate.integer(body.get("customerId"), "customerId",
-                                       minimum=100_000_000, maximum=9_999_999_999)
+        customer_id = validate.integer(
+            body.get("customerId"), "customerId", minimum=100_000_000, maximum=9_999_999_999
+        )
         customer = self.get("customers", customer_id)
         if customer is None:
             raise NotFound("Customer not found")
@@ -79,8 +80,13 @@ class AccessOps:
         sub = self._subscription(subscription_id)
         if sub["status"] == "terminated":
             raise Unprocessable("Subscription is already terminated")
-        new = dict(sub, status="terminated", dateTo=min(sub["dateTo"], self.now()),
-                   pause=None, terminationType=kind)
+        new = dict(
+            sub,
+            status="terminated",
+            dateTo=min(sub["dateTo"], self.now()),
+            pause=None,
+            terminationType=kind,
+        )
         self.put("subscriptions", new)
         self._touch(sub["customerId"], ["subscriptions"])
         return new
@@ -91,8 +97,9 @@ class AccessOps:
         validate.only(body, {"pauseDate", "resumesAfterBillingCycles"})
         if body.get("pauseDate") != "anniversary-date":
             raise BadRequest("pauseDate must be anniversary-date")
-        cycles = validate.integer(body.get("resumesAfterBillingCycles"),
-                                  "resumesAfterBillingCycles", minimum=1)
+        cycles = validate.integer(
+            body.get("resumesAfterBillingCycles"), "resumesAfterBillingCycles", minimum=1
+        )
         sub = self._subscription(subscription_id)
         if sub["status"] not in ("active", "stopped"):
             raise Unprocessable("Only active or cancelled subscriptions can be paused")
@@ -107,9 +114,12 @@ class AccessOps:
         if cycles > allowed:
             raise BadRequest("Maximum limit of allowed billing cycles exceeded")
         now = self.now()
-        pause = {"requestedAt": now, "pauseDate": sub["dateTo"],
-                 "resumeDate": sub["dateTo"] + cycles * self._period_of(sub),
-                 "failedResumes": []}
+        pause = {
+            "requestedAt": now,
+            "pauseDate": sub["dateTo"],
+            "resumeDate": sub["dateTo"] + cycles * self._period_of(sub),
+            "failedResumes": [],
+        }
         new = dict(sub, status="paused", pause=pause)
         self.put("subscriptions", new)
         self._touch(sub["customerId"], ["subscriptions"])
@@ -160,8 +170,12 @@ class AccessOps:
         """POST /subscriptions/{id}/renew (externally managed): a new paid period."""
         validate.only(body, {"expiresAt", "paymentId", "convertTrial"})
         sub = self._subscription(subscription_id)
-        expires = validate.integer(body.get("expiresAt", sub["dateTo"] + self._period_of(sub)),
-                                   "expiresAt", minimum=1, maximum=MAX_TIMESTAMP)
+        expires = validate.integer(
+            body.get("expiresAt", sub["dateTo"] + self._period_of(sub)),
+            "expiresAt",
+            minimum=1,
+            maximum=MAX_TIMESTAMP,
+        )
         if "paymentId" in body:
             validate.integer(body["paymentId"], "paymentId", minimum=1)
         convert = validate.boolean(body.get("convertTrial", False), "convertTrial")
@@ -172,8 +186,13 @@ class AccessOps:
         if expires <= sub["dateTo"]:
             raise Unprocessable("New expiration date must be later than the current one")
         renewal = dict(sub["renewalCycle"], completed=sub["renewalCycle"]["completed"] + 1)
-        new = dict(sub, dateTo=expires, status="active", renewalCycle=renewal,
-                   inTrial=False if convert else sub["inTrial"])
+        new = dict(
+            sub,
+            dateTo=expires,
+            status="active",
+            renewalCycle=renewal,
+            inTrial=False if convert else sub["inTrial"],
+        )
         self.put("subscriptions", new)
         self._touch(sub["customerId"], ["subscriptions"])
         return new
@@ -182,8 +201,9 @@ class AccessOps:
     def revive_subscription(self, subscription_id, body: dict) -> dict:
         """POST /subscriptions/{id}/revive (externally managed): a terminated one lives again."""
         validate.only(body, {"expirationDate"})
-        expires = validate.integer(body.get("expirationDate"), "expirationDate", minimum=1,
-                                   maximum=MAX_TIMESTAMP)
+        expires = validate.integer(
+            body.get("expirationDate"), "expirationDate", minimum=1, maximum=MAX_TIMESTAMP
+        )
         sub = self._subscription(subscription_id)
         if not sub["isExternallyManaged"]:
             raise Unprocessable("Only externally managed subscriptions can be revived")
@@ -202,8 +222,9 @@ class AccessOps:
         for name in ("customerId", "offerId", "paymentMethodId", "externalId"):
             if name not in body:
                 raise BadRequest(f"{name} is required")
-        customer_id = validate.integer(body["customerId"], "customerId",
-                                       minimum=100_000_000, maximum=999_999_999)
+        customer_id = validate.integer(
+            body["customerId"], "customerId", minimum=100_000_000, maximum=999_999_999
+        )
         offer_id = validate.pattern(body["offerId"], "offerId", LONG_ID_RE)
         method_id = validate.integer(body["paymentMethodId"], "paymentMethodId")
         validate.text(body["externalId"], "externalId", 120)
@@ -224,19 +245,36 @@ class AccessOps:
     @atomic
     def create_subscription(self, body: dict) -> dict:
         """POST /subscriptions: an externally managed subscription (201)."""
-        validate.only(body, {"customerId", "offerId", "expiresAt", "paymentMethodId",
-                             "externalId", "inTrial", "paymentId", "externalProperties"})
+        validate.only(
+            body,
+            {
+                "customerId",
+                "offerId",
+                "expiresAt",
+                "paymentMethodId",
+                "externalId",
+                "inTrial",
+                "paymentId",
+                "externalProperties",
+            },
+        )
         customer, offer, loc, method, method_id = self._ems_input(body, "S")
         in_trial = validate.boolean(body.get("inTrial", False), "inTrial")
-        expires = validate.integer(body.get("expiresAt"), "expiresAt", minimum=1,
-                                   maximum=MAX_TIMESTAMP, nullable=True)
-        sub_id = self._new_subscription(customer, offer, loc, loc["price"]["amount"], method,
-                                        method_id)
+        expires = validate.integer(
+            body.get("expiresAt"), "expiresAt", minimum=1, maximum=MAX_TIMESTAMP, nullable=True
+        )
+        sub_id = self._new_subscription(
+            customer, offer, loc, loc["price"]["amount"], method, method_id
+        )
         sub = self.get("subscriptions", sub_id)
-        new = dict(sub, isExternallyManaged=True, inTrial=in_trial,
-                   externalProperties=body.get("externalProperties") or {},
-                   subscriptionExternalId=body["externalId"],
-                   dateTo=expires if expires is not None else sub["dateTo"])
+        new = dict(
+            sub,
+            isExternallyManaged=True,
+            inTrial=in_trial,
+            externalProperties=body.get("externalProperties") or {},
+            subscriptionExternalId=body["externalId"],
+            dateTo=expires if expires is not None else sub["dateTo"],
+        )
         self.put("subscriptions", new)
         self._touch(customer["id"], ["subscriptions"])
         return new
@@ -244,14 +282,28 @@ class AccessOps:
     @atomic
     def create_pass(self, body: dict) -> dict:
         """POST /passes: an externally managed pass (201); `passCreated`."""
-        validate.only(body, {"customerId", "offerId", "expiresAt", "paymentMethodId",
-                             "externalId", "paymentId", "externalProperties"})
+        validate.only(
+            body,
+            {
+                "customerId",
+                "offerId",
+                "expiresAt",
+                "paymentMethodId",
+                "externalId",
+                "paymentId",
+                "externalProperties",
+            },
+        )
         customer, offer, loc, method, method_id = self._ems_input(body, "PEAR")
         expires = body.get("expiresAt")
         validate.integer(expires, "expiresAt", minimum=1, maximum=MAX_TIMESTAMP, nullable=True)
         record = self._new_pass(customer, offer, loc, method, method_id)
-        new = dict(record, isExternallyManaged=True, externalId=body["externalId"],
-                   externalProperties=body.get("externalProperties") or {})
+        new = dict(
+            record,
+            isExternallyManaged=True,
+            externalId=body["externalId"],
+            externalProperties=body.get("externalProperties") or {},
+        )
         if "expiresAt" in body:
             new["expiresAt"] = expires
         self.put("passes", new)
@@ -262,8 +314,17 @@ class AccessOps:
     @atomic
     def switch_subscription(self, body: dict) -> dict:
         """POST /subscription_switches: done at once in the sandbox (status finished)."""
-        validate.only(body, {"toOfferId", "switchDirection", "algorithm", "subscriptionId",
-                             "customerId", "fromOfferId"})
+        validate.only(
+            body,
+            {
+                "toOfferId",
+                "switchDirection",
+                "algorithm",
+                "subscriptionId",
+                "customerId",
+                "fromOfferId",
+            },
+        )
         to_offer = validate.pattern(body.get("toOfferId"), "toOfferId", LONG_ID_RE)
         direction = body.get("switchDirection")
         if direction not in ("upgrade", "downgrade"):
@@ -290,12 +351,18 @@ class AccessOps:
         new = dict(sub, offerId=to_offer, nextPaymentPrice=found[1]["price"]["amount"])
         self.put("subscriptions", new)
         self._touch(sub["customerId"], ["subscriptions"])
-        return {"id": str(uuid.UUID(int=self.rng.getrandbits(128), version=4)),
-                "customerId": sub["customerId"], "direction": direction,
-                "algorithm": algorithm or "IMMEDIATE_WITHOUT_PRORATION",
-                "fromOfferId": sub["offerId"], "toOfferId": to_offer,
-                "subscriptionId": sub["subscriptionId"], "status": "finished",
-                "createdAt": now, "updatedAt": now}
+        return {
+            "id": str(uuid.UUID(int=self.rng.getrandbits(128), version=4)),
+            "customerId": sub["customerId"],
+            "direction": direction,
+            "algorithm": algorithm or "IMMEDIATE_WITHOUT_PRORATION",
+            "fromOfferId": sub["offerId"],
+            "toOfferId": to_offer,
+            "subscriptionId": sub["subscriptionId"],
+            "status": "finished",
+            "createdAt": now,
+            "updatedAt": now,
+        }
 
     # -- passes ----------------------------------------------------------------------------
 
@@ -351,31 +418,48 @@ class AccessOps:
     @atomic
     def create_payment_method(self, body: dict) -> dict:
         """POST /payment_methods: a publisher's payment-method configuration."""
-        validate.only(body, {"source", "methodName", "paymentGateway", "feeRate",
-                             "isExternalPayment", "handler", "gatewayParameters",
-                             "paymentSupport", "paymentAmountAccuracy", "autoTerminate"})
-        record = {"source": validate.text(body.get("source"), "source", 255),
-                  "methodName": validate.text(body.get("methodName"), "methodName", 255),
-                  "paymentGateway": validate.text(body.get("paymentGateway"),
-                                                  "paymentGateway", 255),
-                  "feeRate": validate.number(body.get("feeRate", 0.0), "feeRate", minimum=0),
-                  "isExternalPayment": validate.boolean(
-                      body.get("isExternalPayment", body.get("paymentGateway") in IN_APP),
-                      "isExternalPayment"),
-                  "handler": validate.text(body.get("handler", "external"), "handler", 255),
-                  "gatewayParameters": validate.mapping(body.get("gatewayParameters"),
-                                                        "gatewayParameters", nullable=True),
-                  "paymentSupport": validate.boolean(body.get("paymentSupport", True),
-                                                     "paymentSupport"),
-                  "paymentAmountAccuracy": validate.boolean(
-                      body.get("paymentAmountAccuracy", False), "paymentAmountAccuracy"),
-                  "autoTerminate": validate.boolean(body.get("autoTerminate", False),
-                                                    "autoTerminate")}
+        validate.only(
+            body,
+            {
+                "source",
+                "methodName",
+                "paymentGateway",
+                "feeRate",
+                "isExternalPayment",
+                "handler",
+                "gatewayParameters",
+                "paymentSupport",
+                "paymentAmountAccuracy",
+                "autoTerminate",
+            },
+        )
+        record = {
+            "source": validate.text(body.get("source"), "source", 255),
+            "methodName": validate.text(body.get("methodName"), "methodName", 255),
+            "paymentGateway": validate.text(body.get("paymentGateway"), "paymentGateway", 255),
+            "feeRate": validate.number(body.get("feeRate", 0.0), "feeRate", minimum=0),
+            "isExternalPayment": validate.boolean(
+                body.get("isExternalPayment", body.get("paymentGateway") in IN_APP),
+                "isExternalPayment",
+            ),
+            "handler": validate.text(body.get("handler", "external"), "handler", 255),
+            "gatewayParameters": validate.mapping(
+                body.get("gatewayParameters"), "gatewayParameters", nullable=True
+            ),
+            "paymentSupport": validate.boolean(body.get("paymentSupport", True), "paymentSupport"),
+            "paymentAmountAccuracy": validate.boolean(
+                body.get("paymentAmountAccuracy", False), "paymentAmountAccuracy"
+            ),
+            "autoTerminate": validate.boolean(body.get("autoTerminate", False), "autoTerminate"),
+        }
         method_id = 400_000_000 + len(self.payment_methods) + 1
         # The published answer types gatewayParameters as an array (the request as an object).
         params = record["gatewayParameters"]
-        record = {"id": method_id, **record,
-                  "gatewayParameters": None if params is None else [params]}
+        record = {
+            "id": method_id,
+            **record,
+            "gatewayParameters": None if params is None else [params],
+        }
         self.payment_methods[str(method_id)] = record
         self.changed()
         return record
@@ -389,7 +473,8 @@ class AccessOps:
         new_values = {}
         if "attemptRestrictedTo" in body:
             new_values["attemptRestrictedTo"] = validate.integer(
-                body["attemptRestrictedTo"], "attemptRestrictedTo", minimum=0, nullable=True)
+                body["attemptRestrictedTo"], "attemptRestrictedTo", minimum=0, nullable=True
+            )
         else:
             rejections = validate.mapping(body["attemptRejections"], "attemptRejections")
             for month, count in rejections.items():
@@ -401,8 +486,10 @@ class AccessOps:
         if record is None:
             raise Unprocessable("Payment details not found")
         new = copy.deepcopy(record)
-        restrictions = new.get("attemptRestrictions") or {"attemptRestrictedTo": None,
-                                                          "attemptRejections": {}}
+        restrictions = new.get("attemptRestrictions") or {
+            "attemptRestrictedTo": None,
+            "attemptRejections": {},
+        }
         new["attemptRestrictions"] = {**restrictions, **new_values}
         self.put("payment_details", new)
         return new
@@ -420,25 +507,48 @@ class AccessOps:
             customer = self._customer(customer_id)
             if customer["email"] is None:
                 raise Unprocessable("Customer is anonymized")
-            sub = None if offer_id else next(
-                (s for s in self.of_customer("subscriptions", customer_id)
-                 if s["status"] == "active" and not s["isExternallyManaged"]), None)
+            sub = (
+                None
+                if offer_id
+                else next(
+                    (
+                        s
+                        for s in self.of_customer("subscriptions", customer_id)
+                        if s["status"] == "active" and not s["isExternallyManaged"]
+                    ),
+                    None,
+                )
+            )
             if sub is not None:
                 found = self.localization(sub["offerId"])
             elif offer_id:
                 found = self.localization(offer_id) if isinstance(offer_id, str) else None
             else:
-                found = next(((o, loc) for o in self.all("offers") if o["id"][0] == "S"
-                              for loc in o["localizations"]
-                              if loc["price"]["currency"] == customer["currency"]), None)
+                found = next(
+                    (
+                        (o, loc)
+                        for o in self.all("offers")
+                        if o["id"][0] == "S"
+                        for loc in o["localizations"]
+                        if loc["price"]["currency"] == customer["currency"]
+                    ),
+                    None,
+                )
             if found is None:
                 raise Unprocessable("No offer to charge this customer for")
             loc = found[1]
             method_id = sub["paymentMethodId"] if sub else PAYMENT_METHOD_IDS[("adyen", "card")]
-            answer = self.record_payment({
-                "customerId": customer_id, "status": "captured", "offerId": loc["id"],
-                "paymentMethodId": method_id, "netAmount": loc["price"]["amount"],
-                "taxAmount": 0, "currency": loc["price"]["currency"],
-                "externalPaymentId": f"SIM{self.seq + 1:012d}",
-                "subscriptionId": sub["subscriptionId"] if sub else None})
+            answer = self.record_payment(
+                {
+                    "customerId": customer_id,
+                    "status": "captured",
+                    "offerId": loc["id"],
+                    "paymentMethodId": method_id,
+                    "netAmount": loc["price"]["amount"],
+                    "taxAmount": 0,
+                    "currency": loc["price"]["currency"],
+                    "externalPaymentId": f"SIM{self.seq + 1:012d}",
+                    "subscriptionId": sub["subscriptionId"] if sub else None,
+                }
+            )
             return self.get("transactions", answer["payment"]["transactionId"])

@@ -20,12 +20,24 @@ YEAR = 365 * DAY
 
 # Renewal period lengths. Calendar months are approximated by fixed lengths so that renewal
 # dates are pure arithmetic (fast and obviously consistent).
-PERIOD_SECONDS = {"day": DAY, "week": 7 * DAY, "month": 30 * DAY, "3months": 91 * DAY,
-                  "6months": 182 * DAY, "year": 365 * DAY}
+PERIOD_SECONDS = {
+    "day": DAY,
+    "week": 7 * DAY,
+    "month": 30 * DAY,
+    "3months": 91 * DAY,
+    "6months": 182 * DAY,
+    "year": 365 * DAY,
+}
 # period -> (billingCycle.periodUnit, billingCycle.amount)
-BILLING_CYCLE = {"day": ("day", 1), "week": ("week", 1), "month": ("month", 1),
-                 "3months": ("month", 3), "6months": ("month", 6), "year": ("year", 1),
-                 "season": ("season", 1)}
+BILLING_CYCLE = {
+    "day": ("day", 1),
+    "week": ("week", 1),
+    "month": ("month", 1),
+    "3months": ("month", 3),
+    "6months": ("month", 6),
+    "year": ("year", 1),
+    "season": ("season", 1),
+}
 CYCLE_PERIOD = {v: k for k, v in BILLING_CYCLE.items()}
 
 OFFER_TYPE = {"S": "subscription", "P": "pass", "E": "live", "A": "vod", "R": "vod"}
@@ -69,72 +81,305 @@ class _OneOff:
 SUBSCRIPTIONS = (
     _Sub("monthly", "Monthly", "month", 9.99, 7, ("svod",), ALL, APP_STORES, 3, 30),
     _Sub("annual", "Annual", "year", 89.99, 14, ("svod",), ALL, APP_STORES, None, 14),
-    _Sub("premium-monthly", "Premium Monthly", "month", 14.99, 7, ("svod", "premium"), ALL,
-         APP_STORES, 3, 10),
-    _Sub("premium-annual", "Premium Annual", "year", 139.99, 30, ("svod", "premium"), ALL,
-         ("apple", "android"), None, 5),
+    _Sub(
+        "premium-monthly",
+        "Premium Monthly",
+        "month",
+        14.99,
+        7,
+        ("svod", "premium"),
+        ALL,
+        APP_STORES,
+        3,
+        10,
+    ),
+    _Sub(
+        "premium-annual",
+        "Premium Annual",
+        "year",
+        139.99,
+        30,
+        ("svod", "premium"),
+        ALL,
+        ("apple", "android"),
+        None,
+        5,
+    ),
     _Sub("weekly", "Weekly", "week", 2.99, 0, ("svod",), ALL, ("apple", "android"), None, 6),
-    _Sub("quarterly", "Quarterly", "3months", 26.99, 0, ("svod",), ALL, ("apple", "android"),
-         None, 6),
-    _Sub("half-year", "6 Months", "6months", 49.99, 14, ("svod",),
-         ("US", "GB", "DE", "PL", "NL", "FR", "ES", "NO"), ("apple", "android"), None, 4),
-    _Sub("sports-monthly", "Sports Monthly", "month", 12.99, 0, ("sport",),
-         ("US", "GB", "DE", "PL", "ES", "BR", "NL"), APP_STORES, 2, 8),
-    _Sub("family", "Family Plan", "month", 19.99, 7, ("svod", "family"),
-         ("US", "GB", "DE", "FR", "NO", "JP"), ("apple", "android"), 3, 5),
-    _Sub("student", "Student Monthly", "month", 4.99, 0, ("svod", "student"),
-         ("US", "GB", "DE", "PL", "NL"), (), None, 4),
-    _Sub("day-ticket", "Day Ticket", "day", 0.99, 0, ("svod",), ("US", "GB", "DE", "BR"), (),
-         None, 2),
-    _Sub("season", "Football Season Ticket", "season", 59.99, 0, ("sport", "season"),
-         ("GB", "US", "DE", "NL", "NO", "ES"), ("apple", "android"), None, 4),
+    _Sub(
+        "quarterly", "Quarterly", "3months", 26.99, 0, ("svod",), ALL, ("apple", "android"), None, 6
+    ),
+    _Sub(
+        "half-year",
+        "6 Months",
+        "6months",
+        49.99,
+        14,
+        ("svod",),
+        ("US", "GB", "DE", "PL", "NL", "FR", "ES", "NO"),
+        ("apple", "android"),
+        None,
+        4,
+    ),
+    _Sub(
+        "sports-monthly",
+        "Sports Monthly",
+        "month",
+        12.99,
+        0,
+        ("sport",),
+        ("US", "GB", "DE", "PL", "ES", "BR", "NL"),
+        APP_STORES,
+        2,
+        8,
+    ),
+    _Sub(
+        "family",
+        "Family Plan",
+        "month",
+        19.99,
+        7,
+        ("svod", "family"),
+        ("US", "GB", "DE", "FR", "NO", "JP"),
+        ("apple", "android"),
+        3,
+        5,
+    ),
+    _Sub(
+        "student",
+        "Student Monthly",
+        "month",
+        4.99,
+        0,
+        ("svod", "student"),
+        ("US", "GB", "DE", "PL", "NL"),
+        (),
+        None,
+        4,
+    ),
+    _Sub(
+        "day-ticket", "Day Ticket", "day", 0.99, 0, ("svod",), ("US", "GB", "DE", "BR"), (), None, 2
+    ),
+    _Sub(
+        "season",
+        "Football Season Ticket",
+        "season",
+        59.99,
+        0,
+        ("sport", "season"),
+        ("GB", "US", "DE", "NL", "NO", "ES"),
+        ("apple", "android"),
+        None,
+        4,
+    ),
     _Sub("free", "Free Basic", "month", 0.0, 0, ("free",), ALL, (), None, 2),
-    _Sub("legacy-monthly", "Monthly (legacy price)", "month", 7.99, 0, ("svod", "legacy"),
-         ("US", "GB", "DE", "PL", "FR"), ("apple",), None, 3, active=False),
+    _Sub(
+        "legacy-monthly",
+        "Monthly (legacy price)",
+        "month",
+        7.99,
+        0,
+        ("svod", "legacy"),
+        ("US", "GB", "DE", "PL", "FR"),
+        ("apple",),
+        None,
+        3,
+        active=False,
+    ),
 )
 
 ONE_OFFS = (
-    _OneOff("pass-30", "P", "30-Day Pass", 14.99, ("pass",), ALL, 20, ("duration", 30),
-            ("apple", "android"), giftable=True),
+    _OneOff(
+        "pass-30",
+        "P",
+        "30-Day Pass",
+        14.99,
+        ("pass",),
+        ALL,
+        20,
+        ("duration", 30),
+        ("apple", "android"),
+        giftable=True,
+    ),
     _OneOff("pass-7", "P", "7-Day Pass", 4.99, ("pass",), ALL, 14, ("duration", 7)),
-    _OneOff("weekend", "P", "Weekend Pass", 2.99, ("pass",), ("US", "GB", "DE", "PL", "BR"), 8,
-            ("duration", 2)),
-    _OneOff("festival", "P", "Festival Pass", 24.99, ("pass", "festival"),
-            ("GB", "DE", "NL", "NO", "PL"), 5, ("fixed", 120 * DAY), giftable=True),
-    _OneOff("summer", "P", "Summer Pass", 19.99, ("pass",), ("US", "GB", "ES", "FR"), 4,
-            ("fixed", -200 * DAY), active=False),
-    _OneOff("final", "E", "Championship Final (live)", 19.99, ("live", "sport"), ALL, 8,
-            ("event", -60 * DAY, 3 * HOUR)),
-    _OneOff("concert", "E", "New Year Concert (live)", 9.99, ("live", "music"),
-            ("DE", "NL", "NO", "PL", "FR", "JP"), 5, ("event", -200 * DAY, 2 * HOUR)),
-    _OneOff("boxing", "E", "Boxing Night (live)", 14.99, ("live", "sport"),
-            ("US", "GB", "BR", "ES"), 5, ("event", 20 * DAY, 4 * HOUR)),
-    _OneOff("marathon", "E", "City Marathon (live)", 4.99, ("live", "sport"),
-            ("NL", "DE", "GB", "US", "JP"), 3, ("event", -2 * HOUR, 6 * HOUR)),
-    _OneOff("long-road", "A", "The Long Road (documentary)", 7.99, ("vod", "documentary"), ALL,
-            6, ("lifetime", 0), giftable=True),
-    _OneOff("live-in-oslo", "A", "Live in Oslo (concert film)", 9.99, ("vod", "music"),
-            ("NO", "DE", "GB", "US", "PL", "NL"), 4, ("lifetime", 0)),
-    _OneOff("directors-cut", "A", "Northern Lights: Director's Cut", 12.99, ("vod",), ALL, 3,
-            ("lifetime", 0)),
-    _OneOff("masterclass", "A", "Masterclass: Home Cooking", 19.99, ("vod", "learning"),
-            ("US", "GB", "FR", "ES", "BR"), 3, ("lifetime", 0)),
-    _OneOff("midnight", "R", "Midnight Express (rental)", 3.99, ("tvod",), ALL, 8,
-            ("hours", 48), ("apple", "android")),
+    _OneOff(
+        "weekend",
+        "P",
+        "Weekend Pass",
+        2.99,
+        ("pass",),
+        ("US", "GB", "DE", "PL", "BR"),
+        8,
+        ("duration", 2),
+    ),
+    _OneOff(
+        "festival",
+        "P",
+        "Festival Pass",
+        24.99,
+        ("pass", "festival"),
+        ("GB", "DE", "NL", "NO", "PL"),
+        5,
+        ("fixed", 120 * DAY),
+        giftable=True,
+    ),
+    _OneOff(
+        "summer",
+        "P",
+        "Summer Pass",
+        19.99,
+        ("pass",),
+        ("US", "GB", "ES", "FR"),
+        4,
+        ("fixed", -200 * DAY),
+        active=False,
+    ),
+    _OneOff(
+        "final",
+        "E",
+        "Championship Final (live)",
+        19.99,
+        ("live", "sport"),
+        ALL,
+        8,
+        ("event", -60 * DAY, 3 * HOUR),
+    ),
+    _OneOff(
+        "concert",
+        "E",
+        "New Year Concert (live)",
+        9.99,
+        ("live", "music"),
+        ("DE", "NL", "NO", "PL", "FR", "JP"),
+        5,
+        ("event", -200 * DAY, 2 * HOUR),
+    ),
+    _OneOff(
+        "boxing",
+        "E",
+        "Boxing Night (live)",
+        14.99,
+        ("live", "sport"),
+        ("US", "GB", "BR", "ES"),
+        5,
+        ("event", 20 * DAY, 4 * HOUR),
+    ),
+    _OneOff(
+        "marathon",
+        "E",
+        "City Marathon (live)",
+        4.99,
+        ("live", "sport"),
+        ("NL", "DE", "GB", "US", "JP"),
+        3,
+        ("event", -2 * HOUR, 6 * HOUR),
+    ),
+    _OneOff(
+        "long-road",
+        "A",
+        "The Long Road (documentary)",
+        7.99,
+        ("vod", "documentary"),
+        ALL,
+        6,
+        ("lifetime", 0),
+        giftable=True,
+    ),
+    _OneOff(
+        "live-in-oslo",
+        "A",
+        "Live in Oslo (concert film)",
+        9.99,
+        ("vod", "music"),
+        ("NO", "DE", "GB", "US", "PL", "NL"),
+        4,
+        ("lifetime", 0),
+    ),
+    _OneOff(
+        "directors-cut",
+        "A",
+        "Northern Lights: Director's Cut",
+        12.99,
+        ("vod",),
+        ALL,
+        3,
+        ("lifetime", 0),
+    ),
+    _OneOff(
+        "masterclass",
+        "A",
+        "Masterclass: Home Cooking",
+        19.99,
+        ("vod", "learning"),
+        ("US", "GB", "FR", "ES", "BR"),
+        3,
+        ("lifetime", 0),
+    ),
+    _OneOff(
+        "midnight",
+        "R",
+        "Midnight Express (rental)",
+        3.99,
+        ("tvod",),
+        ALL,
+        8,
+        ("hours", 48),
+        ("apple", "android"),
+    ),
     _OneOff("ocean-deep", "R", "Ocean Deep (rental)", 2.99, ("tvod",), ALL, 6, ("hours", 72)),
-    _OneOff("city-lights", "R", "City Lights (rental)", 1.99, ("tvod",),
-            ("US", "GB", "DE", "PL", "BR", "JP"), 5, ("hours", 24)),
-    _OneOff("skyfall", "R", "Skyfall Protocol (new release)", 5.99, ("tvod", "new"), ALL, 6,
-            ("hours", 48)),
+    _OneOff(
+        "city-lights",
+        "R",
+        "City Lights (rental)",
+        1.99,
+        ("tvod",),
+        ("US", "GB", "DE", "PL", "BR", "JP"),
+        5,
+        ("hours", 24),
+    ),
+    _OneOff(
+        "skyfall",
+        "R",
+        "Skyfall Protocol (new release)",
+        5.99,
+        ("tvod", "new"),
+        ALL,
+        6,
+        ("hours", 48),
+    ),
 )
 
 TRANSLATED_TITLES = {
-    "Monthly": {"PL": "Miesięczny", "DE": "Monatlich", "FR": "Mensuel", "ES": "Mensual",
-                "NL": "Maandelijks", "NO": "Månedlig", "JP": "月額プラン", "BR": "Mensal"},
-    "Annual": {"PL": "Roczny", "DE": "Jährlich", "FR": "Annuel", "ES": "Anual",
-               "NL": "Jaarlijks", "NO": "Årlig", "JP": "年額プラン", "BR": "Anual"},
-    "Weekly": {"PL": "Tygodniowy", "DE": "Wöchentlich", "FR": "Hebdomadaire", "ES": "Semanal",
-               "NL": "Wekelijks", "NO": "Ukentlig", "JP": "週額プラン", "BR": "Semanal"},
+    "Monthly": {
+        "PL": "Miesięczny",
+        "DE": "Monatlich",
+        "FR": "Mensuel",
+        "ES": "Mensual",
+        "NL": "Maandelijks",
+        "NO": "Månedlig",
+        "JP": "月額プラン",
+        "BR": "Mensal",
+    },
+    "Annual": {
+        "PL": "Roczny",
+        "DE": "Jährlich",
+        "FR": "Annuel",
+        "ES": "Anual",
+        "NL": "Jaarlijks",
+        "NO": "Årlig",
+        "JP": "年額プラン",
+        "BR": "Anual",
+    },
+    "Weekly": {
+        "PL": "Tygodniowy",
+        "DE": "Wöchentlich",
+        "FR": "Hebdomadaire",
+        "ES": "Semanal",
+        "NL": "Wekelijks",
+        "NO": "Ukentlig",
+        "JP": "週額プラン",
+        "BR": "Semanal",
+    },
 }
 
 DESCRIPTIONS = {
@@ -173,49 +418,89 @@ def _new_offer_id(rng: random.Random, letter: str, used: set[str]) -> str:
 def _season_groups(rng: random.Random, now: int) -> list[dict]:
     """Three groups: one with a running and an upcoming season, one finished, one empty."""
     anchor = (now - 100 * DAY) // HOUR * HOUR - 3 * YEAR
+
     def seasons(start: int, count: int, length: int) -> list[dict]:
-        return [{"id": j + 1, "startDate": start + j * YEAR, "endDate": start + j * YEAR + length}
-                for j in range(count)]
+        return [
+            {"id": j + 1, "startDate": start + j * YEAR, "endDate": start + j * YEAR + length}
+            for j in range(count)
+        ]
 
     football = seasons(anchor, 5, 280 * DAY)
     cup = seasons(anchor - 2 * YEAR, 2, 120 * DAY)
     names = (("Premier Football", football), ("Champions Cup", cup), ("Winter League", []))
-    return [{"id": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "name": name,
-             "seasons": seasons} for name, seasons in names]
+    return [
+        {
+            "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "name": name,
+            "seasons": seasons,
+        }
+        for name, seasons in names
+    ]
 
 
 def _price(amount: float, country: Country) -> dict:
     return {"amount": amount, "currency": country.currency, "taxIncluded": country.tax_included}
 
 
-def _offer(rng: random.Random, offer_id: str, letter: str, sku: str, title: str, usd: float,
-           tags: tuple[str, ...], markets: list[Country], active: bool, created: int,
-           now: int, extra: dict) -> dict:
+def _offer(
+    rng: random.Random,
+    offer_id: str,
+    letter: str,
+    sku: str,
+    title: str,
+    usd: float,
+    tags: tuple[str, ...],
+    markets: list[Country],
+    active: bool,
+    created: int,
+    now: int,
+    extra: dict,
+) -> dict:
     localizations = []
     for country in markets:
         # A few localizations are switched off, so clients see inactive ones on active offers.
         loc_active = active and rng.random() > 0.06
-        localizations.append({
-            "id": f"{offer_id}_{country.code}", "countryCode": country.code,
-            "title": TRANSLATED_TITLES.get(title, {}).get(country.code, title),
-            "description": DESCRIPTIONS[letter], "active": loc_active,
-            "price": _price(localized_price(usd, country), country),
-            "geoRestriction": None, "freeTrial": extra.get("freeTrial"),
-        })
+        localizations.append(
+            {
+                "id": f"{offer_id}_{country.code}",
+                "countryCode": country.code,
+                "title": TRANSLATED_TITLES.get(title, {}).get(country.code, title),
+                "description": DESCRIPTIONS[letter],
+                "active": loc_active,
+                "price": _price(localized_price(usd, country), country),
+                "geoRestriction": None,
+                "freeTrial": extra.get("freeTrial"),
+            }
+        )
     main = markets[0]
     slug = sku.replace("_", "-")
     updated = min(now, created + int(rng.random() * (now - created)))
     offer = {
-        "id": offer_id, "longId": f"{offer_id}_{main.code}", "type": OFFER_TYPE[letter],
-        "active": active, "title": title, "description": DESCRIPTIONS[letter],
+        "id": offer_id,
+        "longId": f"{offer_id}_{main.code}",
+        "type": OFFER_TYPE[letter],
+        "active": active,
+        "title": title,
+        "description": DESCRIPTIONS[letter],
         "url": f"https://watch.example.com/offers/{slug}",
-        "imageUrl": f"https://img.example.com/offers/{slug}.jpg", "tags": list(tags),
+        "imageUrl": f"https://img.example.com/offers/{slug}.jpg",
+        "tags": list(tags),
         "price": _price(localized_price(usd, main), main),
-        "billingCycle": None, "freeTrial": None, "entitlement": None, "event": None,
-        "geoRestriction": None, "appStoreProductIds": None,
-        "externalProperties": {"sku": sku}, "giftable": False, "hasLandingPage": letter != "S",
-        "sessionsLimit": None, "seasonGroupId": None, "pause": None,
-        "createdAt": created, "updatedAt": updated, "version": 1 + int(rng.random() * 5),
+        "billingCycle": None,
+        "freeTrial": None,
+        "entitlement": None,
+        "event": None,
+        "geoRestriction": None,
+        "appStoreProductIds": None,
+        "externalProperties": {"sku": sku},
+        "giftable": False,
+        "hasLandingPage": letter != "S",
+        "sessionsLimit": None,
+        "seasonGroupId": None,
+        "pause": None,
+        "createdAt": created,
+        "updatedAt": updated,
+        "version": 1 + int(rng.random() * 5),
         "localizations": localizations,
     }
     offer.update(extra)
@@ -241,33 +526,73 @@ def build_catalog(seed: int, now: int) -> dict:
         if plan.period == "season":
             extra["seasonGroupId"] = groups[0]["id"]
         created = now - 6 * YEAR - int(rng.random() * 120) * DAY - (YEAR if not plan.active else 0)
-        offers.append(_offer(rng, offer_id, "S", plan.sku, plan.title, plan.usd, plan.tags,
-                             _markets(plan.markets), plan.active, created, now, extra))
+        offers.append(
+            _offer(
+                rng,
+                offer_id,
+                "S",
+                plan.sku,
+                plan.title,
+                plan.usd,
+                plan.tags,
+                _markets(plan.markets),
+                plan.active,
+                created,
+                now,
+                extra,
+            )
+        )
     for plan in ONE_OFFS:
         offer_id = _new_offer_id(rng, plan.letter, used)
         kind = plan.rule[0]
         extra = {"giftable": plan.giftable}
         created = now - 5 * YEAR - int(rng.random() * 200) * DAY
         if kind == "duration":
-            extra["entitlement"] = {"expirationPolicy": "duration", "expiresAt": None,
-                                    "duration": {"amount": plan.rule[1], "periodUnit": "day"}}
+            extra["entitlement"] = {
+                "expirationPolicy": "duration",
+                "expiresAt": None,
+                "duration": {"amount": plan.rule[1], "periodUnit": "day"},
+            }
         elif kind == "fixed":
             expires = (now + plan.rule[1]) // HOUR * HOUR
-            extra["entitlement"] = {"expirationPolicy": "fixed-date", "expiresAt": expires,
-                                    "duration": None}
+            extra["entitlement"] = {
+                "expirationPolicy": "fixed-date",
+                "expiresAt": expires,
+                "duration": None,
+            }
             created = expires - 400 * DAY
         elif kind == "hours":
-            extra["entitlement"] = {"expirationPolicy": "duration", "expiresAt": None,
-                                    "duration": {"amount": plan.rule[1], "periodUnit": "hour"}}
+            extra["entitlement"] = {
+                "expirationPolicy": "duration",
+                "expiresAt": None,
+                "duration": {"amount": plan.rule[1], "periodUnit": "hour"},
+            }
         elif kind == "event":
             starts = (now + plan.rule[1]) // HOUR * HOUR
-            extra["event"] = {"startsAt": starts, "endsAt": starts + plan.rule[2],
-                              "timezone": "Europe/Amsterdam"}
+            extra["event"] = {
+                "startsAt": starts,
+                "endsAt": starts + plan.rule[2],
+                "timezone": "Europe/Amsterdam",
+            }
             created = starts - 120 * DAY
         if plan.stores:
             extra["appStoreProductIds"] = {s: f"com.example.tv.{plan.sku}.{s}" for s in plan.stores}
-        offers.append(_offer(rng, offer_id, plan.letter, plan.sku, plan.title, plan.usd,
-                             plan.tags, _markets(plan.markets), plan.active, created, now, extra))
+        offers.append(
+            _offer(
+                rng,
+                offer_id,
+                plan.letter,
+                plan.sku,
+                plan.title,
+                plan.usd,
+                plan.tags,
+                _markets(plan.markets),
+                plan.active,
+                created,
+                now,
+                extra,
+            )
+        )
     return {"offers": offers, "season_groups": groups, "campaigns": _campaigns(now)}
 
 
@@ -277,10 +602,15 @@ def _campaigns(now: int) -> list[dict]:
     year = time.gmtime(now).tm_year
 
     def campaign(cid, name, percent, codes, types, status="active", usage=1):
-        return {"id": cid, "name": name, "discount": {"type": "percent", "value": percent},
-                "usagePerCoupon": usage, "status": status, "couponCodes": codes,
-                "constraints": {"offerTypes": types, "paymentType": None, "offers": [],
-                                "tags": []}}
+        return {
+            "id": cid,
+            "name": name,
+            "discount": {"type": "percent", "value": percent},
+            "usagePerCoupon": usage,
+            "status": status,
+            "couponCodes": codes,
+            "constraints": {"offerTypes": types, "paymentType": None, "offers": [], "tags": []},
+        }
 
     return [
         campaign(1, "Black Friday", 20, [f"BF{year - 1}", "BLACKFRIDAY20"], ["S"]),
@@ -312,15 +642,15 @@ class Plan:
     letter: str
     sku: str
     active: bool
-    period: str | None = None          # subscriptions
-    seconds: int = 0                   # subscription period, pass/rental duration
+    period: str | None = None  # subscriptions
+    seconds: int = 0  # subscription period, pass/rental duration
     unit: str = ""
     unit_amount: int = 1
     trial_days: int = 0
     pause_cycles: int = 0
     stores: tuple[str, ...] = ()
     giftable: bool = False
-    fixed_expiry: int | None = None    # passes with a fixed end date
+    fixed_expiry: int | None = None  # passes with a fixed end date
     event: tuple[int, int] | None = None
     sell_from: int = 0
     sell_to: int = 0
@@ -357,7 +687,7 @@ class CatalogIndex:
     def __init__(self, catalog: dict, now: int):
         self.now = now
         self.plans: list[Plan] = []
-        self.titles: dict[str, str] = {}   # localization id -> its title
+        self.titles: dict[str, str] = {}  # localization id -> its title
         groups = {g["id"]: g for g in catalog.get("season_groups", [])}
         self.season_starts: list[int] = []
         for offer in catalog["offers"]:
@@ -378,14 +708,21 @@ class CatalogIndex:
     def _plan(offer: dict, now: int) -> Plan:
         letter = offer["id"][0]
         sku = (offer.get("externalProperties") or {}).get("sku", offer["id"])
-        plan = Plan(offer["id"], letter, sku, bool(offer.get("active")),
-                    stores=tuple((offer.get("appStoreProductIds") or {}).keys()),
-                    giftable=bool(offer.get("giftable")), sell_from=offer["createdAt"],
-                    sell_to=now)
+        plan = Plan(
+            offer["id"],
+            letter,
+            sku,
+            bool(offer.get("active")),
+            stores=tuple((offer.get("appStoreProductIds") or {}).keys()),
+            giftable=bool(offer.get("giftable")),
+            sell_from=offer["createdAt"],
+            sell_to=now,
+        )
         for loc in offer.get("localizations", []):
             if loc.get("active") or not plan.active:
-                plan.locs[loc["countryCode"]] = Loc(loc["id"], loc["title"],
-                                                    loc["price"]["amount"], loc["price"]["currency"])
+                plan.locs[loc["countryCode"]] = Loc(
+                    loc["id"], loc["title"], loc["price"]["amount"], loc["price"]["currency"]
+                )
         cycle = offer.get("billingCycle")
         if letter == "S" and cycle:
             plan.unit, plan.unit_amount = cycle["periodUnit"], cycle["amount"]

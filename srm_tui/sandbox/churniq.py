@@ -20,8 +20,15 @@ from .generator import BROADCASTER_ID, PAYMENT_METHOD_BY_ID
 CET = timezone(timedelta(hours=1))
 CHUNK_ROWS = 500
 OFFER_TYPES = {"S": "subscription", "P": "pass", "E": "live", "A": "vod", "R": "rental"}
-PERIODS = {"day": "daily", "week": "weekly", "month": "monthly", "3months": "3-months",
-           "6months": "6-months", "year": "annual", "season": "seasonal"}
+PERIODS = {
+    "day": "daily",
+    "week": "weekly",
+    "month": "monthly",
+    "3months": "3-months",
+    "6months": "6-months",
+    "year": "annual",
+    "season": "seasonal",
+}
 
 TRANSACTION_COLUMNS = (
     ("Transaction ID", "transactions.transaction_id"),
@@ -105,8 +112,7 @@ def cet_datetime(ts: int | None) -> str | None:
     if ts is None:
         return None
     d = datetime.fromtimestamp(ts, CET)  # formatted by hand: strftime is slow per row
-    return (f"{d.year:04d}-{d.month:02d}-{d.day:02d} "
-            f"{d.hour:02d}:{d.minute:02d}:{d.second:02d}")
+    return f"{d.year:04d}-{d.month:02d}-{d.day:02d} {d.hour:02d}:{d.minute:02d}:{d.second:02d}"
 
 
 def _reg_to_ts(value: str | None) -> int | None:
@@ -141,8 +147,11 @@ class _Lookups:
     def __init__(self, state):
         with state.lock:
             self.customers = {c["id"]: c for c in state.all("customers")}
-            self.localizations = {loc["id"]: (offer, loc) for offer in state.all("offers")
-                                  for loc in offer["localizations"]}
+            self.localizations = {
+                loc["id"]: (offer, loc)
+                for offer in state.all("offers")
+                for loc in offer["localizations"]
+            }
 
         self._dates: dict[int, tuple] = {}
 
@@ -171,24 +180,51 @@ def _transaction_rows(state, look: _Lookups) -> Iterator[list]:
         if cells is None:
             c = look.customer(t["customerId"])
             cells = people[t["customerId"]] = (
-                c.get("email"), c.get("firstName"), c.get("lastName"), c.get("country"),
-                _ip_number(c.get("lastUserIp")), c.get("currency"))
+                c.get("email"),
+                c.get("firstName"),
+                c.get("lastName"),
+                c.get("country"),
+                _ip_number(c.get("lastUserIp")),
+                c.get("currency"),
+            )
         when = cet_datetime(t["transactionDate"])
         month = int(when[5:7])
         week = date(int(when[:4]), month, int(when[8:10])).isocalendar()[1]
-        yield [t["transactionId"], cells[3], when[:10], when, month, week,
-               t["customerId"], *cells,
-               t["offerId"], t.get("offerTitle"), OFFER_TYPES.get(t["offerId"][0]),
-               t["subscriptionId"], t["passId"], _money(t["amount"]), t["currency"],
-               t["status"], _money(t.get("refundedAmount") or 0), t.get("rejectedReason"),
-               t["paymentGateway"], t["paymentMethod"], t.get("externalPaymentId")]
+        yield [
+            t["transactionId"],
+            cells[3],
+            when[:10],
+            when,
+            month,
+            week,
+            t["customerId"],
+            *cells,
+            t["offerId"],
+            t.get("offerTitle"),
+            OFFER_TYPES.get(t["offerId"][0]),
+            t["subscriptionId"],
+            t["passId"],
+            _money(t["amount"]),
+            t["currency"],
+            t["status"],
+            _money(t.get("refundedAmount") or 0),
+            t.get("rejectedReason"),
+            t["paymentGateway"],
+            t["paymentMethod"],
+            t.get("externalPaymentId"),
+        ]
 
 
 def _offer_cells(look: _Lookups, long_id: str) -> list:
     offer, loc = look.offer(long_id)
     price = loc.get("price") or {}
-    return [loc.get("title"), long_id, offer.get("id") or long_id.split("_")[0],
-            _money(price.get("amount")), price.get("currency")]
+    return [
+        loc.get("title"),
+        long_id,
+        offer.get("id") or long_id.split("_")[0],
+        _money(price.get("amount")),
+        price.get("currency"),
+    ]
 
 
 def _subscription_rows(state, look: _Lookups) -> Iterator[list]:
@@ -197,14 +233,28 @@ def _subscription_rows(state, look: _Lookups) -> Iterator[list]:
     for s in subscriptions:
         c = look.customer(s["customerId"])
         reg, login = look.dates(s["customerId"])
-        yield [s["subscriptionId"], s["customerId"], c.get("firstName"), c.get("lastName"),
-               c.get("email"), c.get("country"),
-               (cet_datetime(reg) or "")[:10], (cet_datetime(login) or "")[:10],
-               *_offer_cells(look, s["offerId"]), PERIODS.get(s.get("period")),
-               s["status"], cet_datetime(s["dateFrom"]), cet_datetime(s["dateTo"]),
-               _yes_no(s["inTrial"]), _money(s.get("nextPaymentPrice")),
-               s.get("nextPaymentCurrency"), s.get("paymentGateway"), s.get("paymentMethod"),
-               s.get("couponCode"), (s.get("renewalCycle") or {}).get("completed", 0)]
+        yield [
+            s["subscriptionId"],
+            s["customerId"],
+            c.get("firstName"),
+            c.get("lastName"),
+            c.get("email"),
+            c.get("country"),
+            (cet_datetime(reg) or "")[:10],
+            (cet_datetime(login) or "")[:10],
+            *_offer_cells(look, s["offerId"]),
+            PERIODS.get(s.get("period")),
+            s["status"],
+            cet_datetime(s["dateFrom"]),
+            cet_datetime(s["dateTo"]),
+            _yes_no(s["inTrial"]),
+            _money(s.get("nextPaymentPrice")),
+            s.get("nextPaymentCurrency"),
+            s.get("paymentGateway"),
+            s.get("paymentMethod"),
+            s.get("couponCode"),
+            (s.get("renewalCycle") or {}).get("completed", 0),
+        ]
 
 
 def _pass_rows(state, look: _Lookups) -> Iterator[list]:
@@ -219,13 +269,22 @@ def _pass_rows(state, look: _Lookups) -> Iterator[list]:
         offer, _ = look.offer(p["offerId"])
         cycle = offer.get("billingCycle") or {}
         method = PAYMENT_METHOD_BY_ID.get(p.get("paymentMethodId"))
-        yield [p["passId"], p["customerId"], BROADCASTER_ID, c.get("firstName"),
-               c.get("lastName"), c.get("email"), c.get("country"),
-               *(cet_datetime(ts) for ts in look.dates(p["customerId"])),
-               *_offer_cells(look, p["offerId"]), PERIODS.get(cycle.get("periodUnit")),
-               "active" if p["status"] == "active" else "terminated",
-               method[1] if method else None, cet_datetime(last_paid.get(p["passId"])),
-               cet_datetime(p["expiresAt"])]
+        yield [
+            p["passId"],
+            p["customerId"],
+            BROADCASTER_ID,
+            c.get("firstName"),
+            c.get("lastName"),
+            c.get("email"),
+            c.get("country"),
+            *(cet_datetime(ts) for ts in look.dates(p["customerId"])),
+            *_offer_cells(look, p["offerId"]),
+            PERIODS.get(cycle.get("periodUnit")),
+            "active" if p["status"] == "active" else "terminated",
+            method[1] if method else None,
+            cet_datetime(last_paid.get(p["passId"])),
+            cet_datetime(p["expiresAt"]),
+        ]
 
 
 REPORTS: dict[str, tuple[tuple, Callable]] = {

@@ -12,18 +12,50 @@ import time
 from . import validate
 from .catalog import DAY, PERIOD_SECONDS
 from .errors import BadRequest, NotFound, Unprocessable
-from .generator import (EMAIL_TEMPLATES, IN_APP, PAYMENT_METHOD_BY_ID, WEB_GATEWAYS,
-                        discounted, format_date)
+from .generator import (
+    EMAIL_TEMPLATES,
+    IN_APP,
+    PAYMENT_METHOD_BY_ID,
+    WEB_GATEWAYS,
+    discounted,
+    format_date,
+)
 from .store import atomic
 
 REFUND_WINDOW = 30 * DAY
 REFUNDABLE_GATEWAYS = WEB_GATEWAYS
-PERSONAL_FIELDS = frozenset({"email", "firstName", "lastName", "lastUserIp", "externalId",
-                             "externalData", "companyName", "address", "city", "state",
-                             "postCode", "birthDate"})
-CUSTOMER_FIELDS = frozenset({"id", "firstName", "lastName", "email", "country", "currency",
-                             "locale", "externalId", "externalData", "companyName",
-                             "lastUserIp", "lastLoginDate"})
+PERSONAL_FIELDS = frozenset(
+    {
+        "email",
+        "firstName",
+        "lastName",
+        "lastUserIp",
+        "externalId",
+        "externalData",
+        "companyName",
+        "address",
+        "city",
+        "state",
+        "postCode",
+        "birthDate",
+    }
+)
+CUSTOMER_FIELDS = frozenset(
+    {
+        "id",
+        "firstName",
+        "lastName",
+        "email",
+        "country",
+        "currency",
+        "locale",
+        "externalId",
+        "externalData",
+        "companyName",
+        "lastUserIp",
+        "lastLoginDate",
+    }
+)
 
 
 def subscription_state(sub: dict, now: int) -> str:
@@ -56,29 +88,59 @@ class CustomerOps:
         return customer
 
     def _customer_event(self, customer: dict, entities: list[str]) -> None:
-        self.emit("customerUpdated", {"customerId": customer["id"],
-                                      "customerEmail": customer["email"],
-                                      "customerExternalId": customer["externalId"],
-                                      "entities": entities})
+        self.emit(
+            "customerUpdated",
+            {
+                "customerId": customer["id"],
+                "customerEmail": customer["email"],
+                "customerExternalId": customer["externalId"],
+                "entities": entities,
+            },
+        )
 
-    def _add_email(self, customer: dict, kind: str, title: str, txn_id: str | None,
-                   in_app: bool, to: str | None = None) -> dict:
+    def _add_email(
+        self,
+        customer: dict,
+        kind: str,
+        title: str,
+        txn_id: str | None,
+        in_app: bool,
+        to: str | None = None,
+    ) -> dict:
         subject, body = EMAIL_TEMPLATES[kind]
-        return self.put("emails", {
-            "id": self.new_id("emails"), "customerId": customer["id"], "type": kind,
-            "subject": subject[0] + title + subject[1], "to": to or customer["email"],
-            "status": "generated" if in_app else "sent", "createdAt": self.now(),
-            "transactionId": txn_id,
-            "body": body[0] + (customer["firstName"] or "") + body[1] + title + body[2],
-        })
+        return self.put(
+            "emails",
+            {
+                "id": self.new_id("emails"),
+                "customerId": customer["id"],
+                "type": kind,
+                "subject": subject[0] + title + subject[1],
+                "to": to or customer["email"],
+                "status": "generated" if in_app else "sent",
+                "createdAt": self.now(),
+                "transactionId": txn_id,
+                "body": body[0] + (customer["firstName"] or "") + body[1] + title + body[2],
+            },
+        )
 
     # -- customers -------------------------------------------------------------------------
 
     @atomic
     def register_customer(self, body: dict) -> dict:
         """POST /customers: a new customer, a welcome email, `customerRegistered`."""
-        validate.only(body, {"email", "country", "currency", "locale", "firstName", "lastName",
-                             "externalId", "password"})
+        validate.only(
+            body,
+            {
+                "email",
+                "country",
+                "currency",
+                "locale",
+                "firstName",
+                "lastName",
+                "externalId",
+                "password",
+            },
+        )
         email = validate.email(body.get("email"))
         country = validate.pattern(body.get("country"), "country", validate.COUNTRY_RE)
         currency = validate.pattern(body.get("currency"), "currency", validate.CURRENCY_RE)
@@ -89,17 +151,36 @@ class CustomerOps:
         if email.lower() in self.email_index:
             raise Unprocessable("Customer with this email already exists")
         now = self.now()
-        customer = self.put("customers", {
-            "id": self.new_id("customers"), "email": email, "firstName": first,
-            "lastName": last, "country": country, "currency": currency, "locale": locale,
-            "regDate": format_date(now), "lastLoginDate": None, "lastUserIp": None,
-            "externalId": external, "externalData": None,
-            "capture": {"address": None, "city": None, "state": None, "postCode": None,
-                        "birthDate": None, "companyName": None},
-        })
+        customer = self.put(
+            "customers",
+            {
+                "id": self.new_id("customers"),
+                "email": email,
+                "firstName": first,
+                "lastName": last,
+                "country": country,
+                "currency": currency,
+                "locale": locale,
+                "regDate": format_date(now),
+                "lastLoginDate": None,
+                "lastUserIp": None,
+                "externalId": external,
+                "externalData": None,
+                "capture": {
+                    "address": None,
+                    "city": None,
+                    "state": None,
+                    "postCode": None,
+                    "birthDate": None,
+                    "companyName": None,
+                },
+            },
+        )
         self._add_email(customer, "welcome", "", None, False)
-        self.emit("customerRegistered", {"customerId": customer["id"], "customerEmail": email,
-                                         "customerExternalId": external})
+        self.emit(
+            "customerRegistered",
+            {"customerId": customer["id"], "customerEmail": email, "customerExternalId": external},
+        )
         return customer
 
     @atomic
@@ -109,8 +190,11 @@ class CustomerOps:
         customer = self._customer(customer_id)
         if "id" in body and body["id"] != customer["id"]:
             raise BadRequest("id does not match the customer")
-        values = {name: self._customer_value(name, value, customer["id"])
-                  for name, value in body.items() if name != "id"}
+        values = {
+            name: self._customer_value(name, value, customer["id"])
+            for name, value in body.items()
+            if name != "id"
+        }
         if customer["email"] is None:
             raise Unprocessable("Customer has been anonymized")
         new = copy.deepcopy(customer)
@@ -123,9 +207,16 @@ class CustomerOps:
         if not changes:
             return customer
         self.put("customers", new)
-        self.put("history", {"id": self.new_id("history"), "customerId": new["id"],
-                             "date": self.now(), "editor": editor or "system",
-                             "changes": changes})
+        self.put(
+            "history",
+            {
+                "id": self.new_id("history"),
+                "customerId": new["id"],
+                "date": self.now(),
+                "editor": editor or "system",
+                "changes": changes,
+            },
+        )
         self._customer_event(new, ["customers", "history"])
         return new
 
@@ -158,30 +249,42 @@ class CustomerOps:
     def anonymize_customer(self, customer_id) -> None:
         """DELETE /customers/{id}: wipe personal data; refused while any access is not churned."""
         customer = self._customer(
-            customer_id, "User does not exist or is also associated with other broadcasters")
+            customer_id, "User does not exist or is also associated with other broadcasters"
+        )
         now = self.now()
         for sub in self.of_customer("subscriptions", customer["id"]):
             if subscription_state(sub, now) != "churned":
                 raise Unprocessable("User has an active subscription")
         if customer["email"] is None:
             return
-        new = dict(customer, email=None, firstName=None, lastName=None, lastUserIp=None,
-                   externalId=None, externalData=None,
-                   capture={name: None for name in customer["capture"]})
+        new = dict(
+            customer,
+            email=None,
+            firstName=None,
+            lastName=None,
+            lastUserIp=None,
+            externalId=None,
+            externalData=None,
+            capture={name: None for name in customer["capture"]},
+        )
         self.put("customers", new)
         for email in self.of_customer("emails", customer["id"]):
             if email["to"] is not None or email["body"] is not None:
                 self.put("emails", dict(email, to=None, body=None))
         for entry in self.of_customer("history", customer["id"]):
             if any(c["field"] in PERSONAL_FIELDS for c in entry["changes"]):
-                changes = [dict(c, **{"from": None, "to": None}) if c["field"] in PERSONAL_FIELDS
-                           else c for c in entry["changes"]]
+                changes = [
+                    dict(c, **{"from": None, "to": None}) if c["field"] in PERSONAL_FIELDS else c
+                    for c in entry["changes"]
+                ]
                 self.put("history", dict(entry, changes=changes))
         for details in self.of_customer("payment_details", customer["id"]):
             params = details["paymentMethodSpecificParams"]
             if params.get("holderName") is not None:
-                self.put("payment_details", dict(
-                    details, paymentMethodSpecificParams=dict(params, holderName=None)))
+                self.put(
+                    "payment_details",
+                    dict(details, paymentMethodSpecificParams=dict(params, holderName=None)),
+                )
         self._customer_event(new, ["customers", "emails", "history", "payment_details"])
 
     # -- subscriptions and passes ----------------------------------------------------------
@@ -197,8 +300,9 @@ class CustomerOps:
             raise NotFound(f"Subscription with id {subscription_id} does not exists")
         new = copy.deepcopy(sub)
         if "expiresAt" in body:
-            expires = validate.integer(body["expiresAt"], "expiresAt", minimum=1,
-                                       maximum=99_999_999_999)
+            expires = validate.integer(
+                body["expiresAt"], "expiresAt", minimum=1, maximum=99_999_999_999
+            )
             if sub["status"] == "terminated":
                 raise Unprocessable("Subscription is terminated")
             if expires < sub["dateTo"]:
@@ -214,10 +318,13 @@ class CustomerOps:
             found = self.localization(sub["offerId"])
             price = found[1]["price"]["amount"] if found else sub["nextPaymentPrice"]
             new["couponCode"] = code
-            new["nextPaymentPrice"] = discounted(price, percent, sub["nextPaymentCurrency"] == "JPY")
+            new["nextPaymentPrice"] = discounted(
+                price, percent, sub["nextPaymentCurrency"] == "JPY"
+            )
         if "externalProperties" in body:
-            new["externalProperties"] = validate.mapping(body["externalProperties"],
-                                                         "externalProperties")
+            new["externalProperties"] = validate.mapping(
+                body["externalProperties"], "externalProperties"
+            )
         if new == sub:
             return sub
         self.put("subscriptions", new)
@@ -235,8 +342,10 @@ class CustomerOps:
         if sub["status"] != "active":
             raise Unprocessable("Only active subscriptions can be cancelled")
         if sub["isExternallyManaged"]:
-            raise Unprocessable(f"Subscription is managed by the {sub['paymentGateway']} store "
-                                "and can only be cancelled there")
+            raise Unprocessable(
+                f"Subscription is managed by the {sub['paymentGateway']} store "
+                "and can only be cancelled there"
+            )
         new = dict(sub, status="stopped", cancellationReason=reason)
         self.put("subscriptions", new)
         customer = self._customer(sub["customerId"])
@@ -257,8 +366,9 @@ class CustomerOps:
             raise NotFound("Pass not found")
         new = copy.deepcopy(record)
         if "expiresAt" in body:
-            expires = validate.integer(body["expiresAt"], "expiresAt", minimum=1,
-                                       maximum=99_999_999_999, nullable=True)
+            expires = validate.integer(
+                body["expiresAt"], "expiresAt", minimum=1, maximum=99_999_999_999, nullable=True
+            )
             if record["status"] == "terminated":
                 raise Unprocessable("Pass is terminated")
             current = record["expiresAt"]
@@ -266,36 +376,66 @@ class CustomerOps:
                 raise Unprocessable("New expiration date cannot be earlier than the current one")
             new["expiresAt"] = expires
         if "externalProperties" in body:
-            new["externalProperties"] = validate.mapping(body["externalProperties"],
-                                                         "externalProperties")
+            new["externalProperties"] = validate.mapping(
+                body["externalProperties"], "externalProperties"
+            )
         if new == record:
             return record
         self.put("passes", new)
         if new["expiresAt"] != record["expiresAt"]:
-            self.emit("passExpirationChanged", dict(
-                self._pass_event(new), previousExpirationDate=_iso_or_none(record["expiresAt"])))
+            self.emit(
+                "passExpirationChanged",
+                dict(
+                    self._pass_event(new), previousExpirationDate=_iso_or_none(record["expiresAt"])
+                ),
+            )
         return new
 
     def _pass_event(self, record: dict) -> dict:
         customer = self.get("customers", record["customerId"]) or {}
         now = self.now()
-        return {"passId": record["passId"], "offerId": record["offerId"],
-                "customerId": record["customerId"], "customerEmail": customer.get("email"),
-                "customerExternalId": customer.get("externalId"),
-                "active": record["status"] == "active" and (record["expiresAt"] is None
-                                                            or record["expiresAt"] >= now),
-                "expirationDate": _iso_or_none(record["expiresAt"])}
+        return {
+            "passId": record["passId"],
+            "offerId": record["offerId"],
+            "customerId": record["customerId"],
+            "customerEmail": customer.get("email"),
+            "customerExternalId": customer.get("externalId"),
+            "active": record["status"] == "active"
+            and (record["expiresAt"] is None or record["expiresAt"] >= now),
+            "expirationDate": _iso_or_none(record["expiresAt"]),
+        }
 
     # -- payments and transactions ---------------------------------------------------------
 
     @atomic
     def record_payment(self, body: dict) -> dict:
         """POST /payments: a captured payment grants or renews access; a rejected one is kept."""
-        validate.only(body, {"customerId", "status", "offerId", "paymentMethodId", "netAmount",
-                             "taxAmount", "currency", "country", "externalPaymentId",
-                             "rejectedReason", "subscriptionId"})
-        for field in ("customerId", "status", "offerId", "paymentMethodId", "netAmount",
-                      "taxAmount", "currency", "externalPaymentId"):
+        validate.only(
+            body,
+            {
+                "customerId",
+                "status",
+                "offerId",
+                "paymentMethodId",
+                "netAmount",
+                "taxAmount",
+                "currency",
+                "country",
+                "externalPaymentId",
+                "rejectedReason",
+                "subscriptionId",
+            },
+        )
+        for field in (
+            "customerId",
+            "status",
+            "offerId",
+            "paymentMethodId",
+            "netAmount",
+            "taxAmount",
+            "currency",
+            "externalPaymentId",
+        ):
             if field not in body:
                 raise BadRequest(f"{field} is required")
         status = body["status"]
@@ -330,13 +470,24 @@ class CustomerOps:
         in_app = gateway in IN_APP
         amount = _money(net + tax, currency)
         txn = {
-            "transactionId": self.new_id("transactions"), "customerId": customer["id"],
-            "transactionDate": self.now(), "offerId": loc["id"], "offerType": letter,
-            "offerTitle": loc["title"], "subscriptionId": None, "passId": None,
-            "amount": amount, "currency": currency, "status": status,
-            "paymentGateway": gateway, "paymentMethod": pm, "externalPaymentId": external,
+            "transactionId": self.new_id("transactions"),
+            "customerId": customer["id"],
+            "transactionDate": self.now(),
+            "offerId": loc["id"],
+            "offerType": letter,
+            "offerTitle": loc["title"],
+            "subscriptionId": None,
+            "passId": None,
+            "amount": amount,
+            "currency": currency,
+            "status": status,
+            "paymentGateway": gateway,
+            "paymentMethod": pm,
+            "externalPaymentId": external,
             "rejectedReason": (reason or "Unknown") if status == "rejected" else None,
-            "refundedAmount": 0, "refundedReason": None, "isGift": False,
+            "refundedAmount": 0,
+            "refundedReason": None,
+            "isGift": False,
             "paymentOperation": "recurring-payment" if sub else "initial-payment",
         }
         created_pass = None
@@ -345,50 +496,80 @@ class CustomerOps:
             if status == "captured":
                 self._renew(sub, offer)
         elif status == "captured" and letter == "S":
-            txn["subscriptionId"] = self._new_subscription(customer, offer, loc, amount, method,
-                                                           body["paymentMethodId"])
+            txn["subscriptionId"] = self._new_subscription(
+                customer, offer, loc, amount, method, body["paymentMethodId"]
+            )
         elif status == "captured":
             created_pass = self._new_pass(customer, offer, loc, method, body["paymentMethodId"])
             txn["passId"] = created_pass["passId"]
         self.put("transactions", txn)
         if customer["email"]:
-            kind = ("payment_failed" if status == "rejected" else
-                    "subscription_renewed" if sub else "access_purchased")
+            kind = (
+                "payment_failed"
+                if status == "rejected"
+                else "subscription_renewed"
+                if sub
+                else "access_purchased"
+            )
             self._add_email(customer, kind, loc["title"], txn["transactionId"], in_app)
         self.emit("transactionCreated", self._transaction_event(txn, customer, loc, net, tax))
         if created_pass is not None:
             self.emit("passCreated", self._pass_event(created_pass))
         payment = {
-            "id": int(txn["transactionId"][1:]), "orderId": None, "status": status,
-            "totalAmount": amount, "amount": net, "currency": currency,
+            "id": int(txn["transactionId"][1:]),
+            "orderId": None,
+            "status": status,
+            "totalAmount": amount,
+            "amount": net,
+            "currency": currency,
             "country": body.get("country") or customer["country"],
-            "customerId": customer["id"], "offerId": loc["id"], "offerType": letter,
-            "paymentGateway": gateway, "paymentMethod": pm, "externalPaymentId": external,
-            "couponCodeId": None, "taxValue": tax, "paymentMethodFee": 0,
-            "customerServiceFee": 0, "rejectedReason": txn["rejectedReason"],
-            "refundedReason": None, "paymentDetailsId": None,
-            "paymentOperation": txn["paymentOperation"], "gatewaySpecificParams": {},
+            "customerId": customer["id"],
+            "offerId": loc["id"],
+            "offerType": letter,
+            "paymentGateway": gateway,
+            "paymentMethod": pm,
+            "externalPaymentId": external,
+            "couponCodeId": None,
+            "taxValue": tax,
+            "paymentMethodFee": 0,
+            "customerServiceFee": 0,
+            "rejectedReason": txn["rejectedReason"],
+            "refundedReason": None,
+            "paymentDetailsId": None,
+            "paymentOperation": txn["paymentOperation"],
+            "gatewaySpecificParams": {},
             "transactionId": txn["transactionId"],
         }
         return {"success": True, "message": "Payment created successfully", "payment": payment}
 
-    def _transaction_event(self, txn: dict, customer: dict, loc: dict, net: float,
-                           tax: float) -> dict:
+    def _transaction_event(
+        self, txn: dict, customer: dict, loc: dict, net: float, tax: float
+    ) -> dict:
         return {
-            "offerId": txn["offerId"], "transactionId": txn["transactionId"],
-            "transactionDate": txn["transactionDate"], "transactionCountry": customer["country"],
+            "offerId": txn["offerId"],
+            "transactionId": txn["transactionId"],
+            "transactionDate": txn["transactionDate"],
+            "transactionCountry": customer["country"],
             "transactionCurrency": txn["currency"],
             "taxRate": round(tax / net, 4) if net else 0,
-            "transactionPriceExclTax": f"{net:.4f}", "transactionPriceInclTax": f"{net + tax:.4f}",
-            "applicableTax": f"{tax:.4f}", "appliedExchangeRate": 1,
+            "transactionPriceExclTax": f"{net:.4f}",
+            "transactionPriceInclTax": f"{net + tax:.4f}",
+            "applicableTax": f"{tax:.4f}",
+            "appliedExchangeRate": 1,
             # The gateway's reference, as in the vendor's example (cleeng-exports.md 9), not
             # the customer's externalData (personal, and not what the topic describes).
-            "externalData": txn["externalPaymentId"], "customerId": customer["id"],
-            "customerEmail": customer["email"], "customerExternalId": customer["externalId"],
-            "paymentId": int(txn["transactionId"][1:]), "offerPrice": loc["price"]["amount"],
-            "offerCurrency": loc["price"]["currency"], "discountRate": 0,
-            "subscriptionId": txn["subscriptionId"], "passId": txn["passId"],
-            "status": txn["status"], "paymentGateway": txn["paymentGateway"],
+            "externalData": txn["externalPaymentId"],
+            "customerId": customer["id"],
+            "customerEmail": customer["email"],
+            "customerExternalId": customer["externalId"],
+            "paymentId": int(txn["transactionId"][1:]),
+            "offerPrice": loc["price"]["amount"],
+            "offerCurrency": loc["price"]["currency"],
+            "discountRate": 0,
+            "subscriptionId": txn["subscriptionId"],
+            "passId": txn["passId"],
+            "status": txn["status"],
+            "paymentGateway": txn["paymentGateway"],
         }
 
     def _period_end(self, offer: dict, start: int) -> int:
@@ -402,36 +583,74 @@ class CustomerOps:
         start = max(sub["dateTo"], self.now())
         renewal = dict(sub["renewalCycle"], completed=sub["renewalCycle"]["completed"] + 1)
         status = "active" if sub["status"] in ("active", "stopped") else sub["status"]
-        self.put("subscriptions", dict(sub, dateTo=self._period_end(offer, start), inTrial=False,
-                                       status=status, renewalCycle=renewal))
+        self.put(
+            "subscriptions",
+            dict(
+                sub,
+                dateTo=self._period_end(offer, start),
+                inTrial=False,
+                status=status,
+                renewalCycle=renewal,
+            ),
+        )
 
-    def _new_subscription(self, customer: dict, offer: dict, loc: dict, amount: float,
-                          method: tuple[str, str], method_id: int) -> int:
+    def _new_subscription(
+        self,
+        customer: dict,
+        offer: dict,
+        loc: dict,
+        amount: float,
+        method: tuple[str, str],
+        method_id: int,
+    ) -> int:
         now = self.now()
         cycle = offer.get("billingCycle") or {"periodUnit": "month", "amount": 1}
         unit, count = cycle["periodUnit"], cycle["amount"]
-        period = "season" if unit == "season" else {
-            ("month", 3): "3months", ("month", 6): "6months"}.get((unit, count), unit)
+        period = (
+            "season"
+            if unit == "season"
+            else {("month", 3): "3months", ("month", 6): "6months"}.get((unit, count), unit)
+        )
         gateway, pm = method
-        details = next((d["id"] for d in self.of_customer("payment_details", customer["id"])
-                        if d["active"] and (d["paymentGateway"], d["paymentMethod"]) == method),
-                       None)
-        sub = self.put("subscriptions", {
-            "subscriptionId": self.new_id("subscriptions"), "customerId": customer["id"],
-            "offerId": loc["id"], "status": "active", "dateFrom": now,
-            "dateTo": self._period_end(offer, now), "inTrial": False, "createdAt": now,
-            "period": period, "nextPaymentPrice": amount,
-            "nextPaymentCurrency": loc["price"]["currency"], "paymentGateway": gateway,
-            "paymentMethod": pm, "couponCode": None, "paymentMethodId": method_id,
-            "paymentDetailsId": details,
-            "renewalCycle": {"completed": 0, "unit": unit, "amount": count},
-            "externalProperties": {}, "isExternallyManaged": gateway in IN_APP, "pause": None,
-            "cancellationReason": None,
-        })
+        details = next(
+            (
+                d["id"]
+                for d in self.of_customer("payment_details", customer["id"])
+                if d["active"] and (d["paymentGateway"], d["paymentMethod"]) == method
+            ),
+            None,
+        )
+        sub = self.put(
+            "subscriptions",
+            {
+                "subscriptionId": self.new_id("subscriptions"),
+                "customerId": customer["id"],
+                "offerId": loc["id"],
+                "status": "active",
+                "dateFrom": now,
+                "dateTo": self._period_end(offer, now),
+                "inTrial": False,
+                "createdAt": now,
+                "period": period,
+                "nextPaymentPrice": amount,
+                "nextPaymentCurrency": loc["price"]["currency"],
+                "paymentGateway": gateway,
+                "paymentMethod": pm,
+                "couponCode": None,
+                "paymentMethodId": method_id,
+                "paymentDetailsId": details,
+                "renewalCycle": {"completed": 0, "unit": unit, "amount": count},
+                "externalProperties": {},
+                "isExternallyManaged": gateway in IN_APP,
+                "pause": None,
+                "cancellationReason": None,
+            },
+        )
         return sub["subscriptionId"]
 
-    def _new_pass(self, customer: dict, offer: dict, loc: dict, method: tuple[str, str],
-                  method_id: int) -> dict:
+    def _new_pass(
+        self, customer: dict, offer: dict, loc: dict, method: tuple[str, str], method_id: int
+    ) -> dict:
         now = self.now()
         entitlement = offer.get("entitlement") or {}
         if offer.get("event"):
@@ -440,19 +659,32 @@ class CustomerOps:
             expires = entitlement.get("expiresAt")
         elif entitlement.get("duration"):
             duration = entitlement["duration"]
-            unit = {"hour": 3600, "day": DAY, "week": 7 * DAY, "month": 30 * DAY,
-                    "year": 365 * DAY}[duration["periodUnit"]]
+            unit = {
+                "hour": 3600,
+                "day": DAY,
+                "week": 7 * DAY,
+                "month": 30 * DAY,
+                "year": 365 * DAY,
+            }[duration["periodUnit"]]
             expires = now + duration["amount"] * unit
         else:
             expires = None
         pass_id = self.new_id("passes")
-        return self.put("passes", {
-            "passId": pass_id, "customerId": customer["id"], "offerId": loc["id"],
-            "status": "active", "createdAt": now, "expiresAt": expires,
-            "externalId": f"{method[0]}-{pass_id}" if method[0] in IN_APP else None,
-            "externalProperties": {}, "paymentMethodId": method_id,
-            "isExternallyManaged": method[0] in IN_APP,
-        })
+        return self.put(
+            "passes",
+            {
+                "passId": pass_id,
+                "customerId": customer["id"],
+                "offerId": loc["id"],
+                "status": "active",
+                "createdAt": now,
+                "expiresAt": expires,
+                "externalId": f"{method[0]}-{pass_id}" if method[0] in IN_APP else None,
+                "externalProperties": {},
+                "paymentMethodId": method_id,
+                "isExternallyManaged": method[0] in IN_APP,
+            },
+        )
 
     def _transaction(self, transaction_id) -> dict:
         txn = self.get("transactions", transaction_id)
@@ -466,11 +698,16 @@ class CustomerOps:
             raise Unprocessable("Only captured transactions can be refunded")
         remaining = _money(txn["amount"] - (txn["refundedAmount"] or 0), txn["currency"])
         if remaining <= 0:
-            raise Unprocessable("Transaction is already fully refunded" if txn["amount"] > 0
-                                else "Transaction has no amount to refund")
+            raise Unprocessable(
+                "Transaction is already fully refunded"
+                if txn["amount"] > 0
+                else "Transaction has no amount to refund"
+            )
         if txn["paymentGateway"] not in REFUNDABLE_GATEWAYS:
-            raise Unprocessable("Only card and PayPal payments can be refunded; in-app purchases "
-                                "are refunded by the app store")
+            raise Unprocessable(
+                "Only card and PayPal payments can be refunded; in-app purchases "
+                "are refunded by the app store"
+            )
         if txn["isGift"]:
             raise Unprocessable("Gift purchases cannot be refunded")
         if txn["transactionDate"] < self.now() - REFUND_WINDOW:
@@ -491,8 +728,9 @@ class CustomerOps:
         if txn["subscriptionId"] is not None:
             sub = self.get("subscriptions", txn["subscriptionId"])
             if sub and sub["status"] != "terminated":
-                self.put("subscriptions", dict(sub, status="terminated",
-                                               dateTo=min(sub["dateTo"], now)))
+                self.put(
+                    "subscriptions", dict(sub, status="terminated", dateTo=min(sub["dateTo"], now))
+                )
                 return ["subscriptions"]
         if txn["passId"] is not None:
             record = self.get("passes", txn["passId"])
@@ -528,8 +766,9 @@ class CustomerOps:
             changed += self._terminate_access(txn)
         customer = self._customer(txn["customerId"])
         if customer["email"]:
-            self._add_email(customer, "refund_confirmation", txn["offerTitle"],
-                            txn["transactionId"], False)
+            self._add_email(
+                customer, "refund_confirmation", txn["offerTitle"], txn["transactionId"], False
+            )
         self._customer_event(customer, changed)
         return new
 
@@ -553,8 +792,9 @@ class CustomerOps:
             changed.append("transactions")
         customer = self._customer(txn["customerId"])
         if amount is not None and customer["email"]:
-            self._add_email(customer, "refund_confirmation", txn["offerTitle"],
-                            txn["transactionId"], False)
+            self._add_email(
+                customer, "refund_confirmation", txn["offerTitle"], txn["transactionId"], False
+            )
             changed.append("emails")
         self._customer_event(customer, changed)
         return new
@@ -575,8 +815,9 @@ class CustomerOps:
         for sub in self.of_customer("subscriptions", details["customerId"]):
             if sub["paymentDetailsId"] == details["id"]:
                 self.put("subscriptions", dict(sub, paymentDetailsId=None))
-        self._customer_event(self._customer(details["customerId"]),
-                             ["payment_details", "subscriptions"])
+        self._customer_event(
+            self._customer(details["customerId"]), ["payment_details", "subscriptions"]
+        )
         return new
 
     @atomic
@@ -591,8 +832,10 @@ class CustomerOps:
         to = to or customer["email"]
         if to is None:
             raise Unprocessable("Customer has no email address")
-        new = self.put("emails", dict(email, id=self.new_id("emails"), to=to, status="sent",
-                                      createdAt=self.now()))
+        new = self.put(
+            "emails",
+            dict(email, id=self.new_id("emails"), to=to, status="sent", createdAt=self.now()),
+        )
         self._customer_event(customer, ["emails"])
         return new
 
@@ -604,10 +847,20 @@ class CustomerOps:
         text = validate.text(body.get("text"), "text", 2500)
         customer = self._customer(body.get("customerId"))
         now = self.now()
-        note = self.put("notes", {"id": self.new_id("notes"), "customerId": customer["id"],
-                                  "author": author, "text": text, "createdAt": now,
-                                  "updatedAt": now, "deletedAt": None, "deletedBy": None,
-                                  "revisions": []})
+        note = self.put(
+            "notes",
+            {
+                "id": self.new_id("notes"),
+                "customerId": customer["id"],
+                "author": author,
+                "text": text,
+                "createdAt": now,
+                "updatedAt": now,
+                "deletedAt": None,
+                "deletedBy": None,
+                "revisions": [],
+            },
+        )
         self._customer_event(customer, ["notes"])
         return note
 
@@ -629,8 +882,7 @@ class CustomerOps:
         if text == note["text"]:
             return note
         now = self.now()
-        revisions = note["revisions"] + [{"text": note["text"], "editedAt": now,
-                                          "editor": editor}]
+        revisions = note["revisions"] + [{"text": note["text"], "editedAt": now, "editor": editor}]
         new = self.put("notes", dict(note, text=text, updatedAt=now, revisions=revisions))
         self._customer_event(self._customer(note["customerId"]), ["notes"])
         return new

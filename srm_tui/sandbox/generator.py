@@ -23,46 +23,73 @@ from __future__ import annotations
 import gc
 import random
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Iterator
 
 from .catalog import DAY, HOUR, YEAR, CatalogIndex, Loc, Plan, WeightedPicker, build_catalog
-from .locales import (COMPANY_WORDS, COUNTRIES, EMAIL_DOMAINS, HOSTILE_NAMES, HOSTILE_TEXT,
-                      Country)
+from .locales import COMPANY_WORDS, COUNTRIES, EMAIL_DOMAINS, HOSTILE_NAMES, HOSTILE_TEXT, Country
 
 BROADCASTER_ID = 558186818
-HOSTILE_EVERY = 250          # one customer in 250 has hostile text in their name
+HOSTILE_EVERY = 250  # one customer in 250 has hostile text in their name
 HOSTILE_OFFSET = 97
-MAX_CUSTOMERS = 3_500_000    # bounded by the transaction id space (256 ids per customer)
+MAX_CUSTOMERS = 3_500_000  # bounded by the transaction id space (256 ids per customer)
 
 IN_APP = ("apple", "android", "roku", "amazon")
 WEB_GATEWAYS = ("adyen", "paypal")
 # (gateway, paymentMethod) -> the publisher's paymentMethodId
 PAYMENT_METHOD_IDS = {
-    ("adyen", "card"): 194856795, ("adyen", "ideal"): 194856796, ("adyen", "blik"): 194856797,
-    ("adyen", "pix"): 194856798, ("adyen", "applepay"): 194856799,
-    ("adyen", "googlepay"): 194856800, ("paypal", "paypal"): 270413912,
-    ("apple", "apple"): 310000001, ("android", "android"): 310000002,
-    ("roku", "roku"): 310000003, ("amazon", "amazon"): 310000004,
+    ("adyen", "card"): 194856795,
+    ("adyen", "ideal"): 194856796,
+    ("adyen", "blik"): 194856797,
+    ("adyen", "pix"): 194856798,
+    ("adyen", "applepay"): 194856799,
+    ("adyen", "googlepay"): 194856800,
+    ("paypal", "paypal"): 270413912,
+    ("apple", "apple"): 310000001,
+    ("android", "android"): 310000002,
+    ("roku", "roku"): 310000003,
+    ("amazon", "amazon"): 310000004,
     ("free-offer", "free-offer"): 100000001,
 }
 PAYMENT_METHOD_BY_ID = {v: k for k, v in PAYMENT_METHOD_IDS.items()}
 
 AGENTS = ("anna", "marek", "sofía", "tom", "yuki", "olu")
 CARD_VARIANTS = ("visa", "visa", "mc", "mc", "amex", "visacredit", "discover")
-REJECTED_REASONS = ("Insufficient funds", "Card expired", "Do not honor", "Expired card",
-                    "Authentication failed (3DS)", "Suspected fraud", "Card blocked",
-                    "Transaction not permitted")
+REJECTED_REASONS = (
+    "Insufficient funds",
+    "Card expired",
+    "Do not honor",
+    "Expired card",
+    "Authentication failed (3DS)",
+    "Suspected fraud",
+    "Card blocked",
+    "Transaction not permitted",
+)
 IN_APP_REJECTED = ("Billing issue reported by the app store", "Payment declined by the store")
-PAYPAL_REJECTED = ("PayPal account restricted", "Insufficient funds",
-                   "Payer cannot pay for this transaction")
-CANCELLATION_REASONS = ("Too expensive", "Not enough content", "Technical issues",
-                        "Switching to another service", "Only wanted one season",
-                        "Temporary break", "Moving abroad", "No reason given")
-REFUND_REASONS = ("Customer request", "Duplicate charge", "Goodwill gesture",
-                  "Service outage compensation", "Charged after cancellation")
+PAYPAL_REJECTED = (
+    "PayPal account restricted",
+    "Insufficient funds",
+    "Payer cannot pay for this transaction",
+)
+CANCELLATION_REASONS = (
+    "Too expensive",
+    "Not enough content",
+    "Technical issues",
+    "Switching to another service",
+    "Only wanted one season",
+    "Temporary break",
+    "Moving abroad",
+    "No reason given",
+)
+REFUND_REASONS = (
+    "Customer request",
+    "Duplicate charge",
+    "Goodwill gesture",
+    "Service outage compensation",
+    "Charged after cancellation",
+)
 NOTE_TEXTS = (
     "VIP: long-time subscriber, handle with care.",
     "Called about a double charge; explained that the second one was the renewal.",
@@ -98,14 +125,14 @@ EMAIL_BODIES = {
     "subscription_renewed": "Hi {name}, {title} has been renewed. Thank you for staying.",
     "access_expired": "Hi {name}, your access to {title} has ended. We hope to see you again.",
     "payment_failed": "Hi {name}, your last payment for {title} failed. Please update your "
-                      "payment details.",
+    "payment details.",
     "password_reset": "Hi {name}, use the link below to choose a new password.",
     "card_expiring": "Hi {name}, the card on file expires soon. Please update it.",
     "refund_confirmation": "Hi {name}, we have refunded your payment for {title}.",
     "gift": "Hi {name}, your gift ({title}) is on its way to the lucky recipient.",
     "subscription_switched": "Hi {name}, you are now on {title}.",
     "subscription_stopped": "Hi {name}, {title} will not renew. Access continues until the "
-                            "end of the paid period.",
+    "end of the paid period.",
 }
 EMAIL_TYPES = tuple(EMAIL_SUBJECTS)
 
@@ -118,12 +145,19 @@ def _split_template(subject: str, body: str) -> tuple[tuple[str, str], tuple[str
     return (before, after), (head, middle if has_title else rest, tail)
 
 
-EMAIL_TEMPLATES = {kind: _split_template(EMAIL_SUBJECTS[kind], EMAIL_BODIES[kind])
-                   for kind in EMAIL_TYPES}
+EMAIL_TEMPLATES = {
+    kind: _split_template(EMAIL_SUBJECTS[kind], EMAIL_BODIES[kind]) for kind in EMAIL_TYPES
+}
 
 # Share of subscriptions in each lifecycle state at as_of (cumulative thresholds).
-_STATE_THRESHOLDS = (("active", 0.36), ("churned", 0.66), ("cancelled", 0.75),
-                     ("grace", 0.83), ("trial", 0.91), ("paused", 1.0))
+_STATE_THRESHOLDS = (
+    ("active", 0.36),
+    ("churned", 0.66),
+    ("cancelled", 0.75),
+    ("grace", 0.83),
+    ("trial", 0.91),
+    ("paused", 1.0),
+)
 # Most renewals a generated subscription has. With at most 3 subscriptions (each adding a
 # trial, a retry and 3 failed attempts) and 3 passes, a customer stays far below the 256
 # transaction ids its slot range holds.
@@ -189,8 +223,15 @@ def generate(seed: int, n: int, as_of: datetime) -> dict:
     return out
 
 
-CHILD_LISTS = ("subscriptions", "passes", "transactions", "payment_details", "emails", "notes",
-               "history")
+CHILD_LISTS = (
+    "subscriptions",
+    "passes",
+    "transactions",
+    "payment_details",
+    "emails",
+    "notes",
+    "history",
+)
 ENTITY_LISTS = ("customers",) + CHILD_LISTS + ("offers", "season_groups", "campaigns")
 
 
@@ -229,9 +270,12 @@ class _Context:
         self.pass_id = _IdSpace(seed, 3, 1_000_000_000, 9_000_000_000, 7_046_029_259, 8)
         self.txn_id = _IdSpace(seed, 4, 100_000_000, 900_000_000, 611_953_313, 256)
         self.pd_id = _IdSpace(seed, 5, 100_000_000, 900_000_000, 725_689_717, 8)
-        self.coupons = [(code, c["discount"]["value"]) for c in cat.get("campaigns", [])
-                        if c.get("status") == "active" and "S" in c["constraints"]["offerTypes"]
-                        for code in c["couponCodes"]]
+        self.coupons = [
+            (code, c["discount"]["value"])
+            for c in cat.get("campaigns", [])
+            if c.get("status") == "active" and "S" in c["constraints"]["offerTypes"]
+            for code in c["couponCodes"]
+        ]
         self.lower = min((p.sell_from for p in self.index.plans), default=now - 6 * YEAR)
 
 
@@ -273,8 +317,8 @@ class _Timeline:
     had_trial: bool = False
     pause: dict | None = None
     reason: str | None = None
-    refund_last: bool = False                 # last payment refunded, access revoked
-    failed_retries: tuple[int, ...] = ()      # rejected renewals at date_to + each delay
+    refund_last: bool = False  # last payment refunded, access revoked
+    failed_retries: tuple[int, ...] = ()  # rejected renewals at date_to + each delay
 
 
 class _Builder:
@@ -293,7 +337,7 @@ class _Builder:
         self.passes: list[dict] = []
         self.txns: list[dict] = []
         self.emails: list[dict] = []
-        self.pds: dict[tuple, list] = {}    # (gateway, method, old) -> [id, subscriptionIds]
+        self.pds: dict[tuple, list] = {}  # (gateway, method, old) -> [id, subscriptionIds]
         self.web_method: tuple[str, str] | None = None
         self.company: str | None = None
 
@@ -302,36 +346,67 @@ class _Builder:
     def pick(self, seq):
         return seq[int(self.rnd() * len(seq))]
 
-    def txn(self, t: int, loc: Loc, letter: str, amount: float, status: str, gw: str, pm: str,
-            op: str, sub_id: int | None, pass_id: int | None, reason: str | None = None,
-            gift: bool = False) -> dict:
+    def txn(
+        self,
+        t: int,
+        loc: Loc,
+        letter: str,
+        amount: float,
+        status: str,
+        gw: str,
+        pm: str,
+        op: str,
+        sub_id: int | None,
+        pass_id: int | None,
+        reason: str | None = None,
+        gift: bool = False,
+    ) -> dict:
         number = self.txn_ids(len(self.txns))
         record = {
-            "transactionId": f"T{number}", "customerId": self.cid, "transactionDate": t,
-            "offerId": loc.id, "offerType": letter, "offerTitle": loc.title,
-            "subscriptionId": sub_id, "passId": pass_id, "amount": amount,
-            "currency": loc.currency, "status": status, "paymentGateway": gw,
-            "paymentMethod": pm, "externalPaymentId": EXTERNAL_IDS[gw](number),
-            "rejectedReason": reason, "refundedAmount": 0, "refundedReason": None,
-            "isGift": gift, "paymentOperation": op,
+            "transactionId": f"T{number}",
+            "customerId": self.cid,
+            "transactionDate": t,
+            "offerId": loc.id,
+            "offerType": letter,
+            "offerTitle": loc.title,
+            "subscriptionId": sub_id,
+            "passId": pass_id,
+            "amount": amount,
+            "currency": loc.currency,
+            "status": status,
+            "paymentGateway": gw,
+            "paymentMethod": pm,
+            "externalPaymentId": EXTERNAL_IDS[gw](number),
+            "rejectedReason": reason,
+            "refundedAmount": 0,
+            "refundedReason": None,
+            "isGift": gift,
+            "paymentOperation": op,
         }
         self.txns.append(record)
         return record
 
-    def email(self, t: int, kind: str, title: str = "", txn: dict | None = None,
-              in_app: bool = False) -> None:
+    def email(
+        self, t: int, kind: str, title: str = "", txn: dict | None = None, in_app: bool = False
+    ) -> None:
         """Record an email; in-app purchases get generated (not sent) ones."""
         if t > self.now or len(self.emails) >= 64:
             return
         subject, body = EMAIL_TEMPLATES[kind]
         generated = in_app or (kind == "invoice" and self.rnd() < 0.07)
-        self.emails.append({
-            "id": self.email_base + len(self.emails), "customerId": self.cid, "type": kind,
-            "subject": subject[0] + title + subject[1], "to": self.email_address,
-            "status": "generated" if generated else "sent", "createdAt": t,
-            "transactionId": txn["transactionId"] if txn else None,
-            "body": body[0] + self.first + body[1] + title + body[2],
-        })
+        self.emails.append(
+            {
+                "id": self.email_base + len(self.emails),
+                "customerId": self.cid,
+                "type": kind,
+                "subject": subject[0] + title + subject[1],
+                "to": self.email_address,
+                "status": "generated" if generated else "sent",
+                "createdAt": t,
+                "transactionId": txn["transactionId"] if txn else None,
+                "body": body[0] + self.first + body[1] + title + body[2],
+            }
+        )
 
     def rejection(self, gw: str) -> str:
         if gw in IN_APP:
@@ -367,7 +442,9 @@ class _Builder:
             return ("paypal", "paypal") if self.web_method[0] == "adyen" else ("adyen", "card")
         return self.web_method
 
-    def gateway(self, plan: Plan, loc: Loc, country: Country, allow_in_app: bool) -> tuple[str, str]:
+    def gateway(
+        self, plan: Plan, loc: Loc, country: Country, allow_in_app: bool
+    ) -> tuple[str, str]:
         if loc.price <= 0:
             return "free-offer", "free-offer"
         if allow_in_app and plan.stores and self.rnd() < 0.36:
@@ -406,11 +483,11 @@ class _Builder:
         self.email_address = f"{local}@{domain}"
 
         u = rnd()
-        if u < 0.07:    # prospect: registered, never bought anything
+        if u < 0.07:  # prospect: registered, never bought anything
             n_subs, n_passes = 0, 0
         elif u < 0.19:  # passes only
             n_subs, n_passes = 0, 1 + (rnd() < 0.35) + (rnd() < 0.15)
-        else:           # subscriber, sometimes hybrid
+        else:  # subscriber, sometimes hybrid
             v = rnd()
             n_subs = 1 if v < 0.62 else 2 if v < 0.88 else 3
             n_passes = (1 + (rnd() < 0.3)) if rnd() < 0.21 else 0
@@ -453,13 +530,20 @@ class _Builder:
             login = None
         else:
             login = latest + int(rnd() * (now - latest))
-        capture = {"address": None, "city": None, "state": None, "postCode": None,
-                   "birthDate": None, "companyName": None}
+        capture = {
+            "address": None,
+            "city": None,
+            "state": None,
+            "postCode": None,
+            "birthDate": None,
+            "companyName": None,
+        }
         if rnd() < 0.82:
             city, state, streets = self.pick(country.places)
             number = 1 + int(rnd() * 180)
             capture["address"] = country.address_format.format(
-                s=self.pick(streets), n=number, m=1 + int(rnd() * 40))
+                s=self.pick(streets), n=number, m=1 + int(rnd() * 40)
+            )
             capture["city"], capture["state"] = city, state
             capture["postCode"] = _postcode(country.postcode_format, rnd)
             year = self.ctx.year - 18 - int(rnd() * 62)
@@ -475,13 +559,14 @@ class _Builder:
         if u < 0.45:
             external_id = f"crm-{self.i * 7 + 1_000_003}"
         elif u < 0.55:
-            external_id = f"auth0|{(self.i * 2_654_435_761) % 16 ** 12:012x}"
+            external_id = f"auth0|{(self.i * 2_654_435_761) % 16**12:012x}"
         external_data = None
         if rnd() < 0.25:
             external_data = {"tier": self.pick(("gold", "silver", "bronze"))}
             if rnd() < 0.5:
-                external_data["source"] = self.pick(("tv-campaign", "newsletter", "partner",
-                                                     "organic"))
+                external_data["source"] = self.pick(
+                    ("tv-campaign", "newsletter", "partner", "organic")
+                )
             if rnd() < 0.3:
                 external_data["newsletter"] = self.pick(("yes", "no"))
             if hostile:
@@ -491,11 +576,18 @@ class _Builder:
             block = self.pick(("203.0.113.", "198.51.100.", "192.0.2.", None))
             ip = f"{block}{1 + int(rnd() * 254)}" if block else f"2001:db8::{int(rnd() * 65535):x}"
         return {
-            "id": self.cid, "email": self.email_address, "firstName": self.first,
-            "lastName": self.last, "country": country.code, "currency": country.currency,
-            "locale": country.locale, "regDate": format_date(self.reg),
+            "id": self.cid,
+            "email": self.email_address,
+            "firstName": self.first,
+            "lastName": self.last,
+            "country": country.code,
+            "currency": country.currency,
+            "locale": country.locale,
+            "regDate": format_date(self.reg),
             "lastLoginDate": format_date(login) if login is not None else None,
-            "lastUserIp": ip, "externalId": external_id, "externalData": external_data,
+            "lastUserIp": ip,
+            "externalId": external_id,
+            "externalData": external_data,
             "capture": capture,
         }
 
@@ -520,13 +612,22 @@ class _Builder:
         for state in states:
             plan = None
             for _ in range(4):
-                picker = pickers["trial" if state == "trial" else "paused" if state == "paused"
-                                 else "churned" if state == "churned" else "current"]
+                picker = pickers[
+                    "trial"
+                    if state == "trial"
+                    else "paused"
+                    if state == "paused"
+                    else "churned"
+                    if state == "churned"
+                    else "current"
+                ]
                 if not picker:
                     picker, state = pickers["current"], "active"
                 candidate = picker.pick(rnd())
-                if candidate.period == "season" and (state not in ("active", "cancelled", "churned")
-                                                     or not self.ctx.index.season_starts):
+                if candidate.period == "season" and (
+                    state not in ("active", "cancelled", "churned")
+                    or not self.ctx.index.season_starts
+                ):
                     continue
                 if state != "churned" and candidate.offer_id in taken:
                     continue
@@ -556,7 +657,11 @@ class _Builder:
         if plan.period == "season":
             tl = self.season_timeline(state)
         elif state == "churned":
-            end = switched_to["createdAt"] if switched_to else now - DAY - int(rnd() ** 1.5 * 3 * YEAR)
+            end = (
+                switched_to["createdAt"]
+                if switched_to
+                else now - DAY - int(rnd() ** 1.5 * 3 * YEAR)
+            )
             tl = self.churned_timeline(plan, end, price > 0 and gw in WEB_GATEWAYS, price > 0)
         else:
             tl = getattr(self, f"{state}_timeline")(plan)
@@ -569,40 +674,70 @@ class _Builder:
         if pd_id is not None:
             self.pds[(gw, pm, old_card)][1].append(sid)
         sub = {
-            "subscriptionId": sid, "customerId": self.cid, "offerId": loc.id,
-            "status": tl.status, "dateFrom": tl.created, "dateTo": tl.date_to,
-            "inTrial": tl.in_trial, "createdAt": tl.created, "period": plan.period,
-            "nextPaymentPrice": price, "nextPaymentCurrency": loc.currency,
-            "paymentGateway": gw, "paymentMethod": pm, "couponCode": coupon,
-            "paymentMethodId": PAYMENT_METHOD_IDS[(gw, pm)], "paymentDetailsId": pd_id,
+            "subscriptionId": sid,
+            "customerId": self.cid,
+            "offerId": loc.id,
+            "status": tl.status,
+            "dateFrom": tl.created,
+            "dateTo": tl.date_to,
+            "inTrial": tl.in_trial,
+            "createdAt": tl.created,
+            "period": plan.period,
+            "nextPaymentPrice": price,
+            "nextPaymentCurrency": loc.currency,
+            "paymentGateway": gw,
+            "paymentMethod": pm,
+            "couponCode": coupon,
+            "paymentMethodId": PAYMENT_METHOD_IDS[(gw, pm)],
+            "paymentDetailsId": pd_id,
             "renewalCycle": {"completed": 0, "unit": plan.unit, "amount": plan.unit_amount},
-            "externalProperties": {}, "isExternallyManaged": in_app, "pause": tl.pause,
+            "externalProperties": {},
+            "isExternallyManaged": in_app,
+            "pause": tl.pause,
             "cancellationReason": tl.reason,
         }
         self.subs.append(sub)
         title = loc.title
         if tl.had_trial:
-            free = self.txn(tl.created, loc, "S", 0, "captured", gw, pm,
-                            "initial-free-transaction", sid, None)
+            free = self.txn(
+                tl.created, loc, "S", 0, "captured", gw, pm, "initial-free-transaction", sid, None
+            )
             self.email(tl.created, "access_purchased", title, free, in_app)
         self.charges(sub, loc, tl, price, gw, pm, in_app)
         if tl.status == "stopped":
             last = tl.charges[-1] if tl.charges else tl.created
             until = min(now, tl.date_to)
-            self.email(until - int(rnd() * (until - last)), "subscription_stopped", title, None,
-                       in_app)
+            self.email(
+                until - int(rnd() * (until - last)), "subscription_stopped", title, None, in_app
+            )
         # Failed renewals: at the due date and on retry days, while they are in the past.
         for delay in tl.failed_retries:
             if tl.date_to + delay <= now - 60:
-                self.txn(tl.date_to + delay, loc, "S", price, "rejected", gw, pm,
-                         "recurring-payment", sid, None, self.rejection(gw))
+                self.txn(
+                    tl.date_to + delay,
+                    loc,
+                    "S",
+                    price,
+                    "rejected",
+                    gw,
+                    pm,
+                    "recurring-payment",
+                    sid,
+                    None,
+                    self.rejection(gw),
+                )
                 self.email(tl.date_to + delay, "payment_failed", title, self.txns[-1], in_app)
         if state == "churned":
             if not tl.refund_last:
                 self.email(tl.date_to, "access_expired", title, None, in_app)
             if switched_to:
-                self.email(tl.date_to, "subscription_switched",
-                           ctx.index.titles.get(switched_to["offerId"], title), None, in_app)
+                self.email(
+                    tl.date_to,
+                    "subscription_switched",
+                    ctx.index.titles.get(switched_to["offerId"], title),
+                    None,
+                    in_app,
+                )
 
     def cycles(self, plan: Plan, end: int, trial: int) -> int:
         """Completed renewals: mostly few, fewer when the offer did not exist that long ago."""
@@ -610,8 +745,15 @@ class _Builder:
         room = (end - plan.sell_from - trial - DAY) // plan.seconds - 1
         return max(0, min(k, room))
 
-    def paid_timeline(self, plan: Plan, first_charge: int, n: int, date_to: int,
-                      had_trial: bool, status: str = "active") -> _Timeline:
+    def paid_timeline(
+        self,
+        plan: Plan,
+        first_charge: int,
+        n: int,
+        date_to: int,
+        had_trial: bool,
+        status: str = "active",
+    ) -> _Timeline:
         trial = plan.trial_days * DAY if had_trial else 0
         charges = [first_charge + j * plan.seconds for j in range(n)]
         return _Timeline(first_charge - trial, date_to, charges, status, had_trial=had_trial)
@@ -625,8 +767,9 @@ class _Builder:
         had_trial = bool(plan.trial_days) and self.rnd() < 0.35
         k = self.cycles(plan, self.now, plan.trial_days * DAY)
         first = self.now - int((k + 0.02 + self.rnd() * 0.96) * plan.seconds)
-        return self.paid_timeline(plan, first, k + 1, first + (k + 1) * plan.seconds, had_trial,
-                                  status)
+        return self.paid_timeline(
+            plan, first, k + 1, first + (k + 1) * plan.seconds, had_trial, status
+        )
 
     def cancelled_timeline(self, plan: Plan) -> _Timeline:
         return self.active_timeline(plan, "stopped")
@@ -649,10 +792,15 @@ class _Builder:
         resume = pause_date + (1 + int(rnd() * plan.pause_cycles)) * period
         if resume <= now:
             resume = pause_date + plan.pause_cycles * period
-        tl = self.paid_timeline(plan, pause_date - (k + 1) * period, k + 1, pause_date, False,
-                                "paused")
-        tl.pause = {"requestedAt": pause_date - HOUR - int(rnd() * 20 * DAY),
-                    "pauseDate": pause_date, "resumeDate": resume, "failedResumes": []}
+        tl = self.paid_timeline(
+            plan, pause_date - (k + 1) * period, k + 1, pause_date, False, "paused"
+        )
+        tl.pause = {
+            "requestedAt": pause_date - HOUR - int(rnd() * 20 * DAY),
+            "pauseDate": pause_date,
+            "resumeDate": resume,
+            "failedResumes": [],
+        }
         return tl
 
     def churned_timeline(self, plan: Plan, end: int, refundable: bool, paid: bool) -> _Timeline:
@@ -670,8 +818,14 @@ class _Builder:
             tl.refund_last = True
             return tl
         failed = u < 0.45 and paid
-        tl = self.paid_timeline(plan, end - (k + 1) * period, k + 1, end, had_trial,
-                                "terminated" if failed else "stopped")
+        tl = self.paid_timeline(
+            plan,
+            end - (k + 1) * period,
+            k + 1,
+            end,
+            had_trial,
+            "terminated" if failed else "stopped",
+        )
         if failed:
             tl.failed_retries = (0, 2 * DAY, 5 * DAY)
         return tl
@@ -690,10 +844,17 @@ class _Builder:
         status = "stopped" if state in ("cancelled", "churned") else "active"
         return _Timeline(times[0], date_to, times, status)
 
-    def charges(self, sub: dict, loc: Loc, tl: _Timeline, price: float, gw: str, pm: str,
-                in_app: bool) -> None:
+    def charges(
+        self, sub: dict, loc: Loc, tl: _Timeline, price: float, gw: str, pm: str, in_app: bool
+    ) -> None:
         """One captured charge per cycle; a few late retries and refunds on the way."""
-        rnd, now, sid, title, times = self.rnd, self.now, sub["subscriptionId"], loc.title, tl.charges
+        rnd, now, sid, title, times = (
+            self.rnd,
+            self.now,
+            sub["subscriptionId"],
+            loc.title,
+            tl.charges,
+        )
         retry_at = int(rnd() * len(times) * 8) if len(times) > 1 else -1  # ~1 sub in 8
         refund_at = int(rnd() * len(times) * 14) if gw in WEB_GATEWAYS and price > 0 else -1
         completed = 0
@@ -702,8 +863,7 @@ class _Builder:
             initial = j == 0 and not tl.had_trial
             op = "initial-payment" if initial else "recurring-payment"
             if j == retry_at and j > 0:
-                self.txn(t, loc, "S", price, "rejected", gw, pm, op, sid, None,
-                         self.rejection(gw))
+                self.txn(t, loc, "S", price, "rejected", gw, pm, op, sid, None, self.rejection(gw))
                 self.email(t, "payment_failed", title, self.txns[-1], in_app)
                 gap = times[j] - times[j - 1]
                 t = min(now - 60, t + min(gap // 2, DAY + int(rnd() * 2 * DAY)))
@@ -711,8 +871,9 @@ class _Builder:
             if not initial:
                 completed += 1
             if j == 0:
-                self.email(t, "invoice" if tl.had_trial else "access_purchased", title, record,
-                           in_app)
+                self.email(
+                    t, "invoice" if tl.had_trial else "access_purchased", title, record, in_app
+                )
                 if not tl.had_trial:
                     self.email(t + 1, "invoice", title, record, in_app)
             if j == refund_at and not (tl.refund_last and j == len(times) - 1):
@@ -737,8 +898,13 @@ class _Builder:
         record["status"] = "refunded"
         record["refundedAmount"] = amount
         record["refundedReason"] = reason
-        self.email(min(self.now, record["transactionDate"] + int(self.rnd() * 4 * DAY) + 60),
-                   "refund_confirmation", record["offerTitle"], record, in_app)
+        self.email(
+            min(self.now, record["transactionDate"] + int(self.rnd() * 4 * DAY) + 60),
+            "refund_confirmation",
+            record["offerTitle"],
+            record,
+            in_app,
+        )
 
     # -- passes ----------------------------------------------------------------------------
 
@@ -767,22 +933,53 @@ class _Builder:
         pid = self.ctx.pass_id(self.i, len(self.passes))
         gift = plan.giftable and gw in WEB_GATEWAYS and rnd() < 0.12
         if rnd() < 0.06:
-            self.txn(bought - 600, loc, plan.letter, loc.price, "rejected", gw, pm,
-                     "initial-payment", None, pid, self.rejection(gw))
-        record = self.txn(bought, loc, plan.letter, loc.price, "captured", gw, pm,
-                          "initial-payment", None, pid, None, gift)
+            self.txn(
+                bought - 600,
+                loc,
+                plan.letter,
+                loc.price,
+                "rejected",
+                gw,
+                pm,
+                "initial-payment",
+                None,
+                pid,
+                self.rejection(gw),
+            )
+        record = self.txn(
+            bought,
+            loc,
+            plan.letter,
+            loc.price,
+            "captured",
+            gw,
+            pm,
+            "initial-payment",
+            None,
+            pid,
+            None,
+            gift,
+        )
         status = "active"
         if gw in WEB_GATEWAYS and not gift and rnd() < 0.05:
             self.refund(record, loc.price, False, self.pick(REFUND_REASONS), in_app)
             status = "terminated"
         elif expires is not None and expires < now and rnd() < 0.08:
             status = "stopped"
-        self.passes.append({
-            "passId": pid, "customerId": self.cid, "offerId": loc.id, "status": status,
-            "createdAt": bought, "expiresAt": expires,
-            "externalId": f"{gw}-{pid}" if in_app else None, "externalProperties": {},
-            "paymentMethodId": PAYMENT_METHOD_IDS[(gw, pm)], "isExternallyManaged": in_app,
-        })
+        self.passes.append(
+            {
+                "passId": pid,
+                "customerId": self.cid,
+                "offerId": loc.id,
+                "status": status,
+                "createdAt": bought,
+                "expiresAt": expires,
+                "externalId": f"{gw}-{pid}" if in_app else None,
+                "externalProperties": {},
+                "paymentMethodId": PAYMENT_METHOD_IDS[(gw, pm)],
+                "isExternallyManaged": in_app,
+            }
+        )
         self.payment_details(gw, pm)
         self.email(bought, "gift" if gift else "access_purchased", loc.title, record, in_app)
         self.email(bought + 1, "invoice", loc.title, record, in_app)
@@ -809,21 +1006,33 @@ class _Builder:
                     self.email(max(self.reg, now - int(rnd() * 10 * DAY)), "card_expiring")
                 else:
                     expiry = f"{1 + int(rnd() * 12):02d}/{year + 1 + int(rnd() * 4)}"
-                params = {"variant": self.pick(CARD_VARIANTS),
-                          "lastCardFourDigits": f"{int(rnd() * 10000):04d}",
-                          "holderName": holder, "cardExpirationDate": expiry}
+                params = {
+                    "variant": self.pick(CARD_VARIANTS),
+                    "lastCardFourDigits": f"{int(rnd() * 10000):04d}",
+                    "holderName": holder,
+                    "cardExpirationDate": expiry,
+                }
             elif pm == "paypal":
-                payer = "".join(chr(65 + int(rnd() * 26)) if rnd() < 0.6 else str(int(rnd() * 10))
-                                for _ in range(13))
+                payer = "".join(
+                    chr(65 + int(rnd() * 26)) if rnd() < 0.6 else str(int(rnd() * 10))
+                    for _ in range(13)
+                )
                 params = {"payerId": payer, "holderName": holder}
             else:
                 params = {"variant": pm, "holderName": holder}
-            out.append({
-                "id": pd_id, "customerId": self.cid, "paymentGateway": gw, "paymentMethod": pm,
-                "paymentMethodId": PAYMENT_METHOD_IDS[(gw, pm)], "active": not old,
-                "bound": in_app, "subscriptionIds": sub_ids,
-                "paymentMethodSpecificParams": params,
-            })
+            out.append(
+                {
+                    "id": pd_id,
+                    "customerId": self.cid,
+                    "paymentGateway": gw,
+                    "paymentMethod": pm,
+                    "paymentMethodId": PAYMENT_METHOD_IDS[(gw, pm)],
+                    "active": not old,
+                    "bound": in_app,
+                    "subscriptionIds": sub_ids,
+                    "paymentMethodSpecificParams": params,
+                }
+            )
         return out
 
     def readdress_emails(self, email_changed: tuple[int, str] | None) -> list[dict]:
@@ -853,20 +1062,36 @@ class _Builder:
                 older = self.pick(NOTE_TEXTS)
                 for _ in range(1 + (rnd() < 0.3)):
                     edited = updated + int(rnd() * (now - updated))
-                    revisions.append({"text": older, "editedAt": edited,
-                                      "editor": self.pick(AGENTS) if rnd() < 0.3 else author})
+                    revisions.append(
+                        {
+                            "text": older,
+                            "editedAt": edited,
+                            "editor": self.pick(AGENTS) if rnd() < 0.3 else author,
+                        }
+                    )
                     older, updated = older + " (updated)", edited
             deleted, deleted_by = None, None
             if rnd() < 0.06:
                 deleted = updated + int(rnd() * (now - updated))
                 deleted_by = author if rnd() < 0.7 else self.pick(AGENTS)
-            out.append({"id": base + j, "customerId": self.cid, "author": author, "text": text,
-                        "createdAt": created, "updatedAt": updated, "deletedAt": deleted,
-                        "deletedBy": deleted_by, "revisions": revisions})
+            out.append(
+                {
+                    "id": base + j,
+                    "customerId": self.cid,
+                    "author": author,
+                    "text": text,
+                    "createdAt": created,
+                    "updatedAt": updated,
+                    "deletedAt": deleted,
+                    "deletedBy": deleted_by,
+                    "revisions": revisions,
+                }
+            )
         return out
 
-    def build_history(self, first_ascii: str, last_ascii: str, local: str, domain: str,
-                      hostile: bool) -> tuple[list[dict], tuple[int, str] | None]:
+    def build_history(
+        self, first_ascii: str, last_ascii: str, local: str, domain: str, hostile: bool
+    ) -> tuple[list[dict], tuple[int, str] | None]:
         """Past profile edits that lead to the current values; the old email, if changed."""
         rnd, now = self.rnd, self.now
         if rnd() >= 0.12 and not hostile:
@@ -897,8 +1122,15 @@ class _Builder:
                 old_last = self.pick(self.country.last_names)[0]
                 changes = [{"field": "lastName", "from": old_last, "to": self.last}]
             editor = "system" if rnd() < 0.5 else self.pick(AGENTS)
-            entries.append({"id": 800_000_000 + self.i * 8 + j, "customerId": self.cid,
-                            "date": t, "editor": editor, "changes": changes})
+            entries.append(
+                {
+                    "id": 800_000_000 + self.i * 8 + j,
+                    "customerId": self.cid,
+                    "date": t,
+                    "editor": editor,
+                    "changes": changes,
+                }
+            )
         return entries, email_changed
 
 
@@ -922,9 +1154,9 @@ def _postcode(fmt: str, rnd) -> str:
                 slots.append(ch.replace("{", "{{").replace("}", "}}"))
         compiled = _POSTCODE_PATTERNS[fmt] = (digits, a - digits, "".join(slots))
     n_digits, n_letters, pattern = compiled
-    chars = f"{int(rnd() * 10 ** n_digits):0{n_digits}d}" if n_digits else ""
+    chars = f"{int(rnd() * 10**n_digits):0{n_digits}d}" if n_digits else ""
     if n_letters:
-        x = int(rnd() * 26 ** n_letters)
+        x = int(rnd() * 26**n_letters)
         for _ in range(n_letters):
             x, r = divmod(x, 26)
             chars += chr(65 + r)
@@ -935,4 +1167,3 @@ def discounted(price: float, percent: float, whole: bool) -> float:
     """`price` less `percent` %, in cents (or whole units for currencies without cents)."""
     value = price * (100 - percent) / 100
     return float(round(value)) if whole else round(value, 2)
-

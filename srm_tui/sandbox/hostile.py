@@ -27,9 +27,11 @@ from starlette.responses import Response
 # Kinds served to GET calls only: they change the body of an answer that carries records.
 READ_ONLY = frozenset({"truncate", "huge", "dupes", "dates", "money"})
 HOSTILE_KINDS = ("slow", "drop", "ctype", "html", "huge", "dupes", "dates", "money")
-HTML_PAGE = (b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>"
-             b"<h1>502 Bad Gateway</h1><p>The upstream server sent an invalid response.</p>"
-             b"</body></html>")
+HTML_PAGE = (
+    b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>"
+    b"<h1>502 Bad Gateway</h1><p>The upstream server sent an invalid response.</p>"
+    b"</body></html>"
+)
 DATE_FIELDS = ("transactionDate", "createdAt", "dateTo", "dateFrom", "expiresAt", "date")
 MONEY_FIELDS = ("amount", "nextPaymentPrice", "refundedAmount")
 
@@ -42,14 +44,21 @@ class DroppedResponse(Response):
     """Headers promising the whole body, half of it, then the connection is closed."""
 
     def __init__(self, body: bytes, status_code: int, headers: dict[str, str]):
-        super().__init__(body, status_code=status_code, headers=headers,
-                         media_type="application/json")
+        super().__init__(
+            body, status_code=status_code, headers=headers, media_type="application/json"
+        )
 
     async def __call__(self, scope, receive, send) -> None:
-        await send({"type": "http.response.start", "status": self.status_code,
-                    "headers": self.raw_headers})
-        await send({"type": "http.response.body", "body": self.body[: len(self.body) // 2],
-                    "more_body": True})
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        await send(
+            {
+                "type": "http.response.body",
+                "body": self.body[: len(self.body) // 2],
+                "more_body": True,
+            }
+        )
         # Returning without the rest makes uvicorn close the connection mid-body.
 
 
@@ -60,13 +69,15 @@ class HugeResponse(Response):
 
     def __init__(self, body: bytes, status_code: int, headers: dict[str, str], size: int):
         self.padding = max(0, size - len(body))
-        super().__init__(body, status_code=status_code, headers=headers,
-                         media_type="application/json")
+        super().__init__(
+            body, status_code=status_code, headers=headers, media_type="application/json"
+        )
         self.headers["content-length"] = str(self.padding + len(body))
 
     async def __call__(self, scope, receive, send) -> None:
-        await send({"type": "http.response.start", "status": self.status_code,
-                    "headers": self.raw_headers})
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
         left = self.padding
         blank = b" " * self.CHUNK
         try:
@@ -136,8 +147,7 @@ def mangle(kind: str, body: bytes, rng: random.Random) -> bytes:
                 continue
             for name in DATE_FIELDS:
                 if isinstance(record.get(name), int) and not isinstance(record[name], bool):
-                    record[name] = time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                                 time.gmtime(record[name]))
+                    record[name] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record[name]))
                     break
     elif kind == "money":
         for record in _records(payload):
@@ -193,8 +203,7 @@ class Stats:
             self.admitted.append(now)
             while self.admitted and self.admitted[0] <= now - 1.0:
                 self.admitted.popleft()
-            self.max_admitted_per_second = max(self.max_admitted_per_second,
-                                               len(self.admitted))
+            self.max_admitted_per_second = max(self.max_admitted_per_second, len(self.admitted))
 
     def fault(self, kind: str) -> None:
         with self.lock:
@@ -214,12 +223,16 @@ class Stats:
 
     def as_json(self) -> dict[str, Any]:
         with self.lock:
-            return {"calls": self.calls,
-                    "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
-                    "faults": dict(sorted(self.faults.items())),
-                    "rate_limited": self.rate_limited,
-                    "max_admitted_per_second": self.max_admitted_per_second,
-                    "min_gap_after_429": (None if self.min_gap_after_429 is None
-                                          else round(self.min_gap_after_429, 3)),
-                    "early_after_429": self.early_after_429,
-                    "writes_applied": self.writes_applied, "replays": self.replays}
+            return {
+                "calls": self.calls,
+                "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
+                "faults": dict(sorted(self.faults.items())),
+                "rate_limited": self.rate_limited,
+                "max_admitted_per_second": self.max_admitted_per_second,
+                "min_gap_after_429": (
+                    None if self.min_gap_after_429 is None else round(self.min_gap_after_429, 3)
+                ),
+                "early_after_429": self.early_after_429,
+                "writes_applied": self.writes_applied,
+                "replays": self.replays,
+            }

@@ -21,14 +21,36 @@ LONG_ID_RE = re.compile(r"^[SPEAR][1-9]\d{8}_[A-Z0-9]{2}$")
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 SEASON_LEAD = 31 * DAY
 
-OFFER_PATCH_FIELDS = frozenset({"title", "description", "tags", "url", "imageUrl", "price",
-                                "geoRestriction", "entitlement", "event", "freeTrial",
-                                "externalProperties", "appStoreProductIds", "seasonGroupId",
-                                "giftable"})
-OFFER_CREATE_FIELDS = OFFER_PATCH_FIELDS | {"type", "offerType", "countryCode", "billingCycle",
-                                            "pause", "localizations", "active"}
-LOCALIZATION_PATCH_FIELDS = frozenset({"title", "description", "price", "geoRestriction",
-                                       "freeTrial"})
+OFFER_PATCH_FIELDS = frozenset(
+    {
+        "title",
+        "description",
+        "tags",
+        "url",
+        "imageUrl",
+        "price",
+        "geoRestriction",
+        "entitlement",
+        "event",
+        "freeTrial",
+        "externalProperties",
+        "appStoreProductIds",
+        "seasonGroupId",
+        "giftable",
+    }
+)
+OFFER_CREATE_FIELDS = OFFER_PATCH_FIELDS | {
+    "type",
+    "offerType",
+    "countryCode",
+    "billingCycle",
+    "pause",
+    "localizations",
+    "active",
+}
+LOCALIZATION_PATCH_FIELDS = frozenset(
+    {"title", "description", "price", "geoRestriction", "freeTrial"}
+)
 LOCALIZATION_CREATE_FIELDS = LOCALIZATION_PATCH_FIELDS | {"countryCode"}
 APP_STORE_KEYS = frozenset({"apple", "amazon", "android", "roku", "samsung", "vizio"})
 PERIOD_UNITS = ("day", "week", "month", "year", "season")
@@ -45,6 +67,7 @@ def _iso(ts: int) -> str:
 
 # -- field checks ---------------------------------------------------------------------------
 
+
 def _rules(value, field: str) -> list[dict]:
     if not isinstance(value, list):
         raise BadRequest(f"{field} must be an array")
@@ -53,10 +76,14 @@ def _rules(value, field: str) -> list[dict]:
         where = f"{field}[{n}]"
         validate.mapping(rule, where)
         validate.only(rule, {"from", "to", "name", "amount"})
-        out.append({"from": validate.integer(rule.get("from"), f"{where}.from"),
-                    "to": validate.integer(rule.get("to"), f"{where}.to"),
-                    "name": validate.text(rule.get("name"), f"{where}.name", 255),
-                    "amount": validate.number(rule.get("amount"), f"{where}.amount", minimum=0)})
+        out.append(
+            {
+                "from": validate.integer(rule.get("from"), f"{where}.from"),
+                "to": validate.integer(rule.get("to"), f"{where}.to"),
+                "name": validate.text(rule.get("name"), f"{where}.name", 255),
+                "amount": validate.number(rule.get("amount"), f"{where}.amount", minimum=0),
+            }
+        )
     return out
 
 
@@ -70,10 +97,12 @@ def _price(value, field: str, *, with_currency: bool) -> dict:
     if "amount" in value or with_currency:
         out["amount"] = validate.number(value.get("amount"), f"{field}.amount", minimum=0)
     if with_currency:
-        out["currency"] = validate.pattern(value.get("currency"), f"{field}.currency",
-                                           validate.CURRENCY_RE)
-        out["taxIncluded"] = validate.boolean(value.get("taxIncluded", True),
-                                              f"{field}.taxIncluded")
+        out["currency"] = validate.pattern(
+            value.get("currency"), f"{field}.currency", validate.CURRENCY_RE
+        )
+        out["taxIncluded"] = validate.boolean(
+            value.get("taxIncluded", True), f"{field}.taxIncluded"
+        )
     if "rules" in value:
         out["rules"] = _rules(value["rules"], f"{field}.rules")
     return out
@@ -101,8 +130,10 @@ def _free_trial(value, field: str = "freeTrial") -> dict | None:
     validate.only(value, {"type", "duration"})
     if value.get("type") not in ("day", "period"):
         raise BadRequest(f"{field}.type must be day or period")
-    return {"type": value["type"],
-            "duration": validate.integer(value.get("duration"), f"{field}.duration", minimum=0)}
+    return {
+        "type": value["type"],
+        "duration": validate.integer(value.get("duration"), f"{field}.duration", minimum=0),
+    }
 
 
 def _check_trial(offer: dict, trial: dict | None) -> None:
@@ -110,8 +141,15 @@ def _check_trial(offer: dict, trial: dict | None) -> None:
     if not trial:
         return
     cycle = offer.get("billingCycle") or {}
-    days = trial["duration"] if trial["type"] == "day" else (
-        trial["duration"] * CYCLE_DAYS.get(cycle.get("periodUnit"), 30) * (cycle.get("amount") or 1))
+    days = (
+        trial["duration"]
+        if trial["type"] == "day"
+        else (
+            trial["duration"]
+            * CYCLE_DAYS.get(cycle.get("periodUnit"), 30)
+            * (cycle.get("amount") or 1)
+        )
+    )
     if days < MIN_TRIAL_DAYS:
         raise Unprocessable(f"Free trial must last at least {MIN_TRIAL_DAYS} days")
 
@@ -143,8 +181,9 @@ class OfferOps:
 
     def offer(self, offer_id: str) -> dict:
         """An offer by its short id (a localization's long id finds its offer too)."""
-        if not isinstance(offer_id, str) or not (MAIN_ID_RE.match(offer_id)
-                                                  or LONG_ID_RE.match(offer_id)):
+        if not isinstance(offer_id, str) or not (
+            MAIN_ID_RE.match(offer_id) or LONG_ID_RE.match(offer_id)
+        ):
             raise BadRequest("Invalid OfferId")
         offer = self.get("offers", offer_id.split("_")[0])
         if offer is None:
@@ -167,15 +206,19 @@ class OfferOps:
     def coupon_discount(self, code: str, letter: str) -> float | None:
         """The percent off of an active campaign's coupon valid for offer type `letter`."""
         for campaign in self.all("campaigns"):
-            if (campaign["status"] == "active"
-                    and letter in campaign["constraints"]["offerTypes"]
-                    and code.upper() in (c.upper() for c in campaign["couponCodes"])):
+            if (
+                campaign["status"] == "active"
+                and letter in campaign["constraints"]["offerTypes"]
+                and code.upper() in (c.upper() for c in campaign["couponCodes"])
+            ):
                 return campaign["discount"]["value"]
         return None
 
     def next_season_start(self, group_id: str | None, after: int) -> int:
         group = self.get("season_groups", group_id) if group_id else None
-        starts = [s["startDate"] for s in (group or {}).get("seasons", []) if s["startDate"] > after]
+        starts = [
+            s["startDate"] for s in (group or {}).get("seasons", []) if s["startDate"] > after
+        ]
         return min(starts) if starts else after + YEAR
 
     # -- offers ----------------------------------------------------------------------------
@@ -193,12 +236,15 @@ class OfferOps:
         new["updatedAt"] = self.now()
         self.put("offers", new)
         if new["active"] != old["active"] and not new["active"]:
-            self.emit("offerDeactivated", {"offerId": new["id"], "updatedAt": _iso(new["updatedAt"])})
+            self.emit(
+                "offerDeactivated", {"offerId": new["id"], "updatedAt": _iso(new["updatedAt"])}
+            )
         else:
             self.emit("offerUpdated", {"offerId": new["id"], "updatedAt": _iso(new["updatedAt"])})
         if _prices(new) != _prices(old):
-            self.emit("offerPriceChanged", {"offerId": new["id"],
-                                            "updatedAt": _iso(new["updatedAt"])})
+            self.emit(
+                "offerPriceChanged", {"offerId": new["id"], "updatedAt": _iso(new["updatedAt"])}
+            )
         return new
 
     def _apply_offer_fields(self, offer: dict, body: dict) -> None:
@@ -260,9 +306,11 @@ class OfferOps:
 
     def _sold(self, offer_id: str) -> bool:
         prefix = offer_id + "_"
-        return any(entry[1]["offerId"].startswith(prefix)
-                   and entry[1]["status"] in ("captured", "refunded")
-                   for entry in self.records["transactions"].values())
+        return any(
+            entry[1]["offerId"].startswith(prefix)
+            and entry[1]["status"] in ("captured", "refunded")
+            for entry in self.records["transactions"].values()
+        )
 
     @staticmethod
     def _entitlement(offer: dict, value) -> dict:
@@ -270,21 +318,26 @@ class OfferOps:
             raise Unprocessable(f"A {offer['type']} offer has no entitlement")
         validate.mapping(value, "entitlement")
         validate.only(value, {"duration", "expiresAt"})
-        merged = dict(offer.get("entitlement") or {"expirationPolicy": "duration",
-                                                   "expiresAt": None, "duration": None})
+        merged = dict(
+            offer.get("entitlement")
+            or {"expirationPolicy": "duration", "expiresAt": None, "duration": None}
+        )
         if "duration" in value:
             duration = validate.mapping(value["duration"], "entitlement.duration")
             validate.only(duration, {"amount", "periodUnit"})
             if duration.get("periodUnit") not in ("year", "month", "week", "day", "hour"):
                 raise BadRequest("entitlement.duration.periodUnit is invalid")
-            merged["duration"] = {"amount": validate.integer(duration.get("amount"),
-                                                             "entitlement.duration.amount",
-                                                             minimum=0),
-                                  "periodUnit": duration["periodUnit"]}
+            merged["duration"] = {
+                "amount": validate.integer(
+                    duration.get("amount"), "entitlement.duration.amount", minimum=0
+                ),
+                "periodUnit": duration["periodUnit"],
+            }
             merged["expirationPolicy"], merged["expiresAt"] = "duration", None
         if "expiresAt" in value:
-            merged["expiresAt"] = validate.integer(value["expiresAt"], "entitlement.expiresAt",
-                                                   minimum=1)
+            merged["expiresAt"] = validate.integer(
+                value["expiresAt"], "entitlement.expiresAt", minimum=1
+            )
             merged["expirationPolicy"], merged["duration"] = "fixed-date", None
         return merged
 
@@ -328,53 +381,93 @@ class OfferOps:
         kind = body.get("type")
         if kind not in ("subscription", "pass", "live", "vod"):
             raise BadRequest("type must be subscription, pass, live or vod")
-        letter = body.get("offerType") or LETTER_BY_TYPE.get(kind) or (
-            "R" if ((body.get("entitlement") or {}).get("duration") or {}).get("periodUnit")
-            == "hour" else "A")
+        letter = (
+            body.get("offerType")
+            or LETTER_BY_TYPE.get(kind)
+            or (
+                "R"
+                if ((body.get("entitlement") or {}).get("duration") or {}).get("periodUnit")
+                == "hour"
+                else "A"
+            )
+        )
         if letter not in "SPEAR" or len(letter) != 1 or OFFER_TYPE[letter] != kind:
             raise BadRequest("offerType does not match type")
         title = validate.text(body.get("title"), "title", 255)
         price = _price(body.get("price"), "price", with_currency=True)
-        country = validate.pattern(body.get("countryCode", "US"), "countryCode",
-                                   validate.COUNTRY_RE)
+        country = validate.pattern(
+            body.get("countryCode", "US"), "countryCode", validate.COUNTRY_RE
+        )
         now = self.now()
         offer_id = self.new_offer_id(letter)
         offer = {
-            "id": offer_id, "longId": f"{offer_id}_{country}", "type": kind,
-            "active": validate.boolean(body.get("active", True), "active"), "title": title,
-            "description": "", "url": None, "imageUrl": None, "tags": [], "price": price,
-            "billingCycle": None, "freeTrial": None, "entitlement": None, "event": None,
-            "geoRestriction": None, "appStoreProductIds": None, "externalProperties": {},
-            "giftable": False, "hasLandingPage": False, "sessionsLimit": None,
-            "seasonGroupId": None, "pause": None, "createdAt": now, "updatedAt": now,
-            "version": 1, "localizations": [],
+            "id": offer_id,
+            "longId": f"{offer_id}_{country}",
+            "type": kind,
+            "active": validate.boolean(body.get("active", True), "active"),
+            "title": title,
+            "description": "",
+            "url": None,
+            "imageUrl": None,
+            "tags": [],
+            "price": price,
+            "billingCycle": None,
+            "freeTrial": None,
+            "entitlement": None,
+            "event": None,
+            "geoRestriction": None,
+            "appStoreProductIds": None,
+            "externalProperties": {},
+            "giftable": False,
+            "hasLandingPage": False,
+            "sessionsLimit": None,
+            "seasonGroupId": None,
+            "pause": None,
+            "createdAt": now,
+            "updatedAt": now,
+            "version": 1,
+            "localizations": [],
         }
         if letter == "S":
             cycle = validate.mapping(body.get("billingCycle"), "billingCycle")
             validate.only(cycle, {"periodUnit", "amount"})
             if cycle.get("periodUnit") not in PERIOD_UNITS:
                 raise BadRequest("billingCycle.periodUnit is invalid")
-            offer["billingCycle"] = {"periodUnit": cycle["periodUnit"],
-                                     "amount": validate.integer(cycle.get("amount", 1),
-                                                                "billingCycle.amount", minimum=1)}
+            offer["billingCycle"] = {
+                "periodUnit": cycle["periodUnit"],
+                "amount": validate.integer(
+                    cycle.get("amount", 1), "billingCycle.amount", minimum=1
+                ),
+            }
             if body.get("pause") is not None:
                 pause = validate.mapping(body["pause"], "pause")
-                offer["pause"] = {"maxBillingCycles": validate.integer(
-                    pause.get("maxBillingCycles"), "pause.maxBillingCycles", minimum=1)}
+                offer["pause"] = {
+                    "maxBillingCycles": validate.integer(
+                        pause.get("maxBillingCycles"), "pause.maxBillingCycles", minimum=1
+                    )
+                }
                 cycle = offer["billingCycle"]
                 if (cycle["periodUnit"], cycle["amount"]) not in PAUSABLE_CYCLES:
-                    raise Unprocessable("Pausing is offered only for weekly, monthly and "
-                                        "3-month billing periods")
+                    raise Unprocessable(
+                        "Pausing is offered only for weekly, monthly and 3-month billing periods"
+                    )
         elif letter == "E" and "event" not in body:
             raise BadRequest("A live offer needs an event")
         fields = {k: v for k, v in body.items() if k in OFFER_PATCH_FIELDS and k != "price"}
         self._apply_offer_fields(offer, fields)
-        if offer["billingCycle"] and offer["billingCycle"]["periodUnit"] == "season" \
-                and not offer["seasonGroupId"]:
+        if (
+            offer["billingCycle"]
+            and offer["billingCycle"]["periodUnit"] == "season"
+            and not offer["seasonGroupId"]
+        ):
             raise BadRequest("A seasonal subscription needs a seasonGroupId")
         _check_trial(offer, offer["freeTrial"])
-        main = {"title": title, "description": offer["description"], "countryCode": country,
-                "price": {k: v for k, v in price.items()}}
+        main = {
+            "title": title,
+            "description": offer["description"],
+            "countryCode": country,
+            "price": {k: v for k, v in price.items()},
+        }
         extra = body.get("localizations") or []
         if not isinstance(extra, list):
             raise BadRequest("localizations must be an array")
@@ -395,13 +488,18 @@ class OfferOps:
         if trial and offer["id"][0] != "S":
             raise Unprocessable("Only subscriptions have a free trial")
         _check_trial(offer, trial)
-        return {"id": f"{offer['id']}_{country}", "countryCode": country,
-                "title": validate.text(body.get("title"), "title", 255),
-                "description": validate.text(body.get("description", offer["description"]),
-                                             "description", 255, min_len=0),
-                "active": offer["active"], "price": price,
-                "geoRestriction": _geo(body.get("geoRestriction")),
-                "freeTrial": trial}
+        return {
+            "id": f"{offer['id']}_{country}",
+            "countryCode": country,
+            "title": validate.text(body.get("title"), "title", 255),
+            "description": validate.text(
+                body.get("description", offer["description"]), "description", 255, min_len=0
+            ),
+            "active": offer["active"],
+            "price": price,
+            "geoRestriction": _geo(body.get("geoRestriction")),
+            "freeTrial": trial,
+        }
 
     @atomic
     def add_localization(self, offer_id: str, body: dict, if_match: str | None) -> dict:
@@ -422,8 +520,9 @@ class OfferOps:
         raise NotFound("Localization not found")
 
     @atomic
-    def patch_localization(self, offer_id: str, country: str, body: dict,
-                           if_match: str | None) -> dict | None:
+    def patch_localization(
+        self, offer_id: str, country: str, body: dict, if_match: str | None
+    ) -> dict | None:
         """PATCH /offers/{id}/localizations/{countryCode} (the currency is fixed)."""
         offer = self.offer(offer_id)
         n = self._loc_index(offer, country)
@@ -461,8 +560,9 @@ class OfferOps:
         return self._save_offer(offer, dict(offer, active=active))
 
     @atomic
-    def set_localization_active(self, offer_id: str, country: str, active: bool,
-                                if_match: str | None) -> dict | None:
+    def set_localization_active(
+        self, offer_id: str, country: str, active: bool, if_match: str | None
+    ) -> dict | None:
         """POST /offers/{id}/localizations/{cc}/activate | deactivate."""
         offer = self.offer(offer_id)
         n = self._loc_index(offer, country)
@@ -526,7 +626,11 @@ class OfferOps:
     @staticmethod
     def _check_overlap(seasons: list[dict], start: int, end: int, except_id: int | None) -> None:
         for season in seasons:
-            if season["id"] != except_id and start < season["endDate"] and end > season["startDate"]:
+            if (
+                season["id"] != except_id
+                and start < season["endDate"]
+                and end > season["startDate"]
+            ):
                 raise Unprocessable("Season overlaps with another season of the group")
 
     @atomic
@@ -537,8 +641,11 @@ class OfferOps:
         if start < self.now() + SEASON_LEAD:
             raise Unprocessable("Upcoming season can't start in less than 31 days")
         self._check_overlap(group["seasons"], start, end, None)
-        season = {"id": max((s["id"] for s in group["seasons"]), default=0) + 1,
-                  "startDate": start, "endDate": end}
+        season = {
+            "id": max((s["id"] for s in group["seasons"]), default=0) + 1,
+            "startDate": start,
+            "endDate": end,
+        }
         seasons = sorted(group["seasons"] + [season], key=lambda s: s["startDate"])
         return self.put("season_groups", dict(group, seasons=seasons))
 

@@ -7,8 +7,9 @@ them with auth, faults, idempotency and the error envelope named next to each ro
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from starlette.requests import Request
 
@@ -22,10 +23,10 @@ TRANSACTION_ID_RE = re.compile(r"^T[1-9]\d{8}$")
 SUBSCRIPTION_STATUSES = ("active", "stopped", "terminated", "paused")
 
 # Error envelopes (see docs/sandbox-api.md): which body a refusal gets on each route.
-CUSTOMER = "customer"                # {"success": false, "message": m, "data": null}
+CUSTOMER = "customer"  # {"success": false, "message": m, "data": null}
 SUBSCRIPTION_LIST = "subscription_list"  # {"success": false, "data": null, "message": m}
 SUBSCRIPTION_PATCH = "subscription_patch"  # {"success": false, "subscription": null, ...}
-BARE = "bare"                        # {"message": m}
+BARE = "bare"  # {"message": m}
 
 
 @dataclass
@@ -68,7 +69,7 @@ class Call:
 @dataclass
 class Answer:
     status: int
-    payload: Any = None            # None with 204
+    payload: Any = None  # None with 204
     headers: dict = field(default_factory=dict)
 
 
@@ -81,7 +82,7 @@ def _path_int(value: str, message: str) -> int:
 def _page(items: list, call: Call, default_limit: int, max_limit: int) -> tuple[list, dict]:
     offset = call.int_query("offset", 0, 0)
     limit = call.int_query("limit", default_limit, 1, max_limit)
-    return items[offset:offset + limit], {"X-Total-Count": str(len(items))}
+    return items[offset : offset + limit], {"X-Total-Count": str(len(items))}
 
 
 def _etag(offer: dict) -> dict:
@@ -93,6 +94,7 @@ def _offer_answer(offer: dict | None, status: int = 200) -> Answer:
 
 
 # -- customers ------------------------------------------------------------------------------
+
 
 def list_customers(call: Call) -> Answer:
     state, email, external = call.state, call.query("email"), call.query("externalId")
@@ -116,14 +118,16 @@ def get_customer(call: Call) -> Answer:
     customer = call.state.read("customers", _customer_id(call))
     if customer is None:
         raise NotFound("Customer not found")
-    return Answer(200, {"success": True, "message": "",
-                        "data": shapes.customer(customer, call.profile)})
+    return Answer(
+        200, {"success": True, "message": "", "data": shapes.customer(customer, call.profile)}
+    )
 
 
 def register_customer(call: Call) -> Answer:
     customer = call.state.register_customer(call.object_body())
-    return Answer(201, {"success": True, "message": "",
-                        "data": shapes.customer(customer, call.profile)})
+    return Answer(
+        201, {"success": True, "message": "", "data": shapes.customer(customer, call.profile)}
+    )
 
 
 def edit_customer(call: Call) -> Answer:
@@ -136,8 +140,9 @@ def edit_customer(call: Call) -> Answer:
     if call.vendor:  # the extension's capture field is not the vendor's
         validate.only(body, shapes.CUSTOMER_KEYS)
     customer = call.state.edit_customer(_customer_id(call), body, editor)
-    return Answer(200, {"success": True, "message": "",
-                        "data": shapes.customer(customer, call.profile)})
+    return Answer(
+        200, {"success": True, "message": "", "data": shapes.customer(customer, call.profile)}
+    )
 
 
 def anonymize_customer(call: Call) -> Answer:
@@ -146,6 +151,7 @@ def anonymize_customer(call: Call) -> Answer:
 
 
 # -- subscriptions and passes ---------------------------------------------------------------
+
 
 def _by_transaction(state: SandboxState, transaction_id: str, field_name: str, entity: str) -> list:
     if not TRANSACTION_ID_RE.match(transaction_id):
@@ -184,8 +190,9 @@ def _access_filter(call: Call, entity: str, txn_field: str) -> list[dict] | None
 
 def list_subscriptions(call: Call) -> Answer:
     records = _access_filter(call, "subscriptions", "subscriptionId")
-    statuses = call.request.query_params.getlist("status[]") + \
-        call.request.query_params.getlist("status")
+    statuses = call.request.query_params.getlist("status[]") + call.request.query_params.getlist(
+        "status"
+    )
     for status in statuses:
         if status not in SUBSCRIPTION_STATUSES:
             raise BadRequest(f"status value {status} is invalid")
@@ -211,8 +218,10 @@ def get_subscription(call: Call) -> Answer:
 
 def patch_subscription(call: Call) -> Answer:
     sub = call.state.patch_subscription(_subscription_id(call), call.object_body())
-    return Answer(200, {"success": True, "subscription": shapes.subscription(sub, call.profile),
-                        "message": ""})
+    return Answer(
+        200,
+        {"success": True, "subscription": shapes.subscription(sub, call.profile), "message": ""},
+    )
 
 
 def cancel_subscription(call: Call) -> Answer:
@@ -249,6 +258,7 @@ def record_payment(call: Call) -> Answer:
 
 # -- offers, season groups, campaigns -------------------------------------------------------
 
+
 def list_offers(call: Call) -> Answer:
     kind = call.query("type")
     with call.state.lock:
@@ -274,26 +284,31 @@ def create_offer(call: Call) -> Answer:
 
 
 def patch_offer(call: Call) -> Answer:
-    return _offer_answer(call.state.patch_offer(call.path("offerId"), call.object_body(),
-                                                _if_match(call)))
+    return _offer_answer(
+        call.state.patch_offer(call.path("offerId"), call.object_body(), _if_match(call))
+    )
 
 
 def add_localization(call: Call) -> Answer:
-    return _offer_answer(call.state.add_localization(call.path("offerId"), call.object_body(),
-                                                     _if_match(call)))
+    return _offer_answer(
+        call.state.add_localization(call.path("offerId"), call.object_body(), _if_match(call))
+    )
 
 
 def patch_localization(call: Call) -> Answer:
-    return _offer_answer(call.state.patch_localization(
-        call.path("offerId"), call.path("countryCode"), call.object_body(), _if_match(call)))
+    return _offer_answer(
+        call.state.patch_localization(
+            call.path("offerId"), call.path("countryCode"), call.object_body(), _if_match(call)
+        )
+    )
 
 
 def _activation(active: bool, localization: bool) -> Callable[[Call], Answer]:
     def handler(call: Call) -> Answer:
         if localization:
-            offer = call.state.set_localization_active(call.path("offerId"),
-                                                       call.path("countryCode"), active,
-                                                       _if_match(call))
+            offer = call.state.set_localization_active(
+                call.path("offerId"), call.path("countryCode"), active, _if_match(call)
+            )
         else:
             offer = call.state.set_offer_active(call.path("offerId"), active, _if_match(call))
         return _offer_answer(offer)
@@ -333,8 +348,9 @@ def add_season(call: Call) -> Answer:
 
 
 def update_season(call: Call) -> Answer:
-    return Answer(200, call.state.update_season(call.path("groupId"), _season_id(call),
-                                                call.object_body()))
+    return Answer(
+        200, call.state.update_season(call.path("groupId"), _season_id(call), call.object_body())
+    )
 
 
 def delete_season(call: Call) -> Answer:
@@ -346,20 +362,31 @@ def list_campaigns(call: Call) -> Answer:
     if not code or len(code) > 40:
         raise BadRequest("couponCode is required")
     with call.state.lock:
-        campaigns = [c for c in call.state.all("campaigns")
-                     if code.upper() in (k.upper() for k in c["couponCodes"])]
+        campaigns = [
+            c
+            for c in call.state.all("campaigns")
+            if code.upper() in (k.upper() for k in c["couponCodes"])
+        ]
     # The OpenAPI item (additionalProperties: false): discount is the percentage as a number,
     # usagePerCoupon a string. Enumeration and export carry the full campaign.
-    items = [{"name": c["name"], "discount": c["discount"]["value"],
-              "usagePerCoupon": str(c["usagePerCoupon"]), "status": c["status"],
-              # paymentType is a required string there: "" when the campaign sets none
-              "constraints": dict(c["constraints"],
-                                  paymentType=c["constraints"]["paymentType"] or "")}
-             for c in campaigns]
+    items = [
+        {
+            "name": c["name"],
+            "discount": c["discount"]["value"],
+            "usagePerCoupon": str(c["usagePerCoupon"]),
+            "status": c["status"],
+            # paymentType is a required string there: "" when the campaign sets none
+            "constraints": dict(
+                c["constraints"], paymentType=c["constraints"]["paymentType"] or ""
+            ),
+        }
+        for c in campaigns
+    ]
     return Answer(200, {"message": "", "data": items})
 
 
 # -- webhook subscriptions ------------------------------------------------------------------
+
 
 def _endpoints(value) -> list[dict]:
     if not isinstance(value, list):
@@ -378,10 +405,14 @@ def _verification(value) -> None:
     """The vendor's endpoint verification: HMAC with SHA256 and a 16..64-byte secret."""
     validate.mapping(value, "verification")
     options = value.get("options")
-    if value.get("name") != "HMAC" or not isinstance(options, dict) \
-            or options.get("hashAlg") != "SHA256":
-        raise BadRequest("verification must be {name: HMAC, options: {hashAlg: SHA256, "
-                         "sharedSecret}}")
+    if (
+        value.get("name") != "HMAC"
+        or not isinstance(options, dict)
+        or options.get("hashAlg") != "SHA256"
+    ):
+        raise BadRequest(
+            "verification must be {name: HMAC, options: {hashAlg: SHA256, sharedSecret}}"
+        )
     secret = options.get("sharedSecret")
     if not isinstance(secret, str) or not 16 <= len(secret.encode("utf-8")) <= 64:
         raise BadRequest("sharedSecret must be 16 to 64 bytes long")
@@ -426,6 +457,7 @@ def put_webhook_topic(call: Call) -> Answer:
 
 # -- extensions -----------------------------------------------------------------------------
 
+
 def enumerate_entity(call: Call) -> Answer:
     entity = call.path("entity")
     if entity not in ENTITIES:
@@ -439,8 +471,11 @@ def enumerate_entity(call: Call) -> Answer:
             raise BadRequest(f"customerId cannot filter {entity}")
         customer_id = _path_int(customer, "customerId is invalid")
     items, next_since, has_more, total = call.state.since(entity, since, limit, customer_id)
-    return Answer(200, {"items": items, "nextSince": next_since, "hasMore": has_more},
-                  {"X-Total-Count": str(total)})
+    return Answer(
+        200,
+        {"items": items, "nextSince": next_since, "hasMore": has_more},
+        {"X-Total-Count": str(total)},
+    )
 
 
 def delete_payment_details(call: Call) -> Answer:
@@ -449,13 +484,15 @@ def delete_payment_details(call: Call) -> Answer:
 
 
 def refund_transaction(call: Call) -> Answer:
-    return Answer(200, call.state.refund_transaction(call.path("transactionId"),
-                                                     call.object_body()))
+    return Answer(
+        200, call.state.refund_transaction(call.path("transactionId"), call.object_body())
+    )
 
 
 def cancel_transaction(call: Call) -> Answer:
-    return Answer(200, call.state.cancel_transaction(call.path("transactionId"),
-                                                     call.object_body()))
+    return Answer(
+        200, call.state.cancel_transaction(call.path("transactionId"), call.object_body())
+    )
 
 
 def resend_email(call: Call) -> Answer:
@@ -482,38 +519,60 @@ def delete_note(call: Call) -> Answer:
 # Path -> {method: (handler, error envelope)}. Order matters where paths overlap.
 ROUTES: list[tuple[str, dict[str, tuple[Callable[[Call], Answer], str]]]] = [
     ("/customers", {"GET": (list_customers, CUSTOMER), "POST": (register_customer, CUSTOMER)}),
-    ("/customers/{customerId}", {"GET": (get_customer, CUSTOMER),
-                                 "PATCH": (edit_customer, CUSTOMER),
-                                 "DELETE": (anonymize_customer, CUSTOMER)}),
+    (
+        "/customers/{customerId}",
+        {
+            "GET": (get_customer, CUSTOMER),
+            "PATCH": (edit_customer, CUSTOMER),
+            "DELETE": (anonymize_customer, CUSTOMER),
+        },
+    ),
     ("/subscriptions", {"GET": (list_subscriptions, SUBSCRIPTION_LIST)}),
-    ("/subscriptions/{subscriptionId}", {"GET": (get_subscription, BARE),
-                                         "PATCH": (patch_subscription, SUBSCRIPTION_PATCH)}),
+    (
+        "/subscriptions/{subscriptionId}",
+        {"GET": (get_subscription, BARE), "PATCH": (patch_subscription, SUBSCRIPTION_PATCH)},
+    ),
     ("/subscriptions/{subscriptionId}/cancel", {"POST": (cancel_subscription, BARE)}),
     ("/passes", {"GET": (list_passes, BARE)}),
     ("/passes/{passId}", {"GET": (get_pass, BARE), "PATCH": (patch_pass, BARE)}),
     ("/payments", {"POST": (record_payment, BARE)}),
     ("/offers", {"GET": (list_offers, BARE), "POST": (create_offer, BARE)}),
-    ("/offers/season-groups", {"GET": (list_season_groups, BARE),
-                               "POST": (create_season_group, BARE)}),
-    ("/offers/season-groups/{groupId}", {"GET": (get_season_group, BARE),
-                                         "PATCH": (rename_season_group, BARE),
-                                         "DELETE": (delete_season_group, BARE)}),
+    (
+        "/offers/season-groups",
+        {"GET": (list_season_groups, BARE), "POST": (create_season_group, BARE)},
+    ),
+    (
+        "/offers/season-groups/{groupId}",
+        {
+            "GET": (get_season_group, BARE),
+            "PATCH": (rename_season_group, BARE),
+            "DELETE": (delete_season_group, BARE),
+        },
+    ),
     ("/offers/season-groups/{groupId}/seasons", {"POST": (add_season, BARE)}),
-    ("/offers/season-groups/{groupId}/seasons/{seasonId}", {"PATCH": (update_season, BARE),
-                                                            "DELETE": (delete_season, BARE)}),
+    (
+        "/offers/season-groups/{groupId}/seasons/{seasonId}",
+        {"PATCH": (update_season, BARE), "DELETE": (delete_season, BARE)},
+    ),
     ("/offers/{offerId}", {"GET": (get_offer, BARE), "PATCH": (patch_offer, BARE)}),
     ("/offers/{offerId}/activate", {"POST": (_activation(True, False), BARE)}),
     ("/offers/{offerId}/deactivate", {"POST": (_activation(False, False), BARE)}),
     ("/offers/{offerId}/localizations", {"POST": (add_localization, BARE)}),
     ("/offers/{offerId}/localizations/{countryCode}", {"PATCH": (patch_localization, BARE)}),
-    ("/offers/{offerId}/localizations/{countryCode}/activate",
-     {"POST": (_activation(True, True), BARE)}),
-    ("/offers/{offerId}/localizations/{countryCode}/deactivate",
-     {"POST": (_activation(False, True), BARE)}),
+    (
+        "/offers/{offerId}/localizations/{countryCode}/activate",
+        {"POST": (_activation(True, True), BARE)},
+    ),
+    (
+        "/offers/{offerId}/localizations/{countryCode}/deactivate",
+        {"POST": (_activation(False, True), BARE)},
+    ),
     ("/campaigns", {"GET": (list_campaigns, BARE)}),
     ("/webhook_subscriptions", {"GET": (list_webhooks, BARE), "PUT": (replace_webhooks, BARE)}),
-    ("/webhook_subscriptions/{topic}", {"GET": (get_webhook_topic, BARE),
-                                        "PUT": (put_webhook_topic, BARE)}),
+    (
+        "/webhook_subscriptions/{topic}",
+        {"GET": (get_webhook_topic, BARE), "PUT": (put_webhook_topic, BARE)},
+    ),
     ("/x-srm/payment_details/{detailsId}", {"DELETE": (delete_payment_details, BARE)}),
     ("/x-srm/transactions/{transactionId}/refund", {"POST": (refund_transaction, BARE)}),
     ("/x-srm/transactions/{transactionId}/cancel", {"POST": (cancel_transaction, BARE)}),

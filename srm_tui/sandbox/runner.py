@@ -72,8 +72,13 @@ class _Server(uvicorn.Server):
 
 
 def _server(app, sock: socket.socket, on_ready: Callable[[str], None] | None) -> _Server:
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
-                            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+    )
     return _Server(config, _base_url(sock), on_ready)
 
 
@@ -106,8 +111,9 @@ class RunningSandbox:
         self.sock.close()
 
 
-def start_in_thread(app, host: str = "127.0.0.1", port: int = 0,
-                    timeout: float = 30.0) -> RunningSandbox:
+def start_in_thread(
+    app, host: str = "127.0.0.1", port: int = 0, timeout: float = 30.0
+) -> RunningSandbox:
     """Start serving `app` in a daemon thread; returns once it accepts connections."""
     sock = _bind(host, port)
     ready = threading.Event()
@@ -131,8 +137,9 @@ def start_in_thread(app, host: str = "127.0.0.1", port: int = 0,
     return RunningSandbox(server.url, server, thread, sock)
 
 
-def start_sandbox(state, *, profile: str = "sandbox", host: str = "127.0.0.1", port: int = 0,
-                  **options) -> RunningSandbox:
+def start_sandbox(
+    state, *, profile: str = "sandbox", host: str = "127.0.0.1", port: int = 0, **options
+) -> RunningSandbox:
     """Serve `state` in a background thread in `profile` ("sandbox" or "vendor").
 
     `options` go to `server.create_app` (api_key, faults, webhook_secret,

@@ -14,8 +14,13 @@ from srm_tui.sync.parse import validate
 BATCH = 5000
 
 
-def seed_cache(cache: Cache, customers: int, seed: int, as_of: datetime,
-               progress: Callable[[int], None] | None = None) -> dict[str, int]:
+def seed_cache(
+    cache: Cache,
+    customers: int,
+    seed: int,
+    as_of: datetime,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, int]:
     """Generate N customers and write them as a sync would; returns counts per entity.
 
     Records go through the same validation and upserts as the sync, in batches of one
@@ -56,9 +61,14 @@ def seed_cache(cache: Cache, customers: int, seed: int, as_of: datetime,
     if progress:
         progress(done)
     with cache.transaction() as tx:
-        tx.execute("INSERT INTO meta (key, value) VALUES ('last_sync_at', ?) "
-                   "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (str(now),))
-        tx.execute("INSERT INTO meta (key, value) VALUES ('seeded', ?) "
-                   "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                   (f"{customers} customers, seed {seed}, as of {as_of.isoformat()}",))
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('last_sync_at', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (str(now),),
+        )
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('seeded', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (f"{customers} customers, seed {seed}, as of {as_of.isoformat()}",),
+        )
     return counts

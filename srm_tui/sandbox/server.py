@@ -52,8 +52,9 @@ def dumps(payload) -> bytes:
 def json_response(status: int, payload, headers: dict | None = None) -> Response:
     if payload is None:
         return Response(status_code=status, headers=headers)
-    return Response(dumps(payload), status_code=status, headers=headers,
-                    media_type="application/json")
+    return Response(
+        dumps(payload), status_code=status, headers=headers, media_type="application/json"
+    )
 
 
 def error_body(style: str, message: str) -> dict:
@@ -74,8 +75,9 @@ class FaultInjector:
     (docs/sandbox-api.md).
     """
 
-    def __init__(self, rate: float, seed: int, hostile: bool = False,
-                 kinds: tuple[str, ...] | None = None):
+    def __init__(
+        self, rate: float, seed: int, hostile: bool = False, kinds: tuple[str, ...] | None = None
+    ):
         self.rate = rate
         self.rng = random.Random(seed)
         self.lock = threading.Lock()
@@ -124,10 +126,18 @@ class RateLimiter:
 class _Api:
     """Wraps route handlers with the cross-cutting rules of the sandbox API."""
 
-    def __init__(self, state: SandboxState, api_key: str, faults: FaultInjector,
-                 limiter: RateLimiter | None, stall_seconds: float, *,
-                 slow_seconds: float = 2.0, huge_bytes: int = 48 << 20,
-                 profile: str = shapes.SANDBOX):
+    def __init__(
+        self,
+        state: SandboxState,
+        api_key: str,
+        faults: FaultInjector,
+        limiter: RateLimiter | None,
+        stall_seconds: float,
+        *,
+        slow_seconds: float = 2.0,
+        huge_bytes: int = 48 << 20,
+        profile: str = shapes.SANDBOX,
+    ):
         self.state = state
         self.profile = profile
         self.api_key = api_key
@@ -141,6 +151,7 @@ class _Api:
     def endpoint(self, handler, style: str):
         async def call(request: Request) -> Response:
             return await self.serve(request, handler, style)
+
         return call
 
     async def serve(self, request: Request, handler, style: str) -> Response:
@@ -149,8 +160,9 @@ class _Api:
             wait = self.limiter.acquire()
             if wait is not None:
                 self.stats.limited(wait)
-                return json_response(429, {"message": "Too Many Requests"},
-                                     {"Retry-After": str(wait)})
+                return json_response(
+                    429, {"message": "Too Many Requests"}, {"Retry-After": str(wait)}
+                )
             self.stats.admit()
         write = request.method in WRITE_METHODS
         fault = self.faults.draw(can_truncate=not write)
@@ -221,22 +233,34 @@ class _Api:
         return answer.status, dict(answer.headers), dumps(answer.payload)
 
 
-from srm_tui.sandbox.tokens import DEFAULT_TTL, TokenIssuer
+from srm_tui.sandbox.tokens import DEFAULT_TTL, TokenIssuer  # noqa: E402
 
 
 def check_fault_kinds(kinds: tuple[str, ...] | None) -> None:
     unknown = set(kinds or ()) - set(FAULT_KINDS + HOSTILE_KINDS)
     if unknown:
-        raise ValueError(f"unknown fault kinds: {', '.join(sorted(unknown))} (known: "
-                         f"{', '.join(FAULT_KINDS + HOSTILE_KINDS)})")
+        raise ValueError(
+            f"unknown fault kinds: {', '.join(sorted(unknown))} (known: "
+            f"{', '.join(FAULT_KINDS + HOSTILE_KINDS)})"
+        )
 
 
-def create_app(state: SandboxState, *, api_key: str = "sandbox-key", faults: float = 0.0,
-               seed: int = 1, stall_seconds: float = 5.0, rate_limit: float | None = None,
-               webhook_secret: str | None = None, hostile: bool = False,
-               slow_seconds: float = 2.0, huge_bytes: int = 48 << 20,
-               fault_kinds: tuple[str, ...] | None = None, profile: str = shapes.SANDBOX,
-               webhook_signature_header: str = VENDOR_SIGNATURE_HEADER) -> Starlette:
+def create_app(
+    state: SandboxState,
+    *,
+    api_key: str = "sandbox-key",
+    faults: float = 0.0,
+    seed: int = 1,
+    stall_seconds: float = 5.0,
+    rate_limit: float | None = None,
+    webhook_secret: str | None = None,
+    hostile: bool = False,
+    slow_seconds: float = 2.0,
+    huge_bytes: int = 48 << 20,
+    fault_kinds: tuple[str, ...] | None = None,
+    profile: str = shapes.SANDBOX,
+    webhook_signature_header: str = VENDOR_SIGNATURE_HEADER,
+) -> Starlette:
     """The sandbox API over `state` (see docs/sandbox-api.md).
 
     `profile` "sandbox" serves the vendor's paths plus the `/x-srm/` extensions; "vendor"
@@ -244,21 +268,30 @@ def create_app(state: SandboxState, *, api_key: str = "sandbox-key", faults: flo
     """
     check_fault_kinds(fault_kinds)
     table = routes_for(profile)
-    api = _Api(state, api_key, FaultInjector(faults, seed, hostile, fault_kinds),
-               RateLimiter(rate_limit) if rate_limit else None, stall_seconds,
-               slow_seconds=slow_seconds, huge_bytes=huge_bytes, profile=profile)
+    api = _Api(
+        state,
+        api_key,
+        FaultInjector(faults, seed, hostile, fault_kinds),
+        RateLimiter(rate_limit) if rate_limit else None,
+        stall_seconds,
+        slow_seconds=slow_seconds,
+        huge_bytes=huge_bytes,
+        profile=profile,
+    )
     if hostile:
         quiet_server_log()
-    dispatcher = WebhookDispatcher(state.webhook_endpoints, secret=webhook_secret,
-                                   vendor=profile == shapes.VENDOR,
-                                   signature_header=webhook_signature_header)
+    dispatcher = WebhookDispatcher(
+        state.webhook_endpoints,
+        secret=webhook_secret,
+        vendor=profile == shapes.VENDOR,
+        signature_header=webhook_signature_header,
+    )
     state.listener = dispatcher
 
     routes = []
     for path, methods in table:
         for method, (handler, style) in methods.items():
-            routes.append(Route(API_PREFIX + path, api.endpoint(handler, style),
-                                methods=[method]))
+            routes.append(Route(API_PREFIX + path, api.endpoint(handler, style), methods=[method]))
 
     async def export(request: Request) -> Response:
         body = await run_in_threadpool(lambda: dumps(state.export()))
@@ -283,8 +316,7 @@ def create_app(state: SandboxState, *, api_key: str = "sandbox-key", faults: flo
         customer = state.get("customers", customer_id)
         if customer is None:
             return json_response(404, {"message": "Customer not found"})
-        token = await run_in_threadpool(issuer.issue, customer_id, customer.get("email"),
-                                        ttl=ttl)
+        token = await run_in_threadpool(issuer.issue, customer_id, customer.get("email"), ttl=ttl)
         return json_response(201, {"jwt": token, "customerId": customer_id})
 
     async def stats(request: Request) -> Response:
@@ -301,12 +333,14 @@ def create_app(state: SandboxState, *, api_key: str = "sandbox-key", faults: flo
         api.faults.rate = rate
         return json_response(200, {"rate": rate, "hostile": api.faults.hostile})
 
-    routes += [Route("/sandbox/stats", stats, methods=["GET"]),
-               Route("/sandbox/faults", set_faults, methods=["PUT"]),
-               Route("/sandbox/export", export, methods=["GET"]),
-               Route("/sandbox/health", health, methods=["GET"]),
-               Route("/sandbox/tokens", issue_token, methods=["POST"]),
-               Route("/.well-known/jwks.json", jwks, methods=["GET"])]
+    routes += [
+        Route("/sandbox/stats", stats, methods=["GET"]),
+        Route("/sandbox/faults", set_faults, methods=["PUT"]),
+        Route("/sandbox/export", export, methods=["GET"]),
+        Route("/sandbox/health", health, methods=["GET"]),
+        Route("/sandbox/tokens", issue_token, methods=["POST"]),
+        Route("/.well-known/jwks.json", jwks, methods=["GET"]),
+    ]
 
     async def not_found(request: Request, exc) -> Response:
         return json_response(404, {"message": "Not found"})
@@ -322,8 +356,9 @@ def create_app(state: SandboxState, *, api_key: str = "sandbox-key", faults: flo
         if report not in churniq.REPORTS:
             return json_response(404, {"message": "Not found"})
         formatted = request.query_params.get("formatted", "1") not in ("0", "false", "no")
-        return StreamingResponse(churniq.iter_report(state, report, formatted),
-                                 media_type="text/csv; charset=utf-8")
+        return StreamingResponse(
+            churniq.iter_report(state, report, formatted), media_type="text/csv; charset=utf-8"
+        )
 
     async def simulate_transaction(request: Request) -> Response:
         """Admin: a new captured payment for a customer, as if the vendor had charged it."""
@@ -333,8 +368,9 @@ def create_app(state: SandboxState, *, api_key: str = "sandbox-key", faults: flo
         except (ValueError, KeyError, TypeError):
             return json_response(400, {"message": "customerId required"})
         try:
-            txn = await run_in_threadpool(state.simulate_transaction, customer_id,
-                                          body.get("offerId"))
+            txn = await run_in_threadpool(
+                state.simulate_transaction, customer_id, body.get("offerId")
+            )
         except Refusal as refusal:
             return json_response(refusal.status, {"message": refusal.message})
         return json_response(201, txn)
@@ -352,9 +388,11 @@ def create_app(state: SandboxState, *, api_key: str = "sandbox-key", faults: flo
             return json_response(refusal.status, {"message": refusal.message})
         return json_response(201, customer)
 
-    routes += [Route("/sandbox/churniq/{report}.csv", churniq_report, methods=["GET"]),
-               Route("/sandbox/simulate/transaction", simulate_transaction, methods=["POST"]),
-               Route("/sandbox/simulate/customer", simulate_customer, methods=["POST"])]
+    routes += [
+        Route("/sandbox/churniq/{report}.csv", churniq_report, methods=["GET"]),
+        Route("/sandbox/simulate/transaction", simulate_transaction, methods=["POST"]),
+        Route("/sandbox/simulate/customer", simulate_customer, methods=["POST"]),
+    ]
 
     @asynccontextmanager
     async def lifespan(app):
@@ -362,8 +400,9 @@ def create_app(state: SandboxState, *, api_key: str = "sandbox-key", faults: flo
         await run_in_threadpool(dispatcher.stop)
         await run_in_threadpool(state.flush)
 
-    app = Starlette(routes=routes, lifespan=lifespan,
-                    exception_handlers={404: not_found, 405: not_allowed})
+    app = Starlette(
+        routes=routes, lifespan=lifespan, exception_handlers={404: not_found, 405: not_allowed}
+    )
     app.state.sandbox = state
     app.state.webhooks = dispatcher
     app.state.profile = profile

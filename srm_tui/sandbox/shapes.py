@@ -14,23 +14,89 @@ SANDBOX = "sandbox"
 PROFILES = (SANDBOX, VENDOR)
 
 # The properties of the OpenAPI resources (reference/cleeng-core-3.1.openapi.yml).
-CUSTOMER_KEYS = ("id", "email", "country", "regDate", "lastLoginDate", "lastUserIp", "currency",
-                 "locale", "firstName", "lastName", "externalId", "externalData")
-SUBSCRIPTION_KEYS = ("subscriptionId", "paymentDetailsId", "publisherId", "customerId", "status",
-                     "dateFrom", "dateTo", "nextPaymentAction", "nextPaymentActionDate",
-                     "subscriptionExternalId", "offerId", "paymentCountry", "ipAddress",
-                     "inTrial", "couponCode", "coupon", "pendingSwitchId", "externalProperties",
-                     "paymentMethodId", "isExternallyManaged", "id", "userId",
-                     "latestPaymentExternalId", "paymentGateway", "replacedBy",
-                     "originatedFrom", "renewalCycle", "source", "pause")
-PASS_KEYS = ("passId", "customerId", "status", "expiresAt", "offerId", "externalId",
-             "externalProperties", "paymentMethodId", "isExternallyManaged", "replacedBy",
-             "originatedFrom", "source")
-PAYMENT_KEYS = ("id", "orderId", "status", "totalAmount", "currency", "customerId",
-                "paymentGateway", "paymentMethod", "externalPaymentId", "couponCodeId", "amount",
-                "country", "offerType", "offerId", "taxValue", "paymentMethodFee",
-                "customerServiceFee", "rejectedReason", "refundedReason", "paymentDetailsId",
-                "paymentOperation", "gatewaySpecificParams")
+CUSTOMER_KEYS = (
+    "id",
+    "email",
+    "country",
+    "regDate",
+    "lastLoginDate",
+    "lastUserIp",
+    "currency",
+    "locale",
+    "firstName",
+    "lastName",
+    "externalId",
+    "externalData",
+)
+SUBSCRIPTION_KEYS = (
+    "subscriptionId",
+    "paymentDetailsId",
+    "publisherId",
+    "customerId",
+    "status",
+    "dateFrom",
+    "dateTo",
+    "nextPaymentAction",
+    "nextPaymentActionDate",
+    "subscriptionExternalId",
+    "offerId",
+    "paymentCountry",
+    "ipAddress",
+    "inTrial",
+    "couponCode",
+    "coupon",
+    "pendingSwitchId",
+    "externalProperties",
+    "paymentMethodId",
+    "isExternallyManaged",
+    "id",
+    "userId",
+    "latestPaymentExternalId",
+    "paymentGateway",
+    "replacedBy",
+    "originatedFrom",
+    "renewalCycle",
+    "source",
+    "pause",
+)
+PASS_KEYS = (
+    "passId",
+    "customerId",
+    "status",
+    "expiresAt",
+    "offerId",
+    "externalId",
+    "externalProperties",
+    "paymentMethodId",
+    "isExternallyManaged",
+    "replacedBy",
+    "originatedFrom",
+    "source",
+)
+PAYMENT_KEYS = (
+    "id",
+    "orderId",
+    "status",
+    "totalAmount",
+    "currency",
+    "customerId",
+    "paymentGateway",
+    "paymentMethod",
+    "externalPaymentId",
+    "couponCodeId",
+    "amount",
+    "country",
+    "offerType",
+    "offerId",
+    "taxValue",
+    "paymentMethodFee",
+    "customerServiceFee",
+    "rejectedReason",
+    "refundedReason",
+    "paymentDetailsId",
+    "paymentOperation",
+    "gatewaySpecificParams",
+)
 # Offer fields the schema allows to be null; any other null field is left out.
 OFFER_NULLABLE = frozenset({"sessionsLimit", "pause", "geoRestriction"})
 
@@ -59,8 +125,9 @@ def _drop_nulls(value: dict) -> dict:
     for key, item in value.items():
         if item is None and key not in OFFER_NULLABLE:
             continue
-        out[key] = _drop_nulls(item) if isinstance(item, dict) and key != "externalProperties" \
-            else item
+        out[key] = (
+            _drop_nulls(item) if isinstance(item, dict) and key != "externalProperties" else item
+        )
     return out
 
 
@@ -76,9 +143,19 @@ def payment(record: dict, profile: str) -> dict:
     return _project(record, PAYMENT_KEYS) if profile == VENDOR else record
 
 
-DETAILS_KEYS = ("id", "customerId", "token", "paymentGateway", "paymentMethod",
-                "paymentMethodSpecificParams", "paymentMethodId", "active", "bound",
-                "subscriptionIds", "attemptRestrictions")
+DETAILS_KEYS = (
+    "id",
+    "customerId",
+    "token",
+    "paymentGateway",
+    "paymentMethod",
+    "paymentMethodSpecificParams",
+    "paymentMethodId",
+    "active",
+    "bound",
+    "subscriptionIds",
+    "attemptRestrictions",
+)
 
 
 def payment_details(record: dict) -> dict:

@@ -34,9 +34,18 @@ STATE_FORMAT = "srm-sandbox-state"
 STATE_VERSION = 1
 IDEMPOTENCY_KEYS_KEPT = 50_000
 SAVE_DEBOUNCE_SECONDS = 1.0
-WEBHOOK_TOPICS = ("customerRegistered", "customerUpdated", "transactionCreated", "passCreated",
-                  "passExpirationChanged", "passTerminated", "offerCreated", "offerUpdated",
-                  "offerDeactivated", "offerPriceChanged")
+WEBHOOK_TOPICS = (
+    "customerRegistered",
+    "customerUpdated",
+    "transactionCreated",
+    "passCreated",
+    "passExpirationChanged",
+    "passTerminated",
+    "offerCreated",
+    "offerUpdated",
+    "offerDeactivated",
+    "offerPriceChanged",
+)
 # The topics the vendor documents (cleeng-api.md 4.L): the vendor profile offers only these.
 VENDOR_TOPICS = tuple(t for t in WEBHOOK_TOPICS if t != "customerUpdated")
 COUNTED_IDS = ("emails", "notes", "history")
@@ -47,8 +56,9 @@ __all__ = ["SandboxState", "subscription_state", "WEBHOOK_TOPICS", "VENDOR_TOPIC
 class SandboxState(AccessOps, CustomerOps, OfferOps, Store):
     """Records, rules, idempotency answers and webhook subscriptions of one sandbox."""
 
-    def __init__(self, *, seed: int, as_of: int, advance_clock: bool = True,
-                 real_clock: bool = False):
+    def __init__(
+        self, *, seed: int, as_of: int, advance_clock: bool = True, real_clock: bool = False
+    ):
         Store.__init__(self)
         self.seed = seed
         self.as_of = as_of
@@ -65,15 +75,26 @@ class SandboxState(AccessOps, CustomerOps, OfferOps, Store):
     # -- construction and persistence -------------------------------------------------------
 
     @classmethod
-    def generate(cls, customers: int, seed: int, as_of: datetime, *,
-                 advance_clock: bool = True, real_clock: bool = False) -> "SandboxState":
+    def generate(
+        cls,
+        customers: int,
+        seed: int,
+        as_of: datetime,
+        *,
+        advance_clock: bool = True,
+        real_clock: bool = False,
+    ) -> SandboxState:
         """A fresh state with `customers` generated customers (see generator.py).
 
         The records depend only on `seed` and `as_of`; `real_clock` dates later writes by
         the wall clock instead of `as_of` plus the time served.
         """
-        state = cls(seed=seed, as_of=generator.to_unix(as_of), advance_clock=advance_clock,
-                    real_clock=real_clock)
+        state = cls(
+            seed=seed,
+            as_of=generator.to_unix(as_of),
+            advance_clock=advance_clock,
+            real_clock=real_clock,
+        )
         catalog = generator.catalog(seed, as_of)
         put = state.put
         with generator.no_cyclic_gc():
@@ -89,15 +110,20 @@ class SandboxState(AccessOps, CustomerOps, OfferOps, Store):
         return state
 
     @classmethod
-    def load(cls, path: str | os.PathLike, *, advance_clock: bool = True,
-             autosave: bool = True) -> "SandboxState":
+    def load(
+        cls, path: str | os.PathLike, *, advance_clock: bool = True, autosave: bool = True
+    ) -> SandboxState:
         """A state saved by `save`; with `autosave` it keeps saving its writes to `path`."""
         with open(path, encoding="utf-8") as fh:
             data = json.load(fh)
         if data.get("format") != STATE_FORMAT or data.get("version") != STATE_VERSION:
             raise ValueError(f"{path} is not a sandbox state file (version {STATE_VERSION})")
-        state = cls(seed=data["seed"], as_of=data["now"], advance_clock=advance_clock,
-                    real_clock=bool(data.get("realClock")))
+        state = cls(
+            seed=data["seed"],
+            as_of=data["now"],
+            advance_clock=advance_clock,
+            real_clock=bool(data.get("realClock")),
+        )
         state.payment_methods = data.get("paymentMethods", {})
         state.rng = random.Random(f"{data['seed']}:runtime:{data['seq']}")
         for entity in ENTITIES:
@@ -114,8 +140,15 @@ class SandboxState(AccessOps, CustomerOps, OfferOps, Store):
         return state
 
     @classmethod
-    def open(cls, path: str | os.PathLike, *, customers: int, seed: int, as_of: datetime,
-             advance_clock: bool = True) -> "SandboxState":
+    def open(
+        cls,
+        path: str | os.PathLike,
+        *,
+        customers: int,
+        seed: int,
+        as_of: datetime,
+        advance_clock: bool = True,
+    ) -> SandboxState:
         """Load `path` if it exists, else generate; either way every later write is saved
         there (debounced; call `close()` on shutdown to flush)."""
         if Path(path).exists():
@@ -144,13 +177,20 @@ class SandboxState(AccessOps, CustomerOps, OfferOps, Store):
         """
         with self.lock:
             snapshot = self.snapshot()
-            head = {"format": STATE_FORMAT, "version": STATE_VERSION, "seed": self.seed,
-                    "now": self.now(), "seq": self.seq, "nextIds": dict(self.next_ids),
-                    "webhooks": json.loads(json.dumps(self.webhooks)),
-                    "realClock": self.real_clock,
-                    "paymentMethods": json.loads(json.dumps(self.payment_methods)),
-                    "idempotency": [[k, s, h, b.decode("utf-8")]
-                                    for k, (s, h, b) in self.idempotency.items()]}
+            head = {
+                "format": STATE_FORMAT,
+                "version": STATE_VERSION,
+                "seed": self.seed,
+                "now": self.now(),
+                "seq": self.seq,
+                "nextIds": dict(self.next_ids),
+                "webhooks": json.loads(json.dumps(self.webhooks)),
+                "realClock": self.real_clock,
+                "paymentMethods": json.loads(json.dumps(self.payment_methods)),
+                "idempotency": [
+                    [k, s, h, b.decode("utf-8")] for k, (s, h, b) in self.idempotency.items()
+                ],
+            }
         entities = snapshot_rows(snapshot)
         path = Path(path)
 
@@ -203,10 +243,12 @@ class SandboxState(AccessOps, CustomerOps, OfferOps, Store):
             value = self.next_ids[entity]
             self.next_ids[entity] = value + 1
             return value
-        low, high, prefix = {"customers": (100_000_000, 999_999_999, None),
-                             "subscriptions": (100_000_000, 999_999_999, None),
-                             "passes": (1_000_000_000, 9_999_999_999, None),
-                             "transactions": (100_000_000, 999_999_999, "T")}[entity]
+        low, high, prefix = {
+            "customers": (100_000_000, 999_999_999, None),
+            "subscriptions": (100_000_000, 999_999_999, None),
+            "passes": (1_000_000_000, 9_999_999_999, None),
+            "transactions": (100_000_000, 999_999_999, "T"),
+        }[entity]
         while True:
             number = self.rng.randint(low, high)
             key = f"{prefix}{number}" if prefix else number
@@ -228,8 +270,9 @@ class SandboxState(AccessOps, CustomerOps, OfferOps, Store):
         out["offers"] = [shapes.offer(o) for o in out["offers"]]
         return out
 
-    def since(self, entity: str, since: int, limit: int,
-              customer_id: int | None = None) -> tuple[list[dict], int, bool, int]:
+    def since(
+        self, entity: str, since: int, limit: int, customer_id: int | None = None
+    ) -> tuple[list[dict], int, bool, int]:
         """Enumeration: (items, nextSince, hasMore, total) of records changed after `since`."""
         with self.lock:
             items, next_since, has_more, total = self.page(entity, since, limit, customer_id)
@@ -279,7 +322,7 @@ def _json_chunks(rows: list, size: int = 2000):
     """JSON text of `rows` in comma-separable pieces. Encoding piece by piece lets other
     threads (the console of the in-process demo) run between pieces."""
     for start in range(0, len(rows), size):
-        yield _compact(rows[start:start + size])[1:-1]
+        yield _compact(rows[start : start + size])[1:-1]
 
 
 class _Autosaver:

@@ -12,16 +12,31 @@ import functools
 import threading
 from array import array
 from bisect import bisect_left, bisect_right, insort
-from typing import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 ENTITY_KEYS = {
-    "customers": "id", "subscriptions": "subscriptionId", "passes": "passId",
-    "transactions": "transactionId", "payment_details": "id", "emails": "id", "notes": "id",
-    "history": "id", "offers": "id", "season_groups": "id", "campaigns": "id",
+    "customers": "id",
+    "subscriptions": "subscriptionId",
+    "passes": "passId",
+    "transactions": "transactionId",
+    "payment_details": "id",
+    "emails": "id",
+    "notes": "id",
+    "history": "id",
+    "offers": "id",
+    "season_groups": "id",
+    "campaigns": "id",
 }
 ENTITIES = tuple(ENTITY_KEYS)
-CHILD_ENTITIES = ("subscriptions", "passes", "transactions", "payment_details", "emails",
-                  "notes", "history")
+CHILD_ENTITIES = (
+    "subscriptions",
+    "passes",
+    "transactions",
+    "payment_details",
+    "emails",
+    "notes",
+    "history",
+)
 
 
 class _ChangeLog:
@@ -117,12 +132,12 @@ class Store:
         self._events: list[tuple[str, dict]] = []
         self._depth = 0
         self.seq = 0
-        self.records: dict[str, dict] = {e: {} for e in ENTITIES}      # key -> (seq, record)
-        self.tombstones: dict[str, dict] = {e: {} for e in ENTITIES}   # key -> seq
+        self.records: dict[str, dict] = {e: {} for e in ENTITIES}  # key -> (seq, record)
+        self.tombstones: dict[str, dict] = {e: {} for e in ENTITIES}  # key -> seq
         self.logs = {e: _ChangeLog() for e in ENTITIES}
         self.children: dict[str, dict] = {e: {} for e in CHILD_ENTITIES}  # customerId -> [key]
-        self.email_index: dict[str, int] = {}      # lower-cased email -> customer id
-        self.external_index: dict[str, set] = {}   # externalId -> customer ids
+        self.email_index: dict[str, int] = {}  # lower-cased email -> customer id
+        self.external_index: dict[str, set] = {}  # externalId -> customer ids
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -146,11 +161,13 @@ class Store:
     def of_customer(self, entity: str, customer_id: int) -> list[dict]:
         """The customer's records of a child entity, oldest key first."""
         records = self.records[entity]
-        return [records[key][1] for key in self.children[entity].get(customer_id, ())
-                if key in records]
+        return [
+            records[key][1] for key in self.children[entity].get(customer_id, ()) if key in records
+        ]
 
-    def page(self, entity: str, since: int, limit: int,
-             customer_id: int | None = None) -> tuple[list[dict], int, bool, int]:
+    def page(
+        self, entity: str, since: int, limit: int, customer_id: int | None = None
+    ) -> tuple[list[dict], int, bool, int]:
         """Items changed after `since`, oldest change first: (items, nextSince, hasMore, total).
 
         A deleted record appears once more as `{<key>: id, "deleted": true}`.
@@ -182,8 +199,10 @@ class Store:
             keys: Iterable = (customer_id,)
         else:
             keys = self.children[entity].get(customer_id, ())
-        changed = sorted((records[key] for key in keys if key in records and records[key][0] > since),
-                         key=lambda entry: entry[0])
+        changed = sorted(
+            (records[key] for key in keys if key in records and records[key][0] > since),
+            key=lambda entry: entry[0],
+        )
         items = [record for _, record in changed[:limit]]
         next_since = changed[len(items) - 1][0] if items else since
         return items, next_since, len(changed) > len(items), len(changed)

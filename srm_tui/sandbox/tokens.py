@@ -39,12 +39,17 @@ class TokenIssuer:
         jwk.update({"kid": self.kid, "use": "sig", "alg": "RS256"})
         return {"keys": [jwk]}
 
-    def issue(self, customer_id: int, email: str | None, *, ttl: int = DEFAULT_TTL,
-              now: int | None = None) -> str:
+    def issue(
+        self, customer_id: int, email: str | None, *, ttl: int = DEFAULT_TTL, now: int | None = None
+    ) -> str:
         import jwt
 
         issued = int(time.time()) if now is None else now
-        claims = {"customerId": customer_id, "publisherId": PUBLISHER_ID, "email": email,
-                  "iat": issued, "exp": issued + ttl}
-        return jwt.encode(claims, self._private_key(), algorithm="RS256",
-                          headers={"kid": self.kid})
+        claims = {
+            "customerId": customer_id,
+            "publisherId": PUBLISHER_ID,
+            "email": email,
+            "iat": issued,
+            "exp": issued + ttl,
+        }
+        return jwt.encode(claims, self._private_key(), algorithm="RS256", headers={"kid": self.kid})

@@ -14,7 +14,9 @@ COUPON_RE = re.compile(r"^[A-Za-z0-9_-]{2,40}$")
 TAG_RE = re.compile(r"^[a-zA-Z0-9_\-: ]+$")
 
 
-def text(value, field: str, max_len: int, *, min_len: int = 1, nullable: bool = False) -> str | None:
+def text(
+    value, field: str, max_len: int, *, min_len: int = 1, nullable: bool = False
+) -> str | None:
     if value is None and nullable:
         return None
     if not isinstance(value, str):
@@ -38,8 +40,14 @@ def email(value, field: str = "email") -> str:
     return value
 
 
-def integer(value, field: str, *, minimum: int | None = None, maximum: int | None = None,
-            nullable: bool = False) -> int | None:
+def integer(
+    value,
+    field: str,
+    *,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    nullable: bool = False,
+) -> int | None:
     if value is None and nullable:
         return None
     if isinstance(value, bool) or not isinstance(value, int):

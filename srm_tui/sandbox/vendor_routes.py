@@ -36,6 +36,7 @@ def _sub_action(method: str, status: int = 200) -> Callable[[Call], Answer]:
     def handler(call: Call) -> Answer:
         sub = getattr(call.state, method)(_subscription_id(call), call.object_body())
         return Answer(status, shapes.subscription(sub, call.profile))
+
     return handler
 
 
@@ -43,6 +44,7 @@ def _pass_action(method: str) -> Callable[[Call], Answer]:
     def handler(call: Call) -> Answer:
         record = getattr(call.state, method)(_pass_id(call), call.object_body())
         return Answer(200, shapes.pass_(record, call.profile))
+
     return handler
 
 
@@ -76,6 +78,7 @@ def restrict_attempts(call: Call) -> Answer:
 
 # The sandbox sells no gifts: every gift id and code is unknown (after its format is checked).
 
+
 def get_gift(call: Call) -> Answer:
     raise NotFound("Gift not found")
 
@@ -104,6 +107,7 @@ def redeem_gift(call: Call) -> Answer:
 
 # -- entitlements ---------------------------------------------------------------------------
 
+
 def _entitlement_status(record: dict, now: int) -> tuple[str, bool]:
     """(status in the entitlements vocabulary, accessGranted) of a subscription or pass."""
     if "subscriptionId" in record:
@@ -113,8 +117,9 @@ def _entitlement_status(record: dict, now: int) -> tuple[str, bool]:
         if status == "stopped" and record["dateTo"] >= now:
             return "cancelled", True
         return "terminated", False
-    live = record["status"] == "active" and (record["expiresAt"] is None
-                                             or record["expiresAt"] >= now)
+    live = record["status"] == "active" and (
+        record["expiresAt"] is None or record["expiresAt"] >= now
+    )
     return ("active" if live else "terminated"), live
 
 
@@ -142,8 +147,9 @@ def list_entitlements(call: Call) -> Answer:
     now = state.now()
     rows = []
     with state.lock:
-        records = (state.of_customer("subscriptions", customer["id"])
-                   + state.of_customer("passes", customer["id"]))
+        records = state.of_customer("subscriptions", customer["id"]) + state.of_customer(
+            "passes", customer["id"]
+        )
     for record in records:
         if record["offerId"][0] not in letters:
             continue
@@ -151,12 +157,18 @@ def list_entitlements(call: Call) -> Answer:
         if status != "all" and row_status != status:
             continue
         sub = "subscriptionId" in record
-        rows.append({"customerId": record["customerId"], "offerId": record["offerId"],
-                     "offerType": record["offerId"][0], "status": row_status,
-                     "accessGranted": granted,
-                     "expiresAt": record["dateTo"] if sub else record["expiresAt"],
-                     "subscriptionId": record["subscriptionId"] if sub else None,
-                     "passId": None if sub else record["passId"]})
+        rows.append(
+            {
+                "customerId": record["customerId"],
+                "offerId": record["offerId"],
+                "offerType": record["offerId"][0],
+                "status": row_status,
+                "accessGranted": granted,
+                "expiresAt": record["dateTo"] if sub else record["expiresAt"],
+                "subscriptionId": record["subscriptionId"] if sub else None,
+                "passId": None if sub else record["passId"],
+            }
+        )
     page, headers = _page(rows, call, 20, 100)
     return Answer(200, {"success": True, "message": "", "data": page}, headers)
 
@@ -166,18 +178,28 @@ VENDOR_EXTRA: list[tuple[str, dict]] = [
     ("/entitlements", {"GET": (list_entitlements, CUSTOMER)}),
     ("/subscriptions", {"POST": (create_subscription, BARE)}),
     ("/subscription_switches", {"POST": (switch_subscription, BARE)}),
-    ("/subscriptions/{subscriptionId}/terminate",
-     {"POST": (_sub_action("terminate_subscription"), BARE)}),
+    (
+        "/subscriptions/{subscriptionId}/terminate",
+        {"POST": (_sub_action("terminate_subscription"), BARE)},
+    ),
     ("/subscriptions/{subscriptionId}/pause", {"POST": (_sub_action("pause_subscription"), BARE)}),
-    ("/subscriptions/{subscriptionId}/resume",
-     {"POST": (_sub_action("resume_subscription", 202), BARE)}),
-    ("/subscriptions/{subscriptionId}/activate",
-     {"POST": (_sub_action("activate_subscription"), BARE)}),
-    ("/subscriptions/{subscriptionId}/transfer",
-     {"POST": (_sub_action("transfer_subscription"), BARE)}),
+    (
+        "/subscriptions/{subscriptionId}/resume",
+        {"POST": (_sub_action("resume_subscription", 202), BARE)},
+    ),
+    (
+        "/subscriptions/{subscriptionId}/activate",
+        {"POST": (_sub_action("activate_subscription"), BARE)},
+    ),
+    (
+        "/subscriptions/{subscriptionId}/transfer",
+        {"POST": (_sub_action("transfer_subscription"), BARE)},
+    ),
     ("/subscriptions/{subscriptionId}/renew", {"POST": (_sub_action("renew_subscription"), BARE)}),
-    ("/subscriptions/{subscriptionId}/revive",
-     {"POST": (_sub_action("revive_subscription"), BARE)}),
+    (
+        "/subscriptions/{subscriptionId}/revive",
+        {"POST": (_sub_action("revive_subscription"), BARE)},
+    ),
     ("/passes", {"POST": (create_pass, BARE)}),
     ("/passes/{passId}/terminate", {"POST": (_pass_action("terminate_pass"), BARE)}),
     ("/passes/{passId}/transfer", {"POST": (_pass_action("transfer_pass"), BARE)}),
@@ -185,12 +207,17 @@ VENDOR_EXTRA: list[tuple[str, dict]] = [
     ("/gifts/{code}/verification", {"GET": (verify_gift, BARE)}),
     ("/gifts/{code}/redeem", {"POST": (redeem_gift, BARE)}),
     ("/payment_methods", {"POST": (create_payment_method, BARE)}),
-    ("/payment_details/{paymentDetailsId}/attemptRestrictions",
-     {"PATCH": (restrict_attempts, BARE)}),
+    (
+        "/payment_details/{paymentDetailsId}/attemptRestrictions",
+        {"PATCH": (restrict_attempts, BARE)},
+    ),
 ]
 # Sandbox conveniences on vendor paths that the vendor does not publish.
-_NOT_VENDOR = {("/webhook_subscriptions", "PUT"), ("/webhook_subscriptions/{topic}", "GET"),
-               ("/customers", "POST")}
+_NOT_VENDOR = {
+    ("/webhook_subscriptions", "PUT"),
+    ("/webhook_subscriptions/{topic}", "GET"),
+    ("/customers", "POST"),
+}
 
 
 def routes_for(profile: str) -> list[tuple[str, dict]]:
@@ -211,5 +238,9 @@ def routes_for(profile: str) -> list[tuple[str, dict]]:
             table[path].setdefault(method, entry)
     # Literal paths before templated ones of the same depth, so `/offers/season-groups`
     # never reaches `/offers/{offerId}` and `/x-srm/notes` never `/x-srm/{entity}`.
-    return [(path, table[path]) for path in sorted(
-        order, key=lambda p: [(seg.startswith("{"), seg) for seg in p.split("/")])]
+    return [
+        (path, table[path])
+        for path in sorted(
+            order, key=lambda p: [(seg.startswith("{"), seg) for seg in p.split("/")]
+        )
+    ]

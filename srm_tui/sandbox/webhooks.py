@@ -20,7 +20,7 @@ import logging
 import queue
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import httpx
 
@@ -30,16 +30,39 @@ log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Srm-Signature"
 VENDOR_SIGNATURE_HEADER = "X-Signature"
 # The keys of each topic's `data` in the vendor's docs (cleeng-api.md 4.L, cleeng-exports.md 9).
-_PASS_KEYS = ("passId", "offerId", "customerId", "customerEmail", "customerExternalId",
-              "active", "expirationDate")
+_PASS_KEYS = (
+    "passId",
+    "offerId",
+    "customerId",
+    "customerEmail",
+    "customerExternalId",
+    "active",
+    "expirationDate",
+)
 VENDOR_DATA_KEYS = {
     "customerRegistered": ("customerId", "customerEmail", "customerExternalId"),
-    "transactionCreated": ("offerId", "transactionId", "transactionDate", "transactionCountry",
-                           "transactionCurrency", "taxRate", "transactionPriceExclTax",
-                           "transactionPriceInclTax", "applicableTax", "appliedExchangeRate",
-                           "externalData", "customerId", "customerEmail", "customerExternalId",
-                           "paymentId", "offerPrice", "offerCurrency", "discountRate",
-                           "subscriptionPlanId", "paymentGateway"),
+    "transactionCreated": (
+        "offerId",
+        "transactionId",
+        "transactionDate",
+        "transactionCountry",
+        "transactionCurrency",
+        "taxRate",
+        "transactionPriceExclTax",
+        "transactionPriceInclTax",
+        "applicableTax",
+        "appliedExchangeRate",
+        "externalData",
+        "customerId",
+        "customerEmail",
+        "customerExternalId",
+        "paymentId",
+        "offerPrice",
+        "offerCurrency",
+        "discountRate",
+        "subscriptionPlanId",
+        "paymentGateway",
+    ),
     "passCreated": _PASS_KEYS,
     "passExpirationChanged": _PASS_KEYS + ("previousExpirationDate",),
     "passTerminated": _PASS_KEYS,
@@ -86,9 +109,17 @@ class WebhookDispatcher:
     `endpoints_for` returns endpoint entries (`{"url", "verification"?}`) or plain URLs.
     """
 
-    def __init__(self, endpoints_for: Callable[[str], list], *, secret: str | None = None,
-                 timeout: float = 2.0, retries: int = 3, backoff: float = 0.5,
-                 vendor: bool = False, signature_header: str = VENDOR_SIGNATURE_HEADER):
+    def __init__(
+        self,
+        endpoints_for: Callable[[str], list],
+        *,
+        secret: str | None = None,
+        timeout: float = 2.0,
+        retries: int = 3,
+        backoff: float = 0.5,
+        vendor: bool = False,
+        signature_header: str = VENDOR_SIGNATURE_HEADER,
+    ):
         self.endpoints_for = endpoints_for
         self.secret = None if vendor else secret
         self.vendor = vendor
@@ -111,8 +142,11 @@ class WebhookDispatcher:
         endpoints = [e if isinstance(e, dict) else {"url": e} for e in self.endpoints_for(topic)]
         if not endpoints:
             return
-        body = json.dumps({"broadcasterId": BROADCASTER_ID, "topic": topic, "data": data},
-                          ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        body = json.dumps(
+            {"broadcasterId": BROADCASTER_ID, "topic": topic, "data": data},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ).encode("utf-8")
         self._ensure_thread()
         for endpoint in endpoints:
             self.queue.put((endpoint["url"], topic, body, _shared_secret(endpoint)))
@@ -136,8 +170,9 @@ class WebhookDispatcher:
     def _ensure_thread(self) -> None:
         with self.start_lock:
             if self.thread is None:
-                self.thread = threading.Thread(target=self._run, name="sandbox-webhooks",
-                                               daemon=True)
+                self.thread = threading.Thread(
+                    target=self._run, name="sandbox-webhooks", daemon=True
+                )
                 self.thread.start()
 
     def _run(self) -> None:
@@ -151,8 +186,9 @@ class WebhookDispatcher:
                 finally:
                     self.queue.task_done()
 
-    def _deliver(self, client: httpx.Client, url: str, topic: str, body: bytes,
-                 shared_secret: str | None) -> None:
+    def _deliver(
+        self, client: httpx.Client, url: str, topic: str, body: bytes, shared_secret: str | None
+    ) -> None:
         headers = {"Content-Type": "application/json"}
         if self.secret:
             headers[SIGNATURE_HEADER] = sign(self.secret, body)
@@ -168,6 +204,6 @@ class WebhookDispatcher:
             except httpx.HTTPError as exc:
                 reason = type(exc).__name__
             if attempt < self.retries:
-                time.sleep(self.backoff * 2 ** attempt)
+                time.sleep(self.backoff * 2**attempt)
         self.failed += 1
         log.warning("webhook %s to %s failed: %s", topic, url, reason)

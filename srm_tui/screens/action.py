@@ -19,15 +19,21 @@ from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Checkbox, Input, Label, Static, TextArea
 
-from srm_tui.screens.workers import work
-from srm_tui.widgets.footer import Footer
-from srm_tui.widgets.check import StateCheckbox
-from srm_tui.actions.rules import (ActionError, ActionInvalid, ActionRefused,
-                                   ConfirmationRequired, FieldSpec, Preview)
+from srm_tui.actions.rules import (
+    ActionError,
+    ActionInvalid,
+    ActionRefused,
+    ConfirmationRequired,
+    FieldSpec,
+    Preview,
+)
 from srm_tui.actions.service import ActionService, Outcome
 from srm_tui.api.profile import NotOffered
 from srm_tui.bindings import bindings
 from srm_tui.domain.text import visible
+from srm_tui.screens.workers import work
+from srm_tui.widgets.check import StateCheckbox
+from srm_tui.widgets.footer import Footer
 from srm_tui.widgets.safe_text import SafeInput, SafeTextArea  # prefilled values are data
 
 PREVIEW_DELAY = 0.2
@@ -61,8 +67,9 @@ class ActionScreen(ModalScreen[Outcome | None]):
     ActionScreen #verdict { margin-top: 1; height: auto; text-style: bold; }
     """
 
-    def __init__(self, action: str, fixed: dict[str, Any], *,
-                 defaults: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, action: str, fixed: dict[str, Any], *, defaults: dict[str, Any] | None = None
+    ) -> None:
         super().__init__()
         self.action = action
         self.fixed = fixed
@@ -103,13 +110,17 @@ class ActionScreen(ModalScreen[Outcome | None]):
         else:
             yield Label(label, classes="label")
             if f.type == "longtext":
-                area = SafeTextArea(str(default or ""), id=f"f-{f.name}", soft_wrap=True,
-                                    show_line_numbers=False)
+                area = SafeTextArea(
+                    str(default or ""), id=f"f-{f.name}", soft_wrap=True, show_line_numbers=False
+                )
                 yield area
                 yield Static("", id=f"count-{f.name}", classes="help", markup=False)
             else:
-                yield SafeInput(value="" if default is None else str(default),
-                                id=f"f-{f.name}", placeholder=f.help or f.label)
+                yield SafeInput(
+                    value="" if default is None else str(default),
+                    id=f"f-{f.name}",
+                    placeholder=f.help or f.label,
+                )
         if f.help and f.type not in ("text", "email", "instant", "money", "id"):
             yield Static(f.help, classes="help", markup=False)
         yield Static("", id=f"err-{f.name}", classes="error", markup=False)
@@ -158,9 +169,13 @@ class ActionScreen(ModalScreen[Outcome | None]):
             if yes:
                 self.dismiss(None)
 
-        self.app.push_screen(ConfirmDialog(
-            f"Leave {self.spec.title.lower()}? What you typed is thrown away (n goes back to "
-            "it)."), answered)
+        self.app.push_screen(
+            ConfirmDialog(
+                f"Leave {self.spec.title.lower()}? What you typed is thrown away (n goes back to "
+                "it)."
+            ),
+            answered,
+        )
 
     def _count(self) -> None:
         for f in self.inputs:
@@ -169,7 +184,8 @@ class ActionScreen(ModalScreen[Outcome | None]):
                 limit = f" / {f.max_length:,}" if f.max_length else ""
                 over = " — too long" if f.max_length and len(text) > f.max_length else ""
                 self.query_one(f"#count-{f.name}", Static).update(
-                    f"{len(text):,}{limit} characters{over}  (ctrl+e: edit in $EDITOR)")
+                    f"{len(text):,}{limit} characters{over}  (ctrl+e: edit in $EDITOR)"
+                )
 
     def _refresh_preview(self) -> None:
         """Validate in place and show what would change: cheap, from the cache alone."""
@@ -181,7 +197,8 @@ class ActionScreen(ModalScreen[Outcome | None]):
         verdict = self.query_one("#verdict", Static)
         try:
             self.preview = ActionService(self.app.cache, self.app.settings).preview(
-                self.action, **self.values())
+                self.action, **self.values()
+            )
         except NotOffered as exc:  # the API has no call for it: said, never a form to fill
             self.preview = None
             verdict.update(Text(f"✘ {exc}", style="bold"))
@@ -199,14 +216,16 @@ class ActionScreen(ModalScreen[Outcome | None]):
         self._show_preview(self.preview)
 
     def _show_preview(self, p: Preview) -> None:
-        table = Table(title="What will change", title_justify="left", expand=True,
-                      show_edge=False)
+        table = Table(title="What will change", title_justify="left", expand=True, show_edge=False)
         table.add_column("What")
         table.add_column("Before")
         table.add_column("After")
         for change in p.changes:
-            table.add_row(Text(visible(change.what, 40)), Text(_shown(change.before)),
-                          Text(_shown(change.after)))
+            table.add_row(
+                Text(visible(change.what, 40)),
+                Text(_shown(change.before)),
+                Text(_shown(change.after)),
+            )
         self.query_one("#preview", Static).update(table)
         lines = [f"⚠ {w}" for w in p.warnings]
         if p.blocked:
@@ -234,9 +253,12 @@ class ActionScreen(ModalScreen[Outcome | None]):
         if (p.destructive or p.irreversible) and not self.armed:
             self.armed = True
             self.set_focus(None)  # y must confirm, not type into a field
-            self.query_one("#verdict", Static).update(Text(
-                f"Really {self.spec.title.lower()}? Press y to confirm, esc to cancel.",
-                style="bold"))
+            self.query_one("#verdict", Static).update(
+                Text(
+                    f"Really {self.spec.title.lower()}? Press y to confirm, esc to cancel.",
+                    style="bold",
+                )
+            )
             return
         self._run()
 
@@ -268,9 +290,12 @@ class ActionScreen(ModalScreen[Outcome | None]):
         """The action's worker failed after the app was told: the dialog takes keys again."""
         self.running = False
         self.armed = False
-        self.query_one("#verdict", Static).update(Text(
-            f"✘ {getattr(error, 'message', None) or error} (see Sync & outbox, F5, for what "
-            "was queued or sent before trying again)"))
+        self.query_one("#verdict", Static).update(
+            Text(
+                f"✘ {getattr(error, 'message', None) or error} (see Sync & outbox, F5, for what "
+                "was queued or sent before trying again)"
+            )
+        )
 
     def _done(self, result: Any) -> None:
         self.running = False
@@ -295,8 +320,9 @@ class ActionScreen(ModalScreen[Outcome | None]):
         if area is None:
             return
         editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-        with tempfile.NamedTemporaryFile("w+", suffix=".txt", delete=False,
-                                         encoding="utf-8") as handle:
+        with tempfile.NamedTemporaryFile(
+            "w+", suffix=".txt", delete=False, encoding="utf-8"
+        ) as handle:
             handle.write(area.text)
             path = handle.name
         try:

@@ -44,8 +44,7 @@ class ChangeHistoryScreen(Screen):
         self.customer_id = customer_id
 
     def compose(self) -> ComposeResult:
-        yield Static(f"Customers › {self.customer_id} › change history", id="crumbs",
-                     markup=False)
+        yield Static(f"Customers › {self.customer_id} › change history", id="crumbs", markup=False)
         yield Static("", id="summary", markup=False)
         yield DataTable(id="changes", cursor_type="row", zebra_stripes=True)
         yield StatusLine()
@@ -61,26 +60,40 @@ class ChangeHistoryScreen(Screen):
             if item.action != "edit":
                 continue
             for change in item.changes:
-                table.add_row(_when(item.created_at), Text(visible(item.agent or "—", 20)),
-                              Text(change.what), _value(change.before), _value(change.after),
-                              Text(item.status))
+                table.add_row(
+                    _when(item.created_at),
+                    Text(visible(item.agent or "—", 20)),
+                    Text(change.what),
+                    _value(change.before),
+                    _value(change.after),
+                    Text(item.status),
+                )
                 rows += 1
-        entries = [json.loads(r[0]) for r in conn.execute(
-            "SELECT raw FROM history WHERE customer_id = ?", (self.customer_id,))]
+        entries = [
+            json.loads(r[0])
+            for r in conn.execute(
+                "SELECT raw FROM history WHERE customer_id = ?", (self.customer_id,)
+            )
+        ]
         entries.sort(key=lambda h: (h.get("date") or 0, h.get("id") or 0), reverse=True)
         for entry in entries:
             for change in entry.get("changes") or []:
-                table.add_row(_when(entry.get("date")),
-                              Text(visible(entry.get("editor") or "system", 20)),
-                              Text(visible(change.get("field") or "?", 30)),
-                              _value(change.get("from")), _value(change.get("to")),
-                              Text("done"))
+                table.add_row(
+                    _when(entry.get("date")),
+                    Text(visible(entry.get("editor") or "system", 20)),
+                    Text(visible(change.get("field") or "?", 30)),
+                    _value(change.get("from")),
+                    _value(change.get("to")),
+                    Text("done"),
+                )
                 rows += 1
         rows += self._audited(table, bool(entries))
         self.query_one("#summary", Static).update(
             f"{count(len(entries), 'edit')}, {count(rows, 'change')} — edits made with e (Edit) on the "
-            "summary, by agents and by the system" if rows else
-            "No edits of this customer's profile yet.")
+            "summary, by agents and by the system"
+            if rows
+            else "No edits of this customer's profile yet."
+        )
         table.focus()
 
     def _audited(self, table: DataTable, api_history: bool) -> int:
@@ -96,8 +109,13 @@ class ChangeHistoryScreen(Screen):
                 continue
             before, after = entry.before or {}, entry.after or {}
             for what in after:
-                table.add_row(_when(entry.at), Text(visible(entry.agent or "—", 20)),
-                              Text(visible(what, 30)), _value(before.get(what)),
-                              _value(after[what]), Text("done (srm's audit)"))
+                table.add_row(
+                    _when(entry.at),
+                    Text(visible(entry.agent or "—", 20)),
+                    Text(visible(what, 30)),
+                    _value(before.get(what)),
+                    _value(after[what]),
+                    Text("done (srm's audit)"),
+                )
                 rows += 1
         return rows

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from srm_tui.widgets.footer import Footer
-from srm_tui.widgets.check import StateSelectionList
-from srm_tui.bindings import bindings
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import SelectionList, Static
 from textual.widgets.selection_list import Selection
 
+from srm_tui.bindings import bindings
+from srm_tui.widgets.check import StateSelectionList
 from srm_tui.widgets.customer_table import COLUMNS
+from srm_tui.widgets.footer import Footer
 
 
 class ColumnsScreen(ModalScreen[list[str] | None]):
@@ -32,8 +32,9 @@ class ColumnsScreen(ModalScreen[list[str] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static("Manage columns — space: show/hide · shift+↑/↓: move · enter: keep",
-                         markup=False)
+            yield Static(
+                "Manage columns — space: show/hide · shift+↑/↓: move · enter: keep", markup=False
+            )
             yield StateSelectionList[str](*self._selections(), id="cols")
         yield Footer()
 

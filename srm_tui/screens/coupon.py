@@ -15,9 +15,9 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from srm_tui.bindings import bindings
+from srm_tui.domain.text import count, visible
 from srm_tui.screens.workers import work
 from srm_tui.widgets.footer import Footer
-from srm_tui.domain.text import count, visible
 from srm_tui.widgets.status_line import StatusLine
 
 
@@ -33,11 +33,16 @@ def campaign_table(campaigns: list[dict[str, Any]]) -> Table:
         k = c.get("constraints") or {}
         discount = c.get("discount")
         percent = discount.get("value") if isinstance(discount, dict) else discount
-        rows = [("Campaign", c.get("name")), ("Discount", f"{percent:g} % off"),
-                ("Uses per coupon", str(c.get("usagePerCoupon"))),
-                ("Status", c.get("status")), ("Offer types", _any(k.get("offerTypes"))),
-                ("Offers", _any(k.get("offers"))), ("Tags", _any(k.get("tags"))),
-                ("Payment type", k.get("paymentType") or "any")]
+        rows = [
+            ("Campaign", c.get("name")),
+            ("Discount", f"{percent:g} % off"),
+            ("Uses per coupon", str(c.get("usagePerCoupon"))),
+            ("Status", c.get("status")),
+            ("Offer types", _any(k.get("offerTypes"))),
+            ("Offers", _any(k.get("offers"))),
+            ("Tags", _any(k.get("tags"))),
+            ("Payment type", k.get("paymentType") or "any"),
+        ]
         if c.get("couponCodes"):
             rows.append(("Codes", ", ".join(c["couponCodes"])))
         for label, value in rows:
@@ -107,8 +112,10 @@ class CouponScreen(Screen[Any]):
             verdict.update(Text(f"✘ No campaign holds {visible(code, 40)!r}."))
             found.update("")
             return
-        line = (f"{count(len(campaigns), 'campaign')} {'holds' if len(campaigns) == 1 else 'hold'} "
-                f"{visible(code, 40)!r} (from {source})")
+        line = (
+            f"{count(len(campaigns), 'campaign')} {'holds' if len(campaigns) == 1 else 'hold'} "
+            f"{visible(code, 40)!r} (from {source})"
+        )
         if result.api is not None and result.cached:
             states = ", ".join(str(c.get("status")) for c in result.api) or "none"
             line += f"; the API says: {states}"

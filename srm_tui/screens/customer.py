@@ -15,19 +15,20 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
-from srm_tui.screens.workers import work
-from srm_tui.widgets.fit import Col, fill
-from srm_tui.widgets.footer import Footer
 from srm_tui.actions import outbox
-from srm_tui.actions.local_notes import NOTICE as KEPT_NOTICE, is_local
+from srm_tui.actions.local_notes import NOTICE as KEPT_NOTICE
+from srm_tui.actions.local_notes import is_local
 from srm_tui.actions.service import ActionService
 from srm_tui.api.profile import NotOffered
 from srm_tui.bindings import bindings
 from srm_tui.domain import account as acc
 from srm_tui.domain.money import money
 from srm_tui.domain.text import visible
+from srm_tui.screens.workers import work
 from srm_tui.storage import queries
 from srm_tui.storage.history import customer_history
+from srm_tui.widgets.fit import Col, fill
+from srm_tui.widgets.footer import Footer
 from srm_tui.widgets.status_line import StatusLine
 
 TABS = ("summary", "payments", "transactions", "emails", "notes", "history")
@@ -132,8 +133,10 @@ class CustomerScreen(Screen):
         record = queries.account_records(conn, self.customer_id)
         crumbs = self.query_one("#crumbs", Static)
         if record is None:
-            crumbs.update(f"Customers › {self.customer_id} — not in the cache (press esc; "
-                          "search for it to fetch it from the API)")
+            crumbs.update(
+                f"Customers › {self.customer_id} — not in the cache (press esc; "
+                "search for it to fetch it from the API)"
+            )
             return
         self.account = acc.build(record, self.app.settings.now_ts())
         self.profile = ActionService(self.app.cache, self.app.settings).known_profile()
@@ -156,23 +159,32 @@ class CustomerScreen(Screen):
 
     def _pending(self) -> None:
         """Actions of this customer still waiting for the API (or for the agent's decision)."""
-        rows = self.app.cache.conn().execute(
-            "SELECT id, action, target, status, last_error FROM outbox WHERE customer_id = ? "
-            "AND status IN ('pending', 'conflict', 'failed') ORDER BY id", (self.customer_id,)
-        ).fetchall()
+        rows = (
+            self.app.cache.conn()
+            .execute(
+                "SELECT id, action, target, status, last_error FROM outbox WHERE customer_id = ? "
+                "AND status IN ('pending', 'conflict', 'failed') ORDER BY id",
+                (self.customer_id,),
+            )
+            .fetchall()
+        )
         self.open_items = [r["id"] for r in rows]
         banner = self.query_one("#pending", Static)
         banner.disabled = not rows
         # The state in words (never by colour alone); what needs a decision in capitals.
-        lines = [f"Outbox #{r['id']} "
-                 f"{r['status'] if r['status'] == 'pending' else r['status'].upper()}: "
-                 f"{r['action']} {visible(r['target'], 30)}"
-                 + (f" — {visible(r['last_error'], 80)}" if r["last_error"] else "")
-                 for r in rows]
+        lines = [
+            f"Outbox #{r['id']} "
+            f"{r['status'] if r['status'] == 'pending' else r['status'].upper()}: "
+            f"{r['action']} {visible(r['target'], 30)}"
+            + (f" — {visible(r['last_error'], 80)}" if r["last_error"] else "")
+            for r in rows
+        ]
         if rows:
-            lines.append("p shows both versions and the choices (retry, edit, discard)"
-                         if any(r["status"] != "pending" for r in rows)
-                         else "p shows what waits; it is sent when the API answers")
+            lines.append(
+                "p shows both versions and the choices (retry, edit, discard)"
+                if any(r["status"] != "pending" for r in rows)
+                else "p shows what waits; it is sent when the API answers"
+            )
         banner.update("\n".join(lines))
         self.refresh_bindings()
 
@@ -213,8 +225,9 @@ class CustomerScreen(Screen):
         assert a is not None
         c = a.customer
         capture = c.get("capture") or {}
-        synced = conn.execute("SELECT synced_at FROM customers WHERE id = ?",
-                              (self.customer_id,)).fetchone()
+        synced = conn.execute(
+            "SELECT synced_at FROM customers WHERE id = ?", (self.customer_id,)
+        ).fetchone()
         custom = c.get("externalData") or {}
         active = "yes" if a.has_active_subscription else "no"
         rows = [
@@ -233,9 +246,20 @@ class CustomerScreen(Screen):
             ("Registered", c.get("regDate")),
             ("Last login", c.get("lastLoginDate")),
             ("Company", capture.get("companyName")),
-            ("Address", ", ".join(str(p) for p in (capture.get("address"), capture.get("postCode"),
-                                                   capture.get("city"), capture.get("state"))
-                                  if p) or None),
+            (
+                "Address",
+                ", ".join(
+                    str(p)
+                    for p in (
+                        capture.get("address"),
+                        capture.get("postCode"),
+                        capture.get("city"),
+                        capture.get("state"),
+                    )
+                    if p
+                )
+                or None,
+            ),
             ("Birth date", capture.get("birthDate")),
             ("Custom data", json.dumps(custom, ensure_ascii=False) if custom else None),
             ("Last synced", Text(when(synced["synced_at"]) if synced else "—")),
@@ -246,46 +270,74 @@ class CustomerScreen(Screen):
         a = self.account
         assert a is not None
         titles = self._offer_titles()
-        table = self._table("#pd-table", ("ID", "Gateway", "Method", "Card", "Expires",
-                                          "Status"))
+        table = self._table("#pd-table", ("ID", "Gateway", "Method", "Card", "Expires", "Status"))
         for pd in a.records.get("payment_details", []):
             params = pd.get("paymentMethodSpecificParams") or {}
             gateway = pd.get("paymentGateway")
             store = acc.IN_APP.get(gateway)
-            card = " ".join(p for p in (params.get("variant"),
-                                        f"•••• {params['lastCardFourDigits']}"
-                                        if params.get("lastCardFourDigits") else None) if p)
+            card = " ".join(
+                p
+                for p in (
+                    params.get("variant"),
+                    f"•••• {params['lastCardFourDigits']}"
+                    if params.get("lastCardFourDigits")
+                    else None,
+                )
+                if p
+            )
             state = "active" if pd.get("active") else "inactive"
             if store:
                 state += f" · managed by {store}"
-            table.add_row(str(pd["id"]), plain(gateway), plain(pd.get("paymentMethod")),
-                          plain(card or "—"), plain(params.get("cardExpirationDate")),
-                          Text(state), key=str(pd["id"]))
+            table.add_row(
+                str(pd["id"]),
+                plain(gateway),
+                plain(pd.get("paymentMethod")),
+                plain(card or "—"),
+                plain(params.get("cardExpirationDate")),
+                Text(state),
+                key=str(pd["id"]),
+            )
         nxt = a.next_payment
         self.query_one("#next-payment", Static).update(
-            Text.assemble(("Next scheduled payment: ", "bold"),
-                          f"{when(nxt.date, False)} · {money(nxt.amount, nxt.currency)} · "
-                          f"{nxt.offer_id} {visible(titles.get(nxt.offer_id, ''), 40)} "
-                          f"(subscription {nxt.subscription_id})")
-            if nxt else Text("No scheduled payment.", style="bold"))
-        access = self._table("#access-table", ("ID", "Kind", "Offer", "State", "Until", "Price",
-                                               "Channel", "Renewals"))
+            Text.assemble(
+                ("Next scheduled payment: ", "bold"),
+                f"{when(nxt.date, False)} · {money(nxt.amount, nxt.currency)} · "
+                f"{nxt.offer_id} {visible(titles.get(nxt.offer_id, ''), 40)} "
+                f"(subscription {nxt.subscription_id})",
+            )
+            if nxt
+            else Text("No scheduled payment.", style="bold")
+        )
+        access = self._table(
+            "#access-table",
+            ("ID", "Kind", "Offer", "State", "Until", "Price", "Channel", "Renewals"),
+        )
         for s in a.records.get("subscriptions", []):
             state = a.subscription_states[s["subscriptionId"]]
             gateway = s.get("paymentGateway")
-            access.add_row(str(s["subscriptionId"]), "subscription",
-                           plain(f"{s['offerId']} {titles.get(s['offerId'], '')}", 40),
-                           Text(state), when(s.get("dateTo"), False),
-                           plain(money(s.get("nextPaymentPrice"),
-                                       s.get("nextPaymentCurrency"))),
-                           plain(acc.IN_APP.get(gateway, gateway)),
-                           str((s.get("renewalCycle") or {}).get("completed", 0)),
-                           key=f"S{s['subscriptionId']}")
+            access.add_row(
+                str(s["subscriptionId"]),
+                "subscription",
+                plain(f"{s['offerId']} {titles.get(s['offerId'], '')}", 40),
+                Text(state),
+                when(s.get("dateTo"), False),
+                plain(money(s.get("nextPaymentPrice"), s.get("nextPaymentCurrency"))),
+                plain(acc.IN_APP.get(gateway, gateway)),
+                str((s.get("renewalCycle") or {}).get("completed", 0)),
+                key=f"S{s['subscriptionId']}",
+            )
         for p in a.records.get("passes", []):
-            access.add_row(str(p["passId"]), "pass",
-                           plain(f"{p['offerId']} {titles.get(p['offerId'], '')}", 40),
-                           Text(p["status"]), when(p.get("expiresAt"), False)
-                           if p.get("expiresAt") else "no end", "", "", "", key=f"P{p['passId']}")
+            access.add_row(
+                str(p["passId"]),
+                "pass",
+                plain(f"{p['offerId']} {titles.get(p['offerId'], '')}", 40),
+                Text(p["status"]),
+                when(p.get("expiresAt"), False) if p.get("expiresAt") else "no end",
+                "",
+                "",
+                "",
+                key=f"P{p['passId']}",
+            )
 
     def _table(self, selector: str, columns: tuple[str, ...]) -> DataTable:
         table = self.query_one(selector, DataTable)
@@ -301,23 +353,41 @@ class CustomerScreen(Screen):
         narrow = width < 100  # the day only; the time is in the details below
         rows, keys = [], []
         # A webhook's transaction may come without date, offer or amount: shown as unknown.
-        for t in sorted(a.records.get("transactions", []),
-                        key=lambda t: t.get("transactionDate") or 0, reverse=True):
+        for t in sorted(
+            a.records.get("transactions", []),
+            key=lambda t: t.get("transactionDate") or 0,
+            reverse=True,
+        ):
             date = when(t.get("transactionDate"))
-            rows.append([date.split(" ")[0] if narrow else date, t["transactionId"],
-                         plain(t.get("offerId")), money(t.get("amount"), t.get("currency")),
-                         Text(t["status"]), plain(t.get("paymentMethod")),
-                         plain(t.get("externalPaymentId")),
-                         money(t["refundedAmount"], t.get("currency"))
-                         if t.get("refundedAmount") else ""])
+            rows.append(
+                [
+                    date.split(" ")[0] if narrow else date,
+                    t["transactionId"],
+                    plain(t.get("offerId")),
+                    money(t.get("amount"), t.get("currency")),
+                    Text(t["status"]),
+                    plain(t.get("paymentMethod")),
+                    plain(t.get("externalPaymentId")),
+                    money(t["refundedAmount"], t.get("currency"))
+                    if t.get("refundedAmount")
+                    else "",
+                ]
+            )
             keys.append(t["transactionId"])
         # Order ID and Refunded stay at 80 columns: Offer and Method (in the details) go first.
         fill(table, self.TRANSACTION_COLUMNS, rows, keys, width)
         self._show_transaction()
 
-    TRANSACTION_COLUMNS = [Col("Date"), Col("Transaction"), Col("Offer", drop=2, cap=18),
-                           Col("Amount"), Col("Status"), Col("Method", drop=1, cap=12),
-                           Col("Order ID", flex=True, least=12), Col("Refunded")]
+    TRANSACTION_COLUMNS = [
+        Col("Date"),
+        Col("Transaction"),
+        Col("Offer", drop=2, cap=18),
+        Col("Amount"),
+        Col("Status"),
+        Col("Method", drop=1, cap=12),
+        Col("Order ID", flex=True, least=12),
+        Col("Refunded"),
+    ]
 
     def _emails(self) -> None:
         a = self.account
@@ -326,8 +396,13 @@ class CustomerScreen(Screen):
         width = max(16, min(40, self.app.size.width - 68))
         for e in sorted(a.records.get("emails", []), key=lambda e: e["createdAt"], reverse=True):
             status = "Sent" if e["status"] == "sent" else "Generated (Not Sent)"
-            table.add_row(when(e["createdAt"]), acc.EMAIL_TYPES.get(e["type"], e["type"]),
-                          status, plain(e.get("to"), width), key=str(e["id"]))
+            table.add_row(
+                when(e["createdAt"]),
+                acc.EMAIL_TYPES.get(e["type"], e["type"]),
+                status,
+                plain(e.get("to"), width),
+                key=str(e["id"]),
+            )
         self._show_email()
 
     def _notes(self) -> None:
@@ -341,26 +416,41 @@ class CustomerScreen(Screen):
             edited = when(n.get("updatedAt")) if n.get("revisions") else ""
             if is_local(n):  # srm's own note: the API never saw it
                 edited = f"{edited} · kept in srm" if edited else "kept in srm"
-            table.add_row(when(n["createdAt"]), plain(n["author"], 20),
-                          plain(n["text"], width), edited, key=str(n["id"]))
+            table.add_row(
+                when(n["createdAt"]),
+                plain(n["author"], 20),
+                plain(n["text"], width),
+                edited,
+                key=str(n["id"]),
+            )
         # Notes added while the API was out of reach: shown now, marked as waiting.
         for item in reversed(outbox.items(self.app.cache.conn(), customer_id=self.customer_id)):
             if item.action == "note-add":
-                table.add_row(when(item.created_at), plain(item.agent, 20),
-                              plain(item.args.get("text"), width),
-                              Text(f"{item.status} (outbox #{item.id})"), key=f"q{item.id}")
+                table.add_row(
+                    when(item.created_at),
+                    plain(item.agent, 20),
+                    plain(item.args.get("text"), width),
+                    Text(f"{item.status} (outbox #{item.id})"),
+                    key=f"q{item.id}",
+                )
         self._show_note()
 
     def _history(self, conn) -> None:
         assert self.account is not None
         # The same merged history `srm customer show` prints (storage.history).
-        events = customer_history(conn, self.customer_id, self.account.records,
-                                  self.app.settings.now_ts(), lambda ts: when(ts, False))
+        events = customer_history(
+            conn,
+            self.customer_id,
+            self.account.records,
+            self.app.settings.now_ts(),
+            lambda ts: when(ts, False),
+        )
         shown = [e for e in events if self.history_filter in (None, e.kind)]
         kinds = "all" if self.history_filter is None else self.history_filter
         self.query_one("#history-filter", Static).update(
             f"Showing {kinds} ({len(shown)} of {len(events)}) — f cycles: all, "
-            + ", ".join(acc.TIMELINE_KINDS))
+            + ", ".join(acc.TIMELINE_KINDS)
+        )
         table = self._table("#history-table", ("When", "Kind", "What"))
         width = max(30, min(110, self.app.size.width - 40))
         for e in shown:
@@ -377,8 +467,9 @@ class CustomerScreen(Screen):
     def _find(self, entity: str, key_field: str, key: str | None) -> dict[str, Any] | None:
         if key is None or self.account is None:
             return None
-        return next((r for r in self.account.records.get(entity, [])
-                     if str(r[key_field]) == key), None)
+        return next(
+            (r for r in self.account.records.get(entity, []) if str(r[key_field]) == key), None
+        )
 
     def _show_transaction(self) -> None:
         t = self._find("transactions", "transactionId", self._selected("#transactions-table"))
@@ -386,24 +477,44 @@ class CustomerScreen(Screen):
         if t is None:
             detail.update("No transactions.")
             return
-        offer = self.app.cache.conn().execute(
-            "SELECT title, raw FROM offers WHERE id = ?",
-            ((t.get("offerId") or "").split("_")[0],)).fetchone()
+        offer = (
+            self.app.cache.conn()
+            .execute(
+                "SELECT title, raw FROM offers WHERE id = ?",
+                ((t.get("offerId") or "").split("_")[0],),
+            )
+            .fetchone()
+        )
         url = json.loads(offer["raw"]).get("url") if offer else None
-        rows = [("Transaction", t["transactionId"]), ("Offer", f"{t.get('offerId') or '—'} "
-                                                      f"{offer['title'] if offer else ''}"),
-                ("Offer URL", url or "—  (u copies it when there is one)"),
-                ("Amount", f"{money(t.get('amount'), t.get('currency'))} · {t['status']}"),
-                ("Order ID", t.get("externalPaymentId") or "—"),
-                ("Gateway / method", f"{t.get('paymentGateway') or '—'} / "
-                                     f"{t.get('paymentMethod') or '—'}"),
-                ("Access", f"subscription {t['subscriptionId']}" if t.get("subscriptionId")
-                 else f"pass {t['passId']}" if t.get("passId") else "—")]
+        rows = [
+            ("Transaction", t["transactionId"]),
+            ("Offer", f"{t.get('offerId') or '—'} {offer['title'] if offer else ''}"),
+            ("Offer URL", url or "—  (u copies it when there is one)"),
+            ("Amount", f"{money(t.get('amount'), t.get('currency'))} · {t['status']}"),
+            ("Order ID", t.get("externalPaymentId") or "—"),
+            (
+                "Gateway / method",
+                f"{t.get('paymentGateway') or '—'} / {t.get('paymentMethod') or '—'}",
+            ),
+            (
+                "Access",
+                f"subscription {t['subscriptionId']}"
+                if t.get("subscriptionId")
+                else f"pass {t['passId']}"
+                if t.get("passId")
+                else "—",
+            ),
+        ]
         if t.get("rejectedReason"):
             rows.append(("Rejected because", t["rejectedReason"]))
         if t.get("refundedAmount"):
-            rows.append(("Refunded", f"{money(t['refundedAmount'], t.get('currency'))} "
-                                     f"({t.get('refundedReason') or 'no reason given'})"))
+            rows.append(
+                (
+                    "Refunded",
+                    f"{money(t['refundedAmount'], t.get('currency'))} "
+                    f"({t.get('refundedReason') or 'no reason given'})",
+                )
+            )
         if t.get("isGift"):
             rows.append(("Gift", "yes (not refundable)"))
         detail.update(_grid(rows))
@@ -413,28 +524,43 @@ class CustomerScreen(Screen):
         preview = self.query_one("#email-preview", Static)
         missing = self._not_offered("emails")
         if e is None and missing is not None:
-            preview.update(Text(f"Emails: not offered by this API. "
-                                f"{missing.feature.vendor_way or ''}".strip()))
+            preview.update(
+                Text(f"Emails: not offered by this API. {missing.feature.vendor_way or ''}".strip())
+            )
             return
         if e is None:
             preview.update("No emails.")
             return
-        preview.update(_grid([("Subject", e.get("subject")), ("To", e.get("to")),
-                              ("Preview", plain(e.get("body"), 600))]))
+        preview.update(
+            _grid(
+                [
+                    ("Subject", e.get("subject")),
+                    ("To", e.get("to")),
+                    ("Preview", plain(e.get("body"), 600)),
+                ]
+            )
+        )
 
     def _show_note(self) -> None:
         key = self._selected("#notes-table")
         detail = self.query_one("#note-detail", Static)
         if key and key.startswith("q"):
-            detail.update(Text(f"Waiting in the outbox (#{key[1:]}): it is added when the API "
-                               "answers; p shows it."))
+            detail.update(
+                Text(
+                    f"Waiting in the outbox (#{key[1:]}): it is added when the API "
+                    "answers; p shows it."
+                )
+            )
             return
         n = self._find("notes", "id", key)
         if n is None:
             detail.update("No notes.")
             return
-        rows = [("Author", n["author"]), ("Written", Text(when(n["createdAt"]))),
-                ("Text", plain(n["text"], None))]
+        rows = [
+            ("Author", n["author"]),
+            ("Written", Text(when(n["createdAt"]))),
+            ("Text", plain(n["text"], None)),
+        ]
         if is_local(n):
             rows.append(("Kept", Text(KEPT_NOTICE)))
         revisions = n.get("revisions") or []
@@ -442,14 +568,18 @@ class CustomerScreen(Screen):
             rows.append(("Earlier versions", Text(f"{len(revisions)}, newest first")))
         for rev in reversed(revisions):
             by = f" — replaced by {visible(rev['editor'], 20)}" if rev.get("editor") else ""
-            rows.append((f"  {when(rev['editedAt'])}",
-                         Text.assemble(visible(rev["text"]), (by, "italic"))))
+            rows.append(
+                (f"  {when(rev['editedAt'])}", Text.assemble(visible(rev["text"]), (by, "italic")))
+            )
         detail.update(_grid(rows))
 
     @on(DataTable.RowHighlighted)
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
-        {"transactions-table": self._show_transaction, "emails-table": self._show_email,
-         "notes-table": self._show_note}.get(event.data_table.id or "", lambda: None)()
+        {
+            "transactions-table": self._show_transaction,
+            "emails-table": self._show_email,
+            "notes-table": self._show_note,
+        }.get(event.data_table.id or "", lambda: None)()
 
     # keys --------------------------------------------------------------------------------
 
@@ -475,8 +605,11 @@ class CustomerScreen(Screen):
         t = self._find("transactions", "transactionId", self._selected("#transactions-table"))
         if t is None:
             return
-        offer = self.app.cache.conn().execute(
-            "SELECT raw FROM offers WHERE id = ?", (t["offerId"].split("_")[0],)).fetchone()
+        offer = (
+            self.app.cache.conn()
+            .execute("SELECT raw FROM offers WHERE id = ?", (t["offerId"].split("_")[0],))
+            .fetchone()
+        )
         url = json.loads(offer["raw"]).get("url") if offer else None
         if not url:
             self.notify("This offer has no URL.", severity="warning")
@@ -501,8 +634,9 @@ class CustomerScreen(Screen):
         """Holders are counted over the whole cache: off the UI thread."""
         conn = self.app.cache.conn()
         if conn.execute("SELECT 1 FROM offers WHERE id = ?", (offer_id,)).fetchone() is None:
-            self.app.call_from_thread(self.notify, f"Offer {offer_id} is not in the cache.",
-                                      severity="warning")
+            self.app.call_from_thread(
+                self.notify, f"Offer {offer_id} is not in the cache.", severity="warning"
+            )
             return
         holders = queries.offer_holders(conn, self.app.settings.now_ts()).get(offer_id, 0)
         self.app.call_from_thread(self._push_offer, offer_id, holders)
@@ -535,16 +669,27 @@ class CustomerScreen(Screen):
 
     # Which tab each key acts on: the footer shows only what applies where the agent is.
     ACTION_TABS = {
-        "edit": ("summary",), "anonymize": ("summary",), "note-add": ("summary", "notes"),
-        "extend": ("payments", "transactions"), "cancel": ("payments",),
+        "edit": ("summary",),
+        "anonymize": ("summary",),
+        "note-add": ("summary", "notes"),
+        "extend": ("payments", "transactions"),
+        "cancel": ("payments",),
         "coupon-apply": ("payments",),
-        "delete-payment-details": ("payments",), "refund": ("transactions",),
-        "cancel-transaction": ("transactions",), "resend": ("emails",),
-        "note-edit": ("notes",), "note-delete": ("notes",),
-        "pause": ("payments",), "resume": ("payments",), "activate": ("payments",),
-        "terminate": ("payments",), "transfer": ("payments",),
-        "filter_history": ("history",), "copy_offer_url": ("transactions",),
-        "view_offer": ("transactions",), "change_history": ("summary", "history"),
+        "delete-payment-details": ("payments",),
+        "refund": ("transactions",),
+        "cancel-transaction": ("transactions",),
+        "resend": ("emails",),
+        "note-edit": ("notes",),
+        "note-delete": ("notes",),
+        "pause": ("payments",),
+        "resume": ("payments",),
+        "activate": ("payments",),
+        "terminate": ("payments",),
+        "transfer": ("payments",),
+        "filter_history": ("history",),
+        "copy_offer_url": ("transactions",),
+        "view_offer": ("transactions",),
+        "change_history": ("summary", "history"),
     }
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -571,9 +716,14 @@ class CustomerScreen(Screen):
     def _row(self, selector: str) -> str | None:
         return self._selected(selector)
 
-    TAB_NAMES = {"summary": "Summary (1)", "payments": "Payments (2)",
-                 "transactions": "Transactions (3)", "emails": "Emails (4)",
-                 "notes": "Notes (5)", "history": "History (6)"}
+    TAB_NAMES = {
+        "summary": "Summary (1)",
+        "payments": "Payments (2)",
+        "transactions": "Transactions (3)",
+        "emails": "Emails (4)",
+        "notes": "Notes (5)",
+        "history": "History (6)",
+    }
 
     def on_key(self, event: events.Key) -> None:
         """An action key pressed on a tab where it does not work says where it does (the
@@ -595,8 +745,11 @@ class CustomerScreen(Screen):
         if elsewhere:
             what, tabs = elsewhere[0]
             where = " or ".join(self.TAB_NAMES[t] for t in tabs)
-            self.notify(f"{what} works on the {where} tab: go there, highlight the row, then "
-                        f"press {event.character or event.key}.", severity="warning")
+            self.notify(
+                f"{what} works on the {where} tab: go there, highlight the row, then "
+                f"press {event.character or event.key}.",
+                severity="warning",
+            )
             event.stop()
 
     def _focused_other(self, wanted: str) -> str | None:
@@ -604,8 +757,11 @@ class CustomerScreen(Screen):
         there), named for the message; None when the focus is on ``wanted`` or no table."""
         names = {"#access-table": "subscriptions and passes", "#pd-table": "payment details"}
         focused = self.focused
-        if isinstance(focused, DataTable) and f"#{focused.id}" in names \
-                and f"#{focused.id}" != wanted:
+        if (
+            isinstance(focused, DataTable)
+            and f"#{focused.id}" in names
+            and f"#{focused.id}" != wanted
+        ):
             return names[f"#{focused.id}"]
         return None
 
@@ -619,9 +775,12 @@ class CustomerScreen(Screen):
         if action in ("edit", "anonymize", "note-add"):
             defaults = {}
             if action == "edit":
-                defaults = {"first_name": c.get("firstName"), "last_name": c.get("lastName"),
-                            "email": c.get("email"),
-                            "company": (c.get("capture") or {}).get("companyName")}
+                defaults = {
+                    "first_name": c.get("firstName"),
+                    "last_name": c.get("lastName"),
+                    "email": c.get("email"),
+                    "company": (c.get("capture") or {}).get("companyName"),
+                }
             return {"customer_id": self.customer_id}, defaults
         if action in ("refund", "cancel-transaction"):
             key = self._row("#transactions-table") if tab == "transactions" else None
@@ -638,26 +797,42 @@ class CustomerScreen(Screen):
                 key = self._row("#access-table")
                 access_id = int(key[1:]) if key else None
             if access_id is None:
-                return ("Highlight a subscription or pass (Payments, 2) or a transaction "
-                        "(Transactions, 3) first.")
-            current = next((r.get("dateTo") or r.get("expiresAt")
-                            for r in a.records["subscriptions"] + a.records["passes"]
-                            if access_id in (r.get("subscriptionId"), r.get("passId"))), None)
+                return (
+                    "Highlight a subscription or pass (Payments, 2) or a transaction "
+                    "(Transactions, 3) first."
+                )
+            current = next(
+                (
+                    r.get("dateTo") or r.get("expiresAt")
+                    for r in a.records["subscriptions"] + a.records["passes"]
+                    if access_id in (r.get("subscriptionId"), r.get("passId"))
+                ),
+                None,
+            )
             start = max(current or 0, self.app.settings.now_ts())
             until = datetime.fromtimestamp(start + 30 * 86400, timezone.utc)
             return {"access_id": access_id}, {"until": until.strftime("%Y-%m-%dT%H:%M:%SZ")}
-        if tab == "payments" and action in ("cancel", "coupon-apply", "pause", "resume",
-                                            "activate", "terminate", "transfer",
-                                            "delete-payment-details", "extend"):
+        if tab == "payments" and action in (
+            "cancel",
+            "coupon-apply",
+            "pause",
+            "resume",
+            "activate",
+            "terminate",
+            "transfer",
+            "delete-payment-details",
+            "extend",
+        ):
             wanted = "#pd-table" if action == "delete-payment-details" else "#access-table"
             other = self._focused_other(wanted)
             if other is not None:  # act on the row the agent sees highlighted, never another
-                kind = ("payment details" if wanted == "#pd-table"
-                        else "a subscription or pass")
-                return (f"{ActionService.spec(action).title} acts on {kind}, but the "
-                        f"{other} table has the focus: tab to the "
-                        f"{'payment details' if wanted == '#pd-table' else 'subscriptions'} "
-                        "table and highlight the row first.")
+                kind = "payment details" if wanted == "#pd-table" else "a subscription or pass"
+                return (
+                    f"{ActionService.spec(action).title} acts on {kind}, but the "
+                    f"{other} table has the focus: tab to the "
+                    f"{'payment details' if wanted == '#pd-table' else 'subscriptions'} "
+                    "table and highlight the row first."
+                )
         if action in ("cancel", "coupon-apply", "pause", "resume", "activate"):
             key = self._row("#access-table") if tab == "payments" else None
             if key is None or not key.startswith("S"):
@@ -667,8 +842,9 @@ class CustomerScreen(Screen):
             key = self._row("#access-table") if tab == "payments" else None
             if key is None:
                 return "Highlight a subscription or pass on the Payments tab (2) first."
-            return {"access_id": int(key[1:])}, {"type": "userCancel"} \
-                if action == "terminate" else {}
+            return {"access_id": int(key[1:])}, {
+                "type": "userCancel"
+            } if action == "terminate" else {}
         if action == "delete-payment-details":
             key = self._row("#pd-table") if tab == "payments" else None
             if key is None:
@@ -684,8 +860,10 @@ class CustomerScreen(Screen):
             if key is None:
                 return "Highlight a note on the Notes tab (5) first."
             if key.startswith("q"):
-                return (f"This note waits in the outbox (#{key[1:]}): p shows it; it can be "
-                        "changed once the API has it.")
+                return (
+                    f"This note waits in the outbox (#{key[1:]}): p shows it; it can be "
+                    "changed once the API has it."
+                )
             defaults = {}
             if action == "note-edit":
                 note = self._find("notes", "id", key)
@@ -698,8 +876,9 @@ class CustomerScreen(Screen):
 
         missing = ActionService(self.app.cache, self.app.settings).availability(action)
         if missing is not None:  # never a form for a call the API does not have
-            self.notify(str(missing), title="Not offered by this API", severity="warning",
-                        timeout=15)
+            self.notify(
+                str(missing), title="Not offered by this API", severity="warning", timeout=15
+            )
             return
         target = self._target(action)
         if isinstance(target, str):
@@ -713,8 +892,11 @@ class CustomerScreen(Screen):
             severity = "information" if outcome.status == "applied" else "warning"
             # Kept in srm's own store (notes in the vendor profile): nothing was sent, so it
             # says nothing about whether the API answers.
-            local = bool(outcome.preview and outcome.preview.request
-                         and outcome.preview.request.method == "LOCAL")
+            local = bool(
+                outcome.preview
+                and outcome.preview.request
+                and outcome.preview.request.method == "LOCAL"
+            )
             if local:
                 pass
             elif outcome.status == "applied":

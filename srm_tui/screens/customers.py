@@ -18,14 +18,13 @@ from textual.widgets import Input, Static
 from textual.widgets.input import Selection
 from textual.worker import get_current_worker
 
+from srm_tui.bindings import bindings, display_keys
 from srm_tui.screens.workers import work
-from srm_tui.widgets.footer import Footer
-from srm_tui.bindings import bindings
 from srm_tui.storage import queries
-from srm_tui.bindings import display_keys
 from srm_tui.storage.search import Results, SearchError
 from srm_tui.sync.lookup import classify
 from srm_tui.widgets.customer_table import COLUMNS, DEFAULT_COLUMNS, CustomerTable
+from srm_tui.widgets.footer import Footer
 from srm_tui.widgets.status_line import StatusLine
 
 DEBOUNCE = 0.15
@@ -97,8 +96,9 @@ class CustomersScreen(Screen):
             yield Static("", id="columns", markup=False)
             # Where the results go: a query's error or "no customer matches" shows here.
             yield Static("", id="hint", markup=False, disabled=True)
-            yield CustomerTable(self._source, self._count(), columns=self._columns(),
-                                id="customers")
+            yield CustomerTable(
+                self._source, self._count(), columns=self._columns(), id="customers"
+            )
             yield StatusLine(id="status")
         yield Footer()
 
@@ -106,7 +106,8 @@ class CustomersScreen(Screen):
         """The search hint names the key in force (the user's keymap may move it)."""
         keymap = dict(getattr(self.app, "_keymap", {}) or {})
         keys = keymap.get("customers.search") or next(
-            b.key for b in self.BINDINGS if getattr(b, "id", None) == "customers.search")
+            b.key for b in self.BINDINGS if getattr(b, "id", None) == "customers.search"
+        )
         key = display_keys(keys.split(",")[0])
         return f"{key} search: name, email, id, T123456789, card:4242, country:PL …"
 
@@ -139,9 +140,14 @@ class CustomersScreen(Screen):
             return []
         if self.results is not None:
             return self.results.found.window(self.app.cache.conn(), offset, limit)
-        return queries.customer_window(self.app.cache.conn(), sort=self.sort,
-                                       descending=self.descending, offset=offset, limit=limit,
-                                       total=self.query_one(CustomerTable).count)
+        return queries.customer_window(
+            self.app.cache.conn(),
+            sort=self.sort,
+            descending=self.descending,
+            offset=offset,
+            limit=limit,
+            total=self.query_one(CustomerTable).count,
+        )
 
     def _hint(self, text: str) -> None:
         hint = self.query_one("#hint", Static)
@@ -153,12 +159,15 @@ class CustomersScreen(Screen):
         if self.error is not None:
             crumbs = f"Customers › search {self.query_text!r} · cannot be read"
         elif self.results is not None:
-            crumbs = (f"Customers › search {self.query_text!r} · {len(self.results):,} found"
-                      f" in {self.search_ms:.0f} ms")
+            crumbs = (
+                f"Customers › search {self.query_text!r} · {len(self.results):,} found"
+                f" in {self.search_ms:.0f} ms"
+            )
         else:
             arrow = "↓" if self.descending else "↑"
-            crumbs = (f"Customers › {table.count:,} cached · sorted by "
-                      f"{COLUMNS[self.sort].title} {arrow}")
+            crumbs = (
+                f"Customers › {table.count:,} cached · sorted by {COLUMNS[self.sort].title} {arrow}"
+            )
         self.query_one("#crumbs", Static).update(crumbs)
         self.query_one("#columns", Static).update(table.header_text())
 
@@ -185,8 +194,9 @@ class CustomersScreen(Screen):
     def _resort(self) -> None:
         if self.results is not None:
             # The same matches in the new order, read by the table a window at a time.
-            self.results = ShownResults(self.results.found.sorted_by(self.sort, self.descending),
-                                        self)
+            self.results = ShownResults(
+                self.results.found.sorted_by(self.sort, self.descending), self
+            )
         self.query_one(CustomerTable).reload(self._source, self._count())
         self._update_headings()
 
@@ -259,8 +269,11 @@ class CustomersScreen(Screen):
             self._run_search("")
             self.query_one(CustomerTable).focus()
             return
-        if text == self.query_text and not self.searching and (
-                self.results is not None or self.error is not None):
+        if (
+            text == self.query_text
+            and not self.searching
+            and (self.results is not None or self.error is not None)
+        ):
             self._open_shown()
             return
         self._open_when_shown = True
@@ -357,8 +370,10 @@ class CustomersScreen(Screen):
 
     def action_fetch_missing(self) -> None:
         if self.missing is None:
-            self.app.notify("Nothing to fetch: search for a whole email, customer id or "
-                            "transaction id first.", severity="warning")
+            self.app.notify(
+                "Nothing to fetch: search for a whole email, customer id or transaction id first.",
+                severity="warning",
+            )
             return
         self._hint(f"Fetching {self.query_text} from the API…")
         self._fetch_worker(*self.missing)

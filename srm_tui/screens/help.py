@@ -16,23 +16,43 @@ from textual.widgets import DataTable, Input, Static
 
 from srm_tui.bindings import REGISTRY, display_keys
 
-SCOPES = {"app": "Everywhere", "list": "Lists", "customers": "Customers",
-          "customer": "A customer", "offers": "Offers", "offer": "An offer",
-          "columns": "Manage columns", "token": "A pasted token",
-          "action": "An action dialog", "segments": "Segments",
-          "segment_builder": "Segment builder", "condition_tree": "Segment conditions",
-          "segment_selector": "Segment selector", "condition": "A condition",
-          "static_segment": "A static segment", "bars": "Overview bars",
-          "segment_overview": "Segment overview", "segment_history": "Segment versions",
-          "segment_dialog": "Segment dialogs", "segment_confirm": "Segment confirmations",
-          "offer_editor": "Offer editor", "offer_merge": "Offer merge (412)",
-          "offer_drafts": "Offer drafts", "season_groups": "Season groups",
-          "season_group": "A season group", "coupon": "Coupon lookup",
-          "offer_holders": "Offer holders", "offer_dialog": "Offer dialogs",
-          "offer_confirm": "Offer confirmations", "offer_type": "New offer type",
-          "change_history": "Change history", "sync": "Sync & outbox",
-          "outbox_item": "An outbox entry", "table": "Offer and season tables",
-          "schedules": "Scheduled exports"}
+SCOPES = {
+    "app": "Everywhere",
+    "list": "Lists",
+    "customers": "Customers",
+    "customer": "A customer",
+    "offers": "Offers",
+    "offer": "An offer",
+    "columns": "Manage columns",
+    "token": "A pasted token",
+    "action": "An action dialog",
+    "segments": "Segments",
+    "segment_builder": "Segment builder",
+    "condition_tree": "Segment conditions",
+    "segment_selector": "Segment selector",
+    "condition": "A condition",
+    "static_segment": "A static segment",
+    "bars": "Overview bars",
+    "segment_overview": "Segment overview",
+    "segment_history": "Segment versions",
+    "segment_dialog": "Segment dialogs",
+    "segment_confirm": "Segment confirmations",
+    "offer_editor": "Offer editor",
+    "offer_merge": "Offer merge (412)",
+    "offer_drafts": "Offer drafts",
+    "season_groups": "Season groups",
+    "season_group": "A season group",
+    "coupon": "Coupon lookup",
+    "offer_holders": "Offer holders",
+    "offer_dialog": "Offer dialogs",
+    "offer_confirm": "Offer confirmations",
+    "offer_type": "New offer type",
+    "change_history": "Change history",
+    "sync": "Sync & outbox",
+    "outbox_item": "An outbox entry",
+    "table": "Offer and season tables",
+    "schedules": "Scheduled exports",
+}
 
 
 def scope_title(scope: str) -> str:
@@ -49,8 +69,9 @@ def help_rows(keymap: dict[str, str], needle: str = "") -> list[tuple[Text, Text
         matching = []
         for spec in specs:
             keys = display_keys(keymap.get(spec.id, spec.keys))
-            if needle and not any(needle in s.casefold()
-                                  for s in (keys, spec.description, spec.id, where)):
+            if needle and not any(
+                needle in s.casefold() for s in (keys, spec.description, spec.id, where)
+            ):
                 continue
             matching.append((Text(keys), Text(spec.description), Text(spec.id, style="dim")))
         if matching:
@@ -65,8 +86,7 @@ def not_offered_summary(profile) -> str:
     if profile is None or not profile.unavailable():
         return ""
     labels = ", ".join(f.label for f in profile.unavailable())
-    return (f"Not offered by this API ({profile.title}): {labels}. "
-            "o: the vendor's own way for each")
+    return f"Not offered by this API ({profile.title}): {labels}. o: the vendor's own way for each"
 
 
 def not_offered_text(profile) -> str:
@@ -103,8 +123,12 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static("Keys — / filters · remap any binding by id in config.toml: "
-                         "[keymap] \"customers.search\" = \"f9\"", id="help-intro", markup=False)
+            yield Static(
+                "Keys — / filters · remap any binding by id in config.toml: "
+                '[keymap] "customers.search" = "f9"',
+                id="help-intro",
+                markup=False,
+            )
             yield Input(placeholder="filter: a key, a word, a binding id", id="help-filter")
             yield DataTable(cursor_type="row", zebra_stripes=False, id="help-table")
             api_profile = getattr(self.app, "api_profile", None)

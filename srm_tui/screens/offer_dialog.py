@@ -16,10 +16,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from srm_tui.bindings import bindings
+from srm_tui.offers.forms import KIND_NAMES
 from srm_tui.screens.leave import AsksBeforeLeaving
 from srm_tui.screens.workers import work
 from srm_tui.widgets.footer import Footer
-from srm_tui.offers.forms import KIND_NAMES
 
 DIALOG_CSS = """
 {name} {{ align: center middle; }}
@@ -51,8 +51,9 @@ class FieldsDialog(AsksBeforeLeaving, ModalScreen[bool]):
     BINDINGS = bindings("offer_dialog")
     DEFAULT_CSS = DIALOG_CSS.format(name="FieldsDialog")
 
-    def __init__(self, title: str, fields: list[Field],
-                 submit: Callable[[dict[str, str]], str | None]) -> None:
+    def __init__(
+        self, title: str, fields: list[Field], submit: Callable[[dict[str, str]], str | None]
+    ) -> None:
         super().__init__()
         self.title_text = title
         self.fields = fields
@@ -68,8 +69,9 @@ class FieldsDialog(AsksBeforeLeaving, ModalScreen[bool]):
                     yield Input(f.value, id=f"f-{f.name}", placeholder=f.help)
                 if f.help:
                     yield Static(f.help, classes="help", markup=False)
-            yield Static("ctrl+s or enter in the last field: go · esc: cancel", id="verdict",
-                         markup=False)
+            yield Static(
+                "ctrl+s or enter in the last field: go · esc: cancel", id="verdict", markup=False
+            )
             yield Footer()
 
     def values(self) -> dict[str, str]:

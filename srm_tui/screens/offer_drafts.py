@@ -11,11 +11,11 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from srm_tui.bindings import bindings
+from srm_tui.domain.text import visible
+from srm_tui.screens.offer_merge import shown
 from srm_tui.screens.table_keys import TABLE_BINDINGS, TableKeys
 from srm_tui.screens.workers import work
 from srm_tui.widgets.footer import Footer
-from srm_tui.domain.text import visible
-from srm_tui.screens.offer_merge import shown
 from srm_tui.widgets.status_line import StatusLine
 
 
@@ -54,15 +54,21 @@ class DraftsScreen(TableKeys, Screen[Any]):
         table.clear()
         for d in items:
             state = "CONFLICT" if d.status == "conflict" else "waiting"
-            table.add_row(str(d.id), state, Text(visible(d.label, 40)),
-                          f"v{d.base_version}" if d.base_version is not None else "—",
-                          Text(shown(", ".join(d.changes), 40)),
-                          Text(visible(d.last_error or "", 50)), key=str(d.id))
+            table.add_row(
+                str(d.id),
+                state,
+                Text(visible(d.label, 40)),
+                f"v{d.base_version}" if d.base_version is not None else "—",
+                Text(shown(", ".join(d.changes), 40)),
+                Text(visible(d.last_error or "", 50)),
+                key=str(d.id),
+            )
         if items:
             table.move_cursor(row=min(cursor, len(items) - 1))
         conflicts = sum(1 for d in items if d.status == "conflict")
         self.query_one("#crumbs", Static).update(
-            f"Offers › drafts · {len(items)} waiting, {conflicts} in conflict")
+            f"Offers › drafts · {len(items)} waiting, {conflicts} in conflict"
+        )
         if not items:
             self.query_one("#verdict", Static).update("No drafts: every edit reached the API.")
 
@@ -108,8 +114,10 @@ class DraftsScreen(TableKeys, Screen[Any]):
         if isinstance(result, Exception):
             verdict.update(Text(f"✘ {visible(getattr(result, 'message', result), 200)}"))
             return
-        text = (f"Sent {len(result.sent)}, conflicts {len(result.conflicts)}, refused "
-                f"{len(result.refused)}, waiting {len(result.waiting)}.")
+        text = (
+            f"Sent {len(result.sent)}, conflicts {len(result.conflicts)}, refused "
+            f"{len(result.refused)}, waiting {len(result.waiting)}."
+        )
         if result.messages:
             text += " " + visible(result.messages[0], 200)
         verdict.update(Text(text))
@@ -129,5 +137,6 @@ class DraftsScreen(TableKeys, Screen[Any]):
                 self.notify(result.message)
                 self.action_reload()
 
-        self.app.push_screen(ConfirmDialog(f"Discard draft #{draft_id}? The server's version "
-                                           "stays."), answered)
+        self.app.push_screen(
+            ConfirmDialog(f"Discard draft #{draft_id}? The server's version stays."), answered
+        )

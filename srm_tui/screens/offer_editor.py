@@ -18,13 +18,13 @@ from textual.timer import Timer
 from textual.widgets import Checkbox, Input, Label, Static
 
 from srm_tui.bindings import bindings
-from srm_tui.screens.workers import work
-from srm_tui.widgets.footer import Footer
-from srm_tui.widgets.check import StateCheckbox
 from srm_tui.domain.text import count, visible
 from srm_tui.offers import forms
 from srm_tui.offers.forms import FieldDef
 from srm_tui.offers.rules import OfferInvalid, OfferRefused
+from srm_tui.screens.workers import work
+from srm_tui.widgets.check import StateCheckbox
+from srm_tui.widgets.footer import Footer
 from srm_tui.widgets.status_line import StatusLine
 
 CHECK_DELAY = 0.2
@@ -48,8 +48,9 @@ class OfferFormScreen(Screen[Any]):
     OfferFormScreen #verdict { height: auto; max-height: 8; padding: 0 1; text-style: bold; }
     """
 
-    def __init__(self, crumbs: str, fields: list[FieldDef], values: dict[str, Any],
-                 creating: bool) -> None:
+    def __init__(
+        self, crumbs: str, fields: list[FieldDef], values: dict[str, Any], creating: bool
+    ) -> None:
         super().__init__()
         self.crumbs = crumbs
         self.fields = fields
@@ -63,8 +64,7 @@ class OfferFormScreen(Screen[Any]):
     def _label(self, f: FieldDef, problem: Any = None) -> Text:
         locked = f.create_only and not self.creating
         text = f.label + (" *" if f.required and not locked else "")
-        return Text(("✘ " if problem else "  ") + text,
-                    style="bold" if problem else "")
+        return Text(("✘ " if problem else "  ") + text, style="bold" if problem else "")
 
     def compose(self) -> ComposeResult:
         yield Static(self.crumbs, id="crumbs", markup=False)
@@ -75,11 +75,16 @@ class OfferFormScreen(Screen[Any]):
                     value = self.initial.get(f.name)
                     yield Label(self._label(f), id=f"l-{f.name}")
                     if f.kind == "bool":
-                        yield StateCheckbox("yes", value=bool(value), id=f"f-{f.name}",
-                                       disabled=locked)
+                        yield StateCheckbox(
+                            "yes", value=bool(value), id=f"f-{f.name}", disabled=locked
+                        )
                     else:
-                        yield Input("" if value is None else str(value), id=f"f-{f.name}",
-                                    placeholder=f.help, disabled=locked)
+                        yield Input(
+                            "" if value is None else str(value),
+                            id=f"f-{f.name}",
+                            placeholder=f.help,
+                            disabled=locked,
+                        )
         yield Static("", id="hint", markup=False)
         yield Static("", id="verdict", markup=False)
         yield StatusLine()
@@ -160,14 +165,19 @@ class OfferFormScreen(Screen[Any]):
             lines = [f"✘ {count(len(problems), 'problem')}:"]
             for p in problems[:6]:
                 label = self.by_name[p.field].label if p.field in self.by_name else p.field
-                lines.append(f"  {label}: {visible(p.message, 110)}"
-                             + (f" — rule {p.rule}" if p.rule else ""))
+                lines.append(
+                    f"  {label}: {visible(p.message, 110)}"
+                    + (f" — rule {p.rule}" if p.rule else "")
+                )
             verdict.update(Text("\n".join(lines)))
         elif empty:
             verdict.update(Text("Nothing changed yet."))
         else:
-            where = "sends it" if self.app.demo or self.app.settings.api_url else \
-                "keeps a draft (offline)"
+            where = (
+                "sends it"
+                if self.app.demo or self.app.settings.api_url
+                else "keeps a draft (offline)"
+            )
             verdict.update(Text(f"✔ Ready — ctrl+s {where}; ctrl+o keeps a draft."))
 
     def action_save(self, draft: bool = False) -> None:
@@ -228,21 +238,29 @@ class OfferFormScreen(Screen[Any]):
             if yes:
                 self.dismiss(None)
 
-        self.app.push_screen(ConfirmDialog(
-            "Leave this form? What you typed here is thrown away (n stays; ctrl+o keeps it "
-            "as a draft)."), answered)
+        self.app.push_screen(
+            ConfirmDialog(
+                "Leave this form? What you typed here is thrown away (n stays; ctrl+o keeps it "
+                "as a draft)."
+            ),
+            answered,
+        )
 
 
 class OfferEditorScreen(OfferFormScreen):
     """Offers › new or edit: every field of the offer's type."""
 
-    def __init__(self, letter: str, offer: dict[str, Any] | None = None,
-                 values: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, letter: str, offer: dict[str, Any] | None = None, values: dict[str, Any] | None = None
+    ) -> None:
         self.letter = letter
         self.offer_id = offer["id"] if offer else None
         kind = forms.KIND_NAMES[letter]
-        crumbs = (f"Offers › {offer['id']} · {visible(offer.get('title'), 50)} › edit" if offer
-                  else f"Offers › new {kind}")
+        crumbs = (
+            f"Offers › {offer['id']} · {visible(offer.get('title'), 50)} › edit"
+            if offer
+            else f"Offers › new {kind}"
+        )
         start = values or {"country": "US", "currency": "USD", "tax_included": False}
         super().__init__(crumbs, forms.offer_fields(letter), start, offer is None)
 
@@ -259,15 +277,16 @@ class LocalizationEditorScreen(OfferFormScreen):
     def __init__(self, offer: dict[str, Any], loc: dict[str, Any] | None = None) -> None:
         self.offer_id = offer["id"]
         self.country = loc.get("countryCode") if loc else None
-        crumbs = (f"Offers › {offer['id']} › localization "
-                  + (self.country or "new"))
-        start = forms.localization_values(loc) if loc else {
-            "title": offer.get("title") or "", "description": offer.get("description") or ""}
+        crumbs = f"Offers › {offer['id']} › localization " + (self.country or "new")
+        start = (
+            forms.localization_values(loc)
+            if loc
+            else {"title": offer.get("title") or "", "description": offer.get("description") or ""}
+        )
         super().__init__(crumbs, forms.localization_fields(offer["id"][0]), start, loc is None)
 
     def build(self, service: Any) -> forms.Built:
         return service.check_localization(self.offer_id, self.values(), self.country)
 
     def save(self, service: Any, draft: bool) -> Any:
-        return service.save_localization(self.offer_id, self.values(), self.country,
-                                         draft=draft)
+        return service.save_localization(self.offer_id, self.values(), self.country, draft=draft)

@@ -15,13 +15,13 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from srm_tui.bindings import bindings
-from srm_tui.screens.table_keys import TABLE_BINDINGS, TableKeys
-from srm_tui.screens.workers import work
-from srm_tui.widgets.footer import Footer
 from srm_tui.domain import offers as od
 from srm_tui.domain.text import visible
+from srm_tui.screens.table_keys import TABLE_BINDINGS, TableKeys
+from srm_tui.screens.workers import work
 from srm_tui.storage import queries
 from srm_tui.widgets.customer_table import DEFAULT_COLUMNS, CustomerTable
+from srm_tui.widgets.footer import Footer
 from srm_tui.widgets.status_line import StatusLine
 
 
@@ -42,12 +42,16 @@ class HoldersScreen(TableKeys, Screen[Any]):
         self.ids: list[int] = []
 
     def compose(self) -> ComposeResult:
-        yield Static(f"Offers › {self.offer['id']} › holders · counting…", id="crumbs",
-                     markup=False)
+        yield Static(
+            f"Offers › {self.offer['id']} › holders · counting…", id="crumbs", markup=False
+        )
         yield Static("", id="columns", markup=False)
         yield CustomerTable(self._source, 0, columns=DEFAULT_COLUMNS, id="holders")
-        hint = ("w writes a segment file of these customers" if self.offer["id"][0] == "S"
-                else "pass holders have no per-offer segment attribute: this list is the set")
+        hint = (
+            "w writes a segment file of these customers"
+            if self.offer["id"][0] == "S"
+            else "pass holders have no per-offer segment attribute: this list is the set"
+        )
         yield Static(hint, id="hint", markup=False)
         yield StatusLine()
         yield Footer()
@@ -59,12 +63,13 @@ class HoldersScreen(TableKeys, Screen[Any]):
         self._load()
 
     def _source(self, offset: int, limit: int) -> list[Any]:
-        return queries.customer_rows(self.app.cache.conn(), self.ids[offset:offset + limit])
+        return queries.customer_rows(self.app.cache.conn(), self.ids[offset : offset + limit])
 
     @work(thread=True, exclusive=True, group="holders")
     def _load(self) -> None:
-        ids = queries.offer_holder_ids(self.app.cache.conn(), self.offer["id"],
-                                       self.app.settings.now_ts())
+        ids = queries.offer_holder_ids(
+            self.app.cache.conn(), self.offer["id"], self.app.settings.now_ts()
+        )
         self.app.call_from_thread(self._loaded, ids)
 
     def _loaded(self, ids: list[int]) -> None:
@@ -72,7 +77,8 @@ class HoldersScreen(TableKeys, Screen[Any]):
         self.query_one(CustomerTable).reload(self._source, len(ids))
         self.query_one("#crumbs", Static).update(
             f"Offers › {self.offer['id']} · {visible(self.offer.get('title'), 40)} › "
-            f"holders · {len(ids):,}")
+            f"holders · {len(ids):,}"
+        )
 
     def on_customer_table_opened(self, message: CustomerTable.Opened) -> None:
         self.app.open_customer(message.customer_id)
@@ -92,8 +98,9 @@ class HoldersScreen(TableKeys, Screen[Any]):
         try:  # srm's own file, rewritten each time; never through a link (storage/files)
             write_text(path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n", replace=True)
         except (OSError, FileRefused) as exc:
-            self.notify(f"Could not write {path}: {getattr(exc, 'strerror', None) or exc}",
-                        severity="error")
+            self.notify(
+                f"Could not write {path}: {getattr(exc, 'strerror', None) or exc}", severity="error"
+            )
             return
         self.app.copy_to_clipboard(str(path))
         self.notify(f"Wrote {path} (path copied): srm segment members {path}", timeout=10)

@@ -17,10 +17,10 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from srm_tui.bindings import bindings
+from srm_tui.domain.text import count, visible
 from srm_tui.screens.workers import work
 from srm_tui.widgets.fit import Col, fill
 from srm_tui.widgets.footer import Footer
-from srm_tui.domain.text import count, visible
 from srm_tui.widgets.status_line import StatusLine
 
 
@@ -83,21 +83,29 @@ class MergeScreen(Screen[Any]):
         self.rows = service.merge_rows(self.draft_id) if item.status == "conflict" else []
         self.choices = {name: "mine" for name, *_ in self.rows}
         self.query_one("#crumbs", Static).update(
-            f"Offers › drafts › #{item.id} {item.label} · merge")
-        self.query_one("#about", Static).update(Text(
-            f"The offer changed on the server after this draft was made (draft based on "
-            f"version {item.base_version}, the server has version {item.server_version}). "
-            "Both are kept until you choose: m mine, t theirs per field (M, T: all), "
-            "ctrl+s applies, x discards the draft, esc leaves both as they are."
-            if item.status == "conflict" else
-            f"Draft #{item.id} has no conflict: it waits for push."))
+            f"Offers › drafts › #{item.id} {item.label} · merge"
+        )
+        self.query_one("#about", Static).update(
+            Text(
+                f"The offer changed on the server after this draft was made (draft based on "
+                f"version {item.base_version}, the server has version {item.server_version}). "
+                "Both are kept until you choose: m mine, t theirs per field (M, T: all), "
+                "ctrl+s applies, x discards the draft, esc leaves both as they are."
+                if item.status == "conflict"
+                else f"Draft #{item.id} has no conflict: it waits for push."
+            )
+        )
         table = self.query_one(DataTable)
         self._fill()
         table.focus()
 
-    COLUMNS = [Col("Field", cap=18), Col("When drafted", flex=True, least=10, drop=1),
-               Col("Server (theirs)", flex=True, least=14), Col("Draft (mine)", flex=True,
-                                                                least=12), Col("Take")]
+    COLUMNS = [
+        Col("Field", cap=18),
+        Col("When drafted", flex=True, least=10, drop=1),
+        Col("Server (theirs)", flex=True, least=14),
+        Col("Draft (mine)", flex=True, least=12),
+        Col("Take"),
+    ]
 
     def on_resize(self) -> None:
         if self.is_mounted:
@@ -109,18 +117,27 @@ class MergeScreen(Screen[Any]):
         rows = []
         for name, base, theirs, mine in self.rows:
             changed = " (changed on server)" if theirs != base else ""
-            rows.append([name, Text(shown(base, 30)), Text(shown(theirs, 30) + changed),
-                         Text(shown(mine, 30)), f"[{self.choices[name]}]"])
+            rows.append(
+                [
+                    name,
+                    Text(shown(base, 30)),
+                    Text(shown(theirs, 30) + changed),
+                    Text(shown(mine, 30)),
+                    f"[{self.choices[name]}]",
+                ]
+            )
         # Every column, "Draft (mine)" too, within the terminal; long values are cut with an
         # ellipsis (the whole value is in the offer's editor).
-        fill(table, self.COLUMNS, rows, [r[0] for r in self.rows],
-             max(40, self.app.size.width - 6))
+        fill(table, self.COLUMNS, rows, [r[0] for r in self.rows], max(40, self.app.size.width - 6))
         if self.rows:
             table.move_cursor(row=min(cursor, len(self.rows) - 1))
         mine = sum(1 for c in self.choices.values() if c == "mine")
-        self.query_one("#verdict", Static).update(Text(
-            f"{count(mine, 'field')} from the draft, {len(self.choices) - mine} from the "
-            "server."))
+        self.query_one("#verdict", Static).update(
+            Text(
+                f"{count(mine, 'field')} from the draft, {len(self.choices) - mine} from the "
+                "server."
+            )
+        )
 
     def _current(self) -> str | None:
         table = self.query_one(DataTable)
@@ -165,9 +182,12 @@ class MergeScreen(Screen[Any]):
         if not hasattr(self, "item") or self.running:
             return
         self.armed = True
-        self.query_one("#verdict", Static).update(Text(
-            f"Discard draft #{self.draft_id}? The server's version stays. y: discard, "
-            "esc: keep it"))
+        self.query_one("#verdict", Static).update(
+            Text(
+                f"Discard draft #{self.draft_id}? The server's version stays. y: discard, "
+                "esc: keep it"
+            )
+        )
 
     def action_confirm(self) -> None:
         if not self.armed:
@@ -188,11 +208,14 @@ class MergeScreen(Screen[Any]):
         self.running = False
         if isinstance(result, Exception):
             self.query_one("#verdict", Static).update(
-                Text(f"✘ {visible(getattr(result, 'message', result), 200)}"))
+                Text(f"✘ {visible(getattr(result, 'message', result), 200)}")
+            )
             return
-        self.notify(visible(result.message, 200),
-                    severity="warning" if result.status == "conflict" else "information",
-                    timeout=8)
+        self.notify(
+            visible(result.message, 200),
+            severity="warning" if result.status == "conflict" else "information",
+            timeout=8,
+        )
         if result.status == "conflict":  # the server moved again: merge once more
             self.app.switch_screen(MergeScreen(self.draft_id))
             return

@@ -16,11 +16,11 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
 from srm_tui.bindings import bindings
-from srm_tui.screens.table_keys import TABLE_BINDINGS, TableKeys
 from srm_tui.domain import offers as od
+from srm_tui.domain.money import amount_text
 from srm_tui.domain.offers import FILTER_HELP, matches
 from srm_tui.domain.text import count, plural, visible
-from srm_tui.domain.money import amount_text
+from srm_tui.screens.table_keys import TABLE_BINDINGS, TableKeys
 from srm_tui.screens.workers import work
 from srm_tui.storage import queries
 from srm_tui.widgets.fit import Col, clip, layout
@@ -89,9 +89,17 @@ class OffersScreen(TableKeys, Screen):
         self.holders = holders
         self._fill()
 
-    COLUMNS = [Col("ID"), Col("Type", drop=4), Col("State", cap=18),
-               Col("Title", flex=True, least=14), Col("Locs", drop=3), Col("Holders", drop=1),
-               Col("Price", cap=20), Col("Period / duration", cap=20), Col("Tags", cap=24, drop=2)]
+    COLUMNS = [
+        Col("ID"),
+        Col("Type", drop=4),
+        Col("State", cap=18),
+        Col("Title", flex=True, least=14),
+        Col("Locs", drop=3),
+        Col("Holders", drop=1),
+        Col("Price", cap=20),
+        Col("Period / duration", cap=20),
+        Col("Tags", cap=24, drop=2),
+    ]
     RIGHT = {"Locs", "Holders"}
 
     def on_resize(self) -> None:
@@ -111,32 +119,53 @@ class OffersScreen(TableKeys, Screen):
             period = visible(od.period(o))
             if narrow:  # the tax note and an event's zone are in the offer's details (enter)
                 price = price.replace(" incl. tax", "")
-                period = period.split(" ", 2)[0] + " " + period.split(" ", 2)[1] \
-                    if o["id"][0] == "E" and period.count(" ") >= 2 else period
+                period = (
+                    period.split(" ", 2)[0] + " " + period.split(" ", 2)[1]
+                    if o["id"][0] == "E" and period.count(" ") >= 2
+                    else period
+                )
             elif o["id"][0] == "E" and cell_len(period) > 20:
                 period = period.rsplit(" ", 1)[0]
-            rows.append([o["id"], od.kind(o["id"]),
-                         _state(o.get("active"), self.drafts.get(o["id"])),
-                         visible(o.get("title")), str(len(o.get("localizations") or [])),
-                         f"{self.holders[o['id']]:,}" if o["id"] in self.holders else
-                         ("0" if self.holders else "…"), price, period,
-                         visible(", ".join(o.get("tags") or []))])
+            rows.append(
+                [
+                    o["id"],
+                    od.kind(o["id"]),
+                    _state(o.get("active"), self.drafts.get(o["id"])),
+                    visible(o.get("title")),
+                    str(len(o.get("localizations") or [])),
+                    f"{self.holders[o['id']]:,}"
+                    if o["id"] in self.holders
+                    else ("0" if self.holders else "…"),
+                    price,
+                    period,
+                    visible(", ".join(o.get("tags") or [])),
+                ]
+            )
         columns = layout(self.COLUMNS, rows, width)
         for i, w in columns:
             table.add_column(self.COLUMNS[i].label, width=w, key=self.COLUMNS[i].label)
         for o, row in zip(shown, rows):
             # The ID stays a plain string: what the row is keyed and read back by.
-            table.add_row(*[row[i] if i == 0 else
-                            Text(clip(row[i], w), justify="right"
-                                 if self.COLUMNS[i].label in self.RIGHT else "left")
-                            for i, w in columns], key=o["id"])
+            table.add_row(
+                *[
+                    row[i]
+                    if i == 0
+                    else Text(
+                        clip(row[i], w),
+                        justify="right" if self.COLUMNS[i].label in self.RIGHT else "left",
+                    )
+                    for i, w in columns
+                ],
+                key=o["id"],
+            )
         if shown:
             table.move_cursor(row=min(cursor, len(shown) - 1))
         waiting = sum(len(v) for v in self.drafts.values())
         self.query_one("#crumbs", Static).update(
             f"Offers › catalogue · {len(shown)} of {len(self.all)}"
             + (f" matching {query!r}" if query else "")
-            + (f" · {count(waiting, 'draft')}" if waiting else ""))
+            + (f" · {count(waiting, 'draft')}" if waiting else "")
+        )
 
     @on(Input.Changed, "#filter")
     def _filtered(self) -> None:
@@ -236,15 +265,20 @@ class OfferScreen(TableKeys, Screen):
             return
         self.offer = json.loads(row[0])
         self.waiting = drafts.items(conn, self.offer_id)
-        self.holders = len(queries.offer_holder_ids(conn, self.offer_id,
-                                                    self.app.settings.now_ts()))
+        self.holders = len(
+            queries.offer_holder_ids(conn, self.offer_id, self.app.settings.now_ts())
+        )
         o = self.offer
         self.query_one("#crumbs", Static).update(
-            f"Offers › {o['id']} · {visible(o.get('title'), 60)}")
-        self.query_one("#summary", Static).update(Text(
-            f"{od.kind(o['id'])} · {od.price(o.get('price'))} · {od.period(o)} · "
-            f"{'active' if o.get('active') else 'inactive'} · "
-            f"{count(self.holders, 'holder')} · version {o.get('version')}"))
+            f"Offers › {o['id']} · {visible(o.get('title'), 60)}"
+        )
+        self.query_one("#summary", Static).update(
+            Text(
+                f"{od.kind(o['id'])} · {od.price(o.get('price'))} · {od.period(o)} · "
+                f"{'active' if o.get('active') else 'inactive'} · "
+                f"{count(self.holders, 'holder')} · version {o.get('version')}"
+            )
+        )
         self.query_one("#details", Static).update(self._details())
         self._grid()
         lines = []
@@ -266,16 +300,25 @@ class OfferScreen(TableKeys, Screen):
             state = "active" if loc.get("active") else "inactive"
             if loc.get("countryCode") in pending:
                 state += " ✎"
-            table.add_row(loc.get("countryCode"), loc.get("id") or "",
-                          Text(visible(loc.get("title"), 40)),
-                          Text(amount_text(price.get("amount"), price.get("currency"))
-                               if price.get("amount") is not None else "", justify="right"),
-                          price.get("currency") or "", state,
-                          key=loc.get("countryCode"))
+            table.add_row(
+                loc.get("countryCode"),
+                loc.get("id") or "",
+                Text(visible(loc.get("title"), 40)),
+                Text(
+                    amount_text(price.get("amount"), price.get("currency"))
+                    if price.get("amount") is not None
+                    else "",
+                    justify="right",
+                ),
+                price.get("currency") or "",
+                state,
+                key=loc.get("countryCode"),
+            )
         if locs:
             table.move_cursor(row=min(cursor, len(locs) - 1))
         self.query_one("#loc-title", Static).update(
-            f"Localizations (country versions) · {len(locs)}")
+            f"Localizations (country versions) · {len(locs)}"
+        )
 
     def _details(self) -> Table:
         o = self.offer
@@ -284,23 +327,27 @@ class OfferScreen(TableKeys, Screen):
         grid.add_column()
         ent = o.get("entitlement") or {}
         rows = [
-            ("Type", od.kind(o["id"])), ("Title", o.get("title")),
-            ("Description", o.get("description")), ("Price", od.price(o.get("price"))),
+            ("Type", od.kind(o["id"])),
+            ("Title", o.get("title")),
+            ("Description", o.get("description")),
+            ("Price", od.price(o.get("price"))),
             ("Time-based prices", _rules((o.get("price") or {}).get("rules"))),
             ("Period / duration", od.period(o)),
             ("Free trial", _trial(o.get("freeTrial"))),
-            ("Pause", f"up to {o['pause']['maxBillingCycles']} cycles" if o.get("pause")
-             else None),
+            ("Pause", f"up to {o['pause']['maxBillingCycles']} cycles" if o.get("pause") else None),
             ("State", "active" if o.get("active") else "inactive"),
-            ("Tags", ", ".join(o.get("tags") or []) or None), ("URL", o.get("url")),
+            ("Tags", ", ".join(o.get("tags") or []) or None),
+            ("URL", o.get("url")),
             ("Image", o.get("imageUrl")),
             ("Geo restriction", _geo(o.get("geoRestriction"))),
             ("Season group", self._group_name(o.get("seasonGroupId"))),
             ("App store ids", _pairs(o.get("appStoreProductIds"))),
             ("External properties", _pairs(o.get("externalProperties"))),
             ("Giftable", "yes" if o.get("giftable") else "no"),
-            ("Holders now", f"{self.holders:,} (h lists them)" if self.holders is not None
-             else "…"),
+            (
+                "Holders now",
+                f"{self.holders:,} (h lists them)" if self.holders is not None else "…",
+            ),
             ("Version", o.get("version")),
         ]
         if ent.get("expirationPolicy") == "fixed-date":
@@ -312,8 +359,11 @@ class OfferScreen(TableKeys, Screen):
     def _group_name(self, group_id: str | None) -> str | None:
         if not group_id:
             return None
-        row = self.app.cache.conn().execute("SELECT name FROM season_groups WHERE id = ?",
-                                            (group_id,)).fetchone()
+        row = (
+            self.app.cache.conn()
+            .execute("SELECT name FROM season_groups WHERE id = ?", (group_id,))
+            .fetchone()
+        )
         return f"{row[0]} ({group_id})" if row else group_id
 
     def _loc(self) -> dict[str, Any] | None:
@@ -321,8 +371,9 @@ class OfferScreen(TableKeys, Screen):
         if not table.row_count:
             return None
         cc = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return next((x for x in self.offer.get("localizations") or []
-                     if x.get("countryCode") == cc), None)
+        return next(
+            (x for x in self.offer.get("localizations") or [] if x.get("countryCode") == cc), None
+        )
 
     # keys --------------------------------------------------------------------------------
 
@@ -354,8 +405,14 @@ class OfferScreen(TableKeys, Screen):
         if loc is None:
             return
         current = self._current()
-        loc = next((x for x in current.get("localizations") or []
-                    if x.get("countryCode") == loc.get("countryCode")), loc)
+        loc = next(
+            (
+                x
+                for x in current.get("localizations") or []
+                if x.get("countryCode") == loc.get("countryCode")
+            ),
+            loc,
+        )
         self.app.push_screen(LocalizationEditorScreen(current, loc))
 
     def action_toggle_offer(self) -> None:
@@ -366,25 +423,38 @@ class OfferScreen(TableKeys, Screen):
             self._activate(True, None)
             return
         # Switching an offer off touches everyone who holds it: asked first, holders named.
-        holders = len(queries.offer_holder_ids(self.app.cache.conn(), self.offer_id,
-                                               self.app.settings.now_ts()))
+        holders = len(
+            queries.offer_holder_ids(
+                self.app.cache.conn(), self.offer_id, self.app.settings.now_ts()
+            )
+        )
 
         def answered(yes: bool | None) -> None:
             if yes:
                 self._activate(False, None)
 
-        self.app.push_screen(ConfirmDialog(
-            f"Switch off offer {self.offer_id}? {count(holders, 'customer')} "
-            f"{'holds' if holders == 1 else 'hold'} it now; no one can buy it while it is "
-            "off."), answered)
+        self.app.push_screen(
+            ConfirmDialog(
+                f"Switch off offer {self.offer_id}? {count(holders, 'customer')} "
+                f"{'holds' if holders == 1 else 'hold'} it now; no one can buy it while it is "
+                "off."
+            ),
+            answered,
+        )
 
     def action_toggle_localization(self) -> None:
         loc = self._loc()
         if loc is None:
             return
         current = self._current()
-        now = next((x for x in current.get("localizations") or []
-                    if x.get("countryCode") == loc.get("countryCode")), loc)
+        now = next(
+            (
+                x
+                for x in current.get("localizations") or []
+                if x.get("countryCode") == loc.get("countryCode")
+            ),
+            loc,
+        )
         self._activate(not now.get("active"), loc.get("countryCode"))
 
     @work(thread=True, exclusive=True, group="offer-activate")
@@ -409,16 +479,21 @@ class OfferScreen(TableKeys, Screen):
         if isinstance(result, Exception):
             rule = getattr(result, "rule", None)
             message = getattr(result, "message", None) or str(result)
-            self.notify(f"✘ {'Refused by rule ' + rule + ': ' if rule else ''}"
-                        f"{visible(message, 200)}", severity="error", timeout=10)
+            self.notify(
+                f"✘ {'Refused by rule ' + rule + ': ' if rule else ''}{visible(message, 200)}",
+                severity="error",
+                timeout=10,
+            )
         elif result.status == "conflict":
             from srm_tui.screens.offer_merge import MergeScreen
 
             self.notify(visible(result.message, 200), severity="warning", timeout=10)
             self.app.push_screen(MergeScreen(result.draft_id))
         else:
-            self.notify(visible(result.message, 200),
-                        severity="information" if result.status != "draft" else "warning")
+            self.notify(
+                visible(result.message, 200),
+                severity="information" if result.status != "draft" else "warning",
+            )
         self.action_reload()
 
     def action_holders(self) -> None:
@@ -443,8 +518,9 @@ def _trial(trial: dict[str, Any] | None) -> str | None:
 def _rules(rules: list[dict[str, Any]] | None) -> str | None:
     if not rules:
         return None
-    return "; ".join(f"{r['name']}: {od._date(r['from'])}..{od._date(r['to'])} = {r['amount']}"
-                     for r in rules)
+    return "; ".join(
+        f"{r['name']}: {od._date(r['from'])}..{od._date(r['to'])} = {r['amount']}" for r in rules
+    )
 
 
 def _geo(geo: dict[str, Any] | None) -> str | None:

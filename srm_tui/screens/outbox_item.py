@@ -47,23 +47,30 @@ def _shown(value: Any, limit: int = 40) -> Text:
 
 def status_word(item: OutboxItem) -> str:
     """The entry's state in words (never by colour alone)."""
-    return {outbox.CONFLICT: "CONFLICT — needs a decision",
-            outbox.FAILED: "FAILED — needs a decision",
-            outbox.PENDING: "pending — waits for the API",
-            outbox.SENT: "sent", outbox.DISCARDED: "discarded",
-            outbox.REFUSED: "refused"}.get(item.status, item.status)
+    return {
+        outbox.CONFLICT: "CONFLICT — needs a decision",
+        outbox.FAILED: "FAILED — needs a decision",
+        outbox.PENDING: "pending — waits for the API",
+        outbox.SENT: "sent",
+        outbox.DISCARDED: "discarded",
+        outbox.REFUSED: "refused",
+    }.get(item.status, item.status)
 
 
 def wanted_table(item: OutboxItem) -> Table:
     """What the agent's action changes, as planned when it was queued."""
-    table = Table(title="What you wanted (as queued)", title_justify="left", expand=True,
-                  show_edge=False, title_style="bold")
+    table = Table(
+        title="What you wanted (as queued)",
+        title_justify="left",
+        expand=True,
+        show_edge=False,
+        title_style="bold",
+    )
     table.add_column("What")
     table.add_column("Before")
     table.add_column("After")
     for change in item.changes:
-        table.add_row(Text(visible(change.what, 40)), _shown(change.before),
-                      _shown(change.after))
+        table.add_row(Text(visible(change.what, 40)), _shown(change.before), _shown(change.after))
     return table
 
 
@@ -71,10 +78,16 @@ def versions_table(item: OutboxItem) -> Table | Text:
     """Both versions field by field: when queued, the agent's, and the API's now."""
     versions = item.versions()
     if not versions:
-        return Text("The API's version: no field to compare for this action; the API's "
-                    "answer is below.")
-    table = Table(title="Both versions", title_justify="left", expand=True, show_edge=False,
-                  title_style="bold")
+        return Text(
+            "The API's version: no field to compare for this action; the API's answer is below."
+        )
+    table = Table(
+        title="Both versions",
+        title_justify="left",
+        expand=True,
+        show_edge=False,
+        title_style="bold",
+    )
     table.add_column("Record")
     table.add_column("Field")
     table.add_column("When queued")
@@ -83,10 +96,18 @@ def versions_table(item: OutboxItem) -> Table | Text:
     missing = [i for i, s in enumerate(item.server or []) if s is None]
     for i, watch in enumerate(item.watches):
         for name in watch.before:
-            api_now = (Text(MISSING) if i in missing or item.server is None
-                       else _shown((item.server[i] or {}).get(name)))
-            table.add_row(Text(f"{watch.entity} {visible(watch.key, 20)}"), Text(name),
-                          _shown(watch.before[name]), _shown(watch.after.get(name)), api_now)
+            api_now = (
+                Text(MISSING)
+                if i in missing or item.server is None
+                else _shown((item.server[i] or {}).get(name))
+            )
+            table.add_row(
+                Text(f"{watch.entity} {visible(watch.key, 20)}"),
+                Text(name),
+                _shown(watch.before[name]),
+                _shown(watch.after.get(name)),
+                api_now,
+            )
     return table
 
 
@@ -95,16 +116,20 @@ def entry_view(item: OutboxItem, position: str = "") -> Group:
     head = Text.assemble(
         (f"Outbox #{item.id} · {item.title} · {visible(item.target, 40)}", "bold"),
         f"  {position}\n" if position else "\n",
-        ("Status: ", "bold"), f"{status_word(item)}\n",
+        ("Status: ", "bold"),
+        f"{status_word(item)}\n",
         f"Queued {_when(item.created_at)} by {visible(item.agent or '—', 30)} "
         f"({item.role or '—'}) · attempts {item.attempts}"
-        + (f" · sent {_when(item.sent_at)}" if item.sent_at else ""))
+        + (f" · sent {_when(item.sent_at)}" if item.sent_at else ""),
+    )
     parts: list[Any] = [head, Text(""), wanted_table(item)]
     if item.status in DECIDE:
         parts += [Text(""), versions_table(item)]
     if item.last_error:
-        parts += [Text(""), Text.assemble(("The API said: ", "bold"),
-                                          visible(item.last_error, 400))]
+        parts += [
+            Text(""),
+            Text.assemble(("The API said: ", "bold"), visible(item.last_error, 400)),
+        ]
     return Group(*parts)
 
 
@@ -112,13 +137,17 @@ def choices(item: OutboxItem, role: str) -> Text:
     if role == "viewer":
         return Text("The viewer role is read only: an agent, admin or owner decides.")
     if item.status in DECIDE:
-        return Text("r  retry as queued — sends your version over the API's\n"
-                    "e  edit — opens the action on the API's version; the edited copy "
-                    "replaces this entry\n"
-                    "d  discard — drops it (kept in the audit log)")
+        return Text(
+            "r  retry as queued — sends your version over the API's\n"
+            "e  edit — opens the action on the API's version; the edited copy "
+            "replaces this entry\n"
+            "d  discard — drops it (kept in the audit log)"
+        )
     if item.status == outbox.PENDING:
-        return Text("It is sent, exactly once, when the API answers (ctrl+r tries now).\n"
-                    "d  discard — drops it (kept in the audit log)")
+        return Text(
+            "It is sent, exactly once, when the API answers (ctrl+r tries now).\n"
+            "d  discard — drops it (kept in the audit log)"
+        )
     return Text("Settled: nothing to decide.")
 
 
@@ -222,9 +251,10 @@ class OutboxItemScreen(Screen[bool]):
             self.notify(str(exc), severity="error")
             return
         online = bool(self.app.demo or self.app.settings.api_url)
-        self._settled(f"Outbox #{self.item.id} queued again as it was"
-                      + ("; sending it now." if online else "; it is sent when the API "
-                                                          "answers."))
+        self._settled(
+            f"Outbox #{self.item.id} queued again as it was"
+            + ("; sending it now." if online else "; it is sent when the API answers.")
+        )
         if online:
             self.app.action_sync_now()
 
@@ -233,7 +263,8 @@ class OutboxItemScreen(Screen[bool]):
         self.armed = True
         self.query_one("#ask", Static).update(
             f"Discard outbox #{self.item.id} ({self.item.title})? Your version is not sent; "
-            "the audit log keeps it. Press y to confirm, esc keeps it.")
+            "the audit log keeps it. Press y to confirm, esc keeps it."
+        )
         self.refresh_bindings()
 
     def action_confirm(self) -> None:
@@ -262,8 +293,9 @@ class OutboxItemScreen(Screen[bool]):
         def finished(outcome: Any) -> None:
             if outcome is None:
                 return  # cancelled: the entry stays as it is
-            what = (f"outbox #{outcome.outbox_id}" if outcome.outbox_id
-                    else "an edited copy, applied")
+            what = (
+                f"outbox #{outcome.outbox_id}" if outcome.outbox_id else "an edited copy, applied"
+            )
             try:
                 self._service().resolve(replaced, retry=False, replaced_by=what)
             except ActionError as exc:

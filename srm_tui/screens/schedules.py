@@ -35,8 +35,9 @@ class SchedulesScreen(TableKeys, Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns("ID", "Segment", "Format", "When", "Last run",
-                                              "Rows", "Directory")
+        self.query_one(DataTable).add_columns(
+            "ID", "Segment", "Format", "When", "Last run", "Rows", "Directory"
+        )
         self.action_reload()
         self.query_one(DataTable).focus()
 
@@ -50,16 +51,22 @@ class SchedulesScreen(TableKeys, Screen[None]):
             last = "never" if s.last_run_at is None else utc(s.last_run_at)
             if s.last_error:
                 last += " FAILED"
-            table.add_row(Text(str(s.id), justify="right"), Text(visible(s.segment_name, 30)),
-                          s.format, Text(visible(s.when(), 30)), last,
-                          Text("" if s.last_rows is None else f"{s.last_rows:,}",
-                               justify="right"),
-                          Text(visible(s.directory, 40)), key=str(s.id))
+            table.add_row(
+                Text(str(s.id), justify="right"),
+                Text(visible(s.segment_name, 30)),
+                s.format,
+                Text(visible(s.when(), 30)),
+                last,
+                Text("" if s.last_rows is None else f"{s.last_rows:,}", justify="right"),
+                Text(visible(s.directory, 40)),
+                key=str(s.id),
+            )
         if items:
             table.move_cursor(row=min(cursor, len(items) - 1))
         self.query_one("#crumbs", Static).update(
             f"Segments › schedules · {count(len(items), 'schedule')}"
-            + ("" if items else " — add one with t on a segment"))
+            + ("" if items else " — add one with t on a segment")
+        )
         self._detail()
 
     def on_data_table_row_highlighted(self) -> None:
@@ -78,8 +85,10 @@ class SchedulesScreen(TableKeys, Screen[None]):
         if s is None:
             box.update("")
             return
-        lines = [f"Schedule {s.id}: {visible(s.segment_name, 60)} as {s.format} "
-                 f"{visible(s.when(), 40)} into {visible(s.directory, 80)}"]
+        lines = [
+            f"Schedule {s.id}: {visible(s.segment_name, 60)} as {s.format} "
+            f"{visible(s.when(), 40)} into {visible(s.directory, 80)}"
+        ]
         if s.last_file:
             lines.append(f"Last file: {visible(s.last_file, 100)}")
         if s.last_error:
@@ -93,8 +102,9 @@ class SchedulesScreen(TableKeys, Screen[None]):
         if s is None:
             return
         if self.app.settings.role == "viewer":
-            self.notify("The viewer role is read only: schedules are not removed.",
-                        severity="warning")
+            self.notify(
+                "The viewer role is read only: schedules are not removed.", severity="warning"
+            )
             return
 
         def answered(yes: bool | None) -> None:
@@ -108,6 +118,10 @@ class SchedulesScreen(TableKeys, Screen[None]):
                 self.notify(f"Removed schedule {s.id}; the files it wrote stay.")
             self.action_reload()
 
-        self.app.push_screen(ConfirmScreen(
-            f"Remove schedule {s.id} ({s.segment_name}, {s.format}, {s.when()})? The files it "
-            "wrote stay."), answered)
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Remove schedule {s.id} ({s.segment_name}, {s.format}, {s.when()})? The files it "
+                "wrote stay."
+            ),
+            answered,
+        )

@@ -13,13 +13,13 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from srm_tui.bindings import bindings
-from srm_tui.screens.table_keys import TABLE_BINDINGS, TableKeys
-from srm_tui.widgets.footer import Footer
 from srm_tui.config import parse_instant
 from srm_tui.domain.text import count, visible
 from srm_tui.offers.rules import OfferInvalid, OfferRefused
 from srm_tui.screens.offer_dialog import ConfirmDialog, Field, FieldsDialog
+from srm_tui.screens.table_keys import TABLE_BINDINGS, TableKeys
 from srm_tui.screens.workers import run_reported
+from srm_tui.widgets.footer import Footer
 from srm_tui.widgets.status_line import StatusLine
 
 CSS = """
@@ -37,8 +37,9 @@ def _when(text: str, name: str) -> int:
     try:
         return int(parse_instant(text).timestamp())
     except ValueError:
-        raise ValueError(f"{name}: not a date: {text[:30]!r} "
-                         "(2027-08-01 or 2027-08-01T18:00:00Z)") from None
+        raise ValueError(
+            f"{name}: not a date: {text[:30]!r} (2027-08-01 or 2027-08-01T18:00:00Z)"
+        ) from None
 
 
 def _why(exc: Exception) -> str:
@@ -102,14 +103,12 @@ class SeasonGroupsScreen(_GroupsBase):
     def compose(self) -> ComposeResult:
         yield Static("Offers › season groups", id="crumbs", markup=False)
         yield DataTable(id="groups", cursor_type="row", zebra_stripes=True)
-        yield Static("n new · r rename · d delete · enter: its seasons", id="verdict",
-                     markup=False)
+        yield Static("n new · r rename · d delete · enter: its seasons", id="verdict", markup=False)
         yield StatusLine()
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns("Name", "Seasons", "Active", "Next start",
-                                              "Used by")
+        self.query_one(DataTable).add_columns("Name", "Seasons", "Active", "Next start", "Used by")
         self.action_reload()
         self.query_one(DataTable).focus()
 
@@ -133,20 +132,27 @@ class SeasonGroupsScreen(_GroupsBase):
             seasons = g.get("seasons") or []
             active = [s for s in seasons if s["endDate"] >= now]
             upcoming = [s["startDate"] for s in seasons if s["startDate"] > now]
-            table.add_row(Text(visible(g["name"], 40)), str(len(seasons)), str(len(active)),
-                          _day(min(upcoming))[:10] if upcoming else "—",
-                          ", ".join(users.get(g["id"], [])) or "—", key=g["id"])
+            table.add_row(
+                Text(visible(g["name"], 40)),
+                str(len(seasons)),
+                str(len(active)),
+                _day(min(upcoming))[:10] if upcoming else "—",
+                ", ".join(users.get(g["id"], [])) or "—",
+                key=g["id"],
+            )
         if self.groups:
             table.move_cursor(row=min(cursor, len(self.groups) - 1))
-        self.query_one("#crumbs", Static).update(
-            f"Offers › season groups · {len(self.groups)}")
+        self.query_one("#crumbs", Static).update(f"Offers › season groups · {len(self.groups)}")
 
     def action_new(self) -> None:
         self.app.push_screen(
-            FieldsDialog("New season group", [Field("name", "Name", help="1 to 100 characters, "
-                                                                          "unique")],
-                         lambda v: self._run(lambda s: s.create_group(v["name"]))),
-            lambda done: done and self.action_reload())
+            FieldsDialog(
+                "New season group",
+                [Field("name", "Name", help="1 to 100 characters, unique")],
+                lambda v: self._run(lambda s: s.create_group(v["name"])),
+            ),
+            lambda done: done and self.action_reload(),
+        )
 
     def action_rename(self) -> None:
         group_id = self._selected()
@@ -154,18 +160,24 @@ class SeasonGroupsScreen(_GroupsBase):
             return
         group = next(g for g in self.groups if g["id"] == group_id)
         self.app.push_screen(
-            FieldsDialog(f"Rename {group['name']}", [Field("name", "Name", group["name"])],
-                         lambda v: self._run(lambda s: s.rename_group(group_id, v["name"]))),
-            lambda done: done and self.action_reload())
+            FieldsDialog(
+                f"Rename {group['name']}",
+                [Field("name", "Name", group["name"])],
+                lambda v: self._run(lambda s: s.rename_group(group_id, v["name"])),
+            ),
+            lambda done: done and self.action_reload(),
+        )
 
     def action_delete(self) -> None:
         group_id = self._selected()
         if group_id is None:
             return
         group = next(g for g in self.groups if g["id"] == group_id)
-        self._confirm_then(f"Delete season group {group['name']!r}?",
-                           lambda s: s.delete_group(group_id),
-                           f"Season group {group['name']!r} deleted.")
+        self._confirm_then(
+            f"Delete season group {group['name']!r}?",
+            lambda s: s.delete_group(group_id),
+            f"Season group {group['name']!r} deleted.",
+        )
 
     @on(DataTable.RowSelected)
     def _open(self) -> None:
@@ -210,15 +222,20 @@ class SeasonGroupScreen(_GroupsBase):
         cursor = table.cursor_row
         table.clear()
         for s in found["seasons"]:
-            state = ("past" if s["endDate"] < now else "running" if s["startDate"] <= now
-                     else "upcoming")
-            table.add_row(str(s["id"]), _day(s["startDate"]), _day(s["endDate"]), state,
-                          key=str(s["id"]))
+            state = (
+                "past" if s["endDate"] < now else "running" if s["startDate"] <= now else "upcoming"
+            )
+            table.add_row(
+                str(s["id"]), _day(s["startDate"]), _day(s["endDate"]), state, key=str(s["id"])
+            )
         if found["seasons"]:
             table.move_cursor(row=min(cursor, len(found["seasons"]) - 1))
-        self.query_one("#crumbs", Static).update(Text(
-            f"Offers › season groups › {visible(found['name'], 40)} · "
-            f"{count(len(found['seasons']), 'season')}"))
+        self.query_one("#crumbs", Static).update(
+            Text(
+                f"Offers › season groups › {visible(found['name'], 40)} · "
+                f"{count(len(found['seasons']), 'season')}"
+            )
+        )
 
     def _dates(self, values: dict[str, str]) -> tuple[int, int]:
         return _when(values["start"], "start"), _when(values["end"], "end")
@@ -234,12 +251,16 @@ class SeasonGroupScreen(_GroupsBase):
             return self._run(lambda s: s.add_season(group_id, start, end))
 
         self.app.push_screen(
-            FieldsDialog(f"New season of {self.group['name']}",
-                         [Field("start", "Starts", help="UTC, at least 31 days ahead: "
-                                                        "2027-08-01"),
-                          Field("end", "Ends", help="UTC, after the start: 2028-05-31")],
-                         submit),
-            lambda done: done and self.action_reload())
+            FieldsDialog(
+                f"New season of {self.group['name']}",
+                [
+                    Field("start", "Starts", help="UTC, at least 31 days ahead: 2027-08-01"),
+                    Field("end", "Ends", help="UTC, after the start: 2028-05-31"),
+                ],
+                submit,
+            ),
+            lambda done: done and self.action_reload(),
+        )
 
     def action_edit(self) -> None:
         key = self._selected()
@@ -256,17 +277,24 @@ class SeasonGroupScreen(_GroupsBase):
             return self._run(lambda s: s.edit_season(group_id, season["id"], start, end))
 
         self.app.push_screen(
-            FieldsDialog(f"Season {season['id']} of {self.group['name']}",
-                         [Field("start", "Starts", _day(season["startDate"]),
-                                "only future dates change"),
-                          Field("end", "Ends", _day(season["endDate"]))], submit),
-            lambda done: done and self.action_reload())
+            FieldsDialog(
+                f"Season {season['id']} of {self.group['name']}",
+                [
+                    Field("start", "Starts", _day(season["startDate"]), "only future dates change"),
+                    Field("end", "Ends", _day(season["endDate"])),
+                ],
+                submit,
+            ),
+            lambda done: done and self.action_reload(),
+        )
 
     def action_remove(self) -> None:
         key = self._selected()
         if key is None:
             return
         group_id = self.group_id
-        self._confirm_then(f"Remove season {key} of {self.group['name']}?",
-                           lambda s: s.remove_season(group_id, int(key)),
-                           f"Season {key} removed.")
+        self._confirm_then(
+            f"Remove season {key} of {self.group['name']}?",
+            lambda s: s.remove_season(group_id, int(key)),
+            f"Season {key} removed.",
+        )

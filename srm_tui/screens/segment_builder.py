@@ -41,9 +41,12 @@ from srm_tui.widgets.status_line import StatusLine
 TEXT_DELAY = 0.3
 EXPLAIN_DELAY = 0.2
 NARROW = 110
-SELECTOR_HELP = {"latest": "the latest subscription", "longest": "the longest subscription",
-                 "highest_revenue": "the highest-revenue subscription",
-                 "any": "any of the subscriptions"}
+SELECTOR_HELP = {
+    "latest": "the latest subscription",
+    "longest": "the longest subscription",
+    "highest_revenue": "the highest-revenue subscription",
+    "any": "any of the subscriptions",
+}
 
 
 def list_columns(app: Any) -> tuple[str, ...]:
@@ -111,8 +114,13 @@ class SegmentBuilderScreen(Screen):
     SegmentBuilderScreen.-narrow #explain-box { height: 4; }
     """
 
-    def __init__(self, saved: store.Saved | None = None, *, segment: Segment | None = None,
-                 slice_node: Node | None = None) -> None:
+    def __init__(
+        self,
+        saved: store.Saved | None = None,
+        *,
+        segment: Segment | None = None,
+        slice_node: Node | None = None,
+    ) -> None:
         super().__init__()
         start = segment or (saved.segment if saved else None) or Segment(where=All())
         self.segment_id = saved.id if saved else None
@@ -149,19 +157,30 @@ class SegmentBuilderScreen(Screen):
             yield Static("Tags", classes="label", markup=False)
             yield Input(value=", ".join(self.tags0), placeholder="comma, separated", id="tags")
             yield Static("Selector", classes="label", markup=False)
-            yield ChoiceField(SELECTORS, self.selector, id="selector", help={
-                k: f"subscription.* attributes describe {v}" for k, v in SELECTOR_HELP.items()})
+            yield ChoiceField(
+                SELECTORS,
+                self.selector,
+                id="selector",
+                help={
+                    k: f"subscription.* attributes describe {v}" for k, v in SELECTOR_HELP.items()
+                },
+            )
         yield Static("", id="header-error", classes="error -empty", markup=False)
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield ConditionTree(id="tree")
             with Vertical(id="right"):
                 yield Static("", id="member-head", markup=False)
-                yield CustomerTable(lambda o, n: [], 0, columns=list_columns(self.app),
-                                    id="members")
+                yield CustomerTable(
+                    lambda o, n: [], 0, columns=list_columns(self.app), id="members"
+                )
                 with VerticalScroll(id="explain-box"):
-                    yield Static("Highlight a member to see why it is in; ctrl+n explains "
-                                 "any customer, in or out.", id="explain", markup=False)
+                    yield Static(
+                        "Highlight a member to see why it is in; ctrl+n explains "
+                        "any customer, in or out.",
+                        id="explain",
+                        markup=False,
+                    )
         yield Input(placeholder="text form: subscription.state = grace and (…)", id="text")
         yield Static("", id="text-error", classes="error -empty", markup=False)
         yield Static("", id="count", markup=False)
@@ -209,9 +228,12 @@ class SegmentBuilderScreen(Screen):
 
     @property
     def segment(self) -> Segment:
-        return Segment(where=self.where, name=self.query_one("#name", Input).value.strip(),
-                       tags=parse_tags(self.query_one("#tags", Input).value),
-                       selector=self.selector)
+        return Segment(
+            where=self.where,
+            name=self.query_one("#name", Input).value.strip(),
+            tags=parse_tags(self.query_one("#tags", Input).value),
+            selector=self.selector,
+        )
 
     @property
     def dirty(self) -> bool:
@@ -219,16 +241,20 @@ class SegmentBuilderScreen(Screen):
         if self.saved_definition is None:
             return bool(current.name or current.tags or ed.children(current.where))
         saved = self.saved_definition
-        return (current.name != saved.name or current.tags != saved.tags
-                or current.selector != saved.selector
-                or current.where != ed.root_group(saved.where))
+        return (
+            current.name != saved.name
+            or current.tags != saved.tags
+            or current.selector != saved.selector
+            or current.where != ed.root_group(saved.where)
+        )
 
     def _crumbs(self) -> None:
         name = self.query_one("#name", Input).value.strip() or "new segment"
         version = f" · v{self.base_version}" if self.base_version else " · not saved"
         unsaved = " · unsaved changes" if self.dirty and self.base_version else ""
         self.query_one("#crumbs", Static).update(
-            Text(f"Segments › {visible(name, 60)}{version}{unsaved}"))
+            Text(f"Segments › {visible(name, 60)}{version}{unsaved}")
+        )
 
     def _show_warning(self) -> None:
         warning = self.query_one("#warning", Static)
@@ -239,11 +265,16 @@ class SegmentBuilderScreen(Screen):
 
         items = []
         for s in self.schedules:
-            when = (f"every {format_every(s['every_seconds'])}" if s["every_seconds"]
-                    else "at " + ", ".join(json.loads(s["at_times"] or "[]")))
+            when = (
+                f"every {format_every(s['every_seconds'])}"
+                if s["every_seconds"]
+                else "at " + ", ".join(json.loads(s["at_times"] or "[]"))
+            )
             items.append(f"schedule {s['id']} ({s['format']} {when})")
-        warning.update(f"⚠ Used by {', '.join(items)}: once saved, your changes are what "
-                       "the next export holds.")
+        warning.update(
+            f"⚠ Used by {', '.join(items)}: once saved, your changes are what "
+            "the next export holds."
+        )
         warning.set_class(False, "-none")
 
     def _error(self, which: str, message: str) -> None:
@@ -351,10 +382,15 @@ class SegmentBuilderScreen(Screen):
             else:
                 self._apply(*ed.insert(self.where, path, condition))
 
-        self.app.push_screen(ConditionScreen(current if editing else None,
-                                             now=self.app.settings.now_ts(),
-                                             custom=self.custom_keys,
-                                             currency=self.app.settings.currency), done)
+        self.app.push_screen(
+            ConditionScreen(
+                current if editing else None,
+                now=self.app.settings.now_ts(),
+                custom=self.custom_keys,
+                currency=self.app.settings.currency,
+            ),
+            done,
+        )
 
     # the text form ----------------------------------------------------------------------------
 
@@ -403,8 +439,9 @@ class SegmentBuilderScreen(Screen):
         """Count the current tree (after the count in flight, if any: newest wins)."""
         self.seq += 1
         if getattr(self, "_asked", None) is not None:  # the asked customer, against this tree
-            self._explain_worker(self._asked, Segment(where=self.where, selector=self.selector),
-                                 self.seq)
+            self._explain_worker(
+                self._asked, Segment(where=self.where, selector=self.selector), self.seq
+            )
         faults = validate_segment(Segment(where=self.where, selector=self.selector))
         if faults:
             self.query_one("#count", Static).update(Text(f"— not counted: {faults[0]}"))
@@ -450,17 +487,21 @@ class SegmentBuilderScreen(Screen):
         self.pages.reset(compile_segment(segment, now), outcome.customers)  # type: ignore
         self._member_head()
         if self.segment_id is not None and not self.dirty:
-            store.record_run(self.app.cache.conn(), self.segment_id, outcome.customers,
-                             outcome.elapsed_ms, now)
+            store.record_run(
+                self.app.cache.conn(), self.segment_id, outcome.customers, outcome.elapsed_ms, now
+            )
 
     def _show_count(self) -> None:
         r = self.count_result
         if r is None:
             return
         how = "remembered" if self.remembered else f"{self.count_ms:,.0f} ms"
-        self.query_one("#count", Static).update(Text(
-            f"{r.customers:,} customer{'s' if r.customers != 1 else ''} · {how} · "
-            f"{freshness(self.app)}"))
+        self.query_one("#count", Static).update(
+            Text(
+                f"{r.customers:,} customer{'s' if r.customers != 1 else ''} · {how} · "
+                f"{freshness(self.app)}"
+            )
+        )
 
     def _member_head(self) -> None:
         table = self.query_one("#members", CustomerTable)
@@ -490,8 +531,9 @@ class SegmentBuilderScreen(Screen):
         row = self.query_one("#members", CustomerTable).selected()
         if row is None or getattr(self, "_asked", None) is not None:
             return
-        self._explain_worker(int(row["id"]), Segment(where=self.where, selector=self.selector),
-                             self.seq)
+        self._explain_worker(
+            int(row["id"]), Segment(where=self.where, selector=self.selector), self.seq
+        )
 
     def action_why(self) -> None:
         """Why a customer the agent names is in the segment, or why not."""
@@ -503,16 +545,18 @@ class SegmentBuilderScreen(Screen):
             if text.isdigit():
                 row = conn.execute("SELECT id FROM customers WHERE id = ?", (int(text),))
             else:
-                row = conn.execute("SELECT id FROM customers WHERE email = ? COLLATE NOCASE",
-                                   (text,))
+                row = conn.execute(
+                    "SELECT id FROM customers WHERE email = ? COLLATE NOCASE", (text,)
+                )
             found = row.fetchone()
             return int(found[0]) if found else None
 
         def check(text: str) -> str | None:
             if not text:
                 return "type a customer id or email"
-            return None if customer(text) is not None else \
-                f"no cached customer {visible(text, 60)!r}"
+            return (
+                None if customer(text) is not None else f"no cached customer {visible(text, 60)!r}"
+            )
 
         def chosen(text: str | None) -> None:
             cid = customer(text) if text else None
@@ -521,18 +565,25 @@ class SegmentBuilderScreen(Screen):
                 if self._explain_timer:
                     self._explain_timer.stop()
                 self.query_one("#explain", Static).update(Text(f"explaining {cid}…"))
-                self._explain_worker(cid, Segment(where=self.where, selector=self.selector),
-                                     self.seq)
+                self._explain_worker(
+                    cid, Segment(where=self.where, selector=self.selector), self.seq
+                )
 
-        self.app.push_screen(PromptScreen("Why is this customer in or out? Customer id or "
-                                          "email, then enter", "1042 or a@b.com", check),
-                             chosen)
+        self.app.push_screen(
+            PromptScreen(
+                "Why is this customer in or out? Customer id or email, then enter",
+                "1042 or a@b.com",
+                check,
+            ),
+            chosen,
+        )
 
     @work(thread=True, exclusive=True, group="segment-explain", exit_on_error=False)
     def _explain_worker(self, customer_id: int, segment: Segment, seq: int) -> None:
         try:
-            outcome: Any = self.app.segment_runner().explain(segment, customer_id,
-                                                             self.app.settings.now_ts())
+            outcome: Any = self.app.segment_runner().explain(
+                segment, customer_id, self.app.settings.now_ts()
+            )
         except Exception as exc:
             outcome = exc
         self.app.call_from_thread(self._explained, seq, outcome)
@@ -547,8 +598,7 @@ class SegmentBuilderScreen(Screen):
 
     def action_save(self) -> None:
         if self.app.settings.role == "viewer":
-            self.notify("The viewer role is read only: segments are not saved.",
-                        severity="warning")
+            self.notify("The viewer role is read only: segments are not saved.", severity="warning")
             return
         segment = self.segment
         header = store.check_header(self.app.cache.conn(), segment, self.segment_id)
@@ -568,7 +618,8 @@ class SegmentBuilderScreen(Screen):
         now = self.app.settings.now_ts()
         try:
             outcome: Any = self.app.segment_runner().call(
-                lambda conn: store.preview_save(conn, segment, now, self.segment_id))
+                lambda conn: store.preview_save(conn, segment, now, self.segment_id)
+            )
         except Exception as exc:
             outcome = exc
         self.app.call_from_thread(self._confirm_save, segment, outcome)
@@ -585,18 +636,27 @@ class SegmentBuilderScreen(Screen):
             if ok:
                 self._save_worker(segment)
 
-        self.app.push_screen(SaveScreen(segment, outcome, self.schedules,
-                                        self.base_version), confirmed)
+        self.app.push_screen(
+            SaveScreen(segment, outcome, self.schedules, self.base_version), confirmed
+        )
 
     @work(thread=True, exclusive=True, group="segment-save", exit_on_error=False)
     def _save_worker(self, segment: Segment) -> None:
         settings = self.app.settings
         try:
-            outcome: Any = self.app.segment_runner().call(lambda conn: store.save(
-                conn, segment, now=settings.now_ts(), agent=settings.agent,
-                segment_id=self.segment_id, expect_version=self.base_version))
+            outcome: Any = self.app.segment_runner().call(
+                lambda conn: store.save(
+                    conn,
+                    segment,
+                    now=settings.now_ts(),
+                    agent=settings.agent,
+                    segment_id=self.segment_id,
+                    expect_version=self.base_version,
+                )
+            )
             saved = self.app.segment_runner().call(
-                lambda conn: store.get_saved(conn, " ".join(segment.name.split())))
+                lambda conn: store.get_saved(conn, " ".join(segment.name.split()))
+            )
         except Exception as exc:
             outcome, saved = exc, None
         self.app.call_from_thread(self._saved, outcome, saved)
@@ -611,8 +671,10 @@ class SegmentBuilderScreen(Screen):
         self.saved_definition = saved.segment
         self.query_one("#name", Input).value = saved.name
         self._crumbs()
-        self.notify(f"Saved {saved.name} v{change.version}: {count(change.members, 'customer')} "
-                    f"(+{change.gained:,} −{change.lost:,})")
+        self.notify(
+            f"Saved {saved.name} v{change.version}: {count(change.members, 'customer')} "
+            f"(+{change.gained:,} −{change.lost:,})"
+        )
 
     # elsewhere --------------------------------------------------------------------------------
 
@@ -629,8 +691,9 @@ class SegmentBuilderScreen(Screen):
             if node is not None:
                 self._apply(*ed.add_slice(self.where, node))
 
-        self.app.push_screen(OverviewScreen(segment.name or "this segment",
-                                            compile_segment(segment, now)), chosen)
+        self.app.push_screen(
+            OverviewScreen(segment.name or "this segment", compile_segment(segment, now)), chosen
+        )
 
     def action_export(self) -> None:
         from srm_tui.screens.segment_dialogs import ExportScreen
@@ -648,8 +711,7 @@ class SegmentBuilderScreen(Screen):
         from srm_tui.screens.segment_history import HistoryScreen
 
         if self.segment_id is None:
-            self.notify("Not saved yet: no versions to show (ctrl+s saves).",
-                        severity="warning")
+            self.notify("Not saved yet: no versions to show (ctrl+s saves).", severity="warning")
             return
 
         def restore(segment: Segment | None) -> None:
@@ -667,7 +729,9 @@ class SegmentBuilderScreen(Screen):
     def action_back(self) -> None:
         if self.dirty and not self._leave_armed:
             self._leave_armed = True
-            self.notify("Unsaved changes: esc again leaves without saving, ctrl+s saves.",
-                        severity="warning")
+            self.notify(
+                "Unsaved changes: esc again leaves without saving, ctrl+s saves.",
+                severity="warning",
+            )
             return
         self.app.pop_screen()

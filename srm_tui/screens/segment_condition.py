@@ -18,8 +18,8 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from srm_tui.bindings import bindings
-from srm_tui.screens.leave import AsksBeforeLeaving
 from srm_tui.domain.text import visible
+from srm_tui.screens.leave import AsksBeforeLeaving
 from srm_tui.screens.workers import work
 from srm_tui.segments.catalog import ATTRIBUTES, GROUPS, NO_VALUE, Attribute, lookup
 from srm_tui.segments.model import Condition
@@ -28,17 +28,33 @@ from srm_tui.segments.values import ValueProblem, parse_value, suggestions, valu
 from srm_tui.widgets.footer import Footer
 
 OP_LABELS = {
-    "eq": "=  equals", "ne": "!=  is not", "gt": ">  more than", "gte": ">=  at least",
-    "lt": "<  less than", "lte": "<=  at most", "between": "between a and b",
-    "in": "in  one of a list", "not_in": "not in  none of a list", "contains": "contains",
-    "not_contains": "does not contain", "starts_with": "starts with", "ends_with": "ends with",
-    "is_set": "is set", "is_not_set": "is not set", "before": "before a date",
-    "after": "after a date", "on": "on a day", "within_last": "within the last N days",
-    "more_than_days_ago": "more than N days ago", "within_next": "within the next N days",
+    "eq": "=  equals",
+    "ne": "!=  is not",
+    "gt": ">  more than",
+    "gte": ">=  at least",
+    "lt": "<  less than",
+    "lte": "<=  at most",
+    "between": "between a and b",
+    "in": "in  one of a list",
+    "not_in": "not in  none of a list",
+    "contains": "contains",
+    "not_contains": "does not contain",
+    "starts_with": "starts with",
+    "ends_with": "ends with",
+    "is_set": "is set",
+    "is_not_set": "is not set",
+    "before": "before a date",
+    "after": "after a date",
+    "on": "on a day",
+    "within_last": "within the last N days",
+    "more_than_days_ago": "more than N days ago",
+    "within_next": "within the next N days",
 }
 VALUE_HELP = {
-    "in": "values separated by commas, e.g. PL, DE", "not_in": "values separated by commas",
-    "between": "two values: 10 and 20", "within_last": "a number of days: 30, 30d or 4w",
+    "in": "values separated by commas, e.g. PL, DE",
+    "not_in": "values separated by commas",
+    "between": "two values: 10 and 20",
+    "within_last": "a number of days: 30, 30d or 4w",
     "more_than_days_ago": "a number of days: 30, 30d or 4w",
     "within_next": "a number of days: 7, 7d or 1w",
 }
@@ -80,8 +96,14 @@ class ConditionScreen(AsksBeforeLeaving, ModalScreen[Condition | None]):
     ConditionScreen #hint { height: auto; color: $text-muted; }
     """
 
-    def __init__(self, condition: Condition | None = None, *, now: int,
-                 custom: list[str] | None = None, currency: str = "EUR") -> None:
+    def __init__(
+        self,
+        condition: Condition | None = None,
+        *,
+        now: int,
+        custom: list[str] | None = None,
+        currency: str = "EUR",
+    ) -> None:
         super().__init__()
         self.now = now
         # Money conditions always name a currency: the one typed, else the reporting one.
@@ -97,8 +119,11 @@ class ConditionScreen(AsksBeforeLeaving, ModalScreen[Condition | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static("Condition — type to find an attribute, enter to pick; ctrl+s keeps",
-                         id="title", markup=False)
+            yield Static(
+                "Condition — type to find an attribute, enter to pick; ctrl+s keeps",
+                id="title",
+                markup=False,
+            )
             yield Static("Attribute", classes="label", markup=False)
             yield Input(placeholder="search: country, mrr, grace, custom…", id="attr")
             yield OptionList(id="attrs")
@@ -140,16 +165,25 @@ class ConditionScreen(AsksBeforeLeaving, ModalScreen[Condition | None]):
         scores = {a.name: score(a, needle) for a in self._catalog()}
         found = [a for a in self._catalog() if scores[a.name]]
         typed = needle.strip()
-        if typed.startswith(("customer.custom.", "subscription.custom.")) and lookup(typed) \
-                and typed not in {a.name for a in found}:
+        if (
+            typed.startswith(("customer.custom.", "subscription.custom."))
+            and lookup(typed)
+            and typed not in {a.name for a in found}
+        ):
             found.append(lookup(typed))  # type: ignore[arg-type]
             scores[typed] = 3
         for group in GROUPS:
             members = [a for a in found if a.group == group]
             if group == "Custom" and not typed:
-                options.append(Option(Text("Custom — type customer.custom.KEY or "
-                                           "subscription.custom.KEY", style="bold"),
-                                      disabled=True))
+                options.append(
+                    Option(
+                        Text(
+                            "Custom — type customer.custom.KEY or subscription.custom.KEY",
+                            style="bold",
+                        ),
+                        disabled=True,
+                    )
+                )
                 self._names.append("")
             elif members:
                 options.append(Option(Text(group, style="bold"), disabled=True))
@@ -160,13 +194,19 @@ class ConditionScreen(AsksBeforeLeaving, ModalScreen[Condition | None]):
                 options.append(Option(line))
                 self._names.append(a.name)
         if not any(self._names):
-            options.append(Option(Text("no attribute matches; custom fields are "
-                                       "customer.custom.KEY", style="italic"), disabled=True))
+            options.append(
+                Option(
+                    Text(
+                        "no attribute matches; custom fields are customer.custom.KEY",
+                        style="italic",
+                    ),
+                    disabled=True,
+                )
+            )
             self._names.append("")
         box.add_options(options)
         best = max((scores.get(n, 0) for n in self._names if n), default=0)
-        first = next((i for i, n in enumerate(self._names) if n and scores.get(n) == best),
-                     None)
+        first = next((i for i, n in enumerate(self._names) if n and scores.get(n) == best), None)
         if self.attribute is not None and self.attribute.name in self._names:
             first = self._names.index(self.attribute.name)
         box.highlighted = first
@@ -203,12 +243,12 @@ class ConditionScreen(AsksBeforeLeaving, ModalScreen[Condition | None]):
         self.query_one("#attr", Input).placeholder = f"{attribute.name} ({attribute.type})"
         ops = self.query_one("#ops", OptionList)
         ops.clear_options()
-        ops.add_options([Option(f"{op:<19} {OP_LABELS.get(op, op)}") for op in
-                         attribute.operators])
+        ops.add_options([Option(f"{op:<19} {OP_LABELS.get(op, op)}") for op in attribute.operators])
         if changed and self.op not in attribute.operators:
             self.op = attribute.operators[0]
-        ops.highlighted = attribute.operators.index(self.op) if self.op in \
-            attribute.operators else 0
+        ops.highlighted = (
+            attribute.operators.index(self.op) if self.op in attribute.operators else 0
+        )
         self.op = attribute.operators[ops.highlighted or 0]
         self.cached = []
         self._load_suggestions(attribute)
@@ -272,8 +312,11 @@ class ConditionScreen(AsksBeforeLeaving, ModalScreen[Condition | None]):
             return
         value_box = self.query_one("#value", Input)
         value_box.disabled = self.op in NO_VALUE
-        value_box.placeholder = ("(no value)" if self.op in NO_VALUE else VALUE_HELP.get(
-            self.op, DATE_HELP if self.attribute.type == "date" else "a value"))
+        value_box.placeholder = (
+            "(no value)"
+            if self.op in NO_VALUE
+            else VALUE_HELP.get(self.op, DATE_HELP if self.attribute.type == "date" else "a value")
+        )
         try:
             parsed = parse_value(self.attribute, self.op, value_box.value, self.now)
         except ValueProblem as exc:
@@ -282,8 +325,12 @@ class ConditionScreen(AsksBeforeLeaving, ModalScreen[Condition | None]):
             self._say(f"{first.path}: {first.message}")
         else:
             money = self.attribute.money and self.op not in NO_VALUE
-            self.result = Condition(self.attribute.name, self.op, parsed.value,
-                                    (parsed.currency or self.currency) if money else None)
+            self.result = Condition(
+                self.attribute.name,
+                self.op,
+                parsed.value,
+                (parsed.currency or self.currency) if money else None,
+            )
             self.problem = None
             text = visible(format_condition(self.result), 200)
             self._say(text + (f"   ({parsed.hint})" if parsed.hint else ""), bad=False)
@@ -298,8 +345,10 @@ class ConditionScreen(AsksBeforeLeaving, ModalScreen[Condition | None]):
             return ""
         out = a.description
         if self.cached:
-            shown = ", ".join(f"{visible(v, 30)}" + (f" ({n:,})" if n is not None else "")
-                              for v, n in self.cached[:8])
+            shown = ", ".join(
+                f"{visible(v, 30)}" + (f" ({n:,})" if n is not None else "")
+                for v, n in self.cached[:8]
+            )
             out += f"\nin the cache: {shown}"
             typed = self.result.value if self.result is not None else None
             if a.type == "enum" and typed is not None and self.cached[0][1] is not None:
@@ -313,8 +362,8 @@ class ConditionScreen(AsksBeforeLeaving, ModalScreen[Condition | None]):
     def action_keep(self) -> None:
         self._check()
         if self.result is None:
-            self.query_one("#value", Input).focus() if self.attribute else \
-                self.query_one("#attr", Input).focus()
+            self.query_one("#value", Input).focus() if self.attribute else self.query_one(
+                "#attr", Input
+            ).focus()
             return
         self.dismiss(self.result)
-

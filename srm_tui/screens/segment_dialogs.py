@@ -3,8 +3,9 @@ export now or on a schedule, and a customer's static segments."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from rich.text import Text
 from textual import on
@@ -15,15 +16,15 @@ from textual.widgets import Input, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from srm_tui.bindings import bindings
-from srm_tui.screens.leave import AsksBeforeLeaving, form_state
 from srm_tui.domain.text import count, visible
+from srm_tui.screens.leave import AsksBeforeLeaving, form_state
 from srm_tui.screens.workers import work
 from srm_tui.segments import schedules as S
 from srm_tui.segments import store
 from srm_tui.segments.model import Segment
+from srm_tui.widgets.check import StateSelectionList
 from srm_tui.widgets.choice import ChoiceField
 from srm_tui.widgets.footer import Footer
-from srm_tui.widgets.check import StateSelectionList
 
 _CSS = """
 {cls} {{ align: center middle; }}
@@ -57,8 +58,13 @@ class SaveScreen(ModalScreen[bool]):
     BINDINGS = bindings("segment_confirm")
     DEFAULT_CSS = _CSS.format(cls="SaveScreen")
 
-    def __init__(self, segment: Segment, change: store.Change,
-                 schedules: list[dict[str, Any]], base_version: int | None) -> None:
+    def __init__(
+        self,
+        segment: Segment,
+        change: store.Change,
+        schedules: list[dict[str, Any]],
+        base_version: int | None,
+    ) -> None:
         super().__init__()
         self.segment = segment
         self.change = change
@@ -69,20 +75,33 @@ class SaveScreen(ModalScreen[bool]):
         c = self.change
         against = f"version {self.base_version}" if self.base_version else "nothing (new)"
         with Vertical():
-            yield Static(Text(f"Save {visible(self.segment.name, 60)} as version {c.version}?"),
-                         classes="title")
+            yield Static(
+                Text(f"Save {visible(self.segment.name, 60)} as version {c.version}?"),
+                classes="title",
+            )
             yield Static(f"Definition, against {against}:", classes="label", markup=False)
             with VerticalScroll():
-                yield Static(diff_text(c.lines) if c.definition_changed
-                             else Text("(no change to the definition)"), id="diff")
-            gained = "" if self.base_version is None else \
-                f" (+{c.gained:,} gained, −{c.lost:,} lost since version {self.base_version})"
-            yield Static(f"Members now: {c.members:,}{gained}", id="members", markup=False,
-                         classes="label")
+                yield Static(
+                    diff_text(c.lines)
+                    if c.definition_changed
+                    else Text("(no change to the definition)"),
+                    id="diff",
+                )
+            gained = (
+                ""
+                if self.base_version is None
+                else f" (+{c.gained:,} gained, −{c.lost:,} lost since version {self.base_version})"
+            )
+            yield Static(
+                f"Members now: {c.members:,}{gained}", id="members", markup=False, classes="label"
+            )
             for s in self.schedules:
-                yield Static(f"⚠ Schedule {s['id']} ({s['format']}) exports this segment: its "
-                             "next file will hold this version's members.", classes="warning",
-                             markup=False)
+                yield Static(
+                    f"⚠ Schedule {s['id']} ({s['format']}) exports this segment: its "
+                    "next file will hold this version's members.",
+                    classes="warning",
+                    markup=False,
+                )
             yield Static("y saves · n or esc goes back", classes="help", markup=False)
             yield Footer()
 
@@ -108,8 +127,13 @@ class PromptScreen(AsksBeforeLeaving, ModalScreen[str | None]):
     BINDINGS = bindings("segment_dialog")
     DEFAULT_CSS = _CSS.format(cls="PromptScreen")
 
-    def __init__(self, title: str, placeholder: str = "",
-                 check: Callable[[str], str | None] | None = None, value: str = "") -> None:
+    def __init__(
+        self,
+        title: str,
+        placeholder: str = "",
+        check: Callable[[str], str | None] | None = None,
+        value: str = "",
+    ) -> None:
         super().__init__()
         self.title_text = title
         self.placeholder = placeholder
@@ -149,9 +173,12 @@ class ExportScreen(AsksBeforeLeaving, ModalScreen[None]):
     """Export the segment now, or add a schedule that exports it at times or intervals."""
 
     BINDINGS = bindings("segment_dialog")
-    DEFAULT_CSS = _CSS.format(cls="ExportScreen") + """
+    DEFAULT_CSS = (
+        _CSS.format(cls="ExportScreen")
+        + """
     ExportScreen #row { height: 1; margin-top: 1; }
     """
+    )
 
     def __init__(self, segment: Segment, *, saved: store.Saved | None = None) -> None:
         super().__init__()
@@ -167,17 +194,23 @@ class ExportScreen(AsksBeforeLeaving, ModalScreen[None]):
             yield ChoiceField(S.FORMATS, "csv", id="format")
             yield Static("Columns", classes="label", markup=False)
             yield Input(value=", ".join(S.DEFAULT_COLUMNS), id="columns")
-            yield Static("the list's columns, and any attribute: customer.status, customer.mrr,"
-                         " subscription.state …", classes="help", markup=False)
+            yield Static(
+                "the list's columns, and any attribute: customer.status, customer.mrr,"
+                " subscription.state …",
+                classes="help",
+                markup=False,
+            )
             yield Static("Directory", classes="label", markup=False)
             yield Input(value=default_directory(), id="directory")
             yield Static("When", classes="label", markup=False)
             yield Input(placeholder="empty: once, now · 06:00, 18:00 · every 6h", id="when")
-            yield Input(value="UTC", placeholder="time zone of the times, e.g. Europe/Warsaw",
-                        id="tz")
+            yield Input(
+                value="UTC", placeholder="time zone of the times, e.g. Europe/Warsaw", id="tz"
+            )
             yield Static("", id="error", classes="error", markup=False)
-            yield Static("ctrl+s exports (or adds the schedule) · esc cancels", classes="help",
-                         markup=False)
+            yield Static(
+                "ctrl+s exports (or adds the schedule) · esc cancels", classes="help", markup=False
+            )
             yield Footer()
 
     def on_mount(self) -> None:
@@ -192,8 +225,7 @@ class ExportScreen(AsksBeforeLeaving, ModalScreen[None]):
         self.query_one("#error", Static).update(Text(f"⚠ {faults[0]}") if faults else "")
 
     def _columns(self) -> list[str]:
-        return [c.strip() for c in self.query_one("#columns", Input).value.split(",")
-                if c.strip()]
+        return [c.strip() for c in self.query_one("#columns", Input).value.split(",") if c.strip()]
 
     @on(Input.Submitted)
     def action_submit(self) -> None:
@@ -233,19 +265,29 @@ class ExportScreen(AsksBeforeLeaving, ModalScreen[None]):
             at = when
         settings = self.app.settings
         try:
-            schedule = S.add(self.app.cache.conn(), self.saved.id, fmt=fmt, columns=columns,
-                             directory=directory, at=at, every=every,
-                             tz=self.query_one("#tz", Input).value.strip() or "UTC",
-                             now=settings.now_ts(), agent=settings.agent)
+            schedule = S.add(
+                self.app.cache.conn(),
+                self.saved.id,
+                fmt=fmt,
+                columns=columns,
+                directory=directory,
+                at=at,
+                every=every,
+                tz=self.query_one("#tz", Input).value.strip() or "UTC",
+                now=settings.now_ts(),
+                agent=settings.agent,
+            )
         except store.SegmentError as exc:
             first = exc.faults[0]
-            field = {"at": "when", "every": "when", "dir": "directory"}.get(first.path,
-                                                                             first.path)
+            field = {"at": "when", "every": "when", "dir": "directory"}.get(first.path, first.path)
             self._error(f"{field}: {first.message}")
             return
-        self.app.notify(f"Schedule {schedule.id}: {schedule.segment_name} as {fmt} "
-                        f"{schedule.when()} into {schedule.directory} (srm schedules run "
-                        "runs it; put that in cron)", timeout=10)
+        self.app.notify(
+            f"Schedule {schedule.id}: {schedule.segment_name} as {fmt} "
+            f"{schedule.when()} into {schedule.directory} (srm schedules run "
+            "runs it; put that in cron)",
+            timeout=10,
+        )
         self.dismiss(None)
 
     @work(thread=True, exclusive=True, group="segment-export", exit_on_error=False)
@@ -258,13 +300,23 @@ class ExportScreen(AsksBeforeLeaving, ModalScreen[None]):
         try:
             if self.saved is not None:
                 saved = self.saved
-                outcome: Any = runner.call(lambda conn: S.export_saved(
-                    conn, saved, now=now, fmt=fmt, columns=columns, path=path,
-                    currency=currency))
+                outcome: Any = runner.call(
+                    lambda conn: S.export_saved(
+                        conn, saved, now=now, fmt=fmt, columns=columns, path=path, currency=currency
+                    )
+                )
             else:
-                outcome = runner.call(lambda conn: S.export_definition(
-                    conn, self.segment, now=now, fmt=fmt, columns=columns, path=path,
-                    currency=currency))
+                outcome = runner.call(
+                    lambda conn: S.export_definition(
+                        conn,
+                        self.segment,
+                        now=now,
+                        fmt=fmt,
+                        columns=columns,
+                        path=path,
+                        currency=currency,
+                    )
+                )
         except Exception as exc:
             outcome = exc
         self.app.call_from_thread(self._exported, outcome)
@@ -273,8 +325,11 @@ class ExportScreen(AsksBeforeLeaving, ModalScreen[None]):
         if isinstance(outcome, Exception):
             self._error(f"not exported: {getattr(outcome, 'strerror', None) or outcome}")
             return
-        self.app.notify(f"Wrote {count(outcome.rows, 'customer')} to {outcome.path} (what it is: "
-                        f"{Path(outcome.sidecar).name})", timeout=10)
+        self.app.notify(
+            f"Wrote {count(outcome.rows, 'customer')} to {outcome.path} (what it is: "
+            f"{Path(outcome.sidecar).name})",
+            timeout=10,
+        )
         self.dismiss(None)
 
 
@@ -285,9 +340,12 @@ class MembershipScreen(AsksBeforeLeaving, ModalScreen[None]):
     """Tick the static segments this customer belongs in; n makes a new one."""
 
     BINDINGS = bindings("segment_dialog")
-    DEFAULT_CSS = _CSS.format(cls="MembershipScreen") + """
+    DEFAULT_CSS = (
+        _CSS.format(cls="MembershipScreen")
+        + """
     MembershipScreen SelectionList { height: auto; max-height: 14; }
     """
+    )
 
     def __init__(self, customer_id: int) -> None:
         super().__init__()
@@ -297,11 +355,15 @@ class MembershipScreen(AsksBeforeLeaving, ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(f"Static segments of customer {self.customer_id} — space ticks, "
-                         "ctrl+s keeps", classes="title", markup=False)
+            yield Static(
+                f"Static segments of customer {self.customer_id} — space ticks, ctrl+s keeps",
+                classes="title",
+                markup=False,
+            )
             yield StateSelectionList[int](id="segments")
-            yield Static("New static segment (name, enter adds it ticked):", classes="label",
-                         markup=False)
+            yield Static(
+                "New static segment (name, enter adds it ticked):", classes="label", markup=False
+            )
             yield Input(placeholder="e.g. VIP callbacks", id="new")
             yield Static("", id="error", classes="error", markup=False)
             yield Footer()
@@ -321,9 +383,16 @@ class MembershipScreen(AsksBeforeLeaving, ModalScreen[None]):
             if not saved.static:
                 continue
             tags = f"  [{', '.join(saved.tags)}]" if saved.tags else ""
-            box.add_option(Selection(Text(f"{visible(saved.name, 50)}{visible(tags, 30)} · "
-                                          f"{count(saved.members, 'member')}"), saved.id,
-                                     self.want.get(saved.id, False)))
+            box.add_option(
+                Selection(
+                    Text(
+                        f"{visible(saved.name, 50)}{visible(tags, 30)} · "
+                        f"{count(saved.members, 'member')}"
+                    ),
+                    saved.id,
+                    self.want.get(saved.id, False),
+                )
+            )
 
     @on(SelectionList.SelectedChanged)
     def _toggled(self, event: SelectionList.SelectedChanged) -> None:
@@ -342,8 +411,9 @@ class MembershipScreen(AsksBeforeLeaving, ModalScreen[None]):
         if problem:
             self._error(str(problem[0]))
             return
-        saved = store.create_static(self.app.cache.conn(), name, now=settings.now_ts(),
-                                    agent=settings.agent)
+        saved = store.create_static(
+            self.app.cache.conn(), name, now=settings.now_ts(), agent=settings.agent
+        )
         event.input.value = ""
         self.query_one("#error", Static).update("")
         self.before[saved.id] = False
@@ -368,10 +438,14 @@ class MembershipScreen(AsksBeforeLeaving, ModalScreen[None]):
             if want == inside:
                 continue
             try:
-                store.change_members(self.app.cache.conn(), sid,
-                                     add=[self.customer_id] if want else [],
-                                     remove=[] if want else [self.customer_id],
-                                     now=settings.now_ts(), agent=settings.agent)
+                store.change_members(
+                    self.app.cache.conn(),
+                    sid,
+                    add=[self.customer_id] if want else [],
+                    remove=[] if want else [self.customer_id],
+                    now=settings.now_ts(),
+                    agent=settings.agent,
+                )
             except store.SegmentError as exc:
                 self._error(str(exc.faults[0]))
                 return
@@ -382,8 +456,9 @@ class MembershipScreen(AsksBeforeLeaving, ModalScreen[None]):
             parts.append("added to " + ", ".join(added))
         if removed:
             parts.append("removed from " + ", ".join(removed))
-        self.app.notify(f"Customer {self.customer_id} " + ("; ".join(parts) if parts
-                                                            else "unchanged") + ".")
+        self.app.notify(
+            f"Customer {self.customer_id} " + ("; ".join(parts) if parts else "unchanged") + "."
+        )
         self.dismiss(None)
 
 
@@ -391,11 +466,16 @@ def open_membership(app: Any) -> None:
     """The customer screen's `m`: the open customer's static segments."""
     customer_id = getattr(app.screen, "customer_id", None)
     if customer_id is None:
-        app.notify("Open a customer first: static segments are chosen from a customer's "
-                   "screen (m), or on the segment itself (F3).", severity="warning")
+        app.notify(
+            "Open a customer first: static segments are chosen from a customer's "
+            "screen (m), or on the segment itself (F3).",
+            severity="warning",
+        )
         return
-    if app.cache.conn().execute("SELECT 1 FROM customers WHERE id = ?",
-                                (customer_id,)).fetchone() is None:
+    if (
+        app.cache.conn().execute("SELECT 1 FROM customers WHERE id = ?", (customer_id,)).fetchone()
+        is None
+    ):
         app.notify("This customer is not in the cache.", severity="warning")
         return
     app.push_screen(MembershipScreen(int(customer_id)))

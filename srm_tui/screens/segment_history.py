@@ -57,15 +57,24 @@ class HistoryScreen(Screen[Segment | None]):
         saved = store.get_saved(conn, self.segment_id)
         self.static = saved.static
         self.versions = store.versions(conn, self.segment_id)
-        self.query_one("#crumbs", Static).update(Text(
-            f"Segments › {visible(saved.name, 60)} › versions · {len(self.versions)} saved"
-            + ("" if self.static else " · r opens the highlighted one in the builder")))
+        self.query_one("#crumbs", Static).update(
+            Text(
+                f"Segments › {visible(saved.name, 60)} › versions · {len(self.versions)} saved"
+                + ("" if self.static else " · r opens the highlighted one in the builder")
+            )
+        )
         table = self.query_one(DataTable)
         table.add_columns("Version", "Saved", "By", "Members", "Gained", "Lost")
         for v in self.versions:
-            table.add_row(f"v{v.version}", _when(v.saved_at), Text(visible(v.saved_by or "—")),
-                          f"{v.members:,}", f"+{v.gained:,}", f"−{v.lost:,}",
-                          key=str(v.version))
+            table.add_row(
+                f"v{v.version}",
+                _when(v.saved_at),
+                Text(visible(v.saved_by or "—")),
+                f"{v.members:,}",
+                f"+{v.gained:,}",
+                f"−{v.lost:,}",
+                key=str(v.version),
+            )
         table.focus()
         if self.versions:
             self._detail(self.versions[0].version)
@@ -81,17 +90,27 @@ class HistoryScreen(Screen[Segment | None]):
         out = Text()
         before = f"version {version - 1}" if version > 1 else "nothing (the first save)"
         out.append(f"v{version} against {before}\n", style="bold")
-        out.append_text(diff_text(change.lines) if change.definition_changed
-                        else Text("(definition unchanged)\n"))
-        for label, ids, total in (("gained", change.gained_ids, change.gained),
-                                  ("lost", change.lost_ids, change.lost)):
+        out.append_text(
+            diff_text(change.lines)
+            if change.definition_changed
+            else Text("(definition unchanged)\n")
+        )
+        for label, ids, total in (
+            ("gained", change.gained_ids, change.gained),
+            ("lost", change.lost_ids, change.lost),
+        ):
             out.append(f"\n{count(total, 'customer')} {label}", style="bold")
             if ids:
-                emails = dict(conn.execute(
-                    f"SELECT id, email FROM customers WHERE id IN "
-                    f"({', '.join('?' * len(ids))})", ids).fetchall())
-                shown = ", ".join(f"{i} {visible(emails.get(i) or '(not cached)', 40)}"
-                                  for i in ids)
+                emails = dict(
+                    conn.execute(
+                        f"SELECT id, email FROM customers WHERE id IN "
+                        f"({', '.join('?' * len(ids))})",
+                        ids,
+                    ).fetchall()
+                )
+                shown = ", ".join(
+                    f"{i} {visible(emails.get(i) or '(not cached)', 40)}" for i in ids
+                )
                 more = f" … and {total - len(ids):,} more" if total > len(ids) else ""
                 out.append(f": {shown}{more}")
             out.append("\n")
@@ -102,8 +121,10 @@ class HistoryScreen(Screen[Segment | None]):
         if not self.versions:
             return
         if self.static:
-            self.notify("A static segment's versions are its member changes: nothing to open.",
-                        severity="warning")
+            self.notify(
+                "A static segment's versions are its member changes: nothing to open.",
+                severity="warning",
+            )
             return
         version = self.versions[table.cursor_row]
         if version.segment is None:

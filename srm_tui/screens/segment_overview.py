@@ -25,9 +25,16 @@ from srm_tui.widgets.bars import BarChart
 from srm_tui.widgets.footer import Footer
 from srm_tui.widgets.status_line import StatusLine
 
-PANELS = (("status", "Status"), ("stability", "Stability"), ("channel", "Channel"),
-          ("period", "Plan period"), ("country", "Country"), ("region", "Region"),
-          ("loyalty", "Loyalty (lifetime payments)"), ("value", "Value (lifetime revenue)"))
+PANELS = (
+    ("status", "Status"),
+    ("stability", "Stability"),
+    ("channel", "Channel"),
+    ("period", "Plan period"),
+    ("country", "Country"),
+    ("region", "Region"),
+    ("loyalty", "Loyalty (lifetime payments)"),
+    ("value", "Value (lifetime revenue)"),
+)
 
 
 def money(amounts: dict[str, float], top: int = 3) -> str:
@@ -41,14 +48,20 @@ def metrics_text(o: Overview, reported: Reported | None = None) -> str:
     if reported:
         from srm_tui.domain.money import money as one
 
-        head = (f"{reported.headline()} · {o.subscribers:,} paying monthly\n"
-                f"Lifetime revenue {one(reported.revenue, reported.currency)} · by currency "
-                f"{money(o.revenue)}\n")
-    return (head + f"MRR by currency {money(o.mrr)}"
-            + ("" if reported else f" · {o.subscribers:,} paying monthly") + "\n"
-            f"CLV by currency {money(o.clv)} per paying customer\n"
-            f"Churn (30 days) {rate}: {o.churned:,} of the {o.churn_base:,} subscriptions "
-            "running 30 days ago have ended")
+        head = (
+            f"{reported.headline()} · {o.subscribers:,} paying monthly\n"
+            f"Lifetime revenue {one(reported.revenue, reported.currency)} · by currency "
+            f"{money(o.revenue)}\n"
+        )
+    return (
+        head
+        + f"MRR by currency {money(o.mrr)}"
+        + ("" if reported else f" · {o.subscribers:,} paying monthly")
+        + "\n"
+        f"CLV by currency {money(o.clv)} per paying customer\n"
+        f"Churn (30 days) {rate}: {o.churned:,} of the {o.churn_base:,} subscriptions "
+        "running 30 days ago have ended"
+    )
 
 
 class OverviewScreen(Screen[Node | None]):
@@ -110,20 +123,24 @@ class OverviewScreen(Screen[Node | None]):
     def _show(self, result: Any, cache: bool) -> None:
         if isinstance(result, Exception):
             self.query_one("#cache" if cache else "#metrics", Static).update(
-                Text(f"⚠ overview failed: {result}"))
+                Text(f"⚠ overview failed: {result}")
+            )
             return
         if cache:
             self.cache_result = result
-            whole = result.reported(self.app.segment_runner().rates(),
-                                    self.app.settings.currency)
-            self.query_one("#cache", Static).update(Text(
-                f"whole cache: {count(result.customers, 'customer')} · {whole.headline()} · "
-                f"churn {'—' if result.churn_rate is None else f'{result.churn_rate:.1%}'}"))
+            whole = result.reported(self.app.segment_runner().rates(), self.app.settings.currency)
+            self.query_one("#cache", Static).update(
+                Text(
+                    f"whole cache: {count(result.customers, 'customer')} · {whole.headline()} · "
+                    f"churn {'—' if result.churn_rate is None else f'{result.churn_rate:.1%}'}"
+                )
+            )
             self._crumbs()
             return
         self.result = result
-        self.query_one("#metrics", Static).update(Text(metrics_text(
-            result, getattr(self, "reported", None))))
+        self.query_one("#metrics", Static).update(
+            Text(metrics_text(result, getattr(self, "reported", None)))
+        )
         for key, _ in PANELS:
             self.query_one(f"#chart-{key}", BarChart).show(result.panel(key))
         self._crumbs()

@@ -56,8 +56,11 @@ class StaticSegmentScreen(Screen):
         yield Static("", id="header-error", classes="error", markup=False)
         yield Static("", id="member-head", markup=False)
         yield CustomerTable(lambda o, n: [], 0, columns=list_columns(self.app), id="members")
-        yield Static("a adds a customer (id or email) · x takes the highlighted one out · "
-                     "enter opens it", id="hint", markup=False)
+        yield Static(
+            "a adds a customer (id or email) · x takes the highlighted one out · enter opens it",
+            id="hint",
+            markup=False,
+        )
         yield StatusLine()
         yield Footer()
 
@@ -67,7 +70,10 @@ class StaticSegmentScreen(Screen):
         schedules = store.schedules_using(self.app.cache.conn(), self.saved.id)
         self.query_one("#warning", Static).update(
             f"⚠ Used by schedule {', '.join(str(s['id']) for s in schedules)}: changes here "
-            "are what its next export holds." if schedules else "")
+            "are what its next export holds."
+            if schedules
+            else ""
+        )
         self._reload()
         table.focus()
 
@@ -79,12 +85,14 @@ class StaticSegmentScreen(Screen):
         self.saved = store.get_saved(conn, self.saved.id)
         population = store.population(self.saved, self.app.settings.now_ts())
         count = conn.execute(population.count_sql(), population.params).fetchone()[0]
-        self.query_one("#crumbs", Static).update(Text(
-            f"Segments › {visible(self.saved.name, 60)} · static · v{self.saved.version} · "
-            f"{count:,} customer{'' if count == 1 else 's'} · {freshness(self.app)}"))
+        self.query_one("#crumbs", Static).update(
+            Text(
+                f"Segments › {visible(self.saved.name, 60)} · static · v{self.saved.version} · "
+                f"{count:,} customer{'' if count == 1 else 's'} · {freshness(self.app)}"
+            )
+        )
         self.pages.reset(population, count)  # type: ignore[union-attr]
-        self.query_one("#member-head", Static).update(
-            self.query_one(CustomerTable).header_text())
+        self.query_one("#member-head", Static).update(self.query_one(CustomerTable).header_text())
 
     def on_customer_table_opened(self, message: CustomerTable.Opened) -> None:
         self.app.open_customer(message.customer_id)
@@ -110,8 +118,11 @@ class StaticSegmentScreen(Screen):
                 rows = search(conn, text, limit=2).rows
             except SearchError as exc:
                 return str(exc)
-            exact = [r for r in rows if str(r["id"]) == text
-                     or (r["email"] or "").casefold() == text.casefold()]
+            exact = [
+                r
+                for r in rows
+                if str(r["id"]) == text or (r["email"] or "").casefold() == text.casefold()
+            ]
             if not exact:
                 return f"no cached customer has the id or email {text!r}"
             found[text] = int(exact[0]["id"])
@@ -121,8 +132,7 @@ class StaticSegmentScreen(Screen):
             if text:
                 self._change(add=[found[text]])
 
-        self.app.push_screen(PromptScreen("Add a customer (id or whole email)", "", check),
-                             chosen)
+        self.app.push_screen(PromptScreen("Add a customer (id or whole email)", "", check), chosen)
 
     def action_remove_member(self) -> None:
         if self._read_only():
@@ -134,23 +144,32 @@ class StaticSegmentScreen(Screen):
     def _change(self, **what: Any) -> None:
         settings = self.app.settings
         try:
-            change = store.change_members(self.app.cache.conn(), self.saved.id,
-                                          now=settings.now_ts(), agent=settings.agent, **what)
+            change = store.change_members(
+                self.app.cache.conn(),
+                self.saved.id,
+                now=settings.now_ts(),
+                agent=settings.agent,
+                **what,
+            )
         except store.SegmentError as exc:
             self.notify(str(exc.faults[0]), severity="warning")
             return
         if change is None:
             self.notify("No change: already so.")
             return
-        self.notify(f"v{change.version}: +{change.gained} −{change.lost}, "
-                    f"{count(change.members, 'customer')}")
+        self.notify(
+            f"v{change.version}: +{change.gained} −{change.lost}, "
+            f"{count(change.members, 'customer')}"
+        )
         self._reload()
 
     def action_save(self) -> None:
         if self._read_only():
             return
-        segment = Segment(name=self.query_one("#name", Input).value.strip(),
-                          tags=parse_tags(self.query_one("#tags", Input).value))
+        segment = Segment(
+            name=self.query_one("#name", Input).value.strip(),
+            tags=parse_tags(self.query_one("#tags", Input).value),
+        )
         conn = self.app.cache.conn()
         faults = store.check_header(conn, segment, self.saved.id)
         if faults:
@@ -158,9 +177,15 @@ class StaticSegmentScreen(Screen):
             return
         self.query_one("#header-error", Static).update("")
         try:
-            change = store.save(conn, segment, now=self.app.settings.now_ts(),
-                                agent=self.app.settings.agent, segment_id=self.saved.id,
-                                kind="static", expect_version=self.saved.version)
+            change = store.save(
+                conn,
+                segment,
+                now=self.app.settings.now_ts(),
+                agent=self.app.settings.agent,
+                segment_id=self.saved.id,
+                kind="static",
+                expect_version=self.saved.version,
+            )
         except store.SegmentError as exc:  # saved meanwhile (elsewhere, or a second ctrl+s)
             self.query_one("#header-error", Static).update(Text(f"⚠ {exc.faults[0]}"))
             return

@@ -91,16 +91,27 @@ class SegmentsScreen(Screen):
         for s in shown:
             count = f"{s.last_count:,}" if s.last_count is not None else "?"
             kind = s.kind if not s.problem else "unreadable"
-            table.add_row(Text(visible(s.name, 48)), kind, Text(visible(", ".join(s.tags), 30)),
-                          Text(count, justify="right"), _when(s.last_run_at), f"v{s.version}",
-                          str(s.schedules or ""), key=str(s.id))
+            table.add_row(
+                Text(visible(s.name, 48)),
+                kind,
+                Text(visible(", ".join(s.tags), 30)),
+                Text(count, justify="right"),
+                _when(s.last_run_at),
+                f"v{s.version}",
+                str(s.schedules or ""),
+                key=str(s.id),
+            )
         if shown:
             table.move_cursor(row=min(keep, len(shown) - 1))
         tags = sorted({t for s in self.items for t in s.tags}, key=str.casefold)
         filtered = f" · showing {len(shown)} matching {self.needle!r}" if self.needle else ""
-        self.query_one("#crumbs", Static).update(Text(
-            f"Segments › {len(self.items)} saved"
-            + (f" · tags: {', '.join(tags[:8])}" if tags else "") + filtered))
+        self.query_one("#crumbs", Static).update(
+            Text(
+                f"Segments › {len(self.items)} saved"
+                + (f" · tags: {', '.join(tags[:8])}" if tags else "")
+                + filtered
+            )
+        )
         self._detail()
 
     def _selected(self) -> store.Saved | None:
@@ -117,8 +128,10 @@ class SegmentsScreen(Screen):
         s = self._selected()
         detail = self.query_one("#detail", Static)
         if s is None:
-            detail.update("No saved segment yet: n builds one, N makes a static list, "
-                          "O shows the whole cache.")
+            detail.update(
+                "No saved segment yet: n builds one, N makes a static list, "
+                "O shows the whole cache."
+            )
             return
         if s.problem:
             detail.update(Text(f"⚠ {s.problem}"))
@@ -144,15 +157,20 @@ class SegmentsScreen(Screen):
 
     def _cache_shown(self, result: Any) -> None:
         from srm_tui.screens.segment_builder import freshness
+
         box = self.query_one("#cache", Static)
         if isinstance(result, Exception):
             box.update(Text(f"cache: ⚠ {result}"))
             return
         result, reported = result
         rate = "—" if result.churn_rate is None else f"{result.churn_rate:.1%}"
-        box.update(Text(f"cache: {count(result.customers, 'customer')} · {reported.headline()} · "
-                        f"churn (30 d) {rate} · "
-                        f"{freshness(self.app)}"))
+        box.update(
+            Text(
+                f"cache: {count(result.customers, 'customer')} · {reported.headline()} · "
+                f"churn (30 d) {rate} · "
+                f"{freshness(self.app)}"
+            )
+        )
 
     # keys --------------------------------------------------------------------------------------
 
@@ -220,8 +238,9 @@ class SegmentsScreen(Screen):
             self.action_reload()
             self._open(saved)
 
-        self.app.push_screen(PromptScreen("New static segment: its name", "e.g. VIP callbacks",
-                                          check), made)
+        self.app.push_screen(
+            PromptScreen("New static segment: its name", "e.g. VIP callbacks", check), made
+        )
 
     def action_open(self) -> None:
         s = self._selected()
@@ -244,8 +263,7 @@ class SegmentsScreen(Screen):
 
         s = self._selected()
         if s is None or s.segment is None:
-            self.notify("Highlight a segment first (O shows the whole cache).",
-                        severity="warning")
+            self.notify("Highlight a segment first (O shows the whole cache).", severity="warning")
             return
         population = store.population(s, self.app.settings.now_ts())
 
@@ -253,8 +271,10 @@ class SegmentsScreen(Screen):
             if node is None:
                 return
             if s.static:
-                self.notify("A static segment has no conditions to narrow: the bar's "
-                            "customers open as a new segment.")
+                self.notify(
+                    "A static segment has no conditions to narrow: the bar's "
+                    "customers open as a new segment."
+                )
                 self._builder(None, segment=Segment(where=All((node,))))
             else:
                 self._builder(s, slice_node=node)
@@ -313,8 +333,11 @@ class SegmentsScreen(Screen):
             except Exception as exc:
                 self.app.call_from_thread(self.notify, f"{s.name}: {exc}", severity="error")
                 continue
-            runner.call(lambda conn, s=s, r=result: store.record_run(
-                conn, s.id, r.customers, r.elapsed_ms, now))
+            runner.call(
+                lambda conn, s=s, r=result: store.record_run(
+                    conn, s.id, r.customers, r.elapsed_ms, now
+                )
+            )
         self.app.call_from_thread(self.action_reload)
 
     def action_delete(self) -> None:
@@ -338,5 +361,9 @@ class SegmentsScreen(Screen):
             self.notify(f"Deleted {s.name}.")
             self.action_reload()
 
-        self.app.push_screen(ConfirmScreen(f"Delete {s.name} and its {s.version} version(s)? "
-                                           "Exports already written stay."), confirmed)
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Delete {s.name} and its {s.version} version(s)? Exports already written stay."
+            ),
+            confirmed,
+        )

@@ -12,11 +12,11 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from srm_tui.widgets.footer import Footer
 from srm_tui.actions import outbox as ob
 from srm_tui.bindings import bindings
 from srm_tui.domain.text import visible
 from srm_tui.widgets.fit import Col, fill
+from srm_tui.widgets.footer import Footer
 from srm_tui.widgets.status_line import StatusLine
 
 SHOWN = 100  # rows per table: the newest; the heading gives the full count
@@ -41,8 +41,9 @@ class SyncScreen(Screen):
     """
 
     def compose(self) -> ComposeResult:
-        yield Static("Sync › runs · quarantine · outbox (ctrl+r syncs now)", id="crumbs",
-                     markup=False)
+        yield Static(
+            "Sync › runs · quarantine · outbox (ctrl+r syncs now)", id="crumbs", markup=False
+        )
         with VerticalScroll():
             yield Static("", id="runs-heading", classes="heading", markup=False)
             yield DataTable(id="runs", cursor_type="row")
@@ -69,29 +70,67 @@ class SyncScreen(Screen):
         self.query_one("#runs-heading", Static).update(f"Sync runs ({count})")
         for r in conn.execute("SELECT * FROM sync_runs ORDER BY id DESC LIMIT ?", (SHOWN,)):
             counts = json.loads(r["counts"] or "{}")
-            records = sum(v for k, v in counts.items() if isinstance(v, int)
-                          and k not in ("quarantined", "resolved", "retries"))
-            rows.append([_when(r["started_at"]), r["mode"],
-                         "ok" if r["ok"] else Text(f"failed: {visible(r['message'], 60)}"),
-                         f"{records:,}", str(counts.get("quarantined", 0)),
-                         str(counts.get("seconds", ""))])
-        fill(runs, [Col("Started"), Col("Mode"), Col("Result", flex=True, least=12),
-                    Col("Records"), Col("Quarantined", drop=1), Col("Seconds", drop=2)],
-             rows, [str(i) for i in range(len(rows))], width)
+            records = sum(
+                v
+                for k, v in counts.items()
+                if isinstance(v, int) and k not in ("quarantined", "resolved", "retries")
+            )
+            rows.append(
+                [
+                    _when(r["started_at"]),
+                    r["mode"],
+                    "ok" if r["ok"] else Text(f"failed: {visible(r['message'], 60)}"),
+                    f"{records:,}",
+                    str(counts.get("quarantined", 0)),
+                    str(counts.get("seconds", "")),
+                ]
+            )
+        fill(
+            runs,
+            [
+                Col("Started"),
+                Col("Mode"),
+                Col("Result", flex=True, least=12),
+                Col("Records"),
+                Col("Quarantined", drop=1),
+                Col("Seconds", drop=2),
+            ],
+            rows,
+            [str(i) for i in range(len(rows))],
+            width,
+        )
         quarantine = self.query_one("#quarantine", DataTable)
         rows = []
         open_count = conn.execute(
-            "SELECT count(*) FROM quarantine WHERE resolved_at IS NULL").fetchone()[0]
+            "SELECT count(*) FROM quarantine WHERE resolved_at IS NULL"
+        ).fetchone()[0]
         self.query_one("#quarantine-heading", Static).update(
             f"Quarantined records ({open_count} open) — kept with their reason; each sync "
-            "reads them again")
-        for r in conn.execute("SELECT * FROM quarantine WHERE resolved_at IS NULL "
-                              "ORDER BY id DESC LIMIT ?", (SHOWN,)):
-            rows.append([_when(r["received_at"]), r["entity"], Text(visible(r["record_key"])),
-                         Text(visible(r["reason"]))])
-        fill(quarantine, [Col("Received"), Col("Entity"), Col("Key", cap=20),
-                          Col("Reason", flex=True, least=16)],
-             rows, [str(i) for i in range(len(rows))], width)
+            "reads them again"
+        )
+        for r in conn.execute(
+            "SELECT * FROM quarantine WHERE resolved_at IS NULL ORDER BY id DESC LIMIT ?", (SHOWN,)
+        ):
+            rows.append(
+                [
+                    _when(r["received_at"]),
+                    r["entity"],
+                    Text(visible(r["record_key"])),
+                    Text(visible(r["reason"])),
+                ]
+            )
+        fill(
+            quarantine,
+            [
+                Col("Received"),
+                Col("Entity"),
+                Col("Key", cap=20),
+                Col("Reason", flex=True, least=16),
+            ],
+            rows,
+            [str(i) for i in range(len(rows))],
+            width,
+        )
         outbox = self.query_one("#outbox", DataTable)
         cursor = outbox.cursor_row
         rows, keys = [], []
@@ -99,18 +138,39 @@ class SyncScreen(Screen):
         decide = counts.get(ob.CONFLICT, 0) + counts.get(ob.FAILED, 0)
         self.query_one("#outbox-heading", Static).update(
             f"Outbox ({counts.get(ob.PENDING, 0)} pending, {decide} need a decision) — "
-            "actions wait here until the API has them; enter opens one")
+            "actions wait here until the API has them; enter opens one"
+        )
         # What needs the agent first (conflicts, failures), then what waits, then the rest.
         for r in conn.execute(
-                "SELECT * FROM outbox ORDER BY CASE status WHEN 'conflict' THEN 0 "
-                "WHEN 'failed' THEN 1 WHEN 'pending' THEN 2 ELSE 3 END, id DESC LIMIT ?",
-                (SHOWN,)):
-            rows.append([_when(r["created_at"]), r["action"], Text(visible(r["target"])),
-                         r["status"], str(r["attempts"]), Text(visible(r["last_error"]))])
+            "SELECT * FROM outbox ORDER BY CASE status WHEN 'conflict' THEN 0 "
+            "WHEN 'failed' THEN 1 WHEN 'pending' THEN 2 ELSE 3 END, id DESC LIMIT ?",
+            (SHOWN,),
+        ):
+            rows.append(
+                [
+                    _when(r["created_at"]),
+                    r["action"],
+                    Text(visible(r["target"])),
+                    r["status"],
+                    str(r["attempts"]),
+                    Text(visible(r["last_error"])),
+                ]
+            )
             keys.append(str(r["id"]))
-        fill(outbox, [Col("Queued"), Col("Action"), Col("Target", cap=24), Col("Status"),
-                      Col("Attempts", drop=1), Col("Last error", flex=True, least=12)],
-             rows, keys, width)
+        fill(
+            outbox,
+            [
+                Col("Queued"),
+                Col("Action"),
+                Col("Target", cap=24),
+                Col("Status"),
+                Col("Attempts", drop=1),
+                Col("Last error", flex=True, least=12),
+            ],
+            rows,
+            keys,
+            width,
+        )
         if 0 < cursor < outbox.row_count:
             outbox.move_cursor(row=cursor, animate=False)
         self._show_entry()

@@ -13,11 +13,11 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
-from srm_tui.screens.workers import work
-from srm_tui.widgets.footer import Footer
 from srm_tui.bindings import bindings
 from srm_tui.domain.text import visible
 from srm_tui.domain.token import TokenError, TokenInfo, inspect
+from srm_tui.screens.workers import work
+from srm_tui.widgets.footer import Footer
 from srm_tui.widgets.status_line import StatusLine
 
 
@@ -69,23 +69,38 @@ class TokenScreen(Screen):
             body.update(Text(str(result)))
             return
         self.info = result
-        verdict = {"valid": "✔ signature valid", "invalid": "✘ signature INVALID",
-                   "unknown key": "✘ signed by an unknown key"}.get(result.signature,
-                                                                    f"? {result.signature}")
+        verdict = {
+            "valid": "✔ signature valid",
+            "invalid": "✘ signature INVALID",
+            "unknown key": "✘ signed by an unknown key",
+        }.get(result.signature, f"? {result.signature}")
         expiry = ("✘ " if result.expired else "✔ ") + result.expiry_text()
         crumbs.update(f"Token › customer {result.customer_id} · {verdict} · {expiry}")
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column()
-        grid.add_row("Signature", Text(verdict + (f" ({result.problem})" if result.problem else "")))
+        grid.add_row(
+            "Signature", Text(verdict + (f" ({result.problem})" if result.problem else ""))
+        )
         grid.add_row("Key set", Text(source))
-        grid.add_row("Expiry", Text(expiry + (f" ({_iso(result.expires_at)})"
-                                              if result.expires_at else "")))
+        grid.add_row(
+            "Expiry", Text(expiry + (f" ({_iso(result.expires_at)})" if result.expires_at else ""))
+        )
         grid.add_row("Customer", Text(f"{result.customer_id}  (enter opens the account)"))
         for name, value in sorted(result.claims.items()):
-            shown = _iso(value) if name in ("exp", "iat", "nbf") and isinstance(value, int) else value
-            grid.add_row(f"claim {name}", Text(visible(json.dumps(shown, ensure_ascii=False)
-                                                       if not isinstance(shown, str) else shown)))
+            shown = (
+                _iso(value) if name in ("exp", "iat", "nbf") and isinstance(value, int) else value
+            )
+            grid.add_row(
+                f"claim {name}",
+                Text(
+                    visible(
+                        json.dumps(shown, ensure_ascii=False)
+                        if not isinstance(shown, str)
+                        else shown
+                    )
+                ),
+            )
         grid.add_row("header", Text(visible(json.dumps(result.header))))
         body.update(grid)
 
@@ -94,8 +109,11 @@ class TokenScreen(Screen):
             self.notify("This token names no customer.", severity="warning")
             return
         customer_id = self.info.customer_id
-        exists = self.app.cache.conn().execute(
-            "SELECT 1 FROM customers WHERE id = ?", (customer_id,)).fetchone()
+        exists = (
+            self.app.cache.conn()
+            .execute("SELECT 1 FROM customers WHERE id = ?", (customer_id,))
+            .fetchone()
+        )
         if exists:
             self.app.open_customer(customer_id)
         else:

@@ -32,9 +32,16 @@ def _report(node: Any, group: str, error: Exception, *, thread: bool) -> None:
         return
 
 
-def work(method: Callable | None = None, *, group: str = "default", exclusive: bool = False,
-         thread: bool = False, name: str = "", description: str | None = None,
-         exit_on_error: bool = False) -> Any:
+def work(
+    method: Callable | None = None,
+    *,
+    group: str = "default",
+    exclusive: bool = False,
+    thread: bool = False,
+    name: str = "",
+    description: str | None = None,
+    exit_on_error: bool = False,
+) -> Any:
     """Run the method as a Textual worker whose failure is reported, never fatal.
 
     Takes ``textual.work``'s arguments; ``exit_on_error`` is accepted for the same spelling
@@ -43,6 +50,7 @@ def work(method: Callable | None = None, *, group: str = "default", exclusive: b
 
     def decorate(fn: Callable) -> Any:
         if inspect.iscoroutinefunction(fn):
+
             @functools.wraps(fn)
             async def body(self: Any, *args: Any, **kwargs: Any) -> Any:
                 try:
@@ -51,6 +59,7 @@ def work(method: Callable | None = None, *, group: str = "default", exclusive: b
                     _report(self, group, exc, thread=False)
                     raise
         else:
+
             @functools.wraps(fn)
             def body(self: Any, *args: Any, **kwargs: Any) -> Any:
                 try:
@@ -58,14 +67,23 @@ def work(method: Callable | None = None, *, group: str = "default", exclusive: b
                 except Exception as exc:
                     _report(self, group, exc, thread=thread)
                     raise
-        return textual_work(body, group=group, exclusive=exclusive, thread=thread, name=name,
-                            description=description, exit_on_error=False)
+
+        return textual_work(
+            body,
+            group=group,
+            exclusive=exclusive,
+            thread=thread,
+            name=name,
+            description=description,
+            exit_on_error=False,
+        )
 
     return decorate(method) if method is not None else decorate
 
 
-def run_reported(node: Any, fn: Callable[[], Any], *, group: str, thread: bool = True,
-                 exclusive: bool = False) -> Any:
+def run_reported(
+    node: Any, fn: Callable[[], Any], *, group: str, thread: bool = True, exclusive: bool = False
+) -> Any:
     """``node.run_worker(fn)`` under the same policy as ``work``: a failure is reported to
     the app's one handler and never closes the console."""
 
@@ -76,5 +94,6 @@ def run_reported(node: Any, fn: Callable[[], Any], *, group: str, thread: bool =
             _report(node, group, exc, thread=thread)
             raise
 
-    return node.run_worker(body, group=group, thread=thread, exclusive=exclusive,
-                           exit_on_error=False)
+    return node.run_worker(
+        body, group=group, thread=thread, exclusive=exclusive, exit_on_error=False
+    )

@@ -17,20 +17,55 @@ What a screen or the CLI calls:
 
 from srm_tui.segments.catalog import ATTRIBUTES, SELECTORS, Attribute, lookup
 from srm_tui.segments.catalog import as_dicts as catalog_as_dicts
-from srm_tui.segments.engine import (CountResult, SegmentRunner, count, iter_members,
-                                     members)
+from srm_tui.segments.engine import CountResult, SegmentRunner, count, iter_members, members
 from srm_tui.segments.explain import Explanation, explain
 from srm_tui.segments.export import export
 from srm_tui.segments.facts import ensure_facts, rebuild_facts, refresh_facts
-from srm_tui.segments.model import (All, AnyOf, Condition, Fault, Not, Segment, SegmentError,
-                                    from_dict, load, loads)
+from srm_tui.segments.model import (
+    All,
+    AnyOf,
+    Condition,
+    Fault,
+    Not,
+    Segment,
+    SegmentError,
+    from_dict,
+    load,
+    loads,
+)
 from srm_tui.segments.textform import TextFormError, format_tree, parse_tree
 from srm_tui.segments.validate import validate_document, validate_segment
 
 __all__ = [
-    "ATTRIBUTES", "SELECTORS", "All", "AnyOf", "Attribute", "Condition", "CountResult",
-    "Explanation", "Fault", "Not", "Segment", "SegmentError", "SegmentRunner", "TextFormError",
-    "catalog_as_dicts", "count", "ensure_facts", "explain", "export", "format_tree",
-    "from_dict", "iter_members", "load", "loads", "lookup", "members", "parse_tree",
-    "rebuild_facts", "refresh_facts", "validate_document", "validate_segment",
+    "ATTRIBUTES",
+    "SELECTORS",
+    "All",
+    "AnyOf",
+    "Attribute",
+    "Condition",
+    "CountResult",
+    "Explanation",
+    "Fault",
+    "Not",
+    "Segment",
+    "SegmentError",
+    "SegmentRunner",
+    "TextFormError",
+    "catalog_as_dicts",
+    "count",
+    "ensure_facts",
+    "explain",
+    "export",
+    "format_tree",
+    "from_dict",
+    "iter_members",
+    "load",
+    "loads",
+    "lookup",
+    "members",
+    "parse_tree",
+    "rebuild_facts",
+    "refresh_facts",
+    "validate_document",
+    "validate_segment",
 ]

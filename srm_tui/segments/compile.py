@@ -33,24 +33,42 @@ CF, SF, TF = F.CUSTOMER_TABLE, F.SUBSCRIPTION_TABLE, F.TEXT_TABLE
 
 # Counts of the customer's subscriptions whose state depends on now, from the stored range
 # of their end dates; only customers whose range straddles now read their rows.
-_STRADDLE = ("CASE WHEN f.{n} = 0 THEN 0 WHEN f.{lo} >= :now THEN f.{whole} "
-             "WHEN f.{hi} < :now THEN 0 ELSE (SELECT {agg} FROM " + SF + " x "
-             "WHERE x.customer_id = f.id AND {where} "
-             "AND coalesce(x.expires_at, " + str(F.BIG) + ") >= :now) END")
-CANCELLED_NOW = _STRADDLE.format(n="n_stopped", lo="stop_to_min", hi="stop_to_max",
-                                 whole="n_stopped", agg="count(*)",
-                                 where="x.status = 'stopped'")
-TRIAL_NOW = _STRADDLE.format(n="trial_n", lo="trial_to_min", hi="trial_to_max",
-                             whole="trial_n", agg="count(*)",
-                             where="x.status = 'active' AND x.in_trial")
-TRIAL_MRR_NOW = _STRADDLE.format(n="trial_n", lo="trial_to_min", hi="trial_to_max",
-                                 whole="mrr_trial", agg="coalesce(sum(x.mrr), 0)",
-                                 where="x.status = 'active' AND x.in_trial")
+_STRADDLE = (
+    "CASE WHEN f.{n} = 0 THEN 0 WHEN f.{lo} >= :now THEN f.{whole} "
+    "WHEN f.{hi} < :now THEN 0 ELSE (SELECT {agg} FROM " + SF + " x "
+    "WHERE x.customer_id = f.id AND {where} "
+    "AND coalesce(x.expires_at, " + str(F.BIG) + ") >= :now) END"
+)
+CANCELLED_NOW = _STRADDLE.format(
+    n="n_stopped",
+    lo="stop_to_min",
+    hi="stop_to_max",
+    whole="n_stopped",
+    agg="count(*)",
+    where="x.status = 'stopped'",
+)
+TRIAL_NOW = _STRADDLE.format(
+    n="trial_n",
+    lo="trial_to_min",
+    hi="trial_to_max",
+    whole="trial_n",
+    agg="count(*)",
+    where="x.status = 'active' AND x.in_trial",
+)
+TRIAL_MRR_NOW = _STRADDLE.format(
+    n="trial_n",
+    lo="trial_to_min",
+    hi="trial_to_max",
+    whole="mrr_trial",
+    agg="coalesce(sum(x.mrr), 0)",
+    where="x.status = 'active' AND x.in_trial",
+)
 
 CUSTOMER_STATUS = (
     "CASE WHEN f.n_act > 0 OR f.stop_to_max >= :now OR f.apass_exp_max >= :now THEN 'active' "
     "WHEN f.n_paused > 0 THEN 'paused' WHEN f.n_subs > 0 OR f.n_passes > 0 THEN 'churned' "
-    "ELSE 'prospect' END")
+    "ELSE 'prospect' END"
+)
 
 # Subscription values are templates over the selected subscription's columns ({status},
 # {expires_at}, …, {id}); ``Compiler.sub`` fills them for the selector at hand.
@@ -58,7 +76,8 @@ SUB_STATE = (
     "CASE WHEN {id} IS NULL THEN NULL WHEN {status} = 'paused' THEN 'paused' "
     "WHEN {status} = 'terminated' OR ({status} = 'stopped' AND {expires_at} < :now) "
     "THEN 'churned' WHEN {status} = 'stopped' THEN 'cancelled' "
-    "WHEN {expires_at} < :now THEN 'grace' WHEN {in_trial} THEN 'trial' ELSE 'active' END")
+    "WHEN {expires_at} < :now THEN 'grace' WHEN {in_trial} THEN 'trial' ELSE 'active' END"
+)
 
 
 def _state_in(*states: str) -> str:
@@ -109,15 +128,13 @@ SUB_VALUE_SQL: dict[str, str] = {
     "subscription.will_renew": _state_in("trial", "active", "grace"),
     "subscription.started_at": "{started_at}",
     "subscription.expires_at": "{expires_at}",
-    "subscription.next_payment_at":
-        f"CASE WHEN ({_state_in('trial', 'active', 'grace')}) THEN {{expires_at}} END",
+    "subscription.next_payment_at": f"CASE WHEN ({_state_in('trial', 'active', 'grace')}) THEN {{expires_at}} END",
     "subscription.price": "{price}",
     "subscription.mrr": "{mrr}",
     "subscription.lifetime_revenue": "{revenue}",
-    "subscription.duration_days":
-        "CASE WHEN {started_at} IS NULL THEN NULL WHEN :now >= {started_at} "
-        f"THEN (:now - {{started_at}}) / {DAY} "
-        f"ELSE -(({{started_at}} - :now + {DAY - 1}) / {DAY}) END",
+    "subscription.duration_days": "CASE WHEN {started_at} IS NULL THEN NULL WHEN :now >= {started_at} "
+    f"THEN (:now - {{started_at}}) / {DAY} "
+    f"ELSE -(({{started_at}} - :now + {DAY - 1}) / {DAY}) END",
 }
 
 # The currency a money attribute's amount is in: the customer's for customer totals, the
@@ -132,8 +149,10 @@ TITLE_KEY_SQL = {
 CUSTOM_SOURCE_SQL = {"customer.custom.": "t.external_data", "subscription.custom.": "{props}"}
 
 # The subscription each selector describes, for a customer row `f`.
-LONGEST_SQL = (f"(SELECT x.id FROM {SF} x WHERE x.customer_id = f.id ORDER BY "
-               "min(:now, coalesce(x.expires_at, :now)) - x.started_at DESC, x.id ASC LIMIT 1)")
+LONGEST_SQL = (
+    f"(SELECT x.id FROM {SF} x WHERE x.customer_id = f.id ORDER BY "
+    "min(:now, coalesce(x.expires_at, :now)) - x.started_at DESC, x.id ASC LIMIT 1)"
+)
 SELECTED_SUB_SQL = {
     "latest": "f.latest_sub",
     "highest_revenue": "f.top_rev_sub",
@@ -144,10 +163,13 @@ SELECTED_SUB_SQL = {
 # subscription, or the latest earns the most), and join a row only for the rest.
 _SAME = {"highest_revenue": "f.top_rev_sub IS f.latest_sub", "longest": "f.n_subs <= 1"}
 JOIN_SQL = {
-    "highest_revenue": (f"LEFT JOIN {SF} s ON s.customer_id = f.id AND s.id = f.top_rev_sub "
-                        "AND f.top_rev_sub IS NOT f.latest_sub"),
-    "longest": (f"LEFT JOIN {SF} s ON s.customer_id = f.id AND f.n_subs > 1 "
-                f"AND s.id = {LONGEST_SQL}"),
+    "highest_revenue": (
+        f"LEFT JOIN {SF} s ON s.customer_id = f.id AND s.id = f.top_rev_sub "
+        "AND f.top_rev_sub IS NOT f.latest_sub"
+    ),
+    "longest": (
+        f"LEFT JOIN {SF} s ON s.customer_id = f.id AND f.n_subs > 1 AND s.id = {LONGEST_SQL}"
+    ),
 }
 
 
@@ -201,13 +223,16 @@ class Compiled:
 
     def __post_init__(self) -> None:
         self.from_sql, self.filter = f"{CF} f", self.where
-        if any(_USES_TEXT.search(part or "") for part in (self.where, self.exists,
-                                                           self.exists_copy)):
+        if any(
+            _USES_TEXT.search(part or "") for part in (self.where, self.exists, self.exists_copy)
+        ):
             self.from_sql += f" LEFT JOIN {TF} t ON t.id = f.id"
         if self.exists is not None:
-            self.filter = (f"{self.where} AND CASE WHEN f.n_subs <= 1 THEN "
-                           f"coalesce({self.exists_copy}, 0) ELSE EXISTS (SELECT 1 FROM {SF} s "
-                           f"WHERE s.customer_id = f.id AND {self.exists}) END")
+            self.filter = (
+                f"{self.where} AND CASE WHEN f.n_subs <= 1 THEN "
+                f"coalesce({self.exists_copy}, 0) ELSE EXISTS (SELECT 1 FROM {SF} s "
+                f"WHERE s.customer_id = f.id AND {self.exists}) END"
+            )
         elif self.uses_subscription and self.selector in JOIN_SQL:
             self.from_sql += f" {JOIN_SQL[self.selector]}"
 
@@ -220,8 +245,12 @@ class Compiled:
         return f"SELECT f.id FROM {self.from_sql} WHERE ({self.filter}){page}"
 
 
-MODES = {"latest": "latest", "highest_revenue": "highest_revenue", "longest": "longest",
-         "any": "row"}
+MODES = {
+    "latest": "latest",
+    "highest_revenue": "highest_revenue",
+    "longest": "longest",
+    "any": "row",
+}
 
 
 class Compiler:
@@ -252,8 +281,7 @@ class Compiler:
                 return "1" if isinstance(node, All) else "0"
             # SQLite stops at the first false term of an AND (true of an OR): the cheap
             # tests go first, so the costly ones run for fewer customers.
-            parts = sorted(((cost(n), i, self.node(n, negated)) for i, n in
-                            enumerate(node.items)))
+            parts = sorted(((cost(n), i, self.node(n, negated)) for i, n in enumerate(node.items)))
             joiner = " AND " if isinstance(node, All) else " OR "
             return "(" + joiner.join(sql for _, _, sql in parts) + ")"
         if isinstance(node, Not):
@@ -273,8 +301,7 @@ class Compiler:
             self.uses_subscription = True
         if cond.attr in TITLE_KEY_SQL:
             return self._title(attribute, cond)
-        sql = self.test(attribute, cond.op, cond.value,
-                        self.value_sql(attribute, cond.currency))
+        sql = self.test(attribute, cond.op, cond.value, self.value_sql(attribute, cond.currency))
         if two_valued and cond.op not in TRUE_ON_NULL and cond.op not in ("is_set",):
             return f"coalesce({sql}, 0)"
         return sql
@@ -283,8 +310,9 @@ class Compiler:
         """The attribute's value as conditions compare it (text casefolded, money in micros,
         converted to ``currency`` when one is named)."""
         if attribute.money and currency is not None:
-            own = self.sub(MONEY_CURRENCY_SQL["subscription" if attribute.subscription
-                                              else "customer"])
+            own = self.sub(
+                MONEY_CURRENCY_SQL["subscription" if attribute.subscription else "customer"]
+            )
             raw = self.value_sql(attribute)
             return f"CAST(round({raw} * {self.factor_sql(own, currency)}) AS INTEGER)"
         if attribute.subscription:
@@ -311,33 +339,45 @@ class Compiler:
         key = f"{own}->{target}"
         if key not in self._factors:
             if self.rates is not None:
-                arms = [f"WHEN {self.bind(code)} THEN {self.bind(self.rates.factor(code, target))}"
-                        for code in self.rates.currencies()
-                        if self.rates.factor(code, target) is not None]
-                self._factors[key] = (f"(CASE upper({own}) {' '.join(arms)} END)" if arms
-                                      else "NULL")
+                arms = [
+                    f"WHEN {self.bind(code)} THEN {self.bind(self.rates.factor(code, target))}"
+                    for code in self.rates.currencies()
+                    if self.rates.factor(code, target) is not None
+                ]
+                self._factors[key] = f"(CASE upper({own}) {' '.join(arms)} END)" if arms else "NULL"
             else:
-                self._factors[key] = (f"({self._per_eur(self.bind(target))} / "
-                                      f"{self._per_eur(f'upper({own})')})")
+                self._factors[key] = (
+                    f"({self._per_eur(self.bind(target))} / {self._per_eur(f'upper({own})')})"
+                )
         return self._factors[key]
 
     def _per_eur(self, code: str) -> str:
         from srm_tui.domain.rates import BASE, shipped
 
         table = shipped()
-        arms = " ".join(f"WHEN {self.bind(c)} THEN {self.bind(r)}"
-                        for c, r in sorted(table.per_eur.items()))
-        return (f"(CASE WHEN {code} = {self.bind(BASE)} THEN 1.0 "
-                "WHEN EXISTS (SELECT 1 FROM exchange_rates) THEN (SELECT x.per_eur FROM "
-                f"exchange_rates x WHERE x.currency = {code}) ELSE (CASE {code} {arms} END) END)")
+        arms = " ".join(
+            f"WHEN {self.bind(c)} THEN {self.bind(r)}" for c, r in sorted(table.per_eur.items())
+        )
+        return (
+            f"(CASE WHEN {code} = {self.bind(BASE)} THEN 1.0 "
+            "WHEN EXISTS (SELECT 1 FROM exchange_rates) THEN (SELECT x.per_eur FROM "
+            f"exchange_rates x WHERE x.currency = {code}) ELSE (CASE {code} {arms} END) END)"
+        )
 
     def custom_raw(self, attribute: Attribute) -> str:
         """A custom KEY's value as text: strings as they are, anything else as JSON."""
-        source = self.sub(CUSTOM_SOURCE_SQL["customer.custom." if attribute.name.startswith(
-            "customer.") else "subscription.custom."])
+        source = self.sub(
+            CUSTOM_SOURCE_SQL[
+                "customer.custom."
+                if attribute.name.startswith("customer.")
+                else "subscription.custom."
+            ]
+        )
         path = self.bind(custom_path(attribute.custom_key or ""))
-        return (f"CASE json_type({source}, {path}) WHEN 'text' THEN {source} ->> {path} "
-                f"WHEN 'null' THEN NULL ELSE {source} -> {path} END")
+        return (
+            f"CASE json_type({source}, {path}) WHEN 'text' THEN {source} ->> {path} "
+            f"WHEN 'null' THEN NULL ELSE {source} -> {path} END"
+        )
 
     def _title(self, attribute: Attribute, cond: Condition) -> str:
         # Offers are few: the set of offers whose title passes is found once per query.
@@ -348,8 +388,10 @@ class Compiler:
             return f"coalesce({key} IN (SELECT o.id FROM offers o), 0)"
         test = self.test(attribute, cond.op, cond.value, "casefold(o.title)")
         if cond.op in TRUE_ON_NULL:
-            return (f"(NOT coalesce({key} IN (SELECT o.id FROM offers o "
-                    f"WHERE o.title IS NOT NULL AND NOT ({test})), 0))")
+            return (
+                f"(NOT coalesce({key} IN (SELECT o.id FROM offers o "
+                f"WHERE o.title IS NOT NULL AND NOT ({test})), 0))"
+            )
         return f"coalesce({key} IN (SELECT o.id FROM offers o WHERE {test}), 0)"
 
     # operators -------------------------------------------------------------------------
@@ -428,11 +470,19 @@ class Compiler:
         raise ValueError(f"operator {op} is not for dates")
 
 
-_COMPUTED = {"customer.status", "customer.mrr", "customer.active_subscriptions",
-             "customer.paid_active_subscriptions", "customer.churned_subscriptions",
-             "subscription.state", "subscription.in_grace", "subscription.is_paused",
-             "subscription.will_renew", "subscription.next_payment_at",
-             "subscription.duration_days"}
+_COMPUTED = {
+    "customer.status",
+    "customer.mrr",
+    "customer.active_subscriptions",
+    "customer.paid_active_subscriptions",
+    "customer.churned_subscriptions",
+    "subscription.state",
+    "subscription.in_grace",
+    "subscription.is_paused",
+    "subscription.will_renew",
+    "subscription.next_payment_at",
+    "subscription.duration_days",
+}
 
 
 def cost(node: Node) -> int:
@@ -481,7 +531,7 @@ def compile_tree(where: Node, selector: str, now: int, rates: Rates | None = Non
         return Compiled(sql, compiler.params, selector, compiler.uses_subscription)
     outer: list[Node] = []
     inner: list[Node] = []
-    for item in (where.items if isinstance(where, All) else (where,)):
+    for item in where.items if isinstance(where, All) else (where,):
         (inner if uses_subscription(item) else outer).append(item)
     outer_sql = compiler.node(All(tuple(outer))) if outer else "1"
     if not inner:

@@ -47,20 +47,30 @@ def count(conn: sqlite3.Connection, segment: Segment, now: int) -> int:
     return _prepared(conn).execute(compiled.count_sql(), compiled.params).fetchone()[0]
 
 
-def members(conn: sqlite3.Connection, segment: Segment, now: int, *, after: int | None = None,
-            limit: int | None = None) -> list[int]:
+def members(
+    conn: sqlite3.Connection,
+    segment: Segment,
+    now: int,
+    *,
+    after: int | None = None,
+    limit: int | None = None,
+) -> list[int]:
     """Member ids ascending; with ``limit``, the page after id ``after`` (keyset paging)."""
     compiled = compile_segment(segment, now, in_force(conn))
     _prepared(conn)
     if limit is None and after is None:
         return [r[0] for r in conn.execute(compiled.ids_sql(), compiled.params)]
-    params = {**compiled.params, "after": after if after is not None else -(1 << 63),
-              "limit": limit if limit is not None else -1}
+    params = {
+        **compiled.params,
+        "after": after if after is not None else -(1 << 63),
+        "limit": limit if limit is not None else -1,
+    }
     return [r[0] for r in conn.execute(compiled.ids_sql(paged=True), params)]
 
 
-def iter_members(conn: sqlite3.Connection, segment: Segment, now: int,
-                 page: int = 5000) -> Iterator[int]:
+def iter_members(
+    conn: sqlite3.Connection, segment: Segment, now: int, page: int = 5000
+) -> Iterator[int]:
     """Every member id ascending, read a page at a time (exports never hold them all)."""
     after: int | None = None
     while True:
@@ -93,8 +103,14 @@ class SegmentRunner:
     Thread-safe; ``close()`` (or ``with``) stops the workers.
     """
 
-    def __init__(self, path: str | Path, *, processes: int | None = None, memo: int = 64,
-                 parallel_min: int | None = None):
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        processes: int | None = None,
+        memo: int = 64,
+        parallel_min: int | None = None,
+    ):
         self.path = str(path)
         self.processes = processes if processes is not None else min(4, os.cpu_count() or 1)
         self.parallel_min = PARALLEL_MIN_CUSTOMERS if parallel_min is None else parallel_min
@@ -129,7 +145,8 @@ class SegmentRunner:
             if self._procs is None and not self._procs_failed and self.processes > 1:
                 try:
                     self._procs = ProcessPoolExecutor(
-                        max_workers=self.processes, mp_context=mp.get_context("spawn"))
+                        max_workers=self.processes, mp_context=mp.get_context("spawn")
+                    )
                 except (OSError, ValueError, NotImplementedError):
                     self._procs_failed = True  # count in this process instead
             return self._procs
@@ -186,8 +203,10 @@ class SegmentRunner:
         parts = self.processes if total >= self.parallel_min else 1
         lo, ranges = -(1 << 63), []
         for i in range(1, parts):
-            cut = conn.execute(f"SELECT id FROM {F.CUSTOMER_TABLE} ORDER BY id LIMIT 1 "
-                               "OFFSET ?", (total * i // parts,)).fetchone()[0]
+            cut = conn.execute(
+                f"SELECT id FROM {F.CUSTOMER_TABLE} ORDER BY id LIMIT 1 OFFSET ?",
+                (total * i // parts,),
+            ).fetchone()[0]
             ranges.append((lo, cut - 1))
             lo = cut
         ranges.append((lo, (1 << 63) - 1))
@@ -211,13 +230,15 @@ class SegmentRunner:
         sql = compiled.count_sql(id_range=True)
         pool = self._pool() if len(ranges) > 1 else None
         if pool is None:
-            total = self._in_thread(lambda: self._conn().execute(
-                compiled.count_sql(), compiled.params).fetchone()[0])
+            total = self._in_thread(
+                lambda: self._conn().execute(compiled.count_sql(), compiled.params).fetchone()[0]
+            )
             parts = 1
         else:
-            futures = [pool.submit(worker.scalar, self.path, sql,
-                                   {**compiled.params, "lo": lo, "hi": hi})
-                       for lo, hi in ranges]
+            futures = [
+                pool.submit(worker.scalar, self.path, sql, {**compiled.params, "lo": lo, "hi": hi})
+                for lo, hi in ranges
+            ]
             total, parts = sum(f.result() for f in futures), len(ranges)
         with self._lock:
             self._memo[key] = total
@@ -234,8 +255,9 @@ class SegmentRunner:
         """The size of a population given as SQL (a static segment's members), timed."""
         started = time.perf_counter()
         self.refresh()
-        total = self._in_thread(lambda: self._conn().execute(
-            compiled.count_sql(), compiled.params).fetchone()[0])
+        total = self._in_thread(
+            lambda: self._conn().execute(compiled.count_sql(), compiled.params).fetchone()[0]
+        )
         return CountResult(total, _ms(started))
 
     def rows(self, compiled: Compiled, *, offset: int, limit: int) -> list[dict]:
@@ -244,9 +266,11 @@ class SegmentRunner:
         from srm_tui.storage.queries import SUMMARY_COLUMNS
 
         cols = ", ".join(f"c.{c}" for c in SUMMARY_COLUMNS)
-        sql = (f"SELECT {cols} FROM customers c WHERE c.id IN (SELECT f.id FROM "
-               f"{compiled.from_sql} WHERE ({compiled.filter}) ORDER BY f.id "
-               "LIMIT :limit OFFSET :offset) ORDER BY c.id")
+        sql = (
+            f"SELECT {cols} FROM customers c WHERE c.id IN (SELECT f.id FROM "
+            f"{compiled.from_sql} WHERE ({compiled.filter}) ORDER BY f.id "
+            "LIMIT :limit OFFSET :offset) ORDER BY c.id"
+        )
         params = {**compiled.params, "limit": limit, "offset": offset}
 
         def run() -> list[dict]:
@@ -260,14 +284,19 @@ class SegmentRunner:
     def overview(self, compiled: Compiled, now: int):
         """MRR, lifetime value, churn and composition of a population (segments.overview),
         the pass spread over the worker processes on a large cache."""
-        from srm_tui.segments import overview as O
-
         from dataclasses import replace
+
+        from srm_tui.segments import overview as O
 
         started = time.perf_counter()
         self.refresh()
-        key = ("overview", compiled.from_sql, compiled.filter,
-               tuple(sorted(compiled.params.items())), now)
+        key = (
+            "overview",
+            compiled.from_sql,
+            compiled.filter,
+            tuple(sorted(compiled.params.items())),
+            now,
+        )
         with self._lock:
             if key in self._memo:  # cleared with the counts when the facts change
                 self._memo.move_to_end(key)
@@ -276,26 +305,31 @@ class SegmentRunner:
         pool = self._pool() if len(ranges) > 1 else None
 
         def parts(p):
-            futures = [pool.submit(worker.aggregate, self.path, p.sql,
-                                   {**p.params, "lo": lo, "hi": hi}) for lo, hi in ranges]
+            futures = [
+                pool.submit(worker.aggregate, self.path, p.sql, {**p.params, "lo": lo, "hi": hi})
+                for lo, hi in ranges
+            ]
             rows: list[tuple] = []
             for f in futures:
                 rows += f.result()
             return rows, len(ranges)
 
-        result = self._in_thread(lambda: O.compute(self._conn(), compiled, now,
-                                                   parts if pool is not None else None))
+        result = self._in_thread(
+            lambda: O.compute(self._conn(), compiled, now, parts if pool is not None else None)
+        )
         with self._lock:
             self._memo[key] = result
             while len(self._memo) > self._memo_size:
                 self._memo.popitem(last=False)
         return result
 
-    def members(self, segment: Segment, now: int, *, after: int | None = None,
-                limit: int = 200) -> list[int]:
+    def members(
+        self, segment: Segment, now: int, *, after: int | None = None, limit: int = 200
+    ) -> list[int]:
         """One page of member ids ascending, after id ``after`` (keyset: O(page))."""
-        return self._in_thread(lambda: members(self._conn(), segment, now, after=after,
-                                               limit=limit))
+        return self._in_thread(
+            lambda: members(self._conn(), segment, now, after=after, limit=limit)
+        )
 
     def rates(self):
         """The exchange rates in force for this cache (domain.rates.Rates)."""

@@ -15,26 +15,28 @@ from typing import Any
 from srm_tui.domain.text import visible
 from srm_tui.segments import facts as F
 from srm_tui.segments.catalog import lookup
-from srm_tui.segments.compile import (CF, MONEY_CURRENCY_SQL, SELECTED_SUB_SQL, SF, TF,
-                                     Compiler)
+from srm_tui.segments.compile import CF, MONEY_CURRENCY_SQL, SELECTED_SUB_SQL, SF, TF, Compiler
 from srm_tui.segments.model import All, Condition, Node, Not, Segment
 from srm_tui.segments.textform import format_condition
 
 # Text shown as the customer has it (conditions compare the casefolded form).
-_LATEST_TXN = ("(SELECT t.{col} FROM transactions t WHERE t.customer_id = f.id{extra} "
-               "ORDER BY t.date DESC, t.id DESC LIMIT 1)")
+_LATEST_TXN = (
+    "(SELECT t.{col} FROM transactions t WHERE t.customer_id = f.id{extra} "
+    "ORDER BY t.date DESC, t.id DESC LIMIT 1)"
+)
 DISPLAY_SQL = {
     "customer.email": "c.email",
     "customer.first_name": "c.first_name",
     "customer.last_name": "c.last_name",
     "customer.locale": "c.locale",
     "customer.external_id": "c.external_id",
-    "customer.latest_payment_rejection_reason":
-        _LATEST_TXN.format(col="rejected_reason", extra=" AND t.status = 'rejected'"),
+    "customer.latest_payment_rejection_reason": _LATEST_TXN.format(
+        col="rejected_reason", extra=" AND t.status = 'rejected'"
+    ),
     # The latest transaction's method; when it names none, the latest one known.
     "customer.last_payment_method": _LATEST_TXN.format(
-        col="payment_method", extra=" AND t.payment_method IS NOT NULL "
-        "AND t.payment_method != ''"),
+        col="payment_method", extra=" AND t.payment_method IS NOT NULL AND t.payment_method != ''"
+    ),
     "customer.latest_pass_title": "(SELECT o.title FROM offers o WHERE o.id = f.lp_offer)",
     "subscription.offer_title": "(SELECT o.title FROM offers o WHERE o.id = s.offer_key)",
     "subscription.offer_id": "so.offer_id",
@@ -79,18 +81,24 @@ class Explanation:
         def node(n: NodeResult) -> dict[str, Any]:
             out: dict[str, Any] = {"path": n.path, "kind": n.kind, "pass": n.passed}
             if n.condition is not None:
-                out.update(condition=n.text, attr=n.condition.attr, op=n.condition.op,
-                           value=n.value)
+                out.update(
+                    condition=n.text, attr=n.condition.attr, op=n.condition.op, value=n.value
+                )
                 if n.currency is not None:
                     out["currency"] = n.currency
             if n.children:
                 out["children"] = [node(c) for c in n.children]
             return out
 
-        return {"customer_id": self.customer_id, "member": self.member,
-                "selector": self.selector,
-                "evaluations": [{"subscription_id": e.subscription_id, "pass": e.passed,
-                                 "tree": node(e.root)} for e in self.evaluations]}
+        return {
+            "customer_id": self.customer_id,
+            "member": self.member,
+            "selector": self.selector,
+            "evaluations": [
+                {"subscription_id": e.subscription_id, "pass": e.passed, "tree": node(e.root)}
+                for e in self.evaluations
+            ],
+        }
 
     def text(self) -> str:
         """Plain lines for a terminal: one per node, PASS/FAIL first, then the value.
@@ -100,10 +108,16 @@ class Explanation:
         head = "IN" if self.member else "NOT IN"
         out = [f"customer {self.customer_id}: {head} the segment (selector {self.selector})"]
         for ev in self.evaluations:
-            if self.selector == "any" or ev.subscription_id is not None or len(
-                    self.evaluations) > 1:
-                sub = (f"subscription {ev.subscription_id}" if ev.subscription_id is not None
-                       else "no subscription")
+            if (
+                self.selector == "any"
+                or ev.subscription_id is not None
+                or len(self.evaluations) > 1
+            ):
+                sub = (
+                    f"subscription {ev.subscription_id}"
+                    if ev.subscription_id is not None
+                    else "no subscription"
+                )
                 out.append(f"{sub}: {'PASS' if ev.passed else 'FAIL'}")
             for depth, n in ev.root.lines():
                 mark = "PASS" if n.passed else "FAIL"
@@ -111,16 +125,17 @@ class Explanation:
                     label = {"all": "all of", "any": "any of", "not": "not"}[n.kind]
                     out.append(f"  {mark}  {'  ' * depth}{label}")
                 else:
-                    out.append(f"  {mark}  {'  ' * depth}{visible(n.text)}   [value: "
-                               f"{visible(show_value(n.value, n.currency), 200)}]")
+                    out.append(
+                        f"  {mark}  {'  ' * depth}{visible(n.text)}   [value: "
+                        f"{visible(show_value(n.value, n.currency), 200)}]"
+                    )
         return "\n".join(out)
 
 
 def show_value(value: Any, currency: str | None = None) -> str:
     if value is None:
         return "not set"
-    if currency is not None and isinstance(value, (int, float)) \
-            and not isinstance(value, bool):
+    if currency is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
         from srm_tui.domain.money import money
 
         return money(value, currency)
@@ -143,8 +158,7 @@ def _display(attribute_name: str, raw: Any) -> Any:
     return raw
 
 
-def explain(conn: sqlite3.Connection, segment: Segment, customer_id: int,
-            now: int) -> Explanation:
+def explain(conn: sqlite3.Connection, segment: Segment, customer_id: int, now: int) -> Explanation:
     """Each condition of the tree, evaluated for one customer at ``now``.
 
     Raises ``LookupError`` when the customer is not in the cache.
@@ -155,21 +169,30 @@ def explain(conn: sqlite3.Connection, segment: Segment, customer_id: int,
     if row is None:
         raise LookupError(f"customer {customer_id} is not in the cache")
     if segment.selector == "any":
-        sub_ids: list[int | None] = [r[0] for r in conn.execute(
-            f"SELECT id FROM {SF} WHERE customer_id = ? ORDER BY id", (customer_id,))]
+        sub_ids: list[int | None] = [
+            r[0]
+            for r in conn.execute(
+                f"SELECT id FROM {SF} WHERE customer_id = ? ORDER BY id", (customer_id,)
+            )
+        ]
     else:
-        sub_ids = [conn.execute(f"SELECT {SELECTED_SUB_SQL[segment.selector]} FROM {CF} f "
-                                "WHERE f.id = :cid", {"cid": customer_id, "now": now}
-                                ).fetchone()[0]]
+        sub_ids = [
+            conn.execute(
+                f"SELECT {SELECTED_SUB_SQL[segment.selector]} FROM {CF} f WHERE f.id = :cid",
+                {"cid": customer_id, "now": now},
+            ).fetchone()[0]
+        ]
     if not sub_ids:
         sub_ids = [None]
     evaluations = [_evaluate(conn, segment.where, customer_id, sid, now) for sid in sub_ids]
-    return Explanation(customer_id, any(e.passed for e in evaluations), segment.selector,
-                       evaluations)
+    return Explanation(
+        customer_id, any(e.passed for e in evaluations), segment.selector, evaluations
+    )
 
 
-def _evaluate(conn: sqlite3.Connection, where: Node, customer_id: int, sub_id: int | None,
-              now: int) -> Evaluation:
+def _evaluate(
+    conn: sqlite3.Connection, where: Node, customer_id: int, sub_id: int | None, now: int
+) -> Evaluation:
     compiler = Compiler(now, "row")  # `s` is the one subscription row under test
     found: list[tuple[str, Condition]] = []
     columns: list[str] = []
@@ -182,8 +205,7 @@ def _evaluate(conn: sqlite3.Connection, where: Node, customer_id: int, sub_id: i
             if attribute.custom_key is not None:
                 shown = compiler.custom_raw(attribute)
             else:
-                shown = DISPLAY_SQL.get(node.attr) or compiler.value_sql(attribute,
-                                                                         node.currency)
+                shown = DISPLAY_SQL.get(node.attr) or compiler.value_sql(attribute, node.currency)
             columns.append(shown)
             columns.append(compiler.condition(node, True))
             columns.append(_currency_sql(compiler, attribute, node))
@@ -198,15 +220,15 @@ def _evaluate(conn: sqlite3.Connection, where: Node, customer_id: int, sub_id: i
     collect(where, "where")
     results: dict[str, tuple[Any, bool]] = {}
     if columns:
-        sql = (f"SELECT {', '.join(columns)} FROM {CF} f JOIN customers c ON c.id = f.id "
-               f"LEFT JOIN {TF} t ON t.id = f.id "
-               f"LEFT JOIN {SF} s ON s.id = :sid LEFT JOIN subscriptions so ON so.id = s.id "
-               "WHERE f.id = :cid")
-        row = conn.execute(sql, {**compiler.params, "sid": sub_id, "cid": customer_id}
-                           ).fetchone()
+        sql = (
+            f"SELECT {', '.join(columns)} FROM {CF} f JOIN customers c ON c.id = f.id "
+            f"LEFT JOIN {TF} t ON t.id = f.id "
+            f"LEFT JOIN {SF} s ON s.id = :sid LEFT JOIN subscriptions so ON so.id = s.id "
+            "WHERE f.id = :cid"
+        )
+        row = conn.execute(sql, {**compiler.params, "sid": sub_id, "cid": customer_id}).fetchone()
         for i, (path, cond) in enumerate(found):
-            results[path] = (_display(cond.attr, row[3 * i]), bool(row[3 * i + 1]),
-                             row[3 * i + 2])
+            results[path] = (_display(cond.attr, row[3 * i]), bool(row[3 * i + 1]), row[3 * i + 2])
     root = _result(where, "where", results, now)
     return Evaluation(sub_id, root.passed, root)
 
@@ -227,23 +249,30 @@ def _currency_sql(compiler: Compiler, attribute, cond: Condition) -> str:
         return "NULL"
     if cond.currency is not None:
         return compiler.bind(cond.currency)
-    return compiler.sub(MONEY_CURRENCY_SQL["subscription" if attribute.subscription
-                                           else "customer"])
+    return compiler.sub(
+        MONEY_CURRENCY_SQL["subscription" if attribute.subscription else "customer"]
+    )
 
 
-def _result(node: Node, path: str, results: dict[str, tuple[Any, bool, Any]],
-            now: int) -> NodeResult:
+def _result(
+    node: Node, path: str, results: dict[str, tuple[Any, bool, Any]], now: int
+) -> NodeResult:
     if isinstance(node, Condition):
         value, passed, currency = results[path]
-        return NodeResult(path, "condition", passed, condition=node,
-                          text=format_condition(node) + _resolved(node, now), value=value,
-                          currency=currency if isinstance(currency, str) else None)
+        return NodeResult(
+            path,
+            "condition",
+            passed,
+            condition=node,
+            text=format_condition(node) + _resolved(node, now),
+            value=value,
+            currency=currency if isinstance(currency, str) else None,
+        )
     if isinstance(node, Not):
         child = _result(node.item, f"{path}.not", results, now)
         return NodeResult(path, "not", not child.passed, [child])
     key = "all" if isinstance(node, All) else "any"
-    children = [_result(c, f"{path}.{key}[{i}]", results, now)
-                for i, c in enumerate(node.items)]
+    children = [_result(c, f"{path}.{key}[{i}]", results, now) for i, c in enumerate(node.items)]
     passed = (all if isinstance(node, All) else any)(c.passed for c in children)
     return NodeResult(path, key, passed, children)
 

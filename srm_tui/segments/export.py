@@ -34,8 +34,10 @@ def member_rows(conn: sqlite3.Connection, segment: Segment, now: int) -> Iterato
     F.ensure_facts(conn)
     compiled = compile_segment(segment, now)
     cols = ", ".join(f"c.{c}" for c in SUMMARY_COLUMNS)
-    cursor = conn.execute(f"SELECT {cols} FROM customers c WHERE c.id IN "
-                          f"({compiled.ids_sql()}) ORDER BY c.id", compiled.params)
+    cursor = conn.execute(
+        f"SELECT {cols} FROM customers c WHERE c.id IN ({compiled.ids_sql()}) ORDER BY c.id",
+        compiled.params,
+    )
     names = [d[0] for d in cursor.description]
     for row in cursor:
         yield summary(dict(zip(names, row)))
@@ -60,8 +62,15 @@ def write_rows(rows: Iterator[dict[str, Any]], fmt: str, out: TextIO) -> int:
     return n
 
 
-def export(conn: sqlite3.Connection, segment: Segment, now: int, fmt: str,
-           path: str | os.PathLike[str], *, force: bool = False) -> int:
+def export(
+    conn: sqlite3.Connection,
+    segment: Segment,
+    now: int,
+    fmt: str,
+    path: str | os.PathLike[str],
+    *,
+    force: bool = False,
+) -> int:
     """Write the members to ``path`` (``-``: standard output); returns how many rows.
 
     An existing file is replaced only with ``force``; anything but a regular file is refused
@@ -70,8 +79,9 @@ def export(conn: sqlite3.Connection, segment: Segment, now: int, fmt: str,
         return write_rows(member_rows(conn, segment, now), fmt, sys.stdout)
     target = Path(path)
     check_target(target, replace=force)  # before the query: a refusal costs nothing
-    n = write_file(target, lambda out: write_rows(member_rows(conn, segment, now), fmt, out),
-                   replace=force)
+    n = write_file(
+        target, lambda out: write_rows(member_rows(conn, segment, now), fmt, out), replace=force
+    )
     # Recorded, so anonymizing a customer can name the files that still hold their data.
     record_export(conn, target, f"segment-{fmt}", segment=segment.name)
     return n

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from srm_tui.segments.catalog import DEFAULT_SELECTOR, NO_VALUE
 
@@ -44,7 +44,7 @@ class Not:
     item: Node
 
 
-Node = Union[Condition, All, AnyOf, Not]
+Node = Condition | All | AnyOf | Not
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,13 @@ class Segment:
     version: int = CURRENT_VERSION
 
     def to_dict(self) -> dict[str, Any]:
-        return {"version": CURRENT_VERSION, "name": self.name, "tags": list(self.tags),
-                "selector": self.selector, "where": node_to_dict(self.where)}
+        return {
+            "version": CURRENT_VERSION,
+            "name": self.name,
+            "tags": list(self.tags),
+            "selector": self.selector,
+            "where": node_to_dict(self.where),
+        }
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
@@ -151,11 +156,23 @@ def upgrade(raw: dict[str, Any]) -> dict[str, Any]:
     """The document in the current version's shape (unchanged when it already is)."""
     version = raw.get("version")
     if isinstance(version, bool) or not isinstance(version, int):
-        raise SegmentError([Fault("version", "must be a whole number (this srm writes "
-                                             f"version {CURRENT_VERSION})")])
+        raise SegmentError(
+            [
+                Fault(
+                    "version", f"must be a whole number (this srm writes version {CURRENT_VERSION})"
+                )
+            ]
+        )
     if version > CURRENT_VERSION:
-        raise SegmentError([Fault("version", f"version {version} was written by a newer srm "
-                                             f"(this one reads up to {CURRENT_VERSION})")])
+        raise SegmentError(
+            [
+                Fault(
+                    "version",
+                    f"version {version} was written by a newer srm "
+                    f"(this one reads up to {CURRENT_VERSION})",
+                )
+            ]
+        )
     if version < 1:
         raise SegmentError([Fault("version", f"no segment version {version} exists")])
     while version < CURRENT_VERSION:
@@ -174,9 +191,13 @@ def from_dict(raw: Any) -> Segment:
     faults = validate_document(raw)
     if faults:
         raise SegmentError(faults)
-    return Segment(where=node_from_dict(raw["where"]), name=raw.get("name") or "",
-                   tags=tuple(raw.get("tags") or ()),
-                   selector=raw.get("selector") or DEFAULT_SELECTOR, version=CURRENT_VERSION)
+    return Segment(
+        where=node_from_dict(raw["where"]),
+        name=raw.get("name") or "",
+        tags=tuple(raw.get("tags") or ()),
+        selector=raw.get("selector") or DEFAULT_SELECTOR,
+        version=CURRENT_VERSION,
+    )
 
 
 MAX_READ = (1 << 20) + 1  # validate.MAX_BYTES and one byte more, to tell "too big"
@@ -191,8 +212,9 @@ def loads(text: str) -> Segment:
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise SegmentError([Fault("", f"not JSON: {exc.msg} at line {exc.lineno} column "
-                                      f"{exc.colno}")]) from None
+        raise SegmentError(
+            [Fault("", f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
+        ) from None
     return from_dict(raw)
 
 

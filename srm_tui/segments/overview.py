@@ -31,8 +31,16 @@ from typing import Any
 
 from srm_tui.segments import facts as F
 from srm_tui.segments.catalog import PERIODS
-from srm_tui.segments.compile import (CUSTOMER_STATUS, JOIN_SQL, MODES, SF, SUB_STATE,
-                                      VALUE_SQL, Compiled, _Columns)
+from srm_tui.segments.compile import (
+    CUSTOMER_STATUS,
+    JOIN_SQL,
+    MODES,
+    SF,
+    SUB_STATE,
+    VALUE_SQL,
+    Compiled,
+    _Columns,
+)
 from srm_tui.segments.model import All, Condition, Node
 
 DAY = 86400
@@ -42,31 +50,192 @@ AGG_TABLE = "temp.segment_overview_v2"
 
 _STATUS = ("active", "paused", "churned", "prospect")
 _CHANNELS = ("web", "apple", "android", "roku", "amazon")
-_STABILITY = (("none", "no subscription"), ("active", "renewing"), ("trial", "trial"),
-              ("grace", "payment failing"), ("cancelled", "cancelling"), ("paused", "paused"),
-              ("churned", "lapsed"))
-_LOYALTY = ((0, 0, "no payments"), (1, 1, "1 payment"), (2, 5, "2–5 payments"),
-            (6, 11, "6–11 payments"), (12, None, "12+ payments"))
-_VALUE = ((None, 0, "none"), (0, 50, "under 50"), (50, 200, "50–200"), (200, 1000, "200–1,000"),
-          (1000, None, "1,000+"))
+_STABILITY = (
+    ("none", "no subscription"),
+    ("active", "renewing"),
+    ("trial", "trial"),
+    ("grace", "payment failing"),
+    ("cancelled", "cancelling"),
+    ("paused", "paused"),
+    ("churned", "lapsed"),
+)
+_LOYALTY = (
+    (0, 0, "no payments"),
+    (1, 1, "1 payment"),
+    (2, 5, "2–5 payments"),
+    (6, 11, "6–11 payments"),
+    (12, None, "12+ payments"),
+)
+_VALUE = (
+    (None, 0, "none"),
+    (0, 50, "under 50"),
+    (50, 200, "50–200"),
+    (200, 1000, "200–1,000"),
+    (1000, None, "1,000+"),
+)
 
 # Regions, as the vendor's analytics groups countries (ISO 3166 alpha-2).
 REGIONS: dict[str, tuple[str, ...]] = {
-    "Europe": ("AD", "AL", "AT", "BA", "BE", "BG", "BY", "CH", "CY", "CZ", "DE", "DK", "EE",
-               "ES", "FI", "FO", "FR", "GB", "GI", "GR", "HR", "HU", "IE", "IS", "IT", "LI",
-               "LT", "LU", "LV", "MC", "MD", "ME", "MK", "MT", "NL", "NO", "PL", "PT", "RO",
-               "RS", "SE", "SI", "SK", "SM", "UA", "VA", "XK"),
+    "Europe": (
+        "AD",
+        "AL",
+        "AT",
+        "BA",
+        "BE",
+        "BG",
+        "BY",
+        "CH",
+        "CY",
+        "CZ",
+        "DE",
+        "DK",
+        "EE",
+        "ES",
+        "FI",
+        "FO",
+        "FR",
+        "GB",
+        "GI",
+        "GR",
+        "HR",
+        "HU",
+        "IE",
+        "IS",
+        "IT",
+        "LI",
+        "LT",
+        "LU",
+        "LV",
+        "MC",
+        "MD",
+        "ME",
+        "MK",
+        "MT",
+        "NL",
+        "NO",
+        "PL",
+        "PT",
+        "RO",
+        "RS",
+        "SE",
+        "SI",
+        "SK",
+        "SM",
+        "UA",
+        "VA",
+        "XK",
+    ),
     "North America": ("US", "CA", "BM", "GL", "PM"),
-    "Latin America": ("MX", "BR", "AR", "CL", "CO", "PE", "VE", "EC", "BO", "PY", "UY", "CR",
-                      "PA", "GT", "HN", "SV", "NI", "DO", "CU", "PR", "JM", "TT", "BS", "BB",
-                      "HT", "BZ", "GY", "SR"),
-    "Asia Pacific": ("JP", "CN", "KR", "IN", "ID", "TH", "VN", "PH", "MY", "SG", "HK", "TW",
-                     "AU", "NZ", "PK", "BD", "LK", "NP", "KH", "LA", "MM", "MN", "FJ", "PG",
-                     "KZ", "UZ", "KG", "TJ", "TM", "AF", "BN", "MO", "MV", "BT"),
-    "Middle East & Africa": ("AE", "SA", "IL", "TR", "EG", "ZA", "NG", "KE", "MA", "DZ", "TN",
-                             "QA", "KW", "BH", "OM", "JO", "LB", "IQ", "IR", "SY", "YE", "PS",
-                             "GH", "ET", "TZ", "UG", "SN", "CI", "CM", "AO", "ZW", "ZM", "MZ",
-                             "RW", "LY", "SD", "BW", "NA", "MU", "AM", "AZ", "GE"),
+    "Latin America": (
+        "MX",
+        "BR",
+        "AR",
+        "CL",
+        "CO",
+        "PE",
+        "VE",
+        "EC",
+        "BO",
+        "PY",
+        "UY",
+        "CR",
+        "PA",
+        "GT",
+        "HN",
+        "SV",
+        "NI",
+        "DO",
+        "CU",
+        "PR",
+        "JM",
+        "TT",
+        "BS",
+        "BB",
+        "HT",
+        "BZ",
+        "GY",
+        "SR",
+    ),
+    "Asia Pacific": (
+        "JP",
+        "CN",
+        "KR",
+        "IN",
+        "ID",
+        "TH",
+        "VN",
+        "PH",
+        "MY",
+        "SG",
+        "HK",
+        "TW",
+        "AU",
+        "NZ",
+        "PK",
+        "BD",
+        "LK",
+        "NP",
+        "KH",
+        "LA",
+        "MM",
+        "MN",
+        "FJ",
+        "PG",
+        "KZ",
+        "UZ",
+        "KG",
+        "TJ",
+        "TM",
+        "AF",
+        "BN",
+        "MO",
+        "MV",
+        "BT",
+    ),
+    "Middle East & Africa": (
+        "AE",
+        "SA",
+        "IL",
+        "TR",
+        "EG",
+        "ZA",
+        "NG",
+        "KE",
+        "MA",
+        "DZ",
+        "TN",
+        "QA",
+        "KW",
+        "BH",
+        "OM",
+        "JO",
+        "LB",
+        "IQ",
+        "IR",
+        "SY",
+        "YE",
+        "PS",
+        "GH",
+        "ET",
+        "TZ",
+        "UG",
+        "SN",
+        "CI",
+        "CM",
+        "AO",
+        "ZW",
+        "ZM",
+        "MZ",
+        "RW",
+        "LY",
+        "SD",
+        "BW",
+        "NA",
+        "MU",
+        "AM",
+        "AZ",
+        "GE",
+    ),
 }
 REGION_OF = {code: region for region, codes in REGIONS.items() for code in codes}
 
@@ -116,19 +285,33 @@ class Overview:
     def reported(self, rates, currency: str) -> Reported:
         """The totals in the reporting ``currency`` with ``rates`` (a domain.rates.Rates):
         amounts in a currency the rates lack are left out and named."""
-        missing = sorted({c for c in (*self.mrr, *self.revenue)
-                          if (self.mrr.get(c) or self.revenue.get(c)) and not rates.has(c)})
+        missing = sorted(
+            {
+                c
+                for c in (*self.mrr, *self.revenue)
+                if (self.mrr.get(c) or self.revenue.get(c)) and not rates.has(c)
+            }
+        )
         if not rates.has(currency):
             return Reported(currency, rates.date, None, None, None, missing)
 
         def total(amounts: dict[str, float]) -> float:
-            return sum(rates.convert(v, c, currency) or 0.0 for c, v in amounts.items()
-                       if v and rates.has(c))
+            return sum(
+                rates.convert(v, c, currency) or 0.0
+                for c, v in amounts.items()
+                if v and rates.has(c)
+            )
 
         paying = sum(n for c, n in self.paying.items() if rates.has(c))
         revenue = total(self.revenue)
-        return Reported(currency, rates.date, total(self.mrr), revenue,
-                        revenue / paying if paying else None, missing)
+        return Reported(
+            currency,
+            rates.date,
+            total(self.mrr),
+            revenue,
+            revenue / paying if paying else None,
+            missing,
+        )
 
 
 @dataclass(frozen=True)
@@ -149,8 +332,9 @@ class Reported:
         note = f"rates of {self.rates_date}"
         if self.missing:
             note += f"; without {', '.join(self.missing)}: no rate"
-        return f"MRR {money(self.mrr, self.currency)} · CLV {money(self.clv, self.currency)} " \
-               f"({note})"
+        return (
+            f"MRR {money(self.mrr, self.currency)} · CLV {money(self.clv, self.currency)} ({note})"
+        )
 
 
 def by_currency(amounts: dict[str, float], top: int = 3) -> str:
@@ -198,27 +382,56 @@ class Plan:
 DIMS = ("status", "channel", "period", "stability", "loyalty", "value", "country", "currency")
 
 
-def plan(compiled: Compiled, now: int, countries: tuple[str, ...],
-         currencies: tuple[str, ...], id_range: bool = False) -> Plan:
+def plan(
+    compiled: Compiled,
+    now: int,
+    countries: tuple[str, ...],
+    currencies: tuple[str, ...],
+    id_range: bool = False,
+) -> Plan:
     """The aggregate pass over the population ``compiled`` describes (``id_range``: only
     customers with ids between :lo and :hi)."""
     cols = _sub_columns(compiled.selector)
     sub = lambda template: template.format_map(cols)  # noqa: E731
-    status = (f"CASE ({CUSTOMER_STATUS}) " + " ".join(f"WHEN '{v}' THEN {i}" for i, v in
-                                                       enumerate(_STATUS)) + " ELSE 3 END")
+    status = (
+        f"CASE ({CUSTOMER_STATUS}) "
+        + " ".join(f"WHEN '{v}' THEN {i}" for i, v in enumerate(_STATUS))
+        + " ELSE 3 END"
+    )
     state = sub(SUB_STATE)
-    stability = ("CASE " + " ".join(f"WHEN ({state}) = '{key}' THEN {i}"
-                                    for i, (key, _) in enumerate(_STABILITY) if key != "none")
-                 + " ELSE 0 END")
+    stability = (
+        "CASE "
+        + " ".join(
+            f"WHEN ({state}) = '{key}' THEN {i}"
+            for i, (key, _) in enumerate(_STABILITY)
+            if key != "none"
+        )
+        + " ELSE 0 END"
+    )
     loyalty = _bands("f.n_txn", [("<=", 0), ("<=", 1), ("<=", 5), ("<=", 11)])
-    value = _bands("f.revenue", [("<=", 0), ("<", 50 * F.MICRO), ("<", 200 * F.MICRO),
-                                 ("<", 1000 * F.MICRO)])
-    parts = [status, _case(sub("{channel}"), _CHANNELS), _case(sub("{period}"), PERIODS),
-             stability, loyalty, value,
-             "coalesce((instr(:countries, '.' || f.country || '.') + 2) / 3, 0)",
-             "coalesce((instr(:currencies, '.' || f.currency || '.') + 3) / 4, 0)"]
-    sizes = (len(_STATUS), len(_CHANNELS) + 1, len(PERIODS) + 1, len(_STABILITY),
-             len(_LOYALTY), len(_VALUE), len(countries) + 1, len(currencies) + 1)
+    value = _bands(
+        "f.revenue", [("<=", 0), ("<", 50 * F.MICRO), ("<", 200 * F.MICRO), ("<", 1000 * F.MICRO)]
+    )
+    parts = [
+        status,
+        _case(sub("{channel}"), _CHANNELS),
+        _case(sub("{period}"), PERIODS),
+        stability,
+        loyalty,
+        value,
+        "coalesce((instr(:countries, '.' || f.country || '.') + 2) / 3, 0)",
+        "coalesce((instr(:currencies, '.' || f.currency || '.') + 3) / 4, 0)",
+    ]
+    sizes = (
+        len(_STATUS),
+        len(_CHANNELS) + 1,
+        len(PERIODS) + 1,
+        len(_STABILITY),
+        len(_LOYALTY),
+        len(_VALUE),
+        len(countries) + 1,
+        len(currencies) + 1,
+    )
     code, mult = [], 1
     for part, size in zip(parts, sizes):
         code.append(f"({part}) * {mult}" if mult > 1 else f"({part})")
@@ -226,8 +439,10 @@ def plan(compiled: Compiled, now: int, countries: tuple[str, ...],
     start = f"(:now - {CHURN_DAYS * DAY})"
 
     def running(p: str) -> str:
-        return (f"({p}started_at <= {start} AND ({p}expires_at IS NULL OR {p}expires_at >= "
-                f"{start} OR {p}status IN ('active', 'paused')))")
+        return (
+            f"({p}started_at <= {start} AND ({p}expires_at IS NULL OR {p}expires_at >= "
+            f"{start} OR {p}status IN ('active', 'paused')))"
+        )
 
     def ended(p: str) -> str:
         return f"({p}status = 'terminated' OR ({p}status = 'stopped' AND {p}expires_at < :now))"
@@ -237,27 +452,36 @@ def plan(compiled: Compiled, now: int, countries: tuple[str, ...],
     def packed(p: str) -> str:
         return f"(coalesce({running(p)}, 0) + (coalesce({running(p)} AND {ended(p)}, 0) << 32))"
 
-    churn = (f"CASE WHEN f.n_subs = 0 THEN 0 WHEN f.n_subs = 1 THEN {packed('f.s_')} "
-             f"ELSE (SELECT sum({packed('x.')}) FROM {SF} x WHERE x.customer_id = f.id) END")
+    churn = (
+        f"CASE WHEN f.n_subs = 0 THEN 0 WHEN f.n_subs = 1 THEN {packed('f.s_')} "
+        f"ELSE (SELECT sum({packed('x.')}) FROM {SF} x WHERE x.customer_id = f.id) END"
+    )
     from_sql = compiled.from_sql
     if compiled.selector in JOIN_SQL and JOIN_SQL[compiled.selector] not in from_sql:
         from_sql += " " + JOIN_SQL[compiled.selector]
     extra = " AND f.id BETWEEN :lo AND :hi" if id_range else ""
     mrr = VALUE_SQL["customer.mrr"]
-    sql = (f"INSERT INTO {AGG_TABLE} (code, n, mrr, revenue, paying, subscribers, churn) "
-           f"SELECT {' + '.join(code)}, 1, {mrr}, f.revenue, f.n_txn > 0, ({mrr}) > 0, "
-           f"{churn} FROM {from_sql} WHERE ({compiled.filter}){extra} "
-           "ON CONFLICT (code) DO UPDATE SET n = n + 1, mrr = mrr + excluded.mrr, "
-           "revenue = revenue + excluded.revenue, paying = paying + excluded.paying, "
-           "subscribers = subscribers + excluded.subscribers, churn = churn + excluded.churn")
-    params = {**compiled.params, "countries": "".join("." + c for c in countries) + ".",
-              "currencies": "".join("." + c for c in currencies) + "."}
+    sql = (
+        f"INSERT INTO {AGG_TABLE} (code, n, mrr, revenue, paying, subscribers, churn) "
+        f"SELECT {' + '.join(code)}, 1, {mrr}, f.revenue, f.n_txn > 0, ({mrr}) > 0, "
+        f"{churn} FROM {from_sql} WHERE ({compiled.filter}){extra} "
+        "ON CONFLICT (code) DO UPDATE SET n = n + 1, mrr = mrr + excluded.mrr, "
+        "revenue = revenue + excluded.revenue, paying = paying + excluded.paying, "
+        "subscribers = subscribers + excluded.subscribers, churn = churn + excluded.churn"
+    )
+    params = {
+        **compiled.params,
+        "countries": "".join("." + c for c in countries) + ".",
+        "currencies": "".join("." + c for c in currencies) + ".",
+    }
     return Plan(sql, params, countries, currencies, sizes, compiled.selector)
 
 
-CREATE_AGG = ("CREATE TEMP TABLE IF NOT EXISTS segment_overview_v2 (code INTEGER PRIMARY KEY, "
-              "n INTEGER, mrr INTEGER, revenue INTEGER, paying INTEGER, subscribers INTEGER, "
-              "churn INTEGER)")
+CREATE_AGG = (
+    "CREATE TEMP TABLE IF NOT EXISTS segment_overview_v2 (code INTEGER PRIMARY KEY, "
+    "n INTEGER, mrr INTEGER, revenue INTEGER, paying INTEGER, subscribers INTEGER, "
+    "churn INTEGER)"
+)
 
 
 def aggregate(conn, sql: str, params: dict[str, Any]) -> list[tuple]:
@@ -265,20 +489,30 @@ def aggregate(conn, sql: str, params: dict[str, Any]) -> list[tuple]:
     conn.execute(CREATE_AGG)
     conn.execute(f"DELETE FROM {AGG_TABLE}")
     conn.execute(sql, params)
-    rows = conn.execute(f"SELECT code, n, mrr, revenue, paying, subscribers, "
-                        f"churn & 4294967295, churn >> 32 FROM {AGG_TABLE}").fetchall()
+    rows = conn.execute(
+        f"SELECT code, n, mrr, revenue, paying, subscribers, "
+        f"churn & 4294967295, churn >> 32 FROM {AGG_TABLE}"
+    ).fetchall()
     conn.execute(f"DELETE FROM {AGG_TABLE}")
     return [tuple(r) for r in rows]
 
 
 def codes_of(conn) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The countries and currencies in the cache (read from the customers' indexes)."""
-    countries = tuple(r[0] for r in conn.execute(
-        "SELECT DISTINCT country FROM customers WHERE country IS NOT NULL ORDER BY country")
-        if isinstance(r[0], str) and len(r[0]) == 2)
-    currencies = tuple(r[0] for r in conn.execute(
-        "SELECT DISTINCT currency FROM customers WHERE currency IS NOT NULL ORDER BY currency")
-        if isinstance(r[0], str) and len(r[0]) == 3)
+    countries = tuple(
+        r[0]
+        for r in conn.execute(
+            "SELECT DISTINCT country FROM customers WHERE country IS NOT NULL ORDER BY country"
+        )
+        if isinstance(r[0], str) and len(r[0]) == 2
+    )
+    currencies = tuple(
+        r[0]
+        for r in conn.execute(
+            "SELECT DISTINCT currency FROM customers WHERE currency IS NOT NULL ORDER BY currency"
+        )
+        if isinstance(r[0], str) and len(r[0]) == 3
+    )
     return countries, currencies
 
 
@@ -307,48 +541,117 @@ def summarize(p: Plan, rows: list[tuple]) -> Overview:
         revenue[cur] += (rev or 0) / F.MICRO
         paying[cur] += pay or 0
     panels = _panels(p, per, total)
-    return Overview(total, dict(mrr), dict(revenue), dict(paying), subscribers, base, gone,
-                    panels)
+    return Overview(total, dict(mrr), dict(revenue), dict(paying), subscribers, base, gone, panels)
 
 
 def _panels(p: Plan, per: dict[str, dict[int, int]], total: int) -> list[Panel]:
     sub_note = " (latest subscription)" if p.selector == "any" else ""
-    status = Panel("status", "Status", tuple(
-        Bar(v, v, per["status"].get(i, 0), Condition("customer.status", "eq", v))
-        for i, v in enumerate(_STATUS)), total)
-    channel = Panel("channel", "Channel" + sub_note, tuple(
-        [Bar(v, v, per["channel"].get(i + 1, 0), Condition("subscription.channel", "eq", v))
-         for i, v in enumerate(_CHANNELS)]
-        + [Bar("none", "no subscription", per["channel"].get(0, 0),
-                Condition("subscription.channel", "is_not_set"))]), total)
-    period = Panel("period", "Plan period" + sub_note, tuple(
-        [Bar(v, v, per["period"].get(i + 1, 0), Condition("subscription.period", "eq", v))
-         for i, v in enumerate(PERIODS)]
-        + [Bar("none", "no subscription", per["period"].get(0, 0),
-                Condition("subscription.period", "is_not_set"))]), total)
-    stability = Panel("stability", "Stability" + sub_note, tuple(
-        Bar(key, label, per["stability"].get(i, 0),
-             Condition("subscription.state", "is_not_set") if key == "none"
-             else Condition("subscription.state", "eq", key))
-        for i, (key, label) in enumerate(_STABILITY)), total)
-    loyalty = Panel("loyalty", "Loyalty (lifetime payments)", tuple(
-        Bar(label, label, per["loyalty"].get(i, 0), _range_node(
-            "customer.lifetime_transactions", lo, hi, inclusive_hi=True))
-        for i, (lo, hi, label) in enumerate(_LOYALTY)), total)
-    value = Panel("value", "Value (lifetime revenue)", tuple(
-        Bar(label, label, per["value"].get(i, 0), _value_node(lo, hi))
-        for i, (lo, hi, label) in enumerate(_VALUE)), total, "in each customer's currency")
+    status = Panel(
+        "status",
+        "Status",
+        tuple(
+            Bar(v, v, per["status"].get(i, 0), Condition("customer.status", "eq", v))
+            for i, v in enumerate(_STATUS)
+        ),
+        total,
+    )
+    channel = Panel(
+        "channel",
+        "Channel" + sub_note,
+        tuple(
+            [
+                Bar(v, v, per["channel"].get(i + 1, 0), Condition("subscription.channel", "eq", v))
+                for i, v in enumerate(_CHANNELS)
+            ]
+            + [
+                Bar(
+                    "none",
+                    "no subscription",
+                    per["channel"].get(0, 0),
+                    Condition("subscription.channel", "is_not_set"),
+                )
+            ]
+        ),
+        total,
+    )
+    period = Panel(
+        "period",
+        "Plan period" + sub_note,
+        tuple(
+            [
+                Bar(v, v, per["period"].get(i + 1, 0), Condition("subscription.period", "eq", v))
+                for i, v in enumerate(PERIODS)
+            ]
+            + [
+                Bar(
+                    "none",
+                    "no subscription",
+                    per["period"].get(0, 0),
+                    Condition("subscription.period", "is_not_set"),
+                )
+            ]
+        ),
+        total,
+    )
+    stability = Panel(
+        "stability",
+        "Stability" + sub_note,
+        tuple(
+            Bar(
+                key,
+                label,
+                per["stability"].get(i, 0),
+                Condition("subscription.state", "is_not_set")
+                if key == "none"
+                else Condition("subscription.state", "eq", key),
+            )
+            for i, (key, label) in enumerate(_STABILITY)
+        ),
+        total,
+    )
+    loyalty = Panel(
+        "loyalty",
+        "Loyalty (lifetime payments)",
+        tuple(
+            Bar(
+                label,
+                label,
+                per["loyalty"].get(i, 0),
+                _range_node("customer.lifetime_transactions", lo, hi, inclusive_hi=True),
+            )
+            for i, (lo, hi, label) in enumerate(_LOYALTY)
+        ),
+        total,
+    )
+    value = Panel(
+        "value",
+        "Value (lifetime revenue)",
+        tuple(
+            Bar(label, label, per["value"].get(i, 0), _value_node(lo, hi))
+            for i, (lo, hi, label) in enumerate(_VALUE)
+        ),
+        total,
+        "in each customer's currency",
+    )
     by_country = {(p.countries[i - 1] if i else None): n for i, n in per["country"].items()}
-    ranked = sorted(((c, n) for c, n in by_country.items() if c is not None and n),
-                    key=lambda x: (-x[1], x[0]))
+    ranked = sorted(
+        ((c, n) for c, n in by_country.items() if c is not None and n), key=lambda x: (-x[1], x[0])
+    )
     top = ranked[:TOP_COUNTRIES]
     shown = [c for c, _ in top]
     rest = total - sum(n for _, n in top)
     country_bars = [Bar(c, c, n, Condition("customer.country", "eq", c)) for c, n in top]
     if rest:
-        country_bars.append(Bar("other", "other", rest,
-                                 Condition("customer.country", "not_in", tuple(shown))
-                                 if shown else Condition("customer.country", "is_set")))
+        country_bars.append(
+            Bar(
+                "other",
+                "other",
+                rest,
+                Condition("customer.country", "not_in", tuple(shown))
+                if shown
+                else Condition("customer.country", "is_set"),
+            )
+        )
     country = Panel("country", "Country", tuple(country_bars), total)
     regions: dict[str, int] = defaultdict(int)
     unknown = 0
@@ -357,13 +660,16 @@ def _panels(p: Plan, per: dict[str, dict[int, int]], total: int) -> list[Panel]:
             unknown += n
         else:
             regions[REGION_OF.get(c, "Other")] += n
-    region_bars = [Bar(r, r, regions.get(r, 0), Condition("customer.country", "in", codes))
-                   for r, codes in REGIONS.items()]
+    region_bars = [
+        Bar(r, r, regions.get(r, 0), Condition("customer.country", "in", codes))
+        for r, codes in REGIONS.items()
+    ]
     known = tuple(code for codes in REGIONS.values() for code in codes)
     other = regions.get("Other", 0) + unknown
     if other:
-        region_bars.append(Bar("Other", "other or unknown", other,
-                                Condition("customer.country", "not_in", known)))
+        region_bars.append(
+            Bar("Other", "other or unknown", other, Condition("customer.country", "not_in", known))
+        )
     region = Panel("region", "Region", tuple(region_bars), total)
     return [status, stability, channel, period, country, region, loyalty, value]
 
@@ -388,8 +694,9 @@ def _value_node(lo: int | None, hi: int | None) -> Node:
     return All((low, Condition(attr, "lt", hi)))
 
 
-def compute(conn, compiled: Compiled, now: int,
-            run_parts: Callable[[Plan], list[tuple]] | None = None) -> Overview:
+def compute(
+    conn, compiled: Compiled, now: int, run_parts: Callable[[Plan], list[tuple]] | None = None
+) -> Overview:
     """The overview of a population on one connection (``run_parts``: a runner's way to
     spread the pass over worker processes)."""
     import time

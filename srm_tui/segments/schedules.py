@@ -39,16 +39,21 @@ FORMATS = ("csv", "json")
 MIN_EVERY = 60
 # Besides the list columns, any customer attribute, and the subscription attributes that
 # are not free text, for the subscription the segment's selector picks ("any": the latest).
-_SKIP = {"subscription.offer_id", "subscription.offer_title", "subscription.coupon_code",
-         "subscription.payment_method"}
+_SKIP = {
+    "subscription.offer_id",
+    "subscription.offer_title",
+    "subscription.coupon_code",
+    "subscription.payment_method",
+}
 _DISPLAY = {
-    "customer.email": "c.email", "customer.first_name": "c.first_name",
-    "customer.last_name": "c.last_name", "customer.locale": "c.locale",
+    "customer.email": "c.email",
+    "customer.first_name": "c.first_name",
+    "customer.last_name": "c.last_name",
+    "customer.locale": "c.locale",
     "customer.external_id": "c.external_id",
     "customer.last_payment_method": "c.last_payment_method",
-    "customer.latest_payment_rejection_reason":
-        "(SELECT x.rejected_reason FROM transactions x WHERE x.customer_id = f.id AND "
-        "x.status = 'rejected' ORDER BY x.date DESC, x.id DESC LIMIT 1)",
+    "customer.latest_payment_rejection_reason": "(SELECT x.rejected_reason FROM transactions x WHERE x.customer_id = f.id AND "
+    "x.status = 'rejected' ORDER BY x.date DESC, x.id DESC LIMIT 1)",
     "customer.latest_pass_title": "(SELECT o.title FROM offers o WHERE o.id = f.lp_offer)",
 }
 
@@ -65,10 +70,16 @@ DEFAULT_COLUMNS = SUMMARY_COLUMNS
 
 def check_columns(columns: list[str]) -> list[Fault]:
     known = set(column_names())
-    faults = [Fault(f"columns[{i}]", f"unknown column {c!r} (one of the list's columns "
-                                     f"{', '.join(SUMMARY_COLUMNS)}, or an attribute such as "
-                                     "customer.status)")
-              for i, c in enumerate(columns) if c not in known]
+    faults = [
+        Fault(
+            f"columns[{i}]",
+            f"unknown column {c!r} (one of the list's columns "
+            f"{', '.join(SUMMARY_COLUMNS)}, or an attribute such as "
+            "customer.status)",
+        )
+        for i, c in enumerate(columns)
+        if c not in known
+    ]
     if not columns:
         faults.append(Fault("columns", "choose at least one column"))
     seen = set()
@@ -88,15 +99,21 @@ def _iso(ts: Any) -> str | None:
     return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def rows(conn: sqlite3.Connection, population: Compiled, now: int,
-         columns: list[str], currency: str | None = None) -> Iterator[dict[str, Any]]:
+def rows(
+    conn: sqlite3.Connection,
+    population: Compiled,
+    now: int,
+    columns: list[str],
+    currency: str | None = None,
+) -> Iterator[dict[str, Any]]:
     """The population's customers with these columns, ascending by id (streamed); money
     columns converted to ``currency`` (the reporting one) with the cache's rates in force,
     else in each amount's own currency."""
     F.prepare(conn)
     F.ensure_facts(conn)
-    compiler = Compiler(now, "latest" if population.selector == "any"
-                        else MODES[population.selector])
+    compiler = Compiler(
+        now, "latest" if population.selector == "any" else MODES[population.selector]
+    )
     compiler.params = dict(population.params)
     extra: list[tuple[str, str]] = []
     for name in columns:
@@ -105,16 +122,24 @@ def rows(conn: sqlite3.Connection, population: Compiled, now: int,
         attribute = lookup(name)
         if attribute is None:
             raise SegmentError([Fault("columns", f"unknown column {name!r}")])
-        extra.append((name, _DISPLAY.get(name) or compiler.value_sql(
-            attribute, currency if attribute.money else None)))
+        extra.append(
+            (
+                name,
+                _DISPLAY.get(name)
+                or compiler.value_sql(attribute, currency if attribute.money else None),
+            )
+        )
     joins = f"LEFT JOIN {F.TEXT_TABLE} t ON t.id = f.id"
     if population.selector in JOIN_SQL:
         joins += " " + JOIN_SQL[population.selector]
-    select = ", ".join([f"c.{c}" for c in SUMMARY_COLUMNS]
-                       + [f"{sql} AS x{i}" for i, (_, sql) in enumerate(extra)])
-    sql = (f"SELECT {select} FROM {F.CUSTOMER_TABLE} f JOIN customers c ON c.id = f.id {joins} "
-           f"WHERE f.id IN (SELECT f.id FROM {population.from_sql} WHERE "
-           f"({population.filter})) ORDER BY f.id")
+    select = ", ".join(
+        [f"c.{c}" for c in SUMMARY_COLUMNS] + [f"{sql} AS x{i}" for i, (_, sql) in enumerate(extra)]
+    )
+    sql = (
+        f"SELECT {select} FROM {F.CUSTOMER_TABLE} f JOIN customers c ON c.id = f.id {joins} "
+        f"WHERE f.id IN (SELECT f.id FROM {population.from_sql} WHERE "
+        f"({population.filter})) ORDER BY f.id"
+    )
     cursor = conn.execute(sql, compiler.params)
     width = len(SUMMARY_COLUMNS)
     for row in cursor:
@@ -162,8 +187,15 @@ def _fill(fmt: str, columns: list[str], items: Iterator[dict[str, Any]]):
     return fill
 
 
-def write(path: Path, fmt: str, columns: list[str], items: Iterator[dict[str, Any]], *,
-          replace: bool = False, owned=None) -> int:
+def write(
+    path: Path,
+    fmt: str,
+    columns: list[str],
+    items: Iterator[dict[str, Any]],
+    *,
+    replace: bool = False,
+    owned=None,
+) -> int:
     """Write rows to ``path`` whole or not at all, mode 0600, never through a link nor over
     a file that is not srm's to replace (srm_tui.storage.files)."""
     if fmt not in FORMATS:
@@ -205,6 +237,7 @@ def owned_by_schedule(schedule_id: int):
     """Whether a file is one this schedule wrote and nobody changed since: the sidecar
     beside it names the schedule and the data file's SHA-256 still matches. A re-run may
     replace such a file (and its sidecar); any other file it finds is left alone."""
+
     def owned(path: Path) -> bool:
         about = _owner_says(_sidecar_of(path), schedule_id)
         return about is not None and path.is_file() and about.get("sha256") == _sha256(path)
@@ -219,10 +252,21 @@ class Written:
     rows: int
 
 
-def export_to(conn: sqlite3.Connection, population: Compiled, *, now: int, fmt: str,
-              columns: list[str], path: str | os.PathLike[str], about: dict[str, Any],
-              kind: str, segment_name: str | None, force: bool = False,
-              schedule_id: int | None = None, currency: str | None = None) -> Written:
+def export_to(
+    conn: sqlite3.Connection,
+    population: Compiled,
+    *,
+    now: int,
+    fmt: str,
+    columns: list[str],
+    path: str | os.PathLike[str],
+    about: dict[str, Any],
+    kind: str,
+    segment_name: str | None,
+    force: bool = False,
+    schedule_id: int | None = None,
+    currency: str | None = None,
+) -> Written:
     """Export a population with chosen columns to ``path``, and write ``about`` (what it
     is) beside it with the run time, the cache's sync time, the columns and the row count.
 
@@ -245,57 +289,123 @@ def export_to(conn: sqlite3.Connection, population: Compiled, *, now: int, fmt: 
         raise FileRefused(sidecar, "exists; give --force to replace it")
     if check_target(target, replace=True) and not force and not (owned and owned(target)):
         raise FileRefused(target, "exists; give --force to replace it")
-    n = write(target, fmt, columns, rows(conn, population, now, columns, currency),
-              replace=force, owned=owned)
+    n = write(
+        target,
+        fmt,
+        columns,
+        rows(conn, population, now, columns, currency),
+        replace=force,
+        owned=owned,
+    )
     record_export(conn, target, kind, segment=segment_name)
     synced = conn.execute("SELECT value FROM meta WHERE key = 'last_sync_at'").fetchone()
-    info = {"file": target.name, **about, "run_at": _iso(now),
-            "cache_synced_at": _iso(int(synced[0])) if synced and synced[0] else None,
-            "format": fmt, "columns": columns, "rows": n, "sha256": _sha256(target)}
+    info = {
+        "file": target.name,
+        **about,
+        "run_at": _iso(now),
+        "cache_synced_at": _iso(int(synced[0])) if synced and synced[0] else None,
+        "format": fmt,
+        "columns": columns,
+        "rows": n,
+        "sha256": _sha256(target),
+    }
     if currency is not None and any(getattr(lookup(c), "money", False) for c in columns):
         from srm_tui.domain.rates import in_force
 
-        info["money"] = {"currency": currency, "rates_date": in_force(conn).date,
-                         "note": "money columns converted to this currency with the rates "
-                                 "of that date; empty where the rates lack a currency; the "
-                                 "currency column keeps each customer's own"}
+        info["money"] = {
+            "currency": currency,
+            "rates_date": in_force(conn).date,
+            "note": "money columns converted to this currency with the rates "
+            "of that date; empty where the rates lack a currency; the "
+            "currency column keeps each customer's own",
+        }
     if schedule_id is not None:
-        info["owner"] = {"schedule_id": schedule_id,
-                         "note": "written by this srm schedule; its next run may replace it"}
+        info["owner"] = {
+            "schedule_id": schedule_id,
+            "note": "written by this srm schedule; its next run may replace it",
+        }
     _write_json(sidecar, info, replace=force or sidecar_ours)
     return Written(str(target), str(sidecar), n)
 
 
-def export_saved(conn: sqlite3.Connection, saved: store.Saved, *, now: int, fmt: str,
-                 columns: list[str], path: str | os.PathLike[str], slot: int | None = None,
-                 schedule_id: int | None = None, force: bool = False,
-                 currency: str | None = None) -> Written:
+def export_saved(
+    conn: sqlite3.Connection,
+    saved: store.Saved,
+    *,
+    now: int,
+    fmt: str,
+    columns: list[str],
+    path: str | os.PathLike[str],
+    slot: int | None = None,
+    schedule_id: int | None = None,
+    force: bool = False,
+    currency: str | None = None,
+) -> Written:
     """Export a saved segment (as saved) with chosen columns; its definition goes beside."""
-    definition = json.loads(conn.execute("SELECT definition FROM segments WHERE id = ?",
-                                         (saved.id,)).fetchone()[0])
-    about: dict[str, Any] = {"segment": definition, "segment_id": saved.id,
-                             "segment_version": saved.version, "kind": saved.kind,
-                             "schedule_id": schedule_id, "slot": _iso(slot)}
+    definition = json.loads(
+        conn.execute("SELECT definition FROM segments WHERE id = ?", (saved.id,)).fetchone()[0]
+    )
+    about: dict[str, Any] = {
+        "segment": definition,
+        "segment_id": saved.id,
+        "segment_version": saved.version,
+        "kind": saved.kind,
+        "schedule_id": schedule_id,
+        "slot": _iso(slot),
+    }
     if saved.static:
         about["members"] = "chosen by hand (a static segment)"
-    return export_to(conn, store.population(saved, now), now=now, fmt=fmt, columns=columns,
-                     path=path, about=about, segment_name=saved.name, force=force,
-                     schedule_id=schedule_id, currency=currency,
-                     kind=f"schedule-{fmt}" if schedule_id else f"segment-{fmt}")
+    return export_to(
+        conn,
+        store.population(saved, now),
+        now=now,
+        fmt=fmt,
+        columns=columns,
+        path=path,
+        about=about,
+        segment_name=saved.name,
+        force=force,
+        schedule_id=schedule_id,
+        currency=currency,
+        kind=f"schedule-{fmt}" if schedule_id else f"segment-{fmt}",
+    )
 
 
-def export_definition(conn: sqlite3.Connection, segment, *, now: int, fmt: str,
-                      columns: list[str], path: str | os.PathLike[str],
-                      segment_id: int | None = None, force: bool = False,
-                      currency: str | None = None) -> Written:
+def export_definition(
+    conn: sqlite3.Connection,
+    segment,
+    *,
+    now: int,
+    fmt: str,
+    columns: list[str],
+    path: str | os.PathLike[str],
+    segment_id: int | None = None,
+    force: bool = False,
+    currency: str | None = None,
+) -> Written:
     """Export a dynamic segment as it stands in the builder (saved or not)."""
     from srm_tui.segments.compile import compile_segment
 
-    about = {"segment": segment.to_dict(), "segment_id": segment_id, "segment_version": None,
-             "kind": "dynamic", "unsaved": True}
-    return export_to(conn, compile_segment(segment, now), now=now, fmt=fmt, columns=columns,
-                     path=path, about=about, segment_name=segment.name or None,
-                     kind=f"segment-{fmt}", force=force, currency=currency)
+    about = {
+        "segment": segment.to_dict(),
+        "segment_id": segment_id,
+        "segment_version": None,
+        "kind": "dynamic",
+        "unsaved": True,
+    }
+    return export_to(
+        conn,
+        compile_segment(segment, now),
+        now=now,
+        fmt=fmt,
+        columns=columns,
+        path=path,
+        about=about,
+        segment_name=segment.name or None,
+        kind=f"segment-{fmt}",
+        force=force,
+        currency=currency,
+    )
 
 
 def export_path(directory: str | os.PathLike[str], name: str, at: int, fmt: str) -> Path:
@@ -331,32 +441,61 @@ class Schedule:
         return f"at {', '.join(self.at_times)} {self.tz}"
 
     def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "segment": self.segment_name, "segment_id": self.segment_id,
-                "format": self.format, "columns": self.columns, "directory": self.directory,
-                "at": list(self.at_times) or None, "every_seconds": self.every_seconds,
-                "tz": self.tz, "last_slot": _iso(self.last_slot),
-                "last_run_at": _iso(self.last_run_at), "last_file": self.last_file,
-                "last_rows": self.last_rows, "last_error": self.last_error}
+        return {
+            "id": self.id,
+            "segment": self.segment_name,
+            "segment_id": self.segment_id,
+            "format": self.format,
+            "columns": self.columns,
+            "directory": self.directory,
+            "at": list(self.at_times) or None,
+            "every_seconds": self.every_seconds,
+            "tz": self.tz,
+            "last_slot": _iso(self.last_slot),
+            "last_run_at": _iso(self.last_run_at),
+            "last_file": self.last_file,
+            "last_rows": self.last_rows,
+            "last_error": self.last_error,
+        }
 
 
-_SELECT = ("SELECT s.id, s.segment_id, g.name, s.format, s.columns, s.directory, s.at_times, "
-           "s.every_seconds, s.tz, s.created_at, s.created_by, s.last_slot, s.last_run_at, "
-           "s.last_file, s.last_rows, s.last_error FROM segment_schedules s "
-           "JOIN segments g ON g.id = s.segment_id")
+_SELECT = (
+    "SELECT s.id, s.segment_id, g.name, s.format, s.columns, s.directory, s.at_times, "
+    "s.every_seconds, s.tz, s.created_at, s.created_by, s.last_slot, s.last_run_at, "
+    "s.last_file, s.last_rows, s.last_error FROM segment_schedules s "
+    "JOIN segments g ON g.id = s.segment_id"
+)
 
 
 def _schedule(r: tuple) -> Schedule:
     r = tuple(r)
-    return Schedule(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5],
-                    tuple(json.loads(r[6])) if r[6] else (), r[7], r[8], r[9], r[10], r[11],
-                    r[12], r[13], r[14], r[15])
+    return Schedule(
+        r[0],
+        r[1],
+        r[2],
+        r[3],
+        json.loads(r[4]),
+        r[5],
+        tuple(json.loads(r[6])) if r[6] else (),
+        r[7],
+        r[8],
+        r[9],
+        r[10],
+        r[11],
+        r[12],
+        r[13],
+        r[14],
+        r[15],
+    )
 
 
 def list_schedules(conn: sqlite3.Connection, segment_id: int | None = None) -> list[Schedule]:
     if segment_id is None:
         return [_schedule(r) for r in conn.execute(_SELECT + " ORDER BY s.id")]
-    return [_schedule(r) for r in conn.execute(_SELECT + " WHERE s.segment_id = ? ORDER BY "
-                                               "s.id", (segment_id,))]
+    return [
+        _schedule(r)
+        for r in conn.execute(_SELECT + " WHERE s.segment_id = ? ORDER BY s.id", (segment_id,))
+    ]
 
 
 def get_schedule(conn: sqlite3.Connection, schedule_id: int) -> Schedule:
@@ -409,9 +548,19 @@ def _zone(name: str):
         raise ValueError(f"unknown time zone {name!r} (e.g. UTC or Europe/Warsaw)") from None
 
 
-def add(conn: sqlite3.Connection, segment_ref: int | str, *, fmt: str, columns: list[str],
-        directory: str, at: str | None = None, every: str | None = None, tz: str = "UTC",
-        now: int, agent: str | None) -> Schedule:
+def add(
+    conn: sqlite3.Connection,
+    segment_ref: int | str,
+    *,
+    fmt: str,
+    columns: list[str],
+    directory: str,
+    at: str | None = None,
+    every: str | None = None,
+    tz: str = "UTC",
+    now: int,
+    agent: str | None,
+) -> Schedule:
     """A new schedule; ``SegmentError`` names each bad field, ``LookupError`` a missing
     segment."""
     saved = store.get_saved(conn, segment_ref)
@@ -424,8 +573,9 @@ def add(conn: sqlite3.Connection, segment_ref: int | str, *, fmt: str, columns: 
     times: tuple[str, ...] = ()
     every_s: int | None = None
     if (at is None) == (every is None):
-        faults.append(Fault("at", "give either times of day (--at 06:00) or an interval "
-                                  "(--every 6h)"))
+        faults.append(
+            Fault("at", "give either times of day (--at 06:00) or an interval (--every 6h)")
+        )
     elif at is not None:
         try:
             times = parse_times(at)
@@ -451,15 +601,24 @@ def add(conn: sqlite3.Connection, segment_ref: int | str, *, fmt: str, columns: 
         cur = conn.execute(
             "INSERT INTO segment_schedules (segment_id, format, columns, directory, at_times, "
             "every_seconds, tz, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (saved.id, fmt, json.dumps(columns), str(folder.resolve()),
-             json.dumps(list(times)) if times else None, every_s, tz, now, agent))
+            (
+                saved.id,
+                fmt,
+                json.dumps(columns),
+                str(folder.resolve()),
+                json.dumps(list(times)) if times else None,
+                every_s,
+                tz,
+                now,
+                agent,
+            ),
+        )
     return get_schedule(conn, cur.lastrowid)
 
 
 def remove(conn: sqlite3.Connection, schedule_id: int) -> None:
     with _tx(conn):
-        if conn.execute("DELETE FROM segment_schedules WHERE id = ?",
-                        (schedule_id,)).rowcount == 0:
+        if conn.execute("DELETE FROM segment_schedules WHERE id = ?", (schedule_id,)).rowcount == 0:
             raise LookupError(f"no schedule {schedule_id}")
 
 
@@ -513,11 +672,13 @@ class RunResult:
     skipped: str | None = None  # not due, or another run has it
 
     def as_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"schedule": self.schedule.id,
-                               "segment": self.schedule.segment_name, "slot": _iso(self.slot)}
+        out: dict[str, Any] = {
+            "schedule": self.schedule.id,
+            "segment": self.schedule.segment_name,
+            "slot": _iso(self.slot),
+        }
         if self.written:
-            out.update(file=self.written.path, sidecar=self.written.sidecar,
-                       rows=self.written.rows)
+            out.update(file=self.written.path, sidecar=self.written.sidecar, rows=self.written.rows)
         if self.error:
             out["error"] = self.error
         if self.skipped:
@@ -531,8 +692,14 @@ def file_name(saved_name: str, slot: int, fmt: str) -> str:
     return f"{slug}-{stamp}.{fmt}"
 
 
-def run_due(conn: sqlite3.Connection, now: int, *, only: int | None = None,
-            force: bool = False, currency: str | None = None) -> list[RunResult]:
+def run_due(
+    conn: sqlite3.Connection,
+    now: int,
+    *,
+    only: int | None = None,
+    force: bool = False,
+    currency: str | None = None,
+) -> list[RunResult]:
     """Run every schedule that is due (each once, for its latest slot); ``only`` one
     schedule; ``force`` runs it now even when not due; money in ``currency``."""
     out = []
@@ -547,30 +714,45 @@ def run_due(conn: sqlite3.Connection, now: int, *, only: int | None = None,
     return out
 
 
-def run_one(conn: sqlite3.Connection, schedule: Schedule, now: int, slot: int,
-            currency: str | None = None) -> RunResult:
+def run_one(
+    conn: sqlite3.Connection, schedule: Schedule, now: int, slot: int, currency: str | None = None
+) -> RunResult:
     with _tx(conn):
         claimed = conn.execute(
             "UPDATE segment_schedules SET last_slot = ? WHERE id = ? AND (last_slot IS NULL OR "
-            "last_slot < ?)", (slot, schedule.id, slot)).rowcount
+            "last_slot < ?)",
+            (slot, schedule.id, slot),
+        ).rowcount
     if not claimed:
         return RunResult(schedule, slot, skipped="another run has this slot")
     try:
         saved = store.get_saved(conn, schedule.segment_id)
         path = Path(schedule.directory) / file_name(saved.name, slot, schedule.format)
-        written = export_saved(conn, saved, now=now, fmt=schedule.format,
-                               columns=schedule.columns, path=path, slot=slot,
-                               schedule_id=schedule.id, currency=currency)
+        written = export_saved(
+            conn,
+            saved,
+            now=now,
+            fmt=schedule.format,
+            columns=schedule.columns,
+            path=path,
+            slot=slot,
+            schedule_id=schedule.id,
+            currency=currency,
+        )
     except (OSError, FileRefused, SegmentError, LookupError, sqlite3.Error) as exc:
         message = getattr(exc, "strerror", None) or str(exc)
         with _tx(conn):
-            conn.execute("UPDATE segment_schedules SET last_slot = ?, last_error = ?, "
-                         "last_run_at = ? WHERE id = ? AND last_slot = ?",
-                         (schedule.last_slot, message, now, schedule.id, slot))
+            conn.execute(
+                "UPDATE segment_schedules SET last_slot = ?, last_error = ?, "
+                "last_run_at = ? WHERE id = ? AND last_slot = ?",
+                (schedule.last_slot, message, now, schedule.id, slot),
+            )
         return RunResult(schedule, slot, error=message)
     with _tx(conn):
-        conn.execute("UPDATE segment_schedules SET last_run_at = ?, last_file = ?, "
-                     "last_rows = ?, last_error = NULL WHERE id = ?",
-                     (now, written.path, written.rows, schedule.id))
+        conn.execute(
+            "UPDATE segment_schedules SET last_run_at = ?, last_file = ?, "
+            "last_rows = ?, last_error = NULL WHERE id = ?",
+            (now, written.path, written.rows, schedule.id),
+        )
         store.record_run(conn, saved.id, written.rows, None, now)
     return RunResult(schedule, slot, written)

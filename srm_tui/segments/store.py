@@ -98,9 +98,11 @@ class Change:
 
 # reading ---------------------------------------------------------------------------------
 
-_COLUMNS = ("id, name, kind, tags, version, format, members, created_at, updated_at, "
-            "updated_by, last_count, last_run_at, last_run_ms, definition, "
-            "(SELECT count(*) FROM segment_schedules s WHERE s.segment_id = segments.id)")
+_COLUMNS = (
+    "id, name, kind, tags, version, format, members, created_at, updated_at, "
+    "updated_by, last_count, last_run_at, last_run_ms, definition, "
+    "(SELECT count(*) FROM segment_schedules s WHERE s.segment_id = segments.id)"
+)
 
 
 def open_definition(text: str) -> tuple[Segment | None, str | None]:
@@ -116,21 +118,53 @@ def open_definition(text: str) -> tuple[Segment | None, str | None]:
 
 
 def _saved(row: sqlite3.Row | tuple) -> Saved:
-    (sid, name, kind, tags, version, fmt, members, created, updated, by, last_count,
-     last_run_at, last_run_ms, definition, schedules) = tuple(row)
+    (
+        sid,
+        name,
+        kind,
+        tags,
+        version,
+        fmt,
+        members,
+        created,
+        updated,
+        by,
+        last_count,
+        last_run_at,
+        last_run_ms,
+        definition,
+        schedules,
+    ) = tuple(row)
     segment, problem = open_definition(definition)
     try:
         tag_list = tuple(str(t) for t in json.loads(tags))
     except ValueError:
         tag_list = ()
-    return Saved(sid, name, kind, tag_list, version, fmt, members, created, updated, by,
-                 last_count, last_run_at, last_run_ms, schedules, segment, problem)
+    return Saved(
+        sid,
+        name,
+        kind,
+        tag_list,
+        version,
+        fmt,
+        members,
+        created,
+        updated,
+        by,
+        last_count,
+        last_run_at,
+        last_run_ms,
+        schedules,
+        segment,
+        problem,
+    )
 
 
 def list_saved(conn: sqlite3.Connection, tag: str | None = None) -> list[Saved]:
     """Every saved segment, by name (with a tag: only those carrying it)."""
-    out = [_saved(r) for r in conn.execute(
-        f"SELECT {_COLUMNS} FROM segments ORDER BY name_key, id")]
+    out = [
+        _saved(r) for r in conn.execute(f"SELECT {_COLUMNS} FROM segments ORDER BY name_key, id")
+    ]
     if tag:
         key = tag.casefold()
         out = [s for s in out if any(t.casefold() == key for t in s.tags)]
@@ -141,11 +175,11 @@ def get_saved(conn: sqlite3.Connection, ref: int | str) -> Saved:
     """A saved segment by id or by name (ignoring case); ``LookupError`` when none."""
     row = None
     if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-        row = conn.execute(f"SELECT {_COLUMNS} FROM segments WHERE id = ?",
-                           (int(ref),)).fetchone()
+        row = conn.execute(f"SELECT {_COLUMNS} FROM segments WHERE id = ?", (int(ref),)).fetchone()
     if row is None:
-        row = conn.execute(f"SELECT {_COLUMNS} FROM segments WHERE name_key = ?",
-                           (_key(str(ref)),)).fetchone()
+        row = conn.execute(
+            f"SELECT {_COLUMNS} FROM segments WHERE name_key = ?", (_key(str(ref)),)
+        ).fetchone()
     if row is None:
         raise LookupError(f"no saved segment {ref!r}")
     return _saved(row)
@@ -155,16 +189,18 @@ def versions(conn: sqlite3.Connection, segment_id: int) -> list[Version]:
     """The segment's versions, newest first."""
     out = []
     for r in conn.execute(
-            "SELECT version, saved_at, saved_by, members, gained, lost, format, definition "
-            "FROM segment_versions WHERE segment_id = ? ORDER BY version DESC", (segment_id,)):
+        "SELECT version, saved_at, saved_by, members, gained, lost, format, definition "
+        "FROM segment_versions WHERE segment_id = ? ORDER BY version DESC",
+        (segment_id,),
+    ):
         segment, problem = open_definition(r[7])
-        out.append(Version(segment_id, r[0], r[1], r[2], r[3], r[4], r[5], r[6], segment,
-                           problem))
+        out.append(Version(segment_id, r[0], r[1], r[2], r[3], r[4], r[5], r[6], segment, problem))
     return out
 
 
-def version_change(conn: sqlite3.Connection, segment_id: int, version: int,
-                   sample: int = 200) -> Change:
+def version_change(
+    conn: sqlite3.Connection, segment_id: int, version: int, sample: int = 200
+) -> Change:
     """What a saved version changed against the one before it (ids: the first ``sample``)."""
     found = {v.version: v for v in versions(conn, segment_id)}
     if version not in found:
@@ -173,25 +209,38 @@ def version_change(conn: sqlite3.Connection, segment_id: int, version: int,
     lines = diff_definitions(before.segment if before else None, this.segment)
     ids = {1: [], -1: []}
     for change in (1, -1):
-        ids[change] = [r[0] for r in conn.execute(
-            "SELECT customer_id FROM segment_member_changes WHERE segment_id = ? AND "
-            "version = ? AND change = ? ORDER BY customer_id LIMIT ?",
-            (segment_id, version, change, sample))]
+        ids[change] = [
+            r[0]
+            for r in conn.execute(
+                "SELECT customer_id FROM segment_member_changes WHERE segment_id = ? AND "
+                "version = ? AND change = ? ORDER BY customer_id LIMIT ?",
+                (segment_id, version, change, sample),
+            )
+        ]
     return Change(lines, this.gained, this.lost, this.members, version, ids[1], ids[-1])
 
 
 def schedules_using(conn: sqlite3.Connection, segment_id: int) -> list[dict[str, Any]]:
-    return [dict(zip(("id", "format", "directory", "at_times", "every_seconds"), r))
-            for r in conn.execute("SELECT id, format, directory, at_times, every_seconds "
-                                  "FROM segment_schedules WHERE segment_id = ? ORDER BY id",
-                                  (segment_id,))]
+    return [
+        dict(zip(("id", "format", "directory", "at_times", "every_seconds"), r))
+        for r in conn.execute(
+            "SELECT id, format, directory, at_times, every_seconds "
+            "FROM segment_schedules WHERE segment_id = ? ORDER BY id",
+            (segment_id,),
+        )
+    ]
 
 
 def static_memberships(conn: sqlite3.Connection, customer_id: int) -> list[tuple[Saved, bool]]:
     """Every static segment, and whether this customer is in it."""
-    inside = {r[0] for r in conn.execute(
-        "SELECT m.segment_id FROM segment_members m JOIN segments s ON s.id = m.segment_id "
-        "WHERE m.customer_id = ? AND s.kind = 'static'", (customer_id,))}
+    inside = {
+        r[0]
+        for r in conn.execute(
+            "SELECT m.segment_id FROM segment_members m JOIN segments s ON s.id = m.segment_id "
+            "WHERE m.customer_id = ? AND s.kind = 'static'",
+            (customer_id,),
+        )
+    }
     return [(s, s.id in inside) for s in list_saved(conn) if s.static]
 
 
@@ -215,14 +264,18 @@ def definition_lines(segment: Segment | None, kind: str = "dynamic") -> list[str
             out.append(f"{pad}{neg}not")
         else:
             label = "all of" if row.kind == "all" else "any of"
-            empty = " (nothing: " + ("everyone)" if row.kind == "all" else "no one)") \
-                if not (row.node.item if row.negated else row.node).items else ""
+            empty = (
+                " (nothing: " + ("everyone)" if row.kind == "all" else "no one)")
+                if not (row.node.item if row.negated else row.node).items
+                else ""
+            )
             out.append(f"{pad}{neg}{label}{empty}")
     return out
 
 
-def diff_definitions(old: Segment | None, new: Segment | None,
-                     kind: str = "dynamic") -> list[tuple[str, str]]:
+def diff_definitions(
+    old: Segment | None, new: Segment | None, kind: str = "dynamic"
+) -> list[tuple[str, str]]:
     """Line by line: ('+', line) added, ('-', line) removed, (' ', line) unchanged."""
     a, b = definition_lines(old, kind), definition_lines(new, kind)
     out: list[tuple[str, str]] = []
@@ -240,8 +293,7 @@ def diff_definitions(old: Segment | None, new: Segment | None,
 
 def static_population(segment_id: int, now: int) -> Compiled:
     """A static segment as the engine's compiled form: its members still in the cache."""
-    where = (f"f.id IN (SELECT m.customer_id FROM segment_members m "
-             f"WHERE m.segment_id = :segment_id)")
+    where = "f.id IN (SELECT m.customer_id FROM segment_members m WHERE m.segment_id = :segment_id)"
     return Compiled(where, {"now": int(now), "segment_id": segment_id}, "latest", False)
 
 
@@ -261,8 +313,9 @@ def _key(name: str) -> str:
     return " ".join(name.split()).casefold()
 
 
-def check_header(conn: sqlite3.Connection, segment: Segment,
-                 segment_id: int | None = None) -> list[Fault]:
+def check_header(
+    conn: sqlite3.Connection, segment: Segment, segment_id: int | None = None
+) -> list[Fault]:
     """Faults of the name and tags a save would write (the tree is checked elsewhere)."""
     faults = []
     name = segment.name.strip()
@@ -273,23 +326,23 @@ def check_header(conn: sqlite3.Connection, segment: Segment,
     elif not name.isprintable():
         faults.append(Fault("name", "no control characters"))
     else:
-        other = conn.execute("SELECT id FROM segments WHERE name_key = ?",
-                             (_key(name),)).fetchone()
+        other = conn.execute("SELECT id FROM segments WHERE name_key = ?", (_key(name),)).fetchone()
         if other is not None and other[0] != segment_id:
             faults.append(Fault("name", f"a segment named {name!r} exists already"))
     for i, tag in enumerate(segment.tags):
         if not tag.strip() or len(tag) > TAG_MAX or not tag.isprintable() or "," in tag:
-            faults.append(Fault(f"tags[{i}]", f"a tag is 1-{TAG_MAX} printable characters "
-                                              "with no comma"))
+            faults.append(
+                Fault(f"tags[{i}]", f"a tag is 1-{TAG_MAX} printable characters with no comma")
+            )
     return faults
 
 
 def _ids_into(conn: sqlite3.Connection, compiled: Compiled) -> int:
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS segment_new "
-                 "(customer_id INTEGER PRIMARY KEY)")
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS segment_new (customer_id INTEGER PRIMARY KEY)")
     conn.execute("DELETE FROM temp.segment_new")
-    conn.execute(f"INSERT INTO temp.segment_new (customer_id) {compiled.ids_sql()}",
-                 compiled.params)
+    conn.execute(
+        f"INSERT INTO temp.segment_new (customer_id) {compiled.ids_sql()}", compiled.params
+    )
     return conn.execute("SELECT count(*) FROM temp.segment_new").fetchone()[0]
 
 
@@ -299,11 +352,13 @@ def _diff_counts(conn: sqlite3.Connection, segment_id: int | None) -> tuple[int,
     gained = conn.execute(
         "SELECT count(*) FROM temp.segment_new n WHERE NOT EXISTS (SELECT 1 FROM "
         "segment_members m WHERE m.segment_id = ? AND m.customer_id = n.customer_id)",
-        (segment_id,)).fetchone()[0]
+        (segment_id,),
+    ).fetchone()[0]
     lost = conn.execute(
         "SELECT count(*) FROM segment_members m WHERE m.segment_id = ? AND NOT EXISTS "
         "(SELECT 1 FROM temp.segment_new n WHERE n.customer_id = m.customer_id)",
-        (segment_id,)).fetchone()[0]
+        (segment_id,),
+    ).fetchone()[0]
     return gained, lost
 
 
@@ -312,8 +367,9 @@ def _prepare(conn: sqlite3.Connection) -> None:
     F.ensure_facts(conn)
 
 
-def preview_save(conn: sqlite3.Connection, segment: Segment, now: int,
-                 segment_id: int | None = None) -> Change:
+def preview_save(
+    conn: sqlite3.Connection, segment: Segment, now: int, segment_id: int | None = None
+) -> Change:
     """What saving this definition would change, without writing anything lasting."""
     _prepare(conn)
     saved = get_saved(conn, segment_id) if segment_id is not None else None
@@ -335,9 +391,16 @@ def _json(segment: Segment) -> str:
     return json.dumps(segment.to_dict(), ensure_ascii=False, separators=(",", ":"))
 
 
-def save(conn: sqlite3.Connection, segment: Segment, *, now: int, agent: str | None,
-         segment_id: int | None = None, kind: str = "dynamic",
-         expect_version: int | None = None) -> Change:
+def save(
+    conn: sqlite3.Connection,
+    segment: Segment,
+    *,
+    now: int,
+    agent: str | None,
+    segment_id: int | None = None,
+    kind: str = "dynamic",
+    expect_version: int | None = None,
+) -> Change:
     """Save a definition as a new segment or the next version of ``segment_id``.
 
     ``expect_version``: the version the editor started from; when someone saved another
@@ -348,8 +411,9 @@ def save(conn: sqlite3.Connection, segment: Segment, *, now: int, agent: str | N
 
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}")
-    segment = segment.replace(name=" ".join(segment.name.split()),
-                              tags=tuple(t.strip() for t in segment.tags))
+    segment = segment.replace(
+        name=" ".join(segment.name.split()), tags=tuple(t.strip() for t in segment.tags)
+    )
     faults = check_header(conn, segment, segment_id)
     if kind == "dynamic":
         faults += validate_segment(segment)
@@ -363,9 +427,16 @@ def save(conn: sqlite3.Connection, segment: Segment, *, now: int, agent: str | N
         if old is not None and old.problem and old.segment is None:
             raise SegmentError([Fault("", f"this srm cannot overwrite it: {old.problem}")])
         if old is not None and expect_version is not None and old.version != expect_version:
-            raise SegmentError([Fault("", f"version {old.version} was saved meanwhile (by "
-                                          f"{old.updated_by or 'someone'}); reopen it to see "
-                                          "the changes")])
+            raise SegmentError(
+                [
+                    Fault(
+                        "",
+                        f"version {old.version} was saved meanwhile (by "
+                        f"{old.updated_by or 'someone'}); reopen it to see "
+                        "the changes",
+                    )
+                ]
+            )
         if old is not None and old.kind != kind:
             raise SegmentError([Fault("kind", f"it is a {old.kind} segment")])
         version = old.version + 1 if old else 1
@@ -373,29 +444,52 @@ def save(conn: sqlite3.Connection, segment: Segment, *, now: int, agent: str | N
             cur = conn.execute(
                 "INSERT INTO segments (name, name_key, kind, format, definition, tags, version,"
                 " created_at, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
-                (segment.name, _key(segment.name), kind, segment.version, definition,
-                 json.dumps(list(segment.tags), ensure_ascii=False), now, now, agent))
+                (
+                    segment.name,
+                    _key(segment.name),
+                    kind,
+                    segment.version,
+                    definition,
+                    json.dumps(list(segment.tags), ensure_ascii=False),
+                    now,
+                    now,
+                    agent,
+                ),
+            )
             segment_id = cur.lastrowid
         assert segment_id is not None
         if kind == "dynamic":
             members = _ids_into(conn, compile_segment(segment, now))
             gained, lost = _apply_member_set(conn, segment_id, version)
         else:
-            members = conn.execute("SELECT count(*) FROM segment_members WHERE segment_id = ?",
-                                   (segment_id,)).fetchone()[0]
+            members = conn.execute(
+                "SELECT count(*) FROM segment_members WHERE segment_id = ?", (segment_id,)
+            ).fetchone()[0]
             gained = lost = 0
         conn.execute(
             "UPDATE segments SET name = ?, name_key = ?, format = ?, definition = ?, tags = ?, "
             "version = ?, members = ?, updated_at = ?, updated_by = ?, last_count = ?, "
             "last_run_at = ? WHERE id = ?",
-            (segment.name, _key(segment.name), segment.version, definition,
-             json.dumps(list(segment.tags), ensure_ascii=False), version, members, now, agent,
-             members, now, segment_id))
+            (
+                segment.name,
+                _key(segment.name),
+                segment.version,
+                definition,
+                json.dumps(list(segment.tags), ensure_ascii=False),
+                version,
+                members,
+                now,
+                agent,
+                members,
+                now,
+                segment_id,
+            ),
+        )
         conn.execute(
             "INSERT INTO segment_versions (segment_id, version, format, definition, saved_at, "
             "saved_by, members, gained, lost) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (segment_id, version, segment.version, definition, now, agent, members, gained,
-             lost))
+            (segment_id, version, segment.version, definition, now, agent, members, gained, lost),
+        )
     except BaseException:
         conn.execute("ROLLBACK")
         raise
@@ -409,24 +503,39 @@ def _apply_member_set(conn: sqlite3.Connection, segment_id: int, version: int) -
         "INSERT INTO segment_member_changes (segment_id, version, customer_id, change) "
         "SELECT ?, ?, n.customer_id, 1 FROM temp.segment_new n WHERE NOT EXISTS (SELECT 1 "
         "FROM segment_members m WHERE m.segment_id = ? AND m.customer_id = n.customer_id)",
-        (segment_id, version, segment_id)).rowcount
+        (segment_id, version, segment_id),
+    ).rowcount
     lost = conn.execute(
         "INSERT INTO segment_member_changes (segment_id, version, customer_id, change) "
         "SELECT ?, ?, m.customer_id, -1 FROM segment_members m WHERE m.segment_id = ? AND "
         "NOT EXISTS (SELECT 1 FROM temp.segment_new n WHERE n.customer_id = m.customer_id)",
-        (segment_id, version, segment_id)).rowcount
-    conn.execute("DELETE FROM segment_members WHERE segment_id = ? AND customer_id IN (SELECT "
-                 "customer_id FROM segment_member_changes WHERE segment_id = ? AND version = ? "
-                 "AND change = -1)", (segment_id, segment_id, version))
-    conn.execute("INSERT INTO segment_members (segment_id, customer_id) SELECT ?, customer_id "
-                 "FROM segment_member_changes WHERE segment_id = ? AND version = ? AND "
-                 "change = 1", (segment_id, segment_id, version))
+        (segment_id, version, segment_id),
+    ).rowcount
+    conn.execute(
+        "DELETE FROM segment_members WHERE segment_id = ? AND customer_id IN (SELECT "
+        "customer_id FROM segment_member_changes WHERE segment_id = ? AND version = ? "
+        "AND change = -1)",
+        (segment_id, segment_id, version),
+    )
+    conn.execute(
+        "INSERT INTO segment_members (segment_id, customer_id) SELECT ?, customer_id "
+        "FROM segment_member_changes WHERE segment_id = ? AND version = ? AND "
+        "change = 1",
+        (segment_id, segment_id, version),
+    )
     conn.execute("DELETE FROM temp.segment_new")
     return gained, lost
 
 
-def create_static(conn: sqlite3.Connection, name: str, tags: Iterable[str] = (), *, now: int,
-                  agent: str | None, members: Iterable[int] = ()) -> Saved:
+def create_static(
+    conn: sqlite3.Connection,
+    name: str,
+    tags: Iterable[str] = (),
+    *,
+    now: int,
+    agent: str | None,
+    members: Iterable[int] = (),
+) -> Saved:
     """A new static segment (version 1), with these members to start with."""
     segment = Segment(where=All(), name=name, tags=tuple(tags))
     save(conn, segment, now=now, agent=agent, kind="static")
@@ -438,52 +547,82 @@ def create_static(conn: sqlite3.Connection, name: str, tags: Iterable[str] = (),
     return saved
 
 
-def change_members(conn: sqlite3.Connection, segment_id: int, *, add: Iterable[int] = (),
-                   remove: Iterable[int] = (), now: int, agent: str | None) -> Change | None:
+def change_members(
+    conn: sqlite3.Connection,
+    segment_id: int,
+    *,
+    add: Iterable[int] = (),
+    remove: Iterable[int] = (),
+    now: int,
+    agent: str | None,
+) -> Change | None:
     """Add and remove a static segment's members by hand: one new version, or None when
     nothing changes. Customers not in the cache are refused (``SegmentError``)."""
     saved = get_saved(conn, segment_id)
     if not saved.static:
-        raise SegmentError([Fault("kind", f"{saved.name!r} is a dynamic segment: its "
-                                          "conditions choose its members")])
+        raise SegmentError(
+            [
+                Fault(
+                    "kind",
+                    f"{saved.name!r} is a dynamic segment: its conditions choose its members",
+                )
+            ]
+        )
     add_ids = sorted({int(i) for i in add})
     remove_ids = sorted({int(i) for i in remove} - set(add_ids))
-    missing = [i for i in add_ids if conn.execute(
-        "SELECT 1 FROM customers WHERE id = ?", (i,)).fetchone() is None]
+    missing = [
+        i
+        for i in add_ids
+        if conn.execute("SELECT 1 FROM customers WHERE id = ?", (i,)).fetchone() is None
+    ]
     if missing:
         raise SegmentError([Fault("members", f"customer {missing[0]} is not in the cache")])
     conn.execute("BEGIN IMMEDIATE")
     try:
-        version = conn.execute("SELECT version FROM segments WHERE id = ?",
-                               (segment_id,)).fetchone()[0] + 1
+        version = (
+            conn.execute("SELECT version FROM segments WHERE id = ?", (segment_id,)).fetchone()[0]
+            + 1
+        )
         gained = lost = 0
         for cid in add_ids:
-            if conn.execute("INSERT OR IGNORE INTO segment_members (segment_id, customer_id) "
-                            "VALUES (?, ?)", (segment_id, cid)).rowcount:
-                conn.execute("INSERT INTO segment_member_changes VALUES (?, ?, ?, 1)",
-                             (segment_id, version, cid))
+            if conn.execute(
+                "INSERT OR IGNORE INTO segment_members (segment_id, customer_id) VALUES (?, ?)",
+                (segment_id, cid),
+            ).rowcount:
+                conn.execute(
+                    "INSERT INTO segment_member_changes VALUES (?, ?, ?, 1)",
+                    (segment_id, version, cid),
+                )
                 gained += 1
         for cid in remove_ids:
-            if conn.execute("DELETE FROM segment_members WHERE segment_id = ? AND "
-                            "customer_id = ?", (segment_id, cid)).rowcount:
-                conn.execute("INSERT INTO segment_member_changes VALUES (?, ?, ?, -1)",
-                             (segment_id, version, cid))
+            if conn.execute(
+                "DELETE FROM segment_members WHERE segment_id = ? AND customer_id = ?",
+                (segment_id, cid),
+            ).rowcount:
+                conn.execute(
+                    "INSERT INTO segment_member_changes VALUES (?, ?, ?, -1)",
+                    (segment_id, version, cid),
+                )
                 lost += 1
         if not gained and not lost:
             conn.execute("ROLLBACK")
             return None
-        members = conn.execute("SELECT count(*) FROM segment_members WHERE segment_id = ?",
-                               (segment_id,)).fetchone()[0]
-        definition = conn.execute("SELECT definition, format FROM segments WHERE id = ?",
-                                  (segment_id,)).fetchone()
-        conn.execute("UPDATE segments SET version = ?, members = ?, last_count = ?, "
-                     "last_run_at = ?, updated_at = ?, updated_by = ? WHERE id = ?",
-                     (version, members, members, now, now, agent, segment_id))
+        members = conn.execute(
+            "SELECT count(*) FROM segment_members WHERE segment_id = ?", (segment_id,)
+        ).fetchone()[0]
+        definition = conn.execute(
+            "SELECT definition, format FROM segments WHERE id = ?", (segment_id,)
+        ).fetchone()
+        conn.execute(
+            "UPDATE segments SET version = ?, members = ?, last_count = ?, "
+            "last_run_at = ?, updated_at = ?, updated_by = ? WHERE id = ?",
+            (version, members, members, now, now, agent, segment_id),
+        )
         conn.execute(
             "INSERT INTO segment_versions (segment_id, version, format, definition, saved_at, "
             "saved_by, members, gained, lost) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (segment_id, version, definition[1], definition[0], now, agent, members, gained,
-             lost))
+            (segment_id, version, definition[1], definition[0], now, agent, members, gained, lost),
+        )
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
@@ -492,21 +631,26 @@ def change_members(conn: sqlite3.Connection, segment_id: int, *, add: Iterable[i
     return version_change(conn, segment_id, version)
 
 
-def record_run(conn: sqlite3.Connection, segment_id: int, count: int,
-               elapsed_ms: float | None, at: int) -> None:
+def record_run(
+    conn: sqlite3.Connection, segment_id: int, count: int, elapsed_ms: float | None, at: int
+) -> None:
     """Remember a count of the saved definition (the list's "last run")."""
-    conn.execute("UPDATE segments SET last_count = ?, last_run_ms = ?, last_run_at = ? "
-                 "WHERE id = ?", (count, None if elapsed_ms is None else round(elapsed_ms, 1), at, segment_id))
+    conn.execute(
+        "UPDATE segments SET last_count = ?, last_run_ms = ?, last_run_at = ? WHERE id = ?",
+        (count, None if elapsed_ms is None else round(elapsed_ms, 1), at, segment_id),
+    )
 
 
 def delete(conn: sqlite3.Connection, segment_id: int) -> None:
     """Delete a segment with its versions; refused while schedules export it."""
     used = schedules_using(conn, segment_id)
     if used:
-        raise SegmentInUse(f"schedule{'s' if len(used) > 1 else ''} "
-                           f"{', '.join(str(s['id']) for s in used)} "
-                           f"{'export' if len(used) > 1 else 'exports'} it: remove "
-                           f"{'them' if len(used) > 1 else 'it'} first")
+        raise SegmentInUse(
+            f"schedule{'s' if len(used) > 1 else ''} "
+            f"{', '.join(str(s['id']) for s in used)} "
+            f"{'export' if len(used) > 1 else 'exports'} it: remove "
+            f"{'them' if len(used) > 1 else 'it'} first"
+        )
     conn.execute("BEGIN IMMEDIATE")
     try:
         for table in ("segment_member_changes", "segment_members", "segment_versions"):

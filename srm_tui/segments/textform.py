@@ -37,11 +37,37 @@ from srm_tui.segments.model import All, AnyOf, Condition, Node, Not
 OPERATOR_NAMES = frozenset(op for ops in OPERATORS.values() for op in ops)
 SYMBOLS = {"eq": "=", "ne": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 FROM_SYMBOL = {v: k for k, v in SYMBOLS.items()}
-PHRASES = {"contains": "contains", "not_contains": "not contains",
-           "starts_with": "starts with", "ends_with": "ends with", "in": "in",
-           "not_in": "not in", "before": "before", "after": "after", "on": "on"}
-RESERVED = frozenset({"and", "or", "not", "all", "any", "true", "false", "null", "days", "ago",
-                      "in", "is", "set"}) | OPERATOR_NAMES
+PHRASES = {
+    "contains": "contains",
+    "not_contains": "not contains",
+    "starts_with": "starts with",
+    "ends_with": "ends with",
+    "in": "in",
+    "not_in": "not in",
+    "before": "before",
+    "after": "after",
+    "on": "on",
+}
+RESERVED = (
+    frozenset(
+        {
+            "and",
+            "or",
+            "not",
+            "all",
+            "any",
+            "true",
+            "false",
+            "null",
+            "days",
+            "ago",
+            "in",
+            "is",
+            "set",
+        }
+    )
+    | OPERATOR_NAMES
+)
 _NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?$")
 _BARE_CHARS = re.compile(r"[^\s(),\"=!<>]+")
 _SYMBOL = re.compile(r"!=|>=|<=|=|<|>")
@@ -99,7 +125,7 @@ def _read_string(text: str, start: int) -> tuple[str, int]:
             continue
         if text[i] == '"':
             try:
-                return json.loads(text[start:i + 1]), i + 1
+                return json.loads(text[start : i + 1]), i + 1
             except json.JSONDecodeError as exc:
                 raise TextFormError(f"bad quoted text: {exc.msg}", start) from None
         i += 1
@@ -215,8 +241,11 @@ class _Parser:
         op, value = self.operator(attr)
         currency = None
         # Money in a named currency: `customer.mrr > 20 in EUR`.
-        if self.is_word("in") and self.peek().kind == "word" \
-                and re.fullmatch(r"[A-Z]{3}", self.peek().text):
+        if (
+            self.is_word("in")
+            and self.peek().kind == "word"
+            and re.fullmatch(r"[A-Z]{3}", self.peek().text)
+        ):
             self.next()
             currency = self.tok.text
             self.next()
@@ -275,8 +304,10 @@ class _Parser:
             if word == "between":
                 return word, self.pair()
             return word, self.scalar()
-        self.fail(f"expected an operator after {attr} (=, !=, <, in, contains, between, "
-                  "within last, is set, …)")
+        self.fail(
+            f"expected an operator after {attr} (=, !=, <, in, contains, between, "
+            "within last, is set, …)"
+        )
         raise AssertionError  # unreachable: fail raises
 
     def pair(self) -> tuple[Any, Any]:
@@ -358,8 +389,12 @@ def format_value(value: Any) -> str:
 
 
 def _bare_ok(text: str) -> bool:
-    return (bool(_BARE_CHARS.fullmatch(text)) and text.lower() not in RESERVED
-            and _bare_value(text) == text and text.isprintable())
+    return (
+        bool(_BARE_CHARS.fullmatch(text))
+        and text.lower() not in RESERVED
+        and _bare_value(text) == text
+        and text.isprintable()
+    )
 
 
 def _attr(name: Any) -> str:

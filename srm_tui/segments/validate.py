@@ -13,8 +13,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
-from srm_tui.segments.catalog import (DAYS_VALUE, LIST_VALUE, NO_VALUE, SELECTORS, Attribute,
-                                      lookup)
+from srm_tui.segments.catalog import DAYS_VALUE, LIST_VALUE, NO_VALUE, SELECTORS, Attribute, lookup
 from srm_tui.segments.model import Fault, Node, conditions
 
 TOP_KEYS = ("version", "name", "tags", "selector", "where", "description")
@@ -33,8 +32,11 @@ _BRACKET = re.compile(r"[\[\]{}]")
 def check_size(size: int, what: str = "the segment") -> list[Fault]:
     """A fault when a segment's text is over MAX_BYTES."""
     if size > MAX_BYTES:
-        return [Fault("", f"{what} is larger than 1 MB ({MAX_BYTES:,} bytes), the most a "
-                          "segment may be")]
+        return [
+            Fault(
+                "", f"{what} is larger than 1 MB ({MAX_BYTES:,} bytes), the most a segment may be"
+            )
+        ]
     return []
 
 
@@ -69,11 +71,15 @@ def _check_counts(where: Any) -> list[Fault]:
         elif isinstance(node, list):
             stack.extend(v for v in node if isinstance(v, (dict, list)))
     if conditions_seen > MAX_CONDITIONS:
-        return [Fault("where", f"{conditions_seen:,} conditions; a segment has at most "
-                               f"{MAX_CONDITIONS:,}")]
+        return [
+            Fault(
+                "where", f"{conditions_seen:,} conditions; a segment has at most {MAX_CONDITIONS:,}"
+            )
+        ]
     if values > MAX_VALUES:
-        return [Fault("where", f"{values:,} list values; a segment has at most "
-                               f"{MAX_VALUES:,} in all")]
+        return [
+            Fault("where", f"{values:,} list values; a segment has at most {MAX_VALUES:,} in all")
+        ]
     return []
 
 
@@ -87,22 +93,29 @@ def validate_document(raw: dict[str, Any]) -> list[Fault]:
             faults.append(Fault(key, f"unknown key (a segment has {', '.join(TOP_KEYS)})"))
     if "name" in raw and raw["name"] is not None and not isinstance(raw["name"], str):
         faults.append(Fault("name", "must be text"))
-    if "description" in raw and raw["description"] is not None \
-            and not isinstance(raw["description"], str):
+    if (
+        "description" in raw
+        and raw["description"] is not None
+        and not isinstance(raw["description"], str)
+    ):
         faults.append(Fault("description", "must be text"))
     tags = raw.get("tags")
     if tags is not None:
         if not isinstance(tags, list):
             faults.append(Fault("tags", "must be a list of text"))
         else:
-            faults += [Fault(f"tags[{i}]", "must be text")
-                       for i, t in enumerate(tags) if not isinstance(t, str)]
+            faults += [
+                Fault(f"tags[{i}]", "must be text")
+                for i, t in enumerate(tags)
+                if not isinstance(t, str)
+            ]
     selector = raw.get("selector")
     if selector is not None and selector not in SELECTORS:
-        faults.append(Fault("selector", f"unknown selector {_show(selector)} (one of "
-                                        f"{', '.join(SELECTORS)})"))
+        faults.append(
+            Fault("selector", f"unknown selector {_show(selector)} (one of {', '.join(SELECTORS)})")
+        )
     if "where" not in raw:
-        faults.append(Fault("where", "missing: the condition tree, e.g. {\"all\": [...]}"))
+        faults.append(Fault("where", 'missing: the condition tree, e.g. {"all": [...]}'))
     else:
         faults += validate_node(raw["where"], "where")
     return faults
@@ -111,8 +124,13 @@ def validate_document(raw: dict[str, Any]) -> list[Fault]:
 def validate_node(raw: Any, path: str) -> list[Fault]:
     """Faults of one node of the tree in its JSON form."""
     if not isinstance(raw, dict):
-        return [Fault(path, 'expected {"all": [...]}, {"any": [...]}, {"not": {...}} or a '
-                            'condition {"attr": ..., "op": ..., "value": ...}')]
+        return [
+            Fault(
+                path,
+                'expected {"all": [...]}, {"any": [...]}, {"not": {...}} or a '
+                'condition {"attr": ..., "op": ..., "value": ...}',
+            )
+        ]
     for key in ("all", "any"):
         if key in raw:
             faults = [Fault(f"{path}.{k}", f"unknown key beside {key!r}") for k in raw if k != key]
@@ -127,16 +145,31 @@ def validate_node(raw: Any, path: str) -> list[Fault]:
         return faults + validate_node(raw["not"], f"{path}.not")
     if "attr" not in raw and "op" not in raw:
         return [Fault(path, 'expected "all", "any", "not" or a condition with "attr" and "op"')]
-    faults = [Fault(f"{path}.{k}", "unknown key in a condition (attr, op, value, currency)")
-              for k in raw if k not in CONDITION_KEYS]
-    return faults + validate_condition(raw.get("attr"), raw.get("op"), raw.get("value"), path,
-                                       has_value="value" in raw, currency=raw.get("currency"),
-                                       has_currency="currency" in raw)
+    faults = [
+        Fault(f"{path}.{k}", "unknown key in a condition (attr, op, value, currency)")
+        for k in raw
+        if k not in CONDITION_KEYS
+    ]
+    return faults + validate_condition(
+        raw.get("attr"),
+        raw.get("op"),
+        raw.get("value"),
+        path,
+        has_value="value" in raw,
+        currency=raw.get("currency"),
+        has_currency="currency" in raw,
+    )
 
 
-def validate_condition(attr: Any, op: Any, value: Any, path: str,
-                       has_value: bool = True, currency: Any = None,
-                       has_currency: bool = False) -> list[Fault]:
+def validate_condition(
+    attr: Any,
+    op: Any,
+    value: Any,
+    path: str,
+    has_value: bool = True,
+    currency: Any = None,
+    has_currency: bool = False,
+) -> list[Fault]:
     """Faults of one condition: the attribute, the operator for its type, the value."""
     if not isinstance(attr, str) or not attr:
         return [Fault(f"{path}.attr", "missing: an attribute name such as customer.country")]
@@ -146,8 +179,13 @@ def validate_condition(attr: Any, op: Any, value: Any, path: str,
     if not isinstance(op, str) or not op:
         return [Fault(f"{path}.op", f"missing: one of {', '.join(attribute.operators)}")]
     if op not in attribute.operators:
-        return [Fault(f"{path}.op", f"{_show(op)} is not an operator for {attribute.type} "
-                                    f"attribute {attr} (use {', '.join(attribute.operators)})")]
+        return [
+            Fault(
+                f"{path}.op",
+                f"{_show(op)} is not an operator for {attribute.type} "
+                f"attribute {attr} (use {', '.join(attribute.operators)})",
+            )
+        ]
     faults = value_faults(attribute, op, value if has_value else None, f"{path}.value")
     if has_currency or currency is not None:
         faults += currency_faults(attribute, currency, f"{path}.currency")
@@ -157,11 +195,13 @@ def validate_condition(attr: Any, op: Any, value: Any, path: str,
 def currency_faults(attribute: Attribute, currency: Any, path: str) -> list[Fault]:
     """A condition's ``currency``: an ISO 4217 code, and only on a money attribute."""
     if not attribute.money:
-        return [Fault(path, f"{attribute.name} is not money: only money attributes take a "
-                            "currency")]
+        return [
+            Fault(path, f"{attribute.name} is not money: only money attributes take a currency")
+        ]
     if not isinstance(currency, str) or not re.match(r"^[A-Z]{3}$", currency):
-        return [Fault(path, f"must be an ISO 4217 code in capitals such as EUR, not "
-                            f"{_show(currency)}")]
+        return [
+            Fault(path, f"must be an ISO 4217 code in capitals such as EUR, not {_show(currency)}")
+        ]
     return []
 
 
@@ -169,8 +209,9 @@ def validate_tree(node: Node) -> list[Fault]:
     """Faults of a tree already in memory (the builder edits these directly)."""
     faults: list[Fault] = []
     for path, cond in conditions(node):
-        faults += validate_condition(cond.attr, cond.op, _thaw(cond.value), path,
-                                     currency=cond.currency)
+        faults += validate_condition(
+            cond.attr, cond.op, _thaw(cond.value), path, currency=cond.currency
+        )
     return faults
 
 
@@ -196,16 +237,25 @@ def value_faults(attribute: Attribute, op: str, value: Any, path: str) -> list[F
     if op == "between":
         if not isinstance(value, list) or len(value) != 2:
             return [Fault(path, f"between needs [a, b], e.g. {_example(attribute, pair=True)}")]
-        faults = (_scalar_faults(attribute, op, value[0], f"{path}[0]")
-                  + _scalar_faults(attribute, op, value[1], f"{path}[1]"))
+        faults = _scalar_faults(attribute, op, value[0], f"{path}[0]") + _scalar_faults(
+            attribute, op, value[1], f"{path}[1]"
+        )
         if not faults and _reversed(attribute, value[0], value[1]):
-            faults.append(Fault(path, f"between needs its first bound <= its second, not "
-                                      f"{_show(value[0])} and {_show(value[1])} (swap them)"))
+            faults.append(
+                Fault(
+                    path,
+                    f"between needs its first bound <= its second, not "
+                    f"{_show(value[0])} and {_show(value[1])} (swap them)",
+                )
+            )
         return faults
     if op in DAYS_VALUE:
         if not _is_number(value) or not 0 <= value <= MAX_DAYS:
-            return [Fault(path, f"{op} needs a number of days from 0 to {MAX_DAYS:,}, not "
-                                f"{_show(value)}")]
+            return [
+                Fault(
+                    path, f"{op} needs a number of days from 0 to {MAX_DAYS:,}, not {_show(value)}"
+                )
+            ]
         return []
     return _scalar_faults(attribute, op, value, path)
 
@@ -223,17 +273,28 @@ def _scalar_faults(attribute: Attribute, op: str, value: Any, path: str) -> list
             return [Fault(path, f"{_show(value)} is out of range (at most {limit:,} either way)")]
         return []
     if kind == "bool":
-        return [] if isinstance(value, bool) else [
-            Fault(path, f"must be true or false, not {_show(value)}")]
+        return (
+            []
+            if isinstance(value, bool)
+            else [Fault(path, f"must be true or false, not {_show(value)}")]
+        )
     if kind == "enum":
         if not isinstance(value, str):
             return [Fault(path, f"must be text, not {_show(value)}")]
         if attribute.values is not None and value not in attribute.values:
-            return [Fault(path, f"{_show(value)} is not a value of {attribute.name} "
-                                f"({', '.join(attribute.values)})")]
+            return [
+                Fault(
+                    path,
+                    f"{_show(value)} is not a value of {attribute.name} "
+                    f"({', '.join(attribute.values)})",
+                )
+            ]
         if attribute.pattern is not None and not re.match(attribute.pattern, value):
-            return [Fault(path, f"{_show(value)} is not an ISO code in capitals "
-                                f"({attribute.description})")]
+            return [
+                Fault(
+                    path, f"{_show(value)} is not an ISO code in capitals ({attribute.description})"
+                )
+            ]
         return []
     # date
     if not isinstance(value, str):
@@ -243,9 +304,14 @@ def _scalar_faults(attribute: Attribute, op: str, value: Any, path: str) -> list
     try:
         parse_date(value)
     except ValueError:
-        return [Fault(path, f"not an ISO 8601 date or instant: {_show(value)} "
-                            "(e.g. 2026-01-31 or 2026-01-31T12:00:00Z), nor a relative date "
-                            "(now, today, -30d, +2w, -3m, -1y)")]
+        return [
+            Fault(
+                path,
+                f"not an ISO 8601 date or instant: {_show(value)} "
+                "(e.g. 2026-01-31 or 2026-01-31T12:00:00Z), nor a relative date "
+                "(now, today, -30d, +2w, -3m, -1y)",
+            )
+        ]
     return []
 
 
@@ -327,8 +393,8 @@ def _reversed(attribute: Attribute, low: Any, high: Any) -> bool:
         return False
 
 
-MAX_MONEY = 10 ** 12
-MAX_NUMBER = 10 ** 18
+MAX_MONEY = 10**12
+MAX_NUMBER = 10**18
 MAX_DAYS = 1_000_000
 
 
@@ -345,8 +411,7 @@ def parse_date(value: str) -> int | float:
 
 
 def _is_number(value: Any) -> bool:
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value))
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _expected(attribute: Attribute, op: str) -> str:
@@ -360,14 +425,22 @@ def _expected(attribute: Attribute, op: str) -> str:
 
 
 def _example(attribute: Attribute, list_: bool = False, pair: bool = False) -> str:
-    one = {"text": '"abc"', "number": "20", "bool": "true", "date": '"2026-01-31"',
-           "enum": f'"{attribute.values[0]}"' if attribute.values else '"PL"'}[attribute.type]
+    one = {
+        "text": '"abc"',
+        "number": "20",
+        "bool": "true",
+        "date": '"2026-01-31"',
+        "enum": f'"{attribute.values[0]}"' if attribute.values else '"PL"',
+    }[attribute.type]
     two = {"number": "50", "date": '"2026-02-28"'}.get(attribute.type, one)
     if pair:
         return f"[{one}, {two}]"
     if list_:
-        return f"[{one}, {two}]" if attribute.type != "enum" or not attribute.values else \
-            "[" + ", ".join(f'"{v}"' for v in attribute.values[:2]) + "]"
+        return (
+            f"[{one}, {two}]"
+            if attribute.type != "enum" or not attribute.values
+            else "[" + ", ".join(f'"{v}"' for v in attribute.values[:2]) + "]"
+        )
     return one
 
 
@@ -398,6 +471,10 @@ def validate_segment(segment) -> list[Fault]:
     """Faults of a segment held in memory (what the builder screen edits)."""
     faults: list[Fault] = []
     if segment.selector not in SELECTORS:
-        faults.append(Fault("selector", f"unknown selector {_show(segment.selector)} (one of "
-                                        f"{', '.join(SELECTORS)})"))
+        faults.append(
+            Fault(
+                "selector",
+                f"unknown selector {_show(segment.selector)} (one of {', '.join(SELECTORS)})",
+            )
+        )
     return faults + validate_tree(segment.where)

@@ -29,7 +29,9 @@ _UNIT = r"d|w|m|y|days?|weeks?|months?|years?"
 _RELATIVE = re.compile(
     rf"^(?:(?P<sign>[+-])\s*(?P<n1>\d+)\s*(?P<u1>{_UNIT})"
     rf"|(?P<n2>\d+)\s*(?P<u2>{_UNIT})\s+ago"
-    rf"|in\s+(?P<n3>\d+)\s*(?P<u3>{_UNIT}))$", re.IGNORECASE)
+    rf"|in\s+(?P<n3>\d+)\s*(?P<u3>{_UNIT}))$",
+    re.IGNORECASE,
+)
 _MONEY = re.compile(r"^(?P<amount>.*?)\s*(?:\bin\s+)?(?P<code>[A-Za-z]{3})$")
 _DAYS = re.compile(r"^(?P<n>\d+(?:\.\d+)?)\s*(?P<u>d|w|days?|weeks?)?$", re.IGNORECASE)
 _NUMBER = re.compile(r"^-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?$")
@@ -112,8 +114,11 @@ def _scalar(attribute: Attribute, text: str, now: int, hints: list[str]) -> Any:
         compact = raw.replace("_", "")
         if _NUMBER.match(compact):
             number = float(compact)
-            return int(number) if number == int(number) and "." not in compact \
-                and "e" not in compact.lower() else number
+            return (
+                int(number)
+                if number == int(number) and "." not in compact and "e" not in compact.lower()
+                else number
+            )
         return raw  # the validator names it
     if kind == "bool":
         if raw.lower() in TRUE_WORDS:
@@ -154,24 +159,39 @@ def parse_value(attribute: Attribute, op: str, text: str, now: int) -> Parsed:
     elif op in LIST_VALUE:
         items = split_list(text)
         if not items or any(item == "" for item in items):
-            raise ValueProblem([Fault("value", "give one or more values separated by commas"
-                                               + (" (one is empty)" if items else ""))])
+            raise ValueProblem(
+                [
+                    Fault(
+                        "value",
+                        "give one or more values separated by commas"
+                        + (" (one is empty)" if items else ""),
+                    )
+                ]
+            )
         value = [_scalar(attribute, item, now, hints) for item in items]
     elif op == "between":
         parts = re.split(r"\s+and\s+", raw, flags=re.IGNORECASE)
         if len(parts) != 2:
             parts = split_list(raw)
         if len(parts) != 2 or not all(p.strip() for p in parts):
-            raise ValueProblem([Fault("value", "between needs two values: low and high, "
-                                               "e.g. 10 and 20")])
+            raise ValueProblem(
+                [Fault("value", "between needs two values: low and high, e.g. 10 and 20")]
+            )
         value = [_scalar(attribute, p, now, hints) for p in parts]
     elif op in DAYS_VALUE:
         m = _DAYS.match(raw)
         if not raw:
             raise ValueProblem([Fault("value", "missing: a number of days, e.g. 30 or 4w")])
         if not m:
-            raise ValueProblem([Fault("value", f"{op.replace('_', ' ')} needs a number of "
-                                               f"days (30, 30d or 4w), not {raw!r}")])
+            raise ValueProblem(
+                [
+                    Fault(
+                        "value",
+                        f"{op.replace('_', ' ')} needs a number of "
+                        f"days (30, 30d or 4w), not {raw!r}",
+                    )
+                ]
+            )
         value = _unit_days(m.group("n"), m.group("u"))
         if m.group("u") and m.group("u").lower().startswith("w"):
             hints.append(f"{raw} = {value} days")
@@ -215,12 +235,12 @@ def value_text(cond: Condition) -> str:
 
 
 def days_label(op: str) -> str:
-    return {"within_last": "days", "more_than_days_ago": "days ago",
-            "within_next": "days"}.get(op, "")
+    return {"within_last": "days", "more_than_days_ago": "days ago", "within_next": "days"}.get(
+        op, ""
+    )
 
 
-__all__ = ["Parsed", "ValueProblem", "parse_value", "relative_date", "split_list",
-           "value_text"]
+__all__ = ["Parsed", "ValueProblem", "parse_value", "relative_date", "split_list", "value_text"]
 
 
 # what the cache holds -------------------------------------------------------------------------
@@ -230,27 +250,26 @@ __all__ = ["Parsed", "ValueProblem", "parse_value", "relative_date", "split_list
 _SUGGEST_SQL = {
     # The customers' own indexes answer these without sorting a million rows.
     "customer.country": "SELECT country, count(*) FROM customers INDEXED BY customers_country "
-                        "WHERE country IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT :n",
+    "WHERE country IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT :n",
     "customer.currency": "SELECT currency, count(*) FROM customers INDEXED BY "
-                         "customers_currency WHERE currency IS NOT NULL GROUP BY 1 "
-                         "ORDER BY 2 DESC LIMIT :n",
+    "customers_currency WHERE currency IS NOT NULL GROUP BY 1 "
+    "ORDER BY 2 DESC LIMIT :n",
     "subscription.currency": "SELECT currency, count(*) FROM segment_sub_facts "
-                             "WHERE currency IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT :n",
+    "WHERE currency IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT :n",
     "customer.last_payment_method": "SELECT lpm_cf, count(*) FROM segment_customer_text "
-                                    "WHERE lpm_cf IS NOT NULL GROUP BY 1 ORDER BY 2 DESC "
-                                    "LIMIT :n",
-    "customer.latest_payment_rejection_reason":
-        "SELECT reject_cf, count(*) FROM segment_customer_text WHERE reject_cf IS NOT NULL "
-        "GROUP BY 1 ORDER BY 2 DESC LIMIT :n",
+    "WHERE lpm_cf IS NOT NULL GROUP BY 1 ORDER BY 2 DESC "
+    "LIMIT :n",
+    "customer.latest_payment_rejection_reason": "SELECT reject_cf, count(*) FROM segment_customer_text WHERE reject_cf IS NOT NULL "
+    "GROUP BY 1 ORDER BY 2 DESC LIMIT :n",
     "subscription.payment_method": "SELECT pm_cf, count(*) FROM segment_sub_facts "
-                                   "WHERE pm_cf IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT :n",
+    "WHERE pm_cf IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT :n",
     "subscription.offer_id": "SELECT offer_cf, count(*) FROM segment_sub_facts "
-                             "WHERE offer_cf IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT :n",
+    "WHERE offer_cf IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT :n",
     "subscription.offer_title": "SELECT o.title, count(*) FROM segment_sub_facts s JOIN offers o "
-                                "ON o.id = s.offer_key GROUP BY 1 ORDER BY 2 DESC LIMIT :n",
+    "ON o.id = s.offer_key GROUP BY 1 ORDER BY 2 DESC LIMIT :n",
     "customer.latest_pass_title": "SELECT o.title, count(*) FROM segment_customer_facts f JOIN "
-                                  "offers o ON o.id = f.lp_offer GROUP BY 1 ORDER BY 2 DESC "
-                                  "LIMIT :n",
+    "offers o ON o.id = f.lp_offer GROUP BY 1 ORDER BY 2 DESC "
+    "LIMIT :n",
 }
 _FIXED_SQL = {
     "subscription.status": "SELECT status, count(*) FROM segment_sub_facts GROUP BY 1",
@@ -278,15 +297,25 @@ def custom_keys(conn, limit: int = 40, sample: int = 5000) -> list[str]:
     externalProperties keys)."""
     out: list[str] = []
     for prefix, sql in (
-            ("customer.custom.", "SELECT DISTINCT j.key FROM (SELECT external_data AS d FROM "
-                                 "segment_customer_text WHERE external_data IS NOT NULL LIMIT "
-                                 ":sample) x, json_each(x.d) j WHERE json_valid(x.d) LIMIT :n"),
-            ("subscription.custom.", "SELECT DISTINCT j.key FROM (SELECT props AS d FROM "
-                                     "segment_sub_facts WHERE props IS NOT NULL LIMIT :sample) "
-                                     "x, json_each(x.d) j WHERE json_valid(x.d) LIMIT :n")):
+        (
+            "customer.custom.",
+            "SELECT DISTINCT j.key FROM (SELECT external_data AS d FROM "
+            "segment_customer_text WHERE external_data IS NOT NULL LIMIT "
+            ":sample) x, json_each(x.d) j WHERE json_valid(x.d) LIMIT :n",
+        ),
+        (
+            "subscription.custom.",
+            "SELECT DISTINCT j.key FROM (SELECT props AS d FROM "
+            "segment_sub_facts WHERE props IS NOT NULL LIMIT :sample) "
+            "x, json_each(x.d) j WHERE json_valid(x.d) LIMIT :n",
+        ),
+    ):
         try:
-            out += [prefix + str(k) for (k,) in conn.execute(sql, {"n": limit, "sample": sample})
-                    if isinstance(k, str)]
+            out += [
+                prefix + str(k)
+                for (k,) in conn.execute(sql, {"n": limit, "sample": sample})
+                if isinstance(k, str)
+            ]
         except Exception:  # a malformed JSON value: offer what the other family has
             continue
     from srm_tui.segments.catalog import valid_custom_key

@@ -53,8 +53,7 @@ def aggregate(path: str, sql: str, params: dict[str, Any]) -> list[tuple]:
 
     conn = _writable.get(path)
     if conn is None:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10,
-                               isolation_level=None)
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10, isolation_level=None)
         conn.execute("PRAGMA busy_timeout=10000")
         conn.execute("PRAGMA mmap_size=17179869184")
         conn.execute("PRAGMA cache_size=-65536")

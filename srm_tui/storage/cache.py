@@ -43,8 +43,10 @@ def _create_private(path: Path, make_folder: bool) -> None:
 
     if not path.parent.is_dir():
         if not make_folder:
-            raise CacheMissing(f"{path}: the folder {path.parent} does not exist (srm creates "
-                               "no folder you did not ask for)")
+            raise CacheMissing(
+                f"{path}: the folder {path.parent} does not exist (srm creates "
+                "no folder you did not ask for)"
+            )
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
         create_private(path)
@@ -71,8 +73,9 @@ class Cache:
     ``create`` makes a missing cache file (``make_folder`` also its folder: srm's own data
     folder only); without it a missing path is ``CacheMissing``."""
 
-    def __init__(self, path: str | os.PathLike[str], *, create: bool = True,
-                 make_folder: bool = False):
+    def __init__(
+        self, path: str | os.PathLike[str], *, create: bool = True, make_folder: bool = False
+    ):
         self.path = Path(path)
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -86,8 +89,9 @@ class Cache:
         memory = str(self.path) == ":memory:"
         if not memory and not self.path.exists():
             if not create:
-                raise CacheMissing(f"{self.path}: no srm cache here (srm sync creates one; "
-                                   "check --db / SRM_DB)")
+                raise CacheMissing(
+                    f"{self.path}: no srm cache here (srm sync creates one; check --db / SRM_DB)"
+                )
             _create_private(self.path, make_folder)
         if not memory and not writable(self.path):
             self._open_read_only()
@@ -113,9 +117,11 @@ class Cache:
         self._uri = f"{base}?mode=ro&immutable=1"  # the error, if any, comes from _migrate
 
     def refuse_writes_reason(self) -> str:
-        return (f"the cache {self.path} is read only (a read-only medium or no write "
-                "permission): everything can be read, but actions, notes, syncs and saves "
-                "are refused; copy it somewhere writable to work on it")
+        return (
+            f"the cache {self.path} is read only (a read-only medium or no write "
+            "permission): everything can be read, but actions, notes, syncs and saves "
+            "are refused; copy it somewhere writable to work on it"
+        )
 
     # connections -----------------------------------------------------------------------
 
@@ -124,11 +130,13 @@ class Cache:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             if self._uri:
-                conn = sqlite3.connect(self._uri, uri=True, timeout=10, isolation_level=None,
-                                       check_same_thread=True)
+                conn = sqlite3.connect(
+                    self._uri, uri=True, timeout=10, isolation_level=None, check_same_thread=True
+                )
             else:
-                conn = sqlite3.connect(self.path, timeout=10, isolation_level=None,
-                                       check_same_thread=True)
+                conn = sqlite3.connect(
+                    self.path, timeout=10, isolation_level=None, check_same_thread=True
+                )
             conn.row_factory = sqlite3.Row
             if not self.read_only:  # setting the journal mode writes the file
                 conn.execute("PRAGMA journal_mode=WAL")
@@ -201,9 +209,11 @@ class Cache:
         except sqlite3.DatabaseError as exc:
             raise CacheError(f"{self.path} is not an srm cache: {exc}") from exc
         if self.read_only and version < SCHEMA_VERSION:
-            raise CacheError(f"{self.path} is read only and was written by an older srm "
-                             f"(schema {version}, this srm needs {SCHEMA_VERSION}); open it "
-                             "once with write access to upgrade it")
+            raise CacheError(
+                f"{self.path} is read only and was written by an older srm "
+                f"(schema {version}, this srm needs {SCHEMA_VERSION}); open it "
+                "once with write access to upgrade it"
+            )
         if version > SCHEMA_VERSION:
             raise CacheError(
                 f"{self.path} was written by a newer srm (schema {version}, this srm knows "

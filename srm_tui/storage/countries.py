@@ -16,10 +16,19 @@ from srm_tui.domain.fold import fold
 _NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"}
 # Common English names that differ from CLDR's current ones.
 _ALSO = {
-    "great britain": "GB", "united kingdom of great britain and northern ireland": "GB",
-    "usa": "US", "united states of america": "US", "turkey": "TR",
-    "czech republic": "CZ", "ivory coast": "CI", "macedonia": "MK", "burma": "MM",
-    "swaziland": "SZ", "holland": "NL", "russian federation": "RU", "viet nam": "VN",
+    "great britain": "GB",
+    "united kingdom of great britain and northern ireland": "GB",
+    "usa": "US",
+    "united states of america": "US",
+    "turkey": "TR",
+    "czech republic": "CZ",
+    "ivory coast": "CI",
+    "macedonia": "MK",
+    "burma": "MM",
+    "swaziland": "SZ",
+    "holland": "NL",
+    "russian federation": "RU",
+    "viet nam": "VN",
 }
 
 
@@ -31,8 +40,11 @@ def _key(text: str) -> str:
 def _names() -> dict[str, str]:
     from babel import Locale
 
-    names = {_key(name): code for code, name in Locale("en").territories.items()
-             if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES}
+    names = {
+        _key(name): code
+        for code, name in Locale("en").territories.items()
+        if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
+    }
     for name, code in _ALSO.items():
         names.setdefault(name, code)
     return names

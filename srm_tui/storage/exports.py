@@ -36,17 +36,24 @@ def _conn(cache: Cache | sqlite3.Connection) -> sqlite3.Connection:
     return cache if isinstance(cache, sqlite3.Connection) else cache.conn()
 
 
-def record_export(cache: Cache | sqlite3.Connection, path: str | os.PathLike[str], kind: str,
-                  *, segment: str | None = None) -> None:
+def record_export(
+    cache: Cache | sqlite3.Connection,
+    path: str | os.PathLike[str],
+    kind: str,
+    *,
+    segment: str | None = None,
+) -> None:
     """Note that srm wrote personal data to ``path`` (``-``, standard output, is not a file)."""
     if str(path) == "-":
         return
     absolute = str(Path(path).expanduser().resolve())
     conn = _conn(cache)
     # Its own short transaction (or the caller's): the export exists, so its record must too.
-    sql = ("INSERT INTO exports (path, kind, segment, created_at) VALUES (?, ?, ?, ?) "
-           "ON CONFLICT(path) DO UPDATE SET kind = excluded.kind, "
-           "segment = excluded.segment, created_at = excluded.created_at")
+    sql = (
+        "INSERT INTO exports (path, kind, segment, created_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(path) DO UPDATE SET kind = excluded.kind, "
+        "segment = excluded.segment, created_at = excluded.created_at"
+    )
     args = (absolute, kind, segment, int(time.time()))
     if conn.in_transaction:
         conn.execute(sql, args)
@@ -63,7 +70,8 @@ def record_export(cache: Cache | sqlite3.Connection, path: str | os.PathLike[str
 def recorded(cache: Cache | sqlite3.Connection) -> list[ExportRecord]:
     """Every recorded export, oldest first (whether or not the file still exists)."""
     rows = _conn(cache).execute(
-        "SELECT path, kind, segment, created_at FROM exports ORDER BY created_at, path")
+        "SELECT path, kind, segment, created_at FROM exports ORDER BY created_at, path"
+    )
     return [ExportRecord(*row) for row in rows]
 
 
@@ -77,8 +85,14 @@ def _needles(values: Iterable[str]) -> list[bytes]:
         value = value.strip()
         if len(value) < MIN_VALUE:
             continue
-        forms.update({value, json.dumps(value)[1:-1],
-                      json.dumps(value, ensure_ascii=False)[1:-1], value.replace('"', '""')})
+        forms.update(
+            {
+                value,
+                json.dumps(value)[1:-1],
+                json.dumps(value, ensure_ascii=False)[1:-1],
+                value.replace('"', '""'),
+            }
+        )
     return sorted({f.encode("utf-8") for f in forms if f}, key=len, reverse=True)
 
 

@@ -55,10 +55,17 @@ def check_target(path: str | os.PathLike[str], *, replace: bool = False) -> bool
     if stat.S_ISLNK(info.st_mode):
         raise FileRefused(path, "is a symbolic link; srm never writes through one")
     if not stat.S_ISREG(info.st_mode):
-        kind = ("a folder" if stat.S_ISDIR(info.st_mode) else
-                "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else
-                "a fifo" if stat.S_ISFIFO(info.st_mode) else
-                "a socket" if stat.S_ISSOCK(info.st_mode) else "not a regular file")
+        kind = (
+            "a folder"
+            if stat.S_ISDIR(info.st_mode)
+            else "a device"
+            if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode)
+            else "a fifo"
+            if stat.S_ISFIFO(info.st_mode)
+            else "a socket"
+            if stat.S_ISSOCK(info.st_mode)
+            else "not a regular file"
+        )
         raise FileRefused(path, f"is {kind}, not a regular file; srm writes only files")
     if not replace:
         raise FileRefused(path, "exists; give --force to replace it")
@@ -78,9 +85,16 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def write_file(path: str | os.PathLike[str], fill: Callable[[IO[Any]], T], *,
-               replace: bool = False, owned: Callable[[Path], bool] | None = None,
-               mode: int = PRIVATE, binary: bool = False, newline: str | None = "") -> T:
+def write_file(
+    path: str | os.PathLike[str],
+    fill: Callable[[IO[Any]], T],
+    *,
+    replace: bool = False,
+    owned: Callable[[Path], bool] | None = None,
+    mode: int = PRIVATE,
+    binary: bool = False,
+    newline: str | None = "",
+) -> T:
     """Write ``path`` whole or not at all: ``fill(handle)`` writes the content (text, UTF-8,
     unless ``binary``) and its result is returned.
 
@@ -95,8 +109,9 @@ def write_file(path: str | os.PathLike[str], fill: Callable[[IO[Any]], T], *,
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=folder)
     try:
         os.fchmod(fd, mode)
-        with (os.fdopen(fd, "wb") if binary else
-              os.fdopen(fd, "w", encoding="utf-8", newline=newline)) as handle:
+        with (
+            os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline=newline)
+        ) as handle:
             result = fill(handle)
             handle.flush()
             os.fsync(handle.fileno())
@@ -123,11 +138,17 @@ def _place_new(tmp: str, target: Path) -> None:
     try:
         os.link(tmp, target, follow_symlinks=False)
     except FileExistsError:
-        raise FileRefused(target, "appeared while srm was writing; give --force to "
-                          "replace it") from None
+        raise FileRefused(
+            target, "appeared while srm was writing; give --force to replace it"
+        ) from None
     except OSError as exc:
-        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV,
-                             errno.EMLINK):
+        if exc.errno not in (
+            errno.EPERM,
+            errno.ENOTSUP,
+            errno.EOPNOTSUPP,
+            errno.EXDEV,
+            errno.EMLINK,
+        ):
             raise
         if os.path.lexists(target):
             raise FileRefused(target, "exists; give --force to replace it") from None

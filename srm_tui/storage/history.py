@@ -24,8 +24,9 @@ def iso_date(ts: int) -> str:
     return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%d")
 
 
-def observed_events(conn: sqlite3.Connection, customer_id: int,
-                    date: Callable[[int], str] = iso_date) -> list[acc.Event]:
+def observed_events(
+    conn: sqlite3.Connection, customer_id: int, date: Callable[[int], str] = iso_date
+) -> list[acc.Event]:
     """The changes sync, fetches and webhooks saw in the customer's subscriptions and passes."""
     out = []
     for r in observed.for_customer(conn, customer_id):
@@ -36,21 +37,36 @@ def observed_events(conn: sqlite3.Connection, customer_id: int,
             after = date(int(after)) if after else "no end"
         elif r["field"] == "customerId":
             before, after = f"customer {before}", f"customer {after}"
-        out.append(acc.Event(r["seen_at"], "subscription" if what == "Subscription" else "pass",
-                             f"{what} {r['record_key']} {r['field']}: {before or '—'} → "
-                             f"{after or '—'} (seen at the API)", r["record_key"]))
+        out.append(
+            acc.Event(
+                r["seen_at"],
+                "subscription" if what == "Subscription" else "pass",
+                f"{what} {r['record_key']} {r['field']}: {before or '—'} → "
+                f"{after or '—'} (seen at the API)",
+                r["record_key"],
+            )
+        )
     return out
 
 
-def customer_history(conn: sqlite3.Connection, customer_id: int, record: dict[str, Any],
-                     now: int | None = None,
-                     date: Callable[[int], str] = iso_date) -> list[acc.Event]:
+def customer_history(
+    conn: sqlite3.Connection,
+    customer_id: int,
+    record: dict[str, Any],
+    now: int | None = None,
+    date: Callable[[int], str] = iso_date,
+) -> list[acc.Event]:
     """The merged history of a customer whose cached records are ``record`` (the raw
     account, ``queries.account_records``), newest first; ``date`` writes the dates that
     observed changes name."""
-    audit = [dict(r) for r in conn.execute(
-        "SELECT id, at, agent, action, target, outcome FROM audit WHERE customer_id = ? "
-        "ORDER BY at DESC LIMIT ?", (customer_id, AUDIT_LIMIT))]
+    audit = [
+        dict(r)
+        for r in conn.execute(
+            "SELECT id, at, agent, action, target, outcome FROM audit WHERE customer_id = ? "
+            "ORDER BY at DESC LIMIT ?",
+            (customer_id, AUDIT_LIMIT),
+        )
+    ]
     events = acc.timeline(record, audit, now)
     events += observed_events(conn, customer_id, date)
     events.sort(key=lambda e: e.at, reverse=True)

@@ -16,16 +16,26 @@ from typing import Any
 
 # Entity -> (cache column, the API's field name) compared between copies.
 WATCHED: dict[str, tuple[tuple[str, str], ...]] = {
-    "subscriptions": (("customer_id", "customerId"), ("status", "status"),
-                      ("date_to", "dateTo"), ("in_trial", "inTrial"),
-                      ("coupon_code", "couponCode"), ("offer_id", "offerId")),
-    "passes": (("customer_id", "customerId"), ("status", "status"),
-               ("expires_at", "expiresAt"), ("offer_id", "offerId")),
+    "subscriptions": (
+        ("customer_id", "customerId"),
+        ("status", "status"),
+        ("date_to", "dateTo"),
+        ("in_trial", "inTrial"),
+        ("coupon_code", "couponCode"),
+        ("offer_id", "offerId"),
+    ),
+    "passes": (
+        ("customer_id", "customerId"),
+        ("status", "status"),
+        ("expires_at", "expiresAt"),
+        ("offer_id", "offerId"),
+    ),
 }
 
 
-def record_changes(conn: sqlite3.Connection, entity: str, columns: Sequence[str],
-                   rows: Sequence[tuple], now: int) -> int:
+def record_changes(
+    conn: sqlite3.Connection, entity: str, columns: Sequence[str], rows: Sequence[tuple], now: int
+) -> int:
     """Compare new rows with the cached ones; write one row per changed field."""
     watched = WATCHED.get(entity)
     if not watched or not rows:
@@ -35,15 +45,20 @@ def record_changes(conn: sqlite3.Connection, entity: str, columns: Sequence[str]
     key_at = columns.index("id")
     written = 0
     for start in range(0, len(rows), 500):
-        chunk = rows[start:start + 500]
+        chunk = rows[start : start + 500]
         keys = [r[key_at] for r in chunk]
         marks = ",".join("?" * len(keys))
         # A copy an import made (marked `_srm.source = import`) is not the API's: replacing
         # it with the API's first copy is no change the API made (a stopped pass the Pass
         # report calls terminated), and neither is a later export rewriting it.
-        old = {r[0]: r[1:] for r in conn.execute(
-            f"SELECT id, {', '.join(names)} FROM {entity} WHERE id IN ({marks}) "
-            "AND coalesce(json_extract(raw, '$._srm.source'), '') != 'import'", keys)}
+        old = {
+            r[0]: r[1:]
+            for r in conn.execute(
+                f"SELECT id, {', '.join(names)} FROM {entity} WHERE id IN ({marks}) "
+                "AND coalesce(json_extract(raw, '$._srm.source'), '') != 'import'",
+                keys,
+            )
+        }
         out: list[tuple[Any, ...]] = []
         for row in chunk:
             before = old.get(row[key_at])
@@ -53,21 +68,32 @@ def record_changes(conn: sqlite3.Connection, entity: str, columns: Sequence[str]
                 after = row[at[column]]
                 if before[i] != after:
                     owners = {before[0], row[at["customer_id"]]}  # a transfer: both see it
-                    out += [(owner, entity, str(row[key_at]), field,
-                             None if before[i] is None else str(before[i]),
-                             None if after is None else str(after), now) for owner in owners]
+                    out += [
+                        (
+                            owner,
+                            entity,
+                            str(row[key_at]),
+                            field,
+                            None if before[i] is None else str(before[i]),
+                            None if after is None else str(after),
+                            now,
+                        )
+                        for owner in owners
+                    ]
         if out:
             conn.executemany(
                 "INSERT INTO observed_changes (customer_id, entity, record_key, field, before, "
-                "after, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)", out)
+                "after, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                out,
+            )
             written += len(out)
     return written
 
 
-def for_customer(conn: sqlite3.Connection, customer_id: int,
-                 limit: int = 500) -> list[sqlite3.Row]:
+def for_customer(conn: sqlite3.Connection, customer_id: int, limit: int = 500) -> list[sqlite3.Row]:
     """A customer's observed changes, newest first."""
     return conn.execute(
         "SELECT id, entity, record_key, field, before, after, seen_at FROM observed_changes "
         "WHERE customer_id = ? ORDER BY seen_at DESC, id DESC LIMIT ?",
-        (customer_id, limit)).fetchall()
+        (customer_id, limit),
+    ).fetchall()

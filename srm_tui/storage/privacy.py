@@ -20,15 +20,38 @@ from srm_tui.storage import exports, records
 from srm_tui.storage.cache import Cache
 
 MARKER = "[anonymized]"
-CUSTOMER_FIELDS = ("email", "firstName", "lastName", "lastUserIp", "externalId",
-                   "externalData")
+CUSTOMER_FIELDS = ("email", "firstName", "lastName", "lastUserIp", "externalId", "externalData")
 # Fields whose values the change history must not keep (the API's list).
-PERSONAL_FIELDS = frozenset({"email", "firstName", "lastName", "lastUserIp", "externalId",
-                             "externalData", "companyName", "address", "city", "state",
-                             "postCode", "birthDate"})
-CUSTOMER_COLUMNS = ("email", "email_lc", "first_name", "last_name", "external_id",
-                    "external_data", "address", "city", "state", "post_code", "birth_date",
-                    "company")
+PERSONAL_FIELDS = frozenset(
+    {
+        "email",
+        "firstName",
+        "lastName",
+        "lastUserIp",
+        "externalId",
+        "externalData",
+        "companyName",
+        "address",
+        "city",
+        "state",
+        "postCode",
+        "birthDate",
+    }
+)
+CUSTOMER_COLUMNS = (
+    "email",
+    "email_lc",
+    "first_name",
+    "last_name",
+    "external_id",
+    "external_data",
+    "address",
+    "city",
+    "state",
+    "post_code",
+    "birth_date",
+    "company",
+)
 # Shorter values are replaced only where a whole text equals them ("Al" inside "Also" stays).
 MIN_SUBSTRING = 3
 
@@ -47,8 +70,10 @@ def _strings(value: Any) -> Iterable[str]:
 
 
 def _raw(conn: sqlite3.Connection, table: str, customer_id: int) -> list[tuple[Any, dict]]:
-    return [(r[0], json.loads(r[1])) for r in conn.execute(
-        f"SELECT id, raw FROM {table} WHERE customer_id = ?", (customer_id,))]
+    return [
+        (r[0], json.loads(r[1]))
+        for r in conn.execute(f"SELECT id, raw FROM {table} WHERE customer_id = ?", (customer_id,))
+    ]
 
 
 def personal_values(conn: sqlite3.Connection, customer_id: int) -> set[str]:
@@ -79,8 +104,11 @@ class Scrubber:
         self.values = sorted({v for v in values if v}, key=len, reverse=True)
         self.long = [v for v in self.values if len(v) >= MIN_SUBSTRING]
         # How a value looks in stored text: as is, and inside JSON (escaped, \\uXXXX).
-        forms = {n for v in self.long
-                 for n in (v, json.dumps(v)[1:-1], json.dumps(v, ensure_ascii=False)[1:-1])}
+        forms = {
+            n
+            for v in self.long
+            for n in (v, json.dumps(v)[1:-1], json.dumps(v, ensure_ascii=False)[1:-1])
+        }
         self.needles = sorted(forms, key=len, reverse=True)
 
     def text(self, value: str) -> str:
@@ -140,7 +168,9 @@ def _anonymize_rows(tx: sqlite3.Connection, customer_id: int) -> None:
         records.unindex_customers(tx, [customer_id])
         tx.execute(
             f"UPDATE customers SET {', '.join(f'{c} = NULL' for c in CUSTOMER_COLUMNS)}, "
-            "anonymized = 1, raw = ? WHERE id = ?", (_dumps(customer), customer_id))
+            "anonymized = 1, raw = ? WHERE id = ?",
+            (_dumps(customer), customer_id),
+        )
         records.index_customers(tx, [customer_id])
     for key, email in _raw(tx, "emails", customer_id):
         if email.get("to") is not None or email.get("body") is not None:
@@ -149,15 +179,16 @@ def _anonymize_rows(tx: sqlite3.Connection, customer_id: int) -> None:
     for key, entry in _raw(tx, "history", customer_id):
         changes = entry.get("changes") or []
         if any(c.get("field") in PERSONAL_FIELDS for c in changes):
-            entry["changes"] = [dict(c, **{"from": None, "to": None})
-                                if c.get("field") in PERSONAL_FIELDS else c for c in changes]
+            entry["changes"] = [
+                dict(c, **{"from": None, "to": None}) if c.get("field") in PERSONAL_FIELDS else c
+                for c in changes
+            ]
             tx.execute("UPDATE history SET raw = ? WHERE id = ?", (_dumps(entry), key))
     for key, details in _raw(tx, "payment_details", customer_id):
         params = details.get("paymentMethodSpecificParams") or {}
         if params.get("holderName") is not None:
             details["paymentMethodSpecificParams"] = dict(params, holderName=None)
-            tx.execute("UPDATE payment_details SET raw = ? WHERE id = ?",
-                       (_dumps(details), key))
+            tx.execute("UPDATE payment_details SET raw = ? WHERE id = ?", (_dumps(details), key))
 
 
 def _drop_derived(tx: sqlite3.Connection, customer_id: int) -> None:
@@ -168,26 +199,34 @@ def _drop_derived(tx: sqlite3.Connection, customer_id: int) -> None:
     forget_customers(tx, [customer_id])
 
 
-def _scrub_table(tx: sqlite3.Connection, scrub: Scrubber, table: str, columns: tuple[str, ...],
-                 where: str = "", params: tuple = ()) -> int:
+def _scrub_table(
+    tx: sqlite3.Connection,
+    scrub: Scrubber,
+    table: str,
+    columns: tuple[str, ...],
+    where: str = "",
+    params: tuple = (),
+) -> int:
     changed = 0
     rows = tx.execute(f"SELECT id, {', '.join(columns)} FROM {table} {where}", params).fetchall()
     for row in rows:
         new = [scrub.stored(row[c]) for c in columns]
         if new != [row[c] for c in columns]:
-            tx.execute(f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in columns)} "
-                       "WHERE id = ?", (*new, row["id"]))
+            tx.execute(
+                f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?",
+                (*new, row["id"]),
+            )
             changed += 1
     return changed
 
 
-def _scrub_unkeyed(tx: sqlite3.Connection, scrub: Scrubber, table: str, column: str,
-                   customer_id: int) -> None:
+def _scrub_unkeyed(
+    tx: sqlite3.Connection, scrub: Scrubber, table: str, column: str, customer_id: int
+) -> None:
     """Rows not keyed by customer (webhook deliveries, quarantine): those about this one."""
     needles = [str(customer_id)] + scrub.needles
     clause = " OR ".join(f"instr({column}, ?) > 0" for _ in needles)
-    for row in tx.execute(f"SELECT id, {column} FROM {table} WHERE {clause}",
-                          needles).fetchall():
+    for row in tx.execute(f"SELECT id, {column} FROM {table} WHERE {clause}", needles).fetchall():
         text = row[column]
         try:
             about = _mentions_customer(json.loads(text), customer_id)
@@ -238,10 +277,22 @@ def forget_customer(cache: Cache, customer_id: int, values: Iterable[str] = ()) 
             cleaned = scrub.json(note)
             if cleaned != note:
                 tx.execute("UPDATE notes SET raw = ? WHERE id = ?", (_dumps(cleaned), key))
-        _scrub_table(tx, scrub, "audit", ("before", "after", "detail"),
-                     "WHERE customer_id = ?", (customer_id,))
-        _scrub_table(tx, scrub, "outbox", ("payload", "base", "response", "last_error"),
-                     "WHERE customer_id = ?", (customer_id,))
+        _scrub_table(
+            tx,
+            scrub,
+            "audit",
+            ("before", "after", "detail"),
+            "WHERE customer_id = ?",
+            (customer_id,),
+        )
+        _scrub_table(
+            tx,
+            scrub,
+            "outbox",
+            ("payload", "base", "response", "last_error"),
+            "WHERE customer_id = ?",
+            (customer_id,),
+        )
         _scrub_unkeyed(tx, scrub, "webhook_events", "data", customer_id)
         _scrub_unkeyed(tx, scrub, "quarantine", "payload", customer_id)
         # Merge every segment of the search index, so the deleted terms are really gone.

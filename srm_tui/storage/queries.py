@@ -15,8 +15,18 @@ SORT_COLUMNS = {
     "last_payment_method": "last_payment_method",
 }
 
-SUMMARY_COLUMNS = ("id", "email", "first_name", "last_name", "country", "currency",
-                   "registered_at", "last_login_at", "transactions", "last_payment_method")
+SUMMARY_COLUMNS = (
+    "id",
+    "email",
+    "first_name",
+    "last_name",
+    "country",
+    "currency",
+    "registered_at",
+    "last_login_at",
+    "transactions",
+    "last_payment_method",
+)
 
 
 def customer_count(conn: sqlite3.Connection) -> int:
@@ -27,9 +37,15 @@ def customer_count(conn: sqlite3.Connection) -> int:
     return row[0]
 
 
-def customer_window(conn: sqlite3.Connection, *, sort: str = "id", descending: bool = False,
-                    offset: int = 0, limit: int = 100, total: int | None = None
-                    ) -> list[sqlite3.Row]:
+def customer_window(
+    conn: sqlite3.Connection,
+    *,
+    sort: str = "id",
+    descending: bool = False,
+    offset: int = 0,
+    limit: int = 100,
+    total: int | None = None,
+) -> list[sqlite3.Row]:
     """Rows [offset, offset + limit) of the customer list in the given order.
 
     Near the end it reads the index backwards, so jumping to the last page of a million
@@ -48,12 +64,16 @@ def customer_window(conn: sqlite3.Connection, *, sort: str = "id", descending: b
         direction = "ASC" if descending else "DESC"
         rows = conn.execute(
             f"SELECT {cols} FROM customers ORDER BY {expr} {direction}, id {direction} "
-            "LIMIT ? OFFSET ?", (limit, from_end)).fetchall()
+            "LIMIT ? OFFSET ?",
+            (limit, from_end),
+        ).fetchall()
         return rows[::-1]
     direction = "DESC" if descending else "ASC"
     return conn.execute(
         f"SELECT {cols} FROM customers ORDER BY {expr} {direction}, id {direction} "
-        "LIMIT ? OFFSET ?", (limit, offset)).fetchall()
+        "LIMIT ? OFFSET ?",
+        (limit, offset),
+    ).fetchall()
 
 
 def summary(row: sqlite3.Row | dict[str, Any]) -> dict[str, Any]:
@@ -82,16 +102,24 @@ def account_records(conn: sqlite3.Connection, customer_id: int) -> dict[str, Any
     if row is None:
         return None
     out: dict[str, Any] = {"customer": json.loads(row[0])}
-    for entity in ("subscriptions", "passes", "transactions", "payment_details", "emails",
-                   "notes", "history"):
+    for entity in (
+        "subscriptions",
+        "passes",
+        "transactions",
+        "payment_details",
+        "emails",
+        "notes",
+        "history",
+    ):
         # derived: a subscription's period and a pass's createdAt where the vendor's record
         # has none (CONTRACT section 5), as the account view reads them.
         out[entity] = raw_records(conn, entity, customer_id, derived=True)
     return out
 
 
-def customer_record(conn: sqlite3.Connection, customer_id: int,
-                    now: int | None = None) -> dict[str, Any] | None:
+def customer_record(
+    conn: sqlite3.Connection, customer_id: int, now: int | None = None
+) -> dict[str, Any] | None:
     """The whole cached account (``srm customer show``): the records in the API's shapes and
     ``history``, the merged history the console's History tab shows (``storage.history``),
     newest first, each entry ``{at, kind, text, ref}``; an entry drawn from one of the
@@ -108,7 +136,10 @@ def customer_record(conn: sqlite3.Connection, customer_id: int,
     for e in customer_history(conn, customer_id, out, now):
         entry: dict[str, Any] = {
             "at": datetime.fromtimestamp(e.at, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "kind": e.kind, "text": e.text, "ref": e.ref}
+            "kind": e.kind,
+            "text": e.text,
+            "ref": e.ref,
+        }
         if e.kind == "change" and e.ref in vendor:
             entry["record"] = vendor[e.ref]
         merged.append(entry)
@@ -136,7 +167,9 @@ def offer_holders(conn: sqlite3.Connection, now: int) -> dict[str, int]:
             SELECT substr(offer_id, 1, 10), customer_id FROM passes
             WHERE status = 'active' AND (expires_at IS NULL OR expires_at >= :now))
         GROUP BY offer
-        """, {"now": now}):
+        """,
+        {"now": now},
+    ):
         counts[row[0]] = row[1]
     return counts
 
@@ -159,8 +192,12 @@ def _offer_range(offer_id: str, now: int) -> dict[str, Any]:
 
 def offer_holder_ids(conn: sqlite3.Connection, offer_id: str, now: int) -> list[int]:
     """Customers with current access to one offer (any of its country versions), by id."""
-    return [r[0] for r in conn.execute(f"SELECT customer_id FROM ({_HOLDERS}) ORDER BY 1",
-                                       _offer_range(offer_id, now))]
+    return [
+        r[0]
+        for r in conn.execute(
+            f"SELECT customer_id FROM ({_HOLDERS}) ORDER BY 1", _offer_range(offer_id, now)
+        )
+    ]
 
 
 def customer_rows(conn: sqlite3.Connection, ids: list[int]) -> list[sqlite3.Row]:
@@ -169,6 +206,7 @@ def customer_rows(conn: sqlite3.Connection, ids: list[int]) -> list[sqlite3.Row]
         return []
     cols = ", ".join(SUMMARY_COLUMNS)
     marks = ",".join("?" * len(ids))
-    rows = {r["id"]: r for r in conn.execute(
-        f"SELECT {cols} FROM customers WHERE id IN ({marks})", ids)}
+    rows = {
+        r["id"]: r for r in conn.execute(f"SELECT {cols} FROM customers WHERE id IN ({marks})", ids)
+    }
     return [rows[i] for i in ids if i in rows]

@@ -29,38 +29,96 @@ def is_anonymized(payload: dict[str, Any]) -> bool:
 
 def _customer(c: m.Customer, raw: str, now: int) -> tuple:
     cap = c.capture or m.Capture()
-    source = c._source if isinstance(c._source, dict) else c.model_dump(by_alias=True, exclude_unset=True)
+    source = (
+        c._source
+        if isinstance(c._source, dict)
+        else c.model_dump(by_alias=True, exclude_unset=True)
+    )
     return (
-        c.id, c.email, c.email.casefold() if c.email else None, c.firstName, c.lastName,
-        c.country, c.currency, c.locale, c.registered_at, c.last_login_at,
-        c.externalId, _dumps(c.externalData),
-        cap.address, cap.city, cap.state, cap.postCode, cap.birthDate, cap.companyName,
-        int(is_anonymized(source)), raw, now,
+        c.id,
+        c.email,
+        c.email.casefold() if c.email else None,
+        c.firstName,
+        c.lastName,
+        c.country,
+        c.currency,
+        c.locale,
+        c.registered_at,
+        c.last_login_at,
+        c.externalId,
+        _dumps(c.externalData),
+        cap.address,
+        cap.city,
+        cap.state,
+        cap.postCode,
+        cap.birthDate,
+        cap.companyName,
+        int(is_anonymized(source)),
+        raw,
+        now,
     )
 
 
 def _subscription(s: m.Subscription, raw: str, now: int) -> tuple:
     renewals = s.renewalCycle.completed if s.renewalCycle else 0
     return (
-        s.subscriptionId, s.customerId, s.offerId, s.status, s.dateFrom, s.dateTo,
-        int(s.inTrial), s.started_at, s.period, s.nextPaymentPrice, s.nextPaymentCurrency,
-        s.paymentGateway, s.paymentMethod, s.couponCode, renewals,
-        _dumps(s.externalProperties), raw, now, int(s.period is None),
+        s.subscriptionId,
+        s.customerId,
+        s.offerId,
+        s.status,
+        s.dateFrom,
+        s.dateTo,
+        int(s.inTrial),
+        s.started_at,
+        s.period,
+        s.nextPaymentPrice,
+        s.nextPaymentCurrency,
+        s.paymentGateway,
+        s.paymentMethod,
+        s.couponCode,
+        renewals,
+        _dumps(s.externalProperties),
+        raw,
+        now,
+        int(s.period is None),
         int(s.nextPaymentPrice is None),
     )
 
 
 def _pass(p: m.Pass, raw: str, now: int) -> tuple:
-    return (p.passId, p.customerId, p.offerId, p.offer_type, p.status, p.createdAt,
-            p.expiresAt, raw, now, int(p.createdAt is None))
+    return (
+        p.passId,
+        p.customerId,
+        p.offerId,
+        p.offer_type,
+        p.status,
+        p.createdAt,
+        p.expiresAt,
+        raw,
+        now,
+        int(p.createdAt is None),
+    )
 
 
 def _transaction(t: m.Transaction, raw: str, now: int) -> tuple:
     offer_period = m.period_word(getattr(t, "offerPeriod", None))
     return (
-        t.transactionId, t.customerId, t.transactionDate, t.offerId, t.subscriptionId,
-        t.passId, t.amount, t.currency, t.status, t.paymentGateway, t.paymentMethod,
-        t.externalPaymentId, t.rejectedReason, t.refundedAmount or 0.0, raw, now,
+        t.transactionId,
+        t.customerId,
+        t.transactionDate,
+        t.offerId,
+        t.subscriptionId,
+        t.passId,
+        t.amount,
+        t.currency,
+        t.status,
+        t.paymentGateway,
+        t.paymentMethod,
+        t.externalPaymentId,
+        t.rejectedReason,
+        t.refundedAmount or 0.0,
+        raw,
+        now,
         offer_period if offer_period in m.PERIOD_WORDS.values() else None,
     )
 
@@ -68,9 +126,16 @@ def _transaction(t: m.Transaction, raw: str, now: int) -> tuple:
 def _payment_details(p: m.PaymentDetails, raw: str, now: int) -> tuple:
     params = p.paymentMethodSpecificParams or {}
     return (
-        p.id, p.customerId, p.paymentGateway, p.paymentMethod, int(p.active),
-        params.get("variant"), params.get("lastCardFourDigits"),
-        params.get("cardExpirationDate"), raw, now,
+        p.id,
+        p.customerId,
+        p.paymentGateway,
+        p.paymentMethod,
+        int(p.active),
+        params.get("variant"),
+        params.get("lastCardFourDigits"),
+        params.get("cardExpirationDate"),
+        raw,
+        now,
     )
 
 
@@ -89,8 +154,18 @@ def _history(h: m.HistoryEntry, raw: str, now: int) -> tuple:
 def _offer(o: m.Offer, raw: str, now: int) -> tuple:
     price = o.price.amount if o.price else None
     currency = o.price.currency if o.price else None
-    return (o.id, o.type, o.title, int(o.active), price, currency, o.version, raw, now,
-            o.billing_period)
+    return (
+        o.id,
+        o.type,
+        o.title,
+        int(o.active),
+        price,
+        currency,
+        o.version,
+        raw,
+        now,
+        o.billing_period,
+    )
 
 
 def _season_group(g: m.SeasonGroup, raw: str, now: int) -> tuple:
@@ -102,45 +177,172 @@ def _campaign(c: m.Campaign, raw: str, now: int) -> tuple:
 
 
 _COLUMNS: dict[str, tuple[str, Sequence[str], Callable[..., tuple]]] = {
-    "customers": ("id", (
-        "id", "email", "email_lc", "first_name", "last_name", "country", "currency", "locale",
-        "registered_at", "last_login_at", "external_id", "external_data", "address", "city",
-        "state", "post_code", "birth_date", "company", "anonymized", "raw", "synced_at"),
-        _customer),
-    "subscriptions": ("id", (
-        "id", "customer_id", "offer_id", "status", "date_from", "date_to", "in_trial",
-        "created_at", "period", "price", "currency", "gateway", "payment_method",
-        "coupon_code", "renewals", "external_properties", "raw", "synced_at",
-        "period_derived", "price_derived"), _subscription),
-    "passes": ("id", ("id", "customer_id", "offer_id", "offer_type", "status", "created_at",
-                      "expires_at", "raw", "synced_at", "created_derived"), _pass),
-    "transactions": ("id", (
-        "id", "customer_id", "date", "offer_id", "subscription_id", "pass_id", "amount",
-        "currency", "status", "gateway", "payment_method", "external_payment_id",
-        "rejected_reason", "refunded_amount", "raw", "synced_at", "offer_period"),
-        _transaction),
-    "payment_details": ("id", ("id", "customer_id", "gateway", "method", "active", "variant",
-                               "last4", "expiry", "raw", "synced_at"), _payment_details),
-    "emails": ("id", ("id", "customer_id", "type", "status", "created_at", "raw",
-                      "synced_at"), _email),
-    "notes": ("id", ("id", "customer_id", "author", "created_at", "updated_at", "deleted_at",
-                     "raw", "synced_at"), _note),
+    "customers": (
+        "id",
+        (
+            "id",
+            "email",
+            "email_lc",
+            "first_name",
+            "last_name",
+            "country",
+            "currency",
+            "locale",
+            "registered_at",
+            "last_login_at",
+            "external_id",
+            "external_data",
+            "address",
+            "city",
+            "state",
+            "post_code",
+            "birth_date",
+            "company",
+            "anonymized",
+            "raw",
+            "synced_at",
+        ),
+        _customer,
+    ),
+    "subscriptions": (
+        "id",
+        (
+            "id",
+            "customer_id",
+            "offer_id",
+            "status",
+            "date_from",
+            "date_to",
+            "in_trial",
+            "created_at",
+            "period",
+            "price",
+            "currency",
+            "gateway",
+            "payment_method",
+            "coupon_code",
+            "renewals",
+            "external_properties",
+            "raw",
+            "synced_at",
+            "period_derived",
+            "price_derived",
+        ),
+        _subscription,
+    ),
+    "passes": (
+        "id",
+        (
+            "id",
+            "customer_id",
+            "offer_id",
+            "offer_type",
+            "status",
+            "created_at",
+            "expires_at",
+            "raw",
+            "synced_at",
+            "created_derived",
+        ),
+        _pass,
+    ),
+    "transactions": (
+        "id",
+        (
+            "id",
+            "customer_id",
+            "date",
+            "offer_id",
+            "subscription_id",
+            "pass_id",
+            "amount",
+            "currency",
+            "status",
+            "gateway",
+            "payment_method",
+            "external_payment_id",
+            "rejected_reason",
+            "refunded_amount",
+            "raw",
+            "synced_at",
+            "offer_period",
+        ),
+        _transaction,
+    ),
+    "payment_details": (
+        "id",
+        (
+            "id",
+            "customer_id",
+            "gateway",
+            "method",
+            "active",
+            "variant",
+            "last4",
+            "expiry",
+            "raw",
+            "synced_at",
+        ),
+        _payment_details,
+    ),
+    "emails": (
+        "id",
+        ("id", "customer_id", "type", "status", "created_at", "raw", "synced_at"),
+        _email,
+    ),
+    "notes": (
+        "id",
+        (
+            "id",
+            "customer_id",
+            "author",
+            "created_at",
+            "updated_at",
+            "deleted_at",
+            "raw",
+            "synced_at",
+        ),
+        _note,
+    ),
     "history": ("id", ("id", "customer_id", "date", "editor", "raw", "synced_at"), _history),
-    "offers": ("id", ("id", "type", "title", "active", "price", "currency", "version", "raw",
-                      "synced_at", "billing_period"), _offer),
+    "offers": (
+        "id",
+        (
+            "id",
+            "type",
+            "title",
+            "active",
+            "price",
+            "currency",
+            "version",
+            "raw",
+            "synced_at",
+            "billing_period",
+        ),
+        _offer,
+    ),
     "season_groups": ("id", ("id", "name", "raw", "synced_at"), _season_group),
     "campaigns": ("id", ("id", "name", "status", "raw", "synced_at"), _campaign),
 }
 
-CHILD_ENTITIES = ("subscriptions", "passes", "transactions", "payment_details", "emails",
-                  "notes", "history")
+CHILD_ENTITIES = (
+    "subscriptions",
+    "passes",
+    "transactions",
+    "payment_details",
+    "emails",
+    "notes",
+    "history",
+)
 
 
 def _upsert_sql(table: str) -> str:
     key, cols, _ = _COLUMNS[table]
     updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != key)
-    return (f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
-            f"ON CONFLICT({key}) DO UPDATE SET {updates}")
+    return (
+        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+        f"ON CONFLICT({key}) DO UPDATE SET {updates}"
+    )
 
 
 _UPSERT = {table: _upsert_sql(table) for table in _COLUMNS}
@@ -154,8 +356,9 @@ def record_key(entity: str, record: Any) -> str | None:
     return None
 
 
-def upsert(conn: sqlite3.Connection, entity: str, records: Iterable[m.ApiModel],
-           now: int) -> list[Any]:
+def upsert(
+    conn: sqlite3.Connection, entity: str, records: Iterable[m.ApiModel], now: int
+) -> list[Any]:
     """Insert or replace validated records; returns the customer ids they touch."""
     _, _, mapper = _COLUMNS[entity]
     rows = []
@@ -198,30 +401,43 @@ def upsert(conn: sqlite3.Connection, entity: str, records: Iterable[m.ApiModel],
 _MAIN = "CASE WHEN instr({0}, '_') > 0 THEN substr({0}, 1, instr({0}, '_') - 1) ELSE {0} END"
 _PERIOD_OF = (
     "coalesce((SELECT o.billing_period FROM offers o WHERE o.id = "
-    + _MAIN.format("subscriptions.offer_id") + "), "
+    + _MAIN.format("subscriptions.offer_id")
+    + "), "
     "(SELECT t.offer_period FROM transactions t WHERE t.customer_id = subscriptions.customer_id"
     " AND t.offer_id = subscriptions.offer_id AND t.offer_period IS NOT NULL"
-    " ORDER BY t.date DESC, t.id DESC LIMIT 1))")
+    " ORDER BY t.date DESC, t.id DESC LIMIT 1))"
+)
 _PASS_CREATED = (
     "coalesce((SELECT min(t.date) FROM transactions t WHERE t.customer_id = passes.customer_id"
     " AND t.pass_id = passes.id), "
     "(SELECT min(t.date) FROM transactions t WHERE t.customer_id = passes.customer_id"
-    " AND t.pass_id IS NULL AND t.subscription_id IS NULL AND t.offer_id = passes.offer_id))")
+    " AND t.pass_id IS NULL AND t.subscription_id IS NULL AND t.offer_id = passes.offer_id))"
+)
 
 
 def _chunks(values: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
     for start in range(0, len(values), size):
-        yield values[start:start + size]
+        yield values[start : start + size]
 
 
-def derive_periods(conn: sqlite3.Connection, *, subscription_ids: Sequence[int] = (),
-                   customer_ids: Sequence[int] = (), offer_ids: Sequence[str] = ()) -> None:
+def derive_periods(
+    conn: sqlite3.Connection,
+    *,
+    subscription_ids: Sequence[int] = (),
+    customer_ids: Sequence[int] = (),
+    offer_ids: Sequence[str] = (),
+) -> None:
     """Recompute the derived period of subscriptions that have none of their own: those
     listed, those of the customers listed, those of the (main) offers listed."""
-    base = (f"UPDATE subscriptions SET period = {_PERIOD_OF} WHERE period_derived = 1 "
-            f"AND period IS NOT {_PERIOD_OF} AND ")
-    for column, values in (("id", subscription_ids), ("customer_id", customer_ids),
-                           (_MAIN.format("offer_id"), offer_ids)):
+    base = (
+        f"UPDATE subscriptions SET period = {_PERIOD_OF} WHERE period_derived = 1 "
+        f"AND period IS NOT {_PERIOD_OF} AND "
+    )
+    for column, values in (
+        ("id", subscription_ids),
+        ("customer_id", customer_ids),
+        (_MAIN.format("offer_id"), offer_ids),
+    ):
         for chunk in _chunks(sorted(set(values))):
             conn.execute(base + f"{column} IN ({','.join('?' * len(chunk))})", list(chunk))
 
@@ -231,39 +447,48 @@ def derive_periods(conn: sqlite3.Connection, *, subscription_ids: Sequence[int] 
 # names (``S123456789_PL``: the offer's price for PL), else the main offer's price, with that
 # price's currency unless the record names its own.
 _LOC_OF = "(SELECT l.{0} FROM localizations l WHERE l.id = subscriptions.offer_id)"
-_OFFER_OF = ("(SELECT o.{0} FROM offers o WHERE o.id = "
-             + _MAIN.format("subscriptions.offer_id") + ")")
+_OFFER_OF = (
+    "(SELECT o.{0} FROM offers o WHERE o.id = " + _MAIN.format("subscriptions.offer_id") + ")"
+)
 _PRICE_OF = f"coalesce({_LOC_OF.format('price')}, {_OFFER_OF.format('price')})"
 _CURRENCY_OF = (
     "coalesce(json_extract(subscriptions.raw, '$.nextPaymentCurrency'), "
     f"CASE WHEN {_LOC_OF.format('price')} IS NOT NULL THEN {_LOC_OF.format('currency')} "
-    f"ELSE {_OFFER_OF.format('currency')} END)")
+    f"ELSE {_OFFER_OF.format('currency')} END)"
+)
 
 
-def derive_prices(conn: sqlite3.Connection, *, subscription_ids: Sequence[int] = (),
-                  offer_ids: Sequence[str] = ()) -> None:
+def derive_prices(
+    conn: sqlite3.Connection, *, subscription_ids: Sequence[int] = (), offer_ids: Sequence[str] = ()
+) -> None:
     """Recompute the derived price (and currency) of subscriptions that have no
     nextPaymentPrice of their own: those listed, those of the (main) offers listed."""
-    base = (f"UPDATE subscriptions SET price = {_PRICE_OF}, currency = {_CURRENCY_OF} "
-            f"WHERE price_derived = 1 AND (price IS NOT {_PRICE_OF} "
-            f"OR currency IS NOT {_CURRENCY_OF}) AND ")
+    base = (
+        f"UPDATE subscriptions SET price = {_PRICE_OF}, currency = {_CURRENCY_OF} "
+        f"WHERE price_derived = 1 AND (price IS NOT {_PRICE_OF} "
+        f"OR currency IS NOT {_CURRENCY_OF}) AND "
+    )
     for column, values in (("id", subscription_ids), (_MAIN.format("offer_id"), offer_ids)):
         for chunk in _chunks(sorted(set(values))):
             conn.execute(base + f"{column} IN ({','.join('?' * len(chunk))})", list(chunk))
 
 
-def derive_pass_dates(conn: sqlite3.Connection, *, pass_ids: Sequence[int] = (),
-                      customer_ids: Sequence[int] = ()) -> None:
+def derive_pass_dates(
+    conn: sqlite3.Connection, *, pass_ids: Sequence[int] = (), customer_ids: Sequence[int] = ()
+) -> None:
     """Recompute the derived createdAt of passes that have none of their own."""
-    base = (f"UPDATE passes SET created_at = {_PASS_CREATED} WHERE created_derived = 1 "
-            f"AND created_at IS NOT {_PASS_CREATED} AND ")
+    base = (
+        f"UPDATE passes SET created_at = {_PASS_CREATED} WHERE created_derived = 1 "
+        f"AND created_at IS NOT {_PASS_CREATED} AND "
+    )
     for column, values in (("id", pass_ids), ("customer_id", customer_ids)):
         for chunk in _chunks(sorted(set(values))):
             conn.execute(base + f"{column} IN ({','.join('?' * len(chunk))})", list(chunk))
 
 
-def derive_after_upsert(conn: sqlite3.Connection, entity: str, keys: Sequence[Any],
-                        customer_ids: Sequence[Any]) -> None:
+def derive_after_upsert(
+    conn: sqlite3.Connection, entity: str, keys: Sequence[Any], customer_ids: Sequence[Any]
+) -> None:
     """Bring the derived fields up to date after ``upsert`` wrote ``keys`` of ``entity``."""
     if entity == "subscriptions":
         derive_periods(conn, subscription_ids=keys)
@@ -278,17 +503,29 @@ def derive_after_upsert(conn: sqlite3.Connection, entity: str, keys: Sequence[An
         derive_periods(conn, customer_ids=customer_ids)
 
 
-_FTS_SOURCE = ("SELECT id, email, first_name, last_name, company, address, city, state, "
-               "post_code FROM customers WHERE id IN ({})")
+_FTS_SOURCE = (
+    "SELECT id, email, first_name, last_name, company, address, city, state, "
+    "post_code FROM customers WHERE id IN ({})"
+)
 
 
 def _fts_rows(conn: sqlite3.Connection, ids: Sequence[int]) -> list[tuple]:
     out = []
     for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
+        chunk = ids[start : start + 500]
         for r in conn.execute(_FTS_SOURCE.format(",".join("?" * len(chunk))), chunk):
-            out.append((r[0], fold(r[1]), fold(" ".join(p for p in (r[2], r[3]) if p)),
-                        fold(r[4]), fold(r[5]), fold(r[6]), fold(r[7]), fold(r[8])))
+            out.append(
+                (
+                    r[0],
+                    fold(r[1]),
+                    fold(" ".join(p for p in (r[2], r[3]) if p)),
+                    fold(r[4]),
+                    fold(r[5]),
+                    fold(r[6]),
+                    fold(r[7]),
+                    fold(r[8]),
+                )
+            )
     return out
 
 
@@ -296,14 +533,18 @@ def unindex_customers(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
     """Take customers out of the search index (before their row changes or goes)."""
     conn.executemany(
         "INSERT INTO customers_fts (customers_fts, rowid, email, name, company, address, city,"
-        " state, post_code) VALUES ('delete', ?, ?, ?, ?, ?, ?, ?, ?)", _fts_rows(conn, ids))
+        " state, post_code) VALUES ('delete', ?, ?, ?, ?, ?, ?, ?, ?)",
+        _fts_rows(conn, ids),
+    )
 
 
 def index_customers(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
     """Put customers' current text into the search index, folded as queries are."""
     conn.executemany(
         "INSERT INTO customers_fts (rowid, email, name, company, address, city, state, "
-        "post_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", _fts_rows(conn, ids))
+        "post_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        _fts_rows(conn, ids),
+    )
 
 
 def _write_localizations(conn: sqlite3.Connection, offers: Iterable[m.Offer]) -> None:
@@ -314,9 +555,15 @@ def _write_localizations(conn: sqlite3.Connection, offers: Iterable[m.Offer]) ->
             "(id, offer_id, country_code, title, price, currency, active) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
-                (loc.id or f"{offer.id}_{loc.countryCode}", offer.id, loc.countryCode,
-                 loc.title, loc.price.amount if loc.price else None,
-                 loc.price.currency if loc.price else None, int(loc.active))
+                (
+                    loc.id or f"{offer.id}_{loc.countryCode}",
+                    offer.id,
+                    loc.countryCode,
+                    loc.title,
+                    loc.price.amount if loc.price else None,
+                    loc.price.currency if loc.price else None,
+                    int(loc.active),
+                )
                 for loc in offer.localizations
             ],
         )
@@ -340,7 +587,7 @@ def refresh_customer_stats(conn: sqlite3.Connection, customer_ids: Iterable[int]
     names none (a webhook's transaction has no paymentMethod), the latest one known."""
     ids = sorted(set(customer_ids))
     for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
+        chunk = ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
         conn.execute(
             f"""
@@ -361,13 +608,19 @@ def refresh_customer_stats(conn: sqlite3.Connection, customer_ids: Iterable[int]
 
 # The derived values a reader of an account gets where the record has none (CONTRACT
 # section 5): entity -> (column, API key).
-_DERIVED = {"subscriptions": (("period", "period"), ("price", "nextPaymentPrice"),
-                              ("currency", "nextPaymentCurrency")),
-            "passes": (("created_at", "createdAt"),)}
+_DERIVED = {
+    "subscriptions": (
+        ("period", "period"),
+        ("price", "nextPaymentPrice"),
+        ("currency", "nextPaymentCurrency"),
+    ),
+    "passes": (("created_at", "createdAt"),),
+}
 
 
-def raw_records(conn: sqlite3.Connection, entity: str, customer_id: int | None = None,
-                derived: bool = False) -> list[dict[str, Any]]:
+def raw_records(
+    conn: sqlite3.Connection, entity: str, customer_id: int | None = None, derived: bool = False
+) -> list[dict[str, Any]]:
     """Cached records of an entity in the API's shape, ordered by key.
 
     With ``derived``, a subscription without ``period`` gets the derived one (and without
@@ -380,8 +633,9 @@ def raw_records(conn: sqlite3.Connection, entity: str, customer_id: int | None =
     if customer_id is None:
         cur = conn.execute(f"SELECT raw{extra} FROM {entity} ORDER BY {key}")
     else:
-        cur = conn.execute(f"SELECT raw{extra} FROM {entity} WHERE customer_id = ? "
-                           f"ORDER BY {key}", (customer_id,))
+        cur = conn.execute(
+            f"SELECT raw{extra} FROM {entity} WHERE customer_id = ? ORDER BY {key}", (customer_id,)
+        )
     out = []
     for row in cur:
         record = json.loads(row[0])

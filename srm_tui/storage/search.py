@@ -31,8 +31,21 @@ from srm_tui.domain.ids import TRANSACTION_ID
 from srm_tui.storage.countries import country_code
 from srm_tui.storage.queries import SORT_COLUMNS, SUMMARY_COLUMNS
 
-FIELDS = ("email", "name", "id", "ext", "txn", "order", "country", "currency", "city",
-          "state", "zip", "birthdate", "card")
+FIELDS = (
+    "email",
+    "name",
+    "id",
+    "ext",
+    "txn",
+    "order",
+    "country",
+    "currency",
+    "city",
+    "state",
+    "zip",
+    "birthdate",
+    "card",
+)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 # Each term adds a few conditions to one SQL expression; SQLite refuses a tree deeper than
@@ -102,8 +115,9 @@ def parse(query: str) -> list[Term]:
     return terms
 
 
-def _fts_phrase(value: str, column: str | None = None, *, prefix: bool = True,
-                first: bool = False) -> str | None:
+def _fts_phrase(
+    value: str, column: str | None = None, *, prefix: bool = True, first: bool = False
+) -> str | None:
     """An FTS5 query for a folded term (None when nothing searchable is left): a prefix of
     consecutive words, or with ``prefix=False`` the words themselves; ``first`` anchors the
     phrase at the start of the column."""
@@ -129,8 +143,9 @@ _FTS = "c.id IN (SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?)"
 _TXN = "c.id IN (SELECT customer_id FROM transactions WHERE id = ?)"
 # COLLATE NOCASE: identifiers match without case, through the NOCASE indexes of schema V8.
 _EXT = "c.external_id = ? COLLATE NOCASE"
-_ORDER = ("c.id IN (SELECT customer_id FROM transactions "
-          "WHERE external_payment_id = ? COLLATE NOCASE)")
+_ORDER = (
+    "c.id IN (SELECT customer_id FROM transactions WHERE external_payment_id = ? COLLATE NOCASE)"
+)
 _CARD = "c.id IN (SELECT customer_id FROM payment_details WHERE last4 = ?)"
 _STATE = f"({_FTS} AND srm_words(c.state) = ?)"
 
@@ -213,8 +228,10 @@ def _field_conditions(term: Term) -> tuple[list[Condition], list[Condition]]:
     if f == "country":
         code = v.upper() if _letters(v, 2) else country_code(v)
         if code is None:
-            raise SearchError(f"country: a two-letter code (PL) or an English country name "
-                              f"(Poland), not {v[:40]!r}")
+            raise SearchError(
+                f"country: a two-letter code (PL) or an English country name "
+                f"(Poland), not {v[:40]!r}"
+            )
         return [("c.country = ?", [code])], []
     if f == "currency":
         if not _letters(v, 3):
@@ -230,8 +247,7 @@ def _field_conditions(term: Term) -> tuple[list[Condition], list[Condition]]:
 
 
 def _any(options: list[Condition]) -> Condition:
-    return ("(" + " OR ".join(c for c, _ in options) + ")",
-            [p for _, ps in options for p in ps])
+    return ("(" + " OR ".join(c for c, _ in options) + ")", [p for _, ps in options for p in ps])
 
 
 def _all(conds: list[Condition]) -> Condition:
@@ -267,13 +283,14 @@ def compile_query(query: str) -> Compiled | None:
         # country) AND (word2 OR in the country), the same, so each part stays an indexed OR.
         run = 1
         for n in range(min(LONGEST_COUNTRY, len(terms) - i), 1, -1):
-            words = terms[i:i + n]
+            words = terms[i : i + n]
             if all(t.field is None for t in words) and country_code(
-                    " ".join(t.value for t in words)):
+                " ".join(t.value for t in words)
+            ):
                 run = n
                 break
-        code = country_code(" ".join(t.value for t in terms[i:i + run])) if run > 1 else None
-        for t in terms[i:i + run]:
+        code = country_code(" ".join(t.value for t in terms[i : i + run])) if run > 1 else None
+        for t in terms[i : i + run]:
             options, ex = _bare_conditions(t.value)
             if code:
                 options.append(("c.country = ?", [code]))
@@ -298,8 +315,9 @@ class Results:
     in the list costs about what the first one does. Only the rows asked for are read.
     """
 
-    def __init__(self, conn: sqlite3.Connection, query: str, *, sort: str = "id",
-                 descending: bool = False):
+    def __init__(
+        self, conn: sqlite3.Connection, query: str, *, sort: str = "id", descending: bool = False
+    ):
         if sort not in SORT_COLUMNS:
             raise ValueError(f"cannot sort by {sort!r}")
         started = time.perf_counter()
@@ -312,7 +330,9 @@ class Results:
             (ex, ex_ps), (where, ps) = self.compiled.exact, self.compiled.where
             self.exact_rows = conn.execute(
                 f"SELECT {self._cols()} FROM customers c WHERE {ex} AND {where} "
-                "ORDER BY c.id LIMIT ?", [*ex_ps, *ps, MAX_EXACT]).fetchall()
+                "ORDER BY c.id LIMIT ?",
+                [*ex_ps, *ps, MAX_EXACT],
+            ).fetchall()
         self.exact_ids = {r["id"] for r in self.exact_rows}
         self._total: int | None = None
         self._marks: dict[int, tuple[Any, int]] = {}  # rest offset -> (key, id) of the row before
@@ -349,8 +369,9 @@ class Results:
             else:
                 _prepare(conn, self.compiled)
                 where, params = self._rest_where()
-                rest = conn.execute(f"SELECT count(*) FROM customers c WHERE {where}",
-                                    params).fetchone()[0]
+                rest = conn.execute(
+                    f"SELECT count(*) FROM customers c WHERE {where}", params
+                ).fetchone()[0]
                 self._total = len(self.exact_rows) + rest
         return self._total
 
@@ -387,7 +408,8 @@ class Results:
             rows = conn.execute(
                 f"SELECT {self._cols()} FROM customers c WHERE {where} "
                 f"ORDER BY {self._order(not self.descending)} LIMIT ? OFFSET ?",
-                [*params, limit, from_end]).fetchall()[::-1]
+                [*params, limit, from_end],
+            ).fetchall()[::-1]
         else:
             if start:
                 after, after_ps = self._after(self._marks[start])
@@ -395,7 +417,8 @@ class Results:
             rows = conn.execute(
                 f"SELECT {self._cols()} FROM customers c WHERE {where} "
                 f"ORDER BY {self._order(self.descending)} LIMIT ? OFFSET ?",
-                [*params, limit, skip]).fetchall()
+                [*params, limit, skip],
+            ).fetchall()
         if rows:
             self._marks[offset + len(rows)] = (rows[-1]["sort_key"], rows[-1]["id"])
         return rows
@@ -407,10 +430,10 @@ class Results:
         start, rows = self._last
         end = min(offset + limit, self.count(conn))
         if start <= offset and end <= start + len(rows):  # a repaint of what was just read
-            return rows[offset - start:end - start]
+            return rows[offset - start : end - start]
         _prepare(conn, self.compiled)
         n_exact = len(self.exact_rows)
-        out = list(self.exact_rows[offset:offset + limit])
+        out = list(self.exact_rows[offset : offset + limit])
         if len(out) < limit:
             out += self._rest(conn, max(0, offset - n_exact), limit - len(out))
         self._last = (offset, out)
@@ -430,6 +453,10 @@ def search(conn: sqlite3.Connection, query: str, limit: int = 50) -> SearchResul
         where, params = results._rest_where()
         rows += conn.execute(
             f"SELECT {results._cols()} FROM customers c WHERE {where} ORDER BY c.id LIMIT ?",
-            [*params, limit - len(rows)]).fetchall()
-    return SearchResult(rows=rows, exact_ids={r["id"] for r in rows[:n_exact]},
-                        elapsed_ms=(time.perf_counter() - started) * 1000)
+            [*params, limit - len(rows)],
+        ).fetchall()
+    return SearchResult(
+        rows=rows,
+        exact_ids={r["id"] for r in rows[:n_exact]},
+        elapsed_ms=(time.perf_counter() - started) * 1000,
+    )

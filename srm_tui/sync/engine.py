@@ -26,8 +26,19 @@ from srm_tui.storage.cache import Cache
 from srm_tui.sync.parse import is_tombstone, validate
 
 # Parents before children, so a child's customer is usually cached before it arrives.
-ORDER = ("customers", "offers", "season_groups", "campaigns", "subscriptions", "passes",
-         "transactions", "payment_details", "emails", "notes", "history")
+ORDER = (
+    "customers",
+    "offers",
+    "season_groups",
+    "campaigns",
+    "subscriptions",
+    "passes",
+    "transactions",
+    "payment_details",
+    "emails",
+    "notes",
+    "history",
+)
 # Entities whose writes change the customer list's derived columns.
 STATS_ENTITIES = ("customers", "transactions")
 # WAL pages between checkpoints during a sync (SQLite's default is 1,000 pages).
@@ -62,10 +73,18 @@ class SyncSummary:
         return not self.errors
 
     def as_json(self) -> dict[str, Any]:
-        return {**self.counts, **self.extra, "quarantined": self.quarantined,
-                "resolved": self.resolved, "retries": self.retries,
-                "seconds": round(self.seconds, 3), "ok": self.ok, "errors": self.errors,
-                "mode": self.mode, "profile": self.profile}
+        return {
+            **self.counts,
+            **self.extra,
+            "quarantined": self.quarantined,
+            "resolved": self.resolved,
+            "retries": self.retries,
+            "seconds": round(self.seconds, 3),
+            "ok": self.ok,
+            "errors": self.errors,
+            "mode": self.mode,
+            "profile": self.profile,
+        }
 
 
 def _quarantine(tx: Any, entity: str, bad: list[tuple[str | None, str, Any]], now: int) -> None:
@@ -73,20 +92,29 @@ def _quarantine(tx: Any, entity: str, bad: list[tuple[str | None, str, Any]], no
     record: a record that arrives bad again replaces its earlier copy)."""
     for key, reason, payload in bad:
         text = json.dumps(payload, ensure_ascii=False, default=str)
-        if key is not None and tx.execute(
+        if (
+            key is not None
+            and tx.execute(
                 "UPDATE quarantine SET reason = ?, payload = ?, received_at = ? WHERE "
                 "resolved_at IS NULL AND source = 'record' AND entity = ? AND record_key = ?",
-                (reason, text, now, entity, key)).rowcount:
+                (reason, text, now, entity, key),
+            ).rowcount
+        ):
             continue
         tx.execute(
             "INSERT INTO quarantine (entity, record_key, source, reason, payload, received_at) "
-            "VALUES (?, ?, 'record', ?, ?, ?)", (entity, key, reason, text, now))
+            "VALUES (?, ?, 'record', ?, ?, ?)",
+            (entity, key, reason, text, now),
+        )
 
 
 def _owner(entity: str, key: str | None, payload: Any) -> int | None:
     """The customer a quarantined record belongs to, when it says."""
-    value = key if entity == "customers" else (
-        payload.get("customerId") if isinstance(payload, dict) else None)
+    value = (
+        key
+        if entity == "customers"
+        else (payload.get("customerId") if isinstance(payload, dict) else None)
+    )
     try:
         owner = int(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -97,10 +125,16 @@ def _owner(entity: str, key: str | None, payload: Any) -> int | None:
 class SyncEngine:
     """Brings the cache up to date from the API."""
 
-    def __init__(self, cache: Cache, client: ApiClient, *, page_size: int = 1000,
-                 progress: Callable[[Progress], None] | None = None,
-                 clock: Callable[[], float] = time.time,
-                 profile: ApiProfile | None = None):
+    def __init__(
+        self,
+        cache: Cache,
+        client: ApiClient,
+        *,
+        page_size: int = 1000,
+        progress: Callable[[Progress], None] | None = None,
+        clock: Callable[[], float] = time.time,
+        profile: ApiProfile | None = None,
+    ):
         self.cache = cache
         self.client = client
         self.page_size = page_size
@@ -141,10 +175,13 @@ class SyncEngine:
                         "INSERT INTO sync_checkpoints (entity, since, full_since, updated_at) "
                         "VALUES (?, 0, ?, ?) ON CONFLICT(entity) DO UPDATE SET since = 0, "
                         "full_since = excluded.full_since, updated_at = excluded.updated_at",
-                        (entity, now, now))
+                        (entity, now, now),
+                    )
         summary.resolved += self._retry_quarantine(now)
-        checkpoints = {r["entity"]: (r["since"], r["full_since"])
-                       for r in conn.execute("SELECT * FROM sync_checkpoints")}
+        checkpoints = {
+            r["entity"]: (r["since"], r["full_since"])
+            for r in conn.execute("SELECT * FROM sync_checkpoints")
+        }
         totals = self._totals({e: checkpoints.get(e, (0, None))[0] for e in ORDER})
         self._done = 0
         self._total = sum(totals.values()) if None not in totals.values() else None
@@ -198,9 +235,11 @@ class SyncEngine:
         the run recorded as failed (the next sync asks again)."""
         now = int(self.clock())
         self._quarantine_page("customers", 0, exc)
-        summary = SyncSummary(mode="full" if full else "incremental", quarantined=1,
-                              errors=[(f"{exc.message} (kept in quarantine; the next srm "
-                                       "sync tries again)")])
+        summary = SyncSummary(
+            mode="full" if full else "incremental",
+            quarantined=1,
+            errors=[(f"{exc.message} (kept in quarantine; the next srm sync tries again)")],
+        )
         self._record_run(summary, now)
         return summary
 
@@ -209,12 +248,21 @@ class SyncEngine:
             tx.execute(
                 "INSERT INTO sync_runs (mode, started_at, finished_at, ok, counts, message) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (summary.mode, now, int(self.clock()), int(summary.ok),
-                 json.dumps(summary.as_json()), "; ".join(summary.errors) or None))
+                (
+                    summary.mode,
+                    now,
+                    int(self.clock()),
+                    int(summary.ok),
+                    json.dumps(summary.as_json()),
+                    "; ".join(summary.errors) or None,
+                ),
+            )
             if summary.ok:
-                tx.execute("INSERT INTO meta (key, value) VALUES ('last_sync_at', ?) "
-                           "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                           (str(int(self.clock())),))
+                tx.execute(
+                    "INSERT INTO meta (key, value) VALUES ('last_sync_at', ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (str(int(self.clock())),),
+                )
 
     def _totals(self, since: dict[str, int]) -> dict[str, int | None]:
         """How many records each entity has to send (one cheap request each)."""
@@ -254,8 +302,10 @@ class SyncEngine:
                     break
                 if isinstance(page, errors.MalformedResponse):
                     self._quarantine_page(entity, cursor, page)
-                    summary.errors.append(f"{entity}: {page.message} (kept in quarantine; "
-                                          "the next srm sync tries again)")
+                    summary.errors.append(
+                        f"{entity}: {page.message} (kept in quarantine; "
+                        "the next srm sync tries again)"
+                    )
                     summary.quarantined += 1
                     break
                 if isinstance(page, BaseException):
@@ -267,8 +317,7 @@ class SyncEngine:
                 self._done += written + bad
                 if self.progress:
                     elapsed = max(time.monotonic() - self._t0, 1e-6)
-                    self.progress(Progress(entity, self._done, self._total,
-                                           self._done / elapsed))
+                    self.progress(Progress(entity, self._done, self._total, self._done / elapsed))
         finally:
             stop.set()
             while fetcher.is_alive():
@@ -292,23 +341,34 @@ class SyncEngine:
             self._resolve(tx, entity, good, now)
             tx.execute(
                 "UPDATE quarantine SET resolved_at = ? WHERE resolved_at IS NULL AND "
-                "source = 'page' AND entity = ?", (now, entity))
+                "source = 'page' AND entity = ?",
+                (now, entity),
+            )
             tx.execute(
                 "INSERT INTO sync_checkpoints (entity, since, updated_at) VALUES (?, ?, ?) "
                 "ON CONFLICT(entity) DO UPDATE SET since = excluded.since, "
-                "updated_at = excluded.updated_at", (entity, page.next_since, now))
+                "updated_at = excluded.updated_at",
+                (entity, page.next_since, now),
+            )
         return len(good) + len(gone), len(bad)
 
     def _resolve(self, tx: Any, entity: str, good: list[m.ApiModel], now: int) -> None:
         """A valid copy of a quarantined record settles its quarantine entry."""
-        if not good or not tx.execute(
+        if (
+            not good
+            or not tx.execute(
                 "SELECT 1 FROM quarantine WHERE resolved_at IS NULL AND entity = ? LIMIT 1",
-                (entity,)).fetchone():
+                (entity,),
+            ).fetchone()
+        ):
             return
         _, key_field = m.ENTITIES[entity]
         keys = [(now, entity, str(getattr(r, key_field))) for r in good]
-        tx.executemany("UPDATE quarantine SET resolved_at = ? WHERE resolved_at IS NULL AND "
-                       "entity = ? AND record_key = ?", keys)
+        tx.executemany(
+            "UPDATE quarantine SET resolved_at = ? WHERE resolved_at IS NULL AND "
+            "entity = ? AND record_key = ?",
+            keys,
+        )
 
     def _quarantine_page(self, entity: str, since: int, exc: errors.ApiError) -> None:
         payload = exc.body if isinstance(exc.body, (bytes, str)) else b""
@@ -318,15 +378,18 @@ class SyncEngine:
             tx.execute(
                 "INSERT INTO quarantine (entity, record_key, source, reason, payload, "
                 "received_at) VALUES (?, ?, 'page', ?, ?, ?)",
-                (entity, f"since={since}", exc.message, payload, int(self.clock())))
+                (entity, f"since={since}", exc.message, payload, int(self.clock())),
+            )
 
     def _retry_quarantine(self, now: int) -> int:
         """Read quarantined records again (a newer srm may read what an older one could
         not), then ask the API again for the customers whose records are still unreadable:
         a bad answer is often passing, and the enumeration will not send them again."""
         conn = self.cache.conn()
-        rows = conn.execute("SELECT id, entity, record_key, payload FROM quarantine WHERE "
-                            "resolved_at IS NULL AND source = 'record'").fetchall()
+        rows = conn.execute(
+            "SELECT id, entity, record_key, payload FROM quarantine WHERE "
+            "resolved_at IS NULL AND source = 'record'"
+        ).fetchall()
         resolved = 0
         owners: set[int] = set()
         for row in rows:
@@ -340,8 +403,9 @@ class SyncEngine:
                     touched = records.upsert(tx, row["entity"], good, now)
                     if row["entity"] in STATS_ENTITIES:
                         records.refresh_customer_stats(tx, touched)
-                    tx.execute("UPDATE quarantine SET resolved_at = ? WHERE id = ?",
-                               (now, row["id"]))
+                    tx.execute(
+                        "UPDATE quarantine SET resolved_at = ? WHERE id = ?", (now, row["id"])
+                    )
                 resolved += 1
                 continue
             owner = _owner(row["entity"], row["record_key"], payload)
@@ -362,23 +426,34 @@ class SyncEngine:
         """After a full pull, drop what the API no longer has (not written since it began)."""
         with self.cache.transaction() as tx:
             if entity == "customers":
-                stale = [r[0] for r in tx.execute(
-                    "SELECT id FROM customers WHERE synced_at < ?", (full_since,))]
+                stale = [
+                    r[0]
+                    for r in tx.execute(
+                        "SELECT id FROM customers WHERE synced_at < ?", (full_since,)
+                    )
+                ]
                 records.delete(tx, "customers", stale)
             if entity == "offers":
-                tx.execute("DELETE FROM localizations WHERE offer_id IN (SELECT id FROM offers "
-                           "WHERE synced_at < ?)", (full_since,))
+                tx.execute(
+                    "DELETE FROM localizations WHERE offer_id IN (SELECT id FROM offers "
+                    "WHERE synced_at < ?)",
+                    (full_since,),
+                )
             # Notes srm keeps itself (vendor profile) are not the API's to drop.
             mine = " AND local = 0" if entity == "notes" else ""
             tx.execute(f"DELETE FROM {entity} WHERE synced_at < ?{mine}", (full_since,))
-            tx.execute("UPDATE sync_checkpoints SET full_since = NULL WHERE entity = ?",
-                       (entity,))
+            tx.execute("UPDATE sync_checkpoints SET full_since = NULL WHERE entity = ?", (entity,))
 
     # on demand -------------------------------------------------------------------------
 
-    def fetch_customer(self, *, customer_id: int | None = None, email: str | None = None,
-                       external_id: str | None = None,
-                       transaction_id: str | None = None) -> int | None:
+    def fetch_customer(
+        self,
+        *,
+        customer_id: int | None = None,
+        email: str | None = None,
+        external_id: str | None = None,
+        transaction_id: str | None = None,
+    ) -> int | None:
         """Bring one customer and everything of theirs into the cache; their id, or None.
 
         This is also the refresh an action calls after it succeeds. In the vendor profile only
@@ -389,8 +464,11 @@ class SyncEngine:
             from srm_tui.sync.vendor import VendorSync
 
             return VendorSync(self).fetch_customer(
-                customer_id=customer_id, email=email, external_id=external_id,
-                transaction_id=transaction_id)
+                customer_id=customer_id,
+                email=email,
+                external_id=external_id,
+                transaction_id=transaction_id,
+            )
         if customer_id is None:
             customer_id = self._find_customer_id(email, external_id, transaction_id)
             if customer_id is None:
@@ -402,8 +480,15 @@ class SyncEngine:
         bundle: dict[str, list[Any]] = {"customers": [customer]}
         # The enumeration's records, as the sync stores them (the published paths answer the
         # vendor's narrower shapes, e.g. a pass without createdAt).
-        for entity in ("subscriptions", "passes", "transactions", "payment_details", "emails",
-                       "notes", "history"):
+        for entity in (
+            "subscriptions",
+            "passes",
+            "transactions",
+            "payment_details",
+            "emails",
+            "notes",
+            "history",
+        ):
             items: list[Any] = []
             since = 0
             while True:
@@ -416,8 +501,9 @@ class SyncEngine:
         self.store_bundle(bundle, fetched=customer_id)
         return customer_id
 
-    def store_bundle(self, bundle: dict[str, list[Any]],
-                     fetched: int | None = None) -> dict[str, int]:
+    def store_bundle(
+        self, bundle: dict[str, list[Any]], fetched: int | None = None
+    ) -> dict[str, int]:
         """Validate and write one customer's records in a single transaction (with
         ``fetched``, that customer's fetch state too)."""
         now = int(self.clock())
@@ -440,8 +526,9 @@ class SyncEngine:
                 mark(tx, fetched, "ok", now)
         return written
 
-    def _find_customer_id(self, email: str | None, external_id: str | None,
-                          transaction_id: str | None) -> int | None:
+    def _find_customer_id(
+        self, email: str | None, external_id: str | None, transaction_id: str | None
+    ) -> int | None:
         if email or external_id:
             found = self.client.customers_by(email=email, external_id=external_id)
             return int(found[0]["id"]) if found else None
@@ -454,8 +541,9 @@ class SyncEngine:
 
     # webhooks --------------------------------------------------------------------------
 
-    def apply_webhook(self, topic: str, data: dict[str, Any],
-                      received_at: int | None = None) -> str:
+    def apply_webhook(
+        self, topic: str, data: dict[str, Any], received_at: int | None = None
+    ) -> str:
         """Bring the records a delivery names into the cache through published calls, and
         say what it did.
 
@@ -483,35 +571,47 @@ class SyncEngine:
         if topic not in topics.CUSTOMER_TOPICS:
             return f"topic {topic} is not one srm uses: recorded only"
         customer_id = topics.as_id(data.get("customerId"))
-        ways = ({"customer_id": customer_id}, {"email": topics.as_text(data.get("customerEmail"))},
-                {"external_id": topics.as_text(data.get("customerExternalId"))},
-                {"transaction_id": topics.as_text(data.get("transactionId"), 64)})
+        ways = (
+            {"customer_id": customer_id},
+            {"email": topics.as_text(data.get("customerEmail"))},
+            {"external_id": topics.as_text(data.get("customerExternalId"))},
+            {"transaction_id": topics.as_text(data.get("transactionId"), 64)},
+        )
         said = []
         for way in ways:
             if next(iter(way.values())) is None:
                 continue
             found = self.fetch_customer(**way)
-            said.append(f"customer {found} refreshed" if found is not None
-                        else f"customer {next(iter(way.values()))} not found")
+            said.append(
+                f"customer {found} refreshed"
+                if found is not None
+                else f"customer {next(iter(way.values()))} not found"
+            )
             break
         else:
             said.append("names no customer")
         if topic == "transactionCreated":
             try:
                 record = transaction_from_webhook(
-                    data, int(self.clock()) if received_at is None else received_at)
+                    data, int(self.clock()) if received_at is None else received_at
+                )
             except ValueError as exc:
                 said.append(f"transaction not stored: {exc}")
             else:
                 key = str(record.get("transactionId"))
-                if self.cache.conn().execute("SELECT 1 FROM transactions WHERE id = ?",
-                                             (key,)).fetchone():
+                if (
+                    self.cache.conn()
+                    .execute("SELECT 1 FROM transactions WHERE id = ?", (key,))
+                    .fetchone()
+                ):
                     said.append(f"transaction {key} already cached")
                 else:
                     record = self._link_subscription(record)
                     written = self.store_bundle({"transactions": [record]})
-                    said.append(f"transaction {key} " + (
-                        "stored" if written.get("transactions") else "quarantined"))
+                    said.append(
+                        f"transaction {key} "
+                        + ("stored" if written.get("transactions") else "quarantined")
+                    )
         return "; ".join(said)
 
     def _link_subscription(self, record: dict[str, Any]) -> dict[str, Any]:
@@ -523,7 +623,11 @@ class SyncEngine:
         if record.get("subscriptionId") is not None or plan is None:
             return record
         owner = topics.as_id(record.get("customerId"))
-        if self.cache.conn().execute("SELECT 1 FROM subscriptions WHERE id = ? AND "
-                                     "customer_id = ?", (plan, owner)).fetchone() is None:
+        if (
+            self.cache.conn()
+            .execute("SELECT 1 FROM subscriptions WHERE id = ? AND customer_id = ?", (plan, owner))
+            .fetchone()
+            is None
+        ):
             return record
         return {**record, "subscriptionId": plan}

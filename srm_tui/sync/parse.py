@@ -21,16 +21,26 @@ def is_tombstone(item: Any) -> bool:
 # Entities whose records belong to one customer: MediaStore's per-customer answers
 # (GET /customers/{id}/subscriptions, .../transactions, ...) leave the customer out of the
 # record because it is in the URL.
-CUSTOMER_OWNED = ("subscriptions", "passes", "transactions", "payment_details", "emails",
-                  "notes", "history")
+CUSTOMER_OWNED = (
+    "subscriptions",
+    "passes",
+    "transactions",
+    "payment_details",
+    "emails",
+    "notes",
+    "history",
+)
 # The offer type letter of an id -> the 3.1 offer ``type`` (as the vendor's v2 types say).
 _TYPE_OF_LETTER = {"S": "subscription", "P": "pass", "E": "live", "A": "vod", "R": "vod"}
 # MediaStore and entitlement words for a subscription's status -> Core 3.1's.
 _SUBSCRIPTION_STATUS = {"cancelled": "stopped", "expired": "terminated"}
 
 
-def validate(entity: str, items: Iterable[Any], customer_id: int | str | None = None,
-             ) -> tuple[list[m.ApiModel], list[tuple[str | None, str, Any]]]:
+def validate(
+    entity: str,
+    items: Iterable[Any],
+    customer_id: int | str | None = None,
+) -> tuple[list[m.ApiModel], list[tuple[str | None, str, Any]]]:
     """Split raw API items into valid models and (key, reason, payload) rejects.
 
     Every shape the vendor publishes is accepted: Core 3.1 resources, MediaStore answers
@@ -56,8 +66,13 @@ def validate(entity: str, items: Iterable[Any], customer_id: int | str | None = 
             record = model.from_api(shaped)
             record._source = _canonical(record, shaped)
         except (ValidationError, TypeError, ValueError, RecursionError) as exc:
-            bad.append((records.record_key(entity, shaped if isinstance(shaped, dict) else item),
-                        _reason(exc), item))
+            bad.append(
+                (
+                    records.record_key(entity, shaped if isinstance(shaped, dict) else item),
+                    _reason(exc),
+                    item,
+                )
+            )
             continue
         key = getattr(record, key_field)
         good.pop(key, None)  # the last copy wins, in its own place
@@ -65,16 +80,20 @@ def validate(entity: str, items: Iterable[Any], customer_id: int | str | None = 
     return list(good.values()), bad
 
 
-def normalise(entity: str, item: dict[str, Any],
-              customer_id: int | str | None = None) -> dict[str, Any]:
+def normalise(
+    entity: str, item: dict[str, Any], customer_id: int | str | None = None
+) -> dict[str, Any]:
     """``item`` in srm's shape of ``entity`` (a new dict; the item is not changed).
 
     Only names srm reads are added, from the vendor's other names for them, and only when
     the record lacks them; every field of the item stays as sent.
     """
     out = dict(item)
-    if entity in CUSTOMER_OWNED and out.get("customerId") in (None, "") \
-            and customer_id not in (None, ""):
+    if (
+        entity in CUSTOMER_OWNED
+        and out.get("customerId") in (None, "")
+        and customer_id not in (None, "")
+    ):
         out["customerId"] = customer_id
     shaper = _SHAPERS.get(entity)
     return shaper(out) if shaper else out
@@ -99,7 +118,7 @@ def _fill(out: dict[str, Any], key: str, *sources: str) -> None:
 
 
 def _subscription(out: dict[str, Any]) -> dict[str, Any]:
-    _fill(out, "subscriptionId", "id")          # the deprecated 3.1 names
+    _fill(out, "subscriptionId", "id")  # the deprecated 3.1 names
     _fill(out, "customerId", "userId")
     _fill(out, "dateTo", "expiresAt", "expirationDate")  # MediaStore items, webhooks
     _fill(out, "dateFrom", "startedAt")
@@ -112,7 +131,7 @@ def _subscription(out: dict[str, Any]) -> dict[str, Any]:
 
 
 def _pass(out: dict[str, Any]) -> dict[str, Any]:
-    _fill(out, "expiresAt", "expirationDate")   # pass webhooks
+    _fill(out, "expiresAt", "expirationDate")  # pass webhooks
     if out.get("status") is None and out.get("active") is True:
         out["status"] = "active"
     return out
@@ -163,12 +182,17 @@ def _offer(out: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-_SHAPERS = {"subscriptions": _subscription, "passes": _pass, "transactions": _transaction,
-            "offers": _offer}
+_SHAPERS = {
+    "subscriptions": _subscription,
+    "passes": _pass,
+    "transactions": _transaction,
+    "offers": _offer,
+}
 
 
-def transaction_from_webhook(data: dict[str, Any],
-                             received_at: int | None = None) -> dict[str, Any]:
+def transaction_from_webhook(
+    data: dict[str, Any], received_at: int | None = None
+) -> dict[str, Any]:
     """A ``transactionCreated`` webhook's ``data`` as a transaction record in srm's shape,
     ready for ``validate("transactions", [...])``.
 
@@ -222,7 +246,8 @@ def _canonical_value(value: Any, raw: Any, key: str) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"{key}: not a finite number ({raw!r})")
     if isinstance(value, (bool, int, float)) and (
-            isinstance(raw, str) or (isinstance(raw, float) and not isinstance(value, float))):
+        isinstance(raw, str) or (isinstance(raw, float) and not isinstance(value, float))
+    ):
         return value
     return raw
 

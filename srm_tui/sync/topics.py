@@ -8,24 +8,39 @@ from __future__ import annotations
 
 from typing import Any
 
-OFFER_TOPICS = frozenset({"offerCreated", "offerUpdated", "offerDeactivated",
-                          "offerPriceChanged"})
+OFFER_TOPICS = frozenset({"offerCreated", "offerUpdated", "offerDeactivated", "offerPriceChanged"})
 # Topics that name a customer whose records (customer, subscriptions, passes, ...) changed.
-CUSTOMER_TOPICS = frozenset({
-    "customerRegistered", "transactionCreated",
-    "subscriptionReadyForPaymentAuthorisation", "subscriptionReadyForPaymentCapture",
-    "subscriptionReadyForTermination",
-    "passCreated", "passExpirationChanged", "passTerminated",
-    "paymentDetailsDeactivated", "refundPayment", "capturePayment",
-    "customerUpdated",  # the sandbox's own extension
-})
+CUSTOMER_TOPICS = frozenset(
+    {
+        "customerRegistered",
+        "transactionCreated",
+        "subscriptionReadyForPaymentAuthorisation",
+        "subscriptionReadyForPaymentCapture",
+        "subscriptionReadyForTermination",
+        "passCreated",
+        "passExpirationChanged",
+        "passTerminated",
+        "paymentDetailsDeactivated",
+        "refundPayment",
+        "capturePayment",
+        "customerUpdated",  # the sandbox's own extension
+    }
+)
 KNOWN_TOPICS = OFFER_TOPICS | CUSTOMER_TOPICS | {"customerRequestedPasswordReset"}
 # What `srm webhooks subscribe` registers by default: the topics that tell what changed.
 # The payment-connector topics (subscriptionReadyFor..., refundPayment, capturePayment) ask
 # the endpoint to act on a payment; srm handles them when they arrive but does not claim them.
-SUBSCRIBE_TOPICS = ("customerRegistered", "transactionCreated", "passCreated",
-                    "passExpirationChanged", "passTerminated", "offerCreated", "offerUpdated",
-                    "offerDeactivated", "offerPriceChanged")
+SUBSCRIBE_TOPICS = (
+    "customerRegistered",
+    "transactionCreated",
+    "passCreated",
+    "passExpirationChanged",
+    "passTerminated",
+    "offerCreated",
+    "offerUpdated",
+    "offerDeactivated",
+    "offerPriceChanged",
+)
 
 
 def as_id(value: Any) -> int | None:

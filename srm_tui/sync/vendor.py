@@ -57,23 +57,28 @@ def known_customers(conn: sqlite3.Connection, *, stale_before: int) -> list[int]
     ``stale_before`` (a customer the API said is gone, or whose id it refused, waits for a
     full run).
     """
-    sql = (f"SELECT k.id FROM ({_KNOWN}) AS k LEFT JOIN customer_fetch_state f "
-           "ON f.customer_id = k.id WHERE k.id > 0 AND (f.customer_id IS NULL "
-           "OR f.full_pending = 1 OR f.status IN ('pending', 'failed') "
-           "OR (f.status = 'ok' AND f.fetched_at < ?)) "
-           "ORDER BY f.fetched_at IS NOT NULL, f.fetched_at, k.id")
+    sql = (
+        f"SELECT k.id FROM ({_KNOWN}) AS k LEFT JOIN customer_fetch_state f "
+        "ON f.customer_id = k.id WHERE k.id > 0 AND (f.customer_id IS NULL "
+        "OR f.full_pending = 1 OR f.status IN ('pending', 'failed') "
+        "OR (f.status = 'ok' AND f.fetched_at < ?)) "
+        "ORDER BY f.fetched_at IS NOT NULL, f.fetched_at, k.id"
+    )
     return [int(r[0]) for r in conn.execute(sql, (stale_before,))]
 
 
 def start_full(tx: sqlite3.Connection) -> None:
     """A full run: every known customer is to do once more (resumed until done)."""
-    tx.execute("INSERT OR IGNORE INTO customer_fetch_state (customer_id, status, attempted_at) "
-               f"SELECT id, 'pending', 0 FROM ({_KNOWN}) WHERE id > 0")
+    tx.execute(
+        "INSERT OR IGNORE INTO customer_fetch_state (customer_id, status, attempted_at) "
+        f"SELECT id, 'pending', 0 FROM ({_KNOWN}) WHERE id > 0"
+    )
     tx.execute("UPDATE customer_fetch_state SET full_pending = 1")
 
 
-def mark(tx: sqlite3.Connection, customer_id: int, status: str, now: int,
-         message: str | None = None) -> None:
+def mark(
+    tx: sqlite3.Connection, customer_id: int, status: str, now: int, message: str | None = None
+) -> None:
     """Write a customer's fetch state (in the caller's transaction). ``ok`` sets fetched_at;
     ``gone`` (404), ``refused`` (another 4xx) and ``failed`` (an unreadable answer) keep the
     last good fetch time. Any answer settles the customer's part of a full run."""
@@ -83,7 +88,8 @@ def mark(tx: sqlite3.Connection, customer_id: int, status: str, now: int,
         "status = excluded.status, attempted_at = excluded.attempted_at, "
         "message = excluded.message, fetched_at = COALESCE(excluded.fetched_at, fetched_at), "
         "full_pending = 0",
-        (customer_id, status, now if status == "ok" else None, now, message))
+        (customer_id, status, now if status == "ok" else None, now, message),
+    )
 
 
 class VendorSync:
@@ -96,19 +102,30 @@ class VendorSync:
 
     # one customer ------------------------------------------------------------------------
 
-    def fetch_customer(self, *, customer_id: int | None = None, email: str | None = None,
-                       external_id: str | None = None,
-                       transaction_id: str | None = None) -> int | None:
+    def fetch_customer(
+        self,
+        *,
+        customer_id: int | None = None,
+        email: str | None = None,
+        external_id: str | None = None,
+        transaction_id: str | None = None,
+    ) -> int | None:
         """Find and refresh one customer through published calls; their id, or None."""
         if customer_id is None:
-            customer_id = self.find(email=email, external_id=external_id,
-                                    transaction_id=transaction_id)
+            customer_id = self.find(
+                email=email, external_id=external_id, transaction_id=transaction_id
+            )
             if customer_id is None:
                 return None
         return customer_id if self.refresh(customer_id) is not None else None
 
-    def find(self, *, email: str | None = None, external_id: str | None = None,
-             transaction_id: str | None = None) -> int | None:
+    def find(
+        self,
+        *,
+        email: str | None = None,
+        external_id: str | None = None,
+        transaction_id: str | None = None,
+    ) -> int | None:
         """The customer id an email, external id or transaction id names at the API."""
         if email or external_id:
             found = self.client.customers_by(email=email, external_id=external_id)
@@ -139,8 +156,9 @@ class VendorSync:
         passes = _owned(self.client.passes(customerId=customer_id), customer_id)
         return self.store(customer_id, customer, subscriptions, passes)
 
-    def store(self, customer_id: int, customer: Any, subscriptions: list[Any],
-              passes: list[Any]) -> dict[str, int]:
+    def store(
+        self, customer_id: int, customer: Any, subscriptions: list[Any], passes: list[Any]
+    ) -> dict[str, int]:
         """One transaction: the customer, their complete lists (what the API no longer lists
         for them leaves the cache), the quarantine of bad records, the fetch state."""
         from srm_tui.sync.engine import _quarantine
@@ -149,8 +167,11 @@ class VendorSync:
         written: dict[str, int] = {}
         with self.cache.transaction() as tx:
             touched: list[Any] = [customer_id]
-            for entity, items in (("customers", [customer]), ("subscriptions", subscriptions),
-                                  ("passes", passes)):
+            for entity, items in (
+                ("customers", [customer]),
+                ("subscriptions", subscriptions),
+                ("passes", passes),
+            ):
                 if entity != "customers":
                     items = keep_unpublished(tx, entity, items)
                 good, bad = validate(entity, items)
@@ -191,13 +212,16 @@ class VendorSync:
             if name == "offers":  # no catalogue at all: the URL is not the API's base
                 raise errors.NotFound(
                     f"GET /offers answered 404 ({exc.message}): is the API URL the vendor's "
-                    "Core API base, e.g. https://api.cleeng.com/3.1?", status=404) from None
+                    "Core API base, e.g. https://api.cleeng.com/3.1?",
+                    status=404,
+                ) from None
             summary.errors.append(f"{name}: {exc.message} (the next srm sync tries again)")
         except errors.MalformedResponse as exc:
             self.engine._quarantine_page(name, 0, exc)
             summary.quarantined += 1
-            summary.errors.append(f"{name}: {exc.message} (kept in quarantine; the next srm "
-                                  "sync tries again)")
+            summary.errors.append(
+                f"{name}: {exc.message} (kept in quarantine; the next srm sync tries again)"
+            )
         except errors.ApiError as exc:
             summary.errors.append(f"{name}: {exc.message} (the next srm sync tries again)")
 
@@ -220,11 +244,13 @@ class VendorSync:
             records.upsert(tx, entity, good, now)
             _quarantine(tx, entity, bad, now)
             self.engine._resolve(tx, entity, good, now)
-            stale = [r[0] for r in tx.execute(f"SELECT id FROM {entity}")
-                     if str(r[0]) not in listed]
+            stale = [
+                r[0] for r in tx.execute(f"SELECT id FROM {entity}") if str(r[0]) not in listed
+            ]
             if entity == "offers" and stale:
-                tx.executemany("DELETE FROM localizations WHERE offer_id = ?",
-                               [(k,) for k in stale])
+                tx.executemany(
+                    "DELETE FROM localizations WHERE offer_id = ?", [(k,) for k in stale]
+                )
             records.delete(tx, entity, stale)
         summary.quarantined += len(bad)
         return len(good)
@@ -234,8 +260,12 @@ class VendorSync:
         An email the API does not know is marked and asked again only by a full sync."""
         conn = self.cache.conn()
         where = "resolved_at IS NULL" + ("" if full else " AND error IS NULL")
-        emails = [r[0] for r in conn.execute(
-            f"SELECT email FROM import_pending_emails WHERE {where} ORDER BY added_at, email")]
+        emails = [
+            r[0]
+            for r in conn.execute(
+                f"SELECT email FROM import_pending_emails WHERE {where} ORDER BY added_at, email"
+            )
+        ]
         unknown = 0
         for email in emails:
             try:
@@ -246,9 +276,11 @@ class VendorSync:
                 error = None if found is not None else "no customer with this email at the API"
             now = int(self.engine.clock())
             with self.cache.transaction() as tx:
-                tx.execute("UPDATE import_pending_emails SET customer_id = ?, resolved_at = ?, "
-                           "error = ? WHERE email = ?",
-                           (found, now if found is not None else None, error, email))
+                tx.execute(
+                    "UPDATE import_pending_emails SET customer_id = ?, resolved_at = ?, "
+                    "error = ? WHERE email = ?",
+                    (found, now if found is not None else None, error, email),
+                )
             unknown += found is None
         if emails:
             summary.extra["emails_resolved"] = len(emails) - unknown
@@ -257,8 +289,12 @@ class VendorSync:
     def _customers(self, full: bool, summary: SyncSummary) -> None:
         conn = self.cache.conn()
         now = int(self.engine.clock())
-        if full and not conn.execute(
-                "SELECT 1 FROM customer_fetch_state WHERE full_pending = 1 LIMIT 1").fetchone():
+        if (
+            full
+            and not conn.execute(
+                "SELECT 1 FROM customer_fetch_state WHERE full_pending = 1 LIMIT 1"
+            ).fetchone()
+        ):
             with self.cache.transaction() as tx:  # (an unfinished full run is resumed)
                 start_full(tx)
         targets = known_customers(conn, stale_before=now - STALE_AFTER)
@@ -281,7 +317,8 @@ class VendorSync:
             except (errors.ServerError, errors.RateLimited) as exc:
                 summary.errors.append(
                     f"customer {customer_id}: {exc.message}; stopped after {done - 1} of "
-                    f"{len(targets)} customers (the next srm sync resumes here)")
+                    f"{len(targets)} customers (the next srm sync resumes here)"
+                )
                 return
             except errors.ApiError as exc:  # 400/422: this id is refused, the rest go on
                 with self.cache.transaction() as tx:
@@ -303,25 +340,38 @@ class VendorSync:
         """An unreadable answer about a customer: kept with its reason, the customer marked
         failed (the next run asks again)."""
         body = exc.body
-        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else (
-            body if isinstance(body, str) else json.dumps(body, default=str))
+        text = (
+            body.decode("utf-8", "replace")
+            if isinstance(body, bytes)
+            else (body if isinstance(body, str) else json.dumps(body, default=str))
+        )
         now = int(self.engine.clock())
         with self.cache.transaction() as tx:
             tx.execute(
                 "INSERT INTO quarantine (entity, record_key, source, reason, payload, "
                 "received_at) VALUES ('customers', ?, 'page', ?, ?, ?)",
-                (str(customer_id), exc.message, text, now))
+                (str(customer_id), exc.message, text, now),
+            )
             mark(tx, customer_id, "failed", now, exc.message)
 
     def _campaigns(self, summary: SyncSummary) -> None:
         """The campaigns holding the coupon codes seen on subscriptions (the vendor lists
         campaigns only by code)."""
         conn = self.cache.conn()
-        codes = sorted({r[0] for r in conn.execute(
-            "SELECT DISTINCT coupon_code FROM subscriptions WHERE coupon_code IS NOT NULL "
-            "AND coupon_code != '' UNION SELECT code FROM campaign_codes")}, key=str.upper)
-        known = {r["name"]: (int(r["id"]), _codes(r["raw"]))
-                 for r in conn.execute("SELECT id, name, raw FROM campaigns")}
+        codes = sorted(
+            {
+                r[0]
+                for r in conn.execute(
+                    "SELECT DISTINCT coupon_code FROM subscriptions WHERE coupon_code IS NOT NULL "
+                    "AND coupon_code != '' UNION SELECT code FROM campaign_codes"
+                )
+            },
+            key=str.upper,
+        )
+        known = {
+            r["name"]: (int(r["id"]), _codes(r["raw"]))
+            for r in conn.execute("SELECT id, name, raw FROM campaigns")
+        }
         learnt: dict[str, dict[str, Any]] = {}
         for code in codes:
             try:
@@ -367,9 +417,10 @@ def keep_unpublished(tx: sqlite3.Connection, entity: str, items: list[Any]) -> l
     keys = [k for k in (records.record_key(entity, i) for i in items) if k is not None]
     cached: dict[str, dict[str, Any]] = {}
     for start in range(0, len(keys), 500):
-        chunk = keys[start:start + 500]
-        for key, raw in tx.execute(f"SELECT id, raw FROM {entity} WHERE id IN "
-                                   f"({','.join('?' * len(chunk))})", chunk):
+        chunk = keys[start : start + 500]
+        for key, raw in tx.execute(
+            f"SELECT id, raw FROM {entity} WHERE id IN ({','.join('?' * len(chunk))})", chunk
+        ):
             try:
                 old = json.loads(raw)
             except ValueError:
@@ -387,12 +438,16 @@ def keep_unpublished(tx: sqlite3.Connection, entity: str, items: list[Any]) -> l
     return out
 
 
-def _drop_unlisted(tx: sqlite3.Connection, entity: str, customer_id: int,
-                   listed: set[str | None]) -> None:
+def _drop_unlisted(
+    tx: sqlite3.Connection, entity: str, customer_id: int, listed: set[str | None]
+) -> None:
     """The customer's complete list no longer holds these: the API moved or removed them."""
     key = "id"
-    gone = [r[0] for r in tx.execute(f"SELECT {key} FROM {entity} WHERE customer_id = ?",
-                                     (customer_id,)) if str(r[0]) not in listed]
+    gone = [
+        r[0]
+        for r in tx.execute(f"SELECT {key} FROM {entity} WHERE customer_id = ?", (customer_id,))
+        if str(r[0]) not in listed
+    ]
     if gone:
         records.delete(tx, entity, gone)
 

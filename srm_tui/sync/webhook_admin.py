@@ -55,8 +55,8 @@ def registered(body: Any) -> dict[str, list[dict[str, Any]]]:
         else:
             return out
     raise errors.MalformedResponse(
-        "GET /webhook_subscriptions: an answer srm cannot read; nothing was changed",
-        body=body)
+        "GET /webhook_subscriptions: an answer srm cannot read; nothing was changed", body=body
+    )
 
 
 def _endpoint(entry: Any) -> dict[str, Any]:
@@ -65,12 +65,11 @@ def _endpoint(entry: Any) -> dict[str, Any]:
     if isinstance(entry, dict) and isinstance(entry.get("url"), str):
         return dict(entry)
     raise errors.MalformedResponse(
-        "GET /webhook_subscriptions: an endpoint without a url; nothing was changed",
-        body=entry)
+        "GET /webhook_subscriptions: an endpoint without a url; nothing was changed", body=entry
+    )
 
 
-def subscribe(client: ApiClient, url: str, topics: list[str],
-              secret: str | None) -> dict[str, str]:
+def subscribe(client: ApiClient, url: str, topics: list[str], secret: str | None) -> dict[str, str]:
     """Register ``url`` for ``topics``; per topic: added, updated, unchanged or the error.
 
     Idempotent: a second run finds srm's entry and sends nothing.
@@ -84,8 +83,9 @@ def subscribe(client: ApiClient, url: str, topics: list[str],
         wanted = {"url": url}
         if secret:
             wanted["verification"] = verification(secret)
-        if mine and all(e.get("verification") == wanted.get("verification", e.get("verification"))
-                        for e in mine):
+        if mine and all(
+            e.get("verification") == wanted.get("verification", e.get("verification")) for e in mine
+        ):
             outcome[topic] = "unchanged"
             continue
         # Others' entries go back as they were; srm's keeps its other settings (filters,
@@ -108,27 +108,42 @@ def subscribe(client: ApiClient, url: str, topics: list[str],
 
 def status(conn: Any) -> dict[str, Any]:
     """What the receiver has seen, from the cache's counters (every refusal by reason)."""
-    counts = {r["name"]: (r["count"], r["last_at"])
-              for r in conn.execute("SELECT name, count, last_at FROM webhook_counters")}
-    refused = {name.split(":", 1)[1]: n for name, (n, _) in sorted(counts.items())
-               if name.startswith("refused:")}
+    counts = {
+        r["name"]: (r["count"], r["last_at"])
+        for r in conn.execute("SELECT name, count, last_at FROM webhook_counters")
+    }
+    refused = {
+        name.split(":", 1)[1]: n
+        for name, (n, _) in sorted(counts.items())
+        if name.startswith("refused:")
+    }
 
     def n(name: str) -> int:
         return counts.get(name, (0, None))[0]
 
     last = conn.execute("SELECT max(received_at) FROM webhook_events").fetchone()[0]
-    pending = conn.execute("SELECT count(*) FROM webhook_events WHERE processed_at IS NULL "
-                           "AND error IS NULL").fetchone()[0]
-    recent = [dict(r) for r in conn.execute(
-        "SELECT at, reason, size, source, body_sha256, detail FROM webhook_refusals "
-        "ORDER BY id DESC LIMIT 5")]
+    pending = conn.execute(
+        "SELECT count(*) FROM webhook_events WHERE processed_at IS NULL AND error IS NULL"
+    ).fetchone()[0]
+    recent = [
+        dict(r)
+        for r in conn.execute(
+            "SELECT at, reason, size, source, body_sha256, detail FROM webhook_refusals "
+            "ORDER BY id DESC LIMIT 5"
+        )
+    ]
     for row in recent:
         row["at"] = _iso(row["at"])
     return {
         "received": n("accepted") + n("replayed") + sum(refused.values()),
-        "accepted": n("accepted"), "processed": n("processed"), "failed": n("failed"),
-        "pending": pending, "replayed": n("replayed"), "refused": refused,
-        "refused_total": sum(refused.values()), "last_delivery_at": _iso(last),
+        "accepted": n("accepted"),
+        "processed": n("processed"),
+        "failed": n("failed"),
+        "pending": pending,
+        "replayed": n("replayed"),
+        "refused": refused,
+        "refused_total": sum(refused.values()),
+        "last_delivery_at": _iso(last),
         "recent_refusals": recent,
     }
 

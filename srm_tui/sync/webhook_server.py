@@ -25,8 +25,10 @@ from srm_tui.sync.webhooks import MAX_HEADER_BYTES, Ledger, Limits
 def _plain(status: str, text: str) -> bytes:
     """A whole HTTP/1.1 answer that closes the connection (written below the ASGI app)."""
     body = text.encode()
-    return (f"HTTP/1.1 {status}\r\ncontent-type: text/plain\r\ncontent-length: {len(body)}"
-            "\r\nconnection: close\r\n\r\n").encode() + body
+    return (
+        f"HTTP/1.1 {status}\r\ncontent-type: text/plain\r\ncontent-length: {len(body)}"
+        "\r\nconnection: close\r\n\r\n"
+    ).encode() + body
 
 
 _BUSY = _plain("503 Service Unavailable", "too many connections")
@@ -137,18 +139,24 @@ def guarded(limits: Limits, ledger: Ledger) -> type[GuardedProtocol]:
     return type("ReceiverProtocol", (GuardedProtocol,), {"limits": limits, "ledger": ledger})
 
 
-def serve_receiver(app: Any, host: str, port: int, limits: Limits, ledger: Ledger,
-                   on_ready: Callable[[str], None]) -> None:
+def serve_receiver(
+    app: Any, host: str, port: int, limits: Limits, ledger: Ledger, on_ready: Callable[[str], None]
+) -> None:
     """Serve the receiver until SIGINT/SIGTERM; ``on_ready(url)`` once listening."""
     sock = _bind(host, port)
     config = uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan="on",
-        http=guarded(limits, ledger), timeout_keep_alive=limits.idle_timeout,
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        http=guarded(limits, ledger),
+        timeout_keep_alive=limits.idle_timeout,
         # The connection limit is enforced per connection above; uvicorn's own check
         # answers 503 at its limit, so it is kept one past ours to bound tasks only.
         limit_concurrency=limits.max_connections + 1,
         h11_max_incomplete_event_size=MAX_HEADER_BYTES,
-        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS)
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+    )
     host_, port_ = sock.getsockname()[:2]
     if ":" in host_:
         host_ = f"[{host_}]"

@@ -62,14 +62,17 @@ class Limits:
 
     @classmethod
     def from_settings(cls, settings: Any) -> Limits:
-        return cls(max_body=settings.webhook_max_body, max_depth=settings.webhook_max_depth,
-                   replay_window=settings.webhook_replay_window,
-                   signature_header=settings.webhook_signature_header,
-                   delivery_id_header=settings.webhook_delivery_id_header,
-                   header_timeout=settings.webhook_header_timeout,
-                   body_timeout=settings.webhook_body_timeout,
-                   idle_timeout=settings.webhook_idle_timeout,
-                   max_connections=settings.webhook_max_connections)
+        return cls(
+            max_body=settings.webhook_max_body,
+            max_depth=settings.webhook_max_depth,
+            replay_window=settings.webhook_replay_window,
+            signature_header=settings.webhook_signature_header,
+            delivery_id_header=settings.webhook_delivery_id_header,
+            header_timeout=settings.webhook_header_timeout,
+            body_timeout=settings.webhook_body_timeout,
+            idle_timeout=settings.webhook_idle_timeout,
+            max_connections=settings.webhook_max_connections,
+        )
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -110,8 +113,9 @@ def json_depth_exceeds(value: Any, limit: int) -> bool:
             if depth > limit:
                 return True
             children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children
-                         if isinstance(child, (dict, list)))
+            stack.extend(
+                (child, depth + 1) for child in children if isinstance(child, (dict, list))
+            )
     return False
 
 
@@ -133,14 +137,29 @@ class Ledger:
         self._thread = threading.Thread(target=self._run, name="webhook-ledger", daemon=True)
         self._thread.start()
 
-    def refuse(self, reason: str, *, source: str | None, size: int | None = None,
-               body: bytes | None = None, detail: str | None = None) -> None:
+    def refuse(
+        self,
+        reason: str,
+        *,
+        source: str | None,
+        size: int | None = None,
+        body: bytes | None = None,
+        detail: str | None = None,
+    ) -> None:
         """Count one refusal and keep its summary (never the body itself)."""
         digest = hashlib.sha256(body).hexdigest() if body is not None else None
         with self._lock:
             self._counts["refused:" + reason] += 1
-            self._rows.append((int(time.time()), reason, size, (source or "")[:64] or None,
-                               digest, (detail or "")[:200] or None))
+            self._rows.append(
+                (
+                    int(time.time()),
+                    reason,
+                    size,
+                    (source or "")[:64] or None,
+                    digest,
+                    (detail or "")[:200] or None,
+                )
+            )
 
     def flush(self) -> None:
         """Write what was counted since the last flush (one transaction)."""
@@ -155,14 +174,22 @@ class Ledger:
             with self.cache.transaction() as tx:
                 for name, n in counts.items():
                     bump(tx, name, n, now)
-                tx.executemany("INSERT INTO webhook_refusals (at, reason, size, source, "
-                               "body_sha256, detail) VALUES (?, ?, ?, ?, ?, ?)", rows)
+                tx.executemany(
+                    "INSERT INTO webhook_refusals (at, reason, size, source, "
+                    "body_sha256, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
                 if rows:
-                    tx.execute("DELETE FROM webhook_refusals WHERE id <= "
-                               "(SELECT max(id) FROM webhook_refusals) - ?", (REFUSALS_KEPT,))
+                    tx.execute(
+                        "DELETE FROM webhook_refusals WHERE id <= "
+                        "(SELECT max(id) FROM webhook_refusals) - ?",
+                        (REFUSALS_KEPT,),
+                    )
                 if prune:
-                    tx.execute("DELETE FROM webhook_replay WHERE received_at < ?",
-                               (now - self.replay_window,))
+                    tx.execute(
+                        "DELETE FROM webhook_replay WHERE received_at < ?",
+                        (now - self.replay_window,),
+                    )
         except sqlite3.Error:  # the cache is busy: keep what was counted for the next flush
             with self._lock:
                 self._counts.update(counts)
@@ -183,9 +210,12 @@ class Ledger:
 
 def bump(tx: Any, name: str, n: int, now: int) -> None:
     """Add ``n`` to the counter ``name`` inside the caller's transaction."""
-    tx.execute("INSERT INTO webhook_counters (name, count, last_at) VALUES (?, ?, ?) "
-               "ON CONFLICT(name) DO UPDATE SET count = count + excluded.count, "
-               "last_at = excluded.last_at", (name, n, now))
+    tx.execute(
+        "INSERT INTO webhook_counters (name, count, last_at) VALUES (?, ?, ?) "
+        "ON CONFLICT(name) DO UPDATE SET count = count + excluded.count, "
+        "last_at = excluded.last_at",
+        (name, n, now),
+    )
 
 
 class WebhookWorker:
@@ -196,8 +226,9 @@ class WebhookWorker:
         self.client = client
         self.queue: queue.Queue[int | None] = queue.Queue()
         # Deliveries recorded but never applied (the receiver stopped in between) go first.
-        for row in cache.conn().execute("SELECT id FROM webhook_events WHERE processed_at IS "
-                                        "NULL AND error IS NULL ORDER BY id"):
+        for row in cache.conn().execute(
+            "SELECT id FROM webhook_events WHERE processed_at IS NULL AND error IS NULL ORDER BY id"
+        ):
             self.queue.put(row[0])
         self.thread = threading.Thread(target=self._run, name="webhook-worker", daemon=True)
         self.thread.start()
@@ -217,21 +248,28 @@ class WebhookWorker:
         self.queue.task_done()
 
     def _apply(self, engine: SyncEngine, event_id: int) -> None:
-        row = self.cache.conn().execute(
-            "SELECT topic, data, received_at FROM webhook_events WHERE id = ?",
-            (event_id,)).fetchone()
+        row = (
+            self.cache.conn()
+            .execute(
+                "SELECT topic, data, received_at FROM webhook_events WHERE id = ?", (event_id,)
+            )
+            .fetchone()
+        )
         if row is None:
             return
         error = result = None
         try:
-            result = engine.apply_webhook(row["topic"], json.loads(row["data"]),
-                                          received_at=row["received_at"])
+            result = engine.apply_webhook(
+                row["topic"], json.loads(row["data"]), received_at=row["received_at"]
+            )
         except Exception as exc:  # noqa: BLE001 - recorded; the next sync covers it
             error = f"{type(exc).__name__}: {exc}"[:500]
         now = int(time.time())
         with self.cache.transaction() as tx:
-            tx.execute("UPDATE webhook_events SET processed_at = ?, error = ?, result = ? "
-                       "WHERE id = ?", (now, error, result, event_id))
+            tx.execute(
+                "UPDATE webhook_events SET processed_at = ?, error = ?, result = ? WHERE id = ?",
+                (now, error, result, event_id),
+            )
             bump(tx, "failed" if error else "processed", 1, now)
 
     def stop(self) -> None:
@@ -240,8 +278,16 @@ class WebhookWorker:
 
 
 class _Refused(Exception):
-    def __init__(self, status: int, reason: str, message: str, *, size: int | None = None,
-                 body: bytes | None = None, detail: str | None = None):
+    def __init__(
+        self,
+        status: int,
+        reason: str,
+        message: str,
+        *,
+        size: int | None = None,
+        body: bytes | None = None,
+        detail: str | None = None,
+    ):
         super().__init__(message)
         self.status, self.reason, self.message = status, reason, message
         self.size, self.body, self.detail = size, body, detail
@@ -250,8 +296,15 @@ class _Refused(Exception):
 class Receiver:
     """The receiver as a plain ASGI app (it reads the body itself, to cap it)."""
 
-    def __init__(self, cache: Cache, client: ApiClient, *, secret: str | None = None,
-                 limits: Limits | None = None, ledger: Ledger | None = None):
+    def __init__(
+        self,
+        cache: Cache,
+        client: ApiClient,
+        *,
+        secret: str | None = None,
+        limits: Limits | None = None,
+        ledger: Ledger | None = None,
+    ):
         self.cache = cache
         self.secret = secret
         self.limits = limits or Limits()
@@ -270,12 +323,14 @@ class Receiver:
         if scope["type"] != "http":
             return
         source = (scope.get("client") or ("",))[0] or None
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
-                   for k, v in scope.get("headers", [])}
+        headers = {
+            k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])
+        }
         try:
             if sum(len(k) + len(v) for k, v in scope.get("headers", [])) > MAX_HEADER_BYTES:
-                raise _Refused(431, "headers_too_large",
-                               f"headers larger than {MAX_HEADER_BYTES} bytes")
+                raise _Refused(
+                    431, "headers_too_large", f"headers larger than {MAX_HEADER_BYTES} bytes"
+                )
             if scope["method"] != "POST":
                 raise _Refused(405, "method", "deliveries are POSTed", detail=scope["method"])
             body = await self._read(headers, receive)
@@ -283,13 +338,24 @@ class Receiver:
                 return  # the client went away (or its body deadline closed it)
             try:
                 status, answer = await asyncio.get_running_loop().run_in_executor(
-                    self._recorder, self._accept, body, headers, source)
+                    self._recorder, self._accept, body, headers, source
+                )
             except sqlite3.Error as exc:  # the cache is locked or failing: ask for a retry
-                raise _Refused(503, "cache_unavailable", "cannot record the delivery now; "
-                               "send it again", size=len(body), detail=str(exc)) from None
+                raise _Refused(
+                    503,
+                    "cache_unavailable",
+                    "cannot record the delivery now; send it again",
+                    size=len(body),
+                    detail=str(exc),
+                ) from None
         except _Refused as refusal:
-            self.ledger.refuse(refusal.reason, source=source, size=refusal.size,
-                               body=refusal.body, detail=refusal.detail)
+            self.ledger.refuse(
+                refusal.reason,
+                source=source,
+                size=refusal.size,
+                body=refusal.body,
+                detail=refusal.detail,
+            )
             # Nothing more is read from a refused request: the connection closes with it.
             await _answer(send, refusal.status, {"message": refusal.message}, close=True)
             return
@@ -302,8 +368,13 @@ class Receiver:
             if not declared.strip().isdigit():
                 raise _Refused(400, "malformed", "bad Content-Length")
             if int(declared) > limit:
-                raise _Refused(413, "too_large", f"the body is larger than {limit} bytes",
-                               size=int(declared), detail="declared length")
+                raise _Refused(
+                    413,
+                    "too_large",
+                    f"the body is larger than {limit} bytes",
+                    size=int(declared),
+                    detail="declared length",
+                )
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -314,51 +385,96 @@ class Receiver:
             size += len(chunk)
             if size > limit:
                 head = b"".join(chunks)
-                raise _Refused(413, "too_large", f"the body is larger than {limit} bytes",
-                               size=size, body=head, detail="streamed past the limit")
+                raise _Refused(
+                    413,
+                    "too_large",
+                    f"the body is larger than {limit} bytes",
+                    size=size,
+                    body=head,
+                    detail="streamed past the limit",
+                )
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
 
-    def _accept(self, body: bytes, headers: dict[str, str], source: str | None,
-                ) -> tuple[int, dict[str, Any]]:
+    def _accept(
+        self,
+        body: bytes,
+        headers: dict[str, str],
+        source: str | None,
+    ) -> tuple[int, dict[str, Any]]:
         try:
             delivery = json.loads(body)
         except RecursionError:
-            raise _Refused(400, "too_deep", f"JSON nested deeper than {self.limits.max_depth}",
-                           size=len(body), body=body) from None
+            raise _Refused(
+                400,
+                "too_deep",
+                f"JSON nested deeper than {self.limits.max_depth}",
+                size=len(body),
+                body=body,
+            ) from None
         except ValueError as exc:
-            raise _Refused(400, "malformed", f"not JSON: {exc}"[:200], size=len(body),
-                           body=body) from None
+            raise _Refused(
+                400, "malformed", f"not JSON: {exc}"[:200], size=len(body), body=body
+            ) from None
         if json_depth_exceeds(delivery, self.limits.max_depth):
-            raise _Refused(400, "too_deep", f"JSON nested deeper than {self.limits.max_depth}",
-                           size=len(body), body=body)
+            raise _Refused(
+                400,
+                "too_deep",
+                f"JSON nested deeper than {self.limits.max_depth}",
+                size=len(body),
+                body=body,
+            )
         topic = delivery.get("topic") if isinstance(delivery, dict) else None
         data = delivery.get("data") if isinstance(delivery, dict) else None
-        if not isinstance(topic, str) or not topic.strip() or len(topic) > MAX_TOPIC_CHARS \
-                or not isinstance(data, dict):
-            raise _Refused(400, "malformed", "expected {broadcasterId, topic, data} with "
-                           "topic a text and data an object", size=len(body), body=body)
-        offered = [headers.get(self.limits.signature_header.lower()),
-                   headers.get(SIGNATURE_HEADER.lower())]
+        if (
+            not isinstance(topic, str)
+            or not topic.strip()
+            or len(topic) > MAX_TOPIC_CHARS
+            or not isinstance(data, dict)
+        ):
+            raise _Refused(
+                400,
+                "malformed",
+                "expected {broadcasterId, topic, data} with topic a text and data an object",
+                size=len(body),
+                body=body,
+            )
+        offered = [
+            headers.get(self.limits.signature_header.lower()),
+            headers.get(SIGNATURE_HEADER.lower()),
+        ]
         signature = next((_digest(v) for v in offered if _digest(v)), "")
         signed = None
         if self.secret is not None:
             signed = any(signature_ok(self.secret, body, v) for v in offered if v)
             if not signed:
                 reason = "bad_signature" if any(offered) else "unsigned"
-                raise _Refused(401, reason, "signature mismatch", size=len(body), body=body,
-                               detail=topic[:MAX_TOPIC_CHARS])
+                raise _Refused(
+                    401,
+                    reason,
+                    "signature mismatch",
+                    size=len(body),
+                    body=body,
+                    detail=topic[:MAX_TOPIC_CHARS],
+                )
         delivery_id = (headers.get(self.limits.delivery_id_header.lower()) or "").strip()[:200]
-        event_id = self._record(topic, data, body, signature, delivery_id or None, signed,
-                                source)
+        event_id = self._record(topic, data, body, signature, delivery_id or None, signed, source)
         if event_id is None:
             return 200, {"message": "OK", "replayed": True}
         self.worker.queue.put(event_id)
         return 200, {"message": "OK"}
 
-    def _record(self, topic: str, data: dict, body: bytes, signature: str,
-                delivery_id: str | None, signed: bool | None, source: str | None) -> int | None:
+    def _record(
+        self,
+        topic: str,
+        data: dict,
+        body: bytes,
+        signature: str,
+        delivery_id: str | None,
+        signed: bool | None,
+        source: str | None,
+    ) -> int | None:
         """Record a new delivery with its replay keys; None when it is a repeat."""
         digest = hashlib.sha256(body).hexdigest()
         keys = ["b:" + hashlib.sha256(signature.encode() + b"\n" + body).hexdigest()]
@@ -367,22 +483,33 @@ class Receiver:
         now = int(time.time())
         with self.cache.transaction() as tx:
             marks = ",".join("?" * len(keys))
-            seen = tx.execute(f"SELECT 1 FROM webhook_replay WHERE key IN ({marks}) AND "
-                              "received_at >= ? LIMIT 1",
-                              (*keys, now - self.limits.replay_window)).fetchone()
+            seen = tx.execute(
+                f"SELECT 1 FROM webhook_replay WHERE key IN ({marks}) AND received_at >= ? LIMIT 1",
+                (*keys, now - self.limits.replay_window),
+            ).fetchone()
             if seen and self.limits.replay_window > 0:
                 bump(tx, "replayed", 1, now)
                 return None
             cur = tx.execute(
                 "INSERT INTO webhook_events (received_at, topic, data, signature_ok, "
                 "source, body_sha256, delivery_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (now, topic, json.dumps(data, ensure_ascii=False),
-                 None if signed is None else int(signed), source, digest, delivery_id))
+                (
+                    now,
+                    topic,
+                    json.dumps(data, ensure_ascii=False),
+                    None if signed is None else int(signed),
+                    source,
+                    digest,
+                    delivery_id,
+                ),
+            )
             event_id = int(cur.lastrowid)
-            tx.executemany("INSERT INTO webhook_replay (key, event_id, received_at) VALUES "
-                           "(?, ?, ?) ON CONFLICT(key) DO UPDATE SET event_id = "
-                           "excluded.event_id, received_at = excluded.received_at",
-                           [(k, event_id, now) for k in keys])
+            tx.executemany(
+                "INSERT INTO webhook_replay (key, event_id, received_at) VALUES "
+                "(?, ?, ?) ON CONFLICT(key) DO UPDATE SET event_id = "
+                "excluded.event_id, received_at = excluded.received_at",
+                [(k, event_id, now) for k in keys],
+            )
             bump(tx, "accepted", 1, now)
         return event_id
 
@@ -401,15 +528,18 @@ class Receiver:
 
 async def _answer(send: Any, status: int, body: dict[str, Any], *, close: bool = False) -> None:
     payload = json.dumps(body).encode()
-    headers = [(b"content-type", b"application/json"),
-               (b"content-length", str(len(payload)).encode())]
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+    ]
     if close:
         headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
 
 
-def create_receiver(cache: Cache, client: ApiClient, *, secret: str | None = None,
-                    limits: Limits | None = None) -> Receiver:
+def create_receiver(
+    cache: Cache, client: ApiClient, *, secret: str | None = None, limits: Limits | None = None
+) -> Receiver:
     """The receiver app; ``app.state.worker`` applies what it records."""
     return Receiver(cache, client, secret=secret, limits=limits)

@@ -73,8 +73,7 @@ class BarChart(Widget, can_focus=True):
         self.panel = panel
         if panel is not None:
             self.border_title = panel.title
-            self.border_subtitle = f"{panel.total:,}" + (f" · {panel.note}" if panel.note
-                                                         else "")
+            self.border_subtitle = f"{panel.total:,}" + (f" · {panel.note}" if panel.note else "")
         self.cursor = min(self.cursor, max(len(self.bars) - 1, 0))
         self.refresh(layout=True)
 

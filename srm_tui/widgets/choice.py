@@ -29,8 +29,9 @@ class ChoiceField(Static, can_focus=True):
         def control(self) -> ChoiceField:
             return self.field
 
-    def __init__(self, values: tuple[str, ...], value: str, *, help: dict[str, str] | None = None,
-                 **kw: Any) -> None:
+    def __init__(
+        self, values: tuple[str, ...], value: str, *, help: dict[str, str] | None = None, **kw: Any
+    ) -> None:
         super().__init__("", markup=False, **kw)
         self.values = values
         self.value = value

@@ -36,8 +36,9 @@ def row_text(row: Row) -> Text:
     inner = row.node.item if row.negated else row.node  # type: ignore[union-attr]
     text.append("ALL of" if row.kind == "all" else "ANY of", style="bold")
     if not inner.items:  # type: ignore[union-attr]
-        text.append("  (empty: " + ("everyone)" if row.kind == "all" else "no one)"),
-                    style="italic")
+        text.append(
+            "  (empty: " + ("everyone)" if row.kind == "all" else "no one)"), style="italic"
+        )
     return text
 
 
@@ -91,5 +92,6 @@ class ConditionTree(OptionList):
 
     def action_select(self) -> None:  # enter: edit a condition, add inside a group
         row = self.row
-        self.post_message(self.Edit("edit" if row is not None and row.condition is not None
-                                    else "add", self.path))
+        self.post_message(
+            self.Edit("edit" if row is not None and row.condition is not None else "add", self.path)
+        )

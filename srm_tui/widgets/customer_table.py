@@ -45,15 +45,21 @@ COLUMNS = {
     "last_login_at": Column("last_login_at", "Last login", 10, _date),
     # Paid transactions (captured or refunded): the summary's "Paid transactions".
     "transactions": Column("transactions", "Paid", 4, str, "right"),
-    "last_payment_method": Column("last_payment_method", "Method", 10,
-                                  lambda v: visible(v) or "—"),
+    "last_payment_method": Column("last_payment_method", "Method", 10, lambda v: visible(v) or "—"),
     "first_name": Column("first_name", "First name", 14, lambda v: visible(v)),
     "last_name": Column("last_name", "Last name", 14, lambda v: visible(v)),
     "country": Column("country", "Ctry", 4, lambda v: visible(v)),
     "currency": Column("currency", "Cur", 3, lambda v: visible(v)),
 }
-DEFAULT_COLUMNS = ("email", "name", "id", "registered_at", "last_login_at", "transactions",
-                   "last_payment_method")
+DEFAULT_COLUMNS = (
+    "email",
+    "name",
+    "id",
+    "registered_at",
+    "last_login_at",
+    "transactions",
+    "last_payment_method",
+)
 
 
 def _value(row: Any, key: str) -> Any:
@@ -181,9 +187,13 @@ class CustomerTable(ScrollView, can_focus=True):
         if row is None:
             return Strip.blank(width, base)
         text = " ".join(_cell(c, row, w) for c, w in zip(self.columns, self._widths()))
-        style = (self.get_component_rich_style("customer-table--cursor")
-                 if index == self.cursor and self.has_focus else
-                 base + Style(reverse=True) if index == self.cursor else base)
+        style = (
+            self.get_component_rich_style("customer-table--cursor")
+            if index == self.cursor and self.has_focus
+            else base + Style(reverse=True)
+            if index == self.cursor
+            else base
+        )
         strip = Strip([Segment(text + " ", style)], cell_len(text) + 1)
         return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, base)
 

@@ -27,14 +27,16 @@ class Col:
 
 def layout(cols: list[Col], rows: list[list[str]], width: int) -> list[tuple[int, int]]:
     """(column index, content width) of the columns shown in ``width`` cells, in order."""
-    natural = [max([cell_len(c.label)] + [cell_len(r[i]) for r in rows])
-               for i, c in enumerate(cols)]
+    natural = [
+        max([cell_len(c.label)] + [cell_len(r[i]) for r in rows]) for i, c in enumerate(cols)
+    ]
     want = [min(n, c.cap) if c.cap else n for n, c in zip(natural, cols)]
     shown = list(range(len(cols)))
 
     def needed(indices: list[int]) -> int:
-        return sum((min(cols[i].least, want[i]) if cols[i].flex else want[i]) + PAD
-                   for i in indices)
+        return sum(
+            (min(cols[i].least, want[i]) if cols[i].flex else want[i]) + PAD for i in indices
+        )
 
     for level in sorted({c.drop for c in cols if c.drop}, reverse=True):
         if needed(shown) <= width:
@@ -43,8 +45,10 @@ def layout(cols: list[Col], rows: list[list[str]], width: int) -> list[tuple[int
     fixed = sum(want[i] + PAD for i in shown if not cols[i].flex)
     flexible = [i for i in shown if cols[i].flex]
     left = (width - fixed) // max(1, len(flexible)) - PAD
-    return [(i, max(min(cols[i].least, want[i]), min(want[i], left)) if cols[i].flex
-             else want[i]) for i in shown]
+    return [
+        (i, max(min(cols[i].least, want[i]), min(want[i], left)) if cols[i].flex else want[i])
+        for i in shown
+    ]
 
 
 def fill(table, cols: list[Col], rows: list[list], keys: list[str], width: int) -> None:
@@ -64,7 +68,10 @@ def fill(table, cols: list[Col], rows: list[list], keys: list[str], width: int) 
             cell = row[i]
             if cell_len(text[i]) > w:
                 cut = clip(text[i], w)
-                cell = Text(cut, style=cell.style, justify=cell.justify) \
-                    if isinstance(cell, Text) else cut
+                cell = (
+                    Text(cut, style=cell.style, justify=cell.justify)
+                    if isinstance(cell, Text)
+                    else cut
+                )
             cells.append(cell)
         table.add_row(*cells, key=key)

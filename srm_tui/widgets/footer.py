@@ -9,8 +9,8 @@ that would draw the same keys.
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.screen import Screen
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.widgets import Footer as TextualFooter
 from textual.widgets._footer import FooterKey
 
@@ -21,8 +21,16 @@ class Footer(TextualFooter):
     def _keys(self) -> tuple:
         palette = self.app.COMMAND_PALETTE_BINDING
         return tuple(
-            (key, binding.key, binding.action, binding.description, binding.show, enabled,
-             tooltip, binding.group)
+            (
+                key,
+                binding.key,
+                binding.action,
+                binding.description,
+                binding.show,
+                enabled,
+                tooltip,
+                binding.group,
+            )
             for key, (_node, binding, enabled, tooltip) in self.screen.active_bindings.items()
             if binding.show or key == palette
         ) + (self.app.size.width < self.NARROW, self.show_command_palette)
@@ -53,16 +61,31 @@ class Footer(TextualFooter):
         ordered = self._fitting(ordered, narrow)
         self.styles.grid_size_columns = len(ordered)
         for _node, binding, enabled, tooltip in ordered:
-            yield FooterKey(binding.key, self.app.get_key_display(binding), binding.description,
-                            binding.action, disabled=not enabled,
-                            tooltip=tooltip).data_bind(compact=TextualFooter.compact)
+            yield FooterKey(
+                binding.key,
+                self.app.get_key_display(binding),
+                binding.description,
+                binding.action,
+                disabled=not enabled,
+                tooltip=tooltip,
+            ).data_bind(compact=TextualFooter.compact)
         palette = active.get(self.app.COMMAND_PALETTE_BINDING)
-        if palette is not None and not narrow and self.show_command_palette \
-                and self.app.ENABLE_COMMAND_PALETTE:
+        if (
+            palette is not None
+            and not narrow
+            and self.show_command_palette
+            and self.app.ENABLE_COMMAND_PALETTE
+        ):
             _node, binding, enabled, tooltip = palette
-            yield FooterKey(binding.key, self.app.get_key_display(binding), binding.description,
-                            binding.action, classes="-command-palette", disabled=not enabled,
-                            tooltip=binding.tooltip or binding.description)
+            yield FooterKey(
+                binding.key,
+                self.app.get_key_display(binding),
+                binding.description,
+                binding.action,
+                classes="-command-palette",
+                disabled=not enabled,
+                tooltip=binding.tooltip or binding.description,
+            )
 
     def _fitting(self, ordered: list, narrow: bool) -> list:
         """The keys that fit one line, in order; when some do not, the last one shown is
@@ -70,8 +93,11 @@ class Footer(TextualFooter):
         width = self.app.size.width - (0 if narrow else 16)  # the palette hint's room
 
         def cells(binding: Binding) -> int:
-            return len(self.app.get_key_display(binding)) + len(binding.description) + (
-                2 if narrow else 3)
+            return (
+                len(self.app.get_key_display(binding))
+                + len(binding.description)
+                + (2 if narrow else 3)
+            )
 
         if sum(cells(b) for _n, b, _e, _t in ordered) <= width:
             return ordered

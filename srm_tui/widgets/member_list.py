@@ -56,7 +56,7 @@ class MemberPages:
                 self._load(page)
                 break
             self._pages.move_to_end(page)
-            chunk = rows[at:at + (last - index)]
+            chunk = rows[at : at + (last - index)]
             if not chunk:
                 break
             out += chunk
@@ -78,8 +78,9 @@ class MemberPages:
             try:
                 rows = runner.rows(compiled, offset=page * PAGE, limit=PAGE)
             except Exception as exc:  # shown, never fatal
-                self.owner.app.call_from_thread(self.owner.notify, f"Could not read members: "
-                                                f"{exc}", severity="error")
+                self.owner.app.call_from_thread(
+                    self.owner.notify, f"Could not read members: {exc}", severity="error"
+                )
                 rows = None
             self.owner.app.call_from_thread(self._loaded, generation, page, rows)
 
