@@ -22,7 +22,7 @@ reached the sandbox at most once, exactly once when its outbox entry says sent
 sandbox's export and every action applied exactly once.
 
 ``python -m tools.crash_harness --kills 50`` runs the full harness and prints the results as
-JSON (docs/reliability.md records them); tests/test_reliability_crash.py runs it too.
+JSON (docs/reliability.md records them); tests/integration/test_reliability_crash.py runs it too.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ prefix of the customer sequence is the same whatever `n` is, and customers can b
 one by one (`iter_customers`) straight into a database. Every record comes out in the API
 shapes of docs/sandbox-api.md.
 
-Consistency rules the data keeps (tests/test_sandbox_generator.py checks them):
+Consistency rules the data keeps (tests/unit/test_sandbox_generator.py checks them):
 
 - nothing is dated after `as_of`; a customer registers before their first purchase;
 - a subscription has one captured charge per paid cycle at `start + j * period`, each for the

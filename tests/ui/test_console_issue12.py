@@ -179,7 +179,7 @@ async def test_offer_form_esc_asks_only_when_something_was_typed(synced):
 
 
 async def test_keys_typed_right_after_opening_the_new_offer_form_reach_its_first_field(synced):
-    from tests.test_offers_ui import _keys
+    from tests.ui.test_offers_ui import _keys
 
     running, state, db, cache = synced
     app = make_app(db)

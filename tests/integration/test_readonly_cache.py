@@ -24,7 +24,7 @@ import pytest
 from srm_tui.storage.cache import Cache
 from tests.conftest import AS_OF
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -278,7 +278,7 @@ SECRET = "whsec-vendorfix-0123456789abcdef"
 
 def test_a_short_webhook_transaction_is_dated_linked_and_keeps_the_known_method(vendor, tmp_path):
     from tests.helpers import wait_for
-    from tests.test_webhooks import Receiver
+    from tests.integration.test_webhooks import Receiver
 
     db = tmp_path / "c.db"
     export = vendor.export()

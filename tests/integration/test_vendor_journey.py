@@ -25,7 +25,7 @@ import httpx
 
 from srm_tui.domain.lifecycle import pass_is_active, subscription_state
 from tests.helpers import SRM, SandboxProcess, run_srm, stop_process, wait_for
-from tests.test_vendor_sync import PUBLISHED
+from tests.integration.test_vendor_sync import PUBLISHED
 
 AS_OF = "2026-11-01T00:00:00Z"
 NOW = int(datetime(2026, 11, 1, tzinfo=UTC).timestamp())

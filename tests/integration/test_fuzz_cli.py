@@ -22,7 +22,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from srm_tui.cli import main
-from tests.test_fuzz import DOCUMENTS, PLAUSIBLE, hostile_text
+from tests.unit.test_fuzz import DOCUMENTS, PLAUSIBLE, hostile_text
 
 # Commands that serve, start the console or generate data sets run until stopped or for
 # long: their arguments are checked by the tests of those commands.
@@ -107,7 +107,7 @@ def invocation(draw, folder: Path) -> list[str]:
 def cli_db(tmp_path_factory) -> Path:
     from srm_tui.sandbox.seed import seed_cache
     from srm_tui.storage.cache import Cache
-    from tests.test_fuzz import AS_OF
+    from tests.unit.test_fuzz import AS_OF
 
     db = tmp_path_factory.mktemp("fuzz-cli") / "c.db"
     cache = Cache(db)

@@ -30,7 +30,7 @@ AS_OF = datetime(2026, 11, 1, tzinfo=timezone.utc)
 NOW = int(AS_OF.timestamp())
 KEY = {"X-Publisher-Token": "sandbox-key"}
 # The vendor's description, kept with the tests (its source: tests/data/openapi/README.md).
-SPEC_PATH = Path(__file__).resolve().parent / "data" / "openapi" / "cleeng-core-3.1.openapi.yml"
+SPEC_PATH = Path(__file__).resolve().parents[1] / "data" / "openapi" / "cleeng-core-3.1.openapi.yml"
 DOC = yaml.safe_load(SPEC_PATH.read_text(encoding="utf-8"))
 ERROR = {"type": "object", "required": ["message"], "properties": {"message": {"type": "string"}}}
 

@@ -23,7 +23,7 @@ from srm_tui.config import load_settings
 from srm_tui.sandbox.seed import seed_cache
 from srm_tui.storage.cache import Cache
 from srm_tui.sync.engine import SyncEngine
-from tests.test_fuzz import PIECES, hostile_text
+from tests.unit.test_fuzz import PIECES, hostile_text
 from tools.console_session import type_keys, until
 
 AS_OF = datetime(2026, 11, 1, tzinfo=timezone.utc)

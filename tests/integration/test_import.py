@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from helpers import run_srm
 
-DATA = Path(__file__).parent / "data" / "churniq"
+DATA = Path(__file__).parents[1] / "data" / "churniq"
 NOW = "2026-04-15T00:00:00Z"
 CET = 3600
 

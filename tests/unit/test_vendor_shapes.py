@@ -22,8 +22,8 @@ from srm_tui.storage.cache import Cache, _statements
 from srm_tui.storage.schema import MIGRATIONS
 from srm_tui.sync import parse
 
-DATA = Path(__file__).parent / "data" / "vendor"
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "reference" / "vendor-payloads"
+DATA = Path(__file__).parents[1] / "data" / "vendor"
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "reference" / "vendor-payloads"
 NOW = 1_700_000_000
 
 

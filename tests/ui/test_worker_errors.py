@@ -24,7 +24,7 @@ from tests.helpers import screen_text
 from tests.ui_keys import name, searched, type_text, until
 
 NOW = "2026-11-01T00:00:00Z"
-SCREENS = Path(__file__).resolve().parents[1] / "srm_tui"
+SCREENS = Path(__file__).resolve().parents[2] / "srm_tui"
 
 
 @pytest.fixture(scope="module")

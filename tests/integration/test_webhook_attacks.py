@@ -20,7 +20,7 @@ import pytest
 
 from srm_tui.sync.webhooks import hmac_hex
 from tests.helpers import SandboxProcess, wait_for
-from tests.test_webhooks import SECRET, Receiver, _cache_rows
+from tests.integration.test_webhooks import SECRET, Receiver, _cache_rows
 
 MB = 1 << 20
 ATTACK = 50 * MB
