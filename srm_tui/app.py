@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import threading
 from typing import TYPE_CHECKING, Any
 
 from textual import events
@@ -124,12 +123,14 @@ class SrmApp(App):
         self, settings: Settings, cache: Cache, *, sync_on_start: bool = True, **kw: Any
     ) -> None:
         super().__init__(**kw)
+        from srm_tui.session import Session
+
+        # The composition root: screens reach the cache, the API and the services through it.
+        self.session = Session(settings, cache)
         self.settings = settings
         self.cache = cache
         self.demo = settings.is_demo
         self.sync_on_start = sync_on_start
-        self.demo_sandbox: runtime.DemoSandbox | None = None
-        self._demo_lock = threading.Lock()
         self.online: bool | None = None
         self.sync_state = ""
         self.animation_level = "none"
@@ -187,22 +188,11 @@ class SrmApp(App):
 
     def api_settings(self) -> Settings | None:
         """Settings that reach an API (the demo's in-process sandbox included), or None."""
-        if self.demo:
-            with self._demo_lock:
-                if self.demo_sandbox is None:
-                    self.demo_sandbox = runtime.start_demo_sandbox()
-            return runtime.demo_settings(self.settings, self.demo_sandbox)
-        return self.settings if self.settings.api_url else None
+        return self.session.api_settings()
 
     def api_profile(self) -> ApiProfile | None:
         """The connected API's profile as last detected (None before the first contact)."""
-        from srm_tui.api.profile import SANDBOX, cached_profile, profile_for
-
-        if self.demo:
-            return profile_for(SANDBOX)  # the built-in sandbox, extensions and all
-        if not self.settings.api_url:
-            return None
-        return cached_profile(self.cache.conn(), self.settings.api_url)
+        return self.session.profile()
 
     def fetch_customer(self, **what: Any) -> int | None:
         """On-demand fetch of one customer (call from a worker thread)."""
@@ -224,11 +214,7 @@ class SrmApp(App):
     def segment_runner(self):
         """The segment runner of this cache: one per console, so counts share its memo and
         (on a large cache) its worker processes."""
-        if getattr(self, "_segment_runner", None) is None:
-            from srm_tui.segments.engine import SegmentRunner
-
-            self._segment_runner = SegmentRunner(self.cache.path)
-        return self._segment_runner
+        return self.session.segments
 
     def action_segment_membership(self) -> None:
         """Add the open customer to static segments, or take them out (the customer screen's
@@ -559,7 +545,4 @@ class SrmApp(App):
             self.post_message(key)
 
     def on_unmount(self) -> None:
-        if getattr(self, "_segment_runner", None) is not None:
-            self._segment_runner.close()
-        if self.demo_sandbox:
-            self.demo_sandbox.stop()
+        self.session.close()

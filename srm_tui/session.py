@@ -1,0 +1,161 @@
+"""The composition root: one ``Session`` per process, built once from the settings.
+
+It owns what more than one part of srm needs and must not build twice: the cache, the API
+client (``client()`` is the only place one is made), the connected API's profile, the demo's
+in-process sandbox (started at most once, stopped on ``close()``), and the services over them.
+The console holds one (``app.session``); each CLI command builds one and passes it down.
+Screens and widgets reach data only through it: they never import ``srm_tui.storage``.
+
+Services are made on first use, so a command that only reads the cache never imports httpx,
+starts the demo or opens a segment worker pool.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from srm_tui import runtime
+from srm_tui.config import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from srm_tui.actions.service import ActionService
+    from srm_tui.api.client import ApiClient, RetryPolicy
+    from srm_tui.api.profile import ApiProfile
+    from srm_tui.offers.service import OfferService
+    from srm_tui.segments.engine import SegmentRunner
+    from srm_tui.storage.cache import Cache
+    from srm_tui.sync.engine import SyncEngine
+
+
+class Session:
+    """Settings, cache, API and services of one srm process."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        cache: Cache | None = None,
+        *,
+        create: bool = False,
+    ) -> None:
+        self.settings = settings
+        self._cache = cache
+        self._create = create
+        self._lock = threading.Lock()
+        self.demo_sandbox: runtime.DemoSandbox | None = None
+        self._closed = False
+
+    # the cache -----------------------------------------------------------------------------
+
+    @property
+    def cache(self) -> Cache:
+        """The configured cache, opened on first use (a missing one is exit 2 unless the
+        session was made to create it: sync, import, seed)."""
+        if self._cache is None:
+            with self._lock:
+                if self._cache is None:
+                    self._cache = runtime.open_cache(self.settings, create=self._create)
+        return self._cache
+
+    # the API -------------------------------------------------------------------------------
+
+    @property
+    def is_demo(self) -> bool:
+        return self.settings.is_demo
+
+    @property
+    def has_api(self) -> bool:
+        """An API is configured (the demo's built-in sandbox counts)."""
+        return self.is_demo or bool(self.settings.api_url)
+
+    def api_settings(self) -> Settings | None:
+        """Settings that reach an API, or None when none is configured. For the demo this
+        starts its in-process sandbox once and points the settings at it."""
+        if self.is_demo:
+            with self._lock:
+                if self.demo_sandbox is None:
+                    self.demo_sandbox = runtime.start_demo_sandbox()
+            return runtime.demo_settings(self.settings, self.demo_sandbox)
+        return self.settings if self.settings.api_url else None
+
+    def client(self, retry: RetryPolicy | None = None) -> ApiClient:
+        """A new API client for the configured API; the caller closes it (``with``).
+
+        Raises ConfigError when no API is configured."""
+        from srm_tui.api.client import ApiClient  # httpx is imported only when the API is used
+
+        settings = self.api_settings()
+        if settings is None or not settings.api_url:
+            raise ConfigError("no API URL: give --api-url or set SRM_API_URL")
+        kwargs: dict[str, Any] = {"timeout": settings.timeout}
+        if retry is not None:
+            kwargs["retry"] = retry
+        return ApiClient(settings.api_url, settings.key(), **kwargs)
+
+    def profile(self) -> ApiProfile | None:
+        """The connected API's profile as last detected (no network; None before the first
+        contact). The demo's sandbox is known without asking."""
+        from srm_tui.api.profile import SANDBOX, cached_profile, profile_for
+
+        if self.is_demo:
+            return profile_for(SANDBOX)
+        if not self.settings.api_url:
+            return None
+        return cached_profile(self.cache.conn(), self.settings.api_url)
+
+    def sync_engine(self, client: ApiClient, **kwargs: Any) -> SyncEngine:
+        """The sync engine over this session's cache and the given client."""
+        from srm_tui.sync.engine import SyncEngine
+
+        kwargs.setdefault("page_size", self.settings.page_size)
+        return SyncEngine(self.cache, client, **kwargs)
+
+    # services ------------------------------------------------------------------------------
+
+    @cached_property
+    def actions(self) -> ActionService:
+        """Support actions (through the outbox) for this session's agent."""
+        from srm_tui.actions.service import ActionService
+
+        return ActionService(self.cache, self.api_settings() or self.settings)
+
+    @cached_property
+    def offers(self) -> OfferService:
+        """The offer catalogue, its drafts and coupons for this session's agent."""
+        from srm_tui.offers.service import OfferService
+
+        return OfferService(self.cache, self.api_settings() or self.settings)
+
+    @cached_property
+    def segments(self) -> SegmentRunner:
+        """The segment runner of this cache: one per session, so counts share its memo and
+        (on a large cache) its worker processes."""
+        from srm_tui.segments.engine import SegmentRunner
+
+        return SegmentRunner(self.cache.path)
+
+    # lifecycle -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop what the session started (services' clients, segment workers, the demo's
+        sandbox). The cache is left open for whoever passed it in."""
+        if self._closed:
+            return
+        self._closed = True
+        for name in ("actions", "offers"):
+            service = self.__dict__.get(name)
+            if service is not None and hasattr(service, "close"):
+                service.close()
+        runner = self.__dict__.get("segments")
+        if runner is not None:
+            runner.close()
+        if self.demo_sandbox is not None:
+            self.demo_sandbox.stop()
+            self.demo_sandbox = None
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
