@@ -52,10 +52,11 @@ def _moment(ts: float | int | None) -> datetime | None:
         return None
 
 
-def utc(ts: float | int | None, fmt: str = MINUTE_FORMAT) -> str:
-    """Unix seconds as UTC text (``2026-11-01 09:30``); ``—`` when there is no time."""
+def utc(ts: float | int | None, fmt: str = MINUTE_FORMAT, missing: str = NO_TIME) -> str:
+    """Unix seconds as UTC text (``2026-11-01 09:30``; ``fmt`` may be :data:`SECOND_FORMAT` or
+    :data:`DAY_FORMAT`); ``missing`` (``—``) when there is no time."""
     moment = _moment(ts)
-    return NO_TIME if moment is None else moment.strftime(fmt)
+    return missing if moment is None else moment.strftime(fmt)
 
 
 def day(ts: float | int | None) -> str:
@@ -82,20 +83,47 @@ def in_zone(ts: float | int | None, zone_name: str | None, fmt: str = MINUTE_FOR
 
 
 def ago(ts: float | int | None, now: float | int) -> str:
-    """How long before ``now`` an instant was: ``just now``, ``4 min ago``, ``3 h ago``,
-    ``2 days ago``; a future instant reads ``in 5 min``."""
+    """How long before ``now`` an instant was, as the status line says it: ``just now`` (under
+    a minute), ``95 min ago`` (under two hours), ``30 h ago`` (under two days), ``3 days ago``;
+    a future instant reads ``in 5 min``; no instant reads ``never``."""
     if ts is None:
         return "never"
-    seconds = int(now - ts)
-    future = seconds < 0
-    seconds = abs(seconds)
-    if seconds < 60:
+    delta = int(now - ts)
+    future = delta < 0
+    minutes = abs(delta) // 60
+    if minutes < 1:
         return "just now"
-    if seconds < 3600:
-        text = f"{seconds // 60} min"
-    elif seconds < 86400:
-        text = f"{seconds // 3600} h"
+    # Minutes up to two hours and hours up to two days: "90 min" reads better than "1 h".
+    if minutes < 120:
+        text = f"{minutes} min"
+    elif minutes < 48 * 60:
+        text = f"{minutes // 60} h"
     else:
-        days = seconds // 86400
-        text = f"{days} day{'s' if days != 1 else ''}"
+        text = f"{minutes // 1440} days"
     return f"in {text}" if future else f"{text} ago"
+
+
+def synced(ts: float | int | None, now: float | int) -> str:
+    """The cache's freshness for a status line: ``synced 4 min ago``, or ``never synced``.
+
+    A last sync stamped after ``now`` (another machine's clock) reads ``synced just now``."""
+    return "never synced" if ts is None else f"synced {ago(min(ts, now), now)}"
+
+
+def seconds(value: str) -> int:
+    """An ISO 8601 instant (see :func:`parse_instant`) as unix seconds.
+
+    Raises ValueError for text that is not one.
+    """
+    return int(parse_instant(value).timestamp())
+
+
+def field_seconds(value: str, field: str) -> int:
+    """Unix seconds of a date a user typed into a named field; the ValueError names the field
+    and shows the accepted forms."""
+    try:
+        return seconds(value)
+    except ValueError:
+        raise ValueError(
+            f"{field}: not a date: {value[:30]!r} (2027-08-01 or 2027-08-01T18:00:00Z)"
+        ) from None
