@@ -20,7 +20,6 @@ import sys
 import time
 from pathlib import Path
 
-from srm_tui.segments import facts as F
 from srm_tui.segments import schedules as S
 from srm_tui.segments import store
 from srm_tui.segments.catalog import lookup
@@ -28,6 +27,7 @@ from srm_tui.segments.compile import compile_segment
 from srm_tui.segments.engine import SegmentRunner
 from srm_tui.segments.model import All, AnyOf, Condition, Not, Segment
 from srm_tui.segments.values import suggestions
+from srm_tui.storage import facts as F
 
 NOW = 1793491200  # 2026-11-01T00:00:00Z, the seeded caches' "as of"
 FIVE = Segment(

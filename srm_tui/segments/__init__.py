@@ -20,7 +20,6 @@ from srm_tui.segments.catalog import as_dicts as catalog_as_dicts
 from srm_tui.segments.engine import CountResult, SegmentRunner, count, iter_members, members
 from srm_tui.segments.explain import Explanation, explain
 from srm_tui.segments.export import export
-from srm_tui.segments.facts import ensure_facts, rebuild_facts, refresh_facts
 from srm_tui.segments.model import (
     All,
     AnyOf,
@@ -35,6 +34,7 @@ from srm_tui.segments.model import (
 )
 from srm_tui.segments.textform import TextFormError, format_tree, parse_tree
 from srm_tui.segments.validate import validate_document, validate_segment
+from srm_tui.storage.facts import ensure_facts, rebuild_facts, refresh_facts
 
 __all__ = [
     "ATTRIBUTES",

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from srm_tui.domain.rates import Rates
-from srm_tui.segments import facts as F
 from srm_tui.segments.catalog import DAYS_VALUE, TRUE_ON_NULL, Attribute, lookup
 from srm_tui.segments.model import All, AnyOf, Condition, Node, Not, Segment
 from srm_tui.segments.validate import resolve_date
+from srm_tui.storage import facts as F
 
 DAY = 86400
 CF, SF, TF = F.CUSTOMER_TABLE, F.SUBSCRIPTION_TABLE, F.TEXT_TABLE

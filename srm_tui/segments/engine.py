@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from srm_tui.domain.rates import in_force
-from srm_tui.segments import facts as F
 from srm_tui.segments import worker
 from srm_tui.segments.compile import Compiled, compile_segment
 from srm_tui.segments.model import Segment
+from srm_tui.storage import facts as F
 
 PARALLEL_MIN_CUSTOMERS = 100_000  # below this, one process answers quicker than several
 

@@ -13,11 +13,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 from srm_tui.domain.text import visible
-from srm_tui.segments import facts as F
 from srm_tui.segments.catalog import lookup
 from srm_tui.segments.compile import CF, MONEY_CURRENCY_SQL, SELECTED_SUB_SQL, SF, TF, Compiler
 from srm_tui.segments.model import All, Condition, Node, Not, Segment
 from srm_tui.segments.textform import format_condition
+from srm_tui.storage import facts as F
 
 # Text shown as the customer has it (conditions compare the casefolded form).
 _LATEST_TXN = (

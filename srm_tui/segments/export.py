@@ -18,9 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from srm_tui.segments import facts as F
 from srm_tui.segments.compile import compile_segment
 from srm_tui.segments.model import Segment
+from srm_tui.storage import facts as F
 from srm_tui.storage.exports import record_export
 from srm_tui.storage.files import check_target, write_file
 from srm_tui.storage.queries import SUMMARY_COLUMNS, summary

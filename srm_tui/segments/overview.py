@@ -29,7 +29,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from srm_tui.segments import facts as F
 from srm_tui.segments.catalog import PERIODS
 from srm_tui.segments.compile import (
     CUSTOMER_STATUS,
@@ -42,6 +41,7 @@ from srm_tui.segments.compile import (
     _Columns,
 )
 from srm_tui.segments.model import All, Condition, Node
+from srm_tui.storage import facts as F
 
 DAY = 86400
 CHURN_DAYS = 30

@@ -27,11 +27,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from srm_tui.segments import facts as F
 from srm_tui.segments import store
 from srm_tui.segments.catalog import lookup
 from srm_tui.segments.compile import JOIN_SQL, MODES, Compiled, Compiler
 from srm_tui.segments.model import Fault, SegmentError
+from srm_tui.storage import facts as F
 from srm_tui.storage.files import FileRefused, check_target, write_file, write_text
 from srm_tui.storage.queries import SUMMARY_COLUMNS, summary
 

@@ -25,11 +25,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from srm_tui.segments import facts as F
 from srm_tui.segments.compile import Compiled, compile_segment
 from srm_tui.segments.editing import rows
 from srm_tui.segments.model import All, Fault, Segment, SegmentError, from_dict
 from srm_tui.segments.textform import format_condition
+from srm_tui.storage import facts as F
 
 KINDS = ("dynamic", "static")
 NAME_MAX = 120

@@ -194,7 +194,7 @@ def _anonymize_rows(tx: sqlite3.Connection, customer_id: int) -> None:
 def _drop_derived(tx: sqlite3.Connection, customer_id: int) -> None:
     """Copies derived from the customer's records (segment facts hold casefolded names and
     emails) go; they are computed again from the anonymized rows before a segment runs."""
-    from srm_tui.segments.facts import forget_customers
+    from srm_tui.storage.facts import forget_customers
 
     forget_customers(tx, [customer_id])
 

@@ -248,7 +248,7 @@ V2 = """
 ALTER TABLE audit ADD COLUMN detail TEXT;
 """
 
-# Segments: per-customer and per-subscription facts (srm_tui.segments.facts fills them), and
+# Segments: per-customer and per-subscription facts (srm_tui.storage.facts fills them), and
 # triggers that note every customer whose records change so the facts are settled before a
 # segment runs, whatever wrote the change.
 V3 = """

@@ -20,9 +20,9 @@ from srm_tui.api import profile as api_profile
 from srm_tui.api.client import ApiClient, Page, unwrap
 from srm_tui.api.profile import SANDBOX, VENDOR, ApiProfile
 from srm_tui.domain import models as m
-from srm_tui.segments.facts import refresh_facts
 from srm_tui.storage import records
 from srm_tui.storage.cache import Cache
+from srm_tui.storage.facts import refresh_facts
 from srm_tui.sync.parse import is_tombstone, validate
 
 # Parents before children, so a child's customer is usually cached before it arrives.

@@ -19,8 +19,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from srm_tui.api import errors
-from srm_tui.segments.facts import refresh_facts
 from srm_tui.storage import records
+from srm_tui.storage.facts import refresh_facts
 from srm_tui.sync.parse import validate
 
 if TYPE_CHECKING:

@@ -24,8 +24,8 @@ from srm_tui.api.client import ApiClient
 from srm_tui.domain.fold import fold
 from srm_tui.domain.lifecycle import pass_is_active, subscription_state
 from srm_tui.sandbox.runner import start_in_thread
-from srm_tui.segments.facts import ensure_facts
 from srm_tui.storage.cache import Cache
+from srm_tui.storage.facts import ensure_facts
 from srm_tui.sync.webhooks import create_receiver
 from tests.helpers import SandboxProcess, run_srm, srm_env
 

@@ -14,7 +14,7 @@ import threading
 import time
 
 from srm_tui.sandbox.seed import seed_cache
-from srm_tui.segments import facts
+from srm_tui.storage import facts
 from srm_tui.storage.cache import Cache
 from tests.conftest import AS_OF
 

@@ -16,10 +16,10 @@ from srm_tui import segments as S
 from srm_tui.cli import main
 from srm_tui.domain import models as m
 from srm_tui.sandbox.seed import seed_cache
-from srm_tui.segments import catalog, facts, model
+from srm_tui.segments import catalog, model
 from srm_tui.segments.compile import compile_segment
 from srm_tui.segments.model import All, AnyOf, Condition, Not, Segment
-from srm_tui.storage import records
+from srm_tui.storage import facts, records
 from srm_tui.storage.cache import Cache
 from srm_tui.storage.queries import SUMMARY_COLUMNS
 from tests.conftest import AS_OF

@@ -98,7 +98,8 @@ OTHER = """
 import json, os, sys
 from srm_tui import runtime
 from srm_tui.config import load_settings
-from srm_tui.segments import export, facts, loads
+from srm_tui.segments import export, loads
+from srm_tui.storage import facts
 from srm_tui.storage.cache import Cache
 
 settings = load_settings()

@@ -18,8 +18,8 @@ import pytest
 
 from srm_tui.sandbox.runner import start_sandbox
 from srm_tui.sandbox.state import SandboxState
-from srm_tui.segments.facts import ensure_facts
 from srm_tui.storage.cache import Cache
+from srm_tui.storage.facts import ensure_facts
 from tests.conftest import AS_OF
 from tests.helpers import run_srm
 

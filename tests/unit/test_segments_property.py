@@ -714,8 +714,8 @@ def _norm(attr: str, value: Any) -> Any:
 @given(data=caches(), shift=st.sampled_from([0, 0, 1, -1, DAY]))
 def test_every_attribute_has_its_contract_value(data, shift):
     """Each attribute's SQL value, customer by customer and subscription by subscription."""
-    from srm_tui.segments import facts
     from srm_tui.segments.compile import CF, MODES, SF, TF, Compiled, Compiler
+    from srm_tui.storage import facts
 
     now = NOW + shift
     with tempfile.TemporaryDirectory() as tmp:

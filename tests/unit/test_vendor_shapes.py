@@ -490,7 +490,7 @@ def test_the_period_follows_the_offer_that_arrives_later(cache):
 
 
 def test_segment_facts_read_the_derived_values(cache):
-    from srm_tui.segments.facts import MICRO, ensure_facts
+    from srm_tui.storage.facts import MICRO, ensure_facts
 
     write(cache, "customers", [load("ott-web-app/customer.json")])
     write(

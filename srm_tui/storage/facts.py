@@ -1,5 +1,7 @@
 """Per-customer and per-subscription facts, precomputed so a segment is one narrow scan.
 
+(Over 400 lines: one projection whose SQL, upkeep and rebuild lease share private helpers.)
+
 Nothing here depends on "now". Lifecycle states move with the clock, so instead of freezing
 them the facts keep the dates that decide them (the earliest and latest end of the
 customer's stopped and in-trial subscriptions, the latest end of its active passes) and the
