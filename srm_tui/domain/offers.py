@@ -9,6 +9,8 @@ from srm_tui.domain.fold import fold
 from srm_tui.domain.money import money
 from srm_tui.domain.time import in_zone
 
+# The offer kinds, by the letter that starts an offer's id: the one definition srm has.
+LETTERS = ("S", "P", "E", "A", "R")
 KINDS = {
     "S": "subscription",
     "P": "pass",
@@ -16,6 +18,8 @@ KINDS = {
     "A": "one-time purchase",
     "R": "rental",
 }
+# Each letter's Core 3.1 offer ``type`` (as the vendor's v2 types say: a rental is a vod).
+API_TYPES = {"S": "subscription", "P": "pass", "E": "live", "A": "vod", "R": "vod"}
 PERIODS = {
     "day": "daily",
     "week": "weekly",
@@ -74,7 +78,7 @@ def matches(offer: dict[str, Any], query: str) -> bool:
         value = fold(value)
         if sep and name == "type":
             letter = next((v for k, v in TYPES.items() if k.startswith(value)), None)
-            if value.upper() in ("S", "P", "E", "A", "R"):
+            if value.upper() in LETTERS:
                 letter = value.upper()
             if letter is None or offer["id"][:1] != letter:
                 return False

@@ -15,18 +15,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
 from srm_tui.config import parse_instant
+from srm_tui.domain.offers import API_TYPES as TYPE_OF
 from srm_tui.offers import rules as r
 from srm_tui.offers.codes import ZERO_DECIMAL
 
 LETTERS = {"subscription": "S", "pass": "P", "live": "E", "one-time": "A", "rental": "R"}
-TYPE_OF = {"S": "subscription", "P": "pass", "E": "live", "A": "vod", "R": "vod"}
-KIND_NAMES = {
-    "S": "subscription",
-    "P": "pass",
-    "E": "live event",
-    "A": "one-time purchase",
-    "R": "rental",
-}
 PASS_UNITS = {
     "day": "day",
     "days": "day",

@@ -16,7 +16,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from srm_tui.bindings import bindings
-from srm_tui.offers.forms import KIND_NAMES
+from srm_tui.domain.offers import KINDS as KIND_NAMES
+from srm_tui.domain.offers import LETTERS
 from srm_tui.screens.leave import AsksBeforeLeaving
 from srm_tui.screens.workers import work
 from srm_tui.widgets.footer import Footer
@@ -129,7 +130,7 @@ class OfferTypeDialog(ModalScreen[str | None]):
 
     BINDINGS = bindings("offer_type")
     DEFAULT_CSS = DIALOG_CSS.format(name="OfferTypeDialog")
-    CHOICES = ("S", "P", "E", "A", "R")
+    CHOICES = LETTERS
 
     def __init__(self, opens: Callable[[str], ModalScreen | Any] | None = None) -> None:
         super().__init__()

@@ -18,6 +18,7 @@ from textual.timer import Timer
 from textual.widgets import Checkbox, Input, Label, Static
 
 from srm_tui.bindings import bindings
+from srm_tui.domain import offers as od
 from srm_tui.domain.text import count, visible
 from srm_tui.offers import forms
 from srm_tui.offers.forms import FieldDef
@@ -255,7 +256,7 @@ class OfferEditorScreen(OfferFormScreen):
     ) -> None:
         self.letter = letter
         self.offer_id = offer["id"] if offer else None
-        kind = forms.KIND_NAMES[letter]
+        kind = od.KINDS[letter]
         crumbs = (
             f"Offers › {offer['id']} · {visible(offer.get('title'), 50)} › edit"
             if offer

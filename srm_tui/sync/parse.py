@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from srm_tui.domain import models as m
+from srm_tui.domain.offers import API_TYPES as _TYPE_OF_LETTER  # an id letter -> 3.1 type
 from srm_tui.storage import records
 
 
@@ -30,8 +31,6 @@ CUSTOMER_OWNED = (
     "notes",
     "history",
 )
-# The offer type letter of an id -> the 3.1 offer ``type`` (as the vendor's v2 types say).
-_TYPE_OF_LETTER = {"S": "subscription", "P": "pass", "E": "live", "A": "vod", "R": "vod"}
 # MediaStore and entitlement words for a subscription's status -> Core 3.1's.
 _SUBSCRIPTION_STATUS = {"cancelled": "stopped", "expired": "terminated"}
 
