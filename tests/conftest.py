@@ -1,9 +1,11 @@
-"""Shared fixtures: a real sandbox over loopback HTTP and fresh caches."""
+"""Fixtures every layer shares: isolated directories, a fresh cache, a seeded cache. Each layer's
+own conftest (unit/, integration/, ui/) holds what only that layer uses."""
 
 from __future__ import annotations
 
 import os
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -51,31 +53,27 @@ def cache(tmp_path):
     c.close()
 
 
-@pytest.fixture(scope="module")
-def offers_sandbox():
-    """A small generated sandbox in a thread (60 customers, seed 9), for the console tests of
-    offers and of issue 12's screens: ``(running, state)``."""
-    from srm_tui.sandbox.runner import start_in_thread
-    from srm_tui.sandbox.server import create_app
-    from srm_tui.sandbox.state import SandboxState
+@pytest.fixture(scope="session")
+def seeded_cache(tmp_path_factory):
+    """``seeded_cache(customers, seed)``: the path of a fresh copy of a cache the sandbox's
+    generator seeded as of AS_OF, the caller's to write to. Each (customers, seed) is generated
+    once per run and copied, so every layer asks for its seeded cache here."""
+    import shutil
 
-    state = SandboxState.generate(60, 9, AS_OF, advance_clock=False)
-    running = start_in_thread(create_app(state))
-    yield running, state
-    running.stop()
-
-
-@pytest.fixture
-def synced(offers_sandbox, tmp_path):
-    """A cache synced from ``offers_sandbox``: ``(running, state, db, cache)``."""
-    from srm_tui.api.client import ApiClient
+    from srm_tui.sandbox.seed import seed_cache
     from srm_tui.storage.cache import Cache
-    from srm_tui.sync.engine import SyncEngine
 
-    running, state = offers_sandbox
-    db = tmp_path / "c.db"
-    cache = Cache(db)
-    with ApiClient(running.url, "sandbox-key") as client:
-        SyncEngine(cache, client).run()
-    yield running, state, db, cache
-    cache.close()
+    made: dict[tuple[int, int], Path] = {}
+
+    def copy(customers: int, seed: int) -> Path:
+        if (customers, seed) not in made:
+            template = tmp_path_factory.mktemp(f"seeded-{customers}-{seed}") / "c.db"
+            cache = Cache(template)
+            seed_cache(cache, customers, seed, AS_OF)
+            cache.close()  # the last connection closed: the whole cache is in this one file
+            made[customers, seed] = template
+        path = tmp_path_factory.mktemp(f"cache-{customers}-{seed}") / "c.db"
+        shutil.copy2(made[customers, seed], path)
+        return path
+
+    return copy

@@ -104,16 +104,8 @@ def invocation(draw, folder: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def cli_db(tmp_path_factory) -> Path:
-    from srm_tui.sandbox.seed import seed_cache
-    from srm_tui.storage.cache import Cache
-    from tests.unit.test_fuzz import AS_OF
-
-    db = tmp_path_factory.mktemp("fuzz-cli") / "c.db"
-    cache = Cache(db)
-    seed_cache(cache, 60, 9, AS_OF)
-    cache.close()
-    return db
+def cli_db(seeded_cache) -> Path:
+    return seeded_cache(60, 9)
 
 
 ALLOWED_ONE = (

@@ -24,7 +24,6 @@ from hypothesis import strategies as st
 from srm_tui.actions import ActionInvalid, ActionService
 from srm_tui.actions.registry import REGISTRY
 from srm_tui.config import load_settings
-from srm_tui.sandbox.seed import seed_cache
 from srm_tui.segments import (
     ATTRIBUTES,
     Segment,
@@ -147,13 +146,9 @@ def hostile_text(max_pieces: int = 8) -> st.SearchStrategy[str]:
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory) -> Path:
+def seeded(seeded_cache) -> Path:
     """A cache of 120 generated customers (hostile names among them), written once."""
-    db = tmp_path_factory.mktemp("fuzz") / "seed.db"
-    cache = Cache(db)
-    seed_cache(cache, 120, 5, AS_OF)
-    cache.close()
-    return db
+    return seeded_cache(120, 5)
 
 
 def _snapshot(conn: sqlite3.Connection) -> tuple:

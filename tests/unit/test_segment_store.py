@@ -4,7 +4,6 @@ numbers against the engine, tree editing and value reading: no terminal."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
@@ -24,22 +23,9 @@ GRACE = Condition("subscription.state", "in", ("grace", "cancelled"))
 PL_DE = Condition("customer.country", "in", ("PL", "DE"))
 
 
-@pytest.fixture(scope="module")
-def seeded_db(tmp_path_factory):
-    from srm_tui.sandbox.seed import seed_cache
-
-    db = tmp_path_factory.mktemp("segstore") / "c.db"
-    cache = Cache(db)
-    seed_cache(cache, 400, 3, AS_OF)
-    cache.close()
-    return db
-
-
 @pytest.fixture
-def conn(seeded_db, tmp_path):
-    db = tmp_path / "c.db"
-    shutil.copy(seeded_db, db)
-    cache = Cache(db)
+def conn(seeded_cache):
+    cache = Cache(seeded_cache(400, 3))
     yield cache.conn()
     cache.close()
 
