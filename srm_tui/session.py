@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from srm_tui.segments.engine import SegmentRunner
     from srm_tui.storage.cache import Cache
     from srm_tui.sync.engine import SyncEngine
+    from srm_tui.writes import WriteEngine
 
 
 class Session:
@@ -118,14 +119,26 @@ class Session:
         """Support actions (through the outbox) for this session's agent."""
         from srm_tui.actions.service import ActionService
 
-        return ActionService(self.cache, self.api_settings() or self.settings)
+        return ActionService(
+            self.cache, self.api_settings() or self.settings, client_factory=self.client
+        )
 
     @cached_property
     def offers(self) -> OfferService:
         """The offer catalogue, its drafts and coupons for this session's agent."""
         from srm_tui.offers.service import OfferService
 
-        return OfferService(self.cache, self.api_settings() or self.settings)
+        return OfferService(
+            self.cache, self.api_settings() or self.settings, client_factory=self.client
+        )
+
+    @cached_property
+    def writes(self) -> WriteEngine:
+        """Every pending write (support actions, offer edits) behind one push-and-resolve
+        engine, sent through this session's API."""
+        from srm_tui.writes import WriteEngine
+
+        return WriteEngine([self.actions.write_kind(), self.offers.write_kind()])
 
     @cached_property
     def segments(self) -> SegmentRunner:

@@ -16,15 +16,20 @@ from typing import Any
 
 from srm_tui.actions.rules import Change, Preview, Request, Watch, iso
 
-PENDING, SENT, CONFLICT, FAILED, REFUSED, DISCARDED = (
-    "pending",
-    "sent",
-    "conflict",
-    "failed",
-    "refused",
-    "discarded",
+# The outbox's statuses are the write pipeline's (one vocabulary for every kind of write).
+from srm_tui.writes.record import (
+    CONFLICT,
+    DISCARDED,
+    FAILED,
+    OPEN,
+    PENDING,
+    REFUSED,
+    SENT,
+    FieldChange,
+    PendingWrite,
 )
-OPEN = (PENDING, CONFLICT, FAILED)  # what still needs someone: the console's "pending"
+
+__all__ = ["CONFLICT", "DISCARDED", "FAILED", "OPEN", "PENDING", "REFUSED", "SENT"]
 
 
 def _dumps(value: Any) -> str:
@@ -88,6 +93,27 @@ class OutboxItem:
             "versions": self.versions() if self.status == CONFLICT else [],
             "request": self.request.to_json(),
         }
+
+
+def as_write(item: OutboxItem) -> PendingWrite:
+    """The entry as a pending write (kind ``action``): outbox entries carry no record version;
+    their watches are what they were based on."""
+    return PendingWrite(
+        kind="action",
+        id=item.id,
+        action=item.action,
+        title=item.title,
+        target=item.target,
+        base_version=None,
+        changes=[FieldChange(c.what, c.before, c.after) for c in item.changes],
+        key=item.key,
+        status=item.status,
+        agent=item.agent,
+        created_at=item.created_at,
+        last_error=item.last_error,
+        versions=item.versions() if item.status == CONFLICT else [],
+        source=item,
+    )
 
 
 def enqueue(

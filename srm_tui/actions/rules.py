@@ -19,6 +19,7 @@ from typing import Any
 
 from srm_tui.config import parse_instant
 from srm_tui.domain.models import TRANSACTION_ID
+from srm_tui.writes.errors import WriteError, WriteInvalid, WriteRefused
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
@@ -30,26 +31,16 @@ ANY_VALUE = {"$any": "not null"}
 # -- errors ------------------------------------------------------------------------------
 
 
-class ActionError(Exception):
+class ActionError(WriteError):
     """Base of every refusal an action can meet before or while it runs."""
 
 
-class ActionInvalid(ActionError):
+class ActionInvalid(ActionError, WriteInvalid):
     """The input cannot be used; ``field`` names the input at fault."""
 
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
 
-
-class ActionRefused(ActionError):
+class ActionRefused(ActionError, WriteRefused):
     """A rule refused the action (checked locally, or the API's own refusal)."""
-
-    def __init__(self, rule: str, message: str):
-        super().__init__(f"refused by rule {rule}: {message}")
-        self.rule = rule
-        self.message = message
 
 
 class ConfirmationRequired(ActionError):

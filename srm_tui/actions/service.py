@@ -9,10 +9,10 @@ cannot be reached, left queued for ``push``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,17 +37,20 @@ from srm_tui.actions.rules import (
 )
 from srm_tui.api import errors as api_errors
 from srm_tui.api import profile as api_profile
-from srm_tui.api.client import ApiClient, RetryPolicy
+from srm_tui.api.client import ApiClient
 from srm_tui.api.profile import ApiProfile, NotOffered
 from srm_tui.config import Settings
 from srm_tui.storage import observed as observed_changes
 from srm_tui.storage import privacy
 from srm_tui.storage.cache import Cache
 from srm_tui.sync.engine import SyncEngine
+from srm_tui.writes import ClientHolder, PushSummary, Settled, WriteEngine, interactive_retry
+from srm_tui.writes.record import PendingWrite
 
 ROLE_VIEWER = Rule("role.viewer", "the viewer role is read only: it can run no action")
-# An action is interactive: a few quick retries, then the outbox takes over.
-ACTION_RETRY = RetryPolicy(attempts=3, base_delay=0.2, max_delay=1.0, max_retry_after=5.0)
+# An action is interactive: a few quick retries, then the outbox takes over (the one
+# policy every write is sent with).
+ACTION_RETRY = interactive_retry()
 
 __all__ = [
     "ActionService",
@@ -90,32 +93,6 @@ def exports_message(paths: list[str]) -> str:
     )
 
 
-@dataclass
-class PushSummary:
-    sent: list[int] = field(default_factory=list)
-    conflicts: list[int] = field(default_factory=list)
-    failed: list[int] = field(default_factory=list)
-    remaining: int = 0
-    stopped: str | None = None  # why the push stopped early (the API did not answer)
-    unreachable: bool = False
-    messages: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.stopped is None and not self.conflicts and not self.failed
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "sent": self.sent,
-            "conflicts": self.conflicts,
-            "failed": self.failed,
-            "remaining": self.remaining,
-            "stopped": self.stopped,
-            "ok": self.ok,
-            "messages": self.messages,
-        }
-
-
 class ActionService:
     """Support actions over one cache, for one agent (``settings.agent``, ``settings.role``)."""
 
@@ -126,12 +103,13 @@ class ActionService:
         *,
         client: ApiClient | None = None,
         after_send: Callable[[OutboxItem], None] | None = None,
+        client_factory: Callable[..., ApiClient] | None = None,
     ):
+        """``client_factory`` (the session's ``client``) makes the API client on first use;
+        ``client`` is one given outright (tests), closed by whoever made it."""
         self.cache = cache
         self.settings = settings
-        self._client = client
-        self._own_client = client is None
-        self._lock = threading.Lock()
+        self._clients = ClientHolder(settings, client=client, factory=client_factory)
         # Called after the API accepted an outbox entry and before its status is written
         # (tests stop the process there to prove a re-sent key applies once).
         self._after_send = after_send
@@ -155,19 +133,8 @@ class ActionService:
         return bool(self.settings.api_url)
 
     def client(self) -> ApiClient:
-        with self._lock:
-            if self._client is None:
-                if not self.settings.api_url:
-                    raise api_errors.Unreachable(
-                        "no API URL is configured (--api-url or SRM_API_URL)"
-                    )
-                self._client = ApiClient(
-                    self.settings.api_url,
-                    self.settings.key(),
-                    timeout=self.settings.timeout,
-                    retry=ACTION_RETRY,
-                )
-            return self._client
+        """The API client of this service's writes (made once; Unreachable without an API)."""
+        return self._clients.get()
 
     # what the API offers ----------------------------------------------------------------
 
@@ -202,9 +169,7 @@ class ActionService:
         return None
 
     def close(self) -> None:
-        if self._client is not None and self._own_client:
-            self._client.close()
-            self._client = None
+        self._clients.close()
 
     # preview and run -------------------------------------------------------------------------
 
@@ -476,109 +441,108 @@ class ActionService:
         assert found is not None
         return found
 
+    # the write kind --------------------------------------------------------------------------
+
+    def write_kind(self) -> Any:
+        """Support actions as a kind of write, for the write engine."""
+        from srm_tui.writes.kinds import ActionWrites
+
+        return ActionWrites(self)
+
     def _push(self, items: list[OutboxItem]) -> PushSummary:
-        summary = PushSummary()
+        kind = self.write_kind()
+        return WriteEngine([kind]).push(writes=[outbox.as_write(i) for i in items])
+
+    @contextlib.contextmanager
+    def pushing(self, writes: list[PendingWrite]) -> Iterator[Any]:
+        """A push of outbox entries: yields the function that sends one and says how it
+        settled. Customers whose actions were sent are brought from the API once, at the end
+        (or before a later action of theirs is checked), not once per action."""
         fresh: set[int | None] = set()
-        # Customers whose actions were sent: each is brought from the API once, at the end
-        # (or before a later action of theirs is checked), not once per action.
         stale: dict[int | None, None] = {}
+        profile = self.profile() if writes else None
+
+        def send(write: PendingWrite) -> Settled:
+            return self._push_one(write.source, profile, fresh, stale)
+
         try:
-            self._push_items(items, summary, fresh, stale)
+            yield send
         finally:
             for customer_id in stale:
                 self._refresh(customer_id)
-        summary.remaining = (
-            self.cache.conn()
-            .execute("SELECT count(*) FROM outbox WHERE status = 'pending'")
-            .fetchone()[0]
-        )
-        return summary
 
-    def _push_items(
+    def _push_one(
         self,
-        items: list[OutboxItem],
-        summary: PushSummary,
+        item: OutboxItem,
+        profile: ApiProfile | None,
         fresh: set[int | None],
         stale: dict[int | None, None],
-    ) -> None:
-        profile = self.profile() if items else None
-        for item in items:
-            if item.role == "viewer":  # never queued by run(); refused here all the same
-                self._settle(item, FAILED, ROLE_VIEWER.text, None)
-                self._audit_item(item, "refused", ROLE_VIEWER.id)
-                summary.failed.append(item.id)
-                continue
-            if self._settled_by_profile(item, profile, summary):
-                continue
-            try:
-                if item.watches and item.customer_id not in fresh:
-                    self._fetch(item.customer_id)
-                    fresh.add(item.customer_id)
-                    stale.pop(item.customer_id, None)
-                server = self._changed_since(item)
-                if server is not None:
-                    message = "the record changed at the API since the action was queued"
-                    self._settle(item, CONFLICT, message, server)
-                    versions = "; ".join(
-                        f"{v['record']} {v['field']}: base {v['base']!r}, queued "
-                        f"{v['queued']!r}, API {v['server']!r}"
-                        for v in dataclasses.replace(item, server=server).versions()
-                    )
-                    self._audit_item(item, "conflict", f"outbox #{item.id}: {message} ({versions})")
-                    summary.conflicts.append(item.id)
-                    summary.messages.append(
-                        f"#{item.id} {item.title} ({item.target}): conflict: {message}"
-                    )
-                    continue
-                values = self._personal(item)
-                response = self._send(item)
-            except api_errors.ApiError as exc:
-                if api_errors.is_transient(exc) or isinstance(exc, api_errors.AuthError):
-                    with self.cache.transaction() as tx:
-                        outbox.attempted(tx, item.id, exc.message)
-                    summary.stopped = f"stopped at #{item.id}: {exc.message}; it stays pending"
-                    summary.unreachable = isinstance(exc, api_errors.Unreachable)
-                    break
-                self._refresh(item.customer_id)
+    ) -> Settled:
+        if item.role == "viewer":  # never queued by run(); refused here all the same
+            self._settle(item, FAILED, ROLE_VIEWER.text, None)
+            self._audit_item(item, "refused", ROLE_VIEWER.id)
+            return Settled(FAILED)
+        by_profile = self._settled_by_profile(item, profile)
+        if by_profile is not None:
+            return by_profile
+        about = f"#{item.id} {item.title} ({item.target})"
+        try:
+            if item.watches and item.customer_id not in fresh:
+                self._fetch(item.customer_id)
                 fresh.add(item.customer_id)
                 stale.pop(item.customer_id, None)
-                status = FAILED if isinstance(exc, api_errors.BadRequest) else CONFLICT
-                self._settle(
-                    item, status, f"HTTP {exc.status}: {exc.message}", self._server_values(item)
+            server = self._changed_since(item)
+            if server is not None:
+                message = "the record changed at the API since the action was queued"
+                self._settle(item, CONFLICT, message, server)
+                versions = "; ".join(
+                    f"{v['record']} {v['field']}: base {v['base']!r}, queued "
+                    f"{v['queued']!r}, API {v['server']!r}"
+                    for v in dataclasses.replace(item, server=server).versions()
                 )
-                self._audit_item(
-                    item,
-                    "failed" if status == FAILED else "conflict",
-                    f"outbox #{item.id}: HTTP {exc.status}: {exc.message}",
+                self._audit_item(item, "conflict", f"outbox #{item.id}: {message} ({versions})")
+                return Settled(CONFLICT, f"{about}: conflict: {message}")
+            values = self._personal(item)
+            response = self._send(item)
+        except api_errors.ApiError as exc:
+            if api_errors.is_transient(exc) or isinstance(exc, api_errors.AuthError):
+                with self.cache.transaction() as tx:
+                    outbox.attempted(tx, item.id, exc.message)
+                return Settled(
+                    "waiting",
+                    stop=f"stopped at #{item.id}: {exc.message}; it stays pending",
+                    unreachable=isinstance(exc, api_errors.Unreachable),
                 )
-                (summary.failed if status == FAILED else summary.conflicts).append(item.id)
-                summary.messages.append(
-                    f"#{item.id} {item.title} ({item.target}): {status}: {exc.message}"
-                )
-                continue
-            if self._after_send is not None:
-                self._after_send(item)
-            # An anonymization is followed at once (the values must leave the cache now).
-            now = item.action == "anonymize"
-            if self._applied(item, response, values, "sent", refresh=now) and now:
-                fresh.add(item.customer_id)
-            else:
-                fresh.discard(item.customer_id)
-                stale[item.customer_id] = None
-            for other in self._others(item):
-                fresh.discard(other)
-                stale.pop(other, None)
-                stale[other] = None  # refreshed after the giver
-            summary.sent.append(item.id)
-            held = self._holding.get(item.id)
-            if held:
-                summary.messages.append(
-                    f"#{item.id} {item.title} ({item.target}): " + exports_message(held)
-                )
+            self._refresh(item.customer_id)
+            fresh.add(item.customer_id)
+            stale.pop(item.customer_id, None)
+            status = FAILED if isinstance(exc, api_errors.BadRequest) else CONFLICT
+            self._settle(
+                item, status, f"HTTP {exc.status}: {exc.message}", self._server_values(item)
+            )
+            self._audit_item(
+                item,
+                "failed" if status == FAILED else "conflict",
+                f"outbox #{item.id}: HTTP {exc.status}: {exc.message}",
+            )
+            return Settled(status, f"{about}: {status}: {exc.message}")
+        if self._after_send is not None:
+            self._after_send(item)
+        # An anonymization is followed at once (the values must leave the cache now).
+        now = item.action == "anonymize"
+        if self._applied(item, response, values, "sent", refresh=now) and now:
+            fresh.add(item.customer_id)
+        else:
+            fresh.discard(item.customer_id)
+            stale[item.customer_id] = None
+        for other in self._others(item):
+            fresh.discard(other)
+            stale.pop(other, None)
+            stale[other] = None  # refreshed after the giver
+        held = self._holding.get(item.id)
+        return Settled(SENT, f"{about}: " + exports_message(held) if held else None)
 
-    def _settled_by_profile(
-        self, item: OutboxItem, profile: ApiProfile | None, summary: PushSummary
-    ) -> bool:
+    def _settled_by_profile(self, item: OutboxItem, profile: ApiProfile | None) -> Settled | None:
         """An entry queued before the API's profile was known: one the API has no call for
         fails with the vendor's way; a note for an API without notes is kept in srm."""
         try:
@@ -586,11 +550,9 @@ class ActionService:
         except NotOffered as exc:
             self._settle(item, FAILED, str(exc), None)
             self._audit_item(item, "failed", f"outbox #{item.id}: {exc}")
-            summary.failed.append(item.id)
-            summary.messages.append(f"#{item.id} {item.title} ({item.target}): {exc}")
-            return True
+            return Settled(FAILED, f"#{item.id} {item.title} ({item.target}): {exc}")
         if feature is None or not feature.local:
-            return False
+            return None
         with self.cache.transaction() as tx:
             local_notes.apply(
                 tx,
@@ -601,8 +563,7 @@ class ActionService:
             )
             outbox.settle(tx, item.id, SENT, now=self.settings.now_ts(), response={"kept": "srm"})
             self._audit_item(item, "sent", f"outbox #{item.id}: {local_notes.NOTICE}")
-        summary.sent.append(item.id)
-        return True
+        return Settled(SENT)
 
     # sending and following the API -----------------------------------------------------------
 

@@ -16,6 +16,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from srm_tui.writes.record import PENDING, FieldChange, PendingWrite
+
 DRAFT, CONFLICT = "draft", "conflict"
 
 
@@ -79,6 +81,42 @@ class Draft:
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         }
+
+
+def as_write(d: Draft) -> PendingWrite:
+    """The draft as a pending write (kind ``offer``): based on the offer's version; a waiting
+    draft is ``pending``, one that met a 412 is in ``conflict`` with the server's values."""
+    where = d.offer_id or "new offer"
+    if d.country:
+        where += f"_{d.country}"
+    server = d.server or {}
+    return PendingWrite(
+        kind="offer",
+        id=d.id,
+        action=f"{'localization' if d.country else 'offer'}-{d.op}",
+        title=d.label,
+        target=where,
+        base_version=d.base_version,
+        changes=[FieldChange(k, d.base.get(k), v) for k, v in d.changes.items()],
+        key=d.key,
+        status=CONFLICT if d.status == CONFLICT else PENDING,
+        agent=d.agent,
+        created_at=d.created_at,
+        last_error=d.last_error,
+        versions=[
+            {
+                "record": f"offer {where}",
+                "field": k,
+                "base": d.base.get(k),
+                "queued": v,
+                "server": server.get(k),
+            }
+            for k, v in d.changes.items()
+        ]
+        if d.status == CONFLICT
+        else [],
+        source=d,
+    )
 
 
 def _draft(row: sqlite3.Row) -> Draft:

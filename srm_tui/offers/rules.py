@@ -14,6 +14,7 @@ from typing import Any
 from srm_tui.actions.rules import Rule
 from srm_tui.domain.text import count
 from srm_tui.offers.codes import COUNTRIES, CURRENCIES
+from srm_tui.writes.errors import WriteError, WriteInvalid, WriteRefused
 
 DAY = 86_400
 MAIN_ID_RE = re.compile(r"^[SPEAR][1-9]\d{8}$")
@@ -189,14 +190,15 @@ class Problem:
         return {"field": self.field, "message": self.message, "rule": self.rule}
 
 
-class OfferInvalid(Exception):
+class OfferInvalid(WriteInvalid):
     """What was typed cannot be sent; every problem names its field (and rule)."""
 
     def __init__(self, problems: list[Problem]):
-        super().__init__("; ".join(str(p) for p in problems))
+        WriteError.__init__(self, "; ".join(str(p) for p in problems))
         self.problems = problems
+        self.message = problems[0].message if problems else ""
 
-    @property
+    @property  # type: ignore[override]
     def field(self) -> str:
         return self.problems[0].field
 
@@ -206,13 +208,8 @@ class OfferInvalid(Exception):
         return next((p for p in self.problems if p.rule), None)
 
 
-class OfferRefused(Exception):
+class OfferRefused(WriteRefused):
     """A vendor rule refused the change (checked here, or the API's own refusal)."""
-
-    def __init__(self, rule: str, message: str):
-        super().__init__(f"refused by rule {rule}: {message}")
-        self.rule = rule
-        self.message = message
 
 
 # -- single checks -------------------------------------------------------------------------

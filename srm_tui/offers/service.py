@@ -9,13 +9,13 @@ is removed only when the API accepted it, or when the agent discards it.
 from __future__ import annotations
 
 import json
-import threading
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from srm_tui.actions import audit
 from srm_tui.api import errors as api_errors
-from srm_tui.api.client import ApiClient, RetryPolicy
+from srm_tui.api.client import ApiClient
 from srm_tui.config import Settings
 from srm_tui.offers import drafts, forms
 from srm_tui.offers import rules as r
@@ -23,9 +23,20 @@ from srm_tui.offers.drafts import CONFLICT, Draft
 from srm_tui.offers.rules import OfferInvalid, OfferRefused, Problem
 from srm_tui.storage import queries, records
 from srm_tui.storage.cache import Cache
+from srm_tui.writes import (
+    OFFER_FIELDS,
+    ClientHolder,
+    PendingWrite,
+    PushSummary,
+    Settled,
+    WriteEngine,
+    interactive_retry,
+)
 
-# An edit is interactive: a few quick retries, then it waits as a draft.
-OFFER_RETRY = RetryPolicy(attempts=3, base_delay=0.2, max_delay=1.0, max_retry_after=5.0)
+# An edit is interactive: a few quick retries, then it waits as a draft (the one policy every
+# write is sent with).
+OFFER_RETRY = interactive_retry()
+__all__ = ["OfferService", "PushSummary", "Result", "CouponLookup", "OFFER_RETRY"]
 LOC_FIELDS = ("title", "description", "price", "geoRestriction", "freeTrial")
 
 
@@ -48,29 +59,6 @@ class Result:
 
 
 @dataclass
-class PushSummary:
-    sent: list[int] = field(default_factory=list)
-    conflicts: list[int] = field(default_factory=list)
-    refused: list[int] = field(default_factory=list)
-    waiting: list[int] = field(default_factory=list)
-    messages: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not (self.conflicts or self.refused or self.waiting)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "sent": self.sent,
-            "conflicts": self.conflicts,
-            "refused": self.refused,
-            "waiting": self.waiting,
-            "ok": self.ok,
-            "messages": self.messages,
-        }
-
-
-@dataclass
 class CouponLookup:
     code: str
     cached: list[dict[str, Any]]
@@ -89,36 +77,30 @@ class CouponLookup:
 class OfferService:
     """Offers, localizations, season groups and coupons over one cache, for one agent."""
 
-    def __init__(self, cache: Cache, settings: Settings, *, client: ApiClient | None = None):
+    def __init__(
+        self,
+        cache: Cache,
+        settings: Settings,
+        *,
+        client: ApiClient | None = None,
+        client_factory: Callable[..., ApiClient] | None = None,
+    ):
+        """``client_factory`` (the session's ``client``) makes the API client on first use;
+        ``client`` is one given outright (tests), closed by whoever made it."""
         self.cache = cache
         self.settings = settings
-        self._client = client
-        self._own_client = client is None
-        self._lock = threading.Lock()
+        self._clients = ClientHolder(settings, client=client, factory=client_factory)
 
     @property
     def online(self) -> bool:
         return bool(self.settings.api_url)
 
     def client(self) -> ApiClient:
-        with self._lock:
-            if self._client is None:
-                if not self.settings.api_url:
-                    raise api_errors.Unreachable(
-                        "no API URL is configured (--api-url or SRM_API_URL)"
-                    )
-                self._client = ApiClient(
-                    self.settings.api_url,
-                    self.settings.key(),
-                    timeout=self.settings.timeout,
-                    retry=OFFER_RETRY,
-                )
-            return self._client
+        """The API client of this service's writes (made once; Unreachable without an API)."""
+        return self._clients.get()
 
     def close(self) -> None:
-        if self._client is not None and self._own_client:
-            self._client.close()
-            self._client = None
+        self._clients.close()
 
     def _viewer(self) -> None:
         if self.settings.role == "viewer":
@@ -419,30 +401,33 @@ class OfferService:
             )
         return self._send(item, direct=False)
 
+    def write_kind(self) -> Any:
+        """Offer edits as a kind of write, for the write engine."""
+        from srm_tui.writes.kinds import OfferWrites
+
+        return OfferWrites(self)
+
     def push_all(self) -> PushSummary:
-        summary = PushSummary()
-        for item in self.drafts():
-            if item.status == CONFLICT:
-                summary.conflicts.append(item.id)
-                continue
-            try:
-                result = self._send(item, direct=False)
-            except OfferRefused as exc:
-                summary.refused.append(item.id)
-                summary.messages.append(
-                    f"#{item.id} {item.label}: refused by rule {exc.rule}: {exc.message}"
-                )
-                continue
-            if result.status == "applied":
-                summary.sent.append(item.id)
-            elif result.status == "conflict":
-                summary.conflicts.append(item.id)
-                summary.messages.append(result.message)
-            else:
-                summary.waiting.append(item.id)
-                summary.messages.append(result.message)
-                break  # the API is out of reach: the rest wait too
-        return summary
+        """Send every waiting draft, oldest first; conflicts are reported, not sent; the
+        first the API does not answer stops the push (the rest wait too)."""
+        return WriteEngine([self.write_kind()]).push(fields=OFFER_FIELDS)
+
+    def push_one(self, write: PendingWrite) -> Settled:
+        """Send one draft in a push and say how it settled."""
+        item: Draft = write.source
+        if item.status == CONFLICT:
+            return Settled("conflict")
+        try:
+            result = self._send(item, direct=False)
+        except OfferRefused as exc:
+            return Settled(
+                "failed", f"#{item.id} {item.label}: refused by rule {exc.rule}: {exc.message}"
+            )
+        if result.status == "applied":
+            return Settled("sent")
+        if result.status == "conflict":
+            return Settled("conflict", result.message)
+        return Settled("waiting", result.message, stop=result.message)
 
     def _send(self, item: Draft, *, direct: bool) -> Result:
         method, path, body, etag = self._request(item)

@@ -1,0 +1,108 @@
+"""The two kinds of write srm sends: support actions (the outbox) and offer edits (drafts).
+
+Each adapts its service to the engine: list, send one in a batch, count what waits, decide.
+The services keep their own rules, audit and cache follow-up; the engine keeps the order,
+the stop and the summary.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from srm_tui.writes.record import OPEN, PENDING, PendingWrite
+
+if TYPE_CHECKING:
+    from srm_tui.actions.service import ActionService
+    from srm_tui.offers.service import OfferService
+
+
+class ActionWrites:
+    """Support actions: outbox entries, sent under their keys, watched fields as the base."""
+
+    name = "action"
+
+    def __init__(self, service: ActionService) -> None:
+        self.service = service
+
+    def writes(self, statuses: tuple[str, ...] | None = OPEN) -> list[PendingWrite]:
+        from srm_tui.actions import outbox
+
+        return [outbox.as_write(i) for i in self.service.outbox_items(statuses)]
+
+    def get(self, write_id: int) -> PendingWrite | None:
+        from srm_tui.actions import outbox
+
+        item = outbox.get(self.service.cache.conn(), write_id)
+        return outbox.as_write(item) if item else None
+
+    def pushable(self) -> list[PendingWrite]:
+        self.service._require_role()
+        return self.writes((PENDING,))
+
+    def pushing(self, writes: list[PendingWrite]) -> contextlib.AbstractContextManager[Any]:
+        return self.service.pushing(writes)
+
+    def remaining(self) -> int:
+        conn = self.service.cache.conn()
+        return conn.execute("SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()[0]
+
+    def discard(self, write_id: int) -> Any:
+        return self.service.resolve(write_id, retry=False)
+
+    def retry(self, write_id: int) -> Any:
+        return self.service.resolve(write_id, retry=True)
+
+
+class OfferWrites:
+    """Offer edits: drafts, sent with If-Match on the offer's version they were based on."""
+
+    name = "offer"
+
+    def __init__(self, service: OfferService) -> None:
+        self.service = service
+
+    def writes(self, statuses: tuple[str, ...] | None = OPEN) -> list[PendingWrite]:
+        from srm_tui.offers import drafts
+
+        # A draft is either waiting (pending) or in conflict; sent and discarded ones are gone.
+        wanted = {drafts.DRAFT, drafts.CONFLICT} if statuses is None else set()
+        if statuses is not None:
+            if PENDING in statuses:
+                wanted.add(drafts.DRAFT)
+            if drafts.CONFLICT in statuses:
+                wanted.add(drafts.CONFLICT)
+        if not wanted:
+            return []
+        items = drafts.items(self.service.cache.conn(), statuses=tuple(sorted(wanted)))
+        return [drafts.as_write(d) for d in items]
+
+    def get(self, write_id: int) -> PendingWrite | None:
+        from srm_tui.offers import drafts
+
+        item = drafts.get(self.service.cache.conn(), write_id)
+        return drafts.as_write(item) if item else None
+
+    def pushable(self) -> list[PendingWrite]:
+        return self.writes(OPEN)
+
+    @contextlib.contextmanager
+    def pushing(self, writes: list[PendingWrite]) -> Iterator[Any]:
+        yield self.service.push_one
+
+    def remaining(self) -> int:
+        conn = self.service.cache.conn()
+        return conn.execute("SELECT count(*) FROM offer_drafts WHERE status = 'draft'").fetchone()[
+            0
+        ]
+
+    def discard(self, write_id: int) -> Any:
+        return self.service.discard(write_id)
+
+    def retry(self, write_id: int) -> Any:
+        """Send a draft in conflict again as it is: every field mine."""
+        item = self.get(write_id)
+        if item is None:
+            return self.service.discard(write_id)  # raises: no such draft
+        return self.service.resolve(write_id, {c.what: "mine" for c in item.changes})
