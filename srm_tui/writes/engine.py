@@ -73,8 +73,8 @@ class WriteKind(Protocol):
 class ClientHolder:
     """One lazily made API client for a service's writes, with the interactive retry policy.
 
-    ``factory`` is the session's ``client`` (the one place a client is built); without one,
-    a session over the given settings makes it."""
+    ``factory`` is the session's ``client`` (where the console and the CLI build every
+    client); a service made without a session builds its own from the settings."""
 
     def __init__(
         self,
@@ -100,12 +100,17 @@ class ClientHolder:
                     raise api_errors.Unreachable(
                         "no API URL is configured (--api-url or SRM_API_URL)"
                     )
-                factory = self._factory
-                if factory is None:
-                    from srm_tui.session import Session
+                if self._factory is not None:
+                    self._client = self._factory(retry=interactive_retry())
+                else:  # a service made without a session (tests, scripts)
+                    from srm_tui.api.client import ApiClient
 
-                    factory = Session(self.settings).client
-                self._client = factory(retry=interactive_retry())
+                    self._client = ApiClient(
+                        self.settings.api_url,
+                        self.settings.key(),
+                        timeout=self.settings.timeout,
+                        retry=interactive_retry(),
+                    )
             return self._client
 
     def close(self) -> None:
