@@ -35,14 +35,8 @@ PASSWD = "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sb
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory) -> Path:
-    from srm_tui.sandbox.seed import seed_cache
-
-    db = tmp_path_factory.mktemp("files") / "c.db"
-    cache = Cache(db)
-    seed_cache(cache, 120, 4, AS_OF)
-    cache.close()
-    return db
+def seeded(seeded_cache) -> Path:
+    return seeded_cache(120, 4)
 
 
 @pytest.fixture

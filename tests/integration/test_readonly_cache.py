@@ -22,20 +22,13 @@ from pathlib import Path
 import pytest
 
 from srm_tui.storage.cache import Cache
-from tests.conftest import AS_OF
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory) -> Path:
-    from srm_tui.sandbox.seed import seed_cache
-
-    db = tmp_path_factory.mktemp("ro") / "c.db"
-    cache = Cache(db)
-    seed_cache(cache, 40, 3, AS_OF)
-    cache.close()
-    return db
+def seeded(seeded_cache) -> Path:
+    return seeded_cache(40, 3)
 
 
 def _script(db: str) -> str:

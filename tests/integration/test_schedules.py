@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 
 import pytest
 
@@ -25,22 +24,9 @@ GRACE = Segment(
 )
 
 
-@pytest.fixture(scope="module")
-def seeded_db(tmp_path_factory):
-    from srm_tui.sandbox.seed import seed_cache
-
-    db = tmp_path_factory.mktemp("sched") / "c.db"
-    cache = Cache(db)
-    seed_cache(cache, 300, 4, AS_OF)
-    cache.close()
-    return db
-
-
 @pytest.fixture
-def cache(seeded_db, tmp_path):
-    db = tmp_path / "c.db"
-    shutil.copy(seeded_db, db)
-    c = Cache(db)
+def cache(seeded_cache):
+    c = Cache(seeded_cache(300, 4))
     store.save(c.conn(), GRACE, now=NOW, agent="anna")
     yield c
     c.close()
