@@ -655,9 +655,9 @@ async def test_j_k_g_G_move_the_condition_tree(synced):
         await pilot.press("n")
         await settle(pilot)
         await pilot.press("ctrl+l")
-        app.screen.query_one("#text").value = (
-            "customer.country = PL and customer.country = DE and customer.country = F"
-        )
+        app.screen.query_one(
+            "#text"
+        ).value = "customer.country = PL and customer.country = DE and customer.country = F"
         await pilot.press("end", "R", "enter")
         await settle(pilot)
         tree = app.screen.query_one("ConditionTree")
