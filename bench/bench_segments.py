@@ -31,11 +31,11 @@ from srm_tui.config import parse_instant  # noqa: E402
 from srm_tui.segments import (  # noqa: E402
     SegmentRunner,
     explain,
-    facts,  # noqa: E402
     format_tree,
     from_dict,
 )
 from srm_tui.segments.model import conditions  # noqa: E402
+from srm_tui.storage import facts  # noqa: E402
 from srm_tui.storage.cache import Cache  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "segments.json"
