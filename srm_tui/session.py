@@ -25,7 +25,10 @@ if TYPE_CHECKING:
     from srm_tui.api.profile import ApiProfile
     from srm_tui.offers.service import OfferService
     from srm_tui.segments.engine import SegmentRunner
+    from srm_tui.segments.service import SegmentStore
     from srm_tui.storage.cache import Cache
+    from srm_tui.storage.reads.offers import OfferReads
+    from srm_tui.storage.reads.segments import SegmentReads
     from srm_tui.sync.engine import SyncEngine
     from srm_tui.writes import WriteEngine
 
@@ -147,6 +150,29 @@ class Session:
         from srm_tui.segments.engine import SegmentRunner
 
         return SegmentRunner(self.cache.path)
+
+    # the offer and segment screens' reads ---------------------------------------------------
+
+    @cached_property
+    def offer_reads(self) -> OfferReads:
+        """Typed reads of the cached catalogue: offers, their holders, season group names."""
+        from srm_tui.storage.reads.offers import OfferReads
+
+        return OfferReads(self.cache)
+
+    @cached_property
+    def segment_reads(self) -> SegmentReads:
+        """Reads the segment screens need beside the store (customers by id or email)."""
+        from srm_tui.storage.reads.segments import SegmentReads
+
+        return SegmentReads(self.cache)
+
+    @cached_property
+    def segment_store(self) -> SegmentStore:
+        """Saved segments, versions, static members and schedules of this cache."""
+        from srm_tui.segments.service import SegmentStore
+
+        return SegmentStore(self.cache)
 
     # lifecycle -----------------------------------------------------------------------------
 
