@@ -12,6 +12,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
@@ -34,6 +35,17 @@ DIALOG_CSS = """
 {name} .help {{ color: $text-muted; height: auto; padding-left: 18; }}
 {name} #verdict {{ margin-top: 1; height: auto; text-style: bold; }}
 """
+
+
+def offer_service(app: Any, online: bool = True) -> Any:
+    """The session's offer service for a change: the one that reaches the API when one is
+    configured and in reach, else the cache-only one (the change then waits as a draft)."""
+    if online:
+        try:
+            return app.session.offers
+        except Exception:  # out of reach (the demo's sandbox did not start): a draft
+            pass
+    return app.session.local_offers
 
 
 @dataclass(frozen=True)
@@ -92,15 +104,23 @@ class FieldsDialog(AsksBeforeLeaving, ModalScreen[bool]):
         self.query_one("#verdict", Static).update(Text("Working…"))
         self._run(self.values())
 
+    class Done(Message):
+        """The submit ran: ``problem`` None when done, else why not."""
+
+        def __init__(self, problem: str | None) -> None:
+            super().__init__()
+            self.problem = problem
+
     @work(thread=True, exclusive=True, group="offer-dialog")
     def _run(self, values: dict[str, str]) -> None:
         try:
             problem = self.submit(values)
         except Exception as exc:  # shown in the dialog; the values stay
             problem = getattr(exc, "message", None) or str(exc)
-        self.app.call_from_thread(self._done, problem)
+        self.post_message(self.Done(problem))
 
-    def _done(self, problem: str | None) -> None:
+    def on_fields_dialog_done(self, message: Done) -> None:
+        problem = message.problem
         self.running = False
         if problem is None:
             self.dismiss(True)

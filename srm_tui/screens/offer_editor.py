@@ -13,6 +13,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid, VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Checkbox, Input, Label, Static
@@ -23,6 +24,7 @@ from srm_tui.domain.text import count, visible
 from srm_tui.offers import forms
 from srm_tui.offers.forms import FieldDef
 from srm_tui.offers.rules import OfferInvalid, OfferRefused
+from srm_tui.screens.offer_dialog import offer_service
 from srm_tui.screens.workers import work
 from srm_tui.widgets.check import StateCheckbox
 from srm_tui.widgets.footer import Footer
@@ -131,16 +133,9 @@ class OfferFormScreen(Screen[Any]):
             self._timer.stop()
         self._timer = self.set_timer(CHECK_DELAY, self._check)
 
-    def _service(self, online: bool = False):
-        from srm_tui.offers.service import OfferService
-
-        settings = self.app.settings
-        if online:
-            try:
-                settings = self.app.api_settings() or settings
-            except Exception:  # out of reach: the edit waits as a draft
-                settings = settings.model_copy({"api_url": None})
-        return OfferService(self.app.cache, settings)
+    def _service(self, online: bool = False) -> Any:
+        """The session's offer service: cache-only for checks, the API's for a save."""
+        return offer_service(self.app, online)
 
     def build(self, service: Any) -> forms.Built:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -194,18 +189,23 @@ class OfferFormScreen(Screen[Any]):
         self.query_one("#verdict", Static).update(Text("Saving…"))
         self._worker(draft)
 
+    class Saved(Message):
+        """A save ran: its result, or the error that stopped it."""
+
+        def __init__(self, result: Any) -> None:
+            super().__init__()
+            self.result = result
+
     @work(thread=True, exclusive=True, group="offer-save")
     def _worker(self, draft: bool) -> None:
-        service = self._service(online=not draft)
         try:
-            result: Any = self.save(service, draft)
+            result: Any = self.save(self._service(online=not draft), draft)
         except Exception as exc:  # shown in the form; the values stay
             result = exc
-        finally:
-            service.close()
-        self.app.call_from_thread(self._saved, result)
+        self.post_message(self.Saved(result))
 
-    def _saved(self, result: Any) -> None:
+    def on_offer_form_screen_saved(self, message: Saved) -> None:
+        result = message.result
         self.running = False
         verdict = self.query_one("#verdict", Static)
         if isinstance(result, OfferRefused):

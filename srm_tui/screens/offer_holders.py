@@ -7,10 +7,10 @@ offer, w writes the same set as a segment file (subscription.offer_id + state), 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from textual.app import ComposeResult
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
@@ -19,7 +19,6 @@ from srm_tui.domain import offers as od
 from srm_tui.domain.text import visible
 from srm_tui.screens.table_keys import TABLE_BINDINGS, TableKeys
 from srm_tui.screens.workers import work
-from srm_tui.storage import queries
 from srm_tui.widgets.customer_table import DEFAULT_COLUMNS, CustomerTable
 from srm_tui.widgets.footer import Footer
 from srm_tui.widgets.status_line import StatusLine
@@ -63,17 +62,24 @@ class HoldersScreen(TableKeys, Screen[Any]):
         self._load()
 
     def _source(self, offset: int, limit: int) -> list[Any]:
-        return queries.customer_rows(self.app.cache.conn(), self.ids[offset : offset + limit])
+        return self.app.session.offer_reads.customer_rows(self.ids[offset : offset + limit])
+
+    class Counted(Message):
+        """The offer's holders were found (customer ids, in order)."""
+
+        def __init__(self, ids: list[int]) -> None:
+            super().__init__()
+            self.ids = ids
 
     @work(thread=True, exclusive=True, group="holders")
     def _load(self) -> None:
-        ids = queries.offer_holder_ids(
-            self.app.cache.conn(), self.offer["id"], self.app.settings.now_ts()
+        now = self.app.settings.now_ts()
+        self.post_message(
+            self.Counted(self.app.session.offer_reads.holder_ids(self.offer["id"], now))
         )
-        self.app.call_from_thread(self._loaded, ids)
 
-    def _loaded(self, ids: list[int]) -> None:
-        self.ids = ids
+    def on_holders_screen_counted(self, message: Counted) -> None:
+        ids = self.ids = message.ids
         self.query_one(CustomerTable).reload(self._source, len(ids))
         self.query_one("#crumbs", Static).update(
             f"Offers › {self.offer['id']} · {visible(self.offer.get('title'), 40)} › "
@@ -84,23 +90,14 @@ class HoldersScreen(TableKeys, Screen[Any]):
         self.app.open_customer(message.customer_id)
 
     def action_write_segment(self) -> None:
-        from srm_tui.config import data_dir
-
         doc = od.holders_segment(self.offer)
         if doc is None:
             self.notify("Only subscription offers have a holders segment.", severity="warning")
             return
-        folder = data_dir() / "segments"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"holders-{self.offer['id']}.json"
-        from srm_tui.storage.files import FileRefused, write_text
-
-        try:  # srm's own file, rewritten each time; never through a link (storage/files)
-            write_text(path, json.dumps(doc, indent=2, ensure_ascii=False) + "\n", replace=True)
-        except (OSError, FileRefused) as exc:
-            self.notify(
-                f"Could not write {path}: {getattr(exc, 'strerror', None) or exc}", severity="error"
-            )
+        written = self.app.session.segment_store.write_holders_file(self.offer["id"], doc)
+        path = written.path
+        if written.problem is not None:
+            self.notify(f"Could not write {path}: {written.problem}", severity="error")
             return
         self.app.copy_to_clipboard(str(path))
         self.notify(f"Wrote {path} (path copied): srm segment members {path}", timeout=10)

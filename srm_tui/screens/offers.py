@@ -3,7 +3,6 @@ with its country versions in one grid, its holders a key away, and the editor be
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from rich.cells import cell_len
@@ -12,6 +11,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
@@ -20,9 +20,9 @@ from srm_tui.domain import offers as od
 from srm_tui.domain.money import amount_text
 from srm_tui.domain.offers import FILTER_HELP, matches
 from srm_tui.domain.text import count, plural, visible
+from srm_tui.screens.offer_dialog import offer_service
 from srm_tui.screens.table_keys import TABLE_BINDINGS, TableKeys
 from srm_tui.screens.workers import work
-from srm_tui.storage import queries
 from srm_tui.widgets.fit import Col, clip, layout
 from srm_tui.widgets.footer import Footer
 from srm_tui.widgets.status_line import StatusLine
@@ -71,22 +71,30 @@ class OffersScreen(TableKeys, Screen):
     def on_screen_resume(self) -> None:
         self.action_reload()
 
-    def action_reload(self) -> None:
-        from srm_tui.offers import drafts
+    class HoldersCounted(Message):
+        """The holders of every offer were counted (main offer id -> customers)."""
 
-        conn = self.app.cache.conn()
-        self.all = queries.offers(conn)
-        self.drafts = drafts.by_offer(conn)
+        def __init__(self, holders: dict[str, int]) -> None:
+            super().__init__()
+            self.holders = holders
+
+    def action_reload(self) -> None:
+        session = self.app.session
+        self.all = session.offer_reads.catalogue()
+        self.drafts = {}
+        for d in session.local_offers.drafts():  # the catalogue marks offers with drafts
+            if d.offer_id is not None:
+                self.drafts.setdefault(d.offer_id, []).append(d.status)
         self._fill()
         self._count_holders()
 
     @work(thread=True, exclusive=True, group="holders")
     def _count_holders(self) -> None:
-        holders = queries.offer_holders(self.app.cache.conn(), self.app.settings.now_ts())
-        self.app.call_from_thread(self._holders_counted, holders)
+        now = self.app.settings.now_ts()
+        self.post_message(self.HoldersCounted(self.app.session.offer_reads.holder_counts(now)))
 
-    def _holders_counted(self, holders: dict[str, int]) -> None:
-        self.holders = holders
+    def on_offers_screen_holders_counted(self, message: HoldersCounted) -> None:
+        self.holders = message.holders
         self._fill()
 
     COLUMNS = [
@@ -256,18 +264,14 @@ class OfferScreen(TableKeys, Screen):
         self.action_reload()
 
     def action_reload(self) -> None:
-        from srm_tui.offers import drafts
-
-        conn = self.app.cache.conn()
-        row = conn.execute("SELECT raw FROM offers WHERE id = ?", (self.offer_id,)).fetchone()
-        if row is None:
+        reads = self.app.session.offer_reads
+        offer = reads.offer(self.offer_id)
+        if offer is None:
             self.query_one("#crumbs", Static).update(f"Offers › {self.offer_id} (not cached)")
             return
-        self.offer = json.loads(row[0])
-        self.waiting = drafts.items(conn, self.offer_id)
-        self.holders = len(
-            queries.offer_holder_ids(conn, self.offer_id, self.app.settings.now_ts())
-        )
+        self.offer = offer
+        self.waiting = self.app.session.local_offers.drafts(self.offer_id)
+        self.holders = len(reads.holder_ids(self.offer_id, self.app.settings.now_ts()))
         o = self.offer
         self.query_one("#crumbs", Static).update(
             f"Offers › {o['id']} · {visible(o.get('title'), 60)}"
@@ -359,12 +363,8 @@ class OfferScreen(TableKeys, Screen):
     def _group_name(self, group_id: str | None) -> str | None:
         if not group_id:
             return None
-        row = (
-            self.app.cache.conn()
-            .execute("SELECT name FROM season_groups WHERE id = ?", (group_id,))
-            .fetchone()
-        )
-        return f"{row[0]} ({group_id})" if row else group_id
+        name = self.app.session.offer_reads.season_group_name(group_id)
+        return f"{name} ({group_id})" if name is not None else group_id
 
     def _loc(self) -> dict[str, Any] | None:
         table = self.query_one(DataTable)
@@ -378,16 +378,13 @@ class OfferScreen(TableKeys, Screen):
     # keys --------------------------------------------------------------------------------
 
     def _current(self) -> dict[str, Any]:
-        from srm_tui.offers.service import OfferService
-
-        return OfferService(self.app.cache, self.app.settings).current(self.offer_id)
+        return self.app.session.local_offers.current(self.offer_id)
 
     def action_edit(self) -> None:
         from srm_tui.offers import forms
-        from srm_tui.offers.service import OfferService
         from srm_tui.screens.offer_editor import OfferEditorScreen
 
-        service = OfferService(self.app.cache, self.app.settings)
+        service = self.app.session.local_offers
         current = service.current(self.offer_id)
         values = forms.offer_values(current, service.groups())
         self.app.push_screen(OfferEditorScreen(self.offer_id[0], current, values))
@@ -424,9 +421,7 @@ class OfferScreen(TableKeys, Screen):
             return
         # Switching an offer off touches everyone who holds it: asked first, holders named.
         holders = len(
-            queries.offer_holder_ids(
-                self.app.cache.conn(), self.offer_id, self.app.settings.now_ts()
-            )
+            self.app.session.offer_reads.holder_ids(self.offer_id, self.app.settings.now_ts())
         )
 
         def answered(yes: bool | None) -> None:
@@ -457,25 +452,23 @@ class OfferScreen(TableKeys, Screen):
         )
         self._activate(not now.get("active"), loc.get("countryCode"))
 
+    class Activated(Message):
+        """A switch on or off was sent, kept as a draft, or refused (``result`` an error)."""
+
+        def __init__(self, result: Any) -> None:
+            super().__init__()
+            self.result = result
+
     @work(thread=True, exclusive=True, group="offer-activate")
     def _activate(self, active: bool, country: str | None) -> None:
-        from srm_tui.offers.service import OfferService
-
         try:
-            try:
-                settings = self.app.api_settings() or self.app.settings
-            except Exception:  # out of reach: the change waits as a draft
-                settings = self.app.settings.model_copy({"api_url": None})
-            service = OfferService(self.app.cache, settings)
-            try:
-                result: Any = service.set_active(self.offer_id, active, country)
-            finally:
-                service.close()
+            result: Any = offer_service(self.app).set_active(self.offer_id, active, country)
         except Exception as exc:  # said on screen; nothing changed
             result = exc
-        self.app.call_from_thread(self._activated, result)
+        self.post_message(self.Activated(result))
 
-    def _activated(self, result: Any) -> None:
+    def on_offer_screen_activated(self, message: Activated) -> None:
+        result = message.result
         if isinstance(result, Exception):
             rule = getattr(result, "rule", None)
             message = getattr(result, "message", None) or str(result)

@@ -42,13 +42,13 @@ class SchedulesScreen(TableKeys, Screen[None]):
         self.query_one(DataTable).focus()
 
     def action_reload(self) -> None:
-        items = S.list_schedules(self.app.cache.conn())
+        items = self.app.session.segment_store.schedules()
         self.items = {s.id: s for s in items}
         table = self.query_one(DataTable)
         cursor = table.cursor_row
         table.clear()
         for s in items:
-            last = "never" if s.last_run_at is None else utc(s.last_run_at)
+            last = utc(s.last_run_at, missing="never")
             if s.last_error:
                 last += " FAILED"
             table.add_row(
@@ -111,7 +111,7 @@ class SchedulesScreen(TableKeys, Screen[None]):
             if not yes:
                 return
             try:
-                S.remove(self.app.cache.conn(), s.id)
+                self.app.session.segment_store.remove_schedule(s.id)
             except LookupError:
                 self.notify(f"Schedule {s.id} was already removed.", severity="warning")
             else:

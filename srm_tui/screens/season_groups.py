@@ -3,20 +3,20 @@ and removed. The vendor's rules are checked before the API is asked (offer servi
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from srm_tui.bindings import bindings
-from srm_tui.config import parse_instant
 from srm_tui.domain.text import count, visible
+from srm_tui.domain.time import day, field_seconds, utc
 from srm_tui.offers.rules import OfferInvalid, OfferRefused
-from srm_tui.screens.offer_dialog import ConfirmDialog, Field, FieldsDialog
+from srm_tui.screens.offer_dialog import ConfirmDialog, Field, FieldsDialog, offer_service
 from srm_tui.screens.table_keys import TABLE_BINDINGS, TableKeys
 from srm_tui.screens.workers import run_reported
 from srm_tui.widgets.footer import Footer
@@ -29,19 +29,6 @@ CSS = """
 """
 
 
-def _day(ts: int) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M")
-
-
-def _when(text: str, name: str) -> int:
-    try:
-        return int(parse_instant(text).timestamp())
-    except ValueError:
-        raise ValueError(
-            f"{name}: not a date: {text[:30]!r} (2027-08-01 or 2027-08-01T18:00:00Z)"
-        ) from None
-
-
 def _why(exc: Exception) -> str:
     if isinstance(exc, OfferRefused):
         return f"refused by rule {exc.rule}: {exc.message}"
@@ -51,24 +38,20 @@ def _why(exc: Exception) -> str:
 
 
 class _GroupsBase(TableKeys, Screen[Any]):
-    def _service(self):
-        from srm_tui.offers.service import OfferService
+    class Written(Message):
+        """A confirmed write ran: ``problem`` None when done (``done`` says so), else why not."""
 
-        settings = self.app.api_settings() or self.app.settings
-        return OfferService(self.app.cache, settings)
+        def __init__(self, problem: str | None, done: str) -> None:
+            super().__init__()
+            self.problem = problem
+            self.done = done
 
     def _run(self, work) -> str | None:
         """Run one write (from a dialog's thread): None when done, else why not."""
         try:
-            service = self._service()
+            work(offer_service(self.app))
         except Exception as exc:
             return _why(exc)
-        try:
-            work(service)
-        except Exception as exc:
-            return _why(exc)
-        finally:
-            service.close()
         return None
 
     def _selected(self) -> str | None:
@@ -77,14 +60,14 @@ class _GroupsBase(TableKeys, Screen[Any]):
             return None
         return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
 
-    def _confirm_then(self, question: str, work, done: str) -> None:
-        def finished(problem: str | None) -> None:
-            self.query_one("#verdict", Static).update(Text(f"✘ {problem}" if problem else done))
-            self.action_reload()
+    def on__groups_base_written(self, message: Written) -> None:
+        verdict = f"✘ {message.problem}" if message.problem else message.done
+        self.query_one("#verdict", Static).update(Text(verdict))
+        self.action_reload()
 
+    def _confirm_then(self, question: str, work, done: str) -> None:
         def in_thread() -> None:
-            problem = self._run(work)
-            self.app.call_from_thread(finished, problem)
+            self.post_message(self.Written(self._run(work), done))
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -116,9 +99,7 @@ class SeasonGroupsScreen(_GroupsBase):
         self.action_reload()
 
     def action_reload(self) -> None:
-        from srm_tui.offers.service import OfferService
-
-        service = OfferService(self.app.cache, self.app.settings)
+        service = self.app.session.local_offers
         now = self.app.settings.now_ts()
         users: dict[str, list[str]] = {}
         for o in service.offers():
@@ -136,7 +117,7 @@ class SeasonGroupsScreen(_GroupsBase):
                 Text(visible(g["name"], 40)),
                 str(len(seasons)),
                 str(len(active)),
-                _day(min(upcoming))[:10] if upcoming else "—",
+                day(min(upcoming)) if upcoming else "—",
                 ", ".join(users.get(g["id"], [])) or "—",
                 key=g["id"],
             )
@@ -210,9 +191,7 @@ class SeasonGroupScreen(_GroupsBase):
         self.query_one(DataTable).focus()
 
     def action_reload(self) -> None:
-        from srm_tui.offers.service import OfferService
-
-        found = OfferService(self.app.cache, self.app.settings).groups().get(self.group_id)
+        found = self.app.session.local_offers.groups().get(self.group_id)
         if found is None:
             self.query_one("#crumbs", Static).update("Offers › season groups › (deleted)")
             return
@@ -226,7 +205,7 @@ class SeasonGroupScreen(_GroupsBase):
                 "past" if s["endDate"] < now else "running" if s["startDate"] <= now else "upcoming"
             )
             table.add_row(
-                str(s["id"]), _day(s["startDate"]), _day(s["endDate"]), state, key=str(s["id"])
+                str(s["id"]), utc(s["startDate"]), utc(s["endDate"]), state, key=str(s["id"])
             )
         if found["seasons"]:
             table.move_cursor(row=min(cursor, len(found["seasons"]) - 1))
@@ -238,7 +217,7 @@ class SeasonGroupScreen(_GroupsBase):
         )
 
     def _dates(self, values: dict[str, str]) -> tuple[int, int]:
-        return _when(values["start"], "start"), _when(values["end"], "end")
+        return field_seconds(values["start"], "start"), field_seconds(values["end"], "end")
 
     def action_add(self) -> None:
         group_id = self.group_id
@@ -280,8 +259,8 @@ class SeasonGroupScreen(_GroupsBase):
             FieldsDialog(
                 f"Season {season['id']} of {self.group['name']}",
                 [
-                    Field("start", "Starts", _day(season["startDate"]), "only future dates change"),
-                    Field("end", "Ends", _day(season["endDate"])),
+                    Field("start", "Starts", utc(season["startDate"]), "only future dates change"),
+                    Field("end", "Ends", utc(season["endDate"])),
                 ],
                 submit,
             ),

@@ -17,17 +17,19 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from srm_tui.bindings import bindings
-from srm_tui.domain.text import count, visible
+from srm_tui.domain.text import visible
+from srm_tui.screens.segment_builder_work import BuilderWork
+from srm_tui.screens.segment_common import list_columns, parse_tags
 from srm_tui.screens.workers import work
 from srm_tui.segments import editing as ed
 from srm_tui.segments import store
 from srm_tui.segments.catalog import SELECTORS
-from srm_tui.segments.compile import compile_segment
 from srm_tui.segments.model import All, Condition, Node, Not, Segment
 from srm_tui.segments.textform import TextFormError, format_tree, parse_tree
 from srm_tui.segments.validate import validate_segment
@@ -39,7 +41,6 @@ from srm_tui.widgets.member_list import MemberPages
 from srm_tui.widgets.status_line import StatusLine
 
 TEXT_DELAY = 0.3
-EXPLAIN_DELAY = 0.2
 NARROW = 110
 SELECTOR_HELP = {
     "latest": "the latest subscription",
@@ -49,39 +50,7 @@ SELECTOR_HELP = {
 }
 
 
-def list_columns(app: Any) -> tuple[str, ...]:
-    """The customer list's columns as the agent chose them (Customers › c), for members."""
-    from srm_tui.screens.customers import COLUMNS_META
-    from srm_tui.widgets.customer_table import COLUMNS, DEFAULT_COLUMNS
-
-    saved = app.cache.get_meta(COLUMNS_META)
-    if saved:
-        try:
-            chosen = tuple(c for c in json.loads(saved) if c in COLUMNS)
-        except ValueError:
-            chosen = ()
-        if chosen:
-            return chosen
-    return DEFAULT_COLUMNS
-
-
-def freshness(app: Any) -> str:
-    """How fresh the cache is, as the status line says it ("synced 4 min ago")."""
-    from srm_tui.app import _ago
-
-    last = app.cache.get_meta("last_sync_at")
-    return "cache " + _ago(int(last) if last else None, app.settings.now_ts())
-
-
-def parse_tags(text: str) -> tuple[str, ...]:
-    seen: list[str] = []
-    for tag in (t.strip() for t in text.split(",")):
-        if tag and tag.casefold() not in {s.casefold() for s in seen}:
-            seen.append(tag)
-    return tuple(seen)
-
-
-class SegmentBuilderScreen(Screen):
+class SegmentBuilderScreen(BuilderWork, Screen):
     """Build, count, save and explain one dynamic segment."""
 
     BINDINGS = bindings("segment_builder")
@@ -193,7 +162,7 @@ class SegmentBuilderScreen(Screen):
         self.watch(table, "cursor", self._cursor_moved, init=False)
         self._narrow(self.app.size.width)
         if self.segment_id is not None:
-            self.schedules = store.schedules_using(self.app.cache.conn(), self.segment_id)
+            self.schedules = self.app.session.segment_store.schedules_using(self.segment_id)
         self._show_warning()
         self._show_tree(())
         self._set_text()
@@ -214,15 +183,25 @@ class SegmentBuilderScreen(Screen):
     def action_reload(self) -> None:
         self.recount()
 
-    @work(thread=True, group="custom-keys", exit_on_error=False)
+    class CustomKeys(Message):
+        """The custom-field keys the cache holds (the condition dialog offers them)."""
+
+        def __init__(self, keys: list[str]) -> None:
+            super().__init__()
+            self.keys = keys
+
+    @work(thread=True, group="custom-keys")
     def _load_custom_keys(self) -> None:
         from srm_tui.segments.values import custom_keys
 
         try:
-            keys = self.app.segment_runner().call(custom_keys)
-        except Exception:
+            keys = self.app.session.segments.call(custom_keys)
+        except Exception:  # no keys to offer: conditions are still typed in full
             keys = []
-        self.app.call_from_thread(setattr, self, "custom_keys", keys)
+        self.post_message(self.CustomKeys(keys))
+
+    def on_segment_builder_screen_custom_keys(self, message: CustomKeys) -> None:
+        self.custom_keys = message.keys
 
     # state ------------------------------------------------------------------------------------
 
@@ -432,306 +411,3 @@ class SegmentBuilderScreen(Screen):
 
     def action_focus_text(self) -> None:
         self.query_one("#text", Input).focus()
-
-    # counting ---------------------------------------------------------------------------------
-
-    def recount(self) -> None:
-        """Count the current tree (after the count in flight, if any: newest wins)."""
-        self.seq += 1
-        if getattr(self, "_asked", None) is not None:  # the asked customer, against this tree
-            self._explain_worker(
-                self._asked, Segment(where=self.where, selector=self.selector), self.seq
-            )
-        faults = validate_segment(Segment(where=self.where, selector=self.selector))
-        if faults:
-            self.query_one("#count", Static).update(Text(f"— not counted: {faults[0]}"))
-            self.pages.reset(None, 0)  # type: ignore[union-attr]
-            return
-        if self._counting:
-            return  # the running count's answer starts the next one
-        self._count(Segment(where=self.where, selector=self.selector))
-
-    def _count(self, segment: Segment) -> None:
-        self._counting = True
-        before = f"was {self.count_result.customers:,} · " if self.count_result else ""
-        self.query_one("#count", Static).update(Text(f"counting… {before}{freshness(self.app)}"))
-        self._count_worker(segment)
-
-    @work(thread=True, group="segment-count", exit_on_error=False)
-    def _count_worker(self, segment: Segment) -> None:
-        try:
-            outcome: Any = self.app.segment_runner().count(segment, self.app.settings.now_ts())
-        except Exception as exc:  # said on the count line; the screen stays usable
-            outcome = exc
-        self.app.call_from_thread(self._counted, segment, outcome)
-
-    def _counted(self, segment: Segment, outcome: Any) -> None:
-        self._counting = False
-        current = Segment(where=self.where, selector=self.selector)
-        if (segment.where, segment.selector) != (current.where, current.selector):
-            # The tree changed meanwhile: drop this answer, count the newest tree.
-            if not validate_segment(current):
-                self._count(current)
-            return
-        if isinstance(outcome, Exception):
-            self.query_one("#count", Static).update(Text(f"⚠ count failed: {outcome}"))
-            return
-        key = (segment.where, segment.selector)
-        if not (outcome.cached and key == self._counted_key):
-            self.count_ms = outcome.elapsed_ms  # a repeat of the shown count keeps its time
-        self.remembered = outcome.cached and key != self._counted_key
-        self._counted_key = key
-        self.count_result = outcome
-        self._show_count()
-        now = self.app.settings.now_ts()
-        self.pages.reset(compile_segment(segment, now), outcome.customers)  # type: ignore
-        self._member_head()
-        if self.segment_id is not None and not self.dirty:
-            store.record_run(
-                self.app.cache.conn(), self.segment_id, outcome.customers, outcome.elapsed_ms, now
-            )
-
-    def _show_count(self) -> None:
-        r = self.count_result
-        if r is None:
-            return
-        how = "remembered" if self.remembered else f"{self.count_ms:,.0f} ms"
-        self.query_one("#count", Static).update(
-            Text(
-                f"{r.customers:,} customer{'s' if r.customers != 1 else ''} · {how} · "
-                f"{freshness(self.app)}"
-            )
-        )
-
-    def _member_head(self) -> None:
-        table = self.query_one("#members", CustomerTable)
-        self.query_one("#member-head", Static).update(table.header_text())
-
-    # members and explain ----------------------------------------------------------------------
-
-    def on_customer_table_opened(self, message: CustomerTable.Opened) -> None:
-        self.app.open_customer(message.customer_id)
-
-    def members_loaded(self, page: int) -> None:
-        """The first page of a new count arrived: explain its first member."""
-        if page == 0 and getattr(self, "_asked", None) is None:
-            self._member_moved()
-
-    def _cursor_moved(self) -> None:
-        if self.query_one("#members", CustomerTable).has_focus:
-            self._asked = None  # the agent moved on from the customer asked about (ctrl+n)
-        self._member_moved()
-
-    def _member_moved(self) -> None:
-        if self._explain_timer:
-            self._explain_timer.stop()
-        self._explain_timer = self.set_timer(EXPLAIN_DELAY, self._explain_highlighted)
-
-    def _explain_highlighted(self) -> None:
-        row = self.query_one("#members", CustomerTable).selected()
-        if row is None or getattr(self, "_asked", None) is not None:
-            return
-        self._explain_worker(
-            int(row["id"]), Segment(where=self.where, selector=self.selector), self.seq
-        )
-
-    def action_why(self) -> None:
-        """Why a customer the agent names is in the segment, or why not."""
-        from srm_tui.screens.segment_dialogs import PromptScreen
-
-        conn = self.app.cache.conn()
-
-        def customer(text: str) -> int | None:
-            if text.isdigit():
-                row = conn.execute("SELECT id FROM customers WHERE id = ?", (int(text),))
-            else:
-                row = conn.execute(
-                    "SELECT id FROM customers WHERE email = ? COLLATE NOCASE", (text,)
-                )
-            found = row.fetchone()
-            return int(found[0]) if found else None
-
-        def check(text: str) -> str | None:
-            if not text:
-                return "type a customer id or email"
-            return (
-                None if customer(text) is not None else f"no cached customer {visible(text, 60)!r}"
-            )
-
-        def chosen(text: str | None) -> None:
-            cid = customer(text) if text else None
-            if cid is not None:
-                self._asked = cid  # kept until a member is highlighted again
-                if self._explain_timer:
-                    self._explain_timer.stop()
-                self.query_one("#explain", Static).update(Text(f"explaining {cid}…"))
-                self._explain_worker(
-                    cid, Segment(where=self.where, selector=self.selector), self.seq
-                )
-
-        self.app.push_screen(
-            PromptScreen(
-                "Why is this customer in or out? Customer id or email, then enter",
-                "1042 or a@b.com",
-                check,
-            ),
-            chosen,
-        )
-
-    @work(thread=True, exclusive=True, group="segment-explain", exit_on_error=False)
-    def _explain_worker(self, customer_id: int, segment: Segment, seq: int) -> None:
-        try:
-            outcome: Any = self.app.segment_runner().explain(
-                segment, customer_id, self.app.settings.now_ts()
-            )
-        except Exception as exc:
-            outcome = exc
-        self.app.call_from_thread(self._explained, seq, outcome)
-
-    def _explained(self, seq: int, outcome: Any) -> None:
-        if seq != self.seq:
-            return
-        text = f"⚠ {outcome}" if isinstance(outcome, Exception) else outcome.text()
-        self.query_one("#explain", Static).update(Text(text))
-
-    # saving -----------------------------------------------------------------------------------
-
-    def action_save(self) -> None:
-        if self.app.settings.role == "viewer":
-            self.notify("The viewer role is read only: segments are not saved.", severity="warning")
-            return
-        segment = self.segment
-        header = store.check_header(self.app.cache.conn(), segment, self.segment_id)
-        if header:
-            self._error("header-error", f"⚠ {header[0]}")
-            self.query_one("#name" if header[0].path == "name" else "#tags", Input).focus()
-            return
-        faults = validate_segment(segment)
-        if faults:
-            self._error("text-error", f"⚠ {faults[0]}")
-            return
-        self.query_one("#count", Static).update(Text("comparing with the saved version…"))
-        self._preview_worker(segment)
-
-    @work(thread=True, exclusive=True, group="segment-save", exit_on_error=False)
-    def _preview_worker(self, segment: Segment) -> None:
-        now = self.app.settings.now_ts()
-        try:
-            outcome: Any = self.app.segment_runner().call(
-                lambda conn: store.preview_save(conn, segment, now, self.segment_id)
-            )
-        except Exception as exc:
-            outcome = exc
-        self.app.call_from_thread(self._confirm_save, segment, outcome)
-
-    def _confirm_save(self, segment: Segment, outcome: Any) -> None:
-        from srm_tui.screens.segment_dialogs import SaveScreen
-
-        self._show_count()
-        if isinstance(outcome, Exception):
-            self.notify(f"Cannot save: {outcome}", severity="error")
-            return
-
-        def confirmed(ok: bool | None) -> None:
-            if ok:
-                self._save_worker(segment)
-
-        self.app.push_screen(
-            SaveScreen(segment, outcome, self.schedules, self.base_version), confirmed
-        )
-
-    @work(thread=True, exclusive=True, group="segment-save", exit_on_error=False)
-    def _save_worker(self, segment: Segment) -> None:
-        settings = self.app.settings
-        try:
-            outcome: Any = self.app.segment_runner().call(
-                lambda conn: store.save(
-                    conn,
-                    segment,
-                    now=settings.now_ts(),
-                    agent=settings.agent,
-                    segment_id=self.segment_id,
-                    expect_version=self.base_version,
-                )
-            )
-            saved = self.app.segment_runner().call(
-                lambda conn: store.get_saved(conn, " ".join(segment.name.split()))
-            )
-        except Exception as exc:
-            outcome, saved = exc, None
-        self.app.call_from_thread(self._saved, outcome, saved)
-
-    def _saved(self, change: Any, saved: store.Saved | None) -> None:
-        if isinstance(change, Exception) or saved is None:
-            message = change.faults[0] if getattr(change, "faults", None) else change
-            self.notify(f"Not saved: {message}", severity="error", timeout=8)
-            return
-        self.segment_id = saved.id
-        self.base_version = saved.version
-        self.saved_definition = saved.segment
-        self.query_one("#name", Input).value = saved.name
-        self._crumbs()
-        self.notify(
-            f"Saved {saved.name} v{change.version}: {count(change.members, 'customer')} "
-            f"(+{change.gained:,} −{change.lost:,})"
-        )
-
-    # elsewhere --------------------------------------------------------------------------------
-
-    def action_overview(self) -> None:
-        from srm_tui.screens.segment_overview import OverviewScreen
-
-        segment = self.segment
-        if validate_segment(segment):
-            self.notify("Fix the conditions first.", severity="warning")
-            return
-        now = self.app.settings.now_ts()
-
-        def chosen(node: Node | None) -> None:
-            if node is not None:
-                self._apply(*ed.add_slice(self.where, node))
-
-        self.app.push_screen(
-            OverviewScreen(segment.name or "this segment", compile_segment(segment, now)), chosen
-        )
-
-    def action_export(self) -> None:
-        from srm_tui.screens.segment_dialogs import ExportScreen
-
-        segment = self.segment
-        if validate_segment(segment):
-            self.notify("Fix the conditions first.", severity="warning")
-            return
-        saved = None
-        if self.segment_id is not None and not self.dirty:
-            saved = store.get_saved(self.app.cache.conn(), self.segment_id)
-        self.app.push_screen(ExportScreen(segment, saved=saved))
-
-    def action_history(self) -> None:
-        from srm_tui.screens.segment_history import HistoryScreen
-
-        if self.segment_id is None:
-            self.notify("Not saved yet: no versions to show (ctrl+s saves).", severity="warning")
-            return
-
-        def restore(segment: Segment | None) -> None:
-            if segment is None:
-                return
-            self.query_one("#name", Input).value = segment.name
-            self.query_one("#tags", Input).value = ", ".join(segment.tags)
-            self.selector = segment.selector
-            self.query_one("#selector", ChoiceField).set(segment.selector)
-            self._apply(ed.root_group(segment.where), ())
-            self.notify("That version is open: ctrl+s saves it as the newest.")
-
-        self.app.push_screen(HistoryScreen(self.segment_id), restore)
-
-    def action_back(self) -> None:
-        if self.dirty and not self._leave_armed:
-            self._leave_armed = True
-            self.notify(
-                "Unsaved changes: esc again leaves without saving, ctrl+s saves.",
-                severity="warning",
-            )
-            return
-        self.app.pop_screen()

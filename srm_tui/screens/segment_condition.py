@@ -13,6 +13,7 @@ from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
@@ -256,16 +257,25 @@ class ConditionScreen(AsksBeforeLeaving, ModalScreen[Condition | None]):
         if focus:
             ops.focus()
 
-    @work(thread=True, exclusive=True, group="suggest", exit_on_error=False)
+    class Suggested(Message):
+        """Values the cache holds for one attribute, with how many customers have each."""
+
+        def __init__(self, name: str, found: list[tuple[str, int | None]]) -> None:
+            super().__init__()
+            self.name = name
+            self.found = found
+
+    @work(thread=True, exclusive=True, group="suggest")
     def _load_suggestions(self, attribute: Attribute) -> None:
-        runner = self.app.segment_runner()
+        runner = self.app.session.segments
         try:
             found = runner.call(lambda conn: suggestions(conn, attribute))
-        except Exception:
+        except Exception:  # no suggestions: the value is typed in full
             found = []
-        self.app.call_from_thread(self._suggested, attribute.name, found)
+        self.post_message(self.Suggested(attribute.name, found))
 
-    def _suggested(self, name: str, found: list[tuple[str, int | None]]) -> None:
+    def on_condition_screen_suggested(self, message: Suggested) -> None:
+        name, found = message.name, message.found
         if self.attribute is not None and self.attribute.name == name:
             self.cached = found
             self._check()

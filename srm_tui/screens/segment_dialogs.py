@@ -11,6 +11,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, SelectionList, Static
 from textual.widgets.selection_list import Selection
@@ -265,8 +266,7 @@ class ExportScreen(AsksBeforeLeaving, ModalScreen[None]):
             at = when
         settings = self.app.settings
         try:
-            schedule = S.add(
-                self.app.cache.conn(),
+            schedule = self.app.session.segment_store.add_schedule(
                 self.saved.id,
                 fmt=fmt,
                 columns=columns,
@@ -290,13 +290,20 @@ class ExportScreen(AsksBeforeLeaving, ModalScreen[None]):
         )
         self.dismiss(None)
 
-    @work(thread=True, exclusive=True, group="segment-export", exit_on_error=False)
+    class Exported(Message):
+        """The export ran: what it wrote, or the error that stopped it."""
+
+        def __init__(self, outcome: Any) -> None:
+            super().__init__()
+            self.outcome = outcome
+
+    @work(thread=True, exclusive=True, group="segment-export")
     def _export(self, fmt: str, columns: list[str], directory: str) -> None:
         now = self.app.settings.now_ts()
         name = self.saved.name if self.saved else (self.segment.name or "segment")
         path = S.export_path(directory, name, now, fmt)
         currency = self.app.settings.currency  # money columns in the reporting currency
-        runner = self.app.segment_runner()
+        runner = self.app.session.segments
         try:
             if self.saved is not None:
                 saved = self.saved
@@ -317,11 +324,12 @@ class ExportScreen(AsksBeforeLeaving, ModalScreen[None]):
                         currency=currency,
                     )
                 )
-        except Exception as exc:
+        except Exception as exc:  # said in the dialog; its choices stay
             outcome = exc
-        self.app.call_from_thread(self._exported, outcome)
+        self.post_message(self.Exported(outcome))
 
-    def _exported(self, outcome: Any) -> None:
+    def on_export_screen_exported(self, message: Exported) -> None:
+        outcome = message.outcome
         if isinstance(outcome, Exception):
             self._error(f"not exported: {getattr(outcome, 'strerror', None) or outcome}")
             return
@@ -369,7 +377,7 @@ class MembershipScreen(AsksBeforeLeaving, ModalScreen[None]):
             yield Footer()
 
     def on_mount(self) -> None:
-        for saved, inside in store.static_memberships(self.app.cache.conn(), self.customer_id):
+        for saved, inside in self.app.session.segment_store.static_memberships(self.customer_id):
             self.before[saved.id] = inside
             self.want[saved.id] = inside
         self._fill()
@@ -379,7 +387,7 @@ class MembershipScreen(AsksBeforeLeaving, ModalScreen[None]):
     def _fill(self) -> None:
         box = self.query_one(SelectionList)
         box.clear_options()
-        for saved in store.list_saved(self.app.cache.conn()):
+        for saved in self.app.session.segment_store.list_saved():
             if not saved.static:
                 continue
             tags = f"  [{', '.join(saved.tags)}]" if saved.tags else ""
@@ -407,13 +415,12 @@ class MembershipScreen(AsksBeforeLeaving, ModalScreen[None]):
             self._error("the viewer role is read only")
             return
         settings = self.app.settings
-        problem = store.check_header(self.app.cache.conn(), Segment(name=name))
+        segments = self.app.session.segment_store
+        problem = segments.check_header(Segment(name=name))
         if problem:
             self._error(str(problem[0]))
             return
-        saved = store.create_static(
-            self.app.cache.conn(), name, now=settings.now_ts(), agent=settings.agent
-        )
+        saved = segments.create_static(name, now=settings.now_ts(), agent=settings.agent)
         event.input.value = ""
         self.query_one("#error", Static).update("")
         self.before[saved.id] = False
@@ -438,8 +445,7 @@ class MembershipScreen(AsksBeforeLeaving, ModalScreen[None]):
             if want == inside:
                 continue
             try:
-                store.change_members(
-                    self.app.cache.conn(),
+                self.app.session.segment_store.change_members(
                     sid,
                     add=[self.customer_id] if want else [],
                     remove=[] if want else [self.customer_id],
@@ -449,7 +455,7 @@ class MembershipScreen(AsksBeforeLeaving, ModalScreen[None]):
             except store.SegmentError as exc:
                 self._error(str(exc.faults[0]))
                 return
-            name = store.get_saved(self.app.cache.conn(), sid).name
+            name = self.app.session.segment_store.get_saved(sid).name
             (added if want else removed).append(name)
         parts = []
         if added:
@@ -472,10 +478,7 @@ def open_membership(app: Any) -> None:
             severity="warning",
         )
         return
-    if (
-        app.cache.conn().execute("SELECT 1 FROM customers WHERE id = ?", (customer_id,)).fetchone()
-        is None
-    ):
+    if not app.session.customers.exists(customer_id):
         app.notify("This customer is not in the cache.", severity="warning")
         return
     app.push_screen(MembershipScreen(int(customer_id)))

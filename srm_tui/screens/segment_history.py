@@ -3,8 +3,6 @@ the customers it gained and lost. ``r`` opens a version in the builder (dismisse
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -14,6 +12,7 @@ from textual.widgets import DataTable, Static
 
 from srm_tui.bindings import bindings
 from srm_tui.domain.text import count, visible
+from srm_tui.domain.time import utc
 from srm_tui.screens.segment_dialogs import diff_text
 from srm_tui.segments import store
 from srm_tui.segments.model import Segment
@@ -21,12 +20,6 @@ from srm_tui.widgets.footer import Footer
 from srm_tui.widgets.status_line import StatusLine
 
 SAMPLE = 8
-
-
-def _when(ts: int | None) -> str:
-    if ts is None:
-        return "—"
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M")
 
 
 class HistoryScreen(Screen[Segment | None]):
@@ -53,10 +46,10 @@ class HistoryScreen(Screen[Segment | None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        conn = self.app.cache.conn()
-        saved = store.get_saved(conn, self.segment_id)
+        segments = self.app.session.segment_store
+        saved = segments.get_saved(self.segment_id)
         self.static = saved.static
-        self.versions = store.versions(conn, self.segment_id)
+        self.versions = segments.versions(self.segment_id)
         self.query_one("#crumbs", Static).update(
             Text(
                 f"Segments › {visible(saved.name, 60)} › versions · {len(self.versions)} saved"
@@ -68,7 +61,7 @@ class HistoryScreen(Screen[Segment | None]):
         for v in self.versions:
             table.add_row(
                 f"v{v.version}",
-                _when(v.saved_at),
+                utc(v.saved_at),
                 Text(visible(v.saved_by or "—")),
                 f"{v.members:,}",
                 f"+{v.gained:,}",
@@ -85,8 +78,8 @@ class HistoryScreen(Screen[Segment | None]):
             self._detail(int(event.row_key.value))
 
     def _detail(self, version: int) -> None:
-        conn = self.app.cache.conn()
-        change = store.version_change(conn, self.segment_id, version, sample=SAMPLE)
+        session = self.app.session
+        change = session.segment_store.version_change(self.segment_id, version, sample=SAMPLE)
         out = Text()
         before = f"version {version - 1}" if version > 1 else "nothing (the first save)"
         out.append(f"v{version} against {before}\n", style="bold")
@@ -101,15 +94,9 @@ class HistoryScreen(Screen[Segment | None]):
         ):
             out.append(f"\n{count(total, 'customer')} {label}", style="bold")
             if ids:
-                emails = dict(
-                    conn.execute(
-                        f"SELECT id, email FROM customers WHERE id IN "
-                        f"({', '.join('?' * len(ids))})",
-                        ids,
-                    ).fetchall()
-                )
                 shown = ", ".join(
-                    f"{i} {visible(emails.get(i) or '(not cached)', 40)}" for i in ids
+                    f"{c.id} {visible(c.email or '(not cached)', 40)}"
+                    for c in session.segment_reads.labels(list(ids))
                 )
                 more = f" … and {total - len(ids):,} more" if total > len(ids) else ""
                 out.append(f": {shown}{more}")

@@ -12,6 +12,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid, VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
@@ -81,6 +82,7 @@ class OverviewScreen(Screen[Node | None]):
         self.population = population
         self.result: Overview | None = None
         self.cache_result: Overview | None = None
+        self.reported: Reported | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="crumbs", markup=False)
@@ -104,23 +106,35 @@ class OverviewScreen(Screen[Node | None]):
         self.query_one("#metrics", Static).update("counting…")
         self._compute(population, now, not self.whole_cache)
 
-    @work(thread=True, exclusive=True, group="overview", exit_on_error=False)
+    class Computed(Message):
+        """An overview was computed (``cache``: the whole cache's), or the error."""
+
+        def __init__(self, result: Any, cache: bool, reported: Any = None) -> None:
+            super().__init__()
+            self.result = result
+            self.cache = cache
+            self.reported = reported
+
+    @work(thread=True, exclusive=True, group="overview")
     def _compute(self, population: Compiled, now: int, with_cache: bool) -> None:
-        runner = self.app.segment_runner()
+        runner = self.app.session.segments
+        reported = None
         try:
             result: Any = runner.overview(population, now)
-            self.reported = result.reported(runner.rates(), self.app.settings.currency)
-        except Exception as exc:
+            reported = result.reported(runner.rates(), self.app.settings.currency)
+        except Exception as exc:  # said on the metrics line
             result = exc
-        self.app.call_from_thread(self._show, result, False)
+        self.post_message(self.Computed(result, False, reported))
         if with_cache and not isinstance(result, Exception):
             try:
                 whole: Any = runner.overview(compile_segment(Segment(), now), now)
-            except Exception as exc:
+                reported = whole.reported(runner.rates(), self.app.settings.currency)
+            except Exception as exc:  # said on the cache line
                 whole = exc
-            self.app.call_from_thread(self._show, whole, True)
+            self.post_message(self.Computed(whole, True, reported))
 
-    def _show(self, result: Any, cache: bool) -> None:
+    def on_overview_screen_computed(self, message: Computed) -> None:
+        result, cache = message.result, message.cache
         if isinstance(result, Exception):
             self.query_one("#cache" if cache else "#metrics", Static).update(
                 Text(f"⚠ overview failed: {result}")
@@ -128,7 +142,7 @@ class OverviewScreen(Screen[Node | None]):
             return
         if cache:
             self.cache_result = result
-            whole = result.reported(self.app.segment_runner().rates(), self.app.settings.currency)
+            whole = message.reported
             self.query_one("#cache", Static).update(
                 Text(
                     f"whole cache: {count(result.customers, 'customer')} · {whole.headline()} · "
@@ -138,15 +152,14 @@ class OverviewScreen(Screen[Node | None]):
             self._crumbs()
             return
         self.result = result
-        self.query_one("#metrics", Static).update(
-            Text(metrics_text(result, getattr(self, "reported", None)))
-        )
+        self.reported = message.reported
+        self.query_one("#metrics", Static).update(Text(metrics_text(result, self.reported)))
         for key, _ in PANELS:
             self.query_one(f"#chart-{key}", BarChart).show(result.panel(key))
         self._crumbs()
 
     def _crumbs(self) -> None:
-        from srm_tui.screens.segment_builder import freshness
+        from srm_tui.screens.segment_common import freshness
 
         what = "the whole cache" if self.whole_cache else visible(self.title_text, 50)
         parts = [f"Overview › {what}"]

@@ -14,10 +14,9 @@ from textual.widgets import Input, Static
 
 from srm_tui.bindings import bindings
 from srm_tui.domain.text import count, visible
-from srm_tui.screens.segment_builder import freshness, list_columns, parse_tags
+from srm_tui.screens.segment_common import freshness, list_columns, parse_tags
 from srm_tui.segments import store
 from srm_tui.segments.model import Segment
-from srm_tui.storage.search import SearchError, search
 from srm_tui.widgets.customer_table import CustomerTable
 from srm_tui.widgets.footer import Footer
 from srm_tui.widgets.member_list import MemberPages
@@ -67,7 +66,7 @@ class StaticSegmentScreen(Screen):
     def on_mount(self) -> None:
         table = self.query_one(CustomerTable)
         self.pages = MemberPages(self, table)
-        schedules = store.schedules_using(self.app.cache.conn(), self.saved.id)
+        schedules = self.app.session.segment_store.schedules_using(self.saved.id)
         self.query_one("#warning", Static).update(
             f"⚠ Used by schedule {', '.join(str(s['id']) for s in schedules)}: changes here "
             "are what its next export holds."
@@ -81,10 +80,10 @@ class StaticSegmentScreen(Screen):
         return action != "focus_text"
 
     def _reload(self) -> None:
-        conn = self.app.cache.conn()
-        self.saved = store.get_saved(conn, self.saved.id)
+        session = self.app.session
+        self.saved = session.segment_store.get_saved(self.saved.id)
         population = store.population(self.saved, self.app.settings.now_ts())
-        count = conn.execute(population.count_sql(), population.params).fetchone()[0]
+        count = session.segment_reads.population_size(population)
         self.query_one("#crumbs", Static).update(
             Text(
                 f"Segments › {visible(self.saved.name, 60)} · static · v{self.saved.version} · "
@@ -108,24 +107,16 @@ class StaticSegmentScreen(Screen):
 
         if self._read_only():
             return
-        conn = self.app.cache.conn()
+        reads = self.app.session.segment_reads
         found: dict[str, int] = {}
 
         def check(text: str) -> str | None:
             if not text:
                 return "type a customer id or a whole email"
-            try:
-                rows = search(conn, text, limit=2).rows
-            except SearchError as exc:
-                return str(exc)
-            exact = [
-                r
-                for r in rows
-                if str(r["id"]) == text or (r["email"] or "").casefold() == text.casefold()
-            ]
-            if not exact:
-                return f"no cached customer has the id or email {text!r}"
-            found[text] = int(exact[0]["id"])
+            lookup = reads.find_exact(text)
+            if lookup.customer_id is None:
+                return lookup.problem
+            found[text] = lookup.customer_id
             return None
 
         def chosen(text: str | None) -> None:
@@ -144,8 +135,7 @@ class StaticSegmentScreen(Screen):
     def _change(self, **what: Any) -> None:
         settings = self.app.settings
         try:
-            change = store.change_members(
-                self.app.cache.conn(),
+            change = self.app.session.segment_store.change_members(
                 self.saved.id,
                 now=settings.now_ts(),
                 agent=settings.agent,
@@ -170,15 +160,14 @@ class StaticSegmentScreen(Screen):
             name=self.query_one("#name", Input).value.strip(),
             tags=parse_tags(self.query_one("#tags", Input).value),
         )
-        conn = self.app.cache.conn()
-        faults = store.check_header(conn, segment, self.saved.id)
+        segments = self.app.session.segment_store
+        faults = segments.check_header(segment, self.saved.id)
         if faults:
             self.query_one("#header-error", Static).update(Text(f"⚠ {faults[0]}"))
             return
         self.query_one("#header-error", Static).update("")
         try:
-            change = store.save(
-                conn,
+            change = segments.save(
                 segment,
                 now=self.app.settings.now_ts(),
                 agent=self.app.settings.agent,

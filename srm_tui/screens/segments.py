@@ -9,6 +9,7 @@ from typing import Any
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
@@ -20,10 +21,6 @@ from srm_tui.segments import store
 from srm_tui.segments.model import All, Node, Segment
 from srm_tui.widgets.footer import Footer
 from srm_tui.widgets.status_line import StatusLine
-
-
-def _when(ts: int | None) -> str:
-    return "never" if ts is None else utc(ts)
 
 
 class SegmentsScreen(Screen):
@@ -65,7 +62,7 @@ class SegmentsScreen(Screen):
         self.action_reload()
 
     def action_reload(self) -> None:
-        self.items = store.list_saved(self.app.cache.conn())
+        self.items = self.app.session.segment_store.list_saved()
         self._fill()
 
     def _shown(self) -> list[store.Saved]:
@@ -96,7 +93,7 @@ class SegmentsScreen(Screen):
                 kind,
                 Text(visible(", ".join(s.tags), 30)),
                 Text(count, justify="right"),
-                _when(s.last_run_at),
+                utc(s.last_run_at, missing="never"),
                 f"v{s.version}",
                 str(s.schedules or ""),
                 key=str(s.id),
@@ -142,22 +139,30 @@ class SegmentsScreen(Screen):
 
     # the cache ---------------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="segments-cache", exit_on_error=False)
+    class CacheCounted(Message):
+        """The whole cache's overview: (overview, reported) or the error that stopped it."""
+
+        def __init__(self, result: Any) -> None:
+            super().__init__()
+            self.result = result
+
+    @work(thread=True, exclusive=True, group="segments-cache")
     def _cache_metrics(self) -> None:
         from srm_tui.segments.compile import compile_segment
 
         now = self.app.settings.now_ts()
         try:
-            runner = self.app.segment_runner()
+            runner = self.app.session.segments
             result: Any = runner.overview(compile_segment(Segment(), now), now)
             result = (result, result.reported(runner.rates(), self.app.settings.currency))
         except Exception as exc:
             result = exc
-        self.app.call_from_thread(self._cache_shown, result)
+        self.post_message(self.CacheCounted(result))
 
-    def _cache_shown(self, result: Any) -> None:
-        from srm_tui.screens.segment_builder import freshness
+    def on_segments_screen_cache_counted(self, message: CacheCounted) -> None:
+        from srm_tui.screens.segment_common import freshness
 
+        result = message.result
         box = self.query_one("#cache", Static)
         if isinstance(result, Exception):
             box.update(Text(f"cache: ⚠ {result}"))
@@ -224,17 +229,17 @@ class SegmentsScreen(Screen):
         if self.app.settings.role == "viewer":
             self.notify("The viewer role is read only.", severity="warning")
             return
-        conn = self.app.cache.conn()
+        segments = self.app.session.segment_store
 
         def check(name: str) -> str | None:
-            faults = store.check_header(conn, Segment(name=name))
+            faults = segments.check_header(Segment(name=name))
             return str(faults[0]) if faults else None
 
         def made(name: str | None) -> None:
             if not name:
                 return
             settings = self.app.settings
-            saved = store.create_static(conn, name, now=settings.now_ts(), agent=settings.agent)
+            saved = segments.create_static(name, now=settings.now_ts(), agent=settings.agent)
             self.action_reload()
             self._open(saved)
 
@@ -320,10 +325,18 @@ class SegmentsScreen(Screen):
         self.notify("Counting every saved segment…")
         self._recount_all([s for s in self.items if s.segment is not None])
 
-    @work(thread=True, exclusive=True, group="segments-recount", exit_on_error=False)
+    class Recounted(Message):
+        """Every saved segment was counted; ``failures`` says which could not be, and why."""
+
+        def __init__(self, failures: list[str]) -> None:
+            super().__init__()
+            self.failures = failures
+
+    @work(thread=True, exclusive=True, group="segments-recount")
     def _recount_all(self, items: list[store.Saved]) -> None:
-        runner = self.app.segment_runner()
+        runner = self.app.session.segments
         now = self.app.settings.now_ts()
+        failures: list[str] = []
         for s in items:
             try:
                 if s.static:
@@ -331,14 +344,19 @@ class SegmentsScreen(Screen):
                 else:
                     result = runner.count(s.segment, now)  # type: ignore[arg-type]
             except Exception as exc:
-                self.app.call_from_thread(self.notify, f"{s.name}: {exc}", severity="error")
+                failures.append(f"{s.name}: {exc}")
                 continue
             runner.call(
                 lambda conn, s=s, r=result: store.record_run(
                     conn, s.id, r.customers, r.elapsed_ms, now
                 )
             )
-        self.app.call_from_thread(self.action_reload)
+        self.post_message(self.Recounted(failures))
+
+    def on_segments_screen_recounted(self, message: Recounted) -> None:
+        for failure in message.failures:
+            self.notify(failure, severity="error")
+        self.action_reload()
 
     def action_delete(self) -> None:
         from srm_tui.screens.segment_dialogs import ConfirmScreen
@@ -354,7 +372,7 @@ class SegmentsScreen(Screen):
             if not yes:
                 return
             try:
-                store.delete(self.app.cache.conn(), s.id)
+                self.app.session.segment_store.delete(s.id)
             except store.SegmentInUse as exc:
                 self.notify(f"Not deleted: {exc}", severity="warning", timeout=8)
                 return
