@@ -13,7 +13,6 @@ import pytest
 
 from srm_tui.segments.textform import TextFormError, parse_tree
 from srm_tui.storage.cache import Cache
-from tests.conftest import AS_OF
 from tests.helpers import SRM, run_srm
 
 COND = json.dumps({"attr": "customer.country", "op": "eq", "value": "PL"})
@@ -21,13 +20,11 @@ HOSTILE_ID = 987654321
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory) -> Path:
-    from srm_tui.sandbox.seed import seed_cache
+def db(seeded_cache) -> Path:
     from srm_tui.sync.engine import SyncEngine
 
-    path = tmp_path_factory.mktemp("limits") / "c.db"
+    path = seeded_cache(600, 2)
     cache = Cache(path)
-    seed_cache(cache, 600, 2, AS_OF)
     customer = {
         "id": HOSTILE_ID,
         "email": "csi@evil.example",

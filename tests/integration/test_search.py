@@ -7,18 +7,15 @@ import random
 
 import pytest
 
-from srm_tui.sandbox.seed import seed_cache
 from srm_tui.storage.cache import Cache
 from srm_tui.storage.search import SearchError, parse, search
-from tests.conftest import AS_OF
 from tests.helpers import run_srm
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory):
-    db = tmp_path_factory.mktemp("search") / "c.db"
+def seeded(seeded_cache):
+    db = seeded_cache(2000, 11)
     cache = Cache(db)
-    seed_cache(cache, 2000, 11, AS_OF)
     yield db, cache
     cache.close()
 
