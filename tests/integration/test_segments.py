@@ -48,10 +48,9 @@ EXAMPLE = {
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory):
-    db = tmp_path_factory.mktemp("segments") / "c.db"
+def seeded(seeded_cache):
+    db = seeded_cache(2000, 7)
     cache = Cache(db)
-    seed_cache(cache, 2000, 7, AS_OF)
     yield db, cache
     cache.close()
 
