@@ -9,18 +9,19 @@ from typing import TYPE_CHECKING, Any
 from textual import events
 from textual.app import App
 from textual.await_complete import AwaitComplete
+from textual.message import Message
 from textual.reactive import reactive
 
-from srm_tui import runtime
 from srm_tui.bindings import bindings
 from srm_tui.commands import SrmCommands
 from srm_tui.config import Settings
 from srm_tui.domain.text import count
-from srm_tui.screens.workers import work
-from srm_tui.storage.cache import Cache
+from srm_tui.domain.time import ago
+from srm_tui.screens.workers import ApiReached, DataChanged, WorkFailed, work
 
 if TYPE_CHECKING:
     from srm_tui.api.profile import ApiProfile
+    from srm_tui.storage.cache import Cache
     from srm_tui.sync.engine import Progress
 
 
@@ -89,23 +90,11 @@ def _plain(text: object) -> str:
     )
 
 
-def _ago(ts: int | None, now: float) -> str:
-    if ts is None:
-        return "never synced"
-    minutes = int((now - ts) // 60)
-    if minutes < 1:
-        return "synced just now"
-    if minutes < 120:
-        return f"synced {minutes} min ago"
-    if minutes < 48 * 60:
-        return f"synced {minutes // 60} h ago"
-    return f"synced {minutes // 1440} days ago"
-
-
 class SrmApp(App):
     """Keyboard-first console over the local cache."""
 
     TITLE = "srm"
+    CSS_PATH = "srm.tcss"  # the screens' one stylesheet
     BINDINGS = bindings("app")
     COMMANDS = {SrmCommands}
     COMMAND_PALETTE_BINDING = "ctrl+p"
@@ -118,6 +107,27 @@ class SrmApp(App):
     }
 
     status_text = reactive("")
+
+    class SyncProgress(Message):
+        """The background sync moved on: the status line shows where it is now
+        (``sync_state``, written by the sync's thread)."""
+
+    class OutboxPushed(Message):
+        """Queued actions were sent before a sync: how many went, how many conflict."""
+
+        def __init__(self, sent: int, conflicts: int) -> None:
+            super().__init__()
+            self.sent = sent
+            self.conflicts = conflicts
+
+    class CustomerFetched(Message):
+        """The API's answer to fetching one customer: its id, None, or why it failed."""
+
+        def __init__(self, value: Any, found: int | None, error: str | None = None) -> None:
+            super().__init__()
+            self.value = value
+            self.found = found
+            self.error = error
 
     def __init__(
         self, settings: Settings, cache: Cache, *, sync_on_start: bool = True, **kw: Any
@@ -159,28 +169,20 @@ class SrmApp(App):
             parts.append("offline")
         elif self.online:
             parts.append("online")
+        status = self.session.status()
         if self.sync_state:
             parts.append(self.sync_state)
+        elif status.last_sync_at is None:
+            parts.append("never synced")
         else:
-            last = self.cache.get_meta("last_sync_at")
-            parts.append(_ago(int(last) if last else None, self.settings.now_ts()))
+            parts.append(f"synced {ago(status.last_sync_at, self.settings.now_ts())}")
         profile = self.api_profile()
         if profile is not None:  # which API: the vendor's published calls, or the sandbox
             parts.append(profile.title)
-        pending = (
-            self.cache.conn()
-            .execute("SELECT count(*) FROM outbox WHERE status = 'pending'")
-            .fetchone()[0]
-        )
-        if pending:
-            parts.append(f"{pending} action{'s' if pending != 1 else ''} pending")
-        decide = (
-            self.cache.conn()
-            .execute("SELECT count(*) FROM outbox WHERE status IN ('conflict', 'failed')")
-            .fetchone()[0]
-        )
-        if decide:
-            parts.append(f"{decide} conflict{'s' if decide != 1 else ''} (F5)")
+        if status.pending:
+            parts.append(f"{count(status.pending, 'action')} pending")
+        if status.decide:
+            parts.append(f"{count(status.decide, 'conflict')} (F5)")
         parts.append(f"{self.settings.agent} ({self.settings.role})")
         self.status_text = " · ".join(parts)
 
@@ -196,13 +198,7 @@ class SrmApp(App):
 
     def fetch_customer(self, **what: Any) -> int | None:
         """On-demand fetch of one customer (call from a worker thread)."""
-        settings = self.api_settings()
-        if settings is None:
-            raise RuntimeError("no API configured: the cache is read offline")
-        from srm_tui.sync.engine import SyncEngine
-
-        with runtime.make_client(settings) as client:
-            return SyncEngine(self.cache, client).fetch_customer(**what)
+        return self.session.fetch_customer(**what)
 
     def open_customer(self, customer_id: int) -> None:
         from srm_tui.screens.customer import CustomerScreen
@@ -234,19 +230,18 @@ class SrmApp(App):
     def fetch_and_open(self, kind: str, value: Any) -> None:
         try:
             found = self.fetch_customer(**{kind: value})
-        except Exception as exc:
-            self.call_from_thread(
-                self.notify,
-                f"Could not fetch {value}: {getattr(exc, 'message', exc)}",
-                severity="error",
-            )
+        except Exception as exc:  # offline or refused: told, nothing opens
+            self.post_message(self.CustomerFetched(value, None, getattr(exc, "message", str(exc))))
             return
-        if found:
-            self.call_from_thread(self.open_customer, found)
+        self.post_message(self.CustomerFetched(value, found))
+
+    def on_srm_app_customer_fetched(self, message: CustomerFetched) -> None:
+        if message.error is not None:
+            self.notify(f"Could not fetch {message.value}: {message.error}", severity="error")
+        elif message.found:
+            self.open_customer(message.found)
         else:
-            self.call_from_thread(
-                self.notify, f"The API has no customer for {value}.", severity="warning"
-            )
+            self.notify(f"The API has no customer for {message.value}.", severity="warning")
 
     # sync ----------------------------------------------------------------------------------
 
@@ -264,7 +259,7 @@ class SrmApp(App):
     def _progress(self, p: Progress) -> None:
         total = f"/{p.total:,}" if p.total else ""
         self.sync_state = f"syncing {p.done:,}{total} records ({p.rate:,.0f}/s)"
-        self.call_from_thread(self.refresh_status)
+        self.post_message(self.SyncProgress())
         if p.entity != self._synced_entity:
             # Customers arrive first: show them while the rest of their records follow.
             if self._synced_entity == "customers":
@@ -282,17 +277,18 @@ class SrmApp(App):
 
     @work(thread=True, exclusive=True, group="sync")
     def background_sync(self) -> None:
-        """Sync in a worker thread; only call_from_thread reaches the UI."""
+        """Sync in a worker thread: its progress goes up as messages; the screen is reloaded
+        from here (call_from_thread), so a reload that fails is this work's failure."""
         self._synced_entity = ""
         try:
             self.sync_state = "connecting…"
-            self.call_from_thread(self.refresh_status)
-            settings = self.api_settings()
-            assert settings is not None
-            self._push_outbox(settings)
+            self.post_message(self.SyncProgress())
+            self._push_outbox()
             self.sync_state = "syncing…"
-            self.call_from_thread(self.refresh_status)
-            summary = runtime.sync_now(settings, self.cache, progress=self._progress)
+            self.post_message(self.SyncProgress())
+            with self.session.client() as client:
+                engine = self.session.sync_engine(client, progress=self._progress)
+                summary = engine.run()
             self.online = True
             self.sync_state = "" if summary.ok else f"sync: {summary.errors[0]}"
         except Exception as exc:  # shown on the status line; the cache stays usable
@@ -300,38 +296,34 @@ class SrmApp(App):
             self.sync_state = f"sync failed: {getattr(exc, 'message', exc)}"
         self.call_from_thread(self._after_sync)
 
-    def _push_outbox(self, settings: Settings) -> None:
+    def _push_outbox(self) -> None:
         """Send what waited in the outbox before pulling, so the pull sees it applied."""
-        if (
-            self.settings.role == "viewer"
-            or not self.cache.conn()
-            .execute("SELECT 1 FROM outbox WHERE status = 'pending' LIMIT 1")
-            .fetchone()
-        ):
+        if self.settings.role == "viewer" or not self.session.cache_state.has_pending():
             return
-        from srm_tui.actions.service import ActionService
-
         self.sync_state = "sending queued actions…"
-        self.call_from_thread(self.refresh_status)
-        service = ActionService(self.cache, settings)
-        try:
-            summary = service.push()
-        finally:
-            service.close()
+        self.post_message(self.SyncProgress())
+        summary = self.session.actions.push()
         if summary.sent:
             self.online = True  # the push got through: the line says so before the pull
-            self.call_from_thread(self.notify, f"{count(len(summary.sent), 'queued action')} sent.")
-        if summary.conflicts:
-            self.call_from_thread(
-                self.notify,
-                f"{count(len(summary.conflicts), 'queued action')} "
-                f"{'conflicts' if len(summary.conflicts) == 1 else 'conflict'} with changes "
+        if summary.sent or summary.conflicts:
+            self.post_message(self.OutboxPushed(len(summary.sent), len(summary.conflicts)))
+        if summary.stopped:
+            raise RuntimeError(f"outbox: {summary.stopped}")
+
+    def on_srm_app_sync_progress(self, message: SyncProgress) -> None:
+        self.refresh_status()
+
+    def on_srm_app_outbox_pushed(self, message: OutboxPushed) -> None:
+        if message.sent:
+            self.notify(f"{count(message.sent, 'queued action')} sent.")
+        if message.conflicts:
+            self.notify(
+                f"{count(message.conflicts, 'queued action')} "
+                f"{'conflicts' if message.conflicts == 1 else 'conflict'} with changes "
                 "made meanwhile: see Sync & outbox (F5).",
                 severity="warning",
                 timeout=10,
             )
-        if summary.stopped:
-            raise RuntimeError(f"outbox: {summary.stopped}")
 
     def api_answered(self) -> None:
         """The API just took a call: the status line stops saying it is away or failed."""
@@ -343,14 +335,21 @@ class SrmApp(App):
 
     def retry_when_back(self) -> None:
         """While actions wait and the API was out of reach, try again now and then."""
-        if self.online is False and (self.demo or self.settings.api_url):
-            pending = (
-                self.cache.conn()
-                .execute("SELECT 1 FROM outbox WHERE status = 'pending' LIMIT 1")
-                .fetchone()
-            )
-            if pending:
-                self.background_sync()
+        if (
+            self.online is False
+            and (self.demo or self.settings.api_url)
+            and self.session.cache_state.has_pending()
+        ):
+            self.background_sync()
+
+    def on_api_reached(self, message: ApiReached) -> None:
+        """A screen's call got an answer from the API, or found it out of reach."""
+        if message.answered:
+            self.api_answered()
+        else:
+            if self.demo or self.settings.api_url:
+                self.online = False
+            self.refresh_status()
 
     def _after_sync(self) -> None:
         self.refresh_status()
@@ -365,7 +364,17 @@ class SrmApp(App):
         "action": "The action",
         "holders": "Counting offer holders",
         "segment-count": "The segment count",
+        "offer": "Opening the offer",
+        "token": "Checking the token",
+        "coupon": "The coupon lookup",
+        "member-pages": "Reading segment members",
     }
+
+    def on_data_changed(self, message: DataChanged) -> None:
+        self.refresh_status()
+
+    def on_work_failed(self, message: WorkFailed) -> None:
+        self.worker_failed(message.node, message.group, message.error)
 
     def worker_failed(self, node: Any, group: str, error: BaseException) -> None:
         """The one place a failed background job ends (every ``@work`` of srm comes here,

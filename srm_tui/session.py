@@ -20,6 +20,7 @@ from srm_tui import runtime
 from srm_tui.config import ConfigError, Settings
 
 if TYPE_CHECKING:
+    from srm_tui.actions.outbox import OutboxItem
     from srm_tui.actions.service import ActionService
     from srm_tui.api.client import ApiClient, RetryPolicy
     from srm_tui.api.profile import ApiProfile
@@ -27,8 +28,10 @@ if TYPE_CHECKING:
     from srm_tui.segments.engine import SegmentRunner
     from srm_tui.segments.service import SegmentStore
     from srm_tui.storage.cache import Cache
+    from srm_tui.storage.reads.customers import CustomerReads
     from srm_tui.storage.reads.offers import OfferReads
     from srm_tui.storage.reads.segments import SegmentReads
+    from srm_tui.storage.reads.status import Status, StatusReads
     from srm_tui.sync.engine import SyncEngine
     from srm_tui.writes import WriteEngine
 
@@ -174,6 +177,67 @@ class Session:
 
         return SegmentStore(self.cache)
 
+    @cached_property
+    def local_actions(self) -> ActionService:
+        """Support actions over the configured settings as they are (previews, availability,
+        the remembered profile, the outbox): the console's reads, which never start the
+        demo's sandbox (``actions`` sends through it)."""
+        from srm_tui.actions.service import ActionService
+
+        return ActionService(self.cache, self.settings, client_factory=self.client)
+
+    @cached_property
+    def local_offers(self) -> OfferService:
+        """The offer catalogue read from the cache alone (never calls the API)."""
+        from srm_tui.offers.service import OfferService
+
+        return OfferService(self.cache, self.settings.model_copy({"api_url": None}))
+
+    # reads for the console -------------------------------------------------------------
+
+    @cached_property
+    def customers(self) -> CustomerReads:
+        """Typed reads of customers: the list, its search, one account, its history."""
+        from srm_tui.storage.reads.customers import CustomerReads
+
+        return CustomerReads(self.cache)
+
+    @cached_property
+    def cache_state(self) -> StatusReads:
+        """Typed reads of the cache's state: sync runs, quarantine, the outbox's counts."""
+        from srm_tui.storage.reads.status import StatusReads
+
+        return StatusReads(self.cache)
+
+    def status(self) -> Status:
+        """Last sync and the outbox's counts, for the status line."""
+        return self.cache_state.status()
+
+    def outbox_entry(self, outbox_id: int) -> OutboxItem | None:
+        """One outbox entry by id (None once it is gone)."""
+        from srm_tui.actions import outbox
+
+        return outbox.get(self.cache.conn(), outbox_id)
+
+    def fetch_customer(self, **what: Any) -> int | None:
+        """Fetch one customer from the API into the cache (by customer_id, email or
+        transaction_id); its id, or None when the API has none. Call off the UI thread."""
+        if not self.has_api:
+            raise RuntimeError("no API configured: the cache is read offline")
+        with self.client() as client:
+            return self.sync_engine(client).fetch_customer(**what)
+
+    def token_key_set(self) -> tuple[dict[str, Any] | None, str]:
+        """The freshest JWT key set (fetched when an API answers, else the cached one) and
+        where it came from. Call off the UI thread."""
+        from srm_tui.api import jwks
+
+        try:
+            settings = self.api_settings()
+        except Exception:  # offline: the cached key set still verifies
+            settings = None
+        return jwks.key_set(self.cache, settings.api_url if settings else None)
+
     # lifecycle -----------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -182,7 +246,7 @@ class Session:
         if self._closed:
             return
         self._closed = True
-        for name in ("actions", "offers"):
+        for name in ("actions", "offers", "local_actions", "local_offers"):
             service = self.__dict__.get(name)
             if service is not None and hasattr(service, "close"):
                 service.close()

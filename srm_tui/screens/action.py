@@ -15,10 +15,12 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Checkbox, Input, Label, Static, TextArea
 
+from srm_tui.actions.registry import spec as action_spec
 from srm_tui.actions.rules import (
     ActionError,
     ActionInvalid,
@@ -27,9 +29,11 @@ from srm_tui.actions.rules import (
     FieldSpec,
     Preview,
 )
-from srm_tui.actions.service import ActionService, Outcome
+from srm_tui.actions.service import Outcome
+from srm_tui.api.errors import ApiError
 from srm_tui.api.profile import NotOffered
 from srm_tui.bindings import bindings
+from srm_tui.config import ConfigError
 from srm_tui.domain.text import visible
 from srm_tui.screens.workers import work
 from srm_tui.widgets.check import StateCheckbox
@@ -49,23 +53,14 @@ class ActionScreen(ModalScreen[Outcome | None]):
     """Run one action on one record; dismisses with the Outcome (None when cancelled)."""
 
     BINDINGS = bindings("action")
-    DEFAULT_CSS = """
-    ActionScreen { align: center middle; }
-    ActionScreen > Vertical { width: 90%; max-width: 100; height: auto; max-height: 95%;
-                              border: round $accent; background: $surface; padding: 0 1; }
-    ActionScreen #title { text-style: bold; height: 1; }
-    ActionScreen VerticalScroll { height: auto; max-height: 50vh; }
-    ActionScreen .label { margin-top: 1; }
-    ActionScreen .error { color: $error; height: auto; }
-    ActionScreen .help { color: $text-muted; height: auto; }
-    ActionScreen Input { height: 1; border: none; padding: 0 1; background: $boost; }
-    ActionScreen Input:focus { border: none; height: 1; background: $accent 30%; }
-    ActionScreen Checkbox { height: 1; border: none; padding: 0 1; margin-top: 1; }
-    ActionScreen Checkbox:focus { border: none; background: $accent 30%; }
-    ActionScreen TextArea { height: 8; }
-    ActionScreen #preview { margin-top: 1; height: auto; }
-    ActionScreen #verdict { margin-top: 1; height: auto; text-style: bold; }
-    """
+
+    class Done(Message):
+        """The action's worker answered: an Outcome (applied or queued), or the error the
+        service gave for it (refused by a rule, invalid, not offered, the API's answer)."""
+
+        def __init__(self, result: Any) -> None:
+            super().__init__()
+            self.result = result
 
     def __init__(
         self, action: str, fixed: dict[str, Any], *, defaults: dict[str, Any] | None = None
@@ -74,7 +69,7 @@ class ActionScreen(ModalScreen[Outcome | None]):
         self.action = action
         self.fixed = fixed
         self.defaults = defaults or {}
-        self.spec = ActionService.spec(action)
+        self.spec = action_spec(action)
         self.preview: Preview | None = None
         self.armed = False  # a destructive action waits for its confirm key
         self.running = False
@@ -196,9 +191,7 @@ class ActionScreen(ModalScreen[Outcome | None]):
             error.display = False  # an empty message takes no line (80x24 counts them)
         verdict = self.query_one("#verdict", Static)
         try:
-            self.preview = ActionService(self.app.cache, self.app.settings).preview(
-                self.action, **self.values()
-            )
+            self.preview = self.app.session.local_actions.preview(self.action, **self.values())
         except NotOffered as exc:  # the API has no call for it: said, never a form to fill
             self.preview = None
             verdict.update(Text(f"✘ {exc}", style="bold"))
@@ -273,18 +266,18 @@ class ActionScreen(ModalScreen[Outcome | None]):
 
     @work(thread=True, exclusive=True, group="action")
     def _worker(self, values: dict[str, Any]) -> None:
+        session = self.app.session
         try:
-            settings = self.app.api_settings() or self.app.settings
-        except Exception:  # the API is out of reach: the action waits in the outbox
-            settings = self.app.settings.model_copy({"api_url": None})
-        service = ActionService(self.app.cache, settings)
+            service = session.actions
+        except Exception:  # the demo's API could not start: the action waits in the outbox
+            service = session.local_actions
         try:
             result: Any = service.run(self.action, confirm=True, **values)
-        except (ActionError, Exception) as exc:  # shown in the dialog; nothing is lost
+        except (ActionError, NotOffered, ApiError, ConfigError) as exc:  # said in the dialog
             result = exc
-        finally:
-            service.close()
-        self.app.call_from_thread(self._done, result)
+        # Anything else is a failure of the work: the app's one handler tells it, and
+        # worker_failed below gives the dialog its keys back.
+        self.post_message(self.Done(result))
 
     def worker_failed(self, group: str, error: BaseException) -> None:
         """The action's worker failed after the app was told: the dialog takes keys again."""
@@ -297,7 +290,8 @@ class ActionScreen(ModalScreen[Outcome | None]):
             )
         )
 
-    def _done(self, result: Any) -> None:
+    def on_action_screen_done(self, message: Done) -> None:
+        result = message.result
         self.running = False
         self.armed = False
         if isinstance(result, Outcome):

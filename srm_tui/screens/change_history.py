@@ -3,8 +3,6 @@ and what changed from what to what — plus edits still waiting in the outbox.""
 
 from __future__ import annotations
 
-import json
-from datetime import datetime, timezone
 from typing import Any
 
 from rich.text import Text
@@ -12,17 +10,10 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from srm_tui.actions import outbox
-from srm_tui.actions.service import ActionService
 from srm_tui.bindings import bindings
 from srm_tui.domain.text import count, visible
+from srm_tui.domain.time import utc
 from srm_tui.widgets.status_line import StatusLine
-
-
-def _when(ts: int | None) -> str:
-    if ts is None:
-        return "—"
-    return datetime.fromtimestamp(int(ts), timezone.utc).strftime("%Y-%m-%d %H:%M")
 
 
 def _value(value: Any) -> Text:
@@ -33,11 +24,6 @@ class ChangeHistoryScreen(Screen):
     """Change history of one customer, newest first."""
 
     BINDINGS = bindings("change_history")
-    DEFAULT_CSS = """
-    ChangeHistoryScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
-    ChangeHistoryScreen #summary { height: auto; padding: 0 1; }
-    ChangeHistoryScreen DataTable { height: 1fr; }
-    """
 
     def __init__(self, customer_id: int) -> None:
         super().__init__()
@@ -51,17 +37,17 @@ class ChangeHistoryScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        conn = self.app.cache.conn()
+        session = self.app.session
         table = self.query_one(DataTable)
         table.add_columns("Date", "Editor", "Field", "From", "To", "State")
         rows = 0
-        waiting = outbox.items(conn, customer_id=self.customer_id)
+        waiting = session.local_actions.pending(self.customer_id)
         for item in reversed(waiting):  # not at the API yet: newest first, on top
             if item.action != "edit":
                 continue
             for change in item.changes:
                 table.add_row(
-                    _when(item.created_at),
+                    utc(item.created_at),
                     Text(visible(item.agent or "—", 20)),
                     Text(change.what),
                     _value(change.before),
@@ -69,21 +55,15 @@ class ChangeHistoryScreen(Screen):
                     Text(item.status),
                 )
                 rows += 1
-        entries = [
-            json.loads(r[0])
-            for r in conn.execute(
-                "SELECT raw FROM history WHERE customer_id = ?", (self.customer_id,)
-            )
-        ]
-        entries.sort(key=lambda h: (h.get("date") or 0, h.get("id") or 0), reverse=True)
+        entries = session.customers.profile_edits(self.customer_id)
         for entry in entries:
-            for change in entry.get("changes") or []:
+            for change in entry.changes:
                 table.add_row(
-                    _when(entry.get("date")),
-                    Text(visible(entry.get("editor") or "system", 20)),
-                    Text(visible(change.get("field") or "?", 30)),
-                    _value(change.get("from")),
-                    _value(change.get("to")),
+                    utc(entry.at),
+                    Text(visible(entry.editor or "system", 20)),
+                    Text(visible(change.field, 30)),
+                    _value(change.before),
+                    _value(change.after),
                     Text("done"),
                 )
                 rows += 1
@@ -99,7 +79,7 @@ class ChangeHistoryScreen(Screen):
     def _audited(self, table: DataTable, api_history: bool) -> int:
         """An API that keeps no change history (the vendor's): srm's audit of the edits it
         made stands in for it, newest first. Where the API keeps one, it already has them."""
-        service = ActionService(self.app.cache, self.app.settings)
+        service = self.app.session.local_actions
         profile = service.known_profile()
         if api_history or profile is None or not profile.feature("history").local:
             return 0
@@ -110,7 +90,7 @@ class ChangeHistoryScreen(Screen):
             before, after = entry.before or {}, entry.after or {}
             for what in after:
                 table.add_row(
-                    _when(entry.at),
+                    utc(entry.at),
                     Text(visible(entry.agent or "—", 20)),
                     Text(visible(what, 30)),
                     _value(before.get(what)),

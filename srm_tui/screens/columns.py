@@ -18,12 +18,6 @@ class ColumnsScreen(ModalScreen[list[str] | None]):
     """Space toggles a column, shift+up/down (or K/J) moves it, enter keeps, esc cancels."""
 
     BINDINGS = bindings("columns")
-    DEFAULT_CSS = """
-    ColumnsScreen { align: center middle; }
-    ColumnsScreen > Vertical { width: 50; height: auto; max-height: 90%;
-                               border: round $accent; background: $surface; padding: 0 1; }
-    ColumnsScreen SelectionList { height: auto; max-height: 16; }
-    """
 
     def __init__(self, shown: list[str]) -> None:
         super().__init__()

@@ -11,11 +11,14 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
+from srm_tui.api.errors import ApiError
 from srm_tui.bindings import bindings
 from srm_tui.domain.text import count, visible
+from srm_tui.offers.rules import OfferInvalid
 from srm_tui.screens.workers import work
 from srm_tui.widgets.footer import Footer
 from srm_tui.widgets.status_line import StatusLine
@@ -55,14 +58,14 @@ class CouponScreen(Screen[Any]):
     """Type a code, enter: the campaigns the cache knows, and what the API answers."""
 
     BINDINGS = bindings("coupon")
-    DEFAULT_CSS = """
-    CouponScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
-    CouponScreen #code { margin: 0 1; height: 1; border: none; padding: 0 1;
-                         background: $boost; }
-    CouponScreen #code:focus { background: $accent 30%; border: none; }
-    CouponScreen VerticalScroll { padding: 0 1; }
-    CouponScreen #verdict { height: auto; text-style: bold; }
-    """
+
+    class Found(Message):
+        """What the cache and the API know of a code (or why the lookup failed)."""
+
+        def __init__(self, code: str, result: Any) -> None:
+            super().__init__()
+            self.code = code
+            self.result = result
 
     def compose(self) -> ComposeResult:
         yield Static("Offers › coupons", id="crumbs", markup=False)
@@ -83,23 +86,26 @@ class CouponScreen(Screen[Any]):
 
     @work(thread=True, exclusive=True, group="coupon")
     def _worker(self, code: str) -> None:
-        from srm_tui.offers.service import OfferService
-
+        session = self.app.session
         try:
-            try:
-                settings = self.app.api_settings() or self.app.settings
-            except Exception:  # the API is out of reach: the cache answers alone
-                settings = self.app.settings.model_copy({"api_url": None})
-            service = OfferService(self.app.cache, settings)
-            try:
-                result: Any = service.lookup_coupon(code)
-            finally:
-                service.close()
-        except Exception as exc:  # shown on the screen
+            service = session.offers
+        except Exception:  # the demo's API could not start: the cache answers alone
+            service = session.local_offers
+        try:
+            result: Any = service.lookup_coupon(code)
+        except (OfferInvalid, ApiError) as exc:  # not a code, or the API's answer: shown
             result = exc
-        self.app.call_from_thread(self._found, code, result)
+        self.post_message(self.Found(code, result))
 
-    def _found(self, code: str, result: Any) -> None:
+    def worker_failed(self, group: str, error: BaseException) -> None:
+        """The lookup failed (the app has told it): said where the answer goes."""
+        self.query_one("#verdict", Static).update(
+            Text(f"✘ {visible(str(getattr(error, 'message', None) or error), 200)}")
+        )
+        self.query_one("#found", Static).update("")
+
+    def on_coupon_screen_found(self, message: Found) -> None:
+        code, result = message.code, message.result
         verdict = self.query_one("#verdict", Static)
         found = self.query_one("#found", Static)
         if isinstance(result, Exception):

@@ -5,13 +5,12 @@ that cannot be read shows its error where the results go, and no results."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
 from typing import Any
 
 from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input, Static
@@ -20,8 +19,6 @@ from textual.worker import get_current_worker
 
 from srm_tui.bindings import bindings, display_keys
 from srm_tui.screens.workers import work
-from srm_tui.storage import queries
-from srm_tui.storage.search import Results, SearchError
 from srm_tui.sync.lookup import classify
 from srm_tui.widgets.customer_table import COLUMNS, DEFAULT_COLUMNS, CustomerTable
 from srm_tui.widgets.footer import Footer
@@ -29,56 +26,36 @@ from srm_tui.widgets.status_line import StatusLine
 
 DEBOUNCE = 0.15
 PREFETCH = 120  # rows the search worker reads ahead: the first screen paints without a query
-COLUMNS_META = "list_columns"
-
-
-class ShownResults(Sequence):
-    """The search results as the screen shows them: ``len`` is every match, an index reads
-    just that row (through this thread's connection)."""
-
-    def __init__(self, found: Results, screen: CustomersScreen):
-        self.found = found
-        self._screen = screen
-
-    def _conn(self):
-        return self._screen.app.cache.conn()
-
-    def __len__(self) -> int:
-        return self.found.count(self._conn())
-
-    def __getitem__(self, index):  # type: ignore[override]
-        if isinstance(index, slice):
-            start, stop, step = index.indices(len(self))
-            return self.found.window(self._conn(), start, stop - start)[::step]
-        if index < 0:
-            index += len(self)
-        rows = self.found.window(self._conn(), index, 1) if 0 <= index else []
-        if not rows:
-            raise IndexError(index)
-        return rows[0]
+COLUMNS_META = "list_columns"  # kept for the segment builder's list (session.customers reads it)
 
 
 class CustomersScreen(Screen):
     """Customers › list, or › search "query"."""
 
     BINDINGS = bindings("customers")
-    DEFAULT_CSS = """
-    CustomersScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
-    CustomersScreen #search { margin: 0 1; height: 1; border: none; padding: 0 1;
-                              background: $boost; }
-    CustomersScreen #search:focus { background: $accent 30%; }
-    CustomersScreen #columns { height: 1; padding: 0 1; text-style: bold; }
-    CustomersScreen #hint { height: auto; padding: 0 1; color: $warning; }
-    CustomersScreen #hint:disabled { display: none; }
-    CustomersScreen CustomerTable { padding: 0 1; }
-    """
+
+    class SearchAnswered(Message):
+        """The search worker's answer to ``text`` (matches, or the query's error)."""
+
+        def __init__(self, text: str, answer: Any) -> None:
+            super().__init__()
+            self.text = text
+            self.answer = answer
+
+    class Fetched(Message):
+        """The API's answer to fetching a customer the cache lacked."""
+
+        def __init__(self, found: int | None, message: str | None) -> None:
+            super().__init__()
+            self.found = found
+            self.message = message
 
     def __init__(self) -> None:
         super().__init__()
         self.sort = "id"
         self.descending = False
         self.query_text = ""
-        self.results: ShownResults | None = None  # None: the whole list
+        self.results: Any = None  # the search's matches (a SearchAnswer); None: the whole list
         self.error: str | None = None  # the query could not be read: shown, no results
         self.search_ms = 0.0
         self.searching = False
@@ -118,30 +95,22 @@ class CustomersScreen(Screen):
     # data ------------------------------------------------------------------------------
 
     def _columns(self) -> tuple[str, ...]:
-        saved = self.app.cache.get_meta(COLUMNS_META)
-        if saved:
-            try:
-                cols = tuple(c for c in json.loads(saved) if c in COLUMNS)
-                if cols:
-                    return cols
-            except ValueError:
-                pass
-        return DEFAULT_COLUMNS
+        saved = self.app.session.customers.list_columns() or []
+        return tuple(c for c in saved if c in COLUMNS) or DEFAULT_COLUMNS
 
     def _count(self) -> int:
         if self.error is not None:
             return 0
         if self.results is not None:
             return len(self.results)
-        return queries.customer_count(self.app.cache.conn())
+        return self.app.session.customers.count()
 
     def _source(self, offset: int, limit: int) -> list[Any]:
         if self.error is not None:
             return []
         if self.results is not None:
-            return self.results.found.window(self.app.cache.conn(), offset, limit)
-        return queries.customer_window(
-            self.app.cache.conn(),
+            return self.results.window(offset, limit)
+        return self.app.session.customers.window(
             sort=self.sort,
             descending=self.descending,
             offset=offset,
@@ -181,7 +150,8 @@ class CustomersScreen(Screen):
     # sorting and columns -----------------------------------------------------------------
 
     def action_cycle_sort(self) -> None:
-        order = [c for c in self.query_one(CustomerTable).column_keys if c in queries.SORT_COLUMNS]
+        sortable = self.app.session.customers.SORT_COLUMNS
+        order = [c for c in self.query_one(CustomerTable).column_keys if c in sortable]
         if self.sort not in order:
             order.insert(0, self.sort)
         self.sort = order[(order.index(self.sort) + 1) % len(order)]
@@ -194,9 +164,7 @@ class CustomersScreen(Screen):
     def _resort(self) -> None:
         if self.results is not None:
             # The same matches in the new order, read by the table a window at a time.
-            self.results = ShownResults(
-                self.results.found.sorted_by(self.sort, self.descending), self
-            )
+            self.results = self.results.sorted_by(self.sort, self.descending)
         self.query_one(CustomerTable).reload(self._source, self._count())
         self._update_headings()
 
@@ -207,7 +175,7 @@ class CustomersScreen(Screen):
 
         def chosen(columns: list[str] | None) -> None:
             if columns:
-                self.app.cache.set_meta(COLUMNS_META, json.dumps(columns))
+                self.app.session.customers.save_list_columns(columns)
                 table.set_columns(columns)
                 self._update_headings()
 
@@ -309,31 +277,28 @@ class CustomersScreen(Screen):
     def _search_worker(self, text: str, sort: str, descending: bool) -> None:
         """Search off the UI thread; a newer query cancels this one's result. Only the
         count and the first screen of rows are read; the table reads the rest as it scrolls."""
-        conn = self.app.cache.conn()
-        try:
-            found = Results(conn, text, sort=sort, descending=descending)
-            found.count(conn)
-            found.window(conn, 0, PREFETCH)
-            outcome: Any = found
-        except SearchError as exc:
-            outcome = exc
+        answer = self.app.session.customers.search(
+            text, sort=sort, descending=descending, prefetch=PREFETCH
+        )
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show_results, text, outcome)
+            self.post_message(self.SearchAnswered(text, answer))
 
-    def _show_results(self, text: str, outcome: Results | SearchError) -> None:
+    @on(SearchAnswered)
+    def _show_results(self, message: SearchAnswered) -> None:
+        text, answer = message.text, message.answer
         if text != self.query_text:
             return
         self.searching = False
         self.missing = None
         table = self.query_one(CustomerTable)
-        if isinstance(outcome, SearchError):
-            self._show_error(str(outcome))
+        if answer.error is not None:
+            self._show_error(answer.error)
             return
         self.error = None
-        self.results = ShownResults(outcome, self)
-        self.search_ms = outcome.elapsed_ms
-        if (self.sort, self.descending) != (outcome.sort, outcome.descending):
-            self.results = ShownResults(outcome.sorted_by(self.sort, self.descending), self)
+        self.results = answer
+        self.search_ms = answer.elapsed_ms
+        if (self.sort, self.descending) != (answer.sort, answer.descending):
+            self.results = answer.sorted_by(self.sort, self.descending)
         if not len(self.results):
             kind, value = classify(text)
             if kind in ("email", "customer_id", "transaction_id"):
@@ -381,21 +346,25 @@ class CustomersScreen(Screen):
     @work(thread=True, exclusive=True, group="fetch")
     def _fetch_worker(self, kind: str, value: Any) -> None:
         try:
-            found = self.app.fetch_customer(**{kind: value})
+            found = self.app.session.fetch_customer(**{kind: value})
             message = None if found else f"The API has no customer for {value}."
         except Exception as exc:  # offline or refused: said on the hint line
             found, message = None, f"Could not fetch: {getattr(exc, 'message', exc)}"
-        self.app.call_from_thread(self._fetched, found, message)
+        self.post_message(self.Fetched(found, message))
 
-    def _fetched(self, found: int | None, message: str | None) -> None:
-        self._hint(message or "")
-        if found:
-            self._run_search(str(found))
+    @on(Fetched)
+    def _fetched(self, message: Fetched) -> None:
+        self._hint(message.message or "")
+        if message.found:
+            self._run_search(str(message.found))
             from srm_tui.screens.customer import CustomerScreen
 
-            self.app.push_screen(CustomerScreen(found))
+            self.app.push_screen(CustomerScreen(message.found))
 
     # opening -----------------------------------------------------------------------------
+
+    def on_customer_table_resized(self, message: CustomerTable.Resized) -> None:
+        self.call_after_refresh(self._update_headings)
 
     def on_customer_table_opened(self, message: CustomerTable.Opened) -> None:
         from srm_tui.screens.customer import CustomerScreen

@@ -110,16 +110,6 @@ class HelpScreen(ModalScreen[None]):
         Binding("k", "cursor(-1)", "Up", show=False),
         Binding("o", "not_offered", "Not offered", id="help.not_offered"),
     ]
-    DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
-    HelpScreen > Vertical { width: 96%; max-width: 110; height: 92%;
-                            border: round $accent; background: $surface; padding: 0 1; }
-    HelpScreen #help-intro { height: auto; color: $text-muted; }
-    HelpScreen #help-filter { display: none; }
-    HelpScreen #help-filter.-shown { display: block; }
-    HelpScreen DataTable { height: 1fr; }
-    HelpScreen #help-not-offered { height: auto; max-height: 3; color: $warning; }
-    """
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -131,8 +121,7 @@ class HelpScreen(ModalScreen[None]):
             )
             yield Input(placeholder="filter: a key, a word, a binding id", id="help-filter")
             yield DataTable(cursor_type="row", zebra_stripes=False, id="help-table")
-            api_profile = getattr(self.app, "api_profile", None)
-            self._profile = api_profile() if api_profile else None
+            self._profile = self.app.session.profile()
             text = not_offered_summary(self._profile)
             if text:
                 yield Static(text, id="help-not-offered", markup=False)
@@ -179,12 +168,6 @@ class NotOfferedScreen(ModalScreen[None]):
     """What the connected API does not offer, with the vendor's own way to do each."""
 
     BINDINGS = [Binding("escape,q,o", "dismiss", "Close", id="not_offered.close")]
-    DEFAULT_CSS = """
-    NotOfferedScreen { align: center middle; }
-    NotOfferedScreen > VerticalScroll { width: 90%; max-width: 100; height: auto;
-                                        max-height: 90%; border: round $warning;
-                                        background: $surface; padding: 0 1; }
-    """
 
     def __init__(self, text: str) -> None:
         super().__init__()

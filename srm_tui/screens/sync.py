@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from datetime import datetime, timezone
-
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -15,6 +12,7 @@ from textual.widgets import DataTable, Static
 from srm_tui.actions import outbox as ob
 from srm_tui.bindings import bindings
 from srm_tui.domain.text import visible
+from srm_tui.domain.time import SECOND_FORMAT, utc
 from srm_tui.widgets.fit import Col, fill
 from srm_tui.widgets.footer import Footer
 from srm_tui.widgets.status_line import StatusLine
@@ -22,23 +20,10 @@ from srm_tui.widgets.status_line import StatusLine
 SHOWN = 100  # rows per table: the newest; the heading gives the full count
 
 
-def _when(ts: int | None) -> str:
-    if ts is None:
-        return "—"
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-
-
 class SyncScreen(Screen):
     """Sync › runs, quarantine and outbox."""
 
     BINDINGS = bindings("sync")
-    DEFAULT_CSS = """
-    SyncScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
-    SyncScreen VerticalScroll { padding: 0 1; }
-    SyncScreen .heading { text-style: bold; margin-top: 1; }
-    SyncScreen DataTable { height: auto; max-height: 12; }
-    SyncScreen #outbox-detail { height: auto; margin-top: 1; }
-    """
 
     def compose(self) -> ComposeResult:
         yield Static(
@@ -62,27 +47,20 @@ class SyncScreen(Screen):
         self.action_reload()
 
     def action_reload(self) -> None:
-        conn = self.app.cache.conn()
+        state = self.app.session.cache_state.sync_overview(SHOWN)
         runs = self.query_one("#runs", DataTable)
         width = max(40, self.app.size.width - 4)  # every column fits: none cut mid-value
         rows: list[list] = []
-        count = conn.execute("SELECT count(*) FROM sync_runs").fetchone()[0]
-        self.query_one("#runs-heading", Static).update(f"Sync runs ({count})")
-        for r in conn.execute("SELECT * FROM sync_runs ORDER BY id DESC LIMIT ?", (SHOWN,)):
-            counts = json.loads(r["counts"] or "{}")
-            records = sum(
-                v
-                for k, v in counts.items()
-                if isinstance(v, int) and k not in ("quarantined", "resolved", "retries")
-            )
+        self.query_one("#runs-heading", Static).update(f"Sync runs ({state.run_count})")
+        for run in state.runs:
             rows.append(
                 [
-                    _when(r["started_at"]),
-                    r["mode"],
-                    "ok" if r["ok"] else Text(f"failed: {visible(r['message'], 60)}"),
-                    f"{records:,}",
-                    str(counts.get("quarantined", 0)),
-                    str(counts.get("seconds", "")),
+                    utc(run.started_at, SECOND_FORMAT),
+                    run.mode,
+                    "ok" if run.ok else Text(f"failed: {visible(run.message, 60)}"),
+                    f"{run.records:,}",
+                    str(run.quarantined),
+                    str(run.seconds),
                 ]
             )
         fill(
@@ -101,22 +79,17 @@ class SyncScreen(Screen):
         )
         quarantine = self.query_one("#quarantine", DataTable)
         rows = []
-        open_count = conn.execute(
-            "SELECT count(*) FROM quarantine WHERE resolved_at IS NULL"
-        ).fetchone()[0]
         self.query_one("#quarantine-heading", Static).update(
-            f"Quarantined records ({open_count} open) — kept with their reason; each sync "
-            "reads them again"
+            f"Quarantined records ({state.open_quarantine} open) — kept with their reason; "
+            "each sync reads them again"
         )
-        for r in conn.execute(
-            "SELECT * FROM quarantine WHERE resolved_at IS NULL ORDER BY id DESC LIMIT ?", (SHOWN,)
-        ):
+        for q in state.quarantine:
             rows.append(
                 [
-                    _when(r["received_at"]),
-                    r["entity"],
-                    Text(visible(r["record_key"])),
-                    Text(visible(r["reason"])),
+                    utc(q.received_at, SECOND_FORMAT),
+                    q.entity,
+                    Text(visible(q.record_key)),
+                    Text(visible(q.reason)),
                 ]
             )
         fill(
@@ -134,29 +107,25 @@ class SyncScreen(Screen):
         outbox = self.query_one("#outbox", DataTable)
         cursor = outbox.cursor_row
         rows, keys = [], []
-        counts = dict(conn.execute("SELECT status, count(*) FROM outbox GROUP BY status"))
+        counts = state.outbox_counts
         decide = counts.get(ob.CONFLICT, 0) + counts.get(ob.FAILED, 0)
         self.query_one("#outbox-heading", Static).update(
             f"Outbox ({counts.get(ob.PENDING, 0)} pending, {decide} need a decision) — "
             "actions wait here until the API has them; enter opens one"
         )
         # What needs the agent first (conflicts, failures), then what waits, then the rest.
-        for r in conn.execute(
-            "SELECT * FROM outbox ORDER BY CASE status WHEN 'conflict' THEN 0 "
-            "WHEN 'failed' THEN 1 WHEN 'pending' THEN 2 ELSE 3 END, id DESC LIMIT ?",
-            (SHOWN,),
-        ):
+        for entry in state.outbox:
             rows.append(
                 [
-                    _when(r["created_at"]),
-                    r["action"],
-                    Text(visible(r["target"])),
-                    r["status"],
-                    str(r["attempts"]),
-                    Text(visible(r["last_error"])),
+                    utc(entry.created_at, SECOND_FORMAT),
+                    entry.action,
+                    Text(visible(entry.target)),
+                    entry.status,
+                    str(entry.attempts),
+                    Text(visible(entry.last_error)),
                 ]
             )
-            keys.append(str(r["id"]))
+            keys.append(str(entry.id))
         fill(
             outbox,
             [
@@ -190,7 +159,7 @@ class SyncScreen(Screen):
             detail.update("The outbox is empty.")
             return
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        item = ob.get(self.app.cache.conn(), int(key or 0))
+        item = self.app.session.outbox_entry(int(key or 0))
         detail.update(entry_view(item) if item else "")
 
     @on(DataTable.RowHighlighted, "#outbox")

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from typing import Any
 
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
 from srm_tui.bindings import bindings
 from srm_tui.domain.text import visible
+from srm_tui.domain.time import iso
 from srm_tui.domain.token import TokenError, TokenInfo, inspect
 from srm_tui.screens.workers import work
 from srm_tui.widgets.footer import Footer
@@ -25,10 +26,15 @@ class TokenScreen(Screen):
     """Token › what a pasted JWT says, and whether to believe it."""
 
     BINDINGS = bindings("token")
-    DEFAULT_CSS = """
-    TokenScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
-    TokenScreen VerticalScroll { padding: 0 1; }
-    """
+
+    class Checked(Message):
+        """What the token says (TokenInfo) or why it is not one (TokenError), and which key
+        set it was checked against."""
+
+        def __init__(self, result: Any, source: str) -> None:
+            super().__init__()
+            self.result = result
+            self.source = source
 
     def __init__(self, token: str) -> None:
         super().__init__()
@@ -47,21 +53,21 @@ class TokenScreen(Screen):
 
     @work(thread=True, exclusive=True, group="token")
     def _check(self) -> None:
-        from srm_tui.api import jwks
-
-        settings = None
-        try:
-            settings = self.app.api_settings()
-        except Exception:  # offline: the cached key set still verifies
-            settings = None
-        key_set, source = jwks.key_set(self.app.cache, settings.api_url if settings else None)
+        key_set, source = self.app.session.token_key_set()
         try:
             result: Any = inspect(self.token, key_set, self.app.settings.now_ts())
         except TokenError as exc:
             result = exc
-        self.app.call_from_thread(self._show, result, source)
+        self.post_message(self.Checked(result, source))
 
-    def _show(self, result: Any, source: str) -> None:
+    def worker_failed(self, group: str, error: BaseException) -> None:
+        """The check failed (the app has told it): said in place of the token's claims."""
+        self.query_one("#crumbs", Static).update("Token › could not be checked")
+        reason = getattr(error, "message", None) or error
+        self.query_one("#token-body", Static).update(Text(visible(f"✘ {reason}")))
+
+    def on_token_screen_checked(self, message: Checked) -> None:
+        result, source = message.result, message.source
         body = self.query_one("#token-body", Static)
         crumbs = self.query_one("#crumbs", Static)
         if isinstance(result, TokenError):
@@ -84,12 +90,12 @@ class TokenScreen(Screen):
         )
         grid.add_row("Key set", Text(source))
         grid.add_row(
-            "Expiry", Text(expiry + (f" ({_iso(result.expires_at)})" if result.expires_at else ""))
+            "Expiry", Text(expiry + (f" ({iso(result.expires_at)})" if result.expires_at else ""))
         )
         grid.add_row("Customer", Text(f"{result.customer_id}  (enter opens the account)"))
         for name, value in sorted(result.claims.items()):
             shown = (
-                _iso(value) if name in ("exp", "iat", "nbf") and isinstance(value, int) else value
+                iso(value) if name in ("exp", "iat", "nbf") and isinstance(value, int) else value
             )
             grid.add_row(
                 f"claim {name}",
@@ -109,16 +115,7 @@ class TokenScreen(Screen):
             self.notify("This token names no customer.", severity="warning")
             return
         customer_id = self.info.customer_id
-        exists = (
-            self.app.cache.conn()
-            .execute("SELECT 1 FROM customers WHERE id = ?", (customer_id,))
-            .fetchone()
-        )
-        if exists:
+        if self.app.session.customers.exists(customer_id):
             self.app.open_customer(customer_id)
         else:
             self.app.fetch_and_open("customer_id", customer_id)
-
-
-def _iso(ts: int) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

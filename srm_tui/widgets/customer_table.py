@@ -24,32 +24,36 @@ from srm_tui.domain.text import visible
 from srm_tui.domain.time import day
 
 
-def _date(ts: int | None) -> str:
-    return day(ts)
-
-
 @dataclass(frozen=True)
 class Column:
+    """One list column: ``least`` is what a flexible column needs to be read (an email of
+    usual length), ``drop`` > 0 lets it give way on a narrow terminal (highest first) so
+    the flexible ones get that much; the customer screen shows every value."""
+
     key: str
     title: str
     width: int
     render: Callable[[Any], str]
     align: str = "left"
+    least: int = 0
+    drop: int = 0
 
 
 COLUMNS = {
-    "email": Column("email", "Email", 20, lambda v: visible(v)),
-    "name": Column("name", "Name", 10, lambda v: visible(v)),
+    "email": Column("email", "Email", 20, lambda v: visible(v), least=28),
+    "name": Column("name", "Name", 10, lambda v: visible(v), least=14),
     "id": Column("id", "Customer", 9, str, "right"),
-    "registered_at": Column("registered_at", "Registered", 10, _date),
-    "last_login_at": Column("last_login_at", "Last login", 10, _date),
+    "registered_at": Column("registered_at", "Registered", 10, day, drop=1),
+    "last_login_at": Column("last_login_at", "Last login", 10, day, drop=2),
     # Paid transactions (captured or refunded): the summary's "Paid transactions".
     "transactions": Column("transactions", "Paid", 4, str, "right"),
-    "last_payment_method": Column("last_payment_method", "Method", 10, lambda v: visible(v) or "—"),
+    "last_payment_method": Column(
+        "last_payment_method", "Method", 10, lambda v: visible(v) or "—", drop=3
+    ),
     "first_name": Column("first_name", "First name", 14, lambda v: visible(v)),
     "last_name": Column("last_name", "Last name", 14, lambda v: visible(v)),
-    "country": Column("country", "Ctry", 4, lambda v: visible(v)),
-    "currency": Column("currency", "Cur", 3, lambda v: visible(v)),
+    "country": Column("country", "Ctry", 4, lambda v: visible(v), drop=3),
+    "currency": Column("currency", "Cur", 3, lambda v: visible(v), drop=3),
 }
 DEFAULT_COLUMNS = (
     "email",
@@ -96,6 +100,9 @@ class CustomerTable(ScrollView, can_focus=True):
 
     cursor = reactive(0)
 
+    class Resized(Message):
+        """The table's width changed: whoever writes its headings writes them again."""
+
     class Opened(Message):
         def __init__(self, customer_id: int) -> None:
             super().__init__()
@@ -104,6 +111,7 @@ class CustomerTable(ScrollView, can_focus=True):
     def __init__(self, source: RowSource, count: int, columns=DEFAULT_COLUMNS, **kw: Any):
         super().__init__(**kw)
         self._source = source
+        self._header_width: int | None = None  # the width the headings were written for
         self.columns = [COLUMNS[c] for c in columns]
         self._window: dict[int, Any] = {}
         self.count = count
@@ -123,11 +131,38 @@ class CustomerTable(ScrollView, can_focus=True):
 
     MIN_FLEX = 8
 
+    def _grown(self, columns: list[Column], room: int) -> tuple[list[int], int]:
+        """Each column's width when the spare room is shared evenly by the flexible ones,
+        and the spare room (negative: short by that much)."""
+        widths = [c.width for c in columns]
+        spare = room - sum(w + 1 for w in widths) + 1
+        flex = [i for i, c in enumerate(columns) if c.key in self.FLEX]
+        if spare > 0 and flex:
+            share = spare // len(flex)
+            for i in flex:
+                widths[i] += max(0, min(share, self.MAX_FLEX - widths[i]))
+        return widths, spare
+
+    def shown_columns(self) -> list[Column]:
+        """The chosen columns that fit: on a narrow terminal the ones that may give way do
+        (highest ``drop`` first) until the flexible ones (the email first) can be read."""
+        shown = list(self.columns)
+        room = self.scrollable_content_region.width
+        while True:
+            widths, _spare = self._grown(shown, room)
+            short = any(w < c.least for c, w in zip(shown, widths) if c.key in self.FLEX)
+            droppable = [c for c in shown if c.drop]
+            if not short or not droppable:
+                return shown
+            level = max(c.drop for c in droppable)
+            shown = [c for c in shown if c.drop != level]
+
     def _widths(self) -> list[int]:
         """Column widths for the current size: flexible columns grow, or give way first."""
-        widths = [c.width for c in self.columns]
+        columns = self.shown_columns()
+        widths = [c.width for c in columns]
         spare = self.scrollable_content_region.width - sum(w + 1 for w in widths) + 1
-        flex = [i for i, c in enumerate(self.columns) if c.key in self.FLEX]
+        flex = [i for i, c in enumerate(columns) if c.key in self.FLEX]
         if not flex:
             return widths
         if spare >= 0:
@@ -153,7 +188,12 @@ class CustomerTable(ScrollView, can_focus=True):
         return len(self._window)
 
     def header_text(self) -> str:
-        return " ".join(_fit(c.title, w, c.align) for c, w in zip(self.columns, self._widths()))
+        """The column headings, fitted as the rows are (whoever shows them asks again on
+        ``Resized``)."""
+        self._header_width = self.scrollable_content_region.width
+        return " ".join(
+            _fit(c.title, w, c.align) for c, w in zip(self.shown_columns(), self._widths())
+        )
 
     def reload(self, source: RowSource, count: int) -> None:
         """Point at a new row source (sort changed, search typed, sync finished)."""
@@ -182,11 +222,17 @@ class CustomerTable(ScrollView, can_focus=True):
         index = scroll_y + y
         row = self._row(index)
         width = self.scrollable_content_region.width
+        if self._header_width is not None and width != self._header_width:
+            # The rows' room changed without a resize (a scrollbar came or went as the
+            # count changed): the headings were fitted to the old room, so they are asked
+            # for again, or every row would sit a column off its heading.
+            self._header_width = width
+            self.post_message(self.Resized())
         # Every segment carries a real Style: NO_COLOR's monochrome filter reads each one.
         base = Style()  # empty, not None: the widget's own background still applies
         if row is None:
             return Strip.blank(width, base)
-        text = " ".join(_cell(c, row, w) for c, w in zip(self.columns, self._widths()))
+        text = " ".join(_cell(c, row, w) for c, w in zip(self.shown_columns(), self._widths()))
         style = (
             self.get_component_rich_style("customer-table--cursor")
             if index == self.cursor and self.has_focus
@@ -203,7 +249,7 @@ class CustomerTable(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self.virtual_size = Size(self.row_width, self.count)
-        self.screen.call_after_refresh(getattr(self.screen, "_update_headings", lambda: None))
+        self.post_message(self.Resized())
 
     def on_focus(self) -> None:
         self.refresh()

@@ -13,9 +13,9 @@ from typing import Any
 
 from textual.widget import Widget
 
-from srm_tui.screens.workers import run_reported
 from srm_tui.segments.compile import Compiled
 from srm_tui.widgets.customer_table import CustomerTable
+from srm_tui.widgets.workers import run_reported
 
 PAGE = 100
 KEEP_PAGES = 12
@@ -72,7 +72,7 @@ class MemberPages:
             return
         self._pending.add(page)
         generation, compiled = self.generation, self.compiled
-        runner = self.owner.app.segment_runner()
+        runner = self.owner.app.session.segments
 
         def load() -> None:
             try:

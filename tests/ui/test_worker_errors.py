@@ -16,6 +16,7 @@ import pytest
 
 from srm_tui.app import SrmApp
 from srm_tui.config import load_settings
+from srm_tui.sandbox.seed import seed_cache
 from srm_tui.storage.cache import Cache
 from srm_tui.widgets.customer_table import CustomerTable
 from tests.conftest import AS_OF
@@ -27,8 +28,12 @@ SCREENS = Path(__file__).resolve().parents[2] / "srm_tui"
 
 
 @pytest.fixture(scope="module")
-def db(seeded_cache):
-    return seeded_cache(150, 7)
+def db(tmp_path_factory):
+    path = tmp_path_factory.mktemp("worker-errors") / "c.db"
+    cache = Cache(path)
+    seed_cache(cache, 150, 7, AS_OF)
+    cache.close()
+    return path
 
 
 def _app(db, **kw) -> SrmApp:
@@ -57,7 +62,7 @@ async def _still_usable(app, pilot) -> None:
 
 
 async def test_a_failed_search_is_shown_in_place_and_the_list_keeps_working(db, monkeypatch):
-    import srm_tui.screens.customers as customers
+    import srm_tui.storage.reads.customers as customers
 
     real = customers.Results
     monkeypatch.setattr(customers, "Results", _failing)
@@ -145,8 +150,8 @@ async def test_a_failed_action_keeps_the_dialog_usable(db, monkeypatch):
         .execute("SELECT id FROM customers WHERE email IS NOT NULL LIMIT 1 OFFSET 3")
         .fetchone()[0]
     )
-    # The note is queued; closing the service afterwards fails (the cache went away).
-    monkeypatch.setattr(ActionService, "close", _failing)
+    # Running the action fails with what no dialog expects (the cache went away).
+    monkeypatch.setattr(ActionService, "run", _failing)
     app = _app(db)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("slash")
