@@ -16,7 +16,6 @@ import pytest
 
 from srm_tui.app import SrmApp
 from srm_tui.config import load_settings
-from srm_tui.sandbox.seed import seed_cache
 from srm_tui.storage.cache import Cache
 from srm_tui.widgets.customer_table import CustomerTable
 from tests.conftest import AS_OF
@@ -28,12 +27,8 @@ SCREENS = Path(__file__).resolve().parents[2] / "srm_tui"
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory):
-    path = tmp_path_factory.mktemp("worker-errors") / "c.db"
-    cache = Cache(path)
-    seed_cache(cache, 150, 7, AS_OF)
-    cache.close()
-    return path
+def db(seeded_cache):
+    return seeded_cache(150, 7)
 
 
 def _app(db, **kw) -> SrmApp:
