@@ -7,19 +7,16 @@ import pytest
 from srm_tui.app import SrmApp
 from srm_tui.config import load_settings
 from srm_tui.domain import models as m
-from srm_tui.sandbox.seed import seed_cache
 from srm_tui.storage import records
 from srm_tui.storage.cache import Cache
 from srm_tui.widgets.customer_table import CustomerTable
-from tests.conftest import AS_OF
 from tests.helpers import screen_text
 
 
 @pytest.fixture
-def seeded(tmp_path):
-    db = tmp_path / "c.db"
+def seeded(seeded_cache):
+    db = seeded_cache(400, 5)
     cache = Cache(db)
-    seed_cache(cache, 400, 5, AS_OF)
     hostile = m.Customer.model_validate(
         {
             "id": 100,

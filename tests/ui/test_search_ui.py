@@ -8,21 +8,15 @@ import pytest
 
 from srm_tui.app import SrmApp
 from srm_tui.config import load_settings
-from srm_tui.sandbox.seed import seed_cache
 from srm_tui.storage.cache import Cache
 from srm_tui.widgets.customer_table import CustomerTable
-from tests.conftest import AS_OF
 from tests.helpers import screen_text
 from tests.ui_keys import name, searched, type_text, until
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory):
-    path = tmp_path_factory.mktemp("search-ui") / "c.db"
-    cache = Cache(path)
-    seed_cache(cache, 1300, 3, AS_OF)
-    cache.close()
-    return path
+def db(seeded_cache):
+    return seeded_cache(1300, 3)
 
 
 def _app(db, **kw) -> SrmApp:
