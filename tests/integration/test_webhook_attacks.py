@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from srm_tui.sync.webhooks import hmac_hex
-from tests.helpers import SandboxProcess, wait_for
+from tests.helpers import wait_for
 from tests.integration.test_webhooks import SECRET, Receiver, _cache_rows
 
 MB = 1 << 20
@@ -27,10 +27,8 @@ ATTACK = 50 * MB
 
 
 @pytest.fixture(scope="module")
-def sandbox():
-    s = SandboxProcess("--customers", "5", "--as-of", "2026-11-01T00:00:00Z")
-    yield s
-    s.stop()
+def sandbox(sandbox_process):
+    return sandbox_process("--customers", "5", "--as-of", "2026-11-01T00:00:00Z")
 
 
 def _receiver(sandbox, tmp_path, **env):
