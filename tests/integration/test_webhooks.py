@@ -53,12 +53,10 @@ class Receiver:
 
 
 @pytest.fixture(scope="module")
-def sandbox():
-    s = SandboxProcess(
+def sandbox(sandbox_process):
+    return sandbox_process(
         "--customers", "20", "--as-of", "2026-11-01T00:00:00Z", env={"SRM_WEBHOOK_SECRET": SECRET}
     )
-    yield s
-    s.stop()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 
 import pytest
 
@@ -29,22 +28,9 @@ NOT_CHEAP = Not(Condition("customer.mrr", "lt", 20))
 BUILT_NOT_CHEAP = Not(Condition("customer.mrr", "lt", 20, "EUR"))
 
 
-@pytest.fixture(scope="module")
-def seeded_db(tmp_path_factory):
-    from srm_tui.sandbox.seed import seed_cache
-
-    db = tmp_path_factory.mktemp("segui") / "c.db"
-    cache = Cache(db)
-    seed_cache(cache, 300, 2, AS_OF)
-    cache.close()
-    return db
-
-
 @pytest.fixture
-def db(seeded_db, tmp_path):
-    path = tmp_path / "c.db"
-    shutil.copy(seeded_db, path)
-    return path
+def db(seeded_cache):
+    return seeded_cache(300, 2)
 
 
 def _app(db, **settings):
