@@ -27,7 +27,7 @@ from srm_tui.sandbox.runner import start_in_thread
 from srm_tui.storage.cache import Cache
 from srm_tui.storage.facts import ensure_facts
 from srm_tui.sync.webhooks import create_receiver
-from tests.helpers import SandboxProcess, run_srm, srm_env
+from tests.helpers import run_srm, srm_env
 
 AS_OF = "2026-11-01T00:00:00Z"
 NOW = int(datetime(2026, 11, 1, tzinfo=timezone.utc).timestamp())
@@ -49,10 +49,8 @@ OWN = ("subscriptions", "passes", "transactions", "payment_details", "emails", "
 
 
 @pytest.fixture(scope="module")
-def sandbox():
-    sb = SandboxProcess("--customers", "200", "--seed", "13", "--as-of", AS_OF)
-    yield sb
-    sb.stop()
+def sandbox(sandbox_process):
+    return sandbox_process("--customers", "200", "--seed", "13", "--as-of", AS_OF)
 
 
 @pytest.fixture(scope="module")
