@@ -20,7 +20,6 @@ from textual.widgets import Input, TextArea
 
 from srm_tui.app import SrmApp
 from srm_tui.config import load_settings
-from srm_tui.sandbox.seed import seed_cache
 from srm_tui.storage.cache import Cache
 from srm_tui.sync.engine import SyncEngine
 from tests.unit.test_fuzz import PIECES, hostile_text
@@ -91,10 +90,9 @@ def hostile_bundle() -> dict:
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("fuzz-console") / "c.db"
+def db(seeded_cache) -> Path:
+    path = seeded_cache(60, 5)
     cache = Cache(path)
-    seed_cache(cache, 60, 5, AS_OF)
     SyncEngine(cache, client=None).store_bundle(hostile_bundle())  # type: ignore[arg-type]
     cache.close()
     return path
