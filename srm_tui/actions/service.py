@@ -387,10 +387,7 @@ class ActionService:
 
     def push(self) -> PushSummary:
         """Send every pending action, oldest first, each under its stored key."""
-        self._require_role()
-        if not self.online:
-            raise api_errors.Unreachable("no API URL is configured (--api-url or SRM_API_URL)")
-        return self._push(outbox.items(self.cache.conn(), statuses=(PENDING,)))
+        return WriteEngine([self.write_kind()]).push()
 
     def resolve(self, outbox_id: int, *, retry: bool, replaced_by: str | None = None) -> OutboxItem:
         """Settle an entry: ``retry`` sends it again as it is (at the next push), else discard.

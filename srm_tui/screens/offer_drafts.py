@@ -93,17 +93,11 @@ class DraftsScreen(TableKeys, Screen[Any]):
 
     @work(thread=True, exclusive=True, group="offer-push")
     def _push(self) -> None:
-        from srm_tui.offers.service import OfferService
-
         try:
-            settings = self.app.api_settings()
-            if settings is None:
+            if self.app.api_settings() is None:
                 raise RuntimeError("no API configured: drafts wait")
-            service = OfferService(self.app.cache, settings)
-            try:
-                result: Any = service.push_all()
-            finally:
-                service.close()
+            # The offer kind of the session's write engine, through the session's client.
+            result: Any = self.app.session.offers.push_all()
         except Exception as exc:  # shown on the screen; the drafts stay
             result = exc
         self.app.call_from_thread(self._pushed, result)
@@ -131,9 +125,7 @@ class DraftsScreen(TableKeys, Screen[Any]):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                from srm_tui.offers.service import OfferService
-
-                result = OfferService(self.app.cache, self.app.settings).discard(draft_id)
+                result = self.app.session.writes.discard(f"offer:{draft_id}")
                 self.notify(result.message)
                 self.action_reload()
 

@@ -4,6 +4,10 @@ Each row shows a field as it was when the draft was made, as the server has it n
 and as the draft has it (mine). The agent takes mine or theirs per field, then applies (mine
 is pushed again, based on the server's version), or discards the draft. Until then both
 versions are kept: the draft in the cache, the server's in the offer.
+
+It is the offer panel of the one conflict screen (``WriteScreen``, outbox_item.py): the frame
+(discard waits for y, esc takes it back, decisions through the write engine) is shared with
+a queued support action's.
 """
 
 from __future__ import annotations
@@ -13,11 +17,11 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from srm_tui.bindings import bindings
 from srm_tui.domain.text import count, visible
+from srm_tui.screens.outbox_item import WriteScreen
 from srm_tui.screens.workers import work
 from srm_tui.widgets.fit import Col, fill
 from srm_tui.widgets.footer import Footer
@@ -32,7 +36,7 @@ def shown(value: Any, width: int = 60) -> str:
     return visible(json.dumps(value, ensure_ascii=False), width)
 
 
-class MergeScreen(Screen[Any]):
+class MergeScreen(WriteScreen):
     """Merge one conflicting draft."""
 
     BINDINGS = bindings("offer_merge")
@@ -48,7 +52,6 @@ class MergeScreen(Screen[Any]):
         self.draft_id = draft_id
         self.rows: list[tuple[str, Any, Any, Any]] = []
         self.choices: dict[str, str] = {}
-        self.armed = False
         self.running = False
 
     def _service(self, online: bool = False):
@@ -178,31 +181,27 @@ class MergeScreen(Screen[Any]):
             service.close()
         self.app.call_from_thread(self._done, result)
 
-    def action_discard(self) -> None:
-        if not hasattr(self, "item") or self.running:
-            return
-        self.armed = True
-        self.query_one("#verdict", Static).update(
-            Text(
-                f"Discard draft #{self.draft_id}? The server's version stays. y: discard, "
-                "esc: keep it"
-            )
+    # the write-screen frame -----------------------------------------------------------------
+
+    def write_ref(self) -> str | None:
+        return f"offer:{self.draft_id}" if hasattr(self, "item") else None
+
+    def can_discard(self) -> bool:
+        return hasattr(self, "item") and not self.running
+
+    def discard_question(self) -> str:
+        return (
+            f"Discard draft #{self.draft_id}? The server's version stays. y: discard, esc: keep it"
         )
 
-    def action_confirm(self) -> None:
-        if not self.armed:
-            return
-        self.armed = False
-        service = self._service()
-        result = service.discard(self.draft_id)
-        self._done(result)
+    def show_question(self, text: str) -> None:
+        self.query_one("#verdict", Static).update(Text(text))
 
-    def action_back(self) -> None:
-        if self.armed:
-            self.armed = False
-            self._fill()
-            return
-        self.dismiss(None)
+    def kept(self) -> None:
+        self._fill()
+
+    def discarded(self, result: Any) -> None:
+        self._done(result)
 
     def _done(self, result: Any) -> None:
         self.running = False

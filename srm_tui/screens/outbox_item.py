@@ -1,7 +1,13 @@
-"""Sync › one outbox entry: what the agent wanted, what the API has now, and the choices.
+"""The conflict screen of every pending write, and its panel for a queued support action.
+
+``WriteScreen`` is one pending write of any kind (a queued support action, an offer draft)
+beside the API's version, with the agent's decision: it owns the frame every kind shares
+(discarding waits for y, esc takes it back, decisions go through the session's write engine).
+Each kind gives its panel: ``OutboxItemScreen`` here (Sync › one outbox entry), and
+``MergeScreen`` in offer_merge.py (Offers › drafts › merge, field by field).
 
 A queued action that met a record changed meanwhile (or that the API refused) is never
-dropped: this screen shows both versions side by side and lets the agent retry it as it was
+dropped: its panel shows both versions side by side and lets the agent retry it as it was
 queued, edit it against the API's version (the edited copy replaces it), or discard it.
 Every choice lands in the audit log.
 """
@@ -21,11 +27,11 @@ from textual.widgets import Footer, Static
 
 from srm_tui.actions import outbox
 from srm_tui.actions.outbox import OutboxItem
-from srm_tui.actions.rules import ActionError
 from srm_tui.actions.service import ActionService
 from srm_tui.bindings import bindings
 from srm_tui.domain.text import visible
 from srm_tui.widgets.status_line import StatusLine
+from srm_tui.writes import WriteError
 
 MISSING = "(not at the API)"
 DECIDE = (outbox.CONFLICT, outbox.FAILED)
@@ -151,7 +157,69 @@ def choices(item: OutboxItem, role: str) -> Text:
     return Text("Settled: nothing to decide.")
 
 
-class OutboxItemScreen(Screen[bool]):
+class WriteScreen(Screen[Any]):
+    """One pending write and the decision on it; a kind's panel fills in the rest.
+
+    A panel gives ``write_ref()`` (``action:N``, ``offer:N``), ``discard_question()``,
+    ``show_question()`` (where the question goes), ``kept()`` (after esc), ``discarded()``
+    and ``outcome()`` (what the screen dismisses with)."""
+
+    armed = False  # discard waits for y
+
+    def write_ref(self) -> str | None:
+        raise NotImplementedError
+
+    def can_discard(self) -> bool:
+        return self.write_ref() is not None
+
+    def discard_question(self) -> str:
+        raise NotImplementedError
+
+    def show_question(self, text: str) -> None:
+        raise NotImplementedError
+
+    def kept(self) -> None:
+        """Esc took back an unconfirmed discard."""
+
+    def discarded(self, result: Any) -> None:
+        raise NotImplementedError
+
+    def outcome(self) -> Any:
+        return None
+
+    def action_discard(self) -> None:
+        if not self.can_discard():
+            return
+        self.armed = True
+        self.show_question(self.discard_question())
+        self.refresh_bindings()
+
+    def action_confirm(self) -> None:
+        ref = self.write_ref()
+        if not self.armed or ref is None:
+            return
+        self.armed = False
+        try:
+            result = self.app.session.writes.discard(ref)
+        except WriteError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.discarded(result)
+
+    def _disarm(self) -> bool:
+        if not self.armed:
+            return False
+        self.armed = False
+        self.kept()
+        self.refresh_bindings()
+        return True
+
+    def action_back(self) -> None:
+        if not self._disarm():  # esc first takes back an unconfirmed discard
+            self.dismiss(self.outcome())
+
+
+class OutboxItemScreen(WriteScreen):
     """Sync › outbox #N. Dismisses with True when the agent settled something."""
 
     BINDINGS = bindings("outbox_item")
@@ -167,7 +235,6 @@ class OutboxItemScreen(Screen[bool]):
         self.ids = list(ids)
         self.index = max(0, min(index, len(self.ids) - 1))
         self.item: OutboxItem | None = None
-        self.armed = False  # discard waits for y
         self.changed = False
 
     def compose(self) -> ComposeResult:
@@ -213,19 +280,32 @@ class OutboxItemScreen(Screen[bool]):
             return len(self.ids) > 1
         return True
 
-    # keys ----------------------------------------------------------------------------------
+    # the write-screen frame -----------------------------------------------------------------
 
-    def _disarm(self) -> bool:
-        if not self.armed:
-            return False
-        self.armed = False
+    def write_ref(self) -> str | None:
+        return f"action:{self.item.id}" if self.item is not None else None
+
+    def discard_question(self) -> str:
+        assert self.item is not None
+        return (
+            f"Discard outbox #{self.item.id} ({self.item.title})? Your version is not sent; "
+            "the audit log keeps it. Press y to confirm, esc keeps it."
+        )
+
+    def show_question(self, text: str) -> None:
+        self.query_one("#ask", Static).update(text)
+
+    def kept(self) -> None:
         self.query_one("#ask", Static).update("Kept: nothing was discarded.")
-        self.refresh_bindings()
-        return True
 
-    def action_back(self) -> None:
-        if not self._disarm():  # esc first takes back an unconfirmed discard
-            self.dismiss(self.changed)
+    def discarded(self, result: Any) -> None:
+        assert self.item is not None
+        self._settled(f"Outbox #{self.item.id} discarded.")
+
+    def outcome(self) -> bool:
+        return self.changed
+
+    # keys ----------------------------------------------------------------------------------
 
     def action_step(self, step: int) -> None:
         self._disarm()
@@ -234,7 +314,7 @@ class OutboxItemScreen(Screen[bool]):
             self.action_reload()
 
     def _service(self) -> ActionService:
-        return ActionService(self.app.cache, self.app.settings)
+        return self.app.session.actions
 
     def _settled(self, message: str) -> None:
         self.changed = True
@@ -246,8 +326,8 @@ class OutboxItemScreen(Screen[bool]):
         assert self.item is not None
         self._disarm()
         try:
-            self._service().resolve(self.item.id, retry=True)
-        except ActionError as exc:
+            self.app.session.writes.retry(f"action:{self.item.id}")
+        except WriteError as exc:
             self.notify(str(exc), severity="error")
             return
         online = bool(self.app.demo or self.app.settings.api_url)
@@ -257,26 +337,6 @@ class OutboxItemScreen(Screen[bool]):
         )
         if online:
             self.app.action_sync_now()
-
-    def action_discard(self) -> None:
-        assert self.item is not None
-        self.armed = True
-        self.query_one("#ask", Static).update(
-            f"Discard outbox #{self.item.id} ({self.item.title})? Your version is not sent; "
-            "the audit log keeps it. Press y to confirm, esc keeps it."
-        )
-        self.refresh_bindings()
-
-    def action_confirm(self) -> None:
-        if not self.armed or self.item is None:
-            return
-        self.armed = False
-        try:
-            self._service().resolve(self.item.id, retry=False)
-        except ActionError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        self._settled(f"Outbox #{self.item.id} discarded.")
 
     def action_edit(self) -> None:
         from srm_tui.screens.action import ActionScreen
@@ -298,7 +358,7 @@ class OutboxItemScreen(Screen[bool]):
             )
             try:
                 self._service().resolve(replaced, retry=False, replaced_by=what)
-            except ActionError as exc:
+            except WriteError as exc:
                 self.notify(str(exc), severity="error")
                 return
             self._settled(f"Outbox #{replaced} replaced: {outcome.message}")

@@ -38,7 +38,12 @@ class ActionWrites:
         return outbox.as_write(item) if item else None
 
     def pushable(self) -> list[PendingWrite]:
+        """The pending entries; a viewer may push nothing, and without an API nothing goes."""
+        from srm_tui.api import errors as api_errors
+
         self.service._require_role()
+        if not self.service.online:
+            raise api_errors.Unreachable("no API URL is configured (--api-url or SRM_API_URL)")
         return self.writes((PENDING,))
 
     def pushing(self, writes: list[PendingWrite]) -> contextlib.AbstractContextManager[Any]:
