@@ -183,12 +183,17 @@ def catalog(seed: int, as_of: datetime) -> dict:
     return build_catalog(seed, to_unix(as_of))
 
 
-def iter_customers(seed: int, n: int, as_of: datetime, catalog: dict) -> Iterator[dict]:
-    """Yield `n` customer bundles (customer plus all their records), customer 0 first."""
+def iter_customers(
+    seed: int, n: int, as_of: datetime, catalog: dict, start: int = 0
+) -> Iterator[dict]:
+    """Yield customer bundles (customer plus all their records) `start` to `n` - 1, in order.
+
+    Customer i depends only on the seed, i and the catalog, so slices of one run can be built
+    apart (in parallel) and give the same bundles as the whole run."""
     if n > MAX_CUSTOMERS:
         raise ValueError(f"at most {MAX_CUSTOMERS} customers can be generated")
     ctx = _Context(seed, to_unix(as_of), catalog)
-    for i in range(n):
+    for i in range(start, n):
         yield _Builder(ctx, i).build()
 
 

@@ -392,6 +392,43 @@ def upsert(
     return touched
 
 
+# For a bulk load into an empty cache (the sandbox's seeding): the same rows and statements
+# as ``upsert``, built apart from the connection (in worker processes) and written in order.
+def row_values(entity: str, items: Iterable[m.ApiModel], now: int) -> list[tuple]:
+    """The column values ``upsert`` writes for validated records, ``raw`` included."""
+    _, _, mapper = _COLUMNS[entity]
+    return [mapper(record, _dumps(record.to_api()), now) for record in items]
+
+
+def upsert_sql(entity: str) -> str:
+    """The statement ``upsert`` writes ``row_values`` with."""
+    return _UPSERT[entity]
+
+
+_CUSTOMER_AT = {name: i for i, name in enumerate(_COLUMNS["customers"][1])}
+
+
+def search_values(row: tuple) -> tuple:
+    """A customers row of ``row_values`` as ``index_customers`` puts it in the search index."""
+    at = _CUSTOMER_AT
+    names = (row[at["first_name"]], row[at["last_name"]])
+    return (
+        row[at["id"]],
+        fold(row[at["email"]]),
+        fold(" ".join(p for p in names if p)),
+        *(fold(row[at[c]]) for c in ("company", "address", "city", "state", "post_code")),
+    )
+
+
+def index_search_values(conn: sqlite3.Connection, values: Sequence[tuple]) -> None:
+    """Write ``search_values`` of customers not yet in the search index."""
+    conn.executemany(
+        "INSERT INTO customers_fts (rowid, email, name, company, address, city, state, "
+        "post_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        values,
+    )
+
+
 # Derived fields (CONTRACT section 5) of records that lack what the vendor does not publish.
 # A subscription without ``period`` (period_derived = 1) takes its offer's billing period,
 # else the period its transactions name (MediaStore's offerPeriod), else none; a pass without

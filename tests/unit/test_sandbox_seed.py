@@ -1,0 +1,84 @@
+"""The seeded cache: the bulk load writes exactly what the sync's upserts write."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timezone
+
+import pytest
+
+from srm_tui.sandbox import seed
+from srm_tui.storage.cache import Cache
+
+AS_OF = datetime(2026, 11, 1, tzinfo=timezone.utc)
+
+
+def contents(path) -> dict:
+    """Every table's rows (the search index by what it answers), and the schema's text."""
+    conn = sqlite3.connect(path)
+    out = {f"schema {n}": sql for n, sql in conn.execute("SELECT name, sql FROM sqlite_master")}
+    tables = conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' "
+        "AND name NOT LIKE 'customers_fts%' AND name NOT LIKE 'sqlite_%'"
+    ).fetchall()
+    for (table,) in tables:
+        out[table] = sorted(map(repr, conn.execute(f"SELECT * FROM {table}")))
+    out["search index"] = sorted(map(repr, conn.execute("SELECT rowid, * FROM customers_fts")))
+    for term in ("son*", "a*", "ma*", "example*"):
+        out[f"match {term}"] = conn.execute(
+            "SELECT rowid FROM customers_fts WHERE customers_fts MATCH ? ORDER BY rowid", (term,)
+        ).fetchall()
+    conn.close()
+    return out
+
+
+def seeded(path, customers: int, **how) -> tuple[dict, dict]:
+    cache = Cache(path)
+    counts = seed.seed_cache(cache, customers, 3, AS_OF, **how)
+    cache.close()
+    return counts, contents(path)
+
+
+def test_bulk_load_writes_what_the_upserts_write(tmp_path):
+    bulk_counts, bulk = seeded(tmp_path / "bulk.db", 150, workers=0)
+    sync_counts, synced = seeded(tmp_path / "sync.db", 150, bulk=False)
+    assert bulk_counts == sync_counts and bulk_counts["customers"] == 150
+    assert bulk_counts["transactions"] > 150  # every kind of record is there to compare
+    assert sorted(bulk) == sorted(synced)
+    differ = [name for name in bulk if bulk[name] != synced[name]]
+    assert differ == []
+    assert bulk["customers"] and bulk["segment_facts_dirty"] and bulk["match son*"]
+
+
+def test_the_bulk_load_leaves_the_journal_as_it_found_it(tmp_path):
+    cache = Cache(tmp_path / "c.db")
+    seed.seed_cache(cache, 5, 3, AS_OF)
+    assert cache.conn().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    cache.close()
+
+
+def test_slices_build_the_rows_of_one_run():
+    whole = seed.build_rows(3, AS_OF, 0, 12)
+    parts = [seed.build_rows(3, AS_OF, a, b) for a, b in ((0, 5), (5, 12))]
+    for entity, rows in whole["rows"].items():
+        assert rows == parts[0]["rows"][entity] + parts[1]["rows"][entity]
+    assert whole["search"] == parts[0]["search"] + parts[1]["search"]
+
+
+def test_a_bulk_load_into_a_cache_with_customers_is_refused(tmp_path):
+    cache = Cache(tmp_path / "c.db")
+    seed.seed_cache(cache, 4, 3, AS_OF)
+    before = contents(tmp_path / "c.db")
+    with pytest.raises(ValueError, match="empty cache"):
+        seed.seed_cache(cache, 8, 3, AS_OF, bulk=True)
+    cache.close()
+    assert contents(tmp_path / "c.db") == before
+
+
+def test_seeding_again_merges_through_the_upserts(tmp_path):
+    cache = Cache(tmp_path / "c.db")
+    seed.seed_cache(cache, 4, 3, AS_OF)
+    counts = seed.seed_cache(cache, 9, 3, AS_OF)  # not empty: the sync's way, same customers
+    assert counts["customers"] == 9
+    assert cache.conn().execute("SELECT count(*) FROM customers").fetchone()[0] == 9
+    cache.close()
