@@ -147,6 +147,14 @@ class Session:
         return WriteEngine([self.actions.write_kind(), self.offers.write_kind()])
 
     @cached_property
+    def local_writes(self) -> WriteEngine:
+        """The pending writes as the cache holds them (lists, counts, discards): never starts
+        the demo's sandbox or calls the API."""
+        from srm_tui.writes import WriteEngine
+
+        return WriteEngine([self.local_actions.write_kind(), self.local_offers.write_kind()])
+
+    @cached_property
     def segments(self) -> SegmentRunner:
         """The segment runner of this cache: one per session, so counts share its memo and
         (on a large cache) its worker processes."""
