@@ -1,14 +1,13 @@
-"""The vendor API client: auth, envelopes, paging, retries with backoff, typed errors."""
+"""The vendor API client: auth, envelopes, paging, retries with backoff, typed errors.
+
+Retries and the pace learnt from 429s: srm_tui/api/retry.py (``RetryPolicy`` is imported
+from here by callers)."""
 
 from __future__ import annotations
 
-import email.utils
 import json
-import random
-import threading
 import time
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import httpx
 
 from srm_tui.api import errors
+from srm_tui.api.retry import Pace, RetryPolicy, Transient, retry_after
 
 USER_AGENT = "srm-tui"
 # A page of 1,000 records is a few MB; anything far bigger is not an answer to read whole.
@@ -35,25 +35,6 @@ class Page:
     has_more: bool
     total: int | None
     raw_body: bytes = b""
-
-
-@dataclass
-class RetryPolicy:
-    attempts: int = 6
-    base_delay: float = 0.2
-    max_delay: float = 5.0
-    max_retry_after: float = 60.0
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value)
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
 
 
 def _message(body: Any, fallback: str) -> str:
@@ -115,14 +96,12 @@ class ApiClient:
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
         )
         self.retries = 0  # how many retries this client made (for summaries)
-        self.limited = 0  # how many 429 answers it met
-        # Pacing learnt from 429s: the vendor publishes no limit, so after a 429 the client
-        # keeps to a little under the rate that was refused, and speeds up slowly after.
-        self._pace = 0.0  # seconds between requests (0: as fast as answers come)
-        self._sent: deque[float] = deque()
-        self._last_send = 0.0
-        self._last_limited = 0.0
-        self._pace_lock = threading.Lock()
+        self.pace = Pace(sleep)  # the vendor publishes no rate limit: learnt from 429s
+
+    @property
+    def limited(self) -> int:
+        """How many 429 answers this client met."""
+        return self.pace.limited
 
     def close(self) -> None:
         self._http.close()
@@ -153,106 +132,89 @@ class ApiClient:
         headers = dict(headers or {})
         if method.upper() not in ("GET", "HEAD"):
             headers.setdefault("Idempotency-Key", idempotency_key or uuid.uuid4().hex)
-        last: errors.ApiError | None = None
-        for attempt in range(self.retry.attempts):
-            if attempt:
-                self.retries += 1
-            delay: float | None = None
-            self._keep_pace()
-            try:
-                response, body_bytes = self._exchange(method, path, params, json_body, headers)
-            except httpx.TimeoutException as exc:
-                last = errors.Unreachable(f"the API did not answer in time ({type(exc).__name__})")
-            except httpx.ConnectError as exc:
-                last = errors.Unreachable(f"cannot reach the API at {self.base_url}: {_short(exc)}")
-            except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-                last = errors.Unreachable(
+        retrying = self.retry.retrying(self._sleep, self._count_retry)
+        try:
+            # the same headers (and so the same Idempotency-Key) on every attempt
+            return retrying(self._attempt, method, path, params, json_body, headers)
+        except Transient as exc:
+            raise exc.error from None
+
+    def _count_retry(self) -> None:
+        self.retries += 1
+
+    def _attempt(
+        self, method: str, path: str, params: Any, json_body: Any, headers: dict[str, str]
+    ) -> httpx.Response:
+        """One try: a 2xx answer with its JSON read, a typed ``ApiError`` that no retry would
+        change, or ``Transient`` (a timeout, a broken connection, 429, 5xx, a garbled body)."""
+        self.pace.keep()
+        try:
+            response, body_bytes = self._exchange(method, path, params, json_body, headers)
+        except httpx.TimeoutException as exc:
+            raise Transient(
+                errors.Unreachable(f"the API did not answer in time ({type(exc).__name__})")
+            ) from None
+        except httpx.ConnectError as exc:
+            raise Transient(
+                errors.Unreachable(f"cannot reach the API at {self.base_url}: {_short(exc)}")
+            ) from None
+        except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            raise Transient(
+                errors.Unreachable(
                     f"{method} {path}: the connection broke off in the "
                     f"middle of the answer ({_short(exc)})"
                 )
-            except _TooLarge:
-                last = errors.MalformedResponse(
+            ) from None
+        except _TooLarge:
+            raise Transient(
+                errors.MalformedResponse(
                     f"{method} {path}: the answer is larger than {self.max_body >> 20} MB; not read"
                 )
-            except httpx.DecodingError as exc:
-                last = errors.MalformedResponse(
+            ) from None
+        except httpx.DecodingError as exc:
+            raise Transient(
+                errors.MalformedResponse(
                     f"{method} {path}: the body cannot be decoded ({_short(exc)})"
                 )
-            except (
-                httpx.UnsupportedProtocol,
-                httpx.LocalProtocolError,
-                httpx.InvalidURL,
-            ) as exc:  # nothing a retry would change
-                raise errors.ApiError(f"cannot send {method} {path}: {_short(exc)}") from None
-            else:
-                if response.status_code == 429:
-                    self._slow_down()
-                elif self._pace:
-                    self._speed_up()
-                if response.status_code < 300:
-                    if response.status_code == 204 or not body_bytes:
-                        return response
-                    try:
-                        response._srm_json = json.loads(body_bytes)  # type: ignore[attr-defined]
-                        return response
-                    except (ValueError, RecursionError):
-                        last = errors.MalformedResponse(
-                            f"{method} {path}: the body is not valid JSON "
-                            f"({len(body_bytes)} bytes, {response.headers.get('content-type')})",
-                            status=response.status_code,
-                            body=body_bytes[:2000],
-                        )
-                else:
-                    try:
-                        body: Any = json.loads(body_bytes) if body_bytes else None
-                    except (ValueError, RecursionError):
-                        body = body_bytes[:500].decode("utf-8", "replace")
-                    cls = errors.for_status(response.status_code)
-                    last = cls(
-                        _message(body, f"HTTP {response.status_code}"),
+            ) from None
+        except (
+            httpx.UnsupportedProtocol,
+            httpx.LocalProtocolError,
+            httpx.InvalidURL,
+        ) as exc:  # nothing a retry would change
+            raise errors.ApiError(f"cannot send {method} {path}: {_short(exc)}") from None
+        if response.status_code == 429:
+            self.pace.slow_down()
+        else:
+            self.pace.speed_up()
+        if response.status_code < 300:
+            if response.status_code == 204 or not body_bytes:
+                return response
+            try:
+                response._srm_json = json.loads(body_bytes)  # type: ignore[attr-defined]
+            except (ValueError, RecursionError):
+                raise Transient(
+                    errors.MalformedResponse(
+                        f"{method} {path}: the body is not valid JSON "
+                        f"({len(body_bytes)} bytes, {response.headers.get('content-type')})",
                         status=response.status_code,
-                        body=body,
+                        body=body_bytes[:2000],
                     )
-                    if response.status_code not in (429, 500, 502, 503, 504):
-                        raise last
-                    delay = _retry_after(response)
-            if attempt + 1 < self.retry.attempts:
-                if delay is None:
-                    delay = min(self.retry.max_delay, self.retry.base_delay * 2**attempt)
-                    delay *= 0.5 + random.random() / 2
-                self._sleep(min(delay, self.retry.max_retry_after))
-        assert last is not None
-        raise last
-
-    # pacing --------------------------------------------------------------------------------
-
-    def _keep_pace(self) -> None:
-        with self._pace_lock:
-            now = time.monotonic()
-            wait = self._last_send + self._pace - now if self._pace else 0.0
-            self._last_send = now + max(wait, 0.0)
-            self._sent.append(self._last_send)
-            while self._sent and self._sent[0] < self._last_send - 1.0:
-                self._sent.popleft()
-        if wait > 0:
-            self._sleep(wait)
-
-    def _slow_down(self) -> None:
-        """A 429 while sending many requests a second: keep to 80 % of that rate. (A 429
-        among a few requests a second says nothing about a rate: it changes no pace.)"""
-        with self._pace_lock:
-            self.limited += 1
-            self._last_limited = time.monotonic()
-            recent = len(self._sent)
-            if recent >= 10:
-                self._pace = max(self._pace, 1.0 / (0.8 * recent))
-
-    def _speed_up(self) -> None:
-        with self._pace_lock:
-            if time.monotonic() - self._last_limited > 5.0:
-                self._pace *= 0.98
-                if self._pace < 0.0005:
-                    self._pace = 0.0
+                ) from None
+            return response
+        try:
+            body: Any = json.loads(body_bytes) if body_bytes else None
+        except (ValueError, RecursionError):
+            body = body_bytes[:500].decode("utf-8", "replace")
+        cls = errors.for_status(response.status_code)
+        error = cls(
+            _message(body, f"HTTP {response.status_code}"),
+            status=response.status_code,
+            body=body,
+        )
+        if response.status_code not in (429, 500, 502, 503, 504):
+            raise error
+        raise Transient(error, retry_after(response))
 
     def _exchange(
         self, method: str, path: str, params: Any, json_body: Any, headers: dict[str, str]

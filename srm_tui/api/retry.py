@@ -1,0 +1,127 @@
+"""How the API client tries again, and how fast it sends.
+
+Retries run on tenacity: a :class:`RetryPolicy` becomes a ``tenacity.Retrying`` that stops
+after the policy's attempts, retries only a :class:`Transient` failure, and waits as the API's
+Retry-After says or backs off with jitter. The pace learnt from 429s (:class:`Pace`) stays
+ours: the vendor publishes no rate limit, so the client learns one.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+import tenacity
+
+from srm_tui.api import errors
+
+
+@dataclass
+class RetryPolicy:
+    """How hard a client tries: ``attempts`` in all (the first included); backoff from
+    ``base_delay`` doubling up to ``max_delay`` seconds (with jitter); a Retry-After longer
+    than ``max_retry_after`` is cut to it."""
+
+    attempts: int = 6
+    base_delay: float = 0.2
+    max_delay: float = 5.0
+    max_retry_after: float = 60.0
+
+    def retrying(
+        self, sleep: Callable[[float], None], on_retry: Callable[[], None]
+    ) -> tenacity.Retrying:
+        """A tenacity controller for one request under this policy; ``on_retry`` is called
+        before each wait (the client counts its retries with it)."""
+        return tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(max(1, self.attempts)),
+            retry=tenacity.retry_if_exception_type(Transient),
+            wait=self.wait,
+            sleep=sleep,
+            before_sleep=lambda _state: on_retry(),
+            reraise=True,
+        )
+
+    def wait(self, state: tenacity.RetryCallState) -> float:
+        """Seconds before the next attempt: the API's Retry-After when it gave one, else
+        exponential backoff with jitter; never more than ``max_retry_after``."""
+        failure = state.outcome.exception() if state.outcome else None
+        delay = failure.retry_after if isinstance(failure, Transient) else None
+        if delay is None:
+            delay = min(self.max_delay, self.base_delay * 2 ** (state.attempt_number - 1))
+            delay *= 0.5 + random.random() / 2
+        return min(delay, self.max_retry_after)
+
+
+class Transient(Exception):
+    """A failure worth another try: the typed error to raise if none is left, and the wait
+    the API asked for (Retry-After), if it did."""
+
+    def __init__(self, error: errors.ApiError, retry_after: float | None = None):
+        super().__init__(str(error))
+        self.error = error
+        self.retry_after = retry_after
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """The seconds a Retry-After header asks for (a number or an HTTP date), if any."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+
+
+class Pace:
+    """The rate learnt from 429s: after a 429 among many requests a second, requests keep to
+    a little under the rate that was refused, and speed up slowly once 429s stop."""
+
+    def __init__(self, sleep: Callable[[float], None]):
+        self._sleep = sleep
+        self.limited = 0  # how many 429 answers were met
+        self.interval = 0.0  # seconds between requests (0: as fast as answers come)
+        self._sent: deque[float] = deque()
+        self._last_send = 0.0
+        self._last_limited = 0.0
+        self._lock = threading.Lock()
+
+    def keep(self) -> None:
+        """Wait, if needed, so this request keeps the learnt pace."""
+        with self._lock:
+            now = time.monotonic()
+            wait = self._last_send + self.interval - now if self.interval else 0.0
+            self._last_send = now + max(wait, 0.0)
+            self._sent.append(self._last_send)
+            while self._sent and self._sent[0] < self._last_send - 1.0:
+                self._sent.popleft()
+        if wait > 0:
+            self._sleep(wait)
+
+    def slow_down(self) -> None:
+        """A 429 while sending many requests a second: keep to 80 % of that rate. (A 429
+        among a few requests a second says nothing about a rate: it changes no pace.)"""
+        with self._lock:
+            self.limited += 1
+            self._last_limited = time.monotonic()
+            recent = len(self._sent)
+            if recent >= 10:
+                self.interval = max(self.interval, 1.0 / (0.8 * recent))
+
+    def speed_up(self) -> None:
+        """An answer that is not a 429: 2 % faster, once 429s have stopped for 5 s."""
+        with self._lock:
+            if self.interval and time.monotonic() - self._last_limited > 5.0:
+                self.interval *= 0.98
+                if self.interval < 0.0005:
+                    self.interval = 0.0
