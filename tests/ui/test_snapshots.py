@@ -6,7 +6,6 @@ import pytest
 
 from srm_tui.app import SrmApp
 from srm_tui.config import load_settings
-from srm_tui.sandbox.seed import seed_cache
 from srm_tui.storage.cache import Cache
 from tests.conftest import AS_OF
 
@@ -14,12 +13,8 @@ SIZES = [(80, 24), (120, 40)]
 
 
 @pytest.fixture(scope="module")
-def snapshot_db(tmp_path_factory):
-    db = tmp_path_factory.mktemp("snap") / "c.db"
-    cache = Cache(db)
-    seed_cache(cache, 300, 2, AS_OF)
-    cache.close()
-    return db
+def snapshot_db(seeded_cache):
+    return seeded_cache(300, 2)
 
 
 @pytest.fixture(autouse=True)
@@ -106,13 +101,12 @@ def test_action_dialog(snap_compare, snapshot_db, size):
 
 
 @pytest.fixture(scope="module")
-def conflict_db(tmp_path_factory):
+def conflict_db(seeded_cache):
     """A cache with one queued edit that met a changed record at the API: both versions."""
     from srm_tui.actions import ActionService, outbox
 
-    db = tmp_path_factory.mktemp("conflict") / "c.db"
+    db = seeded_cache(50, 2)
     cache = Cache(db)
-    seed_cache(cache, 50, 2, AS_OF)
     customer = (
         cache.conn()
         .execute("SELECT id, first_name FROM customers WHERE email IS NOT NULL ORDER BY id LIMIT 1")
