@@ -152,12 +152,6 @@ class Cache:
                 self._connections.append(conn)
         return conn
 
-    def db(self):
-        """A sqlite-utils view of this thread's connection (imported on first use)."""
-        import sqlite_utils
-
-        return sqlite_utils.Database(self.conn())
-
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """An explicit write transaction: all of it commits, or none of it."""
