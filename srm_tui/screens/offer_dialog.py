@@ -23,19 +23,6 @@ from srm_tui.screens.leave import AsksBeforeLeaving
 from srm_tui.screens.workers import work
 from srm_tui.widgets.footer import Footer
 
-DIALOG_CSS = """
-{name} {{ align: center middle; }}
-{name} > Vertical {{ width: 90%; max-width: 90; height: auto; max-height: 95%;
-                    border: round $accent; background: $surface; padding: 0 1; }}
-{name} #title {{ text-style: bold; height: auto; }}
-{name} .row {{ height: 1; margin-top: 1; }}
-{name} .row Label {{ width: 18; }}
-{name} Input {{ width: 1fr; height: 1; border: none; padding: 0 1; background: $boost; }}
-{name} Input:focus {{ background: $accent 30%; border: none; }}
-{name} .help {{ color: $text-muted; height: auto; padding-left: 18; }}
-{name} #verdict {{ margin-top: 1; height: auto; text-style: bold; }}
-"""
-
 
 def offer_service(app: Any, online: bool = True) -> Any:
     """The session's offer service for a change: the one that reaches the API when one is
@@ -62,7 +49,6 @@ class FieldsDialog(AsksBeforeLeaving, ModalScreen[bool]):
     LEAVE_RESULT = False
 
     BINDINGS = bindings("offer_dialog")
-    DEFAULT_CSS = DIALOG_CSS.format(name="FieldsDialog")
 
     def __init__(
         self, title: str, fields: list[Field], submit: Callable[[dict[str, str]], str | None]
@@ -132,7 +118,6 @@ class ConfirmDialog(ModalScreen[bool]):
     """A yes/no question: y goes ahead, esc or n does not."""
 
     BINDINGS = bindings("offer_confirm")
-    DEFAULT_CSS = DIALOG_CSS.format(name="ConfirmDialog")
 
     def __init__(self, question: str) -> None:
         super().__init__()
@@ -149,7 +134,6 @@ class OfferTypeDialog(ModalScreen[str | None]):
     """Which kind of offer to create: 1-5, or the kind's first letter."""
 
     BINDINGS = bindings("offer_type")
-    DEFAULT_CSS = DIALOG_CSS.format(name="OfferTypeDialog")
     CHOICES = LETTERS
 
     def __init__(self, opens: Callable[[str], ModalScreen | Any] | None = None) -> None:

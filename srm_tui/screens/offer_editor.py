@@ -37,19 +37,6 @@ class OfferFormScreen(Screen[Any]):
     """The form machinery shared by the offer and the localization editor."""
 
     BINDINGS = bindings("offer_editor")
-    DEFAULT_CSS = """
-    OfferFormScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
-    OfferFormScreen VerticalScroll { padding: 0 1; height: 1fr; }
-    OfferFormScreen Grid { grid-size: 2; grid-columns: 28 1fr; grid-rows: 1; height: auto; }
-    OfferFormScreen Grid Label { width: 100%; }
-    OfferFormScreen Grid Input { width: 1fr; height: 1; border: none; padding: 0 1;
-                                 background: $boost; }
-    OfferFormScreen Grid Input:focus { background: $accent 30%; border: none; }
-    OfferFormScreen Grid Input:disabled { background: $panel; color: $text-muted; }
-    OfferFormScreen Grid Checkbox { height: 1; width: auto; border: none; padding: 0 1; }
-    OfferFormScreen #hint { height: auto; padding: 0 1; color: $text-muted; }
-    OfferFormScreen #verdict { height: auto; max-height: 8; padding: 0 1; text-style: bold; }
-    """
 
     def __init__(
         self, crumbs: str, fields: list[FieldDef], values: dict[str, Any], creating: bool

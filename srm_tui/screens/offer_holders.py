@@ -28,12 +28,6 @@ class HoldersScreen(TableKeys, Screen[Any]):
     """Who holds one offer now."""
 
     BINDINGS = bindings("offer_holders") + TABLE_BINDINGS
-    DEFAULT_CSS = """
-    HoldersScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
-    HoldersScreen #columns { height: 1; padding: 0 1; text-style: bold; }
-    HoldersScreen CustomerTable { padding: 0 1; }
-    HoldersScreen #hint { height: auto; padding: 0 1; }
-    """
 
     def __init__(self, offer: dict[str, Any]) -> None:
         super().__init__()

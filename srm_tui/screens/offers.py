@@ -42,13 +42,6 @@ class OffersScreen(TableKeys, Screen):
     """Offers › catalogue."""
 
     BINDINGS = bindings("offers") + TABLE_BINDINGS
-    DEFAULT_CSS = """
-    OffersScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
-    OffersScreen #filter { margin: 0 1; height: 1; border: none; padding: 0 1;
-                           background: $boost; }
-    OffersScreen #filter:focus { background: $accent 30%; border: none; }
-    OffersScreen DataTable { height: 1fr; margin: 0 1; }
-    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -227,13 +220,6 @@ class OfferScreen(TableKeys, Screen):
     """Offers › one offer: its fields, its country versions in a grid, who holds it."""
 
     BINDINGS = bindings("offer") + TABLE_BINDINGS
-    DEFAULT_CSS = """
-    OfferScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
-    OfferScreen VerticalScroll { padding: 0 1; }
-    OfferScreen #loc-title, OfferScreen #details-title { margin-top: 1; text-style: bold; }
-    OfferScreen DataTable { height: auto; max-height: 14; }
-    OfferScreen #drafts { height: auto; }
-    """
 
     def __init__(self, offer_id: str, holders: int | None = None) -> None:
         super().__init__()

@@ -21,11 +21,6 @@ class SchedulesScreen(TableKeys, Screen[None]):
     """The schedules table; x removes the highlighted one after a y."""
 
     BINDINGS = bindings("schedules") + TABLE_BINDINGS
-    DEFAULT_CSS = """
-    SchedulesScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
-    SchedulesScreen DataTable { height: 1fr; margin: 0 1; }
-    SchedulesScreen #detail { height: auto; max-height: 6; padding: 0 1; }
-    """
 
     def compose(self) -> ComposeResult:
         yield Static("", id="crumbs", markup=False)

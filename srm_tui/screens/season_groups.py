@@ -22,12 +22,6 @@ from srm_tui.screens.workers import run_reported
 from srm_tui.widgets.footer import Footer
 from srm_tui.widgets.status_line import StatusLine
 
-CSS = """
-{name} #crumbs {{ height: 1; padding: 0 1; background: $panel; }}
-{name} DataTable {{ height: 1fr; margin: 0 1; }}
-{name} #verdict {{ height: auto; padding: 0 1; text-style: bold; }}
-"""
-
 
 def _why(exc: Exception) -> str:
     if isinstance(exc, OfferRefused):
@@ -81,7 +75,6 @@ class SeasonGroupsScreen(_GroupsBase):
     """Every season group with its seasons, active ones and the offers using it."""
 
     BINDINGS = bindings("season_groups") + TABLE_BINDINGS
-    DEFAULT_CSS = CSS.format(name="SeasonGroupsScreen")
 
     def compose(self) -> ComposeResult:
         yield Static("Offers › season groups", id="crumbs", markup=False)
@@ -171,7 +164,6 @@ class SeasonGroupScreen(_GroupsBase):
     """One season group's seasons: add one (31 days ahead), edit future dates, remove the last."""
 
     BINDINGS = bindings("season_group") + TABLE_BINDINGS
-    DEFAULT_CSS = CSS.format(name="SeasonGroupScreen")
 
     def __init__(self, group_id: str) -> None:
         super().__init__()

@@ -54,34 +54,6 @@ class SegmentBuilderScreen(BuilderWork, Screen):
     """Build, count, save and explain one dynamic segment."""
 
     BINDINGS = bindings("segment_builder")
-    DEFAULT_CSS = """
-    SegmentBuilderScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
-    SegmentBuilderScreen #warning { height: auto; padding: 0 1; color: $warning; }
-    SegmentBuilderScreen #warning.-none { display: none; }
-    SegmentBuilderScreen #header { height: 1; margin: 0 1; }
-    SegmentBuilderScreen #header Static.label { width: auto; padding: 0 1 0 0; }
-    SegmentBuilderScreen #header Input { height: 1; border: none; padding: 0 1;
-                                         background: $boost; margin-right: 1; }
-    SegmentBuilderScreen #header Input:focus { background: $accent 30%; }
-    SegmentBuilderScreen #name { width: 2fr; }
-    SegmentBuilderScreen #tags { width: 1fr; }
-    SegmentBuilderScreen .error { height: auto; padding: 0 1; color: $error; }
-    SegmentBuilderScreen .error.-empty { display: none; }
-    SegmentBuilderScreen #main { height: 1fr; layout: horizontal; }
-    SegmentBuilderScreen #left { width: 2fr; height: 1fr; }
-    SegmentBuilderScreen #right { width: 3fr; height: 1fr; }
-    SegmentBuilderScreen.-narrow #main { layout: vertical; }
-    SegmentBuilderScreen.-narrow #left { width: 100%; height: 1fr; min-height: 5; }
-    SegmentBuilderScreen.-narrow #right { width: 100%; height: 1fr; }
-    SegmentBuilderScreen #text { height: 1; border: none; padding: 0 1; margin: 0 1;
-                                 background: $boost; }
-    SegmentBuilderScreen #text:focus { background: $accent 30%; }
-    SegmentBuilderScreen #count { height: 1; padding: 0 1; text-style: bold; }
-    SegmentBuilderScreen #member-head { height: 1; padding: 0 1; text-style: bold; }
-    SegmentBuilderScreen #members { padding: 0 1; height: 1fr; min-height: 3; }
-    SegmentBuilderScreen #explain-box { height: 12; border-top: solid $panel; padding: 0 1; }
-    SegmentBuilderScreen.-narrow #explain-box { height: 4; }
-    """
 
     def __init__(
         self,

@@ -82,20 +82,6 @@ class ConditionScreen(AsksBeforeLeaving, ModalScreen[Condition | None]):
     """Choose an attribute, an operator and a value."""
 
     BINDINGS = bindings("condition")
-    DEFAULT_CSS = """
-    ConditionScreen { align: center middle; }
-    ConditionScreen > Vertical { width: 96%; max-width: 96; height: auto; max-height: 96%;
-                                 border: round $accent; background: $surface; padding: 0 1; }
-    ConditionScreen .label { height: 1; text-style: bold; }
-    ConditionScreen Input { height: 1; border: none; padding: 0 1; background: $boost; }
-    ConditionScreen Input:focus { border: none; background: $accent 30%; }
-    ConditionScreen #attrs { height: 8; border: none; }
-    ConditionScreen #ops { height: 5; border: none; }
-    ConditionScreen OptionList:focus { background: $boost; }
-    ConditionScreen #verdict { height: auto; }
-    ConditionScreen #verdict.-bad { color: $error; }
-    ConditionScreen #hint { height: auto; color: $text-muted; }
-    """
 
     def __init__(
         self,

@@ -27,20 +27,6 @@ from srm_tui.widgets.check import StateSelectionList
 from srm_tui.widgets.choice import ChoiceField
 from srm_tui.widgets.footer import Footer
 
-_CSS = """
-{cls} {{ align: center middle; }}
-{cls} > Vertical {{ width: 94%; max-width: 96; height: auto; max-height: 94%;
-                    border: round $accent; background: $surface; padding: 0 1; }}
-{cls} .title {{ text-style: bold; height: auto; }}
-{cls} .label {{ height: 1; margin-top: 1; text-style: bold; }}
-{cls} .help {{ height: auto; color: $text-muted; }}
-{cls} .error {{ height: auto; color: $error; }}
-{cls} .warning {{ height: auto; color: $warning; }}
-{cls} Input {{ height: 1; border: none; padding: 0 1; background: $boost; }}
-{cls} Input:focus {{ border: none; background: $accent 30%; }}
-{cls} VerticalScroll {{ height: auto; max-height: 16; }}
-"""
-
 
 def diff_text(lines: list[tuple[str, str]], changed_only: bool = False) -> Text:
     """Definition lines with + / - marks (and colour for who has it)."""
@@ -57,7 +43,6 @@ class SaveScreen(ModalScreen[bool]):
     """What a save changes: the definition's lines and the members gained and lost."""
 
     BINDINGS = bindings("segment_confirm")
-    DEFAULT_CSS = _CSS.format(cls="SaveScreen")
 
     def __init__(
         self,
@@ -109,7 +94,6 @@ class SaveScreen(ModalScreen[bool]):
 
 class ConfirmScreen(ModalScreen[bool]):
     BINDINGS = bindings("segment_confirm")
-    DEFAULT_CSS = _CSS.format(cls="ConfirmScreen")
 
     def __init__(self, message: str) -> None:
         super().__init__()
@@ -126,7 +110,6 @@ class PromptScreen(AsksBeforeLeaving, ModalScreen[str | None]):
     """One value; ``check`` returns what is wrong with it (shown inline) or None."""
 
     BINDINGS = bindings("segment_dialog")
-    DEFAULT_CSS = _CSS.format(cls="PromptScreen")
 
     def __init__(
         self,
@@ -174,12 +157,6 @@ class ExportScreen(AsksBeforeLeaving, ModalScreen[None]):
     """Export the segment now, or add a schedule that exports it at times or intervals."""
 
     BINDINGS = bindings("segment_dialog")
-    DEFAULT_CSS = (
-        _CSS.format(cls="ExportScreen")
-        + """
-    ExportScreen #row { height: 1; margin-top: 1; }
-    """
-    )
 
     def __init__(self, segment: Segment, *, saved: store.Saved | None = None) -> None:
         super().__init__()
@@ -348,12 +325,6 @@ class MembershipScreen(AsksBeforeLeaving, ModalScreen[None]):
     """Tick the static segments this customer belongs in; n makes a new one."""
 
     BINDINGS = bindings("segment_dialog")
-    DEFAULT_CSS = (
-        _CSS.format(cls="MembershipScreen")
-        + """
-    MembershipScreen SelectionList { height: auto; max-height: 14; }
-    """
-    )
 
     def __init__(self, customer_id: int) -> None:
         super().__init__()

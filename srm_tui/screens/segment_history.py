@@ -24,11 +24,6 @@ SAMPLE = 8
 
 class HistoryScreen(Screen[Segment | None]):
     BINDINGS = bindings("segment_history")
-    DEFAULT_CSS = """
-    HistoryScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
-    HistoryScreen DataTable { height: auto; max-height: 40%; margin: 0 1; }
-    HistoryScreen VerticalScroll { height: 1fr; padding: 0 1; border-top: solid $panel; }
-    """
 
     def __init__(self, segment_id: int) -> None:
         super().__init__()

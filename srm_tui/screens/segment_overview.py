@@ -67,13 +67,6 @@ def metrics_text(o: Overview, reported: Reported | None = None) -> str:
 
 class OverviewScreen(Screen[Node | None]):
     BINDINGS = bindings("segment_overview")
-    DEFAULT_CSS = """
-    OverviewScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
-    OverviewScreen #metrics { height: auto; padding: 0 1; }
-    OverviewScreen #cache { height: auto; padding: 0 1; color: $text-muted; }
-    OverviewScreen VerticalScroll { height: 1fr; }
-    OverviewScreen Grid { grid-size: 2; grid-gutter: 0 1; height: auto; padding: 0 1; }
-    """
 
     def __init__(self, title: str, population: Compiled | None = None) -> None:
         super().__init__()

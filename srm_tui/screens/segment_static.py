@@ -25,19 +25,6 @@ from srm_tui.widgets.status_line import StatusLine
 
 class StaticSegmentScreen(Screen):
     BINDINGS = bindings("segment_builder") + bindings("static_segment")
-    DEFAULT_CSS = """
-    StaticSegmentScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
-    StaticSegmentScreen #header { height: 1; margin: 0 1; }
-    StaticSegmentScreen #header Static { width: auto; padding: 0 1 0 0; }
-    StaticSegmentScreen #header Input { height: 1; border: none; padding: 0 1; width: 1fr;
-                                        background: $boost; margin-right: 1; }
-    StaticSegmentScreen #header Input:focus { background: $accent 30%; }
-    StaticSegmentScreen .error { height: auto; padding: 0 1; color: $error; }
-    StaticSegmentScreen #warning { height: auto; padding: 0 1; color: $warning; }
-    StaticSegmentScreen #member-head { height: 1; padding: 0 1; text-style: bold; }
-    StaticSegmentScreen CustomerTable { padding: 0 1; }
-    StaticSegmentScreen #hint { height: 1; padding: 0 1; color: $text-muted; }
-    """
 
     def __init__(self, saved: store.Saved) -> None:
         super().__init__()

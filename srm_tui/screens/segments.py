@@ -25,17 +25,6 @@ from srm_tui.widgets.status_line import StatusLine
 
 class SegmentsScreen(Screen):
     BINDINGS = bindings("segments")
-    DEFAULT_CSS = """
-    SegmentsScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
-    SegmentsScreen #cache { height: auto; padding: 0 1; color: $text-muted; }
-    SegmentsScreen #filter { margin: 0 1; height: 1; border: none; padding: 0 1;
-                             background: $boost; display: none; }
-    SegmentsScreen #filter.-shown { display: block; }
-    SegmentsScreen #filter:focus { background: $accent 30%; }
-    SegmentsScreen DataTable { height: 1fr; margin: 0 1; }
-    SegmentsScreen #detail { height: auto; max-height: 4; padding: 0 1;
-                             border-top: solid $panel; }
-    """
 
     def __init__(self) -> None:
         super().__init__()
