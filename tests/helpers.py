@@ -27,9 +27,10 @@ class SandboxProcess:
     """`srm sandbox serve` as a child process; stopped with SIGTERM."""
 
     def __init__(self, *args: str, env: dict[str, str] | None = None):
-        self.port = free_port()
+        # Port 0: the sandbox binds any free port and says which, so two suites (or xdist
+        # workers) starting sandboxes at once never race for a port picked in advance.
         self.proc = subprocess.Popen(
-            [*SRM, "sandbox", "serve", "--port", str(self.port), *args],
+            [*SRM, "sandbox", "serve", "--port", "0", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -41,6 +42,7 @@ class SandboxProcess:
             raise RuntimeError(f"sandbox did not start: {line!r} {self.proc.stderr.read()}")
         self.url = line.split("listening on ", 1)[1].strip()
         self.root = self.url.rsplit("/3.1", 1)[0]
+        self.port = int(self.root.rsplit(":", 1)[1])
 
     def export(self) -> dict[str, Any]:
         return httpx.get(f"{self.root}/sandbox/export", timeout=60).json()
