@@ -22,6 +22,13 @@ class Spec:
     palette: bool = True  # offered in the command palette
 
 
+def _action_specs() -> list[Spec]:
+    """The customer screen's support action keys, from the action registry."""
+    from srm_tui.actions.registry import FACES
+
+    return [Spec(f.binding_id, f.key, f"act('{f.action}')", f.label) for f in FACES]
+
+
 REGISTRY: dict[str, list[Spec]] = {
     "app": [
         Spec("app.help", "question_mark,f1", "app.help", "Help"),
@@ -78,29 +85,9 @@ REGISTRY: dict[str, list[Spec]] = {
         Spec("customer.filter_history", "f", "filter_history", "Filter history"),
         Spec("customer.copy_url", "u", "copy_offer_url", "Copy offer URL"),
         Spec("customer.segments", "m", "app.segment_membership", "Static segments"),
-        # Actions (hidden from the viewer role): each acts on the highlighted row.
-        Spec("customer.edit", "e", "act('edit')", "Edit"),
-        Spec("customer.anonymize", "A", "act('anonymize')", "Anonymize"),
-        Spec("customer.extend", "x", "act('extend')", "Extend access"),
-        Spec("customer.cancel", "c", "act('cancel')", "Cancel subscription"),
-        Spec("customer.refund", "r", "act('refund')", "Refund"),
-        Spec("customer.cancel_transaction", "X", "act('cancel-transaction')", "Cancel transaction"),
-        Spec(
-            "customer.delete_payment_details",
-            "D",
-            "act('delete-payment-details')",
-            "Delete payment details",
-        ),
-        Spec("customer.resend", "R", "act('resend')", "Resend email"),
-        Spec("customer.note_add", "n", "act('note-add')", "Add note"),
-        Spec("customer.note_edit", "E", "act('note-edit')", "Edit note"),
-        Spec("customer.note_delete", "d", "act('note-delete')", "Delete note"),
-        Spec("customer.coupon_apply", "C", "act('coupon-apply')", "Apply coupon"),
-        Spec("customer.pause", "P", "act('pause')", "Pause"),
-        Spec("customer.resume", "U", "act('resume')", "Resume"),
-        Spec("customer.activate", "a", "act('activate')", "Re-activate"),
-        Spec("customer.terminate", "T", "act('terminate')", "Terminate"),
-        Spec("customer.transfer", "t", "act('transfer')", "Transfer"),
+        # Actions (hidden from the viewer role): each acts on the highlighted row; their keys
+        # and labels are declared with the actions (srm_tui.actions.registry.FACES).
+        *_action_specs(),
         Spec("customer.view_offer", "o", "view_offer", "View offer"),
         Spec("customer.change_history", "h", "change_history", "Change history"),
         Spec("customer.pending", "p", "pending", "Pending actions"),

@@ -216,7 +216,7 @@ def test_offer_core_imports_no_textual():
 
     code = (
         "import sys, srm_tui.offers.service, srm_tui.offers.rules, srm_tui.offers.forms, "
-        "srm_tui.offers.drafts, srm_tui.offers.codes, srm_tui.cli_offers, "
+        "srm_tui.offers.drafts, srm_tui.offers.codes, srm_tui.cli.offers, "
         "srm_tui.actions.coupon\n"
         "print(','.join(m for m in sys.modules if m.split('.')[0] == 'textual'))"
     )

@@ -362,7 +362,6 @@ def test_a_viewer_changes_nothing_through_the_command_line(sandbox, db, tmp_path
     """Every command that changes something, as the viewer: refused, naming the rule."""
     from click.testing import CliRunner
 
-    from srm_tui import cli_segments  # noqa: F401  (its commands, as `srm` loads them)
     from srm_tui.cli import main
 
     env = srm_env(sandbox, db, SRM_ROLE="viewer", SRM_AGENT="vera", SRM_NOW=AS_OF)

@@ -8,7 +8,7 @@ import sys
 
 import srm_tui
 
-CORE = ("domain", "storage", "api", "sync", "segments", "actions", "sandbox")
+CORE = ("domain", "storage", "api", "sync", "segments", "actions", "sandbox", "cli")
 
 
 def _core_modules() -> list[str]:
@@ -24,7 +24,7 @@ def test_core_imports_no_textual():
     modules = _core_modules() + [
         "srm_tui.config",
         "srm_tui.runtime",
-        "srm_tui.cli",
+        "srm_tui.session",
         "srm_tui.exits",
         "srm_tui.entry",
         "srm_tui.launch",

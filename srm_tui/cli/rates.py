@@ -9,10 +9,11 @@ from typing import Any
 import click
 
 from srm_tui import runtime
-from srm_tui.cli import UsageProblem, _common, _settings, handled, main
+from srm_tui.cli.common import command_options, command_session
+from srm_tui.exits import UsageProblem
 
 
-@main.group("rates")
+@click.group("rates")
 def rates_group() -> None:
     """Exchange rates (ECB reference rates, units per EUR) for the reporting currency."""
 
@@ -20,20 +21,18 @@ def rates_group() -> None:
 @rates_group.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True)
-@_common
-@click.pass_context
-@handled
+@command_options
 def rates_import(ctx: click.Context, file: str, as_json: bool, **flags: Any) -> None:
     """Replace the rates in force with an ECB CSV file (its latest date)."""
     from srm_tui.domain import rates
 
-    settings = _settings(ctx, **flags)
+    s = command_session(ctx, flags)
+    settings = s.settings
     try:  # checked whole before the cache is touched: a bad file changes nothing
         table = rates.read_file(file)
     except rates.RatesError as exc:
         raise UsageProblem(f"{file}: {exc}") from None
-    cache = runtime.open_cache(settings)
-    with cache.transaction() as conn:
+    with s.cache.transaction() as conn:
         rates.store(conn, table, settings.now_ts())
     if as_json:
         click.echo(
@@ -58,18 +57,17 @@ def _warn_reporting(table, currency: str) -> None:
 
 @rates_group.command("show")
 @click.option("--json", "as_json", is_flag=True)
-@_common
-@click.pass_context
-@handled
+@command_options
 def rates_show(ctx: click.Context, as_json: bool, **flags: Any) -> None:
     """The rates in force, their date and where they came from."""
     from srm_tui.domain import rates
 
-    settings = _settings(ctx, **flags)
+    s = command_session(ctx, flags)
+    settings = s.settings
     # Without --db, a cache not made yet has no imported rates: the shipped table is in
     # force, and showing it creates nothing.
     has_cache = bool(settings.db) or runtime.cache_path(settings).exists()
-    table = rates.in_force(runtime.open_cache(settings).conn() if has_cache else None)
+    table = rates.in_force(s.cache.conn() if has_cache else None)
     if as_json:
         click.echo(
             json.dumps(

@@ -11,10 +11,10 @@ import click
 from srm_tui import runtime
 from srm_tui.api import errors
 from srm_tui.api.profile import FEATURES, VENDOR, ApiProfile, detect, remember_profile
-from srm_tui.cli import _common, _settings, handled, main
+from srm_tui.cli.common import command_options, session
 
 
-@main.group("api")
+@click.group("api")
 def api_group() -> None:
     """The connected API: its profile and what it offers."""
 
@@ -26,34 +26,21 @@ def api_group() -> None:
     is_flag=True,
     help='print {"profile": P, "features": {NAME: {"available", "reason"}}}',
 )
-@_common
-@click.pass_context
-@handled
+@command_options
 def api_check(ctx: click.Context, as_json: bool, **flags: Any) -> None:
     """Detect the API's profile (vendor or sandbox) and say, per feature, whether it is
     available and why; remembered in the cache for the console and the other commands."""
-    settings = _settings(ctx, **flags)
-    demo = None
-    if settings.is_demo:
-        demo = runtime.start_demo_sandbox()
-        settings = runtime.demo_settings(settings, demo)
-    try:
-        with runtime.make_client(settings) as client:
+    with session(ctx, flags) as s:
+        with s.client() as client:
             found = detect(client)  # unreachable: exit 3 with the client's words
             url = client.base_url
             answers = probe(client)  # a refused key: exit 1 saying so
-    finally:
-        if demo:
-            demo.stop()
-    path = runtime.cache_path(settings)
-    if path.is_file():  # remembered where a cache exists; none is created just for this
-        cache = runtime.open_cache(settings)
-        try:
-            remember_profile(cache.conn(), url, found)
-        except sqlite3.Error as exc:  # e.g. a read-only cache: the report still stands
-            click.echo(f"srm: the profile is not remembered in {path}: {exc}", err=True)
-        finally:
-            cache.close()
+        path = runtime.cache_path(s.settings)
+        if path.is_file():  # remembered where a cache exists; none is created just for this
+            try:
+                remember_profile(s.cache.conn(), url, found)
+            except sqlite3.Error as exc:  # e.g. a read-only cache: the report still stands
+                click.echo(f"srm: the profile is not remembered in {path}: {exc}", err=True)
     if as_json:
         click.echo(json.dumps(found.as_json()))
         return

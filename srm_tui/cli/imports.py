@@ -9,18 +9,16 @@ a bad row is quarantined with FILE:LINE and the rest continue.
 from __future__ import annotations
 
 import json
-import sys
 import time
 from typing import Any
 
 import click
 
-from srm_tui import runtime
-from srm_tui.cli import _common, _ProgressBar, _settings, handled, main
+from srm_tui.cli.common import ProgressBar, command_options, session
 from srm_tui.domain.text import count
 
 
-@main.command("import")
+@click.command("import")
 @click.argument("files", nargs=-1, required=True)
 @click.option(
     "--format",
@@ -39,9 +37,7 @@ from srm_tui.domain.text import count
     help="zone of the exports' times: CET (fixed UTC+01:00), UTC or an IANA name",
 )
 @click.option("--json", "as_json", is_flag=True, help="print a JSON summary on stdout")
-@_common
-@click.pass_context
-@handled
+@command_options
 def import_(
     ctx: click.Context, files: tuple[str, ...], fmt: str, tz: str, as_json: bool, **flags: Any
 ) -> None:
@@ -51,18 +47,17 @@ def import_(
     """
     from srm_tui.imports.runner import Importer, plan
 
-    settings = _settings(ctx, **flags)
     plans = plan(list(files), fmt, tz)  # every file checked before anything is written
-    cache = runtime.open_cache(settings, create=True)
-    clock = (lambda: settings.now.timestamp()) if settings.now is not None else time.time
-    bar = _ProgressBar("import") if sys.stderr.isatty() else None
-    progress = (lambda name, done, total: bar.update(name, done, total)) if bar else None
-    try:
-        summary = Importer(cache, tz=tz, clock=clock, progress=progress).run(plans)
-    finally:
-        if bar:
-            bar.close()
-        cache.close()
+    with session(ctx, flags, create=True) as s:
+        settings = s.settings
+        clock = (lambda: settings.now.timestamp()) if settings.now is not None else time.time
+        bar = ProgressBar.for_terminal("import")
+        progress = (lambda name, done, total: bar.update(name, done, total)) if bar else None
+        try:
+            summary = Importer(s.cache, tz=tz, clock=clock, progress=progress).run(plans)
+        finally:
+            if bar:
+                bar.close()
     for warning in summary.warnings:
         click.echo(f"srm: warning: {warning}", err=True)
     if as_json:

@@ -1,0 +1,115 @@
+"""`srm outbox list|push|resolve`: the actions waiting for the API, sent now, or settled
+after a conflict or a failure."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from srm_tui.cli.common import action_errors, command_options, session, shown
+from srm_tui.domain.text import json_text, visible
+from srm_tui.exits import EXIT_FAILURE, EXIT_UNREACHABLE, UsageProblem
+
+
+@click.group("outbox")
+def outbox_group() -> None:
+    """Actions waiting for the API."""
+
+
+def _push_report(summary: Any, as_json: bool) -> None:
+    if as_json:
+        click.echo(json_text(summary.as_json()))
+    else:
+        click.echo(
+            f"sent {len(summary.sent)}, conflicts {len(summary.conflicts)}, "
+            f"failed {len(summary.failed)}, still pending {summary.remaining}"
+        )
+        for message in summary.messages:
+            click.echo(f"  {visible(message, 4000)}")
+    if summary.stopped:
+        click.echo(f"srm: push {visible(summary.stopped, 300)}", err=True)
+        sys.exit(EXIT_UNREACHABLE if summary.unreachable else EXIT_FAILURE)
+    if summary.conflicts or summary.failed:
+        click.echo(
+            "srm: some actions were not applied; see srm outbox list, then "
+            "srm outbox resolve ID --retry|--discard",
+            err=True,
+        )
+        sys.exit(EXIT_FAILURE)
+
+
+@outbox_group.command("list")
+@click.option("--all", "show_all", is_flag=True, help="also sent, refused and discarded entries")
+@click.option("--json", "as_json", is_flag=True)
+@command_options
+def outbox_list(ctx: click.Context, show_all: bool, as_json: bool, **flags: Any) -> None:
+    """Pending actions, conflicts (with both versions) and failures, oldest first."""
+    from srm_tui.actions.outbox import OPEN
+
+    with action_errors(), session(ctx, flags) as s:
+        service = s.local_actions
+        items = service.outbox_items(None if show_all else OPEN)
+    if as_json:
+        click.echo(json_text([i.to_json() for i in items]))
+        return
+    if not items:
+        click.echo("the outbox is empty", err=True)
+    for item in items:
+        data = item.to_json()
+        click.echo(
+            f"#{item.id:<5} {item.status:9} {data['created_at']}  {item.agent or '-'}  "
+            f"{item.title}: {item.target}"
+        )
+        for change in item.changes:
+            click.echo(
+                f"        {visible(change.what, 60)}: {shown(change.before)} -> "
+                f"{shown(change.after)}"
+            )
+        for version in data["versions"]:
+            click.echo(
+                f"        {version['record']} {version['field']}: base "
+                f"{shown(version['base'])}, queued {shown(version['queued'])}, "
+                f"API now {shown(version['server'])}"
+            )
+        if item.last_error and item.status != "sent":
+            click.echo(f"        {visible(item.last_error, 300)}")
+
+
+@outbox_group.command("push")
+@click.option("--json", "as_json", is_flag=True)
+@command_options
+def outbox_push(ctx: click.Context, as_json: bool, **flags: Any) -> None:
+    """Send the pending actions now, oldest first, each exactly once."""
+    with action_errors(as_json=as_json), session(ctx, flags) as s:
+        service = s.actions
+        summary = service.push()
+    _push_report(summary, as_json)
+
+
+@outbox_group.command("resolve")
+@click.argument("outbox_id", type=int)
+@click.option("--retry", is_flag=True, help="send it again as it is (over the API's version)")
+@click.option("--discard", is_flag=True, help="drop it (recorded in the audit log)")
+@click.option("--json", "as_json", is_flag=True)
+@command_options
+def outbox_resolve(
+    ctx: click.Context, outbox_id: int, retry: bool, discard: bool, as_json: bool, **flags: Any
+) -> None:
+    """Settle a conflict or a failure: --retry sends it again, --discard drops it."""
+    if retry == discard:
+        raise UsageProblem("--retry/--discard: give exactly one")
+    with action_errors({"id": "ID"}, as_json), session(ctx, flags) as s:
+        service = s.actions
+        item = service.resolve(outbox_id, retry=retry)
+        summary = service.push() if retry and service.online else None
+        if summary is not None:
+            item = next(i for i in service.outbox_items(None) if i.id == outbox_id)
+    if summary is not None:
+        _push_report(summary, as_json)
+        return
+    if as_json:
+        click.echo(json_text(item.to_json()))
+    else:
+        click.echo(f"#{item.id} {item.title} ({item.target}): {item.status}")
