@@ -18,7 +18,7 @@ from srm_tui.actions import ActionInvalid, ActionRefused, ActionService, Confirm
 from srm_tui.config import Settings, load_settings
 from srm_tui.domain.lifecycle import IN_APP_GATEWAYS, pass_is_active, subscription_state
 from srm_tui.storage.cache import Cache
-from tests.helpers import SandboxProcess, run_srm, srm_env
+from tests.helpers import run_srm, srm_env
 
 AS_OF = "2026-11-01T00:00:00Z"
 NOW = int(datetime(2026, 11, 1, tzinfo=timezone.utc).timestamp())
@@ -65,10 +65,8 @@ def sub_state(s: dict) -> str:
 
 
 @pytest.fixture(scope="module")
-def sandbox():
-    sb = SandboxProcess("--customers", "200", "--seed", "5", "--as-of", AS_OF, "--api-key", KEY)
-    yield sb
-    sb.stop()
+def sandbox(sandbox_process):
+    return sandbox_process("--customers", "200", "--seed", "5", "--as-of", AS_OF, "--api-key", KEY)
 
 
 @pytest.fixture(scope="module")
