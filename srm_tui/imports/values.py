@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from srm_tui.domain.models import CUSTOMER_DATE_FORMAT
+from srm_tui.domain.models import format_customer_date
 
 _EPOCH = date(1970, 1, 1).toordinal()
 _TIME = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?")
@@ -57,8 +57,7 @@ class Clock:
 
     def customer_date(self, text: str) -> str:
         """A customer date of the export as the API writes it: UTC ``YYYY-MM-DD HH:MM:SS``."""
-        ts = self.instant(text)
-        return datetime.fromtimestamp(ts, timezone.utc).strftime(CUSTOMER_DATE_FORMAT)
+        return format_customer_date(self.instant(text)) or ""  # never None: instant() is an int
 
 
 def money(text: str) -> float:
