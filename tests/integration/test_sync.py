@@ -16,10 +16,8 @@ AS_OF = "2026-11-01T00:00:00Z"
 
 
 @pytest.fixture(scope="module")
-def sandbox():
-    sb = SandboxProcess("--customers", "1500", "--seed", "7", "--as-of", AS_OF)
-    yield sb
-    sb.stop()
+def sandbox(sandbox_process):
+    return sandbox_process("--customers", "1500", "--seed", "7", "--as-of", AS_OF)
 
 
 def test_sync_equals_export_field_by_field(sandbox, tmp_path):
