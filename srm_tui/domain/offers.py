@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 from srm_tui.domain.fold import fold
 from srm_tui.domain.money import money
-from srm_tui.domain.time import in_zone
+from srm_tui.domain.time import DAY_FORMAT, MINUTE_FORMAT, day, in_zone, utc
 
 # The offer kinds, by the letter that starts an offer's id: the one definition srm has.
 LETTERS = ("S", "P", "E", "A", "R")
@@ -45,7 +44,7 @@ def period(offer: dict[str, Any]) -> str:
     ent = offer.get("entitlement")
     if ent:
         if ent.get("expirationPolicy") == "fixed-date" and ent.get("expiresAt"):
-            return "until " + _date(ent["expiresAt"])
+            return "until " + day(ent["expiresAt"])
         dur = ent.get("duration") or {}
         if dur.get("periodUnit") == "hour":
             return f"{dur.get('amount')} h rental window"
@@ -112,8 +111,8 @@ def price(p: dict[str, Any] | None) -> str:
 
 
 def _date(ts: int, with_time: bool = False) -> str:
-    fmt = "%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d"
-    return datetime.fromtimestamp(ts, timezone.utc).strftime(fmt)
+    """A UTC day (or minute) of the catalogue, through domain.time like every date shown."""
+    return utc(ts, MINUTE_FORMAT if with_time else DAY_FORMAT)
 
 
 # Subscription states with access now: the holders the catalogue counts.

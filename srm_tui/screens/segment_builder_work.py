@@ -329,7 +329,7 @@ class BuilderWork:
         )
 
     def action_export(self) -> None:
-        from srm_tui.screens.segment_dialogs import ExportScreen
+        from srm_tui.screens.segment_export import ExportScreen
 
         segment = self.segment
         if validate_segment(segment):

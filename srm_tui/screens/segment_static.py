@@ -186,7 +186,7 @@ class StaticSegmentScreen(Screen):
         self.app.push_screen(OverviewScreen(self.saved.name, population), chosen)
 
     def action_export(self) -> None:
-        from srm_tui.screens.segment_dialogs import ExportScreen
+        from srm_tui.screens.segment_export import ExportScreen
 
         self.app.push_screen(ExportScreen(self.saved.segment or Segment(), saved=self.saved))
 

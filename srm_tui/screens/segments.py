@@ -303,7 +303,7 @@ class SegmentsScreen(Screen):
         self.app.push_screen(SchedulesScreen())
 
     def action_export(self) -> None:
-        from srm_tui.screens.segment_dialogs import ExportScreen
+        from srm_tui.screens.segment_export import ExportScreen
 
         s = self._selected()
         if s is None or s.segment is None:
