@@ -15,11 +15,14 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
-import tenacity
 
 from srm_tui.api import errors
+
+if TYPE_CHECKING:
+    import tenacity
 
 
 @dataclass
@@ -38,6 +41,8 @@ class RetryPolicy:
     ) -> tenacity.Retrying:
         """A tenacity controller for one request under this policy; ``on_retry`` is called
         before each wait (the client counts its retries with it)."""
+        import tenacity  # on the first request: commands that send none do not pay its import
+
         return tenacity.Retrying(
             stop=tenacity.stop_after_attempt(max(1, self.attempts)),
             retry=tenacity.retry_if_exception_type(Transient),
