@@ -1,5 +1,6 @@
-"""`srm outbox list|push|resolve`: the actions waiting for the API, sent now, or settled
-after a conflict or a failure."""
+"""`srm outbox list|push|resolve`: the writes waiting for the API (support actions and offer
+drafts, through the session's write engine), sent now, or settled after a conflict or a
+failure."""
 
 from __future__ import annotations
 
@@ -37,6 +38,12 @@ def _push_report(summary: Any, as_json: bool) -> None:
             "srm outbox resolve ID --retry|--discard",
             err=True,
         )
+        if any(isinstance(i, str) for i in summary.conflicts + summary.failed):
+            click.echo(
+                "srm: offer drafts (offer:ID) are merged with srm offers resolve ID "
+                "--mine/--theirs, or dropped with srm offers discard ID",
+                err=True,
+            )
         sys.exit(EXIT_FAILURE)
 
 
@@ -45,12 +52,12 @@ def _push_report(summary: Any, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @command_options
 def outbox_list(ctx: click.Context, show_all: bool, as_json: bool, **flags: Any) -> None:
-    """Pending actions, conflicts (with both versions) and failures, oldest first."""
-    from srm_tui.actions.outbox import OPEN
+    """Pending actions and offer drafts, conflicts (with both versions) and failures, oldest
+    first."""
+    from srm_tui.writes.record import OPEN
 
     with action_errors(), session(ctx, flags) as s:
-        service = s.local_actions
-        items = service.outbox_items(None if show_all else OPEN)
+        items = s.local_writes.writes(None if show_all else OPEN)
     if as_json:
         click.echo(json_text([i.to_json() for i in items]))
         return
@@ -59,7 +66,7 @@ def outbox_list(ctx: click.Context, show_all: bool, as_json: bool, **flags: Any)
     for item in items:
         data = item.to_json()
         click.echo(
-            f"#{item.id:<5} {item.status:9} {data['created_at']}  {item.agent or '-'}  "
+            f"#{item.number!s:<5} {item.status:9} {data['created_at']}  {item.agent or '-'}  "
             f"{item.title}: {item.target}"
         )
         for change in item.changes:
@@ -81,10 +88,9 @@ def outbox_list(ctx: click.Context, show_all: bool, as_json: bool, **flags: Any)
 @click.option("--json", "as_json", is_flag=True)
 @command_options
 def outbox_push(ctx: click.Context, as_json: bool, **flags: Any) -> None:
-    """Send the pending actions now, oldest first, each exactly once."""
+    """Send the pending actions, then the offer drafts, oldest first, each exactly once."""
     with action_errors(as_json=as_json), session(ctx, flags) as s:
-        service = s.actions
-        summary = service.push()
+        summary = s.writes.push()
     _push_report(summary, as_json)
 
 

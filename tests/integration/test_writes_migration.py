@@ -151,11 +151,17 @@ def test_a_v8_cache_with_queued_actions_and_drafts_lists_and_pushes_them(sandbox
         env = srm_env(None, db, SRM_NOW=AS_OF, SRM_AGENT="anna")
         out = run_srm("outbox", "list", "--json", env=env)
         assert out.returncode == 0, out.stderr
-        actions = [i for i in json.loads(out.stdout) if i.get("kind", "action") == "action"]
-        assert [(i["id"], i["action"], i["status"]) for i in actions] == [
+        shown = json.loads(out.stdout)
+        assert [(i["id"], i["action"], i["status"]) for i in shown] == [
             (1, "note-add", "pending"),
             (2, "note-add", "pending"),
+            ("offer:1", "offer-update", "pending"),
+            ("offer:2", "offer-update", "conflict"),
         ]
+        assert "kind" not in shown[0]  # an action's entry is printed as it always was
+        assert shown[3]["versions"][0]["server"] == offers[1]["title"]
+        text = run_srm("outbox", "list", env=env)
+        assert "#offer:2 conflict" in text.stdout and "V8 draft title" in text.stdout
         drafts = run_srm("offers", "drafts", "--json", env=env)
         assert drafts.returncode == 0, drafts.stderr
         assert [(d["id"], d["status"]) for d in json.loads(drafts.stdout)] == [
@@ -163,10 +169,14 @@ def test_a_v8_cache_with_queued_actions_and_drafts_lists_and_pushes_them(sandbox
             (2, "conflict"),
         ]
 
-        summary = session.writes.push()
-        assert summary.sent == [1, 2, "offer:1"], summary.messages
-        assert summary.conflicts == ["offer:2"] and summary.failed == []
-        assert summary.remaining == 0 and summary.stopped is None
+        # One push through the outbox's face sends both kinds; the conflict waits for a merge.
+        pushed = run_srm("outbox", "push", "--json", env=srm_env(sandbox, db, SRM_NOW=AS_OF))
+        assert pushed.returncode == 1, pushed.stderr
+        summary = json.loads(pushed.stdout)
+        assert summary["sent"] == [1, 2, "offer:1"], summary["messages"]
+        assert summary["conflicts"] == ["offer:2"] and summary["failed"] == []
+        assert summary["remaining"] == 0 and summary["stopped"] is None
+        assert "srm offers resolve" in pushed.stderr
         again = session.writes.push()
         assert again.sent == [] and again.conflicts == ["offer:2"]
     finally:
