@@ -125,7 +125,7 @@ class DraftsScreen(TableKeys, Screen[Any]):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                result = self.app.session.writes.discard(f"offer:{draft_id}")
+                result = self.app.session.local_writes.discard(f"offer:{draft_id}")
                 self.notify(result.message)
                 self.action_reload()
 

@@ -2,8 +2,8 @@
 
 ``WriteScreen`` is one pending write of any kind (a queued support action, an offer draft)
 beside the API's version, with the agent's decision: it owns the frame every kind shares
-(discarding waits for y, esc takes it back, decisions go through the session's write engine).
-Each kind gives its panel: ``OutboxItemScreen`` here (Sync › one outbox entry), and
+(discarding waits for y, esc takes it back, decisions go through the session's write engine
+over the cache). Each kind gives its panel: ``OutboxItemScreen`` here (Sync › one outbox entry), and
 ``MergeScreen`` in offer_merge.py (Offers › drafts › merge, field by field).
 
 A queued action that met a record changed meanwhile (or that the API refused) is never
@@ -200,7 +200,7 @@ class WriteScreen(Screen[Any]):
             return
         self.armed = False
         try:
-            result = self.app.session.writes.discard(ref)
+            result = self.app.session.local_writes.discard(ref)
         except WriteError as exc:
             self.notify(str(exc), severity="error")
             return
@@ -314,7 +314,7 @@ class OutboxItemScreen(WriteScreen):
             self.action_reload()
 
     def _service(self) -> ActionService:
-        return self.app.session.actions
+        return self.app.session.local_actions
 
     def _settled(self, message: str) -> None:
         self.changed = True
@@ -326,7 +326,7 @@ class OutboxItemScreen(WriteScreen):
         assert self.item is not None
         self._disarm()
         try:
-            self.app.session.writes.retry(f"action:{self.item.id}")
+            self.app.session.local_writes.retry(f"action:{self.item.id}")
         except WriteError as exc:
             self.notify(str(exc), severity="error")
             return
