@@ -12,7 +12,6 @@ import pytest
 from rich.cells import cell_len
 
 from srm_tui.sandbox.locales import HOSTILE_NAMES
-from srm_tui.sandbox.seed import seed_cache
 from srm_tui.storage.cache import Cache
 from srm_tui.widgets.customer_table import CustomerTable
 from tests.helpers import screen_text
@@ -22,11 +21,8 @@ AS_OF = datetime(2026, 11, 1, tzinfo=timezone.utc)
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory):
-    path = tmp_path_factory.mktemp("list-fit") / "c.db"
-    cache = Cache(path)
-    seed_cache(cache, 120, 7, AS_OF)
-    cache.close()
+def db(seeded_cache):
+    path = seeded_cache(120, 7)
     conn = sqlite3.connect(path)
     ids = [r[0] for r in conn.execute("SELECT id FROM customers ORDER BY id LIMIT ?", (8,))]
     with conn:  # the first page holds every hostile name the generator knows

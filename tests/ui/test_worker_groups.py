@@ -14,7 +14,6 @@ from datetime import datetime, timezone
 
 import pytest
 
-from srm_tui.sandbox.seed import seed_cache
 from srm_tui.storage.cache import Cache
 from tests.helpers import screen_text
 from tests.ui_keys import make_app, name, open_customer, searched, settle, type_text, until
@@ -24,12 +23,8 @@ FAILED = "OperationalError: disk I/O error"
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory):
-    path = tmp_path_factory.mktemp("worker-groups") / "c.db"
-    cache = Cache(path)
-    seed_cache(cache, 60, 7, AS_OF)
-    cache.close()
-    return path
+def db(seeded_cache):
+    return seeded_cache(60, 7)
 
 
 def _failing(*_args, **_kwargs):
