@@ -1,6 +1,6 @@
-"""Which tab of the customer screen each action works on, and the record it acts on: both
-drawn from the action's spec (its target field names the kind of record, hence the table
-the agent highlights it in), so a new action needs no new branch here."""
+"""Which tab of the customer screen each action works on (the registry's, with the action)
+and the record it acts on, drawn from the action's spec: its target field names the kind of
+record, hence the table the agent highlights it in, so a new action needs no branch here."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.widgets import DataTable
 
+from srm_tui.actions import registry
 from srm_tui.actions.registry import REGISTRY
 from srm_tui.domain.time import iso
 
@@ -65,10 +66,6 @@ TARGETS: dict[str, Target] = {
     "note_id": Target("notes", "#notes-table", ask="Highlight a note on the Notes tab (5) first."),
 }
 
-# Where an action works besides its record's tab: a note is added from the notes too, and
-# access is extended from one of its transactions.
-ALSO_ON = {"note-add": ("notes",), "extend": ("transactions",)}
-
 # The screen's own keys that belong to one tab (not support actions).
 SCREEN_KEYS = {
     "filter_history": ("history",),
@@ -80,17 +77,8 @@ SCREEN_KEYS = {
 TABLE_NAMES = {"#access-table": "subscriptions and passes", "#pd-table": "payment details"}
 
 
-def action_tabs() -> dict[str, tuple[str, ...]]:
-    """Action or screen key -> the tabs it works on (the footer shows only those)."""
-    tabs = {
-        name: (TARGETS[spec.target_field.name].tab, *ALSO_ON.get(name, ()))
-        for name, spec in REGISTRY.items()
-    }
-    tabs.update(SCREEN_KEYS)
-    return tabs
-
-
-ACTION_TABS = action_tabs()
+# Action or screen key -> the tabs it works on (the footer shows only those).
+ACTION_TABS: dict[str, tuple[str, ...]] = {**registry.action_tabs(), **SCREEN_KEYS}
 
 
 def _defaults(screen: CustomerScreen, action: str, key: str | None) -> dict[str, Any]:
