@@ -54,16 +54,16 @@ class MergeScreen(WriteScreen):
         self.choices: dict[str, str] = {}
         self.running = False
 
-    def _service(self, online: bool = False):
-        from srm_tui.offers.service import OfferService
-
-        settings = self.app.settings
+    def _service(self, online: bool = False) -> Any:
+        """The session's offer service: the one that sends (through the session's client)
+        when the merge is applied, else the cache-only one."""
         if online:
             try:
-                settings = self.app.api_settings() or settings
+                self.app.api_settings()  # the demo's sandbox starts here; raises out of reach
+                return self.app.session.offers
             except Exception:  # out of reach: the merged draft waits
-                settings = settings.model_copy({"api_url": None})
-        return OfferService(self.app.cache, settings)
+                pass
+        return self.app.session.local_offers
 
     def compose(self) -> ComposeResult:
         yield Static("", id="crumbs", markup=False)
@@ -177,8 +177,6 @@ class MergeScreen(WriteScreen):
             result: Any = service.resolve(self.draft_id, choices)
         except Exception as exc:  # shown here; the draft stays
             result = exc
-        finally:
-            service.close()
         self.app.call_from_thread(self._done, result)
 
     # the write-screen frame -----------------------------------------------------------------
