@@ -18,15 +18,12 @@ from tools.crash_harness import run_all
 KILLS = int(os.environ.get("SRM_CRASH_KILLS", "50"))
 
 
-@pytest.fixture(scope="module")
-def results(tmp_path_factory):
-    return {r.target: r for r in run_all(tmp_path_factory.mktemp("crash"), KILLS)}
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("target", ["sync", "push", "console"])
-def test_killed_at_random_points_nothing_is_lost_or_doubled(results, target):
-    result = results[target]
+def test_killed_at_random_points_nothing_is_lost_or_doubled(tmp_path, target):
+    # One target per test (each with its own sandbox and fork server), so parallel workers
+    # run them side by side and none is run twice.
+    (result,) = run_all(tmp_path, KILLS, targets=(target,))
     assert result.problems == [], "\n".join(result.problems[:20])
     assert result.kills == KILLS and result.checks == KILLS
     # Every run was killed at its statement, or had less work left than that statement
