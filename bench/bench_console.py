@@ -40,7 +40,11 @@ import srm_tui.entry, srm_tui.exits, srm_tui.launch  # what plain `srm` imports 
 from srm_tui.app import SrmApp
 from srm_tui.config import load_settings
 from srm_tui.storage.cache import Cache
+import pathlib, srm_tui.app
 class Timed(SrmApp):
+    # Textual finds a relative CSS_PATH beside the file of the class, and this one has none.
+    if isinstance(SrmApp.CSS_PATH, str):
+        CSS_PATH = str(pathlib.Path(srm_tui.app.__file__).parent / SrmApp.CSS_PATH)
     def on_mount(self):
         super().on_mount()
         self.call_after_refresh(self.exit)
