@@ -48,6 +48,7 @@ class OfferFormScreen(Screen[Any]):
         self.initial = values
         self.creating = creating
         self.problems: list[Any] = []
+        self._start: dict[str, Any] | None = None  # the values as first shown (on mount)
         self.running = False
         self._timer: Timer | None = None
 
@@ -218,7 +219,7 @@ class OfferFormScreen(Screen[Any]):
     def action_cancel(self) -> None:
         from srm_tui.screens.offer_dialog import ConfirmDialog
 
-        if self.values() == getattr(self, "_start", None):
+        if self.values() == self._start:
             self.dismiss(None)
             return
 

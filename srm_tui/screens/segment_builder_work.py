@@ -41,7 +41,7 @@ class BuilderWork:
     def recount(self) -> None:
         """Count the current tree (after the count in flight, if any: newest wins)."""
         self.seq += 1
-        if getattr(self, "_asked", None) is not None:  # the asked customer, against this tree
+        if self._asked is not None:  # the asked customer, against this tree
             self._explain_worker(
                 self._asked, Segment(where=self.where, selector=self.selector), self.seq
             )
@@ -129,7 +129,7 @@ class BuilderWork:
 
     def members_loaded(self, page: int) -> None:
         """The first page of a new count arrived: explain its first member."""
-        if page == 0 and getattr(self, "_asked", None) is None:
+        if page == 0 and self._asked is None:
             self._member_moved()
 
     def _cursor_moved(self) -> None:
@@ -144,7 +144,7 @@ class BuilderWork:
 
     def _explain_highlighted(self) -> None:
         row = self.query_one("#members", CustomerTable).selected()
-        if row is None or getattr(self, "_asked", None) is not None:
+        if row is None or self._asked is not None:
             return
         self._explain_worker(
             int(row["id"]), Segment(where=self.where, selector=self.selector), self.seq

@@ -92,6 +92,7 @@ class ConditionScreen(AsksBeforeLeaving, ModalScreen[Condition | None]):
         currency: str = "EUR",
     ) -> None:
         super().__init__()
+        self._hint_shown: str | None = None
         self.now = now
         # Money conditions always name a currency: the one typed, else the reporting one.
         self.currency = currency
@@ -331,7 +332,7 @@ class ConditionScreen(AsksBeforeLeaving, ModalScreen[Condition | None]):
             text = visible(format_condition(self.result), 200)
             self._say(text + (f"   ({parsed.hint})" if parsed.hint else ""), bad=False)
         shown = self._hint_text()
-        if shown != getattr(self, "_hint_shown", None):  # no relayout on every keystroke
+        if shown != self._hint_shown:  # no relayout on every keystroke
             self._hint_shown = shown
             hint.update(Text(shown))
 
