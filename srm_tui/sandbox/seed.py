@@ -23,7 +23,7 @@ from typing import Any
 
 from srm_tui.sandbox.generator import catalog, iter_customers
 from srm_tui.storage import records
-from srm_tui.storage.cache import Cache
+from srm_tui.storage.cache import Cache, CacheReadOnly
 from srm_tui.sync.engine import ORDER
 from srm_tui.sync.parse import validate
 
@@ -187,6 +187,8 @@ def _bulk_load(cache, customers, seed, as_of, cat, counts, progress, workers) ->
     if workers is None:
         forks = "fork" in multiprocessing.get_all_start_methods()
         workers = (os.cpu_count() or 1) if forks and customers >= PARALLEL_FROM else 0
+    if cache.read_only:  # the journal switch below would fail with SQLite's own words
+        raise CacheReadOnly(cache.refuse_writes_reason())
     conn = cache.conn()
     journal = conn.execute("PRAGMA journal_mode").fetchone()[0]
     conn.execute("PRAGMA journal_mode=DELETE")
