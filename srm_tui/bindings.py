@@ -24,7 +24,7 @@ class Spec:
 
 def _action_specs() -> list[Spec]:
     """The customer screen's support action keys, from the action registry."""
-    from srm_tui.actions.registry import FACES
+    from srm_tui.faces import FACES
 
     return [Spec(f.binding_id, f.key, f"act('{f.action}')", f.label) for f in FACES]
 
@@ -86,7 +86,7 @@ REGISTRY: dict[str, list[Spec]] = {
         Spec("customer.copy_url", "u", "copy_offer_url", "Copy offer URL"),
         Spec("customer.segments", "m", "app.segment_membership", "Static segments"),
         # Actions (hidden from the viewer role): each acts on the highlighted row; their keys
-        # and labels are declared with the actions (srm_tui.actions.registry.FACES).
+        # and labels are declared with the actions (srm_tui.faces.FACES).
         *_action_specs(),
         Spec("customer.view_offer", "o", "view_offer", "View offer"),
         Spec("customer.change_history", "h", "change_history", "Change history"),

@@ -1,31 +1,32 @@
-"""Wiring shared by the CLI and the console: the cache, the API client, the demo."""
+"""What the Session (srm_tui.session) builds on: where the cache is and how it is opened, and
+the demo's in-process sandbox and settings; plus ``dumps`` for records shown as JSON."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from srm_tui.config import DEFAULT_SANDBOX_KEY, ConfigError, Settings, data_dir
+from srm_tui.config import DEFAULT_SANDBOX_KEY, Settings, data_dir
 from srm_tui.storage.cache import Cache
-
-if TYPE_CHECKING:
-    from srm_tui.api.client import ApiClient
 
 DEMO_CUSTOMERS = 5000
 DEMO_SEED = 1
 
 
 def demo_db_path() -> Path:
+    """The demo's cache, in srm's data folder."""
     return data_dir() / "demo.db"
 
 
 def demo_state_path() -> Path:
+    """The demo sandbox's saved state, beside the demo's cache."""
     return data_dir() / "demo-sandbox.json"
 
 
 def cache_path(settings: Settings) -> Path:
+    """Where the configured cache is: --db, else the demo's, else srm's own cache.db."""
     if settings.db:
         return Path(settings.db).expanduser()
     if settings.is_demo:
@@ -38,14 +39,6 @@ def open_cache(settings: Settings, *, create: bool = False) -> Cache:
     import) or it is the demo's; only srm's own data folder is ever created."""
     own = not settings.db
     return Cache(cache_path(settings), create=create or (own and settings.is_demo), make_folder=own)
-
-
-def make_client(settings: Settings) -> ApiClient:
-    from srm_tui.api.client import ApiClient  # httpx is imported only when the API is used
-
-    if not settings.api_url:
-        raise ConfigError("no API URL: give --api-url or set SRM_API_URL")
-    return ApiClient(settings.api_url, settings.key(), timeout=settings.timeout)
 
 
 @dataclass
@@ -102,14 +95,6 @@ def _secret(value: str) -> Any:
     from srm_tui.config import Secret
 
     return Secret(value)
-
-
-def sync_now(settings: Settings, cache: Cache, *, full: bool = False, progress=None):
-    from srm_tui.sync.engine import SyncEngine
-
-    with make_client(settings) as client:
-        engine = SyncEngine(cache, client, page_size=settings.page_size, progress=progress)
-        return engine.run(full=full)
 
 
 def dumps(value: Any) -> str:

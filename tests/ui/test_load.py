@@ -96,20 +96,22 @@ def test_ten_thousand_queued_actions_pass_a_rate_limit_exactly_once(tmp_path):
 
 OTHER = """
 import json, os, sys
-from srm_tui import runtime
 from srm_tui.config import load_settings
 from srm_tui.segments import export, loads
+from srm_tui.session import Session
 from srm_tui.storage import facts
 from srm_tui.storage.cache import Cache
 
 settings = load_settings()
 cache = Cache(settings.db)
+session = Session(settings, cache)
 segment = loads(open(sys.argv[2]).read())
 stop = sys.argv[1]  # a file the console creates once it has done its share of the work
 runs = 0
 print("started", flush=True)
 while not os.path.exists(stop) or runs < 2:
-    runtime.sync_now(settings, cache, full=True)  # a sync, pruning included
+    with session.client() as client:  # a sync, pruning included
+        session.sync_engine(client).run(full=True)
     with cache.transaction() as tx:  # a scheduled export settles the segment facts first
         facts.ensure_facts(tx)
     export(cache.conn(), segment, settings.now_ts(), "csv", sys.argv[3], force=True)

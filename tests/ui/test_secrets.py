@@ -235,7 +235,6 @@ async def test_the_console_crash_report_does_not_hold_the_api_key(tmp_path, monk
 
     from srm_tui.app import SrmApp
     from srm_tui.config import load_settings
-    from srm_tui.runtime import make_client
 
     def broken(self, request):
         raise RuntimeError("the network card caught fire")
@@ -252,7 +251,7 @@ async def test_the_console_crash_report_does_not_hold_the_api_key(tmp_path, monk
     class Crashing(SrmApp):
         @work(thread=True)
         def crash(self) -> None:
-            with make_client(self.settings) as client:
+            with self.session.client() as client:
                 client.request("GET", "/customers/1")
 
     app = Crashing(settings, Cache(tmp_path / "c.db"), sync_on_start=False)

@@ -39,6 +39,7 @@ def test_core_imports_no_textual():
         "srm_tui.config",
         "srm_tui.runtime",
         "srm_tui.session",
+        "srm_tui.faces",
         "srm_tui.exits",
         "srm_tui.entry",
         "srm_tui.launch",
