@@ -3,7 +3,9 @@
 An action is planned from the cache alone (so rules hold offline and in a dry run): its input
 is parsed field by field (``ActionInvalid`` names the field at fault), its rules are checked in
 order (the first that fails blocks it), and the plan says exactly what will change and which
-API request carries it out.
+API request carries it out. Its errors are the write pipeline's family (srm_tui/writes).
+
+Over 400 lines: the parsers every action's fields share live beside the specs they serve.
 """
 
 from __future__ import annotations

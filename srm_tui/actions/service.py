@@ -5,6 +5,9 @@ and in a dry run), written to the outbox, then, when the API is configured, sent
 under its idempotency key. The API's answer decides: applied (the customer is refreshed from
 the API so the cache follows it), refused (reported like a local rule), or, when the API
 cannot be reached, left queued for ``push``.
+
+Over 400 lines: preview, run, the outbox kind's push step and the API follow-up (refresh,
+anonymization, audit) share one service's state; splitting them would pass it all around.
 """
 
 from __future__ import annotations

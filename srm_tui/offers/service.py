@@ -4,6 +4,9 @@ with If-Match or kept as drafts, 412 conflicts kept for a merge, season groups a
 The console and ``srm offers`` both call this. Every write goes through a draft row first (in
 the cache's transaction), so an edit survives a crash, a lost connection or a 412: the draft
 is removed only when the API accepted it, or when the agent discards it.
+
+Over 400 lines: the catalogue's reads, edits, drafts, merges, season groups and coupons are
+one service the console and the CLI share; each part is short.
 """
 
 from __future__ import annotations
