@@ -94,18 +94,47 @@ def outbox_push(ctx: click.Context, as_json: bool, **flags: Any) -> None:
     _push_report(summary, as_json)
 
 
+class WriteId(click.ParamType):
+    """An outbox entry's number, or ``offer:N`` for an offer draft."""
+
+    name = "integer"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip()
+        if text.startswith("offer:") and text[len("offer:") :].isdigit():
+            return text
+        try:
+            return int(text)
+        except ValueError:
+            self.fail(
+                f"{value!r} is not a valid integer (or offer:N for an offer draft)", param, ctx
+            )
+
+
 @outbox_group.command("resolve")
-@click.argument("outbox_id", type=int)
+@click.argument("outbox_id", type=WriteId())
 @click.option("--retry", is_flag=True, help="send it again as it is (over the API's version)")
 @click.option("--discard", is_flag=True, help="drop it (recorded in the audit log)")
 @click.option("--json", "as_json", is_flag=True)
 @command_options
 def outbox_resolve(
-    ctx: click.Context, outbox_id: int, retry: bool, discard: bool, as_json: bool, **flags: Any
+    ctx: click.Context, outbox_id: Any, retry: bool, discard: bool, as_json: bool, **flags: Any
 ) -> None:
-    """Settle a conflict or a failure: --retry sends it again, --discard drops it."""
+    """Settle a conflict or a failure: --retry sends it again, --discard drops it (offer:N: an
+    offer draft; --retry keeps every field of the draft over the server's)."""
     if retry == discard:
         raise UsageProblem("--retry/--discard: give exactly one")
+    if isinstance(outbox_id, str):  # an offer draft, settled as `srm offers resolve|discard`
+        from srm_tui.cli.offers import offer_service, show_result
+
+        number = int(outbox_id.split(":", 1)[1])
+        with offer_service(ctx, flags, online=None if retry else False) as service:
+            kind = service.write_kind()
+            result = kind.retry(number) if retry else kind.discard(number)
+        show_result(result, as_json)
+        return
     with action_errors({"id": "ID"}, as_json), session(ctx, flags) as s:
         service = s.actions
         item = service.resolve(outbox_id, retry=retry)

@@ -193,3 +193,22 @@ def test_a_v8_cache_with_queued_actions_and_drafts_lists_and_pushes_them(sandbox
     assert [r[0] for r in conn.execute("SELECT status FROM outbox ORDER BY id")] == ["sent"] * 2
     assert [r[0] for r in conn.execute("SELECT id, status FROM offer_drafts")] == [2]
     conn.close()
+
+    # The outbox's resolve settles a draft too: --retry keeps the draft's fields and sends them
+    # over the server's version.
+    online = srm_env(sandbox, db, SRM_NOW=AS_OF, SRM_AGENT="anna")
+    bad = run_srm("outbox", "resolve", "offer:x", "--retry", env=online)
+    assert bad.returncode == 2 and "OUTBOX_ID" in bad.stderr
+    missing = run_srm("outbox", "resolve", "offer:9", "--discard", env=online)
+    assert missing.returncode == 2 and "no draft #9" in missing.stderr
+    retried = run_srm("outbox", "resolve", "offer:2", "--retry", "--json", env=online)
+    assert retried.returncode == 0, retried.stderr
+    assert json.loads(retried.stdout)["status"] == "applied"
+    assert _title(sandbox, offers[1]["id"]) == "Mine from V8"
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT count(*) FROM offer_drafts").fetchone()[0] == 0
+    conn.close()
+
+
+def _title(sandbox: SandboxProcess, offer_id: str) -> str:
+    return next(o["title"] for o in sandbox.export()["offers"] if o["id"] == offer_id)
