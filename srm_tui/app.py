@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual.app import App
@@ -33,7 +34,9 @@ class SrmApp(StackGuards, App):
     """Keyboard-first console over the local cache."""
 
     TITLE = "srm"
-    CSS_PATH = "srm.tcss"  # the screens' one stylesheet
+    # The screens' one stylesheet, by absolute path: Textual resolves a relative one beside
+    # the module of the class, which for a subclass elsewhere (a test's) is the wrong folder.
+    CSS_PATH = Path(__file__).parent / "srm.tcss"
     BINDINGS = bindings("app")
     COMMANDS = {SrmCommands}
     COMMAND_PALETTE_BINDING = "ctrl+p"
