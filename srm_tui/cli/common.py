@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from srm_tui.config import Settings, load_settings
+from srm_tui.config import ConfigError, Settings, load_settings
 from srm_tui.domain.text import json_text, visible
 from srm_tui.exits import EXIT_FAILURE, UsageProblem, classify, report
 from srm_tui.session import Session
@@ -93,6 +93,14 @@ def session(
 def command_session(ctx: click.Context, flags: dict[str, Any], *, create: bool = False) -> Session:
     """The command's Session, closed by click when the command's context ends."""
     return ctx.with_resource(session(ctx, flags, create=create))
+
+
+def configured_api(s: Session) -> None:
+    """Commands that only work against an API the user configured (fetch, the webhook
+    receiver and subscription) do not fall back to the demo's sandbox: exit 2 as without an
+    API, as they always have."""
+    if not s.settings.api_url:
+        raise ConfigError("no API URL: give --api-url or set SRM_API_URL")
 
 
 def _debug(ctx: click.Context, local: dict[str, Any]) -> bool:
@@ -258,6 +266,7 @@ __all__ = [
     "check_id",
     "command_options",
     "command_session",
+    "configured_api",
     "common",
     "handled",
     "json_option",

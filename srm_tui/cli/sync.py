@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from srm_tui.cli.common import ProgressBar, command_options, session
+from srm_tui.cli.common import ProgressBar, command_options, configured_api, session
 from srm_tui.domain.text import count
 from srm_tui.exits import EXIT_FAILURE
 
@@ -74,6 +74,7 @@ def fetch(ctx: click.Context, what: str, as_json: bool, **flags: Any) -> None:
 
     # A fetch fills the cache as a sync does (the vendor's first step may be one customer).
     with session(ctx, flags, create=True) as s:
+        configured_api(s)
         kind, value = classify(what)
         with s.client() as client:
             engine = s.sync_engine(client)

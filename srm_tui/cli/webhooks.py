@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from srm_tui.cli.common import command_options, session
+from srm_tui.cli.common import command_options, configured_api, session
 from srm_tui.exits import EXIT_FAILURE, UsageProblem
 
 
@@ -30,6 +30,7 @@ def webhooks_serve(ctx: click.Context, host: str, port: int, **flags: Any) -> No
     with session(ctx, flags, create=True) as s:
         settings = s.settings
         cache = s.cache
+        configured_api(s)
         client = s.client()
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
         limits = Limits.from_settings(settings)
@@ -72,10 +73,13 @@ def webhooks_subscribe(
     bad = [t for t in chosen if not TOPIC.match(t)]
     if not chosen or bad:
         raise UsageProblem(f"--topics: not a topic name: {(bad or [topics])[0]!r}")
-    with session(ctx, flags) as s, s.client() as client:
+    with session(ctx, flags) as s:
+        configured_api(s)
+        client = s.client()
         settings = s.settings
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-        outcome = subscribe(client, url, list(dict.fromkeys(chosen)), secret)
+        with client:
+            outcome = subscribe(client, url, list(dict.fromkeys(chosen)), secret)
     if as_json:
         click.echo(json.dumps({"url": url, "topics": outcome}))
     else:
