@@ -59,9 +59,9 @@ class Draft:
             "activate": "activate",
             "deactivate": "deactivate",
         }[self.op]
-        where = self.offer_id or "new offer"
-        if self.country:
-            where += f" · {self.country}"
+        if self.offer_id is None:  # an offer not created yet: "new offer", not "new new offer"
+            return "new offer" + (f" · {self.country}" if self.country else "")
+        where = self.offer_id + (f" · {self.country}" if self.country else "")
         return f"{what} {where}"
 
     def to_json(self) -> dict[str, Any]:
