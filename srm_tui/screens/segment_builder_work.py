@@ -22,6 +22,7 @@ from srm_tui.segments.model import Node, Segment
 from srm_tui.segments.validate import validate_segment
 from srm_tui.widgets.choice import ChoiceField
 from srm_tui.widgets.customer_table import CustomerTable
+from srm_tui.widgets.member_list import MemberPages
 
 EXPLAIN_DELAY = 0.2
 
@@ -127,9 +128,9 @@ class BuilderWork:
     def on_customer_table_opened(self, message: CustomerTable.Opened) -> None:
         self.app.open_customer(message.customer_id)
 
-    def members_loaded(self, page: int) -> None:
+    def on_member_pages_loaded(self, message: MemberPages.Loaded) -> None:
         """The first page of a new count arrived: explain its first member."""
-        if page == 0 and self._asked is None:
+        if message.page == 0 and self._asked is None:
             self._member_moved()
 
     def _cursor_moved(self) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
+from textual.message import Message
 from textual.widget import Widget
 
 from srm_tui.segments.compile import Compiled
@@ -23,6 +24,13 @@ KEEP_PAGES = 12
 
 class MemberPages:
     """Feeds a CustomerTable with the rows of one population."""
+
+    class Loaded(Message):
+        """A page of members arrived and is shown (posted to the owner: messages up)."""
+
+        def __init__(self, page: int) -> None:
+            super().__init__()
+            self.page = page
 
     def __init__(self, owner: Widget, table: CustomerTable) -> None:
         self.owner = owner
@@ -96,6 +104,4 @@ class MemberPages:
         while len(self._pages) > KEEP_PAGES:
             self._pages.popitem(last=False)
         self.table.reload(self.source, self.count)
-        loaded = getattr(self.owner, "members_loaded", None)
-        if loaded is not None:
-            loaded(page)
+        self.owner.post_message(self.Loaded(page))
