@@ -109,11 +109,25 @@ class SyncScreen(Screen):
         rows, keys = [], []
         counts = state.outbox_counts
         decide = counts.get(ob.CONFLICT, 0) + counts.get(ob.FAILED, 0)
-        self.query_one("#outbox-heading", Static).update(
-            f"Outbox ({counts.get(ob.PENDING, 0)} pending, {decide} need a decision) — "
-            "actions wait here until the API has them; enter opens one"
-        )
+        heading = self.query_one("#outbox-heading", Static)
+        # Offer edits are writes too (one pipeline): their waiting and conflicting drafts
+        # are listed with the actions, and enter opens the offer's merge view.
+        drafts = self.app.session.local_writes.writes(kinds=["offer"])
+        pending_drafts = sum(1 for d in drafts if d.status == ob.PENDING)
+        decide_drafts = len(drafts) - pending_drafts
         # What needs the agent first (conflicts, failures), then what waits, then the rest.
+        for draft in sorted(drafts, key=lambda d: (d.status == ob.PENDING, d.created_at)):
+            rows.append(
+                [
+                    utc(draft.created_at, SECOND_FORMAT),
+                    draft.action,
+                    Text(visible(draft.title)),
+                    draft.status,
+                    "—",
+                    Text(visible(draft.last_error)),
+                ]
+            )
+            keys.append(draft.ref)
         for entry in state.outbox:
             rows.append(
                 [
@@ -126,6 +140,12 @@ class SyncScreen(Screen):
                 ]
             )
             keys.append(str(entry.id))
+        pending = counts.get(ob.PENDING, 0) + pending_drafts
+        decide += decide_drafts
+        heading.update(
+            f"Outbox ({pending} pending, {decide} need a decision) — actions and offer "
+            "edits wait here until the API has them; enter opens one"
+        )
         fill(
             outbox,
             [
@@ -143,11 +163,19 @@ class SyncScreen(Screen):
         if 0 < cursor < outbox.row_count:
             outbox.move_cursor(row=cursor, animate=False)
         self._show_entry()
-        if decide or counts.get(ob.PENDING):
+        if decide or pending:
             outbox.focus()
 
+    def _keys(self) -> list[str]:
+        return [str(key.value or "") for key in self.query_one("#outbox", DataTable).rows]
+
     def _entry_ids(self) -> list[int]:
-        return [int(key.value or 0) for key in self.query_one("#outbox", DataTable).rows]
+        """The support actions' outbox numbers, in the table's order (offer drafts apart)."""
+        return [int(key) for key in self._keys() if key.isdigit()]
+
+    def _highlighted_key(self) -> str:
+        table = self.query_one("#outbox", DataTable)
+        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value or "")
 
     def _show_entry(self) -> None:
         """Both versions of the highlighted entry, right under the table."""
@@ -158,8 +186,18 @@ class SyncScreen(Screen):
         if not table.row_count:
             detail.update("The outbox is empty.")
             return
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        item = self.app.session.outbox_entry(int(key or 0))
+        key = self._highlighted_key()
+        if not key.isdigit():  # an offer draft: what it changes, and the key that merges it
+            write = self.app.session.local_writes.get(key)
+            changes = ", ".join(c.what for c in write.changes) or "no field"
+            detail.update(
+                Text(
+                    f"{visible(write.title)} — {write.status}; changes {visible(changes)}. "
+                    "Enter opens it to send, merge or discard."
+                )
+            )
+            return
+        item = self.app.session.outbox_entry(int(key))
         detail.update(entry_view(item) if item else "")
 
     @on(DataTable.RowHighlighted, "#outbox")
@@ -180,4 +218,20 @@ class SyncScreen(Screen):
         if not table.row_count:
             self.notify("The outbox is empty.")
             return
-        self.app.push_screen(OutboxItemScreen(self._entry_ids(), table.cursor_row))
+        key = self._highlighted_key()
+        if not key.isdigit():
+            self._open_draft(int(key.rpartition(":")[2]))
+            return
+        ids = self._entry_ids()
+        self.app.push_screen(OutboxItemScreen(ids, ids.index(int(key))))
+
+    def _open_draft(self, draft_id: int) -> None:
+        """A draft in conflict opens the merge view; a waiting one the offer drafts list."""
+        from srm_tui.screens.offer_drafts import DraftsScreen
+        from srm_tui.screens.offer_merge import MergeScreen
+
+        write = self.app.session.local_writes.get(f"offer:{draft_id}")
+        if write.status == ob.CONFLICT:
+            self.app.push_screen(MergeScreen(draft_id))
+        else:
+            self.app.push_screen(DraftsScreen())
