@@ -10,7 +10,6 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from srm_tui.bindings import Spec, display_keys, spec
 from srm_tui.domain.text import visible
 from srm_tui.domain.token import looks_like_jwt
-from srm_tui.storage.search import SearchError, search
 from srm_tui.sync.lookup import classify
 
 
@@ -65,10 +64,7 @@ class SrmCommands(Provider):
         kind, value = classify(text)
         if kind == "external_id" and " " in text:
             return
-        try:
-            rows = search(self.app.cache.conn(), text, limit=5).rows
-        except SearchError:
-            rows = []
+        rows = self.app.session.customers.first_matches(text, limit=5)
         for row in rows:
             label = f"Open customer {row['id']} · {visible(row['email'], 50)}"
             yield Hit(1.0, label, partial(self.app.open_customer, row["id"]), text=label)

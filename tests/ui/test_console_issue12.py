@@ -672,3 +672,16 @@ async def test_j_k_g_G_move_the_condition_tree(synced):
         assert tree.highlighted == 2
         await pilot.press("k")
         assert tree.highlighted == 1
+
+
+async def test_palette_opens_a_customer_found_by_their_email(synced):
+    """The palette searches customers through the session's reads (it imports no storage)."""
+    running, state, db, cache = synced
+    customer = next(c for c in state.export()["customers"] if c["email"])
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        shown = await _palette(pilot, customer["email"])
+        assert f"Open customer {customer['id']}" in shown
+        await pilot.press("enter")
+        await settle(pilot)
+        assert name(app) == "CustomerScreen" and app.screen.customer_id == customer["id"]

@@ -147,6 +147,16 @@ class CustomerReads:
             total=total,
         )
 
+    def first_matches(self, text: str, limit: int = 5) -> list[Any]:
+        """The first ``limit`` customers a search finds (the palette's hits); none when the
+        query cannot be read."""
+        from srm_tui.storage.search import search
+
+        try:
+            return list(search(self._conn(), text, limit=limit).rows)
+        except SearchError:
+            return []
+
     def search(self, text: str, *, sort: str, descending: bool, prefetch: int = 0) -> SearchAnswer:
         """Every match of ``text``; the count and the first ``prefetch`` rows are read now.
         A query that cannot be read answers with its error and no rows."""
