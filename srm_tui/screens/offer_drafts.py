@@ -23,11 +23,6 @@ class DraftsScreen(TableKeys, Screen[Any]):
     """Every waiting draft: push them, open a conflict's merge view, discard one."""
 
     BINDINGS = bindings("offer_drafts") + TABLE_BINDINGS
-    DEFAULT_CSS = """
-    DraftsScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
-    DraftsScreen DataTable { height: 1fr; margin: 0 1; }
-    DraftsScreen #verdict { height: auto; padding: 0 1; text-style: bold; }
-    """
 
     def compose(self) -> ComposeResult:
         yield Static("Offers › drafts", id="crumbs", markup=False)

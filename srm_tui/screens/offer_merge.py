@@ -40,12 +40,6 @@ class MergeScreen(WriteScreen):
     """Merge one conflicting draft."""
 
     BINDINGS = bindings("offer_merge")
-    DEFAULT_CSS = """
-    MergeScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
-    MergeScreen #about { height: auto; padding: 0 1; }
-    MergeScreen DataTable { height: auto; max-height: 1fr; margin: 1 1 0 1; }
-    MergeScreen #verdict { height: auto; padding: 0 1; margin-top: 1; text-style: bold; }
-    """
 
     def __init__(self, draft_id: int) -> None:
         super().__init__()

@@ -14,7 +14,6 @@ Every choice lands in the audit log.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 from rich.console import Group
@@ -30,17 +29,12 @@ from srm_tui.actions.outbox import OutboxItem
 from srm_tui.actions.service import ActionService
 from srm_tui.bindings import bindings
 from srm_tui.domain.text import visible
+from srm_tui.domain.time import utc
 from srm_tui.widgets.status_line import StatusLine
 from srm_tui.writes import WriteError
 
 MISSING = "(not at the API)"
 DECIDE = (outbox.CONFLICT, outbox.FAILED)
-
-
-def _when(ts: int | None) -> str:
-    if ts is None:
-        return "—"
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M")
 
 
 def _shown(value: Any, limit: int = 40) -> Text:
@@ -124,9 +118,9 @@ def entry_view(item: OutboxItem, position: str = "") -> Group:
         f"  {position}\n" if position else "\n",
         ("Status: ", "bold"),
         f"{status_word(item)}\n",
-        f"Queued {_when(item.created_at)} by {visible(item.agent or '—', 30)} "
+        f"Queued {utc(item.created_at)} by {visible(item.agent or '—', 30)} "
         f"({item.role or '—'}) · attempts {item.attempts}"
-        + (f" · sent {_when(item.sent_at)}" if item.sent_at else ""),
+        + (f" · sent {utc(item.sent_at)}" if item.sent_at else ""),
     )
     parts: list[Any] = [head, Text(""), wanted_table(item)]
     if item.status in DECIDE:
@@ -223,12 +217,6 @@ class OutboxItemScreen(WriteScreen):
     """Sync › outbox #N. Dismisses with True when the agent settled something."""
 
     BINDINGS = bindings("outbox_item")
-    DEFAULT_CSS = """
-    OutboxItemScreen #crumbs { height: 1; padding: 0 1; background: $panel; }
-    OutboxItemScreen VerticalScroll { padding: 0 1; }
-    OutboxItemScreen #choices { margin-top: 1; height: auto; }
-    OutboxItemScreen #ask { margin-top: 1; height: auto; text-style: bold; }
-    """
 
     def __init__(self, ids: list[int], index: int = 0) -> None:
         super().__init__()
