@@ -51,9 +51,17 @@ class HoldersScreen(TableKeys, Screen[Any]):
 
     def on_mount(self) -> None:
         table = self.query_one(CustomerTable)
-        self.query_one("#columns", Static).update(table.header_text())
+        self._write_headings()
         table.focus()
         self._load()
+
+    def _write_headings(self) -> None:
+        self.query_one("#columns", Static).update(self.query_one(CustomerTable).header_text())
+
+    def on_customer_table_resized(self, message: CustomerTable.Resized) -> None:
+        # The table fits its columns to its width once it has one (and again when a scrollbar
+        # comes or goes): the headings follow, or they name columns it no longer shows.
+        self.call_after_refresh(self._write_headings)
 
     def _source(self, offset: int, limit: int) -> list[Any]:
         return self.app.session.offer_reads.customer_rows(self.ids[offset : offset + limit])

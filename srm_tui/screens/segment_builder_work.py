@@ -123,6 +123,9 @@ class BuilderWork:
         table = self.query_one("#members", CustomerTable)
         self.query_one("#member-head", Static).update(table.header_text())
 
+    def on_customer_table_resized(self, message: CustomerTable.Resized) -> None:
+        self.call_after_refresh(self._member_head)  # the headings follow the columns' fit
+
     # members and explain ----------------------------------------------------------------------
 
     def on_customer_table_opened(self, message: CustomerTable.Opened) -> None:

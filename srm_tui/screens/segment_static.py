@@ -78,7 +78,13 @@ class StaticSegmentScreen(Screen):
             )
         )
         self.pages.reset(population, count)  # type: ignore[union-attr]
+        self._member_head()
+
+    def _member_head(self) -> None:
         self.query_one("#member-head", Static).update(self.query_one(CustomerTable).header_text())
+
+    def on_customer_table_resized(self, message: CustomerTable.Resized) -> None:
+        self.call_after_refresh(self._member_head)  # the headings follow the columns' fit
 
     def on_customer_table_opened(self, message: CustomerTable.Opened) -> None:
         self.app.open_customer(message.customer_id)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import pytest
+
 from srm_tui.api.client import ApiClient
 from srm_tui.app import SrmApp
 from srm_tui.config import load_settings
@@ -612,6 +614,30 @@ async def test_holders_list_and_segment_file(synced, tmp_path):
     segment = load(path)
     assert json.loads(open(path).read())["selector"] == "any"
     assert members(cache.conn(), segment, T0) == ids
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_holders_headings_name_the_columns_shown(synced, size):
+    """The holders table fits its columns to its width (some give way at 80 columns): the
+    headings above it are written again then, so each names the column under it."""
+    from srm_tui.storage import queries
+    from srm_tui.widgets.customer_table import CustomerTable
+
+    running, state, db, cache = synced
+    counts = queries.offer_holders(cache.conn(), T0)
+    offer_id = max((k for k in counts if k[0] == "S"), key=lambda k: counts[k])
+    app = _app(db)
+    async with app.run_test(size=size) as pilot:
+        await _catalogue(pilot)
+        await _open_offer(pilot, offer_id)
+        await pilot.press("h")
+        await _settle(pilot, 0.3)
+        assert _name(app) == "HoldersScreen"
+        table = app.screen.query_one(CustomerTable)
+        shown = str(app.screen.query_one("#columns").render())
+        assert shown == table.header_text()
+        titles = [c.title for c in table.shown_columns()]
+        assert shown.split() == " ".join(titles).split()
 
 
 def test_forms_round_trip_every_generated_offer(synced):
