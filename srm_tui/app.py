@@ -123,6 +123,8 @@ class SrmApp(StackGuards, App):
             parts.append(profile.title)
         if status.pending:
             parts.append(f"{count(status.pending, 'action')} pending")
+        if status.drafts:
+            parts.append(f"{count(status.drafts, 'offer draft')} pending")
         if status.decide:
             parts.append(f"{count(status.decide, 'conflict')} (F5)")
         parts.append(f"{self.settings.agent} ({self.settings.role})")

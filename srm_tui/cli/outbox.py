@@ -67,7 +67,7 @@ def outbox_list(ctx: click.Context, show_all: bool, as_json: bool, **flags: Any)
         data = item.to_json()
         click.echo(
             f"#{item.number!s:<5} {item.status:9} {data['created_at']}  {item.agent or '-'}  "
-            f"{item.title}: {item.target}"
+            + (f"{item.title}: {item.target}" if item.kind == "action" else item.title)
         )
         for change in item.changes:
             click.echo(

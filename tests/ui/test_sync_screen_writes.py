@@ -46,6 +46,8 @@ async def test_offer_drafts_wait_on_f5_and_open_by_their_status(synced):
         await pilot.press("f5")
         await settle(pilot)
         assert name(app) == "SyncScreen"
+        # The status line counts them as the table does.
+        assert "1 offer draft pending" in app.status_text and "1 conflict (F5)" in app.status_text
         shown = screen_text(app)
         assert "1 pending, 1 need a decision" in shown
         assert f"edit {first}" in shown and f"deactivate {second}" in shown

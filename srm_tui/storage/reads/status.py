@@ -22,7 +22,10 @@ class Status:
 
     last_sync_at: int | None
     pending: int  # outbox entries waiting for the API
-    decide: int  # outbox entries waiting for the agent (conflict or failed)
+    decide: (
+        int  # writes waiting for the agent (an entry in conflict or failed, a draft in conflict)
+    )
+    drafts: int = 0  # offer drafts waiting for the API (the same write pipeline)
 
 
 @dataclass(frozen=True)
@@ -79,10 +82,14 @@ class StatusReads:
     def status(self) -> Status:
         last = self._cache.get_meta("last_sync_at")
         counts = self.outbox_counts()
+        drafts = dict(
+            self._conn().execute("SELECT status, count(*) FROM offer_drafts GROUP BY status")
+        )
         return Status(
             int(last) if last else None,
             counts.get("pending", 0),
-            counts.get("conflict", 0) + counts.get("failed", 0),
+            counts.get("conflict", 0) + counts.get("failed", 0) + drafts.get("conflict", 0),
+            drafts.get("draft", 0),
         )
 
     def outbox_counts(self) -> dict[str, int]:
