@@ -297,7 +297,19 @@ class CustomerScreen(Screen):
     def on_key(self, event: events.Key) -> None:
         """An action key pressed on a tab where it does not work says where it does (the
         binding is off on this tab, so without this the key would do nothing)."""
-        if self.app.settings.role == "viewer" or self.account is None:
+        if self.account is None:
+            return
+        if self.app.settings.role == "viewer":
+            # The viewer's action keys are off; say why instead of doing nothing.
+            for binding in self._bindings.key_to_bindings.get(event.key, []):
+                if parse_action(binding.action)[1] == "act":
+                    self.notify(
+                        f"{binding.description}: the viewer role is read only (actions need "
+                        "the agent role or above).",
+                        severity="warning",
+                    )
+                    event.stop()
+                    return
             return
         tab = self._active_tab(None)
         if tab is None:

@@ -469,6 +469,8 @@ async def test_a_viewer_changes_nothing_through_the_console(sandbox, db):
             await pilot.pause(0.1)
             assert name(app) == "CustomerScreen", (tab, name(app))
         assert "Add note" not in screen_text(app)  # no action offered in the footer
+        # An action key is not silent: it says the role is read only.
+        assert any("viewer role is read only" in n.message for n in app._notifications)
         await pilot.press("ctrl+r")  # a viewer may sync: it sends nothing
         await app.workers.wait_for_complete()
     assert _outbox_count(db) == before
