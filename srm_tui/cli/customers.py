@@ -28,6 +28,8 @@ def search(
     from srm_tui.storage.search import SearchError
     from srm_tui.storage.search import search as run_search
 
+    if not query.strip():
+        raise UsageProblem("query: empty: give a term to search for (a name, an email, an id)")
     with session(ctx, flags) as s:
         try:
             result = run_search(s.cache.conn(), query, limit=limit)

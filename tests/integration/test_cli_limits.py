@@ -118,6 +118,8 @@ def test_the_text_form_refuses_deep_nesting_before_parsing():
         (("customer", "note", "add", "1" * 26, "hi"), "CUSTOMER_ID: "),
         (("--api-url", "ftp://x", "search", "a"), "api_url: "),
         (("--api-url", "ftp://x", "sync"), "api_url: "),
+        (("search", ""), "query: empty"),
+        (("search", "   "), "query: empty"),
     ],
 )
 def test_ids_and_urls_out_of_range_are_exit_2(db, tmp_path, args, field):
