@@ -51,6 +51,9 @@ class Result:
     message: str
     offer: dict[str, Any] | None = None
     draft_id: int | None = None
+    # Whether the API answered this write (True), was out of reach (False), or was not asked
+    # (None): the console's status line says online or offline from it.
+    reached: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -450,6 +453,7 @@ class OfferService:
                     "draft",
                     f"{item.label}: {exc.message}; kept as draft #{item.id}",
                     draft_id=item.id,
+                    reached=not isinstance(exc, api_errors.Unreachable),
                 )
             rule = r.rule_for(exc.message)
             rule_id = rule.id if rule else "api"
@@ -470,7 +474,10 @@ class OfferService:
             drafts.delete(tx, item.id)
         self._audit_draft(item, "applied" if direct else "sent", None)
         return Result(
-            "applied", f"{item.label.replace('new offer', item.offer_id or '')}: done", answer
+            "applied",
+            f"{item.label.replace('new offer', item.offer_id or '')}: done",
+            answer,
+            reached=True,
         )
 
     def _conflict(self, item: Draft, message: str, now: int) -> Result:

@@ -21,7 +21,7 @@ from srm_tui.domain.text import count, plural, visible
 from srm_tui.domain.time import day
 from srm_tui.screens.offer_dialog import offer_service
 from srm_tui.screens.table_keys import TABLE_BINDINGS, TableKeys
-from srm_tui.screens.workers import work
+from srm_tui.screens.workers import ApiReached, work
 from srm_tui.widgets.footer import Footer
 from srm_tui.widgets.status_line import StatusLine
 
@@ -265,6 +265,8 @@ class OfferScreen(TableKeys, Screen):
 
     def on_offer_screen_activated(self, message: Activated) -> None:
         result = message.result
+        if getattr(result, "reached", None) is not None:  # the status line: online or offline
+            self.post_message(ApiReached(result.reached))
         if isinstance(result, Exception):
             rule = getattr(result, "rule", None)
             message = getattr(result, "message", None) or str(result)

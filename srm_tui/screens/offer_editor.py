@@ -25,7 +25,7 @@ from srm_tui.offers import forms
 from srm_tui.offers.forms import FieldDef
 from srm_tui.offers.rules import OfferInvalid, OfferRefused
 from srm_tui.screens.offer_dialog import offer_service
-from srm_tui.screens.workers import work
+from srm_tui.screens.workers import ApiReached, work
 from srm_tui.widgets.check import StateCheckbox
 from srm_tui.widgets.footer import Footer
 from srm_tui.widgets.status_line import StatusLine
@@ -195,6 +195,8 @@ class OfferFormScreen(Screen[Any]):
     def on_offer_form_screen_saved(self, message: Saved) -> None:
         result = message.result
         self.running = False
+        if getattr(result, "reached", None) is not None:  # the status line: online or offline
+            self.post_message(ApiReached(result.reached))
         verdict = self.query_one("#verdict", Static)
         if isinstance(result, OfferRefused):
             verdict.update(Text(f"✘ Refused by rule {result.rule}: {visible(result.message, 200)}"))

@@ -459,6 +459,31 @@ async def test_season_group_with_seasons_and_its_rules(synced):
     assert refused is not None and refused[0] is SEASON_FUTURE
 
 
+async def test_an_edit_the_api_cannot_take_says_offline_on_the_status_line(synced):
+    """The API was reached before, then is gone: the edit is kept as a draft and the status
+    line says offline, not the "online" of the last contact."""
+    from tests.helpers import free_port
+
+    running, state, db, cache = synced
+    offer_id = next(o["id"] for o in state.all("offers") if o["id"][0] == "A")
+    app = _app(db, f"http://127.0.0.1:{free_port()}/3.1")
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.online = True  # as after an earlier answer
+        app.refresh_status()
+        assert "online" in app.status_text
+        await _catalogue(pilot)
+        await _open_offer(pilot, offer_id)
+        await pilot.press("e")
+        await pilot.pause()
+        await _fill(pilot, {"title": "Kept while away"})
+        await pilot.press("ctrl+s")
+        await _settle(pilot, 0.5)
+        await app.workers.wait_for_complete()
+        await _settle(pilot)
+        assert "kept as draft" in screen_text(app) or "draft #" in screen_text(app)
+        assert "offline" in app.status_text and "online" not in app.status_text
+
+
 async def test_draft_offline_then_412_merge_keeps_both(synced):
     running, state, db, cache = synced
     offer_id = next(o["id"] for o in state.all("offers") if o["id"][0] == "A")
