@@ -54,7 +54,8 @@ def layout(cols: list[Col], rows: list[list[str]], width: int) -> list[tuple[int
 def fill(table, cols: list[Col], rows: list[list], keys: list[str], width: int) -> None:
     """Clear ``table`` (a DataTable) and fill it with the columns that fit ``width`` cells.
 
-    Cells may be str or rich Text; a cut Text keeps its style and justification."""
+    Cells may be str or rich Text; a cut Text keeps its style and justification. A str is
+    shown as the text it is: DataTable would read it as markup ("[mine]" showed empty)."""
     from rich.text import Text
 
     plain = [[c.plain if isinstance(c, Text) else str(c) for c in row] for row in rows]
@@ -73,5 +74,5 @@ def fill(table, cols: list[Col], rows: list[list], keys: list[str], width: int) 
                     if isinstance(cell, Text)
                     else cut
                 )
-            cells.append(cell)
+            cells.append(cell if isinstance(cell, Text) else Text(str(cell)))
         table.add_row(*cells, key=key)

@@ -235,7 +235,7 @@ async def test_offers_catalogue_filters_and_opens(seeded):
                 "SELECT id FROM offers WHERE id LIKE 'P%' AND active = 1 ORDER BY id"
             )
         ]
-        assert [table.get_row_at(i)[0] for i in range(table.row_count)] == expected
+        assert [str(table.get_row_at(i)[0]) for i in range(table.row_count)] == expected
         await pilot.press("enter", "enter")
         await pilot.pause()
         assert type(app.screen).__name__ == "OfferScreen"

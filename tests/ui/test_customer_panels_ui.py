@@ -239,7 +239,7 @@ async def test_history_is_one_timeline_filtered_by_kind(world):
         table = app.screen.query_one("#history-table")
         await pilot.press("j", "j", "k")  # lists move with j/k here too
         assert table.cursor_row == 1
-        kinds_all = {table.get_row_at(i)[1] for i in range(table.row_count)}
+        kinds_all = {str(table.get_row_at(i)[1]) for i in range(table.row_count)}
         assert {"payment", "email", "note", "subscription"} <= kinds_all
         total = table.row_count
         seen = {}
@@ -247,7 +247,7 @@ async def test_history_is_one_timeline_filtered_by_kind(world):
             await pilot.press("f")
             await pilot.pause()
             shown = app.screen.history_filter
-            kinds = {table.get_row_at(i)[1] for i in range(table.row_count)}
+            kinds = {str(table.get_row_at(i)[1]) for i in range(table.row_count)}
             assert kinds <= {shown}
             assert f"Showing {shown} ({table.row_count} of {total})" in screen_text(app)
             seen[shown] = table.row_count

@@ -327,7 +327,7 @@ async def test_localization_grid_create_update_and_activation(synced):
         await pilot.pause()
         # Update its title: enter on its row opens it.
         table = app.screen.query_one("DataTable")
-        row = [table.get_row_at(i)[0] for i in range(table.row_count)].index("IS")
+        row = [str(table.get_row_at(i)[0]) for i in range(table.row_count)].index("IS")
         await pilot.press("ctrl+home")
         for _ in range(row):
             await pilot.press("down")
@@ -540,7 +540,7 @@ async def test_draft_offline_then_412_merge_keeps_both(synced):
         await pilot.press("D", "enter")
         await pilot.pause()
         table = app.screen.query_one("DataTable")
-        fields = [table.get_row_at(i)[0] for i in range(table.row_count)]
+        fields = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
         assert set(fields) == {"title", "description"}
         assert "Draft (mine)" in screen_text(app)  # every column within 120 cells
         await pilot.press("ctrl+home")
@@ -549,6 +549,10 @@ async def test_draft_offline_then_412_merge_keeps_both(synced):
         await pilot.press("t")
         await pilot.pause()
         assert "1 field from the draft, 1 from the server" in screen_text(app)
+        # The Take column says which side each field takes (it showed empty: read as markup).
+        takes = {str(table.get_row_at(i)[0]): str(table.get_row_at(i)[-1]) for i in range(2)}
+        assert takes == {"title": "[theirs]", "description": "[mine]"}
+        assert "[theirs]" in screen_text(app) and "[mine]" in screen_text(app)
         await pilot.press("ctrl+s")
         await _settle(pilot)
     after = _export_offer(running, offer_id)
