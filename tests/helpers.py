@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -157,3 +158,36 @@ def stop_process(proc: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+class Picker:
+    """Hands out records of customers no earlier pick has used."""
+
+    def __init__(self, export: dict[str, Any]):
+        self.export = export
+        self.used: set[int] = set()
+        self.grouped: dict[str, dict[int, list[dict]]] = {}
+        for entity in (
+            "subscriptions",
+            "passes",
+            "transactions",
+            "payment_details",
+            "emails",
+            "notes",
+            "history",
+        ):
+            grouped: dict[int, list[dict]] = defaultdict(list)
+            for item in export[entity]:
+                grouped[item["customerId"]].append(item)
+            self.grouped[entity] = grouped
+
+    def of(self, entity: str, customer_id: int) -> list[dict]:
+        return self.grouped[entity].get(customer_id, [])
+
+    def pick(self, entity: str, test=lambda item: True) -> dict:
+        for item in self.export[entity]:
+            owner = item["id"] if entity == "customers" else item["customerId"]
+            if owner not in self.used and test(item):
+                self.used.add(owner)
+                return item
+        raise AssertionError(f"no unused {entity} matches")

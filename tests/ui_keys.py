@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from typing import Any
-
 from srm_tui.app import SrmApp
 from srm_tui.config import load_settings
 from srm_tui.storage.cache import Cache
-from tests.helpers import screen_text
+from tests.helpers import Picker, screen_text  # noqa: F401 (Picker: the UI tests import it here)
 
 NOW = "2026-11-01T00:00:00Z"
 
@@ -123,39 +120,6 @@ async def run_confirmed(pilot) -> None:
     if name(pilot.app) == "ActionScreen" and "Press y to confirm" in screen_text(pilot.app):
         await pilot.press("y")
     await settle(pilot)
-
-
-class Picker:
-    """Hands out records of customers no earlier pick has used."""
-
-    def __init__(self, export: dict[str, Any]):
-        self.export = export
-        self.used: set[int] = set()
-        self.grouped: dict[str, dict[int, list[dict]]] = {}
-        for entity in (
-            "subscriptions",
-            "passes",
-            "transactions",
-            "payment_details",
-            "emails",
-            "notes",
-            "history",
-        ):
-            grouped: dict[int, list[dict]] = defaultdict(list)
-            for item in export[entity]:
-                grouped[item["customerId"]].append(item)
-            self.grouped[entity] = grouped
-
-    def of(self, entity: str, customer_id: int) -> list[dict]:
-        return self.grouped[entity].get(customer_id, [])
-
-    def pick(self, entity: str, test=lambda item: True) -> dict:
-        for item in self.export[entity]:
-            owner = item["id"] if entity == "customers" else item["customerId"]
-            if owner not in self.used and test(item):
-                self.used.add(owner)
-                return item
-        raise AssertionError(f"no unused {entity} matches")
 
 
 async def until(pilot, condition, what: str) -> None:

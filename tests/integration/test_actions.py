@@ -7,7 +7,6 @@ test touches (``Picker``), so the tests stay independent of their order.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from datetime import datetime, timezone
 from typing import Any
 
@@ -18,46 +17,12 @@ from srm_tui.actions import ActionInvalid, ActionRefused, ActionService, Confirm
 from srm_tui.config import Settings, load_settings
 from srm_tui.domain.lifecycle import IN_APP_GATEWAYS, pass_is_active, subscription_state
 from srm_tui.storage.cache import Cache
-from tests.helpers import run_srm, srm_env
+from tests.helpers import Picker, run_srm, srm_env
 
 AS_OF = "2026-11-01T00:00:00Z"
 NOW = int(datetime(2026, 11, 1, tzinfo=timezone.utc).timestamp())
 KEY = "k3y-for-actions-7f3a91"
 DAY = 86400
-
-
-class Picker:
-    """Hands out records of customers no earlier pick has used."""
-
-    def __init__(self, export: dict[str, Any]):
-        self.export = export
-        self.used: set[int] = set()
-        self.by_customer: dict[str, dict[int, list[dict]]] = {}
-        for entity in (
-            "subscriptions",
-            "passes",
-            "transactions",
-            "payment_details",
-            "emails",
-            "notes",
-            "history",
-        ):
-            grouped: dict[int, list[dict]] = defaultdict(list)
-            for item in export[entity]:
-                grouped[item["customerId"]].append(item)
-            self.by_customer[entity] = grouped
-
-    def of(self, entity: str, customer_id: int) -> list[dict]:
-        return self.by_customer[entity].get(customer_id, [])
-
-    def pick(self, entity: str, test=lambda item: True) -> dict:
-        items = self.export[entity]
-        for item in items:
-            owner = item["id"] if entity == "customers" else item["customerId"]
-            if owner not in self.used and test(item):
-                self.used.add(owner)
-                return item
-        raise AssertionError(f"no unused {entity} matches")
 
 
 def sub_state(s: dict) -> str:
