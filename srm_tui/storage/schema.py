@@ -740,5 +740,16 @@ UPDATE subscriptions SET price_derived = 1 WHERE price IS NULL;
 CREATE INDEX subscriptions_price_derived ON subscriptions (offer_id) WHERE price_derived = 1;
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8]
+V9 = """
+-- [playbook] retention playbook: every saved version kept (the report names the version that
+-- picked an offer; a save names the version it was based on, so a concurrent save is refused).
+CREATE TABLE playbook_versions (
+    version INTEGER PRIMARY KEY,
+    body TEXT NOT NULL,
+    saved_at INTEGER NOT NULL,
+    saved_by TEXT
+);
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9]
 SCHEMA_VERSION = len(MIGRATIONS)
