@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from srm_tui.api.client import ApiClient, RetryPolicy
     from srm_tui.api.profile import ApiProfile
     from srm_tui.offers.service import OfferService
+    from srm_tui.playbook.service import PlaybookService
     from srm_tui.segments.engine import SegmentRunner
     from srm_tui.segments.service import SegmentStore
     from srm_tui.storage.cache import Cache
@@ -161,6 +162,19 @@ class Session:
         from srm_tui.segments.engine import SegmentRunner
 
         return SegmentRunner(self.cache.path)
+
+    @cached_property
+    def playbook(self) -> PlaybookService:
+        """The retention playbook: its versions, the offers it makes at a cancel, their
+        outcomes and report (offers are planned from the cache, taken through ``actions``)."""
+        from srm_tui.playbook.service import PlaybookService
+
+        return PlaybookService(
+            self.cache,
+            self.settings,
+            previews=lambda: self.local_actions,
+            actions=lambda: self.actions,
+        )
 
     # the offer and segment screens' reads ---------------------------------------------------
 

@@ -13,7 +13,16 @@ from typing import Any
 
 from srm_tui.actions.rules import Change, iso
 
-OUTCOMES = ("applied", "queued", "refused", "sent", "conflict", "failed", "discarded")
+OUTCOMES = (
+    "applied",
+    "queued",
+    "refused",
+    "sent",
+    "conflict",
+    "failed",
+    "discarded",
+    "offered",  # retention.offered: the playbook's offers were shown (srm_tui.playbook)
+)
 
 
 def _dumps(value: Any) -> str | None:

@@ -1,0 +1,572 @@
+"""The retention playbook service (``session.playbook``): versions, matching, outcomes, report.
+
+- ``current`` / ``save`` / ``versions``: every save is a new version; a save names the version
+  it was based on, and one made on an older version is refused (``PlaybookConflict``).
+- ``check``: the references a file cannot prove alone (a saved segment's name, a switch's
+  offer, a coupon's campaign, in this cache).
+- ``proposals``: the first rule whose segment holds the customer, ``subscription.*``
+  describing the subscription being cancelled (the segment's selector is not used), with each
+  offer planned through its support action's preview (what it changes, or the rule that
+  refuses it).
+- ``take`` / ``decline``: run the offer's action, or the cancel, through the action service
+  (so offline they queue in the outbox like any action); the audit trail holds
+  ``retention.offered``, ``retention.taken`` and ``retention.declined``.
+- ``report``: offered, taken, declined and save rate per rule and per offer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from srm_tui.actions import audit
+from srm_tui.actions.rules import ActionError, ActionRefused, Preview, iso
+from srm_tui.api.profile import VENDOR, NotOffered
+from srm_tui.playbook.model import Offer, Playbook, PlaybookInvalid, Rule, inline_segment, parse
+from srm_tui.playbook.model import to_json as playbook_json
+from srm_tui.storage import playbook as store
+
+if TYPE_CHECKING:
+    from srm_tui.actions.service import ActionService, Outcome
+    from srm_tui.config import Settings
+    from srm_tui.segments.model import Segment
+    from srm_tui.storage.cache import Cache
+
+DAY = 86400
+# Each offer kind's support action (let-go has none: it is the cancel itself).
+ACTIONS = {"coupon": "coupon-apply", "pause": "pause", "switch": "switch", "extend": "extend"}
+
+
+class PlaybookConflict(Exception):
+    """Someone saved the playbook since the version this save was based on."""
+
+    def __init__(self, base: int, current: int):
+        self.base = base
+        self.current = current
+        super().__init__(
+            f"the playbook is at version {current}, this was based on version {base}: "
+            "open the current version and make the change again"
+        )
+
+
+@dataclass
+class Proposal:
+    """One offer of the matching rule, planned for this subscription."""
+
+    number: int  # 1-based, as the dialog's keys and `--take N` name it
+    offer: Offer
+    action: str | None  # the support action that carries it out (None: let them go)
+    args: dict[str, Any] = field(default_factory=dict)
+    preview: Preview | None = None
+    refused: str | None = None  # why it cannot be taken (a rule, the API, the input)
+
+    @property
+    def available(self) -> bool:
+        return self.refused is None
+
+    @property
+    def lets_go(self) -> bool:
+        return self.offer.kind == "let-go"
+
+    def changes(self) -> list[str]:
+        """What taking it changes, one line each."""
+        if self.lets_go:
+            return ["the subscription is cancelled (a reason is asked)"]
+        if self.preview is None:
+            return []
+        return [f"{c.what}: {_shown(c.before)} -> {_shown(c.after)}" for c in self.preview.changes]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "offer": self.offer.to_json(),
+            "describe": self.offer.describe(),
+            "action": self.action,
+            "args": self.args,
+            "available": self.available,
+            "refused": self.refused,
+            "changes": [c.to_json() for c in self.preview.changes] if self.preview else [],
+            "warnings": list(self.preview.warnings) if self.preview else [],
+        }
+
+
+@dataclass
+class Proposals:
+    """What the playbook offers one customer at the cancel of one subscription."""
+
+    customer_id: int
+    subscription_id: int
+    version: int
+    rule: Rule | None = None
+    rule_index: int | None = None
+    offers: tuple[Proposal, ...] = ()
+    skipped: list[str] = field(default_factory=list)  # rules that could not be evaluated
+
+    @property
+    def matched(self) -> bool:
+        return self.rule is not None
+
+    @property
+    def target(self) -> str:
+        return f"subscription {self.subscription_id}"
+
+    def offer(self, number: int) -> Proposal:
+        """The offer numbered ``number`` (1-based); PlaybookInvalid when there is none."""
+        if not 1 <= number <= len(self.offers):
+            raise PlaybookInvalid(
+                "take", f"no offer {number}: the rule has offers 1..{len(self.offers)}"
+            )
+        return self.offers[number - 1]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "customer_id": self.customer_id,
+            "subscription_id": self.subscription_id,
+            "playbook_version": self.version,
+            "rule": self.rule.name if self.rule else None,
+            "rule_index": self.rule_index,
+            "offers": [p.to_json() for p in self.offers],
+            "skipped": self.skipped,
+        }
+
+
+@dataclass
+class OfferStats:
+    offer: str  # the offer described ("pause 1 cycle")
+    kind: str
+    offered: int = 0
+    taken: int = 0
+    declined: int = 0
+
+    @property
+    def save_rate(self) -> float | None:
+        return round(self.taken / self.offered, 4) if self.offered else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "offer": self.offer,
+            "kind": self.kind,
+            "offered": self.offered,
+            "taken": self.taken,
+            "declined": self.declined,
+            "save_rate": self.save_rate,
+        }
+
+
+@dataclass
+class RuleStats:
+    rule: str
+    offered: int = 0
+    taken: int = 0
+    declined: int = 0
+    offers: dict[str, OfferStats] = field(default_factory=dict)
+
+    @property
+    def save_rate(self) -> float | None:
+        return round(self.taken / self.offered, 4) if self.offered else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "offered": self.offered,
+            "taken": self.taken,
+            "declined": self.declined,
+            "save_rate": self.save_rate,
+            "offers": [o.to_json() for o in self.offers.values()],
+        }
+
+
+@dataclass
+class Report:
+    """Retention outcomes since a moment (None: all), per rule (by name) and per offer."""
+
+    since: int | None
+    rules: list[RuleStats]
+
+    @property
+    def offered(self) -> int:
+        return sum(r.offered for r in self.rules)
+
+    @property
+    def taken(self) -> int:
+        return sum(r.taken for r in self.rules)
+
+    @property
+    def declined(self) -> int:
+        return sum(r.declined for r in self.rules)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "since": iso(self.since),
+            "offered": self.offered,
+            "taken": self.taken,
+            "declined": self.declined,
+            "save_rate": round(self.taken / self.offered, 4) if self.offered else None,
+            "rules": [r.to_json() for r in self.rules],
+        }
+
+
+def _shown(value: Any) -> str:
+    return "—" if value is None or value == "" else str(value)
+
+
+class PlaybookService:
+    """The playbook of one cache, for this session's agent.
+
+    ``previews`` gives the action service that plans from the cache (never starts the demo's
+    sandbox); ``actions`` the one that sends (the session's)."""
+
+    def __init__(
+        self,
+        cache: Cache,
+        settings: Settings,
+        *,
+        previews: Callable[[], ActionService],
+        actions: Callable[[], ActionService],
+    ) -> None:
+        self.cache = cache
+        self.settings = settings
+        self._previews = previews
+        self._actions = actions
+
+    # versions ------------------------------------------------------------------------------
+
+    def current(self) -> Playbook:
+        """The newest saved playbook (version 0 with no rules when none was saved)."""
+        found = store.get(self.cache.conn())
+        if found is None:
+            return Playbook(0, ())
+        return _stored(found.body, found.version)
+
+    def get(self, version: int) -> Playbook | None:
+        """One saved version, or None."""
+        found = store.get(self.cache.conn(), version)
+        return None if found is None else _stored(found.body, found.version)
+
+    def versions(self) -> list[tuple[int, int, str | None]]:
+        """Every saved version, newest first: (version, saved_at, saved_by)."""
+        return store.versions(self.cache.conn())
+
+    def save(self, pb: Playbook, *, base_version: int) -> Playbook:
+        """Save ``pb`` as the next version; PlaybookConflict when someone saved after
+        ``base_version``. The viewer role is read only."""
+        self._require_writer()
+        with self.cache.transaction() as tx:
+            latest = store.latest_version(tx)
+            if latest != base_version:
+                raise PlaybookConflict(base_version, latest)
+            saved = Playbook(latest + 1, pb.rules)
+            store.insert(
+                tx,
+                saved.version,
+                playbook_json(saved),
+                now=self.settings.now_ts(),
+                agent=self.settings.agent,
+            )
+        return saved
+
+    def _require_writer(self) -> None:
+        if self.settings.role == "viewer":
+            raise ActionRefused("role.viewer", "the viewer role is read only")
+
+    # references ------------------------------------------------------------------------------
+
+    def check(self, pb: Playbook) -> list[PlaybookInvalid]:
+        """What the cache says of the playbook's references: a saved segment that does not
+        exist or cannot open, an inline segment that does not compile, a switch to an offer
+        the cache does not hold, a coupon no cached campaign holds (the vendor's API lists
+        campaigns only by code, so there an uncached one is left to the API)."""
+        conn = self.cache.conn()
+        known = self._previews().known_profile()
+        vendor = known is not None and known.name == VENDOR
+        faults: list[PlaybookInvalid] = []
+        for i, rule in enumerate(pb.rules):
+            path = f"rules[{i}]"
+            try:
+                self._segment(rule, f"{path}.segment")
+            except PlaybookInvalid as exc:
+                faults.append(exc)
+            for j, offer in enumerate(rule.offers):
+                where = f"{path}.offers[{j}]"
+                if offer.kind == "switch" and offer.offer:
+                    ids = store.offer_localizations(conn, offer.offer.split("_")[0])
+                    if ids is None or offer.offer not in ids:
+                        faults.append(
+                            PlaybookInvalid(
+                                f"{where}.offer",
+                                f"no offer {offer.offer} in the cache (srm sync brings offers)",
+                            )
+                        )
+                if offer.kind == "coupon" and offer.coupon and not vendor:
+                    if not store.coupon_known(conn, offer.coupon):
+                        faults.append(
+                            PlaybookInvalid(
+                                f"{where}.coupon",
+                                f"no campaign in the cache holds {offer.coupon!r} "
+                                "(srm sync brings the campaigns)",
+                            )
+                        )
+        return faults
+
+    def _segment(self, rule: Rule, path: str) -> tuple[Segment | None, int | None]:
+        """The rule's segment as a tree, or (None, id) for a static saved segment."""
+        from srm_tui.segments import store as segments
+
+        if isinstance(rule.segment, dict):
+            return inline_segment(rule.segment, path), None
+        try:
+            saved = segments.get_saved(self.cache.conn(), rule.segment)
+        except LookupError:
+            raise PlaybookInvalid(path, f"no saved segment {rule.segment!r}") from None
+        if saved.static:
+            return None, saved.id
+        if saved.segment is None:
+            raise PlaybookInvalid(
+                path, f"saved segment {rule.segment!r} cannot open: {saved.problem}"
+            )
+        return saved.segment, None
+
+    # matching --------------------------------------------------------------------------------
+
+    def proposals(self, customer_id: int, subscription_id: int) -> Proposals:
+        """The first rule whose segment holds the customer (its subscription.* attributes
+        describing ``subscription_id``) and its offers, each planned; no rule when none
+        matches, the playbook is empty, or the cancel itself is blocked."""
+        pb = self.current()
+        out = Proposals(customer_id, subscription_id, pb.version)
+        if not pb.rules or not self._cancellable(subscription_id):
+            return out
+        now = self.settings.now_ts()
+        for index, rule in enumerate(pb.rules):
+            try:
+                held = self._holds(rule, customer_id, subscription_id, now)
+            except PlaybookInvalid as exc:
+                out.skipped.append(f"{rule.name}: {exc.reason}")
+                continue
+            if held:
+                out.rule, out.rule_index = rule, index
+                out.offers = tuple(
+                    self._plan(n, offer, subscription_id) for n, offer in enumerate(rule.offers, 1)
+                )
+                break
+        return out
+
+    def for_subscription(self, subscription_id: int) -> Proposals | None:
+        """``proposals`` for a cached subscription's customer (None: not in the cache)."""
+        sub = store.subscription_record(self.cache.conn(), subscription_id)
+        if sub is None or sub.get("customerId") is None:
+            return None
+        return self.proposals(int(sub["customerId"]), subscription_id)
+
+    def _cancellable(self, subscription_id: int) -> bool:
+        """The cancel's own rules let it run (otherwise there is nothing to save)."""
+        try:
+            preview = self._previews().preview(
+                "cancel", subscription_id=subscription_id, reason="retention check"
+            )
+        except (ActionError, NotOffered):
+            return False
+        return preview.blocked is None or preview.blocked.rule == "role.viewer"
+
+    def _holds(self, rule: Rule, customer_id: int, subscription_id: int, now: int) -> bool:
+        from srm_tui.domain.rates import in_force
+        from srm_tui.segments.compile import CF, SF, TF, Compiler
+        from srm_tui.storage import facts
+
+        segment, static_id = self._segment(rule, "segment")
+        conn = self.cache.conn()
+        if static_id is not None:
+            row = conn.execute(
+                "SELECT 1 FROM segment_members WHERE segment_id = ? AND customer_id = ?",
+                (static_id, customer_id),
+            ).fetchone()
+            return row is not None
+        assert segment is not None
+        facts.prepare(conn)
+        facts.ensure_facts(conn)
+        # "row": subscription attributes read the row `s`, the subscription being cancelled.
+        compiler = Compiler(now, "row", in_force(conn))
+        where = compiler.node(segment.where)
+        sql = (
+            f"SELECT 1 FROM {CF} f LEFT JOIN {TF} t ON t.id = f.id "
+            f"LEFT JOIN {SF} s ON s.id = :sid AND s.customer_id = f.id "
+            f"WHERE f.id = :cid AND ({where})"
+        )
+        params = {**compiler.params, "sid": subscription_id, "cid": customer_id}
+        return conn.execute(sql, params).fetchone() is not None
+
+    def _plan(self, number: int, offer: Offer, subscription_id: int) -> Proposal:
+        action = ACTIONS.get(offer.kind)
+        if action is None:
+            return Proposal(number, offer, None)
+        args = self._args(offer, subscription_id)
+        proposal = Proposal(number, offer, action, args)
+        try:
+            proposal.preview = self._previews().preview(action, **args)
+        except NotOffered as exc:
+            proposal.refused = str(exc)
+        except ActionError as exc:
+            proposal.refused = str(exc)
+        else:
+            blocked = proposal.preview.blocked
+            if blocked is not None:
+                proposal.refused = f"{blocked.rule}: {blocked.message}"
+        return proposal
+
+    def _args(self, offer: Offer, subscription_id: int) -> dict[str, Any]:
+        if offer.kind == "coupon":
+            return {"subscription_id": subscription_id, "code": offer.coupon}
+        if offer.kind == "pause":
+            return {"subscription_id": subscription_id, "cycles": offer.cycles}
+        if offer.kind == "switch":
+            return {"subscription_id": subscription_id, "to": offer.offer}
+        sub = store.subscription_record(self.cache.conn(), subscription_id) or {}
+        end = sub.get("dateTo")
+        start = end if isinstance(end, int) else self.settings.now_ts()
+        return {"access_id": subscription_id, "until": iso(start + (offer.days or 0) * DAY)}
+
+    # outcomes --------------------------------------------------------------------------------
+
+    def offered(self, proposals: Proposals) -> bool:
+        """Record that the offers were shown (once per showing that got no answer yet);
+        True when a new ``retention.offered`` entry was written."""
+        if not proposals.matched or self.settings.role == "viewer":
+            return False
+        last = store.last_event(self.cache.conn(), proposals.customer_id, proposals.target)
+        if (
+            last is not None
+            and last.kind == "offered"
+            and last.detail.get("rule") == proposals.rule.name  # type: ignore[union-attr]
+            and last.detail.get("version") == proposals.version
+        ):
+            return False
+        self._record(proposals, "offered", "offered", {})
+        return True
+
+    def take(
+        self, proposals: Proposals, index: int, *, service: ActionService | None = None
+    ) -> Outcome:
+        """Run offer ``index`` (1-based) through the action service; ``retention.taken``.
+
+        Raises PlaybookInvalid (no such offer, or one that lets them go: decline with a
+        reason instead), and whatever the action raises (a rule's or the API's refusal)."""
+        if not proposals.matched:
+            raise PlaybookInvalid("take", "no playbook rule matches this subscription")
+        proposal = proposals.offer(index)
+        if proposal.action is None:
+            raise PlaybookInvalid(
+                "take", f"offer {index} lets them go: cancel with a reason instead"
+            )
+        runner = service or self._actions()
+        self.offered(proposals)
+        outcome = runner.run(proposal.action, **proposal.args)
+        self._record(
+            proposals,
+            "taken",
+            outcome.status,
+            {
+                "offer": proposal.number,
+                "kind": proposal.offer.kind,
+                "describe": proposal.offer.describe(),
+                "action": proposal.action,
+                "outbox_id": outcome.outbox_id,
+            },
+        )
+        return outcome
+
+    def decline(
+        self,
+        proposals: Proposals,
+        reason: str,
+        *,
+        index: int | None = None,
+        service: ActionService | None = None,
+    ) -> Outcome:
+        """Cancel anyway, with the reason (``index``: the let-go offer chosen, if one was);
+        ``retention.declined`` names the reason. Raises what the cancel raises."""
+        chosen = proposals.offer(index) if index is not None and proposals.matched else None
+        if chosen is not None and not chosen.lets_go:
+            raise PlaybookInvalid("take", f"offer {index} is not one that lets them go")
+        runner = service or self._actions()
+        self.offered(proposals)
+        outcome = runner.run("cancel", subscription_id=proposals.subscription_id, reason=reason)
+        if proposals.matched:
+            self._record(
+                proposals,
+                "declined",
+                outcome.status,
+                {
+                    "reason": reason,
+                    "offer": chosen.number if chosen else None,
+                    "kind": chosen.offer.kind if chosen else None,
+                    "describe": chosen.offer.describe() if chosen else None,
+                    "outbox_id": outcome.outbox_id,
+                },
+            )
+        return outcome
+
+    def _record(self, proposals: Proposals, kind: str, outcome: str, extra: dict) -> None:
+        assert proposals.rule is not None
+        detail = {
+            "rule": proposals.rule.name,
+            "version": proposals.version,
+            "offers": [p.offer.describe() for p in proposals.offers],
+            "kinds": [p.offer.kind for p in proposals.offers],
+            **extra,
+        }
+        text = f"rule {proposals.rule.name!r}, playbook version {proposals.version}"
+        if extra.get("describe"):
+            text += f", offer {extra['offer']}: {extra['describe']}"
+        if extra.get("reason"):
+            text += f", reason: {extra['reason']}"
+        with self.cache.transaction() as tx:
+            audit.record(
+                tx,
+                at=self.settings.now_ts(),
+                agent=self.settings.agent,
+                role=self.settings.role,
+                action=f"retention.{kind}",
+                target=proposals.target,
+                customer_id=proposals.customer_id,
+                before=None,
+                after=detail,
+                outcome=outcome,
+                detail=text,
+            )
+
+    # report ----------------------------------------------------------------------------------
+
+    def report(self, since: int | None) -> Report:
+        """Offered / taken / declined / save rate per rule (by name) and per offer, from the
+        audit trail (from ``since`` on)."""
+        rules: dict[str, RuleStats] = {}
+        for event in store.events(self.cache.conn(), since):
+            name = str(event.detail.get("rule") or "")
+            stats = rules.setdefault(name, RuleStats(name))
+            described = [str(d) for d in event.detail.get("offers") or []]
+            kinds = [str(k) for k in event.detail.get("kinds") or []]
+            offers = [
+                stats.offers.setdefault(d, OfferStats(d, kinds[i] if i < len(kinds) else ""))
+                for i, d in enumerate(described)
+            ]
+            if event.kind == "offered":
+                stats.offered += 1
+                for o in offers:
+                    o.offered += 1
+            elif event.kind == "taken":
+                stats.taken += 1
+                chosen = event.detail.get("describe")
+                if chosen in stats.offers:
+                    stats.offers[chosen].taken += 1
+            elif event.kind == "declined":
+                stats.declined += 1
+                for o in offers:
+                    o.declined += 1
+        return Report(since, sorted(rules.values(), key=lambda r: r.rule.casefold()))
+
+
+def _stored(body: dict[str, Any], version: int) -> Playbook:
+    """A stored version as a playbook (its number is the row's, whatever the body says)."""
+    pb = parse(body)
+    return Playbook(version, pb.rules)
