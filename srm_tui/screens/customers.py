@@ -20,7 +20,7 @@ from textual.worker import get_current_worker
 from srm_tui.bindings import bindings, display_keys
 from srm_tui.screens.workers import work
 from srm_tui.sync.lookup import classify
-from srm_tui.widgets.customer_table import COLUMNS, DEFAULT_COLUMNS, CustomerTable
+from srm_tui.widgets.customer_table import COLUMNS, DEFAULT_COLUMNS, ColumnHeadings, CustomerTable
 from srm_tui.widgets.footer import Footer
 from srm_tui.widgets.status_line import StatusLine
 
@@ -70,11 +70,16 @@ class CustomersScreen(Screen):
             # Input's own select-on-focus runs when its Focus event is handled, which can come
             # after the first letters typed right after "/" and then swallow them.
             yield Input(placeholder=self._placeholder(), id="search", select_on_focus=False)
-            yield Static("", id="columns", markup=False)
+            headings = ColumnHeadings(id="columns")
+            yield headings
             # Where the results go: a query's error or "no customer matches" shows here.
             yield Static("", id="hint", markup=False, disabled=True)
             yield CustomerTable(
-                self._source, self._count(), columns=self._columns(), id="customers"
+                self._source,
+                self._count(),
+                columns=self._columns(),
+                headings=headings,
+                id="customers",
             )
             yield StatusLine(id="status")
         yield Footer()
@@ -138,7 +143,6 @@ class CustomersScreen(Screen):
                 f"Customers › {table.count:,} cached · sorted by {COLUMNS[self.sort].title} {arrow}"
             )
         self.query_one("#crumbs", Static).update(crumbs)
-        self.query_one("#columns", Static).update(table.header_text())
 
     def action_reload(self) -> None:
         if self.query_text:
@@ -362,9 +366,6 @@ class CustomersScreen(Screen):
             self.app.push_screen(CustomerScreen(message.found))
 
     # opening -----------------------------------------------------------------------------
-
-    def on_customer_table_resized(self, message: CustomerTable.Resized) -> None:
-        self.call_after_refresh(self._update_headings)
 
     def on_customer_table_opened(self, message: CustomerTable.Opened) -> None:
         from srm_tui.screens.customer import CustomerScreen

@@ -19,7 +19,7 @@ from srm_tui.domain import offers as od
 from srm_tui.domain.text import visible
 from srm_tui.screens.table_keys import TABLE_BINDINGS, TableKeys
 from srm_tui.screens.workers import work
-from srm_tui.widgets.customer_table import DEFAULT_COLUMNS, CustomerTable
+from srm_tui.widgets.customer_table import DEFAULT_COLUMNS, ColumnHeadings, CustomerTable
 from srm_tui.widgets.footer import Footer
 from srm_tui.widgets.status_line import StatusLine
 
@@ -38,8 +38,11 @@ class HoldersScreen(TableKeys, Screen[Any]):
         yield Static(
             f"Offers › {self.offer['id']} › holders · counting…", id="crumbs", markup=False
         )
-        yield Static("", id="columns", markup=False)
-        yield CustomerTable(self._source, 0, columns=DEFAULT_COLUMNS, id="holders")
+        headings = ColumnHeadings(id="columns")
+        yield headings
+        yield CustomerTable(
+            self._source, 0, columns=DEFAULT_COLUMNS, headings=headings, id="holders"
+        )
         hint = (
             "w writes a segment file of these customers"
             if self.offer["id"][0] == "S"
@@ -50,18 +53,8 @@ class HoldersScreen(TableKeys, Screen[Any]):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(CustomerTable)
-        self._write_headings()
-        table.focus()
+        self.query_one(CustomerTable).focus()
         self._load()
-
-    def _write_headings(self) -> None:
-        self.query_one("#columns", Static).update(self.query_one(CustomerTable).header_text())
-
-    def on_customer_table_resized(self, message: CustomerTable.Resized) -> None:
-        # The table fits its columns to its width once it has one (and again when a scrollbar
-        # comes or goes): the headings follow, or they name columns it no longer shows.
-        self.call_after_refresh(self._write_headings)
 
     def _source(self, offset: int, limit: int) -> list[Any]:
         return self.app.session.offer_reads.customer_rows(self.ids[offset : offset + limit])

@@ -35,7 +35,7 @@ from srm_tui.segments.textform import TextFormError, format_tree, parse_tree
 from srm_tui.segments.validate import validate_segment
 from srm_tui.widgets.choice import ChoiceField
 from srm_tui.widgets.condition_tree import ConditionTree
-from srm_tui.widgets.customer_table import CustomerTable
+from srm_tui.widgets.customer_table import ColumnHeadings, CustomerTable
 from srm_tui.widgets.footer import Footer
 from srm_tui.widgets.member_list import MemberPages
 from srm_tui.widgets.status_line import StatusLine
@@ -111,9 +111,14 @@ class SegmentBuilderScreen(BuilderWork, Screen):
             with Vertical(id="left"):
                 yield ConditionTree(id="tree")
             with Vertical(id="right"):
-                yield Static("", id="member-head", markup=False)
+                headings = ColumnHeadings(id="member-head")
+                yield headings
                 yield CustomerTable(
-                    lambda o, n: [], 0, columns=list_columns(self.app), id="members"
+                    lambda o, n: [],
+                    0,
+                    columns=list_columns(self.app),
+                    headings=headings,
+                    id="members",
                 )
                 with VerticalScroll(id="explain-box"):
                     yield Static(

@@ -101,7 +101,6 @@ class BuilderWork:
         self._show_count()
         now = self.app.settings.now_ts()
         self.pages.reset(compile_segment(segment, now), outcome.customers)  # type: ignore
-        self._member_head()
         if self.segment_id is not None and not self.dirty:
             self.app.session.segment_store.record_run(
                 self.segment_id, outcome.customers, outcome.elapsed_ms, now
@@ -118,13 +117,6 @@ class BuilderWork:
                 f"{freshness(self.app)}"
             )
         )
-
-    def _member_head(self) -> None:
-        table = self.query_one("#members", CustomerTable)
-        self.query_one("#member-head", Static).update(table.header_text())
-
-    def on_customer_table_resized(self, message: CustomerTable.Resized) -> None:
-        self.call_after_refresh(self._member_head)  # the headings follow the columns' fit
 
     # members and explain ----------------------------------------------------------------------
 

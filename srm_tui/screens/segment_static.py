@@ -17,7 +17,7 @@ from srm_tui.domain.text import count, visible
 from srm_tui.screens.segment_common import freshness, list_columns, parse_tags
 from srm_tui.segments import store
 from srm_tui.segments.model import Segment
-from srm_tui.widgets.customer_table import CustomerTable
+from srm_tui.widgets.customer_table import ColumnHeadings, CustomerTable
 from srm_tui.widgets.footer import Footer
 from srm_tui.widgets.member_list import MemberPages
 from srm_tui.widgets.status_line import StatusLine
@@ -40,8 +40,11 @@ class StaticSegmentScreen(Screen):
             yield Static("Tags", markup=False)
             yield Input(value=", ".join(self.saved.tags), id="tags")
         yield Static("", id="header-error", classes="error", markup=False)
-        yield Static("", id="member-head", markup=False)
-        yield CustomerTable(lambda o, n: [], 0, columns=list_columns(self.app), id="members")
+        headings = ColumnHeadings(id="member-head")
+        yield headings
+        yield CustomerTable(
+            lambda o, n: [], 0, columns=list_columns(self.app), headings=headings, id="members"
+        )
         yield Static(
             "a adds a customer (id or email) · x takes the highlighted one out · enter opens it",
             id="hint",
@@ -78,13 +81,6 @@ class StaticSegmentScreen(Screen):
             )
         )
         self.pages.reset(population, count)  # type: ignore[union-attr]
-        self._member_head()
-
-    def _member_head(self) -> None:
-        self.query_one("#member-head", Static).update(self.query_one(CustomerTable).header_text())
-
-    def on_customer_table_resized(self, message: CustomerTable.Resized) -> None:
-        self.call_after_refresh(self._member_head)  # the headings follow the columns' fit
 
     def on_customer_table_opened(self, message: CustomerTable.Opened) -> None:
         self.app.open_customer(message.customer_id)

@@ -1,7 +1,9 @@
-"""The customer list: a virtual table that pages rows from SQLite.
+"""The customer list: a virtual table that pages rows from SQLite, and its headings.
 
 It never holds more than a window of rows (what the screen shows plus a margin): the
-scroll range is the row count, and each repaint reads only the rows it draws.
+scroll range is the row count, and each repaint reads only the rows it draws. Its headings
+are a ``ColumnHeadings`` line the screen places where it likes (a hint may sit between);
+the table writes them itself whenever it fits its columns again.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widgets import Static
 
 from srm_tui.bindings import bindings
 from srm_tui.domain.text import visible
@@ -87,6 +90,14 @@ def _cell(column: Column, row: Any, width: int) -> str:
 RowSource = Callable[[int, int], list[Any]]  # (offset, limit) -> rows
 
 
+class ColumnHeadings(Static):
+    """A table's column headings on their own line: the screen composes it where it wants
+    them and hands it to its ``CustomerTable``, which writes it (plain text, never markup)."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__("", markup=False, **kw)
+
+
 class CustomerTable(ScrollView, can_focus=True):
     """Rows come from ``source(offset, limit)``; ``count`` says how many there are."""
 
@@ -100,17 +111,23 @@ class CustomerTable(ScrollView, can_focus=True):
 
     cursor = reactive(0)
 
-    class Resized(Message):
-        """The table's width changed: whoever writes its headings writes them again."""
-
     class Opened(Message):
         def __init__(self, customer_id: int) -> None:
             super().__init__()
             self.customer_id = customer_id
 
-    def __init__(self, source: RowSource, count: int, columns=DEFAULT_COLUMNS, **kw: Any):
+    def __init__(
+        self,
+        source: RowSource,
+        count: int,
+        columns=DEFAULT_COLUMNS,
+        *,
+        headings: ColumnHeadings | None = None,
+        **kw: Any,
+    ):
         super().__init__(**kw)
         self._source = source
+        self._headings = headings
         self._header_width: int | None = None  # the width the headings were written for
         self.columns = [COLUMNS[c] for c in columns]
         self._window: dict[int, Any] = {}
@@ -124,6 +141,7 @@ class CustomerTable(ScrollView, can_focus=True):
     def set_columns(self, keys: list[str] | tuple[str, ...]) -> None:
         self.columns = [COLUMNS[c] for c in keys if c in COLUMNS]
         self.virtual_size = Size(self.row_width, self.count)
+        self.write_headings()
         self.refresh()
 
     FLEX = ("email", "name", "first_name", "last_name")  # these take what width is left over
@@ -188,12 +206,16 @@ class CustomerTable(ScrollView, can_focus=True):
         return len(self._window)
 
     def header_text(self) -> str:
-        """The column headings, fitted as the rows are (whoever shows them asks again on
-        ``Resized``)."""
+        """The column headings, fitted as the rows are."""
         self._header_width = self.scrollable_content_region.width
         return " ".join(
             _fit(c.title, w, c.align) for c, w in zip(self.shown_columns(), self._widths())
         )
+
+    def write_headings(self) -> None:
+        """Write the headings line (if the table has one) for the columns as now fitted."""
+        if self._headings is not None:
+            self._headings.update(self.header_text())
 
     def reload(self, source: RowSource, count: int) -> None:
         """Point at a new row source (sort changed, search typed, sync finished)."""
@@ -202,6 +224,7 @@ class CustomerTable(ScrollView, can_focus=True):
         self.count = count
         self.virtual_size = Size(self.row_width, count)
         self.cursor = min(self.cursor, max(count - 1, 0))
+        self.write_headings()
         self.refresh()
 
     def _row(self, index: int) -> Any | None:
@@ -224,10 +247,10 @@ class CustomerTable(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         if self._header_width is not None and width != self._header_width:
             # The rows' room changed without a resize (a scrollbar came or went as the
-            # count changed): the headings were fitted to the old room, so they are asked
-            # for again, or every row would sit a column off its heading.
+            # count changed): the headings were fitted to the old room, so they are written
+            # again (after this paint), or every row would sit a column off its heading.
             self._header_width = width
-            self.post_message(self.Resized())
+            self.call_after_refresh(self.write_headings)
         # Every segment carries a real Style: NO_COLOR's monochrome filter reads each one.
         base = Style()  # empty, not None: the widget's own background still applies
         if row is None:
@@ -247,9 +270,13 @@ class CustomerTable(ScrollView, can_focus=True):
         self.scroll_to_region(Region(0, new, 1, 1), animate=False, immediate=True)
         self.refresh()
 
+    def on_mount(self) -> None:
+        self.write_headings()
+
     def on_resize(self) -> None:
         self.virtual_size = Size(self.row_width, self.count)
-        self.post_message(self.Resized())
+        # After the refresh: the room for the rows is known once the layout has settled.
+        self.call_after_refresh(self.write_headings)
 
     def on_focus(self) -> None:
         self.refresh()
