@@ -280,6 +280,19 @@ FACES: tuple[Face, ...] = (
         (PAYMENTS,),
         (Flag("to", "--to", "the id of the customer who receives it"),),
     ),
+    Face(
+        "switch",
+        ("switch",),
+        "Switch a subscription to another offer (upgrade or downgrade).",
+        "SUBSCRIPTION_ID",
+        "w",
+        "Switch offer",
+        (PAYMENTS,),
+        (
+            Flag("to", "--to", "the new offer's localized id, e.g. S123456789_PL"),
+            Flag("direction", "--direction", "upgrade or downgrade (default: from the prices)"),
+        ),
+    ),
 )
 
 _BY_NAME = {f.action: f for f in FACES}

@@ -20,6 +20,7 @@ from srm_tui.actions import (
 )
 from srm_tui.actions.coupon import COUPON_APPLY
 from srm_tui.actions.rules import ActionInvalid, ActionSpec
+from srm_tui.actions.switch import SWITCH
 
 # Where each action shows (its command, key and tabs) is declared in srm_tui.faces, which
 # imports nothing heavy so the console's bindings can read it at start-up.
@@ -45,6 +46,7 @@ REGISTRY: dict[str, ActionSpec] = {
         access.TERMINATE,
         subscription.ACTIVATE,
         access.TRANSFER,
+        SWITCH,
     )
 }
 
@@ -67,6 +69,7 @@ FEATURES: dict[str, str] = {
     "terminate": "terminate",
     "activate": "activate",
     "transfer": "transfer",
+    "switch": "switch",
 }
 
 

@@ -18,7 +18,9 @@ from srm_tui.cli import (
     offer_groups,  # noqa: F401
     offers,
     outbox,
+    playbook,
     rates,
+    retention,
     sandbox,
     schedules,
     segments,
@@ -42,7 +44,11 @@ for _command in (
     api.api_group,
     imports.import_,
     rates.rates_group,
+    playbook.playbook_group,
 ):
     main.add_command(_command)
+
+# The cancel with the retention playbook's step takes the generated cancel's place.
+retention.install(customers.customer)
 
 __all__ = ["main"]

@@ -23,8 +23,9 @@ MAX_RULES = 200
 MAX_OFFERS = 9  # the retention step takes an offer by its number key, 1 to 9
 NAME_MAX = 120
 COUPON_RE = re.compile(r"^[A-Za-z0-9_-]{2,40}$")  # the vendor's couponCode pattern
-# The vendor's switch takes a subscription offer's localized id (toOfferId).
-SWITCH_OFFER_RE = re.compile(r"^S[1-9]\d{8}_[A-Z0-9]{2}$")
+# The vendor's switch takes a subscription offer's localized id (toOfferId); a playbook may
+# name the offer alone (S123456789), and the subscription's own localization is taken.
+SWITCH_OFFER_RE = re.compile(r"^S[1-9]\d{8}(_[A-Z0-9]{2})?$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _TOP_KEYS = ("format", "version", "rules")
 _RULE_KEYS = ("name", "segment", "offers")
@@ -142,7 +143,7 @@ def parse_offer(raw: Any, path: str) -> Offer:
     if kind == "switch":
         if not isinstance(value, str) or not SWITCH_OFFER_RE.match(value):
             raise PlaybookInvalid(
-                where, "a subscription offer's localized id, such as S123456789_PL"
+                where, "a subscription offer's id, such as S123456789 or S123456789_PL"
             )
         return Offer(kind, offer=value)
     low, high = CYCLES if kind == "pause" else DAYS

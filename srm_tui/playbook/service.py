@@ -291,7 +291,7 @@ class PlaybookService:
                 where = f"{path}.offers[{j}]"
                 if offer.kind == "switch" and offer.offer:
                     ids = store.offer_localizations(conn, offer.offer.split("_")[0])
-                    if ids is None or offer.offer not in ids:
+                    if ids is None or ("_" in offer.offer and offer.offer not in ids):
                         faults.append(
                             PlaybookInvalid(
                                 f"{where}.offer",
@@ -419,12 +419,29 @@ class PlaybookService:
             return {"subscription_id": subscription_id, "code": offer.coupon}
         if offer.kind == "pause":
             return {"subscription_id": subscription_id, "cycles": offer.cycles}
-        if offer.kind == "switch":
-            return {"subscription_id": subscription_id, "to": offer.offer}
         sub = store.subscription_record(self.cache.conn(), subscription_id) or {}
+        if offer.kind == "switch":
+            return {"subscription_id": subscription_id, "to": self._localized(offer, sub)}
         end = sub.get("dateTo")
         start = end if isinstance(end, int) else self.settings.now_ts()
         return {"access_id": subscription_id, "until": iso(start + (offer.days or 0) * DAY)}
+
+    def _localized(self, offer: Offer, sub: dict[str, Any]) -> str:
+        """A switch's offer as the localized id the vendor takes: as written, or, for an
+        offer named alone, the localization in the subscription's own country suffix, else
+        the first in its currency (else the suffix anyway: the preview then says why not)."""
+        target = str(offer.offer)
+        if "_" in target:
+            return target
+        suffix = str(sub.get("offerId") or "_").split("_")[-1]
+        ids = store.offer_localizations(self.cache.conn(), target) or []
+        if f"{target}_{suffix}" in ids:
+            return f"{target}_{suffix}"
+        currency = sub.get("nextPaymentCurrency")
+        for loc_id, loc_currency in store.localization_currencies(self.cache.conn(), target):
+            if loc_currency == currency:
+                return loc_id
+        return f"{target}_{suffix}"
 
     # outcomes --------------------------------------------------------------------------------
 

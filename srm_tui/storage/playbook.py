@@ -133,6 +133,19 @@ def offer_localizations(conn: sqlite3.Connection, offer_id: str) -> list[str] | 
     return [str(x.get("id")) for x in raw.get("localizations") or [] if isinstance(x, dict)]
 
 
+def localization_currencies(conn: sqlite3.Connection, offer_id: str) -> list[tuple[str, Any]]:
+    """(localized id, price currency) of each localization of a cached offer."""
+    row = conn.execute("SELECT raw FROM offers WHERE id = ?", (offer_id,)).fetchone()
+    if row is None:
+        return []
+    raw = json.loads(row[0])
+    return [
+        (str(x.get("id")), (x.get("price") or {}).get("currency"))
+        for x in raw.get("localizations") or []
+        if isinstance(x, dict)
+    ]
+
+
 def coupon_known(conn: sqlite3.Connection, code: str) -> bool:
     """Whether a cached campaign holds the coupon code."""
     row = conn.execute("SELECT 1 FROM campaign_codes WHERE code = ? LIMIT 1", (code,)).fetchone()

@@ -366,6 +366,32 @@ def run_available_actions(
     coupon = t.take("subscriptions", lambda s: web(s, "active") and not s["couponCode"])
     customer("coupon-apply", str(coupon["subscriptionId"]), "--code", campaign["couponCodes"][-1])
 
+    # switch one to another subscription offer, priced in its own currency.
+    def price(offer_id: str) -> dict[str, Any]:
+        offer = t.offers.get(offer_id.split("_")[0]) or {}
+        loc = next((x for x in offer.get("localizations") or [] if x["id"] == offer_id), {})
+        return loc.get("price") or {}
+
+    def switch_to(s: dict[str, Any]) -> str | None:
+        currency = price(s["offerId"]).get("currency")
+        return next(
+            (
+                loc["id"]
+                for o in sorted(t.offers.values(), key=lambda o: o["id"])
+                if o["id"].startswith("S") and not s["offerId"].startswith(o["id"])
+                for loc in o.get("localizations") or []
+                if currency and (loc.get("price") or {}).get("currency") == currency
+            ),
+            None,
+        )
+
+    switched = t.take(
+        "subscriptions", lambda s: web(s, "active") and s["status"] == "active" and switch_to(s)
+    )
+    to_offer = switch_to(switched)
+    assert to_offer is not None
+    customer("switch", str(switched["subscriptionId"]), "--to", to_offer)
+
     # terminate a pass; transfer a subscription to another customer the cache knows.
     ended = t.take("passes", lambda p: pass_is_active(p["status"], p["expiresAt"], NOW))
     customer("terminate", str(ended["passId"]), "--type", "userCancel", "--yes")
@@ -418,6 +444,7 @@ def run_available_actions(
     assert subs[extend["subscriptionId"]]["dateTo"] == extend["dateTo"] + 40 * 86400
     assert subs[coupon["subscriptionId"]]["couponCode"] == campaign["couponCodes"][-1]
     assert subs[moved["subscriptionId"]]["customerId"] == to["id"]
+    assert subs[switched["subscriptionId"]]["offerId"] == to_offer
     assert (
         next(p for p in now["passes"] if p["passId"] == ended["passId"])["status"] == "terminated"
     )
@@ -436,6 +463,7 @@ def run_available_actions(
         "coupon",
         "terminate",
         "transfer",
+        "switch",
         "anonymize",
         "notes",
         "offers",
