@@ -163,6 +163,15 @@ class SrmApp(StackGuards, App):
 
         open_membership(self)
 
+    def action_playbook(self) -> None:
+        """The retention playbook, over the Segments mode (F3's P; F6; the palette)."""
+        from srm_tui.screens.playbook import PlaybookScreen
+
+        if self.current_mode != "segments":
+            self.switch_mode("segments")
+        if not any(isinstance(s, PlaybookScreen) for s in self.screen_stack):
+            self.push_screen(PlaybookScreen())
+
     def open_token(self, token: str) -> None:
         from srm_tui.screens.token import TokenScreen
 
@@ -312,6 +321,9 @@ class SrmApp(StackGuards, App):
         "token": "Checking the token",
         "coupon": "The coupon lookup",
         "member-pages": "Reading segment members",
+        "playbook-load": "Reading the playbook",
+        "playbook-check": "Checking the playbook",
+        "playbook-save": "Saving the playbook",
     }
 
     def on_data_changed(self, message: DataChanged) -> None:

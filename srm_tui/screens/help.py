@@ -52,6 +52,9 @@ SCOPES = {
     "outbox_item": "An outbox entry",
     "table": "Offer and season tables",
     "schedules": "Scheduled exports",
+    "playbook": "Retention playbook",
+    "playbook_rule": "A playbook rule",
+    "playbook_pick": "Playbook: pick an offer",
 }
 
 

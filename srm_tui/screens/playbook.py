@@ -1,0 +1,459 @@
+"""Segments › Retention playbook: the rules the cancel dialog offers from, in order (the first
+rule whose segment holds the customer wins), with the version and who saved it last.
+
+a adds a rule, e (enter) edits the highlighted one, d deletes it (asks), K/J move it, ctrl+s
+saves the playbook as a new version. A save against a version someone else replaced since is
+refused and said plainly, with the choice to reload theirs. esc with unsaved changes asks
+first. The viewer role reads it only: the edit keys are off and the screen says so.
+Reading and saving touch the cache: they run in workers, and a failure is said here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import events, on
+from textual.actions import parse as parse_action
+from textual.app import ComposeResult
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Static
+
+from srm_tui.bindings import bindings
+from srm_tui.domain.text import count, visible
+from srm_tui.domain.time import utc
+from srm_tui.playbook.model import Playbook, Rule
+from srm_tui.screens.playbook_offers import segment_label
+from srm_tui.screens.table_keys import TABLE_BINDINGS, TableKeys
+from srm_tui.screens.workers import work
+from srm_tui.widgets.fit import Col, fill
+from srm_tui.widgets.footer import Footer
+from srm_tui.widgets.status_line import StatusLine
+
+EDITS = {"add", "edit", "delete", "move", "save"}  # the actions a viewer does not have
+COLUMNS = [
+    Col("#", cap=3),
+    Col("Rule", cap=28),
+    Col("Segment", cap=24, drop=1),
+    Col("Offers", flex=True, least=16),
+]
+
+
+def switch_targets(catalogue: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """What a switch can name: each cached subscription offer's country versions (the
+    vendor's switch takes a localized id), as (id, "title · country")."""
+    out = []
+    for offer in catalogue:
+        if not str(offer.get("id") or "").startswith("S"):
+            continue
+        for loc in offer.get("localizations") or []:
+            if isinstance(loc, dict) and loc.get("id"):
+                title = loc.get("title") or offer.get("title") or ""
+                country = loc.get("countryCode") or str(loc["id"]).rpartition("_")[2]
+                out.append((str(loc["id"]), f"{title} · {country}"))
+    return out
+
+
+class PlaybookScreen(TableKeys, Screen):
+    """The retention playbook: its rules in order, edited here and saved as a version."""
+
+    BINDINGS = [*bindings("playbook"), *TABLE_BINDINGS]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.base: Playbook | None = None  # the version the edits start from
+        self.rules: list[Rule] = []
+        self.saved: tuple[int, str | None] | None = None  # (saved_at, saved_by) of the base
+        self.segments: list[tuple[str, str]] = []  # saved segments as (name, note)
+        self.offers: list[tuple[str, str]] = []  # cached offers as (id, title)
+        self.problems: list[Any] = []  # what the service's check says of the rules as edited
+        self.running = False  # a save in flight
+        self.failure = ""
+
+    @property
+    def read_only(self) -> bool:
+        return self.app.settings.role == "viewer"
+
+    @property
+    def dirty(self) -> bool:
+        return self.base is not None and tuple(self.rules) != self.base.rules
+
+    def compose(self) -> ComposeResult:
+        yield Static("Segments › Retention playbook", id="crumbs", markup=False)
+        yield Static("reading the playbook…", id="about", markup=False)
+        yield DataTable(id="rules", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="detail", markup=False)
+        yield Static("", id="verdict", markup=False)
+        yield StatusLine()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._fill()
+        self.query_one("#rules", DataTable).focus()
+        self._load()
+
+    def on_resize(self) -> None:
+        if self.is_mounted:
+            self._fill()
+
+    # reading ------------------------------------------------------------------------------------
+
+    class Loaded(Message):
+        """The playbook, its versions, the saved segments and cached offers; or the error."""
+
+        def __init__(self, result: Any) -> None:
+            super().__init__()
+            self.result = result
+
+    @work(thread=True, exclusive=True, group="playbook-load")
+    def _load(self) -> None:
+        session = self.app.session
+        try:
+            pb = session.playbook.current()
+            versions = session.playbook.versions()
+            segments = [
+                (
+                    s.name,
+                    "⚠ unreadable" if s.problem else f"{s.kind} · {count(s.members, 'member')}",
+                )
+                for s in session.segment_store.list_saved()
+            ]
+            offers = switch_targets(session.offer_reads.catalogue())
+            problems = session.playbook.check(pb)
+            result: Any = (pb, versions, segments, offers, problems)
+        except Exception as exc:  # said on the screen; the console stays
+            result = exc
+        self.post_message(self.Loaded(result))
+
+    def on_playbook_screen_loaded(self, message: Loaded) -> None:
+        if isinstance(message.result, Exception):
+            self.failure = f"✘ Could not read the playbook: {visible(message.result, 200)}"
+            self._fill()
+            return
+        pb, versions, self.segments, self.offers, self.problems = message.result
+        self.failure = ""
+        self.base = pb
+        self.rules = list(pb.rules)
+        self.saved = next(((at, by) for v, at, by in versions if v == pb.version), None)
+        self._fill()
+
+    # showing ------------------------------------------------------------------------------------
+
+    def _fill(self, cursor: int | None = None) -> None:
+        """Show the rules (the cursor kept, or put on row ``cursor``) and what is known."""
+        table = self.query_one("#rules", DataTable)
+        cursor = table.cursor_row if cursor is None else cursor
+        rows = [
+            [
+                Text(str(i), justify="right"),
+                Text(visible(rule.name)),
+                Text(visible(segment_label(rule.segment))),
+                Text("; ".join(visible(o.describe()) for o in rule.offers)),
+            ]
+            for i, rule in enumerate(self.rules, 1)
+        ]
+        fill(
+            table,
+            COLUMNS,
+            rows,
+            [str(i) for i in range(len(rows))],
+            max(40, self.app.size.width - 4),
+        )
+        if rows:
+            table.move_cursor(row=min(max(cursor, 0), len(rows) - 1))
+        self._about()
+        self._detail()
+
+    def _about(self) -> None:
+        parts = []
+        if self.base is None:
+            parts.append("reading the playbook…" if not self.failure else "not read")
+        elif self.base.version == 0:
+            parts.append("no version saved yet")
+        else:
+            who = ""
+            if self.saved is not None:
+                at, by = self.saved
+                who = f" · saved {utc(at)} UTC by {by or 'an unnamed agent'}"
+            parts.append(f"version {self.base.version}{who}")
+        if self.base is not None:
+            parts.append(f"{count(len(self.rules), 'rule')}, first match wins")
+        if self.dirty:
+            parts.append("unsaved changes")
+        text = " · ".join(parts)
+        if self.read_only:  # a line of its own: it must not be cut at 80 columns
+            text += "\nRead only: the viewer role cannot change the playbook."
+        self.query_one("#about", Static).update(Text(text))
+
+    def _selected(self) -> int | None:
+        if not self.rules:
+            return None
+        return min(self.query_one("#rules", DataTable).cursor_row, len(self.rules) - 1)
+
+    @on(DataTable.RowHighlighted, "#rules")
+    def _detail(self) -> None:
+        import json
+
+        index = self._selected()
+        lines: list[str] = []
+        if index is None:
+            if self.base is not None:
+                lines.append(
+                    "No rule yet: the cancel dialog offers nothing."
+                    + ("" if self.read_only else " a adds a rule.")
+                )
+        else:
+            rule = self.rules[index]
+            segment = (
+                f"saved segment {rule.segment}"
+                if isinstance(rule.segment, str)
+                else f"inline {json.dumps(rule.segment, ensure_ascii=False)}"
+            )
+            lines.append(f"Rule {index + 1} · {rule.name} · {segment}")
+            lines.append(
+                "offers: " + "  ".join(f"{n}. {o.describe()}" for n, o in enumerate(rule.offers, 1))
+            )
+        self.query_one("#detail", Static).update(Text("\n".join(visible(ln, 300) for ln in lines)))
+        self._verdict()
+
+    def _verdict(self, text: str | None = None) -> None:
+        if text is None:
+            if self.failure:
+                text = self.failure
+            elif self.problems:
+                first = self.problems[0]
+                more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+                text = f"⚠ {visible(str(first), 200)}{more}"
+            else:
+                text = ""
+        verdict = self.query_one("#verdict", Static)
+        verdict.update(Text(text))
+        verdict.display = bool(text)
+
+    # keys ---------------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in EDITS and self.read_only:
+            return False  # off for the viewer, and gone from the footer
+        return True
+
+    def on_key(self, event: events.Key) -> None:
+        """A viewer's edit key says the role is read only instead of doing nothing."""
+        if not self.read_only:
+            return
+        for binding in self._bindings.key_to_bindings.get(event.key, []):
+            if parse_action(binding.action)[1] in EDITS:
+                self.notify(
+                    f"{binding.description}: the viewer role is read only (the playbook "
+                    "needs the agent role or above to change).",
+                    severity="warning",
+                )
+                event.stop()
+                return
+
+    def _ready(self) -> bool:
+        if self.base is None:
+            self.notify("The playbook is still being read.", severity="warning")
+            return False
+        return not self.running
+
+    def _editor(self, index: int | None) -> None:
+        from srm_tui.screens.playbook_rule import RuleScreen
+
+        rule = self.rules[index] if index is not None else None
+        others = [r.name for i, r in enumerate(self.rules) if i != index]
+
+        def done(result: Rule | None) -> None:
+            if result is None:
+                return
+            if index is None:
+                self.rules.append(result)
+            else:
+                self.rules[index] = result
+            self._changed(len(self.rules) - 1 if index is None else index)
+
+        self.app.push_screen(
+            RuleScreen(
+                rule,
+                number=len(self.rules) + 1 if index is None else index + 1,
+                segments=self.segments,
+                offers=self.offers,
+                others=others,
+            ),
+            done,
+        )
+
+    def action_add(self) -> None:
+        if self._ready():
+            self._editor(None)
+
+    def action_edit(self) -> None:
+        index = self._selected()
+        if self._ready() and index is not None:
+            self._editor(index)
+
+    @on(DataTable.RowSelected, "#rules")
+    def _row_chosen(self) -> None:
+        if not self.read_only:
+            self.action_edit()
+
+    def action_delete(self) -> None:
+        from srm_tui.screens.segment_dialogs import ConfirmScreen
+
+        index = self._selected()
+        if not self._ready() or index is None:
+            return
+        rule = self.rules[index]
+
+        def confirmed(yes: bool | None) -> None:
+            if yes and rule in self.rules:
+                self.rules.remove(rule)
+                self._changed()
+
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Delete rule {index + 1}, {visible(rule.name, 60)}? "
+                "(The playbook keeps it until ctrl+s saves.)"
+            ),
+            confirmed,
+        )
+
+    def action_move(self, step: int) -> None:
+        index = self._selected()
+        if not self._ready() or index is None:
+            return
+        target = index + step
+        if not 0 <= target < len(self.rules):
+            return
+        self.rules[index], self.rules[target] = self.rules[target], self.rules[index]
+        self._changed(target)
+
+    def _changed(self, cursor: int | None = None) -> None:
+        """The rules as edited: shown, and checked against the cache in a worker."""
+        self._fill(cursor)
+        self._check(Playbook(self.base.version if self.base else 0, tuple(self.rules)))
+
+    class Checked(Message):
+        def __init__(self, rules: tuple[Rule, ...], problems: Any) -> None:
+            super().__init__()
+            self.rules = rules
+            self.problems = problems
+
+    @work(thread=True, exclusive=True, group="playbook-check")
+    def _check(self, pb: Playbook) -> None:
+        try:
+            problems: Any = self.app.session.playbook.check(pb)
+        except Exception as exc:  # the check could not run: said, nothing changes
+            problems = [f"the check could not run: {exc}"]
+        self.post_message(self.Checked(pb.rules, problems))
+
+    def on_playbook_screen_checked(self, message: Checked) -> None:
+        if message.rules == tuple(self.rules):  # an answer for older rules is not shown
+            self.problems = list(message.problems)
+            self._verdict()
+
+    # saving -------------------------------------------------------------------------------------
+
+    def action_save(self) -> None:
+        if not self._ready():
+            return
+        if not self.dirty:
+            self.notify("Nothing to save: the playbook is as saved.")
+            return
+        self.running = True
+        self._verdict("Saving…")
+        assert self.base is not None
+        self._save(Playbook(self.base.version, tuple(self.rules)), self.base.version)
+
+    class Saved(Message):
+        """A save ran: the playbook saved, or the error that stopped it."""
+
+        def __init__(self, result: Any) -> None:
+            super().__init__()
+            self.result = result
+
+    @work(thread=True, exclusive=True, group="playbook-save")
+    def _save(self, pb: Playbook, base_version: int) -> None:
+        service = self.app.session.playbook
+        try:
+            problems = service.check(pb)
+            if problems:
+                result: Any = ("refused", problems)
+            else:
+                saved = service.save(pb, base_version=base_version)
+                result = (saved, service.versions())
+        except Exception as exc:  # a conflict or a failure: said here, the edits stay
+            result = exc
+        self.post_message(self.Saved(result))
+
+    def on_playbook_screen_saved(self, message: Saved) -> None:
+        from srm_tui.playbook.service import PlaybookConflict
+
+        self.running = False
+        result = message.result
+        if isinstance(result, PlaybookConflict):
+            self._conflict(result)
+            return
+        if isinstance(result, Exception):
+            self._verdict(f"✘ Not saved: {visible(getattr(result, 'message', result), 200)}")
+            return
+        if result[0] == "refused":
+            self.problems = list(result[1])
+            self._verdict(f"✘ Not saved: {visible(str(self.problems[0]), 200)}")
+            return
+        pb, versions = result
+        self.base = pb
+        self.rules = list(pb.rules)
+        self.saved = next(((at, by) for v, at, by in versions if v == pb.version), None)
+        self.problems = []
+        self._fill()
+        self.notify(f"Playbook saved as version {pb.version}.")
+
+    def _conflict(self, error: Exception) -> None:
+        from srm_tui.screens.offer_dialog import ConfirmDialog
+
+        self._verdict(f"✘ Not saved: {visible(str(error), 200)}")
+
+        def answered(reload: bool | None) -> None:
+            if reload:
+                self.base = None
+                self.rules = []
+                self._fill()
+                self._load()
+
+        self.app.push_screen(
+            ConfirmDialog(
+                f"Not saved: someone saved the playbook since you opened version "
+                f"{self.base.version if self.base else 0} ({visible(str(error), 160)}).\n"
+                "y reloads their version (your changes here are thrown away); n keeps your "
+                "changes on screen to copy or compare."
+            ),
+            answered,
+        )
+
+    # leaving ------------------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        from srm_tui.screens.offer_dialog import ConfirmDialog
+
+        if not self.dirty:
+            self.app.pop_screen()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.app.pop_screen()
+
+        self.app.push_screen(
+            ConfirmDialog(
+                "Leave the playbook? Your unsaved changes are thrown away (n stays; then "
+                "ctrl+s saves them)."
+            ),
+            answered,
+        )
+
+    def action_reload(self) -> None:
+        """After a sync the cached offers and segments may have changed; the edits stay."""
+        if not self.dirty and not self.running:
+            self._load()

@@ -1,0 +1,398 @@
+"""Segments › Retention playbook › one rule: its name, the segment it is for (a saved segment,
+or an inline definition typed as JSON) and the offers it makes, in order.
+
+Every part is checked as it is typed, with the playbook's own parser, and what is wrong is
+said beside the field (a number out of range, an unknown offer id, the path inside an inline
+definition). ctrl+s keeps the rule in the playbook being edited (the playbook screen saves
+it); esc with changes asks first. Dismisses with the Rule, or None.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Input, OptionList, Static, TextArea
+from textual.widgets.option_list import Option
+
+from srm_tui.bindings import bindings
+from srm_tui.domain.text import count, visible
+from srm_tui.playbook.model import OFFER_KINDS, PlaybookInvalid, Rule
+from srm_tui.screens.leave import AsksBeforeLeaving
+from srm_tui.screens.playbook_offers import (
+    PARAMS,
+    OfferDraft,
+    build_rule,
+    inline_fault,
+    name_fault,
+    offer_fault,
+)
+from srm_tui.widgets.choice import ChoiceField
+from srm_tui.widgets.footer import Footer
+from srm_tui.widgets.safe_text import SafeInput, SafeTextArea
+from srm_tui.widgets.status_line import StatusLine
+
+INLINE = "inline definition (JSON, typed below)"
+KEEP_HINT = "ctrl+s keeps the rule; the playbook's own ctrl+s saves it as a version."
+
+
+class RuleScreen(AsksBeforeLeaving, Screen[Rule | None]):
+    """Edit one rule of the playbook; ``segments`` are the saved segments as (name, note),
+    ``offers`` the cached offers as (id, title), ``others`` the other rules' names."""
+
+    BINDINGS = bindings("playbook_rule")
+    LEAVE_QUESTION = (
+        "Leave this rule? What you changed in it is thrown away (n goes back to it; ctrl+s "
+        "keeps it)."
+    )
+
+    def __init__(
+        self,
+        rule: Rule | None,
+        *,
+        number: int,
+        segments: list[tuple[str, str]],
+        offers: list[tuple[str, str]],
+        others: list[str],
+    ) -> None:
+        super().__init__()
+        self.number = number
+        self.segments = list(segments)
+        self.catalogue = offers
+        self.known_offers = {oid for oid, _ in offers}
+        self.others = others
+        self.name0 = rule.name if rule else ""
+        names = [n for n, _ in self.segments]
+        self.inline0 = ""
+        if rule is None:
+            self.choice = 0 if names else len(names)
+        elif isinstance(rule.segment, str):
+            if rule.segment not in names:  # kept, and said: the saved segment is gone
+                self.segments.append((rule.segment, "⚠ no saved segment has this name"))
+                names.append(rule.segment)
+            self.choice = names.index(rule.segment)
+        else:
+            import json
+
+            self.choice = len(names)
+            self.inline0 = json.dumps(rule.segment, ensure_ascii=False)
+        self.drafts = [OfferDraft.of(o) for o in rule.offers] if rule else []
+        self.current = 0  # the offer the form below the list edits
+        # Fields the agent has typed in (or ctrl+s tried): only these say what is wrong, so
+        # a new rule does not open on a screen of complaints.
+        self.touched: set[str] = set()
+
+    # building ---------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        title = visible(self.name0, 50) or "new rule"
+        yield Static(
+            Text(f"Segments › Retention playbook › rule {self.number} · {title}"), id="crumbs"
+        )
+        with VerticalScroll(id="form"):
+            with Horizontal(classes="row"):
+                yield Static("Name", classes="label", markup=False)
+                yield SafeInput(self.name0, placeholder="e.g. Annual, high value", id="name")
+                yield Static("", id="name-error", classes="error", markup=False)
+            yield Static(
+                "Segment — who the rule is for (the first matching rule wins):",
+                classes="heading",
+                markup=False,
+            )
+            yield OptionList(id="segment")
+            yield SafeTextArea(
+                self.inline0,
+                placeholder='{"selector": "latest", "where": {"attr": …, "op": …, "value": …}}',
+                id="inline",
+                compact=True,
+                highlight_cursor_line=False,
+            )
+            yield Static("", id="inline-error", classes="error", markup=False)
+            yield Static(
+                "Offers — made in this order: a adds, x removes, K/J move",
+                classes="heading",
+                markup=False,
+            )
+            yield DataTable(id="offers", cursor_type="row", zebra_stripes=True)
+            with Horizontal(id="offer-form", classes="row"):
+                yield Static("Kind", classes="label", markup=False)
+                yield ChoiceField(OFFER_KINDS, "coupon", id="kind")
+                yield Static("", id="param-label", classes="label", markup=False)
+                yield SafeInput("", id="param")
+                yield Static("", id="param-error", classes="error", markup=False)
+        yield Static(KEEP_HINT, id="verdict", markup=False)
+        yield StatusLine()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        box = self.query_one("#segment", OptionList)
+        box.add_options(
+            Option(self._choice_text(i), id=str(i)) for i in range(len(self.segments) + 1)
+        )
+        box.highlighted = self.choice
+        offers = self.query_one("#offers", DataTable)
+        offers.add_column("#", key="n")
+        offers.add_column("Offer", key="offer")
+        self._show_segment()
+        self._fill_offers()
+        self._load_offer()
+        self._check_name()
+        self.query_one("#name", Input).focus()
+
+    def _choice_text(self, index: int) -> Text:
+        mark = "(•)" if index == self.choice else "( )"
+        if index == len(self.segments):
+            return Text(f"{mark} {INLINE}")
+        name, note = self.segments[index]
+        return Text(f"{mark} {visible(name, 50)} · {visible(note, 40)}")
+
+    # what leaving would lose ----------------------------------------------------------------
+
+    def typed_state(self) -> Any:
+        return (
+            self.query_one("#name", Input).value,
+            self.choice,
+            self.query_one("#inline", TextArea).text if self._inline else "",
+            tuple(d.key() for d in self.drafts),
+        )
+
+    @property
+    def _inline(self) -> bool:
+        return self.choice == len(self.segments)
+
+    # the name -----------------------------------------------------------------------------------
+
+    @on(Input.Changed, "#name")
+    def _check_name(self, event: Input.Changed | None = None) -> str | None:
+        value = self.query_one("#name", Input).value
+        if event is not None and value != self.name0:
+            self.touched.add("name")
+        fault = name_fault(value, self.others)
+        self._say("name-error", fault if "name" in self.touched else None)
+        return fault
+
+    @on(Input.Submitted, "#name")
+    def _name_entered(self) -> None:
+        self.query_one("#segment", OptionList).focus()
+
+    def _say(self, which: str, fault: str | None) -> None:
+        """A fault beside (or under) its field; none hides the line."""
+        line = self.query_one(f"#{which}", Static)
+        line.update(Text(f"✘ {fault}" if fault else ""))
+        line.set_class(not fault, "-empty")
+
+    # the segment --------------------------------------------------------------------------------
+
+    @on(OptionList.OptionHighlighted, "#segment")
+    def _segment_moved(self, event: OptionList.OptionHighlighted) -> None:
+        index = event.option_index
+        if index == self.choice:
+            return
+        box = self.query_one("#segment", OptionList)
+        before, self.choice = self.choice, index
+        for i in (before, index):
+            box.replace_option_prompt_at_index(i, self._choice_text(i))
+        self._show_segment()
+
+    @on(OptionList.OptionSelected, "#segment")
+    def _segment_chosen(self) -> None:
+        self.query_one("#inline" if self._inline else "#offers").focus()
+
+    def _show_segment(self) -> None:
+        self.query_one("#inline", TextArea).display = self._inline
+        if self._inline:
+            self._check_inline()
+        else:
+            self._say("inline-error", None)
+
+    @on(TextArea.Changed, "#inline")
+    def _check_inline(self, event: TextArea.Changed | None = None) -> str | None:
+        if not self._inline:
+            return None
+        value = self.query_one("#inline", TextArea).text
+        if event is not None and value != self.inline0:
+            self.touched.add("inline")
+        _definition, fault = inline_fault(value)
+        self._say("inline-error", fault if "inline" in self.touched or value else None)
+        return fault
+
+    # the offers ---------------------------------------------------------------------------------
+
+    def _offer_cell(self, draft: OfferDraft) -> Text:
+        fault = offer_fault(draft, self.known_offers)
+        if fault:
+            typed = f" {visible(draft.text.strip(), 40)}" if draft.text.strip() else ""
+            return Text(f"✘ {draft.kind}{typed}: {visible(fault, 120)}")
+        return Text(visible(build_rule("r", {"where": {"all": []}}, [draft]).offers[0].describe()))
+
+    def _fill_offers(self) -> None:
+        table = self.query_one("#offers", DataTable)
+        table.clear()
+        for i, draft in enumerate(self.drafts):
+            table.add_row(Text(str(i + 1)), self._offer_cell(draft), key=str(i))
+        if not self.drafts:
+            table.add_row(Text(""), Text("no offer yet: a adds one"), key="none")
+        else:
+            table.move_cursor(row=self.current)
+
+    @on(DataTable.RowHighlighted, "#offers")
+    def _offer_moved(self, event: DataTable.RowHighlighted) -> None:
+        if self.drafts and event.cursor_row != self.current:
+            self.current = min(event.cursor_row, len(self.drafts) - 1)
+            self._load_offer()
+
+    @on(DataTable.RowSelected, "#offers")
+    def _offer_chosen(self) -> None:
+        if self.drafts:
+            self.query_one("#kind", ChoiceField).focus()
+
+    def _load_offer(self) -> None:
+        """The form below the list shows the highlighted offer."""
+        kind = self.query_one("#kind", ChoiceField)
+        param = self.query_one("#param", Input)
+        if not self.drafts:
+            kind.disabled = param.disabled = True
+            self.query_one("#param-label", Static).update("")
+            param.value = ""
+            self._say("param-error", None)
+            self.refresh_bindings()
+            return
+        kind.disabled = False
+        draft = self.drafts[self.current]
+        kind.set(draft.kind)
+        self._param_field(draft)
+
+    def _param_field(self, draft: OfferDraft) -> None:
+        name, label, help_text = PARAMS.get(draft.kind, (None, draft.kind, ""))
+        param = self.query_one("#param", Input)
+        self.query_one("#param-label", Static).update(label)
+        param.disabled = name is None
+        param.placeholder = help_text if name else ""
+        if param.value != draft.text:
+            param.value = draft.text
+        self._say("param-error", offer_fault(draft, self.known_offers))
+        self.refresh_bindings()
+
+    @on(ChoiceField.Changed, "#kind")
+    def _kind_changed(self, event: ChoiceField.Changed) -> None:
+        if not self.drafts:
+            return
+        draft = self.drafts[self.current]
+        draft.kind = event.value
+        self._param_field(draft)
+        self._update_row()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "pick_offer":
+            return bool(self.drafts) and self.drafts[self.current].kind == "switch"
+        return True
+
+    @on(Input.Changed, "#param")
+    def _param_typed(self, event: Input.Changed) -> None:
+        if not self.drafts:
+            return
+        draft = self.drafts[self.current]
+        if PARAMS.get(draft.kind, (None,))[0] is None or draft.text == event.value:
+            return
+        draft.typed[draft.kind] = event.value
+        self._say("param-error", offer_fault(draft, self.known_offers))
+        self._update_row()
+
+    @on(Input.Submitted, "#param")
+    def _param_entered(self) -> None:
+        self.query_one("#offers", DataTable).focus()
+
+    def _update_row(self) -> None:
+        table = self.query_one("#offers", DataTable)
+        table.update_cell(
+            str(self.current),
+            "offer",
+            self._offer_cell(self.drafts[self.current]),
+            update_width=True,
+        )
+
+    def action_add_offer(self) -> None:
+        self.drafts.append(OfferDraft())
+        self.current = len(self.drafts) - 1
+        self._fill_offers()
+        self._load_offer()
+        self.query_one("#kind", ChoiceField).focus()
+
+    def action_remove_offer(self) -> None:
+        if not self.drafts:
+            return
+        del self.drafts[self.current]
+        self.current = max(0, min(self.current, len(self.drafts) - 1))
+        self._fill_offers()
+        self._load_offer()
+
+    def action_move_offer(self, step: int) -> None:
+        target = self.current + step
+        if not self.drafts or not 0 <= target < len(self.drafts):
+            return
+        self.drafts[self.current], self.drafts[target] = (
+            self.drafts[target],
+            self.drafts[self.current],
+        )
+        self.current = target
+        self._fill_offers()
+        self._load_offer()
+
+    def action_pick_offer(self) -> None:
+        from srm_tui.screens.playbook_offers import OfferPickScreen
+
+        if not self.drafts or self.drafts[self.current].kind != "switch":
+            self.notify("ctrl+o picks the offer of a switch: choose the kind switch first.")
+            return
+        draft = self.drafts[self.current]
+
+        def picked(offer_id: str | None) -> None:
+            if offer_id is None or draft not in self.drafts:
+                return
+            self.current = self.drafts.index(draft)
+            draft.typed["switch"] = offer_id
+            self._load_offer()
+            self._update_row()
+
+        self.app.push_screen(OfferPickScreen(self.catalogue, draft.text.strip()), picked)
+
+    # keeping the rule -------------------------------------------------------------------------
+
+    def action_keep(self) -> None:
+        """Check every part; keep the rule when nothing is wrong, else say where."""
+        self.touched.update(("name", "inline"))
+        name = self.query_one("#name", Input).value.strip()
+        wrong: list[tuple[str, str]] = []  # (the field to go to, what to fix)
+        if self._check_name():
+            wrong.append(("#name", "the name"))
+        segment: str | dict[str, Any] | None
+        if self._inline:
+            segment, fault = inline_fault(self.query_one("#inline", TextArea).text)
+            self._say("inline-error", fault)
+            if fault:
+                wrong.append(("#inline", "the inline segment"))
+        else:
+            segment = self.segments[self.choice][0]
+        bad = [i for i, d in enumerate(self.drafts) if offer_fault(d, self.known_offers)]
+        if not self.drafts:
+            wrong.append(("#offers", "the offers (a rule makes at least one: a adds one)"))
+        elif bad:
+            self.current = bad[0]
+            self._fill_offers()
+            self._load_offer()
+            wrong.append(("#param", f"{count(len(bad), 'offer')} marked ✘"))
+        verdict = self.query_one("#verdict", Static)
+        if wrong:
+            verdict.update(Text("✘ Not kept yet: fix " + "; ".join(w for _, w in wrong) + "."))
+            self.query_one(wrong[0][0]).focus()
+            return
+        try:
+            rule = build_rule(name, segment, self.drafts)  # type: ignore[arg-type]
+        except PlaybookInvalid as exc:
+            verdict.update(Text(f"✘ {visible(str(exc), 200)}"))
+            return
+        self.dismiss(rule)
