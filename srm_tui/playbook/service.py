@@ -354,10 +354,10 @@ class PlaybookService:
 
     def for_subscription(self, subscription_id: int) -> Proposals | None:
         """``proposals`` for a cached subscription's customer (None: not in the cache)."""
-        sub = store.subscription_record(self.cache.conn(), subscription_id)
-        if sub is None or sub.get("customerId") is None:
+        sub = store.subscription_facts(self.cache.conn(), subscription_id)
+        if sub is None:
             return None
-        return self.proposals(int(sub["customerId"]), subscription_id)
+        return self.proposals(int(sub["customer_id"]), subscription_id)
 
     def _cancellable(self, subscription_id: int) -> bool:
         """The cancel's own rules let it run (otherwise there is nothing to save)."""
@@ -419,10 +419,10 @@ class PlaybookService:
             return {"subscription_id": subscription_id, "code": offer.coupon}
         if offer.kind == "pause":
             return {"subscription_id": subscription_id, "cycles": offer.cycles}
-        sub = store.subscription_record(self.cache.conn(), subscription_id) or {}
+        sub = store.subscription_facts(self.cache.conn(), subscription_id) or {}
         if offer.kind == "switch":
             return {"subscription_id": subscription_id, "to": self._localized(offer, sub)}
-        end = sub.get("dateTo")
+        end = sub.get("date_to")
         start = end if isinstance(end, int) else self.settings.now_ts()
         return {"access_id": subscription_id, "until": iso(start + (offer.days or 0) * DAY)}
 
@@ -433,11 +433,11 @@ class PlaybookService:
         target = str(offer.offer)
         if "_" in target:
             return target
-        suffix = str(sub.get("offerId") or "_").split("_")[-1]
+        suffix = str(sub.get("offer_id") or "_").split("_")[-1]
         ids = store.offer_localizations(self.cache.conn(), target) or []
         if f"{target}_{suffix}" in ids:
             return f"{target}_{suffix}"
-        currency = sub.get("nextPaymentCurrency")
+        currency = sub.get("currency")
         for loc_id, loc_currency in store.localization_currencies(self.cache.conn(), target):
             if loc_currency == currency:
                 return loc_id

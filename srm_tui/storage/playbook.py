@@ -117,32 +117,33 @@ def events(conn: sqlite3.Connection, since: int | None = None) -> list[Retention
     return [_event(r) for r in conn.execute(sql + " ORDER BY id", params)]
 
 
-def subscription_record(conn: sqlite3.Connection, subscription_id: int) -> dict[str, Any] | None:
-    """The cached subscription as the API sent it, or None."""
-    row = conn.execute("SELECT raw FROM subscriptions WHERE id = ?", (subscription_id,)).fetchone()
-    return json.loads(row[0]) if row else None
+def subscription_facts(conn: sqlite3.Connection, subscription_id: int) -> dict[str, Any] | None:
+    """What the playbook needs of a cached subscription (its columns, never its payload):
+    ``customer_id``, ``date_to``, ``offer_id``, ``currency``; None when it is not cached."""
+    row = conn.execute(
+        "SELECT customer_id, date_to, offer_id, currency FROM subscriptions WHERE id = ?",
+        (subscription_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    return dict(zip(("customer_id", "date_to", "offer_id", "currency"), tuple(row)))
 
 
 def offer_localizations(conn: sqlite3.Connection, offer_id: str) -> list[str] | None:
     """The localized ids of a cached offer (``S123456789`` -> ``S123456789_PL``, …), or None
     when the offer is not cached."""
-    row = conn.execute("SELECT raw FROM offers WHERE id = ?", (offer_id,)).fetchone()
-    if row is None:
+    if conn.execute("SELECT 1 FROM offers WHERE id = ?", (offer_id,)).fetchone() is None:
         return None
-    raw = json.loads(row[0])
-    return [str(x.get("id")) for x in raw.get("localizations") or [] if isinstance(x, dict)]
+    return [r[0] for r in localization_currencies(conn, offer_id)]
 
 
 def localization_currencies(conn: sqlite3.Connection, offer_id: str) -> list[tuple[str, Any]]:
     """(localized id, price currency) of each localization of a cached offer."""
-    row = conn.execute("SELECT raw FROM offers WHERE id = ?", (offer_id,)).fetchone()
-    if row is None:
-        return []
-    raw = json.loads(row[0])
     return [
-        (str(x.get("id")), (x.get("price") or {}).get("currency"))
-        for x in raw.get("localizations") or []
-        if isinstance(x, dict)
+        (str(r[0]), r[1])
+        for r in conn.execute(
+            "SELECT id, currency FROM localizations WHERE offer_id = ? ORDER BY id", (offer_id,)
+        )
     ]
 
 
