@@ -16,6 +16,9 @@ from srm_tui.domain.text import count
 from srm_tui.domain.time import ago
 from srm_tui.screens.stack import StackGuards, plain_text
 from srm_tui.screens.workers import ApiReached, DataChanged, WorkFailed, work
+from srm_tui.widgets import css_once
+
+css_once.install()  # srm.tcss parsed once per theme, not at every new widget class
 
 if TYPE_CHECKING:
     from srm_tui.api.profile import ApiProfile
