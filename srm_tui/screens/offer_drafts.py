@@ -12,7 +12,6 @@ from textual.widgets import DataTable, Static
 
 from srm_tui.bindings import bindings
 from srm_tui.domain.text import visible
-from srm_tui.screens.offer_merge import shown
 from srm_tui.screens.table_keys import TABLE_BINDINGS, TableKeys
 from srm_tui.screens.workers import work
 from srm_tui.widgets.footer import Footer
@@ -54,7 +53,7 @@ class DraftsScreen(TableKeys, Screen[Any]):
                 state,
                 Text(visible(d.label, 40)),
                 f"v{d.base_version}" if d.base_version is not None else "—",
-                Text(shown(", ".join(d.changes), 40)),
+                Text(visible(", ".join(d.changes), 40)),
                 Text(visible(d.last_error or "", 50)),
                 key=str(d.id),
             )

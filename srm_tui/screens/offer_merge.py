@@ -28,12 +28,14 @@ from srm_tui.widgets.footer import Footer
 from srm_tui.widgets.status_line import StatusLine
 
 
-def shown(value: Any, width: int = 60) -> str:
+def shown(value: Any) -> str:
+    """A field's value whole, as plain text: the table's fitting (widgets.fit) cuts it to its
+    column, once."""
     if value is None:
         return "—"
     if isinstance(value, str):
-        return visible(value, width)
-    return visible(json.dumps(value, ensure_ascii=False), width)
+        return visible(value)
+    return visible(json.dumps(value, ensure_ascii=False))
 
 
 class MergeScreen(WriteScreen):
@@ -117,14 +119,14 @@ class MergeScreen(WriteScreen):
             rows.append(
                 [
                     name,
-                    Text(shown(base, 30)),
-                    Text(shown(theirs, 30) + changed),
-                    Text(shown(mine, 30)),
+                    Text(shown(base)),
+                    Text(shown(theirs) + changed),
+                    Text(shown(mine)),
                     f"[{self.choices[name]}]",
                 ]
             )
-        # Every column, "Draft (mine)" too, within the terminal; long values are cut with an
-        # ellipsis (the whole value is in the offer's editor).
+        # Every column, "Draft (mine)" too, within the terminal; long values are cut once, by
+        # the fitting, with an ellipsis (the whole value is in the offer's editor).
         fill(table, self.COLUMNS, rows, [r[0] for r in self.rows], max(40, self.app.size.width - 6))
         if self.rows:
             table.move_cursor(row=min(cursor, len(self.rows) - 1))

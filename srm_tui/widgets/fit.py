@@ -1,6 +1,9 @@
 """Table columns that fit the terminal: measured in cells (wide and zero-width characters
 count as the terminal draws them), the least needed columns dropped first when narrow, one
-flexible column taking what is left, and cells cut with an ellipsis, never past their width."""
+flexible column taking what is left, and cells cut with an ellipsis, never past their width.
+
+This is where a table's cells are cut: callers hand over whole values (``visible(value)``,
+no limit), or a value already cut would be cut again and show two ellipses."""
 
 from __future__ import annotations
 
