@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Grid, VerticalScroll
 from textual.message import Message
@@ -31,6 +31,28 @@ from srm_tui.widgets.footer import Footer
 from srm_tui.widgets.status_line import StatusLine
 
 CHECK_DELAY = 0.2
+
+
+class FieldInput(Input):
+    """A form field. The field a form opens on gets the cursor at the end of its value, to be
+    edited (Enter on a localization opened its title selected whole, and the first letter
+    typed replaced it); a field reached later with Tab is selected whole, as forms do."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, select_on_focus=False, **kw)
+        self.opening = False
+
+    def open_here(self) -> None:
+        """Focus this field as its form opens: cursor at the end, nothing selected."""
+        self.opening = True
+        self.focus()
+
+    def on_focus(self, event: events.Focus) -> None:
+        if self.opening:
+            self.opening = False
+            self.cursor_position = len(self.value)
+        elif not event.from_app_focus:  # Input's own select-on-focus, which this replaces
+            self.select_all()
 
 
 class OfferFormScreen(Screen[Any]):
@@ -70,7 +92,7 @@ class OfferFormScreen(Screen[Any]):
                             "yes", value=bool(value), id=f"f-{f.name}", disabled=locked
                         )
                     else:
-                        yield Input(
+                        yield FieldInput(
                             "" if value is None else str(value),
                             id=f"f-{f.name}",
                             placeholder=f.help,
@@ -83,7 +105,9 @@ class OfferFormScreen(Screen[Any]):
 
     def on_mount(self) -> None:
         first = [w for w in self.query("Input, Checkbox") if not w.disabled]
-        if first:
+        if first and isinstance(first[0], FieldInput):
+            first[0].open_here()
+        elif first:
             first[0].focus()
         self._start = self.values()  # what esc compares against: leaving with changes asks
         self._check()
