@@ -22,9 +22,14 @@ from textual.widgets import DataTable, Static
 
 from srm_tui.bindings import bindings
 from srm_tui.domain.text import count, visible
-from srm_tui.domain.time import utc
 from srm_tui.playbook.model import Playbook, Rule
-from srm_tui.screens.playbook_offers import segment_label
+from srm_tui.screens.playbook_text import (
+    problems_line,
+    rule_lines,
+    rule_row,
+    switch_targets,
+    version_line,
+)
 from srm_tui.screens.table_keys import TABLE_BINDINGS, TableKeys
 from srm_tui.screens.workers import work
 from srm_tui.widgets.fit import Col, fill
@@ -38,21 +43,6 @@ COLUMNS = [
     Col("Segment", cap=24, drop=1),
     Col("Offers", flex=True, least=16),
 ]
-
-
-def switch_targets(catalogue: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """What a switch can name: each cached subscription offer's country versions (the
-    vendor's switch takes a localized id), as (id, "title · country")."""
-    out = []
-    for offer in catalogue:
-        if not str(offer.get("id") or "").startswith("S"):
-            continue
-        for loc in offer.get("localizations") or []:
-            if isinstance(loc, dict) and loc.get("id"):
-                title = loc.get("title") or offer.get("title") or ""
-                country = loc.get("countryCode") or str(loc["id"]).rpartition("_")[2]
-                out.append((str(loc["id"]), f"{title} · {country}"))
-    return out
 
 
 class PlaybookScreen(TableKeys, Screen):
@@ -144,15 +134,7 @@ class PlaybookScreen(TableKeys, Screen):
         """Show the rules (the cursor kept, or put on row ``cursor``) and what is known."""
         table = self.query_one("#rules", DataTable)
         cursor = table.cursor_row if cursor is None else cursor
-        rows = [
-            [
-                Text(str(i), justify="right"),
-                Text(visible(rule.name)),
-                Text(visible(segment_label(rule.segment))),
-                Text("; ".join(visible(o.describe()) for o in rule.offers)),
-            ]
-            for i, rule in enumerate(self.rules, 1)
-        ]
+        rows = [rule_row(i, rule) for i, rule in enumerate(self.rules, 1)]
         fill(
             table,
             COLUMNS,
@@ -166,22 +148,9 @@ class PlaybookScreen(TableKeys, Screen):
         self._detail()
 
     def _about(self) -> None:
-        parts = []
-        if self.base is None:
-            parts.append("reading the playbook…" if not self.failure else "not read")
-        elif self.base.version == 0:
-            parts.append("no version saved yet")
-        else:
-            who = ""
-            if self.saved is not None:
-                at, by = self.saved
-                who = f" · saved {utc(at)} UTC by {by or 'an unnamed agent'}"
-            parts.append(f"version {self.base.version}{who}")
-        if self.base is not None:
-            parts.append(f"{count(len(self.rules), 'rule')}, first match wins")
-        if self.dirty:
-            parts.append("unsaved changes")
-        text = " · ".join(parts)
+        text = version_line(
+            self.base, self.saved, len(self.rules), dirty=self.dirty, failed=bool(self.failure)
+        )
         if self.read_only:  # a line of its own: it must not be cut at 80 columns
             text += "\nRead only: the viewer role cannot change the playbook."
         self.query_one("#about", Static).update(Text(text))
@@ -193,40 +162,21 @@ class PlaybookScreen(TableKeys, Screen):
 
     @on(DataTable.RowHighlighted, "#rules")
     def _detail(self) -> None:
-        import json
-
         index = self._selected()
         lines: list[str] = []
-        if index is None:
-            if self.base is not None:
-                lines.append(
-                    "No rule yet: the cancel dialog offers nothing."
-                    + ("" if self.read_only else " a adds a rule.")
-                )
-        else:
-            rule = self.rules[index]
-            segment = (
-                f"saved segment {rule.segment}"
-                if isinstance(rule.segment, str)
-                else f"inline {json.dumps(rule.segment, ensure_ascii=False)}"
-            )
-            lines.append(f"Rule {index + 1} · {rule.name} · {segment}")
+        if index is not None:
+            lines = rule_lines(index + 1, self.rules[index])
+        elif self.base is not None:
             lines.append(
-                "offers: " + "  ".join(f"{n}. {o.describe()}" for n, o in enumerate(rule.offers, 1))
+                "No rule yet: the cancel dialog offers nothing."
+                + ("" if self.read_only else " a adds a rule.")
             )
-        self.query_one("#detail", Static).update(Text("\n".join(visible(ln, 300) for ln in lines)))
+        self.query_one("#detail", Static).update(Text("\n".join(lines)))
         self._verdict()
 
     def _verdict(self, text: str | None = None) -> None:
         if text is None:
-            if self.failure:
-                text = self.failure
-            elif self.problems:
-                first = self.problems[0]
-                more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
-                text = f"⚠ {visible(str(first), 200)}{more}"
-            else:
-                text = ""
+            text = self.failure or problems_line(self.problems)
         verdict = self.query_one("#verdict", Static)
         verdict.update(Text(text))
         verdict.display = bool(text)

@@ -135,25 +135,6 @@ def build_rule(name: str, segment: str | dict[str, Any], offers: list[OfferDraft
     return parse({"format": "srm-playbook", "version": 1, "rules": [rule]}).rules[0]
 
 
-def inline_conditions(definition: Any) -> int:
-    """How many conditions an inline segment's tree holds (its groups not counted)."""
-    if isinstance(definition, dict):
-        if "attr" in definition:
-            return 1
-        return sum(inline_conditions(v) for k, v in definition.items() if k != "selector")
-    if isinstance(definition, list):
-        return sum(inline_conditions(v) for v in definition)
-    return 0
-
-
-def segment_label(segment: str | dict[str, Any]) -> str:
-    """A rule's segment in a list: the saved segment's name, or "inline: N conditions"."""
-    if isinstance(segment, str):
-        return segment
-    n = inline_conditions(segment.get("where"))
-    return f"inline: {n} condition{'' if n == 1 else 's'}"
-
-
 # the cached offers a switch picks from --------------------------------------------------------
 
 

@@ -233,16 +233,27 @@ class RuleScreen(AsksBeforeLeaving, Screen[Rule | None]):
         table = self.query_one("#offers", DataTable)
         table.clear()
         for i, draft in enumerate(self.drafts):
-            table.add_row(Text(str(i + 1)), self._offer_cell(draft), key=str(i))
+            table.add_row(self._number(i), self._offer_cell(draft), key=str(i))
         if not self.drafts:
             table.add_row(Text(""), Text("no offer yet: a adds one"), key="none")
         else:
             table.move_cursor(row=self.current)
 
+    def _number(self, index: int) -> Text:
+        """The offer's number; "›" marks the one the form below edits (in text, not only
+        the cursor's colour: NO_COLOR shows it too)."""
+        return Text(f"{'›' if index == self.current else ' '}{index + 1}")
+
     @on(DataTable.RowHighlighted, "#offers")
     def _offer_moved(self, event: DataTable.RowHighlighted) -> None:
-        if self.drafts and event.cursor_row != self.current:
-            self.current = min(event.cursor_row, len(self.drafts) - 1)
+        table = self.query_one("#offers", DataTable)
+        if not self.drafts or event.cursor_row != table.cursor_row:
+            return  # no offer, or a highlight the table has moved on from
+        if event.cursor_row != self.current:
+            before, self.current = self.current, min(event.cursor_row, len(self.drafts) - 1)
+            for i in (before, self.current):
+                if i < len(self.drafts):
+                    table.update_cell(str(i), "n", self._number(i))
             self._load_offer()
 
     @on(DataTable.RowSelected, "#offers")

@@ -285,3 +285,48 @@ async def test_a_playbook_the_cache_cannot_read_is_said_and_the_console_stays(db
         assert name(app) == "PlaybookScreen"
         await pilot.press("escape")
         await until(pilot, lambda: name(app) == "SegmentsScreen", "the console goes on")
+
+
+async def test_help_lists_the_playbook_keys(db):
+    _setup(db)
+    app = make_app(db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_playbook(pilot)
+        await pilot.press("question_mark")
+        await until(pilot, lambda: name(app) == "HelpScreen", "help opened")
+        await pilot.press("slash")
+        await type_text(pilot, "playbook")
+        shown = screen_text(app)
+        for words in ("Retention playbook", "Add rule", "Move up", "A playbook rule", "Keep rule"):
+            assert words in shown, words
+
+
+async def test_a_switch_picks_a_cached_offer_and_state_reads_without_colour(db, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    _setup(db)
+    app = make_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_playbook(pilot)
+        await pilot.press("e")  # Everyone else: inline, let them go
+        await until(pilot, lambda: name(app) == "RuleScreen", "the rule editor opened")
+        shown = screen_text(app)
+        assert "(•) inline definition" in shown and "( ) In grace" in shown
+        assert "›1  let them go" in shown
+        await pilot.press("tab", "tab", "tab")  # segments, the inline text, the offers
+        assert app.focused.id == "offers"
+        await pilot.press("a", "right", "right")  # a switch, its offer not chosen yet
+        await pilot.pause()
+        assert "✘ switch" in screen_text(app) and "›2" in screen_text(app)
+        await pilot.press("ctrl+o")
+        await until(pilot, lambda: name(app) == "OfferPickScreen", "the cached offers")
+        first = app.screen.offers[0][0]
+        await type_text(pilot, first)
+        await pilot.press("enter")
+        await until(pilot, lambda: name(app) == "RuleScreen", "picked")
+        assert app.screen.query_one("#param").value == first
+        assert f"›2  switch to offer {first}" in screen_text(app)
+        assert "✘" not in screen_text(app)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: name(app) == "PlaybookScreen", "kept")
+        assert app.screen.rules[0].offers == (Offer("let-go"), Offer("switch", offer=first))
+        assert "unsaved changes" in screen_text(app)
