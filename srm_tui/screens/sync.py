@@ -43,6 +43,14 @@ class SyncScreen(Screen):
     def on_mount(self) -> None:
         self.action_reload()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Enter opens an outbox entry, not a sync run or a quarantined record: on those
+        tables the footer does not offer it."""
+        if action == "open_entry":
+            focused = self.focused
+            return not (isinstance(focused, DataTable) and focused.id != "outbox")
+        return True
+
     def on_screen_resume(self) -> None:
         self.action_reload()
 
@@ -165,6 +173,7 @@ class SyncScreen(Screen):
         self._show_entry()
         if decide or pending:
             outbox.focus()
+        self.refresh_bindings()  # the footer's Enter follows the rows the outbox now has
 
     def _keys(self) -> list[str]:
         return [str(key.value or "") for key in self.query_one("#outbox", DataTable).rows]

@@ -4,19 +4,62 @@ The stock Footer rebuilds every key widget on each bindings update; focus moves 
 switches fire several such updates in a row, which made the footer the largest single cost
 of painting the first screen. This one remembers what it last showed and skips a rebuild
 that would draw the same keys.
+
+It also names the screen's Enter while a table with rows has the focus: a DataTable's own
+Enter (select the row, hidden) stands in front of the screen's in the bindings, but what it
+does is the screen's (the screen handles the row selected), so the footer shows that.
 """
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import ActiveBinding, Binding
 from textual.screen import Screen
+from textual.widgets import DataTable
 from textual.widgets import Footer as TextualFooter
 from textual.widgets._footer import FooterKey
 
 
 class Footer(TextualFooter):
     _shown: tuple | None = None
+
+    def _active(self) -> dict[str, ActiveBinding]:
+        """The screen's active bindings, where a focused table's hidden row selection gives
+        way to the screen's binding for the same key (when the screen allows it and no other
+        key shows that action already)."""
+        screen = self.screen
+        active = screen.active_bindings
+        table = screen.focused
+        if not isinstance(table, DataTable) or not table.row_count or not table.show_cursor:
+            return active
+        for key, item in list(active.items()):
+            if (
+                item.node is not table
+                or item.binding.show
+                or item.binding.action != "select_cursor"
+            ):
+                continue
+            under = self._under(table, key)
+            if under is not None and not any(
+                other.binding.show and other.binding.action == under.binding.action
+                for other in active.values()
+            ):
+                active[key] = under
+        return active
+
+    def _under(self, table: DataTable, key: str) -> ActiveBinding | None:
+        """The first shown binding of ``key`` among the table's ancestors (its screen's)."""
+        chain = self.screen._modal_binding_chain
+        nodes = [node for node, _bindings in chain]
+        for node, bindings in chain[nodes.index(table) + 1 :]:
+            for binding in bindings.key_to_bindings.get(key, []):
+                if not binding.show:
+                    continue
+                state = self.app._check_action_state(binding.action, node)
+                if state is False:
+                    return None  # the screen says Enter does nothing here
+                return ActiveBinding(node, binding, bool(state), binding.tooltip)
+        return None
 
     def _keys(self) -> tuple:
         palette = self.app.COMMAND_PALETTE_BINDING
@@ -31,7 +74,7 @@ class Footer(TextualFooter):
                 tooltip,
                 binding.group,
             )
-            for key, (_node, binding, enabled, tooltip) in self.screen.active_bindings.items()
+            for key, (_node, binding, enabled, tooltip) in self._active().items()
             if binding.show or key == palette
         ) + (self.app.size.width < self.NARROW, self.show_command_palette)
 
@@ -52,7 +95,7 @@ class Footer(TextualFooter):
         self._shown = self._keys()
         narrow = self.app.size.width < self.NARROW
         self.compact = narrow
-        active = self.screen.active_bindings
+        active = self._active()
         seen: dict[str, tuple[object, Binding, bool, str]] = {}
         for node, binding, enabled, tooltip in active.values():
             if binding.show and binding.action not in seen:
