@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Static
 
 from srm_tui.bindings import bindings
 from srm_tui.domain.text import count, visible
+from srm_tui.domain.time import utc
 from srm_tui.playbook.model import Playbook, Rule
 from srm_tui.screens.playbook_text import (
     problems_line,
@@ -148,9 +149,9 @@ class PlaybookScreen(TableKeys, Screen):
         self._detail()
 
     def _about(self) -> None:
-        text = version_line(
-            self.base, self.saved, len(self.rules), dirty=self.dirty, failed=bool(self.failure)
-        )
+        crumbs = "Segments › Retention playbook" + (" · unsaved changes" if self.dirty else "")
+        self.query_one("#crumbs", Static).update(crumbs)
+        text = version_line(self.base, self.saved, len(self.rules), failed=bool(self.failure))
         if self.read_only:  # a line of its own: it must not be cut at 80 columns
             text += "\nRead only: the viewer role cannot change the playbook."
         self.query_one("#about", Static).update(Text(text))
@@ -335,6 +336,11 @@ class PlaybookScreen(TableKeys, Screen):
                 result = (saved, service.versions())
         except Exception as exc:  # a conflict or a failure: said here, the edits stay
             result = exc
+            if hasattr(exc, "current"):  # a conflict: who saved the newer version, and when
+                try:
+                    result = (exc, service.versions())
+                except Exception:  # the conflict is said without the name
+                    pass
         self.post_message(self.Saved(result))
 
     def on_playbook_screen_saved(self, message: Saved) -> None:
@@ -342,8 +348,11 @@ class PlaybookScreen(TableKeys, Screen):
 
         self.running = False
         result = message.result
+        if isinstance(result, tuple) and isinstance(result[0], PlaybookConflict):
+            self._conflict(*result)
+            return
         if isinstance(result, PlaybookConflict):
-            self._conflict(result)
+            self._conflict(result, [])
             return
         if isinstance(result, Exception):
             self._verdict(f"✘ Not saved: {visible(getattr(result, 'message', result), 200)}")
@@ -360,10 +369,21 @@ class PlaybookScreen(TableKeys, Screen):
         self._fill()
         self.notify(f"Playbook saved as version {pb.version}.")
 
-    def _conflict(self, error: Exception) -> None:
+    def _conflict(self, error: Any, versions: list[tuple[int, int, str | None]]) -> None:
+        """Someone saved a newer version: said plainly, with the choice to reload it."""
         from srm_tui.screens.offer_dialog import ConfirmDialog
 
-        self._verdict(f"✘ Not saved: {visible(str(error), 200)}")
+        newer = getattr(error, "current", None)
+        who = next(
+            (
+                f"{visible(by or 'an unnamed agent', 40)} saved version {v} at {utc(at)} UTC"
+                for v, at, by in versions
+                if v == newer
+            ),
+            f"version {newer} was saved",
+        )
+        opened = self.base.version if self.base else 0
+        self._verdict(f"✘ Not saved: {who}, after the version {opened} you opened.")
 
         def answered(reload: bool | None) -> None:
             if reload:
@@ -374,10 +394,9 @@ class PlaybookScreen(TableKeys, Screen):
 
         self.app.push_screen(
             ConfirmDialog(
-                f"Not saved: someone saved the playbook since you opened version "
-                f"{self.base.version if self.base else 0} ({visible(str(error), 160)}).\n"
-                "y reloads their version (your changes here are thrown away); n keeps your "
-                "changes on screen to copy or compare."
+                f"Not saved: {who}, after the version {opened} you opened.\n"
+                f"y reloads version {newer} (your changes here are thrown away); n keeps your "
+                "changes on screen to compare."
             ),
             answered,
         )

@@ -21,7 +21,7 @@ from textual.widgets.option_list import Option
 
 from srm_tui.bindings import bindings
 from srm_tui.domain.text import count, visible
-from srm_tui.playbook.model import OFFER_KINDS, PlaybookInvalid, Rule
+from srm_tui.playbook.model import MAX_OFFERS, OFFER_KINDS, PlaybookInvalid, Rule
 from srm_tui.screens.leave import AsksBeforeLeaving
 from srm_tui.screens.playbook_offers import (
     PARAMS,
@@ -327,6 +327,13 @@ class RuleScreen(AsksBeforeLeaving, Screen[Rule | None]):
         )
 
     def action_add_offer(self) -> None:
+        if len(self.drafts) >= MAX_OFFERS:
+            self.notify(
+                f"A rule makes at most {MAX_OFFERS} offers (the cancel dialog takes one by its "
+                "number key).",
+                severity="warning",
+            )
+            return
         self.drafts.append(OfferDraft())
         self.current = len(self.drafts) - 1
         self._fill_offers()

@@ -59,10 +59,9 @@ def version_line(
     saved: tuple[int, str | None] | None,
     rules: int,
     *,
-    dirty: bool,
     failed: bool,
 ) -> str:
-    """The version shown, who saved it and when, how many rules, unsaved changes."""
+    """The version shown, who saved it and when, and how many rules."""
     if base is None:
         return "not read" if failed else "reading the playbook…"
     if base.version == 0:
@@ -74,8 +73,6 @@ def version_line(
             who = f" · saved {utc(at)} UTC by {visible(by or 'an unnamed agent', 40)}"
         parts = [f"version {base.version}{who}"]
     parts.append(f"{count(rules, 'rule')}, first match wins")
-    if dirty:
-        parts.append("unsaved changes")
     return " · ".join(parts)
 
 

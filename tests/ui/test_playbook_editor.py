@@ -233,8 +233,8 @@ async def test_a_save_over_a_newer_version_is_refused_and_offers_to_reload(db):
         await pilot.press("ctrl+s")
         await until(pilot, lambda: name(app) == "ConfirmDialog", "the conflict said")
         shown = screen_text(app)
-        assert "someone saved the playbook since you opened version 1" in shown
-        assert "reloads their version" in shown
+        assert "Not saved: bob saved version 2 at 2026-11-01 00:00 UTC" in shown
+        assert "after the version 1 you opened" in shown and "y reloads version 2" in shown
         assert current(app).version == 2 and current(app).rules[0] == theirs  # not replaced
         await pilot.press("y")
         await until(
