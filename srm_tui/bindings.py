@@ -101,6 +101,18 @@ REGISTRY: dict[str, list[Spec]] = {
         Spec("action.cancel", "escape", "cancel", "Cancel"),
         Spec("action.editor", "ctrl+e", "editor", "$EDITOR", priority=True),
     ],
+    # The cancel dialog's retention step (srm_tui/screens/retention.py): the playbook's offers.
+    "retention": [
+        *(
+            Spec(f"retention.take_{n}", str(n), f"take({n})", f"Take offer {n}", show=False)
+            for n in range(1, 10)
+        ),
+        Spec("retention.take", "enter", "take_highlighted", "Take offer"),
+        Spec("retention.anyway", "c", "anyway", "Cancel anyway"),
+        Spec("retention.submit", "ctrl+s", "submit", "Check reason", priority=True),
+        Spec("retention.confirm", "y", "confirm", "Confirm", show=False),
+        Spec("retention.back", "escape", "back", "Back"),
+    ],
     "token": [
         Spec("token.open", "enter,o", "open_customer", "Open customer"),
         Spec("token.back", "escape,q", "app.pop_screen", "Back"),

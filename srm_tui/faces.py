@@ -135,7 +135,10 @@ FACES: tuple[Face, ...] = (
     Face(
         "cancel",
         ("cancel",),
-        "Cancel a subscription: no renewal, access continues to the end of the period.",
+        "Cancel a subscription: no renewal, access continues to the end of the period.\n\n"
+        "When a retention playbook rule matches (srm playbook show), give --take N to run its "
+        "offer N instead, or --reason TEXT to cancel anyway; without either the offers are "
+        "listed and nothing changes (exit 2).",
         "SUBSCRIPTION_ID",
         "c",
         "Cancel subscription",

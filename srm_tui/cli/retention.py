@@ -56,14 +56,7 @@ def _matching(ctx: click.Context, flags: dict[str, Any], subscription_id: str) -
     return found if found is not None and found.matched else None
 
 
-HELP = (
-    f"{FACE.help}\n\nWhen a retention playbook rule matches (srm playbook show), give --take N "
-    "to run its offer N instead, or --reason TEXT to cancel anyway; without either the offers "
-    "are listed and nothing changes (exit 2)."
-)
-
-
-@click.command("cancel", help=HELP)
+@click.command("cancel", help=FACE.help)
 @options(
     click.argument("subscription_id"),
     click.option(

@@ -128,6 +128,10 @@ class ActionScreen(ModalScreen[Outcome | None]):
             area.move_cursor(area.document.end)
         self._start = self.values()  # what esc compares against: leaving with changes asks
         self._refresh_preview()
+        if self.action == "cancel":  # the retention playbook's offers come first, if any
+            from srm_tui.screens.retention import offer_retention
+
+            offer_retention(self)
 
     # values ----------------------------------------------------------------------------------
 

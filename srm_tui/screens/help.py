@@ -55,6 +55,7 @@ SCOPES = {
     "playbook": "Retention playbook",
     "playbook_rule": "A playbook rule",
     "playbook_pick": "Playbook: pick an offer",
+    "retention": "Cancel: the playbook's offers",
 }
 
 
