@@ -326,6 +326,12 @@ async def test_a_switch_picks_a_cached_offer_and_state_reads_without_colour(db, 
         assert app.screen.query_one("#param").value == first
         assert f"›2  switch to offer {first}" in screen_text(app)
         assert "✘" not in screen_text(app)
+        await pilot.press("a")  # a third offer, then x takes it out again
+        await pilot.pause()
+        assert "›3" in screen_text(app) and len(app.screen.drafts) == 3
+        await pilot.press("x")
+        await pilot.pause()
+        assert len(app.screen.drafts) == 2 and "›2" in screen_text(app)
         await pilot.press("ctrl+s")
         await until(pilot, lambda: name(app) == "PlaybookScreen", "kept")
         assert app.screen.rules[0].offers == (Offer("let-go"), Offer("switch", offer=first))
