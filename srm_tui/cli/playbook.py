@@ -29,7 +29,7 @@ def playbook_group() -> None:
 
 def read_playbook(path: str) -> Any:
     """A playbook file, parsed and checked on its own (exit 2 naming the file and the path)."""
-    from srm_tui.playbook.model import PlaybookInvalid, parse
+    from srm_tui.playbook.model import PlaybookInvalid, loads
 
     try:
         with open(path, "rb") as handle:
@@ -39,15 +39,11 @@ def read_playbook(path: str) -> Any:
     if len(data) > MAX_BYTES:
         raise UsageProblem(f"{path}: larger than {MAX_BYTES:,} bytes; not a playbook")
     try:
-        raw = json.loads(data.decode("utf-8"))
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise UsageProblem(f"{path}: not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise UsageProblem(
-            f"{path}: not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
-        ) from None
     try:
-        return parse(raw)
+        return loads(text)
     except PlaybookInvalid as exc:
         raise UsageProblem(f"{path}: {visible(str(exc), 500)}") from None
 

@@ -225,6 +225,33 @@ def parse(data: Any) -> Playbook:
     return Playbook(version, parsed)
 
 
+_STRING = re.compile(r'"(?:\\.|[^"\\])*"')
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def loads(text: str) -> Playbook:
+    """A playbook from its JSON text: nesting is checked before it is parsed (a hostile file
+    nested thousands deep would exhaust the stack), then ``parse``."""
+    import json
+
+    from srm_tui.segments.validate import MAX_DEPTH
+
+    depth = deepest = 0
+    for match in _BRACKET.finditer(_STRING.sub('""', text)):
+        depth += 1 if match.group() in "[{" else -1
+        deepest = max(deepest, depth)
+    # A segment's groups (two levels each, as a segment file has them) inside a rule.
+    if deepest > 2 * MAX_DEPTH + 8:
+        raise PlaybookInvalid("", f"nested too deeply (segment groups at most {MAX_DEPTH} deep)")
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PlaybookInvalid(
+            "", f"not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        ) from None
+    return parse(raw)
+
+
 def to_json(pb: Playbook) -> dict[str, Any]:
     """The playbook's JSON document (what ``parse`` reads back to an equal playbook)."""
     return {"format": FORMAT, "version": pb.version, "rules": [r.to_json() for r in pb.rules]}

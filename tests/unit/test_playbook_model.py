@@ -181,3 +181,19 @@ def test_a_switch_may_name_the_offer_alone():
     assert pb.rules[1].offers[1] == Offer("switch", offer="S123456789")
     rule = Rule("x", "seg", (Offer("let-go"),))
     assert rule.to_json() == {"name": "x", "segment": "seg", "offers": [{"kind": "let-go"}]}
+
+
+def test_text_nested_too_deeply_or_not_json_is_refused_before_parsing():
+    from srm_tui.playbook.model import loads
+
+    with pytest.raises(PlaybookInvalid, match="nested too deeply"):
+        loads("[" * 50_000 + "]" * 50_000)
+    with pytest.raises(PlaybookInvalid, match="not JSON"):
+        loads('{"format": "srm-playbook", "rules": [}')
+    deep = {"not": {"all": []}}
+    for _ in range(30):
+        deep = {"not": deep}
+    doc = with_change(["rules", 1, "segment", "where"], deep)
+    import json
+
+    assert loads(json.dumps(doc)) == parse(doc)
