@@ -290,15 +290,21 @@ async def test_a_playbook_the_cache_cannot_read_is_said_and_the_console_stays(db
 async def test_help_lists_the_playbook_keys(db):
     _setup(db)
     app = make_app(db)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(100, 40)) as pilot:
         await open_playbook(pilot)
         await pilot.press("question_mark")
         await until(pilot, lambda: name(app) == "HelpScreen", "help opened")
-        await pilot.press("slash")
-        await type_text(pilot, "playbook")
-        shown = screen_text(app)
-        for words in ("Retention playbook", "Add rule", "Move up", "A playbook rule", "Keep rule"):
-            assert words in shown, words
+        box = app.screen.query_one("#help-filter")
+        for needle, words in (
+            ("playbook.", ("Retention playbook", "Add rule", "Move up", "playbook.save")),
+            ("playbook_rule", ("A playbook rule", "Keep rule", "Add offer", "Pick offer")),
+        ):
+            await pilot.press("slash")
+            box.value = ""
+            await type_text(pilot, needle)
+            shown = screen_text(app)
+            for word in words:
+                assert word in shown, (needle, word)
 
 
 async def test_a_switch_picks_a_cached_offer_and_state_reads_without_colour(db, monkeypatch):
