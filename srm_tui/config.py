@@ -236,6 +236,8 @@ class Settings(BaseSettings):
     """Seconds to wait for one API answer."""
     page_size: Annotated[int, BeforeValidator(_number(int, 1, 1000))] = 1000
     """Records per sync page."""
+    bulk_limit: Annotated[int, BeforeValidator(_number(int, 1, 10_000_000))] = 500
+    """A bulk run over more members than this needs the owner or admin role."""
     webhook_secret: Key = None
     """HMAC-SHA256 key that webhook deliveries are signed with."""
     webhook_signature_header: Name = "X-Signature"

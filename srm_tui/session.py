@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from srm_tui.actions.service import ActionService
     from srm_tui.api.client import ApiClient, RetryPolicy
     from srm_tui.api.profile import ApiProfile
+    from srm_tui.bulk.service import BulkService
     from srm_tui.offers.service import OfferService
     from srm_tui.playbook.service import PlaybookService
     from srm_tui.segments.engine import SegmentRunner
@@ -174,6 +175,20 @@ class Session:
             self.settings,
             previews=lambda: self.local_actions,
             actions=lambda: self.actions,
+        )
+
+    @cached_property
+    def bulk(self) -> BulkService:
+        """Bulk actions over a segment: dry runs, frozen runs sent through the outbox in
+        batches (through ``actions``'s API), pause, cancel, resume and reports."""
+        from srm_tui.bulk.service import BulkService
+
+        return BulkService(
+            self.cache,
+            self.settings,
+            self.actions,
+            self.segment_store,
+            client_factory=self.client,
         )
 
     # the offer and segment screens' reads ---------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 from srm_tui.cli import (
     actions,  # noqa: F401  (the customer actions join the customer group)
     api,
+    bulk,
     customers,
     imports,
     offer_files,  # noqa: F401
@@ -45,6 +46,7 @@ for _command in (
     imports.import_,
     rates.rates_group,
     playbook.playbook_group,
+    bulk.bulk_group,
 ):
     main.add_command(_command)
 

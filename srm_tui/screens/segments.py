@@ -175,6 +175,8 @@ class SegmentsScreen(Screen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "focus_filter" and self.focused is self.query_one("#filter", Input):
             return False  # "/" typed in the box is text
+        if action in ("bulk", "bulk_runs") and self.app.settings.role == "viewer":
+            return False  # viewers see none of bulk actions
         return True
 
     def action_focus_filter(self) -> None:
@@ -296,6 +298,21 @@ class SegmentsScreen(Screen):
                 self._builder(s, segment=segment)
 
         self.app.push_screen(HistoryScreen(s.id), restore)
+
+    def action_bulk(self) -> None:
+        """A bulk action over the highlighted saved segment (srm_tui/screens/bulk.py)."""
+        from srm_tui.screens.bulk import BulkScreen
+
+        s = self._selected()
+        if s is None or (s.segment is None and not s.static):
+            self.notify("Highlight a saved segment first.", severity="warning")
+            return
+        self.app.push_screen(BulkScreen(s.name))
+
+    def action_bulk_runs(self) -> None:
+        from srm_tui.screens.bulk import BulkRunsScreen
+
+        self.app.push_screen(BulkRunsScreen())
 
     def action_schedules(self) -> None:
         from srm_tui.screens.schedules import SchedulesScreen

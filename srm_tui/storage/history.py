@@ -8,6 +8,7 @@ change history a publisher can read). Newest first.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from srm_tui.domain import account as acc
 from srm_tui.storage import observed
 
 AUDIT_LIMIT = 500
+BULK_RUN = re.compile(r"(bulk #\d+):")  # how a bulk run's audit detail begins
 
 
 def iso_date(ts: int) -> str:
@@ -49,6 +51,14 @@ def observed_events(
     return out
 
 
+def _with_run(entry: dict[str, Any]) -> dict[str, Any]:
+    """An audit entry of a bulk run names the run beside its target ("bulk #4")."""
+    found = BULK_RUN.match(entry.pop("detail", None) or "")
+    if found:
+        entry["target"] = f"{entry.get('target') or ''} ({found.group(1)})".strip()
+    return entry
+
+
 def customer_history(
     conn: sqlite3.Connection,
     customer_id: int,
@@ -60,10 +70,10 @@ def customer_history(
     account, ``queries.account_records``), newest first; ``date`` writes the dates that
     observed changes name."""
     audit = [
-        dict(r)
+        _with_run(dict(r))
         for r in conn.execute(
-            "SELECT id, at, agent, action, target, outcome FROM audit WHERE customer_id = ? "
-            "ORDER BY at DESC LIMIT ?",
+            "SELECT id, at, agent, action, target, outcome, detail FROM audit "
+            "WHERE customer_id = ? ORDER BY at DESC LIMIT ?",
             (customer_id, AUDIT_LIMIT),
         )
     ]

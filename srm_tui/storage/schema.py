@@ -749,6 +749,43 @@ CREATE TABLE playbook_versions (
     saved_at INTEGER NOT NULL,
     saved_by TEXT
 );
+
+-- [bulk] bulk actions over a segment: a run is frozen at start (its definition and its
+-- members, one transaction); a member is queued with its outbox entry in one transaction
+-- (outbox_id), so a run killed anywhere and resumed sends nothing twice. control is what
+-- the agent asked between batches (pause, cancel).
+CREATE TABLE bulk_runs (
+    id INTEGER PRIMARY KEY,
+    token TEXT NOT NULL UNIQUE,
+    action TEXT NOT NULL,
+    params TEXT NOT NULL,
+    segment_name TEXT,
+    segment_definition TEXT NOT NULL,
+    agent TEXT,
+    role TEXT,
+    status TEXT NOT NULL,
+    control TEXT,
+    members INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    note TEXT
+);
+CREATE TABLE bulk_members (
+    run_id INTEGER NOT NULL REFERENCES bulk_runs (id),
+    seq INTEGER NOT NULL,
+    customer_id INTEGER NOT NULL,
+    subscription_id INTEGER,
+    status TEXT NOT NULL,
+    rule TEXT,
+    reason TEXT,
+    outbox_id INTEGER,
+    settled_at INTEGER,
+    PRIMARY KEY (run_id, seq)
+);
+CREATE INDEX bulk_members_status ON bulk_members (run_id, status, seq);
+CREATE INDEX bulk_members_customer ON bulk_members (customer_id);
+CREATE INDEX bulk_members_outbox ON bulk_members (outbox_id);
 """
 
 MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9]
