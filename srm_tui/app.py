@@ -10,7 +10,6 @@ from textual.message import Message
 from textual.reactive import reactive
 
 from srm_tui.bindings import bindings
-from srm_tui.commands import SrmCommands
 from srm_tui.config import Settings
 from srm_tui.domain.text import count
 from srm_tui.domain.time import ago
@@ -33,6 +32,12 @@ def _screen(module: str, name: str):
     return getattr(importlib.import_module(f"srm_tui.screens.{module}"), name)()
 
 
+def _commands():
+    from srm_tui.commands import SrmCommands
+
+    return SrmCommands
+
+
 class SrmApp(StackGuards, App):
     """Keyboard-first console over the local cache."""
 
@@ -41,7 +46,8 @@ class SrmApp(StackGuards, App):
     # the module of the class, which for a subclass elsewhere (a test's) is the wrong folder.
     CSS_PATH = Path(__file__).parent / "srm.tcss"
     BINDINGS = bindings("app")
-    COMMANDS = {SrmCommands}
+    # The palette's provider is imported when the palette first opens, not before the first frame.
+    COMMANDS = {_commands}
     COMMAND_PALETTE_BINDING = "ctrl+p"
     DEFAULT_MODE = "customers"  # start in the list itself: no throwaway first screen
     MODES = {

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from srm_tui.domain import lifecycle as lc
-from srm_tui.domain.models import parse_customer_date
 
 IN_APP = {
     "apple": "Apple App Store",
@@ -265,6 +264,10 @@ def timeline(
                 str(a["id"]),
             )
         )
+    # The vendor models (pydantic) are not loaded before the console's first frame: only an
+    # opened account needs this parser.
+    from srm_tui.domain.models import parse_customer_date
+
     reg = parse_customer_date(record["customer"].get("regDate"))
     if reg:
         events.append(Event(reg, "change", "Registered", ""))
