@@ -56,17 +56,12 @@ class World:
         finally:
             cache.close()
 
-    def cached(self, subscription_id: int) -> dict[str, Any]:
-        cache = Cache(self.db)
-        try:
-            row = (
-                cache.conn()
-                .execute("SELECT raw FROM subscriptions WHERE id = ?", (subscription_id,))
-                .fetchone()
-            )
-            return json.loads(row[0])
-        finally:
-            cache.close()
+    def cached(self, customer_id: int, subscription_id: int) -> dict[str, Any]:
+        """The subscription as the cache holds it (read through `srm customer show`)."""
+        shown = run_srm("customer", "show", str(customer_id), "--json", env=self.env())
+        assert shown.returncode == 0, shown.stderr
+        subs = json.loads(shown.stdout)["subscriptions"]
+        return next(s for s in subs if s["subscriptionId"] == subscription_id)
 
     def audit(self, customer_id: int) -> list[tuple[str, str]]:
         cache = Cache(self.db)
@@ -145,7 +140,7 @@ def test_switch_lands_at_the_api_and_in_the_cache(world):
     assert out["status"] == "applied" and out["action"] == "switch", out
     landed = next(s for s in world.export()["subscriptions"] if s["subscriptionId"] == sid)
     assert landed["offerId"] == same
-    assert world.cached(sid)["offerId"] == same  # the cache followed the API
+    assert world.cached(cid, sid)["offerId"] == same  # the cache followed the API
     assert ("switch", "applied") in world.audit(cid)
 
 
