@@ -450,15 +450,18 @@ class PlaybookService:
         True when a new ``retention.offered`` entry was written."""
         if not proposals.matched or self.settings.role == "viewer":
             return False
-        last = store.last_event(self.cache.conn(), proposals.customer_id, proposals.target)
-        if (
-            last is not None
-            and last.kind == "offered"
-            and last.detail.get("rule") == proposals.rule.name  # type: ignore[union-attr]
-            and last.detail.get("version") == proposals.version
-        ):
-            return False
-        self._record(proposals, "offered", "offered", {})
+        # The check and the entry in one write transaction: the console's showing and a take
+        # racing it on another thread record one offer, not two.
+        with self.cache.transaction() as tx:
+            last = store.last_event(tx, proposals.customer_id, proposals.target)
+            if (
+                last is not None
+                and last.kind == "offered"
+                and last.detail.get("rule") == proposals.rule.name  # type: ignore[union-attr]
+                and last.detail.get("version") == proposals.version
+            ):
+                return False
+            self._record(proposals, "offered", "offered", {})
         return True
 
     def take(
