@@ -25,6 +25,7 @@ from srm_tui.domain.text import count, visible
 from srm_tui.domain.time import utc
 from srm_tui.playbook.model import Playbook, Rule
 from srm_tui.screens.playbook_text import (
+    problem_text,
     problems_line,
     rule_lines,
     rule_row,
@@ -359,7 +360,7 @@ class PlaybookScreen(TableKeys, Screen):
             return
         if result[0] == "refused":
             self.problems = list(result[1])
-            self._verdict(f"✘ Not saved: {visible(str(self.problems[0]), 200)}")
+            self._verdict(f"✘ Not saved: {problem_text(self.problems[0])}")
             return
         pb, versions = result
         self.base = pb

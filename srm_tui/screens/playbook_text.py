@@ -5,6 +5,7 @@ Every value from the cache or a file is shown as plain, visible text."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from rich.text import Text
@@ -76,12 +77,34 @@ def version_line(
     return " · ".join(parts)
 
 
+def place(path: str) -> str:
+    """A fault's path as the screens number things: "rules[1].offers[0].days" is
+    "rule 2, offer 1"; a segment keeps its inner path ("rule 1, segment.where.op")."""
+    found = re.match(r"rules\[(\d+)\]\.?(.*)", path)
+    if found is None:
+        return path
+    where = f"rule {int(found.group(1)) + 1}"
+    rest = found.group(2)
+    offer = re.match(r"offers\[(\d+)\](\.\w+)?$", rest)
+    if offer is not None:
+        return f"{where}, offer {int(offer.group(1)) + 1}"
+    return f"{where}, {rest}" if rest else where
+
+
+def problem_text(problem: Any) -> str:
+    """One problem (a PlaybookInvalid, or words) with its place named as the screen does."""
+    path, reason = getattr(problem, "path", None), getattr(problem, "reason", None)
+    if isinstance(path, str) and isinstance(reason, str):
+        return visible(f"{place(path)}: {reason}" if path else reason, 200)
+    return visible(str(problem), 200)
+
+
 def problems_line(problems: list[Any]) -> str:
     """The first problem the cache finds with the rules (and how many more)."""
     if not problems:
         return ""
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-    return f"⚠ {visible(str(problems[0]), 200)}{more}"
+    return f"⚠ {problem_text(problems[0])}{more}"
 
 
 def switch_targets(catalogue: list[dict[str, Any]]) -> list[tuple[str, str]]:

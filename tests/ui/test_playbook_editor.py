@@ -342,3 +342,22 @@ async def test_a_switch_picks_a_cached_offer_and_state_reads_without_colour(db, 
         await until(pilot, lambda: name(app) == "PlaybookScreen", "kept")
         assert app.screen.rules[0].offers == (Offer("let-go"), Offer("switch", offer=first))
         assert "unsaved changes" in screen_text(app)
+
+
+async def test_a_coupon_no_cached_campaign_holds_is_said_and_not_saved(db):
+    _setup(db)
+    app = make_app(db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_playbook(pilot)
+        await pilot.press("a")
+        await until(pilot, lambda: name(app) == "RuleScreen", "the rule editor opened")
+        await type_text(pilot, "Win back")
+        await pilot.press("tab", "tab", "a", "tab")  # a saved segment, a coupon, its code
+        await type_text(pilot, "NO-SUCH-CAMPAIGN")
+        await pilot.press("ctrl+s")  # well formed: the rule is kept in the playbook
+        await until(pilot, lambda: name(app) == "PlaybookScreen", "kept")
+        warning = "rule 2, offer 1: no campaign in the cache holds 'NO-SUCH-CAMPAIGN'"
+        await until(pilot, lambda: f"⚠ {warning}" in screen_text(app), "the cache's check")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: f"✘ Not saved: {warning}" in screen_text(app), "refused")
+        assert current(app).version == 1 and current(app).rules == (EVERYONE,)
