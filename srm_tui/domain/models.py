@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from srm_tui.domain.ids import OFFER_ID, TRANSACTION_ID  # noqa: E402  (re-exported)
+from srm_tui.domain.time import DAY_FORMAT, parse_formatted, vendor_seconds
 
 CUSTOMER_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -55,9 +56,7 @@ def parse_customer_date(value: str | int | None) -> int | None:
         raise ValueError("a date, not a boolean")
     if isinstance(value, int):
         return value
-    return int(
-        datetime.strptime(value, CUSTOMER_DATE_FORMAT).replace(tzinfo=timezone.utc).timestamp()
-    )
+    return int(parse_formatted(value, CUSTOMER_DATE_FORMAT).timestamp())
 
 
 def parse_instant(value: Any) -> Any:
@@ -65,18 +64,10 @@ def parse_instant(value: Any) -> Any:
     dates either way) or ISO 8601 (``2019-11-07T19:55:41Z``, ``…+02:00``; no zone = UTC).
     Anything else is returned as is for the model to refuse."""
     if isinstance(value, str):
-        text = value.strip()
-        if text.isdigit():
-            return int(text)
         try:
-            parsed = datetime.fromisoformat(
-                text.replace("Z", "+00:00") if text.endswith("Z") else text
-            )
+            return vendor_seconds(value)
         except ValueError:
             return value
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=timezone.utc)
-        return int(parsed.timestamp())
     return value
 
 
@@ -186,7 +177,7 @@ class Capture(ApiModel):
     @classmethod
     def _birth_date(cls, v: str | None) -> str | None:
         if v:
-            datetime.strptime(v, "%Y-%m-%d")
+            parse_formatted(v, DAY_FORMAT)
         return v
 
 

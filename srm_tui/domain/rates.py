@@ -18,8 +18,9 @@ import io
 import re
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
+
+from srm_tui.domain.time import DAY_FORMAT, parse_formatted
 
 SHIPPED = Path(__file__).resolve().parent.parent / "data" / "eurofxref.csv"
 BASE = "EUR"
@@ -80,7 +81,7 @@ def _date(text: str, line: int) -> str:
     value = text.strip()
     for fmt in ("%Y-%m-%d", "%d %B %Y"):
         try:
-            return datetime.strptime(value, fmt).strftime("%Y-%m-%d")
+            return parse_formatted(value, fmt).strftime(DAY_FORMAT)
         except ValueError:
             continue
     raise RatesError(

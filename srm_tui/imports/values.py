@@ -12,9 +12,9 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from srm_tui.domain.models import format_customer_date
+from srm_tui.domain.time import parse_export_time
 
 _EPOCH = date(1970, 1, 1).toordinal()
-_TIME = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?")
 _MONEY_GROUPED = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _INTEGER = re.compile(r"\d+(?:\.0*)?")
 _TRUE = frozenset({"yes", "true", "1", "y"})
@@ -41,19 +41,10 @@ class Clock:
 
     def instant(self, text: str) -> int:
         """``YYYY-MM-DD HH:MM:SS`` (seconds optional; a date alone is its 00:00) -> unix s."""
-        m = _TIME.fullmatch(text)
-        if m is None:
-            raise ValueError(f"not a date or date-time: {text!r} (expected YYYY-MM-DD HH:MM:SS)")
-        y, mo, d, h, mi, s = (int(g) if g else 0 for g in m.groups())
-        try:
-            day = date(y, mo, d)
-        except ValueError:
-            raise ValueError(f"not a date: {text!r}") from None
-        if h > 23 or mi > 59 or s > 59:
-            raise ValueError(f"not a time of day: {text!r}")
+        day, h, mi, s = parse_export_time(text)
         if self._zone is None:
             return (day.toordinal() - _EPOCH) * 86400 + h * 3600 + mi * 60 + s - self._offset
-        return int(datetime(y, mo, d, h, mi, s, tzinfo=self._zone).timestamp())
+        return int(datetime(day.year, day.month, day.day, h, mi, s, tzinfo=self._zone).timestamp())
 
     def customer_date(self, text: str) -> str:
         """A customer date of the export as the API writes it: UTC ``YYYY-MM-DD HH:MM:SS``."""

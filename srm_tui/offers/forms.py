@@ -14,8 +14,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
-from srm_tui.config import parse_instant
 from srm_tui.domain.offers import API_TYPES as TYPE_OF
+from srm_tui.domain.time import parse_typed_time, seconds
 from srm_tui.offers import rules as r
 from srm_tui.offers.codes import ZERO_DECIMAL
 
@@ -243,7 +243,7 @@ class _Form:
 
     def instant(self, name: str, text: str) -> int | None:
         try:
-            return int(parse_instant(text).timestamp())
+            return seconds(text)
         except ValueError:
             self.bad(name, f"not a date: {text[:30]!r} (use 2027-06-30 or 2027-06-30T12:00:00Z)")
             return None
@@ -381,7 +381,7 @@ class _Form:
             if not text:
                 continue
             try:
-                moment = datetime.fromisoformat(text.replace(" ", "T", 1))
+                moment = parse_typed_time(text)
             except ValueError:
                 self.bad(name, f"not a date and time: {text[:30]!r} (2026-12-20 20:00)")
                 continue

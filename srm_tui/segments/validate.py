@@ -13,6 +13,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
+from srm_tui.domain.time import exact_seconds as parse_date  # a segment file's instants
 from srm_tui.segments.catalog import DAYS_VALUE, LIST_VALUE, NO_VALUE, SELECTORS, Attribute, lookup
 from srm_tui.segments.model import Fault, Node, conditions
 
@@ -396,18 +397,6 @@ def _reversed(attribute: Attribute, low: Any, high: Any) -> bool:
 MAX_MONEY = 10**12
 MAX_NUMBER = 10**18
 MAX_DAYS = 1_000_000
-
-
-def parse_date(value: str) -> int | float:
-    """Unix seconds of an ISO 8601 instant; a date alone is 00:00:00Z, no offset means UTC."""
-    text = value.strip()
-    if not text or not text[0].isdigit():
-        raise ValueError(value)
-    parsed = datetime.fromisoformat(text.replace("z", "Z"))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    seconds = parsed.timestamp()
-    return int(seconds) if seconds == int(seconds) else seconds
 
 
 def _is_number(value: Any) -> bool:

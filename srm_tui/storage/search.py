@@ -23,11 +23,11 @@ import shlex
 import sqlite3
 import time
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from srm_tui.domain.fold import fold
 from srm_tui.domain.ids import TRANSACTION_ID
+from srm_tui.domain.time import is_day, parse_day
 from srm_tui.storage.countries import country_code
 from srm_tui.storage.queries import SORT_COLUMNS, SUMMARY_COLUMNS
 
@@ -47,7 +47,6 @@ FIELDS = (
     "card",
 )
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 # Each term adds a few conditions to one SQL expression; SQLite refuses a tree deeper than
 # 1,000. No real query has this many terms.
 MAX_TERMS = 40
@@ -130,10 +129,10 @@ def _fts_phrase(
 
 def _birth_date(value: str, name: str) -> str:
     """A whole calendar date, or the term's error."""
-    if not DATE.match(value):
+    if not is_day(value):
         raise SearchError(f"{name}: a whole date YYYY-MM-DD, not {value!r}")
     try:
-        date.fromisoformat(value)
+        parse_day(value)
     except ValueError:
         raise SearchError(f"{name}: {value} is not a date") from None
     return value
@@ -177,7 +176,7 @@ def _bare_conditions(value: str) -> tuple[list[Condition], list[Condition]]:
     code = country_code(value)
     if code and not _letters(value, 2):
         options.append(("c.country = ?", [code]))
-    if DATE.match(value):
+    if is_day(value):
         try:
             options.append(("c.birth_date = ?", [_birth_date(value, "date")]))
         except SearchError:
