@@ -7,6 +7,7 @@ from typing import Any
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
@@ -85,6 +86,13 @@ class DraftsScreen(TableKeys, Screen[Any]):
         self.query_one("#verdict", Static).update(Text("Pushing…"))
         self._push()
 
+    class Pushed(Message):
+        """The drafts were pushed (``result``: the push's summary, or the error it met)."""
+
+        def __init__(self, result: Any) -> None:
+            super().__init__()
+            self.result = result
+
     @work(thread=True, exclusive=True, group="offer-push")
     def _push(self) -> None:
         try:
@@ -94,9 +102,10 @@ class DraftsScreen(TableKeys, Screen[Any]):
             result: Any = self.app.session.offers.push_all()
         except Exception as exc:  # shown on the screen; the drafts stay
             result = exc
-        self.app.call_from_thread(self._pushed, result)
+        self.post_message(self.Pushed(result))
 
-    def _pushed(self, result: Any) -> None:
+    def on_drafts_screen_pushed(self, message: Pushed) -> None:
+        result = message.result
         self.action_reload()
         verdict = self.query_one("#verdict", Static)
         if isinstance(result, Exception):

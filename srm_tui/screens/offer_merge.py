@@ -17,6 +17,7 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from srm_tui.bindings import bindings
@@ -166,6 +167,13 @@ class MergeScreen(WriteScreen):
         self.query_one("#verdict", Static).update(Text("Applying…"))
         self._apply(dict(self.choices))
 
+    class Applied(Message):
+        """The merge was sent (``result``: the write's result, or the error it met)."""
+
+        def __init__(self, result: Any) -> None:
+            super().__init__()
+            self.result = result
+
     @work(thread=True, exclusive=True, group="offer-merge")
     def _apply(self, choices: dict[str, str]) -> None:
         service = self._service(online=True)
@@ -173,7 +181,10 @@ class MergeScreen(WriteScreen):
             result: Any = service.resolve(self.draft_id, choices)
         except Exception as exc:  # shown here; the draft stays
             result = exc
-        self.app.call_from_thread(self._done, result)
+        self.post_message(self.Applied(result))
+
+    def on_merge_screen_applied(self, message: Applied) -> None:
+        self._done(message.result)
 
     # the write-screen frame -----------------------------------------------------------------
 

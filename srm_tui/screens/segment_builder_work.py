@@ -123,6 +123,10 @@ class BuilderWork:
     def on_customer_table_opened(self, message: CustomerTable.Opened) -> None:
         self.app.open_customer(message.customer_id)
 
+    def on_member_pages_page_read(self, message: MemberPages.PageRead) -> None:
+        if self.pages is not None:
+            self.pages.arrived(message)
+
     def on_member_pages_loaded(self, message: MemberPages.Loaded) -> None:
         """The first page of a new count arrived: explain its first member."""
         if message.page == 0 and self._asked is None:

@@ -82,6 +82,10 @@ class StaticSegmentScreen(Screen):
         )
         self.pages.reset(population, count)  # type: ignore[union-attr]
 
+    def on_member_pages_page_read(self, message: MemberPages.PageRead) -> None:
+        if self.pages is not None:
+            self.pages.arrived(message)
+
     def on_customer_table_opened(self, message: CustomerTable.Opened) -> None:
         self.app.open_customer(message.customer_id)
 

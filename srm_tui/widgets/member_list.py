@@ -4,6 +4,9 @@ The table asks for rows as it draws; rows not loaded yet show blank for a moment
 worker reads their page (100 rows, by offset in id order) on the segment runner's thread.
 Pages of an older definition are dropped when they arrive (``generation``), and only a few
 pages are kept, so a million members never sit in memory.
+
+The worker answers by a message (``PageRead``, posted to the owner: messages up); the owner
+hands it to ``arrived``, which keeps the page and shows it.
 """
 
 from __future__ import annotations
@@ -24,6 +27,16 @@ KEEP_PAGES = 12
 
 class MemberPages:
     """Feeds a CustomerTable with the rows of one population."""
+
+    class PageRead(Message):
+        """A worker read a page of members (``rows`` None: it could not): the owner passes
+        it to ``arrived``."""
+
+        def __init__(self, generation: int, page: int, rows: list[dict[str, Any]] | None):
+            super().__init__()
+            self.generation = generation
+            self.page = page
+            self.rows = rows
 
     class Loaded(Message):
         """A page of members arrived and is shown (posted to the owner: messages up)."""
@@ -85,16 +98,17 @@ class MemberPages:
         def load() -> None:
             try:
                 rows = runner.rows(compiled, offset=page * PAGE, limit=PAGE)
-            except Exception as exc:  # shown, never fatal
-                self.owner.app.call_from_thread(
-                    self.owner.notify, f"Could not read members: {exc}", severity="error"
-                )
+            except Exception as exc:  # shown, never fatal (notify is safe from any thread)
+                self.owner.notify(f"Could not read members: {exc}", severity="error")
                 rows = None
-            self.owner.app.call_from_thread(self._loaded, generation, page, rows)
+            self.owner.post_message(self.PageRead(generation, page, rows))
 
         run_reported(self.owner, load, group="member-pages")
 
-    def _loaded(self, generation: int, page: int, rows: list[dict[str, Any]] | None) -> None:
+    def arrived(self, message: PageRead) -> None:
+        """Keep and show a page a worker read (the owner's handler of ``PageRead`` calls
+        this); a page of an older definition is dropped."""
+        generation, page, rows = message.generation, message.page, message.rows
         if generation != self.generation:
             return
         self._pending.discard(page)
