@@ -20,7 +20,7 @@ from srm_tui.domain import time
 
 ROOT = Path(srm_tui.__path__[0])
 # Parsing dates by hand: the standard library's parsers and date-shaped regular expressions.
-PARSING = re.compile(r"fromisoformat\(|strptime\(|\\d\{4\}-|\[0-9\]\{4\}-")
+PARSING = re.compile(r"fromisoformat\(|strptime\(|\\d\{4\}\)?-|\[0-9\]\{4\}\)?-")
 LEFT_ALONE = {"domain/time.py"}  # the one place; the sandbox (a stand-in vendor) is apart
 
 
