@@ -143,3 +143,25 @@ async def test_viewers_get_no_bulk_key(everyone):
         await settle(pilot)
         assert type(app.screen).__name__ == "SegmentsScreen"
         assert app.screen.check_action("bulk", ()) is False  # no key, none in the footer
+
+
+async def test_a_killed_run_resumes_from_the_runs_list(everyone):
+    running, state, db = everyone
+    app = _app(running.url, db, role="admin")
+    async with app.run_test(size=(80, 24)) as pilot:
+        # Frozen and never run: what a run killed before its first batch leaves.
+        frozen = app.session.bulk.start("note-add", "Everyone", {"text": "sorry for the outage"})
+        await pilot.press("f3")
+        await settle(pilot)
+        await pilot.press("L")
+        await settle(pilot)
+        assert type(app.screen).__name__ == "BulkRunsScreen"
+        assert f"#{frozen.id}" in screen_text(app) and "running" in screen_text(app)
+        await pilot.press("r")
+        await settle(pilot, rounds=5)
+        run = app.session.bulk.require(frozen.id)
+        assert run.status == "done" and run.counts["done"] == 60
+        assert app.screen.state == "ended"
+        assert f"bulk #{run.id} done" in screen_text(app)
+    notes = [n for n in state.export()["notes"] if n["text"] == "sorry for the outage"]
+    assert len(notes) == 60
