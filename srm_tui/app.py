@@ -1,4 +1,8 @@
-"""The srm App: modes, the binding registry, the status line, sync in the background."""
+"""The srm App: modes, the binding registry, the status line, sync in the background.
+
+Over 400 lines: the App is the one place modes, the status line, the background sync and
+push and the worker-failure handler meet; screens hold everything else.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Subscription actions: extend (a pass too), cancel, pause, resume, re-activate."""
+"""Subscription actions: extend (a pass too), cancel, pause, resume, re-activate.
+
+Over 400 lines: the five subscription actions share the target lookup, the in-app and pause
+rules and the vendor profile's request plans; apart they would import each other's helpers.
+"""
 
 from __future__ import annotations
 

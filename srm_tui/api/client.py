@@ -1,7 +1,11 @@
 """The vendor API client: auth, envelopes, paging, retries with backoff, typed errors.
 
 Retries and the pace learnt from 429s: srm_tui/api/retry.py (``RetryPolicy`` is imported
-from here by callers)."""
+from here by callers).
+
+Over 400 lines: one client class whose requests, paging and typed errors share the retry
+and envelope handling; the retry policy itself is already apart (api/retry.py).
+"""
 
 from __future__ import annotations
 

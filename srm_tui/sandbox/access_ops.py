@@ -4,6 +4,9 @@ externally-managed creates, password resets, payment-method configs and attempt 
 
 Like customer_ops.py: the whole input is checked (400), then the rules (422), then records
 are replaced (never mutated in place), so a refusal leaves no trace.
+
+Over 400 lines: one handler per published call, each short; they share the record
+replacement and rule helpers below.
 """
 
 from __future__ import annotations

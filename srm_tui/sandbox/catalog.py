@@ -3,6 +3,9 @@
 `build_catalog(seed, now)` returns plain dicts in the API's 3.1 shapes. `CatalogIndex` reads
 such a catalog back into the lookup tables the customer generator needs, so customers can be
 generated against any catalog (a freshly built one or one loaded from a state file).
+
+Over 400 lines: the catalogue's generated data (offer templates per type, season groups,
+campaigns) is most of it; the code that builds it is short.
 """
 
 from __future__ import annotations

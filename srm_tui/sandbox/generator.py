@@ -16,6 +16,9 @@ Consistency rules the data keeps (tests/unit/test_sandbox_generator.py checks th
 - refunds (full or partial) only on card and PayPal payments, never on gifts;
 - emails go to the address the customer had when they were sent; in-app purchases get
   `generated` (not sent) emails.
+
+Over 400 lines: one generator whose per-customer stream must stay in one order (the
+determinism above), so its steps live together.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 Every change to an offer bumps its `version` (served as the ETag); a write carrying a stale
 `If-Match` is refused with 412. A write that would change nothing returns None (HTTP 204).
+
+Over 400 lines: the Offer API's writes share the version/ETag check and the offer rules.
 """
 
 from __future__ import annotations

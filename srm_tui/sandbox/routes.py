@@ -2,6 +2,9 @@
 
 Each handler takes a `Call` and returns an `Answer`, or raises a `Refusal`; server.py wraps
 them with auth, faults, idempotency and the error envelope named next to each route.
+
+Over 400 lines: one short handler per route plus the route table; the writes themselves
+are in customer_ops, access_ops and offer_ops.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ token check (401), the Idempotency-Key replay (writes), then its handler. Faults
 from `random.Random(seed)`, one or two draws per call under a lock, so a given sequence of
 calls meets the same faults every run. A faulted write is never applied, which is why a
 truncated body (which needs the real answer) is only served to GET calls.
+
+Over 400 lines: the request pipeline above (rate limit, faults, auth, idempotency) and the
+admin routes share the server's state and lock.
 """
 
 from __future__ import annotations

@@ -14,6 +14,9 @@ Evaluation follows CONTRACT sections 4 and 5:
   a currency, converted to it with the rates in force (a bound factor per currency; an
   amount in a currency the rates lack is null);
 - relative dates (``today``, ``-30d``, ``-3m``) are resolved against the bound "now".
+
+Over 400 lines: one compiler; the operator table per attribute type and the null rules
+below must agree line for line with explain.py, which reads the same tables.
 """
 
 from __future__ import annotations

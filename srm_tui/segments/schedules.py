@@ -11,6 +11,9 @@ version, the slot and run time, the cache's last sync time, the columns and row 
 file's SHA-256 and, for a schedule, that the schedule owns it (so a re-run may replace its
 own file, never a foreign one; srm_tui.storage.files writes both). Every
 data file is recorded with ``storage.exports.record_export`` (it holds personal data).
+
+Over 400 lines: definition, due-slot claims, the export run and the sidecar ownership
+check share the schedule record and its file rules.
 """
 
 from __future__ import annotations

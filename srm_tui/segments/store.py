@@ -14,6 +14,9 @@
 
 Every write runs in one transaction of its own; the member sets are computed by SQL (the
 compiled segment), never held in Python.
+
+Over 400 lines: saves, versions, member changes and the upgrade of old rows share one
+transaction discipline per save.
 """
 
 from __future__ import annotations

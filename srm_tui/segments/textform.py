@@ -22,6 +22,9 @@ their nesting included), so the builder can offer both views of one segment. Gra
 Keywords are case-insensitive. A bare word is text unless it reads as a number, true, false
 or null; the formatter quotes any text that would read otherwise. ``all()`` and ``any()`` are
 the empty groups (true and false).
+
+Over 400 lines: a tokenizer, a recursive-descent parser and the formatter for the same
+grammar, which must round-trip exactly.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 Every page is written in one transaction together with the checkpoint that follows it, so a
 sync killed at any instant resumes where the last committed page ended, and upserts by
 primary key make a replayed page harmless: every record lands exactly once.
+
+Over 400 lines: full, incremental, fetch and delivery pulls share the page-and-checkpoint
+transaction described above.
 """
 
 from __future__ import annotations

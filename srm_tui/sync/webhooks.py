@@ -16,6 +16,9 @@ The checks, in order, each refusal counted by reason and kept only as a bounded 
   window is acknowledged (200) and not applied again.
 
 Slow or idle connections and the connection limit are the server's part (webhook_server.py).
+
+Over 400 lines: the checks listed here, the delivery log and the applying worker share
+the receiver's counters and limits.
 """
 
 from __future__ import annotations
