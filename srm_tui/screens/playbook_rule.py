@@ -20,7 +20,7 @@ from textual.widgets import DataTable, Input, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
 from srm_tui.bindings import bindings
-from srm_tui.domain.text import count, visible
+from srm_tui.domain.text import clip, count, visible
 from srm_tui.playbook.model import MAX_OFFERS, OFFER_KINDS, PlaybookInvalid, Rule
 from srm_tui.screens.leave import AsksBeforeLeaving
 from srm_tui.screens.playbook_offers import (
@@ -31,6 +31,7 @@ from srm_tui.screens.playbook_offers import (
     name_fault,
     offer_fault,
 )
+from srm_tui.screens.playbook_refs import ReferenceChecks
 from srm_tui.widgets.choice import ChoiceField
 from srm_tui.widgets.footer import Footer
 from srm_tui.widgets.safe_text import SafeInput, SafeTextArea
@@ -40,7 +41,7 @@ INLINE = "inline definition (JSON, typed below)"
 KEEP_HINT = "ctrl+s keeps the rule; the playbook's own ctrl+s saves it as a version."
 
 
-class RuleScreen(AsksBeforeLeaving, Screen[Rule | None]):
+class RuleScreen(ReferenceChecks, AsksBeforeLeaving, Screen[Rule | None]):
     """Edit one rule of the playbook; ``segments`` are the saved segments as (name, note),
     ``offers`` the cached offers as (id, title), ``others`` the other rules' names."""
 
@@ -85,6 +86,7 @@ class RuleScreen(AsksBeforeLeaving, Screen[Rule | None]):
         # Fields the agent has typed in (or ctrl+s tried): only these say what is wrong, so
         # a new rule does not open on a screen of complaints.
         self.touched: set[str] = set()
+        self._init_refs()
 
     # building ---------------------------------------------------------------------------------
 
@@ -111,7 +113,7 @@ class RuleScreen(AsksBeforeLeaving, Screen[Rule | None]):
                 compact=True,
                 highlight_cursor_line=False,
             )
-            yield Static("", id="inline-error", classes="error", markup=False)
+            yield Static("", id="segment-error", classes="error", markup=False)
             yield Static(
                 "Offers — made in this order: a adds, x removes, K/J move",
                 classes="heading",
@@ -179,10 +181,11 @@ class RuleScreen(AsksBeforeLeaving, Screen[Rule | None]):
     def _name_entered(self) -> None:
         self.query_one("#segment", OptionList).focus()
 
-    def _say(self, which: str, fault: str | None) -> None:
-        """A fault beside (or under) its field; none hides the line."""
+    def _say(self, which: str, fault: str | None, mark: str = "✘") -> None:
+        """A fault beside (or under) its field (✘ the form's, ⚠ the cache's); none hides
+        the line."""
         line = self.query_one(f"#{which}", Static)
-        line.update(Text(f"✘ {fault}" if fault else ""))
+        line.update(Text(f"{mark} {fault}" if fault else ""))
         line.set_class(not fault, "-empty")
 
     # the segment --------------------------------------------------------------------------------
@@ -207,7 +210,8 @@ class RuleScreen(AsksBeforeLeaving, Screen[Rule | None]):
         if self._inline:
             self._check_inline()
         else:
-            self._say("inline-error", None)
+            self._say("segment-error", None)
+        self.refs_later()
 
     @on(TextArea.Changed, "#inline")
     def _check_inline(self, event: TextArea.Changed | None = None) -> str | None:
@@ -217,27 +221,70 @@ class RuleScreen(AsksBeforeLeaving, Screen[Rule | None]):
         if event is not None and value != self.inline0:
             self.touched.add("inline")
         _definition, fault = inline_fault(value)
-        self._say("inline-error", fault if "inline" in self.touched or value else None)
+        self._say("segment-error", fault if "inline" in self.touched or value else None)
+        if event is not None:
+            self.refs_later()
         return fault
+
+    def _segment_value(self) -> str | dict[str, Any] | None:
+        """The segment as chosen now: a saved one's name, an inline definition that reads
+        as JSON, or None."""
+        if not self._inline:
+            return self.segments[self.choice][0]
+        definition, _fault = inline_fault(self.query_one("#inline", TextArea).text)
+        return definition
+
+    def _refs_shown(self) -> None:
+        """What the cache said (or nothing, while it is asked again): beside the segment
+        unless the form has its own fault there, beside the offer edited, in the list."""
+        form_fault = inline_fault(self.query_one("#inline", TextArea).text)[1]
+        if not (self._inline and form_fault):
+            self._say("segment-error", self.segment_ref, "⚠")
+        table = self.query_one("#offers", DataTable)
+        if self.drafts and [k.value for k in table.rows] == [
+            str(i) for i in range(len(self.drafts))
+        ]:
+            for i in range(len(self.drafts)):
+                table.update_cell(str(i), "offer", self._offer_cell(i), update_width=True)
+            self._say("param-error", *self._fault(self.current))
 
     # the offers ---------------------------------------------------------------------------------
 
-    def _offer_cell(self, draft: OfferDraft) -> Text:
+    def _fault(self, index: int) -> tuple[str | None, str]:
+        """What is wrong with an offer and its mark: the form's (✘), else the cache's (⚠)."""
+        draft = self.drafts[index]
         fault = offer_fault(draft, self.known_offers)
         if fault:
+            return fault, "✘"
+        return self.offer_refs.get(index), "⚠"
+
+    def _offer_cell(self, index: int) -> Text:
+        """The offer in the list, cut to the screen's width (the whole fault is beside the
+        field when the offer is the one edited)."""
+        draft = self.drafts[index]
+        fault, mark = self._fault(index)
+        if fault and mark == "✘":
             typed = f" {visible(draft.text.strip(), 40)}" if draft.text.strip() else ""
-            return Text(f"✘ {draft.kind}{typed}: {visible(fault, 120)}")
-        return Text(visible(build_rule("r", {"where": {"all": []}}, [draft]).offers[0].describe()))
+            text = f"✘ {draft.kind}{typed}: {visible(fault, 120)}"
+        else:
+            described = build_rule("r", {"where": {"all": []}}, [draft]).offers[0].describe()
+            text = visible(described) + (f" ⚠ {visible(fault, 120)}" if fault else "")
+        return Text(clip(text, max(20, self.app.size.width - 12)))
+
+    def on_resize(self) -> None:
+        if self.is_mounted:
+            self._fill_offers()
 
     def _fill_offers(self) -> None:
         table = self.query_one("#offers", DataTable)
         table.clear()
-        for i, draft in enumerate(self.drafts):
-            table.add_row(self._number(i), self._offer_cell(draft), key=str(i))
+        for i in range(len(self.drafts)):
+            table.add_row(self._number(i), self._offer_cell(i), key=str(i))
         if not self.drafts:
             table.add_row(Text(""), Text("no offer yet: a adds one"), key="none")
         else:
             table.move_cursor(row=self.current)
+        self.refs_later()
 
     def _number(self, index: int) -> Text:
         """The offer's number; "›" marks the one the form below edits (in text, not only
@@ -285,7 +332,7 @@ class RuleScreen(AsksBeforeLeaving, Screen[Rule | None]):
         param.placeholder = help_text if name else ""
         if param.value != draft.text:
             param.value = draft.text
-        self._say("param-error", offer_fault(draft, self.known_offers))
+        self._say("param-error", *self._fault(self.current))
         self.refresh_bindings()
 
     @on(ChoiceField.Changed, "#kind")
@@ -294,6 +341,7 @@ class RuleScreen(AsksBeforeLeaving, Screen[Rule | None]):
             return
         draft = self.drafts[self.current]
         draft.kind = event.value
+        self.refs_later()
         self._param_field(draft)
         self._update_row()
 
@@ -310,7 +358,8 @@ class RuleScreen(AsksBeforeLeaving, Screen[Rule | None]):
         if PARAMS.get(draft.kind, (None,))[0] is None or draft.text == event.value:
             return
         draft.typed[draft.kind] = event.value
-        self._say("param-error", offer_fault(draft, self.known_offers))
+        self.refs_later()
+        self._say("param-error", *self._fault(self.current))
         self._update_row()
 
     @on(Input.Submitted, "#param")
@@ -322,7 +371,7 @@ class RuleScreen(AsksBeforeLeaving, Screen[Rule | None]):
         table.update_cell(
             str(self.current),
             "offer",
-            self._offer_cell(self.drafts[self.current]),
+            self._offer_cell(self.current),
             update_width=True,
         )
 
@@ -373,6 +422,7 @@ class RuleScreen(AsksBeforeLeaving, Screen[Rule | None]):
                 return
             self.current = self.drafts.index(draft)
             draft.typed["switch"] = offer_id
+            self.refs_later()
             self._load_offer()
             self._update_row()
 
@@ -390,7 +440,7 @@ class RuleScreen(AsksBeforeLeaving, Screen[Rule | None]):
         segment: str | dict[str, Any] | None
         if self._inline:
             segment, fault = inline_fault(self.query_one("#inline", TextArea).text)
-            self._say("inline-error", fault)
+            self._say("segment-error", fault)
             if fault:
                 wrong.append(("#inline", "the inline segment"))
         else:

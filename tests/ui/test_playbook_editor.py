@@ -354,7 +354,12 @@ async def test_a_coupon_no_cached_campaign_holds_is_said_and_not_saved(db):
         await type_text(pilot, "Win back")
         await pilot.press("tab", "tab", "a", "tab")  # a saved segment, a coupon, its code
         await type_text(pilot, "NO-SUCH-CAMPAIGN")
-        await pilot.press("ctrl+s")  # well formed: the rule is kept in the playbook
+        # Well formed, but the cache knows no such campaign: said beside the code (⚠, the
+        # cache's word) once the typing stops, and in the offer's row.
+        said = "⚠ no campaign in the cache holds"
+        await until(pilot, lambda: said in line_with(app, "Coupon code"), "the cache's check")
+        assert "›1  apply coupon NO-SUCH-CAMPAIGN ⚠ no campaign" in screen_text(app)
+        await pilot.press("ctrl+s")  # the rule is kept in the playbook all the same
         await until(pilot, lambda: name(app) == "PlaybookScreen", "kept")
         warning = "rule 2, offer 1: no campaign in the cache holds 'NO-SUCH-CAMPAIGN'"
         await until(pilot, lambda: f"⚠ {warning}" in screen_text(app), "the cache's check")

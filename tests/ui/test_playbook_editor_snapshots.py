@@ -70,7 +70,12 @@ def _app(db):
 
 
 async def _settle(pilot) -> None:
+    """Workers done, and the rule editor's check of the cache (asked 0.3 s after the last
+    change) answered, whatever the machine's speed: the picture is of the settled screen."""
+    from srm_tui.screens.playbook_refs import DELAY
+
     for _ in range(3):
+        await pilot.pause(DELAY + 0.1)
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
 
