@@ -128,6 +128,15 @@ class BulkService:
             )
         return preview
 
+    def _require_api(self, action: str) -> None:
+        """A run sends through the API: without one it would only fill the outbox."""
+        if not self.actions.online and not self._is_local(action):
+            raise BulkInvalid(
+                "api",
+                "no API configured: a bulk run is sent through the API (--api-url or "
+                "SRM_API_URL); --dry-run works offline",
+            )
+
     def _gate(self, action: str, params: dict[str, Any], segment: str) -> tuple[dict, M.Target]:
         self._require_role()
         checked = self.check_params(action, params)
@@ -169,6 +178,7 @@ class BulkService:
         """Freeze a run (definition and members, one transaction) after every check: the
         role, the inputs, the API's offer, the segment, the limit, the count typed back."""
         checked, target = self._gate(action, params, segment)
+        self._require_api(action)
         rows = M.members(self.cache.conn(), target.compiled)
         if not rows:
             raise BulkInvalid("segment", f"{target.name}: the segment has no members")
@@ -288,6 +298,7 @@ class BulkService:
         run = self.require(run_id)
         if not run.open:
             return run
+        self._require_api(run.action)
         conn = self.cache.conn()
         with self.cache.transaction() as tx:
             control = store.control(tx, run_id)

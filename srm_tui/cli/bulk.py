@@ -41,6 +41,7 @@ NAMES = {
     "role": "--role",
     "run": "RUN",
     "action": "ACTION",
+    "api": "--api-url",
     "access_id": "member",
     "subscription_id": "member",
     "customer_id": "member",

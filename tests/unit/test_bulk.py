@@ -41,7 +41,15 @@ def cache(seeded_cache):
 
 
 def service(cache: Cache, profile: str | None = "vendor", **settings) -> BulkService:
-    values = {"db": str(cache.path), "now": NOW, "agent": "anna", "role": "agent"} | settings
+    # An API URL nothing here calls (the profile is given): runs that send are refused
+    # without one.
+    values = {
+        "db": str(cache.path),
+        "now": NOW,
+        "agent": "anna",
+        "role": "agent",
+        "api_url": "http://127.0.0.1:9/3.1",
+    } | settings
     s = load_settings(**values)
     known = profile_for(profile) if isinstance(profile, str) else profile
     return BulkService(
@@ -224,6 +232,10 @@ def test_the_checks_before_anything_is_written(cache):
         with pytest.raises(BulkInvalid) as caught:
             call()
         assert caught.value.field == field and words in caught.value.message
+    offline = service(cache, profile="sandbox", role="admin", api_url=None)
+    with pytest.raises(BulkInvalid) as caught:
+        offline.start("extend", "Everyone", {"days": "5"})
+    assert caught.value.field == "api" and "--dry-run works offline" in caught.value.message
     viewer = service(cache, profile="sandbox", role="viewer")
     with pytest.raises(BulkInvalid) as caught:
         viewer.dry_run("extend", "Everyone", {"days": "5"})
