@@ -17,15 +17,13 @@ from textual import events, on
 from textual.actions import parse as parse_action
 from textual.app import ComposeResult
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from srm_tui.bindings import bindings
 from srm_tui.domain.text import count, visible
-from srm_tui.domain.time import utc
 from srm_tui.playbook.model import Playbook, Rule
+from srm_tui.screens.playbook_save import PlaybookSaving
 from srm_tui.screens.playbook_text import (
-    problem_text,
     problems_line,
     rule_lines,
     rule_row,
@@ -47,7 +45,7 @@ COLUMNS = [
 ]
 
 
-class PlaybookScreen(TableKeys, Screen):
+class PlaybookScreen(TableKeys, PlaybookSaving):
     """The retention playbook: its rules in order, edited here and saved as a version."""
 
     BINDINGS = [*bindings("playbook"), *TABLE_BINDINGS]
@@ -66,10 +64,6 @@ class PlaybookScreen(TableKeys, Screen):
     @property
     def read_only(self) -> bool:
         return self.app.settings.role == "viewer"
-
-    @property
-    def dirty(self) -> bool:
-        return self.base is not None and tuple(self.rules) != self.base.rules
 
     def compose(self) -> ComposeResult:
         yield Static("Segments › Retention playbook", id="crumbs", markup=False)
@@ -304,103 +298,6 @@ class PlaybookScreen(TableKeys, Screen):
         if message.rules == tuple(self.rules):  # an answer for older rules is not shown
             self.problems = list(message.problems)
             self._verdict()
-
-    # saving -------------------------------------------------------------------------------------
-
-    def action_save(self) -> None:
-        if not self._ready():
-            return
-        if not self.dirty:
-            self.notify("Nothing to save: the playbook is as saved.")
-            return
-        self.running = True
-        self._verdict("Saving…")
-        assert self.base is not None
-        self._save(Playbook(self.base.version, tuple(self.rules)), self.base.version)
-
-    class Saved(Message):
-        """A save ran: the playbook saved, or the error that stopped it."""
-
-        def __init__(self, result: Any) -> None:
-            super().__init__()
-            self.result = result
-
-    @work(thread=True, exclusive=True, group="playbook-save")
-    def _save(self, pb: Playbook, base_version: int) -> None:
-        service = self.app.session.playbook
-        try:
-            problems = service.check(pb)
-            if problems:
-                result: Any = ("refused", problems)
-            else:
-                saved = service.save(pb, base_version=base_version)
-                result = (saved, service.versions())
-        except Exception as exc:  # a conflict or a failure: said here, the edits stay
-            result = exc
-            if hasattr(exc, "current"):  # a conflict: who saved the newer version, and when
-                try:
-                    result = (exc, service.versions())
-                except Exception:  # the conflict is said without the name
-                    pass
-        self.post_message(self.Saved(result))
-
-    def on_playbook_screen_saved(self, message: Saved) -> None:
-        from srm_tui.playbook.service import PlaybookConflict
-
-        self.running = False
-        result = message.result
-        if isinstance(result, tuple) and isinstance(result[0], PlaybookConflict):
-            self._conflict(*result)
-            return
-        if isinstance(result, PlaybookConflict):
-            self._conflict(result, [])
-            return
-        if isinstance(result, Exception):
-            self._verdict(f"✘ Not saved: {visible(getattr(result, 'message', result), 200)}")
-            return
-        if result[0] == "refused":
-            self.problems = list(result[1])
-            self._verdict(f"✘ Not saved: {problem_text(self.problems[0])}")
-            return
-        pb, versions = result
-        self.base = pb
-        self.rules = list(pb.rules)
-        self.saved = next(((at, by) for v, at, by in versions if v == pb.version), None)
-        self.problems = []
-        self._fill()
-        self.notify(f"Playbook saved as version {pb.version}.")
-
-    def _conflict(self, error: Any, versions: list[tuple[int, int, str | None]]) -> None:
-        """Someone saved a newer version: said plainly, with the choice to reload it."""
-        from srm_tui.screens.offer_dialog import ConfirmDialog
-
-        newer = getattr(error, "current", None)
-        who = next(
-            (
-                f"{visible(by or 'an unnamed agent', 40)} saved version {v} at {utc(at)} UTC"
-                for v, at, by in versions
-                if v == newer
-            ),
-            f"version {newer} was saved",
-        )
-        opened = self.base.version if self.base else 0
-        self._verdict(f"✘ Not saved: {who}, after the version {opened} you opened.")
-
-        def answered(reload: bool | None) -> None:
-            if reload:
-                self.base = None
-                self.rules = []
-                self._fill()
-                self._load()
-
-        self.app.push_screen(
-            ConfirmDialog(
-                f"Not saved: {who}, after the version {opened} you opened.\n"
-                f"y reloads version {newer} (your changes here are thrown away); n keeps your "
-                "changes on screen to compare."
-            ),
-            answered,
-        )
 
     # leaving ------------------------------------------------------------------------------------
 
