@@ -30,8 +30,10 @@ class Footer(TextualFooter):
         screen = self.screen
         active = screen.active_bindings
         table = screen.focused
-        if not isinstance(table, DataTable) or not table.row_count or not table.show_cursor:
+        if not isinstance(table, DataTable) or not table.row_count:
             return active
+        if not table.show_cursor or table.cursor_type == "none":
+            return active  # its Enter selects nothing: the key does nothing here
         for key, item in list(active.items()):
             if (
                 item.node is not table
