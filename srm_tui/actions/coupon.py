@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -21,6 +20,7 @@ from srm_tui.actions.rules import (
     parse_id,
     show_money,
 )
+from srm_tui.storage.payload import decode_raw
 
 COUPON_RE = re.compile(r"^[A-Za-z0-9_-]{2,40}$")
 
@@ -42,7 +42,7 @@ def campaigns_for(ctx: Context, code: str) -> list[dict[str, Any]]:
         "WHERE k.code = ? ORDER BY c.id",
         (code,),
     ).fetchall()
-    return [json.loads(row[0]) for row in rows]
+    return [decode_raw(row[0]) for row in rows]
 
 
 def plan_coupon(ctx: Context, args: dict[str, Any]) -> Preview:

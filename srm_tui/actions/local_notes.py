@@ -8,7 +8,6 @@ Each change is written in one transaction with its audit entry; nothing is sent 
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from typing import Any
 
@@ -34,7 +33,7 @@ def _note(conn: sqlite3.Connection, note_id: int) -> dict[str, Any]:
     row = conn.execute("SELECT raw FROM notes WHERE id = ?", (note_id,)).fetchone()
     if row is None:  # the plan checked it in the same cache; kept as a clear failure
         raise LookupError(f"note {note_id} is not in the cache")
-    return json.loads(row[0])
+    return records.decode_raw(row[0])
 
 
 def apply(

@@ -10,7 +10,6 @@ Over 400 lines: the parsers every action's fields share live beside the specs th
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from typing import Any
 
 from srm_tui.config import parse_instant
 from srm_tui.domain.models import TRANSACTION_ID
+from srm_tui.storage.payload import decode_raw
 from srm_tui.writes.errors import WriteError, WriteInvalid, WriteRefused
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -250,13 +250,13 @@ class Context:
 
     def record(self, entity: str, key: Any) -> dict[str, Any] | None:
         row = self.conn.execute(f"SELECT raw FROM {entity} WHERE id = ?", (key,)).fetchone()
-        return json.loads(row[0]) if row else None
+        return decode_raw(row[0]) if row else None
 
     def records(self, entity: str, customer_id: int) -> list[dict[str, Any]]:
         cur = self.conn.execute(
             f"SELECT raw FROM {entity} WHERE customer_id = ? ORDER BY id", (customer_id,)
         )
-        return [json.loads(r[0]) for r in cur]
+        return [decode_raw(r[0]) for r in cur]
 
     def customer(self, customer_id: int, field: str = "customer_id") -> dict[str, Any]:
         found = self.record("customers", customer_id)

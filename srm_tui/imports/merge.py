@@ -137,7 +137,7 @@ def _fetch_raw(tx: sqlite3.Connection, table: str, keys: Iterable[Any]) -> dict[
         chunk = keys[start : start + 500]
         marks = ",".join("?" * len(chunk))
         for key, raw in tx.execute(f"SELECT id, raw FROM {table} WHERE id IN ({marks})", chunk):
-            out[key] = json.loads(raw)
+            out[key] = records.decode_raw(raw)
     return out
 
 

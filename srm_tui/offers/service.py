@@ -11,7 +11,6 @@ one service the console and the CLI share; each part is short.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -123,7 +122,7 @@ class OfferService:
             .execute("SELECT raw FROM offers WHERE id = ?", (offer_id.split("_")[0],))
             .fetchone()
         )
-        return json.loads(row[0]) if row else None
+        return records.decode_raw(row[0]) if row else None
 
     def require_offer(self, offer_id: str, field_name: str = "offer_id") -> dict[str, Any]:
         message = r.offer_id(offer_id.split("_")[0]) if offer_id else "required"
@@ -706,7 +705,7 @@ class OfferService:
             )
             .fetchall()
         )
-        found = CouponLookup(code, [json.loads(row[0]) for row in rows])
+        found = CouponLookup(code, [records.decode_raw(row[0]) for row in rows])
         if ask_api and self.online:
             try:
                 found.api = self.client().campaigns(code)

@@ -21,7 +21,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
+from srm_tui.storage import payload
 from srm_tui.storage.schema import MIGRATIONS, SCHEMA_VERSION
+
+WAL_SIZE_LIMIT = 32 * 1024 * 1024
 
 
 class CacheError(Exception):
@@ -147,6 +150,9 @@ class Cache:
             conn.execute("PRAGMA busy_timeout=10000")
             conn.execute("PRAGMA cache_size=-65536")
             conn.execute("PRAGMA temp_store=MEMORY")
+            # The WAL file shrinks back to this once a checkpoint has emptied it (a sync lets
+            # it grow to SYNC_CHECKPOINT_PAGES between checkpoints).
+            conn.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
             self._local.conn = conn
             with self._lock:
                 self._connections.append(conn)
@@ -218,6 +224,9 @@ class Cache:
                 for statement in _statements(MIGRATIONS[index]):
                     tx.execute(statement)
                 tx.execute(f"PRAGMA user_version={index + 1}")
+        if not self.read_only:
+            # Rows a migration left plain JSON are compressed now (resumable, chunked).
+            payload.convert_pending(self)
 
     @property
     def schema_version(self) -> int:

@@ -14,6 +14,8 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from srm_tui.storage.payload import decode_raw
+
 # Entity -> (cache column, the API's field name) compared between copies.
 WATCHED: dict[str, tuple[tuple[str, str], ...]] = {
     "subscriptions": (
@@ -31,6 +33,12 @@ WATCHED: dict[str, tuple[tuple[str, str], ...]] = {
         ("offer_id", "offerId"),
     ),
 }
+
+
+def _imported(raw: Any) -> bool:
+    """Whether a stored record is a copy an import made (``_srm.source`` is ``import``)."""
+    mark = decode_raw(raw).get("_srm")
+    return isinstance(mark, dict) and mark.get("source") == "import"
 
 
 def record_changes(
@@ -51,18 +59,19 @@ def record_changes(
         # A copy an import made (marked `_srm.source = import`) is not the API's: replacing
         # it with the API's first copy is no change the API made (a stopped pass the Pass
         # report calls terminated), and neither is a later export rewriting it.
+        # The stored copy is decoded only for a record whose watched fields changed.
         old = {
-            r[0]: r[1:]
+            r[0]: tuple(r[1:])
             for r in conn.execute(
-                f"SELECT id, {', '.join(names)} FROM {entity} WHERE id IN ({marks}) "
-                "AND coalesce(json_extract(raw, '$._srm.source'), '') != 'import'",
-                keys,
+                f"SELECT id, {', '.join(names)}, raw FROM {entity} WHERE id IN ({marks})", keys
             )
         }
         out: list[tuple[Any, ...]] = []
         for row in chunk:
             before = old.get(row[key_at])
             if before is None:
+                continue
+            if all(before[i] == row[at[c]] for i, c in enumerate(names)) or _imported(before[-1]):
                 continue
             for i, (column, field) in enumerate(watched):
                 after = row[at[column]]

@@ -1,7 +1,7 @@
 """Forgetting an anonymized customer: no personal value of theirs stays in the cache file.
 
 After the API confirms an anonymization, the customer's personal values are removed from
-every place the cache may hold them: the customer row and its raw JSON, the search index
+every place the cache may hold them: the customer row and its raw record, the search index
 (a contentless FTS5 table keeps deleted terms in old segments until they are merged, so the
 index is optimized), emails, change history, payment details, notes that quote them, the
 audit log, outbox, webhook and quarantine payloads, and derived copies (segment facts).
@@ -71,7 +71,7 @@ def _strings(value: Any) -> Iterable[str]:
 
 def _raw(conn: sqlite3.Connection, table: str, customer_id: int) -> list[tuple[Any, dict]]:
     return [
-        (r[0], json.loads(r[1]))
+        (r[0], records.decode_raw(r[1]))
         for r in conn.execute(f"SELECT id, raw FROM {table} WHERE customer_id = ?", (customer_id,))
     ]
 
@@ -81,7 +81,7 @@ def personal_values(conn: sqlite3.Connection, customer_id: int) -> set[str]:
     values: set[str] = set()
     row = conn.execute("SELECT raw FROM customers WHERE id = ?", (customer_id,)).fetchone()
     if row:
-        customer = json.loads(row[0])
+        customer = records.decode_raw(row[0])
         for name in CUSTOMER_FIELDS:
             values.update(_strings(customer.get(name)))
         values.update(_strings(customer.get("capture") or {}))
@@ -162,20 +162,22 @@ def _anonymize_rows(tx: sqlite3.Connection, customer_id: int) -> None:
     """The customer's own records as the API shapes an anonymized account."""
     row = tx.execute("SELECT raw FROM customers WHERE id = ?", (customer_id,)).fetchone()
     if row:
-        customer = json.loads(row[0])
+        customer = records.decode_raw(row[0])
         customer.update({name: None for name in CUSTOMER_FIELDS})
         customer["capture"] = {name: None for name in (customer.get("capture") or {})}
         records.unindex_customers(tx, [customer_id])
         tx.execute(
             f"UPDATE customers SET {', '.join(f'{c} = NULL' for c in CUSTOMER_COLUMNS)}, "
             "anonymized = 1, raw = ? WHERE id = ?",
-            (_dumps(customer), customer_id),
+            (records.encode("customers", customer), customer_id),
         )
         records.index_customers(tx, [customer_id])
     for key, email in _raw(tx, "emails", customer_id):
         if email.get("to") is not None or email.get("body") is not None:
             email.update(to=None, body=None)
-            tx.execute("UPDATE emails SET raw = ? WHERE id = ?", (_dumps(email), key))
+            tx.execute(
+                "UPDATE emails SET raw = ? WHERE id = ?", (records.encode("emails", email), key)
+            )
     for key, entry in _raw(tx, "history", customer_id):
         changes = entry.get("changes") or []
         if any(c.get("field") in PERSONAL_FIELDS for c in changes):
@@ -183,12 +185,17 @@ def _anonymize_rows(tx: sqlite3.Connection, customer_id: int) -> None:
                 dict(c, **{"from": None, "to": None}) if c.get("field") in PERSONAL_FIELDS else c
                 for c in changes
             ]
-            tx.execute("UPDATE history SET raw = ? WHERE id = ?", (_dumps(entry), key))
+            tx.execute(
+                "UPDATE history SET raw = ? WHERE id = ?", (records.encode("history", entry), key)
+            )
     for key, details in _raw(tx, "payment_details", customer_id):
         params = details.get("paymentMethodSpecificParams") or {}
         if params.get("holderName") is not None:
             details["paymentMethodSpecificParams"] = dict(params, holderName=None)
-            tx.execute("UPDATE payment_details SET raw = ? WHERE id = ?", (_dumps(details), key))
+            tx.execute(
+                "UPDATE payment_details SET raw = ? WHERE id = ?",
+                (records.encode("payment_details", details), key),
+            )
 
 
 def _drop_derived(tx: sqlite3.Connection, customer_id: int) -> None:
@@ -276,7 +283,9 @@ def forget_customer(cache: Cache, customer_id: int, values: Iterable[str] = ()) 
         for key, note in _raw(tx, "notes", customer_id):
             cleaned = scrub.json(note)
             if cleaned != note:
-                tx.execute("UPDATE notes SET raw = ? WHERE id = ?", (_dumps(cleaned), key))
+                tx.execute(
+                    "UPDATE notes SET raw = ? WHERE id = ?", (records.encode("notes", cleaned), key)
+                )
         _scrub_table(
             tx,
             scrub,

@@ -94,14 +94,12 @@ def summary(row: sqlite3.Row | dict[str, Any]) -> dict[str, Any]:
 def account_records(conn: sqlite3.Connection, customer_id: int) -> dict[str, Any] | None:
     """The cached account in the API's shapes, ``history`` the vendor's change records: what
     the account view (``domain.account``) reads."""
-    import json
-
-    from srm_tui.storage.records import raw_records
+    from srm_tui.storage.records import decode_raw, raw_records
 
     row = conn.execute("SELECT raw FROM customers WHERE id = ?", (customer_id,)).fetchone()
     if row is None:
         return None
-    out: dict[str, Any] = {"customer": json.loads(row[0])}
+    out: dict[str, Any] = {"customer": decode_raw(row[0])}
     for entity in (
         "subscriptions",
         "passes",
@@ -149,9 +147,9 @@ def customer_record(
 
 def offers(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     """Cached offers in the API's 3.1 shape, each with its localizations."""
-    import json
+    from srm_tui.storage.records import decode_raw
 
-    return [json.loads(r[0]) for r in conn.execute("SELECT raw FROM offers ORDER BY id")]
+    return [decode_raw(r[0]) for r in conn.execute("SELECT raw FROM offers ORDER BY id")]
 
 
 def offer_holders(conn: sqlite3.Connection, now: int) -> dict[str, int]:

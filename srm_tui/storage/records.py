@@ -1,7 +1,8 @@
 """Writing validated API records into the cache, and reading them back in the API's shape.
 
-Each entity has a row mapper (model -> column values, the whole record kept as ``raw`` JSON)
-and one parameterised upsert. Callers run these inside ``Cache.transaction()``.
+Each entity has a row mapper (model -> column values, the whole record kept as ``raw``,
+compressed by ``storage.payload``) and one parameterised upsert. Callers run these inside
+``Cache.transaction()``. A stored ``raw`` is read back only through ``decode_raw``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from typing import Any
 
 from srm_tui.domain import models as m
 from srm_tui.domain.fold import fold
-from srm_tui.storage import observed
+from srm_tui.storage import observed, payload
+from srm_tui.storage.payload import decode_raw, encode
+
+__all__ = ["decode_raw", "encode"]  # the one way a record's raw is written and read
 
 
 def _dumps(value: Any) -> str | None:
@@ -82,6 +86,7 @@ def _subscription(s: m.Subscription, raw: str, now: int) -> tuple:
         now,
         int(s.period is None),
         int(s.nextPaymentPrice is None),
+        int(s.nextPaymentCurrency is None),
     )
 
 
@@ -227,6 +232,7 @@ _COLUMNS: dict[str, tuple[str, Sequence[str], Callable[..., tuple]]] = {
             "synced_at",
             "period_derived",
             "price_derived",
+            "currency_derived",
         ),
         _subscription,
     ),
@@ -364,8 +370,7 @@ def upsert(
     rows = []
     touched: list[Any] = []
     for record in records:
-        raw = _dumps(record.to_api())
-        row = mapper(record, raw, now)
+        row = mapper(record, payload.encode(entity, record.to_api()), now)
         rows.append(row)
         customer_id = getattr(record, "customerId", None)
         if entity == "customers":
@@ -397,7 +402,7 @@ def upsert(
 def row_values(entity: str, items: Iterable[m.ApiModel], now: int) -> list[tuple]:
     """The column values ``upsert`` writes for validated records, ``raw`` included."""
     _, _, mapper = _COLUMNS[entity]
-    return [mapper(record, _dumps(record.to_api()), now) for record in items]
+    return [mapper(record, payload.encode(entity, record.to_api()), now) for record in items]
 
 
 def upsert_sql(entity: str) -> str:
@@ -488,10 +493,12 @@ _OFFER_OF = (
     "(SELECT o.{0} FROM offers o WHERE o.id = " + _MAIN.format("subscriptions.offer_id") + ")"
 )
 _PRICE_OF = f"coalesce({_LOC_OF.format('price')}, {_OFFER_OF.format('price')})"
+# The record's own nextPaymentCurrency when it names one (currency_derived = 0: the mapped
+# currency column holds it), else the currency of the price it takes.
 _CURRENCY_OF = (
-    "coalesce(json_extract(subscriptions.raw, '$.nextPaymentCurrency'), "
-    f"CASE WHEN {_LOC_OF.format('price')} IS NOT NULL THEN {_LOC_OF.format('currency')} "
-    f"ELSE {_OFFER_OF.format('currency')} END)"
+    "CASE WHEN subscriptions.currency_derived = 0 THEN subscriptions.currency "
+    f"WHEN {_LOC_OF.format('price')} IS NOT NULL THEN {_LOC_OF.format('currency')} "
+    f"ELSE {_OFFER_OF.format('currency')} END"
 )
 
 
@@ -675,7 +682,7 @@ def raw_records(
         )
     out = []
     for row in cur:
-        record = json.loads(row[0])
+        record = decode_raw(row[0])
         for i, (_, field) in enumerate(pairs, 1):
             if record.get(field) is None:
                 record[field] = row[i]

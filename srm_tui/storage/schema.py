@@ -750,6 +750,34 @@ CREATE TABLE playbook_versions (
     saved_by TEXT
 );
 
+-- [lean] a lean cache (issue 16): payloads compressed, the indexes no query uses dropped
+-- Each record's raw is its JSON deflated with its table's dictionary, the dictionary's id in
+-- the first byte (srm_tui/storage/payload.py); the dictionaries srm ships are copied here,
+-- so a cache says how to read itself. Rows written before stay plain JSON (readable as they
+-- are) until the cache's next open compresses them, chunk by chunk, each chunk committed
+-- with the place it reached (meta payload_convert), so a cut-short conversion resumes.
+CREATE TABLE raw_dictionaries (
+    id INTEGER PRIMARY KEY,
+    entity TEXT NOT NULL,
+    data BLOB NOT NULL,
+    sha256 TEXT NOT NULL
+);
+INSERT INTO meta (key, value) VALUES ('payload_convert', '{}')
+    ON CONFLICT(key) DO UPDATE SET value = '{}';
+-- SQL no longer reads raw: a subscription's own nextPaymentCurrency, which the derived
+-- currency read from raw, is a flag (1: the record names none, currency holds its offer's).
+ALTER TABLE subscriptions ADD COLUMN currency_derived INTEGER NOT NULL DEFAULT 0;
+UPDATE subscriptions SET currency_derived = 1
+    WHERE json_extract(raw, '$.nextPaymentCurrency') IS NULL;
+-- No query plan names these (bench/bench_cache_size.py, tests/unit/test_lean_indexes.py):
+-- the NOCASE twins serve every external id lookup, zip: searches the search index, and the
+-- derive statements filter on an expression of offer_id that the partial indexes cannot serve.
+DROP INDEX IF EXISTS transactions_external;
+DROP INDEX IF EXISTS customers_external_id;
+DROP INDEX IF EXISTS customers_post_code;
+DROP INDEX IF EXISTS subscriptions_period_derived;
+DROP INDEX IF EXISTS subscriptions_price_derived;
+
 -- [bulk] bulk actions over a segment: a run is frozen at start (its definition and its
 -- members, one transaction); a member is queued with its outbox entry in one transaction
 -- (outbox_id), so a run killed anywhere and resumed sends nothing twice. control is what

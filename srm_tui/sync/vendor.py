@@ -422,7 +422,7 @@ def keep_unpublished(tx: sqlite3.Connection, entity: str, items: list[Any]) -> l
             f"SELECT id, raw FROM {entity} WHERE id IN ({','.join('?' * len(chunk))})", chunk
         ):
             try:
-                old = json.loads(raw)
+                old = records.decode_raw(raw)
             except ValueError:
                 continue
             if isinstance(old, dict):
@@ -463,9 +463,9 @@ def _owned(items: Iterable[Any], customer_id: int) -> list[Any]:
     return out
 
 
-def _codes(raw: str) -> list[str]:
+def _codes(raw: str | bytes) -> list[str]:
     try:
-        codes = json.loads(raw).get("couponCodes") or []
+        codes = records.decode_raw(raw).get("couponCodes") or []
     except (ValueError, AttributeError):
         return []
     return [c for c in codes if isinstance(c, str)]

@@ -124,6 +124,13 @@ def everyone_else(export: dict[str, Any], customer_id: int) -> str:
 
 def leftovers(db: Path, values: set[str]) -> list[str]:
     raw = b"".join(p.read_bytes() for p in (db, db.with_name(db.name + "-wal")) if p.exists())
+    # Records are stored compressed: their decoded text is searched too.
+    from srm_tui.storage.payload import WRITE_WITH, decode_raw
+
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        for table in WRITE_WITH:
+            for (stored,) in conn.execute(f"SELECT raw FROM {table}"):
+                raw += json.dumps(decode_raw(stored), ensure_ascii=False).encode("utf-8")
     found = []
     for value in values:
         forms = {value, json.dumps(value)[1:-1]}

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from helpers import run_srm
 
+from srm_tui.storage.payload import decode_raw
+
 DATA = Path(__file__).parents[1] / "data" / "churniq"
 NOW = "2026-04-15T00:00:00Z"
 CET = 3600
@@ -38,7 +40,7 @@ def query(db: Path, sql: str, *params) -> list[tuple]:
 
 
 def raws(db: Path, table: str) -> dict[str, dict]:
-    return {str(k): json.loads(r) for k, r in query(db, f"SELECT id, raw FROM {table}")}
+    return {str(k): decode_raw(r) for k, r in query(db, f"SELECT id, raw FROM {table}")}
 
 
 def cet(text: str) -> int:
@@ -134,10 +136,10 @@ def test_subscription_and_pass_reports_and_id_lists(tmp_path):
         ("dana@example.com", cet("2026-02-01T00:00:00"))
     ]
     # Id lists: bare customers for the sync to complete, emails kept as pending lookups.
-    assert query(db, "SELECT raw FROM customers WHERE id IN (900010, 900011) ORDER BY id") == [
-        ('{"id":900010}',),
-        ('{"id":900011}',),
-    ]
+    assert [
+        decode_raw(r[0])
+        for r in query(db, "SELECT raw FROM customers WHERE id IN (900010, 900011) ORDER BY id")
+    ] == [{"id": 900010}, {"id": 900011}]
     assert query(
         db, "SELECT email, source, customer_id, resolved_at FROM import_pending_emails"
     ) == [("grace@example.com", f"{DATA / 'ids.txt'}:5", None, None)]

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from srm_tui.storage.cache import Cache
+from srm_tui.storage.payload import decode_raw
 from tests.helpers import SandboxProcess, free_port, run_srm, srm_env
 
 GOOD_CUSTOMER = {
@@ -139,7 +140,7 @@ def test_malformed_records_are_quarantined_with_reason(tmp_path, hostile):
     assert any(r.startswith("regDate") for r in reasons)
     assert any(r.startswith("amount") for r in reasons)
     # The unknown field is kept with the record.
-    raw = json.loads(conn.execute("SELECT raw FROM customers").fetchone()[0])
+    raw = decode_raw(conn.execute("SELECT raw FROM customers").fetchone()[0])
     assert raw["futureField"] == {"kept": True}
 
 

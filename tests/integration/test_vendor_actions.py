@@ -24,6 +24,7 @@ from srm_tui.domain.lifecycle import pass_is_active, subscription_state
 from srm_tui.sandbox.runner import start_sandbox
 from srm_tui.sandbox.state import SandboxState
 from srm_tui.storage.cache import Cache
+from srm_tui.storage.payload import decode_raw
 from srm_tui.sync.engine import SyncEngine
 from tests.helpers import run_srm
 
@@ -101,7 +102,7 @@ class Vendor:
         cache = Cache(self.db)
         try:
             row = cache.conn().execute(f"SELECT raw FROM {entity} WHERE id = ?", (key,)).fetchone()
-            return json.loads(row[0]) if row else None
+            return decode_raw(row[0]) if row else None
         finally:
             cache.close()
 

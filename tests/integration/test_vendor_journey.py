@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 
 from srm_tui.domain.lifecycle import pass_is_active, subscription_state
+from srm_tui.storage.payload import decode_raw
 from tests.helpers import SRM, SandboxProcess, run_srm, stop_process, wait_for
 from tests.integration.test_vendor_sync import PUBLISHED
 
@@ -90,7 +91,7 @@ def query(db: Path, sql: str, *args: Any) -> list[tuple]:
 
 
 def raws(db: Path, table: str) -> list[dict[str, Any]]:
-    return [json.loads(r[0]) for r in query(db, f"SELECT raw FROM {table}")]
+    return [decode_raw(r[0]) for r in query(db, f"SELECT raw FROM {table}")]
 
 
 # -- the cache against the vendor's data ---------------------------------------------------

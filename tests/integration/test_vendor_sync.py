@@ -14,6 +14,7 @@ from srm_tui.sandbox.runner import start_sandbox
 from srm_tui.sandbox.state import SandboxState
 from srm_tui.storage import records
 from srm_tui.storage.cache import Cache
+from srm_tui.storage.payload import decode_raw
 from srm_tui.sync.engine import SyncEngine
 from srm_tui.sync.vendor import known_customers
 from tests.conftest import AS_OF
@@ -367,7 +368,7 @@ def test_refresh_after_a_change_uses_published_calls(tmp_path):
             assert engine.fetch_customer(customer_id=owner) == owner
         conn = cache.conn()
         assert (
-            json.loads(
+            decode_raw(
                 conn.execute("SELECT raw FROM customers WHERE id = ?", (owner,)).fetchone()[0]
             )["firstName"]
             == "Renamed"

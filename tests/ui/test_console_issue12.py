@@ -619,9 +619,13 @@ async def test_hostile_titles_keep_their_row_in_its_columns(synced):
     conn = cache.conn()
     offers = [o["id"] for o in queries.offers(conn)]
     hostile = "東京\u200b😀 Ｗｉｄｅ\u200d title " * 3
+    from srm_tui.storage.payload import decode_raw, encode
+
+    stored = conn.execute("SELECT raw FROM offers WHERE id = ?", (offers[0],)).fetchone()[0]
     with conn:
         conn.execute(
-            "UPDATE offers SET raw = json_set(raw, '$.title', ?) WHERE id = ?", (hostile, offers[0])
+            "UPDATE offers SET raw = ? WHERE id = ?",
+            (encode("offers", {**decode_raw(stored), "title": hostile}), offers[0]),
         )
     app = make_app(db)
     async with app.run_test(size=(120, 40)) as pilot:

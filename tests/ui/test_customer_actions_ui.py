@@ -556,7 +556,9 @@ async def test_note_of_2501_characters_refused_2500_kept_whole(world):
             .execute("SELECT raw FROM notes WHERE id = ?", (saved[0]["id"],))
             .fetchone()
         )
-        assert text in row[0]
+        from srm_tui.storage.payload import decode_raw
+
+        assert decode_raw(row[0])["text"] == text
     finally:
         cached.close()
 

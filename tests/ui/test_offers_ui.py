@@ -13,6 +13,7 @@ from srm_tui.app import SrmApp
 from srm_tui.config import load_settings
 from srm_tui.offers import forms
 from srm_tui.storage.cache import Cache
+from srm_tui.storage.payload import decode_raw
 from tests.helpers import screen_text
 
 AS_OF = datetime(2026, 11, 1, tzinfo=timezone.utc)
@@ -206,9 +207,7 @@ async def test_create_one_offer_of_each_type_by_keys(synced):
     # The cache follows the API: every new offer is there, as the API answered it.
     cached = {
         o["title"]
-        for o in (
-            __import__("json").loads(r[0]) for r in cache.conn().execute("SELECT raw FROM offers")
-        )
+        for o in (decode_raw(r[0]) for r in cache.conn().execute("SELECT raw FROM offers"))
     }
     assert set(o for o in offers if o.startswith("Keys ")) <= cached
 
@@ -528,7 +527,7 @@ async def test_draft_offline_then_412_merge_keeps_both(synced):
     row = conn.execute("SELECT status, changes, server FROM offer_drafts").fetchone()
     assert row["status"] == "conflict"
     assert "Mine: offline title" in row["changes"] and "Theirs: server title" in row["server"]
-    cached_title = __import__("json").loads(
+    cached_title = decode_raw(
         conn.execute("SELECT raw FROM offers WHERE id = ?", (offer_id,)).fetchone()[0]
     )["title"]
     assert cached_title == "Theirs: server title"  # the cache follows the server meanwhile

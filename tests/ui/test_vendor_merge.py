@@ -20,6 +20,7 @@ from srm_tui.sandbox.runner import start_sandbox
 from srm_tui.sandbox.state import SandboxState
 from srm_tui.storage.cache import Cache
 from srm_tui.storage.facts import ensure_facts
+from srm_tui.storage.payload import decode_raw
 from tests.conftest import AS_OF
 from tests.helpers import run_srm
 
@@ -124,7 +125,7 @@ def test_a_record_only_an_import_brought_is_still_completed_by_a_later_import(tm
     first = tmp_path / "a.csv"
     first.write_bytes(report)
     srm("import", str(first), "--json", env={"SRM_DB": str(db), "SRM_NOW": NOW})
-    raw = json.loads(cached(db, "SELECT raw FROM subscriptions LIMIT 1")[0][0])
+    raw = decode_raw(cached(db, "SELECT raw FROM subscriptions LIMIT 1")[0][0])
     assert raw["_srm"] == {"source": "import"}
     sid = str(raw["subscriptionId"])
     lines = rows_of(report, "Subscription ID", {sid}).decode().splitlines(keepends=True)
@@ -208,7 +209,7 @@ def test_without_any_price_the_offer_price_is_derived(vendor, tmp_path):
         if s["customerId"] not in ids:
             continue
         price, currency, derived, raw = rows[s["subscriptionId"]]
-        assert derived == 1 and "nextPaymentPrice" not in json.loads(raw)
+        assert derived == 1 and "nextPaymentPrice" not in decode_raw(raw)
         main = offers[s["offerId"].split("_")[0]]
         loc = next(
             (
@@ -336,7 +337,7 @@ def test_a_short_webhook_transaction_is_dated_linked_and_keeps_the_known_method(
         db, "SELECT date, subscription_id, raw FROM transactions WHERE id = 'T987654321'"
     )
     assert (date, linked) == (received, sid)
-    assert json.loads(raw)["_srm"] == {"statusAssumed": True, "dateFromReceipt": True}
+    assert decode_raw(raw)["_srm"] == {"statusAssumed": True, "dateFromReceipt": True}
     # The newest transaction names no method: the latest known one stays the customer's.
     assert cached(db, "SELECT last_payment_method FROM customers WHERE id = ?", cid) == [(method,)]
     # The export that later lists this transaction corrects what srm guessed (its date and
@@ -357,7 +358,7 @@ def test_a_short_webhook_transaction_is_dated_linked_and_keeps_the_known_method(
         "SELECT date, status, external_payment_id, raw FROM transactions WHERE id = 'T987654321'",
     )
     assert date2 != received and status == "refunded" and ext == "psp-ref-1"
-    assert "_srm" not in json.loads(raw2) and json.loads(raw2)["paymentMethod"]
+    assert "_srm" not in decode_raw(raw2) and decode_raw(raw2)["paymentMethod"]
     # A plan id the customer has no subscription of is kept as sent, not linked.
     from srm_tui.api.client import ApiClient
     from srm_tui.sync.engine import SyncEngine

@@ -26,6 +26,7 @@ from srm_tui.segments import catalog, engine
 from srm_tui.segments.model import All, AnyOf, Condition, Node, Not, Segment
 from srm_tui.storage import records
 from srm_tui.storage.cache import Cache
+from srm_tui.storage.payload import decode_raw
 
 NOW = int(datetime(2026, 11, 1, 12, 30, tzinfo=timezone.utc).timestamp())
 DAY = 86400
@@ -693,7 +694,7 @@ def test_facts_follow_every_write(data, changed, gone, where):
 def _as_cached(conn) -> dict[str, list[dict[str, Any]]]:
     """The records the cache holds now, in the API's shape."""
     return {
-        entity: [json.loads(r[0]) for r in conn.execute(f"SELECT raw FROM {entity}")]
+        entity: [decode_raw(r[0]) for r in conn.execute(f"SELECT raw FROM {entity}")]
         for entity in ("customers", "subscriptions", "passes", "transactions")
     }
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from srm_tui.domain import account as acc
 from srm_tui.storage import queries
 from srm_tui.storage.history import customer_history
+from srm_tui.storage.payload import decode_raw
 from srm_tui.storage.search import Results, SearchError
 
 if TYPE_CHECKING:
@@ -225,7 +226,7 @@ class CustomerReads:
     def profile_edits(self, customer_id: int) -> list[ProfileEdit]:
         """The API's history of profile edits, newest first."""
         entries = [
-            json.loads(r[0])
+            decode_raw(r[0])
             for r in self._conn().execute(
                 "SELECT raw FROM history WHERE customer_id = ?", (customer_id,)
             )
@@ -259,7 +260,7 @@ class CustomerReads:
         row = self._conn().execute("SELECT title, raw FROM offers WHERE id = ?", (base,)).fetchone()
         if row is None:
             return None
-        url = json.loads(row["raw"]).get("url") if row["raw"] else None
+        url = decode_raw(row["raw"]).get("url") if row["raw"] else None
         return OfferRef(base, row["title"] or "", url or None)
 
     def offer_holders(self, offer_id: str, now: int) -> int:

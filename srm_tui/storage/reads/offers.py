@@ -8,10 +8,10 @@ bound parameter; the connection is the calling thread's own (``Cache.conn()``)."
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from srm_tui.storage import queries
+from srm_tui.storage.payload import decode_raw
 
 if TYPE_CHECKING:
     import sqlite3
@@ -35,7 +35,7 @@ class OfferReads:
     def offer(self, offer_id: str) -> dict[str, Any] | None:
         """One cached offer as the API last sent it (None: not cached)."""
         row = self._conn().execute("SELECT raw FROM offers WHERE id = ?", (offer_id,)).fetchone()
-        return json.loads(row[0]) if row else None
+        return decode_raw(row[0]) if row else None
 
     def holder_counts(self, now: int) -> dict[str, int]:
         """Main offer id -> customers with access now (the catalogue's Holders column)."""
