@@ -260,7 +260,7 @@ class PlaybookScreen(TableKeys, PlaybookSaving):
         self.app.push_screen(
             ConfirmScreen(
                 f"Delete rule {index + 1}, {visible(rule.name, 60)}? "
-                "(The playbook keeps it until ctrl+s saves.)"
+                "(The saved version keeps it until ctrl+s saves this one.)"
             ),
             confirmed,
         )
@@ -281,6 +281,8 @@ class PlaybookScreen(TableKeys, PlaybookSaving):
         self._check(Playbook(self.base.version if self.base else 0, tuple(self.rules)))
 
     class Checked(Message):
+        """What the cache says of ``rules`` (the rules as they were when asked)."""
+
         def __init__(self, rules: tuple[Rule, ...], problems: Any) -> None:
             super().__init__()
             self.rules = rules
@@ -321,6 +323,7 @@ class PlaybookScreen(TableKeys, PlaybookSaving):
         )
 
     def action_reload(self) -> None:
-        """After a sync the cached offers and segments may have changed; the edits stay."""
+        """After a sync (the app asks the screen on top): read the playbook, the segments and
+        the offers again, unless there are edits here to keep."""
         if not self.dirty and not self.running:
             self._load()

@@ -9,6 +9,7 @@ it); esc with changes asks first. Dismisses with the Rule, or None.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rich.text import Text
@@ -76,8 +77,6 @@ class RuleScreen(ReferenceChecks, AsksBeforeLeaving, OfferListScreen):
                 names.append(rule.segment)
             self.choice = names.index(rule.segment)
         else:
-            import json
-
             self.choice = len(names)
             self.inline0 = json.dumps(rule.segment, ensure_ascii=False)
         self.drafts = [OfferDraft.of(o) for o in rule.offers] if rule else []
@@ -107,7 +106,9 @@ class RuleScreen(ReferenceChecks, AsksBeforeLeaving, OfferListScreen):
             yield OptionList(id="segment")
             yield SafeTextArea(
                 self.inline0,
-                placeholder='{"selector": "latest", "where": {"attr": …, "op": …, "value": …}}',
+                placeholder=(
+                    '{"where": {"attr": "subscription.state", "op": "eq", "value": "grace"}}'
+                ),
                 id="inline",
                 compact=True,
                 highlight_cursor_line=False,
