@@ -56,6 +56,8 @@ SCOPES = {
     "playbook_rule": "A playbook rule",
     "playbook_pick": "Playbook: pick an offer",
     "retention": "Cancel: the playbook's offers",
+    "bulk": "A bulk action",
+    "bulk_runs": "Bulk runs",
 }
 
 
