@@ -229,6 +229,8 @@ class SrmApp(StackGuards, App):
         if p.entity != self._synced_entity:
             # Customers arrive first: show them while the rest of their records follow.
             if self._synced_entity == "customers":
+                # Not a message: call_from_thread re-raises a failed reload here, so it is this
+                # sync's failure (shown on the status line), and the pull waits for the list.
                 self.call_from_thread(self._reload_screen)
             self._synced_entity = p.entity
 
@@ -260,6 +262,8 @@ class SrmApp(StackGuards, App):
         except Exception as exc:  # shown on the status line; the cache stays usable
             self.online = False
             self.sync_state = f"sync failed: {getattr(exc, 'message', exc)}"
+        # Not a message: the status and the screen are settled before this worker ends, so a
+        # sync started next (the group is exclusive) never meets the last one's reload.
         self.call_from_thread(self._after_sync)
 
     def _push_outbox(self) -> None:
