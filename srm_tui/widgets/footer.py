@@ -12,12 +12,17 @@ does is the screen's (the screen handles the row selected), so the footer shows 
 
 from __future__ import annotations
 
+import sys
+from typing import TYPE_CHECKING
+
 from textual.app import ComposeResult
 from textual.binding import ActiveBinding, Binding
 from textual.screen import Screen
-from textual.widgets import DataTable
 from textual.widgets import Footer as TextualFooter
 from textual.widgets._footer import FooterKey
+
+if TYPE_CHECKING:
+    from textual.widgets import DataTable
 
 
 class Footer(TextualFooter):
@@ -30,7 +35,10 @@ class Footer(TextualFooter):
         screen = self.screen
         active = screen.active_bindings
         table = screen.focused
-        if not isinstance(table, DataTable) or not table.row_count:
+        # Importing DataTable here would load it before the first frame, whose list is not one:
+        # until some screen has imported it, the focused widget cannot be a DataTable.
+        data_table = sys.modules.get("textual.widgets._data_table")
+        if data_table is None or not isinstance(table, data_table.DataTable) or not table.row_count:
             return active
         if not table.show_cursor or table.cursor_type == "none":
             return active  # its Enter selects nothing: the key does nothing here

@@ -22,7 +22,7 @@ class FirstFrame(SrmApp):
 FirstFrame(load_settings(db={db!r}), Cache({db!r}), sync_on_start=False).run(
     headless=True, size=(120, 40)
 )
-print(json.dumps(sorted(m for m in sys.modules if m.startswith("srm_tui"))))
+print(json.dumps(sorted(m for m in sys.modules if m.startswith(("srm_tui", "textual.widgets")))))
 """
 
 
@@ -39,3 +39,4 @@ def test_the_first_frame_loads_neither_the_vendor_models_nor_the_palette(seeded_
     assert "srm_tui.domain.models" not in loaded
     assert "srm_tui.commands" not in loaded
     assert "srm_tui.sync.engine" not in loaded
+    assert "textual.widgets._data_table" not in loaded  # the list is not a DataTable
