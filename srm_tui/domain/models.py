@@ -4,6 +4,9 @@ Each model accepts the API's field names, keeps unknown extra fields (the vendor
 without notice) and dumps back to the same shape with ``to_api()``. Values are validated
 strictly enough that malformed data is caught at the edge and quarantined, while the
 vendor's documented quirks (customer dates as strings, ids as strings from MediaStore) pass.
+
+Over 400 lines: one model per record shape the vendor documents, sharing the lenient field
+types and the extra-field handling; split, each would import the shared validators.
 """
 
 from __future__ import annotations
