@@ -31,7 +31,7 @@ def is_anonymized(payload: dict[str, Any]) -> bool:
     return all(k in payload for k in keys) and not any(payload.get(k) for k in keys)
 
 
-def _customer(c: m.Customer, raw: str, now: int) -> tuple:
+def _customer(c: m.Customer, raw: bytes | str, now: int) -> tuple:
     cap = c.capture or m.Capture()
     source = (
         c._source
@@ -63,7 +63,7 @@ def _customer(c: m.Customer, raw: str, now: int) -> tuple:
     )
 
 
-def _subscription(s: m.Subscription, raw: str, now: int) -> tuple:
+def _subscription(s: m.Subscription, raw: bytes | str, now: int) -> tuple:
     renewals = s.renewalCycle.completed if s.renewalCycle else 0
     return (
         s.subscriptionId,
@@ -90,7 +90,7 @@ def _subscription(s: m.Subscription, raw: str, now: int) -> tuple:
     )
 
 
-def _pass(p: m.Pass, raw: str, now: int) -> tuple:
+def _pass(p: m.Pass, raw: bytes | str, now: int) -> tuple:
     return (
         p.passId,
         p.customerId,
@@ -105,7 +105,7 @@ def _pass(p: m.Pass, raw: str, now: int) -> tuple:
     )
 
 
-def _transaction(t: m.Transaction, raw: str, now: int) -> tuple:
+def _transaction(t: m.Transaction, raw: bytes | str, now: int) -> tuple:
     offer_period = m.period_word(getattr(t, "offerPeriod", None))
     return (
         t.transactionId,
@@ -128,7 +128,7 @@ def _transaction(t: m.Transaction, raw: str, now: int) -> tuple:
     )
 
 
-def _payment_details(p: m.PaymentDetails, raw: str, now: int) -> tuple:
+def _payment_details(p: m.PaymentDetails, raw: bytes | str, now: int) -> tuple:
     params = p.paymentMethodSpecificParams or {}
     return (
         p.id,
@@ -144,19 +144,19 @@ def _payment_details(p: m.PaymentDetails, raw: str, now: int) -> tuple:
     )
 
 
-def _email(e: m.Email, raw: str, now: int) -> tuple:
+def _email(e: m.Email, raw: bytes | str, now: int) -> tuple:
     return (e.id, e.customerId, e.type, e.status, e.createdAt, raw, now)
 
 
-def _note(n: m.Note, raw: str, now: int) -> tuple:
+def _note(n: m.Note, raw: bytes | str, now: int) -> tuple:
     return (n.id, n.customerId, n.author, n.createdAt, n.updatedAt, n.deletedAt, raw, now)
 
 
-def _history(h: m.HistoryEntry, raw: str, now: int) -> tuple:
+def _history(h: m.HistoryEntry, raw: bytes | str, now: int) -> tuple:
     return (h.id, h.customerId, h.date, h.editor, raw, now)
 
 
-def _offer(o: m.Offer, raw: str, now: int) -> tuple:
+def _offer(o: m.Offer, raw: bytes | str, now: int) -> tuple:
     price = o.price.amount if o.price else None
     currency = o.price.currency if o.price else None
     return (
@@ -173,11 +173,11 @@ def _offer(o: m.Offer, raw: str, now: int) -> tuple:
     )
 
 
-def _season_group(g: m.SeasonGroup, raw: str, now: int) -> tuple:
+def _season_group(g: m.SeasonGroup, raw: bytes | str, now: int) -> tuple:
     return (g.id, g.name, raw, now)
 
 
-def _campaign(c: m.Campaign, raw: str, now: int) -> tuple:
+def _campaign(c: m.Campaign, raw: bytes | str, now: int) -> tuple:
     return (c.id, c.name, c.status, raw, now)
 
 

@@ -379,7 +379,7 @@ def test_a_short_webhook_transaction_is_dated_linked_and_keeps_the_known_method(
     finally:
         cache.close()
     assert (row[0], row[1]) == (None, received + 5)
-    assert json.loads(row[2])["subscriptionPlanId"] == 123
+    assert decode_raw(row[2])["subscriptionPlanId"] == 123
 
 
 async def test_a_webhook_transaction_detail_shows_no_python_none(vendor, tmp_path):
