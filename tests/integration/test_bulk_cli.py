@@ -177,3 +177,44 @@ def test_coupon_cancel_and_note_runs_reach_the_sandbox(sandbox, env, db, files, 
     assert len(notes) == noted["counts"]["done"] > 0
     listed = bulk(env, "list")
     assert f"bulk #{noted['id']} note-add" in listed.stdout
+
+
+def test_progress_is_drawn_on_stderr_only_on_a_terminal(env, files):
+    import pty
+    import subprocess
+
+    from tests.helpers import SRM
+
+    everyone = files("everyone-notes", {"all": []})
+    piped = bulk(env, "note-add", "--segment", everyone, "piped", "--yes", "--json")
+    assert piped.returncode == 0, piped.stderr
+    assert json.loads(piped.stdout)["status"] == "done"
+    assert "━" not in piped.stderr  # not a terminal: no bar
+
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [*SRM, "bulk", "note-add", "--segment", everyone, "on a terminal", "--yes", "--json"],
+            stdout=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            stderr=slave,
+            timeout=300,
+            env={**os.environ, **env},
+        )
+        os.close(slave)
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the other end is closed: all of it was read
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    finally:
+        os.close(master)
+    assert proc.returncode == 0, drawn
+    run = json.loads(proc.stdout)  # stdout stays one JSON document
+    assert run["status"] == "done"
+    assert f"bulk #{run['id']}".encode() in drawn and "━".encode() in drawn
+    assert b"done," in drawn  # the bar counts done, refused and failed members
