@@ -184,6 +184,7 @@ class PlaybookService:
         if not pb.rules or not self._cancellable(subscription_id):
             return out
         now = self.settings.now_ts()
+        self._fresh_facts(customer_id)
         for index, rule in enumerate(pb.rules):
             try:
                 held = self._holds(rule, customer_id, subscription_id, now)
@@ -215,6 +216,24 @@ class PlaybookService:
             return False
         return preview.blocked is None or preview.blocked.rule == "role.viewer"
 
+    def _fresh_facts(self, customer_id: int) -> None:
+        """The segment facts of this one customer up to date (the cancel dialog asks on the
+        console's thread: a whole cache's waiting refreshes are not settled here, only this
+        customer's; a cache never built is built once, as any segment run does)."""
+        from srm_tui.storage import facts
+
+        conn = self.cache.conn()
+        built, _ = facts.facts_state(conn)
+        if not built:
+            facts.ensure_facts(conn)
+            return
+        waiting = conn.execute(
+            f"SELECT 1 FROM {facts.DIRTY_TABLE} WHERE customer_id = ?", (customer_id,)
+        ).fetchone()
+        if waiting is not None and not self.cache.read_only:
+            with self.cache.transaction() as tx:
+                facts.refresh_facts(tx, [customer_id])
+
     def _holds(self, rule: Rule, customer_id: int, subscription_id: int, now: int) -> bool:
         from srm_tui.domain.rates import in_force
         from srm_tui.segments.compile import CF, SF, TF, Compiler
@@ -230,7 +249,6 @@ class PlaybookService:
             return row is not None
         assert segment is not None
         facts.prepare(conn)
-        facts.ensure_facts(conn)
         # "row": subscription attributes read the row `s`, the subscription being cancelled.
         compiler = Compiler(now, "row", in_force(conn))
         where = compiler.node(segment.where)

@@ -217,3 +217,29 @@ def test_a_v8_cache_migrates_forward_with_nothing_lost(tmp_path):
         session.close()
     finally:
         cache.close()
+
+
+def test_a_change_since_the_facts_were_settled_is_seen_at_the_cancel(session):
+    """The customer's own facts are refreshed before matching (only theirs: the rest of the
+    cache's waiting refreshes are left to the next segment run)."""
+    from srm_tui.storage import facts
+
+    cid, sid = active_subscription(session)
+    other, _ = active_subscription(session, skip=1)
+    rule = Rule(
+        "Zed",
+        {"where": {"attr": "subscription.coupon_code", "op": "eq", "value": "ZZTOP"}},
+        (Offer("let-go"),),
+    )
+    session.playbook.save(Playbook(0, (rule,)), base_version=0)
+    conn = session.cache.conn()
+    facts.ensure_facts(conn)
+    assert not session.playbook.proposals(cid, sid).matched
+    with session.cache.transaction() as tx:
+        tx.execute("UPDATE subscriptions SET coupon_code = 'ZZTOP' WHERE id = ?", (sid,))
+        tx.execute("UPDATE customers SET city = 'Elsewhere' WHERE id = ?", (other,))
+    waiting = {r[0] for r in conn.execute(f"SELECT customer_id FROM {facts.DIRTY_TABLE}")}
+    assert {cid, other} <= waiting
+    assert session.playbook.proposals(cid, sid).rule.name == "Zed"
+    left = {r[0] for r in conn.execute(f"SELECT customer_id FROM {facts.DIRTY_TABLE}")}
+    assert cid not in left and other in left
