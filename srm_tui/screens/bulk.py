@@ -23,7 +23,7 @@ from textual.widgets import DataTable, Input, Label, OptionList, ProgressBar, St
 from srm_tui.bindings import bindings
 from srm_tui.bulk.model import ACTIONS, DryRun, Progress, Run, fields
 from srm_tui.domain.text import count, visible
-from srm_tui.screens.workers import work
+from srm_tui.screens.workers import ApiReached, DataChanged, work
 from srm_tui.widgets.footer import Footer
 from srm_tui.widgets.safe_text import SafeInput
 
@@ -294,6 +294,11 @@ class BulkScreen(Screen):
             self.refresh_bindings()
             return
         run = message.run
+        self.post_message(DataChanged())  # the outbox and the records moved: recount
+        if run.note and "did not answer" in run.note:
+            self.post_message(ApiReached(False))
+        elif run.counts.get("done"):
+            self.post_message(ApiReached(True))
         self.query_one("#bulk-progress", Static).update(
             progress_text(run.id, run.members, run.counts)
         )
