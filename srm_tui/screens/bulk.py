@@ -311,6 +311,22 @@ class BulkScreen(Screen):
             self._ended(run)
         self.refresh_bindings()
 
+    def worker_failed(self, group: str, error: BaseException) -> None:
+        """A worker failed after the app was told: the screen takes its keys back (a run
+        left open resumes with r; what was sent is in the cache)."""
+        reason = getattr(error, "message", None) or str(error) or type(error).__name__
+        if group == "bulk-run":
+            for box in self.query(Input):
+                box.disabled = False
+            self.query_one("#bulk-actions").disabled = False
+            self.state = "paused" if self.run_id is not None else "checked"
+            if self.dry is None and self.run_id is None:
+                self.state = "choose"
+        self.query_one("#bulk-dry", Static).update(
+            Text(f"✘ {visible(reason, 300)}" + ("; r resumes the run" if self.run_id else ""))
+        )
+        self.refresh_bindings()
+
     def _ended(self, run: Run) -> None:
         self.state = "ended"
         report = self.app.session.bulk.report(run.id)

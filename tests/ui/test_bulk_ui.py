@@ -165,3 +165,38 @@ async def test_a_killed_run_resumes_from_the_runs_list(everyone):
         assert f"bulk #{run.id} done" in screen_text(app)
     notes = [n for n in state.export()["notes"] if n["text"] == "sorry for the outage"]
     assert len(notes) == 60
+
+
+async def test_a_failing_run_keeps_the_console_and_resumes(everyone, monkeypatch):
+    import sqlite3
+
+    from srm_tui.bulk import service as bulk_service
+
+    running, state, db = everyone
+    real = bulk_service.queue_batch
+
+    def failing(*args):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    app = _app(running.url, db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f3")
+        await settle(pilot)
+        await pilot.press("B")
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press(*"7", "ctrl+d")
+        await settle(pilot)
+        monkeypatch.setattr(bulk_service, "queue_batch", failing)
+        await pilot.press("ctrl+g")
+        await settle(pilot)
+        assert app.is_running and app.screen is screen
+        assert screen.state == "paused" and "disk I/O error" in screen_text(app)
+        assert any("disk I/O error" in str(n.message) for n in app._notifications)
+        monkeypatch.setattr(bulk_service, "queue_batch", real)
+        await pilot.press("r")
+        await settle(pilot)
+        run = app.session.bulk.require(screen.run_id)
+        assert run.status == "done" and screen.state == "ended"
