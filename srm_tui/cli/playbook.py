@@ -15,7 +15,14 @@ from typing import Any
 
 import click
 
-from srm_tui.cli.common import command_options, json_option, options, session, settings
+from srm_tui.cli.common import (
+    action_errors,
+    command_options,
+    json_option,
+    options,
+    session,
+    settings,
+)
 from srm_tui.domain.text import json_text, visible
 from srm_tui.exits import EXIT_USAGE, UsageProblem
 
@@ -73,7 +80,7 @@ def import_playbook(
     from srm_tui.playbook.service import PlaybookConflict
 
     pb = read_playbook(file)
-    with session(ctx, flags) as s:
+    with action_errors(None, as_json), session(ctx, flags) as s:
         faults = s.playbook.check(pb)
         if faults:
             _refuse(file, faults, as_json)

@@ -373,3 +373,31 @@ def test_no_matching_rule_cancels_as_before(sandbox, start, env, db, imported):
     assert missing.returncode == 2 and "--reason" in missing.stderr
     take = cancel(env, in_app["subscriptionId"], "--take", "1")
     assert take.returncode == 2 and "no playbook rule matches" in take.stderr
+
+
+def test_a_viewer_sees_the_offers_but_changes_nothing(sandbox, start, env, db, imported, tmp_path):
+    viewer = {**env, "SRM_ROLE": "viewer"}
+    shown = json.loads(run_srm("playbook", "show", "--json", env=env).stdout)
+    shown.pop("saved_at"), shown.pop("saved_by")
+    path = write(tmp_path, "viewer.json", shown)
+    versions = query(db, "SELECT count(*) FROM playbook_versions")
+    refused = run_srm("playbook", "import", path, env=viewer)
+    assert refused.returncode == 1 and "role.viewer" in refused.stderr, refused.stderr
+    assert query(db, "SELECT count(*) FROM playbook_versions") == versions
+
+    sub = next(
+        s
+        for s in start["subscriptions"]
+        if active_web(s)
+        and s["subscriptionId"] not in {p["subscriptionId"] for p in picks(start).values()}
+    )
+    before, audit = (
+        writes(sandbox),
+        query(db, "SELECT count(*) FROM audit WHERE action LIKE 'retention.%'"),
+    )
+    listed = cancel(viewer, sub["subscriptionId"])
+    assert listed.returncode == 2 and "--take/--reason" in listed.stderr
+    took = cancel(viewer, sub["subscriptionId"], "--take", "1")
+    assert took.returncode == 1 and "role.viewer" in took.stderr
+    assert writes(sandbox) == before
+    assert query(db, "SELECT count(*) FROM audit WHERE action LIKE 'retention.%'") == audit
