@@ -33,6 +33,7 @@ def proposals_text(p: Any) -> str:
         state = "" if offer.available else f"  [refused: {visible(offer.refused, 300)}]"
         lines.append(f"  {offer.number}) {offer.offer.describe()}{state}")
         lines += [f"       {visible(change, 200)}" for change in offer.changes()]
+    lines += [f"  (rule skipped: {visible(s, 300)})" for s in p.skipped]
     return "\n".join(lines)
 
 

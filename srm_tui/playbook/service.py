@@ -191,6 +191,9 @@ class PlaybookService:
             except PlaybookInvalid as exc:
                 out.skipped.append(f"{rule.name}: {exc.reason}")
                 continue
+            except ValueError as exc:  # a saved segment this srm can no longer compile
+                out.skipped.append(f"{rule.name}: {exc}")
+                continue
             if held:
                 out.rule, out.rule_index = rule, index
                 out.offers = tuple(
@@ -312,7 +315,7 @@ class PlaybookService:
     def offered(self, proposals: Proposals) -> bool:
         """Record that the offers were shown (once per showing that got no answer yet);
         True when a new ``retention.offered`` entry was written."""
-        if not proposals.matched or self.settings.role == "viewer":
+        if not proposals.matched or self.settings.role == "viewer" or self.cache.read_only:
             return False
         # The check and the entry in one write transaction: the console's showing and a take
         # racing it on another thread record one offer, not two.

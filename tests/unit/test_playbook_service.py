@@ -243,3 +243,14 @@ def test_a_change_since_the_facts_were_settled_is_seen_at_the_cancel(session):
     assert session.playbook.proposals(cid, sid).rule.name == "Zed"
     left = {r[0] for r in conn.execute(f"SELECT customer_id FROM {facts.DIRTY_TABLE}")}
     assert cid not in left and other in left
+
+
+def test_a_rule_whose_saved_segment_is_gone_is_skipped_and_said(session):
+    cid, sid = active_subscription(session)
+    session.playbook.save(
+        Playbook(0, (Rule("Gone", "deleted-since", (Offer("let-go"),)), everyone(Offer("let-go")))),
+        base_version=0,
+    )
+    found = session.playbook.proposals(cid, sid)
+    assert found.rule.name == "Everyone"
+    assert found.skipped == ["Gone: no saved segment 'deleted-since'"]
