@@ -71,9 +71,6 @@ def _offer_prompt(p: Any) -> Text:
         text.append(f"\n     {visible(line, 200)}")
     if not p.available:
         text.append(f"\n     ✘ refused: {visible(p.refused, 300)}")
-    elif p.preview is not None:
-        for warning in p.preview.warnings:
-            text.append(f"\n     ⚠ {visible(warning, 200)}", style="dim")
     return text
 
 
@@ -112,11 +109,7 @@ class RetentionScreen(ModalScreen[Outcome | None]):
             yield Static(
                 f"Before cancelling · subscription {p.subscription_id}", id="title", markup=False
             )
-            yield Static(
-                f"Playbook rule “{visible(p.rule.name, 120)}” (version {p.version}) offers:",
-                id="rule",
-                markup=False,
-            )
+            yield Static(self._rule_line(), id="rule", markup=False)
             yield OptionList(
                 *(Option(_offer_prompt(o), id=str(o.number)) for o in p.offers), id="offers"
             )
@@ -128,6 +121,13 @@ class RetentionScreen(ModalScreen[Outcome | None]):
                 yield Static(id="cancel-preview")
             yield Static(id="verdict")
             yield Footer()
+
+    def _rule_line(self) -> str:
+        p = self.proposals
+        rule = f"Playbook rule “{visible(p.rule.name, 120)}” (version {p.version})"
+        if self.asking_reason:
+            return f"Cancelling anyway: {rule} offered {len(p.offers)}, none taken."
+        return f"{rule} offers:"
 
     def on_mount(self) -> None:
         self.query_one("#anyway").display = False
@@ -180,7 +180,10 @@ class RetentionScreen(ModalScreen[Outcome | None]):
 
     def action_anyway(self) -> None:
         self.asking_reason = True
-        self.query_one("#offers", OptionList).disabled = True
+        offers = self.query_one("#offers", OptionList)
+        offers.disabled = True
+        offers.display = False  # the room goes to the reason and what the cancel changes
+        self.query_one("#rule", Static).update(self._rule_line())
         self.query_one("#anyway-hint").display = False
         self.query_one("#anyway").display = True
         self.query_one("#reason", Input).focus()
@@ -199,7 +202,9 @@ class RetentionScreen(ModalScreen[Outcome | None]):
         self.query_one("#anyway-hint").display = True
         offers = self.query_one("#offers", OptionList)
         offers.disabled = False
+        offers.display = True
         offers.focus()
+        self.query_one("#rule", Static).update(self._rule_line())
         self._say("1-9 or Enter takes an offer · c cancels anyway · esc leaves")
         self.refresh_bindings()
 
