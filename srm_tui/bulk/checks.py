@@ -26,6 +26,9 @@ def check_params(
     extra = sorted(set(given) - known)
     if extra:
         raise BulkInvalid(extra[0], f"{action} takes no {extra[0]}")
+    for f in model.fields(action):  # what the action cannot go without, asked once
+        if f.required and f.name not in given:
+            raise BulkInvalid(f.name, "required")
     out: dict[str, Any] = {}
     if action == "extend":
         if ("days" in given) == ("until" in given):
@@ -37,8 +40,7 @@ def check_params(
     elif action == "coupon-apply":
         out["code"] = _coupon(given.get("code"), conn, profile)
     elif action == "cancel":
-        if "reason" in given:
-            out["reason"] = parse_text(given["reason"], "reason", 512)
+        out["reason"] = parse_text(given.get("reason"), "reason", 512)
     elif action == "pause":
         out["cycles"] = _whole(given.get("cycles"), "cycles", 1, 12)
     elif action == "note-add":

@@ -78,8 +78,12 @@ def test_bad_input_is_exit_2_and_sends_nothing(sandbox, env, db, files):
         (("extend", "--segment", everyone, "--yes"), "--days"),
         (("coupon-apply", "--segment", active, "--code", "NOSUCHCODE1", "--yes"), "--code"),
         (("pause", "--segment", active, "--cycles", "x", "--yes"), "--cycles"),
-        (("cancel", "--segment", active, "--yes"), "--confirm-count"),
-        (("cancel", "--segment", active, "--yes", "--confirm-count", "1"), "--confirm-count"),
+        (("cancel", "--segment", active, "--yes", "--confirm-count", "9"), "--reason"),
+        (("cancel", "--segment", active, "--reason", "x", "--yes"), "--confirm-count"),
+        (
+            ("cancel", "--segment", active, "--reason", "x", "--yes", "--confirm-count", "1"),
+            "--confirm-count",
+        ),
         (("extend", "--segment", everyone, "--days", "5"), "--yes"),  # stdin not a terminal
         (("resume",), "--segment"),
     ]
@@ -126,7 +130,9 @@ def test_coupon_cancel_and_note_runs_reach_the_sandbox(sandbox, env, db, files, 
     assert done and all(after[m["subscription_id"]]["couponCode"] == "COMEBACK50" for m in done)
 
     active = files("active-cancel", {"attr": "subscription.state", "op": "eq", "value": "active"})
-    dry = json.loads(bulk(env, "cancel", "--segment", active, "--dry-run", "--json").stdout)
+    dry = json.loads(
+        bulk(env, "cancel", "--segment", active, "--reason", "x", "--dry-run", "--json").stdout
+    )
     count = dry["members"]
     cancel = bulk(
         env,

@@ -123,14 +123,27 @@ async def test_cancel_needs_the_count_typed_back(everyone):
         screen = app.screen
         await pilot.press("down", "down", "enter")  # cancel
         await settle(pilot)
-        await pilot.press("ctrl+d")
+        await pilot.press(*"outage", "ctrl+d")  # its reason
         await settle(pilot)
         assert screen.dry.irreversible and "type the member count" in screen_text(app)
         await pilot.press(*"59", "ctrl+g")  # the wrong count
         await settle(pilot)
         assert screen.state == "checked" and app.session.bulk.runs() == []
+        assert {s["subscriptionId"]: s["status"] for s in state.export()["subscriptions"]} == (
+            before
+        )
+        await pilot.press("backspace", "backspace", *"60", "ctrl+g")  # typed back
+        await settle(pilot)
+        run = app.session.bulk.require(screen.run_id)
+        assert run.status == "done" and run.counts["done"] > 0, app.session.bulk.report(run.id)
     after = {s["subscriptionId"]: s["status"] for s in state.export()["subscriptions"]}
-    assert after == before
+    report = app.session.bulk.report(run.id)
+    for m in report["members"]:
+        sid = m["subscription_id"]
+        if m["status"] == "done":
+            assert before[sid] == "active" and after[sid] != "active"
+        elif sid is not None:
+            assert after[sid] == before[sid]
 
 
 async def test_viewers_get_no_bulk_key(everyone):

@@ -243,6 +243,9 @@ def test_the_checks_before_anything_is_written(cache):
     admin = service(cache, profile="sandbox", role="owner")
     with pytest.raises(BulkInvalid) as caught:
         admin.start("cancel", "Active", {}, confirm_count=1)
+    assert caught.value.field == "reason"  # the action's own required input, asked once
+    with pytest.raises(BulkInvalid) as caught:
+        admin.start("cancel", "Active", {"reason": "outage"}, confirm_count=1)
     assert caught.value.field == "confirm_count"
     assert counts(cache) == before
 
