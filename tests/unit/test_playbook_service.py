@@ -254,3 +254,29 @@ def test_a_rule_whose_saved_segment_is_gone_is_skipped_and_said(session):
     found = session.playbook.proposals(cid, sid)
     assert found.rule.name == "Everyone"
     assert found.skipped == ["Gone: no saved segment 'deleted-since'"]
+
+
+def test_letting_them_go_is_a_decline_with_the_reason_and_the_offer_named(session):
+    from srm_tui.playbook.model import PlaybookInvalid
+
+    cid, sid = active_subscription(session)
+    session.playbook.save(
+        Playbook(0, (everyone(Offer("extend", days=5), Offer("let-go"), name="All"),)),
+        base_version=0,
+    )
+    found = session.playbook.proposals(cid, sid)
+    with pytest.raises(PlaybookInvalid, match="lets them go"):
+        session.playbook.take(found, 2)
+    with pytest.raises(PlaybookInvalid, match="not one that lets them go"):
+        session.playbook.decline(found, "Too dear", index=1)
+    with pytest.raises(PlaybookInvalid, match="no offer 3"):
+        session.playbook.take(found, 3)
+    assert rows(session, "SELECT count(*) FROM outbox") == [(0,)]  # nothing queued
+    outcome = session.playbook.decline(found, "Too dear", index=2)
+    assert outcome.status == "queued" and outcome.preview.action == "cancel"
+    detail = json.loads(
+        rows(session, "SELECT after FROM audit WHERE action = 'retention.declined'")[0][0]
+    )
+    assert (detail["reason"], detail["offer"], detail["kind"]) == ("Too dear", 2, "let-go")
+    report = session.playbook.report(None).to_json()["rules"][0]
+    assert (report["offered"], report["taken"], report["declined"]) == (1, 0, 1)
