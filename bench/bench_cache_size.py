@@ -81,7 +81,8 @@ SEARCHES = (
 
 def traced(conn: sqlite3.Connection) -> list[tuple[str, str]]:
     """Statements the console's reads run, as SQLite saw them: searches of each kind, the
-    list's windows in each sort, an account, the offers' holders (values bound inline)."""
+    list's windows in each sort, an account, the offers' holders, segment counts (values
+    bound inline)."""
     sys.path.insert(0, str(ROOT))
     from srm_tui.storage import queries, search
 
@@ -99,6 +100,14 @@ def traced(conn: sqlite3.Connection) -> list[tuple[str, str]]:
         lambda: queries.offer_holders(conn, 1_790_000_000),
         lambda: queries.customer_count(conn),
     ]
+    from srm_tui.segments import All, Condition, Segment, count
+
+    for tree in (
+        All((Condition("customer.country", "in", ("PL", "DE")),)),
+        All((Condition("subscription.state", "in", ("grace", "cancelled")),)),
+        All((Condition("customer.lifetime_transactions", "gt", 2),)),
+    ):
+        calls.append(lambda t=tree: count(conn, Segment(where=t), 1_790_000_000))
     for sort in queries.SORT_COLUMNS:
         for descending in (False, True):
             calls.append(
