@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
-from srm_tui.storage import exports, records
+from srm_tui.storage import exports, payload, records
 from srm_tui.storage.cache import Cache
 
 MARKER = "[anonymized]"
@@ -169,14 +169,14 @@ def _anonymize_rows(tx: sqlite3.Connection, customer_id: int) -> None:
         tx.execute(
             f"UPDATE customers SET {', '.join(f'{c} = NULL' for c in CUSTOMER_COLUMNS)}, "
             "anonymized = 1, raw = ? WHERE id = ?",
-            (records.encode("customers", customer), customer_id),
+            (payload.encode("customers", customer), customer_id),
         )
         records.index_customers(tx, [customer_id])
     for key, email in _raw(tx, "emails", customer_id):
         if email.get("to") is not None or email.get("body") is not None:
             email.update(to=None, body=None)
             tx.execute(
-                "UPDATE emails SET raw = ? WHERE id = ?", (records.encode("emails", email), key)
+                "UPDATE emails SET raw = ? WHERE id = ?", (payload.encode("emails", email), key)
             )
     for key, entry in _raw(tx, "history", customer_id):
         changes = entry.get("changes") or []
@@ -186,7 +186,7 @@ def _anonymize_rows(tx: sqlite3.Connection, customer_id: int) -> None:
                 for c in changes
             ]
             tx.execute(
-                "UPDATE history SET raw = ? WHERE id = ?", (records.encode("history", entry), key)
+                "UPDATE history SET raw = ? WHERE id = ?", (payload.encode("history", entry), key)
             )
     for key, details in _raw(tx, "payment_details", customer_id):
         params = details.get("paymentMethodSpecificParams") or {}
@@ -194,7 +194,7 @@ def _anonymize_rows(tx: sqlite3.Connection, customer_id: int) -> None:
             details["paymentMethodSpecificParams"] = dict(params, holderName=None)
             tx.execute(
                 "UPDATE payment_details SET raw = ? WHERE id = ?",
-                (records.encode("payment_details", details), key),
+                (payload.encode("payment_details", details), key),
             )
 
 
@@ -284,7 +284,7 @@ def forget_customer(cache: Cache, customer_id: int, values: Iterable[str] = ()) 
             cleaned = scrub.json(note)
             if cleaned != note:
                 tx.execute(
-                    "UPDATE notes SET raw = ? WHERE id = ?", (records.encode("notes", cleaned), key)
+                    "UPDATE notes SET raw = ? WHERE id = ?", (payload.encode("notes", cleaned), key)
                 )
         _scrub_table(
             tx,

@@ -15,9 +15,7 @@ from typing import Any
 from srm_tui.domain import models as m
 from srm_tui.domain.fold import fold
 from srm_tui.storage import observed, payload
-from srm_tui.storage.payload import decode_raw, encode
-
-__all__ = ["decode_raw", "encode"]  # the one way a record's raw is written and read
+from srm_tui.storage.payload import decode_raw  # the one way a stored raw is read back
 
 
 def _dumps(value: Any) -> str | None:
