@@ -9,6 +9,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from srm_tui.storage import payload, records
 from srm_tui.storage.cache import Cache, _statements
@@ -91,6 +93,29 @@ def test_huge_values_round_trip():
     stored = encode("history", record)
     assert len(stored) < 200_000
     assert decode_raw(stored) == record
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(), inner, max_size=5),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300)
+@given(entity=st.sampled_from(sorted(payload.WRITE_WITH)), record=JSON_VALUES)
+def test_any_json_value_round_trips(entity, record):
+    stored = encode(entity, record)
+    assert decode_raw(stored) == record
+    if isinstance(stored, bytes):  # compressed: its table's dictionary, and shorter
+        assert stored[0] == payload.WRITE_WITH[entity]
+        assert len(stored) < len(payload.dumps(record).encode("utf-8"))
+    else:
+        assert stored == payload.dumps(record)
 
 
 def test_an_unknown_dictionary_or_damaged_bytes_is_a_clear_error():
