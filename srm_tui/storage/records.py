@@ -3,6 +3,9 @@
 Each entity has a row mapper (model -> column values, the whole record kept as ``raw``,
 compressed by ``storage.payload``) and one parameterised upsert. Callers run these inside
 ``Cache.transaction()``. A stored ``raw`` is read back only through ``decode_raw``.
+
+Over 400 lines: one row mapper and upsert per entity, sharing the column lists and the
+derived-column refresh that every upsert ends with.
 """
 
 from __future__ import annotations

@@ -2,6 +2,9 @@
 
 ``MIGRATIONS[i]`` takes a cache from ``user_version`` i to i + 1. A migration is only ever
 appended, never edited, so a cache written by any older srm opens in a newer one.
+
+Over 400 lines: the migrations are appended, never edited (above), so the file grows with
+every schema version; each block is the SQL of one version.
 """
 
 from __future__ import annotations
