@@ -11,6 +11,9 @@ an entry sent again goes under its own key, which the API answers without applyi
 
 Pause and cancel are asked through the run's row (``control``) and honoured between batches,
 so they work from another process too.
+
+Over 400 lines: dry run, start, run, pause, cancel, resume and the report share the run's
+frozen definition and its member states; the queue, sender and checks are apart.
 """
 
 from __future__ import annotations

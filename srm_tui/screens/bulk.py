@@ -6,6 +6,9 @@ count back when the action cannot be undone), then watches the run: its done / r
 failed counts move as a worker sends it; ``p`` pauses, ``x`` cancels, ``r`` resumes, and its
 end shows the report. The run lives in the cache, so one paused or killed resumes from the
 runs list (ctrl+l). Every call goes through ``app.session.bulk`` in a worker.
+
+Over 400 lines: the form, dry run, confirm, progress and report are one screen's stages,
+sharing the run it shows; the runs list is its own small screen below.
 """
 
 from __future__ import annotations
