@@ -54,8 +54,8 @@ SCOPES = {
     "schedules": "Scheduled exports",
     "playbook": "Retention playbook",
     "playbook_rule": "A playbook rule",
-    "playbook_pick": "Playbook: pick an offer",
-    "retention": "Cancel: the playbook's offers",
+    "playbook_pick": "Pick an offer",
+    "retention": "Retention offers",
     "bulk": "A bulk action",
     "bulk_runs": "Bulk runs",
 }
