@@ -3,6 +3,7 @@ the demo's in-process sandbox and settings; plus ``dumps`` for records shown as 
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,7 +39,16 @@ def open_cache(settings: Settings, *, create: bool = False) -> Cache:
     """The configured cache. A missing one is an error (exit 2) unless ``create`` (sync,
     import) or it is the demo's; only srm's own data folder is ever created."""
     own = not settings.db
-    return Cache(cache_path(settings), create=create or (own and settings.is_demo), make_folder=own)
+    return Cache(
+        cache_path(settings),
+        create=create or (own and settings.is_demo),
+        make_folder=own,
+        say=_say if sys.stderr.isatty() else None,  # a long upgrade says what it does
+    )
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 @dataclass

@@ -16,7 +16,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
@@ -77,9 +77,15 @@ class Cache:
     folder only); without it a missing path is ``CacheMissing``."""
 
     def __init__(
-        self, path: str | os.PathLike[str], *, create: bool = True, make_folder: bool = False
+        self,
+        path: str | os.PathLike[str],
+        *,
+        create: bool = True,
+        make_folder: bool = False,
+        say: Callable[[str], None] | None = None,
     ):
         self.path = Path(path)
+        self._say = say  # hears what a long upgrade of the file is doing
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
@@ -226,7 +232,7 @@ class Cache:
                 tx.execute(f"PRAGMA user_version={index + 1}")
         if not self.read_only:
             # Rows a migration left plain JSON are compressed now (resumable, chunked).
-            payload.convert_pending(self)
+            payload.convert_pending(self, self._say)
 
     @property
     def schema_version(self) -> int:

@@ -191,11 +191,13 @@ def _rebuild(tx: sqlite3.Connection, entity: str) -> int:
     return copied
 
 
-def convert_pending(cache: Any) -> int:
+def convert_pending(cache: Any, say: Any = None) -> int:
     """Compress the plain JSON rows a cache still holds, table by table, as the meta key
     CONVERT_META lists them (a migration sets it). Each table is rebuilt in one transaction
     that also records it done, so a conversion cut short resumes with the next table; until
-    its table is done a row reads as the plain JSON it is. Returns the rows rewritten."""
+    its table is done a row reads as the plain JSON it is. ``say(line)``, when given, hears
+    each table before it starts (a large cache takes minutes, once). Returns the rows
+    rewritten."""
     conn = cache.conn()
     if not conn.execute("SELECT 1 FROM meta WHERE key = ?", (CONVERT_META,)).fetchone():
         return 0
@@ -212,6 +214,12 @@ def convert_pending(cache: Any) -> int:
             if not todo:
                 tx.execute("DELETE FROM meta WHERE key = ?", (CONVERT_META,))
                 return done
+            if say is not None:
+                rows = tx.execute(f"SELECT count(*) FROM {todo[0]}").fetchone()[0]
+                say(
+                    f"srm: compressing the cache's {rows:,} stored {todo[0]} records, once after "
+                    "an upgrade (it resumes if stopped)"
+                )
             done += _rebuild(tx, todo[0])
             state[todo[0]] = "done"
             tx.execute("UPDATE meta SET value = ? WHERE key = ?", (dumps(state), CONVERT_META))

@@ -356,3 +356,21 @@ def test_no_sql_of_srm_reads_raw_as_json():
             if pattern.search(line):
                 found.append(f"{path.relative_to(root)}:{number}: {line.strip()}")
     assert found == []
+
+
+def test_a_cache_upgrade_says_each_table_it_compresses(tmp_path):
+    """A schema-8 cache of a million customers takes minutes to compress, once: whoever opens
+    it hears each table before it starts, with its row count."""
+    path = tmp_path / "v8.db"
+    before = _schema8_cache(path, customers=30)
+    heard: list[str] = []
+    cache = Cache(path, say=heard.append)
+    assert cache.schema_version == SCHEMA_VERSION
+    tables = [e for e in payload.WRITE_WITH if e in before]
+    assert [line.split(" stored ")[1].split(" records")[0] for line in heard] == tables
+    n = len(before["transactions"])
+    assert f"compressing the cache's {n:,} stored transactions records" in "\n".join(heard)
+    cache.close()
+    heard.clear()
+    Cache(path, say=heard.append).close()  # done once: a second open says nothing
+    assert heard == []
