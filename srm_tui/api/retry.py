@@ -89,22 +89,34 @@ def retry_after(response: httpx.Response) -> float | None:
 
 
 class Pace:
-    """The rate learnt from 429s: after a 429 among many requests a second, requests keep to
-    a little under the rate that was refused, and speed up slowly once 429s stop."""
+    """The rate learnt from 429s: when many requests a second meet many 429s, requests keep to
+    a little under the rate that was refused, and speed up slowly once that stops.
 
-    def __init__(self, sleep: Callable[[float], None]):
+    A 429 now and then says nothing about a rate (an API's own hiccup, a fault answered as
+    one: Retry-After is honoured for it, as for any 429): the pace slows only when at least
+    ``REFUSED_SHARE`` of the last second's answers were 429s, and at most once a second, since
+    answers arriving just after a slow-down were sent at the old rate. Slowing down on every
+    429 instead walked the pace down to under ten requests a second, for good, against an API
+    that refused a few percent of calls at any rate."""
+
+    REFUSED_SHARE = 0.1  # of the last second's answers, 429s that mean "too fast"
+    QUIET = 5.0  # seconds without a slow-down before speeding up
+
+    def __init__(self, sleep: Callable[[float], None], clock: Callable[[], float] = time.monotonic):
         self._sleep = sleep
+        self._clock = clock
         self.limited = 0  # how many 429 answers were met
         self.interval = 0.0  # seconds between requests (0: as fast as answers come)
         self._sent: deque[float] = deque()
+        self._answers: deque[tuple[float, bool]] = deque()  # (when, was a 429), last second
         self._last_send = 0.0
-        self._last_limited = 0.0
+        self._last_slow = float("-inf")
         self._lock = threading.Lock()
 
     def keep(self) -> None:
         """Wait, if needed, so this request keeps the learnt pace."""
         with self._lock:
-            now = time.monotonic()
+            now = self._clock()
             wait = self._last_send + self.interval - now if self.interval else 0.0
             self._last_send = now + max(wait, 0.0)
             self._sent.append(self._last_send)
@@ -113,20 +125,30 @@ class Pace:
         if wait > 0:
             self._sleep(wait)
 
+    def _answer(self, now: float, refused: bool) -> float:
+        """Note an answer; the share of the last second's answers that were 429s."""
+        self._answers.append((now, refused))
+        while self._answers and self._answers[0][0] < now - 1.0:
+            self._answers.popleft()
+        return sum(1 for _, r in self._answers if r) / len(self._answers)
+
     def slow_down(self) -> None:
-        """A 429 while sending many requests a second: keep to 80 % of that rate. (A 429
-        among a few requests a second says nothing about a rate: it changes no pace.)"""
+        """A 429. Among many requests a second, with many 429s, keep to 80 % of that rate."""
         with self._lock:
+            now = self._clock()
             self.limited += 1
-            self._last_limited = time.monotonic()
+            share = self._answer(now, True)
             recent = len(self._sent)
-            if recent >= 10:
+            if recent >= 10 and share >= self.REFUSED_SHARE and now - self._last_slow >= 1.0:
                 self.interval = max(self.interval, 1.0 / (0.8 * recent))
+                self._last_slow = now
 
     def speed_up(self) -> None:
-        """An answer that is not a 429: 2 % faster, once 429s have stopped for 5 s."""
+        """An answer that is not a 429: 2 % faster, once the pace has not slowed for 5 s."""
         with self._lock:
-            if self.interval and time.monotonic() - self._last_limited > 5.0:
+            now = self._clock()
+            self._answer(now, False)
+            if self.interval and now - self._last_slow > self.QUIET:
                 self.interval *= 0.98
                 if self.interval < 0.0005:
                     self.interval = 0.0
