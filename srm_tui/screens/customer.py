@@ -63,7 +63,10 @@ class CustomerScreen(Screen):
                 yield VerticalScroll(Static(id="summary-body"))
             with TabPane("2 Payments", id="payments"):
                 with Vertical():
-                    yield Static("Payment details on file", classes="heading", markup=False)
+                    yield Static(
+                        "Payment details on file", id="pd-heading", classes="heading", markup=False
+                    )
+                    yield Static("", id="pd-missing", markup=False)  # when the API lists none
                     yield DataTable(id="pd-table", cursor_type="row", classes="short")
                     yield Static(id="next-payment")
                     yield Static("Subscriptions and passes", classes="heading", markup=False)

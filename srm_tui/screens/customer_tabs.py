@@ -91,7 +91,18 @@ def payments(screen: CustomerScreen) -> None:
     assert a is not None
     titles = screen.app.session.customers.offer_titles()
     table = _table(screen, "#pd-table", ("ID", "Gateway", "Method", "Card", "Expires", "Status"))
-    for pd in a.records.get("payment_details", []):
+    on_file = a.records.get("payment_details", [])
+    # An API that lists no payment details says so with the vendor's way, as the Emails tab
+    # does: an empty table would read as a customer without any.
+    missing = screen.not_offered("payment_details")
+    screen.query_one("#pd-heading", Static).update(
+        "Payment details on file" if missing is None or on_file else "Payment details"
+    )
+    line = screen.query_one("#pd-missing", Static)
+    line.display = missing is not None
+    line.update(Text(str(missing)) if missing is not None else "")
+    table.display = missing is None or bool(on_file)
+    for pd in on_file:
         params = pd.get("paymentMethodSpecificParams") or {}
         gateway = pd.get("paymentGateway")
         store = acc.IN_APP.get(gateway)
