@@ -39,6 +39,8 @@ MAX_DAYS = 3650
 # Rules of the run itself (beside each action's own).
 NO_SUBSCRIPTION = ("bulk.no-subscription", "the customer has no subscription the selector picks")
 NO_END = ("extend.never-shorter", "the subscription has no end date to add days to")
+# Days added to an access that ended long ago would leave it ended: nothing for the customer.
+STILL_ENDED = "extend.still-ended"
 INPUT = "bulk.input"
 
 

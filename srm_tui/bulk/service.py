@@ -111,7 +111,16 @@ class BulkService:
             )
             if row is None or row[0] is None:
                 return Refused(customer_id, subscription_id, *model.NO_END)
-            return {"access_id": subscription_id, "until": iso(row[0] + params["days"] * 86400)}
+            until = row[0] + params["days"] * 86400
+            if until <= self.settings.now_ts():
+                return Refused(
+                    customer_id,
+                    subscription_id,
+                    model.STILL_ENDED,
+                    f"its access ended {iso(row[0])}; {params['days']} days from then is still "
+                    "past (extend it with a date instead: until)",
+                )
+            return {"access_id": subscription_id, "until": iso(until)}
         return {"subscription_id": subscription_id, **params}
 
     def plan(

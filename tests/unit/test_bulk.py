@@ -98,8 +98,31 @@ def test_a_dry_run_writes_nothing(cache):
         "bulk.no-subscription",
         "extend.terminated",
         "extend.never-shorter",
+        "extend.still-ended",
     }
     assert counts(cache) == before
+
+
+def test_days_that_would_leave_an_access_still_ended_are_refused(cache):
+    """Found in a user run: 7 days added to an access that ended a month ago gave a new end
+    date still in the past, and the run counted it done."""
+    bulk = service(cache)
+    now = bulk.settings.now_ts()
+    conn = cache.conn()
+    ended = conn.execute(
+        "SELECT id, date_to FROM subscriptions WHERE date_to < ? - 30 * 86400 "
+        "AND status != 'terminated' ORDER BY id LIMIT 1",
+        (now,),
+    ).fetchone()
+    assert ended is not None
+    customer = conn.execute(
+        "SELECT customer_id FROM subscriptions WHERE id = ?", (ended[0],)
+    ).fetchone()[0]
+    refused = bulk.member_args("extend", {"days": 7}, customer, ended[0])
+    assert refused.rule == "extend.still-ended"
+    assert "still past" in refused.reason
+    fresh = bulk.member_args("extend", {"days": 60}, customer, ended[0])
+    assert fresh == {"access_id": ended[0], "until": fresh["until"]}  # 60 days reach past now
 
 
 def test_a_run_is_frozen_at_start(cache):
