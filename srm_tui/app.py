@@ -62,6 +62,10 @@ class SrmApp(StackGuards, App):
     }
 
     status_text = reactive("")
+    # Seconds between looks while actions wait and the API was away: a dead API refuses the
+    # connection at once (two quick connects, see RetryPolicy), so a short look costs little
+    # and what waited goes within seconds of the API answering again.
+    RETRY_EVERY = 5.0
 
     class SyncProgress(Message):
         """The background sync moved on: the status line shows where it is now
@@ -108,7 +112,7 @@ class SrmApp(StackGuards, App):
             self.theme = self.settings.theme
         self.refresh_status()
         self.set_interval(30, self.refresh_status)
-        self.set_interval(60, self.retry_when_back)
+        self.set_interval(self.RETRY_EVERY, self.retry_when_back)
         if self.sync_on_start and (self.demo or self.settings.api_url):
             self.background_sync()
 
@@ -309,6 +313,8 @@ class SrmApp(StackGuards, App):
             self.online is False
             and (self.demo or self.settings.api_url)
             and self.session.cache_state.has_pending()
+            # one look at a time: a slow API is not asked again while the last look waits
+            and not any(w.group == "sync" and not w.is_finished for w in self.workers)
         ):
             self.background_sync()
 

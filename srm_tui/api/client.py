@@ -159,9 +159,10 @@ class ApiClient:
                 errors.Unreachable(f"the API did not answer in time ({type(exc).__name__})")
             ) from None
         except httpx.ConnectError as exc:
-            raise Transient(
-                errors.Unreachable(f"cannot reach the API at {self.base_url}: {_short(exc)}")
-            ) from None
+            # Refused (or no such host): nothing to wait for; the policy tries it only briefly.
+            refused = errors.Unreachable(f"cannot reach the API at {self.base_url}: {_short(exc)}")
+            refused.refused = True
+            raise Transient(refused, refused=True) from None
         except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
             raise Transient(
                 errors.Unreachable(

@@ -18,6 +18,8 @@ class ApiError(Exception):
 class Unreachable(ApiError):
     """No answer: connection refused, DNS, timeouts after every retry."""
 
+    refused: bool = False  # the connection itself was refused: nothing listens there
+
 
 class AuthError(ApiError):
     """401/403: the API key is wrong or lacks the right."""

@@ -29,12 +29,14 @@ if TYPE_CHECKING:
 class RetryPolicy:
     """How hard a client tries: ``attempts`` in all (the first included); backoff from
     ``base_delay`` doubling up to ``max_delay`` seconds (with jitter); a Retry-After longer
-    than ``max_retry_after`` is cut to it."""
+    than ``max_retry_after`` is cut to it. A refused connection (nothing listens there) is
+    tried at most ``refused_attempts`` times: backing off for it helps nobody waiting."""
 
     attempts: int = 6
     base_delay: float = 0.2
     max_delay: float = 5.0
     max_retry_after: float = 60.0
+    refused_attempts: int = 2
 
     def retrying(
         self, sleep: Callable[[float], None], on_retry: Callable[[], None]
@@ -44,13 +46,21 @@ class RetryPolicy:
         import tenacity  # on the first request: commands that send none do not pay its import
 
         return tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(max(1, self.attempts)),
+            stop=self.stop,
             retry=tenacity.retry_if_exception_type(Transient),
             wait=self.wait,
             sleep=sleep,
             before_sleep=lambda _state: on_retry(),
             reraise=True,
         )
+
+    def stop(self, state: tenacity.RetryCallState) -> bool:
+        """True when no attempt is left: ``attempts`` in all, fewer for a refused connection."""
+        failure = state.outcome.exception() if state.outcome else None
+        limit = self.attempts
+        if isinstance(failure, Transient) and failure.refused:
+            limit = min(limit, self.refused_attempts)
+        return state.attempt_number >= max(1, limit)
 
     def wait(self, state: tenacity.RetryCallState) -> float:
         """Seconds before the next attempt: the API's Retry-After when it gave one, else
@@ -65,12 +75,15 @@ class RetryPolicy:
 
 class Transient(Exception):
     """A failure worth another try: the typed error to raise if none is left, and the wait
-    the API asked for (Retry-After), if it did."""
+    the API asked for (Retry-After), if it did; ``refused``: the connection was refused."""
 
-    def __init__(self, error: errors.ApiError, retry_after: float | None = None):
+    def __init__(
+        self, error: errors.ApiError, retry_after: float | None = None, *, refused: bool = False
+    ):
         super().__init__(str(error))
         self.error = error
         self.retry_after = retry_after
+        self.refused = refused
 
 
 def retry_after(response: httpx.Response) -> float | None:

@@ -9,6 +9,7 @@ status, the member's end and the audit entry, together).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -62,7 +63,7 @@ class Sender:
             if not rows:
                 return None
             last, final = self._round(rows, progress)
-            if final:
+            if final:  # a refused key, or nothing listening at the API's address
                 break
             if last is not None:
                 time.sleep(min(8.0, 0.5 * 2**attempt))
@@ -77,7 +78,8 @@ class Sender:
         self, rows: list[Any], progress: Callable[[Progress], None] | None
     ) -> tuple[str | None, bool]:
         """One pass over the queued members: (the last failure worth another try, whether
-        it was final)."""
+        it was final). A refused connection ends the pass: the members not sent yet stay
+        queued rather than each being refused in turn."""
         conn = self.service.cache.conn()
         pending: list[tuple[int, OutboxItem]] = []
         for row in rows:
@@ -91,13 +93,16 @@ class Sender:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(SENDERS, thread_name_prefix="srm-bulk")
         api = self.api()
-        futures = {self._pool.submit(_call, api, item): (seq, item) for seq, item in pending}
+        away = threading.Event()  # set by the first refused connection of this pass
+        futures = {self._pool.submit(_call, api, item, away): (seq, item) for seq, item in pending}
         last: str | None = None
         final = False
         killer = self.service.killer()
         for future in as_completed(futures):
             seq, item = futures[future]
             kind, answer = future.result()
+            if kind == "skipped":  # not sent: the API was found away; it stays queued
+                continue
             if kind == "sent":
                 killer.at("send", self.committed)
                 self._sent(seq, item, answer)
@@ -107,7 +112,7 @@ class Sender:
                 with self.service.cache.transaction() as tx:
                     outbox.attempted(tx, item.id, answer.message)
                 last = answer.message
-                final = final or kind == "auth"
+                final = final or kind == "auth" or away.is_set()
                 continue
             self.committed += 1
             killer.at("commit", self.committed)
@@ -181,8 +186,11 @@ class Sender:
             store.settle(tx, self.run.id, seq, status, now=self._now(), reason=reason)
 
 
-def _call(api: Any, item: OutboxItem) -> tuple[str, Any]:
-    """Send one entry (its steps first, each under its own key); what became of it."""
+def _call(api: Any, item: OutboxItem, away: threading.Event) -> tuple[str, Any]:
+    """Send one entry (its steps first, each under its own key); what became of it.
+    Once a call of the pass found the connection refused, the rest are skipped."""
+    if away.is_set():
+        return "skipped", None
     headers = {"X-Srm-Editor": (item.agent or "srm").encode("utf-8")}  # UTF-8 names
     try:
         for i, step in enumerate(item.request.steps, 1):
@@ -206,6 +214,8 @@ def _call(api: Any, item: OutboxItem) -> tuple[str, Any]:
         return "auth", exc
     except api_errors.ApiError as exc:
         if api_errors.is_transient(exc):
+            if getattr(exc, "refused", False):
+                away.set()
             return "waiting", exc
         return "refused", exc
     return "sent", response.status_code

@@ -105,6 +105,17 @@ def test_unreachable_is_typed(tmp_path):
             client.customer(123456789)
 
 
+def test_a_port_nobody_listens_on_is_given_up_after_two_connects():
+    from tests.helpers import free_port
+
+    slept: list[float] = []
+    # The default policy (six attempts for timeouts and 5xx): a refused connect gets two.
+    with ApiClient(f"http://127.0.0.1:{free_port()}/3.1", "k", sleep=slept.append) as client:
+        with pytest.raises(errors.Unreachable, match="refused"):
+            client.customer(123456789)
+        assert client.retries == 1 and len(slept) == 1
+
+
 def test_vendor_sync_waits_as_the_api_says_on_429(state, tmp_path):
     """A vendor-profile sync meeting the rate limit waits the Retry-After it is given and
     still ends with every customer it knows of."""

@@ -126,3 +126,23 @@ def test_one_attempt_means_no_retry():
         with pytest.raises(errors.ApiError):
             api.request("GET", "/x")
     assert slept == [] and len(script.seen) == 1
+
+
+def test_a_refused_connection_is_tried_twice_while_timeouts_and_5xx_keep_their_backoff():
+    refused = Script(*[httpx.ConnectError("[Errno 111] Connection refused")] * 6)
+    slept: list[float] = []
+    with client(refused, slept) as api:  # the default policy: six attempts for the rest
+        with pytest.raises(errors.Unreachable, match="Connection refused") as caught:
+            api.request("POST", "/x", json_body={})
+        assert api.retries == 1
+    assert len(refused.seen) == 2 and len(slept) == 1
+    assert caught.value.refused
+    for failure in (httpx.ConnectTimeout("slow"), httpx.Response(503)):
+        script = Script(*[failure] * 6)
+        slept = []
+        with client(script, slept) as api:
+            with pytest.raises(errors.ApiError) as caught:
+                api.request("GET", "/x")
+            assert api.retries == 5
+        assert len(script.seen) == 6 and len(slept) == 5
+        assert not getattr(caught.value, "refused", False)
