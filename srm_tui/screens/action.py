@@ -207,10 +207,28 @@ class ActionScreen(ModalScreen[Outcome | None]):
             if target:
                 target.first().update(f"⚠ {exc.message}")
                 target.first().display = True
-            verdict.update(Text(f"⚠ {exc}", style="bold"))
+            lines = [f"⚠ {exc}"]
+            blocked = self._blocked_anyway(exc.field)
+            if blocked is not None:  # a rule no input can lift is said at once
+                lines.insert(0, f"✘ Blocked by rule {blocked.rule}: {blocked.message}")
+            verdict.update(Text("\n".join(lines), style="bold"))
             self.query_one("#preview", Static).update("")
             return
         self._show_preview(self.preview)
+
+    def _blocked_anyway(self, field: str) -> Any:
+        """The rule that blocks the action whatever is typed in ``field``, when ``field`` is a
+        free-text field still empty (a cancel's reason): the plan checks its inputs before its
+        rules, so without this an app-store cancel said only "reason: required"."""
+        spec = next((f for f in self.inputs if f.name == field), None)
+        values = self.values()
+        if spec is None or spec.type not in ("text", "longtext") or values.get(field):
+            return None
+        try:
+            filled = self.app.session.local_actions.preview(self.action, **{**values, field: "-"})
+        except (ActionInvalid, NotOffered):
+            return None
+        return filled.blocked
 
     def _show_preview(self, p: Preview) -> None:
         table = Table(title="What will change", title_justify="left", expand=True, show_edge=False)

@@ -25,9 +25,11 @@ from textual.widgets import DataTable, Input, Label, OptionList, ProgressBar, St
 
 from srm_tui.bindings import bindings
 from srm_tui.bulk.model import ACTIONS, DryRun, Progress, Run, fields
+from srm_tui.bulk.service import PRIVILEGED
 from srm_tui.domain.text import count, visible
 from srm_tui.screens.workers import ApiReached, DataChanged, work
 from srm_tui.widgets.footer import Footer
+from srm_tui.widgets.marked_options import MarkedOptionList
 from srm_tui.widgets.safe_text import SafeInput
 
 LABELS = {
@@ -41,8 +43,14 @@ LABELS = {
 SHOWN = 8  # refusals listed on screen (the report has them all)
 
 
-def dry_text(dry: DryRun) -> str:
-    """The dry run as the screen shows it (plain text)."""
+def may_run(dry: DryRun, role: str) -> bool:
+    """Whether this role may start the run (over bulk_limit only an owner or an admin may)."""
+    return not dry.needs_role or role in PRIVILEGED
+
+
+def dry_text(dry: DryRun, role: str) -> str:
+    """The dry run as the screen shows it (plain text); how to run it only when ``role``
+    may."""
     lines = [
         f"{count(dry.members, 'member')}: {dry.allowed:,} would change, "
         f"{dry.members - dry.allowed:,} refused by a rule"
@@ -59,6 +67,8 @@ def dry_text(dry: DryRun) -> str:
         lines.append(f"    customer {r.customer_id}: {visible(r.reason, 70)}")
     if dry.needs_role:
         lines.append(f"over the limit of {dry.limit:,}: only an owner or an admin may run it")
+    if not may_run(dry, role):
+        return "\n".join(lines)  # ctrl+g is not offered to this role: no key to name
     if dry.irreversible:
         lines.append("cannot be undone: type the member count below, then ctrl+g")
     else:
@@ -109,7 +119,7 @@ class BulkScreen(Screen):
         where = f"segment {visible(self.segment, 60)}" if self.segment else "a run"
         yield Static(f"Segments › Bulk action over {where}", id="crumbs", markup=False)
         with VerticalScroll(id="bulk-body"):
-            yield OptionList(*(LABELS[a] for a in ACTIONS), id="bulk-actions")
+            yield MarkedOptionList(*(LABELS[a] for a in ACTIONS), id="bulk-actions")
             yield Vertical(id="bulk-form")
             yield Static("", id="bulk-dry", markup=False)
             yield Label("Member count, typed back", id="bulk-count-label", classes="label")
@@ -135,12 +145,15 @@ class BulkScreen(Screen):
         if action == "dry_run":
             return self.state in ("choose", "checked") and self.action is not None
         if action == "go":
-            return self.state == "checked" and self.dry is not None
+            return self.state == "checked" and self._may_run()
         if action in ("pause", "cancel_run"):
             return self.state == "running"
         if action == "resume":
             return self.state == "paused"
         return True
+
+    def _may_run(self) -> bool:
+        return self.dry is not None and may_run(self.dry, self.app.settings.role)
 
     # choosing --------------------------------------------------------------------------
 
@@ -208,16 +221,17 @@ class BulkScreen(Screen):
             return
         self.dry = message.result
         self.state = "checked"
-        box.update(Text(dry_text(message.result)))
-        self._show_count(message.result.irreversible)
-        if message.result.irreversible:
+        box.update(Text(dry_text(message.result, self.app.settings.role)))
+        runnable = self._may_run()
+        self._show_count(message.result.irreversible and runnable)
+        if message.result.irreversible and runnable:
             self.query_one("#bulk-count", Input).focus()
         self.refresh_bindings()
 
     # running ---------------------------------------------------------------------------
 
     def action_go(self) -> None:
-        if self.dry is None or self.action is None:
+        if self.dry is None or self.action is None or not self._may_run():
             return
         typed = self.query_one("#bulk-count", Input).value.strip()
         confirm = int(typed) if typed.isdigit() else None
@@ -293,6 +307,7 @@ class BulkScreen(Screen):
             for box in self.query(Input):
                 box.disabled = False
             self.query_one("#bulk-actions").disabled = False
+            self.query_one("#bulk-bar").display = False  # nothing ran: no empty bar
             self.query_one("#bulk-dry", Static).update(Text(f"cannot run: {message.problem}"))
             self.refresh_bindings()
             return
@@ -380,6 +395,7 @@ class BulkRunsScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self.runs: list[Run] = []
+        self._marked: int | None = None  # the row showing "›"
 
     def compose(self) -> ComposeResult:
         yield Static("Segments › Bulk runs", id="crumbs", markup=False)
@@ -389,6 +405,7 @@ class BulkRunsScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
+        table.add_column("", key="mark", width=1)  # "›" on the highlighted run (NO_COLOR)
         table.add_columns("Run", "Action", "Segment", "Status", "Members", "Done", "Refused")
         self._fill()
         table.focus()
@@ -400,8 +417,9 @@ class BulkRunsScreen(Screen):
         self.runs = self.app.session.bulk.runs()
         table = self.query_one(DataTable)
         table.clear()
-        for run in self.runs:
+        for index, run in enumerate(self.runs):
             table.add_row(
+                Text("›" if index == table.cursor_row else " "),
                 Text(f"#{run.id}"),
                 Text(run.action),
                 Text(visible(run.segment or "", 30)),
@@ -409,9 +427,23 @@ class BulkRunsScreen(Screen):
                 Text(f"{run.members:,}"),
                 Text(f"{run.counts.get('done', 0):,}"),
                 Text(f"{run.counts.get('refused', 0):,}"),
+                key=str(index),
             )
+        self._marked = table.cursor_row if self.runs else None
         if not self.runs:
             self.query_one("#detail", Static).update("no bulk runs yet (B on a segment)")
+
+    @on(DataTable.RowHighlighted, "#bulk-runs")
+    def _moved(self, event: DataTable.RowHighlighted) -> None:
+        """The highlighted run is marked in text, not only by the cursor's colour."""
+        table = self.query_one(DataTable)
+        row = event.cursor_row
+        if row == self._marked or not 0 <= row < len(self.runs):
+            return
+        before, self._marked = self._marked, row
+        if before is not None and 0 <= before < len(self.runs):
+            table.update_cell(str(before), "mark", Text(" "))
+        table.update_cell(str(row), "mark", Text("›"))
 
     def _selected(self) -> Run | None:
         row = self.query_one(DataTable).cursor_row

@@ -32,6 +32,7 @@ from srm_tui.domain.text import visible
 from srm_tui.playbook.model import PlaybookInvalid
 from srm_tui.screens.workers import work
 from srm_tui.widgets.footer import Footer
+from srm_tui.widgets.marked_options import MarkedOptionList
 from srm_tui.widgets.safe_text import SafeInput
 
 
@@ -52,7 +53,17 @@ def offer_retention(screen: Any) -> None:
         return
     if proposals is None or not proposals.matched:
         return
-    screen.app.push_screen(RetentionScreen(proposals), screen.dismiss)
+
+    def done(outcome: Outcome | None) -> None:
+        # Not ``screen.dismiss`` itself: the callback runs in the cancel dialog's own message
+        # loop, which awaits what a callback returns, and awaiting a screen's dismiss from its
+        # own handler raises ScreenError (Textual's Screen.dismiss). Dismissed, not awaited.
+        screen.dismiss(outcome)
+
+    # The cancel dialog waits under the retention step, hidden: the same width, centred, it
+    # showed as a second border under this one whenever it was the taller.
+    screen.add_class("-under-retention")
+    screen.app.push_screen(RetentionScreen(proposals), done)
 
 
 def _service(session: Any) -> Any:
@@ -110,7 +121,7 @@ class RetentionScreen(ModalScreen[Outcome | None]):
                 f"Before cancelling · subscription {p.subscription_id}", id="title", markup=False
             )
             yield Static(self._rule_line(), id="rule", markup=False)
-            yield OptionList(
+            yield MarkedOptionList(
                 *(Option(_offer_prompt(o), id=str(o.number)) for o in p.offers), id="offers"
             )
             yield Static("c  cancel anyway (a reason is asked)", id="anyway-hint", markup=False)

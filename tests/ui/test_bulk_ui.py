@@ -21,9 +21,9 @@ NOW = "2026-11-01T00:00:00Z"
 DAY = 86400
 
 
-def _app(url: str, db, role: str = "agent") -> SrmApp:
+def _app(url: str, db, role: str = "agent", **more) -> SrmApp:
     settings = load_settings(
-        db=str(db), api_url=url, api_key="sandbox-key", agent="anna", role=role, now=NOW
+        db=str(db), api_url=url, api_key="sandbox-key", agent="anna", role=role, now=NOW, **more
     )
     return SrmApp(settings, Cache(db), sync_on_start=False)
 
@@ -144,6 +144,63 @@ async def test_cancel_needs_the_count_typed_back(everyone):
             assert before[sid] == "active" and after[sid] != "active"
         elif sid is not None:
             assert after[sid] == before[sid]
+
+
+async def test_over_the_limit_an_agent_gets_no_run_key_and_no_bar(everyone):
+    """Over bulk_limit an agent sees the dry run but is offered no way to run it: no
+    "ctrl+g runs it", no Run key in the footer, ctrl+g does nothing, no progress bar."""
+    running, state, db = everyone
+    before = ends(state)
+    app = _app(running.url, db, bulk_limit=10)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f3")
+        await settle(pilot)
+        await pilot.press("B")
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press("enter")  # extend
+        await settle(pilot)
+        await pilot.press(*"30", "ctrl+d")
+        await settle(pilot)
+        text = screen_text(app)
+        assert screen.dry is not None and screen.dry.needs_role
+        assert "over the limit of 10: only an owner or an admin may run it" in text
+        assert "ctrl+g" not in text and "Run it" not in text
+        assert screen.check_action("go", ()) is False
+        await pilot.press("ctrl+g")
+        await settle(pilot)
+        assert screen.state == "checked" and app.session.bulk.runs() == []
+        assert not screen.query_one("#bulk-bar").display and "--%" not in screen_text(app)
+    assert ends(state) == before
+
+
+async def test_the_highlighted_action_and_run_are_marked_in_text(everyone):
+    """NO_COLOR shows no highlight colour: the chooser's and the runs list's highlighted row
+    carry a "›"."""
+    running, _, db = everyone
+    app = _app(running.url, db, role="admin")
+    async with app.run_test(size=(80, 24)) as pilot:
+        first = app.session.bulk.start("note-add", "Everyone", {"text": "first"})
+        second = app.session.bulk.start("note-add", "Everyone", {"text": "second"})
+        await pilot.press("f3")
+        await settle(pilot)
+        await pilot.press("B")
+        await settle(pilot)
+        assert "› Extend access" in screen_text(app)
+        await pilot.press("down")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "› Apply a coupon" in text and "› Extend" not in text
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("L")
+        await settle(pilot)
+        marked = [ln for ln in screen_text(app).splitlines() if "›" in ln and "#" in ln]
+        assert len(marked) == 1 and f"#{second.id}" in marked[0]  # newest first
+        await pilot.press("down")
+        await pilot.pause()
+        marked = [ln for ln in screen_text(app).splitlines() if "›" in ln and "#" in ln]
+        assert len(marked) == 1 and f"#{first.id}" in marked[0]
 
 
 async def test_viewers_get_no_bulk_key(everyone):

@@ -6,7 +6,9 @@ back at the sandbox, in the audit trail and in the playbook's report."""
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -151,6 +153,11 @@ def world(tmp_path_factory):
     running.stop()
 
 
+def crash_logs() -> list[str]:
+    """The crash logs the console wrote in this test's data folder (conftest's SRM_DATA_DIR)."""
+    return sorted(p.name for p in Path(os.environ["SRM_DATA_DIR"]).glob("crash-*.log"))
+
+
 async def start_cancel(pilot, sub: dict[str, Any]) -> None:
     await open_customer(pilot, sub["customerId"])
     await pilot.press("2")
@@ -165,12 +172,20 @@ async def test_saved_by_a_pause_with_its_number_key(world):
     async with app.run_test(size=(120, 40)) as pilot:
         await start_cancel(pilot, sub)
         text = screen_text(app)
-        assert "Pausable plans" in text and "1  pause 1 cycle" in text
+        assert "Pausable plans" in text and "› 1  pause 1 cycle" in text  # "›": highlighted
+        assert "  2  let them go" in text and "› 2" not in text
         assert "2  let them go" in text and "cancel anyway" in text
         assert "anniversary date" in text  # what the pause changes
+        await pilot.press("down")  # the mark follows the highlight, in text (NO_COLOR)
+        await pilot.pause()
+        assert "› 2  let them go" in screen_text(app) and "› 1" not in screen_text(app)
         await pilot.press("1")
         await settle(pilot)
         await until(pilot, lambda: name(app) == "CustomerScreen", "back to the customer")
+        await settle(pilot)
+        # Taking the offer closes both dialogs without an error (it wrote a crash log).
+        assert app.crashed is None and app._exception is None
+    assert crash_logs() == []
     after = world.sub(sub["subscriptionId"])
     assert after["pause"] is not None and after["status"] != "stopped"
     events = [(a, d) for a, cid, d in world.audit() if cid == sub["customerId"]]
@@ -206,6 +221,8 @@ async def test_cancelled_anyway_with_a_reason_checked_in_place(world):
         await start_cancel(pilot, sub)
         await pilot.press("c")
         await pilot.pause()
+        # One dialog, one bottom border: the cancel dialog under the step showed its own.
+        assert sum("╰" in line for line in screen_text(app).splitlines()) == 1
         await pilot.press("ctrl+s")  # no reason yet: said in place, nothing runs
         await pilot.pause()
         assert name(app) == "RetentionScreen" and "must not be empty" in screen_text(app)
@@ -218,6 +235,9 @@ async def test_cancelled_anyway_with_a_reason_checked_in_place(world):
         await pilot.press("y")
         await settle(pilot)
         await until(pilot, lambda: name(app) == "CustomerScreen", "back to the customer")
+        await settle(pilot)
+        assert app.crashed is None and app._exception is None
+    assert crash_logs() == []
     after = world.sub(sub["subscriptionId"])
     assert after["status"] == "stopped" and after["cancellationReason"] == "Moving abroad"
     events = [(a, d) for a, cid, d in world.audit() if cid == sub["customerId"]]
