@@ -26,6 +26,7 @@ from srm_tui.actions.rules import (
     parse_when,
 )
 from srm_tui.domain.lifecycle import IN_APP_GATEWAYS, subscription_state
+from srm_tui.domain.text import count
 
 EXTEND_TERMINATED = Rule("extend.terminated", "the access is terminated", api=("is terminated",))
 EXTEND_SHORTER = Rule(
@@ -301,7 +302,7 @@ def plan_pause(ctx: Context, args: dict[str, Any]) -> Preview:
     end = iso(sub.get("dateTo"))
     warnings = [
         f"the pause starts at the end of the current billing cycle ({end}) and the "
-        f"subscription resumes after {cycles} billing cycle(s)"
+        f"subscription resumes after {count(cycles, 'billing cycle')}"
     ]
     if limit is None:
         warnings.append("the offer's pause limit is not in the cache: the API checks it")
@@ -311,11 +312,15 @@ def plan_pause(ctx: Context, args: dict[str, Any]) -> Preview:
         target=f"subscription {sid}",
         customer_id=sub["customerId"],
         changes=[
-            Change("pause", None, f"from {end} (anniversary date), for {cycles} billing cycle(s)"),
+            Change(
+                "pause",
+                None,
+                f"from {end} (anniversary date), for {count(cycles, 'billing cycle')}",
+            ),
             Change(
                 "renews",
                 "yes" if state == "active" else "no",
-                f"no payments while paused; resumes after {cycles} cycle(s)",
+                f"no payments while paused; resumes after {count(cycles, 'cycle')}",
             ),
         ],
         warnings=warnings,

@@ -23,7 +23,7 @@ from srm_tui.cli.common import (
     session,
     settings,
 )
-from srm_tui.domain.text import json_text, visible
+from srm_tui.domain.text import count, json_text, visible
 from srm_tui.exits import EXIT_USAGE, UsageProblem
 
 MAX_BYTES = 1 << 20  # a playbook is a few rules; anything larger is not one
@@ -95,7 +95,7 @@ def import_playbook(
     if as_json:
         click.echo(json_text({"version": saved.version, "rules": len(saved.rules)}))
     else:
-        click.echo(f"playbook version {saved.version} saved ({len(saved.rules)} rule(s))")
+        click.echo(f"playbook version {saved.version} saved ({count(len(saved.rules), 'rule')})")
 
 
 @playbook_group.command("check")
@@ -111,7 +111,7 @@ def check_playbook(ctx: click.Context, file: str, as_json: bool, **flags: Any) -
     if as_json:
         click.echo(json_text({"ok": True, "faults": [], "rules": len(pb.rules)}))
     else:
-        click.echo(f"{file}: ok ({len(pb.rules)} rule(s))")
+        click.echo(f"{file}: ok ({count(len(pb.rules), 'rule')})")
 
 
 @playbook_group.command("export")

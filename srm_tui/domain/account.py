@@ -230,8 +230,13 @@ def timeline(
         )
         if t["status"] == "rejected" and t.get("rejectedReason"):
             text += f": {t['rejectedReason']}"
-        if t.get("refundedAmount"):
-            text += f" (refunded {_money(t['refundedAmount'], t.get('currency'))})"
+        refunded = t.get("refundedAmount")
+        # A transaction refunded in full already says its amount once ("Refunded 47.99 EUR").
+        if refunded and not (
+            t["status"] == "refunded"
+            and _money(refunded, t.get("currency")) == _money(t.get("amount"), t.get("currency"))
+        ):
+            text += f" (refunded {_money(refunded, t.get('currency'))})"
         kind = "switch" if t.get("paymentOperation") == "offer-switch" else "payment"
         events.append(Event(t["transactionDate"], kind, text, t["transactionId"]))
     for e in record.get("emails", []):

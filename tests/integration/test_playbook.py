@@ -170,6 +170,7 @@ def imported(start, env, db, tmp_path_factory):
     path = write(folder, "playbook.json", playbook_doc(start, code))
     checked = run_srm("playbook", "check", path, env=env)
     assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.strip() == f"{path}: ok (2 rules)"  # the plural said, not "rule(s)"
     result = run_srm("playbook", "import", path, "--json", env=env)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"version": 1, "rules": 2}

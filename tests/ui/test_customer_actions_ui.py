@@ -600,7 +600,8 @@ async def test_pause_then_resume_by_keys(world):
         await pilot.pause()
         assert name(app) == "ActionScreen"
         text = await preview(pilot)
-        assert "Pause subscription" in text and "for 1 billing cycle(s)" in text
+        assert "Pause subscription" in text and "for 1 billing cycle" in text
+        assert "(s)" not in text  # one billing cycle, said in the singular
         assert "✔ Allowed" in text
         await run_confirmed(pilot)
         assert name(app) == "CustomerScreen"
