@@ -278,6 +278,10 @@ def history(screen: CustomerScreen) -> None:
 def show_transaction(screen: CustomerScreen) -> None:
     t = screen.find("transactions", "transactionId", screen.selected("#transactions-table"))
     detail = screen.query_one("#transaction-detail", Static)
+    missing = screen.not_offered("transactions")
+    if t is None and missing is not None:  # none listed because the API lists none
+        detail.update(Text(str(missing)))
+        return
     if t is None:
         detail.update("No transactions.")
         return

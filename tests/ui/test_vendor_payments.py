@@ -1,5 +1,6 @@
-"""The Payments tab against the vendor profile: the vendor publishes no call listing payment
-details, so the tab says so with the vendor's way, never an empty table of "none on file"."""
+"""The Payments and Transactions tabs against the vendor profile: the vendor publishes no call
+listing payment details or transactions, so the tabs say so with the vendor's way, never an
+empty table read as "none on file"."""
 
 from __future__ import annotations
 
@@ -50,3 +51,11 @@ async def test_payments_tab_names_what_the_api_does_not_list(server, tmp_path):
             assert "Payment details on file" in shown
             assert "not offered" not in shown
             assert table.display and table.row_count >= 1
+        await pilot.press("3")  # transactions: the same, never "No transactions."
+        await settle(pilot, 0.1)
+        shown = screen_text(app)
+        if name == "vendor":
+            assert "Transactions: not offered by this API." in shown, shown
+            assert "No transactions." not in shown
+        else:
+            assert "not offered" not in shown
