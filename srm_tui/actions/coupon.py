@@ -20,6 +20,8 @@ from srm_tui.actions.rules import (
     parse_id,
     show_money,
 )
+from srm_tui.domain.campaigns import read_campaign
+from srm_tui.domain.text import visible
 from srm_tui.storage.payload import decode_raw
 
 COUPON_RE = re.compile(r"^[A-Za-z0-9_-]{2,40}$")
@@ -75,55 +77,49 @@ def plan_coupon(ctx: Context, args: dict[str, Any]) -> Preview:
             f"no campaign in the cache holds {code!r} (srm sync brings the campaigns)",
         )
     # The campaign that applies: the first active one whose constraints the offer meets.
-    campaign = None
-    for candidate in found:
-        c = candidate.get("constraints") or {}
-        if (
-            candidate.get("status") == "active"
-            and offer_id[0] in (c.get("offerTypes") or [offer_id[0]])
-            and (not c.get("offers") or offer_id in c["offers"] or sub["offerId"] in c["offers"])
-            and (not c.get("tags") or set(c["tags"]) & set(offer.get("tags") or []))
-        ):
-            campaign = candidate
-            break
-    if found and campaign is None:
-        first = found[0]
-        c = first.get("constraints") or {}
+    terms = [read_campaign(c) for c in found]
+    offer_tags = offer.get("tags")
+    campaign = next(
+        (t for t in terms if t.active and t.fits(offer_id, sub["offerId"], offer_tags)), None
+    )
+    if terms and campaign is None:
+        first = terms[0]
+        name = visible(first.name, 60)
+        checks.require(first.active, COUPON_INACTIVE, f"campaign {name!r} is {first.status_text}")
         checks.require(
-            first.get("status") == "active",
-            COUPON_INACTIVE,
-            f"campaign {first['name']!r} is {first.get('status')}",
-        )
-        checks.require(
-            offer_id[0] in (c.get("offerTypes") or [offer_id[0]]),
+            first.fits_type(offer_id),
             COUPON_OFFER_TYPE,
-            f"campaign {first['name']!r} is for offer types "
-            f"{', '.join(c.get('offerTypes') or [])}, not {offer_id[0]}",
+            f"campaign {name!r} is for offer types {', '.join(first.offer_types)}, "
+            f"not {offer_id[0]}",
         )
         checks.require(
-            not c.get("offers") or offer_id in c["offers"] or sub["offerId"] in c["offers"],
+            first.fits_offer(offer_id, sub["offerId"]),
             COUPON_OFFERS,
-            f"campaign {first['name']!r} is for {', '.join(c.get('offers') or [])}",
+            f"campaign {name!r} is for {', '.join(first.offers)}",
         )
         checks.require(
-            not c.get("tags") or bool(set(c["tags"]) & set(offer.get("tags") or [])),
+            first.fits_tags(offer_tags),
             COUPON_TAGS,
-            f"campaign {first['name']!r} is for offers tagged {', '.join(c.get('tags') or [])}",
+            f"campaign {name!r} is for offers tagged {', '.join(first.tags)}",
         )
+    # What srm could not read of the campaign is said; the API still decides on the code.
+    said = campaign or (terms[0] if terms else None)
+    if said is not None:
+        warnings.extend(said.faults())
     checks.require(sub["status"] != "terminated", COUPON_TERMINATED)
     currency = sub.get("nextPaymentCurrency") or ""
     list_price = ((loc or {}).get("price") or {}).get("amount", sub.get("nextPaymentPrice"))
     changes = [Change("coupon code", sub.get("couponCode"), code)]
     after_price = None
-    if campaign is not None and list_price is not None:
-        percent = (campaign.get("discount") or {}).get("value", 0)
+    if campaign is not None and campaign.percent is not None and list_price is not None:
+        percent = campaign.percent
         after_price = money(list_price * (100 - percent) / 100, currency)
         changes.append(
             Change(
                 "next payment",
                 show_money(sub.get("nextPaymentPrice") or 0, currency),
                 f"{show_money(after_price, currency)} ({percent:g} % off "
-                f"{show_money(list_price, currency)}, {campaign['name']})",
+                f"{show_money(list_price, currency)}, {campaign.name})",
             )
         )
     if sub.get("couponCode") and sub["couponCode"].casefold() != code.casefold():

@@ -12,6 +12,7 @@ import click
 from srm_tui.cli.common import command_options
 from srm_tui.cli.offers import offer_service, offers
 from srm_tui.domain import offers as od
+from srm_tui.domain.campaigns import read_campaign
 from srm_tui.domain.text import visible
 from srm_tui.exits import EXIT_FAILURE, UsageProblem
 
@@ -141,15 +142,18 @@ def offers_coupon(ctx: click.Context, code: str, as_json: bool, **flags: Any) ->
     if as_json:
         click.echo(json.dumps(found.to_json(), ensure_ascii=False))
     else:
-        for c in found.cached:
-            k = c.get("constraints") or {}
+        # The cache's campaigns, else the API's answer (the vendor lists them only by code).
+        for c in map(read_campaign, found.cached or found.api or []):
             click.echo(
-                f"{visible(c['name'], 60)}: {c['discount']['value']:g} % off, "
-                f"{c.get('usagePerCoupon')} use(s) per coupon, {c.get('status')}; "
-                f"offer types {', '.join(k.get('offerTypes') or []) or 'any'}, "
-                f"offers {', '.join(k.get('offers') or []) or 'any'}, "
-                f"tags {', '.join(k.get('tags') or []) or 'any'}"
+                f"{visible(c.name, 60)}: "
+                + visible(
+                    f"{c.discount_text}, {c.uses_per_coupon}, "
+                    f"{c.status_text}; offer types {', '.join(c.offer_types) or 'any'}, "
+                    f"offers {', '.join(c.offers) or 'any'}, tags {', '.join(c.tags) or 'any'}"
+                )
             )
+            for fault in c.faults():
+                click.echo(f"srm: {fault}", err=True)
         if found.api_error:
             click.echo(f"srm: the API did not answer: {found.api_error}", err=True)
     if not found.cached and not found.api:

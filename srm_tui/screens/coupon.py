@@ -17,6 +17,7 @@ from textual.widgets import Input, Static
 
 from srm_tui.api.errors import ApiError
 from srm_tui.bindings import bindings
+from srm_tui.domain.campaigns import read_campaign
 from srm_tui.domain.text import count, visible
 from srm_tui.offers.rules import OfferInvalid
 from srm_tui.screens.workers import work
@@ -32,22 +33,20 @@ def campaign_table(campaigns: list[dict[str, Any]]) -> Table:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
-    for c in campaigns:
-        k = c.get("constraints") or {}
-        discount = c.get("discount")
-        percent = discount.get("value") if isinstance(discount, dict) else discount
+    for c in map(read_campaign, campaigns):
         rows = [
-            ("Campaign", c.get("name")),
-            ("Discount", f"{percent:g} % off"),
-            ("Uses per coupon", str(c.get("usagePerCoupon"))),
-            ("Status", c.get("status")),
-            ("Offer types", _any(k.get("offerTypes"))),
-            ("Offers", _any(k.get("offers"))),
-            ("Tags", _any(k.get("tags"))),
-            ("Payment type", k.get("paymentType") or "any"),
+            ("Campaign", c.name),
+            ("Discount", c.discount_text),
+            ("Uses per coupon", c.uses_text),
+            ("Status", c.status_text),
+            ("Offer types", _any(list(c.offer_types))),
+            ("Offers", _any(list(c.offers))),
+            ("Tags", _any(list(c.tags))),
+            ("Payment type", c.payment_type or "any"),
         ]
-        if c.get("couponCodes"):
-            rows.append(("Codes", ", ".join(c["couponCodes"])))
+        if c.codes:
+            rows.append(("Codes", ", ".join(c.codes)))
+        rows.extend(("⚠", problem) for problem in c.problems)
         for label, value in rows:
             grid.add_row(label, Text(visible(value, 80)))
         grid.add_row("", "")
@@ -123,7 +122,7 @@ class CouponScreen(Screen[Any]):
             f"{visible(code, 40)!r} (from {source})"
         )
         if result.api is not None and result.cached:
-            states = ", ".join(str(c.get("status")) for c in result.api) or "none"
+            states = ", ".join(read_campaign(c).status_text for c in result.api) or "none"
             line += f"; the API says: {states}"
         elif result.api_error:
             line += f"; the API did not answer: {visible(result.api_error, 80)}"
