@@ -187,7 +187,33 @@ class ActionScreen(ModalScreen[Outcome | None]):
                 )
 
     def _refresh_preview(self) -> None:
-        """Validate in place and show what would change: cheap, from the cache alone."""
+        """Validate in place and show what would change: cheap, from the cache alone. It runs
+        on the console's own loop (a timer, not a worker), so a failure nobody foresaw is
+        caught here and said in the dialog: it must never close the console."""
+        try:
+            self._plan_preview()
+        except Exception as exc:
+            self._preview_failed(exc)
+
+    def _preview_failed(self, error: Exception) -> None:
+        """The plan failed unexpectedly: logged with its traceback, said in one plain line,
+        nothing can run until a change of the inputs plans again."""
+        import logging
+
+        logging.getLogger("srm_tui").error(
+            "previewing %s failed", self.action, exc_info=(type(error), error, error.__traceback__)
+        )
+        self.preview = None
+        reason = " ".join(str(error).split()) or "no detail"
+        self.query_one("#preview", Static).update("")
+        self.query_one("#verdict", Static).update(
+            Text(
+                f"✘ The preview failed: {type(error).__name__}: {visible(reason, 160)} "
+                "(the console is still usable; the log has the details)"
+            )
+        )
+
+    def _plan_preview(self) -> None:
         self._count()
         for f in self.inputs:
             error = self.query_one(f"#err-{f.name}", Static)

@@ -46,8 +46,10 @@ def offer_retention(screen: Any) -> None:
     try:
         proposals = screen.app.session.playbook.for_subscription(int(subscription_id))
     except Exception as exc:  # the playbook must never stand between an agent and a cancel
+        reason = " ".join(str(exc).split()) or type(exc).__name__  # one line, whatever it says
         screen.notify(
-            f"The retention playbook could not be read ({exc}); cancelling as usual.",
+            f"The retention playbook could not be read ({visible(reason, 200)}); "
+            "cancelling as usual.",
             severity="warning",
         )
         return
