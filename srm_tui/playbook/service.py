@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 from srm_tui.actions import audit
 from srm_tui.actions.rules import ActionError, ActionRefused, iso
 from srm_tui.api.profile import VENDOR, NotOffered
+from srm_tui.domain.campaigns import read_campaign
+from srm_tui.domain.text import visible
 from srm_tui.playbook.model import Offer, Playbook, PlaybookInvalid, Rule, inline_segment, parse
 from srm_tui.playbook.model import to_json as playbook_json
 from srm_tui.playbook.results import (
@@ -126,7 +128,8 @@ class PlaybookService:
         """What the cache says of the playbook's references: a saved segment that does not
         exist or cannot open, an inline segment that does not compile, a switch to an offer
         the cache does not hold, a coupon no cached campaign holds (the vendor's API lists
-        campaigns only by code, so there an uncached one is left to the API)."""
+        campaigns only by code, so there an uncached one is left to the API), a coupon whose
+        cached campaigns are none of them active (expired: every cancel would refuse it)."""
         conn = self.cache.conn()
         known = self._previews().known_profile()
         vendor = known is not None and known.name == VENDOR
@@ -148,15 +151,10 @@ class PlaybookService:
                                 f"no offer {offer.offer} in the cache (srm sync brings offers)",
                             )
                         )
-                if offer.kind == "coupon" and offer.coupon and not vendor:
-                    if not store.coupon_known(conn, offer.coupon):
-                        faults.append(
-                            PlaybookInvalid(
-                                f"{where}.coupon",
-                                f"no campaign in the cache holds {offer.coupon!r} "
-                                "(srm sync brings the campaigns)",
-                            )
-                        )
+                if offer.kind == "coupon" and offer.coupon:
+                    fault = _coupon_fault(store.coupon_campaigns(conn, offer.coupon), offer.coupon)
+                    if fault is not None and (not vendor or fault[0] == "inactive"):
+                        faults.append(PlaybookInvalid(f"{where}.coupon", fault[1]))
         return faults
 
     def _segment(self, rule: Rule, path: str) -> tuple[Segment | None, int | None]:
@@ -279,6 +277,12 @@ class PlaybookService:
             proposal.refused = str(exc)
         except ActionError as exc:
             proposal.refused = str(exc)
+        except Exception as exc:  # one offer that cannot be planned must not hide the others
+            import logging
+
+            logging.getLogger("srm_tui").exception("planning retention offer %d", number)
+            reason = " ".join(str(exc).split()) or "no detail"
+            proposal.refused = f"could not be planned ({type(exc).__name__}: {reason})"
         else:
             blocked = proposal.preview.blocked
             if blocked is not None:
@@ -432,6 +436,20 @@ class PlaybookService:
         """Offered / taken / declined / save rate per rule (by name) and per offer, from the
         audit trail (from ``since`` on)."""
         return tally(store.events(self.cache.conn(), since), since)
+
+
+def _coupon_fault(campaigns: list[Any], code: str) -> tuple[str, str] | None:
+    """Why a coupon offer would be refused at every cancel, from its cached campaigns:
+    ("unknown", ...) none holds it, ("inactive", ...) none of them is active; None: fine."""
+    if not campaigns:
+        return "unknown", f"no campaign in the cache holds {code!r} (srm sync brings the campaigns)"
+    terms = [read_campaign(c) for c in campaigns]
+    if any(t.active for t in terms):
+        return None
+    said = "; ".join(f"campaign {visible(t.name, 60)!r} is {t.status_text}" for t in terms)
+    return "inactive", (
+        f"{said}: the coupon {code!r} would be refused at every cancel (coupon.campaign-inactive)"
+    )
 
 
 def _stored(body: dict[str, Any], version: int) -> Playbook:

@@ -147,7 +147,13 @@ def localization_currencies(conn: sqlite3.Connection, offer_id: str) -> list[tup
     ]
 
 
-def coupon_known(conn: sqlite3.Connection, code: str) -> bool:
-    """Whether a cached campaign holds the coupon code."""
-    row = conn.execute("SELECT 1 FROM campaign_codes WHERE code = ? LIMIT 1", (code,)).fetchone()
-    return row is not None
+def coupon_campaigns(conn: sqlite3.Connection, code: str) -> list[Any]:
+    """The cached campaigns holding the coupon code, as stored (empty: none holds it)."""
+    from srm_tui.storage.payload import decode_raw
+
+    rows = conn.execute(
+        "SELECT c.raw FROM campaign_codes k JOIN campaigns c ON c.id = k.campaign_id "
+        "WHERE k.code = ? ORDER BY c.id",
+        (code,),
+    ).fetchall()
+    return [decode_raw(row[0]) for row in rows]

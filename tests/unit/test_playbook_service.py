@@ -280,3 +280,78 @@ def test_letting_them_go_is_a_decline_with_the_reason_and_the_offer_named(sessio
     assert (detail["reason"], detail["offer"], detail["kind"]) == ("Too dear", 2, "let-go")
     report = session.playbook.report(None).to_json()["rules"][0]
     assert (report["offered"], report["taken"], report["declined"]) == (1, 0, 1)
+
+
+def _cache_campaign(session: Session, item: dict, code: str, campaign_id: int) -> None:
+    """A campaign stored as a sync stores it (validated, then upserted with its codes)."""
+    from srm_tui.storage import records
+    from srm_tui.sync.parse import validate
+
+    good, bad = validate("campaigns", [dict(item, id=campaign_id, couponCodes=[code])])
+    assert not bad
+    with session.cache.transaction() as tx:
+        records.upsert(tx, "campaigns", good, NOW)
+
+
+def test_check_names_a_coupon_whose_campaign_is_expired(session):
+    # The demo's full campaign shape: SUMMER15 is held by 'Summer pass promo', expired.
+    held = rows(session, "SELECT code FROM campaign_codes WHERE code = 'SUMMER15'")
+    assert held, "the seeded cache holds the expired Summer pass promo"
+    # The vendor's GET /campaigns item shape (discount a number, uses a string), inactive.
+    _cache_campaign(
+        session,
+        {
+            "name": "Autumn promo",
+            "discount": 10,
+            "usagePerCoupon": "1",
+            "status": "inactive",
+            "constraints": {"offerTypes": ["S"], "paymentType": "", "offers": [], "tags": []},
+        },
+        "AUTUMN10",
+        9001,
+    )
+    pb = Playbook(
+        0,
+        (
+            everyone(
+                Offer("coupon", coupon="SUMMER15"),
+                Offer("coupon", coupon="COMEBACK50"),  # active: fine
+                Offer("coupon", coupon="AUTUMN10"),
+            ),
+        ),
+    )
+    assert [str(f) for f in session.playbook.check(pb)] == [
+        "rules[0].offers[0].coupon: campaign 'Summer pass promo' is expired: the coupon "
+        "'SUMMER15' would be refused at every cancel (coupon.campaign-inactive)",
+        "rules[0].offers[2].coupon: campaign 'Autumn promo' is inactive: the coupon "
+        "'AUTUMN10' would be refused at every cancel (coupon.campaign-inactive)",
+    ]
+
+
+def test_against_the_vendor_an_uncached_code_is_left_to_the_api_an_expired_one_is_not(
+    seeded_cache,
+):
+    from srm_tui.api.profile import profile_for, remember_profile
+
+    url = "http://127.0.0.1:9/3.1"  # never called: check() reads the remembered profile
+    made = Session(
+        load_settings(db=str(seeded_cache(120, 4)), now=AS_OF, agent="anna", api_url=url)
+    )
+    try:
+        remember_profile(made.cache.conn(), url, profile_for("vendor"))
+        pb = Playbook(
+            0,
+            (
+                everyone(
+                    Offer("coupon", coupon="NOT-CACHED-YET"),
+                    Offer("coupon", coupon="SUMMER15"),
+                ),
+            ),
+        )
+        assert [str(f) for f in made.playbook.check(pb)] == [
+            "rules[0].offers[1].coupon: campaign 'Summer pass promo' is expired: the coupon "
+            "'SUMMER15' would be refused at every cancel (coupon.campaign-inactive)",
+        ]
+    finally:
+        made.close()
+        made.cache.close()
