@@ -355,3 +355,23 @@ def test_against_the_vendor_an_uncached_code_is_left_to_the_api_an_expired_one_i
     finally:
         made.close()
         made.cache.close()
+
+
+def test_an_offer_that_cannot_be_planned_is_refused_with_its_reason_the_others_stay(
+    session, monkeypatch
+):
+    cid, sid = active_subscription(session)
+
+    def broken(ctx, code):  # a failure nobody foresaw, injected into the coupon's plan
+        raise RuntimeError("boom\non two lines")
+
+    monkeypatch.setattr("srm_tui.actions.coupon.campaigns_for", broken)
+    session.playbook.save(
+        Playbook(0, (everyone(Offer("coupon", coupon="COMEBACK50"), Offer("extend", days=7)),)),
+        base_version=0,
+    )
+    found = session.playbook.proposals(cid, sid)
+    assert found.matched and not found.skipped
+    coupon, extend = found.offers
+    assert coupon.refused == "could not be planned (RuntimeError: boom on two lines)"
+    assert not coupon.available and extend.available
