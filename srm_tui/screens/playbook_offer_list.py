@@ -1,7 +1,10 @@
-"""The rule editor's offers: a list (a adds, x removes, K/J move, "›" marks the one edited)
-and, under it, the form for the highlighted offer: its kind (left/right cycles) and the kind's
-one parameter, checked as typed with the fault beside the field (✘ the form's, ⚠ what the
-cache says). A switch's offer is picked from the cached offers (ctrl+o)."""
+"""The rule editor's offers: a list (a adds, x removes, K/J move, "›" marks the one edited;
+these keys act only while the list has the focus, so a letter meant for a field never
+reorders or removes an offer) and, under it, the form for the highlighted offer: its kind
+(left/right cycles) and the kind's one parameter, checked as typed with the fault under the
+field (✘ the form's, ⚠ what the cache says). A switch's offer is picked from the cached
+offers (ctrl+o). The focused field's label is marked in text (▸), and every field takes the
+focus whatever the offer's kind, so Tab always visits the same stops."""
 
 from __future__ import annotations
 
@@ -26,9 +29,29 @@ class OfferListScreen(Screen):
     known_offers: set[str]
     catalogue: list[tuple[str, str]]
     offer_refs: dict[int, str]
+    labels: dict[str, tuple[str, str]]  # a field's id -> (its label's id, the label's words)
 
     def refs_later(self) -> None:  # pragma: no cover - ReferenceChecks'
         raise NotImplementedError
+
+    def recheck(self) -> None:  # pragma: no cover - the screen's
+        raise NotImplementedError
+
+    # where the keys go --------------------------------------------------------------------------
+
+    def _mark_focus(self) -> None:
+        """Each label, the focused field's marked "▸ " (the others indented alike)."""
+        focused = self.focused.id if self.focused is not None else None
+        for field_id, (label_id, words) in self.labels.items():
+            mark = "▸ " if field_id == focused else "  "
+            self.query_one(f"#{label_id}", Static).update(Text(mark + words))
+        self.refresh_bindings()
+
+    def on_descendant_focus(self) -> None:
+        self._mark_focus()
+
+    def on_descendant_blur(self) -> None:
+        self._mark_focus()
 
     def _say(self, which: str, fault: str | None, mark: str = "✘") -> None:
         """A fault beside (or under) its field (✘ the form's, ⚠ the cache's); none hides
@@ -70,10 +93,11 @@ class OfferListScreen(Screen):
         for i in range(len(self.drafts)):
             table.add_row(self._number(i), self._offer_cell(i), key=str(i))
         if not self.drafts:
-            table.add_row(Text(""), Text("no offer yet: a adds one"), key="none")
+            table.add_row(Text(""), Text("no offer yet: a (here) adds one"), key="none")
         else:
             table.move_cursor(row=self.current)
         self.refs_later()
+        self.recheck()
 
     def _number(self, index: int) -> Text:
         """The offer's number; "›" marks the one the form below edits (in text, not only
@@ -102,13 +126,18 @@ class OfferListScreen(Screen):
         kind = self.query_one("#kind", ChoiceField)
         param = self.query_one("#param", Input)
         if not self.drafts:
-            kind.disabled = param.disabled = True
-            self.query_one("#param-label", Static).update("")
+            # Still focusable (Tab keeps its stops), typing nothing: there is no offer yet.
+            kind.set("coupon")
+            kind.add_class("-idle")
+            param.add_class("-idle")
+            self.labels["param"] = ("param-label", "Parameter")
+            param.restrict = "^$"
             param.value = ""
+            param.placeholder = "no offer yet"
             self._say("param-error", None)
-            self.refresh_bindings()
+            self._mark_focus()
             return
-        kind.disabled = False
+        kind.remove_class("-idle")
         draft = self.drafts[self.current]
         kind.set(draft.kind)
         self._param_field(draft)
@@ -116,27 +145,36 @@ class OfferListScreen(Screen):
     def _param_field(self, draft: OfferDraft) -> None:
         name, label, help_text = PARAMS.get(draft.kind, (None, draft.kind, ""))
         param = self.query_one("#param", Input)
-        self.query_one("#param-label", Static).update(label)
-        param.disabled = name is None
-        param.placeholder = help_text if name else ""
+        self.labels["param"] = ("param-label", label)
+        # A kind without a parameter keeps the field focusable but lets nothing be typed.
+        param.restrict = None if name else "^$"
+        param.set_class(name is None, "-idle")
+        param.placeholder = help_text
         if param.value != draft.text:
             param.value = draft.text
         self._say("param-error", *self._fault(self.current))
-        self.refresh_bindings()
+        self._mark_focus()
 
     @on(ChoiceField.Changed, "#kind")
     def _kind_changed(self, event: ChoiceField.Changed) -> None:
         if not self.drafts:
+            self.query_one("#kind", ChoiceField).set("coupon")
+            self._say("param-error", "no offer yet: a in the offers list adds one")
             return
         draft = self.drafts[self.current]
         draft.kind = event.value
         self.refs_later()
         self._param_field(draft)
         self._update_row()
+        self.recheck()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "pick_offer":
             return bool(self.drafts) and self.drafts[self.current].kind == "switch"
+        if action in ("add_offer", "remove_offer", "move_offer"):
+            # Only in the list: a letter typed elsewhere never moves or removes an offer.
+            focused = self.focused
+            return focused is not None and focused.id == "offers"
         return True
 
     @on(Input.Changed, "#param")
@@ -150,6 +188,7 @@ class OfferListScreen(Screen):
         self.refs_later()
         self._say("param-error", *self._fault(self.current))
         self._update_row()
+        self.recheck()
 
     @on(Input.Submitted, "#param")
     def _param_entered(self) -> None:
@@ -214,5 +253,6 @@ class OfferListScreen(Screen):
             self.refs_later()
             self._load_offer()
             self._update_row()
+            self.recheck()
 
         self.app.push_screen(OfferPickScreen(self.catalogue, draft.text.strip()), picked)

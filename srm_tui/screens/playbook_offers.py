@@ -24,13 +24,14 @@ from srm_tui.playbook.model import Offer, PlaybookInvalid, Rule, parse
 from srm_tui.widgets.footer import Footer
 from srm_tui.widgets.safe_text import SafeInput
 
-# kind -> (the offer's field, its label in the form, what to type)
+# kind -> (the offer's field, its label in the form, what to type: short enough to fit the
+# field whole at any screen size)
 PARAMS: dict[str, tuple[str | None, str, str]] = {
-    "coupon": ("coupon", "Coupon code", "a campaign code, e.g. SAVE20"),
-    "pause": ("cycles", "Cycles", "billing cycles to pause, 1..12"),
-    "switch": ("offer", "Offer id", "a cached offer's id (ctrl+o lists them)"),
-    "extend": ("days", "Days", "days of access to add, 1..3650"),
-    "let-go": (None, "No parameter", "the customer cancels; nothing is offered"),
+    "coupon": ("coupon", "Coupon code", "e.g. SAVE20"),
+    "pause": ("cycles", "Cycles", "1..12 billing cycles"),
+    "switch": ("offer", "Offer id", "ctrl+o lists offers"),
+    "extend": ("days", "Days", "1..3650 days"),
+    "let-go": (None, "No parameter", "nothing to type"),
 }
 WHOLE = re.compile(r"\s*[+-]?\d{1,12}\s*")
 # A segment every customer is in, and a rule name: the stand-ins that let one part of a rule

@@ -39,6 +39,19 @@ from srm_tui.widgets.status_line import StatusLine
 
 INLINE = "inline definition (JSON, typed below)"
 KEEP_HINT = "ctrl+s keeps the rule; the playbook's own ctrl+s saves it as a version."
+# Every field and the label that names it: the focused one's label is marked in text (▸), so
+# where a key goes is seen without colour too (NO_COLOR). The parameter's label is the kind's.
+LABELS = {
+    "name": ("name-label", "Name"),
+    "segment": ("segment-label", "Segment — who the rule is for (the first matching rule wins):"),
+    "inline": ("inline-label", "JSON"),
+    "offers": (
+        "offers-label",
+        "Offers, made in this order (in this list: a adds, x removes, K/J move)",
+    ),
+    "kind": ("kind-label", "Kind"),
+}
+SAVED_CHOSEN = "a saved segment is chosen above (the last choice types one here)"
 
 
 class RuleScreen(ReferenceChecks, AsksBeforeLeaving, OfferListScreen):
@@ -79,11 +92,16 @@ class RuleScreen(ReferenceChecks, AsksBeforeLeaving, OfferListScreen):
         else:
             self.choice = len(names)
             self.inline0 = json.dumps(rule.segment, ensure_ascii=False)
+        self.inline_aside = self.inline0
         self.drafts = [OfferDraft.of(o) for o in rule.offers] if rule else []
         self.current = 0  # the offer the form below the list edits
         # Fields the agent has typed in (or ctrl+s tried): only these say what is wrong, so
         # a new rule does not open on a screen of complaints.
         self.touched: set[str] = set()
+        self.labels = dict(LABELS)
+        self.labels["param"] = ("param-label", "Parameter")
+        # Once ctrl+s has said what is wrong, the line is said again after every change.
+        self.tried = False
         self._init_refs()
 
     # building ---------------------------------------------------------------------------------
@@ -93,39 +111,37 @@ class RuleScreen(ReferenceChecks, AsksBeforeLeaving, OfferListScreen):
         yield Static(
             Text(f"Segments › Retention playbook › rule {self.number} · {title}"), id="crumbs"
         )
-        with VerticalScroll(id="form"):
+        # The form scrolls to the focused field; it never takes the focus itself (else Tab
+        # would stop on it only when the screen is too small to show it all).
+        with VerticalScroll(id="form", can_focus=False):
             with Horizontal(classes="row"):
-                yield Static("Name", classes="label", markup=False)
-                yield SafeInput(self.name0, placeholder="e.g. Annual, high value", id="name")
+                yield Static("", id="name-label", classes="label", markup=False)
+                yield SafeInput(
+                    self.name0,
+                    placeholder="e.g. Annual, high value",
+                    id="name",
+                    select_on_focus=False,
+                )
                 yield Static("", id="name-error", classes="error", markup=False)
-            yield Static(
-                "Segment — who the rule is for (the first matching rule wins):",
-                classes="heading",
-                markup=False,
-            )
+            yield Static("", id="segment-label", classes="heading", markup=False)
             yield OptionList(id="segment")
-            yield SafeTextArea(
-                self.inline0,
-                placeholder=(
-                    '{"where": {"attr": "subscription.state", "op": "eq", "value": "grace"}}'
-                ),
-                id="inline",
-                compact=True,
-                highlight_cursor_line=False,
-            )
+            with Horizontal(classes="row"):
+                yield Static("", id="inline-label", classes="label", markup=False)
+                yield SafeTextArea(
+                    self.inline0,
+                    id="inline",
+                    compact=True,
+                    highlight_cursor_line=False,
+                )
             yield Static("", id="segment-error", classes="error", markup=False)
-            yield Static(
-                "Offers — made in this order: a adds, x removes, K/J move",
-                classes="heading",
-                markup=False,
-            )
+            yield Static("", id="offers-label", classes="heading", markup=False)
             yield DataTable(id="offers", cursor_type="row", zebra_stripes=True)
             with Horizontal(id="offer-form", classes="row"):
-                yield Static("Kind", classes="label", markup=False)
+                yield Static("", id="kind-label", classes="label", markup=False)
                 yield ChoiceField(OFFER_KINDS, "coupon", id="kind")
                 yield Static("", id="param-label", classes="label", markup=False)
-                yield SafeInput("", id="param")
-                yield Static("", id="param-error", classes="error", markup=False)
+                yield SafeInput("", id="param", select_on_focus=False)
+            yield Static("", id="param-error", classes="error", markup=False)
         yield Static(KEEP_HINT, id="verdict", markup=False)
         yield StatusLine()
         yield Footer()
@@ -144,6 +160,7 @@ class RuleScreen(ReferenceChecks, AsksBeforeLeaving, OfferListScreen):
         self._load_offer()
         self._check_name()
         self.query_one("#name", Input).focus()
+        self._mark_focus()
 
     def _choice_text(self, index: int) -> Text:
         mark = "(•)" if index == self.choice else "( )"
@@ -175,6 +192,8 @@ class RuleScreen(ReferenceChecks, AsksBeforeLeaving, OfferListScreen):
             self.touched.add("name")
         fault = name_fault(value, self.others)
         self._say("name-error", fault if "name" in self.touched else None)
+        if event is not None:
+            self.recheck()
         return fault
 
     @on(Input.Submitted, "#name")
@@ -199,12 +218,28 @@ class RuleScreen(ReferenceChecks, AsksBeforeLeaving, OfferListScreen):
         self.query_one("#inline" if self._inline else "#offers").focus()
 
     def _show_segment(self) -> None:
-        self.query_one("#inline", TextArea).display = self._inline
+        """The JSON box stays in place (Tab keeps its stops): typed in for an inline
+        definition, read only while a saved segment is chosen (what was typed is kept aside
+        for when the inline definition is chosen again)."""
+        box = self.query_one("#inline", TextArea)
         if self._inline:
+            if box.read_only:
+                box.read_only = False
+                box.placeholder = (
+                    '{"where": {"attr": "subscription.state", "op": "eq", "value": "grace"}}'
+                )
+                box.load_text(self.inline_aside)
             self._check_inline()
         else:
+            if not box.read_only:
+                self.inline_aside = box.text
+                box.read_only = True
+                box.placeholder = SAVED_CHOSEN
+                box.load_text("")
             self._say("segment-error", None)
+        box.set_class(not self._inline, "-idle")
         self.refs_later()
+        self.recheck()
 
     @on(TextArea.Changed, "#inline")
     def _check_inline(self, event: TextArea.Changed | None = None) -> str | None:
@@ -217,6 +252,7 @@ class RuleScreen(ReferenceChecks, AsksBeforeLeaving, OfferListScreen):
         self._say("segment-error", fault if "inline" in self.touched or value else None)
         if event is not None:
             self.refs_later()
+            self.recheck()
         return fault
 
     def _segment_value(self) -> str | dict[str, Any] | None:
@@ -243,37 +279,60 @@ class RuleScreen(ReferenceChecks, AsksBeforeLeaving, OfferListScreen):
 
     # keeping the rule -------------------------------------------------------------------------
 
+    def _wrong(self) -> list[tuple[str, str]]:
+        """Every field still wrong, in the form's order: (the field to go to, what to fix)."""
+        wrong: list[tuple[str, str]] = []
+        fault = name_fault(self.query_one("#name", Input).value, self.others)
+        if fault:
+            wrong.append(("#name", f"the name ({fault})"))
+        if self._inline and inline_fault(self.query_one("#inline", TextArea).text)[1]:
+            wrong.append(("#inline", "the inline segment"))
+        bad = [i for i, d in enumerate(self.drafts) if offer_fault(d, self.known_offers)]
+        if not self.drafts:
+            wrong.append(
+                ("#offers", "the offers (a rule makes at least one: a in the list adds one)")
+            )
+        elif bad:
+            wrong.append(("#param", f"{count(len(bad), 'offer')} marked ✘"))
+        return wrong
+
+    def recheck(self) -> None:
+        """After ctrl+s said what is wrong, say it again as it is now (or that the rule can
+        be kept), so the line never names a field already fixed."""
+        if not self.tried or not self.is_mounted:
+            return
+        wrong = self._wrong()
+        self.query_one("#verdict", Static).update(
+            Text("✘ Not kept yet: fix " + "; ".join(w for _, w in wrong) + ".")
+            if wrong
+            else Text(KEEP_HINT)
+        )
+
     def action_keep(self) -> None:
         """Check every part; keep the rule when nothing is wrong, else say where."""
         self.touched.update(("name", "inline"))
+        self.tried = True
         name = self.query_one("#name", Input).value.strip()
-        wrong: list[tuple[str, str]] = []  # (the field to go to, what to fix)
-        if self._check_name():
-            wrong.append(("#name", "the name"))
+        self._check_name()
         segment: str | dict[str, Any] | None
         if self._inline:
             segment, fault = inline_fault(self.query_one("#inline", TextArea).text)
             self._say("segment-error", fault)
-            if fault:
-                wrong.append(("#inline", "the inline segment"))
         else:
             segment = self.segments[self.choice][0]
         bad = [i for i, d in enumerate(self.drafts) if offer_fault(d, self.known_offers)]
-        if not self.drafts:
-            wrong.append(("#offers", "the offers (a rule makes at least one: a adds one)"))
-        elif bad:
+        if bad:
             self.current = bad[0]
             self._fill_offers()
             self._load_offer()
-            wrong.append(("#param", f"{count(len(bad), 'offer')} marked ✘"))
-        verdict = self.query_one("#verdict", Static)
+        wrong = self._wrong()
+        self.recheck()
         if wrong:
-            verdict.update(Text("✘ Not kept yet: fix " + "; ".join(w for _, w in wrong) + "."))
             self.query_one(wrong[0][0]).focus()
             return
         try:
             rule = build_rule(name, segment, self.drafts)  # type: ignore[arg-type]
         except PlaybookInvalid as exc:
-            verdict.update(Text(f"✘ {visible(str(exc), 200)}"))
+            self.query_one("#verdict", Static).update(Text(f"✘ {visible(str(exc), 200)}"))
             return
         self.dismiss(rule)

@@ -10,6 +10,7 @@ import pytest
 
 from srm_tui.config import load_settings
 from srm_tui.playbook.model import Offer, Playbook, Rule
+from srm_tui.screens.playbook_offers import PARAMS
 from srm_tui.segments.model import All, Condition, Segment
 from srm_tui.segments.service import SegmentStore
 from srm_tui.session import Session
@@ -64,6 +65,13 @@ def line_with(app, needle: str) -> str:
     return next((ln for ln in screen_text(app).splitlines() if needle in ln), "")
 
 
+def under(app, needle: str) -> str:
+    """The screen line holding ``needle`` and the line under it (a field's fault)."""
+    lines = screen_text(app).splitlines()
+    at = next((i for i, ln in enumerate(lines) if needle in ln), None)
+    return "" if at is None else "\n".join(lines[at : at + 2])
+
+
 async def test_add_a_rule_with_a_saved_segment_and_two_offers_reorder_and_save(db):
     code = _setup(db)
     app = make_app(db)
@@ -79,7 +87,7 @@ async def test_add_a_rule_with_a_saved_segment_and_two_offers_reorder_and_save(d
         await type_text(pilot, "Grace, keep them")
         await pilot.press("tab")  # the saved segments: the first (High value) is chosen
         await pilot.press("down")  # In grace
-        await pilot.press("tab")  # the offers
+        await pilot.press("tab", "tab")  # past the JSON box (read only here), the offers
         await pilot.press("a")  # a coupon, its code next
         await pilot.press("tab")
         await type_text(pilot, code)
@@ -150,7 +158,7 @@ async def test_bad_days_and_inline_segment_said_in_place_and_nothing_is_saved(db
         await pilot.press("tab", "a", "right", "right", "right")  # extend
         await pilot.press("tab")
         await type_text(pilot, "5000")
-        assert "✘ must be 1..3650" in line_with(app, "Days"), screen_text(app)
+        assert "✘ must be 1..3650" in under(app, "Days"), screen_text(app)
         assert "✘ extend 5000: must be 1..3650" in screen_text(app)  # the offer's row too
 
         await pilot.press("ctrl+s")  # not kept: said, the editor stays, nothing changes
@@ -332,10 +340,13 @@ async def test_a_switch_picks_a_cached_offer_and_state_reads_without_colour(db, 
         assert app.screen.query_one("#param").value == first
         assert f"›2  switch to offer {first}" in screen_text(app)
         assert "✘" not in screen_text(app)
-        await pilot.press("a")  # a third offer, then x takes it out again
+        await pilot.press("shift+tab", "a")  # in the list: a third offer, x takes it out
         await pilot.pause()
         assert "›3" in screen_text(app) and len(app.screen.drafts) == 3
-        await pilot.press("x")
+        await pilot.press("x")  # the focus went to the new offer's kind: x does nothing there
+        await pilot.pause()
+        assert len(app.screen.drafts) == 3
+        await pilot.press("shift+tab", "x")
         await pilot.pause()
         assert len(app.screen.drafts) == 2 and "›2" in screen_text(app)
         await pilot.press("ctrl+s")
@@ -352,12 +363,15 @@ async def test_a_coupon_no_cached_campaign_holds_is_said_and_not_saved(db):
         await pilot.press("a")
         await until(pilot, lambda: name(app) == "RuleScreen", "the rule editor opened")
         await type_text(pilot, "Win back")
-        await pilot.press("tab", "tab", "a", "tab")  # a saved segment, a coupon, its code
+        # a saved segment (the JSON box read only), a coupon, its code
+        await pilot.press("tab", "tab", "tab", "a", "tab")
         await type_text(pilot, "NO-SUCH-CAMPAIGN")
         # Well formed, but the cache knows no such campaign: said beside the code (⚠, the
         # cache's word) once the typing stops, and in the offer's row.
         said = "⚠ no campaign in the cache holds"
-        await until(pilot, lambda: said in line_with(app, "Coupon code"), "the cache's check")
+        await until(pilot, lambda: said in under(app, "Coupon code"), "the cache's check")
+        # said whole (the line wraps, nothing is cut)
+        assert "(srm sync brings the campaigns)" in screen_text(app).replace("\n", " ")
         assert "›1  apply coupon NO-SUCH-CAMPAIGN ⚠ no campaign" in screen_text(app)
         await pilot.press("ctrl+s")  # the rule is kept in the playbook all the same
         await until(pilot, lambda: name(app) == "PlaybookScreen", "kept")
@@ -366,3 +380,130 @@ async def test_a_coupon_no_cached_campaign_holds_is_said_and_not_saved(db):
         await pilot.press("ctrl+s")
         await until(pilot, lambda: f"✘ Not saved: {warning}" in screen_text(app), "refused")
         assert current(app).version == 1 and current(app).rules == (EVERYONE,)
+
+
+# Where the keys go: the focused field is marked in text, Tab visits fixed stops, and letters
+# typed into a field only type (issue: "K" typed for a coupon code moved an offer up).
+
+TAB_STOPS = ("name", "segment", "inline", "offers", "kind", "param")
+
+
+def marked(app) -> list[str]:
+    """The screen's lines holding the focus mark."""
+    return [ln for ln in screen_text(app).splitlines() if "▸" in ln]
+
+
+async def tab_round(pilot, labels: dict[str, str]) -> None:
+    """Tab once round the form from the name: each stop's label marked, and only it."""
+    app = pilot.app
+    for stop in TAB_STOPS[1:] + TAB_STOPS[:1]:
+        await pilot.press("tab")
+        await pilot.pause()
+        assert app.focused.id == stop, (stop, app.focused)
+        lines = marked(app)
+        assert len(lines) == 1 and f"▸ {labels[stop]}" in lines[0], (stop, screen_text(app))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_the_focused_field_is_marked_without_colour_and_tab_has_fixed_stops(
+    db, monkeypatch, size
+):
+    monkeypatch.setenv("NO_COLOR", "1")
+    _setup(db)
+    app = make_app(db)
+    async with app.run_test(size=size) as pilot:
+        await open_playbook(pilot)
+        await pilot.press("a")  # a new rule: a saved segment, no offer yet
+        await until(pilot, lambda: name(app) == "RuleScreen", "the rule editor opened")
+        assert app.focused.id == "name" and "▸ Name" in marked(app)[0]
+        labels = {
+            "name": "Name",
+            "segment": "Segment",
+            "inline": "JSON",
+            "offers": "Offers",
+            "kind": "Kind",
+            "param": "Parameter",
+        }
+        await tab_round(pilot, labels)
+        # An offer added (a coupon): the same stops, the parameter's own label marked, and
+        # what to type there shown whole.
+        await pilot.press("tab", "tab", "tab", "a")
+        await pilot.pause()
+        assert app.focused.id == "kind" and "▸ Kind" in marked(app)[0]
+        assert "e.g. SAVE20" in screen_text(app)
+        await pilot.press("shift+tab", "shift+tab", "shift+tab", "shift+tab")
+        assert app.focused.id == "name"
+        await tab_round(pilot, {**labels, "param": "Coupon code"})
+        # let go (no parameter) and the inline segment chosen: still the same stops.
+        await pilot.press("tab", "end", "tab", "tab", "tab")
+        for _ in range(4):  # each kind's "what to type" shown whole, at either size
+            await pilot.press("right")
+            await pilot.pause()
+            kind = app.screen.drafts[0].kind
+            assert PARAMS[kind][2] in line_with(app, "Kind"), (kind, screen_text(app))
+        assert app.screen.drafts[0].kind == "let-go"
+        await pilot.press("shift+tab", "shift+tab", "shift+tab", "shift+tab")
+        assert app.focused.id == "name"
+        await tab_round(pilot, {**labels, "param": "No parameter"})
+
+
+async def test_letters_typed_in_a_field_only_type_and_never_move_an_offer(db, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    _setup(db)
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_playbook(pilot)
+        await pilot.press("e")  # Everyone else: its name kept whole, the cursor at its end
+        await until(pilot, lambda: name(app) == "RuleScreen", "the rule editor opened")
+        await type_text(pilot, " Kaxj")
+        assert app.screen.query_one("#name").value == "Everyone else Kaxj"
+        await pilot.press("tab", "tab", "tab")  # the offers: a adds a coupon
+        await pilot.press("a")
+        await pilot.press("tab")
+        assert app.focused.id == "param"
+        await type_text(pilot, "COMEBACK50")
+        await pilot.press("shift+tab")  # the kind: letters do nothing there either
+        await type_text(pilot, "KJax")
+        await pilot.press("tab")
+        await type_text(pilot, "JaxK")
+        await pilot.pause()
+        drafts = app.screen.drafts
+        assert [d.key() for d in drafts] == [("let-go", ""), ("coupon", "COMEBACK50JaxK")]
+        assert app.screen.query_one("#param").value == "COMEBACK50JaxK"
+        # Tabbed out of and back into the field: its text kept, typing goes on at its end.
+        await pilot.press("tab", "shift+tab")
+        await pilot.pause()
+        await type_text(pilot, "!")
+        assert app.screen.query_one("#param").value == "COMEBACK50JaxK!"
+        # In the list, the same letters are the list's keys.
+        await pilot.press("enter")
+        assert app.focused.id == "offers"
+        await pilot.press("K")
+        await pilot.pause()
+        assert [d.kind for d in app.screen.drafts] == ["coupon", "let-go"]
+
+
+async def test_the_not_kept_line_says_what_is_still_wrong_after_every_change(db, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    _setup(db)
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_playbook(pilot)
+        await pilot.press("a")
+        await until(pilot, lambda: name(app) == "RuleScreen", "the rule editor opened")
+        await pilot.press("ctrl+s")  # no name, no offer: both said
+        await pilot.pause()
+        verdict = line_with(app, "Not kept yet")
+        assert "the name" in verdict and "the offers" in verdict, screen_text(app)
+        assert app.focused.id == "name"
+        await type_text(pilot, "Win back")
+        verdict = line_with(app, "Not kept yet")
+        assert "the name" not in verdict and "the offers" in verdict, screen_text(app)
+        await pilot.press("tab", "tab", "tab", "a")  # a coupon, its code not typed yet
+        await pilot.pause()
+        verdict = line_with(app, "Not kept yet")
+        assert "the offers" not in verdict and "1 offer marked ✘" in verdict, screen_text(app)
+        await pilot.press("tab")
+        await type_text(pilot, "ANY")
+        assert "Not kept yet" not in screen_text(app)
+        assert "ctrl+s keeps the rule" in screen_text(app)
