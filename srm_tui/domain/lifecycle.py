@@ -45,6 +45,14 @@ def pass_is_active(status: str, expires_at: int | None, now: int) -> bool:
     return status == "active" and (expires_at is None or expires_at >= now)
 
 
+def pass_state(status: str, expires_at: int | None, now: int) -> str:
+    """What a pass is at ``now``: its status, except that an "active" pass past its end is
+    "expired" (the vendor's status may lag its expiresAt; CONTRACT section 5)."""
+    if status == "active" and not pass_is_active(status, expires_at, now):
+        return "expired"
+    return status
+
+
 def customer_status(
     sub_states: Iterable[str], passes: Iterable[tuple[str, int | None]], now: int
 ) -> str:

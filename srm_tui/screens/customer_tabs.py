@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Static
 from srm_tui.actions.local_notes import NOTICE as KEPT_NOTICE
 from srm_tui.actions.local_notes import is_local
 from srm_tui.domain import account as acc
+from srm_tui.domain import lifecycle as lc
 from srm_tui.domain.money import money
 from srm_tui.domain.text import visible
 from srm_tui.domain.time import day, utc
@@ -154,7 +155,7 @@ def payments(screen: CustomerScreen) -> None:
             str(p["passId"]),
             "pass",
             plain(f"{p['offerId']} {titles.get(p['offerId'], '')}", 40),
-            Text(p["status"]),
+            Text(lc.pass_state(p["status"], p.get("expiresAt"), screen.app.settings.now_ts())),
             day(p.get("expiresAt")) if p.get("expiresAt") else "no end",
             "",
             "",

@@ -111,3 +111,14 @@ def test_visible_makes_controls_and_markup_plain():
     assert visible("a\x1b[31mb") == "a\\x1b[31mb"
     assert visible("x\u202ey") == "x\\u202ey"
     assert visible("a" * 10, limit=5) == "aaaa…"
+
+
+def test_an_active_pass_past_its_end_reads_expired():
+    """Found in a user run: the Payments tab showed a pass 'active' three years after its
+    end, from the vendor's status field (CONTRACT section 5: active only until expiresAt)."""
+    from srm_tui.domain.lifecycle import pass_state
+
+    assert pass_state("active", 1_000, 2_000) == "expired"
+    assert pass_state("active", 3_000, 2_000) == "active"
+    assert pass_state("active", None, 2_000) == "active"
+    assert pass_state("terminated", 1_000, 2_000) == "terminated"
