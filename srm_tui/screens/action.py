@@ -258,9 +258,11 @@ class ActionScreen(ModalScreen[Outcome | None]):
 
     def _show_preview(self, p: Preview) -> None:
         table = Table(title="What will change", title_justify="left", expand=True, show_edge=False)
-        table.add_column("What")
-        table.add_column("Before")
-        table.add_column("After")
+        # Values fold inside their column (a timestamp is one long word): never past the
+        # dialog's edge, where the line would wrap under the table.
+        table.add_column("What", ratio=1, overflow="fold")
+        table.add_column("Before", ratio=2, overflow="fold")
+        table.add_column("After", ratio=2, overflow="fold")
         for change in p.changes:
             table.add_row(
                 Text(visible(change.what, 40)),

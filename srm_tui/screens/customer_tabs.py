@@ -132,37 +132,53 @@ def payments(screen: CustomerScreen) -> None:
         if nxt
         else Text("No scheduled payment.", style="bold")
     )
-    access = _table(
-        screen,
-        "#access-table",
-        ("ID", "Kind", "Offer", "State", "Until", "Price", "Channel", "Renewals"),
-    )
+    # At 80 columns the ID, state and end date stay: Channel and Renewals give way first,
+    # then the price; the offer's title is cut (its id leads the cell).
+    rows, keys = [], []
     for s in a.records.get("subscriptions", []):
         gateway = s.get("paymentGateway")
-        access.add_row(
-            str(s["subscriptionId"]),
-            "subscription",
-            plain(f"{s['offerId']} {titles.get(s['offerId'], '')}", 40),
-            Text(a.subscription_states[s["subscriptionId"]]),
-            day(s.get("dateTo")),
-            plain(money(s.get("nextPaymentPrice"), s.get("nextPaymentCurrency"))),
-            plain(acc.IN_APP.get(gateway, gateway)),
-            str((s.get("renewalCycle") or {}).get("completed", 0)),
-            key=f"S{s['subscriptionId']}",
+        rows.append(
+            [
+                str(s["subscriptionId"]),
+                "subscription",
+                plain(f"{s['offerId']} {titles.get(s['offerId'], '')}".strip(), None),
+                Text(a.subscription_states[s["subscriptionId"]]),
+                day(s.get("dateTo")),
+                plain(money(s.get("nextPaymentPrice"), s.get("nextPaymentCurrency"))),
+                plain(acc.IN_APP.get(gateway, gateway) or ""),
+                str((s.get("renewalCycle") or {}).get("completed", 0)),
+            ]
         )
+        keys.append(f"S{s['subscriptionId']}")
+    now = screen.app.settings.now_ts()
     for p in a.records.get("passes", []):
-        access.add_row(
-            str(p["passId"]),
-            "pass",
-            plain(f"{p['offerId']} {titles.get(p['offerId'], '')}", 40),
-            Text(lc.pass_state(p["status"], p.get("expiresAt"), screen.app.settings.now_ts())),
-            day(p.get("expiresAt")) if p.get("expiresAt") else "no end",
-            "",
-            "",
-            "",
-            key=f"P{p['passId']}",
+        rows.append(
+            [
+                str(p["passId"]),
+                "pass",
+                plain(f"{p['offerId']} {titles.get(p['offerId'], '')}".strip(), None),
+                Text(lc.pass_state(p["status"], p.get("expiresAt"), now)),
+                day(p.get("expiresAt")) if p.get("expiresAt") else "no end",
+                "",
+                "",
+                "",
+            ]
         )
+        keys.append(f"P{p['passId']}")
+    table = screen.query_one("#access-table", DataTable)
+    fill(table, ACCESS_COLUMNS, rows, keys, max(40, screen.app.size.width - 6))
 
+
+ACCESS_COLUMNS = [
+    Col("ID"),
+    Col("Kind", drop=3),
+    Col("Offer", flex=True, least=14, cap=40),
+    Col("State"),
+    Col("Until"),
+    Col("Price", drop=2),
+    Col("Channel", drop=4),
+    Col("Renewals", drop=4),
+]
 
 TRANSACTION_COLUMNS = [
     Col("Date"),
