@@ -117,15 +117,17 @@ def test_bulk_extend_10000_killed_three_times_and_resumed(big, seeded_cache, tmp
         "--days",
         str(DAYS),
         "--yes",
-        SRM_BULK_KILL_AFTER="2000",
+        # About 6,000 of the 10,000 are sent (the rest a rule refuses): the three kills come
+        # after 1,200, 1,200 and 800 sent, so each lands while members are still to go.
+        SRM_BULK_KILL_AFTER="1200",
     )
     assert killed(first), first.stderr
     # Killed after the API applied calls whose answers were never written: re-sent under
     # the same keys, they apply once.
-    second = bulk(env, "resume", "1", SRM_BULK_KILL_AFTER="2500", SRM_BULK_KILL_POINT="send")
+    second = bulk(env, "resume", "1", SRM_BULK_KILL_AFTER="1200", SRM_BULK_KILL_POINT="send")
     assert killed(second), second.stderr
     # Killed right after a batch was queued in the outbox, before any of it was sent.
-    third = bulk(env, "resume", "1", SRM_BULK_KILL_AFTER="2000", SRM_BULK_KILL_POINT="queue")
+    third = bulk(env, "resume", "1", SRM_BULK_KILL_AFTER="800", SRM_BULK_KILL_POINT="queue")
     assert killed(third), third.stderr
     last = bulk(env, "resume", "1", "--json")
     assert last.returncode == 0, last.stderr
@@ -133,9 +135,10 @@ def test_bulk_extend_10000_killed_three_times_and_resumed(big, seeded_cache, tmp
 
     seen = check_extended_once(before, subscriptions(big.export()), db, 1)
     assert seen["members"] == 10000
-    assert seen["done"] > 7000
+    assert seen["done"] > 5000
     applied_once(big, seen["done"])
-    assert {"bulk.no-subscription", "extend.terminated"} <= seen["rules"]
+    # Ended long ago, 30 days would not bring an access back: refused, not counted done.
+    assert {"bulk.no-subscription", "extend.terminated", "extend.still-ended"} <= seen["rules"]
 
     shown = bulk(env, "show", "1", "--json")
     report = json.loads(shown.stdout)
