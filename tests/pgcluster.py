@@ -1,0 +1,203 @@
+"""A throwaway PostgreSQL cluster for the tests: initdb in a fresh temporary directory, a server
+listening on a Unix socket only (no TCP port to collide with another run), trust auth for
+everyone on that socket, durability switched off (a test cluster is never recovered), stopped
+`-m immediate` and removed at the end.
+
+As root (CI containers, this machine) initdb refuses to run, so the server runs as the system
+user ``postgres`` (or a system user ``srm-pg`` made for it when there is none) through
+``runuser``; the directory is chowned to that user. The socket directory is a short path under
+the system temp dir: a socket path longer than ~107 bytes cannot be bound.
+"""
+
+from __future__ import annotations
+
+import atexit
+import glob
+import os
+import pwd
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from urllib.parse import quote
+
+ADMIN = "srm_admin"
+# Seconds pg_ctl waits for the server to start or stop; generous, the machine may be busy.
+WAIT_S = 180
+
+
+class PgUnavailable(RuntimeError):
+    """No PostgreSQL server binaries here, or the cluster could not be started."""
+
+
+def find_bindir() -> Path | None:
+    """The directory holding initdb and pg_ctl: the newest /usr/lib/postgresql/N/bin (Debian's
+    layout), else the one on PATH; None when neither has them."""
+
+    def version(path: str) -> tuple[int, ...]:
+        found = re.search(r"/postgresql/([0-9.]+)/bin/", path)
+        return tuple(int(p) for p in found.group(1).split(".") if p) if found else ()
+
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=version, reverse=True)
+    for initdb in candidates:
+        bindir = Path(initdb).parent
+        if os.access(initdb, os.X_OK) and os.access(bindir / "pg_ctl", os.X_OK):
+            return bindir
+    initdb = shutil.which("initdb")
+    if initdb and shutil.which("pg_ctl"):
+        return Path(initdb).parent
+    return None
+
+
+def _server_user() -> str | None:
+    """The system user the server runs as when we are root; None when we are not root (the
+    server then runs as us)."""
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", "srm-pg"):
+        try:
+            pwd.getpwnam(name)
+            return name
+        except KeyError:
+            continue
+    subprocess.run(
+        ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "srm-pg"],
+        check=True,
+        capture_output=True,
+    )
+    return "srm-pg"
+
+
+class PgCluster:
+    """One running test cluster. Build it with ``PgCluster.start(base)``; ``base`` receives the
+    server's log when the cluster stops (the cluster itself lives in a short temp path)."""
+
+    def __init__(self, bindir: Path, root: Path, base: Path, user: str | None) -> None:
+        self.bindir = bindir
+        self.root = root
+        self.base = base
+        self.user = user
+        self.data = root / "data"
+        self.socket_dir = root
+        self.log = root / "postgresql.log"
+        self.admin_url = self.url("postgres")
+        self._running = False
+
+    # -- life ----------------------------------------------------------------------------------
+
+    @classmethod
+    def start(cls, base: Path) -> PgCluster:
+        """initdb a new cluster and start it; raises PgUnavailable with the tool's own words
+        when there are no binaries or the server does not come up."""
+        bindir = find_bindir()
+        if bindir is None:
+            raise PgUnavailable(
+                "no PostgreSQL server binaries (initdb, pg_ctl) under /usr/lib/postgresql/*/bin "
+                "or on PATH"
+            )
+        user = _server_user()
+        root = Path(tempfile.mkdtemp(prefix="srm-pg-"))
+        if user is not None:
+            shutil.chown(root, user=user)
+        cluster = cls(bindir, root, Path(base), user)
+        atexit.register(cluster.stop)
+        try:
+            cluster._run(
+                "initdb",
+                "-D",
+                str(cluster.data),
+                "-U",
+                ADMIN,
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",  # the cluster dies with the run: no need to flush initdb's files
+            )
+            options = (
+                f"-k {root} -c listen_addresses='' -c fsync=off -c synchronous_commit=off "
+                "-c full_page_writes=off -c max_connections=200"
+            )
+            cluster._running = True
+            cluster._run(
+                "pg_ctl",
+                "-w",
+                "-t",
+                str(WAIT_S),
+                "-D",
+                str(cluster.data),
+                "-l",
+                str(cluster.log),
+                "-o",
+                options,
+                "start",
+            )
+        except BaseException:
+            cluster.stop()
+            raise
+        return cluster
+
+    def stop(self) -> None:
+        """Stop the server at once (nothing in it is kept), keep its log in ``base``, remove
+        the directory. Safe to call twice (teardown, then atexit)."""
+        if self._running:
+            self._running = False
+            try:
+                self._run(
+                    "pg_ctl",
+                    "-w",
+                    "-t",
+                    str(WAIT_S),
+                    "-D",
+                    str(self.data),
+                    "-m",
+                    "immediate",
+                    "stop",
+                )
+            except PgUnavailable:
+                pass  # already gone (a killed server): removing its directory is all that is left
+        if self.root.exists():
+            if self.log.exists() and self.base.is_dir():
+                shutil.copyfile(self.log, self.base / "postgresql.log")
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def _run(self, tool: str, *args: str) -> None:
+        command = [str(self.bindir / tool), *args]
+        if self.user is not None:
+            command = ["runuser", "-u", self.user, "--", *command]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        env["LC_ALL"] = "C.UTF-8"
+        done = subprocess.run(
+            command, cwd=self.root, env=env, capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            log = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
+            raise PgUnavailable(
+                f"{tool} failed (exit {done.returncode}): {done.stderr.strip()}"
+                + (f"\nserver log:\n{log}" if log else "")
+            )
+
+    # -- databases -----------------------------------------------------------------------------
+
+    def url(self, dbname: str, user: str = ADMIN) -> str:
+        """A libpq URL to ``dbname`` on this cluster as ``user`` over the socket."""
+        return f"postgresql://{quote(user)}@/{quote(dbname)}?host={quote(str(self.socket_dir))}"
+
+    def create_database(self, name: str) -> str:
+        """Create database ``name`` owned by srm_admin; its URL."""
+        self.admin_execute(f'CREATE DATABASE "{name}" OWNER {ADMIN}')
+        return self.url(name)
+
+    def drop_database(self, name: str) -> None:
+        """Drop database ``name``, ending any session still connected to it."""
+        self.admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def admin_execute(self, sql: str) -> None:
+        """Run one statement as the superuser in the ``postgres`` database, in autocommit
+        (CREATE/DROP DATABASE cannot run inside a transaction)."""
+        import psycopg
+
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(sql)
