@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from srm_tui.storage import payload
+from srm_tui.storage.db import SQLITE
 from srm_tui.storage.schema import MIGRATIONS, SCHEMA_VERSION
 
 WAL_SIZE_LIMIT = 32 * 1024 * 1024
@@ -76,6 +77,8 @@ class Cache:
     ``create`` makes a missing cache file (``make_folder`` also its folder: srm's own data
     folder only); without it a missing path is ``CacheMissing``."""
 
+    dialect = SQLITE  # the SQL fragments this store's statements use (storage.db.Dialect)
+
     def __init__(
         self,
         path: str | os.PathLike[str],
@@ -125,6 +128,11 @@ class Cache:
             return
         self._uri = f"{base}?mode=ro&immutable=1"  # the error, if any, comes from _migrate
 
+    @property
+    def location(self) -> str:
+        """The cache's path, for messages (a PostgreSQL store gives its redacted URL)."""
+        return str(self.path)
+
     def refuse_writes_reason(self) -> str:
         return (
             f"the cache {self.path} is read only (a read-only medium or no write "
@@ -165,8 +173,10 @@ class Cache:
         return conn
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """An explicit write transaction: all of it commits, or none of it."""
+    def transaction(self, vendor: bool = False) -> Iterator[sqlite3.Connection]:
+        """An explicit write transaction: all of it commits, or none of it. ``vendor`` marks a
+        writer of the vendor's data: the PostgreSQL store takes its vendor lock; SQLite's one
+        writer lock covers both."""
         if self.read_only:
             raise CacheReadOnly(self.refuse_writes_reason())
         conn = self.conn()
