@@ -1,5 +1,8 @@
 """The team's PostgreSQL store: a connection pool behind the same surface as the SQLite cache.
 
+Over 400 lines: the pool, the statement runner and the per-thread transaction pins share one
+lifecycle (checkout, pin, release, error mapping), read best in one place.
+
 ``conn().execute(sql, params)`` runs one statement (SQLite placeholders, translated) in
 autocommit on a pooled connection and fetches its rows before the connection goes back, as
 SQLite's autocommit does; no connection stays tied to a short-lived worker thread.
