@@ -159,6 +159,45 @@ def test_apply_creates_the_store_and_a_second_apply_changes_nothing(pg):
     assert state() == before
 
 
+def test_apply_commits_on_a_connection_outside_autocommit(pg, pg_url):
+    with psycopg.connect(pg_url) as conn:  # no autocommit, nothing open: apply commits
+        assert pg_schema.apply(conn) == SCHEMA_VERSION
+        conn.rollback()
+    assert pg_schema.stored_version(pg) == SCHEMA_VERSION
+
+
+def test_an_older_store_is_upgraded_step_by_step(pg, monkeypatch):
+    """The next schema's step runs once on a store at the current one; a failing step leaves
+    the store at its version, nothing of the step kept."""
+    pg_schema.apply(pg)
+    step = 'ALTER TABLE outbox ADD COLUMN claimed_by text COLLATE "C";'
+    later = SCHEMA_VERSION + 1
+    monkeypatch.setitem(pg_schema.PG_MIGRATIONS, later, step)
+    monkeypatch.setattr(pg_schema, "PG_SCHEMA_VERSION", later)
+    assert pg_schema.apply(pg) == later
+    assert pg_schema.stored_version(pg) == later
+    assert "claimed_by" in [c[0] for c in _pg_columns(pg, "outbox")]
+    assert pg_schema.apply(pg) == later  # ran once: a second ADD COLUMN would fail
+
+    pg.execute("UPDATE meta SET value = %s WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+    pg.execute("ALTER TABLE outbox DROP COLUMN claimed_by")
+    monkeypatch.setitem(pg_schema.PG_MIGRATIONS, later, step + " SELECT 1 / 0;")
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        pg_schema.apply(pg)
+    assert pg_schema.stored_version(pg) == SCHEMA_VERSION
+    assert "claimed_by" not in [c[0] for c in _pg_columns(pg, "outbox")]
+
+
+def test_an_empty_database_takes_every_step_in_order(pg, monkeypatch):
+    later = SCHEMA_VERSION + 1
+    monkeypatch.setitem(
+        pg_schema.PG_MIGRATIONS, later, "ALTER TABLE outbox ADD COLUMN claimed_by text;"
+    )
+    monkeypatch.setattr(pg_schema, "PG_SCHEMA_VERSION", later)
+    assert pg_schema.apply(pg) == later
+    assert "claimed_by" in [c[0] for c in _pg_columns(pg, "outbox")]
+
+
 def test_a_newer_store_is_refused_unchanged(pg):
     pg_schema.apply(pg)
     newer = SCHEMA_VERSION + 1
@@ -283,12 +322,10 @@ def test_srm_numbered_ids_are_identities(pg):
     assert pg.execute("SELECT id FROM outbox ORDER BY id").fetchall() == [(1,), (2,)]
 
 
-def test_pg_only_columns_fill_themselves(pg, pg_url):
+def test_pg_only_columns_fill_themselves(pg):
     pg_schema.apply(pg)
     user = pg.execute("SELECT current_user").fetchone()[0]
-    pg.execute(
-        "INSERT INTO audit (at, action, outcome) VALUES (1, 'note-add', 'done') RETURNING id"
-    )
+    pg.execute("INSERT INTO audit (at, action, outcome) VALUES (1, 'note-add', 'done')")
     assert pg.execute("SELECT db_user, host, pid FROM audit").fetchone() == (user, None, None)
     pg.execute(
         "INSERT INTO segments (name, name_key, kind, format, definition, version, "

@@ -231,7 +231,8 @@ CREATE TABLE transactions (
     synced_at bigint NOT NULL,
     offer_period text COLLATE "C"
 );
-CREATE INDEX transactions_customer ON transactions (customer_id, date);
+-- A customer's latest transaction: date DESC (NULLs last, as SQLite), id DESC.
+CREATE INDEX transactions_customer ON transactions (customer_id, date ASC NULLS FIRST, id);
 CREATE INDEX transactions_external_nocase ON transactions (lower(external_payment_id));
 
 CREATE TABLE payment_details (
@@ -572,7 +573,7 @@ CREATE TABLE observed_changes (
     after text COLLATE "C",
     seen_at bigint NOT NULL
 );
-CREATE INDEX observed_changes_customer ON observed_changes (customer_id, seen_at);
+CREATE INDEX observed_changes_customer ON observed_changes (customer_id, seen_at, id);
 
 CREATE TABLE webhook_replay (
     key text COLLATE "C" PRIMARY KEY,
