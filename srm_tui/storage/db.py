@@ -27,21 +27,25 @@ def is_postgres_url(text: str) -> bool:
     return isinstance(text, str) and text.strip().lower().startswith(_PG_SCHEMES)
 
 
-# The userinfo of a URL runs to the last '@' before the path, query or fragment.
-_URL_USERINFO = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:@/?#]*):[^/?#]*@", re.I)
-_URL_QUERY_PASSWORD = re.compile(r"(?P<key>[?&][a-z_]*password=)[^&#]*", re.I)
+# The userinfo of a URL runs to the last '@' before the path, query or fragment; a URL quoted
+# inside a message (libpq's errors quote it) ends at a space or a quote.
+_URL_USERINFO = re.compile(
+    r"(?P<scheme>\b[a-z][a-z0-9+.-]*://)(?P<user>[^:@/?#\s'\"]*):[^/?#\s'\"]*@", re.I
+)
+_URL_QUERY_PASSWORD = re.compile(r"(?P<key>[?&][a-z_]*password=)[^&#\s'\"]*", re.I)
 # A libpq keyword/value string ("host=x password=secret"): quoted or bare value.
-_KV_PASSWORD = re.compile(r"(?P<key>\b[a-z_]*password\s*=\s*)(?:'(?:[^'\\]|\\.)*'|\S+)", re.I)
+# (Not a URL's query parameter: that one ends at '&', handled above.)
+_KV_PASSWORD = re.compile(
+    r"(?<![?&])\b(?P<key>[a-z_]*password\s*=\s*)(?:'(?:[^'\\]|\\.)*'|\S+)", re.I
+)
 
 
 def redact_url(url: str) -> str:
     """``url`` with any password replaced by ``***``: the one in the userinfo, a
     ``password=`` query parameter, or a libpq ``password=`` keyword. Every message, log and
-    JSON that shows a store's URL goes through this."""
-    text = str(url)
-    if "://" in text:
-        text = _URL_USERINFO.sub(r"\g<scheme>\g<user>:***@", text, count=1)
-        return _URL_QUERY_PASSWORD.sub(r"\g<key>***", text)
+    JSON that shows a store's URL goes through this; so does a message that may quote one."""
+    text = _URL_USERINFO.sub(r"\g<scheme>\g<user>:***@", str(url))
+    text = _URL_QUERY_PASSWORD.sub(r"\g<key>***", text)
     return _KV_PASSWORD.sub(r"\g<key>***", text)
 
 

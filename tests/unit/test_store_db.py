@@ -65,6 +65,10 @@ def test_is_postgres_url(text, expected):
         ("host=h dbname=srm password=hunter2 user=a", "host=h dbname=srm password=*** user=a"),
         ("host=h password = 'a b\\' c' user=a", "host=h password = *** user=a"),
         ("/home/a/cache.db", "/home/a/cache.db"),
+        (
+            'bad token: "postgresql://u:p%zz@h/db" (see postgres://a:b@c/d?password=x&y=1)',
+            'bad token: "postgresql://u:***@h/db" (see postgres://a:***@c/d?password=***&y=1)',
+        ),
     ],
 )
 def test_redact_url(url, expected):
@@ -185,6 +189,24 @@ def test_sqlite_paths_never_load_psycopg(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://u:hunter2@h/db?bogus=1",
+        "postgresql://u:hun%zzter2@h/db",
+        "postgresql://u:hunter2@[::1/db",
+    ],
+)
+def test_a_malformed_url_is_bad_input_without_the_password(url):
+    from srm_tui.storage.cache import CacheMissing
+
+    with pytest.raises(CacheMissing) as raised:  # exit 2, as a missing cache path
+        open_store(url)
+    message = str(raised.value)
+    assert "not a valid PostgreSQL URL" in message
+    assert "hunter" not in message and "zzter" not in message and "\n" not in message
 
 
 def test_a_postgres_url_opens_the_pg_store_without_connecting():

@@ -20,10 +20,12 @@ cannot overflow a smallint and one plan serves every value.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import unquote
 
 import psycopg
 from psycopg.types.numeric import (
@@ -34,7 +36,7 @@ from psycopg.types.numeric import (
 )
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from srm_tui.storage.cache import CacheError, CacheReadOnly
+from srm_tui.storage.cache import CacheError, CacheMissing, CacheReadOnly
 from srm_tui.storage.db import POSTGRES, redact_url, row_class
 from srm_tui.storage.pg.translate import to_psycopg
 
@@ -43,12 +45,19 @@ from srm_tui.storage.pg.translate import to_psycopg
 OWN_LOCK_KEY = 0x73726D_0001
 VENDOR_LOCK_KEY = 0x73726D_0002
 
+# The raw password of a URL's userinfo (up to the last '@' before the path).
+_RAW_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^:@/?#]*:([^/?#]*)@", re.I)
+
 CONNECT_TIMEOUT_S = 10  # the first connection and the pool's opening
 CHECKOUT_TIMEOUT_S = 30  # waiting for a pooled connection when all are busy
 
 
 class StoreUnreachable(CacheError):
     """The PostgreSQL store cannot be reached (no server, refused login, lost connection)."""
+
+
+class StoreUrlInvalid(CacheMissing):
+    """The store's URL cannot be read (bad input: exit 2, as a missing cache path)."""
 
 
 class StoreBusy(CacheError):
@@ -228,20 +237,25 @@ class PgStore:
         self._local = threading.local()
         self._closed = False
         self._connection = Connection(self)
+        # Passwords to keep out of every message, however libpq words its error.
+        raw = _RAW_PASSWORD.match(url)
+        self._secrets = {raw.group(1), unquote(raw.group(1))} - {""} if raw else set()
         try:
-            self._password = psycopg.conninfo.conninfo_to_dict(url).get("password") or ""
+            password = psycopg.conninfo.conninfo_to_dict(url).get("password")
         except psycopg.ProgrammingError as error:
-            raise StoreUnreachable(
-                f"{self.location}: not a PostgreSQL URL: {self._one_line(error)}"
-            ) from error
+            raise StoreUrlInvalid(
+                f"{self.location}: not a valid PostgreSQL URL: {self._one_line(error)}"
+            ) from None
+        if password:
+            self._secrets.add(str(password))
 
     # messages ------------------------------------------------------------------------------
 
     def _one_line(self, error: BaseException) -> str:
         """The server's or libpq's reason on one line, with no password in it."""
         text = " ".join(str(error).split()) or type(error).__name__
-        if self._password:
-            text = text.replace(str(self._password), "***")
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, "***")
         return redact_url(text)
 
     def _unreachable(self, error: BaseException) -> StoreUnreachable:
