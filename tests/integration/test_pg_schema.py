@@ -484,3 +484,41 @@ def test_trigger_effects_roll_back_with_their_statement(pg):
             pg.execute("INSERT INTO customers (id, raw, synced_at) VALUES (1, %s, 1)", (RAW,))
             pg.execute("INSERT INTO customers (id, raw, synced_at) VALUES (2, %s, NULL)", (RAW,))
     assert _effects(pg) == ([], [("customers", 0)], [])
+
+
+def test_the_store_reads_and_writes_the_schema(pg, pg_url):
+    """Through the app's own seam (open_store -> PgStore, SQLite's placeholders): a compressed
+    record round-trips through bytea, srm's ids come from the identity, counts read as int."""
+    from srm_tui.storage import payload
+    from srm_tui.storage.db import open_store
+
+    pg_schema.apply(pg)
+    record = {"id": 7, "email": "ana@example.com", "firstName": "Ana", "lastName": "Ñúñez"}
+    raw = payload.encode("customers", record)
+    assert isinstance(raw, bytes) and raw[:1] != b"{"  # compressed with the dictionary
+    store = open_store(pg_url)
+    try:
+        with store.transaction(vendor=True) as tx:
+            tx.execute(
+                "INSERT INTO customers (id, email, raw, synced_at) VALUES (?, ?, ?, ?)",
+                (7, record["email"], raw, 1),
+            )
+        with store.transaction() as tx:
+            ids = [
+                tx.execute(
+                    "INSERT INTO outbox (idempotency_key, action, target, payload, created_at) "
+                    "VALUES (?, 'note-add', 'customer:7', '{}', 1) RETURNING id",
+                    (key,),
+                ).fetchone()["id"]
+                for key in ("k1", "k2")
+            ]
+        assert ids == [1, 2]
+        row = store.conn().execute("SELECT raw FROM customers WHERE id = ?", (7,)).fetchone()
+        assert payload.decode_raw(row["raw"]) == record
+        counts = store.conn().execute("SELECT n FROM row_counts WHERE name = 'customers'")
+        n = counts.fetchone()[0]
+        assert n == 1 and type(n) is int
+        dirty = store.conn().execute("SELECT customer_id FROM segment_facts_dirty").fetchall()
+        assert [r[0] for r in dirty] == [7]
+    finally:
+        store.close()
