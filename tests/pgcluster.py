@@ -18,6 +18,7 @@ import pwd
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from urllib.parse import quote
@@ -25,6 +26,22 @@ from urllib.parse import quote
 ADMIN = "srm_admin"
 # Seconds pg_ctl waits for the server to start or stop; generous, the machine may be busy.
 WAIT_S = 180
+
+# A test process killed outright (a CI timeout, a crashed xdist worker) runs no teardown and no
+# atexit: this watchdog, a separate process, stops and removes its cluster once it is gone, so
+# no orphan server is left on a shared machine. It polls: it only cleans up, nothing waits on it.
+_WATCHDOG = """
+import os, shutil, subprocess, sys, time
+owner, root, command = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+while True:
+    try:
+        os.kill(owner, 0)
+    except ProcessLookupError:
+        break
+    time.sleep(2)
+subprocess.run(command, capture_output=True, check=False)
+shutil.rmtree(root, ignore_errors=True)
+"""
 
 
 class PgUnavailable(RuntimeError):
@@ -83,6 +100,7 @@ class PgCluster:
         self.log = root / "postgresql.log"
         self.admin_url = self.url("postgres")
         self._running = False
+        self._watchdog: subprocess.Popen | None = None
 
     # -- life ----------------------------------------------------------------------------------
 
@@ -102,6 +120,20 @@ class PgCluster:
             shutil.chown(root, user=user)
         cluster = cls(bindir, root, Path(base), user)
         atexit.register(cluster.stop)
+        cluster._watchdog = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                _WATCHDOG,
+                str(os.getpid()),
+                str(root),
+                *cluster._command("pg_ctl", "-D", str(cluster.data), "-m", "immediate", "stop"),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # a Ctrl-C to the test run does not reach it
+        )
         try:
             cluster._run(
                 "initdb",
@@ -162,11 +194,19 @@ class PgCluster:
             if self.log.exists() and self.base.is_dir():
                 shutil.copyfile(self.log, self.base / "postgresql.log")
             shutil.rmtree(self.root, ignore_errors=True)
+        if self._watchdog is not None:
+            self._watchdog.kill()  # our own child: nothing is left for it to clean
+            self._watchdog.wait()
+            self._watchdog = None
 
-    def _run(self, tool: str, *args: str) -> None:
+    def _command(self, tool: str, *args: str) -> list[str]:
         command = [str(self.bindir / tool), *args]
         if self.user is not None:
             command = ["runuser", "-u", self.user, "--", *command]
+        return command
+
+    def _run(self, tool: str, *args: str) -> None:
+        command = self._command(tool, *args)
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         env["LC_ALL"] = "C.UTF-8"
         done = subprocess.run(
