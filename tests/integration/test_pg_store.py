@@ -298,3 +298,29 @@ def test_a_connection_lost_under_the_store_is_one_line(store, pg_cluster, pg_url
     assert "\n" not in str(raised.value)
     # The pool replaced the dead connection: the next statement works.
     assert c.execute("SELECT 2").fetchone()[0] == 2
+
+
+def test_a_server_stopped_under_an_open_store_is_one_line(pg_cluster, tmp_path):
+    # Its own cluster, to stop (pg_cluster: the same binaries, or the same skip/fail reason).
+    from tests.pgcluster import PgCluster
+
+    cluster = PgCluster.start(tmp_path)
+    try:
+        url = cluster.create_database("gone").replace("srm_admin@", "srm_admin:pw-x@")
+        store = PgStore(url, checkout_timeout=2)
+        assert store.conn().execute("SELECT 1").fetchone()[0] == 1
+    finally:
+        cluster.stop()
+    # The pooled connection died with the server...
+    with pytest.raises(StoreUnreachable) as lost:
+        store.conn().execute("SELECT 1")
+    # ...and no new one can be made: the wait for one ends with libpq's reason, not "busy".
+    with pytest.raises(StoreUnreachable) as refused:
+        with store.transaction():
+            pass
+    store.close()
+    for raised in (lost, refused):
+        message = str(raised.value)
+        assert "\n" not in message and "pw-x" not in message
+        assert message.startswith("cannot reach the PostgreSQL store postgresql://srm_admin:***@")
+    assert "No such file or directory" in str(refused.value)

@@ -225,8 +225,10 @@ class PgStore:
         min_size: int = 1,
         max_size: int = 8,
         application_name: str = "srm",
+        checkout_timeout: float = CHECKOUT_TIMEOUT_S,
     ) -> None:
         self.url = url
+        self._checkout_timeout = checkout_timeout
         self.location = redact_url(url)
         self.read_only = False
         self._min_size = min_size
@@ -274,26 +276,15 @@ class PgStore:
                 return self._pool
             if self._closed:
                 raise StoreUsageError(f"the store {self.location} is closed")
-            kwargs = {
-                "autocommit": True,
-                "row_factory": _row_factory,
-                "application_name": self._application_name,
-                "connect_timeout": CONNECT_TIMEOUT_S,
-            }
-            # One direct connection first: the pool only says it timed out, this says why.
-            try:
-                probe = psycopg.connect(self.url, **kwargs)
-            except psycopg.Error as error:
-                raise self._unreachable(error) from None
-            probe.close()
+            self._probe()  # the pool would only say that it timed out; this says why
             pool = ConnectionPool(
                 self.url,
-                kwargs=kwargs,
+                kwargs=self._kwargs(),
                 min_size=self._min_size,
                 max_size=self._max_size,
                 configure=_configure,
                 open=False,
-                timeout=CHECKOUT_TIMEOUT_S,
+                timeout=self._checkout_timeout,
                 name=f"srm {self.location}",
             )
             try:
@@ -304,14 +295,34 @@ class PgStore:
             self._pool = pool
             return pool
 
+    def _kwargs(self) -> dict[str, Any]:
+        return {
+            "autocommit": True,
+            "row_factory": _row_factory,
+            "application_name": self._application_name,
+            "connect_timeout": CONNECT_TIMEOUT_S,
+        }
+
+    def _probe(self) -> None:
+        """Connect once outside the pool: StoreUnreachable with libpq's reason if that fails
+        (the pool itself only says that it timed out)."""
+        try:
+            probe = psycopg.connect(self.url, **self._kwargs())
+        except psycopg.Error as error:
+            raise self._unreachable(error) from None
+        probe.close()
+
     def _getconn(self) -> psycopg.Connection:
         pool = self._open()
         try:
             return pool.getconn()
         except PoolTimeout:
+            # No connection came: the server may be gone (the pool keeps trying to reconnect)
+            # or every connection is in use.
+            self._probe()
             raise StoreBusy(
                 f"the PostgreSQL store {self.location}: all {self._max_size} connections "
-                f"stayed busy for {CHECKOUT_TIMEOUT_S} s"
+                f"stayed busy for {self._checkout_timeout:g} s"
             ) from None
 
     @staticmethod
