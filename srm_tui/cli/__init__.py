@@ -27,6 +27,7 @@ from srm_tui.cli import (
     segments,
     segments_saved,  # noqa: F401
     sync,
+    team,
     webhooks,
 )
 from srm_tui.cli.root import main
@@ -47,6 +48,7 @@ for _command in (
     rates.rates_group,
     playbook.playbook_group,
     bulk.bulk_group,
+    team.team_group,
 ):
     main.add_command(_command)
 

@@ -1,0 +1,536 @@
+"""The team store's database roles (CONTRACT section 9, ISSUE15 1(g)): what each kind of login
+may do, enforced by PostgreSQL itself, so a hand-made SQL statement cannot do more than srm.
+
+Three NOLOGIN group roles; people are logins made members of one of them
+(``CREATE ROLE alice LOGIN IN ROLE srm_agent``):
+
+- ``srm_viewer`` reads: CONNECT, USAGE on the schema, SELECT on every srm table.
+- ``srm_agent`` is a viewer that also queues work: INSERT on the outbox, offer drafts, notes,
+  the audit trail (never UPDATE or DELETE there; ``db_user`` is left to its default, the
+  connection's role, so a row cannot name someone else) and store requests; UPDATE of the
+  outbox's status, claim and result columns and of a draft's editable columns; full DML on
+  its own saved segments (their versions, members, changes and schedules) and bulk runs
+  (their members), bound by row-level security to ``owner = current_user``; every row
+  stays readable by all.
+- ``srm_sync`` is the writer: it owns the vendor's and the derived tables (so it can swap
+  the facts it rebuilds and VACUUM), and has DML on srm's own tables under a policy that
+  lets it touch every row.
+
+srm's own tables stay owned by the user who ran ``srm team init`` (the store's owner): the
+owner is not bound by row-level security, the agents are. Applying is idempotent and
+convergent: privileges are revoked and granted again inside one transaction, so a rerun
+leaves exactly what this module says (and repairs a hand-made change).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import psycopg
+from psycopg import errors, sql
+
+from srm_tui.storage.cache import CacheError
+from srm_tui.storage.pg import schema
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+VIEWER, AGENT, SYNC = "srm_viewer", "srm_agent", "srm_sync"
+GROUP_ROLES: tuple[str, ...] = (VIEWER, AGENT, SYNC)
+# The short names `srm team status` reports, strongest first.
+ROLE_NAMES: dict[str, str] = {SYNC: "sync", AGENT: "agent", VIEWER: "viewer"}
+
+# Bumped when a policy below changes: policies carry it in their comment, and one whose
+# comment differs is made again (so an unchanged rerun takes no lock on the tables).
+POLICIES_VERSION = 1
+_POLICY_COMMENT = f"srm roles v{POLICIES_VERSION}"
+
+# Serializes concurrent `srm team init` runs on one database (a transaction-level lock).
+ROLES_LOCK_KEY = 0x5352_4D52_4F4C_4553  # "SRMROLES"
+
+# What an agent inserts. store_requests arrives with the single writer (next step of the
+# issue); a table missing from the store is skipped.
+AGENT_INSERT: tuple[str, ...] = ("outbox", "offer_drafts", "notes", "audit", "store_requests")
+# Columns an agent may not set on insert: their default (the connection's role) is the truth.
+AGENT_INSERT_EXCEPT: dict[str, tuple[str, ...]] = {"audit": ("db_user",)}
+# Columns an agent may update. The outbox: a push's status and result, its attempts, the
+# claim of a pusher (when the store has those columns), and a requeue's new key and base
+# (actions/outbox.py requeue). A draft: what the agent edits and what a push answers
+# (offers/drafts.py); its offer, target, operation and creation stay as made.
+AGENT_UPDATE: dict[str, tuple[str, ...]] = {
+    "outbox": (
+        "status",
+        "attempts",
+        "last_error",
+        "response",
+        "sent_at",
+        "idempotency_key",
+        "base",
+        "claim_token",
+        "claimed_by",
+        "lease_until",
+    ),
+    "offer_drafts": (
+        "changes",
+        "base",
+        "base_version",
+        "status",
+        "server",
+        "server_version",
+        "last_error",
+        "agent",
+        "idempotency_key",
+        "updated_at",
+    ),
+}
+# An agent discards its waiting drafts (offers/drafts.py delete, merge).
+AGENT_DELETE: tuple[str, ...] = ("offer_drafts",)
+# Rows an agent owns: table -> the column naming the owner (DEFAULT current_user).
+OWNED_TABLES: dict[str, str] = {"segments": "owner", "bulk_runs": "owner"}
+# Their children: table -> (parent table, the column holding the parent's id).
+CHILD_TABLES: dict[str, tuple[str, str]] = {
+    "segment_versions": ("segments", "segment_id"),
+    "segment_members": ("segments", "segment_id"),
+    "segment_member_changes": ("segments", "segment_id"),
+    "segment_schedules": ("segments", "segment_id"),
+    "bulk_members": ("bulk_runs", "run_id"),
+}
+# srm's own tables the writer does not own but writes: everything but TRUNCATE, which would
+# pass by row-level security.
+SYNC_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE")
+
+
+class RolesError(CacheError):
+    """The store cannot take the roles (a table or column they rely on is missing)."""
+
+
+class AdminFailed(CacheError):
+    """The server refused the owner's work (a privilege, a conflicting object): one line, the
+    URL without its password and the server's reason."""
+
+
+def _one_line(text: object, url: str) -> str:
+    """A server message on one line, never holding the URL's password."""
+    from urllib.parse import unquote, urlsplit
+
+    from srm_tui.storage.db import redact_url
+
+    line = redact_url(" ".join(str(text).split()))
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        password = None
+    for secret in {password, unquote(password)} if password else ():
+        line = line.replace(secret, "***")
+    return line
+
+
+def url_problem(url: str) -> str | None:
+    """Why libpq would not take this postgresql:// URL (a malformed host, an unknown query
+    parameter, a port that is no port), said without its password; None when it is good."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    from srm_tui.storage.db import redact_url
+
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.Error as exc:
+        reason = str(exc).split("\n")[0].replace(url, redact_url(url))
+        return _one_line(reason, url)
+    for port in str(params.get("port") or "").split(","):
+        if port and not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+            return f"port {port[:20]!r} is not a port number"
+    return None
+
+
+@contextlib.contextmanager
+def admin_session(url: str, application_name: str = "srm team") -> Iterator[psycopg.Connection]:
+    """A plain autocommit connection for the store owner's work (schema, roles, status; each
+    apply opens its own transaction). A server that cannot be reached is StoreUnreachable;
+    a statement it refuses is AdminFailed; both one line naming the store by its URL without
+    password."""
+    from srm_tui.storage.db import redact_url
+    from srm_tui.storage.pg.connection import CONNECT_TIMEOUT_S, StoreUnreachable
+
+    where = redact_url(url)
+    try:
+        conn = psycopg.connect(
+            url,
+            autocommit=True,
+            application_name=application_name,
+            connect_timeout=CONNECT_TIMEOUT_S,
+        )
+    except psycopg.Error as exc:
+        raise StoreUnreachable(
+            f"cannot reach the PostgreSQL store {where}: {_one_line(exc, url)}"
+        ) from None
+    try:
+        with conn:
+            yield conn
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise AdminFailed(
+            f"the PostgreSQL store {where} refused: {_one_line(exc, url)} (srm team init runs "
+            "as the database's owner, with the right to create roles)"
+        ) from None
+    except psycopg.OperationalError as exc:
+        raise StoreUnreachable(
+            f"lost the PostgreSQL store {where}: {_one_line(exc, url)}"
+        ) from None
+    except psycopg.Error as exc:
+        raise AdminFailed(f"the PostgreSQL store {where}: {_one_line(exc, url)}") from None
+
+
+@dataclass
+class RolesReport:
+    """What ``apply_roles`` did: roles and policies made now vs found, tables handed to the
+    writer."""
+
+    roles_created: list[str] = field(default_factory=list)
+    roles_found: list[str] = field(default_factory=list)
+    policies_created: list[str] = field(default_factory=list)
+    policies_found: list[str] = field(default_factory=list)
+    owners_changed: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        """Whether anything was created or handed over (grants are re-applied every time)."""
+        return bool(self.roles_created or self.policies_created or self.owners_changed)
+
+
+def _ident(*parts: str) -> sql.Composable:
+    return sql.Identifier(*parts)
+
+
+def _present_tables(conn: psycopg.Connection) -> set[str]:
+    """srm's tables (schema.ALL_TABLES) that exist in the connection's current schema."""
+    rows = conn.execute(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')"
+    ).fetchall()
+    return {r[0] for r in rows} & set(schema.ALL_TABLES)
+
+
+def _columns(conn: psycopg.Connection, table: str) -> list[str]:
+    rows = conn.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) "
+        "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+        (table,),
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _ensure_role(conn: psycopg.Connection, name: str, report: RolesReport) -> None:
+    """Create the NOLOGIN group role unless it exists. Roles are the cluster's, not the
+    database's: another database's init may make it at the same moment, so a duplicate is
+    taken as found."""
+    if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone():
+        report.roles_found.append(name)
+        return
+    try:
+        with conn.transaction():  # a savepoint: a lost race leaves the outer work intact
+            conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(_ident(name)))
+    except (errors.DuplicateObject, errors.UniqueViolation):
+        report.roles_found.append(name)
+        return
+    report.roles_created.append(name)
+
+
+def _is_superuser(conn: psycopg.Connection) -> bool:
+    row = conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()
+    return bool(row and row[0])
+
+
+def _check_shape(conn: psycopg.Connection, present: set[str]) -> None:
+    """The columns the policies name must exist, or the roles would be a false promise."""
+    for table, column in OWNED_TABLES.items():
+        if table in present and column not in _columns(conn, table):
+            raise RolesError(
+                f"table {table} has no {column} column: the store's schema is older than "
+                "its roles (run srm team init with this srm version)"
+            )
+    for table, (parent, column) in CHILD_TABLES.items():
+        if table in present and (parent not in present or column not in _columns(conn, table)):
+            raise RolesError(f"table {table} cannot be tied to its {parent} by {column}")
+
+
+def _revoke_all(conn: psycopg.Connection, tables: Iterable[str], owner_of: dict[str, str]) -> None:
+    """Start from nothing: the three roles and PUBLIC lose every privilege on srm's tables
+    (the writer keeps its own tables' owner rights)."""
+    for table in sorted(tables):
+        grantees = [VIEWER, AGENT, "PUBLIC"]
+        if owner_of[table] != SYNC:
+            grantees.append(SYNC)
+        conn.execute(
+            sql.SQL("REVOKE ALL ON TABLE {} FROM {}").format(
+                _ident(table),
+                sql.SQL(", ").join(
+                    sql.SQL("PUBLIC") if g == "PUBLIC" else _ident(g) for g in grantees
+                ),
+            )
+        )
+
+
+def _grant_table(conn: psycopg.Connection, privileges: str, table: str, role: str) -> None:
+    conn.execute(
+        sql.SQL("GRANT {} ON TABLE {} TO {}").format(
+            sql.SQL(privileges), _ident(table), _ident(role)
+        )
+    )
+
+
+def _grant_columns(
+    conn: psycopg.Connection, privilege: str, table: str, columns: list[str], role: str
+) -> None:
+    if not columns:
+        return
+    conn.execute(
+        sql.SQL("GRANT {} ({}) ON TABLE {} TO {}").format(
+            sql.SQL(privilege),
+            sql.SQL(", ").join(_ident(c) for c in columns),
+            _ident(table),
+            _ident(role),
+        )
+    )
+
+
+def _grant_sequences(conn: psycopg.Connection, table: str, role: str) -> None:
+    """USAGE on the sequences behind the table's serial columns (an identity needs none, but
+    a serial default does)."""
+    rows = conn.execute(
+        "SELECT s.relname FROM pg_depend d JOIN pg_class s ON s.oid = d.objid "
+        "WHERE d.refobjid = to_regclass(%s) AND d.classid = 'pg_class'::regclass "
+        "AND s.relkind = 'S' AND d.deptype = 'a'",
+        (table,),
+    ).fetchall()
+    for (sequence,) in rows:
+        conn.execute(
+            sql.SQL("GRANT USAGE, SELECT ON SEQUENCE {} TO {}").format(
+                _ident(sequence), _ident(role)
+            )
+        )
+
+
+def _policies(present: set[str]) -> dict[str, list[tuple[str, sql.Composable]]]:
+    """table -> [(policy name, CREATE POLICY statement)] for every table under row-level
+    security: all may read; an agent writes only rows it owns (or whose parent it owns);
+    the writer writes any row."""
+    out: dict[str, list[tuple[str, sql.Composable]]] = {}
+    for table in sorted(present & (set(OWNED_TABLES) | set(CHILD_TABLES))):
+        if table in OWNED_TABLES:
+            mine = sql.SQL("{} = current_user").format(_ident(OWNED_TABLES[table]))
+        else:
+            parent, column = CHILD_TABLES[table]
+            key = "id"
+            mine = sql.SQL(
+                "EXISTS (SELECT 1 FROM {parent} p WHERE p.{key} = {table}.{column} "
+                "AND p.{owner} = current_user)"
+            ).format(
+                parent=_ident(parent),
+                key=_ident(key),
+                table=_ident(table),
+                column=_ident(column),
+                owner=_ident(OWNED_TABLES[parent]),
+            )
+        t = _ident(table)
+        agent = _ident(AGENT)
+        out[table] = [
+            (
+                "srm_read",
+                sql.SQL("CREATE POLICY srm_read ON {} FOR SELECT USING (true)").format(t),
+            ),
+            (
+                "srm_agent_insert",
+                sql.SQL(
+                    "CREATE POLICY srm_agent_insert ON {} FOR INSERT TO {} WITH CHECK ({})"
+                ).format(t, agent, mine),
+            ),
+            (
+                "srm_agent_update",
+                sql.SQL(
+                    "CREATE POLICY srm_agent_update ON {} FOR UPDATE TO {} USING ({}) "
+                    "WITH CHECK ({})"
+                ).format(t, agent, mine, mine),
+            ),
+            (
+                "srm_agent_delete",
+                sql.SQL("CREATE POLICY srm_agent_delete ON {} FOR DELETE TO {} USING ({})").format(
+                    t, agent, mine
+                ),
+            ),
+            (
+                "srm_sync_all",
+                sql.SQL(
+                    "CREATE POLICY srm_sync_all ON {} FOR ALL TO {} USING (true) WITH CHECK (true)"
+                ).format(t, _ident(SYNC)),
+            ),
+        ]
+    return out
+
+
+def _apply_policies(conn: psycopg.Connection, present: set[str], report: RolesReport) -> None:
+    for table, policies in _policies(present).items():
+        conn.execute(sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(_ident(table)))
+        existing = dict(
+            conn.execute(
+                "SELECT polname, coalesce(obj_description(oid, 'pg_policy'), '') "
+                "FROM pg_policy WHERE polrelid = to_regclass(%s)",
+                (table,),
+            ).fetchall()
+        )
+        for name, create in policies:
+            label = f"{table}.{name}"
+            if existing.get(name) == _POLICY_COMMENT:
+                report.policies_found.append(label)
+                continue
+            if name in existing:  # made by an older srm: made again as this one says
+                conn.execute(sql.SQL("DROP POLICY {} ON {}").format(_ident(name), _ident(table)))
+            conn.execute(create)
+            conn.execute(
+                sql.SQL("COMMENT ON POLICY {} ON {} IS {}").format(
+                    _ident(name), _ident(table), sql.Literal(_POLICY_COMMENT)
+                )
+            )
+            report.policies_created.append(label)
+
+
+def apply_roles(conn: psycopg.Connection) -> RolesReport:
+    """Create (or bring up to date) the three group roles, their privileges on every srm
+    table of the current schema, the tables the writer owns and the row-level security of
+    the agents' own rows. Idempotent; one transaction (a savepoint when the caller has one
+    open). Run by the store's owner after ``schema.apply``. Raises ``RolesError`` when the
+    schema lacks what the roles rely on, psycopg errors when the user may not create roles."""
+    report = RolesReport()
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (ROLES_LOCK_KEY,))
+        present = _present_tables(conn)
+        if not present:
+            raise RolesError("the store has no srm tables: its schema must be applied first")
+        _check_shape(conn, present)
+        for role in GROUP_ROLES:
+            _ensure_role(conn, role, report)
+        conn.execute(sql.SQL("GRANT {} TO {}").format(_ident(VIEWER), _ident(AGENT)))
+        if (
+            not _is_superuser(conn)
+            and not conn.execute(
+                "SELECT pg_has_role(current_user, %s, 'MEMBER')", (SYNC,)
+            ).fetchone()[0]
+        ):
+            # Handing a table to srm_sync takes membership in it (a superuser has it all).
+            conn.execute(sql.SQL("GRANT {} TO current_user").format(_ident(SYNC)))
+        db = sql.Identifier(conn.execute("SELECT current_database()").fetchone()[0])
+        nsp = sql.Identifier(conn.execute("SELECT current_schema()").fetchone()[0])
+        roles = sql.SQL(", ").join(_ident(r) for r in GROUP_ROLES)
+        conn.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(db, roles))
+        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(nsp, roles))
+        # Nobody else creates tables beside srm's (PostgreSQL 15's default; older databases
+        # let PUBLIC). The writer may: its rebuilt facts are made beside the live ones and
+        # swapped in, and a table can only be handed to a role that may create it.
+        conn.execute(sql.SQL("REVOKE CREATE ON SCHEMA {} FROM PUBLIC").format(nsp))
+        conn.execute(sql.SQL("GRANT CREATE ON SCHEMA {} TO {}").format(nsp, _ident(SYNC)))
+
+        writer_tables = present & (set(schema.VENDOR_TABLES) | set(schema.DERIVED_TABLES))
+        owner_of = dict(
+            conn.execute(
+                "SELECT c.relname, pg_get_userbyid(c.relowner) FROM pg_class c "
+                "WHERE c.oid = ANY(%s::regclass[])",
+                (sorted(present),),
+            ).fetchall()
+        )
+        for table in sorted(writer_tables):
+            if owner_of[table] != SYNC:
+                conn.execute(
+                    sql.SQL("ALTER TABLE {} OWNER TO {}").format(_ident(table), _ident(SYNC))
+                )
+                owner_of[table] = SYNC
+                report.owners_changed.append(table)
+
+        _revoke_all(conn, present, owner_of)
+        for table in sorted(present):
+            _grant_table(conn, "SELECT", table, VIEWER)
+            if owner_of[table] != SYNC:
+                _grant_table(conn, ", ".join(SYNC_PRIVILEGES), table, SYNC)
+                _grant_sequences(conn, table, SYNC)
+        for table in AGENT_INSERT:
+            if table not in present:
+                continue
+            banned = AGENT_INSERT_EXCEPT.get(table, ())
+            _grant_columns(
+                conn, "INSERT", table, [c for c in _columns(conn, table) if c not in banned], AGENT
+            )
+            _grant_sequences(conn, table, AGENT)
+        for table, wanted in AGENT_UPDATE.items():
+            if table in present:
+                have = set(_columns(conn, table))
+                _grant_columns(conn, "UPDATE", table, [c for c in wanted if c in have], AGENT)
+        for table in AGENT_DELETE:
+            if table in present:
+                _grant_table(conn, "DELETE", table, AGENT)
+        for table in sorted(present & (set(OWNED_TABLES) | set(CHILD_TABLES))):
+            _grant_table(conn, "INSERT, UPDATE, DELETE", table, AGENT)
+            _grant_sequences(conn, table, AGENT)
+        _apply_policies(conn, present, report)
+    return report
+
+
+def role_of(conn: psycopg.Connection) -> str:
+    """The connected user's standing in the store: 'owner' (superuser, or a member of the
+    role that owns srm's own tables), 'sync', 'agent', 'viewer', or 'none'."""
+    row = conn.execute(
+        "SELECT r.rolsuper OR coalesce(pg_has_role(current_user, c.relowner, 'MEMBER'), false) "
+        "FROM pg_roles r LEFT JOIN pg_class c ON c.oid = to_regclass('outbox') "
+        "WHERE r.rolname = current_user"
+    ).fetchone()
+    if row and row[0]:
+        return "owner"
+    present = roles_present(conn)
+    for role, name in ROLE_NAMES.items():
+        # pg_has_role fails on a role that does not exist: asked only of those that do.
+        if (
+            present[role]
+            and conn.execute("SELECT pg_has_role(current_user, %s, 'MEMBER')", (role,)).fetchone()[
+                0
+            ]
+        ):
+            return name
+    return "none"
+
+
+def roles_present(conn: psycopg.Connection) -> dict[str, bool]:
+    """Which of the three group roles exist in the cluster."""
+    found = {
+        r[0]
+        for r in conn.execute(
+            "SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", (list(GROUP_ROLES),)
+        ).fetchall()
+    }
+    return {role: role in found for role in GROUP_ROLES}
+
+
+def count_rows(conn: psycopg.Connection, table: str) -> int | None:
+    """An srm table's row count as the connected role sees it; None when it may not read it.
+    customers' count comes from row_counts (kept by triggers) when it is there: counting
+    millions of rows would be slow."""
+    if table not in schema.ALL_TABLES:
+        raise ValueError(f"not an srm table: {table!r}")
+    try:
+        with conn.transaction():  # a savepoint: a refusal leaves the caller's work intact
+            if table == "customers":
+                row = conn.execute("SELECT n FROM row_counts WHERE name = 'customers'").fetchone()
+                if row is not None:
+                    return int(row[0])
+            query = sql.SQL("SELECT count(*) FROM {}").format(_ident(table))
+            return int(conn.execute(query).fetchone()[0])
+    except errors.InsufficientPrivilege:
+        return None
+
+
+def readable_version(conn: psycopg.Connection) -> int | None:
+    """The store's schema version (``schema.stored_version``), or None when the connected
+    role may not read it (a login with no srm role)."""
+    try:
+        with conn.transaction():
+            return schema.stored_version(conn)
+    except errors.InsufficientPrivilege:
+        return None
