@@ -85,9 +85,9 @@ def check_url(url: str) -> None:
             f"URL: a team store is a PostgreSQL database named by a postgresql:// URL, not "
             f"{visible(redact_url(url), 80)!r}"
         )
-    from srm_tui.storage.pg import roles
+    from srm_tui.storage.pg import admin
 
-    problem = roles.url_problem(url)
+    problem = admin.url_problem(url)
     if problem is not None:
         raise UsageProblem(f"URL: {redact_url(url)} is not a usable PostgreSQL URL: {problem}")
 
@@ -108,9 +108,9 @@ def init_store(url: str) -> InitReport:
     to this srm's version, all in one transaction; idempotent (a second run creates nothing).
     Run as the database's owner with the right to create roles."""
     check_url(url)
-    from srm_tui.storage.pg import roles, schema
+    from srm_tui.storage.pg import admin, roles, schema
 
-    with roles.admin_session(url, "srm team init") as conn, conn.transaction():
+    with admin.admin_session(url, "srm team init") as conn, conn.transaction():
         # One transaction: a store is never left with its schema but without its roles.
         before = _tables(conn)
         previous = schema.stored_version(conn)
@@ -135,15 +135,15 @@ def store_status(url: str) -> StatusReport:
     """The store's schema version, which of the three roles exist, the connected user and
     its role in the store, and the row counts of a few key tables."""
     check_url(url)
-    from srm_tui.storage.pg import roles, schema
+    from srm_tui.storage.pg import admin, schema
 
-    with roles.admin_session(url, "srm team status") as conn:
-        version = roles.readable_version(conn)
+    with admin.admin_session(url, "srm team status") as conn:
+        version = admin.readable_version(conn)
         user = conn.execute("SELECT current_user").fetchone()[0]
-        role = roles.role_of(conn)
-        present = roles.roles_present(conn)
+        role = admin.role_of(conn)
+        present = admin.roles_present(conn)
         tables = _tables(conn) if version != 0 else set()
-        counts = {t: roles.count_rows(conn, t) for t in STATUS_TABLES if t in tables}
+        counts = {t: admin.count_rows(conn, t) for t in STATUS_TABLES if t in tables}
     return StatusReport(
         location=redact_url(url),
         schema_version=version,
