@@ -391,3 +391,16 @@ def test_team_init_by_an_owner_who_may_not_create_roles_says_so_and_changes_noth
     assert "database's owner, with the right to create roles" in done.stderr
     with _connect(pg_url) as conn:  # the schema went with the roles: one transaction
         assert conn.execute("SELECT to_regclass('meta')").fetchone() == (None,)
+
+
+def test_init_again_while_a_console_reads_does_not_wait_for_it(store):
+    """A rerun (an upgrade check) takes no lock a reader holds: a console's open read of
+    every table does not stall it. Without the fix the rerun would wait for the reader;
+    lock_timeout turns that wait into a failure instead of a hang."""
+    with psycopg.connect(store) as reader:  # one open transaction reading every srm table
+        for table in sorted(schema.ALL_TABLES):
+            reader.execute(sql.SQL("SELECT 1 FROM {} LIMIT 1").format(sql.Identifier(table)))
+        done = run_srm("team", "init", store, "--json", env={"PGOPTIONS": "-c lock_timeout=60000"})
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["created"] is False
+        reader.rollback()

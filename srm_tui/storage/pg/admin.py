@@ -78,19 +78,20 @@ def admin_session(url: str, application_name: str = "srm team") -> Iterator[psyc
             f"cannot reach the PostgreSQL store {where}: {_one_line(exc, url)}"
         ) from None
     try:
-        with conn:
-            yield conn
+        yield conn
     except psycopg.errors.InsufficientPrivilege as exc:
         raise AdminFailed(
             f"the PostgreSQL store {where} refused: {_one_line(exc, url)} (srm team init runs "
             "as the database's owner, with the right to create roles)"
         ) from None
-    except psycopg.OperationalError as exc:
-        raise StoreUnreachable(
-            f"lost the PostgreSQL store {where}: {_one_line(exc, url)}"
-        ) from None
     except psycopg.Error as exc:
+        if conn.broken:  # the connection itself went (server stopped, network), not a statement
+            raise StoreUnreachable(
+                f"lost the PostgreSQL store {where}: {_one_line(exc, url)}"
+            ) from None
         raise AdminFailed(f"the PostgreSQL store {where}: {_one_line(exc, url)}") from None
+    finally:  # after the checks: a closed connection no longer says it broke
+        conn.close()
 
 
 def role_of(conn: psycopg.Connection) -> str:

@@ -36,6 +36,8 @@ from srm_tui.storage.pg import schema
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+_ident = sql.Identifier
+
 VIEWER, AGENT, SYNC = "srm_viewer", "srm_agent", "srm_sync"
 GROUP_ROLES: tuple[str, ...] = (VIEWER, AGENT, SYNC)
 # The short names `srm team status` reports, strongest first.
@@ -115,15 +117,6 @@ class RolesReport:
     policies_created: list[str] = field(default_factory=list)
     policies_found: list[str] = field(default_factory=list)
     owners_changed: list[str] = field(default_factory=list)
-
-    @property
-    def changed(self) -> bool:
-        """Whether anything was created or handed over (grants are re-applied every time)."""
-        return bool(self.roles_created or self.policies_created or self.owners_changed)
-
-
-def _ident(*parts: str) -> sql.Composable:
-    return sql.Identifier(*parts)
 
 
 def _present_tables(conn: psycopg.Connection) -> set[str]:
@@ -294,7 +287,12 @@ def _policies(present: set[str]) -> dict[str, list[tuple[str, sql.Composable]]]:
 
 def _apply_policies(conn: psycopg.Connection, present: set[str], report: RolesReport) -> None:
     for table, policies in _policies(present).items():
-        conn.execute(sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(_ident(table)))
+        # ALTER TABLE locks out every reader: only when it is not on yet (a rerun of init
+        # while consoles read must not stall them).
+        if not conn.execute(
+            "SELECT relrowsecurity FROM pg_class WHERE oid = to_regclass(%s)", (table,)
+        ).fetchone()[0]:
+            conn.execute(sql.SQL("ALTER TABLE {} ENABLE ROW LEVEL SECURITY").format(_ident(table)))
         existing = dict(
             conn.execute(
                 "SELECT polname, coalesce(obj_description(oid, 'pg_policy'), '') "
