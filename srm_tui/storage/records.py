@@ -426,8 +426,19 @@ def search_values(row: tuple) -> tuple:
     )
 
 
+def _postgres(conn: Any) -> bool:
+    # The PostgreSQL store's connection names its dialect (its search index is
+    # storage.pg.search's documents); a sqlite3 connection has none.
+    return getattr(getattr(conn, "dialect", None), "name", "sqlite") == "postgres"
+
+
 def index_search_values(conn: sqlite3.Connection, values: Sequence[tuple]) -> None:
     """Write ``search_values`` of customers not yet in the search index."""
+    if _postgres(conn):
+        from srm_tui.storage.pg import search as pg_search
+
+        pg_search.index_customers(conn, [v[0] for v in values])
+        return
     conn.executemany(
         "INSERT INTO customers_fts (rowid, email, name, company, address, city, state, "
         "post_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -576,6 +587,11 @@ def _fts_rows(conn: sqlite3.Connection, ids: Sequence[int]) -> list[tuple]:
 
 def unindex_customers(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
     """Take customers out of the search index (before their row changes or goes)."""
+    if _postgres(conn):
+        from srm_tui.storage.pg import search as pg_search
+
+        pg_search.unindex_customers(conn, ids)
+        return
     conn.executemany(
         "INSERT INTO customers_fts (customers_fts, rowid, email, name, company, address, city,"
         " state, post_code) VALUES ('delete', ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -585,6 +601,11 @@ def unindex_customers(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
 
 def index_customers(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
     """Put customers' current text into the search index, folded as queries are."""
+    if _postgres(conn):
+        from srm_tui.storage.pg import search as pg_search
+
+        pg_search.index_customers(conn, ids)
+        return
     conn.executemany(
         "INSERT INTO customers_fts (rowid, email, name, company, address, city, state, "
         "post_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

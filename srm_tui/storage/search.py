@@ -15,6 +15,10 @@ A fielded value that cannot mean anything (``birthdate:1972``, ``email:-``) is a
 Every match is reachable: ``Results`` reads them a window at a time, by keyset, and never
 loads the customer table into Python.
 
+One grammar and one condition tree serve both stores; only the SQL of a text term (FTS5 on the
+SQLite cache, tsvector documents on PostgreSQL: storage.pg.search) and of a case-free
+identifier differ, chosen by the connection's dialect. The answers are the same on both.
+
 Over 400 lines: the term grammar and one SQL builder per kind of term share the folding
 and the limits of section 6.
 """
@@ -32,6 +36,7 @@ from srm_tui.domain.fold import fold
 from srm_tui.domain.ids import TRANSACTION_ID
 from srm_tui.domain.time import is_day, parse_day
 from srm_tui.storage.countries import country_code
+from srm_tui.storage.db import SQLITE, Dialect
 from srm_tui.storage.queries import SORT_COLUMNS, SUMMARY_COLUMNS
 
 FIELDS = (
@@ -117,19 +122,6 @@ def parse(query: str) -> list[Term]:
     return terms
 
 
-def _fts_phrase(
-    value: str, column: str | None = None, *, prefix: bool = True, first: bool = False
-) -> str | None:
-    """An FTS5 query for a folded term (None when nothing searchable is left): a prefix of
-    consecutive words, or with ``prefix=False`` the words themselves; ``first`` anchors the
-    phrase at the start of the column."""
-    words = _words(value)
-    if not words:
-        return None
-    phrase = ("^ " if first else "") + '"' + words + '"' + ("*" if prefix else "")
-    return f"{column} : {phrase}" if column else phrase
-
-
 def _birth_date(value: str, name: str) -> str:
     """A whole calendar date, or the term's error."""
     if not is_day(value):
@@ -154,7 +146,42 @@ _STATE = f"({_FTS} AND srm_words(c.state) = ?)"
 Condition = tuple[str, list[Any]]
 
 
-def _identifier_conditions(value: str) -> list[Condition]:
+class _SqliteText:
+    """Text terms and case-free identifiers as SQL on the SQLite cache (FTS5, NOCASE).
+    storage.pg.search.PgText is PostgreSQL's; a text term's ``words`` are ``_words`` of it,
+    never empty."""
+
+    ext = _EXT
+    order = _ORDER
+
+    def words(self, words: str, column: str | None) -> Condition:
+        """A prefix of consecutive words (FTS5 ``"w1 w2"*``), anywhere or in ``column``."""
+        phrase = '"' + words + '"*'
+        return _FTS, [f"{column} : {phrase}" if column else phrase]
+
+    def state(self, words: str) -> Condition:
+        """The whole state: its first words are these (FTS5 ``^``) and nothing follows."""
+        return _STATE, [f'state : ^ "{words}"', words]
+
+
+_SQLITE_TEXT = _SqliteText()
+
+
+def dialect_of(conn: Any) -> Dialect:
+    """The SQL dialect of a connection: a store's connection names its own (PostgreSQL's
+    proxy does); a sqlite3 connection is SQLite."""
+    return getattr(conn, "dialect", SQLITE)
+
+
+def _text_sql(dialect: Dialect) -> Any:
+    if dialect.name == "postgres":
+        from srm_tui.storage.pg.search import PG_TEXT
+
+        return PG_TEXT
+    return _SQLITE_TEXT
+
+
+def _identifier_conditions(value: str, text: Any) -> list[Condition]:
     """Exact identifier matches a bare term can stand for."""
     conds: list[Condition] = []
     if EMAIL.match(value):
@@ -163,14 +190,14 @@ def _identifier_conditions(value: str) -> list[Condition]:
         conds.append(("c.id = ?", [int(value)]))
     if TRANSACTION_ID.match(value.upper()):
         conds.append((_TXN, [value.upper()]))
-    conds.append((_EXT, [value]))
-    conds.append((_ORDER, [value]))
+    conds.append((text.ext, [value]))
+    conds.append((text.order, [value]))
     return conds
 
 
-def _bare_conditions(value: str) -> tuple[list[Condition], list[Condition]]:
+def _bare_conditions(value: str, text: Any) -> tuple[list[Condition], list[Condition]]:
     """(every way a bare term matches, the exact-identifier ones among them)."""
-    exact = _identifier_conditions(value)
+    exact = _identifier_conditions(value, text)
     options = list(exact)
     if _letters(value, 2):
         options.append(("c.country = ?", [value.upper()]))
@@ -184,31 +211,25 @@ def _bare_conditions(value: str) -> tuple[list[Condition], list[Condition]]:
             options.append(("c.birth_date = ?", [_birth_date(value, "date")]))
         except SearchError:
             pass  # "2024-99-99" is still text to look for
-    phrase = _fts_phrase(value)
-    if phrase:
-        options.append((_FTS, [phrase]))
+    words = _words(value)
+    if words:
+        options.append(text.words(words, None))
     return options, exact
 
 
-def _field_conditions(term: Term) -> tuple[list[Condition], list[Condition]]:
+def _field_conditions(term: Term, text: Any) -> tuple[list[Condition], list[Condition]]:
     """(the conditions a fielded term stands for, the exact-identifier ones among them)."""
     f, v = term.field, term.value
-    if f == "email":
-        exact = [("c.email_lc = ?", [v.casefold()])] if EMAIL.match(v) else []
-        phrase = _fts_phrase(v, "email")
-        if phrase is None:
-            raise SearchError(f"email: nothing to search for in {v!r}")
-        return [*exact, (_FTS, [phrase])], exact
-    if f in ("name", "city", "zip"):
-        phrase = _fts_phrase(v, {"zip": "post_code"}.get(f, f))
-        if phrase is None:
+    if f in ("email", "name", "city", "zip", "state"):
+        words = _words(v)
+        if not words:
             raise SearchError(f"{f}: nothing to search for in {v!r}")
-        return [(_FTS, [phrase])], []
-    if f == "state":
-        phrase = _fts_phrase(v, "state", prefix=False, first=True)
-        if phrase is None:
-            raise SearchError(f"state: nothing to search for in {v!r}")
-        return [(_STATE, [phrase, _words(v)])], []
+        if f == "email":
+            exact = [("c.email_lc = ?", [v.casefold()])] if EMAIL.match(v) else []
+            return [*exact, text.words(words, "email")], exact
+        if f == "state":
+            return [text.state(words)], []
+        return [text.words(words, {"zip": "post_code"}.get(f, f))], []
     if f == "id":
         if not _digits(v):
             raise SearchError(f"id: a customer id is digits, not {v[:40]!r}")
@@ -217,7 +238,7 @@ def _field_conditions(term: Term) -> tuple[list[Condition], list[Condition]]:
         exact = [("c.id = ?", [int(v)])]
         return exact, exact
     if f == "ext":
-        exact = [(_EXT, [v])]
+        exact = [(text.ext, [v])]
         return exact, exact
     if f == "txn":
         if not TRANSACTION_ID.match(v.upper()):
@@ -225,7 +246,7 @@ def _field_conditions(term: Term) -> tuple[list[Condition], list[Condition]]:
         exact = [(_TXN, [v.upper()])]
         return exact, exact
     if f == "order":
-        exact = [(_ORDER, [v])]
+        exact = [(text.order, [v])]
         return exact, exact
     if f == "country":
         code = v.upper() if _letters(v, 2) else country_code(v)
@@ -264,8 +285,10 @@ class Compiled:
     exact: Condition | None
 
 
-def compile_query(query: str) -> Compiled | None:
-    """The SQL of a query (None for an empty one); a ``SearchError`` names a bad term."""
+def compile_query(query: str, dialect: Dialect = SQLITE) -> Compiled | None:
+    """The SQL of a query for a store of ``dialect`` (None for an empty one); a
+    ``SearchError`` names a bad term."""
+    text = _text_sql(dialect)
     terms = parse(query)
     if not terms:
         return None
@@ -275,7 +298,7 @@ def compile_query(query: str) -> Compiled | None:
     while i < len(terms):
         term = terms[i]
         if term.field is not None:
-            options, ex = _field_conditions(term)
+            options, ex = _field_conditions(term, text)
             conds.append(_any(options))
             exact += ex
             i += 1
@@ -293,7 +316,7 @@ def compile_query(query: str) -> Compiled | None:
                 break
         code = country_code(" ".join(t.value for t in terms[i : i + run])) if run > 1 else None
         for t in terms[i : i + run]:
-            options, ex = _bare_conditions(t.value)
+            options, ex = _bare_conditions(t.value, text)
             if code:
                 options.append(("c.country = ?", [code]))
             conds.append(_any(options))
@@ -325,7 +348,8 @@ class Results:
         started = time.perf_counter()
         self.query = query
         self.sort, self.descending = sort, descending
-        self.compiled = compile_query(query)
+        self.dialect = dialect_of(conn)
+        self.compiled = compile_query(query, self.dialect)
         _prepare(conn, self.compiled)
         self.exact_rows: list[sqlite3.Row] = []
         if self.compiled is not None and self.compiled.exact is not None:
@@ -378,13 +402,14 @@ class Results:
         return self._total
 
     def _order(self, descending: bool) -> str:
-        d = "DESC" if descending else "ASC"
+        # NULL keys first ascending, last descending, on both stores (the dialect's order()).
+        order = self.dialect.order
         if self.sort == "id":
-            return f"c.id {d}"
-        return f"c.{SORT_COLUMNS[self.sort]} {d}, c.id {d}"
+            return order("c.id", descending)
+        return f"{order(f'c.{SORT_COLUMNS[self.sort]}', descending)}, {order('c.id', descending)}"
 
     def _after(self, mark: tuple[Any, int]) -> Condition:
-        """Rows after ``mark`` in the list's order (SQLite puts NULL keys first ascending)."""
+        """Rows after ``mark`` in the list's order (NULL keys first ascending)."""
         key, cid = mark
         op = "<" if self.descending else ">"
         if self.sort == "id":

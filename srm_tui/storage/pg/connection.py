@@ -184,6 +184,8 @@ class Connection:
     """What ``PgStore.conn()`` and ``transaction()`` hand out: the SQLite connection's
     surface over the pool (see the module docstring)."""
 
+    dialect = POSTGRES  # code handed only a connection (search) picks its SQL by this
+
     def __init__(self, store: PgStore) -> None:
         self._store = store
 
