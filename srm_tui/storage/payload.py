@@ -1,7 +1,7 @@
 """The stored payload of a cached record (its ``raw`` column): JSON, compressed.
 
-A value is either plain JSON (text, or bytes whose first byte is ``{``: every cache before
-schema 9 and any record too small to gain) or a dictionary id in its first byte followed by
+A value is either plain JSON (text: every cache before schema 9; or its UTF-8 bytes: a record
+too small to gain) or a dictionary id in its first byte followed by
 the UTF-8 JSON deflated (zlib, raw deflate: no header or checksum) with that id's preset
 dictionary. Each table has its own dictionary: the API's key names and the values records of
 that kind share, so a 450-byte transaction keeps about 75 bytes. The dictionaries ship with srm (``srm_tui/data/payload/``, built by
@@ -28,8 +28,8 @@ from typing import Any
 DICTIONARY_FOLDER = Path(__file__).resolve().parents[1] / "data" / "payload"
 
 # Dictionary id -> the table it was made for. Ids are shipped with srm and never change
-# meaning; a value's first byte names one of them (below ord("{"), so plain JSON never
-# looks like one).
+# meaning; a value's first byte names one of them. Ids stay below 32: no byte a JSON text
+# srm writes can start with (_JSON_FIRST), so plain JSON bytes never look like one.
 DICTIONARIES: dict[int, str] = {
     1: "customers",
     2: "subscriptions",
@@ -46,7 +46,9 @@ DICTIONARIES: dict[int, str] = {
 # The dictionary each table writes with now.
 WRITE_WITH: dict[str, int] = {entity: ident for ident, entity in DICTIONARIES.items()}
 
-_BRACE = ord("{")
+# The first bytes of JSON text as dumps() writes it (no leading space): an object, an array,
+# a string, a number, true, false, null. Records are objects; the rest stays readable too.
+_JSON_FIRST = frozenset(b'{["-0123456789tfn')
 # zlib's default level and memory: level 9 (or memLevel 9, whose buffers glibc maps and
 # unmaps on every copy) saved 2-4 % of the bytes at up to ten times the time a record.
 _LEVEL = 6
@@ -90,10 +92,11 @@ def _unpacker(ident: int) -> Any:
     return zlib.decompressobj(-15, zdict=dictionary(ident))
 
 
-def encode(entity: str, record: Any) -> bytes | str:
+def encode(entity: str, record: Any) -> bytes:
     """A record as the ``raw`` value of a row of ``entity``: compressed with the table's
-    dictionary, or its JSON text when that is no longer (a tiny record, a table without
-    a dictionary)."""
+    dictionary, or its JSON as UTF-8 bytes when that is no longer (a tiny record, a table
+    without a dictionary). Always bytes, so the value is a BLOB in SQLite and fits
+    PostgreSQL's bytea as it is."""
     return encode_stored(entity, dumps(record))
 
 
@@ -106,7 +109,7 @@ def decode_raw(value: str | bytes | memoryview | None) -> Any:
     data = bytes(value)
     if not data:
         raise PayloadError("an empty stored record")
-    if data[0] == _BRACE:
+    if data[0] in _JSON_FIRST:
         return json.loads(data.decode("utf-8"))
     unpacker = _unpacker(data[0]).copy()
     try:
@@ -120,9 +123,12 @@ def decode_raw(value: str | bytes | memoryview | None) -> Any:
 
 def is_plain(value: Any) -> bool:
     """Whether a stored value is plain JSON (not yet compressed)."""
-    return isinstance(value, str) or (
-        isinstance(value, (bytes, memoryview)) and bytes(value[:1]) == b"{"
-    )
+    if isinstance(value, str):
+        return True
+    if not isinstance(value, (bytes, memoryview)):
+        return False
+    first = bytes(value[:1])
+    return bool(first) and first[0] in _JSON_FIRST
 
 
 # -- the cache's copy of the dictionaries, and converting plain rows -------------------------
@@ -141,19 +147,19 @@ def install_dictionaries(conn: sqlite3.Connection) -> None:
         )
 
 
-def encode_stored(entity: str, value: Any) -> Any:
-    """A stored raw value compressed as ``encode`` writes it (already compressed: as is).
-    Plain JSON text is compressed as it is, without a round trip through a dict."""
+def encode_stored(entity: str, value: Any) -> bytes:
+    """A stored raw value as ``encode`` writes it, always bytes (already compressed: as is).
+    Plain JSON is compressed as it is, without a round trip through a dict; kept as its UTF-8
+    bytes when compressing would not make it shorter."""
     if not is_plain(value):
-        return value
-    text = value if isinstance(value, str) else bytes(value).decode("utf-8")
+        return bytes(value) if isinstance(value, memoryview) else value
+    plain = value.encode("utf-8") if isinstance(value, str) else bytes(value)
     ident = WRITE_WITH.get(entity)
     if ident is None:
-        return text
-    plain = text.encode("utf-8")
+        return plain
     packer = _packer(ident).copy()
     packed = bytes((ident,)) + packer.compress(plain) + packer.flush()
-    return packed if len(packed) < len(plain) else text
+    return packed if len(packed) < len(plain) else plain
 
 
 _CREATE = re.compile(r'^\s*CREATE TABLE\s+("?)(\w+)\1', re.IGNORECASE)

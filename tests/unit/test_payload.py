@@ -61,10 +61,18 @@ def test_plain_json_stays_readable_as_text_and_as_bytes():
     assert not payload.is_plain(encode("customers", record))
 
 
-def test_a_record_too_small_to_gain_is_kept_as_json_text():
-    assert encode("customers", {}) == "{}"
+def test_a_record_too_small_to_gain_is_kept_as_json_bytes():
+    """Always bytes (a BLOB in SQLite, bytea in PostgreSQL as it is), never text."""
+    assert encode("customers", {}) == b"{}"
     assert decode_raw(encode("customers", {})) == {}
-    assert encode("no_such_table", {"a": 1}) == '{"a":1}'  # a table without a dictionary
+    assert encode("no_such_table", {"a": 1}) == b'{"a":1}'  # a table without a dictionary
+    # Stored values read as they were written: text rows of older caches, and any JSON value
+    # kept plain (its first byte is never a dictionary id).
+    for value in ([1, "x"], "text", -5, 0, True, False, None):
+        assert decode_raw(encode("no_such_table", value)) == value
+        assert decode_raw(payload.dumps(value)) == value
+    assert payload.encode_stored("customers", "{}") == b"{}"
+    assert all(ident < 32 for ident in payload.DICTIONARIES)
 
 
 def test_non_ascii_and_control_characters_survive():
@@ -111,11 +119,12 @@ JSON_VALUES = st.recursive(
 def test_any_json_value_round_trips(entity, record):
     stored = encode(entity, record)
     assert decode_raw(stored) == record
-    if isinstance(stored, bytes):  # compressed: its table's dictionary, and shorter
+    assert isinstance(stored, bytes)
+    if not payload.is_plain(stored):  # compressed: its table's dictionary, and shorter
         assert stored[0] == payload.WRITE_WITH[entity]
         assert len(stored) < len(payload.dumps(record).encode("utf-8"))
     else:
-        assert stored == payload.dumps(record)
+        assert stored == payload.dumps(record).encode("utf-8")
 
 
 def test_an_unknown_dictionary_or_damaged_bytes_is_a_clear_error():
