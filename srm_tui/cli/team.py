@@ -103,3 +103,6 @@ def team_status(url: str, as_json: bool, debug: bool) -> None:
     click.echo(f"you: {report.user}, role {report.role}")
     for table, n in report.counts.items():
         click.echo(f"{table}: " + ("not readable by you" if n is None else f"{n:,}"))
+
+
+from srm_tui.cli import team_migrate  # noqa: E402, F401  (adds `srm team migrate` to the group)
