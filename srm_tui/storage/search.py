@@ -154,6 +154,11 @@ class _SqliteText:
     ext = _EXT
     order = _ORDER
 
+    @staticmethod
+    def any(options: list[Condition]) -> Condition:
+        """Any of the options (SQLite reads an OR of indexed terms through each index)."""
+        return _any(options)
+
     def words(self, words: str, column: str | None) -> Condition:
         """A prefix of consecutive words (FTS5 ``"w1 w2"*``), anywhere or in ``column``."""
         phrase = '"' + words + '"*'
@@ -299,7 +304,7 @@ def compile_query(query: str, dialect: Dialect = SQLITE) -> Compiled | None:
         term = terms[i]
         if term.field is not None:
             options, ex = _field_conditions(term, text)
-            conds.append(_any(options))
+            conds.append(text.any(options))
             exact += ex
             i += 1
             continue
@@ -319,10 +324,10 @@ def compile_query(query: str, dialect: Dialect = SQLITE) -> Compiled | None:
             options, ex = _bare_conditions(t.value, text)
             if code:
                 options.append(("c.country = ?", [code]))
-            conds.append(_any(options))
+            conds.append(text.any(options))
             exact += ex
         i += run
-    return Compiled(where=_all(conds), exact=_any(exact) if exact else None)
+    return Compiled(where=_all(conds), exact=text.any(exact) if exact else None)
 
 
 def _prepare(conn: sqlite3.Connection, compiled: Compiled | None) -> None:

@@ -78,7 +78,7 @@ def stores(seeded_cache, pg_cluster):
     store = _new_store(pg_cluster, name)
     _copy(cache, store)
     assert pg_search.rebuild(store, batch=700) == 2000  # several batches
-    yield cache.conn(), store.conn()
+    yield cache.conn(), store.conn(), store
     store.close()
     cache.close()
     pg_cluster.drop_database(name)
@@ -271,7 +271,7 @@ def corpus(stores):
     ],
 )
 def test_every_query_answers_alike(stores, corpus, kind):
-    lite, pg = stores
+    lite, pg, _ = stores
     queries = corpus[kind]
     assert len(queries) >= 20
     differ = []
@@ -291,7 +291,7 @@ def test_every_query_answers_alike(stores, corpus, kind):
 @pytest.mark.parametrize("query", ["a", "country:pl", "m", "EUR", "e k"])
 @pytest.mark.parametrize("sort", sorted(SORT_COLUMNS))
 def test_windows_read_alike_in_every_order(stores, query, sort):
-    lite, pg = stores
+    lite, pg, _ = stores
     for descending in (False, True):
         want = Results(lite, query, sort=sort, descending=descending)
         got = Results(pg, query, sort=sort, descending=descending)
@@ -312,7 +312,7 @@ def test_windows_read_alike_in_every_order(stores, query, sort):
 
 def test_null_sort_keys_are_covered(stores):
     """The windows above meet NULL sort keys (the order SQLite gives them is kept on PG)."""
-    lite, _ = stores
+    lite, _, _ = stores
     nulls = {
         sort: lite.execute(f"SELECT count(*) FROM customers WHERE {col} IS NULL").fetchone()[0]
         for sort, col in SORT_COLUMNS.items()
@@ -362,3 +362,44 @@ def test_search_documents_follow_the_customer(seeded_cache, pg_cluster):
         store.close()
         cache.close()
         pg_cluster.drop_database(name)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "d8c355ae7f7cf6e1",
+        "FR",
+        "EUR",
+        "Poland",
+        "1972-02-05",
+        "united kingdom",
+        "state:CO",
+        "country:poland anna",
+        "e k",
+        "zip:75",
+        "email:anna",
+        "name:ann city:w",
+        "txn:t123456789",
+        "card:4242",
+        "order:abc",
+    ],
+)
+def test_every_condition_is_read_through_an_index(stores, query):
+    """On PostgreSQL too a term reads its indexes (GIN on the documents, the lower() twins of
+    SQLite's NOCASE indexes, country, currency, birth date), never a scan of customers, and a
+    term's meanings are a union of index reads, not an OR filtering every customer."""
+    from srm_tui.storage.db import POSTGRES
+    from srm_tui.storage.search import compile_query
+
+    _, _, store = stores
+    where, params = compile_query(query, POSTGRES).where
+    plans = []
+    for sql in (
+        f"SELECT count(*) FROM customers c WHERE {where}",
+        f"SELECT c.id FROM customers c WHERE {where} ORDER BY c.id LIMIT 60",
+    ):
+        with store.transaction() as tx:
+            tx.execute("SET LOCAL enable_seqscan = off")  # only where no index can serve
+            plans.append("\n".join(r[0] for r in tx.execute(f"EXPLAIN {sql}", params)))
+    for plan in plans:
+        assert "Seq Scan" not in plan and "SubPlan" not in plan, plan

@@ -145,6 +145,7 @@ _ZIP = (
     "AND strpos(' ' || zip_words, ?) > 0)"
 )
 _STATE = "c.id IN (SELECT id FROM customer_search WHERE state_words = ?)"
+_IN = "c.id IN ("
 _NOTHING = "(1 = 0)"  # words FTS5 cuts down to none: its phrase matches no row
 _COLUMN_WEIGHT = {"email": "A", "name": "B", "city": "C", "post_code": "D"}
 
@@ -157,6 +158,22 @@ class PgText:
         "c.id IN (SELECT customer_id FROM transactions "
         'WHERE lower((external_payment_id) COLLATE "C") = lower((?) COLLATE "C"))'
     )
+
+    @staticmethod
+    def any(options: list[tuple[str, list[Any]]]) -> tuple[str, list[Any]]:
+        """Any of the options, as one id set: a union of each option's ids. PostgreSQL plans
+        an OR of subqueries as a filter over every customer; each branch of the union is
+        read through its own index instead (SQLite does this by itself)."""
+        if len(options) == 1:
+            return options[0]
+        branches = []
+        for sql, _ in options:
+            inner = sql[len(_IN) : -1] if sql.startswith(_IN) and sql.endswith(")") else None
+            branches.append(inner or f"SELECT c.id FROM customers c WHERE {sql}")
+        return (
+            f"{_IN}{' UNION ALL '.join(branches)})",
+            [p for _, ps in options for p in ps],
+        )
 
     def words(self, words: str, column: str | None) -> tuple[str, list[Any]]:
         """A prefix phrase of ``words`` (non-empty, as storage.search._words gives them),
