@@ -21,8 +21,8 @@ from srm_tui.domain.text import json_text
 def team_migrate(source: str, url: str, as_json: bool, debug: bool) -> None:
     """Copy the cache FILE into the team store at URL: an empty database gets the srm schema
     and roles first; a store holding another cache's data is refused. Progress goes to
-    stderr; killed or stopped, run it again to resume. Segment facts and search documents are
-    not copied: the first srm sync on the store rebuilds them."""
+    stderr; killed or stopped, run it again to resume. Segment facts are not copied: the first
+    srm sync on the store rebuilds them; search documents are made from the customers."""
     from srm_tui.team.migrate import migrate
 
     report = migrate(source, url, say=lambda line: click.echo(line, err=True))

@@ -11,9 +11,9 @@ snapshot of the cache and written in batches: COPY into a temporary staging tabl
 the same transaction. A process killed anywhere loses only its open batch; run again, it goes
 on from the last key committed. At the end every identity moves past the copied ids.
 
-Derived tables (segment facts, search documents) are not copied: the store's triggers mark
-every copied customer for the facts, and the writer's first `srm sync` on the store rebuilds
-them. PostgreSQL text cannot hold U+0000: a record's ``raw`` (bytea) keeps it exactly, while the
+The segment facts (derived) are not copied: the store's triggers mark every copied customer
+for them, and the writer's first `srm sync` on the store rebuilds them. The search documents
+are made from each customers batch in its transaction (storage.pg.search). PostgreSQL text cannot hold U+0000: a record's ``raw`` (bytea) keeps it exactly, while the
 text columns srm derives from it get U+FFFD in its place.
 
 psycopg is not imported here: the connection comes from storage.pg (admin.admin_session).
@@ -66,9 +66,11 @@ __all__ = [
 # One migrate writes a store at a time ("srm" "mig").
 MIGRATE_LOCK_KEY = 0x73726D_6D6967
 REBUILT_NOTE = (
-    "segment facts and search documents are not copied: the first srm sync on the store "
-    "rebuilds them (until then segments and search there have nothing to read)"
+    "segment facts are not copied: the first srm sync on the store rebuilds them (until then "
+    "segments there have nothing to read); search documents were made from the customers"
 )
+# Derived tables the copy writes itself rather than leaving to the writer.
+BUILT_BY_COPY = ("customer_search",)
 
 
 @dataclass
@@ -239,7 +241,7 @@ def migrate(
         schema_version=version,
         resumed=False,
         already_done=False,
-        not_copied=sorted(schema.DERIVED_TABLES),
+        not_copied=sorted(set(schema.DERIVED_TABLES) - set(BUILT_BY_COPY)),
     )
     with admin.admin_session(url, "srm team migrate") as conn:
         if not conn.execute("SELECT pg_try_advisory_lock(%s)", (MIGRATE_LOCK_KEY,)).fetchone()[0]:

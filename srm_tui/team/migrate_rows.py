@@ -2,7 +2,8 @@
 rows (team/migrate_source.py reads them) staged by COPY into a temporary table, inserted into
 the store where not there yet, and the table's last key written into ``team_migrate`` in the
 same transaction, so a run killed anywhere loses only its open batch and the next run goes on
-from the last key. At the end every identity moves past the copied ids.
+from the last key. A customers batch writes its search documents too (storage.pg.search). At
+the end every identity moves past the copied ids.
 
 psycopg is not imported here: the connection is storage.pg's (admin.admin_session).
 """
@@ -185,6 +186,8 @@ def _write_batch(
                 "ON CONFLICT DO NOTHING"
             )
             inserted = max(cur.rowcount, 0)
+            if table == "customers":
+                _index(cur, columns, rows)
         conn.execute(
             f"INSERT INTO {PROGRESS_TABLE} (table_name, last_key, rows, total, started_at, "
             "finished_at) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (table_name) DO UPDATE "
@@ -194,6 +197,26 @@ def _write_batch(
         )
     staged.add(table)
     return inserted
+
+
+# The customers' columns the search documents are made of (storage.pg.search.search_rows).
+_SEARCH_COLUMNS = (
+    "id", "email", "first_name", "last_name", "company", "address", "city", "state", "post_code",
+)  # fmt: skip
+
+
+def _index(cur: Any, columns: list[str], rows: list[tuple]) -> None:
+    """The batch's customers' search documents, made as the search code makes them, in the
+    batch's transaction: the store answers searches as soon as the copy is done."""
+    from srm_tui.storage.pg import search
+
+    at = [columns.index(c) for c in _SEARCH_COLUMNS]
+    cur.executemany(
+        "INSERT INTO customer_search (id, doc, zip_words, state_words) "
+        "VALUES (%s, %s::tsvector, %s, %s) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, "
+        "zip_words = excluded.zip_words, state_words = excluded.state_words",
+        search.search_rows([[row[i] for i in at] for row in rows]),
+    )
 
 
 def _finish_table(conn: Any, table: str, total: int, now: int) -> None:

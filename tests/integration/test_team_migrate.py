@@ -19,9 +19,12 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 
+from srm_tui.domain.fold import fold
 from srm_tui.storage import payload
 from srm_tui.storage.cache import Cache
+from srm_tui.storage.db import open_store
 from srm_tui.storage.pg import schema
+from srm_tui.storage.pg import search as pg_search
 from srm_tui.team import migrate as mig
 from tests.helpers import run_srm
 
@@ -222,7 +225,7 @@ def test_a_cache_migrates_into_an_empty_database_row_by_row(source, pg_url):
     report = json.loads(done.stdout)
     assert report["schema_created"] is True and report["already_done"] is False
     assert report["target"] == mig.redact_url(url) and "***" in report["target"]
-    assert sorted(report["not_copied"]) == sorted(schema.DERIVED_TABLES)
+    assert sorted(report["not_copied"]) == sorted(schema.DERIVED_TABLES - {"customer_search"})
     assert "first srm sync" in report["note"]
     assert differences(source, pg_url) == []
     tables = {t["table"]: t for t in report["tables"]}
@@ -234,8 +237,9 @@ def test_a_cache_migrates_into_an_empty_database_row_by_row(source, pg_url):
     assert "srm team migrate: customers 120 / 120" in done.stderr  # progress, on stderr
     customers = src.execute("SELECT count(*) FROM customers").fetchone()[0]
     nul_id = src.execute(
-        "SELECT id, raw FROM customers WHERE first_name = ?", (NUL_NAME,)
+        "SELECT id, raw, last_name FROM customers WHERE first_name = ?", (NUL_NAME,)
     ).fetchone()
+    last_name = nul_id[2]
     src.close()
 
     with psycopg.connect(pg_url) as pg:
@@ -262,10 +266,25 @@ def test_a_cache_migrates_into_an_empty_database_row_by_row(source, pg_url):
         counted = pg.execute("SELECT n FROM row_counts WHERE name = 'customers'").fetchone()[0]
         assert counted == customers
         assert pg.execute("SELECT count(*) FROM segment_customer_facts").fetchone()[0] == 0
-        claim = json.loads(
-            pg.execute("SELECT value FROM meta WHERE key = 'migrated_from'").fetchone()[0]
-        )
-        assert claim["path"] == str(source.absolute()) and claim["finished_at"]
+        # The search documents came with the customers, as the search code writes them.
+        docs = pg.execute("SELECT * FROM customer_search ORDER BY id").fetchall()
+        assert len(docs) == customers
+    store = open_store(pg_url)
+    try:
+        assert pg_search.rebuild(store) == customers
+        with psycopg.connect(pg_url) as pg:
+            assert pg.execute("SELECT * FROM customer_search ORDER BY id").fetchall() == docs
+            hits = pg.execute(
+                "SELECT id FROM customer_search WHERE doc @@ %s::tsquery",
+                (pg_search.phrase_query(pg_search.tokens(fold(last_name)), "B"),),
+            ).fetchall()
+            claim = json.loads(
+                pg.execute("SELECT value FROM meta WHERE key = 'migrated_from'").fetchone()[0]
+            )
+        assert (nul_id[0],) in hits  # the NUL customer is found by name
+    finally:
+        store.close()
+    assert claim["path"] == str(source.absolute()) and claim["finished_at"]
     # The comparison sees a change (it is not vacuous).
     with psycopg.connect(pg_url, autocommit=True) as pg:
         pg.execute("UPDATE customers SET city = 'Elsewhere' WHERE id = %s", (nul_id[0],))
