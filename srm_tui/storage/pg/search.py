@@ -33,6 +33,8 @@ WEIGHTS = {"email": "A", "name": "B", "city": "C"}  # every other field: D
 GAP = 2048
 MAX_LEXEME_BYTES = 2046  # PostgreSQL refuses a longer word in a tsvector or a tsquery
 
+# The tokenizer's table: the index's fields, and one more for a text cut beside them.
+_COLUMNS = (*FIELDS, "other")
 _ASCII_WORD = re.compile(r"[0-9a-z]+")
 _TOKENIZE = 'tokenize="unicode61 remove_diacritics 2"'
 _local = threading.local()
@@ -43,7 +45,7 @@ def _tokenizer() -> sqlite3.Connection:
     db = getattr(_local, "db", None)
     if db is None:
         db = sqlite3.connect(":memory:")
-        cols = ", ".join(FIELDS)
+        cols = ", ".join(_COLUMNS)
         db.execute(f"CREATE VIRTUAL TABLE words USING fts5 ({cols}, content='', {_TOKENIZE})")
         db.execute("CREATE VIRTUAL TABLE word_list USING fts5vocab(words, instance)")
         _local.db = db
@@ -57,8 +59,8 @@ def _ascii_words(text: str) -> list[str]:
 
 
 def tokenize_rows(rows: Sequence[Sequence[str]]) -> list[list[list[str]]]:
-    """The words FTS5 sees in each field of each row (rows of len(FIELDS) folded texts or
-    fewer), in order."""
+    """The words FTS5 sees in each field of each row (rows of up to len(FIELDS) + 1 folded
+    texts), in order."""
     out: list[list[list[str]] | None] = []
     hard: list[tuple[int, Sequence[str]]] = []
     for i, row in enumerate(rows):
@@ -70,7 +72,7 @@ def tokenize_rows(rows: Sequence[Sequence[str]]) -> list[list[list[str]]]:
     if hard:
         db = _tokenizer()
         width = max(len(row) for _, row in hard)
-        cols = ", ".join(FIELDS[:width])
+        cols = ", ".join(_COLUMNS[:width])
         marks = ", ".join("?" * (width + 1))
         try:
             db.executemany(
@@ -79,7 +81,7 @@ def tokenize_rows(rows: Sequence[Sequence[str]]) -> list[list[list[str]]]:
             )
             for i, row in hard:
                 out[i] = [[] for _ in row]
-            column = {name: n for n, name in enumerate(FIELDS)}
+            column = {name: n for n, name in enumerate(_COLUMNS)}
             for doc, col, _, term in db.execute(
                 "SELECT doc, col, offset, term FROM word_list ORDER BY doc, col, offset"
             ):
@@ -124,14 +126,22 @@ def phrase_query(words: list[str], weight: str | None = None) -> str:
 _WORDS = re.compile(r"\w+")
 
 
-def state_words(state: str | None, state_tokens: list[str]) -> str | None:
+def _whole(state: str | None) -> str:
+    return " ".join(_WORDS.findall(fold(state)))  # storage.search._words
+
+
+def state_words(
+    state: str | None, state_tokens: list[str], whole_tokens: list[str] | None = None
+) -> str | None:
     """What a ``state:`` term must equal: the state's words as the query side folds them
     (storage.search._words), where FTS5 would also find those words at the start of the
-    state; else None (no ``state:`` term finds it on SQLite either)."""
-    whole = " ".join(_WORDS.findall(fold(state)))
+    state (``state_tokens``: its words in the index; ``whole_tokens``: FTS5's words of the
+    query side's, when already cut); else None (no ``state:`` term finds it on SQLite
+    either)."""
+    whole = _whole(state)
     if not whole:
         return None
-    wanted = tokens(whole)
+    wanted = tokens(whole) if whole_tokens is None else whole_tokens
     if not wanted or state_tokens[: len(wanted)] != wanted:
         return None
     return whole
@@ -216,18 +226,19 @@ def search_rows(rows: Sequence[Sequence[Any]]) -> list[tuple[int, str, str | Non
             fold(r[1]),
             fold(" ".join(p for p in (r[2], r[3]) if p)),
             *(fold(v) for v in r[4:9]),
+            _whole(r[7]),  # cut beside the fields: what a state: term is compared with
         )
         for r in rows
     ]
     out = []
-    for r, fields in zip(rows, tokenize_rows(folded), strict=True):
-        post = fields[FIELDS.index("post_code")]
+    for r, cut in zip(rows, tokenize_rows(folded), strict=True):
+        fields = cut[: len(FIELDS)]
         out.append(
             (
                 r[0],
                 document(fields),
-                " ".join(post) or None,
-                state_words(r[7], fields[FIELDS.index("state")]),
+                " ".join(fields[FIELDS.index("post_code")]) or None,
+                state_words(r[7], fields[FIELDS.index("state")], cut[len(FIELDS)]),
             )
         )
     return out
