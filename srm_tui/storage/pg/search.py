@@ -157,7 +157,7 @@ _ZIP = (
 _STATE = "c.id IN (SELECT id FROM customer_search WHERE state_words = ?)"
 _IN = "c.id IN ("
 _NOTHING = "(1 = 0)"  # words FTS5 cuts down to none: its phrase matches no row
-_COLUMN_WEIGHT = {"email": "A", "name": "B", "city": "C", "post_code": "D"}
+_COLUMN_WEIGHT = {**WEIGHTS, "post_code": "D"}  # the fields a term can name
 
 
 class PgText:
