@@ -127,3 +127,75 @@ def pg_url(pg_cluster):
     url = pg_cluster.create_database(name)
     yield url
     pg_cluster.drop_database(name)
+
+
+# A migrated team store per test, cheaply: `srm team migrate` runs once per (customers, seed)
+# into a template database, and each test gets `CREATE DATABASE … TEMPLATE` of it (a file
+# copy on the server), dropped after the test. The same data as SQLite is `seeded_cache(
+# customers, seed)`, so a test can run one case on both backends.
+@pytest.fixture(scope="session")
+def _pg_store_templates(pg_cluster, seeded_cache):
+    from srm_tui.team.migrate import migrate
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    made: dict[tuple[int, int], str] = {}
+
+    def template(customers: int, seed: int) -> str:
+        if (customers, seed) not in made:
+            name = f"tpl_{worker}_{customers}_{seed}"
+            pg_cluster.drop_database(name)  # a leftover of an interrupted build
+            migrate(seeded_cache(customers, seed), pg_cluster.create_database(name))
+            made[customers, seed] = name
+        return made[customers, seed]
+
+    yield template
+    for name in made.values():
+        pg_cluster.drop_database(name)
+
+
+@pytest.fixture
+def pg_store(pg_cluster, _pg_store_templates):
+    """``pg_store(customers, seed)``: the URL (as srm_admin, the store's owner) of a fresh
+    PostgreSQL database holding ``srm team migrate`` of ``seeded_cache(customers, seed)``:
+    srm schema and roles applied, every table copied, search documents made, segment facts
+    left dirty for the first sync (as after a real migrate). The test's own copy, dropped
+    after it. ``pg_login(url, group)`` gives a login of one of srm's roles on it."""
+    from srm_tui.storage.pg.roles import GROUP_ROLES
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    created: list[str] = []
+
+    def make(customers: int, seed: int) -> str:
+        template = _pg_store_templates(customers, seed)
+        name = f"t_{worker}_{next(_pg_databases)}"
+        pg_cluster.admin_execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" OWNER srm_admin')
+        created.append(name)
+        # A database's own grants are not part of the copy: give the srm roles CONNECT again.
+        pg_cluster.admin_execute(f'GRANT CONNECT ON DATABASE "{name}" TO {", ".join(GROUP_ROLES)}')
+        return pg_cluster.url(name)
+
+    yield make
+    for name in created:
+        pg_cluster.drop_database(name)
+
+
+_pg_logins = iter(range(1, 1_000_000))
+
+
+@pytest.fixture
+def pg_login(pg_cluster):
+    """``pg_login(url, group)``: ``url`` as a new login role (trusted on the test socket) that
+    is a member of ``group`` (srm_viewer, srm_agent, srm_sync; None for no srm role). Roles are
+    the cluster's, so each name is new; the throwaway cluster takes them with it."""
+    from urllib.parse import quote, urlsplit, urlunsplit
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+    def make(url: str, group: str | None) -> str:
+        name = f"u_{worker}_{group or 'none'}_{next(_pg_logins)}"
+        grant = f" IN ROLE {group}" if group else ""
+        pg_cluster.admin_execute(f'CREATE ROLE "{name}" LOGIN{grant}')
+        parts = urlsplit(url)
+        return urlunsplit(parts._replace(netloc=f"{quote(name)}@{parts.hostname or ''}"))
+
+    return make
