@@ -819,5 +819,20 @@ CREATE INDEX bulk_members_customer ON bulk_members (customer_id);
 CREATE INDEX bulk_members_outbox ON bulk_members (outbox_id);
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9]
+V10 = """
+-- [writer] who writes the store's vendor data now (storage/writer.py): one row per kind of
+-- writer ('sync', 'webhooks'), made when one starts and removed when it ends, so a second one
+-- can name the process that holds the store (a row left by a killed one is taken over once
+-- its process is gone). On PostgreSQL the lock itself is an advisory lock; this row names it.
+CREATE TABLE store_writers (
+    what TEXT PRIMARY KEY,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    db_user TEXT,
+    started_at INTEGER NOT NULL,
+    backend_pid INTEGER
+);
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10]
 SCHEMA_VERSION = len(MIGRATIONS)

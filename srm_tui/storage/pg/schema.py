@@ -96,6 +96,9 @@ DERIVED_TABLES: frozenset[str] = frozenset(
         "segment_facts_dirty",
         "row_counts",
         "customer_search",
+        # [writer] Not computed, but like the above never copied between stores and written
+        # by the writer alone: who holds the store's writer lock (storage/writer.py).
+        "store_writers",
     }
 )
 ALL_TABLES: frozenset[str] = VENDOR_TABLES | SRM_TABLES | DERIVED_TABLES
@@ -767,8 +770,21 @@ PG_ONLY_INDEXES: frozenset[str] = frozenset(
     {"customer_search_doc", "customer_search_state", "campaign_codes_nocase"}
 )
 
+# -- [writer] who writes the store now (storage/writer.py): the advisory lock is the lock, this
+# row names its holder for the second writer's message (SQLite V10's twin).
+WRITER_V10 = """
+CREATE TABLE store_writers (
+    what text COLLATE "C" PRIMARY KEY,
+    pid bigint NOT NULL,
+    host text COLLATE "C" NOT NULL,
+    db_user text COLLATE "C",
+    started_at bigint NOT NULL,
+    backend_pid bigint
+);
+"""
+
 # Version -> the DDL that takes a store from the version before it (the first: from empty).
-PG_MIGRATIONS: dict[int, str] = {9: BASE + TRIGGERS}
+PG_MIGRATIONS: dict[int, str] = {9: BASE + TRIGGERS, 10: WRITER_V10}
 # The SQLite SCHEMA_VERSION this DDL matches (the parity test fails when SQLite moves alone).
 PG_SCHEMA_VERSION: int = max(PG_MIGRATIONS)
 
