@@ -106,7 +106,7 @@ def segment_count(ctx: click.Context, file: str, as_json: bool, **flags: Any) ->
     from srm_tui.segments import SegmentRunner
 
     segment = segment_file(file)
-    with segment_session(ctx, flags) as s, SegmentRunner(s.cache.path, processes=1) as runner:
+    with segment_session(ctx, flags) as s, SegmentRunner(s.cache, processes=1) as runner:
         result = runner.count(segment, s.settings.now_ts())
     if as_json:
         click.echo(json.dumps({"customers": result.customers}))

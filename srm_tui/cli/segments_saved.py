@@ -235,10 +235,10 @@ def segment_overview(
     settings, cache = segment_cache(ctx, flags)
     now = settings.now_ts()
     if saved_ref:
-        population = store.population(saved_segment(cache.conn(), saved_ref), now)
+        population = store.population(saved_segment(cache.conn(), saved_ref), now, cache.conn())
     else:
-        population = compile_segment(segment or Segment(), now)
-    with SegmentRunner(cache.path) as runner:
+        population = compile_segment(segment or Segment(), now, conn=cache.conn())
+    with SegmentRunner(cache) as runner:
         result = runner.overview(population, now)
         reported = result.reported(runner.rates(), settings.currency)
     data = {

@@ -30,6 +30,7 @@ from srm_tui.segments.catalog import DAYS_VALUE, TRUE_ON_NULL, Attribute, lookup
 from srm_tui.segments.model import All, AnyOf, Condition, Node, Not, Segment
 from srm_tui.segments.validate import resolve_date
 from srm_tui.storage import facts as F
+from srm_tui.storage.db import SQLITE, Dialect
 
 DAY = 86400
 CF, SF, TF = F.CUSTOMER_TABLE, F.SUBSCRIPTION_TABLE, F.TEXT_TABLE
@@ -176,6 +177,102 @@ JOIN_SQL = {
 }
 
 
+# PostgreSQL (storage.db.Dialect): the same values, with booleans kept apart from integers
+# (a flag column is tested ``<> 0``, a predicate selected as a value is cast to 0/1), NULLs
+# ordered as SQLite orders them, and null-safe equality spelt out.
+_PG_REWRITES = (
+    ("x.status = 'active' AND x.in_trial", "x.status = 'active' AND x.in_trial <> 0"),
+    ("WHEN {in_trial} THEN", "WHEN {in_trial} <> 0 THEN"),
+    (
+        "min(:now, coalesce(x.expires_at, :now)) - x.started_at DESC",
+        "least(:now, coalesce(x.expires_at, :now)) - x.started_at DESC NULLS LAST",
+    ),
+    ("f.top_rev_sub IS NOT f.latest_sub", "f.top_rev_sub IS DISTINCT FROM f.latest_sub"),
+    ("f.top_rev_sub IS f.latest_sub", "f.top_rev_sub IS NOT DISTINCT FROM f.latest_sub"),
+)
+_PG_FLAGS = {  # values that are predicates in SQLite's SQL: 0/1 on PostgreSQL
+    "customer.is_hybrid",
+    "subscription.in_grace",
+    "subscription.is_paused",
+    "subscription.will_renew",
+}
+
+
+@dataclass(frozen=True)
+class DialectSql:
+    """The attribute and selector tables for one SQL dialect."""
+
+    value: dict[str, str]
+    sub_value: dict[str, str]
+    selected_sub: dict[str, str]
+    same: dict[str, str]
+    join: dict[str, str]
+
+
+def _pg_text(sql: str) -> str:
+    for old, new in _PG_REWRITES:
+        sql = sql.replace(old, new)
+    return sql
+
+
+def _pg_tables() -> DialectSql:
+    from srm_tui.storage.db import POSTGRES
+
+    value = {k: _pg_text(v) for k, v in VALUE_SQL.items()}
+    sub_value = {k: _pg_text(v) for k, v in SUB_VALUE_SQL.items()}
+    for name in _PG_FLAGS:
+        table = value if name in value else sub_value
+        table[name] = POSTGRES.bool_int(table[name])
+    value["customer.has_active_pass"] = "coalesce(((f.ppass_exp_max >= :now)::int), 0)"
+    return DialectSql(
+        value,
+        sub_value,
+        {k: _pg_text(v) for k, v in SELECTED_SUB_SQL.items()},
+        {k: _pg_text(v) for k, v in _SAME.items()},
+        {k: _pg_text(v) for k, v in JOIN_SQL.items()},
+    )
+
+
+_SQLITE_TABLES = DialectSql(VALUE_SQL, SUB_VALUE_SQL, SELECTED_SUB_SQL, _SAME, JOIN_SQL)
+_PG_TABLES: list[DialectSql] = []
+
+
+def sql_for(dialect: Dialect) -> DialectSql:
+    """The attribute and selector SQL of ``dialect`` (SQLite's are the module's tables)."""
+    if dialect.name != "postgres":
+        return _SQLITE_TABLES
+    if not _PG_TABLES:
+        _PG_TABLES.append(_pg_tables())
+    return _PG_TABLES[0]
+
+
+def sub_state_sql(dialect: Dialect) -> str:
+    """SUB_STATE (a template over the selected subscription's columns) in ``dialect``."""
+    return _pg_text(SUB_STATE) if dialect.name == "postgres" else SUB_STATE
+
+
+def _true(dialect: Dialect) -> str:
+    return "TRUE" if dialect.name == "postgres" else "1"
+
+
+def _false(dialect: Dialect) -> str:
+    return "FALSE" if dialect.name == "postgres" else "0"
+
+
+def dialect_of(conn: Any) -> Dialect:
+    """The dialect of a connection (sqlite3's has none: SQLite)."""
+    return getattr(conn, "dialect", None) or SQLITE
+
+
+def offer_titles(conn: Any) -> list[tuple[str, str | None]]:
+    """Every cached offer's id and casefolded title (PostgreSQL folds no Unicode case as
+    Python does, so a title condition there compares these, bound into the query)."""
+    return [
+        (r[0], None if r[1] is None else str(r[1]).casefold())
+        for r in conn.execute("SELECT id, title FROM offers ORDER BY id")
+    ]
+
+
 _TEXT_SUB = {"offer_cf", "coupon_cf", "pm_cf", "props"}  # copied to the text table
 _USES_TEXT = re.compile(r"\bt\.")
 
@@ -183,9 +280,10 @@ _USES_TEXT = re.compile(r"\bt\.")
 class _Columns(dict):
     """Template fields -> SQL of the selected subscription's columns, for one selector."""
 
-    def __init__(self, mode: str):
+    def __init__(self, mode: str, same: dict[str, str] | None = None):
         super().__init__()
         self.mode = mode
+        self.same = _SAME if same is None else same
 
     def __missing__(self, name: str) -> str:
         if self.mode == "row":
@@ -193,7 +291,7 @@ class _Columns(dict):
         copy = f"{'t' if name in _TEXT_SUB else 'f'}.s_{name}"
         if self.mode == "latest":
             return "f.latest_sub" if name == "id" else copy
-        same = _SAME[self.mode]
+        same = self.same[self.mode]
         if name == "id":
             return f"(CASE WHEN {same} THEN f.latest_sub ELSE s.id END)"
         return f"(CASE WHEN {same} THEN {copy} ELSE s.{name} END)"
@@ -221,6 +319,9 @@ class Compiled:
     uses_subscription: bool
     exists: str | None = None
     exists_copy: str | None = None
+    dialect: Dialect = SQLITE
+    # (tree, selector, now, rates) it was compiled from, to speak another dialect (for_conn)
+    source: tuple | None = field(default=None, compare=False, repr=False)
     from_sql: str = field(init=False)
     filter: str = field(init=False)
 
@@ -233,11 +334,11 @@ class Compiled:
         if self.exists is not None:
             self.filter = (
                 f"{self.where} AND CASE WHEN f.n_subs <= 1 THEN "
-                f"coalesce({self.exists_copy}, 0) ELSE EXISTS (SELECT 1 FROM {SF} s "
+                f"coalesce({self.exists_copy}, {_false(self.dialect)}) ELSE EXISTS (SELECT 1 FROM {SF} s "
                 f"WHERE s.customer_id = f.id AND {self.exists}) END"
             )
         elif self.uses_subscription and self.selector in JOIN_SQL:
-            self.from_sql += f" {JOIN_SQL[self.selector]}"
+            self.from_sql += f" {sql_for(self.dialect).join[self.selector]}"
 
     def count_sql(self, id_range: bool = False) -> str:
         extra = " AND f.id BETWEEN :lo AND :hi" if id_range else ""
@@ -261,12 +362,47 @@ class Compiler:
     (``latest``, ``highest_revenue``, ``longest``, or ``row``: a row ``s`` of the
     subscription facts)."""
 
-    def __init__(self, now: int, mode: str = "latest", rates: Rates | None = None):
+    def __init__(
+        self,
+        now: int,
+        mode: str = "latest",
+        rates: Rates | None = None,
+        dialect: Dialect = SQLITE,
+        titles: Any = None,
+    ):
         self.params: dict[str, Any] = {"now": int(now)}
         self.uses_subscription = False
-        self.columns = _Columns(mode)
+        self.dialect = dialect
+        self.sql = sql_for(dialect)
+        self.pg = dialect.name == "postgres"
+        self.columns = _Columns(mode, self.sql.same)
         self.rates = rates
         self._factors: dict[str, str] = {}  # target currency -> SQL CASE of factors
+        self._titles = titles  # PostgreSQL: a callable giving offer_titles(), read once
+        self._offers: str | None = None
+
+    def set_mode(self, mode: str) -> None:
+        """Read subscription columns for another selector from here on."""
+        self.columns = _Columns(mode, self.sql.same)
+
+    def offers_cf(self) -> str:
+        """A row source ``o(id, title_cf)``: the offers with casefolded titles (PostgreSQL:
+        the titles bound into the query; SQLite folds them itself)."""
+        if not self.pg:
+            return "(SELECT id, casefold(title) AS title_cf FROM offers) o"
+        if self._offers is None:
+            rows = list(self._titles() if self._titles is not None else [])
+            if not rows:
+                self._offers = (
+                    "(SELECT CAST(NULL AS text) AS id, CAST(NULL AS text) AS title_cf "
+                    "WHERE FALSE) o"
+                )
+            else:
+                values = ", ".join(
+                    f"(CAST({self.bind(i)} AS text), CAST({self.bind(t)} AS text))" for i, t in rows
+                )
+                self._offers = f"(VALUES {values}) AS o(id, title_cf)"
+        return self._offers
 
     def sub(self, template: str) -> str:
         return template.format_map(self.columns)
@@ -281,7 +417,7 @@ class Compiler:
     def node(self, node: Node, negated: bool = False) -> str:
         if isinstance(node, (All, AnyOf)):
             if not node.items:
-                return "1" if isinstance(node, All) else "0"
+                return _true(self.dialect) if isinstance(node, All) else _false(self.dialect)
             # SQLite stops at the first false term of an AND (true of an OR): the cheap
             # tests go first, so the costly ones run for fewer customers.
             parts = sorted(((cost(n), i, self.node(n, negated)) for i, n in enumerate(node.items)))
@@ -306,7 +442,7 @@ class Compiler:
             return self._title(attribute, cond)
         sql = self.test(attribute, cond.op, cond.value, self.value_sql(attribute, cond.currency))
         if two_valued and cond.op not in TRUE_ON_NULL and cond.op not in ("is_set",):
-            return f"coalesce({sql}, 0)"
+            return f"coalesce({sql}, {_false(self.dialect)})"
         return sql
 
     def value_sql(self, attribute: Attribute, currency: str | None = None) -> str:
@@ -317,18 +453,24 @@ class Compiler:
                 MONEY_CURRENCY_SQL["subscription" if attribute.subscription else "customer"]
             )
             raw = self.value_sql(attribute)
+            if self.pg:
+                return self.dialect.round_int(f"{raw} * {self.factor_sql(own, currency)}")
             return f"CAST(round({raw} * {self.factor_sql(own, currency)}) AS INTEGER)"
         if attribute.subscription:
             self.uses_subscription = True
         if attribute.name in TITLE_KEY_SQL:
             key = self.sub(TITLE_KEY_SQL[attribute.name])
+            if self.pg:
+                return f"(SELECT o.title_cf FROM {self.offers_cf()} WHERE o.id = {key})"
             return f"casefold((SELECT o.title FROM offers o WHERE o.id = {key}))"
         key = attribute.custom_key
         if key is not None:
+            if self.pg:  # the PostgreSQL facts hold the values casefolded (storage.facts_pg)
+                return self.custom_raw(attribute)
             return f"casefold({self.custom_raw(attribute)})"
         if attribute.name in SUB_VALUE_SQL:
-            return self.sub(SUB_VALUE_SQL[attribute.name])
-        return VALUE_SQL[attribute.name]
+            return self.sub(self.sql.sub_value[attribute.name])
+        return self.sql.value[attribute.name]
 
     def factor_sql(self, own: str, target: str) -> str:
         """SQL of what one unit of the currency in column ``own`` is worth in ``target``
@@ -376,26 +518,45 @@ class Compiler:
                 else "subscription.custom."
             ]
         )
+        if self.pg:
+            return self.dialect.json_text(source, self.bind(attribute.custom_key or ""))
         path = self.bind(custom_path(attribute.custom_key or ""))
         return (
             f"CASE json_type({source}, {path}) WHEN 'text' THEN {source} ->> {path} "
             f"WHEN 'null' THEN NULL ELSE {source} -> {path} END"
         )
 
+    def custom_display(self, attribute: Attribute) -> str:
+        """A custom KEY's value as the customer has it (explain shows it; on PostgreSQL the
+        facts hold it casefolded, so it is read from the record itself)."""
+        if not self.pg:
+            return self.custom_raw(attribute)
+        source = (
+            "c.external_data"
+            if attribute.name.startswith("customer.")
+            else "so.external_properties"
+        )
+        return self.dialect.json_text(source, self.bind(attribute.custom_key or ""))
+
     def _title(self, attribute: Attribute, cond: Condition) -> str:
         # Offers are few: the set of offers whose title passes is found once per query.
         key = self.sub(TITLE_KEY_SQL[attribute.name])
+        no = _false(self.dialect)
         if cond.op == "is_not_set":
-            return f"(NOT coalesce({key} IN (SELECT o.id FROM offers o), 0))"
+            return f"(NOT coalesce({key} IN (SELECT o.id FROM offers o), {no}))"
         if cond.op == "is_set":
-            return f"coalesce({key} IN (SELECT o.id FROM offers o), 0)"
-        test = self.test(attribute, cond.op, cond.value, "casefold(o.title)")
+            return f"coalesce({key} IN (SELECT o.id FROM offers o), {no})"
+        if self.pg:
+            source, title, title_cf = self.offers_cf(), "o.title_cf", "o.title_cf"
+        else:
+            source, title, title_cf = "offers o", "o.title", "casefold(o.title)"
+        test = self.test(attribute, cond.op, cond.value, title_cf)
         if cond.op in TRUE_ON_NULL:
             return (
-                f"(NOT coalesce({key} IN (SELECT o.id FROM offers o "
-                f"WHERE o.title IS NOT NULL AND NOT ({test})), 0))"
+                f"(NOT coalesce({key} IN (SELECT o.id FROM {source} "
+                f"WHERE {title} IS NOT NULL AND NOT ({test})), {no}))"
             )
-        return f"coalesce({key} IN (SELECT o.id FROM offers o WHERE {test}), 0)"
+        return f"coalesce({key} IN (SELECT o.id FROM {source} WHERE {test}), {no})"
 
     # operators -------------------------------------------------------------------------
 
@@ -424,10 +585,10 @@ class Compiler:
     def _in(self, op: str, values: list[Any], x: str) -> str:
         if op == "in":
             if not values:
-                return "0"
+                return _false(self.dialect)
             return f"({x} IN ({', '.join(self.bind(v) for v in values)}))"
         if not values:
-            return "1"
+            return _true(self.dialect)
         return f"({x} IS NULL OR {x} NOT IN ({', '.join(self.bind(v) for v in values)}))"
 
     def _text(self, op: str, value: Any, x: str) -> str:
@@ -438,12 +599,16 @@ class Compiler:
             return f"({x} = {self.bind(v)})"
         if op == "ne":
             return f"({x} IS NULL OR {x} <> {self.bind(v)})"
+        find = "strpos" if self.pg else "instr"
         if op == "contains":
-            return f"(instr({x}, {self.bind(v)}) > 0)"
+            return f"({find}({x}, {self.bind(v)}) > 0)"
         if op == "not_contains":
-            return f"({x} IS NULL OR instr({x}, {self.bind(v)}) = 0)"
+            return f"({x} IS NULL OR {find}({x}, {self.bind(v)}) = 0)"
         if not v:
             return f"({x} IS NOT NULL)"
+        if self.pg and op in ("starts_with", "ends_with"):
+            cut = "left" if op == "starts_with" else "right"
+            return f"({cut}({x}, CAST({self.bind(len(v))} AS integer)) = {self.bind(v)})"
         if op == "starts_with":
             return f"(substr({x}, 1, {self.bind(len(v))}) = {self.bind(v)})"
         if op == "ends_with":
@@ -521,29 +686,53 @@ def day_start(at: int | float) -> int:
     return int(at // DAY) * DAY
 
 
-def compile_segment(segment: Segment, now: int, rates: Rates | None = None) -> Compiled:
+def compile_segment(
+    segment: Segment, now: int, rates: Rates | None = None, conn: Any = None
+) -> Compiled:
     """The whole tree as one query (callers bind ``params``); money conditions naming a
-    currency convert with ``rates`` (default: the table shipped with srm)."""
-    return compile_tree(segment.where, segment.selector, now, rates)
+    currency convert with ``rates`` (default: the table shipped with srm). ``conn`` (the
+    connection it will run on) picks the SQL dialect; without it, SQLite's."""
+    return compile_tree(segment.where, segment.selector, now, rates, conn)
 
 
-def compile_tree(where: Node, selector: str, now: int, rates: Rates | None = None) -> Compiled:
-    compiler = Compiler(now, MODES[selector], rates)
+def for_conn(compiled: Compiled, conn: Any) -> Compiled:
+    """``compiled`` in the SQL of the database ``conn`` talks to (compiled again from its
+    tree when it was made for the other one: a screen compiles without knowing the store)."""
+    dialect = dialect_of(conn)
+    if compiled.dialect.name == dialect.name or compiled.source is None:
+        return compiled
+    return compile_tree(*compiled.source, conn=conn)
+
+
+def compile_tree(
+    where: Node, selector: str, now: int, rates: Rates | None = None, conn: Any = None
+) -> Compiled:
+    source = (where, selector, now, rates)
+    dialect = dialect_of(conn)
+    titles = (lambda: offer_titles(conn)) if conn is not None else None
+    compiler = Compiler(now, MODES[selector], rates, dialect, titles)
     if selector != "any":
         sql = compiler.node(where)
-        return Compiled(sql, compiler.params, selector, compiler.uses_subscription)
+        return Compiled(
+            sql,
+            compiler.params,
+            selector,
+            compiler.uses_subscription,
+            dialect=dialect,
+            source=source,
+        )
     outer: list[Node] = []
     inner: list[Node] = []
     for item in where.items if isinstance(where, All) else (where,):
         (inner if uses_subscription(item) else outer).append(item)
-    outer_sql = compiler.node(All(tuple(outer))) if outer else "1"
+    outer_sql = compiler.node(All(tuple(outer))) if outer else _true(dialect)
     if not inner:
-        return Compiled(outer_sql, compiler.params, selector, False)
+        return Compiled(outer_sql, compiler.params, selector, False, dialect=dialect, source=source)
     part = All(tuple(inner)) if len(inner) > 1 else inner[0]
     exists = compiler.node(part)
-    compiler.columns = _Columns("latest")
+    compiler.set_mode("latest")
     copy = compiler.node(part)
-    return Compiled(outer_sql, compiler.params, selector, True, exists, copy)
+    return Compiled(outer_sql, compiler.params, selector, True, exists, copy, dialect, source)
 
 
 def uses_subscription(node: Node) -> bool:

@@ -25,10 +25,11 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from srm_tui.domain.rates import in_force
 from srm_tui.segments import worker
-from srm_tui.segments.compile import Compiled, compile_segment
+from srm_tui.segments.compile import Compiled, compile_segment, for_conn
 from srm_tui.segments.model import Segment
 from srm_tui.storage import facts as F
 
@@ -43,7 +44,7 @@ def _prepared(conn: sqlite3.Connection) -> sqlite3.Connection:
 
 def count(conn: sqlite3.Connection, segment: Segment, now: int) -> int:
     """How many customers are in the segment at ``now`` (unix seconds)."""
-    compiled = compile_segment(segment, now, in_force(conn))
+    compiled = compile_segment(segment, now, in_force(conn), conn)
     return _prepared(conn).execute(compiled.count_sql(), compiled.params).fetchone()[0]
 
 
@@ -56,14 +57,16 @@ def members(
     limit: int | None = None,
 ) -> list[int]:
     """Member ids ascending; with ``limit``, the page after id ``after`` (keyset paging)."""
-    compiled = compile_segment(segment, now, in_force(conn))
+    compiled = compile_segment(segment, now, in_force(conn), conn)
     _prepared(conn)
     if limit is None and after is None:
         return [r[0] for r in conn.execute(compiled.ids_sql(), compiled.params)]
+    # No limit: SQLite's LIMIT -1, PostgreSQL's LIMIT NULL.
+    unlimited = None if compiled.dialect.name == "postgres" else -1
     params = {
         **compiled.params,
         "after": after if after is not None else -(1 << 63),
-        "limit": limit if limit is not None else -1,
+        "limit": limit if limit is not None else unlimited,
     }
     return [r[0] for r in conn.execute(compiled.ids_sql(paged=True), params)]
 
@@ -105,13 +108,22 @@ class SegmentRunner:
 
     def __init__(
         self,
-        path: str | Path,
+        path: str | Path | Any,
         *,
         processes: int | None = None,
         memo: int = 64,
         parallel_min: int | None = None,
     ):
-        self.path = str(path)
+        # A cache file's path, a Cache, or the team's PostgreSQL store: there the server
+        # answers each count in one query on a pooled connection (no worker processes).
+        self.store: Any = None
+        if isinstance(path, (str, Path)):
+            self.path = str(path)
+        elif getattr(getattr(path, "dialect", None), "name", "") == "postgres":
+            self.store, self.path = path, str(path.location)
+            processes = 1
+        else:
+            self.path = str(path.path)
         self.processes = processes if processes is not None else min(4, os.cpu_count() or 1)
         self.parallel_min = PARALLEL_MIN_CUSTOMERS if parallel_min is None else parallel_min
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segment")
@@ -126,6 +138,8 @@ class SegmentRunner:
     # connections and workers -----------------------------------------------------------
 
     def _conn(self) -> sqlite3.Connection:
+        if self.store is not None:
+            return self.store.conn()
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
@@ -136,6 +150,10 @@ class SegmentRunner:
             F.prepare(conn)
             self._local.conn = conn
         return conn
+
+    def _adapt(self, compiled: Compiled) -> Compiled:
+        """A population compiled without knowing the store, in the store's own SQL."""
+        return compiled if self.store is None else for_conn(compiled, self.store.conn())
 
     def _in_thread(self, fn, *args):
         return self._thread.submit(fn, *args).result()
@@ -164,6 +182,8 @@ class SegmentRunner:
 
     def close(self) -> None:
         def shut() -> None:
+            if self.store is not None:
+                return  # the store is its owner's to close
             conn = getattr(self._local, "conn", None)
             if conn is not None:
                 conn.close()
@@ -220,7 +240,9 @@ class SegmentRunner:
         """The member count, timed; the same tree at the same now is remembered."""
         started = time.perf_counter()
         refreshed = self.refresh()
-        compiled = compile_segment(segment, now, self.rates())
+        compiled = self._in_thread(
+            lambda: compile_segment(segment, now, in_force(self._conn()), self._conn())
+        )
         key = (compiled.count_sql(True), tuple(sorted(compiled.params.items())))
         with self._lock:
             if key in self._memo:
@@ -255,6 +277,7 @@ class SegmentRunner:
         """The size of a population given as SQL (a static segment's members), timed."""
         started = time.perf_counter()
         self.refresh()
+        compiled = self._adapt(compiled)
         total = self._in_thread(
             lambda: self._conn().execute(compiled.count_sql(), compiled.params).fetchone()[0]
         )
@@ -265,6 +288,7 @@ class SegmentRunner:
         customer list's columns (the member list pages through these)."""
         from srm_tui.storage.queries import SUMMARY_COLUMNS
 
+        compiled = self._adapt(compiled)
         cols = ", ".join(f"c.{c}" for c in SUMMARY_COLUMNS)
         sql = (
             f"SELECT {cols} FROM customers c WHERE c.id IN (SELECT f.id FROM "
@@ -290,6 +314,7 @@ class SegmentRunner:
 
         started = time.perf_counter()
         self.refresh()
+        compiled = self._adapt(compiled)
         key = (
             "overview",
             compiled.from_sql,

@@ -14,7 +14,16 @@ from typing import Any
 
 from srm_tui.domain.text import visible
 from srm_tui.segments.catalog import lookup
-from srm_tui.segments.compile import CF, MONEY_CURRENCY_SQL, SELECTED_SUB_SQL, SF, TF, Compiler
+from srm_tui.segments.compile import (
+    CF,
+    MONEY_CURRENCY_SQL,
+    SF,
+    TF,
+    Compiler,
+    dialect_of,
+    offer_titles,
+    sql_for,
+)
 from srm_tui.segments.model import All, Condition, Node, Not, Segment
 from srm_tui.segments.textform import format_condition
 from srm_tui.storage import facts as F
@@ -176,9 +185,10 @@ def explain(conn: sqlite3.Connection, segment: Segment, customer_id: int, now: i
             )
         ]
     else:
+        selected = sql_for(dialect_of(conn)).selected_sub[segment.selector]
         sub_ids = [
             conn.execute(
-                f"SELECT {SELECTED_SUB_SQL[segment.selector]} FROM {CF} f WHERE f.id = :cid",
+                f"SELECT {selected} FROM {CF} f WHERE f.id = :cid",
                 {"cid": customer_id, "now": now},
             ).fetchone()[0]
         ]
@@ -193,7 +203,9 @@ def explain(conn: sqlite3.Connection, segment: Segment, customer_id: int, now: i
 def _evaluate(
     conn: sqlite3.Connection, where: Node, customer_id: int, sub_id: int | None, now: int
 ) -> Evaluation:
-    compiler = Compiler(now, "row")  # `s` is the one subscription row under test
+    dialect = dialect_of(conn)
+    # `s` is the one subscription row under test
+    compiler = Compiler(now, "row", None, dialect, lambda: offer_titles(conn))
     found: list[tuple[str, Condition]] = []
     columns: list[str] = []
 
@@ -203,9 +215,11 @@ def _evaluate(
             if attribute is None:
                 raise ValueError(f"{path}.attr: unknown attribute {node.attr}")
             if attribute.custom_key is not None:
-                shown = compiler.custom_raw(attribute)
+                shown = compiler.custom_display(attribute)
             else:
                 shown = DISPLAY_SQL.get(node.attr) or compiler.value_sql(attribute, node.currency)
+                if dialect.name == "postgres":  # NULL dates last, as SQLite orders them
+                    shown = shown.replace("t.date DESC,", "t.date DESC NULLS LAST,")
             columns.append(shown)
             columns.append(compiler.condition(node, True))
             columns.append(_currency_sql(compiler, attribute, node))

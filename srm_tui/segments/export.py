@@ -32,7 +32,7 @@ def member_rows(conn: sqlite3.Connection, segment: Segment, now: int) -> Iterato
     """The members' summaries, ascending by id."""
     F.prepare(conn)
     F.ensure_facts(conn)
-    compiled = compile_segment(segment, now)
+    compiled = compile_segment(segment, now, conn=conn)
     cols = ", ".join(f"c.{c}" for c in SUMMARY_COLUMNS)
     cursor = conn.execute(
         f"SELECT {cols} FROM customers c WHERE c.id IN ({compiled.ids_sql()}) ORDER BY c.id",

@@ -35,13 +35,14 @@ from typing import Any
 from srm_tui.segments.catalog import PERIODS
 from srm_tui.segments.compile import (
     CUSTOMER_STATUS,
-    JOIN_SQL,
     MODES,
     SF,
-    SUB_STATE,
-    VALUE_SQL,
     Compiled,
     _Columns,
+    dialect_of,
+    for_conn,
+    sql_for,
+    sub_state_sql,
 )
 from srm_tui.segments.model import All, Condition, Node
 from srm_tui.storage import facts as F
@@ -354,9 +355,9 @@ def by_currency(amounts: dict[str, float], top: int = 3) -> str:
 # the pass ------------------------------------------------------------------------------------
 
 
-def _sub_columns(selector: str) -> _Columns:
+def _sub_columns(selector: str, same: dict[str, str] | None = None) -> _Columns:
     # "any" describes no one subscription: the overview shows each customer's latest.
-    return _Columns("latest" if selector == "any" else MODES[selector])
+    return _Columns("latest" if selector == "any" else MODES[selector], same)
 
 
 def _case(expr: str, values: tuple[str, ...]) -> str:
@@ -394,14 +395,18 @@ def plan(
 ) -> Plan:
     """The aggregate pass over the population ``compiled`` describes (``id_range``: only
     customers with ids between :lo and :hi)."""
-    cols = _sub_columns(compiled.selector)
+    tables = sql_for(compiled.dialect)
+    pg = compiled.dialect.name == "postgres"
+    # PostgreSQL: a predicate counted as 0/1 (a bigint, so the churn count can shift by 32)
+    flag = (lambda pred: f"((({pred})::int)::bigint)") if pg else (lambda pred: pred)  # noqa: E731
+    cols = _sub_columns(compiled.selector, tables.same)
     sub = lambda template: template.format_map(cols)  # noqa: E731
     status = (
         f"CASE ({CUSTOMER_STATUS}) "
         + " ".join(f"WHEN '{v}' THEN {i}" for i, v in enumerate(_STATUS))
         + " ELSE 3 END"
     )
-    state = sub(SUB_STATE)
+    state = sub(sub_state_sql(compiled.dialect))
     stability = (
         "CASE "
         + " ".join(
@@ -411,6 +416,7 @@ def plan(
         )
         + " ELSE 0 END"
     )
+    find = "strpos" if pg else "instr"
     loyalty = _bands("f.n_txn", [("<=", 0), ("<=", 1), ("<=", 5), ("<=", 11)])
     value = _bands(
         "f.revenue", [("<=", 0), ("<", 50 * F.MICRO), ("<", 200 * F.MICRO), ("<", 1000 * F.MICRO)]
@@ -422,8 +428,8 @@ def plan(
         stability,
         loyalty,
         value,
-        "coalesce((instr(:countries, '.' || f.country || '.') + 2) / 3, 0)",
-        "coalesce((instr(:currencies, '.' || f.currency || '.') + 3) / 4, 0)",
+        f"coalesce(({find}(:countries, '.' || f.country || '.') + 2) / 3, 0)",
+        f"coalesce(({find}(:currencies, '.' || f.currency || '.') + 3) / 4, 0)",
     ]
     sizes = (
         len(_STATUS),
@@ -437,7 +443,8 @@ def plan(
     )
     code, mult = [], 1
     for part, size in zip(parts, sizes):
-        code.append(f"({part}) * {mult}" if mult > 1 else f"({part})")
+        factor = f"CAST({mult} AS bigint)" if pg else str(mult)  # int4 would overflow
+        code.append(f"({part}) * {factor}" if mult > 1 else f"({part})")
         mult *= size
     start = f"(:now - {CHURN_DAYS * DAY})"
 
@@ -453,24 +460,41 @@ def plan(
     # Both churn counts of a customer packed in one integer (running + churned << 32), so a
     # customer with several subscriptions reads them once, not twice.
     def packed(p: str) -> str:
-        return f"(coalesce({running(p)}, 0) + (coalesce({running(p)} AND {ended(p)}, 0) << 32))"
+        both = f"{running(p)} AND {ended(p)}"
+        return f"(coalesce({flag(running(p))}, 0) + (coalesce({flag(both)}, 0) << 32))"
 
     churn = (
         f"CASE WHEN f.n_subs = 0 THEN 0 WHEN f.n_subs = 1 THEN {packed('f.s_')} "
         f"ELSE (SELECT sum({packed('x.')}) FROM {SF} x WHERE x.customer_id = f.id) END"
     )
     from_sql = compiled.from_sql
-    if compiled.selector in JOIN_SQL and JOIN_SQL[compiled.selector] not in from_sql:
-        from_sql += " " + JOIN_SQL[compiled.selector]
+    join = tables.join
+    if compiled.selector in join and join[compiled.selector] not in from_sql:
+        from_sql += " " + join[compiled.selector]
     extra = " AND f.id BETWEEN :lo AND :hi" if id_range else ""
-    mrr = VALUE_SQL["customer.mrr"]
+    mrr = tables.value["customer.mrr"]
+    # PostgreSQL: one read grouping by code (no temporary table, so a viewer's login and a
+    # pooled connection can run it), rows in code order as SQLite's table gives them back.
+    total = "CAST(sum({0}) AS bigint)".format
+    pg_sql = (
+        f"SELECT code, count(*), {total('mrr')}, {total('revenue')}, {total('paying')}, "
+        f"{total('subscribers')}, {total('churn')} & 4294967295, {total('churn')} >> 32 "
+        f"FROM (SELECT {' + '.join(code)} AS code, {mrr} AS mrr, f.revenue AS revenue, "
+        f"{flag('f.n_txn > 0')} AS paying, {flag(f'({mrr}) > 0')} AS subscribers, "
+        f"{churn} AS churn FROM {from_sql} WHERE ({compiled.filter}){extra}) x "
+        "GROUP BY code ORDER BY code"
+    )
     sql = (
-        f"INSERT INTO {AGG_TABLE} (code, n, mrr, revenue, paying, subscribers, churn) "
-        f"SELECT {' + '.join(code)}, 1, {mrr}, f.revenue, f.n_txn > 0, ({mrr}) > 0, "
-        f"{churn} FROM {from_sql} WHERE ({compiled.filter}){extra} "
-        "ON CONFLICT (code) DO UPDATE SET n = n + 1, mrr = mrr + excluded.mrr, "
-        "revenue = revenue + excluded.revenue, paying = paying + excluded.paying, "
-        "subscribers = subscribers + excluded.subscribers, churn = churn + excluded.churn"
+        pg_sql
+        if pg
+        else (
+            f"INSERT INTO {AGG_TABLE} (code, n, mrr, revenue, paying, subscribers, churn) "
+            f"SELECT {' + '.join(code)}, 1, {mrr}, f.revenue, f.n_txn > 0, ({mrr}) > 0, "
+            f"{churn} FROM {from_sql} WHERE ({compiled.filter}){extra} "
+            "ON CONFLICT (code) DO UPDATE SET n = n + 1, mrr = mrr + excluded.mrr, "
+            "revenue = revenue + excluded.revenue, paying = paying + excluded.paying, "
+            "subscribers = subscribers + excluded.subscribers, churn = churn + excluded.churn"
+        )
     )
     params = {
         **compiled.params,
@@ -489,6 +513,8 @@ CREATE_AGG = (
 
 def aggregate(conn, sql: str, params: dict[str, Any]) -> list[tuple]:
     """Run one pass on a connection (temporary tables allowed); the code rows it made."""
+    if dialect_of(conn).name == "postgres":  # plan() made one grouping read
+        return [tuple(r) for r in conn.execute(sql, params)]
     conn.execute(CREATE_AGG)
     conn.execute(f"DELETE FROM {AGG_TABLE}")
     conn.execute(sql, params)
@@ -707,6 +733,7 @@ def compute(
     started = time.perf_counter()
     F.prepare(conn)
     F.ensure_facts(conn)
+    compiled = for_conn(compiled, conn)
     countries, currencies = codes_of(conn)
     if run_parts is not None:
         p = plan(compiled, now, countries, currencies, id_range=True)

@@ -32,7 +32,15 @@ from typing import Any
 
 from srm_tui.segments import store
 from srm_tui.segments.catalog import lookup
-from srm_tui.segments.compile import JOIN_SQL, MODES, Compiled, Compiler
+from srm_tui.segments.compile import (
+    MODES,
+    Compiled,
+    Compiler,
+    dialect_of,
+    for_conn,
+    offer_titles,
+    sql_for,
+)
 from srm_tui.segments.model import Fault, SegmentError
 from srm_tui.storage import facts as F
 from srm_tui.storage.files import FileRefused, check_target, write_file, write_text
@@ -114,8 +122,14 @@ def rows(
     else in each amount's own currency."""
     F.prepare(conn)
     F.ensure_facts(conn)
+    population = for_conn(population, conn)
+    dialect = dialect_of(conn)
     compiler = Compiler(
-        now, "latest" if population.selector == "any" else MODES[population.selector]
+        now,
+        "latest" if population.selector == "any" else MODES[population.selector],
+        None,
+        dialect,
+        lambda: offer_titles(conn),
     )
     compiler.params = dict(population.params)
     extra: list[tuple[str, str]] = []
@@ -125,16 +139,16 @@ def rows(
         attribute = lookup(name)
         if attribute is None:
             raise SegmentError([Fault("columns", f"unknown column {name!r}")])
-        extra.append(
-            (
-                name,
-                _DISPLAY.get(name)
-                or compiler.value_sql(attribute, currency if attribute.money else None),
-            )
+        shown = _DISPLAY.get(name) or compiler.value_sql(
+            attribute, currency if attribute.money else None
         )
+        if dialect.name == "postgres":  # NULL dates last, as SQLite orders them
+            shown = shown.replace("x.date DESC,", "x.date DESC NULLS LAST,")
+        extra.append((name, shown))
     joins = f"LEFT JOIN {F.TEXT_TABLE} t ON t.id = f.id"
-    if population.selector in JOIN_SQL:
-        joins += " " + JOIN_SQL[population.selector]
+    join = sql_for(dialect).join
+    if population.selector in join:
+        joins += " " + join[population.selector]
     select = ", ".join(
         [f"c.{c}" for c in SUMMARY_COLUMNS] + [f"{sql} AS x{i}" for i, (_, sql) in enumerate(extra)]
     )
@@ -603,7 +617,8 @@ def add(
     with _tx(conn):
         cur = conn.execute(
             "INSERT INTO segment_schedules (segment_id, format, columns, directory, at_times, "
-            "every_seconds, tz, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "every_seconds, tz, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "RETURNING id",
             (
                 saved.id,
                 fmt,
@@ -616,7 +631,8 @@ def add(
                 agent,
             ),
         )
-    return get_schedule(conn, cur.lastrowid)
+        schedule_id = cur.fetchone()[0]
+    return get_schedule(conn, schedule_id)
 
 
 def remove(conn: sqlite3.Connection, schedule_id: int) -> None:

@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from srm_tui.segments.compile import Compiled, compile_segment
+from srm_tui.segments.compile import Compiled, compile_segment, dialect_of
 from srm_tui.segments.editing import rows
 from srm_tui.segments.model import All, Fault, Segment, SegmentError, from_dict
 from srm_tui.segments.textform import format_condition
@@ -300,13 +300,14 @@ def static_population(segment_id: int, now: int) -> Compiled:
     return Compiled(where, {"now": int(now), "segment_id": segment_id}, "latest", False)
 
 
-def population(saved: Saved, now: int) -> Compiled:
-    """The customers of a saved segment as one query (``ids_sql``, ``count_sql``)."""
+def population(saved: Saved, now: int, conn: Any = None) -> Compiled:
+    """The customers of a saved segment as one query (``ids_sql``, ``count_sql``), in the SQL
+    of ``conn``'s database (default SQLite's)."""
     if saved.static:
         return static_population(saved.id, now)
     if saved.segment is None:
         raise SegmentError([Fault("", saved.problem or "cannot open this segment")])
-    return compile_segment(saved.segment, now)
+    return compile_segment(saved.segment, now, conn=conn)
 
 
 # writing -----------------------------------------------------------------------------------
@@ -340,26 +341,38 @@ def check_header(
     return faults
 
 
+def _new(conn: Any) -> str:
+    """The connection's own table of the members a save computes (SQLite's ``temp``
+    schema; PostgreSQL's ``pg_temp``, made inside the transaction and dropped with it)."""
+    return dialect_of(conn).temp("segment_new")
+
+
 def _ids_into(conn: sqlite3.Connection, compiled: Compiled) -> int:
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS segment_new (customer_id INTEGER PRIMARY KEY)")
-    conn.execute("DELETE FROM temp.segment_new")
-    conn.execute(
-        f"INSERT INTO temp.segment_new (customer_id) {compiled.ids_sql()}", compiled.params
-    )
-    return conn.execute("SELECT count(*) FROM temp.segment_new").fetchone()[0]
+    if dialect_of(conn).name == "postgres":
+        conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS segment_new (customer_id bigint PRIMARY KEY) "
+            "ON COMMIT DROP"
+        )
+    else:
+        conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS segment_new (customer_id INTEGER PRIMARY KEY)"
+        )
+    conn.execute(f"DELETE FROM {_new(conn)}")
+    conn.execute(f"INSERT INTO {_new(conn)} (customer_id) {compiled.ids_sql()}", compiled.params)
+    return conn.execute(f"SELECT count(*) FROM {_new(conn)}").fetchone()[0]
 
 
 def _diff_counts(conn: sqlite3.Connection, segment_id: int | None) -> tuple[int, int]:
     if segment_id is None:
-        return conn.execute("SELECT count(*) FROM temp.segment_new").fetchone()[0], 0
+        return conn.execute(f"SELECT count(*) FROM {_new(conn)}").fetchone()[0], 0
     gained = conn.execute(
-        "SELECT count(*) FROM temp.segment_new n WHERE NOT EXISTS (SELECT 1 FROM "
+        f"SELECT count(*) FROM {_new(conn)} n WHERE NOT EXISTS (SELECT 1 FROM "
         "segment_members m WHERE m.segment_id = ? AND m.customer_id = n.customer_id)",
         (segment_id,),
     ).fetchone()[0]
     lost = conn.execute(
         "SELECT count(*) FROM segment_members m WHERE m.segment_id = ? AND NOT EXISTS "
-        "(SELECT 1 FROM temp.segment_new n WHERE n.customer_id = m.customer_id)",
+        f"(SELECT 1 FROM {_new(conn)} n WHERE n.customer_id = m.customer_id)",
         (segment_id,),
     ).fetchone()[0]
     return gained, lost
@@ -380,9 +393,9 @@ def preview_save(
     if own:
         conn.execute("BEGIN")
     try:
-        members = _ids_into(conn, compile_segment(segment, now))
+        members = _ids_into(conn, compile_segment(segment, now, conn=conn))
         gained, lost = _diff_counts(conn, segment_id)
-        conn.execute("DELETE FROM temp.segment_new")
+        conn.execute(f"DELETE FROM {_new(conn)}")
     finally:
         if own:
             conn.execute("COMMIT")
@@ -446,7 +459,8 @@ def save(
         if old is None:
             cur = conn.execute(
                 "INSERT INTO segments (name, name_key, kind, format, definition, tags, version,"
-                " created_at, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+                " created_at, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, ?) "
+                "RETURNING id",
                 (
                     segment.name,
                     _key(segment.name),
@@ -459,10 +473,10 @@ def save(
                     agent,
                 ),
             )
-            segment_id = cur.lastrowid
+            segment_id = cur.fetchone()[0]
         assert segment_id is not None
         if kind == "dynamic":
-            members = _ids_into(conn, compile_segment(segment, now))
+            members = _ids_into(conn, compile_segment(segment, now, conn=conn))
             gained, lost = _apply_member_set(conn, segment_id, version)
         else:
             members = conn.execute(
@@ -504,14 +518,14 @@ def _apply_member_set(conn: sqlite3.Connection, segment_id: int, version: int) -
     """Make temp.segment_new the kept members, noting who came and who went."""
     gained = conn.execute(
         "INSERT INTO segment_member_changes (segment_id, version, customer_id, change) "
-        "SELECT ?, ?, n.customer_id, 1 FROM temp.segment_new n WHERE NOT EXISTS (SELECT 1 "
+        f"SELECT ?, ?, n.customer_id, 1 FROM {_new(conn)} n WHERE NOT EXISTS (SELECT 1 "
         "FROM segment_members m WHERE m.segment_id = ? AND m.customer_id = n.customer_id)",
         (segment_id, version, segment_id),
     ).rowcount
     lost = conn.execute(
         "INSERT INTO segment_member_changes (segment_id, version, customer_id, change) "
         "SELECT ?, ?, m.customer_id, -1 FROM segment_members m WHERE m.segment_id = ? AND "
-        "NOT EXISTS (SELECT 1 FROM temp.segment_new n WHERE n.customer_id = m.customer_id)",
+        f"NOT EXISTS (SELECT 1 FROM {_new(conn)} n WHERE n.customer_id = m.customer_id)",
         (segment_id, version, segment_id),
     ).rowcount
     conn.execute(
@@ -526,7 +540,7 @@ def _apply_member_set(conn: sqlite3.Connection, segment_id: int, version: int) -
         "change = 1",
         (segment_id, segment_id, version),
     )
-    conn.execute("DELETE FROM temp.segment_new")
+    conn.execute(f"DELETE FROM {_new(conn)}")
     return gained, lost
 
 
@@ -589,11 +603,13 @@ def change_members(
         gained = lost = 0
         for cid in add_ids:
             if conn.execute(
-                "INSERT OR IGNORE INTO segment_members (segment_id, customer_id) VALUES (?, ?)",
+                "INSERT INTO segment_members (segment_id, customer_id) VALUES (?, ?) "
+                "ON CONFLICT DO NOTHING",
                 (segment_id, cid),
             ).rowcount:
                 conn.execute(
-                    "INSERT INTO segment_member_changes VALUES (?, ?, ?, 1)",
+                    "INSERT INTO segment_member_changes (segment_id, version, customer_id, "
+                    "change) VALUES (?, ?, ?, 1)",
                     (segment_id, version, cid),
                 )
                 gained += 1
@@ -603,7 +619,8 @@ def change_members(
                 (segment_id, cid),
             ).rowcount:
                 conn.execute(
-                    "INSERT INTO segment_member_changes VALUES (?, ?, ?, -1)",
+                    "INSERT INTO segment_member_changes (segment_id, version, customer_id, "
+                    "change) VALUES (?, ?, ?, -1)",
                     (segment_id, version, cid),
                 )
                 lost += 1

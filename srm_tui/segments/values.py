@@ -310,6 +310,12 @@ def custom_keys(conn, limit: int = 40, sample: int = 5000) -> list[str]:
             "x, json_each(x.d) j WHERE json_valid(x.d) LIMIT :n",
         ),
     ):
+        if getattr(getattr(conn, "dialect", None), "name", "") == "postgres":
+            # the store's facts keep custom values as flat JSON objects (storage.facts_pg)
+            sql = sql.replace(
+                ", json_each(x.d) j WHERE json_valid(x.d)",
+                ", json_object_keys(CAST(x.d AS json)) j(key)",
+            )
         try:
             out += [
                 prefix + str(k)

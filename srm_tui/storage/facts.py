@@ -34,6 +34,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable
 
+from srm_tui.storage.cache import CacheError
+
 BIG = 1 << 62  # "no end": later than any now
 MICRO = 1_000_000
 FULL_REBUILD_SHARE = 0.25  # more dirty customers than this share: rebuild all
@@ -127,6 +129,15 @@ TEXT_COLUMNS = (
 )
 
 
+class FactsNotReady(CacheError):
+    """The team store's facts are not built (or not up to date) and this login may not
+    settle them: the team's srm sync does (exit 1, one line; never a stale count)."""
+
+
+def _on_postgres(conn: object) -> bool:
+    return getattr(getattr(conn, "dialect", None), "name", "") == "postgres"
+
+
 def casefold(value: object) -> str | None:
     """Unicode casefold for SQL (SQLite's lower() folds ASCII only)."""
     if value is None:
@@ -135,7 +146,10 @@ def casefold(value: object) -> str | None:
 
 
 def prepare(conn: sqlite3.Connection) -> sqlite3.Connection:
-    """Register the functions segment SQL uses on a connection (idempotent, cheap)."""
+    """Register the functions segment SQL uses on a connection (idempotent, cheap). A
+    PostgreSQL store's connection needs none (its facts are folded in Python)."""
+    if _on_postgres(conn):
+        return conn
     conn.create_function("casefold", 1, casefold, deterministic=True)
     return conn
 
@@ -152,16 +166,29 @@ def _m(expr: str) -> str:
     return f"CAST(round(({expr}) * {MICRO}) AS INTEGER)"
 
 
+def _pg_m(expr: str) -> str:
+    # PostgreSQL rounds a double half to even: half away from zero as SQLite and micros() do
+    # (storage.db's round_int hook; the expression holds no parameter).
+    x = f"(({expr}) * {MICRO})"
+    return f"(trunc({x} + 0.5 * sign({x}))::bigint)"
+
+
 _MRR_FACTOR_SQL = (
     "CASE s.period WHEN 'day' THEN 365.0 / 12 WHEN 'week' THEN 52.0 / 12 "
     "WHEN 'month' THEN 1.0 WHEN '3months' THEN 1.0 / 3 WHEN '6months' THEN 1.0 / 6 "
     "WHEN 'year' THEN 1.0 / 12 WHEN 'season' THEN 1.0 / 12 ELSE 0.0 END"
 )
-_TXN_REVENUE = (
-    f"CASE t.status WHEN 'captured' THEN {_m('t.amount')} "
-    f"WHEN 'refunded' THEN {_m('t.amount - coalesce(t.refunded_amount, 0)')} "
-    "ELSE 0 END"
-)
+
+
+def _txn_revenue(m: Callable[[str], str]) -> str:
+    return (
+        f"CASE t.status WHEN 'captured' THEN {m('t.amount')} "
+        f"WHEN 'refunded' THEN {m('t.amount - coalesce(t.refunded_amount, 0)')} "
+        "ELSE 0 END"
+    )
+
+
+_TXN_REVENUE = _txn_revenue(_m)
 MAIN_OFFER = "CASE WHEN instr({0}, '_') > 0 THEN substr({0}, 1, instr({0}, '_') - 1) ELSE {0} END"
 _EMPTY_JSON = "CASE WHEN {0} IS NULL OR {0} IN ('{{}}', 'null') THEN NULL ELSE {0} END"
 _IN_REFRESH = "IN (SELECT customer_id FROM temp.segment_refresh)"
@@ -173,13 +200,20 @@ def _where(column: str, chunk: bool, *more: str) -> str:
 
 
 def _statements(
-    chunk: bool, sub: str = SUBSCRIPTION_TABLE, cust: str = CUSTOMER_TABLE, text: str = TEXT_TABLE
+    chunk: bool,
+    sub: str = SUBSCRIPTION_TABLE,
+    cust: str = CUSTOMER_TABLE,
+    text: str = TEXT_TABLE,
+    m: Callable[[str], str] = _m,
 ) -> list[str]:
     """The SQL that fills the facts, for the customers in temp.segment_refresh (``chunk``)
     or for everyone (each big table then read once, front to back), into the given tables
-    (the cache's own, or the staging copies of a rebuild)."""
+    (the cache's own, or the staging copies of a rebuild). ``m`` writes an amount in
+    micro-units (storage.facts_pg passes PostgreSQL's)."""
     sub_cols = ", ".join(SUB_COLUMNS)
     staged = sub != SUBSCRIPTION_TABLE
+    _m = m  # noqa: N806 - the SQL below reads as the module's own helper
+    _TXN_REVENUE = _txn_revenue(m)  # noqa: N806
     return [
         # The transactions and passes (wide rows, the costly reads) once, into narrow
         # temporary tables that every fact below reads.
@@ -398,6 +432,10 @@ def refresh_facts(conn: sqlite3.Connection, customer_ids: Iterable[int]) -> int:
     the customer ids the page touched. A customer no longer in the cache loses its facts.
     Returns how many ids were refreshed.
     """
+    if _on_postgres(conn):
+        from srm_tui.storage import facts_pg
+
+        return facts_pg.refresh_facts(conn, customer_ids)
     prepare(conn)
     ids = sorted({int(i) for i in customer_ids if i is not None})
     if not ids:
@@ -457,6 +495,10 @@ def rebuild_facts(
     Each source table is read once from front to back, which on a cold million-customer
     cache is many times faster than looking customers up one range at a time.
     """
+    if _on_postgres(conn):
+        from srm_tui.storage import facts_pg
+
+        return facts_pg.rebuild_facts(conn, progress)
     prepare(conn)
     total = conn.execute("SELECT count(*) FROM customers").fetchone()[0]
     if progress:
@@ -500,6 +542,10 @@ def ensure_facts(
     snapshot into staging tables without any lock, then lands them ``COPY_BATCH`` customers
     per transaction.
     """
+    if _on_postgres(conn):
+        from srm_tui.storage import facts_pg
+
+        return facts_pg.ensure_facts(conn, progress)
     built, dirty = facts_state(conn)
     if built and not dirty:
         return 0
