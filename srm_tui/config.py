@@ -121,6 +121,14 @@ def _path(v: Any) -> Path | None:
     return Path(text).expanduser() if text else None
 
 
+def _store(v: Any) -> Path | str | None:
+    """The store: a SQLite cache file (a Path), or the team's postgresql:// URL kept as text
+    (a Path would fold its '//'); the URL is read by libpq when the store opens."""
+    if isinstance(v, str) and v.strip().lower().startswith(("postgresql://", "postgres://")):
+        return v.strip()
+    return _path(v)
+
+
 def _role(v: Any) -> str:
     if v not in ROLES:
         raise ValueError(f"must be one of {', '.join(ROLES)}")
@@ -189,6 +197,8 @@ def _nonempty(v: Any) -> str:
 Url = Annotated[str | None, BeforeValidator(_url)]
 Key = Annotated[SecretStr | None, BeforeValidator(_secret)]
 FilePath = Annotated[Path | None, BeforeValidator(_path)]
+# repr=False: a URL may hold a password, and a repr of the settings must never show it.
+StoreLocation = Annotated[Path | str | None, BeforeValidator(_store), Field(repr=False)]
 Name = Annotated[str, BeforeValidator(_nonempty)]
 Role = Annotated[str, BeforeValidator(_role)]
 Instant = Annotated[datetime | None, BeforeValidator(_instant)]
@@ -222,8 +232,8 @@ class Settings(BaseSettings):
     """API base including the version, e.g. https://api.sandbox.cleeng.com/3.1"""
     api_key: Key = None
     """The publisher token, sent as X-Publisher-Token; never written anywhere."""
-    db: FilePath = None
-    """The SQLite cache file."""
+    db: StoreLocation = None
+    """The SQLite cache file, or the team store's postgresql:// URL."""
     agent: Name = Field(default_factory=lambda: os.environ.get("USER") or "agent")
     """The agent's name, shown as author of notes and in the audit log."""
     role: Role = "agent"
@@ -335,7 +345,26 @@ def read_config_file(path: Path | None = None) -> dict[str, Any]:
         raise ConfigError(
             f"{path} holds an API key and is readable by others; fix it with: chmod 600 {path}"
         )
+    if _url_password(values.get("db")) and stat.S_IMODE(path.stat().st_mode) & 0o077:
+        raise ConfigError(
+            f"{path} holds the store's password (in db) and is readable by others; fix it "
+            f"with: chmod 600 {path}"
+        )
     return values
+
+
+def _url_password(value: Any) -> bool:
+    """Whether a postgresql:// URL carries a password (in its userinfo or a password=
+    parameter)."""
+    if not isinstance(value, str) or not isinstance(_store(value), str):
+        return False
+    from urllib.parse import parse_qs, urlsplit
+
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:  # unreadable: treated as holding one, the safe side
+        return True
+    return bool(parts.password) or "password" in parse_qs(parts.query)
 
 
 def _problem(exc: ValidationError) -> ConfigError:

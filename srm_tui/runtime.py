@@ -26,8 +26,16 @@ def demo_state_path() -> Path:
     return data_dir() / "demo-sandbox.json"
 
 
+def is_team_store(settings: Settings) -> bool:
+    """Whether --db / SRM_DB names the team's PostgreSQL store (a postgresql:// URL)."""
+    return isinstance(settings.db, str)
+
+
 def cache_path(settings: Settings) -> Path:
-    """Where the configured cache is: --db, else the demo's, else srm's own cache.db."""
+    """Where the configured cache is: --db, else the demo's, else srm's own cache.db. (The
+    team store has no path: callers ask ``is_team_store`` first.)"""
+    if is_team_store(settings):
+        raise ValueError("the team store is a URL, not a cache file")
     if settings.db:
         return Path(settings.db).expanduser()
     if settings.is_demo:
@@ -36,8 +44,20 @@ def cache_path(settings: Settings) -> Path:
 
 
 def open_cache(settings: Settings, *, create: bool = False) -> Cache:
-    """The configured cache. A missing one is an error (exit 2) unless ``create`` (sync,
-    import) or it is the demo's; only srm's own data folder is ever created."""
+    """The configured store: the SQLite cache, or the team's PostgreSQL store when --db is a
+    postgresql:// URL (made by `srm team init`, never here; a URL libpq cannot read is exit 2
+    naming --db). A missing cache is an error (exit 2) unless ``create`` (sync, import) or it
+    is the demo's; only srm's own data folder is ever created."""
+    if is_team_store(settings):
+        from srm_tui.exits import UsageProblem
+        from srm_tui.storage.cache import CacheMissing
+        from srm_tui.storage.db import is_postgres_url, open_team_store
+
+        assert isinstance(settings.db, str) and is_postgres_url(settings.db)
+        try:
+            return open_team_store(settings.db)  # type: ignore[return-value]
+        except CacheMissing as exc:  # an unreadable URL, or a database with no srm store
+            raise UsageProblem(f"--db: {exc}") from None
     own = not settings.db
     return Cache(
         cache_path(settings),
@@ -45,6 +65,23 @@ def open_cache(settings: Settings, *, create: bool = False) -> Cache:
         make_folder=own,
         say=_say if sys.stderr.isatty() else None,  # a long upgrade says what it does
     )
+
+
+def store_settings(settings: Settings, store: Any) -> Settings:
+    """The settings as the store lets them be: on the team store the login's standing caps
+    the role (--role may narrow it, never widen it; a viewer login is a viewer). A cache
+    file leaves them as they are."""
+    from srm_tui.config import ROLES
+
+    standing = getattr(store, "role", None)
+    if standing is None:
+        return settings
+    from srm_tui.storage.db import role_cap
+
+    cap = role_cap(standing)
+    if ROLES.index(settings.role) >= ROLES.index(cap):
+        return settings
+    return settings.model_copy({"role": cap})
 
 
 def _say(line: str) -> None:

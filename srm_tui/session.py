@@ -48,9 +48,11 @@ class Session:
         *,
         create: bool = False,
     ) -> None:
-        self.settings = settings
+        self._settings = settings
         self._cache = cache
         self._create = create
+        if cache is not None:
+            self._settings = runtime.store_settings(settings, cache)
         self._lock = threading.Lock()
         self.demo_sandbox: runtime.DemoSandbox | None = None
         self._closed = False
@@ -58,13 +60,23 @@ class Session:
     # the cache -----------------------------------------------------------------------------
 
     @property
+    def settings(self) -> Settings:
+        """The settings as the store allows them: on the team store, the login's standing
+        caps the role, so the store is opened (lazily, once) before its settings are read."""
+        if self._cache is None and runtime.is_team_store(self._settings):
+            self.cache  # noqa: B018  (opening the store reads the login's standing)
+        return self._settings
+
+    @property
     def cache(self) -> Cache:
-        """The configured cache, opened on first use (a missing one is exit 2 unless the
-        session was made to create it: sync, import, seed)."""
+        """The configured cache (or the team's PostgreSQL store), opened on first use (a
+        missing one is exit 2 unless the session was made to create it: sync, import, seed)."""
         if self._cache is None:
             with self._lock:
                 if self._cache is None:
-                    self._cache = runtime.open_cache(self.settings, create=self._create)
+                    store = runtime.open_cache(self._settings, create=self._create)
+                    self._settings = runtime.store_settings(self._settings, store)
+                    self._cache = store
         return self._cache
 
     # the API -------------------------------------------------------------------------------

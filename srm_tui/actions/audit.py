@@ -7,6 +7,8 @@ only the agent, the role, the action, its target and the before/after of what it
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
@@ -48,23 +50,34 @@ def record(
     detail: str | None = None,
 ) -> int:
     assert outcome in OUTCOMES, outcome
-    cur = conn.execute(
-        "INSERT INTO audit (at, agent, role, action, target, customer_id, before, after, "
-        "outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            at,
-            agent,
-            role,
-            action,
-            target,
-            customer_id,
-            _dumps(before),
-            _dumps(after),
-            outcome,
-            detail,
-        ),
+    values = (
+        at,
+        agent,
+        role,
+        action,
+        target,
+        customer_id,
+        _dumps(before),
+        _dumps(after),
+        outcome,
+        detail,
     )
-    return int(cur.lastrowid)
+    if getattr(getattr(conn, "dialect", None), "name", "sqlite") == "postgres":
+        # The team store's audit also says from where (its db_user is the login, set by the
+        # server: an agent cannot write another name there).
+        cur = conn.execute(
+            "INSERT INTO audit (at, agent, role, action, target, customer_id, before, after, "
+            "outcome, detail, host, pid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "RETURNING id",
+            (*values, socket.gethostname(), os.getpid()),
+        )
+    else:
+        cur = conn.execute(
+            "INSERT INTO audit (at, agent, role, action, target, customer_id, before, after, "
+            "outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            values,
+        )
+    return int(cur.fetchone()[0])  # RETURNING: PostgreSQL has no lastrowid
 
 
 @dataclass

@@ -128,7 +128,7 @@ def enqueue(
     }
     cur = conn.execute(
         "INSERT INTO outbox (idempotency_key, action, target, customer_id, payload, base, "
-        "agent, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+        "agent, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?) RETURNING id",
         (
             key,
             preview.action,
@@ -140,7 +140,7 @@ def enqueue(
             now,
         ),
     )
-    return int(cur.lastrowid)
+    return int(cur.fetchone()[0])  # RETURNING: PostgreSQL has no lastrowid
 
 
 def _item(row: sqlite3.Row) -> OutboxItem:

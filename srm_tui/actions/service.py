@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from srm_tui.actions import audit, local_notes, outbox, profiles
+from srm_tui.actions import audit, local_notes, outbox, profiles, team
 from srm_tui.actions.outbox import CONFLICT, FAILED, PENDING, REFUSED, SENT, OutboxItem
 from srm_tui.actions.registry import REGISTRY
 from srm_tui.actions.registry import spec as get_spec
@@ -118,6 +118,9 @@ class ActionService:
         self._after_send = after_send
         self._holding: dict[int, list[str]] = {}  # outbox id -> exports holding its data
         self._profile: ApiProfile | None = None  # detected once per service, when online
+        # On the team store: the API's records fetched for a push, kept out of the store.
+        self._team = team.is_team_store(cache)
+        self._api_views = team.ApiViews()
 
     # registry ------------------------------------------------------------------------------
 
@@ -155,13 +158,30 @@ class ActionService:
         conn = self.cache.conn()
         if self.online:
             try:
-                self._profile = api_profile.resolve(conn, self.client())
+                self._profile = self._resolve_profile(conn)
             except api_errors.ApiError:
                 return profiles.remembered(conn, self.settings.api_url) or profiles.remembered(
                     conn, None
                 )
             return self._profile
         return profiles.remembered(conn, None)
+
+    def _resolve_profile(self, conn: Any) -> ApiProfile:
+        """Detect the API's profile and remember it in the store; a login that may not write
+        the team store's meta (an agent) uses what it detected without remembering it."""
+        from srm_tui.storage import db
+
+        if not self._team:
+            return api_profile.resolve(conn, self.client())
+        known = api_profile.cached_profile(conn, self.client().base_url)
+        if known is not None:
+            return known
+        found = api_profile.detect(self.client())
+        try:
+            api_profile.remember_profile(conn, self.client().base_url, found)
+        except db.DB_ERRORS:
+            pass  # not this login's to write: the next detection asks again
+        return found
 
     def availability(self, name: str) -> NotOffered | None:
         """Why an action cannot run against the remembered API, or None (no network)."""
@@ -173,6 +193,7 @@ class ActionService:
 
     def close(self) -> None:
         self._clients.close()
+        self._api_views.close()
 
     # preview and run -------------------------------------------------------------------------
 
@@ -227,6 +248,8 @@ class ActionService:
         are kept in srm's own store.
         """
         spec = get_spec(name)  # an unknown name fails before the API is asked anything
+        if self._team and name in team.NOT_ON_TEAM_STORE:
+            raise ActionRefused("team.store", team.NOT_ON_TEAM_STORE[name])
         feature = profiles.offered(self.profile(), name)
         preview = self.preview(name, **args)
         if preview.blocked:
@@ -485,6 +508,12 @@ class ActionService:
         by_profile = self._settled_by_profile(item, profile)
         if by_profile is not None:
             return by_profile
+        if self._team and item.action in team.NOT_ON_TEAM_STORE:
+            return Settled(
+                "waiting",
+                stop=f"stopped at #{item.id}: {team.NOT_ON_TEAM_STORE[item.action]}; it stays "
+                "pending",
+            )
         about = f"#{item.id} {item.title} ({item.target})"
         try:
             if item.watches and item.customer_id not in fresh:
@@ -663,11 +692,18 @@ class ActionService:
         return privacy.personal_values(self.cache.conn(), item.customer_id)
 
     def _fetch(self, customer_id: int | None) -> None:
-        if customer_id is not None:
-            SyncEngine(self.cache, self.client()).fetch_customer(customer_id=customer_id)
+        if customer_id is None:
+            return
+        if self._team:  # the store's vendor tables are its writer's: read the API aside
+            self._api_views.fetch(self.client(), customer_id)
+            return
+        SyncEngine(self.cache, self.client()).fetch_customer(customer_id=customer_id)
 
     def _refresh(self, customer_id: int | None) -> bool:
-        """Bring the customer's records from the API; False when that failed (it is kept)."""
+        """Bring the customer's records from the API; False when that failed (it is kept),
+        and on the team store, whose records the team's sync brings."""
+        if self._team:
+            return False
         try:
             self._fetch(customer_id)
         except api_errors.ApiError:
@@ -687,9 +723,14 @@ class ActionService:
 
     def _server_values(self, item: OutboxItem) -> list[dict[str, Any] | None]:
         ctx = self._context()
+        fetched = self._api_views.holds(item.customer_id)
         out: list[dict[str, Any] | None] = []
         for watch in item.watches:
-            record = ctx.record(watch.entity, watch.key)
+            if fetched:
+                assert item.customer_id is not None
+                record = self._api_views.record(item.customer_id, watch.entity, watch.key)
+            else:
+                record = ctx.record(watch.entity, watch.key)
             out.append(
                 None if record is None else {name: dotted(record, name) for name in watch.before}
             )
@@ -726,6 +767,10 @@ class ActionService:
     # audit -----------------------------------------------------------------------------------
 
     def _audit_preview(self, preview: Preview, outcome: str, detail: str) -> None:
+        if self.cache.read_only:
+            # A store this login cannot write (a viewer's team store, a read-only cache):
+            # nothing was changed, and the refusal itself is what the agent is told.
+            return
         before, after = audit.sides(preview.changes)
         with self.cache.transaction() as tx:
             audit.record(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
 import click
@@ -12,6 +11,7 @@ from srm_tui import runtime
 from srm_tui.api import errors
 from srm_tui.api.profile import FEATURES, VENDOR, ApiProfile, detect, remember_profile
 from srm_tui.cli.common import command_options, session
+from srm_tui.storage import db
 
 
 @click.group("api")
@@ -35,12 +35,15 @@ def api_check(ctx: click.Context, as_json: bool, **flags: Any) -> None:
             found = detect(client)  # unreachable: exit 3 with the client's words
             url = client.base_url
             answers = probe(client)  # a refused key: exit 1 saying so
-        path = runtime.cache_path(s.settings)
-        if path.is_file():  # remembered where a cache exists; none is created just for this
+        # Remembered where a store exists (a cache file, the team store); none is created
+        # just for this.
+        team = runtime.is_team_store(s.settings)
+        if team or runtime.cache_path(s.settings).is_file():
             try:
                 remember_profile(s.cache.conn(), url, found)
-            except sqlite3.Error as exc:  # e.g. a read-only cache: the report still stands
-                click.echo(f"srm: the profile is not remembered in {path}: {exc}", err=True)
+            except db.DB_ERRORS as exc:  # a read-only cache, a viewer: the report still stands
+                where = s.cache.location
+                click.echo(f"srm: the profile is not remembered in {where}: {exc}", err=True)
     if as_json:
         click.echo(json.dumps(found.as_json()))
         return

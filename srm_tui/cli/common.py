@@ -16,10 +16,12 @@ from typing import Any
 
 import click
 
+from srm_tui import runtime
 from srm_tui.config import ConfigError, Settings, load_settings
 from srm_tui.domain.text import json_text, visible
 from srm_tui.exits import EXIT_FAILURE, UsageProblem, classify, report
 from srm_tui.session import Session
+from srm_tui.storage.cache import CacheError
 
 # The options every command takes (also accepted before the command name).
 COMMON_OPTIONS = (
@@ -27,7 +29,12 @@ COMMON_OPTIONS = (
         "--api-url", default=None, help="API base URL, e.g. https://api.sandbox.cleeng.com/3.1"
     ),
     click.option("--api-key", default=None, help="publisher token (prefer SRM_API_KEY)"),
-    click.option("--db", default=None, type=click.Path(dir_okay=False), help="SQLite cache file"),
+    click.option(
+        "--db",
+        default=None,
+        type=click.Path(dir_okay=False),
+        help="SQLite cache file or postgresql:// URL",
+    ),
     click.option("--agent", default=None, help="your name, for notes and the audit log"),
     click.option("--role", default=None, type=click.Choice(["owner", "admin", "agent", "viewer"])),
     click.option("--now", "now_", default=None, help="ISO 8601 instant used as now"),
@@ -65,7 +72,29 @@ def settings(ctx: click.Context, **local: Any) -> Settings:
     flags.pop("debug", None)
     if "now_" in flags:
         flags["now"] = flags.pop("now_")
-    return load_settings(**flags)
+    made = load_settings(**flags)
+    if runtime.is_team_store(made):
+        from srm_tui.storage.db import pg_not_yet
+
+        refused = pg_not_yet(srm_command_path(ctx))
+        if refused is not None:  # before the store is opened: nothing is touched
+            raise NotOnTeamStore(refused)
+    return made
+
+
+def srm_command_path(ctx: click.Context) -> str:
+    """The command's path as a user types it ('srm customer show'), however srm was started
+    (click names the root after the program: 'python -m srm_tui' under the tests)."""
+    names: list[str] = []
+    while ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(["srm", *reversed(names)])
+
+
+class NotOnTeamStore(CacheError):
+    """A command whose code runs on a SQLite cache only, asked of the team store: exit 1,
+    one line (storage.db.PG_NOT_YET)."""
 
 
 class CommandSession(Session):

@@ -163,7 +163,7 @@ def offer_holders(conn: sqlite3.Connection, now: int) -> dict[str, int]:
             WHERE status = 'active' OR (status = 'stopped' AND date_to >= :now)
             UNION ALL
             SELECT substr(offer_id, 1, 10), customer_id FROM passes
-            WHERE status = 'active' AND (expires_at IS NULL OR expires_at >= :now))
+            WHERE status = 'active' AND (expires_at IS NULL OR expires_at >= :now)) AS held
         GROUP BY offer
         """,
         {"now": now},

@@ -1,0 +1,76 @@
+"""Support actions on the team's PostgreSQL store (ISSUE15 1(d)): the store's vendor tables
+belong to its one writer (`srm sync`), so an agent's push never writes them. The check before a
+send still compares with what the API holds now: the customer's records are fetched into a
+private in-memory SQLite cache (the same fetch and validation a sync runs), read there and
+dropped. After a send the store follows at the team's next sync.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from srm_tui.api.client import ApiClient
+from srm_tui.storage.cache import Cache
+from srm_tui.storage.records import decode_raw
+
+# Actions whose follow-up writes the vendor's tables in the store itself (an anonymization
+# removes the customer's values from every record at once): not on the team store yet.
+NOT_ON_TEAM_STORE = {
+    "anonymize": (
+        "anonymize is not available on the team store yet (srm customer anonymize runs on a "
+        "SQLite cache)"
+    ),
+}
+
+
+def is_team_store(cache: Any) -> bool:
+    """Whether the service's store is the team's PostgreSQL store."""
+    return getattr(getattr(cache, "dialect", None), "name", "sqlite") == "postgres"
+
+
+class ApiViews:
+    """What the API holds now for the customers fetched during one push, each in its own
+    in-memory cache (never the team store). Used from the thread that fetched."""
+
+    def __init__(self) -> None:
+        self._views: dict[int, Cache] = {}
+        self._lock = threading.Lock()
+
+    def fetch(self, client: ApiClient, customer_id: int) -> None:
+        """Fetch the customer's records from the API into a fresh private copy (a previous
+        copy is dropped: a record gone at the API must not linger)."""
+        from srm_tui.sync.engine import SyncEngine
+
+        view = Cache(":memory:")
+        try:
+            SyncEngine(view, client).fetch_customer(customer_id=customer_id)
+        except BaseException:
+            view.close()
+            raise
+        with self._lock:
+            old = self._views.pop(customer_id, None)
+            self._views[customer_id] = view
+        if old is not None:
+            old.close()
+
+    def holds(self, customer_id: int | None) -> bool:
+        """Whether this customer was fetched in this push."""
+        return customer_id in self._views
+
+    def record(self, customer_id: int, entity: str, key: Any) -> dict[str, Any] | None:
+        """A record as the API holds it now (None: the API has no such record)."""
+        row = (
+            self._views[customer_id]
+            .conn()
+            .execute(f"SELECT raw FROM {entity} WHERE id = ?", (key,))
+            .fetchone()
+        )
+        return decode_raw(row[0]) if row else None
+
+    def close(self) -> None:
+        """Drop every copy."""
+        with self._lock:
+            views, self._views = list(self._views.values()), {}
+        for view in views:
+            view.close()
