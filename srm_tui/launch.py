@@ -10,7 +10,7 @@ def launch_console(settings: Settings) -> None:
     from srm_tui.app import SrmApp
 
     # The console syncs on start when an API is configured: then it may make the cache.
-    cache = runtime.open_cache(settings, create=bool(settings.api_url))
+    settings, cache = runtime.open_console_store(settings)
     app = SrmApp(settings, cache)
     app.run()
     if app.crashed is not None:

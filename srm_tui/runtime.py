@@ -67,6 +67,14 @@ def open_cache(settings: Settings, *, create: bool = False) -> Cache:
     )
 
 
+def open_console_store(settings: Settings) -> tuple[Settings, Cache]:
+    """The console's store and its settings as that store allows them (the team store's
+    login caps the role). The console syncs on start when an API is configured: then it may
+    make the cache."""
+    store = open_cache(settings, create=bool(settings.api_url))
+    return store_settings(settings, store), store
+
+
 def store_settings(settings: Settings, store: Any) -> Settings:
     """The settings as the store lets them be: on the team store the login's standing caps
     the role (--role may narrow it, never widen it; a viewer login is a viewer). A cache
