@@ -146,13 +146,15 @@ class Cache:
         """This thread's connection (created on first use)."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
+            # Each thread uses only its own connection; check_same_thread is off so that
+            # close() can close every thread's (one left open keeps stale POSIX locks).
             if self._uri:
                 conn = sqlite3.connect(
-                    self._uri, uri=True, timeout=10, isolation_level=None, check_same_thread=True
+                    self._uri, uri=True, timeout=10, isolation_level=None, check_same_thread=False
                 )
             else:
                 conn = sqlite3.connect(
-                    self.path, timeout=10, isolation_level=None, check_same_thread=True
+                    self.path, timeout=10, isolation_level=None, check_same_thread=False
                 )
             conn.row_factory = sqlite3.Row
             if not self.read_only:  # setting the journal mode writes the file
