@@ -48,14 +48,29 @@ def classify(exc: BaseException) -> tuple[int, str]:
         return EXIT_FAILURE, str(exc)
     if isinstance(exc, sqlite3.OperationalError) and "readonly" in str(exc):
         return EXIT_FAILURE, f"refused: {exc}; the cache is read only"
+    if _store_refused(exc):
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return EXIT_FAILURE, (
+            f"the team store refused: {reason} (this login's srm role may not do it; the "
+            "store's owner grants roles)"
+        )
     if isinstance(exc, KeyboardInterrupt):
         return EXIT_INTERRUPTED, "interrupted"
     return EXIT_FAILURE, f"{type(exc).__name__}: {exc}"
 
 
+def _store_refused(exc: BaseException) -> bool:
+    """A statement the team store refused for the login's privileges (its roles are the
+    database's: a hand-made path to a table the role may not write ends here)."""
+    psycopg = sys.modules.get("psycopg")  # loaded only when the team store was opened
+    return psycopg is not None and isinstance(exc, psycopg.errors.InsufficientPrivilege)
+
+
 def foreseen(exc: BaseException) -> bool:
     """Whether the failure is one srm expects (bad input, the API, the cache, ^C)."""
     if isinstance(exc, OverflowError) and "SQLite INTEGER" in str(exc):
+        return True
+    if _store_refused(exc):
         return True
     return isinstance(
         exc,

@@ -174,7 +174,7 @@ class Session:
         (on a large cache) its worker processes."""
         from srm_tui.segments.engine import SegmentRunner
 
-        return SegmentRunner(self.cache.path)
+        return SegmentRunner(self.cache)  # a cache (its file) or the team store
 
     @cached_property
     def playbook(self) -> PlaybookService:

@@ -129,3 +129,17 @@ def test_role_may_narrow_the_login_never_widen_it(pg_store, pg_login, group, ask
     with psycopg.connect(url) as conn:
         role = conn.execute("SELECT role FROM audit ORDER BY id DESC LIMIT 1").fetchone()[0]
     assert role == runs_as
+
+
+def test_a_statement_the_store_refuses_is_one_line_not_a_crash(pg_store, pg_login):
+    """The database enforces the roles: whatever path reaches a table the login may not write
+    ends as one line saying the store refused (exit 1), never an internal error."""
+    from srm_tui.exits import EXIT_FAILURE, classify, foreseen
+
+    viewer = pg_login(pg_store(20, 1), "srm_viewer")
+    with psycopg.connect(viewer) as conn, pytest.raises(psycopg.Error) as refused:
+        conn.execute("INSERT INTO meta (key, value) VALUES ('x', 'y')")
+    code, message = classify(refused.value)
+    assert code == EXIT_FAILURE and foreseen(refused.value)
+    assert message.startswith("the team store refused: permission denied for table meta")
+    assert "\n" not in message
