@@ -193,7 +193,7 @@ def offer_holder_ids(conn: sqlite3.Connection, offer_id: str, now: int) -> list[
     return [
         r[0]
         for r in conn.execute(
-            f"SELECT customer_id FROM ({_HOLDERS}) ORDER BY 1", _offer_range(offer_id, now)
+            f"SELECT customer_id FROM ({_HOLDERS}) AS held ORDER BY 1", _offer_range(offer_id, now)
         )
     ]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from srm_tui.domain import account as acc
@@ -173,9 +174,30 @@ class CustomerReads:
             text, self._conn, found, None, found.elapsed_ms, found.sort, found.descending
         )
 
+    def _team_columns(self) -> tuple[Path, str] | None:
+        """On the team store the list's columns are the agent's own, not the team's: kept in
+        the agent's data folder, per store (the URL without its password). None on a cache."""
+        if getattr(getattr(self._cache, "dialect", None), "name", "sqlite") != "postgres":
+            return None
+        from srm_tui.config import data_dir
+
+        return data_dir() / "team-list-columns.json", str(self._cache.location)
+
+    def _saved_columns(self) -> str | None:
+        team = self._team_columns()
+        if team is None:
+            return self._cache.get_meta(COLUMNS_META)
+        path, store = team
+        try:
+            chosen = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        value = chosen.get(store) if isinstance(chosen, dict) else None
+        return json.dumps(value) if value is not None else None
+
     def list_columns(self) -> list[str] | None:
         """The list's columns as the agent last chose them (None: never chosen, or unreadable)."""
-        saved = self._cache.get_meta(COLUMNS_META)
+        saved = self._saved_columns()
         if not saved:
             return None
         try:
@@ -185,7 +207,22 @@ class CustomerReads:
         return [str(c) for c in cols] if isinstance(cols, list) else None
 
     def save_list_columns(self, columns: list[str]) -> None:
-        self._cache.set_meta(COLUMNS_META, json.dumps(columns))
+        """Keep the list's columns for the next start (see ``_team_columns``)."""
+        team = self._team_columns()
+        if team is None:
+            self._cache.set_meta(COLUMNS_META, json.dumps(columns))
+            return
+        from srm_tui.storage.files import write_text
+
+        path, store = team
+        try:
+            chosen = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            chosen = {}
+        chosen = chosen if isinstance(chosen, dict) else {}
+        chosen[store] = list(columns)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # srm's own data folder
+        write_text(path, json.dumps(chosen), owned=lambda _: True)
 
     def exists(self, customer_id: int) -> bool:
         return (

@@ -67,9 +67,8 @@ class SegmentReads:
         if text.isdigit():
             row = self._conn().execute("SELECT id FROM customers WHERE id = ?", (int(text),))
         else:
-            row = self._conn().execute(
-                "SELECT id FROM customers WHERE email = ? COLLATE NOCASE", (text,)
-            )
+            same = self._cache.dialect.nocase_eq("email", "?")  # any case, as on SQLite
+            row = self._conn().execute(f"SELECT id FROM customers WHERE {same}", (text,))
         found = row.fetchone()
         return int(found[0]) if found else None
 
