@@ -88,12 +88,13 @@ KEYS = {
 }
 
 
-def cache_matches_export(db: Path, export: dict[str, Any]) -> list[str]:
-    """Differences between the cache and the sandbox's export, entity by entity, field by field."""
+def cache_matches_export(db: Path | str, export: dict[str, Any]) -> list[str]:
+    """Differences between the cache (a SQLite file, or a team store's postgresql:// URL)
+    and the sandbox's export, entity by entity, field by field."""
     from srm_tui.storage import records
-    from srm_tui.storage.cache import Cache
+    from srm_tui.storage.db import open_store
 
-    cache = Cache(db)
+    cache = open_store(db if isinstance(db, str) else Path(db))
     problems: list[str] = []
     try:
         conn = cache.conn()
@@ -121,7 +122,10 @@ def cache_matches_export(db: Path, export: dict[str, Any]) -> list[str]:
         dupes = conn.execute("SELECT count(*) - count(DISTINCT id) FROM customers").fetchone()[0]
         if dupes:
             problems.append(f"{dupes} duplicate customers")
-        if conn.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+        if (
+            cache.dialect.name == "sqlite"
+            and conn.execute("PRAGMA integrity_check").fetchone()[0] != "ok"
+        ):
             problems.append("integrity_check failed")
     finally:
         cache.close()

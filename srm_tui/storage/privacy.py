@@ -18,6 +18,7 @@ from typing import Any
 
 from srm_tui.storage import exports, payload, records
 from srm_tui.storage.cache import Cache
+from srm_tui.storage.db import SQLITE, Dialect
 
 MARKER = "[anonymized]"
 CUSTOMER_FIELDS = ("email", "firstName", "lastName", "lastUserIp", "externalId", "externalData")
@@ -228,11 +229,16 @@ def _scrub_table(
 
 
 def _scrub_unkeyed(
-    tx: sqlite3.Connection, scrub: Scrubber, table: str, column: str, customer_id: int
+    tx: sqlite3.Connection,
+    scrub: Scrubber,
+    table: str,
+    column: str,
+    customer_id: int,
+    dialect: Dialect = SQLITE,
 ) -> None:
     """Rows not keyed by customer (webhook deliveries, quarantine): those about this one."""
     needles = [str(customer_id)] + scrub.needles
-    clause = " OR ".join(f"instr({column}, ?) > 0" for _ in needles)
+    clause = " OR ".join(dialect.contains(column, "?") for _ in needles)
     for row in tx.execute(f"SELECT id, {column} FROM {table} WHERE {clause}", needles).fetchall():
         text = row[column]
         try:
@@ -277,7 +283,8 @@ def forget_customer(cache: Cache, customer_id: int, values: Iterable[str] = ()) 
     conn = cache.conn()
     everything = set(values) | personal_values(conn, customer_id)
     scrub = Scrubber(everything)
-    with cache.transaction() as tx:
+    sqlite = cache.dialect.name == "sqlite"
+    with cache.transaction(vendor=True) as tx:
         _anonymize_rows(tx, customer_id)
         _drop_derived(tx, customer_id)
         for key, note in _raw(tx, "notes", customer_id):
@@ -302,9 +309,14 @@ def forget_customer(cache: Cache, customer_id: int, values: Iterable[str] = ()) 
             "WHERE customer_id = ?",
             (customer_id,),
         )
-        _scrub_unkeyed(tx, scrub, "webhook_events", "data", customer_id)
-        _scrub_unkeyed(tx, scrub, "quarantine", "payload", customer_id)
-        # Merge every segment of the search index, so the deleted terms are really gone.
-        tx.execute("INSERT INTO customers_fts (customers_fts) VALUES ('optimize')")
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        _scrub_unkeyed(tx, scrub, "webhook_events", "data", customer_id, cache.dialect)
+        _scrub_unkeyed(tx, scrub, "quarantine", "payload", customer_id, cache.dialect)
+        if sqlite:
+            # Merge every segment of the search index, so the deleted terms are really gone
+            # (PostgreSQL's search documents are plain rows, replaced above).
+            tx.execute("INSERT INTO customers_fts (customers_fts) VALUES ('optimize')")
+    if sqlite:
+        # (PostgreSQL keeps old row versions until VACUUM reuses their space, and its WAL
+        # is the server's: nothing a client can truncate.)
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return exports.files_holding(conn, everything)

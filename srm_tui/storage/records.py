@@ -13,11 +13,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
 from typing import Any
 
 from srm_tui.domain import models as m
 from srm_tui.domain.fold import fold
 from srm_tui.storage import observed, payload
+from srm_tui.storage.db import POSTGRES, SQLITE
 from srm_tui.storage.payload import decode_raw  # the one way a stored raw is read back
 
 
@@ -354,6 +356,15 @@ def _upsert_sql(table: str) -> str:
 
 _UPSERT = {table: _upsert_sql(table) for table in _COLUMNS}
 
+# A coupon code is one code whatever its ASCII case (SQLite: the key is COLLATE NOCASE;
+# PostgreSQL: a unique index on lower(code)); the latest spelling and campaign win.
+_CAMPAIGN_CODE_UPSERT = {
+    postgres: "INSERT INTO campaign_codes (code, campaign_id) VALUES (?, ?) "
+    f"ON CONFLICT({'(lower(code))' if postgres else 'code'}) DO UPDATE SET "
+    "code = excluded.code, campaign_id = excluded.campaign_id"
+    for postgres in (False, True)
+}
+
 
 def record_key(entity: str, record: Any) -> str | None:
     """The primary key of a raw API record, as text (None when it has none)."""
@@ -391,7 +402,7 @@ def upsert(
         for c in records:
             conn.execute("DELETE FROM campaign_codes WHERE campaign_id = ?", (c.id,))  # type: ignore[attr-defined]
             conn.executemany(
-                "INSERT OR REPLACE INTO campaign_codes (code, campaign_id) VALUES (?, ?)",
+                _CAMPAIGN_CODE_UPSERT[_postgres(conn)],
                 [(code, c.id) for code in c.couponCodes],  # type: ignore[attr-defined]
             )
     derive_after_upsert(conn, entity, [r[0] for r in rows], touched)
@@ -452,21 +463,70 @@ def index_search_values(conn: sqlite3.Connection, values: Sequence[tuple]) -> No
 # ``createdAt`` (created_derived = 1) takes the date of its first transaction. They are
 # recomputed whenever what they come from arrives or changes, and only rows whose value
 # changes are written (an UPDATE marks the customer's segment facts stale).
-_MAIN = "CASE WHEN instr({0}, '_') > 0 THEN substr({0}, 1, instr({0}, '_') - 1) ELSE {0} END"
-_PERIOD_OF = (
-    "coalesce((SELECT o.billing_period FROM offers o WHERE o.id = "
-    + _MAIN.format("subscriptions.offer_id")
-    + "), "
-    "(SELECT t.offer_period FROM transactions t WHERE t.customer_id = subscriptions.customer_id"
-    " AND t.offer_id = subscriptions.offer_id AND t.offer_period IS NOT NULL"
-    " ORDER BY t.date DESC, t.id DESC LIMIT 1))"
-)
-_PASS_CREATED = (
-    "coalesce((SELECT min(t.date) FROM transactions t WHERE t.customer_id = passes.customer_id"
-    " AND t.pass_id = passes.id), "
-    "(SELECT min(t.date) FROM transactions t WHERE t.customer_id = passes.customer_id"
-    " AND t.pass_id IS NULL AND t.subscription_id IS NULL AND t.offer_id = passes.offer_id))"
-)
+def _main(column: str, postgres: bool) -> str:
+    """The main offer id of a (possibly localized, ``S123_PL``) offer id column."""
+    if postgres:
+        return f"split_part({column}, '_', 1)"
+    return f"CASE WHEN instr({column}, '_') > 0 THEN substr({column}, 1, instr({column}, '_') - 1) ELSE {column} END"
+
+
+@lru_cache(maxsize=2)
+def _derive_sql(postgres: bool) -> dict[str, str]:
+    """The derived fields' UPDATE heads (each ends in ``AND ``: the caller adds its key
+    list) and the main-offer expression, in one dialect's SQL: PostgreSQL spells null-safe
+    inequality ``IS DISTINCT FROM`` and orders NULL dates first descending unless told."""
+    dialect = POSTGRES if postgres else SQLITE
+    newest = f"{dialect.order('t.date', desc=True)}, t.id DESC"
+    period_of = (
+        "coalesce((SELECT o.billing_period FROM offers o WHERE o.id = "
+        + _main("subscriptions.offer_id", postgres)
+        + "), "
+        "(SELECT t.offer_period FROM transactions t WHERE t.customer_id = subscriptions.customer_id"
+        " AND t.offer_id = subscriptions.offer_id AND t.offer_period IS NOT NULL"
+        f" ORDER BY {newest} LIMIT 1))"
+    )
+    pass_created = (
+        "coalesce((SELECT min(t.date) FROM transactions t WHERE t.customer_id = passes.customer_id"
+        " AND t.pass_id = passes.id), "
+        "(SELECT min(t.date) FROM transactions t WHERE t.customer_id = passes.customer_id"
+        " AND t.pass_id IS NULL AND t.subscription_id IS NULL AND t.offer_id = passes.offer_id))"
+    )
+    # A subscription without ``nextPaymentPrice`` (price_derived = 1; the vendor's
+    # SubscriptionResource has none) takes its offer's price: the localization its long offer
+    # id names (``S123456789_PL``: the offer's price for PL), else the main offer's price,
+    # with that price's currency unless the record names its own.
+    loc_of = "(SELECT l.{0} FROM localizations l WHERE l.id = subscriptions.offer_id)"
+    offer_of = (
+        "(SELECT o.{0} FROM offers o WHERE o.id = "
+        + _main("subscriptions.offer_id", postgres)
+        + ")"
+    )
+    price_of = f"coalesce({loc_of.format('price')}, {offer_of.format('price')})"
+    # The record's own nextPaymentCurrency when it names one (currency_derived = 0: the mapped
+    # currency column holds it), else the currency of the price it takes.
+    currency_of = (
+        "CASE WHEN subscriptions.currency_derived = 0 THEN subscriptions.currency "
+        f"WHEN {loc_of.format('price')} IS NOT NULL THEN {loc_of.format('currency')} "
+        f"ELSE {offer_of.format('currency')} END"
+    )
+    differs = dialect.is_distinct
+    return {
+        "main": _main("offer_id", postgres),
+        "periods": (
+            f"UPDATE subscriptions SET period = {period_of} WHERE period_derived = 1 "
+            f"AND {differs('period', period_of)} AND "
+        ),
+        "prices": (
+            f"UPDATE subscriptions SET price = {price_of}, currency = {currency_of} "
+            f"WHERE price_derived = 1 AND ({differs('price', price_of)} "
+            f"OR {differs('currency', currency_of)}) AND "
+        ),
+        "pass_dates": (
+            f"UPDATE passes SET created_at = {pass_created} WHERE created_derived = 1 "
+            f"AND {differs('created_at', pass_created)} AND "
+        ),
+        "newest": newest,
+    }
 
 
 def _chunks(values: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
@@ -483,35 +543,16 @@ def derive_periods(
 ) -> None:
     """Recompute the derived period of subscriptions that have none of their own: those
     listed, those of the customers listed, those of the (main) offers listed."""
-    base = (
-        f"UPDATE subscriptions SET period = {_PERIOD_OF} WHERE period_derived = 1 "
-        f"AND period IS NOT {_PERIOD_OF} AND "
-    )
+    sql = _derive_sql(_postgres(conn))
     for column, values in (
         ("id", subscription_ids),
         ("customer_id", customer_ids),
-        (_MAIN.format("offer_id"), offer_ids),
+        (sql["main"], offer_ids),
     ):
         for chunk in _chunks(sorted(set(values))):
-            conn.execute(base + f"{column} IN ({','.join('?' * len(chunk))})", list(chunk))
-
-
-# A subscription without ``nextPaymentPrice`` (price_derived = 1; the vendor's
-# SubscriptionResource has none) takes its offer's price: the localization its long offer id
-# names (``S123456789_PL``: the offer's price for PL), else the main offer's price, with that
-# price's currency unless the record names its own.
-_LOC_OF = "(SELECT l.{0} FROM localizations l WHERE l.id = subscriptions.offer_id)"
-_OFFER_OF = (
-    "(SELECT o.{0} FROM offers o WHERE o.id = " + _MAIN.format("subscriptions.offer_id") + ")"
-)
-_PRICE_OF = f"coalesce({_LOC_OF.format('price')}, {_OFFER_OF.format('price')})"
-# The record's own nextPaymentCurrency when it names one (currency_derived = 0: the mapped
-# currency column holds it), else the currency of the price it takes.
-_CURRENCY_OF = (
-    "CASE WHEN subscriptions.currency_derived = 0 THEN subscriptions.currency "
-    f"WHEN {_LOC_OF.format('price')} IS NOT NULL THEN {_LOC_OF.format('currency')} "
-    f"ELSE {_OFFER_OF.format('currency')} END"
-)
+            conn.execute(
+                sql["periods"] + f"{column} IN ({','.join('?' * len(chunk))})", list(chunk)
+            )
 
 
 def derive_prices(
@@ -519,27 +560,22 @@ def derive_prices(
 ) -> None:
     """Recompute the derived price (and currency) of subscriptions that have no
     nextPaymentPrice of their own: those listed, those of the (main) offers listed."""
-    base = (
-        f"UPDATE subscriptions SET price = {_PRICE_OF}, currency = {_CURRENCY_OF} "
-        f"WHERE price_derived = 1 AND (price IS NOT {_PRICE_OF} "
-        f"OR currency IS NOT {_CURRENCY_OF}) AND "
-    )
-    for column, values in (("id", subscription_ids), (_MAIN.format("offer_id"), offer_ids)):
+    sql = _derive_sql(_postgres(conn))
+    for column, values in (("id", subscription_ids), (sql["main"], offer_ids)):
         for chunk in _chunks(sorted(set(values))):
-            conn.execute(base + f"{column} IN ({','.join('?' * len(chunk))})", list(chunk))
+            conn.execute(sql["prices"] + f"{column} IN ({','.join('?' * len(chunk))})", list(chunk))
 
 
 def derive_pass_dates(
     conn: sqlite3.Connection, *, pass_ids: Sequence[int] = (), customer_ids: Sequence[int] = ()
 ) -> None:
     """Recompute the derived createdAt of passes that have none of their own."""
-    base = (
-        f"UPDATE passes SET created_at = {_PASS_CREATED} WHERE created_derived = 1 "
-        f"AND created_at IS NOT {_PASS_CREATED} AND "
-    )
+    sql = _derive_sql(_postgres(conn))
     for column, values in (("id", pass_ids), ("customer_id", customer_ids)):
         for chunk in _chunks(sorted(set(values))):
-            conn.execute(base + f"{column} IN ({','.join('?' * len(chunk))})", list(chunk))
+            conn.execute(
+                sql["pass_dates"] + f"{column} IN ({','.join('?' * len(chunk))})", list(chunk)
+            )
 
 
 def derive_after_upsert(
@@ -617,9 +653,12 @@ def _write_localizations(conn: sqlite3.Connection, offers: Iterable[m.Offer]) ->
     for offer in offers:
         conn.execute("DELETE FROM localizations WHERE offer_id = ?", (offer.id,))
         conn.executemany(
-            "INSERT OR REPLACE INTO localizations "
+            "INSERT INTO localizations "
             "(id, offer_id, country_code, title, price, currency, active) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+            "offer_id = excluded.offer_id, country_code = excluded.country_code, "
+            "title = excluded.title, price = excluded.price, currency = excluded.currency, "
+            "active = excluded.active",
             [
                 (
                     loc.id or f"{offer.id}_{loc.countryCode}",
@@ -652,6 +691,7 @@ def refresh_customer_stats(conn: sqlite3.Connection, customer_ids: Iterable[int]
     and the last payment method: the latest transaction's (of any status), or, when that one
     names none (a webhook's transaction has no paymentMethod), the latest one known."""
     ids = sorted(set(customer_ids))
+    newest = _derive_sql(_postgres(conn))["newest"]
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
@@ -665,7 +705,7 @@ def refresh_customer_stats(conn: sqlite3.Connection, customer_ids: Iterable[int]
                                      WHERE t.customer_id = customers.id
                                      AND t.payment_method IS NOT NULL
                                      AND t.payment_method != ''
-                                     ORDER BY t.date DESC, t.id DESC LIMIT 1)
+                                     ORDER BY {newest} LIMIT 1)
             WHERE id IN ({marks})
             """,
             chunk,

@@ -11,7 +11,9 @@ transaction described above.
 from __future__ import annotations
 
 import json
+import os
 import queue
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -25,7 +27,7 @@ from srm_tui.api.profile import SANDBOX, VENDOR, ApiProfile
 from srm_tui.domain import models as m
 from srm_tui.storage import records
 from srm_tui.storage.cache import Cache
-from srm_tui.storage.facts import refresh_facts
+from srm_tui.storage.facts import ensure_facts, facts_state, refresh_facts
 from srm_tui.sync.parse import is_tombstone, validate
 
 # Parents before children, so a child's customer is usually cached before it arrives.
@@ -49,6 +51,22 @@ SYNC_CHECKPOINT_PAGES = 20000
 # Customers of quarantined records asked for again per run (an API that keeps sending a bad
 # record must not make every sync slower: the rest wait for the next runs).
 REFETCH_PER_RUN = 100
+# Crash tests: a run SIGKILLs its own process once N pages have committed (point "after",
+# the default), or inside the next page's transaction with its rows written but not
+# committed (point "inside"), so a test stops a sync at a chosen point, never a timed one.
+KILL_AFTER_PAGES_ENV = "SRM_SYNC_KILL_AFTER_PAGES"
+KILL_POINT_ENV = "SRM_SYNC_KILL_POINT"
+
+
+def _kill_plan() -> tuple[int, str] | None:
+    raw = os.environ.get(KILL_AFTER_PAGES_ENV, "")
+    if not raw.isdigit():
+        return None
+    return int(raw), os.environ.get(KILL_POINT_ENV, "after")
+
+
+def _kill_here() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 @dataclass
@@ -111,6 +129,13 @@ def _quarantine(tx: Any, entity: str, bad: list[tuple[str | None, str, Any]], no
         )
 
 
+def settle_dirty_facts(tx: Any) -> int:
+    """Refresh, in the caller's transaction, the facts of every customer the writes so far
+    marked stale (the triggers mark them; this clears the marks)."""
+    ids = [r[0] for r in tx.execute("SELECT customer_id FROM segment_facts_dirty")]
+    return refresh_facts(tx, ids) if ids else 0
+
+
 def _owner(entity: str, key: str | None, payload: Any) -> int | None:
     """The customer a quarantined record belongs to, when it says."""
     value = (
@@ -144,6 +169,9 @@ class SyncEngine:
         self.progress = progress
         self.clock = clock
         self._profile = profile
+        self._kill = _kill_plan()
+        self._settle_each_page = False  # set per run on the team store (see run())
+        self._pages = 0  # pages committed by this engine (the crash tests' kill hook counts)
 
     @property
     def profile(self) -> ApiProfile:
@@ -171,8 +199,11 @@ class SyncEngine:
         now = int(self.clock())
         summary = SyncSummary(mode="full" if full else "incremental")
         conn = self.cache.conn()
+        # On the team store the facts are the writer's to keep: page by page once built
+        # (a first build is one rebuild at the end, not a refresh per page).
+        self._settle_each_page = self._team_store and facts_state(conn)[0]
         if full:
-            with self.cache.transaction() as tx:
+            with self.cache.transaction(vendor=True) as tx:
                 for entity in ORDER:
                     tx.execute(
                         "INSERT INTO sync_checkpoints (entity, since, full_since, updated_at) "
@@ -190,8 +221,11 @@ class SyncEngine:
         self._total = sum(totals.values()) if None not in totals.values() else None
         self._t0 = time.monotonic()
         retries_before = self.client.retries
-        # Fewer, larger WAL checkpoints while pages stream in: each one syncs the disk.
-        conn.execute(f"PRAGMA wal_autocheckpoint={SYNC_CHECKPOINT_PAGES}")
+        # Fewer, larger WAL checkpoints while pages stream in: each one syncs the disk
+        # (SQLite's own tuning; PostgreSQL's server manages its WAL).
+        sqlite = self.cache.dialect.name == "sqlite"
+        if sqlite:
+            conn.execute(f"PRAGMA wal_autocheckpoint={SYNC_CHECKPOINT_PAGES}")
         try:
             for entity in ORDER:
                 since, full_since = checkpoints.get(entity, (0, None))
@@ -202,12 +236,24 @@ class SyncEngine:
                 if full_since is not None and not summary.errors:
                     self._prune(entity, full_since)
         finally:
-            conn.execute("PRAGMA wal_autocheckpoint=1000")
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            if sqlite:
+                conn.execute("PRAGMA wal_autocheckpoint=1000")
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        self._settle_facts(summary)
         summary.retries = self.client.retries - retries_before
         summary.seconds = time.monotonic() - started
         self._record_run(summary, now)
         return summary
+
+    @property
+    def _team_store(self) -> bool:
+        return self.cache.dialect.name == "postgres"
+
+    def _settle_facts(self, summary: SyncSummary) -> None:
+        """On the team store, leave the segment facts settled after a run (built the first
+        time): its readers may not write them. A SQLite cache's readers settle their own."""
+        if self._team_store and summary.ok:
+            summary.extra["facts_settled"] = ensure_facts(self.cache.conn())
 
     def _run_vendor(self, full: bool) -> SyncSummary:
         """The vendor profile's sync (srm_tui.sync.vendor), recorded as a sync run too."""
@@ -222,6 +268,7 @@ class SyncEngine:
         try:
             summary.resolved += self._retry_quarantine(now)
             VendorSync(self).run(full, summary)
+            self._settle_facts(summary)
         except errors.ApiError as exc:  # recorded, then told (exit 3 when unreachable)
             summary.errors.append(exc.message)
             summary.retries = self.client.retries - retries_before
@@ -247,7 +294,7 @@ class SyncEngine:
         return summary
 
     def _record_run(self, summary: SyncSummary, now: int) -> None:
-        with self.cache.transaction() as tx:
+        with self.cache.transaction(vendor=True) as tx:
             tx.execute(
                 "INSERT INTO sync_runs (mode, started_at, finished_at, ok, counts, message) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
@@ -334,7 +381,7 @@ class SyncEngine:
         now = int(self.clock())
         good, bad = validate(entity, page.items)
         gone = [records.record_key(entity, i) for i in page.items if is_tombstone(i)]
-        with self.cache.transaction() as tx:
+        with self.cache.transaction(vendor=True) as tx:
             if gone:
                 records.delete(tx, entity, [k for k in gone if k is not None])
             touched = records.upsert(tx, entity, good, now)
@@ -353,6 +400,15 @@ class SyncEngine:
                 "updated_at = excluded.updated_at",
                 (entity, page.next_since, now),
             )
+            if self._settle_each_page:
+                # The team store's readers never settle facts (they wait for the writer):
+                # the customers this page made stale are settled with it.
+                settle_dirty_facts(tx)
+            if self._kill == (self._pages, "inside"):
+                _kill_here()  # this page's rows are written, not committed
+        self._pages += 1
+        if self._kill == (self._pages, "after"):
+            _kill_here()
         return len(good) + len(gone), len(bad)
 
     def _resolve(self, tx: Any, entity: str, good: list[m.ApiModel], now: int) -> None:
@@ -377,7 +433,7 @@ class SyncEngine:
         payload = exc.body if isinstance(exc.body, (bytes, str)) else b""
         if isinstance(payload, bytes):
             payload = payload.decode("utf-8", "replace")
-        with self.cache.transaction() as tx:
+        with self.cache.transaction(vendor=True) as tx:
             tx.execute(
                 "INSERT INTO quarantine (entity, record_key, source, reason, payload, "
                 "received_at) VALUES (?, ?, 'page', ?, ?, ?)",
@@ -402,7 +458,7 @@ class SyncEngine:
                 payload = None
             good, _ = validate(row["entity"], [payload])
             if good:
-                with self.cache.transaction() as tx:
+                with self.cache.transaction(vendor=True) as tx:
                     touched = records.upsert(tx, row["entity"], good, now)
                     if row["entity"] in STATS_ENTITIES:
                         records.refresh_customer_stats(tx, touched)
@@ -427,7 +483,7 @@ class SyncEngine:
 
     def _prune(self, entity: str, full_since: int) -> None:
         """After a full pull, drop what the API no longer has (not written since it began)."""
-        with self.cache.transaction() as tx:
+        with self.cache.transaction(vendor=True) as tx:
             if entity == "customers":
                 stale = [
                     r[0]
@@ -511,7 +567,7 @@ class SyncEngine:
         ``fetched``, that customer's fetch state too)."""
         now = int(self.clock())
         written: dict[str, int] = {}
-        with self.cache.transaction() as tx:
+        with self.cache.transaction(vendor=True) as tx:
             touched: list[int] = []
             for entity in ORDER:
                 if entity not in bundle:

@@ -89,7 +89,8 @@ def mark(
         "INSERT INTO customer_fetch_state (customer_id, status, fetched_at, attempted_at, "
         "message) VALUES (?, ?, ?, ?, ?) ON CONFLICT(customer_id) DO UPDATE SET "
         "status = excluded.status, attempted_at = excluded.attempted_at, "
-        "message = excluded.message, fetched_at = COALESCE(excluded.fetched_at, fetched_at), "
+        "message = excluded.message, "
+        "fetched_at = COALESCE(excluded.fetched_at, customer_fetch_state.fetched_at), "
         "full_pending = 0",
         (customer_id, status, now if status == "ok" else None, now, message),
     )
@@ -150,7 +151,7 @@ class VendorSync:
         try:
             customer = self.client.customer(customer_id)
         except errors.NotFound as exc:
-            with self.cache.transaction() as tx:
+            with self.cache.transaction(vendor=True) as tx:
                 mark(tx, customer_id, "gone", now, exc.message)
             return None
         if isinstance(customer, dict) and customer.get("id") in (None, ""):
@@ -168,7 +169,7 @@ class VendorSync:
 
         now = int(self.engine.clock())
         written: dict[str, int] = {}
-        with self.cache.transaction() as tx:
+        with self.cache.transaction(vendor=True) as tx:
             touched: list[Any] = [customer_id]
             for entity, items in (
                 ("customers", [customer]),
@@ -243,7 +244,7 @@ class VendorSync:
         now = int(self.engine.clock())
         good, bad = validate(entity, items)
         listed = {records.record_key(entity, i) for i in items}
-        with self.cache.transaction() as tx:
+        with self.cache.transaction(vendor=True) as tx:
             records.upsert(tx, entity, good, now)
             _quarantine(tx, entity, bad, now)
             self.engine._resolve(tx, entity, good, now)
@@ -278,7 +279,7 @@ class VendorSync:
             else:
                 error = None if found is not None else "no customer with this email at the API"
             now = int(self.engine.clock())
-            with self.cache.transaction() as tx:
+            with self.cache.transaction(vendor=True) as tx:
                 tx.execute(
                     "UPDATE import_pending_emails SET customer_id = ?, resolved_at = ?, "
                     "error = ? WHERE email = ?",
@@ -298,7 +299,7 @@ class VendorSync:
                 "SELECT 1 FROM customer_fetch_state WHERE full_pending = 1 LIMIT 1"
             ).fetchone()
         ):
-            with self.cache.transaction() as tx:  # (an unfinished full run is resumed)
+            with self.cache.transaction(vendor=True) as tx:  # (an unfinished full run is resumed)
                 start_full(tx)
         targets = known_customers(conn, stale_before=now - STALE_AFTER)
         progress = self.engine.progress
@@ -324,7 +325,7 @@ class VendorSync:
                 )
                 return
             except errors.ApiError as exc:  # 400/422: this id is refused, the rest go on
-                with self.cache.transaction() as tx:
+                with self.cache.transaction(vendor=True) as tx:
                     mark(tx, customer_id, "refused", int(self.engine.clock()), exc.message)
                 summary.extra["refused"] += 1
                 continue
@@ -349,7 +350,7 @@ class VendorSync:
             else (body if isinstance(body, str) else json.dumps(body, default=str))
         )
         now = int(self.engine.clock())
-        with self.cache.transaction() as tx:
+        with self.cache.transaction(vendor=True) as tx:
             tx.execute(
                 "INSERT INTO quarantine (entity, record_key, source, reason, payload, "
                 "received_at) VALUES ('customers', ?, 'page', ?, ?, ?)",
@@ -398,7 +399,7 @@ class VendorSync:
 
         now = int(self.engine.clock())
         good, bad = validate("campaigns", learnt.values())
-        with self.cache.transaction() as tx:
+        with self.cache.transaction(vendor=True) as tx:
             records.upsert(tx, "campaigns", good, now)
             _quarantine(tx, "campaigns", bad, now)
         summary.counts["campaigns"] += len(good)

@@ -28,7 +28,6 @@ import hashlib
 import hmac
 import json
 import queue
-import sqlite3
 import threading
 import time
 from collections import Counter, deque
@@ -38,6 +37,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from srm_tui.api.client import ApiClient
+from srm_tui.storage import db
 from srm_tui.storage.cache import Cache
 from srm_tui.sync.engine import SyncEngine
 
@@ -193,7 +193,7 @@ class Ledger:
                         "DELETE FROM webhook_replay WHERE received_at < ?",
                         (now - self.replay_window,),
                     )
-        except sqlite3.Error:  # the cache is busy: keep what was counted for the next flush
+        except db.DB_ERRORS:  # the cache is busy: keep what was counted for the next flush
             with self._lock:
                 self._counts.update(counts)
                 self._rows.extendleft(reversed(rows))
@@ -215,7 +215,7 @@ def bump(tx: Any, name: str, n: int, now: int) -> None:
     """Add ``n`` to the counter ``name`` inside the caller's transaction."""
     tx.execute(
         "INSERT INTO webhook_counters (name, count, last_at) VALUES (?, ?, ?) "
-        "ON CONFLICT(name) DO UPDATE SET count = count + excluded.count, "
+        "ON CONFLICT(name) DO UPDATE SET count = webhook_counters.count + excluded.count, "
         "last_at = excluded.last_at",
         (name, n, now),
     )
@@ -241,7 +241,7 @@ class WebhookWorker:
         while (event_id := self.queue.get()) is not None:
             try:
                 self._apply(engine, event_id)
-            except sqlite3.Error:
+            except db.DB_ERRORS:
                 # The cache stayed locked past its busy timeout: applying again is a
                 # harmless refresh, so the delivery goes back in line after a pause.
                 time.sleep(1)
@@ -343,7 +343,7 @@ class Receiver:
                 status, answer = await asyncio.get_running_loop().run_in_executor(
                     self._recorder, self._accept, body, headers, source
                 )
-            except sqlite3.Error as exc:  # the cache is locked or failing: ask for a retry
+            except db.DB_ERRORS as exc:  # the cache is locked or failing: ask for a retry
                 raise _Refused(
                     503,
                     "cache_unavailable",
@@ -495,7 +495,7 @@ class Receiver:
                 return None
             cur = tx.execute(
                 "INSERT INTO webhook_events (received_at, topic, data, signature_ok, "
-                "source, body_sha256, delivery_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "source, body_sha256, delivery_id) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     now,
                     topic,
@@ -506,7 +506,7 @@ class Receiver:
                     delivery_id,
                 ),
             )
-            event_id = int(cur.lastrowid)
+            event_id = int(cur.fetchone()[0])
             tx.executemany(
                 "INSERT INTO webhook_replay (key, event_id, received_at) VALUES "
                 "(?, ?, ?) ON CONFLICT(key) DO UPDATE SET event_id = "
