@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -22,7 +24,7 @@ from srm_tui.exits import EXIT_FAILURE
 @command_options
 def sync(ctx: click.Context, full: bool, as_json: bool, **flags: Any) -> None:
     """Bring the cache up to date from the API (resumable after a crash or kill)."""
-    with session(ctx, flags, create=True) as s:
+    with session(ctx, flags, create=True) as s, writer_lock(s, "sync"):
         bar = ProgressBar.for_terminal("sync")
         progress = (lambda p: bar.update(p.entity, p.done, p.total, p.rate)) if bar else None
         try:
@@ -46,6 +48,21 @@ def sync(ctx: click.Context, full: bool, as_json: bool, **flags: Any) -> None:
         for error in summary.errors:
             click.echo(f"srm: {error}", err=True)
         sys.exit(EXIT_FAILURE)
+
+
+@contextmanager
+def writer_lock(s: Any, what: str) -> Iterator[None]:
+    """Hold the store's writer lock for ``what`` (storage/writer.py) while the block runs; a
+    second writer of that kind exits 1 naming the process that holds it."""
+    from srm_tui.storage.writer import LABELS, WriterBusy, WriterLock
+
+    try:
+        lock = WriterLock.acquire(s.cache, what)
+    except WriterBusy as busy:
+        click.echo(f"{LABELS[what]}: {busy}", err=True)
+        sys.exit(EXIT_FAILURE)
+    with lock:
+        yield
 
 
 def vendor_note(summary: Any) -> str:

@@ -24,10 +24,12 @@ def webhooks() -> None:
 @command_options
 def webhooks_serve(ctx: click.Context, host: str, port: int, **flags: Any) -> None:
     """Receive deliveries and bring the records they name into the cache."""
+    from srm_tui.cli.sync import writer_lock
     from srm_tui.sync.webhook_server import serve_receiver
     from srm_tui.sync.webhooks import Limits, create_receiver
 
-    with session(ctx, flags, create=True) as s:
+    # One receiver writes a store at a time (beside at most one srm sync).
+    with session(ctx, flags, create=True) as s, writer_lock(s, "webhooks"):
         settings = s.settings
         cache = s.cache
         configured_api(s)
