@@ -273,6 +273,14 @@ class Session:
         transaction_id); its id, or None when the API has none. Call off the UI thread."""
         if not self.has_api:
             raise RuntimeError("no API configured: the cache is read offline")
+        if getattr(self.cache, "role", None) in ("agent", "viewer"):
+            from srm_tui.storage.cache import CacheReadOnly
+
+            # The team store's vendor records are its writer's (srm sync), not an agent's.
+            raise CacheReadOnly(
+                "the team store's records are brought by the team's srm sync; this login "
+                "cannot fetch into it"
+            )
         with self.client() as client:
             return self.sync_engine(client).fetch_customer(**what)
 

@@ -361,7 +361,6 @@ PG_NOT_YET: tuple[str, ...] = (
     "srm offers groups rename",
     "srm playbook import",
     "srm rates import",
-    "srm outbox resolve",
 )
 
 

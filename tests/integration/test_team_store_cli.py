@@ -219,6 +219,26 @@ def test_a_queued_edit_the_api_changed_meanwhile_is_a_conflict(sandbox, picker, 
     after = next(c for c in sandbox.export()["customers"] if c["id"] == customer["id"])
     assert after["lastName"] == "ChangedAtTheApi"
 
+    # The agent decides: retried over the API's version, it is sent once; then nothing open.
+    (entry,) = json.loads(ok(srm(agent_db, "outbox", "list", "--json")))
+    assert entry["status"] == "conflict"
+    ok(srm(agent_db, "outbox", "resolve", str(entry["id"]), "--retry"))
+    assert ok(srm(agent_db, "outbox", "push", api=sandbox)).startswith("sent 1, conflicts 0")
+    after = next(c for c in sandbox.export()["customers"] if c["id"] == customer["id"])
+    assert after["lastName"] == "Queued"
+    assert empty_outbox(srm(agent_db, "outbox", "list"))
+
+
+def test_a_queued_note_discarded_is_never_sent(sandbox, picker, agent_db):
+    customer = picker.pick("customers")
+    text = "a note thought better of"
+    ok(srm(agent_db, "customer", "note", "add", str(customer["id"]), text))
+    (entry,) = json.loads(ok(srm(agent_db, "outbox", "list", "--json")))
+    ok(srm(agent_db, "outbox", "resolve", str(entry["id"]), "--discard"))
+    assert empty_outbox(srm(agent_db, "outbox", "list"))
+    assert ok(srm(agent_db, "outbox", "push", api=sandbox)).startswith("sent 0")
+    assert _notes(sandbox, customer["id"], text) == []
+
 
 def test_a_viewer_reads_and_cannot_write(backend, store, picker, request):
     """A viewer login on the team store is the viewer role (no --role needed); on a cache,

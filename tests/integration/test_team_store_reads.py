@@ -92,3 +92,20 @@ def test_list_columns_are_the_agents_own_on_the_team_store(pg_store, pg_login):
         assert (
             conn.execute("SELECT count(*) FROM meta WHERE key = 'list_columns'").fetchone()[0] == 0
         )
+
+
+def test_an_agent_login_does_not_fetch_into_the_team_store(pg_store, pg_login):
+    """The console's fetch (f on a search miss) writes the vendor's records: on the team store
+    that is its sync's work; an agent is told so before anything is asked of the API."""
+    import pytest
+
+    from srm_tui.storage.cache import CacheReadOnly
+
+    agent = pg_login(pg_store(CUSTOMERS, SEED), "srm_agent")
+    session = Session(load_settings(db=agent, now=NOW, api_url="http://127.0.0.1:9/3.1"))
+    try:
+        with pytest.raises(CacheReadOnly, match="brought by the team's srm sync"):
+            session.fetch_customer(customer_id=1)
+    finally:
+        session.close()
+        session.cache.close()
