@@ -299,3 +299,29 @@ def test_the_pg_lock_names_its_holder_even_without_its_row(team_url):
         assert _writers(team_url) == []
     finally:
         store.close()
+
+
+def test_the_teams_sync_login_syncs_a_migrated_store_and_others_are_refused(
+    sandbox, pg_store, pg_login
+):
+    """A store made by `srm team migrate` is synced by a login of srm_sync (not its owner):
+    the vendor's tables, the writer's bookkeeping, the lock's row and the segment facts are
+    all its to write. An agent or a viewer running srm sync is told so in one line."""
+    url = pg_store(CUSTOMERS, 11)
+    for group in ("srm_agent", "srm_viewer"):
+        refused = run_srm("sync", env=srm_env(sandbox, pg_login(url, group)))
+        assert refused.returncode == 1, refused.stderr
+        (line,) = refused.stderr.strip().splitlines()
+        # (a viewer may be stopped earlier by its read-only session, also in one line)
+        assert line.endswith("srm sync needs the srm_sync role") or (
+            group == "srm_viewer" and "read only" in line
+        ), line
+    writer = pg_login(url, "srm_sync")
+    result = run_srm("sync", "--full", "--json", env=srm_env(sandbox, writer))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["facts_settled"] > 0  # left dirty by the migrate
+    assert _facts(url) == (True, 0)
+    assert cache_matches_export(url, sandbox.export()) == []
+    assert _rows(url, "SELECT count(*) FROM customer_search") == _rows(
+        url, "SELECT count(*) FROM customers"
+    )
