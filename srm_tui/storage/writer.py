@@ -112,6 +112,16 @@ def _process_started(pid: int) -> float | None:
         return None
 
 
+# The locks this process holds, by (store location, what): ``held`` lets a sync engine run
+# inside a command that already holds the lock (the CLI) without taking it twice.
+_held: set[tuple[str, str]] = set()
+
+
+def held(store: Any, what: str) -> bool:
+    """Whether this process holds ``what``'s writer lock on ``store``."""
+    return (store.location, what) in _held
+
+
 class WriterLock:
     """The store's writer lock for one kind of writer (``sync``, ``webhooks``), held from
     ``acquire`` until ``release`` (or the end of a ``with`` block, or the process)."""
@@ -121,6 +131,7 @@ class WriterLock:
         self.what = what
         self._handle = handle  # PostgreSQL: the lock's own connection
         self._released = False
+        _held.add((store.location, what))
 
     @classmethod
     def acquire(cls, store: Any, what: str) -> WriterLock:
@@ -143,6 +154,7 @@ class WriterLock:
         if self._released:
             return
         self._released = True
+        _held.discard((self.store.location, self.what))
         if self._handle is not None:
             self._handle.release()
         else:

@@ -25,7 +25,7 @@ from srm_tui.api import profile as api_profile
 from srm_tui.api.client import ApiClient, Page, unwrap
 from srm_tui.api.profile import SANDBOX, VENDOR, ApiProfile
 from srm_tui.domain import models as m
-from srm_tui.storage import records
+from srm_tui.storage import records, writer
 from srm_tui.storage.cache import Cache
 from srm_tui.storage.facts import ensure_facts, facts_state, refresh_facts
 from srm_tui.sync.parse import is_tombstone, validate
@@ -188,7 +188,15 @@ class SyncEngine:
     # full / incremental ----------------------------------------------------------------
 
     def run(self, full: bool = False) -> SyncSummary:
-        """Pull every entity from its checkpoint (from the start with ``full``)."""
+        """Pull every entity from its checkpoint (from the start with ``full``). On the team
+        store a run holds the store's sync lock (storage/writer.py) unless this process
+        already does (`srm sync` takes it first): ``WriterBusy`` names the one that does."""
+        if self._team_store and not writer.held(self.cache, "sync"):
+            with writer.WriterLock.acquire(self.cache, "sync"):
+                return self._run(full)
+        return self._run(full)
+
+    def _run(self, full: bool) -> SyncSummary:
         try:
             vendor = self.vendor
         except errors.MalformedResponse as exc:  # the API answered, but not in JSON

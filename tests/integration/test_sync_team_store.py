@@ -169,6 +169,8 @@ def test_a_second_sync_exits_1_naming_the_one_that_writes(sandbox, store, tmp_pa
         ), line
         assert line.endswith(" UTC); only one sync writes at a time"), line
         assert "Traceback" not in second.stderr
+        if isinstance(store, str):  # on the team store the engine itself takes the lock
+            _engine_refused(sandbox, store, first.pid)
         hold.unlink()
         out, err = first.communicate(timeout=300)
         assert first.returncode == 0, err
@@ -179,6 +181,23 @@ def test_a_second_sync_exits_1_naming_the_one_that_writes(sandbox, store, tmp_pa
     assert _writers(store) == []
     assert cache_matches_export(store, sandbox.export()) == []
     assert run_srm("sync", env=env).returncode == 0  # the lock is free again
+
+
+def _engine_refused(sandbox, url, holder_pid):
+    """A sync engine run outside `srm sync` (the console's, a script's) is refused too."""
+    from srm_tui.api.client import ApiClient
+    from srm_tui.storage.writer import WriterBusy
+    from srm_tui.sync.engine import SyncEngine
+
+    opened = open_store(url)
+    try:
+        with ApiClient(sandbox.url, "sandbox-key") as client:
+            with pytest.raises(WriterBusy) as busy:
+                SyncEngine(opened, client).run()
+        assert busy.value.holder.pid == holder_pid
+        assert _rows(url, "SELECT count(*) FROM sync_runs") == [(0,)]  # it wrote nothing
+    finally:
+        opened.close()
 
 
 @pytest.mark.parametrize("point", ["after", "inside"])
