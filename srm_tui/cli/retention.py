@@ -15,6 +15,7 @@ import click
 
 from srm_tui.cli.actions import ACTION_OPTIONS, COMMANDS, preview_text, run_action
 from srm_tui.cli.common import action_errors, command_options, options, session
+from srm_tui.cli.customers import customer
 from srm_tui.domain.text import json_text, visible
 from srm_tui.exits import EXIT_FAILURE, EXIT_USAGE, UsageProblem
 from srm_tui.faces import face
@@ -194,5 +195,8 @@ def install(group: click.Group) -> None:
     COMMANDS["cancel"] = customer_cancel
     group.add_command(customer_cancel)
 
+
+# The cancel with the retention playbook's step takes the generated cancel's place.
+install(customer)
 
 __all__ = ["customer_cancel", "install", "proposals_text"]

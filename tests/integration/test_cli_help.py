@@ -62,8 +62,9 @@ def walk(command: click.Command, path: tuple[str, ...] = ("srm",)) -> list[str]:
 
 
 def current() -> list[str]:
-    from srm_tui.cli import main
+    from srm_tui.cli.root import load_all, main
 
+    load_all()  # the commands are imported on first use: the whole tree is walked here
     return walk(main)
 
 
@@ -142,8 +143,9 @@ def test_the_list_is_the_whole_contract_command_table():
 def test_srm_help_shows_the_commands_to_a_user():
     """The installed entry point (python -m srm_tui) answers --help with every visible
     top-level command, and `srm customer --help` with every customer action."""
-    from srm_tui.cli import main
+    from srm_tui.cli.root import load_all, main
 
+    load_all()
     done = run_srm("--help", timeout=120)
     assert done.returncode == 0, done.stderr
     shown = {line.split()[0] for line in done.stdout.splitlines() if line.startswith("  ")}

@@ -22,11 +22,13 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from srm_tui.cli import main
+from srm_tui.cli.root import load_all
 from tests.unit.test_fuzz import DOCUMENTS, PLAUSIBLE, hostile_text
 
 # Commands that serve, start the console or generate data sets run until stopped or for
 # long: their arguments are checked by the tests of those commands.
 SKIP = {"console", "sandbox serve", "webhooks serve", "sandbox seed-db"}
+load_all()  # the commands are imported on first use: every one is fuzzed here
 # Options every command takes; --db, --api-url and --api-key stay fixed (an empty --db is
 # the demo, which generates 5,000 customers).
 FIXED = {"db", "api_url", "api_key", "debug", "now_"}

@@ -12,9 +12,9 @@ from srm_tui.actions.registry import FACES, REGISTRY
 
 
 def _command(face: registry.Face) -> click.Command:
-    from srm_tui.cli import main
+    from srm_tui.cli.root import load, main
 
-    command: click.Command = main.commands["customer"]
+    command: click.Command = main.commands.get("customer") or load("customer")
     for word in face.command:
         assert isinstance(command, click.Group)
         command = command.commands[word]

@@ -71,3 +71,33 @@ def test_every_module_over_400_lines_says_why_at_its_top():
         if "400 lines" not in doc:
             silent.append(f"{path.relative_to(root)} ({text.count(chr(10))} lines)")
     assert silent == [], "say why at the top (e.g. 'Over 400 lines: ...'):\n" + "\n".join(silent)
+
+
+def test_a_command_imports_only_what_it_uses():
+    """`srm search` (and every command) starts without importing the other commands: the
+    action rules, the bulk engine, the sandbox server and the team store stay unloaded until a
+    command of theirs runs. Before, every command (even --version) loaded them all."""
+    code = (
+        "import sys\n"
+        "from srm_tui.cli import main\n"
+        "try:\n"
+        "    main(['search', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('\\n'.join(sorted(sys.modules)))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    loaded = set(result.stdout.split())
+    assert "srm_tui.cli.customers" in loaded
+    unused = {
+        "srm_tui.actions.rules",
+        "srm_tui.bulk.service",
+        "srm_tui.cli.actions",
+        "srm_tui.cli.bulk",
+        "srm_tui.sandbox.server",
+        "srm_tui.storage.pg.connection",
+        "srm_tui.team",
+        "textual",
+    }
+    assert unused.isdisjoint(loaded), unused & loaded
