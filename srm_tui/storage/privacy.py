@@ -319,4 +319,4 @@ def forget_customer(cache: Cache, customer_id: int, values: Iterable[str] = ()) 
         # (PostgreSQL keeps old row versions until VACUUM reuses their space, and its WAL
         # is the server's: nothing a client can truncate.)
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return exports.files_holding(conn, everything)
+    return exports.files_holding(cache, everything)

@@ -344,3 +344,37 @@ def test_the_teams_sync_login_syncs_a_migrated_store_and_others_are_refused(
     assert _rows(url, "SELECT count(*) FROM customer_search") == _rows(
         url, "SELECT count(*) FROM customers"
     )
+
+
+def test_forgetting_an_anonymized_customer_on_the_team_store(sandbox, team_url):
+    """storage.privacy.forget_customer runs on the team store as on a cache: the customer's
+    row, search document, emails, history and payment details keep none of its values."""
+    from srm_tui.storage import privacy, records
+
+    assert run_srm("sync", env=srm_env(sandbox, team_url)).returncode == 0
+    store = open_store(team_url)
+    try:
+        conn = store.conn()
+        cid, last = conn.execute(
+            "SELECT id, last_name FROM customers WHERE length(last_name) >= 5 AND id IN "
+            "(SELECT customer_id FROM emails) ORDER BY id LIMIT 1"
+        ).fetchone()
+        values = privacy.personal_values(conn, cid)
+        assert last in values
+        privacy.forget_customer(store, cid, values)
+        row = conn.execute(
+            "SELECT email, last_name, anonymized FROM customers WHERE id = ?", (cid,)
+        ).fetchone()
+        assert tuple(row) == (None, None, 1)
+        doc = conn.execute("SELECT doc::text FROM customer_search WHERE id = ?", (cid,))
+        assert last.lower() not in doc.fetchone()[0]
+        kept = [v for v in values if len(v) >= privacy.MIN_SUBSTRING]
+        (raw,) = conn.execute("SELECT raw FROM customers WHERE id = ?", (cid,)).fetchone()
+        texts = {"customers": json.dumps(records.decode_raw(raw), ensure_ascii=False)}
+        for entity in ("emails", "history", "payment_details"):
+            texts[entity] = json.dumps(records.raw_records(conn, entity, cid), ensure_ascii=False)
+        assert {e: [v for v in kept if v in t] for e, t in texts.items()} == dict.fromkeys(
+            texts, []
+        )
+    finally:
+        store.close()
