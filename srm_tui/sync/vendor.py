@@ -73,8 +73,9 @@ def known_customers(conn: sqlite3.Connection, *, stale_before: int) -> list[int]
 def start_full(tx: sqlite3.Connection) -> None:
     """A full run: every known customer is to do once more (resumed until done)."""
     tx.execute(
-        "INSERT OR IGNORE INTO customer_fetch_state (customer_id, status, attempted_at) "
-        f"SELECT id, 'pending', 0 FROM ({_KNOWN}) WHERE id > 0"
+        "INSERT INTO customer_fetch_state (customer_id, status, attempted_at) "
+        f"SELECT k.id, 'pending', 0 FROM ({_KNOWN}) AS k WHERE k.id > 0 "
+        "ON CONFLICT(customer_id) DO NOTHING"
     )
     tx.execute("UPDATE customer_fetch_state SET full_pending = 1")
 
