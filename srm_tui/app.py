@@ -135,6 +135,8 @@ class SrmApp(StackGuards, App):
             parts.append("never synced")
         else:
             parts.append(f"synced {ago(status.last_sync_at, self.settings.now_ts())}")
+        if not self.session.pulls_from_api:
+            parts[-1] += " by the team's srm sync"
         profile = self.api_profile()
         if profile is not None:  # which API: the vendor's published calls, or the sandbox
             parts.append(profile.title)
@@ -256,6 +258,11 @@ class SrmApp(StackGuards, App):
             self.sync_state = "connecting…"
             self.post_message(self.SyncProgress())
             self._push_outbox()
+            if not self.session.pulls_from_api:
+                # The team store: its records come from the team's srm sync, not this login.
+                self.sync_state = ""
+                self.call_from_thread(self._after_sync)
+                return
             self.sync_state = "syncing…"
             self.post_message(self.SyncProgress())
             with self.session.client() as client:

@@ -268,6 +268,13 @@ class Session:
 
         return outbox.get(self.cache.conn(), outbox_id)
 
+    @property
+    def pulls_from_api(self) -> bool:
+        """Whether this session brings the vendor's records into its store: always on a SQLite
+        cache; on the team store only for the writer's logins (srm_sync, the owner) — an
+        agent's or a viewer's console reads what the team's `srm sync` brings."""
+        return getattr(self.cache, "role", None) not in ("agent", "viewer")
+
     def fetch_customer(self, **what: Any) -> int | None:
         """Fetch one customer from the API into the cache (by customer_id, email or
         transaction_id); its id, or None when the API has none. Call off the UI thread."""

@@ -109,6 +109,48 @@ async def test_a_viewer_login_reads_and_the_note_key_says_read_only(pg_store, pg
         assert conn.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0
 
 
+async def test_an_agent_console_pushes_but_leaves_the_pull_to_the_team_sync(pg_store, pg_login):
+    """An agent's console with the API configured sends the team's queued actions but never
+    pulls into the store (its vendor records are the writer's): no "sync failed: this login may
+    not write" on the status line, which says whose sync the records come from instead."""
+    from tests.helpers import SandboxProcess
+
+    url = pg_store(CUSTOMERS, SEED)
+    agent = pg_login(url, "srm_agent")
+    customer_id, _ = _customer(url)
+    sandbox = SandboxProcess(
+        "--customers", str(CUSTOMERS), "--seed", str(SEED), "--as-of", NOW, "--api-key", "k"
+    )
+    try:
+        settings, store = runtime.open_console_store(
+            load_settings(
+                db=agent, now=NOW, agent="anna", role="agent", api_url=sandbox.url, api_key="k"
+            )
+        )
+        app = SrmApp(settings, store, sync_on_start=False)
+        async with app.run_test(size=(140, 45)) as pilot:
+            await open_customer(pilot, customer_id)
+            await pilot.press("5", "n")
+            await type_text(pilot, "pushed by the console")
+            await run_confirmed(pilot)
+            app.background_sync()
+            await app.workers.wait_for_complete()
+            await settle(pilot)
+            status = screen_text(app).splitlines()[-2]
+            assert "sync failed" not in status and "by the team's srm sync" in status, status
+            app.exit()
+        notes = [
+            n
+            for n in sandbox.export()["notes"]
+            if n["customerId"] == customer_id and "pushed by the console" in str(n)
+        ]
+    finally:
+        sandbox.stop()
+    assert len(notes) == 1
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT status FROM outbox").fetchall() == [("sent",)]
+
+
 @pytest.fixture(autouse=True)
 def _close_stores(monkeypatch):
     """Every store the tests open is closed after them (its pool's connections end)."""
