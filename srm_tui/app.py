@@ -66,6 +66,7 @@ class SrmApp(StackGuards, App):
     # connection at once (two quick connects, see RetryPolicy), so a short look costs little
     # and what waited goes within seconds of the API answering again.
     RETRY_EVERY = 5.0
+    TEAM_RELOAD_EVERY = 10.0  # seconds between reads of a team store that others change
 
     class SyncProgress(Message):
         """The background sync moved on: the status line shows where it is now
@@ -112,6 +113,10 @@ class SrmApp(StackGuards, App):
             self.theme = self.settings.theme
         self.refresh_status()
         self.set_interval(30, self.refresh_status)
+        if not self.session.pulls_from_api:
+            # The team store changes under this console (the team's sync, other agents'
+            # notes): the screen reads it again now and then.
+            self.set_interval(self.TEAM_RELOAD_EVERY, self._reload_screen)
         self.set_interval(self.RETRY_EVERY, self.retry_when_back)
         if self.sync_on_start and (self.demo or self.settings.api_url):
             self.background_sync()

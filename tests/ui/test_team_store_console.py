@@ -151,6 +151,48 @@ async def test_an_agent_console_pushes_but_leaves_the_pull_to_the_team_sync(pg_s
         assert conn.execute("SELECT status FROM outbox").fetchall() == [("sent",)]
 
 
+async def test_a_note_the_team_sync_brings_appears_on_an_open_console(pg_store, pg_login):
+    """Another agent's note, brought into the store by the team's sync while this agent has the
+    customer's Notes tab open, appears there without a key pressed (the console reads the team
+    store again every TEAM_RELOAD_EVERY seconds; shortened here, waited for with a generous
+    bound, never timed)."""
+    import time
+
+    from srm_tui.domain import models as m
+    from srm_tui.storage import records
+    from srm_tui.storage.db import open_store
+
+    url = pg_store(CUSTOMERS, SEED)
+    agent = pg_login(url, "srm_agent")
+    customer_id, _ = _customer(url)
+    app = console(agent)
+    app.TEAM_RELOAD_EVERY = 0.2
+    async with app.run_test(size=(140, 45)) as pilot:
+        await open_customer(pilot, customer_id)
+        await pilot.press("5")
+        await settle(pilot, 0.1)
+        assert "Refund promised by Olu" not in screen_text(app)
+        writer = open_store(url)
+        try:
+            with writer.transaction(vendor=True) as tx:
+                note = m.Note(
+                    id=987654,
+                    customerId=customer_id,
+                    author="olu",
+                    text="Refund promised by Olu",
+                    createdAt=int(time.time()) - 60,
+                )
+                records.upsert(tx, "notes", [note], int(time.time()))
+        finally:
+            writer.close()
+        for _ in range(200):  # up to ~20 s on a busy machine; usually the next reload
+            await pilot.pause(0.1)
+            if "Refund promised by Olu" in screen_text(app):
+                break
+        assert "Refund promised by Olu" in screen_text(app)
+        app.exit()
+
+
 @pytest.fixture(autouse=True)
 def _close_stores(monkeypatch):
     """Every store the tests open is closed after them (its pool's connections end)."""
