@@ -339,3 +339,33 @@ def test_segment_commands_on_a_migrated_store(pg_store, seeded_cache, tmp_path):
     assert outputs[str(db)] == outputs[url]
     assert json.loads(outputs[url][0])["customers"] > 0
     assert [s["name"] for s in json.loads(outputs[url][4])] == ["Active", "Graceful"]
+
+
+def test_a_scheduled_export_has_the_same_rows(both):
+    """What a schedule writes (segments.schedules.rows: list columns and attribute values,
+    money in a reporting currency) for a saved segment on each backend."""
+    from srm_tui.segments import schedules
+    from srm_tui.segments import store as saved_segments
+
+    cache, store = both
+    columns = [
+        "id",
+        "email",
+        "subscription.state",
+        "customer.mrr",
+        "customer.last_name",
+        "customer.latest_payment_rejection_reason",
+        "subscription.renewals",
+        "customer.custom.tier",
+        "subscription.offer_title",
+    ]
+    segment = model.from_dict({**EXAMPLE, "name": "Dunning list", "selector": "highest_revenue"})
+    written = []
+    for conn in (cache.conn(), store.conn()):
+        saved_segments.save(conn, segment, now=NOW, agent="ann")
+        saved = saved_segments.get_saved(conn, "Dunning list")
+        population = saved_segments.population(saved, NOW, conn)
+        for currency in (None, "EUR"):
+            written.append(list(schedules.rows(conn, population, NOW, columns, currency)))
+    assert written[:2] == written[2:]
+    assert len(written[0]) > 0
