@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from srm_tui.storage.db import SQLITE
 from srm_tui.writes.record import PENDING, FieldChange, PendingWrite
 
 DRAFT, CONFLICT = "draft", "conflict"
@@ -153,9 +154,10 @@ def save(
 ) -> int:
     """Keep an edit; an update of the same target on the same base joins the waiting draft."""
     if op == "update" and offer_id is not None:
+        same_base = getattr(conn, "dialect", SQLITE).is_same("base_version", "?")
         row = conn.execute(
             "SELECT * FROM offer_drafts WHERE offer_id = ? AND target = ? AND op = 'update' "
-            "AND status = ? AND base_version IS ? ORDER BY id LIMIT 1",
+            f"AND status = ? AND {same_base} ORDER BY id LIMIT 1",
             (offer_id, target, DRAFT, base_version),
         ).fetchone()
         if row is not None:
@@ -188,7 +190,8 @@ def save(
         )
     cur = conn.execute(
         "INSERT INTO offer_drafts (offer_id, target, op, changes, base_version, base, status, "
-        "agent, idempotency_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "agent, idempotency_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "RETURNING id",
         (
             offer_id,
             target,
@@ -203,7 +206,7 @@ def save(
             now,
         ),
     )
-    return int(cur.lastrowid)
+    return int(cur.fetchone()[0])  # RETURNING: PostgreSQL has no lastrowid
 
 
 def get(conn: sqlite3.Connection, draft_id: int) -> Draft | None:

@@ -111,6 +111,13 @@ class OfferService:
         if self.settings.role == "viewer":
             raise OfferRefused("role.viewer", "the viewer role is read only")
 
+    def _keeps_vendor_copy(self) -> bool:
+        """Whether this store takes the API's answer into its vendor tables: a cache does; on
+        the team store only its writer or owner may (an agent's offer reaches the store with
+        the team's next sync, as its customer actions do)."""
+        standing = getattr(self.cache, "role", None)
+        return standing is None or standing in ("owner", "sync")
+
     # reading the cache ---------------------------------------------------------------------
 
     def offers(self) -> list[dict[str, Any]]:
@@ -468,7 +475,7 @@ class OfferService:
         if item.offer_id is None and answer is not None:
             item.offer_id = answer["id"]
         with self.cache.transaction() as tx:
-            if answer is not None:
+            if answer is not None and self._keeps_vendor_copy():
                 _store(tx, "offers", [answer], now)
             drafts.delete(tx, item.id)
         self._audit_draft(item, "applied" if direct else "sent", None)
@@ -494,7 +501,8 @@ class OfferService:
             if loc is None and item.op != "create":
                 theirs = {k: None for k in item.changes}
         with self.cache.transaction() as tx:
-            _store(tx, "offers", [server], now)
+            if self._keeps_vendor_copy():
+                _store(tx, "offers", [server], now)
             drafts.conflict(tx, item.id, theirs, version, message, now)
         self._audit_draft(item, "conflict", message)
         return Result(
@@ -631,8 +639,9 @@ class OfferService:
         self._api(
             "DELETE", f"/offers/season-groups/{group_id}", None, "season-group-delete", group_id
         )
-        with self.cache.transaction() as tx:
-            records.delete(tx, "season_groups", [group_id])
+        if self._keeps_vendor_copy():
+            with self.cache.transaction() as tx:
+                records.delete(tx, "season_groups", [group_id])
 
     def add_season(self, group_id: str, start: int, end: int) -> dict[str, Any]:
         group = self._group(group_id)
@@ -684,6 +693,8 @@ class OfferService:
         return group
 
     def _store_group(self, group: dict[str, Any]) -> None:
+        if not self._keeps_vendor_copy():
+            return
         with self.cache.transaction() as tx:
             _store(tx, "season_groups", [group], self.settings.now_ts())
 

@@ -1,0 +1,236 @@
+"""The writes round 2 brought to the team's PostgreSQL store (issue 15): offers, bulk runs,
+imports, rates, the playbook and anonymization, each case run on both backends (the seeded
+SQLite cache, and its migrated team store as the login the case names) against one real
+sandbox over loopback. Each case acts on records no other case touched, so the sandbox's state
+after the SQLite run does not decide the PostgreSQL run.
+"""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from tests.helpers import run_srm
+
+AS_OF = "2026-11-01T00:00:00Z"
+KEY = "k3y-for-team-writes"
+CUSTOMERS, SEED = 60, 5
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(scope="module")
+def sandbox(sandbox_process):
+    return sandbox_process(
+        "--customers", str(CUSTOMERS), "--seed", str(SEED), "--as-of", AS_OF, "--api-key", KEY
+    )
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    return request.param
+
+
+@pytest.fixture
+def store(backend, seeded_cache, request):
+    """The store's --db: the seeded cache file, or its migrated team store (as its owner)."""
+    if backend == "sqlite":
+        return str(seeded_cache(CUSTOMERS, SEED))
+    return request.getfixturevalue("pg_store")(CUSTOMERS, SEED)
+
+
+@pytest.fixture
+def login(backend, store, request):
+    """``login(group)``: the store as a login of that srm role (the cache file itself)."""
+
+    def make(group: str) -> str:
+        if backend == "sqlite":
+            return store
+        return request.getfixturevalue("pg_login")(store, group)
+
+    return make
+
+
+def srm(db: str, *args: str, api=None, **env: str):
+    values = {"SRM_DB": db, "SRM_NOW": AS_OF, "SRM_AGENT": "anna", **env}
+    if api is not None:
+        values.update(SRM_API_URL=api.url, SRM_API_KEY=KEY)
+    return run_srm(*args, env=values, timeout=600)
+
+
+def ok(result) -> str:
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def _offers(db: str) -> dict[str, dict]:
+    return {o["id"]: o for o in json.loads(ok(srm(db, "offers", "list", "--json")))}
+
+
+def _exported(sandbox) -> dict[str, dict]:
+    return {o["id"]: o for o in sandbox.export()["offers"]}
+
+
+def _offer_for(db: str, backend: str, slot: int) -> str:
+    """An offer of the seed's (the store's, not one a case created) for this backend and slot
+    alone, so no other case has changed it on the sandbox."""
+    ids = sorted(_offers(db))
+    return ids[slot * len(BACKENDS) + BACKENDS.index(backend)]
+
+
+# -- offers ------------------------------------------------------------------------------------
+
+
+def test_offer_created_localized_and_deactivated(store, backend, sandbox, tmp_path):
+    made = tmp_path / "offer.json"
+    made.write_text(
+        json.dumps(
+            {
+                "type": "subscription",
+                "title": f"Team weekly {backend}",
+                "price": {"amount": 2.49, "currency": "EUR", "taxIncluded": True},
+                "countryCode": "DE",
+                "billingCycle": {"periodUnit": "week", "amount": 1},
+                "pause": {"maxBillingCycles": 2},
+            }
+        )
+    )
+    offer_id = json.loads(ok(srm(store, "offers", "create", str(made), "--json", api=sandbox)))[
+        "offer_id"
+    ]
+    loc = tmp_path / "loc.json"
+    loc.write_text(
+        json.dumps(
+            {
+                "countryCode": "PL",
+                "title": "Tygodniowy",
+                "price": {"amount": 10.99, "currency": "PLN"},
+            }
+        )
+    )
+    ok(srm(store, "offers", "localize", offer_id, str(loc), api=sandbox))
+    ok(srm(store, "offers", "deactivate", offer_id, "--country", "PL", api=sandbox))
+    served = _exported(sandbox)[offer_id]
+    assert [(x["countryCode"], x["active"]) for x in served["localizations"]] == [
+        ("DE", True),
+        ("PL", False),
+    ]
+    # The owner's store keeps the API's answer as a cache does.
+    assert _offers(store)[offer_id] == served
+
+
+def test_an_agent_drafts_and_pushes_the_sync_brings_the_offer(
+    store, backend, login, sandbox, tmp_path
+):
+    agent = login("srm_agent")
+    offer_id = _offer_for(store, backend, 0)
+    before = _offers(store)[offer_id]
+    change = tmp_path / "change.json"
+    change.write_text(json.dumps({"title": f"Agent title {backend}", "tags": ["team"]}))
+    drafted = srm(agent, "offers", "update", offer_id, str(change), "--draft", api=sandbox)
+    assert "kept as a draft" in ok(drafted)
+    waiting = json.loads(ok(srm(agent, "offers", "drafts", "--json")))
+    assert [(d["offer_id"], d["status"]) for d in waiting] == [(offer_id, "draft")]
+    ok(srm(agent, "offers", "push", "--json", api=sandbox))
+    served = _exported(sandbox)[offer_id]
+    assert served["title"] == f"Agent title {backend}" and served["tags"] == ["team"]
+    assert json.loads(ok(srm(agent, "offers", "drafts", "--json"))) == []
+    kept = _offers(agent)[offer_id]
+    if backend == "sqlite":
+        assert kept == served
+    else:  # the store's vendor records are its sync's: the agent's push left them as they were
+        assert kept == before
+
+
+def test_a_conflict_is_kept_then_resolved(store, backend, login, sandbox, tmp_path):
+    agent = login("srm_agent")
+    offer_id = _offer_for(store, backend, 1)
+    change = tmp_path / "change.json"
+    change.write_text(json.dumps({"title": "Mine", "tags": ["mine"]}))
+    ok(srm(agent, "offers", "update", offer_id, str(change), "--draft", api=sandbox))
+    moved = httpx.patch(
+        f"{sandbox.url}/offers/{offer_id}",
+        json={"title": f"Server {backend}"},
+        headers={"X-Publisher-Token": KEY},
+    )
+    assert moved.status_code == 200, moved.text
+    pushed = srm(agent, "offers", "push", "--json", api=sandbox)
+    assert pushed.returncode == 1, pushed.stderr
+    assert len(json.loads(pushed.stdout)["conflicts"]) == 1
+    (draft,) = json.loads(ok(srm(agent, "offers", "drafts", "--json")))
+    assert draft["status"] == "conflict" and draft["server"]["title"] == f"Server {backend}"
+    ok(
+        srm(
+            agent,
+            "offers",
+            "resolve",
+            str(draft["id"]),
+            "--mine",
+            "tags",
+            "--theirs",
+            "title",
+            api=sandbox,
+        )
+    )
+    served = _exported(sandbox)[offer_id]
+    assert served["title"] == f"Server {backend}" and served["tags"] == ["mine"]
+    assert json.loads(ok(srm(agent, "offers", "drafts", "--json"))) == []
+
+
+def test_a_discarded_draft_is_never_sent(store, backend, login, sandbox, tmp_path):
+    agent = login("srm_agent")
+    offer_id = _offer_for(store, backend, 2)
+    before = _exported(sandbox)[offer_id]
+    change = tmp_path / "change.json"
+    change.write_text(json.dumps({"title": "Never sent"}))
+    ok(srm(agent, "offers", "update", offer_id, str(change), "--draft", api=sandbox))
+    (draft,) = json.loads(ok(srm(agent, "offers", "drafts", "--json")))
+    ok(srm(agent, "offers", "discard", str(draft["id"])))
+    assert json.loads(ok(srm(agent, "offers", "drafts", "--json"))) == []
+    ok(srm(agent, "offers", "push", "--json", api=sandbox))
+    assert _exported(sandbox)[offer_id] == before
+
+
+def test_season_groups_on_the_store(store, backend, sandbox):
+    name = f"Team season {backend}"
+    ok(srm(store, "offers", "groups", "create", name, api=sandbox))
+    groups = json.loads(ok(srm(store, "offers", "groups", "list", "--json")))
+    (group,) = [g for g in groups if g["name"] == name]
+    ok(
+        srm(
+            store,
+            "offers",
+            "groups",
+            "add-season",
+            group["id"],
+            "--start",
+            "2027-01-01",
+            "--end",
+            "2027-02-01",
+            api=sandbox,
+        )
+    )
+    ok(srm(store, "offers", "groups", "rename", group["id"], name + " renamed", api=sandbox))
+    groups = json.loads(ok(srm(store, "offers", "groups", "list", "--json")))
+    (kept,) = [g for g in groups if g["id"] == group["id"]]
+    assert kept["name"] == name + " renamed" and len(kept["seasons"]) == 1
+    season = str(kept["seasons"][0]["id"])
+    ok(srm(store, "offers", "groups", "remove-season", group["id"], season, api=sandbox))
+    ok(srm(store, "offers", "groups", "delete", group["id"], api=sandbox))
+    groups = json.loads(ok(srm(store, "offers", "groups", "list", "--json")))
+    assert group["id"] not in {g["id"] for g in groups}
+
+
+def test_a_viewer_may_not_write_offers(store, backend, login, sandbox, tmp_path):
+    if backend == "sqlite":
+        viewer, extra = login(None), {"SRM_ROLE": "viewer"}
+    else:
+        viewer, extra = login("srm_viewer"), {}
+    change = tmp_path / "change.json"
+    change.write_text(json.dumps({"title": "Viewer"}))
+    offer_id = _offer_for(store, backend, 3)
+    refused = srm(viewer, "offers", "update", offer_id, str(change), api=sandbox, **extra)
+    assert refused.returncode == 1, refused.stderr
+    assert "read only" in refused.stderr
+    assert "Traceback" not in refused.stderr
