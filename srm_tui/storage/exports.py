@@ -33,7 +33,9 @@ class ExportRecord:
 
 
 def _conn(cache: Cache | sqlite3.Connection) -> sqlite3.Connection:
-    return cache if isinstance(cache, sqlite3.Connection) else cache.conn()
+    # A store (SQLite Cache, PgStore) hands out its connection; a connection (SQLite's, or a
+    # PgStore's) is used as it is.
+    return cache.conn() if hasattr(cache, "conn") else cache
 
 
 def record_export(

@@ -369,3 +369,29 @@ def test_a_scheduled_export_has_the_same_rows(both):
             written.append(list(schedules.rows(conn, population, NOW, columns, currency)))
     assert written[:2] == written[2:]
     assert len(written[0]) > 0
+
+
+def test_an_export_to_a_file_is_the_same_and_recorded_on_both(pg_store, seeded_cache, tmp_path):
+    """`srm segment export --out FILE` writes the same file from either backend and records it
+    among the files holding personal data (it failed on the team store: the record took its
+    connection for a store)."""
+    from tests.helpers import run_srm
+
+    url = pg_store(CUSTOMERS, SEED)
+    db = seeded_cache(CUSTOMERS, SEED)
+    g = tmp_path / "g.json"
+    g.write_text(json.dumps(doc(cond("customer.status", "eq", "active"), name="Active")))
+    written = []
+    for n, where in enumerate((str(db), url)):
+        out = tmp_path / f"active-{n}.csv"
+        env = {"SRM_DB": where, "SRM_NOW": "2026-11-01T00:00:00Z", "SRM_AGENT": "ann"}
+        result = run_srm("segment", "export", str(g), "--format", "csv", "--out", str(out), env=env)
+        assert result.returncode == 0, result.stderr
+        written.append(out.read_text(encoding="utf-8"))
+        store = open_store(where)
+        try:
+            paths = [r[0] for r in store.conn().execute("SELECT path FROM exports")]
+        finally:
+            store.close()
+        assert paths == [str(out.resolve())]
+    assert written[0] == written[1] and written[0].count("\n") > 1
