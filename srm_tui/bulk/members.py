@@ -10,7 +10,7 @@ from typing import Any
 
 from srm_tui.bulk.model import BulkInvalid
 from srm_tui.domain.rates import in_force
-from srm_tui.segments.compile import SELECTED_SUB_SQL, SF, Compiled, compile_segment
+from srm_tui.segments.compile import SF, Compiled, compile_segment, for_conn, sql_for
 from srm_tui.segments.model import SegmentError, load
 from srm_tui.segments.service import SegmentStore
 from srm_tui.storage import facts as F
@@ -60,8 +60,9 @@ def resolve(store: SegmentStore, conn: sqlite3.Connection, ref: str, now: int) -
 def _subscription_sql(compiled: Compiled) -> str:
     """The SQL of the subscription the selector picks for a customer row ``f``: with ``any``,
     the newest of the customer's subscriptions the tree holds for."""
-    if compiled.selector in SELECTED_SUB_SQL:
-        return SELECTED_SUB_SQL[compiled.selector]
+    selected = sql_for(compiled.dialect).selected_sub
+    if compiled.selector in selected:
+        return selected[compiled.selector]
     if compiled.exists is None:
         return "f.latest_sub"
     return (
@@ -74,6 +75,7 @@ def members(conn: sqlite3.Connection, compiled: Compiled) -> list[tuple[int, int
     """Every member (customer id, the selector's subscription id or None), by customer id."""
     F.prepare(conn)
     F.ensure_facts(conn)
+    compiled = for_conn(compiled, conn)  # a saved segment compiles without knowing the store
     sql = (
         f"SELECT f.id, {_subscription_sql(compiled)} FROM {compiled.from_sql} "
         f"WHERE ({compiled.filter}) ORDER BY f.id"

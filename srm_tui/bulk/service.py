@@ -350,6 +350,10 @@ class BulkService:
         enumerates changes (the sandbox's); the vendor's API is refreshed by srm sync."""
         if not sender.committed:
             return note
+        if getattr(self.cache, "role", None) is not None:
+            # The team store's vendor records are its sync's to write (one writer per store).
+            told = "the team store shows the changes after the team's next srm sync"
+            return f"{note}; {told}" if note else told
         profile = self.profile()
         problem = "the vendor's API is refreshed customer by customer"
         if profile is not None and profile.name == "sandbox":

@@ -46,7 +46,8 @@ def create_run(
     """Write a run and its members (customer id, subscription id or None); its id."""
     cur = tx.execute(
         "INSERT INTO bulk_runs (token, action, params, segment_name, segment_definition, agent, "
-        "role, status, members, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "role, status, members, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "RETURNING id",
         (
             token,
             action,
@@ -61,7 +62,7 @@ def create_run(
             now,
         ),
     )
-    run_id = int(cur.lastrowid)
+    run_id = int(cur.fetchone()[0])  # RETURNING: PostgreSQL has no lastrowid
     tx.executemany(
         "INSERT INTO bulk_members (run_id, seq, customer_id, subscription_id, status) "
         "VALUES (?, ?, ?, ?, 'waiting')",

@@ -338,12 +338,6 @@ PG_NOT_YET: tuple[str, ...] = (
     "srm customer anonymize",
     # [W] their services still write with SQLite-only statements (lastrowid, OR IGNORE)
     "srm import",
-    "srm bulk cancel",
-    "srm bulk coupon-apply",
-    "srm bulk extend",
-    "srm bulk note-add",
-    "srm bulk pause",
-    "srm bulk resume",
     "srm playbook import",
     "srm rates import",
 )
