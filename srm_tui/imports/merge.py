@@ -332,8 +332,8 @@ def _pending_emails(tx: sqlite3.Connection, batch: Batch, now: int) -> int:
             "SELECT id FROM customers WHERE email_lc = ? ORDER BY id LIMIT 1", (folded,)
         ).fetchone()
         written += tx.execute(
-            "INSERT OR IGNORE INTO import_pending_emails (email, source, added_at, "
-            "customer_id, resolved_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO import_pending_emails (email, source, added_at, "
+            "customer_id, resolved_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (folded, f"{name}:{line}", now, known[0] if known else None, now if known else None),
         ).rowcount
     return written

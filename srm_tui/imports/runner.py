@@ -187,11 +187,12 @@ class Importer:
             return {**info, "status": "already imported"}
         if row is None:
             offset, line = p.data_offset, p.data_line
-            with self.cache.transaction() as tx:  # OR IGNORE: another srm may import it too
+            # DO NOTHING: another srm may import it too (ON CONFLICT: both databases' form)
+            with self.cache.transaction() as tx:
                 tx.execute(
-                    "INSERT OR IGNORE INTO import_files (sha256, format, tz, name, size, "
+                    "INSERT INTO import_files (sha256, format, tz, name, size, "
                     "status, byte_offset, line, started_at) "
-                    "VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?)",
+                    "VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?) ON CONFLICT DO NOTHING",
                     (*ident, p.source.name, p.source.size, offset, line, int(self.clock())),
                 )
             status = "imported"

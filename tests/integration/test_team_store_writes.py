@@ -8,12 +8,17 @@ after the SQLite run does not decide the PostgreSQL run.
 from __future__ import annotations
 
 import json
+import signal
 import sqlite3
+from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 
+from srm_tui.storage.payload import decode_raw
 from tests.helpers import run_srm
+from tests.integration.test_import import _big_report
 
 AS_OF = "2026-11-01T00:00:00Z"
 KEY = "k3y-for-team-writes"
@@ -321,3 +326,94 @@ def test_bulk_runs_reach_the_sandbox_as_an_agent(
     for what in ("pause", "cancel", "resume"):  # a finished run is not controlled
         refused = srm(agent, "bulk", what, str(run["id"]))
         assert refused.returncode == 2 and "RUN" in refused.stderr, refused.stderr
+
+
+# -- imports -----------------------------------------------------------------------------------
+
+CHURNIQ = Path(__file__).parents[1] / "data" / "churniq"
+IMPORTED_TABLES = ("customers", "subscriptions", "passes", "transactions")
+
+
+def _rows(db: str, sql: str) -> list[tuple]:
+    """A query's rows on either backend, as the owner (the cache file or the store's URL)."""
+    if db.startswith("postgresql://"):
+        with psycopg.connect(db) as conn:
+            return [tuple(r) for r in conn.execute(sql.replace("?", "%s")).fetchall()]
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def _imported(db: str) -> dict[str, object]:
+    found: dict[str, object] = {
+        table: [
+            (k, decode_raw(r)) for k, r in _rows(db, f"SELECT id, raw FROM {table} ORDER BY id")
+        ]
+        for table in IMPORTED_TABLES
+    }
+    found["pending"] = _rows(
+        db, "SELECT email, source, customer_id, resolved_at FROM import_pending_emails"
+    )
+    found["quarantine"] = sorted(
+        r for (r,) in _rows(db, "SELECT reason FROM quarantine WHERE source = 'import'")
+    )
+    found["files"] = sorted(
+        _rows(db, "SELECT sha256, format, status, rows, quarantined, counts FROM import_files")
+    )
+    return found
+
+
+def _import(db: str, *files: str, **env: str):
+    return srm(db, "import", *files, "--json", **env)
+
+
+REPORTS = ("transactions.csv", "subscriptions.csv", "passes.csv", "ids.txt")
+
+
+def test_an_import_writes_the_same_records_on_both_backends(seeded_cache, pg_store, pg_login):
+    files = [str(CHURNIQ / name) for name in REPORTS]
+    cache = str(seeded_cache(CUSTOMERS, SEED))
+    store = pg_store(CUSTOMERS, SEED)
+    on_sqlite = json.loads(ok(_import(cache, *files)))
+    on_pg = json.loads(ok(_import(pg_login(store, "srm_sync"), *files)))
+    for summary in (on_sqlite, on_pg):
+        summary.pop("seconds", None)
+    assert on_pg == on_sqlite
+    assert on_sqlite["subscriptions"] == 3 and on_sqlite["pending_emails"] == 1
+    assert _imported(store) == _imported(cache)
+    # The same files again change nothing on either.
+    again = json.loads(ok(_import(store, *files)))
+    assert {f["status"] for f in again["files"]} == {"already imported"}
+    assert _imported(store) == _imported(cache)
+    # The console's search finds an imported customer in the store.
+    found = json.loads(ok(srm(store, "search", "lukasiewicz", "--json")))
+    assert found and found == json.loads(ok(srm(cache, "search", "lukasiewicz", "--json")))
+
+
+def test_an_agent_or_viewer_import_is_refused_and_writes_nothing(pg_store, pg_login):
+    store = pg_store(CUSTOMERS, SEED)
+    before = _imported(store)
+    for group, standing in (("srm_agent", "agent"), ("srm_viewer", "viewer")):
+        refused = _import(pg_login(store, group), str(CHURNIQ / "transactions.csv"))
+        assert refused.returncode == 1
+        assert refused.stderr.strip().splitlines() == [
+            "srm: srm import: the team store's vendor records are written by its srm_sync "
+            f"login or its owner, not an {standing} login"
+        ]
+    assert _imported(store) == before
+
+
+def test_a_killed_import_resumes_on_the_team_store(pg_store, pg_login, tmp_path):
+    report = tmp_path / "big.csv"
+    _big_report(report, 5_300)  # a batch of 5,000, then the rest
+    store, whole = pg_store(CUSTOMERS, SEED), pg_store(CUSTOMERS, SEED)
+    ok(_import(whole, str(report)))
+    killed = _import(pg_login(store, "srm_sync"), str(report), SRM_IMPORT_KILL_AFTER_BATCH="1")
+    assert killed.returncode == -signal.SIGKILL
+    # What the kill left is one whole batch with its checkpoint, nothing half-written.
+    assert _rows(store, "SELECT status, rows FROM import_files") == [("running", 5000)]
+    resumed = json.loads(ok(_import(pg_login(store, "srm_sync"), str(report))))
+    assert resumed["files"][0]["status"] == "resumed" and resumed["transactions"] == 300
+    assert _imported(store) == _imported(whole)
