@@ -9,45 +9,14 @@ a bad row is quarantined with FILE:LINE and the rest continue.
 from __future__ import annotations
 
 import json
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import click
 
 from srm_tui.cli.common import ProgressBar, command_options, session
+from srm_tui.cli.team_writes import vendor_writer
 from srm_tui.domain.text import count
-from srm_tui.exits import EXIT_FAILURE
-
-
-@contextmanager
-def vendor_writer(s: Any, command: str) -> Iterator[None]:
-    """On the team store, writing its vendor records is its writer's: only the sync login or
-    the owner may (exit 1, one line, for an agent or a viewer), and only while no srm sync
-    writes (the import holds the sync's writer lock, so the two never interleave). A cache
-    file is written as it always was."""
-    standing = getattr(s.cache, "role", None)
-    if standing is None:
-        yield
-        return
-    if standing not in ("owner", "sync"):
-        click.echo(
-            f"srm: {command}: the team store's vendor records are written by its srm_sync "
-            f"login or its owner, not an {standing} login",
-            err=True,
-        )
-        sys.exit(EXIT_FAILURE)
-    from srm_tui.storage.writer import WriterBusy, WriterLock
-
-    try:
-        lock = WriterLock.acquire(s.cache, "sync")
-    except WriterBusy as busy:
-        click.echo(f"srm: {command}: {busy}", err=True)
-        sys.exit(EXIT_FAILURE)
-    with lock:
-        yield
 
 
 @click.command("import")

@@ -23,6 +23,7 @@ from srm_tui.cli.common import (
     session,
     settings,
 )
+from srm_tui.cli.team_writes import require_team_writer
 from srm_tui.domain.text import count, json_text, visible
 from srm_tui.exits import EXIT_USAGE, UsageProblem
 
@@ -81,6 +82,7 @@ def import_playbook(
 
     pb = read_playbook(file)
     with action_errors(None, as_json), session(ctx, flags) as s:
+        require_team_writer(s, "srm playbook import", "the team's playbook is")
         faults = s.playbook.check(pb)
         if faults:
             _refuse(file, faults, as_json)

@@ -10,6 +10,7 @@ import click
 
 from srm_tui import runtime
 from srm_tui.cli.common import command_options, command_session
+from srm_tui.cli.team_writes import require_team_writer
 from srm_tui.exits import UsageProblem
 
 
@@ -28,6 +29,7 @@ def rates_import(ctx: click.Context, file: str, as_json: bool, **flags: Any) -> 
 
     s = command_session(ctx, flags)
     settings = s.settings
+    require_team_writer(s, "srm rates import", "the team's exchange rates are")
     try:  # checked whole before the cache is touched: a bad file changes nothing
         table = rates.read_file(file)
     except rates.RatesError as exc:

@@ -336,9 +336,6 @@ def role_cap(standing: str) -> str:
 PG_NOT_YET: tuple[str, ...] = (
     # [W] an anonymization's follow-up rewrites the vendor's records in the store itself
     "srm customer anonymize",
-    # [W] their services still write with SQLite-only statements (lastrowid, OR IGNORE)
-    "srm playbook import",
-    "srm rates import",
 )
 
 

@@ -395,12 +395,12 @@ def test_an_import_writes_the_same_records_on_both_backends(seeded_cache, pg_sto
 def test_an_agent_or_viewer_import_is_refused_and_writes_nothing(pg_store, pg_login):
     store = pg_store(CUSTOMERS, SEED)
     before = _imported(store)
-    for group, standing in (("srm_agent", "agent"), ("srm_viewer", "viewer")):
+    for group, standing in (("srm_agent", "an agent"), ("srm_viewer", "a viewer")):
         refused = _import(pg_login(store, group), str(CHURNIQ / "transactions.csv"))
         assert refused.returncode == 1
         assert refused.stderr.strip().splitlines() == [
-            "srm: srm import: the team store's vendor records are written by its srm_sync "
-            f"login or its owner, not an {standing} login"
+            "srm: srm import: the team store's vendor records are written by the team "
+            f"store's srm_sync login or its owner, not {standing} login"
         ]
     assert _imported(store) == before
 
@@ -417,3 +417,63 @@ def test_a_killed_import_resumes_on_the_team_store(pg_store, pg_login, tmp_path)
     resumed = json.loads(ok(_import(pg_login(store, "srm_sync"), str(report))))
     assert resumed["files"][0]["status"] == "resumed" and resumed["transactions"] == 300
     assert _imported(store) == _imported(whole)
+
+
+# -- rates and the playbook: team-wide, the owner's or the writer's ------------------------------
+
+ECB_HIST = "Date,USD,JPY,PLN,\n2026-03-03,1.20,190.5,N/A,\n2026-03-02,1.10,180.0,4.2,\n"
+PLAYBOOK = {
+    "format": "srm-playbook",
+    "version": 0,
+    "rules": [
+        {
+            "name": "Everyone",
+            "segment": {"where": {"all": []}},
+            "offers": [{"kind": "extend", "days": 30}, {"kind": "let-go"}],
+        }
+    ],
+}
+
+
+def _refused_one_line(result, command: str, what: str, standing: str) -> None:
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"srm: {command}: {what} written by the team store's srm_sync login or its owner, "
+        f"not {standing} login"
+    ]
+
+
+def test_rates_import_on_both_backends(store, backend, login, tmp_path):
+    table = tmp_path / "ecb.csv"
+    table.write_text(ECB_HIST)
+    writer = store if backend == "sqlite" else login("srm_sync")
+    assert "2026-03-03" in ok(srm(writer, "rates", "import", str(table)))
+    shown = json.loads(ok(srm(store, "rates", "show", "--json")))
+    assert shown["date"] == "2026-03-03" and shown["rates"] == {"JPY": 190.5, "USD": 1.2}
+    if backend == "postgres":  # team-wide: an agent or a viewer may not replace them
+        other = tmp_path / "other.csv"
+        other.write_text("Date,USD,\n2026-04-01,1.30,\n")
+        for group, standing in (("srm_agent", "an agent"), ("srm_viewer", "a viewer")):
+            refused = srm(login(group), "rates", "import", str(other))
+            _refused_one_line(
+                refused, "srm rates import", "the team's exchange rates are", standing
+            )
+        assert json.loads(ok(srm(login("srm_agent"), "rates", "show", "--json"))) == shown
+
+
+def test_playbook_import_on_both_backends(store, backend, login, tmp_path):
+    path = tmp_path / "playbook.json"
+    path.write_text(json.dumps(PLAYBOOK))
+    saved = json.loads(ok(srm(store, "playbook", "import", str(path), "--json")))
+    assert saved == {"version": 1, "rules": 1}
+    exported = json.loads(ok(srm(store, "playbook", "export")))
+    assert exported["version"] == 1 and exported["rules"][0]["name"] == "Everyone"
+    if backend == "postgres":
+        stale = srm(login("srm_sync"), "playbook", "import", str(path))
+        assert stale.returncode == 2 and "is at version 1" in stale.stderr  # based on 0
+        again = srm(login("srm_sync"), "playbook", "import", str(path), "--force", "--json")
+        assert json.loads(ok(again)) == {"version": 2, "rules": 1}
+        for group, standing in (("srm_agent", "an agent"), ("srm_viewer", "a viewer")):
+            refused = srm(login(group), "playbook", "import", str(path), "--force")
+            _refused_one_line(refused, "srm playbook import", "the team's playbook is", standing)
+        assert json.loads(ok(srm(login("srm_agent"), "playbook", "export")))["version"] == 2
