@@ -156,9 +156,13 @@ class Session:
     def writes(self) -> WriteEngine:
         """Every pending write (support actions, offer edits) behind one push-and-resolve
         engine, sent through this session's API."""
+        from srm_tui.storage.db import push_lock
         from srm_tui.writes import WriteEngine
 
-        return WriteEngine([self.actions.write_kind(), self.offers.write_kind()])
+        return WriteEngine(
+            [self.actions.write_kind(), self.offers.write_kind()],
+            lock=lambda: push_lock(self.cache),
+        )
 
     @cached_property
     def local_writes(self) -> WriteEngine:

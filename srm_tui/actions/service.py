@@ -413,7 +413,9 @@ class ActionService:
 
     def push(self) -> PushSummary:
         """Send every pending action, oldest first, each under its stored key."""
-        return WriteEngine([self.write_kind()]).push()
+        from srm_tui.storage.db import push_lock
+
+        return WriteEngine([self.write_kind()], lock=lambda: push_lock(self.cache)).push()
 
     def resolve(self, outbox_id: int, *, retry: bool, replaced_by: str | None = None) -> OutboxItem:
         """Settle an entry: ``retry`` sends it again as it is (at the next push), else discard.

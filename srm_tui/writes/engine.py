@@ -122,7 +122,14 @@ class ClientHolder:
 class WriteEngine:
     """Every registered kind of write, pushed and resolved the same way."""
 
-    def __init__(self, kinds: list[WriteKind] | None = None) -> None:
+    def __init__(
+        self,
+        kinds: list[WriteKind] | None = None,
+        lock: Callable[[], contextlib.AbstractContextManager[str | None]] | None = None,
+    ) -> None:
+        # ``lock``: the store's one-sender lock (storage.db.push_lock); a push that does not
+        # get it sends nothing and says who is sending.
+        self.lock = lock
         self.kinds: dict[str, WriteKind] = {}
         for kind in kinds or []:
             self.register(kind)
@@ -169,6 +176,26 @@ class WriteEngine:
     ) -> PushSummary:
         """Send what waits, kind by kind, oldest first; stop at the first write the API did
         not answer (everything after it waits too). ``writes``: only these (one kind)."""
+        if self.lock is None:
+            return self._push(kinds, writes=writes, fields=fields)
+        with self.lock() as sender:
+            if sender is None:
+                return self._push(kinds, writes=writes, fields=fields)
+        summary = PushSummary(fields=fields)
+        summary.remaining = sum(kind.remaining() for kind in self._kinds(kinds))
+        summary.messages.append(
+            f"{sender} is sending the team's queued writes now; nothing sent from here "
+            "(they go from there)"
+        )
+        return summary
+
+    def _push(
+        self,
+        kinds: list[str] | None,
+        *,
+        writes: list[PendingWrite] | None,
+        fields: tuple[tuple[str, str], ...],
+    ) -> PushSummary:
         chosen = self._kinds(kinds)
         summary = PushSummary(fields=fields)
         several = len(chosen) > 1
