@@ -248,8 +248,9 @@ class ActionService:
         are kept in srm's own store.
         """
         spec = get_spec(name)  # an unknown name fails before the API is asked anything
-        if self._team and name in team.NOT_ON_TEAM_STORE:
-            raise ActionRefused("team.store", team.NOT_ON_TEAM_STORE[name])
+        refused_here = team.refused_here(self.cache, name)
+        if refused_here is not None:
+            raise ActionRefused("team.store", refused_here)
         feature = profiles.offered(self.profile(), name)
         preview = self.preview(name, **args)
         if preview.blocked:
@@ -510,11 +511,10 @@ class ActionService:
         by_profile = self._settled_by_profile(item, profile)
         if by_profile is not None:
             return by_profile
-        if self._team and item.action in team.NOT_ON_TEAM_STORE:
+        refused_here = team.refused_here(self.cache, item.action)
+        if refused_here is not None:
             return Settled(
-                "waiting",
-                stop=f"stopped at #{item.id}: {team.NOT_ON_TEAM_STORE[item.action]}; it stays "
-                "pending",
+                "waiting", stop=f"stopped at #{item.id}: {refused_here}; it stays pending"
             )
         about = f"#{item.id} {item.title} ({item.target})"
         try:

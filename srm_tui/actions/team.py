@@ -15,13 +15,24 @@ from srm_tui.storage.cache import Cache
 from srm_tui.storage.records import decode_raw
 
 # Actions whose follow-up writes the vendor's tables in the store itself (an anonymization
-# removes the customer's values from every record at once): not on the team store yet.
-NOT_ON_TEAM_STORE = {
-    "anonymize": (
-        "anonymize is not available on the team store yet (srm customer anonymize runs on a "
-        "SQLite cache)"
-    ),
-}
+# removes the customer's values from every record at once): on the team store only its owner
+# or its writer (the srm_sync login) may write those tables, so only they may run these.
+TEAM_WRITER_ONLY = frozenset({"anonymize"})
+TEAM_WRITERS = ("owner", "sync")
+
+
+def refused_here(cache: Any, action: str) -> str | None:
+    """Why ``action`` may not run on this store for this login, or None when it may."""
+    if action not in TEAM_WRITER_ONLY or not is_team_store(cache):
+        return None
+    standing = getattr(cache, "role", None) or "unknown"
+    if standing in TEAM_WRITERS:
+        return None
+    article = "an" if standing[:1] in "aeiou" else "a"
+    return (
+        f"{action} on the team store is for its owner or its srm_sync login, not {article} "
+        f"{standing} login (it removes the customer's values from the team's records at once)"
+    )
 
 
 def is_team_store(cache: Any) -> bool:

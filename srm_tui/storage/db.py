@@ -333,10 +333,7 @@ def role_cap(standing: str) -> str:
 # What does not run on the team store yet: the command paths whose code still speaks only
 # SQLite. Such a command exits 1 with one line (``pg_not_yet``) before it touches the store,
 # never a traceback or a wrong answer. A part that ports a command removes its line here.
-PG_NOT_YET: tuple[str, ...] = (
-    # [W] an anonymization's follow-up rewrites the vendor's records in the store itself
-    "srm customer anonymize",
-)
+PG_NOT_YET: tuple[str, ...] = ()
 
 
 def push_lock(store: Any, label: str = "srm") -> AbstractContextManager[str | None]:

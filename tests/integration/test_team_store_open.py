@@ -11,6 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 
+from srm_tui.storage import db as db_module
 from srm_tui.storage.db import PG_NOT_YET, pg_not_yet
 from srm_tui.storage.pg import schema
 from tests.helpers import run_srm
@@ -82,19 +83,19 @@ def test_a_server_that_is_not_there_is_one_line(tmp_path):
 
 
 def test_commands_not_ported_say_so_before_touching_the_store(pg_url, monkeypatch):
-    # Even on a database with no store: the refusal comes first and names the cache.
+    # Every command runs on the team store now (round 2 emptied the list); the gate stays
+    # for the next command that does not, and says so in one line naming the cache.
     assert pg_not_yet("srm search") is None
     for path in PG_NOT_YET:
-        refused = pg_not_yet(f"{path} X")
-        assert refused == (
+        assert pg_not_yet(f"{path} X") == (
             f"{path} X is not available on the team store yet ({path} runs on a SQLite cache)"
         )
-    result = srm(pg_url, "customer", "anonymize", "1", "--yes")
-    line = one_line(result, 1)
-    assert line == (
-        "srm: srm customer anonymize is not available on the team store yet "
+    monkeypatch.setattr(db_module, "PG_NOT_YET", ("srm customer anonymize",))
+    assert db_module.pg_not_yet("srm customer anonymize 1") == (
+        "srm customer anonymize 1 is not available on the team store yet "
         "(srm customer anonymize runs on a SQLite cache)"
     )
+    assert db_module.pg_not_yet("srm customer show 1") is None
 
 
 def test_the_config_file_holding_a_store_password_must_be_private(tmp_path, pg_store):

@@ -18,6 +18,7 @@ import pytest
 
 from srm_tui.storage.payload import decode_raw
 from tests.helpers import run_srm
+from tests.integration.test_anonymize import has_live_access
 from tests.integration.test_import import _big_report
 
 AS_OF = "2026-11-01T00:00:00Z"
@@ -477,3 +478,46 @@ def test_playbook_import_on_both_backends(store, backend, login, tmp_path):
             refused = srm(login(group), "playbook", "import", str(path), "--force")
             _refused_one_line(refused, "srm playbook import", "the team's playbook is", standing)
         assert json.loads(ok(srm(login("srm_agent"), "playbook", "export")))["version"] == 2
+
+
+# -- anonymization: the owner's or the writer's ---------------------------------------------------
+
+
+def test_anonymize_forgets_the_customer_on_both_backends(store, backend, login, sandbox):
+    export = sandbox.export()
+    candidates = sorted(
+        (
+            c
+            for c in export["customers"]
+            if c["email"] and c["lastName"] and not has_live_access(export, c["id"])
+        ),
+        key=lambda c: c["id"],
+    )
+    customer = candidates[BACKENDS.index(backend)]
+    cid = str(customer["id"])
+    assert json.loads(ok(srm(store, "search", customer["email"], "--json")))
+    if backend == "postgres":
+        for group, standing in (("srm_agent", "an agent"), ("srm_viewer", "a viewer")):
+            refused = srm(login(group), "customer", "anonymize", cid, "--yes", api=sandbox)
+            assert refused.returncode == 1, refused.stderr
+            assert "Traceback" not in refused.stderr
+            if group == "srm_agent":
+                assert refused.stderr.strip().splitlines() == [
+                    f"srm: refused by rule team.store: anonymize on the team store is for its "
+                    f"owner or its srm_sync login, not {standing} login (it removes the "
+                    "customer's values from the team's records at once)"
+                ]
+        assert json.loads(ok(srm(store, "search", customer["email"], "--json")))
+        writer = login("srm_sync")
+    else:
+        writer = store
+    done = srm(writer, "customer", "anonymize", cid, "--yes", "--json", api=sandbox)
+    assert json.loads(ok(done))["status"] == "applied"
+    served = next(c for c in sandbox.export()["customers"] if c["id"] == customer["id"])
+    assert served["email"] != customer["email"]
+    # The values left the store at once, not at the team's next sync.
+    assert json.loads(ok(srm(store, "search", customer["email"], "--json"))) == []
+    found = json.loads(ok(srm(store, "search", customer["lastName"], "--json")))
+    assert all(c["id"] != customer["id"] for c in found)
+    shown = ok(srm(store, "customer", "show", cid, "--json"))
+    assert customer["email"] not in shown and customer["lastName"] not in shown
