@@ -8,8 +8,10 @@ after the SQLite run does not decide the PostgreSQL run.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import httpx
@@ -17,7 +19,7 @@ import psycopg
 import pytest
 
 from srm_tui.storage.payload import decode_raw
-from tests.helpers import run_srm
+from tests.helpers import SRM, run_srm, wait_for
 from tests.integration.test_anonymize import has_live_access
 from tests.integration.test_import import _big_report
 
@@ -521,3 +523,44 @@ def test_anonymize_forgets_the_customer_on_both_backends(store, backend, login, 
     assert all(c["id"] != customer["id"] for c in found)
     shown = ok(srm(store, "customer", "show", cid, "--json"))
     assert customer["email"] not in shown and customer["lastName"] not in shown
+
+
+def test_an_import_waits_for_no_sync_on_the_team_store(pg_store, pg_login, sandbox, tmp_path):
+    """The import writes the sync's tables: while an srm sync holds the store's writer lock
+    it is refused in one line naming that sync, and writes nothing."""
+    store = pg_store(CUSTOMERS, SEED)
+    hold = tmp_path / "hold"
+    hold.touch()
+    env = {
+        **os.environ,
+        "SRM_DB": store,
+        "SRM_NOW": AS_OF,
+        "SRM_API_URL": sandbox.url,
+        "SRM_API_KEY": KEY,
+        "SRM_WRITER_HOLD_FILE": str(hold),
+    }
+    syncing = subprocess.Popen(
+        [*SRM, "sync"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert wait_for(
+            lambda: (syncing.pid,) in _rows(store, "SELECT pid FROM store_writers"),
+            timeout=120,
+            interval=0.1,
+        ), "the sync took no writer lock"
+        before = _imported(store)
+        refused = _import(pg_login(store, "srm_sync"), str(CHURNIQ / "transactions.csv"))
+        assert refused.returncode == 1, refused.stderr
+        (line,) = refused.stderr.strip().splitlines()
+        assert line.startswith(
+            f"srm: srm import: the store is being written by srm sync (pid {syncing.pid} on "
+        ), line
+        assert _imported(store) == before
+        hold.unlink()
+        _out, err = syncing.communicate(timeout=300)
+        assert syncing.returncode == 0, err
+    finally:
+        if syncing.poll() is None:
+            syncing.kill()
+            syncing.communicate()
+    ok(_import(pg_login(store, "srm_sync"), str(CHURNIQ / "transactions.csv")))
