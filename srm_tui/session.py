@@ -284,7 +284,7 @@ class Session:
         transaction_id); its id, or None when the API has none. Call off the UI thread."""
         if not self.has_api:
             raise RuntimeError("no API configured: the cache is read offline")
-        if getattr(self.cache, "role", None) in ("agent", "viewer"):
+        if not self.pulls_from_api:
             from srm_tui.storage.cache import CacheReadOnly
 
             # The team store's vendor records are its writer's (srm sync), not an agent's.
