@@ -834,5 +834,19 @@ CREATE TABLE store_writers (
 );
 """
 
-MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10]
+V11 = """
+-- [claims] outbox claims with leases (actions/outbox.py claim): a pusher takes a pending row
+-- by writing a fresh claim_token, who it is (claimed_by) and until when (lease_until, epoch
+-- seconds); its settle is fenced by the token, so the answer of a pusher whose lease ran out
+-- and was taken over is dropped. Only a customer's earliest pending row is claimable (the
+-- partial index serves that test). The audit also says from where: the host and process.
+ALTER TABLE outbox ADD COLUMN claim_token TEXT;
+ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+ALTER TABLE outbox ADD COLUMN lease_until INTEGER;
+CREATE INDEX outbox_pending_customer ON outbox (customer_id, id) WHERE status = 'pending';
+ALTER TABLE audit ADD COLUMN host TEXT;
+ALTER TABLE audit ADD COLUMN pid INTEGER;
+"""
+
+MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11]
 SCHEMA_VERSION = len(MIGRATIONS)

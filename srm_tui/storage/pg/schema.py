@@ -109,12 +109,12 @@ TABLE_KINDS: dict[str, str] = {
 }
 
 # Columns only the PostgreSQL store has: who owns a segment or bulk run (row-level security
-# binds an agent's writes to its own), and who wrote an audit row from where (db_user is the
-# connection's role, which a client cannot forge; host and pid are the client's, written by srm).
+# binds an agent's writes to its own), and who wrote an audit row (db_user is the connection's
+# role, which a client cannot forge; host and pid, written by srm, are on both since V11).
 PG_ONLY_COLUMNS: dict[str, tuple[str, ...]] = {
     "segments": ("owner",),
     "bulk_runs": ("owner",),
-    "audit": ("db_user", "host", "pid"),
+    "audit": ("db_user",),
 }
 # SQLite tables that have a differently shaped twin here: FTS5's contentless index becomes a
 # table of folded tsvector documents (filled by the search code, keyed by customers.id).
@@ -783,8 +783,19 @@ CREATE TABLE store_writers (
 );
 """
 
+# Version 11: each part's block (SQLite V11's twin where SQLite has it too).
+V11 = """
+-- [claims] outbox claims with leases (actions/outbox.py claim; SQLite V11's twin): a pusher
+-- claims pending rows with FOR UPDATE SKIP LOCKED, writing its token, name and lease end;
+-- its settle is fenced by the token. The audit's host and pid columns are in BASE already.
+ALTER TABLE outbox ADD COLUMN claim_token text COLLATE "C";
+ALTER TABLE outbox ADD COLUMN claimed_by text COLLATE "C";
+ALTER TABLE outbox ADD COLUMN lease_until bigint;
+CREATE INDEX outbox_pending_customer ON outbox (customer_id, id) WHERE status = 'pending';
+"""
+
 # Version -> the DDL that takes a store from the version before it (the first: from empty).
-PG_MIGRATIONS: dict[int, str] = {9: BASE + TRIGGERS, 10: WRITER_V10}
+PG_MIGRATIONS: dict[int, str] = {9: BASE + TRIGGERS, 10: WRITER_V10, 11: V11}
 # The SQLite SCHEMA_VERSION this DDL matches (the parity test fails when SQLite moves alone).
 PG_SCHEMA_VERSION: int = max(PG_MIGRATIONS)
 
