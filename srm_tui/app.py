@@ -127,7 +127,9 @@ class SrmApp(StackGuards, App):
         parts = []
         if self.demo:
             parts.append("DEMO")
-        if not (self.demo or self.settings.api_url):
+        if self.session.replica is not None:  # a subset of the team store, read offline
+            parts.append(self.session.replica.label())
+        elif not (self.demo or self.settings.api_url):
             parts.append("offline (no API configured)")
         elif self.online is False:
             parts.append("offline")

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from srm_tui.storage.reads.segments import SegmentReads
     from srm_tui.storage.reads.status import Status, StatusReads
     from srm_tui.sync.engine import SyncEngine
+    from srm_tui.team.replicate import ReplicaOf
     from srm_tui.writes import WriteEngine
 
 
@@ -65,7 +66,24 @@ class Session:
         caps the role, so the store is opened (lazily, once) before its settings are read."""
         if self._cache is None and runtime.is_team_store(self._settings):
             self.cache  # noqa: B018  (opening the store reads the login's standing)
+        if self.replica is not None and self._settings.api_url:
+            # A replica is read offline: its actions are queued, then forwarded to its team
+            # store (team/forward.py); nothing in it reaches the vendor's API.
+            db = self._settings.db or runtime.cache_path(self._settings)
+            self._settings = self._settings.model_copy({"api_url": None, "db": db})
         return self._settings
+
+    @cached_property
+    def replica(self) -> ReplicaOf | None:
+        """What this cache is a replica of (`srm replicate`), or None for any other cache and
+        for the team store."""
+        if self._cache is None and runtime.is_team_store(self._settings):
+            return None
+        from srm_tui.team import replicate
+
+        if self._cache is not None:
+            return replicate.replica_of_store(self._cache)
+        return replicate.read_replica_of(runtime.cache_path(self._settings))
 
     @property
     def cache(self) -> Cache:
@@ -159,6 +177,8 @@ class Session:
         from srm_tui.storage.db import push_lock
         from srm_tui.writes import WriteEngine
 
+        if self.replica is not None:  # its actions go to the team store; offer edits stay
+            return WriteEngine([self.actions.write_kind()])
         return WriteEngine(
             [self.actions.write_kind(), self.offers.write_kind()],
             lock=lambda: push_lock(self.cache),
@@ -277,6 +297,8 @@ class Session:
         """Whether this session brings the vendor's records into its store: always on a SQLite
         cache; on the team store only for the writer's logins (srm_sync, the owner) — an
         agent's or a viewer's console reads what the team's `srm sync` brings."""
+        if self.replica is not None:  # a replica is a copy: the team's sync fills the store
+            return False
         return getattr(self.cache, "role", None) not in ("agent", "viewer")
 
     def fetch_customer(self, **what: Any) -> int | None:

@@ -471,9 +471,11 @@ class ActionService:
 
     def write_kind(self) -> Any:
         """Support actions as a kind of write, for the write engine."""
+        from srm_tui.team.forward import replica_kind
         from srm_tui.writes.kinds import ActionWrites
 
-        return ActionWrites(self)
+        forwarding = replica_kind(self)  # a replica's push goes to its team store, not the API
+        return forwarding if forwarding is not None else ActionWrites(self)
 
     def _push(self, items: list[OutboxItem]) -> PushSummary:
         kind = self.write_kind()

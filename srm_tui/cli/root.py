@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "playbook": ("playbook:playbook_group",),
     "bulk": ("bulk:bulk_group",),
     "team": ("team:team_group",),
+    "replicate": ("replicate:replicate",),
 }
 
 

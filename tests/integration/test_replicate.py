@@ -1,0 +1,238 @@
+"""`srm replicate`: a subset of the team store in a SQLite cache for offline review, and its
+queued actions forwarded to the store's outbox exactly once (issue 15, CONTRACT section 9).
+
+One real sandbox over loopback, the seeded data migrated into a real PostgreSQL store (the
+`pg_store` fixture), srm run as real processes with real logins. The kill between "in the
+store's outbox" and "marked on the replica" is arranged by SRM_FORWARD_KILL_AFTER (the process
+kills itself there), never by timing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import stat
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import psycopg
+import pytest
+
+from tests.helpers import run_srm
+
+AS_OF = "2026-11-01T00:00:00Z"
+KEY = "k3y-for-replicas"
+CUSTOMERS, SEED = 60, 5
+ACTIVE = {
+    "version": 1,
+    "name": "Active",
+    "where": {"all": [{"attr": "customer.status", "op": "eq", "value": "active"}]},
+}
+CHILDREN = (
+    "subscriptions",
+    "passes",
+    "transactions",
+    "payment_details",
+    "emails",
+    "notes",
+    "history",
+)
+
+
+@pytest.fixture(scope="module")
+def sandbox(sandbox_process):
+    return sandbox_process(
+        "--customers", str(CUSTOMERS), "--seed", str(SEED), "--as-of", AS_OF, "--api-key", KEY
+    )
+
+
+def srm(*args: str, db: str | None = None, api=None, **env: str):
+    values = {"SRM_NOW": AS_OF, "SRM_AGENT": "anna", **env}
+    if db is not None:
+        values["SRM_DB"] = db
+    if api is not None:
+        values.update(SRM_API_URL=api.url, SRM_API_KEY=KEY)
+    return run_srm(*args, env=values, timeout=600)
+
+
+def ok(result) -> str:
+    assert result.returncode == 0, (result.args, result.stdout, result.stderr)
+    return result.stdout
+
+
+@pytest.fixture
+def team(pg_store, tmp_path):
+    """The store's owner URL with the saved segment 'Active', and that segment's members."""
+    url = pg_store(CUSTOMERS, SEED)
+    segment = tmp_path / "active.json"
+    segment.write_text(json.dumps(ACTIVE))
+    ok(srm("segment", "save", str(segment), db=url))
+    members = json.loads(ok(srm("segment", "members", str(segment), "--json", db=url)))
+    assert 0 < len(members["customers"]) < CUSTOMERS  # a real subset
+    return url, members["customers"]
+
+
+def with_password(url: str, password: str) -> str:
+    parts = urlsplit(url)
+    user, _, host = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=f"{user}:{password}@{host}"))
+
+
+def rows(db, sql: str, params=()) -> list[tuple]:
+    return [tuple(r) for r in db.execute(sql, params).fetchall()]
+
+
+def test_a_segments_replica_holds_exactly_its_members_and_searches(team, pg_login, tmp_path):
+    url, members = team
+    viewer = pg_login(url, "srm_viewer")  # any login that can read may take one
+    replica = tmp_path / "laptop.db"
+    made = srm(
+        "replicate",
+        "--segment",
+        "Active",
+        "--to",
+        str(replica),
+        "--store",
+        with_password(viewer, "s3cret-not-kept"),
+        "--json",
+    )
+    report = json.loads(ok(made))
+    assert report["members"] == len(members) and report["refreshed"] is False
+    assert stat.S_IMODE(os.stat(replica).st_mode) == 0o600
+    assert b"s3cret-not-kept" not in replica.read_bytes()
+
+    local = sqlite3.connect(replica)
+    with psycopg.connect(url) as store:
+        assert [r[0] for r in rows(local, "SELECT id FROM customers ORDER BY id")] == members
+        for table in CHILDREN:
+            there = rows(
+                store,
+                f"SELECT id FROM {table} WHERE customer_id = ANY(%s) ORDER BY id",
+                (members,),
+            )
+            here = rows(local, f"SELECT id FROM {table} ORDER BY id")
+            assert here == there, table
+        for table in ("offers", "campaigns", "season_groups", "segments"):
+            assert rows(local, f"SELECT count(*) FROM {table}") == rows(
+                store, f"SELECT count(*) FROM {table}"
+            ), table
+        assert rows(local, "SELECT count(*) FROM outbox") == [(0,)]  # the team's stays there
+        meta = json.loads(
+            local.execute("SELECT value FROM meta WHERE key = 'replica_of'").fetchone()[0]
+        )
+        database = store.execute("SELECT current_database()").fetchone()[0]
+    local.close()
+    assert meta["segment"] == "Active" and meta["members"] == len(members)
+    assert meta["store_id"].endswith(f":{database}") and "s3cret" not in meta["url"]
+
+    # Search works on the replica, over its members only.
+    first = srm("customer", "show", str(members[0]), "--json", db=str(replica))
+    person = json.loads(ok(first))
+    surname = person.get("lastName") or person["customer"]["lastName"]
+    found = json.loads(ok(srm("search", surname, "--json", db=str(replica))))
+    ids = {c["id"] for c in (found["results"] if isinstance(found, dict) else found)}
+    assert members[0] in ids and ids <= set(members)
+    outsider = next(i for i in range(1, CUSTOMERS + 1) if i not in members)
+    missing = srm("customer", "show", str(outsider), db=str(replica))
+    assert missing.returncode != 0
+
+
+def test_to_refuses_a_file_that_is_not_its_replica_and_a_symlink(team, pg_login, tmp_path):
+    url, members = team
+    agent = pg_login(url, "srm_agent")
+    other = tmp_path / "notes.db"
+    other.write_text("my own file\n")
+    refused = srm("replicate", "--segment", "Active", "--to", str(other), "--store", agent)
+    assert refused.returncode == 2 and refused.stderr.startswith("srm: --to: "), refused.stderr
+    assert other.read_text() == "my own file\n"
+
+    link = tmp_path / "link.db"
+    link.symlink_to(tmp_path / "elsewhere.db")
+    refused = srm("replicate", "--segment", "Active", "--to", str(link), "--store", agent)
+    assert refused.returncode == 2 and "symbolic link" in refused.stderr, refused.stderr
+    assert not (tmp_path / "elsewhere.db").exists()
+
+    replica = tmp_path / "r.db"
+    ok(srm("replicate", "--segment", "Active", "--to", str(replica), "--store", agent))
+    again = srm("replicate", "--segment", "Active", "--to", str(replica), "--store", agent)
+    assert ok(again).startswith(f"refreshed {replica}: {len(members)} customers")
+    ids = tmp_path / "ids.txt"
+    ids.write_text(f"{members[0]}\n")
+    other_selection = srm(
+        "replicate", "--customers", str(ids), "--to", str(replica), "--store", agent
+    )
+    assert other_selection.returncode == 2 and "--to: " in other_selection.stderr
+
+
+def test_an_offline_action_is_forwarded_once_and_sent_once(team, pg_login, sandbox, tmp_path):
+    url, members = team
+    agent = pg_login(url, "srm_agent")
+    ids = tmp_path / "ids.txt"
+    ids.write_text(f"# two customers\n{members[0]}\n{members[1]}\n")
+    replica = tmp_path / "laptop.db"
+    ok(srm("replicate", "--customers", str(ids), "--to", str(replica), "--store", agent))
+
+    def applied() -> int:
+        return httpx.get(f"{sandbox.root}/sandbox/stats", timeout=30).json()["writes_applied"]
+
+    def notes_at_api() -> int:
+        return sum(
+            n["customerId"] == members[0] and "reviewed offline" in json.dumps(n)
+            for n in sandbox.export()["notes"]
+        )
+
+    before = applied()
+    # Queued on the replica even though an API is configured: a replica never reaches it.
+    queued = srm(
+        "customer", "note", "add", str(members[0]), "reviewed offline", db=str(replica), api=sandbox
+    )
+    assert "queued" in ok(queued)
+    local = sqlite3.connect(replica)
+    key, status = local.execute("SELECT idempotency_key, status FROM outbox").fetchone()
+    assert status == "pending" and applied() == before
+
+    # Killed once the entry is in the store's outbox, before the replica marks it.
+    killed = srm("outbox", "push", db=str(replica), api=sandbox, SRM_FORWARD_KILL_AFTER="1")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    with psycopg.connect(url) as store:
+        assert rows(store, "SELECT status FROM outbox WHERE idempotency_key = %s", (key,)) == [
+            ("pending",)
+        ]
+    assert local.execute("SELECT status FROM outbox").fetchone()[0] == "pending"
+
+    again = srm("outbox", "push", db=str(replica), api=sandbox)
+    assert "already in the team's outbox" in ok(again)
+    status, response = local.execute("SELECT status, response FROM outbox").fetchone()
+    local.close()
+    assert status == "sent" and "forwarded" in json.loads(response)
+    with psycopg.connect(url) as store:
+        assert len(rows(store, "SELECT id FROM outbox WHERE idempotency_key = %s", (key,))) == 1
+        audit = rows(store, "SELECT detail, db_user FROM audit WHERE outcome = 'queued'")
+    assert any("forwarded from the replica" in d for d, _ in audit)
+    assert applied() == before and notes_at_api() == 0  # nothing reached the API yet
+
+    # The team's pusher sends it, once.
+    sent = srm("outbox", "push", db=agent, api=sandbox)
+    assert ok(sent).startswith("sent 1,"), sent.stdout
+    assert applied() == before + 1 and notes_at_api() == 1
+    ok(srm("outbox", "push", db=str(replica), api=sandbox))  # nothing left to forward
+    assert ok(srm("outbox", "push", db=agent, api=sandbox)).startswith("sent 0,")
+    assert applied() == before + 1 and notes_at_api() == 1
+
+
+def test_a_replica_whose_store_is_away_keeps_its_actions(team, pg_login, tmp_path):
+    url, members = team
+    agent = pg_login(url, "srm_agent")
+    replica = tmp_path / "laptop.db"
+    ok(srm("replicate", "--segment", "Active", "--to", str(replica), "--store", agent))
+    ok(srm("customer", "note", "add", str(members[0]), "kept while away", db=str(replica)))
+    away = urlsplit(agent)._replace(path="/no_such_store").geturl()
+    pushed = srm("outbox", "push", db=str(replica), SRM_TEAM_DB=away)
+    assert pushed.returncode == 3, (pushed.stdout, pushed.stderr)
+    lines = pushed.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot be reached" in lines[0] and "stay pending" in lines[0]
+    local = sqlite3.connect(replica)
+    assert local.execute("SELECT status FROM outbox").fetchone()[0] == "pending"
+    local.close()
