@@ -13,6 +13,7 @@ starts the demo or opens a segment worker pool.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -158,8 +159,21 @@ class Session:
         from srm_tui.actions.service import ActionService
 
         return ActionService(
-            self.cache, self.api_settings() or self.settings, client_factory=self.client
+            self.cache,
+            self.api_settings() or self.settings,
+            client_factory=self.client,
+            push_kind=self._forwarding(),
         )
+
+    def _forwarding(self) -> Callable[[ActionService], Any] | None:
+        """On a replica: the kind of write its pushes use (they forward its queued actions
+        to its team store's outbox, team/forward.py); None anywhere else."""
+        replica = self.replica
+        if replica is None:
+            return None
+        from srm_tui.team.forward import ForwardWrites
+
+        return lambda service: ForwardWrites(service, replica)
 
     @cached_property
     def offers(self) -> OfferService:

@@ -107,12 +107,16 @@ class ActionService:
         client: ApiClient | None = None,
         after_send: Callable[[OutboxItem], None] | None = None,
         client_factory: Callable[..., ApiClient] | None = None,
+        push_kind: Callable[[ActionService], Any] | None = None,
     ):
         """``client_factory`` (the session's ``client``) makes the API client on first use;
-        ``client`` is one given outright (tests), closed by whoever made it."""
+        ``client`` is one given outright (tests), closed by whoever made it; ``push_kind``
+        makes the kind of write its pushes use instead of the API's (a replica's forward to
+        its team store: team/forward.py)."""
         self.cache = cache
         self.settings = settings
         self._clients = ClientHolder(settings, client=client, factory=client_factory)
+        self._push_kind = push_kind
         # Called after the API accepted an outbox entry and before its status is written
         # (tests stop the process there to prove a re-sent key applies once).
         self._after_send = after_send
@@ -471,11 +475,11 @@ class ActionService:
 
     def write_kind(self) -> Any:
         """Support actions as a kind of write, for the write engine."""
-        from srm_tui.team.forward import replica_kind
         from srm_tui.writes.kinds import ActionWrites
 
-        forwarding = replica_kind(self)  # a replica's push goes to its team store, not the API
-        return forwarding if forwarding is not None else ActionWrites(self)
+        if self._push_kind is not None:  # a replica's push goes to its team store, not the API
+            return self._push_kind(self)
+        return ActionWrites(self)
 
     def _push(self, items: list[OutboxItem]) -> PushSummary:
         kind = self.write_kind()

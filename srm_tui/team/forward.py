@@ -23,7 +23,7 @@ import socket
 from collections.abc import Iterator
 from typing import Any
 
-from srm_tui.team.replicate import ReplicaOf, replica_of_store, store_id
+from srm_tui.team.replicate import ReplicaOf, store_id
 from srm_tui.writes.engine import Settled
 from srm_tui.writes.kinds import ActionWrites
 from srm_tui.writes.record import PENDING, SENT, PendingWrite
@@ -33,17 +33,6 @@ TEAM_DB_ENV = "SRM_TEAM_DB"
 # replica marks it (the window a re-forward must survive).
 KILL_AFTER_ENV = "SRM_FORWARD_KILL_AFTER"
 WAITING = "waiting"
-
-
-def is_replica(cache: Any) -> bool:
-    """Whether ``cache`` is a replica of a team store."""
-    return replica_of_store(cache) is not None
-
-
-def replica_kind(service: Any) -> ForwardWrites | None:
-    """The write kind of a replica's support actions (None for any other cache or store)."""
-    replica = replica_of_store(service.cache)
-    return None if replica is None else ForwardWrites(service, replica)
 
 
 def store_url(replica: ReplicaOf) -> str:

@@ -236,3 +236,42 @@ def test_a_replica_whose_store_is_away_keeps_its_actions(team, pg_login, tmp_pat
     local = sqlite3.connect(replica)
     assert local.execute("SELECT status FROM outbox").fetchone()[0] == "pending"
     local.close()
+
+
+def test_a_files_customers_and_a_refresh_that_waits_for_forwarding(team, pg_login, tmp_path):
+    url, members = team
+    agent, viewer = pg_login(url, "srm_agent"), pg_login(url, "srm_viewer")
+    with psycopg.connect(url) as store:
+        email = store.execute("SELECT email FROM customers WHERE id = %s", (members[1],))
+        email = email.fetchone()[0]
+    ids = tmp_path / "ids.txt"
+    ids.write_text(f"{members[0]}\n\n{email.upper()}\nnobody@example.invalid\n999999999\n")
+    replica = tmp_path / "laptop.db"
+    command = ("replicate", "--customers", str(ids), "--to", str(replica), "--store", agent)
+    assert ok(srm(*command)).startswith(f"made {replica}: 2 customers")
+    report = json.loads(ok(srm(*command, "--json")))  # the same again: a refresh
+    assert report["refreshed"] is True and report["members"] == 2
+    assert report["not_found"] == ["999999999", "nobody@example.invalid"]
+    local = sqlite3.connect(replica)
+    assert [r[0] for r in local.execute("SELECT id FROM customers ORDER BY id")] == sorted(
+        members[:2]
+    )
+    local.close()
+
+    ok(srm("customer", "note", "add", str(members[0]), "queued before a refresh", db=str(replica)))
+    waits = srm(*command)
+    assert waits.returncode == 1 and "not forwarded yet" in waits.stderr, waits.stderr
+
+    # A login that may only read forwards nothing; the agent's does.
+    refused = srm("outbox", "push", db=str(replica), SRM_TEAM_DB=viewer)
+    assert refused.returncode == 1 and "may only read" in refused.stderr, refused.stderr
+    local = sqlite3.connect(replica)
+    assert local.execute("SELECT status FROM outbox").fetchone()[0] == "pending"
+    local.close()
+    assert "forwarded to the team's outbox as #" in ok(
+        srm("outbox", "push", db=str(replica), SRM_TEAM_DB=agent)
+    )
+    ok(srm(*command))  # everything forwarded: the refresh goes ahead
+    local = sqlite3.connect(replica)
+    assert local.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0
+    local.close()
