@@ -118,7 +118,8 @@ class SrmApp(StackGuards, App):
             # notes): the screen reads it again now and then.
             self.set_interval(self.TEAM_RELOAD_EVERY, self._reload_screen)
         self.set_interval(self.RETRY_EVERY, self.retry_when_back)
-        if self.sync_on_start and (self.demo or self.settings.api_url):
+        # A replica's push needs no API: it forwards to its team store (team/forward.py).
+        if self.sync_on_start and (self.demo or self.settings.api_url or self.session.replica):
             self.background_sync()
 
     # status ------------------------------------------------------------------------------
@@ -225,7 +226,7 @@ class SrmApp(StackGuards, App):
     # sync ----------------------------------------------------------------------------------
 
     def action_sync_now(self) -> None:
-        if not (self.demo or self.settings.api_url):
+        if not (self.demo or self.settings.api_url or self.session.replica):
             self.notify("No API configured: this cache is read offline.", severity="warning")
             return
         self.background_sync()

@@ -1,7 +1,7 @@
 """The console on a replica (`srm replicate`, issue 15): its status line says what it is a
 replica of, and its push (the one it makes before a sync) forwards the actions queued offline
-to the team store's outbox, never to the API: the console is given an API address where
-nothing listens, and the entry still reaches the store."""
+to the team store's outbox, never to the API: with no API configured, and with an API address
+where nothing listens, the entry reaches the store all the same."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import json
 import sqlite3
 
 import psycopg
+import pytest
 
 from srm_tui import runtime
 from srm_tui.app import SrmApp
@@ -32,7 +33,8 @@ def _in_store(url: str, key: str) -> int:
         ).fetchone()[0]
 
 
-async def test_a_replicas_console_names_its_store_and_forwards(pg_store, pg_login, tmp_path):
+@pytest.mark.parametrize("api", ["none", "dead"])
+async def test_a_replicas_console_names_its_store_and_forwards(api, pg_store, pg_login, tmp_path):
     from srm_tui.team.replicate import replicate
 
     url = pg_store(CUSTOMERS, SEED)
@@ -58,9 +60,10 @@ async def test_a_replicas_console_names_its_store_and_forwards(pg_store, pg_logi
     key = local.execute("SELECT idempotency_key FROM outbox").fetchone()[0]
     local.close()
 
-    dead_api = f"http://127.0.0.1:{free_port()}"  # nothing listens: the API is never needed
+    # Nothing listens at the dead API's port: a replica never needs it.
+    api_url = f"http://127.0.0.1:{free_port()}" if api == "dead" else None
     settings, store = runtime.open_console_store(
-        load_settings(db=str(replica), now=NOW, agent="anna", api_url=dead_api)
+        load_settings(db=str(replica), now=NOW, agent="anna", api_url=api_url)
     )
     app = SrmApp(settings, store, sync_on_start=True)
     async with app.run_test(size=(160, 40)) as pilot:
