@@ -846,6 +846,21 @@ ALTER TABLE outbox ADD COLUMN lease_until INTEGER;
 CREATE INDEX outbox_pending_customer ON outbox (customer_id, id) WHERE status = 'pending';
 ALTER TABLE audit ADD COLUMN host TEXT;
 ALTER TABLE audit ADD COLUMN pid INTEGER;
+-- [requests] work an agent's push asks of the team store's writer (storage/requests.py): a
+-- 'refresh' of a customer after the API took an action, a 'forget' after an anonymization
+-- (personal: the values the push saw, dropped once served). Served by srm sync (--watch).
+-- A SQLite cache refreshes inline and leaves it empty; the twin keeps the schemas equal.
+CREATE TABLE store_requests (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('refresh', 'forget')),
+    customer_id INTEGER NOT NULL,
+    outbox_id INTEGER,
+    requested_at INTEGER NOT NULL,
+    personal TEXT,
+    done_at INTEGER,
+    error TEXT
+);
+CREATE INDEX store_requests_waiting ON store_requests (id) WHERE done_at IS NULL;
 """
 
 MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11]

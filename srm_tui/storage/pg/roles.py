@@ -55,7 +55,10 @@ ROLES_LOCK_KEY = 0x5352_4D52_4F4C_4553  # "SRMROLES"
 # issue); a table missing from the store is skipped.
 AGENT_INSERT: tuple[str, ...] = ("outbox", "offer_drafts", "notes", "audit", "store_requests")
 # Columns an agent may not set on insert: their default (the connection's role) is the truth.
-AGENT_INSERT_EXCEPT: dict[str, tuple[str, ...]] = {"audit": ("db_user",)}
+AGENT_INSERT_EXCEPT: dict[str, tuple[str, ...]] = {
+    "audit": ("db_user",),
+    "store_requests": ("requested_by",),  # [requests] who asked: the server says
+}
 # Columns an agent may update. The outbox: a push's status and result, its attempts, the
 # claim of a pusher (when the store has those columns), and a requeue's new key and base
 # (actions/outbox.py requeue). A draft: what the agent edits and what a push answers
