@@ -145,6 +145,8 @@ class SrmApp(StackGuards, App):
             parts.append(f"synced {ago(status.last_sync_at, self.settings.now_ts())}")
         if not self.session.pulls_from_api:
             parts[-1] += " by the team's srm sync"
+            if self.session.waiting_for_writer():  # this agent's refreshes not served yet
+                parts.append("waiting for the team's sync")
         profile = self.api_profile()
         if profile is not None:  # which API: the vendor's published calls, or the sandbox
             parts.append(profile.title)

@@ -315,6 +315,15 @@ class Session:
             return False
         return getattr(self.cache, "role", None) not in ("agent", "viewer")
 
+    def waiting_for_writer(self) -> int:
+        """How many of this login's requests (refreshes, forgets after its pushes) wait for
+        the team's srm sync to serve them (storage/requests.py); 0 off the team store."""
+        from srm_tui.storage import requests as store_requests
+
+        if self.pulls_from_api or not store_requests.is_team_store(self.cache):
+            return 0
+        return store_requests.waiting_count(self.cache, mine=True)
+
     def fetch_customer(self, **what: Any) -> int | None:
         """Fetch one customer from the API into the cache (by customer_id, email or
         transaction_id); its id, or None when the API has none. Call off the UI thread."""

@@ -45,6 +45,7 @@ from srm_tui.api.profile import ApiProfile, NotOffered
 from srm_tui.config import Settings
 from srm_tui.storage import observed as observed_changes
 from srm_tui.storage import privacy
+from srm_tui.storage import requests as store_requests
 from srm_tui.storage.cache import Cache
 from srm_tui.sync.engine import SyncEngine
 from srm_tui.writes import ClientHolder, PushSummary, Settled, WriteEngine, interactive_retry
@@ -683,12 +684,14 @@ class ActionService:
                     tx, item.id, SENT, now=self.settings.now_ts(), response={"status": status}
                 )
             self._audit_item(item, outcome, f"outbox #{item.id}")
+            if self._team:  # the writer brings the records: asked with the sent status
+                self._ask_writer(item, values)
         if not refresh:
             return False
         refreshed = self._refresh(item.customer_id)
         for other in self._others(item):  # after the giver's: the record ends up the receiver's
             self._refresh(other)
-        if item.action == "anonymize" and item.customer_id is not None:
+        if item.action == "anonymize" and item.customer_id is not None and self._forgets_here:
             held = privacy.forget_customer(self.cache, item.customer_id, values)
             if held:
                 self._holding[item.id] = held
@@ -707,10 +710,32 @@ class ActionService:
             return
         SyncEngine(self.cache, self.client()).fetch_customer(customer_id=customer_id)
 
+    @property
+    def _forgets_here(self) -> bool:
+        """Whether an anonymization's values leave the store in this process: a cache's
+        always; the team store's for its writer's logins, else its writer's 'forget'."""
+        return not self._team or getattr(self.cache, "role", None) in team.TEAM_WRITERS
+
+    def _ask_writer(self, item: OutboxItem, values: set[str]) -> None:
+        """On the team store, in the transaction that marks ``item`` sent: ask the store's
+        writer (srm sync) to bring the customers it changed from the API and, after an
+        anonymization this login may not carry out in the store, to forget the values."""
+        now = self.settings.now_ts()
+        for customer_id in [item.customer_id, *self._others(item)]:
+            if customer_id is not None:
+                store_requests.queue(self.cache, "refresh", customer_id, now=now, outbox_id=item.id)
+        if item.action == "anonymize" and item.customer_id is not None and not self._forgets_here:
+            store_requests.queue(
+                self.cache, "forget", item.customer_id, now=now, outbox_id=item.id, personal=values
+            )
+
     def _refresh(self, customer_id: int | None) -> bool:
         """Bring the customer's records from the API; False when that failed (it is kept),
-        and on the team store, whose records the team's sync brings."""
+        and on the team store, whose records its writer brings: a refresh is asked of it
+        (storage/requests.py) unless one already waits."""
         if self._team:
+            if customer_id is not None:
+                store_requests.queue(self.cache, "refresh", customer_id, now=self.settings.now_ts())
             return False
         try:
             self._fetch(customer_id)

@@ -2,7 +2,8 @@
 belong to its one writer (`srm sync`), so an agent's push never writes them. The check before a
 send still compares with what the API holds now: the customer's records are fetched into a
 private in-memory SQLite cache (the same fetch and validation a sync runs), read there and
-dropped. After a send the store follows at the team's next sync.
+dropped. After a send the push asks the store's writer for a refresh (storage/requests.py):
+`srm sync --watch` brings the customer at once, a one-shot `srm sync` at its next run.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from srm_tui.api.client import ApiClient
 from srm_tui.storage.cache import Cache
 from srm_tui.storage.records import decode_raw
 
-# Actions whose follow-up writes the vendor's tables in the store itself (an anonymization
-# removes the customer's values from every record at once): on the team store only its owner
-# or its writer (the srm_sync login) may write those tables, so only they may run these.
-TEAM_WRITER_ONLY = frozenset({"anonymize"})
+# Actions only the team store's owner or writer (the srm_sync login) may run, because their
+# follow-up writes the vendor's tables and nobody else could: none since an anonymization's
+# follow-up is a 'forget' request the writer serves (storage/requests.py) when an agent sent it.
+TEAM_WRITER_ONLY: frozenset[str] = frozenset()
+# The logins that write the vendor's tables themselves (an anonymization's values leave the
+# store in their own process).
 TEAM_WRITERS = ("owner", "sync")
 
 

@@ -21,15 +21,38 @@ from srm_tui.exits import EXIT_FAILURE
     "--full", is_flag=True, help="pull everything again and drop what the API no longer has"
 )
 @click.option("--json", "as_json", is_flag=True, help="print a JSON summary on stdout")
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="keep the store up to date until stopped (SIGTERM, Ctrl-C): serve the team's "
+    "requests as they come and sync every --every seconds",
+)
+@click.option(
+    "--every",
+    type=click.IntRange(min=1),
+    default=30,
+    show_default=True,
+    help="seconds between the incremental syncs of --watch",
+)
 @command_options
-def sync(ctx: click.Context, full: bool, as_json: bool, **flags: Any) -> None:
+def sync(
+    ctx: click.Context, full: bool, as_json: bool, watch: bool, every: int, **flags: Any
+) -> None:
     """Bring the cache up to date from the API (resumable after a crash or kill)."""
+    if watch and full:
+        raise click.UsageError("--full pulls everything once; --watch keeps up incrementally")
+    if ctx.get_parameter_source("every") is click.core.ParameterSource.COMMANDLINE and not watch:
+        raise click.UsageError("--every is the period of --watch")
+    if watch:
+        watch_store(ctx, flags, every, as_json)
+        return
     with session(ctx, flags, create=True) as s, writer_lock(s, "sync"):
         bar = ProgressBar.for_terminal("sync")
         progress = (lambda p: bar.update(p.entity, p.done, p.total, p.rate)) if bar else None
         try:
             with s.client() as client:
                 summary = s.sync_engine(client, progress=progress).run(full=full)
+                serve_requests(s, client, summary)
         finally:
             if bar:
                 bar.close()
@@ -48,6 +71,52 @@ def sync(ctx: click.Context, full: bool, as_json: bool, **flags: Any) -> None:
         for error in summary.errors:
             click.echo(f"srm: {error}", err=True)
         sys.exit(EXIT_FAILURE)
+
+
+def serve_requests(s: Any, client: Any, summary: Any) -> None:
+    """After a one-shot sync: serve what the team's pushes asked of the writer (refreshes,
+    forgets) when no `srm sync --watch` did (storage/requests.py)."""
+    from srm_tui.storage import requests as store_requests
+
+    if not summary.ok or summary.stopped or not store_requests.waiting_count(s.cache):
+        return
+    engine = s.sync_engine(client)
+    served = store_requests.serve(
+        s.cache,
+        lambda customer_id: engine.fetch_customer(customer_id=customer_id),
+        now=s.settings.now_ts,
+    )
+    summary.extra["requests_served"] = served.done
+    summary.errors.extend(served.errors)
+
+
+def watch_store(ctx: click.Context, flags: dict[str, Any], every: int, as_json: bool) -> None:
+    """`srm sync --watch`: hold the writer lock and keep the store up to date until a
+    SIGTERM or SIGINT, which end it between steps with exit 0."""
+    import signal
+
+    from srm_tui.sync.watch import Watch
+
+    def emit(cycle: Any) -> None:
+        if as_json:
+            click.echo(json.dumps(cycle.as_json()))
+        else:
+            click.echo(cycle.line(), err=True)
+
+    with session(ctx, flags, create=True) as s, writer_lock(s, "sync"):
+        with s.client() as client:
+            watch = Watch(s, client, every=every, emit=emit)
+            previous = {
+                sig: signal.signal(sig, lambda *_: watch.stop())
+                for sig in (signal.SIGTERM, signal.SIGINT)
+            }
+            try:
+                watch.run()
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+    if not as_json:
+        click.echo("srm sync --watch: stopped; the store's writer lock is released", err=True)
 
 
 @contextmanager

@@ -93,6 +93,11 @@ class SyncSummary:
     def ok(self) -> bool:
         return not self.errors
 
+    @property
+    def stopped(self) -> bool:
+        """The run was asked to stop (a signal) and ended after a committed page."""
+        return bool(self.extra.get("stopped"))
+
     def as_json(self) -> dict[str, Any]:
         return {
             **self.counts,
@@ -162,13 +167,17 @@ class SyncEngine:
         progress: Callable[[Progress], None] | None = None,
         clock: Callable[[], float] = time.time,
         profile: ApiProfile | None = None,
+        stop: Callable[[], bool] | None = None,
     ):
+        """``stop`` is asked after each committed page (or customer): True ends the run
+        there, resumable like a kill (``srm sync --watch`` on SIGTERM)."""
         self.cache = cache
         self.client = client
         self.page_size = page_size
         self.progress = progress
         self.clock = clock
         self._profile = profile
+        self._stop = stop
         self._kill = _kill_plan()
         self._settle_each_page = False  # set per run on the team store (see run())
         self._pages = 0  # pages committed by this engine (the crash tests' kill hook counts)
@@ -179,6 +188,15 @@ class SyncEngine:
         if self._profile is None:
             self._profile = api_profile.resolve(self.cache.conn(), self.client)
         return self._profile
+
+    def stopping(self, summary: SyncSummary) -> bool:
+        """Whether the run was asked to stop; the first time, the summary says so."""
+        if summary.stopped:
+            return True
+        if self._stop is None or not self._stop():
+            return False
+        summary.extra["stopped"] = 1
+        return True
 
     @property
     def vendor(self) -> bool:
@@ -238,10 +256,10 @@ class SyncEngine:
             for entity in ORDER:
                 since, full_since = checkpoints.get(entity, (0, None))
                 summary.counts[entity] = 0
-                if summary.errors:
+                if summary.errors or summary.stopped:
                     continue  # an unreadable page stops the run; the next run resumes here
                 self._pull(entity, since, summary)
-                if full_since is not None and not summary.errors:
+                if full_since is not None and not summary.errors and not summary.stopped:
                     self._prune(entity, full_since)
         finally:
             if sqlite:
@@ -260,7 +278,7 @@ class SyncEngine:
     def _settle_facts(self, summary: SyncSummary) -> None:
         """On the team store, leave the segment facts settled after a run (built the first
         time): its readers may not write them. A SQLite cache's readers settle their own."""
-        if self._team_store and summary.ok:
+        if self._team_store and summary.ok and not summary.stopped:
             summary.extra["facts_settled"] = ensure_facts(self.cache.conn())
 
     def _run_vendor(self, full: bool) -> SyncSummary:
@@ -310,12 +328,15 @@ class SyncEngine:
                     summary.mode,
                     now,
                     int(self.clock()),
-                    int(summary.ok),
+                    int(summary.ok and not summary.stopped),
                     json.dumps(summary.as_json()),
-                    "; ".join(summary.errors) or None,
+                    "; ".join(summary.errors)
+                    or (
+                        "stopped between pages; the next sync resumes" if summary.stopped else None
+                    ),
                 ),
             )
-            if summary.ok:
+            if summary.ok and not summary.stopped:
                 tx.execute(
                     "INSERT INTO meta (key, value) VALUES ('last_sync_at', ?) "
                     "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -376,6 +397,8 @@ class SyncEngine:
                 if self.progress:
                     elapsed = max(time.monotonic() - self._t0, 1e-6)
                     self.progress(Progress(entity, self._done, self._total, self._done / elapsed))
+                if self.stopping(summary):
+                    break  # this page and its checkpoint are committed: resumed from here
         finally:
             stop.set()
             while fetcher.is_alive():

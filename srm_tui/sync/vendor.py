@@ -205,7 +205,7 @@ class VendorSync:
         self._part("offers", summary, self._catalogue, summary)
         self._part("emails", summary, self._resolve_emails, full, summary)
         self._customers(full, summary)
-        if not summary.errors:
+        if not summary.errors and not summary.stopped:
             self._part("campaigns", summary, self._campaigns, summary)
 
     def _part(self, name: str, summary: SyncSummary, step: Any, *args: Any) -> None:
@@ -311,6 +311,8 @@ class VendorSync:
         for done, customer_id in enumerate(targets, 1):
             if kill_after is not None and done > kill_after:
                 os.kill(os.getpid(), signal.SIGKILL)  # customers 1..N are committed
+            if self.engine.stopping(summary):
+                return  # customers 1..done-1 are committed; the next run resumes here
             try:
                 written = self.refresh(customer_id)
             except errors.MalformedResponse as exc:
