@@ -56,6 +56,10 @@ REFETCH_PER_RUN = 100
 # committed (point "inside"), so a test stops a sync at a chosen point, never a timed one.
 KILL_AFTER_PAGES_ENV = "SRM_SYNC_KILL_AFTER_PAGES"
 KILL_POINT_ENV = "SRM_SYNC_KILL_POINT"
+# Signal tests: once N pages have committed, the run waits while the file named by
+# SRM_SYNC_HOLD_FILE exists, so a test signals a sync at a known point between pages.
+HOLD_AFTER_PAGES_ENV = "SRM_SYNC_HOLD_AFTER_PAGES"
+HOLD_FILE_ENV = "SRM_SYNC_HOLD_FILE"
 
 
 def _kill_plan() -> tuple[int, str] | None:
@@ -63,6 +67,13 @@ def _kill_plan() -> tuple[int, str] | None:
     if not raw.isdigit():
         return None
     return int(raw), os.environ.get(KILL_POINT_ENV, "after")
+
+
+def _hold_here(pages: int) -> None:
+    raw, path = os.environ.get(HOLD_AFTER_PAGES_ENV, ""), os.environ.get(HOLD_FILE_ENV)
+    if path and raw.isdigit() and int(raw) == pages:
+        while os.path.exists(path):
+            time.sleep(0.05)
 
 
 def _kill_here() -> None:
@@ -438,6 +449,7 @@ class SyncEngine:
             if self._kill == (self._pages, "inside"):
                 _kill_here()  # this page's rows are written, not committed
         self._pages += 1
+        _hold_here(self._pages)
         if self._kill == (self._pages, "after"):
             _kill_here()
         return len(good) + len(gone), len(bad)

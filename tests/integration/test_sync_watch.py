@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -47,6 +48,21 @@ def _rows(url: str, sql: str, *args):
         return [tuple(r) for r in opened.conn().execute(sql, args).fetchall()]
     finally:
         opened.close()
+
+
+def _peek(db: Path, sql: str):
+    """Rows of a cache another process is still making (None until it can be read): read
+    only, so the reader never migrates it under its writer."""
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        return conn.execute(sql).fetchall()
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
 
 
 def _cycles(path: Path) -> list[dict]:
@@ -269,3 +285,53 @@ def test_watch_options_are_checked_before_anything_runs(tmp_path, args, said):
     assert result.returncode == 2, result.stderr
     assert said in result.stderr and "Traceback" not in result.stderr
     assert not db.exists()  # nothing made
+
+
+def test_sigterm_during_a_watchs_sync_ends_it_after_the_committed_page(sandbox, tmp_path):
+    """The watch is held after its sync's first page has committed (a test hook), signalled
+    there, then let go: it ends with exit 0 after that page, its line says the sync stopped,
+    and the next sync resumes to a cache equal to the export."""
+    from tests.helpers import cache_matches_export
+
+    db = tmp_path / "c.db"
+    hold = tmp_path / "hold"
+    hold.touch()
+    out = tmp_path / "watch.jsonl"
+    watch = subprocess.Popen(
+        [*SRM, "sync", "--watch", "--json"],
+        env={
+            **os.environ,
+            **_env(str(db), sandbox),
+            "SRM_PAGE_SIZE": "10",
+            "SRM_SYNC_HOLD_AFTER_PAGES": "1",
+            "SRM_SYNC_HOLD_FILE": str(hold),
+        },
+        stdout=out.open("w"),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert wait_for(
+            lambda: (
+                _peek(db, "SELECT count(*) FROM sync_checkpoints WHERE entity = 'customers'")
+                == [(1,)]
+            ),
+            timeout=300,
+            interval=0.1,
+        ), watch.stderr.read() if watch.poll() is not None else "no page"
+        watch.send_signal(signal.SIGTERM)
+        hold.unlink()  # the page's run goes on to the next step, where it stops
+        code, err = _stop(watch)
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+            watch.wait()
+    assert code == 0, err
+    (cycle,) = _cycles(out)
+    assert cycle["sync"]["stopped"] == 1 and cycle["sync"]["customers"] == 10
+    assert cycle["requests"] is None  # stopped before serving
+    assert _rows(str(db), "SELECT count(*) FROM customers") == [(10,)]
+    assert _rows(str(db), "SELECT count(*) FROM store_writers") == [(0,)]
+    again = run_srm("sync", env=_env(str(db), sandbox), timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert cache_matches_export(db, sandbox.export()) == []
