@@ -25,7 +25,7 @@ from srm_tui.api import profile as api_profile
 from srm_tui.api.client import ApiClient, Page, unwrap
 from srm_tui.api.profile import SANDBOX, VENDOR, ApiProfile
 from srm_tui.domain import models as m
-from srm_tui.storage import records, writer
+from srm_tui.storage import changes, records, writer
 from srm_tui.storage.cache import Cache
 from srm_tui.storage.facts import ensure_facts, facts_state, refresh_facts
 from srm_tui.sync.parse import is_tombstone, validate
@@ -446,6 +446,7 @@ class SyncEngine:
                 # The team store's readers never settle facts (they wait for the writer):
                 # the customers this page made stale are settled with it.
                 settle_dirty_facts(tx)
+            changes.page_written(tx, entity, touched)  # open consoles learn of this page
             if self._kill == (self._pages, "inside"):
                 _kill_here()  # this page's rows are written, not committed
         self._pages += 1
@@ -622,6 +623,7 @@ class SyncEngine:
                 written[entity] = len(good)
             records.refresh_customer_stats(tx, touched)
             refresh_facts(tx, touched)  # one customer: settle its segment facts now
+            changes.page_written(tx, "fetch", touched)  # open consoles show the refresh
             if fetched is not None:
                 from srm_tui.sync.vendor import mark
 

@@ -395,4 +395,10 @@ def apply_roles(conn: psycopg.Connection) -> RolesReport:
             _grant_table(conn, "INSERT, UPDATE, DELETE", table, AGENT)
             _grant_sequences(conn, table, AGENT)
         _apply_policies(conn, present, report)
+        if "change_log" in present:  # [changes] the writer logs each page it commits
+            conn.execute(
+                sql.SQL("GRANT EXECUTE ON FUNCTION srm_log_change(text, bigint[]) TO {}").format(
+                    _ident(SYNC)
+                )
+            )
     return report
