@@ -396,9 +396,5 @@ def apply_roles(conn: psycopg.Connection) -> RolesReport:
             _grant_sequences(conn, table, AGENT)
         _apply_policies(conn, present, report)
         if "change_log" in present:  # [changes] the writer logs each page it commits
-            conn.execute(
-                sql.SQL("GRANT EXECUTE ON FUNCTION srm_log_change(text, bigint[]) TO {}").format(
-                    _ident(SYNC)
-                )
-            )
+            conn.execute(f"GRANT EXECUTE ON FUNCTION srm_log_change(text, bigint[]) TO {SYNC}")
     return report
