@@ -6,6 +6,7 @@ push and the worker-failure handler meet; screens hold everything else.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from srm_tui.domain.time import ago
 from srm_tui.screens.stack import StackGuards, plain_text
 from srm_tui.screens.workers import ApiReached, DataChanged, WorkFailed, work
 from srm_tui.widgets import css_once
+from srm_tui.widgets.workers import StoreChanged
 
 css_once.install()  # srm.tcss parsed once per theme, not at every new widget class
 
@@ -66,7 +68,10 @@ class SrmApp(StackGuards, App):
     # connection at once (two quick connects, see RetryPolicy), so a short look costs little
     # and what waited goes within seconds of the API answering again.
     RETRY_EVERY = 5.0
-    TEAM_RELOAD_EVERY = 10.0  # seconds between reads of a team store that others change
+    # Seconds between reads of a team store that others change: a slow fallback, since the
+    # store's change feed tells the console of each change as it is committed.
+    TEAM_RELOAD_EVERY = 30.0
+    CHANGES_WAIT = 1.0  # how long one look at the change feed waits (and ends at exit)
 
     class SyncProgress(Message):
         """The background sync moved on: the status line shows where it is now
@@ -105,6 +110,7 @@ class SrmApp(StackGuards, App):
         self.sync_state = ""
         self.animation_level = "none"
         self.crashed: BaseException | None = None
+        self._changes_stop = threading.Event()  # ends the change feed's thread at exit
         if settings.keymap:
             self.set_keymap(settings.keymap)
 
@@ -118,6 +124,9 @@ class SrmApp(StackGuards, App):
             # notes): the screen reads it again now and then.
             self.set_interval(self.TEAM_RELOAD_EVERY, self._reload_screen)
         self.set_interval(self.RETRY_EVERY, self.retry_when_back)
+        feed = self.session.change_feed()
+        if feed is not None:  # the team store: others' changes are shown as they come
+            self._watch_changes(feed, self._changes_stop)
         # A replica's push needs no API: it forwards to its team store (team/forward.py).
         if self.sync_on_start and (self.demo or self.settings.api_url or self.session.replica):
             self.background_sync()
@@ -301,6 +310,36 @@ class SrmApp(StackGuards, App):
         if summary.stopped:
             raise RuntimeError(f"outbox: {summary.stopped}")
 
+    # the team's changes ---------------------------------------------------------------------
+
+    def _watch_changes(self, feed: Any, stop: threading.Event) -> None:
+        """Wait on the store's change feed for the console's life, in a thread of its own;
+        each batch of changes goes up as one StoreChanged. Not a Textual worker: it never
+        finishes, and waiting for the console's workers to finish must still end."""
+        threading.Thread(
+            target=self._changes_loop, args=(feed, stop), name="srm-store-changes", daemon=True
+        ).start()
+
+    def _changes_loop(self, feed: Any, stop: threading.Event) -> None:
+        try:
+            while not stop.is_set():
+                changes = feed.wait(self.CHANGES_WAIT)  # takes a lost connection up again
+                if changes and not stop.is_set():
+                    self.post_message(StoreChanged.of(changes))
+        except Exception as error:  # told like any background work's failure, never fatal
+            self.post_message(WorkFailed(self, "store-changes", error))
+        finally:
+            feed.close()
+
+    def on_store_changed(self, message: StoreChanged) -> None:
+        """Others changed the store: the status line counts again, and the screen on top
+        shows what concerns it (a form open over a customer is left alone: the customer
+        reloads when the form closes)."""
+        self.refresh_status()
+        hook = getattr(self.screen, "store_changed", None)
+        if hook is not None and self.screen.is_mounted:
+            hook(message)
+
     def on_srm_app_sync_progress(self, message: SyncProgress) -> None:
         self.refresh_status()
 
@@ -364,6 +403,7 @@ class SrmApp(StackGuards, App):
         "playbook-load": "Reading the playbook",
         "playbook-check": "Checking the playbook",
         "playbook-save": "Saving the playbook",
+        "store-changes": "Listening for the team's changes",
     }
 
     def on_data_changed(self, message: DataChanged) -> None:
@@ -431,4 +471,5 @@ class SrmApp(StackGuards, App):
     # the screen stack -----------------------------------------------------------------------
 
     def on_unmount(self) -> None:
+        self._changes_stop.set()  # the feed's thread ends within CHANGES_WAIT and closes it
         self.session.close()

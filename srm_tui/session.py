@@ -340,6 +340,13 @@ class Session:
         with self.client() as client:
             return self.sync_engine(client).fetch_customer(**what)
 
+    def change_feed(self) -> Any:
+        """A feed of the changes others commit to the store (storage.changes.ChangeFeed; the
+        caller closes it), or None for a SQLite cache, which has none."""
+        from srm_tui.storage import changes
+
+        return changes.open_feed(self.cache)
+
     def token_key_set(self) -> tuple[dict[str, Any] | None, str]:
         """The freshest JWT key set (fetched when an API answers, else the cached one) and
         where it came from. Call off the UI thread."""

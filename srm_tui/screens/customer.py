@@ -98,6 +98,12 @@ class CustomerScreen(Screen):
         if self.account is not None:
             self.action_reload()
 
+    def store_changed(self, message: Any) -> None:
+        """Others changed the team store (widgets.workers.StoreChanged): read this customer
+        again when the changes name it; the tab, the rows' cursors and the detail stay."""
+        if message.names(self.customer_id):
+            self.action_reload()
+
     def action_reload(self) -> None:
         session = self.app.session
         view = session.customers.account(self.customer_id, self.app.settings.now_ts())

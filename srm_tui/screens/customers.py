@@ -25,6 +25,7 @@ from srm_tui.widgets.footer import Footer
 from srm_tui.widgets.status_line import StatusLine
 
 DEBOUNCE = 0.15
+STORE_RELOAD_EVERY = 1.0  # seconds: the list follows the team's sync at most this often
 PREFETCH = 120  # rows the search worker reads ahead: the first screen paints without a query
 COLUMNS_META = "list_columns"  # kept for the segment builder's list (session.customers reads it)
 
@@ -62,6 +63,8 @@ class CustomersScreen(Screen):
         self._debounce: Timer | None = None
         self._open_when_shown = False  # Enter came before the results: open the first
         self.missing: tuple[str, Any] | None = None  # an identifier the cache lacks
+        self._store_quiet: Timer | None = None  # after a reload for others' changes
+        self._store_dirty = False  # others changed the store during that quiet second
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -150,6 +153,25 @@ class CustomersScreen(Screen):
             return
         self.query_one(CustomerTable).reload(self._source, self._count())
         self._update_headings()
+
+    def store_changed(self, message: Any) -> None:
+        """Others changed the team store (widgets.workers.StoreChanged): the list shows the
+        vendor records the team's sync wrote, read again at most once a second (a sync
+        commits many pages a second); the cursor stays on its row."""
+        if not message.vendor:
+            return
+        if self._store_quiet is not None:
+            self._store_dirty = True  # read once the quiet second is over
+            return
+        self.action_reload()
+        self._store_quiet = self.set_timer(STORE_RELOAD_EVERY, self._store_quiet_over)
+
+    def _store_quiet_over(self) -> None:
+        self._store_quiet = None
+        if self._store_dirty:
+            self._store_dirty = False
+            self.action_reload()
+            self._store_quiet = self.set_timer(STORE_RELOAD_EVERY, self._store_quiet_over)
 
     # sorting and columns -----------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from textual import work as textual_work
@@ -35,6 +35,42 @@ class ApiReached(Message):
 class DataChanged(Message):
     """The cache changed under the console (an action applied or queued, an outbox entry
     settled): the app's status line counts again."""
+
+
+class StoreChanged(Message):
+    """Others changed the team store (its change feed, storage.changes): the customers the
+    changes name, their kinds ("notes", "outbox", "sync:customers", ...), whether one may
+    concern any customer (too many to name), and whether the team's sync wrote vendor records.
+    The app refreshes its status line and hands it to the screen on top."""
+
+    def __init__(
+        self,
+        customer_ids: frozenset[int],
+        kinds: frozenset[str],
+        *,
+        any_customer: bool = False,
+        vendor: bool = False,
+    ) -> None:
+        super().__init__()
+        self.customer_ids = customer_ids
+        self.kinds = kinds
+        self.any_customer = any_customer
+        self.vendor = vendor
+
+    @classmethod
+    def of(cls, changes: Iterable[Any]) -> StoreChanged:
+        """One message for a batch of the feed's changes (storage.changes.Change)."""
+        changes = list(changes)
+        return cls(
+            frozenset(i for c in changes for i in (c.customer_ids or ())),
+            frozenset(c.kind for c in changes),
+            any_customer=any(c.any_customer for c in changes),
+            vendor=any(c.vendor for c in changes),
+        )
+
+    def names(self, customer_id: int) -> bool:
+        """Whether the changes may concern this customer."""
+        return self.any_customer or customer_id in self.customer_ids
 
 
 class WorkFailed(Message):
