@@ -127,6 +127,12 @@ class Session:
 
         settings = self.api_settings()
         if settings is None or not settings.api_url:
+            if self.replica is not None:  # asked to sync or fetch into a replica
+                raise ConfigError(
+                    f"this cache is a replica of {self.replica.url} ({self.replica.selection}): "
+                    "it never calls the API; srm replicate refreshes it, srm outbox push "
+                    "forwards its queued actions"
+                )
             raise ConfigError("no API URL: give --api-url or set SRM_API_URL")
         kwargs: dict[str, Any] = {"timeout": settings.timeout}
         if retry is not None:
@@ -339,13 +345,6 @@ class Session:
             )
         with self.client() as client:
             return self.sync_engine(client).fetch_customer(**what)
-
-    def change_feed(self) -> Any:
-        """A feed of the changes others commit to the store (storage.changes.ChangeFeed; the
-        caller closes it), or None for a SQLite cache, which has none."""
-        from srm_tui.storage import changes
-
-        return changes.open_feed(self.cache)
 
     def token_key_set(self) -> tuple[dict[str, Any] | None, str]:
         """The freshest JWT key set (fetched when an API answers, else the cached one) and

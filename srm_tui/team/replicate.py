@@ -133,17 +133,19 @@ def read_replica_of(path: str | os.PathLike[str]) -> ReplicaOf | None:
             return None
     except OSError:
         return None
-    try:
-        conn = sqlite3.connect(f"file:{quote(str(target.absolute()))}?mode=rw", uri=True)
-    except sqlite3.Error:
-        return None
-    try:
-        row = conn.execute("SELECT value FROM meta WHERE key = ?", (REPLICA_META,)).fetchone()
-    except sqlite3.Error:
-        return None
-    finally:
-        conn.close()
-    return ReplicaOf.from_json(row[0]) if row else None
+    for mode in ("rw", "ro"):  # read only when the file is (a WAL reader may need rw)
+        try:
+            conn = sqlite3.connect(f"file:{quote(str(target.absolute()))}?mode={mode}", uri=True)
+        except sqlite3.Error:
+            continue
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (REPLICA_META,)).fetchone()
+        except sqlite3.Error:
+            continue
+        finally:
+            conn.close()
+        return ReplicaOf.from_json(row[0]) if row else None
+    return None
 
 
 def replica_of_store(cache: Any) -> ReplicaOf | None:

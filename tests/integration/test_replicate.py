@@ -222,11 +222,14 @@ def test_an_offline_action_is_forwarded_once_and_sent_once(team, pg_login, sandb
     assert applied() == before + 1 and notes_at_api() == 1
 
 
-def test_a_replica_whose_store_is_away_keeps_its_actions(team, pg_login, tmp_path):
+def test_a_replica_whose_store_is_away_keeps_its_actions(team, pg_login, sandbox, tmp_path):
     url, members = team
     agent = pg_login(url, "srm_agent")
     replica = tmp_path / "laptop.db"
     ok(srm("replicate", "--segment", "Active", "--to", str(replica), "--store", agent))
+    # A replica is filled by srm replicate, never by a sync from the API.
+    synced = srm("sync", db=str(replica), api=sandbox)
+    assert synced.returncode == 2 and "is a replica of" in synced.stderr, synced.stderr
     ok(srm("customer", "note", "add", str(members[0]), "kept while away", db=str(replica)))
     away = urlsplit(agent)._replace(path="/no_such_store").geturl()
     pushed = srm("outbox", "push", db=str(replica), SRM_TEAM_DB=away)
