@@ -62,21 +62,13 @@ def record(
         outcome,
         detail,
     )
-    if getattr(getattr(conn, "dialect", None), "name", "sqlite") == "postgres":
-        # The team store's audit also says from where (its db_user is the login, set by the
-        # server: an agent cannot write another name there).
-        cur = conn.execute(
-            "INSERT INTO audit (at, agent, role, action, target, customer_id, before, after, "
-            "outcome, detail, host, pid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "RETURNING id",
-            (*values, socket.gethostname(), os.getpid()),
-        )
-    else:
-        cur = conn.execute(
-            "INSERT INTO audit (at, agent, role, action, target, customer_id, before, after, "
-            "outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            values,
-        )
+    # From where: the host and the process (both backends); on the team store the server
+    # also fills db_user with the login, which an agent cannot write another name into.
+    cur = conn.execute(
+        "INSERT INTO audit (at, agent, role, action, target, customer_id, before, after, "
+        "outcome, detail, host, pid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (*values, socket.gethostname(), os.getpid()),
+    )
     return int(cur.fetchone()[0])  # RETURNING: PostgreSQL has no lastrowid
 
 
@@ -93,6 +85,9 @@ class AuditEntry:
     after: Any
     outcome: str
     detail: str | None
+    host: str | None = None  # from where: the host and process that wrote it
+    pid: int | None = None
+    db_user: str | None = None  # the team store's login (set by the server)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -107,6 +102,9 @@ class AuditEntry:
             "after": self.after,
             "outcome": self.outcome,
             "detail": self.detail,
+            "host": self.host,
+            "pid": self.pid,
+            "db_user": self.db_user,
         }
 
 
@@ -133,6 +131,9 @@ def entries(
             json.loads(r["after"]) if r["after"] else None,
             r["outcome"],
             r["detail"],
+            r["host"],
+            r["pid"],
+            r["db_user"] if "db_user" in r.keys() else None,
         )
         for r in rows
     ]

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
+import signal
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -49,12 +51,16 @@ from srm_tui.storage import requests as store_requests
 from srm_tui.storage.cache import Cache
 from srm_tui.sync.engine import SyncEngine
 from srm_tui.writes import ClientHolder, PushSummary, Settled, WriteEngine, interactive_retry
+from srm_tui.writes.engine import LOST
 from srm_tui.writes.record import PendingWrite
 
 ROLE_VIEWER = Rule("role.viewer", "the viewer role is read only: it can run no action")
 # An action is interactive: a few quick retries, then the outbox takes over (the one
 # policy every write is sent with).
 ACTION_RETRY = interactive_retry()
+# Tests: a push SIGKILLs its own process once it has sent N entries, the N-th answered by the
+# API but not yet settled (the lease and the idempotency key must make that good).
+PUSH_KILL_AFTER_ENV = "SRM_PUSH_KILL_AFTER_SENDS"
 
 __all__ = [
     "ActionService",
@@ -121,6 +127,9 @@ class ActionService:
         # Called after the API accepted an outbox entry and before its status is written
         # (tests stop the process there to prove a re-sent key applies once).
         self._after_send = after_send
+        kill_after = os.environ.get(PUSH_KILL_AFTER_ENV, "")
+        self._kill_after = int(kill_after) if kill_after.isdigit() else None
+        self._sends = 0  # entries this service's pushes had the API accept
         self._holding: dict[int, list[str]] = {}  # outbox id -> exports holding its data
         self._profile: ApiProfile | None = None  # detected once per service, when online
         # On the team store: the API's records fetched for a push, kept out of the store.
@@ -267,6 +276,8 @@ class ActionService:
             raise ConfirmationRequired(name)
         if feature is not None and feature.local:
             return self._local(preview)
+        # Sent from here at once: born claimed, so no other pusher takes it meanwhile.
+        mine = outbox.Claim.new(self.settings.agent) if self.online else None
         with self.cache.transaction() as tx:
             item_id = outbox.enqueue(
                 tx,
@@ -275,8 +286,9 @@ class ActionService:
                 agent=self.settings.agent,
                 role=self.settings.role,
                 now=self.settings.now_ts(),
+                claim=mine,
             )
-        if not self.online:
+        if mine is None:
             self._audit_preview(preview, "queued", f"outbox #{item_id}: no API configured")
             return Outcome(
                 "queued",
@@ -284,6 +296,15 @@ class ActionService:
                 item_id,
                 preview,
             )
+        # The lease is kept while it is sent; left pending, it is given back to the pushers.
+        with outbox.leased(self.cache, mine, self.settings.now_ts):
+            return self._send_queued(spec, preview, item_id, mine)
+
+    def _send_queued(
+        self, spec: ActionSpec, preview: Preview, item_id: int, mine: outbox.Claim
+    ) -> Outcome:
+        """Send the entry a run just queued (claimed by ``mine``): after the customer's
+        earlier queued actions, in order, or at once."""
         conn = self.cache.conn()
         item = outbox.get(conn, item_id)
         assert item is not None
@@ -293,7 +314,7 @@ class ActionService:
             if i.id < item_id
         ]
         if earlier:  # the customer's queued actions go first, in order
-            summary = self._push(earlier + [item])
+            summary = self._push(earlier + [item], mine)
             item = outbox.get(conn, item_id)
             assert item is not None
             if item.status == SENT:
@@ -354,13 +375,24 @@ class ActionService:
         )
 
     def _direct(self, spec: ActionSpec, preview: Preview, item: OutboxItem) -> Outcome:
+        try:
+            return self._direct_claimed(spec, preview, item)
+        except outbox.LeaseLost as lost:  # held past its lease: another pusher has it now
+            return Outcome(
+                "queued",
+                f"{lost}; it is sent from there under the same key (outbox #{item.id})",
+                item.id,
+                preview,
+            )
+
+    def _direct_claimed(self, spec: ActionSpec, preview: Preview, item: OutboxItem) -> Outcome:
         values = self._personal(item)
         try:
             response = self._send(item)
         except api_errors.ApiError as exc:
             if api_errors.is_transient(exc):
                 with self.cache.transaction() as tx:
-                    outbox.attempted(tx, item.id, exc.message)
+                    outbox.attempted(tx, item.id, exc.message, token=item.claim_token)
                 self._audit_item(item, "queued", f"outbox #{item.id}: {exc.message}")
                 return Outcome(
                     "queued",
@@ -372,14 +404,16 @@ class ActionService:
             refusal = self._refusal(spec, exc)
             status = FAILED if isinstance(exc, api_errors.AuthError) else REFUSED
             with self.cache.transaction() as tx:
-                outbox.settle(
+                if not outbox.settle(
                     tx,
                     item.id,
                     status,
                     now=self.settings.now_ts(),
                     error=exc.message,
                     response={"status": exc.status},
-                )
+                    token=item.claim_token,
+                ):
+                    raise outbox.LeaseLost(item.id) from None
             self._audit_item(
                 item,
                 "failed" if status == FAILED else "refused",
@@ -418,10 +452,9 @@ class ActionService:
         return audit.entries(self.cache.conn(), customer_id, limit)
 
     def push(self) -> PushSummary:
-        """Send every pending action, oldest first, each under its stored key."""
-        from srm_tui.storage.db import push_lock
-
-        return WriteEngine([self.write_kind()], lock=lambda: push_lock(self.cache)).push()
+        """Send every pending action this push can claim, oldest first, each under its
+        stored key (entries another pusher holds are left to it)."""
+        return WriteEngine([self.write_kind()]).push()
 
     def resolve(self, outbox_id: int, *, retry: bool, replaced_by: str | None = None) -> OutboxItem:
         """Settle an entry: ``retry`` sends it again as it is (at the next push), else discard.
@@ -474,16 +507,17 @@ class ActionService:
 
     # the write kind --------------------------------------------------------------------------
 
-    def write_kind(self) -> Any:
-        """Support actions as a kind of write, for the write engine."""
+    def write_kind(self, claim: outbox.Claim | None = None) -> Any:
+        """Support actions as a kind of write, for the write engine (``claim``: pushes under
+        this claim, which the caller holds)."""
         from srm_tui.writes.kinds import ActionWrites
 
         if self._push_kind is not None:  # a replica's push goes to its team store, not the API
             return self._push_kind(self)
-        return ActionWrites(self)
+        return ActionWrites(self, claim)
 
-    def _push(self, items: list[OutboxItem]) -> PushSummary:
-        kind = self.write_kind()
+    def _push(self, items: list[OutboxItem], claim: outbox.Claim) -> PushSummary:
+        kind = self.write_kind(claim)
         return WriteEngine([kind]).push(writes=[outbox.as_write(i) for i in items])
 
     @contextlib.contextmanager
@@ -496,7 +530,10 @@ class ActionService:
         profile = self.profile() if writes else None
 
         def send(write: PendingWrite) -> Settled:
-            return self._push_one(write.source, profile, fresh, stale)
+            try:
+                return self._push_one(write.source, profile, fresh, stale)
+            except outbox.LeaseLost as lost:  # the other pusher sends it under the same key
+                return Settled(LOST, f"#{write.id} {write.title}: {lost}")
 
         try:
             yield send
@@ -545,7 +582,7 @@ class ActionService:
         except api_errors.ApiError as exc:
             if api_errors.is_transient(exc) or isinstance(exc, api_errors.AuthError):
                 with self.cache.transaction() as tx:
-                    outbox.attempted(tx, item.id, exc.message)
+                    outbox.attempted(tx, item.id, exc.message, token=item.claim_token)
                 return Settled(
                     "waiting",
                     stop=f"stopped at #{item.id}: {exc.message}; it stays pending",
@@ -564,6 +601,9 @@ class ActionService:
                 f"outbox #{item.id}: HTTP {exc.status}: {exc.message}",
             )
             return Settled(status, f"{about}: {status}: {exc.message}")
+        self._sends += 1
+        if self._kill_after is not None and self._sends >= self._kill_after:
+            os.kill(os.getpid(), signal.SIGKILL)  # tests: sent, never settled
         if self._after_send is not None:
             self._after_send(item)
         # An anonymization is followed at once (the values must leave the cache now).
@@ -599,7 +639,15 @@ class ActionService:
                 agent=item.agent or self.settings.agent,
                 now=self.settings.now_ts(),
             )
-            outbox.settle(tx, item.id, SENT, now=self.settings.now_ts(), response={"kept": "srm"})
+            if not outbox.settle(
+                tx,
+                item.id,
+                SENT,
+                now=self.settings.now_ts(),
+                response={"kept": "srm"},
+                token=item.claim_token,
+            ):
+                raise outbox.LeaseLost(item.id)  # rolls the note back with it
             self._audit_item(item, "sent", f"outbox #{item.id}: {local_notes.NOTICE}")
         return Settled(SENT)
 
@@ -680,9 +728,15 @@ class ActionService:
     ) -> bool:
         with self.cache.transaction():  # the status and its audit entry: both or neither
             with self.cache.transaction() as tx:
-                outbox.settle(
-                    tx, item.id, SENT, now=self.settings.now_ts(), response={"status": status}
-                )
+                if not outbox.settle(
+                    tx,
+                    item.id,
+                    SENT,
+                    now=self.settings.now_ts(),
+                    response={"status": status},
+                    token=item.claim_token,
+                ):
+                    raise outbox.LeaseLost(item.id)  # the other pusher's now: nothing written
             self._audit_item(item, outcome, f"outbox #{item.id}")
             if self._team:  # the writer brings the records: asked with the sent status
                 self._ask_writer(item, values)
@@ -773,14 +827,16 @@ class ActionService:
         self, item: OutboxItem, status: str, error: str, server: list[dict[str, Any] | None] | None
     ) -> None:
         with self.cache.transaction() as tx:
-            outbox.settle(
+            if not outbox.settle(
                 tx,
                 item.id,
                 status,
                 now=self.settings.now_ts(),
                 error=error,
                 response={"server": server} if server is not None else None,
-            )
+                token=item.claim_token,
+            ):
+                raise outbox.LeaseLost(item.id)
 
     @staticmethod
     def _refusal(spec: ActionSpec, exc: api_errors.ApiError) -> ActionError:

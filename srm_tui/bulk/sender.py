@@ -40,6 +40,7 @@ class Sender:
         self._client: Any = None
         self._pool: ThreadPoolExecutor | None = None
         self._told = 0.0
+        self._held: str | None = None  # why a pass could claim none of the queued entries
 
     def close(self) -> None:
         if self._pool is not None:
@@ -65,10 +66,12 @@ class Sender:
             last, final = self._round(rows, progress)
             if final:  # a refused key, or nothing listening at the API's address
                 break
-            if last is not None:
+            if last is not None or self._held is not None:
                 time.sleep(min(8.0, 0.5 * 2**attempt))
         if not store.queued(conn, self.run.id):
             return None
+        if last is None and self._held is not None:
+            return f"{self._held}; srm bulk resume {self.run.id} continues"
         return (
             f"the API did not answer ({last}); the queued members wait: "
             f"srm bulk resume {self.run.id} continues"
@@ -81,15 +84,40 @@ class Sender:
         it was final). A refused connection ends the pass: the members not sent yet stay
         queued rather than each being refused in turn."""
         conn = self.service.cache.conn()
-        pending: list[tuple[int, OutboxItem]] = []
+        self._held = None
+        waiting: list[int] = []
         for row in rows:
             item = outbox.get(conn, row["outbox_id"])
             if item is not None and item.status == outbox.PENDING:
-                pending.append((row["seq"], item))
+                waiting.append(row["seq"])
             else:  # settled by a push meanwhile (srm outbox push sends the same entries)
                 self._from_outbox(row["seq"], row["customer_id"], item)
-        if not pending:
+        if not waiting:
             return None, False
+        # Only the entries this run claims are sent: another pusher may hold some, and a
+        # customer's earlier queued action goes first (they are taken at a later pass).
+        clock = self.service.settings.now_ts
+        mine = outbox.Claim.new(self.run.agent)
+        with outbox.leased(self.service.cache, mine, clock):
+            taken = outbox.claim(
+                self.service.cache, mine, now=clock(), limit=len(waiting), run_id=self.run.id
+            )
+            by_id = {item.id: item for item in taken}
+            pending = [
+                (row["seq"], by_id[row["outbox_id"]]) for row in rows if row["outbox_id"] in by_id
+            ]
+            if not pending:
+                self._held = (
+                    f"{len(waiting)} queued member(s) wait for entries another pusher holds "
+                    "or for their customer's earlier queued actions"
+                )
+                return None, False
+            return self._send_claimed(pending, progress)
+
+    def _send_claimed(
+        self, pending: list[tuple[int, OutboxItem]], progress: Callable[[Progress], None] | None
+    ) -> tuple[str | None, bool]:
+        """Send the claimed entries at once, settling each answer as it comes."""
         if self._pool is None:
             self._pool = ThreadPoolExecutor(SENDERS, thread_name_prefix="srm-bulk")
         api = self.api()
@@ -105,14 +133,16 @@ class Sender:
                 continue
             if kind == "sent":
                 killer.at("send", self.committed)
-                self._sent(seq, item, answer)
+                settled = self._sent(seq, item, answer)
             elif kind == "refused":
-                self._refused(seq, item, answer)
+                settled = self._refused(seq, item, answer)
             else:
                 with self.service.cache.transaction() as tx:
-                    outbox.attempted(tx, item.id, answer.message)
+                    outbox.attempted(tx, item.id, answer.message, token=item.claim_token)
                 last = answer.message
                 final = final or kind == "auth" or away.is_set()
+                continue
+            if not settled:  # its lease ran out: the pusher that took it over settles it
                 continue
             self.committed += 1
             killer.at("commit", self.committed)
@@ -148,29 +178,43 @@ class Sender:
             detail=f"{self.run.label}: {detail}",
         )
 
-    def _sent(self, seq: int, item: OutboxItem, status: int) -> None:
+    def _sent(self, seq: int, item: OutboxItem, status: int) -> bool:
+        """The entry, its member and the audit, together; False (nothing written) when the
+        entry's lease ran out and another pusher holds it now."""
         with self.service.cache.transaction() as tx:
-            outbox.settle(tx, item.id, outbox.SENT, now=self._now(), response={"status": status})
+            if not outbox.settle(
+                tx,
+                item.id,
+                outbox.SENT,
+                now=self._now(),
+                response={"status": status},
+                token=item.claim_token,
+            ):
+                return False
             store.settle(tx, self.run.id, seq, store.SENT_OK, now=self._now())
             self._record(tx, item, "sent", f"outbox #{item.id}")
+        return True
 
-    def _refused(self, seq: int, item: OutboxItem, exc: api_errors.ApiError) -> None:
+    def _refused(self, seq: int, item: OutboxItem, exc: api_errors.ApiError) -> bool:
         rule = REGISTRY[item.action].rule_for(exc.message)
         rule_id = rule.id if rule else f"api.{exc.status}"
         reason = f"HTTP {exc.status}: {exc.message}"
         with self.service.cache.transaction() as tx:
-            outbox.settle(
+            if not outbox.settle(
                 tx,
                 item.id,
                 outbox.REFUSED,
                 now=self._now(),
                 error=exc.message,
                 response={"status": exc.status},
-            )
+                token=item.claim_token,
+            ):
+                return False
             store.settle(
                 tx, self.run.id, seq, store.FAILED, now=self._now(), rule=rule_id, reason=reason
             )
             self._record(tx, item, "refused", f"outbox #{item.id}: {reason}")
+        return True
 
     def _from_outbox(self, seq: int, customer_id: int, item: OutboxItem | None) -> None:
         """A queued member whose entry someone else settled: it ends as the entry did."""

@@ -15,7 +15,7 @@ import os
 import re
 import sqlite3
 import sys
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from functools import lru_cache
 from typing import Any, Protocol, runtime_checkable
 
@@ -334,18 +334,6 @@ def role_cap(standing: str) -> str:
 # SQLite. Such a command exits 1 with one line (``pg_not_yet``) before it touches the store,
 # never a traceback or a wrong answer. A part that ports a command removes its line here.
 PG_NOT_YET: tuple[str, ...] = ()
-
-
-def push_lock(store: Any, label: str = "srm") -> AbstractContextManager[str | None]:
-    """The team's one-sender lock around a push of the shared outbox: yields None when this
-    process may send, else who is sending now. A SQLite cache is one agent's and takes none;
-    on the team store every agent's console pushes the one shared outbox, so only one process
-    sends at a time and the others leave their turn to it."""
-    if getattr(getattr(store, "dialect", None), "name", "sqlite") != "postgres":
-        return nullcontext()
-    from srm_tui.storage.pg.writer import push_lock as pg_push_lock
-
-    return pg_push_lock(store, label)
 
 
 def pg_not_yet(command_path: str) -> str | None:

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from srm_tui.api.client import ApiClient, RetryPolicy
 
 WAITING = "waiting"  # not sent: the API did not answer
+# Sent, but its claim's lease ran out meanwhile and another pusher took the write over: this
+# answer is dropped (the other pusher sends it again under the same idempotency key).
+LOST = "lost"
 
 
 def interactive_retry() -> RetryPolicy:
@@ -34,7 +37,7 @@ def interactive_retry() -> RetryPolicy:
 class Settled:
     """What became of one write in a push."""
 
-    status: str  # sent | conflict | failed | waiting
+    status: str  # sent | conflict | failed | waiting | lost
     message: str | None = None  # told to the agent (the summary's messages)
     stop: str | None = None  # waiting: why the push stops here
     unreachable: bool = False  # waiting: the API could not be reached at all
@@ -67,6 +70,19 @@ class WriteKind(Protocol):
 
     def retry(self, write_id: int) -> Any:
         """Send a write in conflict again as it is (over the API's version)."""
+        ...
+
+
+class ClaimedKind(WriteKind, Protocol):
+    """A kind whose writes several pushers share (the outbox): a push sends only the writes
+    it claimed, a batch at a time, under a lease it keeps while it sends."""
+
+    def claiming(
+        self, ids: list[int] | None
+    ) -> contextlib.AbstractContextManager[Callable[[], list[PendingWrite]]]:
+        """A push's claim (``ids``: only among these): yields the function that claims the
+        next batch (empty when nothing more may be taken); gives back what is left at the
+        end."""
         ...
 
 
@@ -122,14 +138,7 @@ class ClientHolder:
 class WriteEngine:
     """Every registered kind of write, pushed and resolved the same way."""
 
-    def __init__(
-        self,
-        kinds: list[WriteKind] | None = None,
-        lock: Callable[[], contextlib.AbstractContextManager[str | None]] | None = None,
-    ) -> None:
-        # ``lock``: the store's one-sender lock (storage.db.push_lock); a push that does not
-        # get it sends nothing and says who is sending.
-        self.lock = lock
+    def __init__(self, kinds: list[WriteKind] | None = None) -> None:
         self.kinds: dict[str, WriteKind] = {}
         for kind in kinds or []:
             self.register(kind)
@@ -175,27 +184,9 @@ class WriteEngine:
         fields: tuple[tuple[str, str], ...] = OUTBOX_FIELDS,
     ) -> PushSummary:
         """Send what waits, kind by kind, oldest first; stop at the first write the API did
-        not answer (everything after it waits too). ``writes``: only these (one kind)."""
-        if self.lock is None:
-            return self._push(kinds, writes=writes, fields=fields)
-        with self.lock() as sender:
-            if sender is None:
-                return self._push(kinds, writes=writes, fields=fields)
-        summary = PushSummary(fields=fields)
-        summary.remaining = sum(kind.remaining() for kind in self._kinds(kinds))
-        summary.messages.append(
-            f"{sender} is sending the team's queued writes now; nothing sent from here "
-            "(they go from there)"
-        )
-        return summary
-
-    def _push(
-        self,
-        kinds: list[str] | None,
-        *,
-        writes: list[PendingWrite] | None,
-        fields: tuple[tuple[str, str], ...],
-    ) -> PushSummary:
+        not answer (everything after it waits too). ``writes``: only these (one kind). A
+        kind several pushers share sends only what this push claimed: another pusher's
+        writes are left to it."""
         chosen = self._kinds(kinds)
         summary = PushSummary(fields=fields)
         several = len(chosen) > 1
@@ -214,24 +205,53 @@ class WriteEngine:
         several: bool,
     ) -> bool:
         """One kind's writes; True when the push stopped."""
-        items = kind.pushable() if batch is None else batch
-        with kind.pushing(items) as send:
-            for write in items:
-                settled: Settled = send(write)
-                name = write.number if several else write.id
-                if settled.message:
-                    summary.messages.append(settled.message)
-                if settled.status == SENT:
-                    summary.sent.append(name)
-                elif settled.status == CONFLICT:
-                    summary.conflicts.append(name)
-                elif settled.status == FAILED:
-                    summary.failed.append(name)
-                else:
-                    summary.waiting.append(name)
-                    summary.stopped = settled.stop or settled.message or "the API did not answer"
-                    summary.unreachable = settled.unreachable
-                    return True
+        claiming = getattr(kind, "claiming", None)
+        if claiming is None:
+            items = kind.pushable() if batch is None else batch
+            with kind.pushing(items) as send:
+                return self._send(send, items, summary, several)
+        with claiming(None if batch is None else [w.id for w in batch]) as take:
+            items = take()
+            if not items:
+                return False
+            tried: set[int] = set()
+            # One batch context for every claim: a customer's records are brought from the
+            # API once, at the end of the push, not once per claimed batch.
+            with kind.pushing(items) as send:
+                while items:
+                    tried.update(w.id for w in items)
+                    if self._send(send, items, summary, several):
+                        return True
+                    # A write this push already tried and still holds is not tried again.
+                    items = [w for w in take() if w.id not in tried]
+        return False
+
+    def _send(
+        self,
+        send: Callable[[PendingWrite], Settled],
+        items: list[PendingWrite],
+        summary: PushSummary,
+        several: bool,
+    ) -> bool:
+        """Send a batch in order; True when the push stopped."""
+        for write in items:
+            settled = send(write)
+            name = write.number if several else write.id
+            if settled.message:
+                summary.messages.append(settled.message)
+            if settled.status == SENT:
+                summary.sent.append(name)
+            elif settled.status == CONFLICT:
+                summary.conflicts.append(name)
+            elif settled.status == FAILED:
+                summary.failed.append(name)
+            elif settled.status == LOST:
+                continue  # the other pusher's, now: its message says so
+            else:
+                summary.waiting.append(name)
+                summary.stopped = settled.stop or settled.message or "the API did not answer"
+                summary.unreachable = settled.unreachable
+                return True
         return False
 
     # deciding ------------------------------------------------------------------------------

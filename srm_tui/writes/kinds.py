@@ -8,23 +8,32 @@ the stop and the summary.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from srm_tui.writes.record import OPEN, PENDING, PendingWrite
 
 if TYPE_CHECKING:
+    from srm_tui.actions.outbox import Claim
     from srm_tui.actions.service import ActionService
     from srm_tui.offers.service import OfferService
 
+# Entries a push claims at a time (at most one per customer): small, so that several pushers
+# share the queue and a killed one holds few rows until its lease runs out.
+CLAIM_BATCH = 20
+
 
 class ActionWrites:
-    """Support actions: outbox entries, sent under their keys, watched fields as the base."""
+    """Support actions: outbox entries, sent under their keys, watched fields as the base.
+    The outbox is shared (the team store, or one cache several `srm outbox push` send): a
+    push sends only the entries it claimed."""
 
     name = "action"
 
-    def __init__(self, service: ActionService) -> None:
+    def __init__(self, service: ActionService, claim: Claim | None = None) -> None:
         self.service = service
+        # A claim its caller holds (and keeps the lease of): a run sending what it queued.
+        self.claim = claim
 
     def writes(self, statuses: tuple[str, ...] | None = OPEN) -> list[PendingWrite]:
         from srm_tui.actions import outbox
@@ -48,6 +57,29 @@ class ActionWrites:
 
     def pushing(self, writes: list[PendingWrite]) -> contextlib.AbstractContextManager[Any]:
         return self.service.pushing(writes)
+
+    @contextlib.contextmanager
+    def claiming(self, ids: list[int] | None) -> Iterator[Callable[[], list[PendingWrite]]]:
+        """A push's claim on the outbox: yields the function claiming the next batch (the
+        oldest pending entries nobody holds, each its customer's earliest); the lease is
+        kept while the push sends, and what is left unsent is given back at the end."""
+        from srm_tui.actions import outbox
+
+        if ids is None:
+            self.pushable()  # the role and the API, checked before anything is claimed
+        service = self.service
+        clock = service.settings.now_ts
+
+        def take(mine: outbox.Claim) -> list[PendingWrite]:
+            found = outbox.claim(service.cache, mine, now=clock(), limit=CLAIM_BATCH, ids=ids)
+            return [outbox.as_write(i) for i in found]
+
+        if self.claim is not None:
+            mine = self.claim
+            yield lambda: take(mine)
+            return
+        with outbox.leased(service.cache, outbox.Claim.new(service.settings.agent), clock) as c:
+            yield lambda: take(c)
 
     def remaining(self) -> int:
         conn = self.service.cache.conn()

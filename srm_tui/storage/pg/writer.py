@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import psycopg
@@ -140,45 +138,3 @@ def _holder(conn: psycopg.Connection, what: str, key: int) -> Holder | None:
         row[1],
         row[2],
     )
-
-
-# One sender of the team's queued writes at a time: every agent's console and `srm outbox push`
-# push the one shared outbox, and two sending the same entry at once would send it twice.
-PUSH_KEY = 0x73726D_0012
-
-
-@contextmanager
-def push_lock(store: PgStore, label: str) -> Iterator[str | None]:
-    """Hold the team's push lock for the block: yields None when this process holds it, else
-    who does (``srm pid 4242 on jump-1 as alice``) and nothing may be sent. Any login may
-    take it (an advisory lock needs no table right); the server drops it if the process dies."""
-    from srm_tui.storage.writer import me
-
-    pid, host, _ = me()
-    name = f"{label} pid={pid} host={host}".encode()[:_APP_NAME_MAX].decode("utf-8", "ignore")
-    try:
-        conn = psycopg.connect(
-            store.url, autocommit=True, application_name=name, connect_timeout=CONNECT_TIMEOUT_S
-        )
-    except psycopg.Error as error:
-        raise StoreUnreachable(
-            f"cannot reach the PostgreSQL store {store.location}: {store._one_line(error)}"
-        ) from None
-    try:
-        if conn.execute("SELECT pg_try_advisory_lock(%s)", (PUSH_KEY,)).fetchone()[0]:
-            yield None
-            return
-        parts = (PUSH_KEY >> 32, PUSH_KEY & 0xFFFFFFFF)
-        row = conn.execute(
-            "SELECT a.application_name, a.usename FROM pg_stat_activity a "
-            f"WHERE a.pid IN ({_HOLDERS})",
-            parts,
-        ).fetchone()
-        found = _APP_NAME.search((row[0] if row else "") or "")
-        who = "another srm"
-        if found:
-            who = f"srm (pid {found.group(1)} on {found.group(2)}"
-            who += f" as {row[1]})" if row and row[1] else ")"
-        yield who
-    finally:
-        conn.close()  # ends the session: the lock, if held, goes with it
