@@ -193,13 +193,16 @@ class Session:
     @cached_property
     def writes(self) -> WriteEngine:
         """Every pending write (support actions, offer edits) behind one push-and-resolve
-        engine, sent through this session's API (the outbox's entries by claims with leases,
-        so several pushers share it: actions/outbox.py claim)."""
+        engine, sent through this session's API."""
+        from srm_tui.storage.db import push_lock
         from srm_tui.writes import WriteEngine
 
         if self.replica is not None:  # its actions go to the team store; offer edits stay
             return WriteEngine([self.actions.write_kind()])
-        return WriteEngine([self.actions.write_kind(), self.offers.write_kind()])
+        return WriteEngine(
+            [self.actions.write_kind(), self.offers.write_kind()],
+            lock=lambda: push_lock(self.cache),
+        )
 
     @cached_property
     def local_writes(self) -> WriteEngine:
@@ -342,6 +345,13 @@ class Session:
             )
         with self.client() as client:
             return self.sync_engine(client).fetch_customer(**what)
+
+    def change_feed(self) -> Any:
+        """A feed of the changes others commit to the store (storage.changes.ChangeFeed; the
+        caller closes it), or None for a SQLite cache, which has none."""
+        from srm_tui.storage import changes
+
+        return changes.open_feed(self.cache)
 
     def token_key_set(self) -> tuple[dict[str, Any] | None, str]:
         """The freshest JWT key set (fetched when an API answers, else the cached one) and
