@@ -193,16 +193,13 @@ class Session:
     @cached_property
     def writes(self) -> WriteEngine:
         """Every pending write (support actions, offer edits) behind one push-and-resolve
-        engine, sent through this session's API."""
-        from srm_tui.storage.db import push_lock
+        engine, sent through this session's API (the outbox's entries by claims with leases,
+        so several pushers share it: actions/outbox.py claim)."""
         from srm_tui.writes import WriteEngine
 
         if self.replica is not None:  # its actions go to the team store; offer edits stay
             return WriteEngine([self.actions.write_kind()])
-        return WriteEngine(
-            [self.actions.write_kind(), self.offers.write_kind()],
-            lock=lambda: push_lock(self.cache),
-        )
+        return WriteEngine([self.actions.write_kind(), self.offers.write_kind()])
 
     @cached_property
     def local_writes(self) -> WriteEngine:
