@@ -132,3 +132,43 @@ def _sandbox_free(monkeypatch):
     """No API here: the console reads the store and the feed only."""
     monkeypatch.delenv("SRM_API_URL", raising=False)
     monkeypatch.delenv("SRM_API_KEY", raising=False)
+
+
+async def test_the_list_follows_a_page_the_team_sync_commits(pg_store, pg_login):
+    """The writer's page (a customer renamed, logged by the sync's own call) shows on an open
+    list, read again for it alone: the fallback is out of reach here too."""
+    from srm_tui.domain import models as m
+    from srm_tui.storage import changes, records
+    from srm_tui.storage.db import open_store
+
+    url = pg_store(CUSTOMERS, SEED)
+    anna, sync = pg_login(url, "srm_agent"), pg_login(url, "srm_sync")
+    with psycopg.connect(url) as conn:
+        customer_id, raw = conn.execute(
+            "SELECT id, raw FROM customers ORDER BY id LIMIT 1"
+        ).fetchone()
+    settings, store = runtime.open_console_store(
+        load_settings(db=anna, now=NOW, agent="anna", role="agent")
+    )
+    app = SrmApp(settings, store, sync_on_start=False)
+    app.TEAM_RELOAD_EVERY = 3600.0
+    try:
+        async with app.run_test(size=(140, 45)) as pilot:
+            await settle(pilot, 0.1)
+            assert name(app) == "CustomersScreen" and "Zebulon" not in screen_text(app)
+            record = records.decode_raw(raw)
+            record["lastName"] = "Zebulon"
+            writer = open_store(sync)
+            try:
+                with writer.transaction(vendor=True) as tx:  # what the sync's page does
+                    touched = records.upsert(tx, "customers", [m.Customer.from_api(record)], 1)
+                    changes.page_written(tx, "customers", touched)
+            finally:
+                writer.close()
+            ended = time.monotonic()
+            assert await _until(pilot, lambda: "Zebulon" in screen_text(app))
+            print(f"list showed the page {time.monotonic() - ended:.2f} s after its commit")
+            assert str(customer_id) in screen_text(app)
+            app.exit()
+    finally:
+        store.close()
