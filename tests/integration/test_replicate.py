@@ -222,7 +222,9 @@ def test_an_offline_action_is_forwarded_once_and_sent_once(team, pg_login, sandb
     assert applied() == before + 1 and notes_at_api() == 1
 
 
-def test_a_replica_whose_store_is_away_keeps_its_actions(team, pg_login, sandbox, tmp_path):
+def test_a_replica_whose_store_is_away_keeps_its_actions(
+    team, pg_store, pg_login, sandbox, tmp_path
+):
     url, members = team
     agent = pg_login(url, "srm_agent")
     replica = tmp_path / "laptop.db"
@@ -236,6 +238,17 @@ def test_a_replica_whose_store_is_away_keeps_its_actions(team, pg_login, sandbox
     assert pushed.returncode == 3, (pushed.stdout, pushed.stderr)
     lines = pushed.stderr.strip().splitlines()
     assert len(lines) == 1 and "cannot be reached" in lines[0] and "stay pending" in lines[0]
+    local = sqlite3.connect(replica)
+    assert local.execute("SELECT status FROM outbox").fetchone()[0] == "pending"
+    local.close()
+
+    # Another srm store (another database) is not this replica's: nothing goes there.
+    other = pg_store(CUSTOMERS, SEED)
+    wrong = srm("outbox", "push", db=str(replica), SRM_TEAM_DB=other)
+    assert wrong.returncode == 1, wrong.stderr
+    assert "is not the store this replica was taken from" in wrong.stderr, wrong.stderr
+    with psycopg.connect(other) as store:
+        assert rows(store, "SELECT count(*) FROM outbox WHERE agent = 'anna'") == [(0,)]
     local = sqlite3.connect(replica)
     assert local.execute("SELECT status FROM outbox").fetchone()[0] == "pending"
     local.close()
