@@ -89,10 +89,14 @@ class ForwardWrites(ActionWrites):
         try:
             store = db.open_team_store(url)
         except CacheError as exc:
+            from srm_tui.storage.pg.connection import StoreUnreachable
+
+            away = isinstance(exc, StoreUnreachable)  # else no srm store there, or another version
             yield _stopped(  # the reason last: a long libpq message is cut, not the point
-                f"the team store cannot be reached: {len(writes)} action(s) stay pending on "
-                f"this replica until it can ({where}: {exc})",
-                unreachable=True,
+                f"the team store {'cannot be reached' if away else 'cannot take them'}: "
+                f"{len(writes)} action(s) stay pending on this replica until it can "
+                f"({where}: {exc})",
+                unreachable=away,
             )
             return
         try:
