@@ -72,6 +72,7 @@ class SrmApp(StackGuards, App):
     # store's change feed tells the console of each change as it is committed.
     TEAM_RELOAD_EVERY = 30.0
     CHANGES_WAIT = 1.0  # how long one look at the change feed waits (and ends at exit)
+    CHANGES_GAP = 0.25  # seconds at least between two StoreChanged
 
     class SyncProgress(Message):
         """The background sync moved on: the status line shows where it is now
@@ -326,6 +327,9 @@ class SrmApp(StackGuards, App):
                 changes = feed.wait(self.CHANGES_WAIT)  # takes a lost connection up again
                 if changes and not stop.is_set():
                     self.post_message(StoreChanged.of(changes))
+                    # A sync commits many pages a second: what comes meanwhile is read as one
+                    # batch, so the screen is not read again for every page.
+                    stop.wait(self.CHANGES_GAP)
         except Exception as error:  # told like any background work's failure, never fatal
             self.post_message(WorkFailed(self, "store-changes", error))
         finally:
