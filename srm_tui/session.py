@@ -127,17 +127,22 @@ class Session:
 
         settings = self.api_settings()
         if settings is None or not settings.api_url:
-            if self.replica is not None:  # asked to sync or fetch into a replica
-                raise ConfigError(
-                    f"this cache is a replica of {self.replica.url} ({self.replica.selection}): "
-                    "it never calls the API; srm replicate refreshes it, srm outbox push "
-                    "forwards its queued actions"
-                )
-            raise ConfigError("no API URL: give --api-url or set SRM_API_URL")
+            raise self.no_api()
         kwargs: dict[str, Any] = {"timeout": settings.timeout}
         if retry is not None:
             kwargs["retry"] = retry
         return ApiClient(settings.api_url, settings.key(), **kwargs)
+
+    def no_api(self) -> ConfigError:
+        """Why this session reaches no API (exit 2): none is configured, or the cache is a
+        replica, which never calls it (asked to sync or fetch into one, it says what it is)."""
+        if self.replica is not None:
+            return ConfigError(
+                f"this cache is a replica of {self.replica.url} ({self.replica.selection}): "
+                "it never calls the API; srm replicate refreshes it, srm outbox push forwards "
+                "its queued actions"
+            )
+        return ConfigError("no API URL: give --api-url or set SRM_API_URL")
 
     def profile(self) -> ApiProfile | None:
         """The connected API's profile as last detected (no network; None before the first

@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from srm_tui import runtime
-from srm_tui.config import ConfigError, Settings, load_settings
+from srm_tui.config import Settings, load_settings
 from srm_tui.domain.text import json_text, visible
 from srm_tui.exits import EXIT_FAILURE, UsageProblem, classify, report
 from srm_tui.session import Session
@@ -129,7 +129,7 @@ def configured_api(s: Session) -> None:
     receiver and subscription) do not fall back to the demo's sandbox: exit 2 as without an
     API, as they always have."""
     if not s.settings.api_url:
-        raise ConfigError("no API URL: give --api-url or set SRM_API_URL")
+        raise s.no_api()  # a replica says it is one
 
 
 def _debug(ctx: click.Context, local: dict[str, Any]) -> bool:
