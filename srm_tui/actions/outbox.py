@@ -420,6 +420,17 @@ def reap(store: Any, *, now: int) -> int:
     return freed
 
 
+def holders(conn: sqlite3.Connection, *, now: int) -> list[tuple[str, int]]:
+    """The pushers holding pending entries under a live lease, with how many, most first."""
+    rows = conn.execute(
+        "SELECT claimed_by, count(*) FROM outbox WHERE status = 'pending' "
+        "AND claim_token IS NOT NULL AND lease_until >= ? GROUP BY claimed_by "
+        "ORDER BY count(*) DESC, claimed_by",
+        (now,),
+    )
+    return [(r[0] or "another srm", int(r[1])) for r in rows]
+
+
 def claimed(conn: sqlite3.Connection, mine: Claim) -> list[OutboxItem]:
     """The pending entries ``mine`` holds, oldest first."""
     rows = conn.execute(

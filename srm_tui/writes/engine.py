@@ -195,6 +195,12 @@ class WriteEngine:
             if self._push_kind(kind, batch, summary, several):
                 break
         summary.remaining = sum(kind.remaining() for kind in chosen)
+        if summary.remaining and summary.stopped is None:
+            for kind in chosen:  # what still waits is another pusher's: say whose
+                elsewhere = getattr(kind, "held_elsewhere", None)
+                said = elsewhere() if elsewhere is not None else None
+                if said:
+                    summary.messages.append(said)
         return summary
 
     def _push_kind(

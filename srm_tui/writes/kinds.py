@@ -85,6 +85,23 @@ class ActionWrites:
         conn = self.service.cache.conn()
         return conn.execute("SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()[0]
 
+    def held_elsewhere(self) -> str | None:
+        """Who holds the pending entries this push left (other pushers' live claims), in one
+        line; None when nobody does."""
+        from srm_tui.actions import outbox
+
+        holders = outbox.holders(self.service.cache.conn(), now=self.service.settings.now_ts())
+        if not holders:
+            return None
+        count = sum(n for _, n in holders)
+        names = ", ".join(f"{who} ({n})" for who, n in holders[:3])
+        more = f" and {len(holders) - 3} more" if len(holders) > 3 else ""
+        return (
+            f"{count} pending entr{'y is' if count == 1 else 'ies are'} being sent by "
+            f"{names}{more}; they are sent from there (their customers' later ones wait "
+            "for them)"
+        )
+
     def discard(self, write_id: int) -> Any:
         return self.service.resolve(write_id, retry=False)
 

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import threading
 from collections import Counter
+from datetime import datetime
 
 import psycopg
 import pytest
@@ -21,8 +22,11 @@ import pytest
 from srm_tui.actions import audit, outbox
 from srm_tui.storage.cache import Cache
 from srm_tui.storage.db import open_store
+from tests.helpers import run_srm
 
 NOW = 1_800_000_000
+AS_OF = "2026-11-01T00:00:00Z"
+KEY = "k3y-claims"
 PAYLOAD = json.dumps({"request": {"method": "POST", "path": "/notes"}, "changes": []})
 
 
@@ -222,3 +226,37 @@ def test_the_audit_says_from_where(store):
         assert found.db_user == user
     else:
         assert found.db_user is None
+
+
+def test_a_push_leaves_another_pushers_entries_and_says_whose(sandbox_process, seeded_cache):
+    sandbox = sandbox_process(
+        "--customers", "60", "--seed", "5", "--as-of", AS_OF, "--api-key", KEY
+    )
+    db = seeded_cache(60, 5)
+    first, second = [c["id"] for c in sandbox.export()["customers"][:2]]
+    env = {"SRM_DB": str(db), "SRM_NOW": AS_OF, "SRM_AGENT": "anna"}
+    api = {**env, "SRM_API_URL": sandbox.url, "SRM_API_KEY": KEY}
+    for customer, note in ((first, "held one"), (first, "held two"), (second, "free one")):
+        queued = run_srm("customer", "note", "add", str(customer), note, env=env)
+        assert queued.returncode == 0 and "queued" in queued.stdout, queued.stderr
+
+    def sent() -> list[str]:
+        notes = sorted(sandbox.export()["notes"], key=lambda n: n["id"])
+        return [n["text"] for n in notes if n["text"].endswith(" one") or "held" in n["text"]]
+
+    cache = Cache(db)
+    try:
+        now = int(datetime.fromisoformat(AS_OF.replace("Z", "+00:00")).timestamp())
+        bob = outbox.Claim.new("bob")  # a live pusher: this test process
+        assert [i.customer_id for i in outbox.claim(cache, bob, now=now, limit=1)] == [first]
+        pushed = run_srm("outbox", "push", env=api)
+        assert pushed.returncode == 0, pushed.stderr
+        assert pushed.stdout.startswith("sent 1, conflicts 0, failed 0, still pending 2")
+        assert f"1 pending entry is being sent by {bob.who} (1)" in pushed.stdout
+        assert sent() == ["free one"]  # bob's, and the one behind it, left alone
+        outbox.release(cache, bob)  # bob stops without sending: the next push takes both
+        again = run_srm("outbox", "push", env=api)
+        assert again.stdout.startswith("sent 2, conflicts 0, failed 0, still pending 0")
+        assert sent() == ["free one", "held one", "held two"]  # in the customer's order
+    finally:
+        cache.close()
