@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from srm_tui.exits import UsageProblem
 from srm_tui.storage.cache import CacheError
@@ -106,8 +106,13 @@ def without_password(url: str) -> str:
     if "@" in netloc:
         userinfo, _, host = netloc.rpartition("@")
         netloc = f"{userinfo.split(':', 1)[0]}@{host}"
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k.lower() != "password"])
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
+    query = parts.query
+    if "password" in query.lower():  # else as given: a socket path stays readable
+        kept = [(k, v) for k, v in parse_qsl(query) if k.lower() != "password"]
+        query = urlencode(kept, safe="/:,")
+    # Put together by hand: urlunsplit drops the '//' of an empty host (postgresql:///srm).
+    text = f"{parts.scheme}://{netloc}{parts.path}"
+    return text + (f"?{query}" if query else "") + (f"#{parts.fragment}" if parts.fragment else "")
 
 
 def store_id(store: Any) -> str:
