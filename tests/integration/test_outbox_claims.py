@@ -22,7 +22,7 @@ import pytest
 from srm_tui.actions import audit, outbox
 from srm_tui.storage.cache import Cache
 from srm_tui.storage.db import open_store
-from tests.helpers import run_srm
+from tests.helpers import run_srm, wait_for
 
 NOW = 1_800_000_000
 AS_OF = "2026-11-01T00:00:00Z"
@@ -120,6 +120,27 @@ def test_a_lease_is_extended_while_held_and_given_back_at_the_end(store):
     assert outbox.claim(store, b, now=NOW + 70) == []  # extended to NOW + 110
     assert outbox.release(store, a) == 1
     assert ids_of(outbox.claim(store, b, now=NOW + 70)) == [ids[1]]
+
+
+def test_a_held_claim_is_extended_by_its_keeper_and_given_back_at_the_end(store):
+    (item,) = queue(store, [9])
+    clock = [NOW]  # the session clock, moved by hand
+    mine = outbox.Claim.new("keeper", lease_s=3)  # its keeper extends every second
+
+    def lease() -> tuple:
+        return tuple(
+            store.conn()
+            .execute("SELECT claim_token, lease_until FROM outbox WHERE id = ?", (item,))
+            .fetchone()
+        )
+
+    with outbox.leased(store, mine, lambda: clock[0]):
+        assert ids_of(outbox.claim(store, mine, now=NOW)) == [item]
+        assert lease() == (mine.token, NOW + 3)
+        clock[0] = NOW + 100
+        # Waits for the keeper's extension (an event), within a generous bound.
+        assert wait_for(lambda: lease() == (mine.token, NOW + 103), timeout=120)
+    assert lease() == (None, None)  # not sent: given back for the next pusher
 
 
 def test_a_requeued_entry_is_unclaimed(store):
