@@ -386,7 +386,9 @@ def claim(
     return claimed(store.conn(), mine)
 
 
-_WHO = re.compile(r"@(\S+) pid (\d+)$")
+# A claim's name (pusher_name): the host is what follows the last "@" (an agent's name may
+# hold one), then the pid.
+_WHO = re.compile(r"@([^@\s]+) pid (\d+)$")
 
 
 def reap(store: Any, *, now: int) -> int:
