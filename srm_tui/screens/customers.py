@@ -65,6 +65,7 @@ class CustomersScreen(Screen):
         self.missing: tuple[str, Any] | None = None  # an identifier the cache lacks
         self._store_quiet: Timer | None = None  # after a reload for others' changes
         self._store_dirty = False  # others changed the store during that quiet second
+        self._keep_cursor = False  # the search now running reads the same query again
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -150,14 +151,15 @@ class CustomersScreen(Screen):
     def action_reload(self) -> None:
         if self.query_text:
             self._run_search(self.query_text)
+            # The same query read again (the store changed): the agent stays on their row.
+            self._keep_cursor = True
             return
         self.query_one(CustomerTable).reload(self._source, self._count())
         self._update_headings()
 
     def store_changed(self, message: Any) -> None:
-        """Others changed the team store (widgets.workers.StoreChanged): the list shows the
-        vendor records the team's sync wrote, read again at most once a second (a sync
-        commits many pages a second); the cursor stays on its row."""
+        """Others changed the team store (widgets.workers.StoreChanged): the team sync's pages
+        are read again at most once a second; the cursor stays on its row."""
         if not message.vendor:
             return
         if self._store_quiet is not None:
@@ -286,6 +288,7 @@ class CustomersScreen(Screen):
 
     def _run_search(self, text: str) -> None:
         self.query_text = text
+        self._keep_cursor = False
         if not text:
             self.results = None
             self.error = None
@@ -335,7 +338,8 @@ class CustomersScreen(Screen):
         else:
             self._hint("")
         table.reload(self._source, self._count())
-        table.cursor = 0
+        table.cursor = table.cursor if self._keep_cursor else 0
+        self._keep_cursor = False
         self._update_headings()
         if self._open_when_shown:
             self._open_when_shown = False

@@ -14,8 +14,9 @@ from contextlib import closing
 import pytest
 
 from srm_tui.screens import customers as customers_screen
+from srm_tui.widgets.customer_table import CustomerTable
 from srm_tui.widgets.workers import StoreChanged
-from tests.ui_keys import make_app, name, open_customer, settle
+from tests.ui_keys import make_app, name, open_customer, settle, type_text
 
 
 def _changed(*ids: int, kind: str = "outbox", any_customer: bool = False) -> StoreChanged:
@@ -104,4 +105,27 @@ async def test_the_list_reads_the_team_syncs_pages_once_per_quiet_period(app, mo
         screen._store_quiet.stop()
         screen._store_quiet_over()  # nothing came meanwhile: no reload
         assert len(reloads) == 2 and screen._store_quiet is None
+        app.exit()
+
+
+async def test_a_search_read_again_for_the_store_keeps_the_agents_row(app, monkeypatch):
+    """A sync's page reads the shown search again (the same query): the cursor stays on the
+    row the agent was on, where a newly typed query starts at the top."""
+    monkeypatch.setattr(customers_screen, "STORE_RELOAD_EVERY", 3600.0)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await settle(pilot, 0.1)
+        await pilot.press("slash")
+        await type_text(pilot, "a")
+        await settle(pilot)
+        table = app.screen.query_one(CustomerTable)
+        assert table.count > 4
+        table.focus()
+        await pilot.press("down", "down", "down")
+        await pilot.pause()
+        assert table.cursor == 3
+        app.post_message(_changed(kind="sync:customers", any_customer=True))
+        await pilot.pause()
+        await settle(pilot)
+        assert app.screen.query_one(CustomerTable) is table and table.cursor == 3
+        app.screen._store_quiet.stop()
         app.exit()
