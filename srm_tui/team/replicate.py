@@ -24,8 +24,10 @@ session on a replica never reaches the vendor's API (session.py).
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+import socket
 import sqlite3
 import stat
 import time
@@ -253,6 +255,27 @@ def _place(tmp: Path, target: Path, refresh: bool) -> None:
     os.unlink(tmp)
 
 
+def _tmp_prefix(target: Path) -> str:
+    """The name of a replica being made beside ``target`` by this host, less its pid."""
+    return f".{target.name}.replicating-{socket.gethostname()}-"
+
+
+def _remove_abandoned(target: Path) -> None:
+    """Remove what a replicate of ``target`` killed on this host left (its process is gone);
+    another host's, or a live process's, is left alone."""
+    prefix = _tmp_prefix(target)
+    for path in target.parent.glob(f"{glob.escape(prefix)}*"):
+        pid = path.name[len(prefix) :]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            _remove(path)
+        except OSError:
+            continue  # alive, another user's
+
+
 def _remove(tmp: Path) -> None:
     for path in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm"), Path(f"{tmp}-journal")):
         try:
@@ -305,7 +328,8 @@ def replicate(
             assert customers is not None
             ids, not_found = customers_from_file(store, customers)
         say(f"srm replicate: {len(ids):,} customers from {redact_url(url)}")
-        tmp = target.parent / f".{target.name}.replicating-{os.getpid()}"
+        _remove_abandoned(target)
+        tmp = target.parent / f"{_tmp_prefix(target)}{os.getpid()}"
         _remove(tmp)
         create_private(tmp)
         try:

@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import sqlite3
 import stat
+import subprocess
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -155,7 +157,18 @@ def test_to_refuses_a_file_that_is_not_its_replica_and_a_symlink(team, pg_login,
     assert not (tmp_path / "elsewhere.db").exists()
 
     replica = tmp_path / "r.db"
+    # What a replicate killed on this host left beside it goes; a live process's stays.
+    finished = subprocess.Popen(["true"])
+    finished.wait()  # reaped: its pid names no process now
+    prefix = f".r.db.replicating-{socket.gethostname()}-"
+    gone = tmp_path / f"{prefix}{finished.pid}"
+    gone.write_bytes(b"half a replica")
+    (tmp_path / f"{gone.name}-wal").write_bytes(b"its log")
+    alive = tmp_path / f"{prefix}{os.getpid()}"
+    alive.write_bytes(b"being made")
     ok(srm("replicate", "--segment", "Active", "--to", str(replica), "--store", agent))
+    assert not gone.exists() and not (tmp_path / f"{gone.name}-wal").exists()
+    assert alive.read_bytes() == b"being made"
     again = srm("replicate", "--segment", "Active", "--to", str(replica), "--store", agent)
     assert ok(again).startswith(f"refreshed {replica}: {len(members)} customers")
     ids = tmp_path / "ids.txt"
