@@ -206,3 +206,16 @@ def test_a_rolled_back_number_holds_the_floor_only_for_the_grace(store):
         assert feed._floor >= floor + 3 and not feed._seen  # the hole was passed
     finally:
         feed.close()
+
+
+def test_a_served_request_is_logged_for_the_console_waiting_on_it(store, pg_login):
+    agent = pg_login(store, "srm_agent")
+    with psycopg.connect(agent, autocommit=True) as conn:
+        asked = conn.execute(
+            "INSERT INTO store_requests (kind, customer_id, requested_at) "
+            "VALUES ('refresh', 41, 1) RETURNING id"
+        ).fetchone()[0]
+    before = _last(store)
+    with psycopg.connect(store, autocommit=True) as writer:
+        writer.execute("UPDATE store_requests SET done_at = 2 WHERE id = %s", (asked,))
+    assert [(kind, ids) for kind, ids, _ in _log(store, before)] == [("store_requests", [41])]

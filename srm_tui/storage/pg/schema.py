@@ -119,6 +119,8 @@ CHANGE_LOGGED: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("segments", "srm_changes_of_table", ("insert", "update", "delete")),
     ("playbook_versions", "srm_changes_of_table", ("insert",)),
     ("bulk_runs", "srm_changes_of_table", ("insert", "update", "delete")),
+    # A request served: the asking console's "waiting for the team's sync" ends at once.
+    ("store_requests", "srm_changes_of_customers", ("update",)),
 )
 PG_ONLY_TRIGGERS: frozenset[str] = frozenset(
     f"change_log_{table}_{op}" for table, _, ops in CHANGE_LOGGED for op in ops
