@@ -51,8 +51,9 @@ def sync(
         progress = (lambda p: bar.update(p.entity, p.done, p.total, p.rate)) if bar else None
         try:
             with s.client() as client:
+                up_to = requests_asked(s)
                 summary = s.sync_engine(client, progress=progress).run(full=full)
-                serve_requests(s, client, summary)
+                serve_requests(s, client, summary, up_to)
         finally:
             if bar:
                 bar.close()
@@ -73,21 +74,35 @@ def sync(
         sys.exit(EXIT_FAILURE)
 
 
-def serve_requests(s: Any, client: Any, summary: Any) -> None:
-    """After a one-shot sync: serve what the team's pushes asked of the writer (refreshes,
-    forgets) when no `srm sync --watch` did (storage/requests.py)."""
+def requests_asked(s: Any) -> int:
+    """The newest store request before a one-shot sync starts (its run may settle them)."""
     from srm_tui.storage import requests as store_requests
 
-    if not summary.ok or summary.stopped or not store_requests.waiting_count(s.cache):
+    return store_requests.last_id(s.cache)
+
+
+def serve_requests(s: Any, client: Any, summary: Any, up_to: int) -> None:
+    """After a one-shot sync: serve what the team's pushes asked of the writer (refreshes,
+    forgets) when no `srm sync --watch` did (storage/requests.py); refreshes asked before a
+    run over the sandbox's changes feed were brought by it."""
+    from srm_tui.storage import requests as store_requests
+    from srm_tui.sync.watch import settle_refreshes
+
+    if not summary.ok or summary.stopped:
         return
-    engine = s.sync_engine(client)
-    served = store_requests.serve(
-        s.cache,
-        lambda customer_id: engine.fetch_customer(customer_id=customer_id),
-        now=s.settings.now_ts,
-    )
-    summary.extra["requests_served"] = served.done
-    summary.errors.extend(served.errors)
+    settle_refreshes(s.cache, summary, up_to, s.settings.now_ts())
+    done = summary.extra.pop("requests_settled", 0)
+    if store_requests.waiting_count(s.cache):
+        engine = s.sync_engine(client)
+        served = store_requests.serve(
+            s.cache,
+            lambda customer_id: engine.fetch_customer(customer_id=customer_id),
+            now=s.settings.now_ts,
+        )
+        done += served.done
+        summary.errors.extend(served.errors)
+    if done:
+        summary.extra["requests_served"] = done
 
 
 def watch_store(ctx: click.Context, flags: dict[str, Any], every: int, as_json: bool) -> None:

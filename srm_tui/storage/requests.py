@@ -138,12 +138,14 @@ def waiting(store: Any, *, mine: bool = False) -> list[StoreRequest]:
     ]
 
 
-def waiting_count(store: Any, *, mine: bool = False) -> int:
-    """How many requests wait (``mine``: this login's, on PostgreSQL)."""
+def waiting_count(store: Any, *, mine: bool = False, kind: str | None = None) -> int:
+    """How many requests wait (``mine``: this login's, on PostgreSQL; ``kind``: of one kind)."""
     where = "done_at IS NULL" + _mine(store, mine)
-    return int(
-        store.conn().execute(f"SELECT count(*) FROM store_requests WHERE {where}").fetchone()[0]
-    )
+    params: tuple[str, ...] = ()
+    if kind is not None:
+        where, params = where + " AND kind = ?", (kind,)
+    sql = f"SELECT count(*) FROM store_requests WHERE {where}"
+    return int(store.conn().execute(sql, params).fetchone()[0])
 
 
 def _values(text: str | None) -> list[str]:
@@ -218,6 +220,26 @@ def serve(
         served.done += len(asked)
     served.waiting = waiting_count(store)
     return served
+
+
+def last_id(store: Any) -> int:
+    """The newest request's id (0 for none): what a sync about to start may settle."""
+    return int(
+        store.conn().execute("SELECT coalesce(max(id), 0) FROM store_requests").fetchone()[0]
+    )
+
+
+def settle_by_sync(store: Any, up_to: int, *, now: int) -> int:
+    """After an incremental sync over a changes feed (the sandbox profile) that began once the
+    refreshes up to id ``up_to`` were asked: their changes were at the API before the run
+    started, so the run brought them, and they are done without a fetch each (a bulk run's
+    thousands of refreshes cost one sync). Forgets still wait. The number settled."""
+    with store.transaction() as tx:
+        return tx.execute(
+            "UPDATE store_requests SET done_at = ? WHERE kind = 'refresh' AND done_at IS NULL "
+            "AND id <= ?",
+            (now, up_to),
+        ).rowcount
 
 
 def prune(store: Any, *, before: int) -> int:

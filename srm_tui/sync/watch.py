@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from srm_tui.api import errors as api_errors
+from srm_tui.api.profile import SANDBOX
 from srm_tui.storage import db
 from srm_tui.storage import requests as store_requests
 from srm_tui.storage.cache import CacheError
@@ -25,6 +26,10 @@ from srm_tui.sync.engine import SyncSummary
 
 # How long a served request is kept (for who wants to see it) before the writer drops it.
 KEEP_SERVED_S = 24 * 3600
+# Waiting refreshes beyond which a watch over a changes feed (the sandbox profile) runs its sync
+# at once instead of fetching each customer: a bulk run's members are asked by the thousand,
+# and one incremental sync brings them all.
+SYNC_INSTEAD_OVER = 50
 # The longest uninterrupted wait: a stop is noticed within it (signals only set a flag).
 _SLICE_S = 0.5
 
@@ -103,6 +108,7 @@ class Watch:
         self.now = now or session.settings.now_ts
         self._stopped = False
         self._cycles = 0
+        self._feed: bool | None = None  # the API has a changes feed (known after a sync)
 
     def stop(self) -> None:
         """End the watch after the step in progress (safe from a signal handler)."""
@@ -123,7 +129,7 @@ class Watch:
                 self._cycles += 1
                 cycle = Cycle(self._cycles, self.now())
                 try:
-                    if time.monotonic() >= next_sync:
+                    if time.monotonic() >= next_sync or self._many_waiting(store):
                         cycle.sync = self._sync()
                         next_sync = time.monotonic() + self.every
                         store_requests.prune(store, before=self.now() - KEEP_SERVED_S)
@@ -146,14 +152,23 @@ class Watch:
     def _engine(self) -> Any:
         return self.session.sync_engine(self.client, stop=lambda: self._stopped)
 
+    def _many_waiting(self, store: Any) -> bool:
+        return bool(self._feed) and (
+            store_requests.waiting_count(store, kind="refresh") > SYNC_INSTEAD_OVER
+        )
+
     def _sync(self) -> SyncSummary:
         engine = self._engine()
+        up_to = store_requests.last_id(self.session.cache)
         try:
-            return engine.run()
+            summary = engine.run()
         except api_errors.ApiError as exc:  # the vendor profile records it, then raises
             summary = SyncSummary(mode="incremental", profile=engine.profile.name)
             summary.errors.append(exc.message)
             return summary
+        self._feed = summary.profile == SANDBOX
+        settle_refreshes(self.session.cache, summary, up_to, self.now())
+        return summary
 
     def _serve(self) -> store_requests.Served:
         engine = self._engine()
@@ -172,3 +187,13 @@ class Watch:
                 return
             if waker.wait(min(left, _SLICE_S)):
                 return
+
+
+def settle_refreshes(store: Any, summary: SyncSummary, up_to: int, now: int) -> None:
+    """After a whole incremental run over the sandbox profile's changes feed, the refreshes
+    asked before it began are done (storage/requests.py settle_by_sync); the vendor profile
+    refreshes only stale customers, so each of its requests is served by a fetch."""
+    if summary.ok and not summary.stopped and summary.profile == SANDBOX and up_to:
+        settled = store_requests.settle_by_sync(store, up_to, now=now)
+        if settled:
+            summary.extra["requests_settled"] = settled

@@ -21,7 +21,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from srm_tui.storage import requests
 from srm_tui.storage.db import open_store
+from srm_tui.sync.watch import SYNC_INSTEAD_OVER
 from tests.helpers import SRM, run_srm, wait_for
 from tests.integration.test_anonymize import has_live_access
 
@@ -155,6 +157,27 @@ def test_the_watch_serves_an_agents_refresh_and_ends_on_sigterm(
         served = [c for c in _cycles(out) if c["requests"] and c["requests"]["done"]]
         assert served and served[0]["sync"] is None  # served between syncs, not by one
         assert served[0]["requests"]["refreshed"] == 1
+
+        # A bulk run's worth of refreshes (asked in one commit): one sync brings them all
+        # instead of a fetch per customer.
+        others = [c["id"] for c in sandbox.export()["customers"] if c["id"] != cid]
+        others = others[: SYNC_INSTEAD_OVER + 5]
+        assert len(others) > SYNC_INSTEAD_OVER
+        asking = open_store(agent)
+        try:
+            with asking.transaction():
+                for customer_id in others:
+                    requests.queue(asking, "refresh", customer_id, now=1)
+        finally:
+            asking.close()
+        assert wait_for(
+            lambda: any((c["sync"] or {}).get("requests_settled") for c in _cycles(out)),
+            timeout=300,
+            interval=0.1,
+        ), out.read_text()
+        (bulk,) = [c for c in _cycles(out) if (c["sync"] or {}).get("requests_settled")]
+        assert bulk["sync"]["requests_settled"] == len(others) and bulk["sync"]["ok"] is True
+        assert bulk["requests"]["refreshed"] == 0 and bulk["requests"]["waiting"] == 0
     finally:
         code, err = _stop(watch)
     assert code == 0, err

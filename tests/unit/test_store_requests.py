@@ -90,3 +90,19 @@ def test_an_api_away_keeps_the_rest_and_a_refused_customer_is_done_with_why(cach
     ]
     assert requests.prune(cache, before=201) == 2
     assert [r[1] for r in _rows(cache)] == [3]
+
+
+def test_a_sync_settles_the_refreshes_asked_before_it_began(cache):
+    assert requests.last_id(cache) == 0
+    requests.queue(cache, "refresh", 1, now=1)
+    requests.queue(cache, "forget", 1, now=1)
+    up_to = requests.last_id(cache)
+    requests.queue(cache, "refresh", 2, now=2)  # asked while the run went: not its to settle
+    assert requests.settle_by_sync(cache, up_to, now=9) == 1
+    assert [(r[0], r[1], r[3]) for r in _rows(cache)] == [
+        ("refresh", 1, 9),
+        ("forget", 1, None),  # a forget is always served
+        ("refresh", 2, None),
+    ]
+    assert requests.waiting_count(cache, kind="refresh") == 1
+    assert requests.waiting_count(cache) == 2
