@@ -338,11 +338,14 @@ class SrmApp(StackGuards, App):
     def on_store_changed(self, message: StoreChanged) -> None:
         """Others changed the store: the status line counts again, and the screen on top
         shows what concerns it (a form open over a customer is left alone: the customer
-        reloads when the form closes)."""
-        self.refresh_status()
-        hook = getattr(self.screen, "store_changed", None)
-        if hook is not None and self.screen.is_mounted:
-            hook(message)
+        reloads when the form closes). A read that fails here is told, never fatal."""
+        try:
+            self.refresh_status()
+            hook = getattr(self.screen, "store_changed", None)
+            if hook is not None and self.screen.is_mounted:
+                hook(message)
+        except Exception as error:  # the store went away between the feed's read and these
+            self.worker_failed(self, "store-changes", error)
 
     def on_srm_app_sync_progress(self, message: SyncProgress) -> None:
         self.refresh_status()

@@ -129,3 +129,24 @@ async def test_a_search_read_again_for_the_store_keeps_the_agents_row(app, monke
         assert app.screen.query_one(CustomerTable) is table and table.cursor == 3
         app.screen._store_quiet.stop()
         app.exit()
+
+
+async def test_a_read_failing_on_a_change_is_told_and_the_console_stays(app, cache):
+    with closing(sqlite3.connect(cache)) as conn:
+        customer_id = conn.execute("SELECT min(id) FROM customers").fetchone()[0]
+    async with app.run_test(size=(140, 45)) as pilot:
+        await settle(pilot, 0.1)
+        await open_customer(pilot, customer_id)
+        screen = app.screen
+
+        def lost() -> None:
+            raise RuntimeError("the store went away")
+
+        screen.action_reload = lost
+        app.post_message(_changed(customer_id, kind="notes"))
+        await pilot.pause()
+        notices = " ".join(str(n.message) for n in app._notifications)
+        assert "Listening for the team's changes failed" in notices, notices
+        assert "the store went away" in notices
+        assert app.is_running and app.screen is screen
+        app.exit()
