@@ -169,7 +169,7 @@ def test_to_refuses_a_file_that_is_not_its_replica_and_a_symlink(team, pg_login,
     ok(srm("replicate", "--segment", "Active", "--to", str(replica), "--store", agent))
     assert not gone.exists() and not (tmp_path / f"{gone.name}-wal").exists()
     assert alive.read_bytes() == b"being made"
-    again = srm("replicate", "--segment", "Active", "--to", str(replica), "--store", agent)
+    again = srm("replicate", "--segment", "Active", "--to", str(replica), db=agent)  # --db too
     assert ok(again).startswith(f"refreshed {replica}: {len(members)} customers")
     ids = tmp_path / "ids.txt"
     ids.write_text(f"{members[0]}\n")
