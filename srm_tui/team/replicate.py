@@ -14,9 +14,9 @@ database's name, which every login can read), its URL without a password, the se
 The file is built beside the target as a new 0600 file (never through a link), then takes the
 target's name: a new target by a hard link (fails if anything appeared there meanwhile), an
 existing one only when it is a replica of the same store and selection whose queued actions
-have all been forwarded (a refresh). The tables are read statement by statement, not as one
-snapshot of the store: a sync writing meanwhile may leave a customer's records from two
-moments; the next refresh brings them together.
+have all been forwarded (a refresh). Every table is read in one read-only REPEATABLE READ
+transaction, so the replica is the store as of one moment even while the team's sync writes
+(the members are chosen just before it; one removed in between is simply not there).
 
 An action queued on the replica is forwarded to the store's outbox (team/forward.py); a
 session on a replica never reaches the vendor's API (session.py).
@@ -40,7 +40,12 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 from srm_tui.exits import UsageProblem
 from srm_tui.storage.cache import CacheError
 from srm_tui.storage.db import is_postgres_url, redact_url
-from srm_tui.team.replicate_copy import copy_into, customers_from_file, segment_members
+from srm_tui.team.replicate_copy import (
+    copy_into,
+    customers_from_file,
+    segment_members,
+    snapshot,
+)
 
 REPLICA_META = "replica_of"
 
@@ -335,7 +340,8 @@ def replicate(
         try:
             cache = Cache(tmp)
             try:
-                counts = copy_into(store, cache, ids, say)
+                with snapshot(url) as src:
+                    counts = copy_into(src, cache, ids, say)
                 meta = ReplicaOf(**{**asdict(wanted), "members": len(ids)})
                 cache.set_meta(REPLICA_META, meta.to_json())
             finally:

@@ -2,12 +2,13 @@
 the team store (a saved segment's members now, or the ids and emails of a file), then the
 catalogue, those customers' records and children, the store's recent sync runs and the API it
 answers for, written into the new SQLite cache in one transaction and indexed for search as
-srm indexes a cache. Tables are read statement by statement from the store (no snapshot).
+srm indexes a cache. Every table is read in one read-only snapshot of the store.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -123,9 +124,37 @@ def _chunks(values: list[Any], size: int = CHUNK) -> Iterable[list[Any]]:
         yield values[start : start + size]
 
 
-def _store_columns(store: Any) -> dict[str, set[str]]:
+class _Snapshot:
+    """The store as of one moment: statements (the cache's placeholders, translated) in one
+    read-only REPEATABLE READ transaction on a connection of its own."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Any = ()) -> Any:
+        from srm_tui.storage.pg.translate import to_psycopg
+
+        return self._conn.execute(to_psycopg(sql), params)
+
+
+@contextlib.contextmanager
+def snapshot(url: str) -> Iterator[_Snapshot]:
+    """One consistent read of the store at ``url``: every table the copy reads is as of the
+    same moment, whatever the team's sync commits meanwhile (it is never blocked)."""
+    from srm_tui.storage.pg import admin
+
+    with admin.admin_session(url, "srm replicate") as conn:
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try:
+            yield _Snapshot(conn)
+        finally:
+            if not conn.broken:
+                conn.execute("ROLLBACK")
+
+
+def _store_columns(src: Any) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
-    for table, column in store.conn().execute(
+    for table, column in src.execute(
         "SELECT table_name, column_name FROM information_schema.columns "
         "WHERE table_schema = current_schema()"
     ):
@@ -149,13 +178,13 @@ def _copy(tx: Any, table: str, columns: list[str], rows: Iterable[tuple]) -> int
     return len(batch)
 
 
-def copy_into(store: Any, cache: Any, ids: list[int], say: Callable[[str], None]) -> dict[str, int]:
-    """Copy the store's catalogue and the customers ``ids`` (with every child) into the new
-    ``cache`` in one transaction, and index them for search. Rows per table."""
+def copy_into(src: Any, cache: Any, ids: list[int], say: Callable[[str], None]) -> dict[str, int]:
+    """Copy the catalogue and the customers ``ids`` (with every child) from ``src`` (the
+    store's ``snapshot``) into the new ``cache`` in one transaction, and index them for
+    search. Rows read per table."""
     from srm_tui.storage import records
 
-    there = _store_columns(store)
-    src = store.conn()
+    there = _store_columns(src)
     counts: dict[str, int] = {}
     with cache.transaction() as tx:
         for table in WHOLE_TABLES:
