@@ -118,9 +118,9 @@ def watch_store(ctx: click.Context, flags: dict[str, Any], every: int, as_json: 
         else:
             click.echo(cycle.line(), err=True)
 
-    with session(ctx, flags, create=True) as s, writer_lock(s, "sync"):
+    with session(ctx, flags, create=True) as s, writer_lock(s, "sync") as lock:
         with s.client() as client:
-            watch = Watch(s, client, every=every, emit=emit)
+            watch = Watch(s, client, every=every, emit=emit, lock=lock)
             previous = {
                 sig: signal.signal(sig, lambda *_: watch.stop())
                 for sig in (signal.SIGTERM, signal.SIGINT)
@@ -130,12 +130,19 @@ def watch_store(ctx: click.Context, flags: dict[str, Any], every: int, as_json: 
             finally:
                 for sig, handler in previous.items():
                     signal.signal(sig, handler)
+    if watch.lost:
+        click.echo(
+            "srm sync --watch: the store's writer lock was lost (the server restarted or ended "
+            "its connection); nothing more was written. Start srm sync --watch again",
+            err=True,
+        )
+        sys.exit(EXIT_FAILURE)
     if not as_json:
         click.echo("srm sync --watch: stopped; the store's writer lock is released", err=True)
 
 
 @contextmanager
-def writer_lock(s: Any, what: str) -> Iterator[None]:
+def writer_lock(s: Any, what: str) -> Iterator[Any]:
     """Hold the store's writer lock for ``what`` (storage/writer.py) while the block runs; a
     second writer of that kind exits 1 naming the process that holds it."""
     from srm_tui.storage.writer import LABELS, WriterBusy, WriterLock
@@ -146,7 +153,7 @@ def writer_lock(s: Any, what: str) -> Iterator[None]:
         click.echo(f"{LABELS[what]}: {busy}", err=True)
         sys.exit(EXIT_FAILURE)
     with lock:
-        yield
+        yield lock
 
 
 def vendor_note(summary: Any) -> str:

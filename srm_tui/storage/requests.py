@@ -170,8 +170,9 @@ def serve(
     ``fetch(customer_id)`` brings a customer from the API into the store (the sync engine's
     ``fetch_customer``): its id, or None when the API has none. An API that cannot be
     reached (or refuses the key) ends the pass there, the rest waiting; one that refuses the
-    customer marks its requests done with the reason. The caller holds the store's sync writer lock: one server at a
-    time. ``stop`` is asked between customers (a signal ends the pass there)."""
+    customer marks its requests done with the reason. The caller holds the store's sync
+    writer lock: one server at a time. ``stop`` is asked between customers (a signal ends the
+    pass there)."""
     from srm_tui.api import errors as api_errors
     from srm_tui.storage import privacy, writer
 

@@ -149,6 +149,14 @@ class WriterLock:
         _hold()
         return lock
 
+    def alive(self) -> bool:
+        """Whether this process still holds the lock. On PostgreSQL the lock lives as long as
+        its connection: a restarted server or a terminated backend has dropped it (another
+        writer may hold it now). A SQLite cache's row stays until released."""
+        if self._released:
+            return False
+        return self._handle.alive() if self._handle is not None else True
+
     def release(self) -> None:
         """Give the lock back (idempotent); the row naming this process goes."""
         if self._released:

@@ -32,6 +32,8 @@ KEEP_SERVED_S = 24 * 3600
 SYNC_INSTEAD_OVER = 50
 # The longest uninterrupted wait: a stop is noticed within it (signals only set a flag).
 _SLICE_S = 0.5
+# Slices between two looks at the writer lock during a wait (a query on its connection).
+_LOCK_EVERY_SLICES = 10
 
 
 @dataclass
@@ -100,13 +102,18 @@ class Watch:
         every: float,
         emit: Callable[[Cycle], None],
         now: Callable[[], int] | None = None,
+        lock: Any = None,
     ) -> None:
+        """``lock``: the writer lock the caller holds (storage/writer.py), looked at between
+        steps and every few seconds of a wait; once lost the watch ends (``lost``)."""
         self.session = session
         self.client = client
         self.every = every
         self.emit = emit
         self.now = now or session.settings.now_ts
         self._stopped = False
+        self._lock = lock
+        self.lost = False
         self._cycles = 0
         self._feed: bool | None = None  # the API has a changes feed (known after a sync)
 
@@ -125,7 +132,7 @@ class Watch:
         waker.start()  # before the first pass reads the table: no request slips between
         next_sync = time.monotonic()
         try:
-            while not self._stopped:
+            while not self._stopped and self._holds_lock():
                 self._cycles += 1
                 cycle = Cycle(self._cycles, self.now())
                 try:
@@ -150,7 +157,12 @@ class Watch:
         return self._cycles
 
     def _engine(self) -> Any:
-        return self.session.sync_engine(self.client, stop=lambda: self._stopped)
+        return self.session.sync_engine(self.client, stop=self._ends_here)
+
+    def _ends_here(self) -> bool:
+        """Asked between pages and customers: stopped, or the lock lost (another writer may
+        hold it now, so not one more page)."""
+        return self._stopped or not self._holds_lock()
 
     def _many_waiting(self, store: Any) -> bool:
         return bool(self._feed) and (
@@ -176,16 +188,28 @@ class Watch:
             self.session.cache,
             lambda customer_id: engine.fetch_customer(customer_id=customer_id),
             now=self.now,
-            stop=lambda: self._stopped,
+            stop=self._ends_here,
         )
 
+    def _holds_lock(self) -> bool:
+        """False once the writer lock is gone (then nothing more may be written)."""
+        if self._lock is not None and not self._lock.alive():
+            self.lost = True
+            self._stopped = True
+        return not self.lost
+
     def _wait(self, waker: Any, until: float) -> None:
-        """Until the next sync is due, a request wakes the watch, or it is stopped."""
+        """Until the next sync is due, a request wakes the watch, it is stopped, or its lock
+        is found lost (looked at every few seconds)."""
+        slices = 0
         while not self._stopped:
             left = until - time.monotonic()
             if left <= 0:
                 return
             if waker.wait(min(left, _SLICE_S)):
+                return
+            slices += 1
+            if slices % _LOCK_EVERY_SLICES == 0 and not self._holds_lock():
                 return
 
 

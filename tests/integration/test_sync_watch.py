@@ -188,6 +188,39 @@ def test_the_watch_serves_an_agents_refresh_and_ends_on_sigterm(
     assert again.returncode == 0, again.stderr
 
 
+def test_a_watch_whose_writer_lock_is_lost_stops_writing_and_exits_1(
+    pg_store, pg_login, pg_cluster, sandbox, tmp_path
+):
+    """The lock lives as long as its connection: a terminated backend (or a restarted
+    server) has dropped it and another writer may take it, so the watch ends, says so and
+    exits 1 instead of writing beside that writer."""
+    store = pg_store(CUSTOMERS, SEED)
+    writer = pg_login(store, "srm_sync")
+    out = tmp_path / "watch.jsonl"
+    watch = _start_watch(writer, sandbox, out)
+    try:
+        assert wait_for(lambda: _cycles(out), timeout=300, interval=0.1), (
+            watch.stderr.read() if watch.poll() is not None else "no cycle"
+        )
+        pg_cluster.admin_execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE application_name = 'srm sync pid={watch.pid} host={socket.gethostname()}'"
+        )
+        _, err = watch.communicate(timeout=300)
+    finally:
+        if watch.poll() is None:
+            watch.kill()
+            watch.wait()
+    assert watch.returncode == 1, err
+    assert err.strip().splitlines()[-1] == (
+        "srm sync --watch: the store's writer lock was lost (the server restarted or ended its "
+        "connection); nothing more was written. Start srm sync --watch again"
+    )
+    # Another writer takes the store at once.
+    again = run_srm("sync", "--json", env=_env(writer, sandbox), timeout=300)
+    assert again.returncode == 0, again.stderr
+
+
 def test_without_a_watch_the_next_sync_forgets_an_agents_anonymized_customer(
     pg_store, pg_login, sandbox
 ):

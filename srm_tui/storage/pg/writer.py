@@ -45,6 +45,17 @@ class PgWriterHandle:
         self.what = what
         self.key = key
 
+    def alive(self) -> bool:
+        """Whether the lock is still held: its connection answers (a server restart or a
+        terminated backend has taken the lock with it)."""
+        if self.conn.closed:
+            return False
+        try:
+            self.conn.execute("SELECT 1")
+        except psycopg.Error:
+            return False
+        return True
+
     def release(self) -> None:
         """Remove this process's row, unlock, close the connection (a lost connection has
         released the lock already)."""
