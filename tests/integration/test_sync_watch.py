@@ -391,3 +391,68 @@ def test_sigterm_during_a_watchs_sync_ends_it_after_the_committed_page(sandbox, 
     again = run_srm("sync", env=_env(str(db), sandbox), timeout=300)
     assert again.returncode == 0, again.stderr
     assert cache_matches_export(db, sandbox.export()) == []
+
+
+def test_on_the_vendor_profile_the_watch_fetches_what_an_agent_changed(pg_url, pg_login, tmp_path):
+    """The vendor's API has no changes feed: the watch serves the agent's refresh by fetching
+    that customer through the published calls (its sync refreshes only stale customers)."""
+    from srm_tui.sandbox.runner import start_sandbox
+    from srm_tui.sandbox.state import SandboxState
+    from tests.conftest import AS_OF as AS_OF_TIME
+
+    state = SandboxState.generate(20, 23, AS_OF_TIME)
+    vendor = start_sandbox(state, profile="vendor")
+    out = tmp_path / "watch.jsonl"
+    watch = None
+    try:
+        assert run_srm("team", "init", pg_url).returncode == 0
+        ids = [c["id"] for c in state.export()["customers"][:10]]
+        owner = open_store(pg_url)
+        try:  # what an import of a list of ids leaves: customers to fetch
+            with owner.transaction() as tx:
+                tx.executemany(
+                    "INSERT INTO customer_fetch_state (customer_id, status, attempted_at) "
+                    "VALUES (?, 'pending', 0)",
+                    [(i,) for i in ids],
+                )
+        finally:
+            owner.close()
+        writer, agent = pg_login(pg_url, "srm_sync"), pg_login(pg_url, "srm_agent")
+
+        def env(db):
+            return {"SRM_DB": db, "SRM_NOW": AS_OF, "SRM_AGENT": "anna",
+                    "SRM_API_URL": vendor.url, "SRM_API_KEY": "sandbox-key"}  # fmt: skip
+
+        watch = subprocess.Popen(
+            [*SRM, "sync", "--watch", "--every", "3600", "--json"],
+            env={**os.environ, **env(writer)},
+            stdout=out.open("w"),
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert wait_for(lambda: _cycles(out), timeout=300, interval=0.1), (
+            watch.stderr.read() if watch.poll() is not None else "no cycle"
+        )
+        first = _cycles(out)[0]["sync"]
+        assert first["profile"] == "vendor" and first["ok"] and first["customers"] == 10
+        cid = ids[2]
+        edited = run_srm(
+            "customer", "edit", str(cid), "--last-name", "Zweig", "--yes", "--json",
+            env=env(agent), timeout=300,
+        )  # fmt: skip
+        assert edited.returncode == 0, edited.stderr
+        assert json.loads(edited.stdout)["status"] == "applied"
+        assert wait_for(
+            lambda: (
+                _rows(pg_url, "SELECT last_name FROM customers WHERE id = ?", cid) == [("Zweig",)]
+            ),
+            timeout=300,
+            interval=0.1,
+        ), out.read_text()
+        served = [c for c in _cycles(out) if c["requests"] and c["requests"]["done"]]
+        assert served[0]["sync"] is None and served[0]["requests"]["refreshed"] == 1
+    finally:
+        if watch is not None:
+            code, err = _stop(watch)
+            assert code == 0, err
+        vendor.stop()
