@@ -425,6 +425,8 @@ class ActionService:
             raise refusal from None
         refreshed = self._applied(item, response, values, "applied")
         note = "" if refreshed else " (the cache catches up at the next sync)"
+        if self._team:  # asked of the store's writer with the sent status (storage/requests.py)
+            note = " (the team's srm sync brings it into the store)"
         held = self._holding.pop(item.id, [])
         if held:
             note += "; " + exports_message(held)

@@ -131,7 +131,9 @@ def test_the_watch_serves_an_agents_refresh_and_ends_on_sigterm(
             env=_env(agent, sandbox), timeout=300,
         )  # fmt: skip
         assert edited.returncode == 0, edited.stderr
-        assert json.loads(edited.stdout)["status"] == "applied"
+        outcome = json.loads(edited.stdout)
+        assert outcome["status"] == "applied"
+        assert outcome["message"].endswith("(the team's srm sync brings it into the store)")
         # The agent wrote no vendor table; the watch, woken, brings the customer at once.
         assert wait_for(
             lambda: (
