@@ -137,8 +137,10 @@ class Watch:
                 cycle = Cycle(self._cycles, self.now())
                 try:
                     if time.monotonic() >= next_sync or self._many_waiting(store):
-                        cycle.sync = self._sync()
-                        next_sync = time.monotonic() + self.every
+                        try:
+                            cycle.sync = self._sync()
+                        finally:  # a failed sync too waits its period (no hammering)
+                            next_sync = time.monotonic() + self.every
                         store_requests.prune(store, before=self.now() - KEEP_SERVED_S)
                     if not self._stopped:
                         cycle.served = self._serve()
@@ -175,10 +177,13 @@ class Watch:
         try:
             summary = engine.run()
         except api_errors.ApiError as exc:  # the vendor profile records it, then raises
+            self._feed = False
             summary = SyncSummary(mode="incremental", profile=engine.profile.name)
             summary.errors.append(exc.message)
             return summary
-        self._feed = summary.profile == SANDBOX
+        # Only a sync that went through may be run early for waiting refreshes: one that
+        # failed would be run again at once, and again.
+        self._feed = summary.ok and summary.profile == SANDBOX
         settle_refreshes(self.session.cache, summary, up_to, self.now())
         return summary
 

@@ -458,3 +458,34 @@ def test_on_the_vendor_profile_the_watch_fetches_what_an_agent_changed(pg_url, p
             code, err = _stop(watch)
             assert code == 0, err
         vendor.stop()
+
+
+def test_a_watch_without_its_api_says_so_and_waits_for_its_next_sync(tmp_path):
+    """An API that does not answer is said on the cycle's line; the watch then waits its
+    period (an hour here) instead of asking again at once, and SIGTERM still ends it with 0."""
+    db = tmp_path / "c.db"
+    out = tmp_path / "watch.jsonl"
+    watch = subprocess.Popen(
+        [*SRM, "sync", "--watch", "--every", "3600", "--json"],
+        env={
+            **os.environ,
+            "SRM_DB": str(db),
+            "SRM_API_URL": "http://127.0.0.1:9",
+            "SRM_API_KEY": KEY,
+            "SRM_TIMEOUT": "2",
+        },  # fmt: skip
+        stdout=out.open("w"),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert wait_for(lambda: _cycles(out), timeout=300, interval=0.1), (
+            watch.stderr.read() if watch.poll() is not None else "no cycle"
+        )
+        # The watch is waiting now: the store names it as its writer.
+        assert _peek(db, "SELECT pid FROM store_writers") == [(watch.pid,)]
+    finally:
+        code, err = _stop(watch)
+    assert code == 0, err
+    (cycle,) = _cycles(out)  # one cycle: no second try before the period is over
+    assert cycle["errors"] and "127.0.0.1:9" in " ".join(cycle["errors"]), cycle
