@@ -2,7 +2,7 @@
 one PostgreSQL store, then 3 `srm outbox push` processes (agent logins) send the shared outbox
 at once, each only the entries it claimed. One of them SIGKILLs itself once the API has
 accepted its 25th entry, before writing its status (SRM_PUSH_KILL_AFTER_SENDS: an event, not a
-time). The others finish what they can; the dead pusher's entries stay held by its lease (the
+time); the other two start once it has sent its first. The others finish what they can; the dead pusher's entries stay held by its lease (the
 session clock is fixed) until the test expires the lease by hand, and a rerun sends them: the
 sandbox applied each note once (the resent one answered from its idempotency key), each
 customer's notes in the order they were queued, the outbox all sent, and the audit names the
@@ -25,7 +25,7 @@ import psycopg
 from srm_tui.actions.service import PUSH_KILL_AFTER_ENV
 from srm_tui.config import load_settings
 from srm_tui.session import Session
-from tests.helpers import SRM, run_srm
+from tests.helpers import SRM, run_srm, wait_for
 
 AS_OF = "2026-11-01T00:00:00Z"
 KEY = "k3y-team-pushers"
@@ -73,10 +73,13 @@ def test_three_pushers_send_a_thousand_queued_notes_once(sandbox_process, pg_sto
             AGENTS * EACH,
         )
 
-        # Three pushers at once; the first kills itself after its 25th accepted send.
+        # Three pushers at once; the first kills itself after its 25th accepted send. The
+        # others start once the API has taken its first (an event), so it is mid-batch then
+        # and, with 1,000 entries to share, reaches its 25th whatever the machine's speed.
         api = {"SRM_NOW": AS_OF, "SRM_API_URL": sandbox.url, "SRM_API_KEY": KEY}
-        pushers = [
-            subprocess.Popen(
+
+        def pusher(p: int) -> subprocess.Popen:
+            return subprocess.Popen(
                 [*SRM, "outbox", "push", "--json"],
                 env={
                     **os.environ,
@@ -89,8 +92,13 @@ def test_three_pushers_send_a_thousand_queued_notes_once(sandbox_process, pg_sto
                 stderr=subprocess.PIPE,
                 text=True,
             )
-            for p in range(3)
-        ]
+
+        def applied() -> int:
+            return httpx.get(f"{sandbox.root}/sandbox/stats", timeout=60).json()["writes_applied"]
+
+        pushers = [pusher(0)]
+        assert wait_for(lambda: applied() >= 1 or pushers[0].poll() is not None, timeout=600)
+        pushers += [pusher(1), pusher(2)]
         outputs = [p.communicate(timeout=900) for p in pushers]
         killed_pid = pushers[0].pid
         assert pushers[0].returncode == -signal.SIGKILL, outputs[0]
