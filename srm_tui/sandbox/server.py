@@ -113,10 +113,16 @@ class RateLimiter:
         self.tokens = per_second
         self.stamp = time.monotonic()
         self.lock = threading.Lock()
+        # ``PUT /sandbox/limit {"refuse": N}``: the next N calls are refused, so a test meets the
+        # limit by construction, whatever speed the machine lets a client send at.
+        self.refuse_next = 0
 
     def acquire(self) -> int | None:
         """None when the call may proceed, else the seconds to wait (Retry-After)."""
         with self.lock:
+            if self.refuse_next > 0:
+                self.refuse_next -= 1
+                return 1
             now = time.monotonic()
             self.tokens = min(self.rate, self.tokens + (now - self.stamp) * self.rate)
             self.stamp = now
@@ -336,9 +342,25 @@ def create_app(
         api.faults.rate = rate
         return json_response(200, {"rate": rate, "hostile": api.faults.hostile})
 
+    async def set_limit(request: Request) -> Response:
+        """Admin extension: refuse the next N calls with 429 (``{"refuse": 2}``), as a limit met
+        would, so a test meets the limit at the call it chooses rather than by sending fast."""
+        if api.limiter is None:
+            return json_response(409, {"message": "the sandbox runs without --rate-limit"})
+        try:
+            refuse = json.loads(await request.body() or b"{}")["refuse"]
+        except (ValueError, KeyError, TypeError):
+            refuse = None
+        if isinstance(refuse, bool) or not isinstance(refuse, int) or not 0 <= refuse <= 1000:
+            return json_response(400, {"message": "refuse (a count, 0 to 1000) required"})
+        with api.limiter.lock:
+            api.limiter.refuse_next = refuse
+        return json_response(200, {"refuse": refuse})
+
     routes += [
         Route("/sandbox/stats", stats, methods=["GET"]),
         Route("/sandbox/faults", set_faults, methods=["PUT"]),
+        Route("/sandbox/limit", set_limit, methods=["PUT"]),
         Route("/sandbox/export", export, methods=["GET"]),
         Route("/sandbox/health", health, methods=["GET"]),
         Route("/sandbox/tokens", issue_token, methods=["POST"]),

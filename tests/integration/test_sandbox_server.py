@@ -644,6 +644,31 @@ def test_rate_limit_answers_429_with_retry_after():
     assert answers[-1].json() == {"message": "Too Many Requests"}
 
 
+def test_the_limit_refuses_the_next_calls_it_is_told_to():
+    """A test meets the limit at the call it chooses (PUT /sandbox/limit), not by sending
+    faster than a busy machine may manage; without --rate-limit there is no limit to set."""
+    state = SandboxState.generate(5, 1, AS_OF)
+    limited = start_in_thread(create_app(state, rate_limit=1000))
+    plain = start_in_thread(create_app(state))
+    try:
+        with httpx.Client(base_url=limited.url.removesuffix("/3.1")) as client:
+            for bad in ({}, {"refuse": "2"}, {"refuse": True}, {"refuse": -1}, {"refuse": 1001}):
+                assert client.put("/sandbox/limit", json=bad).status_code == 400, bad
+            assert client.put("/sandbox/limit", json={"refuse": 2}).json() == {"refuse": 2}
+            codes = [
+                client.get("/3.1/customers/123456789", headers=KEY).status_code for _ in range(3)
+            ]
+            stats = client.get("/sandbox/stats").json()
+        with httpx.Client(base_url=plain.url.removesuffix("/3.1")) as client:
+            unlimited = client.put("/sandbox/limit", json={"refuse": 1})
+    finally:
+        limited.stop()
+        plain.stop()
+    assert codes[:2] == [429, 429] and codes[2] != 429, codes
+    assert stats["rate_limited"] == 2
+    assert unlimited.status_code == 409
+
+
 class _Receiver(BaseHTTPRequestHandler):
     deliveries: list = []
 
