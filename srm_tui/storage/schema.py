@@ -860,7 +860,8 @@ CREATE TABLE store_requests (
     done_at INTEGER,
     error TEXT
 );
-CREATE INDEX store_requests_waiting ON store_requests (id) WHERE done_at IS NULL;
+CREATE INDEX store_requests_waiting ON store_requests (customer_id, kind)
+    WHERE done_at IS NULL;
 """
 
 MIGRATIONS: list[str] = [V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11]

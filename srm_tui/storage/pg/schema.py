@@ -845,7 +845,8 @@ CREATE TABLE store_requests (
     error text COLLATE "C",
     requested_by text COLLATE "C" DEFAULT current_user
 );
-CREATE INDEX store_requests_waiting ON store_requests (id) WHERE done_at IS NULL;
+CREATE INDEX store_requests_waiting ON store_requests (customer_id, kind)
+    WHERE done_at IS NULL;
 
 -- [changes] what changed, for open consoles (storage/changes.py; PostgreSQL only): one row per
 -- statement on srm's own tables (statement triggers) and per page the writer commits, naming
