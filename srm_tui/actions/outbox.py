@@ -5,6 +5,10 @@ next push sends again under the same key, and the API answers that repeat withou
 twice. Statuses: ``pending`` (waiting), ``sent``, ``conflict`` (the record changed since the
 action was queued, or the API refused it: both versions are kept), ``failed`` (the API could
 not read it), ``refused`` (sent at once and refused: the agent saw why), ``discarded``.
+
+Over 400 lines: the queue and its claims belong together. Every claim, lease extension,
+release and fenced settle reads and writes the same rows under the same token, and keeping
+them in one module is what lets the exactly-once argument be read in one place.
 """
 
 from __future__ import annotations
