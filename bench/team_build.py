@@ -1,0 +1,342 @@
+"""Building the team-store benchmark's data: a throwaway PostgreSQL cluster, the base set seeded
+once into SQLite, `srm team migrate`d into the store, then grown by cloning in SQL.
+
+A clone ``k`` of the base set is every base customer with its id moved by ``k`` times the id
+span (the next power of ten above the largest id, per table), its email's local part given a
+``.c<k>`` suffix (so emails stay unique), its last name a syllable in front (so a surname's
+prefix matches a share of the clones, not all of them), its external id and order ids a
+``-c<k>`` suffix; children (subscriptions, passes, transactions, payment details, emails,
+history) are cloned with the same offsets. Stored payloads (``raw``) are copied as they are:
+their bytes are real, but inside they still name the base customer (the console's account
+view of a clone shows the base customer's record). Vendor notes, srm's own tables and the
+catalogue are not cloned. Search documents of the clones are made by srm's own builder
+(storage.pg.search.search_rows on PostgreSQL, records.index_customers on SQLite); segment facts
+by srm's own rebuild (storage.facts.ensure_facts).
+"""
+
+from __future__ import annotations
+
+import atexit
+import sqlite3
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from pgcluster import PgCluster  # noqa: E402
+
+CHILDREN = ("subscriptions", "passes", "transactions", "payment_details", "emails", "history")
+# More than half of a customer's bytes, and read by neither the search classes' text nor the
+# 5-condition segments: at a size the disk cannot hold they are cloned for the first clones only.
+HEAVY = ("transactions", "emails", "history")
+# Segment facts per customer on PostgreSQL (measured: the three facts tables at 20,000).
+FACTS_BYTES = 1200
+SLACK = 1.3  # WAL, index growth during the inserts, VACUUM's work
+SYLLABLES = (
+    "Ka Lo Mi Ne Ru Sa Te Vo Za Bi Da Fe Gu Ho Ji Ku La Mo Na Po Ri Si Tu Va Xe Yo Ze"
+).split()
+
+
+def say(line: str) -> None:
+    """A progress line, with the wall clock (the build runs for long)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {line}", flush=True)
+
+
+# -- the cluster -------------------------------------------------------------------------------
+
+
+def start_cluster(workdir: Path, keep: bool) -> PgCluster:
+    """A throwaway cluster as the tests start one (socket only, durability off); with ``keep``
+    it outlives this process (its directory and the command to stop it are printed)."""
+    cluster = PgCluster.start(workdir)
+    if keep:
+        atexit.unregister(cluster.stop)
+        if cluster._watchdog is not None:  # it would stop the server once we are gone
+            cluster._watchdog.kill()
+            cluster._watchdog.wait()
+            cluster._watchdog = None
+        stop = " ".join(cluster._command("pg_ctl", "-D", str(cluster.data), "stop"))
+        say(f"--keep: the cluster stays in {cluster.root}; stop it with: {stop}")
+    return cluster
+
+
+# -- cloning SQL, one dialect or the other -----------------------------------------------------
+
+
+def _span(value: int) -> int:
+    return 10 ** len(str(max(int(value or 0), 1)))
+
+
+def spans(execute: Any) -> dict[str, int]:
+    """Id offsets per table (a power of ten above the largest base id), read once before any
+    clone exists."""
+    out = {"customers": _span(execute("SELECT max(id) FROM customers"))}
+    for table in CHILDREN:
+        if table == "transactions":
+            # ids are "T" and digits: the digits are offset
+            length = execute("SELECT max(length(id)) FROM transactions") or 2
+            out[table] = 10 ** (int(length) - 1)
+        else:
+            out[table] = _span(execute(f"SELECT max(id) FROM {table}"))
+    return out
+
+
+def _email(col: str, k: int, pg: bool) -> str:
+    at = f"strpos({col}, '@')" if pg else f"instr({col}, '@')"
+    return (
+        f"CASE WHEN {at} > 0 THEN substr({col}, 1, {at} - 1) || '.c{k}' || substr({col}, {at}) "
+        f"ELSE {col} END"
+    )
+
+
+def _txn_id(k: int, span: int, pg: bool) -> str:
+    off = k * span
+    if pg:
+        return (
+            f"CASE WHEN id ~ '^T[0-9]+$' THEN 'T' || (substr(id, 2)::bigint + {off})::text "
+            f"ELSE id || '-c{k}' END"
+        )
+    return (
+        f"CASE WHEN id GLOB 'T[0-9]*' AND NOT substr(id, 2) GLOB '*[^0-9]*' "
+        f"THEN 'T' || (CAST(substr(id, 2) AS INTEGER) + {off}) ELSE id || '-c{k}' END"
+    )
+
+
+def clone_sql(
+    table: str, columns: list[str], k: int, sp: dict[str, int], cutoff: int, pg: bool
+) -> str:
+    """INSERT … SELECT of clone ``k`` of the base rows of ``table`` whose customer id is at most
+    ``cutoff`` (the base set lies below the customers' span)."""
+    oc = k * sp["customers"]
+    expr = {c: c for c in columns}
+    if table == "customers":
+        expr.update(
+            id=f"id + {oc}",
+            email=_email("email", k, pg),
+            email_lc=_email("email_lc", k, pg),
+            last_name=f"'{SYLLABLES[(k - 1) % len(SYLLABLES)]}' || last_name",
+            external_id=f"external_id || '-c{k}'",
+        )
+        where = f"id <= {cutoff}"
+    else:
+        expr["customer_id"] = f"customer_id + {oc}"
+        expr["id"] = (
+            _txn_id(k, sp[table], pg) if table == "transactions" else f"id + {k * sp[table]}"
+        )
+        if table == "transactions":
+            expr.update(
+                subscription_id=f"subscription_id + {k * sp['subscriptions']}",
+                pass_id=f"pass_id + {k * sp['passes']}",
+                external_payment_id=f"external_payment_id || '-c{k}'",
+            )
+        where = f"customer_id <= {cutoff}"
+    cols = ", ".join(columns)
+    select = ", ".join(expr[c] for c in columns)
+    return f"INSERT INTO {table} ({cols}) SELECT {select} FROM {table} WHERE {where}"
+
+
+def plan(base_ids: list[int], target: int) -> list[tuple[int, int]]:
+    """(clone number, last base id it copies) for the clones that bring ``len(base_ids)``
+    customers to ``target``; the last clone may copy only the first ones."""
+    n = len(base_ids)
+    out, have, k = [], n, 1
+    while have < target:
+        take = min(n, target - have)
+        out.append((k, base_ids[take - 1]))
+        have += take
+        k += 1
+    return out
+
+
+# -- PostgreSQL --------------------------------------------------------------------------------
+
+
+def heavy_clones(
+    base: dict[str, Any], target: int, free_bytes: int, other_bytes: int
+) -> tuple[int, dict[str, Any]]:
+    """How many clones get the HEAVY children, so that the store at ``target`` customers fits
+    in ``free_bytes`` (less ``other_bytes`` for the rest of the run and a 10 % reserve), from
+    the migrated base set's sizes (``pg_sizes``); and the estimate it used."""
+    n = max(base["customers"], 1)
+    heavy = sum(base["largest_tables_bytes"].get(t, 0) for t in HEAVY) / n
+    light = base["bytes_per_customer"] - heavy + FACTS_BYTES
+    budget = free_bytes * 0.9 - other_bytes
+    full = (light + heavy) * target * SLACK
+    clones = max(0, -(-target // n) - 1)
+    if full <= budget:
+        allowed = clones
+    else:
+        allowed = max(0, int((budget - light * target * SLACK) // (heavy * n * SLACK)))
+    estimate = {
+        "light_bytes_per_customer": round(light),
+        "heavy_bytes_per_customer": round(heavy),
+        "full_store_estimate_bytes": round(full),
+        "disk_free_bytes": free_bytes,
+        "heavy_clones": min(allowed, clones),
+        "clones": clones,
+    }
+    return min(allowed, clones), estimate
+
+
+def grow_pg(url: str, target: int, heavy: int) -> dict[str, Any]:
+    """Clone the migrated base set in the store at ``url`` up to ``target`` customers (the
+    HEAVY children for the first ``heavy`` clones only), write the clones' search documents
+    with srm's builder, and analyze. Timings in seconds."""
+    import psycopg
+
+    from srm_tui.storage.pg.search import search_rows
+
+    with psycopg.connect(url, autocommit=True) as conn:
+
+        def one(sql: str) -> Any:
+            return conn.execute(sql).fetchone()[0]
+
+        sp = spans(one)
+        base_ids = [r[0] for r in conn.execute("SELECT id FROM customers ORDER BY id")]
+        base_max = base_ids[-1]
+        cols = {
+            t: [
+                r[0]
+                for r in conn.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
+                    "AND table_schema = current_schema() ORDER BY ordinal_position",
+                    (t,),
+                )
+            ]
+            for t in ("customers", *CHILDREN)
+        }
+        t0 = time.monotonic()
+        clones = plan(base_ids, target)
+        for k, cutoff in clones:
+            with conn.transaction():
+                for table in ("customers", *CHILDREN):
+                    if k > heavy and table in HEAVY:
+                        continue
+                    conn.execute(clone_sql(table, cols[table], k, sp, cutoff, pg=True))
+            say(f"postgres: clone {k}/{len(clones)} written ({time.monotonic() - t0:.0f} s)")
+        clone_s = time.monotonic() - t0
+        t0 = time.monotonic()
+        done = 0
+        last = base_max
+        source = (
+            "SELECT id, email, first_name, last_name, company, address, city, state, "
+            "post_code FROM customers WHERE id > %s ORDER BY id LIMIT 20000"
+        )
+        while True:
+            rows = conn.execute(source, (last,)).fetchall()
+            if not rows:
+                break
+            docs = search_rows(rows)
+            with conn.transaction():
+                with conn.cursor().copy(
+                    "COPY customer_search (id, doc, zip_words, state_words) FROM STDIN"
+                ) as copy:
+                    for row in docs:
+                        copy.write_row(row)
+            done += len(rows)
+            last = rows[-1][0]
+            if done % 200_000 < 20_000:
+                say(f"postgres: {done:,} search documents ({time.monotonic() - t0:.0f} s)")
+        search_s = time.monotonic() - t0
+        t0 = time.monotonic()
+        conn.execute("VACUUM ANALYZE")
+        analyze_s = time.monotonic() - t0
+    return {
+        "clones": len(clones),
+        "clone_s": round(clone_s, 1),
+        "search_documents_s": round(search_s, 1),
+        "vacuum_analyze_s": round(analyze_s, 1),
+        "spans": sp,
+        "base_max_id": base_max,
+    }
+
+
+def pg_sizes(url: str) -> dict[str, Any]:
+    """Bytes on the server: the database and its largest tables with their indexes."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        total = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+        n = conn.execute("SELECT count(*) FROM customers").fetchone()[0]
+        tables = {
+            r[0]: r[1]
+            for r in conn.execute(
+                "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c "
+                "JOIN pg_namespace s ON s.oid = c.relnamespace WHERE c.relkind = 'r' "
+                "AND s.nspname = current_schema() ORDER BY 2 DESC LIMIT 12"
+            )
+        }
+    return {
+        "customers": n,
+        "database_bytes": total,
+        "bytes_per_customer": round(total / max(n, 1)),
+        "largest_tables_bytes": tables,
+    }
+
+
+# -- SQLite ------------------------------------------------------------------------------------
+
+
+def build_sqlite(base_db: Path, target: Path, customers: int) -> dict[str, Any]:
+    """A copy of the base cache grown to ``customers`` the same way, its clones indexed for
+    search by srm's own code; timings in seconds."""
+    from srm_tui.storage import records
+    from srm_tui.storage.cache import Cache
+
+    t0 = time.monotonic()
+    if target.exists():
+        target.unlink()
+    src = sqlite3.connect(base_db)
+    dst = sqlite3.connect(target)
+    src.backup(dst)  # a consistent copy whatever the base's WAL holds
+    src.close()
+    dst.close()
+    cache = Cache(target)  # migrations, pragmas, as srm opens it
+    conn = cache.conn()
+
+    def one(sql: str) -> Any:
+        return conn.execute(sql).fetchone()[0]
+
+    sp = spans(one)
+    base_ids = [r[0] for r in conn.execute("SELECT id FROM customers ORDER BY id")]
+    cols = {
+        t: [r[1] for r in conn.execute(f"PRAGMA table_info({t})")] for t in ("customers", *CHILDREN)
+    }
+    clones = plan(base_ids, customers)
+    for k, cutoff in clones:
+        with cache.transaction() as tx:
+            for table in ("customers", *CHILDREN):
+                tx.execute(clone_sql(table, cols[table], k, sp, cutoff, pg=False))
+            ids = [
+                r[0]
+                for r in tx.execute(
+                    "SELECT id FROM customers WHERE id > ? AND id <= ?",
+                    (k * sp["customers"], k * sp["customers"] + cutoff),
+                )
+            ]
+            records.index_customers(tx, ids)
+        say(f"sqlite: clone {k}/{len(clones)} written")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.execute("ANALYZE")
+    n = one("SELECT count(*) FROM customers")
+    cache.close()
+    size = target.stat().st_size
+    return {
+        "customers": n,
+        "build_s": round(time.monotonic() - t0, 1),
+        "file_bytes": size,
+        "bytes_per_customer": round(size / max(n, 1)),
+    }
+
+
+def migrate_base(base_db: Path, url: str) -> float:
+    """`srm team migrate` of the base cache into the empty store; seconds."""
+    from srm_tui.team.migrate import migrate
+
+    t0 = time.monotonic()
+    migrate(base_db, url, say=lambda line: None)
+    return round(time.monotonic() - t0, 1)
