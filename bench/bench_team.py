@@ -29,7 +29,6 @@ import argparse
 import json
 import multiprocessing as mp
 import os
-import platform
 import random
 import shutil
 import sqlite3
@@ -47,10 +46,12 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench import team_build as build  # noqa: E402
 from bench.team_queries import (  # noqa: E402
     pg_raw_cases,
+    plans,
     queries_for,
     segment_cases,
     sqlite_raw_cases,
 )
+from bench.team_report import machine, markdown, server_version  # noqa: E402
 
 READERS = 20
 say = build.say
@@ -212,24 +213,6 @@ def writer_alone(url: str, base_ids: list[int], pages: int = 3) -> dict[str, Any
     return {"writer_pages": len(times), "writer_page": summary(times)}
 
 
-def plans(raw: Any, cases: dict[str, list[str]], params: dict[str, int]) -> dict[str, str]:
-    """EXPLAIN ANALYZE of the raw prefix search and the 5-condition hand SQL on the server
-    (where the time goes, for the closing note)."""
-    out = {}
-    pg = pg_raw_cases(raw, {"prefix": cases["prefix"][:1]})
-    sql = (
-        "SELECT c.id FROM customers c WHERE c.id IN (SELECT id FROM customer_search "
-        "WHERE doc @@ %s::tsquery) ORDER BY c.id LIMIT 50"
-    )
-    for name, (query, args) in {
-        "prefix": (sql, pg["prefix"][1][0]),
-        "5 conditions, latest": (segment_cases()[1][2].pg, params),
-    }.items():
-        rows = raw.execute(f"EXPLAIN (ANALYZE, BUFFERS) {query}", args).fetchall()
-        out[name] = "\n".join(r[0] for r in rows)
-    return out
-
-
 # -- segments ----------------------------------------------------------------------------------
 
 
@@ -260,23 +243,6 @@ def segments_side(store_or_path: Any, raw_fn: Any, now: int) -> dict[str, Any]:
 
 
 # -- the run -----------------------------------------------------------------------------------
-
-
-def machine() -> dict[str, Any]:
-    mem = 0
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                mem = int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return {
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "memory_bytes": mem,
-        "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
-    }
 
 
 def main() -> None:
@@ -312,7 +278,7 @@ def main() -> None:
     cluster = build.start_cluster(work, args.keep)
     try:
         url = cluster.create_database("srm_bench")
-        report["machine"]["postgres"] = _server_version(url)
+        report["machine"]["postgres"] = server_version(url)
         say(f"postgres: migrating the {args.base:,} base customers (srm team migrate)")
         report["build"]["migrate_s"] = build.migrate_base(base_db, url)
         report["base_sizes"] = build.pg_sizes(url)
@@ -350,17 +316,8 @@ def main() -> None:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
-    from bench.team_report import markdown
-
     print(markdown(report))
     say(f"wrote {out}")
-
-
-def _server_version(url: str) -> str:
-    import psycopg
-
-    with psycopg.connect(url) as conn:
-        return conn.execute("SHOW server_version").fetchone()[0]
 
 
 def _pg_facts(url: str) -> float:

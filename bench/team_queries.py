@@ -179,3 +179,21 @@ def segment_cases() -> list[tuple[str, dict, HandSql]]:
             HandSql(RAW[(5, "latest")], _to_pg(RAW[(5, "latest")])),
         ),
     ]
+
+
+def plans(raw: Any, cases: dict[str, list[str]], params: dict[str, int]) -> dict[str, str]:
+    """EXPLAIN ANALYZE of the raw prefix search and the 5-condition hand SQL on the server
+    (where the time goes, for the closing note)."""
+    out = {}
+    pg = pg_raw_cases(raw, {"prefix": cases["prefix"][:1]})
+    sql = (
+        "SELECT c.id FROM customers c WHERE c.id IN (SELECT id FROM customer_search "
+        "WHERE doc @@ %s::tsquery) ORDER BY c.id LIMIT 50"
+    )
+    for name, (query, args) in {
+        "prefix": (sql, pg["prefix"][1][0]),
+        "5 conditions, latest": (segment_cases()[1][2].pg, params),
+    }.items():
+        rows = raw.execute(f"EXPLAIN (ANALYZE, BUFFERS) {query}", args).fetchall()
+        out[name] = "\n".join(r[0] for r in rows)
+    return out

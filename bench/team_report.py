@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import platform
+import sqlite3
 import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -99,6 +103,32 @@ def _flat_build(build: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+def machine() -> dict[str, Any]:
+    """The machine the run is on."""
+    mem = 0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return {
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "memory_bytes": mem,
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+    }
+
+
+def server_version(url: str) -> str:
+    """The server's version string."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return conn.execute("SHOW server_version").fetchone()[0]
 
 
 if __name__ == "__main__":
