@@ -309,9 +309,7 @@ def main() -> None:
     finally:
         if not args.keep:
             cluster.stop()
-            for leftover in work.glob("sqlite-*.db*"):
-                leftover.unlink()
-            work.rmdir() if not any(work.iterdir()) else None
+            shutil.rmtree(work, ignore_errors=True)  # the SQLite copy and the server's log
     report["load_end"] = [round(x, 2) for x in os.getloadavg()]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
