@@ -254,6 +254,9 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "team.json"))
     parser.add_argument("--keep", action="store_true", help="leave the cluster running")
     parser.add_argument("--workdir", help="where the cluster and the SQLite copy go")
+    parser.add_argument(
+        "--disk-free", type=float, help="GB to plan the clones for (default: what is free)"
+    )
     args = parser.parse_args()
     if args.workdir:
         os.environ["TMPDIR"] = args.workdir
@@ -290,12 +293,12 @@ def main() -> None:
         heavy, report["disk_plan"] = build.heavy_clones(
             report["base_sizes"],
             args.customers,
-            shutil.disk_usage(work).free,
+            int(args.disk_free * 1e9) if args.disk_free else shutil.disk_usage(work).free,
             sqlite_estimate,
         )
         if heavy < report["disk_plan"]["clones"]:
             say(
-                f"disk: the full store would take ~{report['disk_plan']['full_store_estimate_bytes'] / 1e9:.0f} GB; "
+                f"disk: the full store would take ~{report['disk_plan']['full_store_estimate_bytes'] / 1e9:.1f} GB; "
                 f"transactions, emails and history are cloned for the first {heavy} of "
                 f"{report['disk_plan']['clones']} clones only"
             )
