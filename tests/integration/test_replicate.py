@@ -22,6 +22,7 @@ import httpx
 import psycopg
 import pytest
 
+from srm_tui.storage.records import CHILD_ENTITIES
 from tests.helpers import run_srm
 
 AS_OF = "2026-11-01T00:00:00Z"
@@ -32,15 +33,7 @@ ACTIVE = {
     "name": "Active",
     "where": {"all": [{"attr": "customer.status", "op": "eq", "value": "active"}]},
 }
-CHILDREN = (
-    "subscriptions",
-    "passes",
-    "transactions",
-    "payment_details",
-    "emails",
-    "notes",
-    "history",
-)
+CHILDREN = CHILD_ENTITIES  # every per-customer record table, as the sync writes them
 
 
 @pytest.fixture(scope="module")
