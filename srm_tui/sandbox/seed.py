@@ -4,14 +4,17 @@ Into an empty cache the customers are bulk-loaded: records are generated, valida
 turned into rows in worker processes (slices of customers, in order), while this process only
 writes them, in one transaction with a rollback journal (the file starts empty, so the journal
 holds almost nothing, where a WAL would hold every page twice), with the entity tables'
-secondary indexes dropped and built again at the end by sorting, and the derived fields and
-list columns computed once over the whole set. The result is the cache the record-by-record
+secondary indexes dropped and built again at the end by sorting, their triggers (row counts,
+segment facts marked stale) suspended and their effect written once, and the derived fields
+and list columns computed once over the whole set. The generator's records skip the canonical
+copy of the sync's validation (their values are already in the models' types). The result is the cache the record-by-record
 path (the sync's upserts, kept for a cache that already holds customers) writes; the unit test
 of this module compares the two, table by table.
 """
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import sqlite3
@@ -141,9 +144,17 @@ def build_rows(seed: int, as_of: datetime, start: int, stop: int) -> dict[str, A
         for entity in records.CHILD_ENTITIES:
             batch[entity].extend(bundle.get(entity, ()))
     rows = {}
-    for entity in CUSTOMER_DATA:
-        good, _ = validate(entity, batch[entity])
-        rows[entity] = records.row_values(entity, good, now)
+    # The models and rows hold no reference cycles: the cyclic collector would only re-scan
+    # the thousands of objects a slice makes.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for entity in CUSTOMER_DATA:
+            good, _ = validate(entity, batch[entity], generated=True)
+            rows[entity] = records.row_values(entity, good, now)
+    finally:
+        if was_enabled:
+            gc.enable()
     search = [records.search_values(row) for row in rows["customers"]]
     return {"rows": rows, "search": search, "customers": stop - start}
 
@@ -173,13 +184,43 @@ def _parts(customers: int, seed: int, as_of: datetime, workers: int):
             yield pending.popleft().get()
 
 
-def _secondary_indexes(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+def _schema_objects(conn: sqlite3.Connection, kind: str) -> list[tuple[str, str]]:
+    """The entity tables' indexes (secondary: those with SQL) or triggers, with their SQL."""
     marks = ",".join("?" * len(CUSTOMER_DATA))
     return conn.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+        "SELECT name, sql FROM sqlite_master WHERE type = ? AND sql IS NOT NULL "
         f"AND tbl_name IN ({marks}) ORDER BY name",
-        CUSTOMER_DATA,
+        (kind, *CUSTOMER_DATA),
     ).fetchall()
+
+
+# What the suspended triggers would have written, once for the whole load: every inserted
+# customer and every customer a subscription, pass or transaction names marked stale for the
+# segment facts (the insert triggers; the derive step's updates name only these again), the
+# casefolded texts of the customers the list columns' update touched dropped (the customers'
+# update trigger; every customer is updated), and the customers' row count.
+_TRIGGERS_ONCE = (
+    "INSERT OR IGNORE INTO segment_facts_dirty (customer_id) "
+    "SELECT id FROM customers UNION SELECT customer_id FROM subscriptions "
+    "UNION SELECT customer_id FROM passes UNION SELECT customer_id FROM transactions",
+    "DELETE FROM segment_customer_text WHERE id IN (SELECT id FROM customers)",
+    "UPDATE row_counts SET n = (SELECT count(*) FROM customers) WHERE name = 'customers'",
+)
+# The triggers the statements above stand for; a cache with any other trigger on these
+# tables (a newer schema's) keeps all of them firing row by row.
+_SUSPENDABLE = frozenset(
+    {
+        "row_counts_customers_insert",
+        "row_counts_customers_delete",
+        *(
+            f"segment_dirty_{table}_{event}"
+            for table in ("customers", "subscriptions", "passes", "transactions")
+            for event in ("insert", "update", "delete")
+        ),
+        "segment_text_customers_update",
+        "segment_text_customers_delete",
+    }
+)
 
 
 def _bulk_load(cache, customers, seed, as_of, cat, counts, progress, workers) -> None:
@@ -194,9 +235,14 @@ def _bulk_load(cache, customers, seed, as_of, cat, counts, progress, workers) ->
     conn.execute("PRAGMA journal_mode=DELETE")
     try:
         with cache.transaction() as tx:
-            indexes = _secondary_indexes(tx)
+            indexes = _schema_objects(tx, "index")
+            triggers = _schema_objects(tx, "trigger")
+            if {name for name, _ in triggers} != _SUSPENDABLE:
+                triggers = []
             for name, _ in indexes:
                 tx.execute(f'DROP INDEX "{name}"')
+            for name, _ in triggers:
+                tx.execute(f'DROP TRIGGER "{name}"')
             _write_catalog(tx, cat, now, counts)
             done = 0
             for part in _parts(customers, seed, as_of, workers):
@@ -212,6 +258,11 @@ def _bulk_load(cache, customers, seed, as_of, cat, counts, progress, workers) ->
             for _, sql in indexes:
                 tx.execute(sql)
             _derive_all(tx)
+            if triggers:
+                for sql in _TRIGGERS_ONCE:
+                    tx.execute(sql)
+                for _, sql in triggers:
+                    tx.execute(sql)
     finally:
         conn.execute(f"PRAGMA journal_mode={journal}")
     if progress and customers == 0:

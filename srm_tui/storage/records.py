@@ -27,6 +27,22 @@ def _dumps(value: Any) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def _api_shape(record: m.ApiModel) -> Any:
+    """``record.to_api()``, read past pydantic's attribute hook for private and extra names
+    (8 us a record, as much as mapping its row): the payload kept at validation, else the
+    model's dump."""
+    private = record.__pydantic_private__
+    source = private.get("_source") if private else None
+    return source if source is not None else record.to_api()
+
+
+def _extra(record: m.ApiModel, name: str) -> Any:
+    """An unknown field the record was sent with (None when it has none), read as
+    ``getattr(record, name, None)`` reads it for a name the model does not declare."""
+    extra = record.__pydantic_extra__
+    return extra.get(name) if extra else None
+
+
 def is_anonymized(payload: dict[str, Any]) -> bool:
     """The API wiped this customer: it sends email and names as null (or empty). A record
     that merely lacks them (a bare id from an import, a partial webhook) is not anonymized."""
@@ -36,11 +52,8 @@ def is_anonymized(payload: dict[str, Any]) -> bool:
 
 def _customer(c: m.Customer, raw: bytes | str, now: int) -> tuple:
     cap = c.capture or m.Capture()
-    source = (
-        c._source
-        if isinstance(c._source, dict)
-        else c.model_dump(by_alias=True, exclude_unset=True)
-    )
+    kept = c.__pydantic_private__.get("_source") if c.__pydantic_private__ else None
+    source = kept if isinstance(kept, dict) else c.model_dump(by_alias=True, exclude_unset=True)
     return (
         c.id,
         c.email,
@@ -109,7 +122,7 @@ def _pass(p: m.Pass, raw: bytes | str, now: int) -> tuple:
 
 
 def _transaction(t: m.Transaction, raw: bytes | str, now: int) -> tuple:
-    offer_period = m.period_word(getattr(t, "offerPeriod", None))
+    offer_period = m.period_word(_extra(t, "offerPeriod"))
     return (
         t.transactionId,
         t.customerId,
@@ -382,7 +395,7 @@ def upsert(
     rows = []
     touched: list[Any] = []
     for record in records:
-        row = mapper(record, payload.encode(entity, record.to_api()), now)
+        row = mapper(record, payload.encode(entity, _api_shape(record)), now)
         rows.append(row)
         customer_id = getattr(record, "customerId", None)
         if entity == "customers":
@@ -414,7 +427,7 @@ def upsert(
 def row_values(entity: str, items: Iterable[m.ApiModel], now: int) -> list[tuple]:
     """The column values ``upsert`` writes for validated records, ``raw`` included."""
     _, _, mapper = _COLUMNS[entity]
-    return [mapper(record, payload.encode(entity, record.to_api()), now) for record in items]
+    return [mapper(record, payload.encode(entity, _api_shape(record)), now) for record in items]
 
 
 def upsert_sql(entity: str) -> str:
