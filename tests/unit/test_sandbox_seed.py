@@ -82,3 +82,39 @@ def test_seeding_again_merges_through_the_upserts(tmp_path):
     assert counts["customers"] == 9
     assert cache.conn().execute("SELECT count(*) FROM customers").fetchone()[0] == 9
     cache.close()
+
+
+def test_generated_records_skip_only_a_copy_that_changes_nothing():
+    """validate(generated=True) (the seed's way) keeps each generated record as the full
+    validation's canonical copy has it, JSON for JSON: the skip is safe only while the
+    generator writes every value in the type its model reads."""
+    from srm_tui.sandbox.generator import catalog, iter_customers
+    from srm_tui.storage import records
+    from srm_tui.storage.payload import dumps
+    from srm_tui.sync.parse import validate
+
+    cat = catalog(3, AS_OF)
+    batch = {entity: list(cat[entity]) for entity in seed.CATALOG}
+    batch.update({entity: [] for entity in seed.CUSTOMER_DATA})
+    for bundle in iter_customers(3, 300, AS_OF, cat):
+        batch["customers"].append(bundle["customer"])
+        for entity in records.CHILD_ENTITIES:
+            batch[entity].extend(bundle.get(entity, ()))
+    for entity, items in batch.items():
+        full, full_bad = validate(entity, items)
+        quick, quick_bad = validate(entity, items, generated=True)
+        assert full_bad == quick_bad == []
+        assert [dumps(r.to_api()) for r in quick] == [dumps(r.to_api()) for r in full]
+    assert len(batch["transactions"]) > 300
+
+
+def test_a_vendor_value_in_another_type_is_still_written_in_the_models_type():
+    """The full validation (every record that is not the generator's) keeps money sent as
+    text in its type; only generated records skip that copy."""
+    from srm_tui.sync.parse import validate
+
+    item = {"transactionId": "T123456789", "customerId": 7, "amount": "9.99", "currency": "EUR"}
+    (full,), _ = validate("transactions", [item])
+    (quick,), _ = validate("transactions", [item], generated=True)
+    assert full.to_api()["amount"] == 9.99
+    assert quick.to_api()["amount"] == "9.99"
