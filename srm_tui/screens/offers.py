@@ -46,6 +46,7 @@ class OffersScreen(TableKeys, Screen):
         self.all: list[dict[str, Any]] = []
         self.holders: dict[str, int] = {}
         self.drafts: dict[str, list[str]] = {}
+        self._filled: tuple | None = None  # what the table shows: columns and cell texts
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -108,8 +109,6 @@ class OffersScreen(TableKeys, Screen):
         query = self.query_one("#filter", Input).value.strip()
         shown = [o for o in self.all if matches(o, query)]
         table = self.query_one(DataTable)
-        cursor = table.cursor_row
-        table.clear(columns=True)
         width = max(40, self.app.size.width - 5)  # margins and the scrollbar
         narrow = width < 100
         rows = []
@@ -141,30 +140,38 @@ class OffersScreen(TableKeys, Screen):
                 ]
             )
         columns = layout(self.COLUMNS, rows, width)
-        for i, w in columns:
-            table.add_column(self.COLUMNS[i].label, width=w, key=self.COLUMNS[i].label)
-        for o, row in zip(shown, rows):
-            # The ID stays a plain string: what the row is keyed and read back by.
-            table.add_row(
-                *[
-                    row[i]
-                    if i == 0
-                    else Text(
-                        clip(row[i], w),
-                        justify="right" if self.COLUMNS[i].label in self.RIGHT else "left",
-                    )
-                    for i, w in columns
-                ],
-                key=o["id"],
-            )
-        if shown:
-            table.move_cursor(row=min(cursor, len(shown) - 1))
+        cells = [[row[i] if i == 0 else clip(row[i], w) for i, w in columns] for row in rows]
+        # A resume, a resize or a recount that changes no cell leaves the table as it is:
+        # refilling it would re-measure and repaint every row for the same picture.
+        filled = (tuple(columns), tuple(map(tuple, cells)))
+        if filled != self._filled:
+            self._filled = filled
+            self._refill(table, columns, shown, cells)
         waiting = sum(len(v) for v in self.drafts.values())
         self.query_one("#crumbs", Static).update(
             f"Offers › catalogue · {len(shown)} of {len(self.all)}"
             + (f" matching {query!r}" if query else "")
             + (f" · {count(waiting, 'draft')}" if waiting else "")
         )
+
+    def _refill(self, table: DataTable, columns: list, shown: list, cells: list) -> None:
+        cursor = table.cursor_row
+        table.clear(columns=True)
+        for i, w in columns:
+            table.add_column(self.COLUMNS[i].label, width=w, key=self.COLUMNS[i].label)
+        right = [self.COLUMNS[i].label in self.RIGHT for i, _w in columns]
+        plain = [i == 0 for i, _w in columns]
+        for o, row in zip(shown, cells):
+            # The ID stays a plain string: what the row is keyed and read back by.
+            table.add_row(
+                *[
+                    text if plain[n] else Text(text, justify="right" if right[n] else "left")
+                    for n, text in enumerate(row)
+                ],
+                key=o["id"],
+            )
+        if shown:
+            table.move_cursor(row=min(cursor, len(shown) - 1))
 
     @on(Input.Changed, "#filter")
     def _filtered(self) -> None:

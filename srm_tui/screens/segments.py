@@ -30,6 +30,7 @@ class SegmentsScreen(Screen):
         super().__init__()
         self.items: list[store.Saved] = []
         self.needle = ""
+        self._filled: tuple | None = None  # the rows the table shows, and its update count
 
     def compose(self) -> ComposeResult:
         yield Static("", id="crumbs", markup=False)
@@ -71,24 +72,38 @@ class SegmentsScreen(Screen):
 
     def _fill(self) -> None:
         table = self.query_one(DataTable)
-        keep = table.cursor_row
-        table.clear()
         shown = self._shown()
-        for s in shown:
-            count = f"{s.last_count:,}" if s.last_count is not None else "?"
-            kind = s.kind if not s.problem else "unreadable"
-            table.add_row(
-                Text(visible(s.name, 48)),
-                kind,
-                Text(visible(", ".join(s.tags), 30)),
-                Text(count, justify="right"),
+        rows = [
+            (
+                str(s.id),
+                visible(s.name, 48),
+                s.kind if not s.problem else "unreadable",
+                visible(", ".join(s.tags), 30),
+                f"{s.last_count:,}" if s.last_count is not None else "?",
                 utc(s.last_run_at, missing="never"),
                 f"v{s.version}",
                 str(s.schedules or ""),
-                key=str(s.id),
             )
-        if shown:
-            table.move_cursor(row=min(keep, len(shown) - 1))
+            for s in shown
+        ]
+        # A resume that finds the same segments leaves the table (and its paint) as it is.
+        if self._filled != (rows, table._update_count) or table.row_count != len(rows):
+            keep = table.cursor_row
+            table.clear()
+            for key, name, kind, tags, count, last, version, schedules in rows:
+                table.add_row(
+                    Text(name),
+                    kind,
+                    Text(tags),
+                    Text(count, justify="right"),
+                    last,
+                    version,
+                    schedules,
+                    key=key,
+                )
+            if shown:
+                table.move_cursor(row=min(keep, len(shown) - 1))
+            self._filled = (rows, table._update_count)
         tags = sorted({t for s in self.items for t in s.tags}, key=str.casefold)
         filtered = f" · showing {len(shown)} matching {self.needle!r}" if self.needle else ""
         self.query_one("#crumbs", Static).update(

@@ -63,10 +63,8 @@ def fill(table, cols: list[Col], rows: list[list], keys: list[str], width: int) 
 
     plain = [[c.plain if isinstance(c, Text) else str(c) for c in row] for row in rows]
     shown = layout(cols, plain, width)
-    table.clear(columns=True)
-    for i, w in shown:
-        table.add_column(cols[i].label, width=w, key=cols[i].label)
-    for row, text, key in zip(rows, plain, keys):
+    lines = []
+    for row, text in zip(rows, plain):
         cells = []
         for i, w in shown:
             cell = row[i]
@@ -78,4 +76,30 @@ def fill(table, cols: list[Col], rows: list[list], keys: list[str], width: int) 
                     else cut
                 )
             cells.append(cell if isinstance(cell, Text) else Text(str(cell)))
+        lines.append(cells)
+    # The same rows again (a screen resumed, a reload that found nothing new) leave the table
+    # as it is, but for what clearing it did to the cursor: re-adding them would re-measure
+    # and repaint every row for the same picture.
+    filled = (
+        tuple((cols[i].label, w) for i, w in shown),
+        tuple(keys[: len(lines)]),
+        tuple(
+            (c.plain, str(c.style), c.justify, tuple(map(str, c.spans)))
+            for cells in lines
+            for c in cells
+        ),
+    )
+    # (Any change made to the table since, a resize included, counts as a difference.)
+    if getattr(table, "_srm_filled", None) == (filled, table._update_count) and (
+        table.row_count,
+        len(table.columns),
+    ) == (len(lines), len(shown)):
+        if tuple(table.cursor_coordinate) != (0, 0):
+            table.move_cursor(row=0, column=0, animate=False)
+        return
+    table.clear(columns=True)
+    for i, w in shown:
+        table.add_column(cols[i].label, width=w, key=cols[i].label)
+    for cells, key in zip(lines, keys):
         table.add_row(*cells, key=key)
+    table._srm_filled = (filled, table._update_count)
