@@ -1,6 +1,6 @@
 """Key to last repaint in the real console, next to a bare Textual app in the same run.
 
-    python bench/bench_keys.py [--cache PATH | --demo] [--rounds 5] [--quiet 0.2]
+    python bench/bench_keys.py [--cache PATH | --demo] [--rounds 5] [--quiet 0.2] [--settle 5]
 
 Both apps run on 120x40 pseudo-terminals (bench/keyterm.py) for the whole run; each round
 plays srm's scripted agent session once, then the bare app's (bench/bare_console.py), so
@@ -161,6 +161,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--quiet", type=float, default=0.2, help="s without a frame = settled")
     parser.add_argument("--name", help="results file name (default: from the cache)")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=5.0,
+        help="s after both first paints before the first key (an agent reads the list first; "
+        "srm pre-imports its screens meanwhile)",
+    )
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
     # SIGTERM (a timeout) unwinds through the finally below, so no console is left behind.
@@ -179,6 +186,7 @@ def main() -> None:
                 "srm": round(srm.wait_for("cached", timeout=600), 2),
                 "bare": round(bare.wait_for("200 cached"), 2),
             }
+            time.sleep(args.settle)
             for n in range(args.rounds):
                 log(f"round {n + 1}/{args.rounds} · load {os.getloadavg()[0]:.2f}")
                 _play(srm, SRM_STEPS, args.quiet, False, srm_samples, log)
@@ -200,6 +208,8 @@ def main() -> None:
         "name": name,
         "rounds": args.rounds,
         "quiet_s": args.quiet,
+        "settle_s": args.settle,
+        "tree": os.environ.get("PYTHONPATH", ""),
         "seconds": round(time.time() - began, 1),
         "start_s": started,
         "load_before": [round(x, 2) for x in load_before],
