@@ -35,6 +35,7 @@ from typing import Any
 from srm_tui.domain.fold import fold
 from srm_tui.domain.ids import TRANSACTION_ID
 from srm_tui.domain.time import is_day, parse_day
+from srm_tui.storage import search_window
 from srm_tui.storage.countries import country_code
 from srm_tui.storage.db import SQLITE, Dialect
 from srm_tui.storage.queries import SORT_COLUMNS, SUMMARY_COLUMNS
@@ -288,6 +289,8 @@ class Compiled:
 
     where: Condition
     exact: Condition | None
+    # One term: its identifier matches are among its matches, so ``exact`` alone finds them.
+    one_term: bool = False
 
 
 def compile_query(query: str, dialect: Dialect = SQLITE) -> Compiled | None:
@@ -327,7 +330,9 @@ def compile_query(query: str, dialect: Dialect = SQLITE) -> Compiled | None:
             conds.append(text.any(options))
             exact += ex
         i += run
-    return Compiled(where=_all(conds), exact=text.any(exact) if exact else None)
+    return Compiled(
+        where=_all(conds), exact=text.any(exact) if exact else None, one_term=len(conds) == 1
+    )
 
 
 def _prepare(conn: sqlite3.Connection, compiled: Compiled | None) -> None:
@@ -359,6 +364,8 @@ class Results:
         self.exact_rows: list[sqlite3.Row] = []
         if self.compiled is not None and self.compiled.exact is not None:
             (ex, ex_ps), (where, ps) = self.compiled.exact, self.compiled.where
+            if self.compiled.one_term:  # not the term's text too (an email's words, a code's)
+                where, ps = "TRUE", []
             self.exact_rows = conn.execute(
                 f"SELECT {self._cols()} FROM customers c WHERE {ex} AND {where} "
                 "ORDER BY c.id LIMIT ?",
@@ -436,7 +443,17 @@ class Results:
         start = max((m for m in self._marks if m <= offset), default=0)
         skip = offset - start
         from_end = rest_total - (offset + limit)
-        if from_end < skip:  # nearer the end: read the order backwards
+        if self.sort == "id" and skip == 0:  # from a mark, or the top: by id windows
+            rows = search_window.by_id(
+                conn,
+                self._cols(),
+                (where, params),
+                limit,
+                after=self._marks[start][1] if start else None,
+                descending=self.descending,
+                order=self.dialect.order,
+            )
+        elif from_end < skip:  # nearer the end: read the order backwards
             rows = conn.execute(
                 f"SELECT {self._cols()} FROM customers c WHERE {where} "
                 f"ORDER BY {self._order(not self.descending)} LIMIT ? OFFSET ?",
@@ -482,11 +499,15 @@ def search(conn: sqlite3.Connection, query: str, limit: int = 50) -> SearchResul
     n_exact = len(results.exact_rows)
     rows = results.exact_rows[:limit]
     if len(rows) < limit:
-        where, params = results._rest_where()
-        rows += conn.execute(
-            f"SELECT {results._cols()} FROM customers c WHERE {where} ORDER BY c.id LIMIT ?",
-            [*params, limit - len(rows)],
-        ).fetchall()
+        rows += search_window.by_id(
+            conn,
+            results._cols(),
+            results._rest_where(),
+            limit - len(rows),
+            after=None,
+            descending=False,
+            order=results.dialect.order,
+        )
     return SearchResult(
         rows=rows,
         exact_ids={r["id"] for r in rows[:n_exact]},

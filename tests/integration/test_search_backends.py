@@ -403,3 +403,92 @@ def test_every_condition_is_read_through_an_index(stores, query):
             plans.append("\n".join(r[0] for r in tx.execute(f"EXPLAIN {sql}", params)))
     for plan in plans:
         assert "Seq Scan" not in plan and "SubPlan" not in plan, plan
+
+
+@pytest.fixture
+def small_windows(monkeypatch):
+    """PostgreSQL's id windows of 60, 240 and 960 customers, then the rest (2,000, 8,000, 32,000
+    on a real store), so the 2,000 customers here span every window; the ids each window
+    ended at, per search."""
+    from srm_tui.storage import search_window
+
+    monkeypatch.setattr(search_window, "WINDOWS", (60, 240, 960))
+    bounds: list[int | None] = []
+    real = search_window._bound
+
+    def bound(*args, **kwargs):
+        bounds.append(real(*args, **kwargs))
+        return bounds[-1]
+
+    monkeypatch.setattr(search_window, "_bound", bound)
+    # Every query read through the windows, even one the server expects too rare for them.
+    monkeypatch.setattr(search_window, "_dense", lambda *args: True)
+    return bounds
+
+
+def test_first_matches_read_in_id_windows_alike(stores, corpus, small_windows):
+    """The first 50 matches and the windows of the id order, read on PostgreSQL a window of
+    customers at a time, are SQLite's (one statement): for common prefixes (found in the first
+    window), rare ones (found only in the rest), several terms, fields and codes, both ways."""
+    lite, pg, _ = stores
+    queries = [
+        *corpus["prefixes"][:40],
+        *corpus["several terms"][:40],
+        *corpus["fields"][:40],
+        *corpus["codes names dates"],
+    ]
+    windows_read = []
+    for query in queries:
+        assert _answer(pg, query) == _answer(lite, query), query
+        small_windows.clear()
+        try:
+            search(pg, query, limit=50)
+        except SearchError:
+            continue
+        windows_read.append(len(small_windows))
+        for descending in (False, True):
+            want = Results(lite, query, sort="id", descending=descending)
+            got = Results(pg, query, sort="id", descending=descending)
+            n = want.count(lite)
+            assert got.count(pg) == n, query
+            for offset in range(0, min(n, 120), 23):  # forward from each window's last row
+                assert [r["id"] for r in got.window(pg, offset, 23)] == [
+                    r["id"] for r in want.window(lite, offset, 23)
+                ], (query, descending, offset)
+    assert 1 in windows_read and max(windows_read) >= 2  # stopped in the first, and later
+
+
+@pytest.mark.parametrize("query", ["e", "a", "ab", "m k", "zq", "xyzzy"])
+def test_common_and_rare_prefixes_give_sqlites_first_page(stores, small_windows, query):
+    """A prefix most customers have stops in the first window; one few or none have is read
+    from its matches after the windows; either way the first 50 rows and the count are the
+    SQLite cache's, in the id order."""
+    lite, pg, _ = stores
+    want = search(lite, query, limit=50)
+    got = search(pg, query, limit=50)
+    assert [tuple(r) for r in got.rows] == [tuple(r) for r in want.rows]
+    assert [r["id"] for r in got.rows] == sorted(r["id"] for r in got.rows)
+    assert Results(pg, query).count(pg) == Results(lite, query).count(lite)
+
+
+def test_the_servers_estimate_sends_rare_queries_past_the_windows(stores, monkeypatch):
+    """A query the server expects few matches of (an email, an id) is read from its matches at
+    once, without the windows; a prefix most customers have is read from the first window."""
+    from srm_tui.storage import search_window
+
+    lite, pg, store = stores
+    monkeypatch.setattr(search_window, "WINDOWS", (60, 240, 960))
+    bounds: list[int | None] = []
+    real = search_window._bound
+    monkeypatch.setattr(
+        search_window, "_bound", lambda *a, **k: bounds.append(real(*a, **k)) or bounds[-1]
+    )
+    with store.transaction(vendor=True) as tx:
+        tx.execute("ANALYZE customers")  # the estimates of a store in use (autovacuum's)
+        tx.execute("ANALYZE customer_search")
+    customer = lite.execute("SELECT id, email FROM customers ORDER BY id DESC LIMIT 1").fetchone()
+    for query, windows in ((customer["email"], 0), (str(customer["id"]), 0), ("e", 1)):
+        bounds.clear()
+        assert _answer(pg, query) == _answer(lite, query)
+        search(pg, query, limit=50)
+        assert len(bounds) == windows, query

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from srm_tui.domain.fold import fold
+from srm_tui.storage.search_window import ID_RANGE
 
 # The FTS5 table's columns, in its order (storage/schema.py customers_fts).
 FIELDS = ("email", "name", "company", "address", "city", "state", "post_code")
@@ -149,11 +150,15 @@ def state_words(
 
 # The SQL a text term becomes -----------------------------------------------------------------
 
-_DOC = "c.id IN (SELECT id FROM customer_search WHERE doc @@ ?::tsquery)"
+# ID_RANGE marks where a search read in id windows puts the window's range
+# (storage.search_window): a text term's id set is then read for that window only, through its
+# index or the key.
+_DOC = f"c.id IN (SELECT id FROM customer_search WHERE doc @@ ?::tsquery{ID_RANGE})"
 _ZIP = (
     "c.id IN (SELECT id FROM customer_search WHERE doc @@ ?::tsquery "
-    "AND strpos(' ' || zip_words, ?) > 0)"
+    f"AND strpos(' ' || zip_words, ?) > 0{ID_RANGE})"
 )
+# A state is an equality on a btree, which the server plans well in one statement.
 _STATE = "c.id IN (SELECT id FROM customer_search WHERE state_words = ?)"
 _IN = "c.id IN ("
 _NOTHING = "(1 = 0)"  # words FTS5 cuts down to none: its phrase matches no row
@@ -179,7 +184,7 @@ class PgText:
         branches = []
         for sql, _ in options:
             inner = sql[len(_IN) : -1] if sql.startswith(_IN) and sql.endswith(")") else None
-            branches.append(inner or f"SELECT c.id FROM customers c WHERE {sql}")
+            branches.append(inner or f"SELECT c.id FROM customers c WHERE ({sql}){ID_RANGE}")
         return (
             f"{_IN}{' UNION ALL '.join(branches)})",
             [p for _, ps in options for p in ps],
