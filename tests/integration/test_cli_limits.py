@@ -188,6 +188,14 @@ def test_a_cache_path_that_does_not_exist_is_exit_2_and_creates_nothing(tmp_path
     assert not (tmp_path / "nonexistent").exists()
     seeded = run_srm("sandbox", "seed-db", "--customers", "1", "--db", str(missing))
     assert seeded.returncode == 2 and not (tmp_path / "nonexistent").exists()
+    report = Path(__file__).parents[1] / "data" / "churniq" / "transactions.csv"
+    imported = run_srm("--db", str(missing), "import", str(report))
+    assert imported.returncode == 2 and "does not exist" in imported.stderr, imported.stderr
+    assert not (tmp_path / "nonexistent").exists()
+    # in a folder that exists, import creates the cache it was asked for
+    made = tmp_path / "new.db"
+    assert run_srm("--db", str(made), "import", str(report)).returncode == 0
+    assert made.exists()
 
 
 def test_controls_and_bidi_overrides_are_escaped_in_text_and_json(db):

@@ -339,7 +339,8 @@ async def test_action_keys_on_the_wrong_tab_or_table_say_where_they_act(synced):
         await pilot.press("c")
         await pilot.pause()
         assert name(app) == "ActionScreen"
-        assert "Cancel subscription" in screen_text(app)
+        title = next(ln for ln in screen_text(app).splitlines() if "Cancel subscription" in ln)
+        assert str(sub["subscriptionId"]) in title  # says which row it acts on
 
 
 async def _palette(pilot, text: str) -> str:

@@ -384,6 +384,48 @@ async def test_refund_refused_for_stores_after_30_days_and_for_gifts(world):
         )
 
 
+def _dialog_words(screen: str) -> str:
+    """The words inside the dialog's box (between its side borders), in reading order with
+    line ends taken out: a message the dialog wraps reads as one sentence, one cut does not."""
+    inside = [
+        ln[ln.index("│") + 1 : ln.rindex("│")] for ln in screen.splitlines() if ln.count("│") >= 2
+    ]
+    return " ".join(" ".join(inside).split())
+
+
+async def test_refund_dialog_shows_its_blocking_rule_whole_at_80x24(world):
+    """Issue 12: at 80x24 the refund dialog cut its blocking rule. The longest rule text (an
+    in-app purchase) must be on the terminal whole, wrapped at word boundaries, with the
+    dialog's Esc key still shown."""
+    txn = world.picker.pick(
+        "transactions",
+        lambda t: (
+            t["status"] == "captured" and t["amount"] > 0 and t["paymentGateway"] in IN_APP_GATEWAYS
+        ),
+    )
+    message = (
+        f"paid with {txn['paymentGateway']}: only card and PayPal payments (adyen, paypal) can "
+        "be refunded; in-app purchases are refunded by the app store"
+    )
+    app = world.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_customer(pilot, txn["customerId"])
+        await pilot.press("3")
+        await to_row(pilot, "transactions-table", txn["transactionId"])
+        await pilot.press("r")
+        await preview(pilot)
+        shown = screen_text(app)
+        assert name(app) == "ActionScreen"
+        assert "refund.gateway" in shown
+        assert message in _dialog_words(shown), shown
+        assert all(len(line) <= 80 for line in shown.splitlines())
+        assert "esc" in shown.lower()
+        await pilot.press("escape")
+        await settle(pilot, 0.1)
+        assert name(app) == "CustomerScreen"
+    assert world.record("transactions", "transactionId", txn["transactionId"]) == txn
+
+
 async def test_cancel_transaction_with_the_optional_refund(world):
     p = world.picker
     txn = p.pick(
