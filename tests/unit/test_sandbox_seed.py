@@ -118,3 +118,26 @@ def test_a_vendor_value_in_another_type_is_still_written_in_the_models_type():
     (quick,), _ = validate("transactions", [item], generated=True)
     assert full.to_api()["amount"] == 9.99
     assert quick.to_api()["amount"] == "9.99"
+
+
+def test_a_cache_with_a_trigger_the_bulk_load_does_not_know_keeps_it_firing(tmp_path):
+    """The bulk load stands in for the 16 triggers it knows; a cache with another trigger on
+    an entity table (a later schema's) keeps every trigger firing row by row, and the result
+    is still the upserts' one."""
+    extra = (
+        "CREATE TRIGGER count_emails AFTER INSERT ON emails BEGIN "
+        "UPDATE row_counts SET n = n + 1 WHERE name = 'emails seen'; END"
+    )
+    out = {}
+    for name, how in (("bulk", {"workers": 0}), ("sync", {"bulk": False})):
+        cache = Cache(tmp_path / f"{name}.db")
+        cache.conn().execute(extra)
+        cache.conn().execute("INSERT INTO row_counts (name, n) VALUES ('emails seen', 0)")
+        seed.seed_cache(cache, 40, 3, AS_OF, **how)
+        cache.close()
+        out[name] = contents(tmp_path / f"{name}.db")
+    assert out["bulk"] == out["sync"]
+    conn = sqlite3.connect(tmp_path / "bulk.db")
+    (seen,) = conn.execute("SELECT n FROM row_counts WHERE name = 'emails seen'").fetchone()
+    conn.close()
+    assert seen == len(out["bulk"]["emails"]) > 0
