@@ -7,9 +7,11 @@ push and the worker-failure handler meet; screens hold everything else.
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from textual import events
 from textual.app import App
 from textual.message import Message
 from textual.reactive import reactive
@@ -44,6 +46,47 @@ def _commands():
     return SrmCommands
 
 
+# What the first open of each screen, dialog and the palette would otherwise import while the
+# agent waits (the customer screen's actions and API client alone were ~0.45 s of a first
+# Enter on a busy machine): imported on a thread once the console has painted and sat idle.
+WARM_MODULES = (
+    "textual.widgets._data_table",
+    "textual.widgets._tabbed_content",
+    "srm_tui.screens.customer",
+    "srm_tui.screens.action",
+    "srm_tui.domain.models",
+    "srm_tui.screens.segments",
+    "srm_tui.screens.segment_builder",
+    "srm_tui.screens.segment_condition",
+    "srm_tui.screens.offers",
+    "srm_tui.screens.offer_editor",
+    "srm_tui.screens.sync",
+    "srm_tui.screens.help",
+    "textual.command",
+    "srm_tui.commands",
+)
+
+
+def _warm(stop: threading.Event, app: SrmApp) -> None:
+    """Import WARM_MODULES one by one until done or told to stop (the console exits), then
+    set what is loaded aside from the garbage collector (see _start_warming). Each import
+    waits for a second without keys: an agent typing has the CPU, not the warm-up."""
+    import gc
+    import importlib
+
+    for name in WARM_MODULES:
+        while not stop.is_set() and time.monotonic() - app.key_at < app.WARM_QUIET:
+            stop.wait(0.1)
+        if stop.is_set():
+            return
+        try:
+            importlib.import_module(name)
+        except Exception:  # a warm-up never fails the console: the screen imports the
+            return  # module again when opened and reports a real error there
+    if not stop.is_set():
+        gc.freeze()
+
+
 class SrmApp(StackGuards, App):
     """Keyboard-first console over the local cache."""
 
@@ -73,6 +116,8 @@ class SrmApp(StackGuards, App):
     TEAM_RELOAD_EVERY = 30.0
     CHANGES_WAIT = 1.0  # how long one look at the change feed waits (and ends at exit)
     CHANGES_GAP = 0.25  # seconds at least between two StoreChanged
+    WARM_AFTER = 1.0  # seconds after the first frame before the warm-up (see _start_warming)
+    WARM_QUIET = 1.0  # seconds without a key before each of the warm-up's imports
 
     class SyncProgress(Message):
         """The background sync moved on: the status line shows where it is now
@@ -112,6 +157,9 @@ class SrmApp(StackGuards, App):
         self.animation_level = "none"
         self.crashed: BaseException | None = None
         self._changes_stop = threading.Event()  # ends the change feed's thread at exit
+        self._warm_stop = threading.Event()
+        self.key_at = 0.0  # time.monotonic() of the last key (the warm-up waits for a pause)
+        self._warm_thread: threading.Thread | None = None
         if settings.keymap:
             self.set_keymap(settings.keymap)
 
@@ -131,6 +179,29 @@ class SrmApp(StackGuards, App):
         # A replica's push needs no API: it forwards to its team store (team/forward.py).
         if self.sync_on_start and (self.demo or self.settings.api_url or self.session.replica):
             self.background_sync()
+        self.call_after_refresh(self.set_timer, self.WARM_AFTER, self._start_warming)
+
+    def _start_warming(self) -> None:
+        """Pre-import what the first opens need, on a thread, and take what start-up loaded
+        out of the collector's sight: a full collection walked every module, class and
+        stylesheet rule each time (150-450 ms a pause, every other key on a busy machine);
+        frozen objects are still freed by their reference counts, and the exit gives them
+        back to the collector (on_unmount), for whatever runs after this console in its
+        process."""
+        import gc
+
+        if self._warm_stop.is_set():
+            return
+        gc.freeze()
+        self._warm_thread = threading.Thread(
+            target=_warm, args=(self._warm_stop, self), name="srm-warm", daemon=True
+        )
+        self._warm_thread.start()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            self.key_at = time.monotonic()
+        await super().on_event(event)
 
     # status ------------------------------------------------------------------------------
 
@@ -252,6 +323,12 @@ class SrmApp(StackGuards, App):
         total = f"/{p.total:,}" if p.total else ""
         self.sync_state = f"syncing {p.done:,}{total} records ({p.rate:,.0f}/s)"
         self.post_message(self.SyncProgress())
+        if p.entity == "customers" and time.monotonic() >= self._next_fill:
+            # A first sync (the demo's first start): the empty list shows the customers
+            # written so far, again at most every FILL_EVERY seconds, not only once all
+            # have come; the status line says how far the sync is.
+            self._next_fill = time.monotonic() + self.FILL_EVERY
+            self.call_from_thread(self._show_arrived)
         if p.entity != self._synced_entity:
             # Customers arrive first: show them while the rest of their records follow.
             if self._synced_entity == "customers":
@@ -259,6 +336,22 @@ class SrmApp(StackGuards, App):
                 # sync's failure (shown on the status line), and the pull waits for the list.
                 self.call_from_thread(self._reload_screen)
             self._synced_entity = p.entity
+
+    FILL_EVERY = 1.0  # seconds between two reloads of a list filling in a first sync
+
+    def _show_arrived(self) -> None:
+        """Reload the customer list while it fills from empty during this sync."""
+        from srm_tui.widgets.customer_table import CustomerTable
+
+        if not self.screen.is_mounted:
+            return
+        tables = self.screen.query(CustomerTable)
+        if not tables or getattr(self.screen, "query_text", ""):
+            return
+        if self._filling is None:  # this sync's first customers page: was the list empty?
+            self._filling = tables.first().count == 0
+        if self._filling:
+            self._reload_screen()
 
     def _reload_screen(self) -> None:
         # A screen pushed but not yet mounted (Enter on a result as a sync page lands) is
@@ -274,6 +367,8 @@ class SrmApp(StackGuards, App):
         """Sync in a worker thread: its progress goes up as messages; the screen is reloaded
         from here (call_from_thread), so a reload that fails is this work's failure."""
         self._synced_entity = ""
+        self._filling: bool | None = None  # the list was empty at this sync's first page
+        self._next_fill = 0.0
         try:
             self.sync_state = "connecting…"
             self.post_message(self.SyncProgress())
@@ -479,4 +574,10 @@ class SrmApp(StackGuards, App):
 
     def on_unmount(self) -> None:
         self._changes_stop.set()  # the feed's thread ends within CHANGES_WAIT and closes it
+        self._warm_stop.set()
+        if self._warm_thread is not None:
+            import gc
+
+            self._warm_thread.join(timeout=5)  # an import under way ends before the exit
+            gc.unfreeze()  # the console's objects are collectable again once it has gone
         self.session.close()
