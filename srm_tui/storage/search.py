@@ -451,7 +451,6 @@ class Results:
                 limit,
                 after=self._marks[start][1] if start else None,
                 descending=self.descending,
-                order=self.dialect.order,
             )
         elif from_end < skip:  # nearer the end: read the order backwards
             rows = conn.execute(
@@ -506,7 +505,6 @@ def search(conn: sqlite3.Connection, query: str, limit: int = 50) -> SearchResul
             limit - len(rows),
             after=None,
             descending=False,
-            order=results.dialect.order,
         )
     return SearchResult(
         rows=rows,

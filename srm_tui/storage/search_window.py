@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from typing import Any
 
 # Where a text term's id set takes the window's range (" AND id > 5 AND id <= 9"); a comment
@@ -89,18 +88,19 @@ def by_id(
     *,
     after: int | None,
     descending: bool,
-    order: Callable[[str, bool], str],
 ) -> list[Any]:
     """The first ``limit`` customers (``cols``) matching ``where`` in id order, after the id
-    ``after`` (None: from the start); ``order`` is the dialect's ORDER BY term."""
+    ``after`` (None: from the start)."""
     sql, params = where
     if limit <= 0:
         return []
+    # A plain direction: the id is never NULL, and "ASC NULLS FIRST" (the dialect's order for
+    # nullable keys) is not the primary key's order on PostgreSQL, which would sort instead.
+    direction = "DESC" if descending else "ASC"
     if ID_RANGE not in sql:  # no id set to narrow: the one statement
         outer = _range(after, None, descending).replace(" id ", " c.id ")
         return conn.execute(
-            f"SELECT {cols} FROM customers c WHERE {sql}{outer} "
-            f"ORDER BY {order('c.id', descending)} LIMIT ?",
+            f"SELECT {cols} FROM customers c WHERE {sql}{outer} ORDER BY c.id {direction} LIMIT ?",
             [*params, limit],
         ).fetchall()
     rows: list[Any] = []
@@ -116,7 +116,7 @@ def by_id(
         rows += conn.execute(
             f"SELECT {cols} FROM customers c WHERE {sql.replace(ID_RANGE, window)}"
             f"{window.replace(' id ', ' c.id ')} "
-            f"ORDER BY {order(key, descending)} LIMIT ?",
+            f"ORDER BY {key} {direction} LIMIT ?",
             [*params, limit - len(rows)],
         ).fetchall()
         if len(rows) >= limit or bound is None:
