@@ -417,16 +417,26 @@ class SrmApp(StackGuards, App):
         ).start()
 
     def _changes_loop(self, feed: Any, stop: threading.Event) -> None:
+        told = False  # an unforeseen failure is told once, not every second it lasts
         try:
             while not stop.is_set():
-                changes = feed.wait(self.CHANGES_WAIT)  # takes a lost connection up again
+                try:
+                    changes = feed.wait(self.CHANGES_WAIT)  # takes a lost connection up again
+                except Exception as error:  # told like any background work's failure, and
+                    # the feed is taken up again: a console whose feed thread ended would never
+                    # again show another agent's change
+                    if not told:
+                        self.post_message(WorkFailed(self, "store-changes", error))
+                        told = True
+                    feed.close()  # the next wait connects afresh and reads from its floor
+                    stop.wait(self.CHANGES_WAIT)
+                    continue
+                told = False
                 if changes and not stop.is_set():
                     self.post_message(StoreChanged.of(changes))
                     # A sync commits many pages a second: what comes meanwhile is read as one
                     # batch, so the screen is not read again for every page.
                     stop.wait(self.CHANGES_GAP)
-        except Exception as error:  # told like any background work's failure, never fatal
-            self.post_message(WorkFailed(self, "store-changes", error))
         finally:
             feed.close()
 

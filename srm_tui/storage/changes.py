@@ -70,12 +70,19 @@ def _postgres(store_or_conn: Any) -> bool:
 
 def open_feed(store: Any, *, label: str = "srm console") -> ChangeFeed | None:
     """A feed of ``store``'s changes (its own connection, opened on the first ``wait``), or
-    None for a SQLite cache (see the module docstring)."""
+    None for a SQLite cache (see the module docstring). It delivers what is logged from now
+    on: the log's last row is read here, through the store's own connection, not when the
+    feed first connects, which may come seconds later."""
     if not _postgres(store):
         return None
+    from srm_tui.storage import db
     from srm_tui.storage.pg.changes import PgChangeFeed
 
-    return PgChangeFeed(store.url, label=label)
+    try:
+        floor = store.conn().execute("SELECT coalesce(max(seq), 0) FROM change_log").fetchone()[0]
+    except db.DB_ERRORS:  # out of reach now: the feed starts from where the log is when it connects
+        floor = None
+    return PgChangeFeed(store.url, label=label, floor=floor)
 
 
 def page_written(tx: Any, entity: str, customer_ids: list[Any]) -> None:

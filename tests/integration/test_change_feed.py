@@ -166,6 +166,26 @@ def test_the_feed_delivers_others_changes_and_resumes_after_its_backend_is_kille
         feed.close()
 
 
+def test_a_change_logged_before_the_feed_first_connects_still_comes(store, pg_login):
+    """The feed's floor is the log as the console first read the store (open_feed), not as it
+    was when the feed's own connection came up: on a busy host that connection came seconds
+    later, and a note another agent queued meanwhile never reached the screen (seen in a
+    clean-clone run with a second suite beside it)."""
+    agent = pg_login(store, "srm_agent")
+    opened = open_store(pg_login(store, "srm_viewer"))
+    try:
+        feed = changes.open_feed(opened)
+        assert isinstance(feed, PgChangeFeed) and feed.backend_pid is None  # not connected yet
+        with psycopg.connect(agent, autocommit=True) as conn:
+            _queue(conn, "early", 41)
+        got = _wait_for(feed, 1)
+        assert [(c.kind, c.customer_ids) for c in got] == [("outbox", (41,))]
+        assert _wait_for(feed, 1, rounds=2) == []
+    finally:
+        feed.close()
+        opened.close()
+
+
 def test_a_lower_number_committed_after_a_higher_one_is_not_lost(store):
     feed = PgChangeFeed(store)
     try:

@@ -35,19 +35,27 @@ CONNECT_TIMEOUT_S = 10
 
 class PgChangeFeed:
     """``ChangeFeed`` over a PostgreSQL store's ``change_log`` (see the module docstring).
-    Starts after the last row logged when it first connects: a console shows the store as it
-    reads it then, and learns of what changes after."""
+    Starts after ``floor`` when given: the last row logged when the console first read the
+    store, so what is logged before the feed's own connection is up (a slow start on a busy
+    host, a first connection refused) still comes; else after the last row logged when it
+    first connects."""
 
     def __init__(
-        self, url: str, *, label: str = "srm console", clock: Callable[[], float] = time.monotonic
+        self,
+        url: str,
+        *,
+        label: str = "srm console",
+        clock: Callable[[], float] = time.monotonic,
+        floor: int | None = None,
     ) -> None:
         self._url = url
         self._label = f"{label} pid={os.getpid()} host={socket.gethostname()}"[:63]
         self._clock = clock
         self._conn: psycopg.Connection | None = None
-        self._floor: int | None = None  # every row at or below it was delivered or never comes
+        self._floor = floor  # every row at or below it was delivered or never comes
         self._seen: set[int] = set()  # rows above the floor already delivered
         self._gap_since: float | None = None  # when the hole right above the floor was found
+        self._connected = False  # a connection was made once (the next ones are reconnects)
         self.reconnects = 0  # connections made after the first (for tests and the log)
         self.location = redact_url(url)
 
@@ -66,12 +74,12 @@ class PgChangeFeed:
                 self._floor = conn.execute(
                     "SELECT coalesce(max(seq), 0) FROM change_log"
                 ).fetchone()[0]
-            else:
+            if self._connected:
                 self.reconnects += 1
         except BaseException:
             conn.close()
             raise
-        self._conn = conn
+        self._conn, self._connected = conn, True
         return conn
 
     def _drop(self) -> None:
