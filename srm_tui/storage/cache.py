@@ -92,6 +92,13 @@ class Cache:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
+        # Which thread made each connection, and which are inside a write transaction now:
+        # close() never closes a connection another live thread is committing on (CPython's
+        # sqlite3 crashes when a connection is closed under a running statement); that
+        # thread closes it when its transaction ends.
+        self._owners: dict[int, threading.Thread] = {}
+        self._busy: set[int] = set()
+        self._left: set[int] = set()
         # The longest this process waited for another writer (seconds): another srm on the
         # same file (a sync, a scheduled export) must never hold the console up for long.
         self.max_lock_wait = 0.0
@@ -172,6 +179,7 @@ class Cache:
             self._local.conn = conn
             with self._lock:
                 self._connections.append(conn)
+                self._owners[id(conn)] = threading.current_thread()
         return conn
 
     @contextmanager
@@ -193,29 +201,48 @@ class Cache:
                 raise
             conn.execute("RELEASE nested")
             return
-        started = time.perf_counter()
-        conn.execute("BEGIN IMMEDIATE")
-        waited = time.perf_counter() - started
-        if waited > self.max_lock_wait:
-            self.max_lock_wait = waited
+        with self._lock:
+            self._busy.add(id(conn))
         try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-        held = time.perf_counter() - started - waited
-        if held > self.max_lock_held:
-            self.max_lock_held = held
+            started = time.perf_counter()
+            conn.execute("BEGIN IMMEDIATE")
+            waited = time.perf_counter() - started
+            if waited > self.max_lock_wait:
+                self.max_lock_wait = waited
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            held = time.perf_counter() - started - waited
+            if held > self.max_lock_held:
+                self.max_lock_held = held
+        finally:
+            with self._lock:
+                self._busy.discard(id(conn))
+                left = id(conn) in self._left
+                self._left.discard(id(conn))
+            if left:  # the cache was closed while this transaction ran: done with it now
+                conn.close()
 
     def close(self) -> None:
+        """Close every thread's connection (one left open keeps stale POSIX locks), except
+        one another live thread is in a write transaction on: that thread closes it when
+        the transaction ends, committed or rolled back as it goes."""
+        me = threading.current_thread()
         with self._lock:
             for conn in self._connections:
+                owner = self._owners.get(id(conn))
+                if id(conn) in self._busy and owner not in (None, me) and owner.is_alive():
+                    self._left.add(id(conn))
+                    continue
                 try:
                     conn.close()
                 except sqlite3.ProgrammingError:
                     pass  # closed from another thread's side already
             self._connections.clear()
+            self._owners.clear()
         self._local = threading.local()
 
     # schema ----------------------------------------------------------------------------
