@@ -14,7 +14,7 @@ from srm_tui.storage import queries
 from srm_tui.storage.cache import Cache
 from srm_tui.sync.engine import SyncEngine
 from tests.helpers import screen_text
-from tests.ui_keys import make_app, name, settle, type_text
+from tests.ui_keys import make_app, name, settle, type_text, until
 
 AS_OF = datetime(2026, 11, 1, tzinfo=timezone.utc)
 T0 = int(AS_OF.timestamp())
@@ -286,19 +286,24 @@ async def test_state_shown_is_the_state_now_after_a_push_from_elsewhere(tmp_path
         await run_confirmed(pilot)
         assert "Outbox #1 pending" in screen_text(app)
         await pilot.press("ctrl+r")  # the API is still away: the sync fails
-        await settle(pilot, 0.5)
-        assert "sync failed" in app.status_text
+        # Waited for as an outcome (a busy host once showed "sending queued actions…" 0.5 s on)
+        await until(pilot, lambda: "sync failed" in app.status_text, "the sync fails")
         back = SandboxProcess("--port", str(port), *args)
+
+        def settled() -> bool:
+            line = app.status_text
+            return not any(
+                w in line for w in ("sync failed", "offline", "sending", "syncing", "connecting")
+            )
+
         try:
             await pilot.press("f5")  # the push happens while another screen is shown
             await settle(pilot)
             await pilot.press("ctrl+r")
-            await settle(pilot, 0.5)
+            await until(pilot, settled, "the push and the sync end with the API back")
             await pilot.press("f2")
-            await settle(pilot)
-            assert name(app) == "CustomerScreen"
-            shown = screen_text(app)
-            assert "Outbox #1" not in shown
+            await until(pilot, lambda: name(app) == "CustomerScreen", "back on the customer")
+            await until(pilot, lambda: "Outbox #1" not in screen_text(app), "the banner goes")
             assert "sync failed" not in app.status_text and "offline" not in app.status_text
             # An action the API takes at once clears any earlier failure from the line too.
             app.sync_state = "sync failed: earlier"
@@ -306,7 +311,7 @@ async def test_state_shown_is_the_state_now_after_a_push_from_elsewhere(tmp_path
             await pilot.press("n")
             await type_text(pilot, "Sent at once")
             await run_confirmed(pilot)
-            assert "sync failed" not in app.status_text and "offline" not in app.status_text
+            await until(pilot, settled, "the note is sent and the line clears")
         finally:
             back.stop()
 
