@@ -152,6 +152,8 @@ class ActionScreen(ModalScreen[Outcome | None]):
     @on(TextArea.Changed)
     @on(Checkbox.Changed)
     def _changed(self, event: Any) -> None:
+        if self.running:  # what was sent is sent: the dialog says "Running…" until it ends
+            return
         self.armed = False
         if self._timer:
             self._timer.stop()
@@ -189,7 +191,11 @@ class ActionScreen(ModalScreen[Outcome | None]):
     def _refresh_preview(self) -> None:
         """Validate in place and show what would change: cheap, from the cache alone. It runs
         on the console's own loop (a timer, not a worker), so a failure nobody foresaw is
-        caught here and said in the dialog: it must never close the console."""
+        caught here and said in the dialog: it must never close the console. Not while the
+        action runs: a preview due from keys typed just before ctrl+s would say "Allowed —
+        ctrl+s runs it" over "Running…" (seen in tmux on a busy host)."""
+        if self.running:
+            return
         try:
             self._plan_preview()
         except Exception as exc:

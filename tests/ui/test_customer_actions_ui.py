@@ -560,6 +560,47 @@ async def test_notes_counted_as_typed_edited_with_history_and_only_by_author_or_
     assert notes[theirs["id"]]["revisions"][-1]["editor"] == "boss"
 
 
+async def test_the_dialog_says_running_until_the_action_ends(world):
+    """Keys typed just before ctrl+s planned a preview that said "Allowed — ctrl+s runs it"
+    over "Running…" while the note was being sent (tmux, busy host): the agent pressed ctrl+s
+    again. Here the send is held by a write lock another connection keeps (arranged), keys
+    arrive meanwhile, and the dialog keeps saying it is running; once the lock goes, the one
+    note is sent and the dialog closes."""
+    import sqlite3
+
+    cid = world.picker.pick("customers", lambda c: c["email"])["id"]
+    app = world.app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_customer(pilot, cid)
+        await pilot.press("5", "n")
+        await pilot.pause()
+        await type_text(pilot, "Held while sending")
+        await preview(pilot)
+        blocker = sqlite3.connect(world.db, isolation_level=None, timeout=30)
+        try:
+            blocker.execute("BEGIN IMMEDIATE")  # the outbox write waits behind it
+            await pilot.press("ctrl+s", "space", "x")
+            await pilot.pause(0.6)  # three times the preview's delay: it would have come
+            shown = screen_text(app)
+            assert name(app) == "ActionScreen"
+            assert "Running…" in shown and "ctrl+s runs it" not in shown, shown
+            await pilot.press("ctrl+s")  # a second ctrl+s while running sends nothing more
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        for _ in range(600):
+            if name(app) == "CustomerScreen":
+                break
+            await pilot.pause(0.05)
+        assert name(app) == "CustomerScreen", screen_text(app)
+    sent = [
+        n
+        for n in world.export()["notes"]
+        if n["customerId"] == cid and n["text"].startswith("Held while sending")
+    ]
+    assert [n["text"] for n in sent] == ["Held while sending"]
+
+
 async def test_note_of_2501_characters_refused_2500_kept_whole(world):
     cid = world.picker.pick("customers", lambda c: c["email"])["id"]
     text = "Ticket 4711: " + "abcdefghij" * 248 + "xyzxyzx"
