@@ -1,5 +1,8 @@
 """Segments (F3): the saved segments with tags, member counts and last run, and the cache's
 MRR, lifetime value and churn; new, open, overview, versions, export and schedules from here.
+
+Over 400 lines: one screen's list, its headline and the keys that open the segment screens;
+the list keeps the rows it already shows (fit.fill's equal-rows rule applied to its own fill).
 """
 
 from __future__ import annotations
