@@ -35,7 +35,7 @@ from typing import Any
 from srm_tui.domain.fold import fold
 from srm_tui.domain.ids import TRANSACTION_ID
 from srm_tui.domain.time import is_day, parse_day
-from srm_tui.storage import search_window
+from srm_tui.storage import search_lite, search_window
 from srm_tui.storage.countries import country_code
 from srm_tui.storage.db import SQLITE, Dialect
 from srm_tui.storage.queries import SORT_COLUMNS, SUMMARY_COLUMNS
@@ -291,6 +291,9 @@ class Compiled:
     exact: Condition | None
     # One term: its identifier matches are among its matches, so ``exact`` alone finds them.
     one_term: bool = False
+    # Each term's options (``where`` is their OR, ANDed): SQLite reads the first matches from
+    # them (storage.search_lite).
+    terms: list[list[Condition]] = field(default_factory=list)
 
 
 def compile_query(query: str, dialect: Dialect = SQLITE) -> Compiled | None:
@@ -302,12 +305,14 @@ def compile_query(query: str, dialect: Dialect = SQLITE) -> Compiled | None:
         return None
     conds: list[Condition] = []
     exact: list[Condition] = []
+    options_of: list[list[Condition]] = []
     i = 0
     while i < len(terms):
         term = terms[i]
         if term.field is not None:
             options, ex = _field_conditions(term, text)
             conds.append(text.any(options))
+            options_of.append(options)
             exact += ex
             i += 1
             continue
@@ -328,10 +333,14 @@ def compile_query(query: str, dialect: Dialect = SQLITE) -> Compiled | None:
             if code:
                 options.append(("c.country = ?", [code]))
             conds.append(text.any(options))
+            options_of.append(options)
             exact += ex
         i += run
     return Compiled(
-        where=_all(conds), exact=text.any(exact) if exact else None, one_term=len(conds) == 1
+        where=_all(conds),
+        exact=text.any(exact) if exact else None,
+        one_term=len(conds) == 1,
+        terms=options_of,
     )
 
 
@@ -366,11 +375,18 @@ class Results:
             (ex, ex_ps), (where, ps) = self.compiled.exact, self.compiled.where
             if self.compiled.one_term:  # not the term's text too (an email's words, a code's)
                 where, ps = "TRUE", []
-            self.exact_rows = conn.execute(
-                f"SELECT {self._cols()} FROM customers c WHERE {ex} AND {where} "
-                "ORDER BY c.id LIMIT ?",
-                [*ex_ps, *ps, MAX_EXACT],
-            ).fetchall()
+            if self.dialect.name == "sqlite" and not self.compiled.one_term:
+                # the identifier matches, then the other terms asked about those only
+                ids = search_lite.checked(
+                    conn, self.compiled.exact, self.compiled.terms, _FTS, MAX_EXACT
+                )
+                self.exact_rows = self._rows_of(conn, ids, desc=False)
+            else:
+                self.exact_rows = conn.execute(
+                    f"SELECT {self._cols()} FROM customers c WHERE {ex} AND {where} "
+                    "ORDER BY c.id LIMIT ?",
+                    [*ex_ps, *ps, MAX_EXACT],
+                ).fetchall()
         self.exact_ids = {r["id"] for r in self.exact_rows}
         self._total: int | None = None
         self._marks: dict[int, tuple[Any, int]] = {}  # rest offset -> (key, id) of the row before
@@ -444,13 +460,8 @@ class Results:
         skip = offset - start
         from_end = rest_total - (offset + limit)
         if self.sort == "id" and skip == 0:  # from a mark, or the top: by id windows
-            rows = search_window.by_id(
-                conn,
-                self._cols(),
-                (where, params),
-                limit,
-                after=self._marks[start][1] if start else None,
-                descending=self.descending,
+            rows = self._by_id(
+                conn, limit, after=self._marks[start][1] if start else None, desc=self.descending
             )
         elif from_end < skip:  # nearer the end: read the order backwards
             rows = conn.execute(
@@ -469,6 +480,47 @@ class Results:
             ).fetchall()
         if rows:
             self._marks[offset + len(rows)] = (rows[-1]["sort_key"], rows[-1]["id"])
+        return rows
+
+    def _rows_of(self, conn: sqlite3.Connection, ids: list[int], *, desc: bool) -> list[Any]:
+        """The rows of these customers, in id order."""
+        if not ids:
+            return []
+        listed = ",".join(str(int(i)) for i in ids)
+        return conn.execute(
+            f"SELECT {self._cols()} FROM customers c WHERE c.id IN ({listed}) "
+            f"ORDER BY c.id {'DESC' if desc else 'ASC'}"
+        ).fetchall()
+
+    def _by_id(
+        self, conn: sqlite3.Connection, limit: int, *, after: int | None, desc: bool
+    ) -> list[sqlite3.Row]:
+        """The first ``limit`` of the rest in id order after the id ``after``: on SQLite from
+        each branch's first ids (storage.search_lite), on PostgreSQL in id windows."""
+        assert self.compiled is not None
+        if self.dialect.name != "sqlite" or limit <= 0:
+            return search_window.by_id(
+                conn, self._cols(), self._rest_where(), limit, after=after, descending=desc
+            )
+        ids, mark, done = search_lite.first_ids(
+            conn,
+            self.compiled.terms,
+            _FTS,
+            exclude=self.exact_ids,
+            limit=limit,
+            after=after,
+            descending=desc,
+        )
+        rows = self._rows_of(conn, ids, desc=desc)
+        if not done:  # the rest from the horizon, by the one statement
+            rows += search_window.by_id(
+                conn,
+                self._cols(),
+                self._rest_where(),
+                limit - len(rows),
+                after=mark,
+                descending=desc,
+            )
         return rows
 
     def window(self, conn: sqlite3.Connection, offset: int, limit: int) -> list[sqlite3.Row]:
@@ -498,14 +550,7 @@ def search(conn: sqlite3.Connection, query: str, limit: int = 50) -> SearchResul
     n_exact = len(results.exact_rows)
     rows = results.exact_rows[:limit]
     if len(rows) < limit:
-        rows += search_window.by_id(
-            conn,
-            results._cols(),
-            results._rest_where(),
-            limit - len(rows),
-            after=None,
-            descending=False,
-        )
+        rows += results._by_id(conn, limit - len(rows), after=None, desc=False)
     return SearchResult(
         rows=rows,
         exact_ids={r["id"] for r in rows[:n_exact]},
