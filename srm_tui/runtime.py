@@ -118,6 +118,7 @@ def demo_as_of() -> datetime:
 
 def start_demo_sandbox(state_path: Path | None = None) -> DemoSandbox:
     """Start the sandbox in-process; its writes persist beside the demo cache."""
+    from srm_tui.sandbox.generating import save_recipe
     from srm_tui.sandbox.runner import start_in_thread
     from srm_tui.sandbox.server import create_app
     from srm_tui.sandbox.state import SandboxState
@@ -125,13 +126,23 @@ def start_demo_sandbox(state_path: Path | None = None) -> DemoSandbox:
     state_path = state_path or demo_state_path()
     state_path.parent.mkdir(parents=True, exist_ok=True)
     if state_path.exists():
-        state = SandboxState.load(state_path)
+        state = SandboxState.load(state_path)  # a recipe (below) is generated again
         state.real_clock = True  # a state saved before the demo ran on the real clock too
     else:
-        state = SandboxState.generate(DEMO_CUSTOMERS, DEMO_SEED, demo_as_of(), real_clock=True)
-        state.path = state_path
-        state.save(state_path)
+        # Generated on a thread while the server starts; the state file is its recipe (seed,
+        # count, instant), not every record: writing those took as long as generating them.
+        state = SandboxState.generating(DEMO_CUSTOMERS, DEMO_SEED, demo_as_of(), real_clock=True)
+        save_recipe(state, state_path)
     running = start_in_thread(create_app(state, api_key=DEFAULT_SANDBOX_KEY))
+    if state.generation is not None:
+        # The first sync asks every entity's total before its first page, and a child
+        # entity's total is known once all are in: waited for here, where no HTTP timeout
+        # runs (on a busy machine generating takes minutes), as the whole generation was.
+        try:
+            state.generation.wait_complete(None)
+        except RuntimeError:
+            running.stop()
+            raise
     return DemoSandbox(url=running.url, running=running)
 
 

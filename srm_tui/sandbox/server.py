@@ -28,6 +28,7 @@ from starlette.routing import Route
 
 from . import churniq, shapes
 from .errors import BadRequest, Refusal
+from .generating import page_wanted, until_generated
 from .hostile import (
     HOSTILE_KINDS,
     HTML_PAGE,
@@ -38,7 +39,7 @@ from .hostile import (
     mangle,
     quiet_server_log,
 )
-from .routes import CUSTOMER, SUBSCRIPTION_LIST, SUBSCRIPTION_PATCH, Answer, Call
+from .routes import CUSTOMER, SUBSCRIPTION_LIST, SUBSCRIPTION_PATCH, Answer, Call, enumerate_entity
 from .state import SandboxState
 from .vendor_routes import routes_for
 from .webhooks import VENDOR_SIGNATURE_HEADER, WebhookDispatcher
@@ -192,6 +193,15 @@ class _Api:
         if request.headers.get("x-publisher-token") != self.api_key:
             return json_response(401, error_body(style, "Invalid publisher token"))
 
+        generation = self.state.generation
+        if generation is not None and not generation.complete:  # see generating.py
+            call = Call(self.state, request, None, self.profile)
+            late = await until_generated(
+                generation, page_wanted(call) if handler is enumerate_entity else None
+            )
+            if late is not None:
+                status, body, headers = late
+                return self._answer(status, headers, dumps(body), None)
         raw = await request.body()
         # From here on nothing awaits: check, apply and remember run as one step on the loop.
         key = request.headers.get("idempotency-key") if write else None
@@ -302,7 +312,17 @@ def create_app(
         for method, (handler, style) in methods.items():
             routes.append(Route(API_PREFIX + path, api.endpoint(handler, style), methods=[method]))
 
+    async def generated() -> Response | None:
+        """Admin reads and writes wait for every customer to be in (generating.py)."""
+        generation = state.generation
+        late = None
+        if generation is not None and not generation.complete:
+            late = await until_generated(generation, None)
+        return None if late is None else json_response(*late)
+
     async def export(request: Request) -> Response:
+        if (late := await generated()) is not None:
+            return late
         body = await run_in_threadpool(lambda: dumps(state.export()))
         return Response(body, media_type="application/json")
 
@@ -316,6 +336,8 @@ def create_app(
 
     async def issue_token(request: Request) -> Response:
         """Admin extension: the JWT a customer's login would give (for support tickets)."""
+        if (late := await generated()) is not None:
+            return late
         try:
             body = json.loads(await request.body() or b"{}")
             customer_id = int(body["customerId"])
@@ -377,6 +399,8 @@ def create_app(
 
     async def churniq_report(request: Request) -> Response:
         """Admin: a ChurnIQ report of the state, streamed (docs/sandbox-api.md)."""
+        if (late := await generated()) is not None:
+            return late
         report = request.path_params["report"]
         if report not in churniq.REPORTS:
             return json_response(404, {"message": "Not found"})
@@ -387,6 +411,8 @@ def create_app(
 
     async def simulate_transaction(request: Request) -> Response:
         """Admin: a new captured payment for a customer, as if the vendor had charged it."""
+        if (late := await generated()) is not None:
+            return late
         try:
             body = json.loads(await request.body() or b"{}")
             customer_id = int(body["customerId"])
@@ -402,6 +428,8 @@ def create_app(
 
     async def simulate_customer(request: Request) -> Response:
         """Admin: a customer registers (the vendor profile has no POST /customers)."""
+        if (late := await generated()) is not None:
+            return late
         try:
             body = json.loads(await request.body() or b"{}")
             if not isinstance(body, dict):

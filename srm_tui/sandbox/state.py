@@ -19,6 +19,7 @@ import random
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from srm_tui.storage.files import write_file
 from . import generator, shapes
 from .access_ops import AccessOps
 from .customer_ops import CustomerOps, subscription_state
+from .generating import Generation, load_recipe, start_generation
 from .offer_ops import OfferOps
 from .store import ENTITIES, Store, atomic, snapshot_rows
 
@@ -71,6 +73,8 @@ class SandboxState(AccessOps, CustomerOps, OfferOps, Store):
         self.idempotency: OrderedDict[str, tuple[int, dict, bytes]] = OrderedDict()
         self.webhooks: dict[str, list[dict]] = {}
         self._saver: _Autosaver | None = None
+        self.generation: Generation | None = None  # customers still being generated
+        self.recipe: dict | None = None  # how `generating` made it (see save_recipe)
 
     # -- construction and persistence -------------------------------------------------------
 
@@ -110,6 +114,30 @@ class SandboxState(AccessOps, CustomerOps, OfferOps, Store):
         return state
 
     @classmethod
+    def generating(
+        cls,
+        customers: int,
+        seed: int,
+        as_of: datetime,
+        *,
+        advance_clock: bool = True,
+        real_clock: bool = False,
+        hold: Callable[[Iterator[dict]], Iterator[dict]] | None = None,
+    ) -> SandboxState:
+        """The state `generate` makes, returned at once: the catalog is in, the customers
+        are generated on a thread (`generation`, see generating.py) while the server answers
+        what already exists exactly as it will once all are in. `hold` wraps the stream of
+        customer bundles (a test holds it at a point)."""
+        state = cls(
+            seed=seed,
+            as_of=generator.to_unix(as_of),
+            advance_clock=advance_clock,
+            real_clock=real_clock,
+        )
+        start_generation(state, customers, as_of, state._count_ids, hold)
+        return state
+
+    @classmethod
     def load(
         cls, path: str | os.PathLike, *, advance_clock: bool = True, autosave: bool = True
     ) -> SandboxState:
@@ -118,6 +146,8 @@ class SandboxState(AccessOps, CustomerOps, OfferOps, Store):
             data = json.load(fh)
         if data.get("format") != STATE_FORMAT or data.get("version") != STATE_VERSION:
             raise ValueError(f"{path} is not a sandbox state file (version {STATE_VERSION})")
+        if "recipe" in data:  # generated and never changed since: made again (save_recipe)
+            return load_recipe(cls, data, path, advance_clock=advance_clock, autosave=autosave)
         state = cls(
             seed=data["seed"],
             as_of=data["now"],
@@ -175,6 +205,8 @@ class SandboxState(AccessOps, CustomerOps, OfferOps, Store):
 
         Without a state file yet, `path` becomes it: later writes are saved there too.
         """
+        if self.generation is not None:
+            self.generation.wait_complete(None)  # never a half-generated state on disk
         with self.lock:
             snapshot = self.snapshot()
             head = {
@@ -276,6 +308,10 @@ class SandboxState(AccessOps, CustomerOps, OfferOps, Store):
         """Enumeration: (items, nextSince, hasMore, total) of records changed after `since`."""
         with self.lock:
             items, next_since, has_more, total = self.page(entity, since, limit, customer_id)
+            if self.generation is not None and customer_id is None:
+                # while generating: the records still to come are counted as they will be
+                total += self.generation.still_to_come(entity)
+                has_more = total > len(items)
         if entity == "offers":  # one shape for an offer wherever the API shows one
             items = [o if o.get("deleted") else shapes.offer(o) for o in items]
         return items, next_since, has_more, total
