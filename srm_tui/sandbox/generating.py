@@ -64,6 +64,7 @@ class Generation:
         self.failure: BaseException | None = None
         self.final_seq: int | None = None  # the state's seq once every customer is in
         self.someone_waits = threading.Event()  # a request waited for records (tests look)
+        self.finished = threading.Event()  # set with `complete`
         self.expected = {entity: state.count(entity) for entity in CATALOG}
         self.expected.update(expected or {})
         self.expected["customers"] = customers
@@ -98,6 +99,7 @@ class Generation:
         finally:
             with changed:
                 self.complete = True
+                self.finished.set()
                 changed.notify_all()
 
     def _check_expected(self) -> None:
@@ -154,8 +156,15 @@ class Generation:
         return self.wait(lambda: self.page_ready(entity, since, limit, customer_id), timeout)
 
     def wait_complete(self, timeout: float | None) -> bool:
-        """Wait until every customer is in."""
-        return self.wait(lambda: False, timeout)
+        """Wait until every customer is in (on an event: not woken after each customer).
+        Raises the generation's failure, if it failed."""
+        if not self.finished.is_set():
+            self.someone_waits.set()
+            if not self.finished.wait(timeout):
+                return False
+        if self.failure is not None:
+            raise RuntimeError(f"the sandbox could not generate its data: {self.failure}")
+        return True
 
 
 def start_generation(
