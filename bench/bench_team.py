@@ -5,7 +5,8 @@ server and next to SQLite, and search under 20 concurrent readers while the sync
         [--out bench/results/team.json] [--keep] [--workdir DIR]
 
 It starts its own throwaway PostgreSQL cluster (tests/pgcluster.py: socket only, durability
-off, removed at the end unless --keep), seeds --base customers once into SQLite (`srm sandbox
+off, removed at the end unless --keep; with --workdir it lives in DIR and the run is resumable:
+DIR/state.json says what is done, bench/team_state.py how), seeds --base customers once into SQLite (`srm sandbox
 seed-db`, kept in bench/.data/), `srm team migrate`s them into the store and grows it to
 --customers by cloning in SQL (bench/team_build.py says how), builds the segment facts with
 srm's rebuild, and a SQLite cache of --sqlite customers the same way. Then:
@@ -27,9 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import os
-import random
 import shutil
 import sqlite3
 import statistics
@@ -44,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench import team_build as build  # noqa: E402
+from bench.team_concurrency import READERS, concurrency, writer_alone  # noqa: E402
 from bench.team_queries import (  # noqa: E402
     pg_raw_cases,
     plans,
@@ -51,18 +51,10 @@ from bench.team_queries import (  # noqa: E402
     segment_cases,
     sqlite_raw_cases,
 )
-from bench.team_report import machine, markdown, server_version  # noqa: E402
+from bench.team_report import machine, markdown, server_version, summary  # noqa: E402
+from bench.team_state import RunState  # noqa: E402
 
-READERS = 20
 say = build.say
-
-
-def pct(samples: list[float], p: float) -> float:
-    """The p-th percentile (nearest rank) of ``samples``, in ms rounded."""
-    if not samples:
-        return 0.0
-    ordered = sorted(samples)
-    return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))], 2)
 
 
 def timed_all(fn: Any, args_list: list[Any]) -> list[float]:
@@ -75,10 +67,6 @@ def timed_all(fn: Any, args_list: list[Any]) -> list[float]:
         fn(a)
         out.append((time.perf_counter() - t) * 1000)
     return out
-
-
-def summary(samples: list[float]) -> dict[str, float]:
-    return {"p50_ms": pct(samples, 50), "p95_ms": pct(samples, 95), "n": len(samples)}
 
 
 # -- search ------------------------------------------------------------------------------------
@@ -102,115 +90,6 @@ def search_side(conn: Any, raw: dict[str, Any], cases: dict[str, list[str]]) -> 
             "raw": summary(raw_ms),
         }
     return out
-
-
-# -- concurrency -------------------------------------------------------------------------------
-
-
-def _reader(url: str, queries: list[str], ready: Any, go: Any, out: Any) -> None:
-    from srm_tui.storage.pg.connection import PgStore
-    from srm_tui.storage.search import search
-
-    store = PgStore(url)
-    conn = store.conn()
-    search(conn, queries[0], limit=50)  # connect and import before the start
-    ready.release()
-    go.wait()
-    samples = []
-    for q in queries:
-        t = time.perf_counter()
-        search(conn, q, limit=50)
-        samples.append((time.perf_counter() - t) * 1000)
-    store.close()
-    out.put(samples)
-
-
-def _writer(
-    url: str, base_ids: list[int], started: Any, stop: Any, out: Any, most: int = 0
-) -> None:
-    from srm_tui.storage import changes, records
-    from srm_tui.storage.payload import decode_raw
-    from srm_tui.storage.pg.connection import PgStore
-    from srm_tui.sync.engine import settle_dirty_facts
-    from srm_tui.sync.parse import validate
-
-    store = PgStore(url)
-    conn = store.conn()
-    pages, at = [], 0
-    while not stop.is_set() and not (most and len(pages) >= most):
-        ids = base_ids[at : at + 1000] or base_ids[:1000]
-        at = at + 1000 if at + 1000 < len(base_ids) else 0
-        marks = ",".join("?" * len(ids))
-        items = []
-        for (raw,) in conn.execute(f"SELECT raw FROM customers WHERE id IN ({marks})", ids):
-            item = decode_raw(raw)
-            item["lastLoginDate"] = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
-            items.append(item)
-        t = time.perf_counter()
-        good, _ = validate("customers", items)
-        now = int(time.time())
-        with store.transaction(vendor=True) as tx:  # as SyncEngine._write_page writes a page
-            touched = records.upsert(tx, "customers", good, now)
-            records.refresh_customer_stats(tx, touched)
-            settle_dirty_facts(tx)
-            changes.page_written(tx, "customers", touched)
-        pages.append((time.perf_counter() - t) * 1000)
-        started.set()
-    store.close()
-    out.put(pages)
-
-
-def concurrency(url: str, queries: list[str], base_ids: list[int], writer: bool) -> dict:
-    """20 reader processes run ``queries`` (each its own shuffle) at once, with or without
-    the writer; their latencies, and the writer's page times."""
-    ctx = mp.get_context("spawn")  # no inherited connections or threads
-    ready, go, out = ctx.Semaphore(0), ctx.Event(), ctx.Queue()
-    readers = []
-    for n in range(READERS):
-        mine = queries[:]
-        random.Random(n).shuffle(mine)
-        p = ctx.Process(target=_reader, args=(url, mine, ready, go, out))
-        p.start()
-        readers.append(p)
-    for _ in readers:
-        ready.acquire()
-    w = None
-    if writer:
-        started, stop, wout = ctx.Event(), ctx.Event(), ctx.Queue()
-        w = ctx.Process(target=_writer, args=(url, base_ids, started, stop, wout))
-        w.start()
-        started.wait()  # its first page is committed: the readers start while it writes
-    go.set()
-    began = time.monotonic()
-    samples: list[float] = []
-    for _ in readers:
-        samples += out.get()
-    wall = time.monotonic() - began
-    for p in readers:
-        p.join()
-    result: dict[str, Any] = {
-        "readers": READERS,
-        "search": summary(samples),
-        "searches_per_s": round(len(samples) / wall, 1),
-    }
-    if w is not None:
-        stop.set()
-        pages = wout.get()
-        w.join()
-        result["writer_pages"] = len(pages)
-        result["writer_page"] = summary(pages)
-    return result
-
-
-def writer_alone(url: str, base_ids: list[int], pages: int = 3) -> dict[str, Any]:
-    """The writer's page times with no reader running."""
-    ctx = mp.get_context("spawn")
-    started, stop, out = ctx.Event(), ctx.Event(), ctx.Queue()
-    w = ctx.Process(target=_writer, args=(url, base_ids, started, stop, out, pages))
-    w.start()
-    times = out.get()
-    w.join()
-    return {"writer_pages": len(times), "writer_page": summary(times)}
 
 
 # -- segments ----------------------------------------------------------------------------------
@@ -253,22 +132,36 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=40, help="distinct queries per class")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "team.json"))
     parser.add_argument("--keep", action="store_true", help="leave the cluster running")
-    parser.add_argument("--workdir", help="where the cluster and the SQLite copy go")
+    parser.add_argument(
+        "--workdir",
+        help="the run's own directory (cluster, SQLite copy, state.json): kept, and the same "
+        "command again continues a run that was killed",
+    )
     parser.add_argument(
         "--disk-free", type=float, help="GB to plan the clones for (default: what is free)"
     )
     args = parser.parse_args()
-    if args.workdir:
-        os.environ["TMPDIR"] = args.workdir
-        tempfile.tempdir = args.workdir
-    report: dict[str, Any] = {
-        "customers": args.customers,
-        "base": args.base,
-        "sqlite_customers": args.sqlite,
-        "machine": machine(),
-        "load_start": [round(x, 2) for x in os.getloadavg()],
-        "build": {},
-    }
+    params = {k: getattr(args, k) for k in ("customers", "base", "sqlite", "queries")}
+    work = Path(args.workdir).resolve() if args.workdir else None
+    if work is not None:
+        work.mkdir(parents=True, exist_ok=True)
+        os.environ["TMPDIR"] = str(work)
+        tempfile.tempdir = str(work)
+    state = RunState(
+        work / "state.json" if work else None,
+        params,
+        {
+            "customers": args.customers,
+            "base": args.base,
+            "sqlite_customers": args.sqlite,
+            "machine": machine(),
+            "load_start": [round(x, 2) for x in os.getloadavg()],
+            "build": {},
+        },
+    )
+    if state.phases:
+        say(f"continuing the run in {work}: done so far: {', '.join(state.phases)}")
+    report = state.report
     from seeded import AS_OF, ensure_db
 
     from srm_tui.config import parse_instant
@@ -276,10 +169,40 @@ def main() -> None:
     now = int(parse_instant(AS_OF).timestamp())
     t0 = time.monotonic()
     base_db = ensure_db(args.base)
-    report["build"]["seed_s"] = round(time.monotonic() - t0, 1)
-    work = Path(tempfile.mkdtemp(prefix="srm-bench-team-"))
-    cluster = build.start_cluster(work, args.keep)
+    report["build"].setdefault("seed_s", round(time.monotonic() - t0, 1))
+    if work is None:
+        work = Path(tempfile.mkdtemp(prefix="srm-bench-team-"))
+        cluster = build.start_cluster(work, args.keep)
+    else:
+        cluster = build.start_cluster(work, True, root=work / "pg")
     try:
+        url = build_store(state, cluster, base_db, args, work)
+        sqlite_db = work / f"sqlite-{args.sqlite}.db"
+        if not state.done("sqlite"):
+            say(f"sqlite: building {args.sqlite:,} customers")
+            report["sqlite_sizes"] = build.build_sqlite(base_db, sqlite_db, args.sqlite)
+            state.finish("sqlite")
+        run_measures(state, url, sqlite_db, args.queries, now)
+    finally:
+        if not args.keep:
+            cluster.stop()
+            if not args.workdir:
+                shutil.rmtree(work, ignore_errors=True)  # the SQLite copy and the server's log
+    report["load_end"] = [round(x, 2) for x in os.getloadavg()]
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
+    print(markdown(report))
+    say(f"wrote {out}")
+
+
+def build_store(state: RunState, cluster: Any, base_db: Path, args: Any, work: Path) -> str:
+    """The store of ``args.customers`` on ``cluster``, each phase skipped when ``state`` has
+    it done; its URL."""
+    report = state.report
+    url = cluster.url("srm_bench")
+    if not state.done("migrate"):
+        cluster.drop_database("srm_bench")  # a migrate cut short: start it again
         url = cluster.create_database("srm_bench")
         report["machine"]["postgres"] = server_version(url)
         say(f"postgres: migrating the {args.base:,} base customers (srm team migrate)")
@@ -290,65 +213,65 @@ def main() -> None:
             f"{args.base:,}"
         )
         sqlite_estimate = report["base_sizes"]["bytes_per_customer"] * args.sqlite
-        heavy, report["disk_plan"] = build.heavy_clones(
+        report["heavy_clones"], report["disk_plan"] = build.heavy_clones(
             report["base_sizes"],
             args.customers,
             int(args.disk_free * 1e9) if args.disk_free else shutil.disk_usage(work).free,
             sqlite_estimate,
         )
-        if heavy < report["disk_plan"]["clones"]:
-            say(
-                f"disk: the full store would take ~{report['disk_plan']['full_store_estimate_bytes'] / 1e9:.1f} GB; "
-                f"transactions, emails and history are cloned for the first {heavy} of "
-                f"{report['disk_plan']['clones']} clones only"
-            )
-        report["build"]["postgres"] = build.grow_pg(url, args.customers, heavy)
-        report["build"]["facts_s"] = _pg_facts(url)
+        report["spans"] = build.spans_pg(url)
+        state.finish("migrate")
+    heavy, plan = report["heavy_clones"], report["disk_plan"]
+    if heavy < plan["clones"]:
+        say(
+            f"disk: the full store would take ~{plan['full_store_estimate_bytes'] / 1e9:.1f} GB; "
+            f"transactions, emails and history are cloned for the first {heavy} of "
+            f"{plan['clones']} clones only"
+        )
+    pg = report["build"].setdefault("postgres", {})
+    if not state.done("clones"):
+        done = build.clone_pg(
+            url, args.customers, heavy, report["spans"], lambda s: state.add_seconds("clone_s", s)
+        )
+        pg.update(clones=done["clones"], base_max_id=done["base_max_id"], spans=report["spans"])
+        state.finish("clones")
+    if not state.done("search_documents"):
+        build.search_documents_pg(
+            url, pg["base_max_id"], lambda s: state.add_seconds("search_documents_s", s)
+        )
+        state.finish("search_documents")
+    if not state.done("facts"):
+        say("postgres: the segment facts (srm's rebuild of the base, the sync's refresh after)")
+        build.facts_pg(url, lambda s: state.add_seconds("facts_s", s))
+        state.finish("facts")
+    if not state.done("vacuum"):
+        state.add_seconds("vacuum_analyze_s", build.vacuum_analyze_pg(url))
         report["sizes"] = build.pg_sizes(url)
-        sqlite_db = work / f"sqlite-{args.sqlite}.db"
-        say(f"sqlite: building {args.sqlite:,} customers")
-        report["sqlite_sizes"] = build.build_sqlite(base_db, sqlite_db, args.sqlite)
-        run_measures(report, url, sqlite_db, args.queries, now)
-    finally:
-        if not args.keep:
-            cluster.stop()
-            shutil.rmtree(work, ignore_errors=True)  # the SQLite copy and the server's log
-    report["load_end"] = [round(x, 2) for x in os.getloadavg()]
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
-    print(markdown(report))
-    say(f"wrote {out}")
+        state.finish("vacuum")
+    return url
 
 
-def _pg_facts(url: str) -> float:
-    """Segment facts of every customer, by srm's rebuild as the store's owner (the writer's
-    work on a real store)."""
-    from srm_tui.storage import facts
-    from srm_tui.storage.pg.connection import PgStore
-
-    say("postgres: building the segment facts (srm's rebuild)")
-    t0 = time.monotonic()
-    store = PgStore(url)
-    try:
-        facts.ensure_facts(store.conn())
-    finally:
-        store.close()
-    return round(time.monotonic() - t0, 1)
-
-
-def run_measures(report: dict, url: str, sqlite_db: Path, n: int, now: int) -> None:
-    """Search, segments and concurrency on both stores, into ``report``."""
+def run_measures(state: RunState, url: str, sqlite_db: Path, n: int, now: int) -> None:
+    """Search, segments and concurrency on both stores, into the report; each measure saved
+    as it is made (a resumed run makes only those it has not)."""
     import psycopg
 
     from srm_tui.config import parse_instant
     from srm_tui.storage.cache import Cache
     from srm_tui.storage.pg.connection import PgStore
 
+    report = state.report
     store = PgStore(url)
     raw_pg = psycopg.connect(url, autocommit=True)
     cache = Cache(sqlite_db)
     raw_lite = sqlite3.connect(sqlite_db)
+
+    def measure(key: str, line: str, fn: Any) -> None:
+        if not state.done(key):
+            say(line)
+            report[key] = fn()
+            state.finish(key)
+
     try:
         pg_cases = queries_for(store.conn(), n, pg=True)
         base_max = report["build"]["postgres"]["base_max_id"]
@@ -358,32 +281,48 @@ def run_measures(report: dict, url: str, sqlite_db: Path, n: int, now: int) -> N
                 "SELECT id FROM customers WHERE id <= ? ORDER BY id", (base_max,)
             )
         ]
-        say("measuring search on postgres")
-        report["search_pg"] = search_side(store.conn(), pg_raw_cases(raw_pg, pg_cases), pg_cases)
-        lite_cases = queries_for(cache.conn(), n, pg=False)
-        say("measuring search on sqlite")
-        report["search_sqlite"] = search_side(
-            cache.conn(), sqlite_raw_cases(raw_lite, lite_cases), lite_cases
+        measure(
+            "search_pg",
+            "measuring search on postgres",
+            lambda: search_side(store.conn(), pg_raw_cases(raw_pg, pg_cases), pg_cases),
         )
-        say("measuring segment counts")
+        lite_cases = queries_for(cache.conn(), n, pg=False)
+        measure(
+            "search_sqlite",
+            "measuring search on sqlite",
+            lambda: search_side(cache.conn(), sqlite_raw_cases(raw_lite, lite_cases), lite_cases),
+        )
         reg = int(parse_instant("2026-06-01").timestamp())
         params = {"now": now, "login": now - 90 * 86400, "reg": reg}
-        report["segments_pg"] = segments_side(
-            store, lambda sql: raw_pg.execute(sql.pg, params).fetchone()[0], now
+        measure(
+            "segments_pg",
+            "measuring segment counts on postgres",
+            lambda: segments_side(
+                store, lambda sql: raw_pg.execute(sql.pg, params).fetchone()[0], now
+            ),
         )
-        report["segments_sqlite"] = segments_side(
-            sqlite_db, lambda sql: raw_lite.execute(sql.sqlite, params).fetchone()[0], now
+        measure(
+            "segments_sqlite",
+            "measuring segment counts on sqlite",
+            lambda: segments_side(
+                sqlite_db, lambda sql: raw_lite.execute(sql.sqlite, params).fetchone()[0], now
+            ),
         )
-        report["plans_pg"] = plans(raw_pg, pg_cases, params)
-        say("the writer's pages alone")
-        report["writer_alone"] = writer_alone(url, base_ids)
+        measure("plans_pg", "query plans", lambda: plans(raw_pg, pg_cases, params))
+        measure("writer_alone", "the writer's pages alone", lambda: writer_alone(url, base_ids))
         mixed = [
             q for name in ("prefix", "multi-term", "email", "customer id") for q in pg_cases[name]
         ]
-        say(f"{READERS} readers, no writer")
-        report["readers_alone"] = concurrency(url, mixed, base_ids, writer=False)
-        say(f"{READERS} readers while the writer upserts 1,000-customer pages")
-        report["readers_with_writer"] = concurrency(url, mixed, base_ids, writer=True)
+        measure(
+            "readers_alone",
+            f"{READERS} readers, no writer",
+            lambda: concurrency(url, mixed, base_ids, writer=False),
+        )
+        measure(
+            "readers_with_writer",
+            f"{READERS} readers while the writer upserts 1,000-customer pages",
+            lambda: concurrency(url, mixed, base_ids, writer=True),
+        )
     finally:
         raw_pg.close()
         raw_lite.close()

@@ -1,4 +1,5 @@
-"""Building the team-store benchmark's data: a throwaway PostgreSQL cluster, the base set seeded
+"""Building the team-store benchmark's data (over 400 lines: the PostgreSQL and the SQLite
+builds share the cloning SQL, so they stay together): a throwaway PostgreSQL cluster, the base set seeded
 once into SQLite, `srm team migrate`d into the store, then grown by cloning in SQL.
 
 A clone ``k`` of the base set is every base customer with its id moved by ``k`` times the id
@@ -11,7 +12,9 @@ their bytes are real, but inside they still name the base customer (the console'
 view of a clone shows the base customer's record). Vendor notes, srm's own tables and the
 catalogue are not cloned. Search documents of the clones are made by srm's own builder
 (storage.pg.search.search_rows on PostgreSQL, records.index_customers on SQLite); segment facts
-by srm's own rebuild (storage.facts.ensure_facts).
+by srm's own code (the base set's rebuild, then the sync's refresh of the dirty clones).
+Every step commits as it goes and a second run with the same work directory skips what the
+first committed (bench_team.py's --workdir), so a build of hours survives being killed.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import atexit
 import sqlite3
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +32,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from pgcluster import PgCluster  # noqa: E402
+
+# Called with the seconds of each committed part of a long step (a resumable run adds them).
+Tick = Callable[[float], None] | None
 
 CHILDREN = ("subscriptions", "passes", "transactions", "payment_details", "emails", "history")
 # More than half of a customer's bytes, and read by neither the search classes' text nor the
@@ -49,11 +56,15 @@ def say(line: str) -> None:
 # -- the cluster -------------------------------------------------------------------------------
 
 
-def start_cluster(workdir: Path, keep: bool) -> PgCluster:
+def start_cluster(workdir: Path, keep: bool, root: Path | None = None) -> PgCluster:
     """A throwaway cluster as the tests start one (socket only, durability off); with ``keep``
-    it outlives this process (its directory and the command to stop it are printed)."""
-    cluster = PgCluster.start(workdir)
-    if keep:
+    it outlives this process (its directory and the command to stop it are printed); with
+    ``root`` it lives there and survives a killed run (started again on the next one)."""
+    cluster = PgCluster.start(workdir, root=root)
+    if root is not None:
+        stop = " ".join(cluster._command("pg_ctl", "-D", str(cluster.data), "stop"))
+        say(f"the cluster lives in {cluster.root}; stop it with: {stop}")
+    elif keep:
         atexit.unregister(cluster.stop)
         if cluster._watchdog is not None:  # it would stop the server once we are gone
             cluster._watchdog.kill()
@@ -182,46 +193,84 @@ def heavy_clones(
     return min(allowed, clones), estimate
 
 
-def grow_pg(url: str, target: int, heavy: int) -> dict[str, Any]:
-    """Clone the migrated base set in the store at ``url`` up to ``target`` customers (the
-    HEAVY children for the first ``heavy`` clones only), write the clones' search documents
-    with srm's builder, and analyze. Timings in seconds."""
+def spans_pg(url: str) -> dict[str, int]:
+    """The id spans of the migrated base set, read once before any clone exists (a resumed
+    run takes them from its state: read again they would cover the clones)."""
     import psycopg
 
-    from srm_tui.storage.pg.search import search_rows
+    with psycopg.connect(url, autocommit=True) as conn:
+        return spans(lambda sql: conn.execute(sql).fetchone()[0])
+
+
+def _clone_layout(conn: Any, sp: dict[str, int]) -> tuple[list[int], dict[str, list[str]]]:
+    """The base set's ids (those below the customers' span) and each cloned table's columns."""
+    base_ids = [
+        r[0]
+        for r in conn.execute(
+            "SELECT id FROM customers WHERE id < %s ORDER BY id", (sp["customers"],)
+        )
+    ]
+    cols = {
+        t: [
+            r[0]
+            for r in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
+                "AND table_schema = current_schema() ORDER BY ordinal_position",
+                (t,),
+            )
+        ]
+        for t in ("customers", *CHILDREN)
+    }
+    return base_ids, cols
+
+
+def clone_pg(
+    url: str, target: int, heavy: int, sp: dict[str, int], tick: Tick = None
+) -> dict[str, Any]:
+    """Clone the migrated base set in the store at ``url`` up to ``target`` customers (the
+    HEAVY children for the first ``heavy`` clones only), one transaction per clone. A clone
+    already in the store (a killed run's) is skipped, so a second call continues the first.
+    ``sp``: the base set's spans (``spans_pg``). Seconds spent on the clones this call wrote."""
+    import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-
-        def one(sql: str) -> Any:
-            return conn.execute(sql).fetchone()[0]
-
-        sp = spans(one)
-        base_ids = [r[0] for r in conn.execute("SELECT id FROM customers ORDER BY id")]
-        base_max = base_ids[-1]
-        cols = {
-            t: [
-                r[0]
-                for r in conn.execute(
-                    "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
-                    "AND table_schema = current_schema() ORDER BY ordinal_position",
-                    (t,),
-                )
-            ]
-            for t in ("customers", *CHILDREN)
-        }
-        t0 = time.monotonic()
+        base_ids, cols = _clone_layout(conn, sp)
         clones = plan(base_ids, target)
+        t0 = time.monotonic()
+        written = 0
         for k, cutoff in clones:
+            first = k * sp["customers"] + base_ids[0]
+            if conn.execute("SELECT 1 FROM customers WHERE id = %s", (first,)).fetchone():
+                continue  # committed by an earlier run
+            t = time.monotonic()
             with conn.transaction():
                 for table in ("customers", *CHILDREN):
                     if k > heavy and table in HEAVY:
                         continue
                     conn.execute(clone_sql(table, cols[table], k, sp, cutoff, pg=True))
+            if tick:
+                tick(time.monotonic() - t)
+            written += 1
             say(f"postgres: clone {k}/{len(clones)} written ({time.monotonic() - t0:.0f} s)")
-        clone_s = time.monotonic() - t0
+    return {
+        "clones": len(clones),
+        "clones_written": written,
+        "clone_s": round(time.monotonic() - t0, 1),
+        "base_max_id": base_ids[-1],
+    }
+
+
+def search_documents_pg(url: str, base_max: int, tick: Tick = None) -> float:
+    """The clones' search documents, by srm's builder, 20,000 customers per transaction, from
+    the last one written (a killed run's are kept); seconds."""
+    import psycopg
+
+    from srm_tui.storage.pg.search import search_rows
+
+    with psycopg.connect(url, autocommit=True) as conn:
         t0 = time.monotonic()
         done = 0
-        last = base_max
+        last = max(base_max, conn.execute("SELECT max(id) FROM customer_search").fetchone()[0])
         source = (
             "SELECT id, email, first_name, last_name, company, address, city, state, "
             "post_code FROM customers WHERE id > %s ORDER BY id LIMIT 20000"
@@ -230,6 +279,7 @@ def grow_pg(url: str, target: int, heavy: int) -> dict[str, Any]:
             rows = conn.execute(source, (last,)).fetchall()
             if not rows:
                 break
+            t = time.monotonic()
             docs = search_rows(rows)
             with conn.transaction():
                 with conn.cursor().copy(
@@ -237,22 +287,65 @@ def grow_pg(url: str, target: int, heavy: int) -> dict[str, Any]:
                 ) as copy:
                     for row in docs:
                         copy.write_row(row)
+            if tick:
+                tick(time.monotonic() - t)
             done += len(rows)
             last = rows[-1][0]
             if done % 200_000 < 20_000:
                 say(f"postgres: {done:,} search documents ({time.monotonic() - t0:.0f} s)")
-        search_s = time.monotonic() - t0
-        t0 = time.monotonic()
+    return round(time.monotonic() - t0, 1)
+
+
+def facts_pg(url: str, tick: Tick = None, per_transaction: int = 50_000) -> float:
+    """Segment facts of every customer waiting for them, by srm's own code as the store's
+    owner: the base set by ``ensure_facts`` (the rebuild a new store gets), the clones (the
+    triggers marked them dirty) by ``refresh_facts``, the sync's settling, ``per_transaction``
+    customers per transaction, so a killed run keeps what it settled. Seconds."""
+    from srm_tui.storage import facts, facts_pg
+    from srm_tui.storage.pg.connection import PgStore
+
+    t0 = time.monotonic()
+    store = PgStore(url)
+    try:
+        conn = store.conn()
+        built, _ = facts.facts_state(conn)
+        if not built:
+            # The base set alone (the clones come after): the rebuild marks the facts built.
+            t = time.monotonic()
+            facts.ensure_facts(conn)
+            if tick:
+                tick(time.monotonic() - t)
+        done = 0
+        while True:
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    f"SELECT customer_id FROM {facts.DIRTY_TABLE} ORDER BY customer_id LIMIT ?",
+                    (per_transaction,),
+                )
+            ]
+            if not ids:
+                break
+            t = time.monotonic()
+            facts_pg.refresh_facts(conn, ids)
+            if tick:
+                tick(time.monotonic() - t)
+            done += len(ids)
+            if done % 500_000 < per_transaction:
+                say(f"postgres: facts of {done:,} customers ({time.monotonic() - t0:.0f} s)")
+    finally:
+        store.close()
+    return round(time.monotonic() - t0, 1)
+
+
+def vacuum_analyze_pg(url: str) -> float:
+    """VACUUM ANALYZE of the whole store; seconds."""
+    import psycopg
+
+    t0 = time.monotonic()
+    with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
-        analyze_s = time.monotonic() - t0
-    return {
-        "clones": len(clones),
-        "clone_s": round(clone_s, 1),
-        "search_documents_s": round(search_s, 1),
-        "vacuum_analyze_s": round(analyze_s, 1),
-        "spans": sp,
-        "base_max_id": base_max,
-    }
+    return round(time.monotonic() - t0, 1)
 
 
 def pg_sizes(url: str) -> dict[str, Any]:

@@ -131,6 +131,19 @@ def server_version(url: str) -> str:
         return conn.execute("SHOW server_version").fetchone()[0]
 
 
+def pct(samples: list[float], p: float) -> float:
+    """The p-th percentile (nearest rank) of ``samples``, in ms rounded."""
+    if not samples:
+        return 0.0
+    ordered = sorted(samples)
+    return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))], 2)
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    """p50, p95 (ms) and how many of ``samples``."""
+    return {"p50_ms": pct(samples, 50), "p95_ms": pct(samples, 95), "n": len(samples)}
+
+
 if __name__ == "__main__":
     with open(sys.argv[1], encoding="utf-8") as f:
         print(markdown(json.load(f)))

@@ -101,13 +101,19 @@ class PgCluster:
         self.admin_url = self.url("postgres")
         self._running = False
         self._watchdog: subprocess.Popen | None = None
+        self.kept = False  # lives in a caller's directory: stop() leaves it there
 
     # -- life ----------------------------------------------------------------------------------
 
     @classmethod
-    def start(cls, base: Path) -> PgCluster:
+    def start(cls, base: Path, root: Path | None = None) -> PgCluster:
         """initdb a new cluster and start it; raises PgUnavailable with the tool's own words
-        when there are no binaries or the server does not come up."""
+        when there are no binaries or the server does not come up.
+
+        With ``root`` (a long benchmark that must survive being killed) the cluster lives
+        there and outlives this process: a cluster already in ``root`` is started again
+        (PostgreSQL recovers it from its WAL) instead of made anew, there is no watchdog and
+        nothing is removed; ``stop()`` stops the server and leaves the directory."""
         bindir = find_bindir()
         if bindir is None:
             raise PgUnavailable(
@@ -115,6 +121,8 @@ class PgCluster:
                 "or on PATH"
             )
         user = _server_user()
+        if root is not None:
+            return cls._start_kept(bindir, Path(root), Path(base), user)
         root = Path(tempfile.mkdtemp(prefix="srm-pg-"))
         if user is not None:
             shutil.chown(root, user=user)
@@ -135,41 +143,77 @@ class PgCluster:
             start_new_session=True,  # a Ctrl-C to the test run does not reach it
         )
         try:
-            cluster._run(
-                "initdb",
-                "-D",
-                str(cluster.data),
-                "-U",
-                ADMIN,
-                "-A",
-                "trust",
-                "-E",
-                "UTF8",
-                "--locale=C.UTF-8",
-                "--no-sync",  # the cluster dies with the run: no need to flush initdb's files
-            )
-            options = (
-                f"-k {root} -c listen_addresses='' -c fsync=off -c synchronous_commit=off "
-                "-c full_page_writes=off -c max_connections=200"
-            )
-            cluster._running = True
-            cluster._run(
-                "pg_ctl",
-                "-w",
-                "-t",
-                str(WAIT_S),
-                "-D",
-                str(cluster.data),
-                "-l",
-                str(cluster.log),
-                "-o",
-                options,
-                "start",
-            )
+            cluster._initdb()
+            cluster._start_server()
         except BaseException:
             cluster.stop()
             raise
         return cluster
+
+    @classmethod
+    def _start_kept(cls, bindir: Path, root: Path, base: Path, user: str | None) -> PgCluster:
+        root.mkdir(mode=0o700, exist_ok=True)
+        if user is not None:
+            shutil.chown(root, user=user)
+        cluster = cls(bindir, root, base, user)
+        cluster.kept = True
+        if not (cluster.data / "PG_VERSION").exists():
+            if cluster.data.exists():  # initdb itself was cut short: nothing in it yet
+                shutil.rmtree(cluster.data)
+            cluster._initdb()
+        if cluster._server_up():  # the run that started it was killed, its server was not
+            cluster._running = True
+        else:
+            cluster._start_server()
+        return cluster
+
+    def _server_up(self) -> bool:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        done = subprocess.run(
+            self._command("pg_ctl", "-D", str(self.data), "status"),
+            cwd=self.root,
+            env=env,
+            capture_output=True,
+            check=False,
+        )
+        return done.returncode == 0
+
+    def _initdb(self) -> None:
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            ADMIN,
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",  # the cluster dies with the run: no need to flush initdb's files
+        )
+
+    def _start_server(self) -> None:
+        # fsync off: a killed server still recovers from its WAL (the kernel has the pages);
+        # only a crash of the machine itself could lose them, and a test cluster is not kept.
+        options = (
+            f"-k {self.root} -c listen_addresses='' -c fsync=off -c synchronous_commit=off "
+            "-c full_page_writes=off -c max_connections=200"
+        )
+        self._running = True
+        self._run(
+            "pg_ctl",
+            "-w",
+            "-t",
+            str(WAIT_S),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log),
+            "-o",
+            options,
+            "start",
+        )
 
     def stop(self) -> None:
         """Stop the server at once (nothing in it is kept), keep its log in ``base``, remove
@@ -190,6 +234,8 @@ class PgCluster:
                 )
             except PgUnavailable:
                 pass  # already gone (a killed server): removing its directory is all that is left
+        if self.kept:
+            return
         if self.root.exists():
             if self.log.exists() and self.base.is_dir():
                 shutil.copyfile(self.log, self.base / "postgresql.log")
