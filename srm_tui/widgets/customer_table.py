@@ -109,7 +109,7 @@ class CustomerTable(ScrollView, can_focus=True):
     """
     MARGIN = 20
 
-    cursor = reactive(0)
+    cursor = reactive(0, repaint=False)  # watch_cursor paints what changed
 
     class Opened(Message):
         def __init__(self, customer_id: int) -> None:
@@ -131,6 +131,8 @@ class CustomerTable(ScrollView, can_focus=True):
         self._header_width: int | None = None  # the width the headings were written for
         self.columns = [COLUMNS[c] for c in columns]
         self._window: dict[int, Any] = {}
+        self._fitted_for: tuple[int, tuple[str, ...]] | None = None
+        self._fitted_columns: tuple[list[Column], list[int]] = ([], [])
         self.count = count
         self.virtual_size = Size(self.row_width, count)
 
@@ -196,6 +198,15 @@ class CustomerTable(ScrollView, can_focus=True):
                 spare += 1
         return widths
 
+    def _fitted(self) -> tuple[list[Column], list[int]]:
+        """The shown columns and their widths, worked out once per room and choice of
+        columns: every line of a paint asks, and the answer only changes with those."""
+        key = (self.scrollable_content_region.width, tuple(c.key for c in self.columns))
+        if self._fitted_for != key:
+            self._fitted_for = key
+            self._fitted_columns = (self.shown_columns(), self._widths())
+        return self._fitted_columns
+
     @property
     def row_width(self) -> int:
         return sum(w + 1 for w in self._widths())
@@ -255,7 +266,8 @@ class CustomerTable(ScrollView, can_focus=True):
         base = Style()  # empty, not None: the widget's own background still applies
         if row is None:
             return Strip.blank(width, base)
-        text = " ".join(_cell(c, row, w) for c, w in zip(self.shown_columns(), self._widths()))
+        columns, widths = self._fitted()
+        text = " ".join(_cell(c, row, w) for c, w in zip(columns, widths))
         style = (
             self.get_component_rich_style("customer-table--cursor")
             if index == self.cursor and self.has_focus
@@ -267,8 +279,15 @@ class CustomerTable(ScrollView, can_focus=True):
         return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, base)
 
     def watch_cursor(self, old: int, new: int) -> None:
+        top = self.scroll_offset.y
         self.scroll_to_region(Region(0, new, 1, 1), animate=False, immediate=True)
-        self.refresh()
+        if self.scroll_offset.y == top:
+            # Nothing scrolled: only the line the cursor left and the one it reached change,
+            # so only they are painted again (a whole-list paint was ~40 lines per key).
+            self.refresh_line(old)
+            self.refresh_line(new)
+        else:
+            self.refresh()
 
     def on_mount(self) -> None:
         self.write_headings()
