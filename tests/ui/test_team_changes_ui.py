@@ -90,15 +90,22 @@ class _FailsOnce:
         self.feed.close()
 
 
+def _console(login: str) -> tuple[SrmApp, object]:
+    """Anna's console on the store as ``login``, and the store to close: the 30 s fallback
+    read never fires here, so only the change feed can bring others' changes."""
+    settings, store = runtime.open_console_store(
+        load_settings(db=login, now=NOW, agent="anna", role="agent")
+    )
+    app = SrmApp(settings, store, sync_on_start=False)
+    app.TEAM_RELOAD_EVERY = 3600.0
+    return app, store
+
+
 async def test_another_agents_note_appears_on_an_open_notes_tab(pg_store, pg_login):
     url = pg_store(CUSTOMERS, SEED)
     anna, olu = pg_login(url, "srm_agent"), pg_login(url, "srm_agent")
     customer_id = _customer_with_notes(url)
-    settings, store = runtime.open_console_store(
-        load_settings(db=anna, now=NOW, agent="anna", role="agent")
-    )
-    app = SrmApp(settings, store, sync_on_start=False)
-    app.TEAM_RELOAD_EVERY = 3600.0  # the fallback never fires here: only the feed can show it
+    app, store = _console(anna)
     try:
         async with app.run_test(size=(140, 45)) as pilot:
             await open_customer(pilot, customer_id)
@@ -158,11 +165,7 @@ async def test_a_feed_that_fails_is_told_and_taken_up_again(pg_store, pg_login, 
     url = pg_store(CUSTOMERS, SEED)
     anna, olu = pg_login(url, "srm_agent"), pg_login(url, "srm_agent")
     customer_id = _customer_with_notes(url)
-    settings, store = runtime.open_console_store(
-        load_settings(db=anna, now=NOW, agent="anna", role="agent")
-    )
-    app = SrmApp(settings, store, sync_on_start=False)
-    app.TEAM_RELOAD_EVERY = 3600.0  # only the feed can show it
+    app, store = _console(anna)
     real = app.session.change_feed
     app.session.change_feed = lambda: _FailsOnce(real())
     try:
@@ -203,11 +206,7 @@ async def test_the_list_follows_a_page_the_team_sync_commits(pg_store, pg_login)
         customer_id, raw = conn.execute(
             "SELECT id, raw FROM customers ORDER BY id LIMIT 1"
         ).fetchone()
-    settings, store = runtime.open_console_store(
-        load_settings(db=anna, now=NOW, agent="anna", role="agent")
-    )
-    app = SrmApp(settings, store, sync_on_start=False)
-    app.TEAM_RELOAD_EVERY = 3600.0
+    app, store = _console(anna)
     try:
         async with app.run_test(size=(140, 45)) as pilot:
             await settle(pilot, 0.1)
