@@ -18,7 +18,7 @@ from textual.reactive import reactive
 
 from srm_tui.bindings import bindings
 from srm_tui.config import Settings
-from srm_tui.domain.text import count
+from srm_tui.domain.text import clip, count
 from srm_tui.domain.time import ago
 from srm_tui.screens.stack import StackGuards, plain_text
 from srm_tui.screens.workers import ApiReached, DataChanged, WorkFailed, work
@@ -114,6 +114,7 @@ class SrmApp(StackGuards, App):
     # Seconds between reads of a team store that others change: a slow fallback, since the
     # store's change feed tells the console of each change as it is committed.
     TEAM_RELOAD_EVERY = 30.0
+    SYNC_STATE_CELLS = 60  # a sync failure's reason on the status line (F5 has it whole)
     CHANGES_WAIT = 1.0  # how long one look at the change feed waits (and ends at exit)
     CHANGES_GAP = 0.25  # seconds at least between two StoreChanged
     WARM_AFTER = 1.0  # seconds after the first frame before the warm-up (see _start_warming)
@@ -218,8 +219,16 @@ class SrmApp(StackGuards, App):
         elif self.online:
             parts.append("online")
         status = self.session.status()
+        # What waits on the agent comes before the sync's state: a failure's reason can be
+        # long, and a line cut at the terminal's edge must still say what is pending.
+        if status.pending:
+            parts.append(f"{count(status.pending, 'action')} pending")
+        if status.drafts:
+            parts.append(f"{count(status.drafts, 'offer draft')} pending")
+        if status.decide:
+            parts.append(f"{count(status.decide, 'conflict')} (F5)")
         if self.sync_state:
-            parts.append(self.sync_state)
+            parts.append(clip(self.sync_state, self.SYNC_STATE_CELLS))  # whole on F5
         elif status.last_sync_at is None:
             parts.append("never synced")
         else:
@@ -231,12 +240,6 @@ class SrmApp(StackGuards, App):
         profile = self.api_profile()
         if profile is not None:  # which API: the vendor's published calls, or the sandbox
             parts.append(profile.title)
-        if status.pending:
-            parts.append(f"{count(status.pending, 'action')} pending")
-        if status.drafts:
-            parts.append(f"{count(status.drafts, 'offer draft')} pending")
-        if status.decide:
-            parts.append(f"{count(status.decide, 'conflict')} (F5)")
         parts.append(f"{self.settings.agent} ({self.settings.role})")
         self.status_text = " · ".join(parts)
 

@@ -1,6 +1,7 @@
 """The customer screen's tabs, one function each: they fill the tab's widgets from the
 account the screen holds (``screen.view``) and the reads the session offers. The screen
-decides when; these decide what is shown."""
+decides when; these decide what is shown. Over 400 lines: six tabs, each a function with its
+table's columns and the details under it, read side by side."""
 
 from __future__ import annotations
 
@@ -39,11 +40,17 @@ def grid(rows: list[tuple[str, Any]]) -> Table:
     return out
 
 
-def _table(screen: CustomerScreen, selector: str, columns: tuple[str, ...]) -> DataTable:
-    table = screen.query_one(selector, DataTable)
-    table.clear(columns=True)
-    table.add_columns(*columns)
-    return table
+# Every table's widths are given (fit.fill), never left to DataTable's own measuring, which
+# happens when the table is next idle: on a busy host that came late and the columns stayed as
+# narrow as their headings.
+PAYMENT_DETAIL_COLUMNS = [
+    Col("ID"),
+    Col("Gateway", cap=20),
+    Col("Method", cap=20),
+    Col("Card", cap=24),
+    Col("Expires"),
+    Col("Status", flex=True, least=8),
+]
 
 
 def summary(screen: CustomerScreen) -> None:
@@ -91,7 +98,7 @@ def payments(screen: CustomerScreen) -> None:
     a = screen.account
     assert a is not None
     titles = screen.app.session.customers.offer_titles()
-    table = _table(screen, "#pd-table", ("ID", "Gateway", "Method", "Card", "Expires", "Status"))
+    table = screen.query_one("#pd-table", DataTable)
     on_file = a.records.get("payment_details", [])
     # An API that lists no payment details says so with the vendor's way, as the Emails tab
     # does: an empty table would read as a customer without any.
@@ -103,6 +110,7 @@ def payments(screen: CustomerScreen) -> None:
     line.display = missing is not None
     line.update(Text(str(missing)) if missing is not None else "")
     table.display = missing is None or bool(on_file)
+    rows: list[list] = []
     for pd in on_file:
         params = pd.get("paymentMethodSpecificParams") or {}
         gateway = pd.get("paymentGateway")
@@ -112,15 +120,18 @@ def payments(screen: CustomerScreen) -> None:
         state = "active" if pd.get("active") else "inactive"
         if store:
             state += f" · managed by {store}"
-        table.add_row(
-            str(pd["id"]),
-            plain(gateway),
-            plain(pd.get("paymentMethod")),
-            plain(card or "—"),
-            plain(params.get("cardExpirationDate")),
-            Text(state),
-            key=str(pd["id"]),
+        rows.append(
+            [
+                str(pd["id"]),
+                plain(gateway, None),
+                plain(pd.get("paymentMethod"), None),
+                plain(card or "—", None),
+                plain(params.get("cardExpirationDate"), None),
+                Text(state),
+            ]
         )
+    keys = [str(pd["id"]) for pd in on_file]
+    fill(table, PAYMENT_DETAIL_COLUMNS, rows, keys, max(40, screen.app.size.width - 6))
     nxt = a.next_payment
     screen.query_one("#next-payment", Static).update(
         Text.assemble(
@@ -223,51 +234,70 @@ def transactions(screen: CustomerScreen) -> None:
     show_transaction(screen)
 
 
+EMAIL_COLUMNS = [
+    Col("Date"),
+    Col("Email", cap=40),
+    Col("Status"),
+    Col("To", flex=True, least=16),
+]
+
+
 def emails(screen: CustomerScreen) -> None:
     a = screen.account
     assert a is not None
-    table = _table(screen, "#emails-table", ("Date", "Email", "Status", "To"))
-    width = max(16, min(40, screen.app.size.width - 68))
+    table = screen.query_one("#emails-table", DataTable)
+    rows: list[list] = []
+    keys: list[str] = []
     for e in sorted(a.records.get("emails", []), key=lambda e: e["createdAt"], reverse=True):
         status = "Sent" if e["status"] == "sent" else "Generated (Not Sent)"
-        table.add_row(
-            utc(e["createdAt"]),
-            acc.EMAIL_TYPES.get(e["type"], e["type"]),
-            status,
-            plain(e.get("to"), width),
-            key=str(e["id"]),
+        rows.append(
+            [
+                utc(e["createdAt"]),
+                acc.EMAIL_TYPES.get(e["type"], e["type"]),
+                status,
+                plain(e.get("to"), None),
+            ]
         )
+        keys.append(str(e["id"]))
+    fill(table, EMAIL_COLUMNS, rows, keys, max(40, screen.app.size.width - 6))
     show_email(screen)
+
+
+NOTE_COLUMNS = [
+    Col("Date"),
+    Col("Author", cap=20),
+    Col("Note", flex=True, least=16),
+    Col("Edited", drop=1, cap=32),
+]
 
 
 def notes(screen: CustomerScreen) -> None:
     a = screen.account
     assert a is not None
-    table = _table(screen, "#notes-table", ("Date", "Author", "Note", "Edited"))
-    width = max(20, screen.app.size.width - 50)  # the note's column fits the terminal
+    table = screen.query_one("#notes-table", DataTable)
+    rows: list[list] = []
+    keys: list[str] = []
     for n in sorted(a.records.get("notes", []), key=lambda n: n["createdAt"], reverse=True):
         if n.get("deletedAt"):
             continue
         edited = utc(n.get("updatedAt")) if n.get("revisions") else ""
         if is_local(n):  # srm's own note: the API never saw it
             edited = f"{edited} · kept in srm" if edited else "kept in srm"
-        table.add_row(
-            utc(n["createdAt"]),
-            plain(n["author"], 20),
-            plain(n["text"], width),
-            edited,
-            key=str(n["id"]),
-        )
+        rows.append([utc(n["createdAt"]), plain(n["author"], None), plain(n["text"], None), edited])
+        keys.append(str(n["id"]))
     # Notes added while the API was out of reach: shown now, marked as waiting.
     for item in reversed(screen.app.session.local_actions.pending(screen.customer_id)):
         if item.action == "note-add":
-            table.add_row(
-                utc(item.created_at),
-                plain(item.agent, 20),
-                plain(item.args.get("text"), width),
-                Text(f"{item.status} (outbox #{item.id})"),
-                key=f"q{item.id}",
+            rows.append(
+                [
+                    utc(item.created_at),
+                    plain(item.agent, None),
+                    plain(item.args.get("text"), None),
+                    Text(f"{item.status} (outbox #{item.id})"),
+                ]
             )
+            keys.append(f"q{item.id}")
+    fill(table, NOTE_COLUMNS, rows, keys, max(40, screen.app.size.width - 6))
     show_note(screen)
 
 
@@ -283,10 +313,17 @@ def history(screen: CustomerScreen) -> None:
         f"Showing {kinds} ({len(shown)} of {len(events)}) — f cycles: all, "
         + ", ".join(acc.TIMELINE_KINDS)
     )
-    table = _table(screen, "#history-table", ("When", "Kind", "What"))
-    width = max(30, min(110, screen.app.size.width - 40))
-    for e in shown:
-        table.add_row(utc(e.at), e.kind, plain(e.text, width))
+    rows = [[utc(e.at), e.kind, plain(e.text, None)] for e in shown]
+    fill(
+        screen.query_one("#history-table", DataTable),
+        HISTORY_COLUMNS,
+        rows,
+        [str(i) for i in range(len(rows))],
+        max(40, screen.app.size.width - 6),
+    )
+
+
+HISTORY_COLUMNS = [Col("When"), Col("Kind"), Col("What", flex=True, least=20)]
 
 
 # the details under a table -----------------------------------------------------------------

@@ -29,6 +29,8 @@ class SyncScreen(Screen):
         yield Static(
             "Sync › runs · quarantine · outbox (ctrl+r syncs now)", id="crumbs", markup=False
         )
+        # The last sync's failure, whole (the status line cuts a long reason short).
+        yield Static("", id="sync-failure", markup=False)
         with VerticalScroll():
             yield Static("", id="runs-heading", classes="heading", markup=False)
             yield DataTable(id="runs", cursor_type="row")
@@ -55,6 +57,10 @@ class SyncScreen(Screen):
         self.action_reload()
 
     def action_reload(self) -> None:
+        failure = self.query_one("#sync-failure", Static)
+        now = self.app.sync_state
+        failure.display = now.startswith(("sync failed", "sync:"))
+        failure.update(f"Last sync: {now}" if failure.display else "")
         state = self.app.session.cache_state.sync_overview(SHOWN)
         runs = self.query_one("#runs", DataTable)
         width = max(40, self.app.size.width - 4)  # every column fits: none cut mid-value
