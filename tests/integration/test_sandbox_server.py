@@ -582,23 +582,40 @@ def _fault_run(state, seed):
     running = start_in_thread(create_app(state, faults=0.5, seed=seed, stall_seconds=0.3))
     outcomes = []
     try:
+        root = running.url.removesuffix("/3.1")
         with httpx.Client(base_url=running.url, headers=KEY, timeout=5) as client:
+
+            def drawn() -> dict[str, int]:  # the faults the sandbox drew so far, by kind
+                return client.get(f"{root}/sandbox/stats").json()["faults"]
+
             for _ in range(60):
+                before = drawn()
                 started = time.monotonic()
                 answer = client.get("/offers", params={"limit": 3})
-                slow = time.monotonic() - started >= 0.3
+                took = time.monotonic() - started
+                after = drawn()
+                # Which fault this answer had, as the sandbox drew it: telling a stall by the
+                # time it took also called any answer slowed by a busy machine a stall.
+                kinds = [k for k in after if after[k] != before.get(k, 0)]
+                assert len(kinds) <= 1, kinds
                 if answer.status_code == 200:
                     try:
                         answer.json()
+                        assert kinds == []
                         outcomes.append("ok")
                     except ValueError:
                         assert int(answer.headers["Content-Length"]) == len(answer.content)
+                        assert kinds == ["truncate"]
                         outcomes.append("truncated")
                 else:
                     if answer.status_code in (429, 503):
                         assert answer.headers["Retry-After"] == "1"
-                    outcomes.append("stall" if slow else str(answer.status_code))
-            root = running.url.removesuffix("/3.1")
+                    if kinds == ["stall"]:
+                        assert answer.status_code == 503 and took >= 0.3  # it waited first
+                        outcomes.append("stall")
+                    else:
+                        assert kinds == [str(answer.status_code)], (kinds, answer.status_code)
+                        outcomes.append(str(answer.status_code))
             assert all(client.get(f"{root}/sandbox/health").status_code == 200 for _ in range(20))
             notes_before = len(state.all("notes"))
             created = sum(
