@@ -33,13 +33,19 @@ def _cursor_rows(table: CustomerTable) -> list[int]:
     return shown
 
 
+async def _focused_list(pilot, app) -> CustomerTable:
+    """The customer list once it holds more rows than it shows, with the focus."""
+    table = app.screen.query_one(CustomerTable)
+    await until(pilot, lambda: table.count > table.size.height, "the list filled")
+    table.focus()
+    await pilot.pause()
+    return table
+
+
 async def test_a_move_without_scrolling_paints_two_lines(seeded_cache):
     app = make_app(seeded_cache(120, 7))
     async with app.run_test(size=(120, 40)) as pilot:
-        table = app.screen.query_one(CustomerTable)
-        await until(pilot, lambda: table.count > table.size.height, "the list filled")
-        table.focus()
-        await pilot.pause()
+        table = await _focused_list(pilot, app)
         lines = _painted(table)
         await pilot.press("j")
         await until(pilot, lambda: table.cursor == 1, "the cursor moved")
@@ -58,9 +64,7 @@ async def test_a_move_without_scrolling_paints_two_lines(seeded_cache):
 async def test_a_move_that_scrolls_paints_the_list_with_the_cursor_in_place(seeded_cache):
     app = make_app(seeded_cache(120, 7))
     async with app.run_test(size=(80, 24)) as pilot:
-        table = app.screen.query_one(CustomerTable)
-        await until(pilot, lambda: table.count > table.size.height, "the list filled")
-        table.focus()
+        table = await _focused_list(pilot, app)
         height = table.size.height
         table.cursor = height - 1  # the last row on screen
         await pilot.pause()
