@@ -15,7 +15,7 @@ from srm_tui.sandbox.runner import start_in_thread
 from srm_tui.sandbox.server import create_app
 from srm_tui.sandbox.state import SandboxState
 from tests.conftest import AS_OF
-from tests.unit.test_sandbox_generating import Gate
+from tests.unit.test_sandbox_generating_state import Gate
 
 KEY = {"X-Publisher-Token": "sandbox-key"}
 CUSTOMERS, SEED = 60, 5
