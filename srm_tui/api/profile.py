@@ -150,14 +150,13 @@ class ApiProfile:
 
 
 # The vendor's own ways for what it does not publish (cleeng-api.md sections 4 and 8).
+# Refunds and cancellations are one page of the dashboard, so both actions name it in one
+# sentence (the console says it once for both).
 _REFUND_WAY = (
-    "Refunds are made in the Cleeng dashboard: Customer Accounts, the customer, "
-    "Transactions, then 'Cancel transaction and refund'."
+    "Refunds and transaction cancellations are made in the Cleeng dashboard: Customer "
+    "Accounts, the customer, Transactions, then 'Cancel transaction and refund'."
 )
-_CANCEL_TX_WAY = (
-    "Transactions are cancelled in the Cleeng dashboard: Customer Accounts, the "
-    "customer, Transactions, then 'Cancel transaction and refund'."
-)
+_CANCEL_TX_WAY = _REFUND_WAY
 _PAYMENT_DETAILS_WAY = (
     "Payment details are managed in the Cleeng dashboard: Customer "
     "Accounts, the customer; the Core API has no payment-details call for "

@@ -170,15 +170,40 @@ class CustomerScreen(Screen):
         line = self.query_one("#offered", Static)
         tab = self._active_tab()
         service = self.app.session.local_actions
-        texts: list[str] = []
+        # One line per vendor's way: the actions it covers share it (Refund and Cancel
+        # transaction are one dashboard page), and a way the tab's body already shows is not
+        # said twice (80x24 has no lines to spare).
+        ways: dict[str | None, list[str]] = {}
         if self.app.settings.role != "viewer":
             for action, where in ACTION_TABS.items():
                 if tab in where and action in service.REGISTRY_NAMES:
                     missing = service.availability(action)
-                    if missing is not None and str(missing) not in texts:
-                        texts.append(str(missing))
+                    if missing is not None:
+                        labels = ways.setdefault(missing.feature.vendor_way, [])
+                        if missing.feature.label not in labels:
+                            labels.append(missing.feature.label)
+        below = self._way_below(tab)
+        texts = []
+        for way, labels in ways.items():
+            text = f"Unavailable — {', '.join(labels)}: not offered by this API"
+            if way is None:
+                text += "."
+            else:  # one line at 80 columns when the body says the way
+                text += " (see below)." if way == below else f". {way}"
+            texts.append(text)
         line.disabled = not texts
-        line.update("\n".join(f"Unavailable — {t}" for t in texts))
+        line.update("\n".join(texts))
+
+    def _way_below(self, tab: str | None) -> str | None:
+        """The vendor's way the tab's body shows, when it shows one: Payments always says why
+        the API lists no payment details, Emails while it lists none."""
+        feature = {"payments": "payment_details", "emails": "emails"}.get(tab or "")
+        missing = self.not_offered(feature) if feature else None
+        if missing is None:
+            return None
+        if tab == "emails" and self.query_one("#emails-table", DataTable).row_count:
+            return None
+        return missing.feature.vendor_way
 
     # details -----------------------------------------------------------------------------
 

@@ -805,25 +805,35 @@ async def test_vendor_profile_marks_what_it_does_not_offer_and_the_key_says_why(
         await open_customer(pilot, customer["id"])
         await pilot.press("3")
         await pilot.pause()
-        text = screen_text(app)
-        assert "Unavailable — Refund: not offered by this API." in text
-        assert "Cancel transaction: not offered by this API." in text
+        text = " ".join(screen_text(app).split())  # wrapped lines, read as one
+        # one line for the two actions of one dashboard page, its way said once
+        assert (
+            "Unavailable — Refund, Cancel transaction: not offered by this API. Refunds and "
+            "transaction cancellations are made in the Cleeng dashboard"
+        ) in text
+        assert text.count("'Cancel transaction and refund'") == 1
         await pilot.press("r")
         await pilot.pause()
         assert name(app) == "CustomerScreen"  # a notice, never a form
         notices = [n.message for n in app._notifications]
         assert any(
-            "Refund: not offered by this API. Refunds are made in the Cleeng dashboard" in m
+            "Refund: not offered by this API. Refunds and transaction cancellations are made "
+            "in the Cleeng dashboard" in m
             for m in notices
         )
         await pilot.press("4")
         await pilot.pause()
-        text = screen_text(app) + dialog_text(app)
+        text = " ".join((screen_text(app) + dialog_text(app)).split())
         assert "Emails: not offered by this API." in text and "email templates" in text
-        assert "Resend email: not offered by this API." in text
+        assert "Resend email: not offered by this API (see below)." in text
+        shown = " ".join(screen_text(app).split())
+        assert shown.count("email templates") == 1  # the body's way, not said twice
         await pilot.press("2")
         await pilot.pause()
-        assert "Delete payment details: not offered by this API." in screen_text(app)
+        text = " ".join(screen_text(app).split())
+        # the body says the vendor's way; the banner names the action and points to it
+        assert "Unavailable — Delete payment details: not offered by this API (see below)." in text
+        assert text.count("managed in the Cleeng dashboard") == 1
 
 
 async def test_vendor_profile_notes_are_kept_in_srm(vendor_world):
