@@ -52,10 +52,12 @@ def redact_url(url: str) -> str:
 def db_errors() -> tuple[type[BaseException], ...]:
     """The exceptions a store's statements raise: sqlite3.Error, and psycopg.Error once
     psycopg is loaded (it is only when a PostgreSQL store was opened)."""
-    psycopg = sys.modules.get("psycopg")
-    if psycopg is None:
+    # Another thread may be importing psycopg now: its module is then in sys.modules before
+    # its Error is, and no psycopg error can be raised before that class exists.
+    psycopg_error = getattr(sys.modules.get("psycopg"), "Error", None)
+    if psycopg_error is None:
         return (sqlite3.Error,)
-    return (sqlite3.Error, psycopg.Error)
+    return (sqlite3.Error, psycopg_error)
 
 
 def __getattr__(name: str) -> Any:

@@ -37,8 +37,11 @@ class Footer(TextualFooter):
         table = screen.focused
         # Importing DataTable here would load it before the first frame, whose list is not one:
         # until some screen has imported it, the focused widget cannot be a DataTable.
-        data_table = sys.modules.get("textual.widgets._data_table")
-        if data_table is None or not isinstance(table, data_table.DataTable) or not table.row_count:
+        # A worker thread may be importing it right now: the module is then in sys.modules
+        # without its class yet (seen as "partially initialized module" in a test run), and
+        # no DataTable can exist before its class does.
+        data_table = getattr(sys.modules.get("textual.widgets._data_table"), "DataTable", None)
+        if data_table is None or not isinstance(table, data_table) or not table.row_count:
             return active
         if not table.show_cursor or table.cursor_type == "none":
             return active  # its Enter selects nothing: the key does nothing here

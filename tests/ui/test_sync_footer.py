@@ -41,7 +41,9 @@ async def test_the_footer_names_enter_while_the_outbox_has_entries(synced):
         await until(pilot, lambda: name(app) == "SyncScreen", "F5")
         outbox = app.screen.query_one("#outbox")
         assert app.focused is outbox and outbox.row_count == 1
-        assert "⏎ Open entry" in _footer(app), _footer(app)
+        # The footer recomposes after the screen is up (blank for a frame or two meanwhile: a
+        # loaded machine caught the assert between them).
+        await until(pilot, lambda: "⏎ Open entry" in _footer(app), "Open entry in the footer")
         # The key does what the footer says, and the footer says it again on the way back.
         await pilot.press("enter")
         await until(pilot, lambda: name(app) == "DraftsScreen", "the draft opened")
@@ -53,6 +55,7 @@ async def test_the_footer_names_enter_while_the_outbox_has_entries(synced):
         app.screen.query_one("#runs").focus()
         await settle(pilot)
         assert app.screen.query_one("#runs").row_count
+        await until(pilot, lambda: "Help" in _footer(app), "the footer drawn")
         assert "Open entry" not in _footer(app), _footer(app)
 
 
@@ -67,4 +70,26 @@ async def test_an_empty_focused_outbox_offers_no_entry(synced):
         await settle(pilot)
         assert app.focused is app.screen.query_one("#outbox")
         assert app.focused.row_count == 0
+        await until(pilot, lambda: "Help" in _footer(app), "the footer drawn")
         assert "Open entry" not in _footer(app), _footer(app)
+
+
+async def test_the_footer_while_a_worker_is_importing_the_data_table(synced, monkeypatch):
+    # The warm-up thread imports screens after the first frame: while it is inside
+    # `textual.widgets._data_table`, the module is in sys.modules without its DataTable class.
+    # Arranged here by putting such a module there; the footer's refresh must not fail on it
+    # (it did: "partially initialized module ... has no attribute 'DataTable'").
+    import sys
+    import types
+
+    _running, _state, db, _cache = synced
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        half = types.ModuleType("textual.widgets._data_table")
+        monkeypatch.setitem(sys.modules, "textual.widgets._data_table", half)
+        app.screen.refresh_bindings()
+        await settle(pilot)
+        assert app.is_running and "Search" in _footer(app), _footer(app)
+        monkeypatch.undo()
+        assert name(app) == "CustomersScreen"

@@ -85,6 +85,15 @@ def test_db_errors_name_psycopg_once_it_is_loaded():
         db.NOT_THERE  # noqa: B018
 
 
+def test_db_errors_while_another_thread_is_importing_psycopg(monkeypatch):
+    # A thread half-way through `import psycopg` has put the module in sys.modules without its
+    # Error yet: the tuple is SQLite's alone, never an AttributeError in an except clause.
+    import types
+
+    monkeypatch.setitem(sys.modules, "psycopg", types.ModuleType("psycopg"))
+    assert db.db_errors() == (sqlite3.Error,)
+
+
 def test_rows_read_like_sqlite_rows():
     row = row_class(("id", "Name", "id"))((1, "x", 2))
     assert isinstance(row, Row) and isinstance(row, tuple)
