@@ -153,6 +153,13 @@ def screen_text(app) -> str:
     )
 
 
+def status_line(app) -> str:
+    """The status line: the screen's last row but one. Counted in rows, never by splitlines():
+    a footer being recomposed is blank for a frame or two, and splitlines() drops a blank last
+    line, which made the row above the status line read as it on a loaded machine."""
+    return screen_text(app).split("\n")[-2]
+
+
 def stop_process(proc: subprocess.Popen) -> None:
     """SIGTERM a process srm started (a sandbox, a receiver) and wait; SIGKILL if it hangs."""
     if proc.poll() is None:

@@ -133,6 +133,14 @@ async def until(pilot, condition, what: str) -> None:
     raise AssertionError(f"never happened: {what}\n{screen_text(pilot.app)}")
 
 
+async def footer(pilot) -> str:
+    """The footer row once drawn: Textual recomposes it after a screen, tab or focus change
+    (blank for a frame or two meanwhile), and every footer offers Help."""
+    last = lambda: screen_text(pilot.app).split("\n")[-1]  # noqa: E731
+    await until(pilot, lambda: "Help" in last(), "the footer drawn")
+    return last()
+
+
 def searched(app, query: str):
     """The console has shown the answer (results or error) to ``query``."""
     return lambda: (

@@ -105,6 +105,10 @@ class CustomerScreen(Screen):
             self.action_reload()
 
     def action_reload(self) -> None:
+        if self not in self.app.screen_stack:
+            # Popped already (Enter then Esc faster than frames): a Mount or message still
+            # queued for it finds its widgets removed, and there is nothing left to draw.
+            return
         session = self.app.session
         view = session.customers.account(self.customer_id, self.app.settings.now_ts())
         crumbs = self.query_one("#crumbs", Static)

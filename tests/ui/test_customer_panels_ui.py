@@ -21,6 +21,7 @@ from srm_tui.storage.cache import Cache
 from srm_tui.sync.engine import SyncEngine
 from tests.helpers import screen_text
 from tests.ui_keys import Picker, dialog_text, make_app, name, open_customer, settle, to_row
+from tests.ui_keys import footer as footer_row
 
 AS_OF = datetime(2026, 11, 1, tzinfo=timezone.utc)
 NOW = int(AS_OF.timestamp())
@@ -291,7 +292,7 @@ async def test_viewer_sees_no_action_anywhere(world):
         for tab, keys in (("1", "eAn"), ("2", "xcD"), ("3", "rXx"), ("4", "R"), ("5", "nEd")):
             await pilot.press(tab)
             await pilot.pause()
-            footer = screen_text(app).splitlines()[-1]
+            footer = await footer_row(pilot)
             for label in (
                 "Edit",
                 "Anonymize",

@@ -302,3 +302,30 @@ async def test_thousands_of_fast_random_keys_never_close_the_console(db, tmp_pat
         await pilot.pause(0.5)
         assert app.is_running and app._exception is None, app._exception
         assert app.return_code is None
+
+
+async def test_a_customer_screen_popped_before_it_mounts_does_not_close_the_console(db, tmp_path):
+    """Found by the storm above on a loaded machine (issue 12 proof, run B-1): Enter then Esc
+    faster than frames popped the customer screen between its compose and its Mount handler;
+    the mount's reload then queried '#summary-body' on a screen whose widgets were already
+    removed (NoMatches: the console closed). Arranged here, not timed: the screen is opened,
+    popped and its widgets removed, then the late Mount's handler runs."""
+    local = tmp_path / "c.db"
+    shutil.copy(db, local)
+    customer_id = Cache(local).conn().execute("SELECT MIN(id) FROM customers").fetchone()[0]
+    app = make_app(local)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(
+            app, lambda: type(app.screen).__name__ == "CustomersScreen", "CustomersScreen on top"
+        )
+        app.open_customer(customer_id)
+        await until(app, lambda: type(app.screen).__name__ == "CustomerScreen", "opened")
+        screen = app.screen
+        await app.pop_screen()
+        await pilot.pause()
+        assert not screen.query("#summary-body")  # its widgets are gone
+        screen.on_mount()  # the Mount that was still queued when the pop came
+        screen.on_screen_resume()
+        await pilot.pause()
+        assert app.is_running and app._exception is None, app._exception
+        assert type(app.screen).__name__ == "CustomersScreen"

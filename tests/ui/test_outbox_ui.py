@@ -14,7 +14,7 @@ from srm_tui.sandbox.server import create_app
 from srm_tui.sandbox.state import SandboxState
 from srm_tui.storage.cache import Cache
 from srm_tui.sync.engine import SyncEngine
-from tests.helpers import SandboxProcess, free_port, screen_text
+from tests.helpers import SandboxProcess, free_port, screen_text, status_line
 from tests.ui_keys import (
     dialog_text,
     make_app,
@@ -24,6 +24,7 @@ from tests.ui_keys import (
     settle,
     to_row,
     type_text,
+    until,
 )
 
 AS_OF = "2026-11-01T00:00:00Z"
@@ -68,19 +69,24 @@ async def test_offline_action_is_sent_once_when_the_sandbox_is_back(tmp_path):
         shown = screen_text(app)
         assert "Outbox #1 pending: note-add" in shown  # the panel's banner
         assert "pending (outbox #1)" in next(ln for ln in shown.splitlines() if text in ln)
-        status = shown.splitlines()[-2]
+        status = status_line(app)
         assert "offline" in status and "1 action pending" in status
 
         back = SandboxProcess("--port", str(port), *args)  # the same state, the same address
         try:
             assert back.url == url
             await pilot.press("ctrl+r")  # send what waits, then sync
-            await settle(pilot, 0.5)
+            await until(
+                pilot,
+                lambda: "Outbox #1" not in screen_text(app) and "online" in status_line(app),
+                "the note sent and the status line online",
+            )
             shown = screen_text(app)
             assert "Outbox #1" not in shown and "pending" not in shown
-            assert text in shown and "online" in shown.splitlines()[-2]
+            assert text in shown and "online" in status_line(app)
             await pilot.press("ctrl+r")  # again: nothing is sent twice
             await settle(pilot, 0.5)
+            await app.workers.wait_for_complete()  # the second push and sync have ended
             notes = [n for n in back.export()["notes"] if n["text"] == text]
         finally:
             back.stop()

@@ -13,7 +13,7 @@ import pytest
 from srm_tui import runtime
 from srm_tui.app import SrmApp
 from srm_tui.config import load_settings
-from tests.helpers import screen_text
+from tests.helpers import screen_text, status_line
 from tests.ui_keys import name, open_customer, run_confirmed, settle, type_text
 
 NOW = "2026-11-01T00:00:00Z"
@@ -136,7 +136,7 @@ async def test_an_agent_console_pushes_but_leaves_the_pull_to_the_team_sync(pg_s
             app.background_sync()
             await app.workers.wait_for_complete()
             await settle(pilot)
-            status = screen_text(app).splitlines()[-2]
+            status = status_line(app)
             assert "sync failed" not in status and "by the team's srm sync" in status, status
             app.exit()
         notes = [

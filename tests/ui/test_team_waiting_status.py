@@ -10,7 +10,7 @@ import psycopg
 from srm_tui import runtime
 from srm_tui.app import SrmApp
 from srm_tui.config import load_settings
-from tests.helpers import SandboxProcess, run_srm, screen_text
+from tests.helpers import SandboxProcess, run_srm, status_line
 from tests.ui_keys import open_customer, run_confirmed, settle, type_text
 
 NOW = "2026-11-01T00:00:00Z"
@@ -38,14 +38,14 @@ async def test_the_status_line_says_while_the_agents_refresh_waits(pg_store, pg_
         async with app.run_test(size=(140, 45)) as pilot:
             app.refresh_status()
             await settle(pilot)
-            assert "waiting for the team's sync" not in screen_text(app).splitlines()[-2]
+            assert "waiting for the team's sync" not in status_line(app)
             await open_customer(pilot, customer_id)
             await pilot.press("5", "n")
             await type_text(pilot, "sent, the store follows")
             await run_confirmed(pilot)
             app.refresh_status()
             await settle(pilot)
-            status = screen_text(app).splitlines()[-2]
+            status = status_line(app)
             assert "waiting for the team's sync" in status, status
             # The team's writer serves it (a one-shot sync here; a watch does it at once).
             synced = run_srm(
@@ -57,7 +57,7 @@ async def test_the_status_line_says_while_the_agents_refresh_waits(pg_store, pg_
             assert synced.returncode == 0, synced.stderr
             app.refresh_status()
             await settle(pilot)
-            status = screen_text(app).splitlines()[-2]
+            status = status_line(app)
             assert "waiting for the team's sync" not in status, status
             assert "by the team's srm sync" in status, status
             app.exit()
