@@ -201,19 +201,11 @@ class PgCluster:
             "-c full_page_writes=off -c max_connections=200"
         )
         self._running = True
-        self._run(
-            "pg_ctl",
-            "-w",
-            "-t",
-            str(WAIT_S),
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.log),
-            "-o",
-            options,
-            "start",
-        )
+        self._pg_ctl("-l", str(self.log), "-o", options, "start")
+
+    def _pg_ctl(self, *args: str) -> None:
+        """pg_ctl on this cluster, waiting up to WAIT_S for the server to start or stop."""
+        self._run("pg_ctl", "-w", "-t", str(WAIT_S), "-D", str(self.data), *args)
 
     def stop(self) -> None:
         """Stop the server at once (nothing in it is kept), keep its log in ``base``, remove
@@ -221,17 +213,7 @@ class PgCluster:
         if self._running:
             self._running = False
             try:
-                self._run(
-                    "pg_ctl",
-                    "-w",
-                    "-t",
-                    str(WAIT_S),
-                    "-D",
-                    str(self.data),
-                    "-m",
-                    "immediate",
-                    "stop",
-                )
+                self._pg_ctl("-m", "immediate", "stop")
             except PgUnavailable:
                 pass  # already gone (a killed server): removing its directory is all that is left
         if self.kept:
