@@ -106,9 +106,7 @@ class CustomerScreen(Screen):
 
     def action_reload(self) -> None:
         if self not in self.app.screen_stack:
-            # Popped already (Enter then Esc faster than frames): a Mount or message still
-            # queued for it finds its widgets removed, and there is nothing left to draw.
-            return
+            return  # popped already (Enter, Esc faster than frames): its widgets are gone
         session = self.app.session
         view = session.customers.account(self.customer_id, self.app.settings.now_ts())
         crumbs = self.query_one("#crumbs", Static)
@@ -186,15 +184,12 @@ class CustomerScreen(Screen):
                         labels = ways.setdefault(missing.feature.vendor_way, [])
                         if missing.feature.label not in labels:
                             labels.append(missing.feature.label)
-        below = self._way_below(tab)
-        texts = []
-        for way, labels in ways.items():
-            text = f"Unavailable — {', '.join(labels)}: not offered by this API"
-            if way is None:
-                text += "."
-            else:  # one line at 80 columns when the body says the way
-                text += " (see below)." if way == below else f". {way}"
-            texts.append(text)
+        below = self._way_below(tab)  # said by the body: one line at 80 columns here
+        texts = [
+            f"Unavailable — {', '.join(labels)}: not offered by this API"
+            + ("." if way is None else " (see below)." if way == below else f". {way}")
+            for way, labels in ways.items()
+        ]
         line.disabled = not texts
         line.update("\n".join(texts))
 
