@@ -323,8 +323,7 @@ class SrmApp(StackGuards, App):
         self.push_screen(HelpScreen())
 
     def _progress(self, p: Progress) -> None:
-        total = f"/{p.total:,}" if p.total else ""
-        self.sync_state = f"syncing {p.done:,}{total} records ({p.rate:,.0f}/s)"
+        self.sync_state = p.line()
         self.post_message(self.SyncProgress())
         if p.entity == "customers" and time.monotonic() >= self._next_fill:
             # A first sync (the demo's first start): the empty list shows the customers

@@ -86,6 +86,17 @@ class Progress:
     done: int  # records written so far in this run, all entities
     total: int | None  # records to write in this run, when the API says
     rate: float  # records per second
+    entity_done: int = 0  # this entity's records written so far in this run
+    entity_total: int | None = None  # this entity's records to write, when the API says
+
+    def line(self) -> str:
+        """The status line's words: how far the run is, or (the other entities' totals are
+        asked once the customers are in) how far the customers are until then."""
+        if self.total is None and self.entity_total:
+            done = f"{self.entity_done:,}/{self.entity_total:,}"
+            return f"syncing {self.entity} {done} ({self.rate:,.0f}/s)"
+        total = f"/{self.total:,}" if self.total else ""
+        return f"syncing {self.done:,}{total} records ({self.rate:,.0f}/s)"
 
 
 @dataclass
@@ -253,9 +264,13 @@ class SyncEngine:
             r["entity"]: (r["since"], r["full_since"])
             for r in conn.execute("SELECT * FROM sync_checkpoints")
         }
-        totals = self._totals({e: checkpoints.get(e, (0, None))[0] for e in ORDER})
+        since = {e: checkpoints.get(e, (0, None))[0] for e in ORDER}
+        # The customers' total first, the others once the customers are in: a sandbox still
+        # generating its customers (the demo's first start) knows a child entity's total only
+        # at the end, and its first customers are on screen before then.
+        self._entity_totals = self._totals({ORDER[0]: since[ORDER[0]]})
         self._done = 0
-        self._total = sum(totals.values()) if None not in totals.values() else None
+        self._total: int | None = None
         self._t0 = time.monotonic()
         retries_before = self.client.retries
         # Fewer, larger WAL checkpoints while pages stream in: each one syncs the disk
@@ -265,11 +280,13 @@ class SyncEngine:
             conn.execute(f"PRAGMA wal_autocheckpoint={SYNC_CHECKPOINT_PAGES}")
         try:
             for entity in ORDER:
-                since, full_since = checkpoints.get(entity, (0, None))
+                full_since = checkpoints.get(entity, (0, None))[1]
                 summary.counts[entity] = 0
                 if summary.errors or summary.stopped:
                     continue  # an unreadable page stops the run; the next run resumes here
-                self._pull(entity, since, summary)
+                if entity not in self._entity_totals:
+                    self._count_the_rest({e: since[e] for e in ORDER[1:]})
+                self._pull(entity, since[entity], summary)
                 if full_since is not None and not summary.errors and not summary.stopped:
                     self._prune(entity, full_since)
         finally:
@@ -364,6 +381,13 @@ class SyncEngine:
                 break  # the pull itself will meet it, say so and keep the page
         return totals
 
+    def _count_the_rest(self, since: dict[str, int]) -> None:
+        """Every other entity's total, asked once the customers are in; the run's total is
+        known from then on when every entity's is."""
+        self._entity_totals.update(self._totals(since))
+        known = self._entity_totals.values()
+        self._total = sum(known) if None not in known else None  # type: ignore[arg-type]
+
     def _pull(self, entity: str, since: int, summary: SyncSummary) -> None:
         """Fetch pages ahead in a thread while this one validates and writes them."""
         pages: queue.Queue[Page | BaseException | None] = queue.Queue(maxsize=2)
@@ -385,6 +409,7 @@ class SyncEngine:
         fetcher = threading.Thread(target=fetch, name=f"sync-fetch-{entity}", daemon=True)
         fetcher.start()
         cursor = since
+        entity_done = 0
         try:
             while True:
                 page = pages.get()
@@ -405,9 +430,19 @@ class SyncEngine:
                 summary.quarantined += bad
                 cursor = page.next_since
                 self._done += written + bad
+                entity_done += written + bad
                 if self.progress:
                     elapsed = max(time.monotonic() - self._t0, 1e-6)
-                    self.progress(Progress(entity, self._done, self._total, self._done / elapsed))
+                    self.progress(
+                        Progress(
+                            entity,
+                            self._done,
+                            self._total,
+                            self._done / elapsed,
+                            entity_done,
+                            self._entity_totals.get(entity),
+                        )
+                    )
                 if self.stopping(summary):
                     break  # this page and its checkpoint are committed: resumed from here
         finally:

@@ -89,3 +89,49 @@ def test_a_request_for_a_customer_not_generated_yet_waits_then_answers_right(ser
     asker.join(120)
     assert got == [answer(reference, "/x-srm/transactions", customerId=customer)]
     assert got[0][0] == 200 and got[0][2].count(b'"transactionId"') > 0
+
+
+def test_a_first_sync_writes_the_first_customers_before_generation_ends(served, tmp_path):
+    """The demo's first start: the sync asks the customers' total, pulls their pages as they
+    are generated, and asks the other entities' totals once the customers are in, so the
+    first customers are written (and shown) while generation is still held."""
+    from srm_tui.api.client import ApiClient
+    from srm_tui.storage.cache import Cache
+    from srm_tui.sync.engine import SyncEngine
+
+    held, gate, (reference, _early) = served
+    url = str(_early.base_url)
+    seen: list = []
+    first = threading.Event()
+
+    def progress(p) -> None:
+        seen.append((p, held.generation.complete))
+        if p.entity == "customers":
+            first.set()
+
+    cache = Cache(tmp_path / "c.db")
+    result: list = []
+    with ApiClient(url, "sandbox-key") as client:
+        engine = SyncEngine(cache, client, page_size=10, progress=progress)
+        worker = threading.Thread(target=lambda: result.append(engine.run(full=True)))
+        worker.start()
+        try:
+            assert first.wait(120), "no customers page was written while generation was held"
+            assert not held.generation.complete and held.generation.done == 25
+            p, _ = seen[0]
+            assert (p.entity, p.entity_done, p.entity_total, p.total) == ("customers", 10, 60, None)
+            assert p.line().startswith("syncing customers 10/60 (")
+        finally:
+            gate.open.set()
+            worker.join(300)
+    (summary,) = result
+    assert summary.ok and summary.counts["customers"] == CUSTOMERS
+    last, _ = seen[-1]
+    expected = sum(
+        int(reference.get(f"/x-srm/{e}", params={"limit": 1}).headers["X-Total-Count"])
+        for e in summary.counts
+    )
+    assert last.total == expected and last.done == expected
+    assert last.line() == f"syncing {expected:,}/{expected:,} records ({last.rate:,.0f}/s)"
+    assert cache.conn().execute("SELECT count(*) FROM customers").fetchone()[0] == CUSTOMERS
+    cache.close()
