@@ -1,6 +1,6 @@
 """After its first frame the console imports what the first opens of its screens, dialogs
-and palette need (on a thread, once idle), and sets start-up's objects aside from the garbage
-collector; it hands them back when it exits. And a table refilled with the rows it already
+and palette need (on a thread, once idle), sets start-up's objects aside from the garbage
+collector and runs its full passes between keys; it hands all back when it exits. And a table refilled with the rows it already
 shows is left as it is (widgets.fit.fill), while new rows replace it."""
 
 from __future__ import annotations
@@ -31,6 +31,14 @@ class Warmed(SrmApp):
     def _done(self):
         if self._warm_thread is not None and not self._warm_thread.is_alive():
             self.frozen = gc.get_freeze_count()
+            self.deferred = gc.get_threshold()
+            gc.collect()  # none due, then one due: the collector's own count of passes
+            for _ in range(self.deferred[2] // self.GC_DEFER):
+                gc.collect(1)
+            typing = self.collect_when_idle(now=self.key_at + self.WARM_QUIET / 2)
+            due = gc.get_count()[2]
+            idle = self.collect_when_idle(now=self.key_at + self.WARM_QUIET)
+            self.passes = [due, typing, idle, gc.get_count()[2]]
             self.exit()
 
 app = Warmed(load_settings(db={db!r}), Cache({db!r}), sync_on_start=False)
@@ -39,6 +47,9 @@ print(json.dumps({{
     "missing": [m for m in WARM_MODULES if m not in sys.modules],
     "frozen": app.frozen,
     "after_exit": gc.get_freeze_count(),
+    "deferred": app.deferred,
+    "passes": app.passes,
+    "restored": gc.get_threshold(),
 }}))
 """
 
@@ -58,6 +69,13 @@ def test_the_console_warms_its_screens_after_the_first_frame_and_unfreezes_at_ex
     assert got["missing"] == []
     assert got["frozen"] > 0  # start-up's objects were set aside while the console ran
     assert got["after_exit"] == 0  # and given back to the collector when it exited
+    # Full collections wait for a pause in the keys: deferred while the console runs (the
+    # collector's own threshold, times GC_DEFER), run between keys once due, and the
+    # collector's own thresholds back at exit.
+    own = [700, 10, 10]
+    assert got["deferred"] == own[:2] + [own[2] * 20]
+    assert got["passes"] == [10, False, True, 0]  # due; not while typing; once idle
+    assert got["restored"] == own
 
 
 class Table(App):
