@@ -300,12 +300,9 @@ class CustomerScreen(Screen):
         if not self.open_items:
             self.notify("Nothing of this customer waits in the outbox.")
             return
-
-        def back(changed: bool | None) -> None:
-            if changed:
-                self.action_reload()
-
-        self.app.push_screen(OutboxItemScreen(self.open_items), back)
+        self.app.push_screen(
+            OutboxItemScreen(self.open_items), lambda changed: changed and self.action_reload()
+        )
 
     # actions -----------------------------------------------------------------------------
 
@@ -351,6 +348,10 @@ class CustomerScreen(Screen):
         for binding in self._bindings.key_to_bindings.get(event.key, []):
             _ns, name, params = parse_action(binding.action)
             name = str(params[0]) if name == "act" and params else name
+            if name == "pending" and not self.open_items:  # its binding is off: say why
+                self.action_pending()
+                event.stop()
+                return
             where = ACTION_TABS.get(name)
             if where is None or tab in where:
                 return  # the key works here (or is not a tab's action): the binding runs

@@ -347,6 +347,14 @@ async def test_action_keys_on_the_wrong_tab_or_table_say_where_they_act(synced):
         assert name(app) == "ActionScreen"
         title = next(ln for ln in screen_text(app).splitlines() if "Cancel subscription" in ln)
         assert str(sub["subscriptionId"]) in title  # says which row it acts on
+        await pilot.press("escape")
+        await pilot.pause()
+        # `p` with nothing of this customer in the outbox (its binding is off, so hidden from
+        # the footer) says so instead of doing nothing.
+        await pilot.press("p")
+        await pilot.pause()
+        assert name(app) == "CustomerScreen"
+        assert "Nothing of this customer waits in the outbox." in _notes(app)
 
 
 async def _palette(pilot, text: str) -> str:
