@@ -10,7 +10,9 @@ from tests.ui_keys import make_app, name, settle, until
 
 
 def _footer(app) -> str:
-    return screen_text(app).splitlines()[-1]
+    """The last row, counted in rows: a footer being recomposed is blank for a frame or two,
+    and splitlines() would drop it and read the status line instead."""
+    return screen_text(app).split("\n")[-1]
 
 
 def _draft(cache) -> None:
