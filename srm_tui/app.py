@@ -287,11 +287,11 @@ class SrmApp(StackGuards, App):
         return self.session.fetch_customer(**what)
 
     def open_customer(self, customer_id: int) -> None:
-        from srm_tui.screens.customer import CustomerScreen
+        from srm_tui.screens.customer import open_customer
 
         if self.current_mode != "customers":
             self.switch_mode("customers")
-        self.push_screen(CustomerScreen(customer_id))
+        open_customer(self, customer_id)
 
     def segment_runner(self):
         """The segment runner of this cache: one per console, so counts share its memo and

@@ -1,7 +1,10 @@
 """Customers › one customer: summary, payments, transactions, emails, notes and history.
 
 The tabs are drawn by srm_tui.screens.customer_tabs; which tab an action works on and the
-record it acts on come from its spec (srm_tui.screens.customer_targets)."""
+record it acts on come from its spec (srm_tui.screens.customer_targets).
+
+Over 400 lines: the screen is built once and refilled for each customer opened
+(`open_customer`); its state and the reset that refill needs belong with it."""
 
 from __future__ import annotations
 
@@ -25,7 +28,32 @@ from srm_tui.screens.workers import ApiReached, DataChanged, work
 from srm_tui.widgets.footer import Footer
 from srm_tui.widgets.status_line import StatusLine
 
-__all__ = ["TABS", "CustomerScreen"]
+__all__ = ["TABS", "CustomerScreen", "open_customer"]
+
+KEPT = "customer"  # the name the reused customer screen is installed under
+
+
+def open_customer(app: Any, customer_id: int) -> None:
+    """Push the screen of ``customer_id``: the customer screen kept from the last open,
+    refilled, when it is free (building it, its tabs and their styles was about a third of an
+    open), else a new one, kept for the next open when none is. A customer not in the cache
+    gets a new screen, which says so with nothing else on it."""
+    kept = app.get_screen(KEPT) if app.is_screen_installed(KEPT) else None
+    idle = kept is not None and all(kept not in stack for stack in app._screen_stacks.values())
+    if idle and kept.is_mounted and kept.account is not None:
+        view = app.session.customers.account(customer_id, app.settings.now_ts())
+        if view is not None:
+            kept.refill(customer_id)
+            app.push_screen(kept)
+            kept.action_reload(view)
+            return
+    screen = CustomerScreen(customer_id)
+    if idle:  # one that cannot be refilled (never drawn, or it found no customer) goes
+        app.uninstall_screen(kept)
+        kept.remove()
+    if kept is None or idle:
+        app.install_screen(screen, KEPT)
+    app.push_screen(screen)
 
 
 class CustomerScreen(Screen):
@@ -51,6 +79,21 @@ class CustomerScreen(Screen):
         self.history_filter: str | None = None
         self.open_items: list[int] = []  # outbox entries of this customer not yet settled
         self.profile = None  # the API's profile as the cache remembers it (what it offers)
+        self._new_customer = False  # refilled for another customer: no row to stay on
+        self._fresh_push = False  # refilled and read at its push: its resume reads no more
+
+    def refill(self, customer_id: int) -> None:
+        """Ready this screen for another customer, as a new screen would show them: the
+        Summary tab at its top, each table's first row, no history filter, the first focus
+        (action_reload then fills it, before the screen is drawn)."""
+        self.customer_id = customer_id
+        self.view = self.account = None
+        self.history_filter = None
+        self.open_items = []
+        self._new_customer = self._fresh_push = True
+        self.query_one(TabbedContent).active = "summary"
+        self.query_one("#summary", TabPane).query_one(VerticalScroll).scroll_home(animate=False)
+        self.set_focus(None)
 
     # building ----------------------------------------------------------------------------
 
@@ -95,8 +138,10 @@ class CustomerScreen(Screen):
 
     def on_screen_resume(self) -> None:
         # Back from F5, an outbox entry or a dialog: what was sent meanwhile is shown as sent.
-        if self.account is not None:
+        # (Refilled for another customer just now: read already, at the push.)
+        if self.account is not None and not self._fresh_push:
             self.action_reload()
+        self._fresh_push = False
 
     def store_changed(self, message: Any) -> None:
         """Others changed the team store (widgets.workers.StoreChanged): read this customer
@@ -104,11 +149,12 @@ class CustomerScreen(Screen):
         if message.names(self.customer_id):
             self.action_reload()
 
-    def action_reload(self) -> None:
+    def action_reload(self, view: Any = None) -> None:
+        """Read this customer again (or show ``view``, just read) and redraw every tab."""
         if self not in self.app.screen_stack:
             return  # popped already (Enter, Esc faster than frames): its widgets are gone
         session = self.app.session
-        view = session.customers.account(self.customer_id, self.app.settings.now_ts())
+        view = view or session.customers.account(self.customer_id, self.app.settings.now_ts())
         crumbs = self.query_one("#crumbs", Static)
         if view is None:
             crumbs.update(
@@ -118,7 +164,8 @@ class CustomerScreen(Screen):
             return
         self.view, self.account = view, view.account
         self.profile = session.local_actions.known_profile()
-        cursors = {t.id: t.cursor_row for t in self.query(DataTable)}
+        new, self._new_customer = self._new_customer, False
+        cursors = {t.id: 0 if new else t.cursor_row for t in self.query(DataTable)}
         c = self.account.customer
         who = visible(c.get("email"), 60) if c.get("email") else "(anonymized)"
         crumbs.update(f"Customers › {who} · {c['id']} · {self.account.status}")
@@ -129,7 +176,7 @@ class CustomerScreen(Screen):
         self._offered()
         for table in self.query(DataTable):  # the agent stays on the row it was on
             row = cursors.get(table.id, 0)
-            if 0 < row < table.row_count:
+            if 0 < row < table.row_count or (new and table.cursor_row):
                 table.move_cursor(row=row, animate=False)
 
     def _pending(self) -> None:

@@ -387,13 +387,13 @@ class CustomersScreen(Screen):
         self._hint(message.message or "")
         if message.found:
             self._run_search(str(message.found))
-            from srm_tui.screens.customer import CustomerScreen
+            from srm_tui.screens.customer import open_customer
 
-            self.app.push_screen(CustomerScreen(message.found))
+            open_customer(self.app, message.found)
 
     # opening -----------------------------------------------------------------------------
 
     def on_customer_table_opened(self, message: CustomerTable.Opened) -> None:
-        from srm_tui.screens.customer import CustomerScreen
+        from srm_tui.screens.customer import open_customer
 
-        self.app.push_screen(CustomerScreen(message.customer_id))
+        open_customer(self.app, message.customer_id)

@@ -20,6 +20,7 @@ from textual.widgets import Input, TextArea
 
 from srm_tui.app import SrmApp
 from srm_tui.config import load_settings
+from srm_tui.screens.customer import CustomerScreen
 from srm_tui.storage.cache import Cache
 from srm_tui.sync.engine import SyncEngine
 from tests.unit.test_fuzz import PIECES, hostile_text
@@ -318,7 +319,8 @@ async def test_a_customer_screen_popped_before_it_mounts_does_not_close_the_cons
         await until(
             app, lambda: type(app.screen).__name__ == "CustomersScreen", "CustomersScreen on top"
         )
-        app.open_customer(customer_id)
+        # A screen of its own (open_customer's kept screen is never removed when popped).
+        app.push_screen(CustomerScreen(customer_id))
         await until(app, lambda: type(app.screen).__name__ == "CustomerScreen", "opened")
         screen = app.screen
         await app.pop_screen()

@@ -1,0 +1,87 @@
+"""Issue 16: the customer screen is built once and refilled for each customer opened. A
+refilled screen shows the new customer as a new screen would (Summary tab, first rows, no
+history filter), with nothing of the customer shown before it; a customer not in the cache
+gets a screen of its own that says so, and the next open refills again."""
+
+from __future__ import annotations
+
+from srm_tui.storage.cache import Cache
+from tests.helpers import screen_text
+from tests.ui_keys import make_app, open_customer, settle
+
+
+def _pair(db) -> tuple[dict, dict]:
+    """Two customers, each with an email, transactions and several history events."""
+    conn = Cache(db).conn()
+    rows = conn.execute(
+        "SELECT c.id, c.email, (SELECT group_concat(t.id, ' ') FROM transactions t "
+        "WHERE t.customer_id = c.id) AS tx FROM customers c WHERE c.email IS NOT NULL "
+        "AND (SELECT count(*) FROM transactions t WHERE t.customer_id = c.id) >= 2 "
+        "ORDER BY c.id LIMIT 2"
+    ).fetchall()
+    return tuple({"id": r[0], "email": r[1], "tx": r[2].split()} for r in rows)  # type: ignore[return-value]
+
+
+def _tables(app) -> str:
+    """Every row key and cell of every table on the customer screen, whatever tab is shown."""
+    from textual.widgets import DataTable
+
+    tables = list(app.screen.query(DataTable))
+    keys = [str(key.value) for table in tables for key in table.rows]
+    cells = [
+        str(cell)
+        for table in tables
+        for row in range(table.row_count)
+        for cell in table.get_row_at(row)
+    ]
+    return " ".join(keys + cells)
+
+
+async def test_a_refilled_customer_screen_shows_only_the_new_customer(seeded_cache):
+    db = seeded_cache(40, 3)
+    a, b = _pair(db)
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_customer(pilot, a["id"])
+        first = app.screen
+        assert a["email"] in screen_text(app)
+        # The agent leaves A on Transactions, a row down, the history filtered, focus moved.
+        await pilot.press("3")
+        await pilot.pause()
+        await pilot.press("j")
+        await pilot.pause()
+        assert first.query_one("#transactions-table").cursor_row == 1
+        await pilot.press("6", "f")  # History, filtered
+        await pilot.pause()
+        assert first.history_filter is not None
+
+        await open_customer(pilot, b["id"])
+        assert app.screen is first  # the same screen, refilled
+        shown = screen_text(app)
+        assert b["email"] in shown and a["email"] not in shown
+        assert first.query_one("TabbedContent").active == "summary"
+        assert first.history_filter is None
+        assert all(t.cursor_row == 0 for t in first.query("DataTable"))
+        cells = _tables(app)
+        assert not any(tx in cells for tx in a["tx"])  # nothing of A on any tab
+        assert any(tx in cells for tx in b["tx"])
+
+        # A customer the cache does not hold: a screen of its own, saying so, nothing else.
+        await pilot.press("escape")
+        await settle(pilot)
+        app.open_customer(999_999_999)
+        await settle(pilot)
+        assert app.screen is not first
+        shown = screen_text(app)
+        assert "999999999 — not in the cache" in shown
+        assert b["email"] not in shown and not _tables(app).strip()
+
+        # And the next open is refilled again, on the screen kept now.
+        await pilot.press("escape")
+        await settle(pilot)
+        await open_customer(pilot, a["id"])
+        kept = app.screen
+        assert a["email"] in screen_text(app)
+        await open_customer(pilot, b["id"])
+        assert app.screen is kept and b["email"] in screen_text(app)
+        assert app.crashed is None
