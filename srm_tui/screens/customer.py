@@ -66,10 +66,11 @@ class CustomerScreen(Screen):
     class OfferCounted(Message):
         """The offer to open was looked up off the UI thread (None: not cached)."""
 
-        def __init__(self, offer_id: str, holders: int | None) -> None:
+        def __init__(self, offer_id: str, holders: int | None, customer_id: int) -> None:
             super().__init__()
             self.offer_id = offer_id
             self.holders = holders
+            self.customer_id = customer_id  # asked from this customer's transaction
 
     def __init__(self, customer_id: int) -> None:
         super().__init__()
@@ -91,6 +92,7 @@ class CustomerScreen(Screen):
         self.history_filter = None
         self.open_items = []
         self._new_customer = self._fresh_push = True
+        self.workers.cancel_group(self, "offer")  # an offer asked for the last customer
         self.query_one(TabbedContent).active = "summary"
         self.query_one("#summary", TabPane).query_one(VerticalScroll).scroll_home(animate=False)
         self.set_focus(None)
@@ -315,21 +317,25 @@ class CustomerScreen(Screen):
         if t is None:
             self.notify("Highlight a transaction first.", severity="warning")
             return
-        self._count_offer(t["offerId"].split("_")[0])
+        self._count_offer(t["offerId"].split("_")[0], self.customer_id)
 
     @work(thread=True, exclusive=True, group="offer")
-    def _count_offer(self, offer_id: str) -> None:
+    def _count_offer(self, offer_id: str, customer_id: int) -> None:
         """Holders are counted over the whole cache: off the UI thread."""
         reads = self.app.session.customers
         holders = None
         if reads.offer(offer_id) is not None:
             holders = reads.offer_holders(offer_id, self.app.settings.now_ts())
-        self.post_message(self.OfferCounted(offer_id, holders))
+        self.post_message(self.OfferCounted(offer_id, holders, customer_id))
 
     @on(OfferCounted)
     def _open_offer(self, message: OfferCounted) -> None:
         from srm_tui.screens.offers import OfferScreen
 
+        # The kept screen outlives an Esc and is refilled: a count that comes after the agent
+        # left this customer opens nothing.
+        if message.customer_id != self.customer_id or self not in self.app.screen_stack:
+            return
         if message.holders is None:
             self.notify(f"Offer {message.offer_id} is not in the cache.", severity="warning")
             return

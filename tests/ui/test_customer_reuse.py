@@ -85,3 +85,51 @@ async def test_a_refilled_customer_screen_shows_only_the_new_customer(seeded_cac
         await open_customer(pilot, b["id"])
         assert app.screen is kept and b["email"] in screen_text(app)
         assert app.crashed is None
+
+
+async def test_an_offer_counted_for_the_customer_before_opens_nothing(seeded_cache):
+    """The kept screen outlives Esc and is refilled: an offer's holders counted (a worker)
+    for the customer shown before opens no offer over the list or over the next customer."""
+    db = seeded_cache(40, 3)
+    a, b = _pair(db)
+    offer = Cache(db).conn().execute("SELECT id FROM offers LIMIT 1").fetchone()[0]
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_customer(pilot, a["id"])
+        kept = app.screen
+        await pilot.press("escape")
+        await settle(pilot)
+        kept.post_message(kept.OfferCounted(offer, 3, a["id"]))  # came after the Esc
+        await settle(pilot)
+        assert type(app.screen).__name__ == "CustomersScreen"
+        await open_customer(pilot, b["id"])
+        assert app.screen is kept
+        kept.post_message(kept.OfferCounted(offer, 3, a["id"]))  # A's, after the refill
+        await settle(pilot)
+        assert app.screen is kept
+        kept.post_message(kept.OfferCounted(offer, 3, b["id"]))  # B's own opens it
+        await settle(pilot)
+        assert type(app.screen).__name__ == "OfferScreen"
+
+
+async def test_enter_esc_enter_faster_than_frames_opens_the_last_customer(seeded_cache):
+    """Opened, popped before it was drawn, and another opened in the same turn: the screen
+    that was never drawn is not kept, the last customer is shown, the console stays up."""
+    db = seeded_cache(40, 3)
+    a, b = _pair(db)
+    app = make_app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.open_customer(a["id"])
+        app.pop_screen()
+        app.open_customer(b["id"])
+        await settle(pilot)
+        assert type(app.screen).__name__ == "CustomerScreen"
+        assert app.screen.customer_id == b["id"] and b["email"] in screen_text(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        await open_customer(pilot, a["id"])  # and the screen kept now is refilled
+        kept = app.screen
+        await open_customer(pilot, b["id"])
+        assert app.screen is kept and b["email"] in screen_text(app)
+        assert app.crashed is None and app._exception is None
