@@ -102,6 +102,18 @@ class DemoSandbox:
 
     url: str
     running: Any = field(repr=False)
+    state: Any = field(default=None, repr=False)  # the sandbox's SandboxState
+
+    # While its customers are still being generated, a page waits for them (8 s at most,
+    # then 503 and Retry-After): the demo's client tries this many times instead of the
+    # usual 6, so a first sync on a slow, busy machine waits for them (about 9 s a try: 18
+    # minutes) rather than failing half-filled.
+    GENERATING_ATTEMPTS = 120
+
+    @property
+    def generating(self) -> bool:
+        generation = getattr(self.state, "generation", None)
+        return generation is not None and not generation.complete and generation.failure is None
 
     def stop(self) -> None:
         self.running.stop()
@@ -137,7 +149,7 @@ def start_demo_sandbox(state_path: Path | None = None) -> DemoSandbox:
     # generated (the sync asks the other entities' totals once the customers are in), so the
     # first customers are on screen while the rest are still being made.
     running = start_in_thread(create_app(state, api_key=DEFAULT_SANDBOX_KEY))
-    return DemoSandbox(url=running.url, running=running)
+    return DemoSandbox(url=running.url, running=running, state=state)
 
 
 def demo_settings(settings: Settings, sandbox: DemoSandbox) -> Settings:

@@ -129,6 +129,10 @@ class Session:
         if settings is None or not settings.api_url:
             raise self.no_api()
         kwargs: dict[str, Any] = {"timeout": settings.timeout}
+        if retry is None and self.demo_sandbox is not None and self.demo_sandbox.generating:
+            from srm_tui.api.retry import RetryPolicy
+
+            retry = RetryPolicy(attempts=self.demo_sandbox.GENERATING_ATTEMPTS)
         if retry is not None:
             kwargs["retry"] = retry
         return ApiClient(settings.api_url, settings.key(), **kwargs)

@@ -48,7 +48,7 @@ def sync(
         return
     with session(ctx, flags, create=True) as s, writer_lock(s, "sync"):
         bar = ProgressBar.for_terminal("sync")
-        progress = (lambda p: bar.update(p.entity, p.done, p.total, p.rate)) if bar else None
+        progress = (lambda p: bar.update(p.entity, *_counts(p), p.rate)) if bar else None
         try:
             with s.client() as client:
                 up_to = requests_asked(s)
@@ -202,3 +202,11 @@ def fetch(ctx: click.Context, what: str, as_json: bool, **flags: Any) -> None:
             + "; ".join(f"{n.replace('_', ' ')}: {why}" for n, why in skipped.items()),
             err=True,
         )
+
+
+def _counts(p) -> tuple[int, int | None]:
+    """(done, total) for the bar: the run's, or (the other entities' totals are asked once
+    the customers are in) the customers' until then, as the console's status line says."""
+    if p.total is None and p.entity_total:
+        return p.entity_done, p.entity_total
+    return p.done, p.total

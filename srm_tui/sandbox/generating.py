@@ -80,7 +80,7 @@ class Generation:
     def _run(self) -> None:
         put, changed = self.state.put, self.changed
         try:
-            with generator.no_cyclic_gc():
+            with generator.no_cyclic_gc(collect_first=True):  # served while it runs
                 for bundle in self._bundles:
                     with changed:
                         put("customers", bundle["customer"])

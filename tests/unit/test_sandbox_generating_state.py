@@ -5,6 +5,7 @@ held at a point by the test (a gate in the customer stream), never timed."""
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 
@@ -166,3 +167,57 @@ def test_a_generation_that_fails_is_told_to_whoever_waits():
     state = SandboxState.generating(CUSTOMERS, SEED, AS_OF, hold=broken)
     with pytest.raises(RuntimeError, match="disk on fire"):
         state.generation.wait_complete(None)
+
+
+def test_cycles_made_beside_a_generation_are_collected_not_frozen():
+    """The demo generates beside its console: the collector is paused while it runs and
+    what survives is frozen at the end. A cycle the console dropped meanwhile is collected
+    first, not frozen for the rest of the process."""
+    import weakref
+
+    class Node:
+        pass
+
+    gate = Gate(first=10)
+    state = SandboxState.generating(CUSTOMERS, SEED, AS_OF, hold=gate)
+    try:
+        assert gate.reached.wait(120)
+        assert not gc.isenabled()  # paused while generating
+        node = Node()
+        node.self = node  # a cycle only the collector frees
+        dropped = weakref.ref(node)
+        del node
+    finally:
+        gate.open.set()
+    assert state.generation.wait_complete(None)
+    assert dropped() is None
+    gc.unfreeze()  # what the generation froze goes back to the collector (other tests)
+
+
+def test_the_demos_client_waits_out_a_generation_and_no_longer(tmp_path):
+    """While the demo's customers are still being generated a page may wait for them (8 s,
+    then 503 and Retry-After): the demo's client tries GENERATING_ATTEMPTS times then, so a
+    slow machine's first sync waits instead of failing; once generated, the usual policy."""
+    from srm_tui import runtime
+    from srm_tui.api.retry import RetryPolicy
+    from srm_tui.config import load_settings
+    from srm_tui.session import Session
+
+    gate = Gate(first=10)
+    state = SandboxState.generating(CUSTOMERS, SEED, AS_OF, hold=gate)
+    settings = load_settings()
+    assert settings.is_demo
+    session = Session(settings)
+    session.demo_sandbox = runtime.DemoSandbox("http://127.0.0.1:9/3.1", None, state)
+    try:
+        assert gate.reached.wait(120)
+        with session.client() as client:
+            assert client.retry.attempts == runtime.DemoSandbox.GENERATING_ATTEMPTS > 6
+        with session.client(RetryPolicy(attempts=2)) as client:  # a caller's own policy stays
+            assert client.retry.attempts == 2
+    finally:
+        gate.open.set()
+    assert state.generation.wait_complete(None)
+    with session.client() as client:
+        assert client.retry.attempts == RetryPolicy().attempts
+    gc.unfreeze()  # what the generation froze goes back to the collector (other tests)
