@@ -67,20 +67,15 @@ class OfferScreen(TableKeys, Screen):
             return
         self.offer = offer
         self.waiting = self.app.session.local_offers.drafts(self.offer_id)
-        self.holders = len(reads.holder_ids(self.offer_id, self.app.settings.now_ts()))
         o = self.offer
         self.query_one("#crumbs", Static).update(
             f"Offers › {o['id']} · {visible(o.get('title'), 60)}"
         )
-        self.query_one("#summary", Static).update(
-            Text(
-                f"{od.kind(o['id'])} · {od.price(o.get('price'))} · {od.period(o)} · "
-                f"{'active' if o.get('active') else 'inactive'} · "
-                f"{count(self.holders, 'holder')} · version {o.get('version')}"
-            )
-        )
-        self.query_one("#details", Static).update(self._details())
+        self._show_holders()
         self._grid()
+        # Counted over the whole cache (seconds on a million customers): in a worker, the
+        # count known so far (the catalogue's, or the last one) shown meanwhile.
+        self._count_holders(self.app.settings.now_ts())
         lines = []
         for d in self.waiting:
             state = "CONFLICT: open D to merge" if d.status == "conflict" else "waiting for push"
@@ -88,6 +83,33 @@ class OfferScreen(TableKeys, Screen):
         box = self.query_one("#drafts", Static)
         box.update(Text("\n".join(lines)))
         box.display = bool(lines)
+
+    class HoldersCounted(Message):
+        def __init__(self, holders: int) -> None:
+            super().__init__()
+            self.holders = holders
+
+    @work(thread=True, exclusive=True, group="holders")
+    def _count_holders(self, now: int) -> None:
+        reads = self.app.session.offer_reads
+        self.post_message(self.HoldersCounted(len(reads.holder_ids(self.offer_id, now))))
+
+    def on_offer_screen_holders_counted(self, message: HoldersCounted) -> None:
+        self.holders = message.holders
+        self._show_holders()
+
+    def _show_holders(self) -> None:
+        """The summary line and the details, with the holders as counted so far."""
+        o = self.offer
+        holders = "counting holders…" if self.holders is None else count(self.holders, "holder")
+        self.query_one("#summary", Static).update(
+            Text(
+                f"{od.kind(o['id'])} · {od.price(o.get('price'))} · {od.period(o)} · "
+                f"{'active' if o.get('active') else 'inactive'} · "
+                f"{holders} · version {o.get('version')}"
+            )
+        )
+        self.query_one("#details", Static).update(self._details())
 
     def _grid(self) -> None:
         table = self.query_one(DataTable)
@@ -146,7 +168,7 @@ class OfferScreen(TableKeys, Screen):
             ("Giftable", "yes" if o.get("giftable") else "no"),
             (
                 "Holders now",
-                f"{self.holders:,} (h lists them)" if self.holders is not None else "…",
+                f"{self.holders:,} (h lists them)" if self.holders is not None else "counting…",
             ),
             ("Version", o.get("version")),
         ]

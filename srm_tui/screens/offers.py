@@ -197,7 +197,8 @@ class OffersScreen(TableKeys, Screen):
 
     @on(DataTable.RowSelected)
     def _open(self, event: DataTable.RowSelected) -> None:
-        self.app.push_screen(OfferScreen(str(event.row_key.value)))
+        offer_id = str(event.row_key.value)  # shown with the catalogue's count, then its own
+        self.app.push_screen(OfferScreen(offer_id, self.holders.get(offer_id)))
 
     def action_new_offer(self) -> None:
         from srm_tui.screens.offer_dialog import OfferTypeDialog

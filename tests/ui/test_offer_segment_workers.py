@@ -94,3 +94,46 @@ async def test_a_recount_tells_each_segment_it_could_not_count(db, monkeypatch):
         )
         assert name(app) == "SegmentsScreen"
         await _still_usable(app, pilot)
+
+
+async def test_an_offer_opens_while_its_holders_are_counted(db, monkeypatch):
+    """Issue 16: the offer screen counted every holder on the UI thread at each open and each
+    return to it (seconds on a million customers). It opens at once with the count known so
+    far, counts in a worker and shows the count when it comes. The count is held by a gate
+    here, never timed."""
+    import threading
+
+    from srm_tui.storage import queries
+
+    gate = threading.Event()
+    counting = threading.Event()
+    real = OfferReads.holder_ids
+
+    def held(self, offer_id, now):
+        counting.set()
+        assert gate.wait(120), "the test never let the count finish"
+        return real(self, offer_id, now)
+
+    app = _app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f4")
+        await until(pilot, lambda: name(app) == "OffersScreen", "the catalogue")
+        offer_id = str(
+            app.screen.query_one("DataTable").coordinate_to_cell_key((0, 0)).row_key.value
+        )
+        monkeypatch.setattr(OfferReads, "holder_ids", held)
+        await pilot.press("enter")
+        await until(pilot, lambda: name(app) == "OfferScreen", "the offer, before its count")
+        await until(pilot, counting.is_set, "the count under way")
+        screen = app.screen
+        summary = str(screen.query_one("#summary").render())
+        assert "version" in summary and not gate.is_set()  # drawn while the count waits
+        expected = len(queries.offer_holder_ids(Cache(db).conn(), offer_id, app.settings.now_ts()))
+        gate.set()
+        await until(pilot, lambda: screen.holders == expected, "the count shown")
+        await until(
+            pilot,
+            lambda: f"{expected:,} holder" in str(screen.query_one("#summary").render()),
+            "the summary updated",
+        )
+        await _still_usable(app, pilot)
