@@ -35,6 +35,7 @@ class OfferScreen(TableKeys, Screen):
         super().__init__()
         self.offer_id = offer_id
         self.holders = holders
+        self._counted = False  # self.holders is this screen's own count (not the catalogue's)
         self.offer: dict[str, Any] = {"id": offer_id, "localizations": []}
         self.waiting: list[Any] = []
 
@@ -96,6 +97,7 @@ class OfferScreen(TableKeys, Screen):
 
     def on_offer_screen_holders_counted(self, message: HoldersCounted) -> None:
         self.holders = message.holders
+        self._counted = True
         self._show_holders()
 
     def _show_holders(self) -> None:
@@ -237,10 +239,13 @@ class OfferScreen(TableKeys, Screen):
         if not current.get("active"):
             self._activate(True, None)
             return
-        # Switching an offer off touches everyone who holds it: asked first, holders named.
-        holders = len(
-            self.app.session.offer_reads.holder_ids(self.offer_id, self.app.settings.now_ts())
-        )
+        # Switching an offer off touches everyone who holds it: asked first, holders named
+        # (as this screen's worker counted them at its open or last reload; counted here only
+        # when that count has not come yet).
+        holders = self.holders if self._counted else None
+        if holders is None:
+            now = self.app.settings.now_ts()
+            holders = len(self.app.session.offer_reads.holder_ids(self.offer_id, now))
 
         def answered(yes: bool | None) -> None:
             if yes:

@@ -17,6 +17,7 @@ from srm_tui.segments.service import SegmentStore
 from srm_tui.storage.cache import Cache
 from srm_tui.storage.reads.offers import OfferReads
 from tests.conftest import AS_OF
+from tests.helpers import screen_text
 from tests.ui_keys import name, until
 
 NOW = "2026-11-01T00:00:00Z"
@@ -136,4 +137,13 @@ async def test_an_offer_opens_while_its_holders_are_counted(db, monkeypatch):
             lambda: f"{expected:,} holder" in str(screen.query_one("#summary").render()),
             "the summary updated",
         )
+        # Switching the offer off names its holders as counted: not counted again on the UI
+        # thread (a count now would fail here).
+        assert screen._current().get("active"), "the first offer of the catalogue is active"
+        monkeypatch.setattr(OfferReads, "holder_ids", _failing)
+        await pilot.press("a")
+        await until(pilot, lambda: name(app) == "ConfirmDialog", "asked first")
+        assert f"{expected:,} customer" in screen_text(app)
+        await pilot.press("n")
+        await until(pilot, lambda: name(app) == "OfferScreen", "back, nothing sent")
         await _still_usable(app, pilot)
