@@ -80,7 +80,6 @@ class CustomerScreen(Screen):
         self.history_filter: str | None = None
         self.open_items: list[int] = []  # outbox entries of this customer not yet settled
         self.profile = None  # the API's profile as the cache remembers it (what it offers)
-        self._new_customer = False  # refilled for another customer: no row to stay on
         self._fresh_push = False  # refilled and read at its push: its resume reads no more
 
     def refill(self, customer_id: int) -> None:
@@ -91,7 +90,7 @@ class CustomerScreen(Screen):
         self.view = self.account = None
         self.history_filter = None
         self.open_items = []
-        self._new_customer = self._fresh_push = True
+        self._fresh_push = True
         self.workers.cancel_group(self, "offer")  # an offer asked for the last customer
         self.query_one(TabbedContent).active = "summary"
         self.query_one("#summary", TabPane).query_one(VerticalScroll).scroll_home(animate=False)
@@ -152,11 +151,14 @@ class CustomerScreen(Screen):
             self.action_reload()
 
     def action_reload(self, view: Any = None) -> None:
-        """Read this customer again (or show ``view``, just read) and redraw every tab."""
+        """Read this customer again and redraw every tab; ``view``: a customer just refilled
+        in (open_customer read it), shown from its first rows."""
         if self not in self.app.screen_stack:
             return  # popped already (Enter, Esc faster than frames): its widgets are gone
         session = self.app.session
-        view = view or session.customers.account(self.customer_id, self.app.settings.now_ts())
+        new = view is not None  # another customer: no row to stay on
+        if view is None:
+            view = session.customers.account(self.customer_id, self.app.settings.now_ts())
         crumbs = self.query_one("#crumbs", Static)
         if view is None:
             crumbs.update(
@@ -166,7 +168,6 @@ class CustomerScreen(Screen):
             return
         self.view, self.account = view, view.account
         self.profile = session.local_actions.known_profile()
-        new, self._new_customer = self._new_customer, False
         cursors = {t.id: 0 if new else t.cursor_row for t in self.query(DataTable)}
         c = self.account.customer
         who = visible(c.get("email"), 60) if c.get("email") else "(anonymized)"
