@@ -229,6 +229,14 @@ def build_store(state: RunState, cluster: Any, base_db: Path, args: Any, work: P
             f"{plan['clones']} clones only"
         )
     pg = report["build"].setdefault("postgres", {})
+    if not state.done("base_facts"):
+        say("postgres: the base set's segment facts (srm's rebuild)")
+        build.facts_pg(url, lambda s: state.add_seconds("facts_s", s))
+        state.finish("base_facts")
+    if not state.done("drop_indexes"):
+        report["dropped_indexes"] = build.drop_indexes(url)
+        say(f"postgres: {len(report['dropped_indexes'])} secondary indexes dropped until the end")
+        state.finish("drop_indexes")
     if not state.done("clones"):
         done = build.clone_pg(
             url, args.customers, heavy, report["spans"], lambda s: state.add_seconds("clone_s", s)
@@ -240,10 +248,26 @@ def build_store(state: RunState, cluster: Any, base_db: Path, args: Any, work: P
             url, pg["base_max_id"], lambda s: state.add_seconds("search_documents_s", s)
         )
         state.finish("search_documents")
-    if not state.done("facts"):
-        say("postgres: the segment facts (srm's rebuild of the base, the sync's refresh after)")
-        build.facts_pg(url, lambda s: state.add_seconds("facts_s", s))
-        state.finish("facts")
+    if not state.done("indexes"):
+        pg["index_each_s"] = build.build_indexes(
+            url, report["dropped_indexes"], lambda s: state.add_seconds("index_s", s)
+        )
+        state.finish("indexes")
+    if not state.done("facts_check"):
+        import psycopg
+
+        first = report["spans"]["customers"]
+        with psycopg.connect(url, autocommit=True) as conn:
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT id FROM customers WHERE id > %s AND id < %s ORDER BY id",
+                    (first, 2 * first),
+                )
+            ]
+        report["facts_check"] = build.check_cloned_facts(url, ids)
+        say(f"postgres: cloned facts checked against srm's refresh: {report['facts_check']}")
+        state.finish("facts_check")
     if not state.done("vacuum"):
         state.add_seconds("vacuum_analyze_s", build.vacuum_analyze_pg(url))
         report["sizes"] = build.pg_sizes(url)

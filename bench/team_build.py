@@ -11,8 +11,14 @@ history) are cloned with the same offsets. Stored payloads (``raw``) are copied 
 their bytes are real, but inside they still name the base customer (the console's account
 view of a clone shows the base customer's record). Vendor notes, srm's own tables and the
 catalogue are not cloned. Search documents of the clones are made by srm's own builder
-(storage.pg.search.search_rows on PostgreSQL, records.index_customers on SQLite); segment facts
-by srm's own code (the base set's rebuild, then the sync's refresh of the dirty clones).
+(storage.pg.search.search_rows on PostgreSQL, records.index_customers on SQLite). Segment facts:
+on SQLite by srm's own code; on PostgreSQL the base set's by srm's rebuild, and each clone's are
+the base's facts moved by the same offsets (``clone_facts_sql``: the folded email, last name and
+external id get the clone's changes), which is what srm computes for a full clone; a check
+(``check_cloned_facts``) has srm's refresh recompute a sample of a full clone and compares
+column by column. On PostgreSQL the clones are written with the store's triggers off
+(session_replication_role) and without the secondary indexes, which are built once at the end
+(``drop_indexes`` / ``build_indexes``): the bench measures the store, not how it was filled.
 Every step commits as it goes and a second run with the same work directory skips what the
 first committed (bench_team.py's --workdir), so a build of hours survives being killed.
 """
@@ -150,6 +156,42 @@ def clone_sql(
     return f"INSERT INTO {table} ({cols}) SELECT {select} FROM {table} WHERE {where}"
 
 
+# The segment facts tables (storage/facts.py's CUSTOMER_TABLE, TEXT_TABLE, SUBSCRIPTION_TABLE).
+FACTS_TABLES = ("segment_customer_facts", "segment_customer_text", "segment_sub_facts")
+
+
+def clone_facts_sql(table: str, columns: list[str], k: int, sp: dict[str, int], cutoff: int) -> str:
+    """INSERT … SELECT of clone ``k``'s segment facts from the base customers' (PostgreSQL):
+    the ids moved as clone_sql moves them, and the folded text changed as clone_sql changes
+    the customer (casefold of the clone's value is the base's folded value changed the same
+    way: the suffixes and the syllable are ASCII lower case once folded)."""
+    oc = k * sp["customers"]
+    subs, passes = k * sp["subscriptions"], k * sp["passes"]
+    expr = {c: c for c in columns}
+    if table == "segment_customer_facts":
+        expr.update(
+            id=f"id + {oc}",
+            latest_sub=f"latest_sub + {subs}",
+            top_rev_sub=f"top_rev_sub + {subs}",
+            lp_id=f"lp_id + {passes}",
+        )
+        where = f"id <= {cutoff}"
+    elif table == "segment_customer_text":
+        expr.update(
+            id=f"id + {oc}",
+            email_cf=_email("email_cf", k, pg=True),
+            last_cf=f"'{SYLLABLES[(k - 1) % len(SYLLABLES)].lower()}' || last_cf",
+            ext_id_cf=f"ext_id_cf || '-c{k}'",
+        )
+        where = f"id <= {cutoff}"
+    else:
+        expr.update(customer_id=f"customer_id + {oc}", id=f"id + {subs}")
+        where = f"customer_id <= {cutoff}"
+    cols = ", ".join(columns)
+    select = ", ".join(expr[c] for c in columns)
+    return f"INSERT INTO {table} ({cols}) SELECT {select} FROM {table} WHERE {where}"
+
+
 def plan(base_ids: list[int], target: int) -> list[tuple[int, int]]:
     """(clone number, last base id it copies) for the clones that bring ``len(base_ids)``
     customers to ``target``; the last clone may copy only the first ones."""
@@ -219,7 +261,7 @@ def _clone_layout(conn: Any, sp: dict[str, int]) -> tuple[list[int], dict[str, l
                 (t,),
             )
         ]
-        for t in ("customers", *CHILDREN)
+        for t in ("customers", *CHILDREN, *FACTS_TABLES)
     }
     return base_ids, cols
 
@@ -234,6 +276,10 @@ def clone_pg(
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
+        # The store's statement triggers stay off for these writes: they would mark every
+        # clone for a facts refresh (its facts are cloned with it) and count it; the count is
+        # set once below.
+        conn.execute("SET session_replication_role = replica")
         base_ids, cols = _clone_layout(conn, sp)
         clones = plan(base_ids, target)
         t0 = time.monotonic()
@@ -248,16 +294,110 @@ def clone_pg(
                     if k > heavy and table in HEAVY:
                         continue
                     conn.execute(clone_sql(table, cols[table], k, sp, cutoff, pg=True))
+                for table in FACTS_TABLES:
+                    conn.execute(clone_facts_sql(table, cols[table], k, sp, cutoff))
             if tick:
                 tick(time.monotonic() - t)
             written += 1
             say(f"postgres: clone {k}/{len(clones)} written ({time.monotonic() - t0:.0f} s)")
+        conn.execute(
+            "UPDATE row_counts SET n = (SELECT count(*) FROM customers) WHERE name = 'customers'"
+        )
     return {
         "clones": len(clones),
         "clones_written": written,
         "clone_s": round(time.monotonic() - t0, 1),
         "base_max_id": base_ids[-1],
     }
+
+
+def drop_indexes(url: str) -> list[list[str]]:
+    """Drop the secondary indexes (those behind no constraint) of the tables the clones fill;
+    [name, definition] of each, for ``build_indexes``."""
+    import psycopg
+
+    tables = ["customers", *CHILDREN, "customer_search", *FACTS_TABLES]
+    with psycopg.connect(url, autocommit=True) as conn:
+        found = conn.execute(
+            "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
+            "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
+            "WHERE t.relname = ANY(%s) AND t.relnamespace = current_schema()::regnamespace "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.oid) "
+            "ORDER BY t.relname, i.relname",
+            (tables,),
+        ).fetchall()
+        for name, _ in found:
+            conn.execute(f'DROP INDEX IF EXISTS "{name}"')
+    return [[name, sql] for name, sql in found]
+
+
+def build_indexes(url: str, indexes: list[list[str]], tick: Tick = None) -> dict[str, float]:
+    """Build the indexes ``drop_indexes`` dropped (one at a time, each committed; those a
+    killed run built are skipped); seconds per index."""
+    import psycopg
+
+    out = {}
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SET maintenance_work_mem = '2GB'")
+        conn.execute("SET max_parallel_maintenance_workers = 1")
+        for name, sql in indexes:
+            if conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()[0] is not None:
+                continue
+            t = time.monotonic()
+            conn.execute(sql)
+            out[name] = round(time.monotonic() - t, 1)
+            if tick:
+                tick(out[name])
+            say(f"postgres: index {name} built ({out[name]:.0f} s)")
+    return out
+
+
+def check_cloned_facts(url: str, first_ids: list[int], sample: int = 500) -> dict[str, Any]:
+    """srm's own refresh (facts_pg.refresh_facts, the sync's) recomputes the facts of
+    ``sample`` customers of a full clone (``first_ids``: its customers); the cloned rows are
+    compared with what it wrote, table by table and column by column."""
+    from srm_tui.storage.facts_pg import refresh_facts
+    from srm_tui.storage.pg.connection import PgStore
+
+    ids = first_ids[:: max(1, len(first_ids) // sample)][:sample]
+    store = PgStore(url)
+    try:
+        conn = store.conn()
+        keys = {"segment_sub_facts": "customer_id"}
+
+        def read() -> dict[str, dict[Any, dict[str, Any]]]:
+            out: dict[str, dict[Any, dict[str, Any]]] = {}
+            for table in FACTS_TABLES:
+                key = keys.get(table, "id")
+                marks = ", ".join("?" for _ in ids)
+                cur = conn.execute(f"SELECT * FROM {table} WHERE {key} IN ({marks})", ids)
+                names = [getattr(d, "name", None) or d[0] for d in cur.description]
+                rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+                out[table] = {(r[key], r.get("id")): r for r in rows}
+            return out
+
+        before = read()
+        refresh_facts(conn, ids)
+        after = read()
+    finally:
+        store.close()
+    report: dict[str, Any] = {"customers": len(ids), "tables": {}}
+    for table in FACTS_TABLES:
+        b, a = before[table], after[table]
+        differing: dict[str, int] = {}
+        for key in set(b) | set(a):
+            rb, ra = b.get(key), a.get(key)
+            if rb is None or ra is None:
+                differing["(row missing on one side)"] = (
+                    differing.get("(row missing on one side)", 0) + 1
+                )
+                continue
+            for col in ra:
+                if rb.get(col) != ra[col]:
+                    differing[col] = differing.get(col, 0) + 1
+        report["tables"][table] = {"rows": len(a), "differing": differing}
+    report["equal"] = all(not t["differing"] for t in report["tables"].values())
+    return report
 
 
 def search_documents_pg(url: str, base_max: int, tick: Tick = None) -> float:
