@@ -202,21 +202,21 @@ class OfferScreen(TableKeys, Screen):
 
     def action_edit(self) -> None:
         from srm_tui.offers import forms
-        from srm_tui.screens.offer_editor import OfferEditorScreen
+        from srm_tui.screens.offer_editor import OfferEditorScreen, open_form
 
         service = self.app.session.local_offers
         current = service.current(self.offer_id)
         values = forms.offer_values(current, service.groups())
-        self.app.push_screen(OfferEditorScreen(self.offer_id[0], current, values))
+        open_form(self.app, OfferEditorScreen(self.offer_id[0], current, values))
 
     def action_new_localization(self) -> None:
-        from srm_tui.screens.offer_editor import LocalizationEditorScreen
+        from srm_tui.screens.offer_editor import LocalizationEditorScreen, open_form
 
-        self.app.push_screen(LocalizationEditorScreen(self._current()))
+        open_form(self.app, LocalizationEditorScreen(self._current()))
 
     @on(DataTable.RowSelected)
     def _edit_localization(self) -> None:
-        from srm_tui.screens.offer_editor import LocalizationEditorScreen
+        from srm_tui.screens.offer_editor import LocalizationEditorScreen, open_form
 
         loc = self._loc()
         if loc is None:
@@ -230,7 +230,7 @@ class OfferScreen(TableKeys, Screen):
             ),
             loc,
         )
-        self.app.push_screen(LocalizationEditorScreen(current, loc))
+        open_form(self.app, LocalizationEditorScreen(current, loc))
 
     def action_toggle_offer(self) -> None:
         from srm_tui.screens.offer_dialog import ConfirmDialog

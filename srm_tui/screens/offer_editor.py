@@ -3,6 +3,9 @@ agent types, field by field and against the vendor's rules, before anything is s
 
 ctrl+s sends (with If-Match: the version the form started from) or, offline, keeps a draft;
 ctrl+o keeps a draft on purpose. A 412 opens the merge view with both versions kept.
+
+A form is built once per set of fields and refilled for the next offer that has the same
+fields (``open_form``): composing and styling its hundred-odd widgets was most of a key's time.
 """
 
 from __future__ import annotations
@@ -55,10 +58,32 @@ class FieldInput(Input):
             self.select_all()
 
 
+def open_form(app: Any, screen: OfferFormScreen) -> None:
+    """Push ``screen`` (made, not yet composed): as the form kept from an earlier open with the
+    same fields, refilled with its values, when that one is free; else ``screen`` itself,
+    kept for the next open."""
+    key = f"form:{type(screen).__name__}:{screen.shape()}"
+    kept = app.get_screen(key) if app.is_screen_installed(key) else None
+    free = kept is not None and all(kept not in stack for stack in app._screen_stacks.values())
+    if free and kept.is_mounted and kept._start is not None:
+        kept.take_over(screen)
+        app.push_screen(kept)
+        return
+    if kept is None:
+        app.install_screen(screen, key)
+    elif free:  # never drawn: it goes, the new one is kept
+        app.uninstall_screen(kept)
+        kept.remove()
+        app.install_screen(screen, key)
+    app.push_screen(screen)
+
+
 class OfferFormScreen(Screen[Any]):
     """The form machinery shared by the offer and the localization editor."""
 
     BINDINGS = bindings("offer_editor")
+    # What a subclass's __init__ sets beside the form: copied when a kept form takes over.
+    OWN: tuple[str, ...] = ()
 
     def __init__(
         self, crumbs: str, fields: list[FieldDef], values: dict[str, Any], creating: bool
@@ -104,13 +129,51 @@ class OfferFormScreen(Screen[Any]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._open()
+
+    def _open(self) -> None:
         first = [w for w in self.query("Input, Checkbox") if not w.disabled]
-        if first and isinstance(first[0], FieldInput):
+        if first and self.focused is first[0] and isinstance(first[0], FieldInput):
+            # A kept form left on its first field: no focus change (each restyles the form)
+            first[0].cursor_position = len(first[0].value)
+        elif first and isinstance(first[0], FieldInput):
             first[0].open_here()
         elif first:
             first[0].focus()
         self._start = self.values()  # what esc compares against: leaving with changes asks
         self._check()
+
+    def shape(self) -> tuple:
+        """What the composed form depends on: its fields, their kinds and which are locked.
+        Two opens of the same shape can share one form."""
+        return tuple((f.name, f.kind, f.create_only and not self.creating) for f in self.fields)
+
+    def take_over(self, new: OfferFormScreen) -> None:
+        """Become ``new`` (same shape, not composed): its crumbs, values and own attributes;
+        nothing of the last open stays (problems, a pending check, a save's state, the
+        focus, the scroll)."""
+        if self._timer:
+            self._timer.stop()
+            self._timer = None
+        self.crumbs, self.initial, self.creating = new.crumbs, new.initial, new.creating
+        self.fields, self.by_name = new.fields, new.by_name
+        for attr in self.OWN:
+            setattr(self, attr, getattr(new, attr))
+        self.problems = []
+        self.running = False
+        self.query_one("#crumbs", Static).update(Text(self.crumbs))
+        for f in self.fields:
+            value = self.initial.get(f.name)
+            widget = self.query_one(f"#f-{f.name}")
+            if f.kind == "bool":
+                widget.value = bool(value)
+            else:
+                widget.value = "" if value is None else str(value)
+                widget.placeholder = f.help
+        self.query_one("#hint", Static).update("")
+        self.query_one("#verdict", Static).update("")
+        self.query_one(VerticalScroll).scroll_home(animate=False, immediate=True)
+        self._open()
 
     def on_descendant_focus(self) -> None:
         self._hint()
@@ -265,6 +328,8 @@ class OfferFormScreen(Screen[Any]):
 class OfferEditorScreen(OfferFormScreen):
     """Offers › new or edit: every field of the offer's type."""
 
+    OWN = ("letter", "offer_id")
+
     def __init__(
         self, letter: str, offer: dict[str, Any] | None = None, values: dict[str, Any] | None = None
     ) -> None:
@@ -288,6 +353,8 @@ class OfferEditorScreen(OfferFormScreen):
 
 class LocalizationEditorScreen(OfferFormScreen):
     """Offers › one offer › a country version: new or edit."""
+
+    OWN = ("offer_id", "country")
 
     def __init__(self, offer: dict[str, Any], loc: dict[str, Any] | None = None) -> None:
         self.offer_id = offer["id"]
