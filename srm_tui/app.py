@@ -55,13 +55,23 @@ WARM_MODULES = (
     "srm_tui.screens.customer",
     "srm_tui.screens.action",
     "srm_tui.domain.models",
+    "srm_tui.domain.money:warm",  # Babel's locale and currency data, read on first use
     "srm_tui.screens.segments",
+    "srm_tui.segments.service",
+    "srm_tui.segments.overview",
+    "srm_tui.segments.schedules",
     "srm_tui.screens.segment_builder",
     "srm_tui.screens.segment_condition",
     "srm_tui.screens.offers",
+    "srm_tui.storage.reads.offers",
+    "srm_tui.offers.service",
+    "srm_tui.offers.drafts",
     "srm_tui.screens.offer_editor",
     "srm_tui.screens.sync",
+    "srm_tui.screens.outbox_item",
+    "srm_tui.writes.kinds",
     "srm_tui.screens.help",
+    "rich._emoji_codes",  # read by the first table cell given as markup
     "textual.command",
     "srm_tui.commands",
 )
@@ -75,7 +85,8 @@ _COLLECTOR: dict[str, tuple[int, int, int]] = {}
 def _warm(stop: threading.Event, app: SrmApp) -> None:
     """Import WARM_MODULES one by one until done or told to stop (the console exits), then
     set what is loaded aside from the garbage collector (see _start_warming). Each import
-    waits for a second without keys: an agent typing has the CPU, not the warm-up."""
+    waits for a second without keys: an agent typing has the CPU, not the warm-up. A
+    ``module:function`` entry also calls that function (data a module loads on first use)."""
     import gc
     import importlib
 
@@ -85,7 +96,10 @@ def _warm(stop: threading.Event, app: SrmApp) -> None:
         if stop.is_set():
             return
         try:
-            importlib.import_module(name)
+            module, _, function = name.partition(":")
+            loaded = importlib.import_module(module)
+            if function:
+                getattr(loaded, function)()
         except Exception:  # a warm-up never fails the console: the screen imports the
             return  # module again when opened and reports a real error there
     if not stop.is_set():

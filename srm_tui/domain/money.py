@@ -54,6 +54,12 @@ def money(amount: object, currency: str | None) -> str:
     return number
 
 
+def warm() -> None:
+    """Read what the first amount shown would (Babel's locale and currency data), ahead of
+    it: the console's warm-up calls this between keys."""
+    money(1, "USD")
+
+
 def amount_text(amount: object, currency: str | None) -> str:
     """The number alone in the currency's minor units (``1,480``), for table cells whose
     column already names the currency."""

@@ -44,7 +44,8 @@ class Warmed(SrmApp):
 app = Warmed(load_settings(db={db!r}), Cache({db!r}), sync_on_start=False)
 app.run(headless=True, size=(120, 40))
 print(json.dumps({{
-    "missing": [m for m in WARM_MODULES if m not in sys.modules],
+    "missing": [m for m in WARM_MODULES if m.partition(":")[0] not in sys.modules],
+    "babel_data": sys.modules["babel.core"]._global_data is not None,
     "frozen": app.frozen,
     "after_exit": gc.get_freeze_count(),
     "deferred": app.deferred,
@@ -67,6 +68,7 @@ def test_the_console_warms_its_screens_after_the_first_frame_and_unfreezes_at_ex
     )
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got["missing"] == []
+    assert got["babel_data"]  # the money formatter's data was read ahead (money.warm)
     assert got["frozen"] > 0  # start-up's objects were set aside while the console ran
     assert got["after_exit"] == 0  # and given back to the collector when it exited
     # Full collections wait for a pause in the keys: deferred while the console runs (the
