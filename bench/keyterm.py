@@ -57,6 +57,9 @@ class Timing:
     frames: int
     nbytes: int
     text: str
+    # ms to the end of the first frame by which the expected text was painted (None: none
+    # expected, or never painted)
+    expect_ms: float | None = None
 
 
 class Term:
@@ -135,7 +138,16 @@ class Term:
                 break
             if now - sent > timeout:
                 return Timing(None, len(frames), sum(len(f[2]) for f in frames), text)
-        return Timing((last - sent) * 1000, len(frames), sum(len(f[2]) for f in frames), text)
+        first_seen = None
+        if expect is not None:
+            painted = b""
+            for _, end, body in frames:
+                painted += body
+                if expect in plain(painted):
+                    first_seen = (end - sent) * 1000
+                    break
+        nbytes = sum(len(f[2]) for f in frames)
+        return Timing((last - sent) * 1000, len(frames), nbytes, text, first_seen)
 
     def _last_stamp(self) -> float:
         return self.chunks[-1][0] if self.chunks else 0.0

@@ -155,6 +155,8 @@ class ActionScreen(ModalScreen[Outcome | None]):
         if self.running:  # what was sent is sent: the dialog says "Running…" until it ends
             return
         self.armed = False
+        if isinstance(event, TextArea.Changed):
+            self._count()  # the counter keeps up with the text; the preview waits for a pause
         if self._timer:
             self._timer.stop()
         self._timer = self.set_timer(PREVIEW_DELAY, self._refresh_preview)
