@@ -1,6 +1,10 @@
 """Segment counts on a large cache, next to a hand-written SQL query for the same tree.
 
     python bench/bench_segments.py --customers 1000000   # seeds bench/.data/N.db once
+    python bench/bench_segments.py --process SMALL.db LARGE.db [--rounds 5]
+
+``--process`` times whole `srm segment count` processes on a small and a large cache (issue
+16 item 4's measure), next to the hand SQL on each file in the same run.
 
 For trees of 1, 5 and 12 conditions, each with the default selector (latest) and with
 ``any``, it times srm's count (SegmentRunner: facts settled, one query split over the worker
@@ -154,13 +158,97 @@ def timed(fn, repeat: int) -> tuple[float, object]:
     return statistics.median(samples), result
 
 
+PROCESS_CASES = [(1, "latest"), (5, "latest"), (5, "any"), ("5c", "latest")]
+
+
+def _segment_file(folder: Path, case: tuple) -> Path:
+    n, selector = case
+    tree = {"all": CUSTOMER_FIVE} if n == "5c" else TREES[n]
+    body = {"version": 1, "selector": selector, "where": tree}
+    path = folder / f"segment-{n}-{selector}.json"
+    path.write_text(json.dumps(body))
+    return path
+
+
+def _count_process(db: Path, segment: Path, now: str) -> tuple[float, float, int]:
+    """(wall ms, CPU ms with its worker processes, members) of one `srm segment count`."""
+    import resource
+    import subprocess
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-m", "srm_tui", "segment", "count", str(segment), "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SRM_DB": str(db), "SRM_NOW": now},
+        check=True,
+        timeout=1800,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    wall = (time.perf_counter() - t) * 1000
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
+    return wall, cpu, int(json.loads(out.stdout)["customers"])
+
+
+def process_bench(small: Path, large: Path, rounds: int, now: str) -> dict:
+    """Whole `srm segment count` processes on a small and a large cache, alternating (what
+    issue 16 item 4 asks to scale: within 1.6x), next to the hand SQL on each, in one run.
+    Each cache's facts are settled by one untimed count first."""
+    import tempfile
+
+    stamp = int(parse_instant(now).timestamp())
+    params = {"now": stamp, "login": stamp - 90 * 86400, "reg": parse_instant("2026-06-01")}
+    params["reg"] = int(params["reg"].timestamp())
+    report: dict = {"load": os.getloadavg(), "rounds": rounds, "cases": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        files = {case: _segment_file(Path(tmp), case) for case in PROCESS_CASES}
+        for db in (small, large):  # facts settled, as a console's first count would
+            _count_process(db, files[PROCESS_CASES[0]], now)
+        samples: dict = {}
+        for _ in range(rounds):
+            for case, path in files.items():
+                for label, db in (("small", small), ("large", large)):
+                    samples.setdefault(case, {}).setdefault(label, []).append(
+                        _count_process(db, path, now)
+                    )
+        for case in PROCESS_CASES:
+            row: dict = {}
+            for label, db in (("small", small), ("large", large)):
+                runs = samples[case][label]
+                raw = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+                raw_ms, raw_n = timed(lambda: raw.execute(RAW[case], params).fetchone()[0], 3)
+                raw.close()
+                row[label] = {
+                    "wall_ms": round(statistics.median(r[0] for r in runs), 1),
+                    "cpu_ms": round(statistics.median(r[1] for r in runs), 1),
+                    "members": runs[0][2],
+                    "hand_sql_ms": round(raw_ms, 1),
+                    "hand_sql_members": raw_n,
+                }
+            row["large/small"] = {
+                "wall": round(row["large"]["wall_ms"] / row["small"]["wall_ms"], 2),
+                "cpu": round(row["large"]["cpu_ms"] / row["small"]["cpu_ms"], 2),
+            }
+            report["cases"][f"{case[0]} {case[1]}"] = row
+    report["load after"] = os.getloadavg()
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--raw-repeat", type=int, default=3)
     parser.add_argument("--now", default=AS_OF)
+    parser.add_argument("--process", nargs=2, type=Path, metavar=("SMALL", "LARGE"))
+    parser.add_argument("--rounds", type=int, default=5, help="with --process")
     args = parser.parse_args()
+    if args.process:
+        report = process_bench(*args.process, args.rounds, args.now)
+        print(json.dumps(report, indent=1))
+        return
     db = ensure_db(args.customers)
     now = int(parse_instant(args.now).timestamp())
     cache = Cache(db)  # applies migrations
