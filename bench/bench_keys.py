@@ -165,11 +165,14 @@ def _summary(samples: list[float | None]) -> dict:
 
 def _srm_term(args, home: Path) -> tuple[Term, str]:
     env = {"SRM_CONFIG_DIR": str(home / "config"), "SRM_DATA_DIR": str(home / "data")}
+    # `-m` puts the working directory first on the path, ahead of PYTHONPATH: srm runs from
+    # the tree PYTHONPATH names (another commit's worktree), not the one this script is in.
+    tree = os.environ.get("PYTHONPATH", "").split(os.pathsep)[0] or str(HERE.parent)
     if args.demo:
-        return Term([sys.executable, "-m", "srm_tui"], env), "demo"
-    cache = Path(args.cache) if args.cache else ensure_db(5000)
+        return Term([sys.executable, "-m", "srm_tui"], env, cwd=tree), "demo"
+    cache = Path(args.cache).resolve() if args.cache else ensure_db(5000)
     argv = [sys.executable, "-m", "srm_tui", "--db", str(cache), "--now", AS_OF]
-    return Term(argv, env), cache.stem
+    return Term(argv, env, cwd=tree), cache.stem
 
 
 def main() -> None:

@@ -65,13 +65,26 @@ class Timing:
 class Term:
     """A console process on a pty; `press` writes a key and waits for it to settle."""
 
-    def __init__(self, argv: list[str], env: dict[str, str], cols: int = 120, rows: int = 40):
+    def __init__(
+        self,
+        argv: list[str],
+        env: dict[str, str],
+        cols: int = 120,
+        rows: int = 40,
+        cwd: str | None = None,
+    ):
         master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
         full = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
         full.update(TERM="xterm-256color", **env)
         self.proc = subprocess.Popen(
-            argv, stdin=slave, stdout=slave, stderr=slave, env=full, start_new_session=True
+            argv,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=full,
+            start_new_session=True,
+            cwd=cwd,
         )
         os.close(slave)
         self.fd = master
