@@ -24,6 +24,7 @@ from srm_tui.domain import account as acc
 from srm_tui.domain.text import visible
 from srm_tui.screens import customer_tabs as tabs
 from srm_tui.screens.customer_targets import ACTION_TABS, TAB_NAMES, TABS, target
+from srm_tui.screens.stack import kept_screen, push_new_kept
 from srm_tui.screens.workers import ApiReached, DataChanged, work
 from srm_tui.widgets.footer import Footer
 from srm_tui.widgets.status_line import StatusLine
@@ -38,8 +39,7 @@ def open_customer(app: Any, customer_id: int) -> None:
     refilled, when it is free (building it, its tabs and their styles was about a third of an
     open), else a new one, kept for the next open when none is. A customer not in the cache
     gets a new screen, which says so with nothing else on it."""
-    kept = app.get_screen(KEPT) if app.is_screen_installed(KEPT) else None
-    idle = kept is not None and all(kept not in stack for stack in app._screen_stacks.values())
+    kept, idle = kept_screen(app, KEPT)
     if idle and kept.is_mounted and kept.account is not None:
         view = app.session.customers.account(customer_id, app.settings.now_ts())
         if view is not None:
@@ -47,13 +47,8 @@ def open_customer(app: Any, customer_id: int) -> None:
             app.push_screen(kept)
             kept.action_reload(view)
             return
-    screen = CustomerScreen(customer_id)
-    if idle:  # one that cannot be refilled (never drawn, or it found no customer) goes
-        app.uninstall_screen(kept)
-        kept.remove()
-    if kept is None or idle:
-        app.install_screen(screen, KEPT)
-    app.push_screen(screen)
+    # one that cannot be refilled (never drawn, or it found no customer) gives way
+    push_new_kept(app, KEPT, CustomerScreen(customer_id), kept, idle)
 
 
 class CustomerScreen(Screen):

@@ -28,6 +28,7 @@ from srm_tui.offers import forms
 from srm_tui.offers.forms import FieldDef
 from srm_tui.offers.rules import OfferInvalid, OfferRefused
 from srm_tui.screens.offer_dialog import offer_service
+from srm_tui.screens.stack import kept_screen, push_new_kept
 from srm_tui.screens.workers import ApiReached, work
 from srm_tui.widgets.check import StateCheckbox
 from srm_tui.widgets.footer import Footer
@@ -63,19 +64,12 @@ def open_form(app: Any, screen: OfferFormScreen) -> None:
     same fields, refilled with its values, when that one is free; else ``screen`` itself,
     kept for the next open."""
     key = f"form:{type(screen).__name__}:{screen.shape()}"
-    kept = app.get_screen(key) if app.is_screen_installed(key) else None
-    free = kept is not None and all(kept not in stack for stack in app._screen_stacks.values())
+    kept, free = kept_screen(app, key)
     if free and kept.is_mounted and kept._start is not None:
         kept.take_over(screen)
         app.push_screen(kept)
         return
-    if kept is None:
-        app.install_screen(screen, key)
-    elif free:  # never drawn: it goes, the new one is kept
-        app.uninstall_screen(kept)
-        kept.remove()
-        app.install_screen(screen, key)
-    app.push_screen(screen)
+    push_new_kept(app, key, screen, kept, free)
 
 
 class OfferFormScreen(Screen[Any]):
@@ -169,7 +163,6 @@ class OfferFormScreen(Screen[Any]):
                 widget.value = bool(value)
             else:
                 widget.value = "" if value is None else str(value)
-                widget.placeholder = f.help
         self.query_one("#hint", Static).update("")
         self.query_one("#verdict", Static).update("")
         self.query_one(VerticalScroll).scroll_home(animate=False, immediate=True)

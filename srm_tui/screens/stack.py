@@ -72,6 +72,26 @@ def plain_text(text: object) -> str:
     )
 
 
+def kept_screen(app: Any, name: str) -> tuple[Any, bool]:
+    """The screen kept installed under ``name`` to be refilled (None when there is none) and
+    whether it is free: in no mode's stack, so it may be refilled and pushed again."""
+    kept = app.get_screen(name) if app.is_screen_installed(name) else None
+    free = kept is not None and all(kept not in stack for stack in app._screen_stacks.values())
+    return kept, free
+
+
+def push_new_kept(app: Any, name: str, screen: Any, kept: Any, free: bool) -> None:
+    """Push ``screen``, a new one, where ``kept`` (kept_screen's) could not be refilled: it
+    takes the kept one's place when that one is free or missing (a free one that cannot be
+    refilled goes); while the kept one is in use, the new one is pushed and dropped after."""
+    if kept is not None and free:
+        app.uninstall_screen(kept)
+        kept.remove()
+    if kept is None or free:
+        app.install_screen(screen, name)
+    app.push_screen(screen)
+
+
 class StackGuards:
     """Mixin for the App (before ``App`` in its bases)."""
 
