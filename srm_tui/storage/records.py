@@ -415,7 +415,7 @@ def upsert(
         for c in records:
             conn.execute("DELETE FROM campaign_codes WHERE campaign_id = ?", (c.id,))  # type: ignore[attr-defined]
             conn.executemany(
-                _CAMPAIGN_CODE_UPSERT[_postgres(conn)],
+                _CAMPAIGN_CODE_UPSERT[is_postgres(conn)],
                 [(code, c.id) for code in c.couponCodes],  # type: ignore[attr-defined]
             )
     derive_after_upsert(conn, entity, [r[0] for r in rows], touched)
@@ -428,6 +428,11 @@ def row_values(entity: str, items: Iterable[m.ApiModel], now: int) -> list[tuple
     """The column values ``upsert`` writes for validated records, ``raw`` included."""
     _, _, mapper = _COLUMNS[entity]
     return [mapper(record, payload.encode(entity, _api_shape(record)), now) for record in items]
+
+
+def columns(entity: str) -> tuple[str, ...]:
+    """The columns ``row_values`` gives, in its order."""
+    return _COLUMNS[entity][1]
 
 
 def upsert_sql(entity: str) -> str:
@@ -450,15 +455,15 @@ def search_values(row: tuple) -> tuple:
     )
 
 
-def _postgres(conn: Any) -> bool:
-    # The PostgreSQL store's connection names its dialect (its search index is
-    # storage.pg.search's documents); a sqlite3 connection has none.
+def is_postgres(conn: Any) -> bool:
+    """Whether ``conn`` is the team store's (PostgreSQL) connection: it names its dialect
+    (its search index is storage.pg.search's documents); a sqlite3 connection has none."""
     return getattr(getattr(conn, "dialect", None), "name", "sqlite") == "postgres"
 
 
 def index_search_values(conn: sqlite3.Connection, values: Sequence[tuple]) -> None:
     """Write ``search_values`` of customers not yet in the search index."""
-    if _postgres(conn):
+    if is_postgres(conn):
         from srm_tui.storage.pg import search as pg_search
 
         pg_search.index_customers(conn, [v[0] for v in values])
@@ -556,7 +561,7 @@ def derive_periods(
 ) -> None:
     """Recompute the derived period of subscriptions that have none of their own: those
     listed, those of the customers listed, those of the (main) offers listed."""
-    sql = _derive_sql(_postgres(conn))
+    sql = _derive_sql(is_postgres(conn))
     for column, values in (
         ("id", subscription_ids),
         ("customer_id", customer_ids),
@@ -573,7 +578,7 @@ def derive_prices(
 ) -> None:
     """Recompute the derived price (and currency) of subscriptions that have no
     nextPaymentPrice of their own: those listed, those of the (main) offers listed."""
-    sql = _derive_sql(_postgres(conn))
+    sql = _derive_sql(is_postgres(conn))
     for column, values in (("id", subscription_ids), (sql["main"], offer_ids)):
         for chunk in _chunks(sorted(set(values))):
             conn.execute(sql["prices"] + f"{column} IN ({','.join('?' * len(chunk))})", list(chunk))
@@ -583,7 +588,7 @@ def derive_pass_dates(
     conn: sqlite3.Connection, *, pass_ids: Sequence[int] = (), customer_ids: Sequence[int] = ()
 ) -> None:
     """Recompute the derived createdAt of passes that have none of their own."""
-    sql = _derive_sql(_postgres(conn))
+    sql = _derive_sql(is_postgres(conn))
     for column, values in (("id", pass_ids), ("customer_id", customer_ids)):
         for chunk in _chunks(sorted(set(values))):
             conn.execute(
@@ -636,7 +641,7 @@ def _fts_rows(conn: sqlite3.Connection, ids: Sequence[int]) -> list[tuple]:
 
 def unindex_customers(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
     """Take customers out of the search index (before their row changes or goes)."""
-    if _postgres(conn):
+    if is_postgres(conn):
         from srm_tui.storage.pg import search as pg_search
 
         pg_search.unindex_customers(conn, ids)
@@ -650,7 +655,7 @@ def unindex_customers(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
 
 def index_customers(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
     """Put customers' current text into the search index, folded as queries are."""
-    if _postgres(conn):
+    if is_postgres(conn):
         from srm_tui.storage.pg import search as pg_search
 
         pg_search.index_customers(conn, ids)
@@ -704,7 +709,7 @@ def refresh_customer_stats(conn: sqlite3.Connection, customer_ids: Iterable[int]
     and the last payment method: the latest transaction's (of any status), or, when that one
     names none (a webhook's transaction has no paymentMethod), the latest one known."""
     ids = sorted(set(customer_ids))
-    newest = _derive_sql(_postgres(conn))["newest"]
+    newest = _derive_sql(is_postgres(conn))["newest"]
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         marks = ",".join("?" * len(chunk))

@@ -8,7 +8,9 @@ Three NOLOGIN group roles; people are logins made members of one of them
 - ``srm_agent`` is a viewer that also queues work: INSERT on the outbox, offer drafts, notes,
   the audit trail (never UPDATE or DELETE there; ``db_user`` is left to its default, the
   connection's role, so a row cannot name someone else) and store requests; UPDATE of the
-  outbox's status, claim and result columns and of a draft's editable columns; full DML on
+  outbox's status, claim and result columns and of a draft's editable columns; the notes srm
+  keeps itself (``local = 1``, for an API without notes: actions/local_notes.py) inserted and
+  changed, the API's notes never (row-level security); full DML on
   its own saved segments (their versions, members, changes and schedules) and bulk runs
   (their members), bound by row-level security to ``owner = current_user``; every row
   stays readable by all.
@@ -88,7 +90,13 @@ AGENT_UPDATE: dict[str, tuple[str, ...]] = {
         "idempotency_key",
         "updated_at",
     ),
+    # A note srm keeps itself, edited or deleted (actions/local_notes.py CHANGED); the rows
+    # are bound by AGENT_LOCAL_ROWS.
+    "notes": ("updated_at", "deleted_at", "raw", "synced_at"),
 }
+# Rows an agent may insert and update only when the predicate holds (row-level security),
+# the columns of the update granted in AGENT_UPDATE: srm's own notes, not the API's.
+AGENT_LOCAL_ROWS: dict[str, str] = {"notes": "local = 1"}
 # An agent discards its waiting drafts (offers/drafts.py delete, merge).
 AGENT_DELETE: tuple[str, ...] = ("offer_drafts",)
 # Rows an agent owns: table -> the column naming the owner (DEFAULT current_user).
@@ -233,8 +241,8 @@ def _grant_sequences(conn: psycopg.Connection, table: str, role: str) -> None:
 
 def _policies(present: set[str]) -> dict[str, list[tuple[str, sql.Composable]]]:
     """table -> [(policy name, CREATE POLICY statement)] for every table under row-level
-    security: all may read; an agent writes only rows it owns (or whose parent it owns);
-    the writer writes any row."""
+    security: all may read; an agent writes only rows it owns (or whose parent it owns), and
+    of AGENT_LOCAL_ROWS' tables the rows their predicate holds for; the writer any row."""
     out: dict[str, list[tuple[str, sql.Composable]]] = {}
     for table in sorted(present & (set(OWNED_TABLES) | set(CHILD_TABLES))):
         if table in OWNED_TABLES:
@@ -252,40 +260,56 @@ def _policies(present: set[str]) -> dict[str, list[tuple[str, sql.Composable]]]:
                 column=_ident(column),
                 owner=_ident(OWNED_TABLES[parent]),
             )
-        t = _ident(table)
-        agent = _ident(AGENT)
-        out[table] = [
-            (
-                "srm_read",
-                sql.SQL("CREATE POLICY srm_read ON {} FOR SELECT USING (true)").format(t),
-            ),
-            (
-                "srm_agent_insert",
-                sql.SQL(
-                    "CREATE POLICY srm_agent_insert ON {} FOR INSERT TO {} WITH CHECK ({})"
-                ).format(t, agent, mine),
-            ),
-            (
-                "srm_agent_update",
-                sql.SQL(
-                    "CREATE POLICY srm_agent_update ON {} FOR UPDATE TO {} USING ({}) "
-                    "WITH CHECK ({})"
-                ).format(t, agent, mine, mine),
-            ),
-            (
-                "srm_agent_delete",
-                sql.SQL("CREATE POLICY srm_agent_delete ON {} FOR DELETE TO {} USING ({})").format(
-                    t, agent, mine
-                ),
-            ),
-            (
-                "srm_sync_all",
-                sql.SQL(
-                    "CREATE POLICY srm_sync_all ON {} FOR ALL TO {} USING (true) WITH CHECK (true)"
-                ).format(t, _ident(SYNC)),
-            ),
-        ]
+        out[table] = _agent_policies(table, mine, delete=True)
+    for table, predicate in AGENT_LOCAL_ROWS.items():
+        if table in present:
+            out[table] = _agent_policies(table, sql.SQL(predicate), delete=False)
     return out
+
+
+def _agent_policies(
+    table: str, mine: sql.Composable, delete: bool
+) -> list[tuple[str, sql.Composable]]:
+    """All read ``table``; an agent inserts, updates (and, with ``delete``, deletes) the rows
+    ``mine`` holds for; the writer any row."""
+    t = _ident(table)
+    agent = _ident(AGENT)
+    return [
+        (
+            "srm_read",
+            sql.SQL("CREATE POLICY srm_read ON {} FOR SELECT USING (true)").format(t),
+        ),
+        (
+            "srm_agent_insert",
+            sql.SQL("CREATE POLICY srm_agent_insert ON {} FOR INSERT TO {} WITH CHECK ({})").format(
+                t, agent, mine
+            ),
+        ),
+        (
+            "srm_agent_update",
+            sql.SQL(
+                "CREATE POLICY srm_agent_update ON {} FOR UPDATE TO {} USING ({}) WITH CHECK ({})"
+            ).format(t, agent, mine, mine),
+        ),
+        *(
+            [
+                (
+                    "srm_agent_delete",
+                    sql.SQL(
+                        "CREATE POLICY srm_agent_delete ON {} FOR DELETE TO {} USING ({})"
+                    ).format(t, agent, mine),
+                )
+            ]
+            if delete
+            else []
+        ),
+        (
+            "srm_sync_all",
+            sql.SQL(
+                "CREATE POLICY srm_sync_all ON {} FOR ALL TO {} USING (true) WITH CHECK (true)"
+            ).format(t, _ident(SYNC)),
+        ),
+    ]
 
 
 def _apply_policies(conn: psycopg.Connection, present: set[str], report: RolesReport) -> None:
