@@ -1,5 +1,7 @@
 """The team store's database roles (CONTRACT section 9, ISSUE15 1(g)): what each kind of login
 may do, enforced by PostgreSQL itself, so a hand-made SQL statement cannot do more than srm.
+(Over 400 lines: the grants and the row-level security policies are one applied whole, checked
+and revoked together in one transaction; split, a half could be applied without the other.)
 
 Three NOLOGIN group roles; people are logins made members of one of them
 (``CREATE ROLE alice LOGIN IN ROLE srm_agent``):
