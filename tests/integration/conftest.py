@@ -1,11 +1,13 @@
 """Fixtures the integration tests share (real processes over loopback, the CLI): `srm sandbox
-serve` as a child process, started per test module."""
+serve` as a child process, started per test module; the vendor-profile sandbox of a module's
+own ``state``; a fresh team store made by `srm team init`."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.helpers import SandboxProcess
+from srm_tui.sandbox.runner import start_sandbox
+from tests.helpers import SandboxProcess, run_srm
 
 
 @pytest.fixture(scope="module")
@@ -21,3 +23,20 @@ def sandbox_process():
     yield start
     for process in started:
         process.stop()
+
+
+@pytest.fixture(scope="module")
+def vendor(state):
+    """The sandbox in the vendor's profile (published calls only) over loopback, serving the
+    requesting module's ``state`` fixture (a SandboxState), stopped when the module ends."""
+    running = start_sandbox(state, profile="vendor")
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def team_url(pg_url):
+    """A fresh team store made by `srm team init` (no data yet)."""
+    made = run_srm("team", "init", pg_url)
+    assert made.returncode == 0, made.stderr
+    return pg_url

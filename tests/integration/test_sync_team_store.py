@@ -35,14 +35,6 @@ def sandbox(sandbox_process):
     return sandbox_process("--customers", str(CUSTOMERS), "--seed", "11", "--as-of", AS_OF)
 
 
-@pytest.fixture
-def team_url(pg_url):
-    """A fresh team store made by `srm team init` (no data yet)."""
-    made = run_srm("team", "init", pg_url)
-    assert made.returncode == 0, made.stderr
-    return pg_url
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 def store(request, tmp_path):
     """A SQLite cache path (made by the first sync) or a fresh team store's URL."""

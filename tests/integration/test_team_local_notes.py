@@ -18,7 +18,6 @@ import pytest
 from psycopg import errors
 
 from srm_tui.actions import local_notes
-from srm_tui.sandbox.runner import start_sandbox
 from srm_tui.sandbox.state import SandboxState
 from srm_tui.storage.db import open_store
 from srm_tui.storage.payload import decode_raw
@@ -33,20 +32,6 @@ NOW = 1_800_000_000
 @pytest.fixture(scope="module")
 def state():
     return SandboxState.generate(12, 29, AS_OF)
-
-
-@pytest.fixture(scope="module")
-def vendor(state):
-    running = start_sandbox(state, profile="vendor")
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def team_url(pg_url):
-    made = run_srm("team", "init", pg_url)
-    assert made.returncode == 0, made.stderr
-    return pg_url
 
 
 def _srm(url, server, *args):

@@ -119,13 +119,6 @@ def state():
     return SandboxState.generate(80, 21, AS_OF)
 
 
-@pytest.fixture(scope="module")
-def vendor(state):
-    running = start_sandbox(state, profile="vendor")
-    yield running
-    running.stop()
-
-
 def _env(server, db) -> dict[str, str]:
     return {"SRM_API_URL": server.url, "SRM_API_KEY": KEY, "SRM_DB": str(db)}
 

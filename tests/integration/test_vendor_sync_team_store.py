@@ -10,7 +10,6 @@ import signal
 
 import pytest
 
-from srm_tui.sandbox.runner import start_sandbox
 from srm_tui.sandbox.state import SandboxState
 from srm_tui.storage import records
 from srm_tui.storage.db import open_store
@@ -22,20 +21,6 @@ from tests.integration.test_vendor_sync import KEY, PUBLISHED, UNKNOWN_ID
 @pytest.fixture(scope="module")
 def state():
     return SandboxState.generate(40, 23, AS_OF)
-
-
-@pytest.fixture(scope="module")
-def vendor(state):
-    running = start_sandbox(state, profile="vendor")
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def team_url(pg_url):
-    made = run_srm("team", "init", pg_url)
-    assert made.returncode == 0, made.stderr
-    return pg_url
 
 
 def _env(server, url):
